@@ -1,0 +1,176 @@
+/**
+ * The Countersign config file (API.md "Config file"): its schema, and the cross-field checks a schema alone
+ * cannot express (rules naming groups that exist, unique rule names, reachable quorums). Pure: it takes the
+ * file's text and answers a typed config or every problem, each with the path of the bad field.
+ */
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { MAX_DURATION_SECONDS, parseDuration } from './duration';
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
+
+export const durationSchema = z
+  .string({ error: 'expected a duration like 30s, 15m, 1h or 7d' })
+  .refine((text) => parseDuration(text) !== undefined, 'expected a duration like 30s, 15m, 1h or 7d')
+  .refine((text) => (parseDuration(text) ?? 0) <= MAX_DURATION_SECONDS, 'must be at most 365d');
+
+export const effectSchema = z.enum(['allow', 'deny', 'require_approval'], {
+  error: 'expected one of allow, deny, require_approval',
+});
+
+const memberSchema = z.strictObject({
+  /** Approver identity: an email address or an IAM principal ARN. */
+  id: z.string().min(1).max(256),
+  email: z.email().optional(),
+  slackUserId: z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'expected a Slack user id such as U0123ABCD').optional(),
+});
+
+const groupSchema = z.strictObject({ members: z.array(memberSchema).min(1, 'a group needs at least one member') });
+
+const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+const matchSchema = z.strictObject({
+  /** Glob on the action name: `*` matches any run of characters. */
+  action: z.string().min(1).max(128).optional(),
+  environment: stringOrList.optional(),
+});
+
+/** What a rule (or the default) decides; approval settings apply to `require_approval` only. */
+const outcomeFields = {
+  effect: effectSchema,
+  reason: z.string().max(1000).optional(),
+  approvers: z.array(name).min(1).optional(),
+  minApprovals: z.int().min(1).max(100).optional(),
+  timeout: durationSchema.optional(),
+};
+
+const ruleSchema = z.strictObject({ name, match: matchSchema, ...outcomeFields });
+const defaultSchema = z.strictObject(outcomeFields);
+
+const secretRef = z.string().min(1);
+
+const channelsSchema = z.strictObject({
+  email: z.strictObject({ from: z.email(), configurationSet: z.string().min(1).optional() }).optional(),
+  slack: z
+    .strictObject({ botToken: secretRef, signingSecret: secretRef, channel: z.string().min(1).optional() })
+    .optional(),
+  teams: z.strictObject({ webhookUrl: secretRef }).optional(),
+});
+
+const localSchema = z.strictObject({
+  /** Bearer key -> principal, for local mode only. */
+  apiKeys: z.record(z.string().regex(/^[A-Za-z0-9._~+\/-]{6,256}$/, 'an API key is 6-256 URL-safe characters'), z.string().min(1)).default({}),
+});
+
+export const DEFAULT_TIMEOUT = '1h';
+
+export const configSchema = z
+  .strictObject({
+    version: z.literal(1, { error: 'expected version: 1' }),
+    groups: z.record(name, groupSchema).default({}),
+    rules: z.array(ruleSchema).default([]),
+    default: defaultSchema.default({ effect: 'deny', reason: 'No rule matched and the config sets no default.' }),
+    auditors: z.array(z.string().min(1)).default([]),
+    channels: channelsSchema.default({}),
+    local: localSchema.default({ apiKeys: {} }),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.rules.forEach((rule, index) => {
+      const first = seen.get(rule.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['rules', index, 'name'], message: `duplicate rule name "${rule.name}" (also rules.${first})` });
+      } else seen.set(rule.name, index);
+    });
+    const outcomes: Array<{ path: (string | number)[]; outcome: z.infer<typeof defaultSchema> }> = [
+      ...config.rules.map((rule, index) => ({ path: ['rules', index], outcome: rule })),
+      { path: ['default'], outcome: config.default },
+    ];
+    for (const { path, outcome } of outcomes) {
+      if (outcome.effect !== 'require_approval') {
+        for (const field of ['approvers', 'minApprovals', 'timeout'] as const) {
+          if (outcome[field] !== undefined) {
+            ctx.addIssue({ code: 'custom', path: [...path, field], message: `only applies when effect is require_approval` });
+          }
+        }
+        continue;
+      }
+      if (!outcome.approvers) {
+        ctx.addIssue({ code: 'custom', path: [...path, 'approvers'], message: 'require_approval needs at least one approver group' });
+        continue;
+      }
+      const members = new Set<string>();
+      outcome.approvers.forEach((group, i) => {
+        const found = config.groups[group];
+        if (!found) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'approvers', i], message: `unknown group "${group}"` });
+        } else found.members.forEach((m) => members.add(m.id));
+      });
+      const needed = outcome.minApprovals ?? 1;
+      if (members.size > 0 && needed > members.size) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'minApprovals'],
+          message: `needs ${needed} distinct approvers but the groups have ${members.size}`,
+        });
+      }
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type Rule = Config['rules'][number];
+export type PolicyOutcome = Config['default'];
+
+export interface ConfigProblem {
+  /** Dotted path of the bad field, e.g. `rules.1.timeout`; empty for the whole file. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    super(`Invalid config ${source}:\n${problems.map((p) => `  - ${p.path || '(file)'}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and validates the config file's text; throws ConfigError naming every bad field. */
+export function parseConfig(text: string, source = 'config'): Config {
+  let document: unknown;
+  try {
+    document = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (err) {
+    if (err instanceof YAMLParseError) {
+      const at = err.linePos?.[0];
+      throw new ConfigError(source, [{ path: at ? `line ${at.line}, column ${at.col}` : '', message: err.message.split('\n')[0] ?? err.message }]);
+    }
+    throw err;
+  }
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+    throw new ConfigError(source, [{ path: '', message: 'expected a YAML mapping with at least `version: 1`' }]);
+  }
+  const result = configSchema.safeParse(document);
+  if (!result.success) {
+    throw new ConfigError(
+      source,
+      result.error.issues.map((issue) => ({
+        path: issue.path.map(String).join('.'),
+        message:
+          issue.code === 'unrecognized_keys'
+            ? `unknown field(s): ${issue.keys.join(', ')}`
+            : issue.code === 'invalid_key'
+              ? (issue.issues[0]?.message ?? issue.message)
+              : issue.message,
+      })),
+    );
+  }
+  return result.data;
+}
+
+/** Timeout of an outcome in seconds (the config default when unset). */
+export function timeoutSeconds(outcome: PolicyOutcome): number {
+  return parseDuration(outcome.timeout ?? DEFAULT_TIMEOUT) ?? 3600;
+}

@@ -1,0 +1,124 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { configPath, loadConfigFile } from '../../lambdas/adapters/config-file';
+import { ConfigError, parseConfig, timeoutSeconds } from '../../lambdas/core/config';
+import { parseDuration } from '../../lambdas/core/duration';
+
+const base = {
+  version: 1,
+  groups: { owners: { members: [{ id: 'alice@example.com' }, { id: 'bob@example.com' }] } },
+  rules: [{ name: 'exports', match: { action: 'data.export' }, effect: 'require_approval', approvers: ['owners'], timeout: '1h' }],
+  default: { effect: 'deny' },
+};
+
+/** The problems a config reports, as `path: message` lines. */
+function problems(doc: unknown): string[] {
+  try {
+    parseConfig(typeof doc === 'string' ? doc : stringify(doc), 'test.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
+  }
+  return [];
+}
+
+function withRule(rule: Record<string, unknown>, extraRules: unknown[] = []): Record<string, unknown> {
+  return { ...base, rules: [{ ...base.rules[0], ...rule }, ...extraRules] };
+}
+
+describe('config loader', () => {
+  it('accepts the shipped example and fills defaults', () => {
+    const config = loadConfigFile(join(import.meta.dirname, '../../countersign.config.yaml'));
+    expect(config.version).toBe(1);
+    expect(config.rules.map((r) => r.name)).toContain('prod-exports');
+    expect(config.local.apiKeys['demo-agent-key']).toMatch(/^arn:aws:iam::/);
+    const minimal = parseConfig('version: 1\n');
+    expect(minimal.default.effect).toBe('deny');
+    expect(minimal.rules).toEqual([]);
+    expect(problems(base)).toEqual([]);
+  });
+
+  it('names an unknown group in a rule', () => {
+    expect(problems(withRule({ approvers: ['owners', 'ghosts'] }))).toEqual(['rules.0.approvers.1: unknown group "ghosts"']);
+  });
+
+  it('names a bad duration', () => {
+    expect(problems(withRule({ timeout: '90 minutes' }))).toEqual(['rules.0.timeout: expected a duration like 30s, 15m, 1h or 7d']);
+    expect(problems(withRule({ timeout: '400d' }))).toEqual(['rules.0.timeout: must be at most 365d']);
+    expect(problems(withRule({ timeout: 60 }))[0]).toMatch(/^rules\.0\.timeout: expected a duration/);
+  });
+
+  it('names a bad effect', () => {
+    expect(problems(withRule({ effect: 'maybe' }))).toEqual(['rules.0.effect: expected one of allow, deny, require_approval']);
+  });
+
+  it('names a duplicate rule name', () => {
+    const doc = withRule({}, [{ name: 'exports', match: { action: '*' }, effect: 'allow' }]);
+    expect(problems(doc)).toEqual(['rules.1.name: duplicate rule name "exports" (also rules.0)']);
+  });
+
+  it('names a missing version', () => {
+    const { version: _dropped, ...rest } = base;
+    expect(problems(rest)).toEqual(['version: expected version: 1']);
+  });
+
+  it('reports every bad field at once, and unknown fields', () => {
+    const doc = { ...withRule({ effect: 'nope', timeot: '1h' }), auditor: [] };
+    const found = problems(doc);
+    expect(found).toContain('rules.0.effect: expected one of allow, deny, require_approval');
+    expect(found).toContain('rules.0: unknown field(s): timeot');
+    expect(found).toContain(': unknown field(s): auditor');
+  });
+
+  it('checks approval settings against the effect and the groups', () => {
+    expect(problems(withRule({ minApprovals: 3 }))).toEqual(['rules.0.minApprovals: needs 3 distinct approvers but the groups have 2']);
+    expect(problems(withRule({ effect: 'allow' }))).toEqual([
+      'rules.0.approvers: only applies when effect is require_approval',
+      'rules.0.timeout: only applies when effect is require_approval',
+    ]);
+    expect(problems({ ...base, default: { effect: 'require_approval' } })).toEqual([
+      'default.approvers: require_approval needs at least one approver group',
+    ]);
+  });
+
+  it('reports YAML syntax errors with their position, and non-mapping files', () => {
+    expect(problems('version: 1\nrules: [\n')[0]).toMatch(/^line \d+, column \d+: /);
+    expect(problems('version: 1\nversion: 1\n')[0]).toMatch(/^line 2/);
+    expect(problems('- 1\n')).toEqual([': expected a YAML mapping with at least `version: 1`']);
+  });
+
+  it('rejects malformed local API keys with the key path', () => {
+    expect(problems({ ...base, local: { apiKeys: { 'a b': 'x' } } })).toEqual(['local.apiKeys.a b: an API key is 6-256 URL-safe characters']);
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('30s')).toBe(30);
+    expect(parseDuration('15m')).toBe(900);
+    expect(parseDuration('2h')).toBe(7200);
+    expect(parseDuration('7d')).toBe(604800);
+    expect(parseDuration('0s')).toBeUndefined();
+    expect(parseDuration('1w')).toBeUndefined();
+    expect(timeoutSeconds({ effect: 'require_approval', approvers: ['x'] })).toBe(3600);
+  });
+});
+
+describe('config file location', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('uses COUNTERSIGN_CONFIG, else countersign.config.yaml in the working directory', () => {
+    expect(configPath({}, '/repo')).toBe('/repo/countersign.config.yaml');
+    expect(configPath({ COUNTERSIGN_CONFIG: 'conf/x.yaml' }, '/repo')).toBe('/repo/conf/x.yaml');
+    expect(configPath({ COUNTERSIGN_CONFIG: '/etc/cs.yaml' }, '/repo')).toBe('/etc/cs.yaml');
+  });
+
+  it('names the file in its errors, including a missing file', () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, readFileSync(join(import.meta.dirname, '../../countersign.config.yaml'), 'utf8').replace('effect: deny', 'effect: deni'));
+    expect(() => loadConfigFile(file)).toThrow(`Invalid config ${file}:\n  - rules.0.effect: expected one of allow, deny, require_approval`);
+    expect(() => loadConfigFile(join(dir, 'missing.yaml'))).toThrow(/missing\.yaml:\n {2}- \(file\): file not found/);
+  });
+});
