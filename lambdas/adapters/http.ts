@@ -1,0 +1,64 @@
+/**
+ * The HTTP edge shared by the API handlers (API Gateway HTTP API, payload 2.0): routing by routeKey, the caller's
+ * identity from the authenticated request context (never the body), JSON bodies with the API's limits, and the
+ * error envelope. No input makes a handler throw: everything unexpected becomes a logged 500.
+ */
+import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { CountersignError } from '../core/errors';
+
+export type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+export type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
+
+/** Largest JSON body the API accepts (API.md: 413 over 256 KiB). */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+const SECURITY_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+} as const;
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return { statusCode: status, headers: { 'content-type': 'application/json', ...SECURITY_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+export function errorResult(err: CountersignError): HttpResult {
+  return json(err.status, err.toBody());
+}
+
+/** The authenticated principal: the IAM caller on AWS, the API key's principal in local mode. */
+export function caller(event: HttpEvent): string {
+  const principal = event.requestContext.authorizer?.iam?.userArn;
+  if (!principal) throw new CountersignError('unauthorized', 'this route needs credentials');
+  return principal;
+}
+
+/** The request body as JSON, enforcing the content type and size limit of API.md. */
+export function jsonBody(event: HttpEvent): unknown {
+  const contentType = String(event.headers?.['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (contentType !== 'application/json') {
+    throw new CountersignError('unsupported_media_type', 'send the body as application/json');
+  }
+  const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new CountersignError('payload_too_large', 'the body is over 256 KiB');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CountersignError('invalid_request', 'the body is not valid JSON');
+  }
+}
+
+/** A Lambda handler dispatching on `routeKey` (e.g. `POST /v1/actions/{id}/cancel`). */
+export function routeHandler(routes: Readonly<Record<string, RouteHandler>>): (event: HttpEvent) => Promise<HttpResult> {
+  return async (event) => {
+    const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
+    try {
+      if (!route) throw new CountersignError('not_found', `no route ${event.routeKey}`);
+      return await route(event);
+    } catch (err) {
+      if (err instanceof CountersignError) return errorResult(err);
+      console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', route: event.routeKey, error: String(err) }));
+      return errorResult(new CountersignError('internal_error', 'internal error; the request was not changed'));
+    }
+  };
+}

@@ -1,0 +1,42 @@
+/** The action request an agent sends (API.md "Agents") and the stored request it becomes. */
+import { z } from 'zod';
+
+export const ACTION_PATTERN = /^[a-z0-9_.:-]{1,128}$/;
+
+export const actionRequestSchema = z.strictObject({
+  action: z.string().regex(ACTION_PATTERN, 'expected 1-128 characters of a-z 0-9 _ . : -'),
+  resource: z.string().min(1).max(2048).optional(),
+  environment: z.string().min(1).max(128).optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  justification: z.string().max(4000).optional(),
+  onBehalfOf: z.string().min(1).max(256).optional(),
+  agent: z
+    .strictObject({ name: z.string().max(256).optional(), model: z.string().max(256).optional(), runId: z.string().max(256).optional() })
+    .optional(),
+});
+export type ActionRequest = z.infer<typeof actionRequestSchema>;
+
+export const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
+export const requestStatusSchema = z.enum(REQUEST_STATUSES);
+export type RequestStatus = z.infer<typeof requestStatusSchema>;
+
+export const storedRequestSchema = actionRequestSchema.extend({
+  id: z.string(),
+  status: requestStatusSchema,
+  requester: z.string(),
+  rule: z.string(),
+  requiredApprovals: z.int(),
+  approvers: z.array(z.string()),
+  decidedBy: z.enum(['policy', 'approvers', 'timeout', 'requester']).optional(),
+  reason: z.string().optional(),
+  createdAt: z.string(),
+  expiresAt: z.string().optional(),
+  decidedAt: z.string().optional(),
+});
+export type StoredRequest = z.infer<typeof storedRequestSchema>;
+
+/** The answer body of API.md: the stored request without server-side fields (approvers, task token). */
+export function publicView(request: StoredRequest): Record<string, unknown> {
+  const { approvers: _approvers, parameters: _parameters, ...rest } = request;
+  return { ...rest, votes: [] };
+}

@@ -1,0 +1,31 @@
+/** The messages between the approval workflow (Step Functions) and its functions, declared once for both sides. */
+import { z } from 'zod';
+
+/** Execution input; `timeoutSeconds` drives the Notify task's TimeoutSecondsPath. */
+export const workflowInputSchema = z.strictObject({
+  requestId: z.string().min(1),
+  timeoutSeconds: z.int().min(1).max(365 * 86_400),
+});
+export type WorkflowInput = z.infer<typeof workflowInputSchema>;
+
+/** Payload of the Notify task (lambda:invoke.waitForTaskToken). */
+export const notifyEventSchema = z.strictObject({ requestId: z.string().min(1), taskToken: z.string().min(1).max(2048) });
+export type NotifyEvent = z.infer<typeof notifyEventSchema>;
+
+/** What SendTaskSuccess reports once the outcome is settled. */
+export const settledOutcomeSchema = z.strictObject({
+  status: z.enum(['approved', 'denied', 'cancelled']),
+});
+
+/** Payload of the Finalize task: a settled outcome, or the Notify task's error (timeout, or notification failed). */
+export const finalizeEventSchema = z.strictObject({
+  requestId: z.string().min(1),
+  outcome: settledOutcomeSchema.optional(),
+  error: z.looseObject({ Error: z.string(), Cause: z.string().optional() }).optional(),
+});
+export type FinalizeEvent = z.infer<typeof finalizeEventSchema>;
+
+/** Execution names derive from the request id, so a retried intake can never start a second workflow. */
+export function executionName(requestId: string): string {
+  return requestId;
+}

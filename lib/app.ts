@@ -1,0 +1,32 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { Config } from '../lambdas/core/config';
+import { CountersignStack } from './countersign-stack';
+
+export const STACK_NAME = 'Countersign';
+
+export interface BuildAppOptions {
+  readonly config: Config;
+  /** Bundle the functions with esbuild. Local mode and most tests skip it. @default true */
+  readonly bundle?: boolean;
+  /** Run the cdk-nag AwsSolutions checks. @default true */
+  readonly nag?: boolean;
+  /** Where `app.synth()` writes the cloud assembly. @default cdk.out (or the CLI's choice) */
+  readonly outdir?: string;
+}
+
+/** The Countersign CDK app: one stack, checked by cdk-nag. Used by `cdk synth`, the tests and local mode alike. */
+export function buildApp(options: BuildAppOptions): { app: App; stack: CountersignStack } {
+  const app = new App({
+    ...(options.outdir ? { outdir: options.outdir } : {}),
+    context: options.bundle === false ? { [BUNDLING_STACKS]: [] } : {},
+  });
+  const stack = new CountersignStack(app, STACK_NAME, {
+    config: options.config,
+    description: 'Countersign: action-level approvals for AI agents',
+    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+  });
+  if (options.nag !== false) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  return { app, stack };
+}

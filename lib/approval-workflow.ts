@@ -1,0 +1,92 @@
+import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  DefinitionBody,
+  Errors,
+  IntegrationPattern,
+  JsonPath,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+  Timeout,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+export interface ApprovalWorkflowProps {
+  /** Sends the notifications and stores the task token; invoked with `{ requestId, taskToken }`. */
+  readonly notifier: IFunction;
+  /** Records the outcome; invoked with `{ requestId, outcome }` or `{ requestId, error }`. */
+  readonly finalizer: IFunction;
+  /** How long the workflow's logs are kept. @default one year */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * The approval workflow, a Standard state machine (Express cannot wait for a task token):
+ * Notify waits for the task token until the request's own timeout (`$.timeoutSeconds`), then Finalize records the
+ * outcome. A timeout, or a notifier that keeps failing, goes to Expire: the request fails closed.
+ */
+export class ApprovalWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+
+  constructor(scope: Construct, id: string, props: ApprovalWorkflowProps) {
+    super(scope, id);
+
+    const notify = new LambdaInvoke(this, 'Notify', {
+      lambdaFunction: props.notifier,
+      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: TaskInput.fromObject({ requestId: JsonPath.stringAt('$.requestId'), taskToken: JsonPath.taskToken }),
+      taskTimeout: Timeout.at('$.timeoutSeconds'),
+      resultPath: '$.outcome',
+    });
+
+    const finalize = new LambdaInvoke(this, 'Finalize', {
+      lambdaFunction: props.finalizer,
+      payload: TaskInput.fromObject({ requestId: JsonPath.stringAt('$.requestId'), outcome: JsonPath.objectAt('$.outcome') }),
+      payloadResponseOnly: true,
+      resultPath: JsonPath.DISCARD,
+    });
+    const expire = new LambdaInvoke(this, 'Expire', {
+      lambdaFunction: props.finalizer,
+      payload: TaskInput.fromObject({ requestId: JsonPath.stringAt('$.requestId'), error: JsonPath.objectAt('$.error') }),
+      payloadResponseOnly: true,
+      resultPath: JsonPath.DISCARD,
+    });
+    // Recording the outcome must not be lost to a passing fault (a throttled table, a ledger write that failed).
+    for (const task of [finalize, expire]) {
+      task.addRetry({ errors: [Errors.ALL], interval: Duration.seconds(2), maxAttempts: 10, backoffRate: 2, maxDelay: Duration.minutes(5) });
+    }
+    notify.addRetry({ errors: [Errors.TASKS_FAILED], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+    notify.addCatch(expire, { errors: [Errors.TIMEOUT], resultPath: '$.error' });
+    notify.addCatch(expire, { errors: [Errors.ALL], resultPath: '$.error' });
+    expire.next(new Succeed(this, 'Expired'));
+    notify.next(finalize).next(new Succeed(this, 'Settled'));
+
+    // Execution data would carry task tokens into the logs; keep it out.
+    const logs = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(notify),
+      tracingEnabled: true,
+      logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: false },
+    });
+    const role = this.stateMachine.role;
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery and friends) support no resource-level permissions.',
+    });
+    for (const fn of [props.notifier, props.finalizer]) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason: 'lambda:InvokeFunction on the versions and aliases of this one function, as the Step Functions integration grants it.',
+      });
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { Config } from '../lambdas/core/config';
+import { ApprovalWorkflow } from './approval-workflow';
+import { AuditLedger } from './audit-ledger';
+import { CountersignFunction } from './countersign-function';
+import { IntakeApi } from './intake-api';
+import { RequestStore } from './request-store';
+import { ReviewTokenKey } from './review-token-key';
+
+export interface CountersignProps {
+  /** The validated policy (see `loadConfigFile`). It ships inside the functions' bundles. */
+  readonly config: Config;
+  /** For the tables and keys when the stack is deleted. @default RemovalPolicy.RETAIN: audit data outlives stacks */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Retention of every log group. @default one year */
+  readonly logRetention?: RetentionDays;
+  /** API steady-state rate limit, requests/s. @default 100 */
+  readonly throttlingRateLimit?: number;
+  /** API burst limit. @default 200 */
+  readonly throttlingBurstLimit?: number;
+}
+
+/** The functions of Countersign, by role. */
+export interface CountersignFunctions {
+  readonly intake: CountersignFunction;
+  readonly notifier: CountersignFunction;
+  readonly decision: CountersignFunction;
+  readonly finalizer: CountersignFunction;
+}
+
+/** The environment each function reads; names are shared so one process can host them all in local mode. */
+export const FUNCTION_ENV = {
+  requestsTable: 'REQUESTS_TABLE',
+  ledgerTable: 'LEDGER_TABLE',
+  ledgerKeyId: 'LEDGER_KEY_ID',
+  reviewKeyId: 'REVIEW_KEY_ID',
+  stateMachineArn: 'STATE_MACHINE_ARN',
+} as const;
+
+/** Countersign: the API, the approval workflow, the requests table and the signed audit ledger, wired least-privilege. */
+export class Countersign extends Construct {
+  readonly api: IntakeApi;
+  readonly workflow: ApprovalWorkflow;
+  readonly requests: RequestStore;
+  readonly ledger: AuditLedger;
+  readonly reviewTokenKey: ReviewTokenKey;
+  readonly functions: CountersignFunctions;
+
+  constructor(scope: Construct, id: string, props: CountersignProps) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.requests = new RequestStore(this, 'Requests', { removalPolicy });
+    this.ledger = new AuditLedger(this, 'Ledger', { removalPolicy });
+    this.reviewTokenKey = new ReviewTokenKey(this, 'ReviewTokens', { removalPolicy });
+
+    // Local API keys never leave the laptop.
+    const { local: _local, ...deployed } = props.config;
+    const define = { 'process.env.COUNTERSIGN_CONFIG_JSON': JSON.stringify(JSON.stringify(deployed)) };
+    const fn = (id: string, handlerDir: string) =>
+      new CountersignFunction(this, id, { handlerDir, define, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
+    this.functions = {
+      intake: fn('Intake', 'intake'),
+      notifier: fn('Notifier', 'notifier'),
+      decision: fn('Decision', 'decision'),
+      finalizer: fn('Finalizer', 'finalize'),
+    };
+    this.workflow = new ApprovalWorkflow(this, 'Workflow', {
+      notifier: this.functions.notifier,
+      finalizer: this.functions.finalizer,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+    this.api = new IntakeApi(this, 'Api', {
+      intake: this.functions.intake,
+      decision: this.functions.decision,
+      ...(props.throttlingRateLimit ? { throttlingRateLimit: props.throttlingRateLimit } : {}),
+      ...(props.throttlingBurstLimit ? { throttlingBurstLimit: props.throttlingBurstLimit } : {}),
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+    });
+
+    for (const f of Object.values(this.functions)) {
+      f.addEnvironment(FUNCTION_ENV.requestsTable, this.requests.table.tableName);
+      f.addEnvironment(FUNCTION_ENV.ledgerTable, this.ledger.table.tableName);
+      f.addEnvironment(FUNCTION_ENV.ledgerKeyId, this.ledger.signingKey.keyArn);
+      this.requests.grantReadWrite(f);
+      this.ledger.grantAppend(f);
+    }
+    const { intake, notifier, decision } = this.functions;
+    intake.addEnvironment(FUNCTION_ENV.stateMachineArn, this.workflow.stateMachine.stateMachineArn);
+    this.workflow.stateMachine.grantStartExecution(intake);
+    this.ledger.grantRead(intake);
+    for (const f of [notifier, decision]) f.addEnvironment(FUNCTION_ENV.reviewKeyId, this.reviewTokenKey.key.keyArn);
+    this.reviewTokenKey.grantGenerate(notifier);
+    this.reviewTokenKey.grantVerify(decision);
+    this.workflow.stateMachine.grantTaskResponse(decision);
+  }
+}

@@ -1,0 +1,94 @@
+import { Validations } from 'aws-cdk-lib';
+import { CfnStage, HttpApi, HttpMethod, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface IntakeApiProps {
+  /** Serves the agent routes: asking for an action, reading it, cancelling it, its audit trail. */
+  readonly intake: IFunction;
+  /** Serves the approver routes: decisions, review pages, Slack interactions. */
+  readonly decision: IFunction;
+  /** Steady-state requests per second across the API. @default 100 */
+  readonly throttlingRateLimit?: number;
+  /** Burst of requests allowed above the rate. @default 200 */
+  readonly throttlingBurstLimit?: number;
+  /** How long access logs are kept. @default one year */
+  readonly logRetention?: RetentionDays;
+}
+
+/** One route of the API and who authenticates it. */
+export interface ApiRoute {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly target: 'intake' | 'decision';
+  /** `iam`: SigV4-signed by the caller. `self`: the handler authenticates (review tokens, Slack signatures). */
+  readonly auth: 'iam' | 'self';
+}
+
+/** The routes of API.md. Review and Slack routes authenticate themselves: their callers have no AWS credentials. */
+export const API_ROUTES: readonly ApiRoute[] = [
+  { method: HttpMethod.POST, path: '/v1/actions', target: 'intake', auth: 'iam' },
+  { method: HttpMethod.GET, path: '/v1/actions/{id}', target: 'intake', auth: 'iam' },
+  { method: HttpMethod.POST, path: '/v1/actions/{id}/cancel', target: 'intake', auth: 'iam' },
+  { method: HttpMethod.GET, path: '/v1/actions/{id}/audit', target: 'intake', auth: 'iam' },
+  { method: HttpMethod.GET, path: '/v1/audit/public-key', target: 'intake', auth: 'iam' },
+  { method: HttpMethod.POST, path: '/v1/actions/{id}/decision', target: 'decision', auth: 'iam' },
+  { method: HttpMethod.GET, path: '/v1/review/{token}', target: 'decision', auth: 'self' },
+  { method: HttpMethod.POST, path: '/v1/review/{token}', target: 'decision', auth: 'self' },
+  { method: HttpMethod.POST, path: '/v1/slack/interactions', target: 'decision', auth: 'self' },
+];
+
+/** The HTTP API in front of Countersign: IAM auth on agent and decision routes, throttled, access-logged. */
+export class IntakeApi extends Construct {
+  readonly httpApi: HttpApi;
+  /** Base URL of the API's default stage. */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: IntakeApiProps) {
+    super(scope, id);
+    this.httpApi = new HttpApi(this, 'HttpApi', { description: 'Countersign API', createDefaultStage: true });
+    const integrations = {
+      intake: new HttpLambdaIntegration('Intake', props.intake),
+      decision: new HttpLambdaIntegration('Decision', props.decision),
+    };
+    const iam: IHttpRouteAuthorizer = new HttpIamAuthorizer();
+    for (const route of API_ROUTES) {
+      const [added] = this.httpApi.addRoutes({
+        path: route.path,
+        methods: [route.method],
+        integration: integrations[route.target],
+        ...(route.auth === 'iam' ? { authorizer: iam } : {}),
+      });
+      if (route.auth === 'self' && added) {
+        Validations.of(added).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: 'Approvers reach this route from email, Teams and Slack without AWS credentials; the handler authenticates each call (KMS-MACed review tokens, Slack request signatures).',
+        });
+      }
+    }
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: props.logRetention ?? RetentionDays.ONE_YEAR });
+    const stage = this.httpApi.defaultStage?.node.defaultChild as CfnStage;
+    // Review tokens travel in paths: log the route template, never the raw path.
+    stage.accessLogSettings = {
+      destinationArn: accessLogs.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        caller: '$context.identity.userArn',
+        routeKey: '$context.routeKey',
+        status: '$context.status',
+        latency: '$context.responseLatency',
+        integrationError: '$context.integrationErrorMessage',
+      }),
+    };
+    stage.defaultRouteSettings = {
+      throttlingRateLimit: props.throttlingRateLimit ?? 100,
+      throttlingBurstLimit: props.throttlingBurstLimit ?? 200,
+    };
+    this.url = this.httpApi.apiEndpoint;
+  }
+}
