@@ -1,0 +1,269 @@
+/**
+ * The local API Gateway: an HTTP server that serves the routes of the synthesized HTTP API, turning each request into
+ * an API Gateway HTTP API payload 2.0 event for the same handler the route targets on AWS. Routes the template
+ * marks AWS_IAM take `Authorization: Bearer <key>` with the key's principal from the config's `local.apiKeys` in
+ * place of SigV4. It also serves the local-only pages: `/healthz` and the inbox.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { HttpEvent } from '../lambdas/adapters/http';
+import { LOCAL_ACCOUNT, resolveIntrinsics, resourcesOfType, type CfnTemplate, type LocalResourceNames } from './cfn';
+import type { LocalInbox } from './inbox';
+
+export interface GatewayRoute {
+  readonly routeKey: string;
+  readonly method: string;
+  readonly segments: readonly string[];
+  readonly auth: 'AWS_IAM' | 'NONE';
+  /** Logical id of the Lambda function the route invokes. */
+  readonly functionId: string;
+}
+
+/** API Gateway's own limit on a request body. */
+const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+
+/** Reads the HTTP API routes from the template: route key, authorization type and target function. */
+export function routesFromTemplate(template: CfnTemplate, names: LocalResourceNames, functionIdOfArn: (arn: string) => string): GatewayRoute[] {
+  const integrations = new Map(resourcesOfType(template, 'AWS::ApiGatewayV2::Integration'));
+  return resourcesOfType(template, 'AWS::ApiGatewayV2::Route').map(([id, route]) => {
+    const props = route.Properties ?? {};
+    const routeKey = String(props.RouteKey);
+    const [method = '', path = ''] = routeKey.split(' ');
+    const auth = props.AuthorizationType === 'AWS_IAM' ? 'AWS_IAM' : props.AuthorizationType === 'NONE' || !props.AuthorizationType ? 'NONE' : undefined;
+    if (!auth) throw new Error(`route ${id} (${routeKey}): authorization type ${String(props.AuthorizationType)} is not supported in local mode`);
+    if (path.includes('+}') || method === 'ANY' || routeKey === '$default') {
+      throw new Error(`route ${id} (${routeKey}): greedy paths, ANY and $default are not supported in local mode`);
+    }
+    const target = String(resolveIntrinsics(props.Target, { ref: (r) => r, getAtt: () => undefined }, `${id}.Target`));
+    const integration = integrations.get(target.replace(/^integrations\//, ''));
+    if (!integration) throw new Error(`route ${id} (${routeKey}): target ${target} is not an integration in the template`);
+    const uri = String(resolveIntrinsics(integration.Properties?.IntegrationUri, names, `${target}.IntegrationUri`));
+    return { routeKey, method, segments: path.split('/').slice(1), auth, functionId: functionIdOfArn(uri) };
+  });
+}
+
+export interface LocalGatewayOptions {
+  readonly routes: readonly GatewayRoute[];
+  readonly invoke: (functionId: string, event: HttpEvent) => Promise<unknown>;
+  /** Bearer key -> principal. */
+  readonly apiKeys: () => Readonly<Record<string, string>>;
+  readonly inbox: LocalInbox;
+  /** True once every part of the runtime is up. */
+  readonly ready: () => boolean;
+  /** Prints one line per API call (route key, never the raw path: it may hold a review token). @default false */
+  readonly accessLog?: boolean;
+}
+
+interface MatchedRoute {
+  readonly route: GatewayRoute;
+  readonly pathParameters: Record<string, string>;
+}
+
+export class LocalGateway {
+  readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
+    void this.serve(req, res).catch((err: unknown) => {
+      console.error('[local gateway] internal error:', err);
+      if (!res.headersSent) sendJson(res, 500, { message: 'Internal Server Error' });
+      else res.destroy();
+    });
+  };
+
+  constructor(private readonly options: LocalGatewayOptions) {}
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = req.method ?? 'GET';
+    if (await this.serveLocalPage(method, url.pathname, req, res)) return;
+
+    const matched = this.match(method, url.pathname);
+    if (!matched) return sendError(res, 404, 'not_found', `no route ${method} ${url.pathname}`);
+    if (!this.options.ready()) return sendError(res, 503, 'unavailable', 'local mode is still starting');
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, MAX_REQUEST_BYTES);
+    } catch {
+      return sendError(res, 413, 'payload_too_large', 'the body is over API Gateway\'s 10 MB limit');
+    }
+    let principal: string | undefined;
+    if (matched.route.auth === 'AWS_IAM') {
+      const auth = String(req.headers.authorization ?? '');
+      const key = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
+      const keys = this.options.apiKeys();
+      principal = key && Object.hasOwn(keys, key) ? keys[key] : undefined;
+      if (!principal) return sendError(res, 401, 'unauthorized', 'send Authorization: Bearer <API key from local.apiKeys>');
+    }
+    const event = toEvent(req, url, body, matched, principal);
+    let result: unknown;
+    try {
+      result = await this.options.invoke(matched.route.functionId, event);
+    } catch (err) {
+      // What API Gateway answers when the integration fails.
+      console.error(`[local gateway] ${matched.route.routeKey} failed:`, err);
+      sendJson(res, 500, { message: 'Internal Server Error' });
+      return;
+    }
+    const status = writeResult(res, result);
+    if (this.options.accessLog) console.log(`${matched.route.routeKey} ${status} ${Date.now() - started}ms`);
+  }
+
+  private async serveLocalPage(method: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    if (path === '/healthz' && method === 'GET') {
+      const ok = this.options.ready();
+      sendJson(res, ok ? 200 : 503, { ok });
+      return true;
+    }
+    if (path === '/_local/inbox.json' && method === 'GET') {
+      sendJson(res, 200, this.options.inbox.list());
+      return true;
+    }
+    if (path === '/_local/inbox' && method === 'GET') {
+      const html = this.options.inbox.renderHtml();
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'", 'x-content-type-options': 'nosniff' });
+      res.end(html);
+      return true;
+    }
+    if (path === '/_local/inbox' && method === 'POST') {
+      // The functions' outbox delivers here in local mode.
+      try {
+        const entry = this.options.inbox.add(JSON.parse((await readBody(req, 1024 * 1024)).toString('utf8')));
+        sendJson(res, 201, entry);
+      } catch (err) {
+        sendError(res, 400, 'invalid_request', `not an inbox message: ${err instanceof Error ? err.message.slice(0, 300) : 'unreadable'}`);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** API Gateway's precedence: the route with the most literal segments wins over path variables. */
+  private match(method: string, path: string): MatchedRoute | undefined {
+    const segments = path.split('/').slice(1);
+    let best: (MatchedRoute & { literals: number }) | undefined;
+    for (const route of this.options.routes) {
+      if (route.method !== method || route.segments.length !== segments.length) continue;
+      const pathParameters: Record<string, string> = {};
+      let literals = 0;
+      const fits = route.segments.every((pattern, i) => {
+        const actual = segments[i] ?? '';
+        const variable = /^\{(\w+)\}$/.exec(pattern)?.[1];
+        if (variable) {
+          if (!actual) return false;
+          pathParameters[variable] = safeDecode(actual);
+          return true;
+        }
+        literals++;
+        return pattern === actual;
+      });
+      if (fits && (!best || literals > best.literals)) best = { route, pathParameters, literals };
+    }
+    return best;
+  }
+}
+
+function toEvent(req: IncomingMessage, url: URL, body: Buffer, matched: MatchedRoute, principal: string | undefined): HttpEvent {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (name === 'cookie' || value === undefined) continue;
+    headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  const contentType = String(req.headers['content-type'] ?? '');
+  const textual = body.length === 0 || /^(text\/|application\/(json|x-www-form-urlencoded|xml|[\w.+-]+\+json))/i.test(contentType);
+  const now = new Date();
+  const event = {
+    version: '2.0',
+    routeKey: matched.route.routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(req.headers.cookie ? { cookies: req.headers.cookie.split(/;\s*/) } : {}),
+    ...(url.search ? { queryStringParameters: query } : {}),
+    ...(Object.keys(matched.pathParameters).length ? { pathParameters: matched.pathParameters } : {}),
+    requestContext: {
+      accountId: LOCAL_ACCOUNT,
+      apiId: 'local',
+      domainName: String(req.headers.host ?? '127.0.0.1'),
+      domainPrefix: 'local',
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: String(req.headers['user-agent'] ?? ''),
+      },
+      requestId: randomUUID(),
+      routeKey: matched.route.routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+      ...(principal
+        ? {
+            authorizer: {
+              iam: {
+                accessKey: 'LOCALACCESSKEY',
+                accountId: LOCAL_ACCOUNT,
+                callerId: principal,
+                cognitoIdentity: null,
+                principalOrgId: null,
+                userArn: principal,
+                userId: principal,
+              },
+            },
+          }
+        : {}),
+    },
+    ...(body.length ? { body: textual ? body.toString('utf8') : body.toString('base64') } : {}),
+    isBase64Encoded: body.length > 0 && !textual,
+  };
+  return event as unknown as HttpEvent;
+}
+
+/** Maps a handler's answer to HTTP as API Gateway's payload 2.0 does (a bare value is a 200 JSON body). */
+function writeResult(res: ServerResponse, result: unknown): number {
+  const structured = result !== null && typeof result === 'object' && 'statusCode' in result ? (result as APIGatewayProxyStructuredResultV2) : undefined;
+  if (!structured) {
+    sendJson(res, 200, typeof result === 'string' ? JSON.parse(JSON.stringify(result)) : result);
+    return 200;
+  }
+  const status = structured.statusCode ?? 200;
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(structured.headers ?? {})) headers[k.toLowerCase()] = String(v);
+  if (structured.cookies?.length) headers['set-cookie'] = structured.cookies;
+  const body = structured.body === undefined ? Buffer.alloc(0) : Buffer.from(structured.body, structured.isBase64Encoded ? 'base64' : 'utf8');
+  res.writeHead(status, { ...headers, 'content-length': body.length });
+  res.end(body);
+  return status;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body ?? null);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { error: { code, message, details: [] } });
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new Error('body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * Local mode: the whole of Countersign in one process on 127.0.0.1, with no AWS account. It synthesizes the real CDK
+ * app and runs what the template says: the tables in dynalite, the keys in the local KMS endpoint, the state
+ * machine in the local Step Functions endpoint, and the HTTP API's routes in the local gateway, each route and task
+ * calling the same handler as on AWS with the environment the template gives it. Data lives under the data folder,
+ * so a restart loses nothing and waiting executions resume.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateStateMachineCommand, SFNClient, StateMachineAlreadyExists, UpdateStateMachineCommand } from '@aws-sdk/client-sfn';
+import dynalite from 'dynalite';
+import type { Config } from '../lambdas/core/config';
+import { closeServer, listenLoopback } from './aws-json';
+import { LOCAL_ACCOUNT, LOCAL_REGION, resolveIntrinsics, resourcesOfType, type LocalResourceNames } from './cfn';
+import { LocalGateway, routesFromTemplate } from './gateway';
+import { LocalInbox } from './inbox';
+import { LocalKms, type LocalKeySpec } from './kms';
+import { LocalStepFunctions } from './sfn';
+import { synthesizeForLocal } from './synth';
+
+export interface LocalRuntimeOptions {
+  readonly config: Config;
+  /** Folder for all local data (tables, keys, executions, inbox). */
+  readonly dataDir: string;
+  /** Port of the API on 127.0.0.1; 0 picks a free one. @default 8787 */
+  readonly port?: number;
+  /** Print one line per API call. @default false */
+  readonly accessLog?: boolean;
+}
+
+export interface LocalRuntime {
+  /** Base URL of the API, inbox and health check. */
+  readonly url: string;
+  /** The local AWS endpoints, for the AWS SDK or CLI (`--endpoint-url`). */
+  readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string };
+  close(): Promise<void>;
+}
+
+export class PortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} is already in use; stop what holds it or set PORT to another port`);
+    this.name = 'PortInUseError';
+  }
+}
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const { config, dataDir } = options;
+  // Local mode runs on the Node.js of the laptop; the deployed functions run nodejs22.x.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  let ready = false;
+  let gateway: LocalGateway | undefined;
+  const inbox = new LocalInbox(dataDir);
+
+  // Claim the API port first, so a busy port fails at once and not after seconds of setup.
+  const api = createServer((req, res) => {
+    if (gateway) return gateway.handler(req, res);
+    res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false }));
+  });
+  const port = options.port ?? 8787;
+  const url = await listenLoopback(api, port).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'EADDRINUSE' ? new PortInUseError(port) : err;
+  });
+
+  const servers: Array<{ close(): Promise<void> }> = [];
+  try {
+    const { template, functions } = synthesizeForLocal(config);
+
+    const dynamoServer = dynalite({ path: `${dataDir}/dynamodb`, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    const dynamodbUrl = await listenLoopback(dynamoServer);
+    servers.push({ close: () => closeServer(dynamoServer) });
+
+    const kms = new LocalKms({ dataDir, region: LOCAL_REGION, accountId: LOCAL_ACCOUNT });
+    const kmsUrl = await kms.listen();
+    servers.push(kms);
+
+    const handlers = new Map<string, Handler>();
+    const invoke = async (functionId: string, event: unknown): Promise<unknown> => {
+      const handler = handlers.get(functionId);
+      if (!handler) throw new Error(`no local handler for function ${functionId}`);
+      return handler(event, lambdaContext(functionId));
+    };
+    const lambdaArn = (id: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${id}`;
+    const functionIdOfArn = (arn: string): string => {
+      const id = /^arn:aws:lambda:[^:]+:\d+:function:([^:]+)$/.exec(arn)?.[1];
+      if (!id || !functions.has(id)) throw new Error(`local mode has no function for ${arn}`);
+      return id;
+    };
+    const sfn = new LocalStepFunctions({
+      dataDir,
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+      invokeLambda: (arn, payload) => invoke(functionIdOfArn(arn), payload),
+    });
+    // Serve the API before start(): the handlers need its URL in their environment before resumed executions run them.
+    const sfnServer = createServer(sfn.handler);
+    const sfnUrl = await listenLoopback(sfnServer);
+    servers.push({ close: () => sfn.close().then(() => closeServer(sfnServer)) });
+
+    // Local names for the template's resources.
+    const keyArns = new Map<string, string>();
+    for (const [id, key] of resourcesOfType(template, 'AWS::KMS::Key')) {
+      keyArns.set(id, await kms.ensureKey(`alias/countersign/${id}`, localKeySpec(id, key.Properties?.KeySpec)));
+    }
+    const stateMachineArn = (id: string) => `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${id}`;
+    const tableTypes = new Set(['AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable']);
+    const names: LocalResourceNames = {
+      ref: (id) => {
+        const type = template.Resources[id]?.Type;
+        if (type && tableTypes.has(type)) return id;
+        if (type === 'AWS::KMS::Key') return keyArns.get(id)?.split('/').pop();
+        if (type === 'AWS::StepFunctions::StateMachine') return stateMachineArn(id);
+        return undefined;
+      },
+      getAtt: (id, attribute) => {
+        const type = template.Resources[id]?.Type;
+        if (attribute !== 'Arn') return undefined;
+        if (type === 'AWS::KMS::Key') return keyArns.get(id);
+        if (type === 'AWS::Lambda::Function' && functions.has(id)) return lambdaArn(id);
+        if (type && tableTypes.has(type)) return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${id}`;
+        return undefined;
+      },
+    };
+
+    const dynamo = new DynamoDBClient({ endpoint: dynamodbUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    for (const [id, table] of resourcesOfType(template, 'AWS::DynamoDB::GlobalTable').concat(resourcesOfType(template, 'AWS::DynamoDB::Table'))) {
+      await createTableIfMissing(dynamo, id, table.Properties ?? {});
+    }
+    dynamo.destroy();
+
+    // The handlers' environment: what the template gives each function, resolved to the local resources.
+    const environment: Record<string, string> = {};
+    for (const [id, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      if (!functions.has(id)) continue;
+      const variables = (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+      const resolved = resolveIntrinsics(variables, names, `${id}.Environment`) as Record<string, string>;
+      for (const [name, value] of Object.entries(resolved)) {
+        // One process hosts every function, so a name must mean the same thing to all of them.
+        if (environment[name] !== undefined && environment[name] !== value) {
+          throw new Error(`functions disagree on environment variable ${name}; local mode needs shared names`);
+        }
+        environment[name] = value;
+      }
+    }
+    const { local: _local, ...deployed } = config;
+    Object.assign(process.env, environment, {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl,
+      AWS_ENDPOINT_URL_KMS: kmsUrl,
+      AWS_ENDPOINT_URL_SFN: sfnUrl,
+      COUNTERSIGN_CONFIG_JSON: JSON.stringify(deployed),
+      COUNTERSIGN_LOCAL_INBOX_URL: `${url}/_local/inbox`,
+      COUNTERSIGN_PUBLIC_URL: url,
+    });
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+
+    for (const fn of functions.values()) {
+      const module = (await import(pathToFileURL(fn.entry).href)) as { handler?: Handler };
+      if (typeof module.handler !== 'function') throw new Error(`${fn.entry} (${fn.path}) exports no handler`);
+      handlers.set(fn.logicalId, module.handler);
+    }
+
+    await sfn.start();
+    const sfnClient = new SFNClient({ endpoint: sfnUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    for (const [id, machine] of resourcesOfType(template, 'AWS::StepFunctions::StateMachine')) {
+      const definition = String(resolveIntrinsics(machine.Properties?.DefinitionString, names, `${id}.DefinitionString`));
+      const roleArn = `arn:aws:iam::${LOCAL_ACCOUNT}:role/${id}Role`;
+      try {
+        await sfnClient.send(new CreateStateMachineCommand({ name: id, definition, roleArn, type: 'STANDARD' }));
+      } catch (err) {
+        // The code changed since the last start: run the new definition, as a deploy would.
+        if (!(err instanceof StateMachineAlreadyExists)) throw err;
+        await sfnClient.send(new UpdateStateMachineCommand({ stateMachineArn: stateMachineArn(id), definition }));
+      }
+    }
+    sfnClient.destroy();
+
+    gateway = new LocalGateway({
+      routes: routesFromTemplate(template, names, functionIdOfArn),
+      invoke: (id, event) => invoke(id, event),
+      apiKeys: () => config.local.apiKeys,
+      inbox,
+      ready: () => ready,
+      accessLog: options.accessLog ?? false,
+    });
+    ready = true;
+    return {
+      url,
+      endpoints: { dynamodb: dynamodbUrl, kms: kmsUrl, sfn: sfnUrl },
+      close: async () => {
+        ready = false;
+        await closeServer(api);
+        for (const server of servers.reverse()) await server.close();
+      },
+    };
+  } catch (err) {
+    await closeServer(api);
+    for (const server of servers.reverse()) await server.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function localKeySpec(id: string, spec: unknown): LocalKeySpec {
+  if (spec === 'ECC_NIST_P256' || spec === 'HMAC_256') return spec;
+  throw new Error(`KMS key ${id}: key spec ${String(spec)} is not supported in local mode`);
+}
+
+async function createTableIfMissing(dynamo: DynamoDBClient, id: string, props: Record<string, unknown>): Promise<void> {
+  const input: CreateTableCommandInput = {
+    TableName: id,
+    KeySchema: props.KeySchema as CreateTableCommandInput['KeySchema'],
+    AttributeDefinitions: props.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+    BillingMode: 'PAY_PER_REQUEST',
+  };
+  const indexes = props.GlobalSecondaryIndexes as Array<Record<string, unknown>> | undefined;
+  if (indexes?.length) {
+    input.GlobalSecondaryIndexes = indexes.map((index) => ({
+      IndexName: String(index.IndexName),
+      KeySchema: index.KeySchema as never,
+      Projection: index.Projection as never,
+    }));
+  }
+  try {
+    await dynamo.send(new CreateTableCommand(input));
+  } catch (err) {
+    if (!(err instanceof ResourceInUseException)) throw err;
+  }
+}
+
+function lambdaContext(functionName: string) {
+  const deadline = Date.now() + 30_000;
+  return {
+    functionName,
+    functionVersion: '$LATEST',
+    awsRequestId: randomUUID(),
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${functionName}`,
+    memoryLimitInMB: '512',
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+}
+

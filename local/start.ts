@@ -1,0 +1,66 @@
+/**
+ * `npm start`: runs Countersign locally on http://127.0.0.1:8787 (PORT overrides), data under .countersign/
+ * (COUNTERSIGN_DATA_DIR overrides), policy from COUNTERSIGN_CONFIG or countersign.config.yaml.
+ */
+import { resolve } from 'node:path';
+import { ConfigError } from '../lambdas/core/config';
+import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
+import { PortInUseError, startLocalRuntime, type LocalRuntime } from './runtime';
+
+function fail(message: string): never {
+  console.error(`countersign: ${message}`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const portText = process.env.PORT ?? '8787';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) fail(`PORT must be a port number, not "${portText}"`);
+  const file = configPath();
+  const dataDir = resolve(process.env.COUNTERSIGN_DATA_DIR || '.countersign');
+
+  let runtime: LocalRuntime;
+  try {
+    runtime = await startLocalRuntime({ config: loadConfigFile(file), dataDir, port, accessLog: process.env.COUNTERSIGN_ACCESS_LOG !== '0' });
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof PortInUseError) fail(err.message);
+    throw err;
+  }
+
+  console.log(`Countersign local mode is up in ${((Date.now() - started) / 1000).toFixed(1)} s
+  API        ${runtime.url}
+  inbox      ${runtime.url}/_local/inbox
+  health     ${runtime.url}/healthz
+  config     ${file}
+  data       ${dataDir}
+  endpoints  dynamodb ${runtime.endpoints.dynamodb}  kms ${runtime.endpoints.kms}  sfn ${runtime.endpoints.sfn}
+Press Ctrl-C to stop.`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`Stopping (${signal})...`);
+    // Everything is persisted as it happens; closing only releases ports and flushes the store.
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    runtime.close().then(
+      () => {
+        console.log('Stopped.');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        console.error('countersign: error while stopping:', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error('countersign: local mode failed to start:', err);
+  process.exit(1);
+});
