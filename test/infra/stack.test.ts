@@ -1,0 +1,253 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Validations } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../lambdas/adapters/config-file';
+import { buildApp } from '../../lib/app';
+import { API_ROUTES } from '../../lib/intake-api';
+
+const ROOT = join(import.meta.dirname, '../..');
+const config = loadConfigFile(join(ROOT, 'countersign.config.yaml'));
+const run = promisify(execFile);
+
+/** The template with the stack's CDK tokens as written; `definition()` gives the state machine's ASL with ARNs as placeholders. */
+function synthesize() {
+  const { stack } = buildApp({ config, bundle: false, nag: false });
+  const template = Template.fromStack(stack);
+  const json = template.toJSON() as { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+  return { stack, template, json };
+}
+
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+
+describe('Countersign stack', () => {
+  const { stack, template, json } = synthesize();
+  const resources = Object.entries(json.Resources);
+  const ofType = (type: string) => resources.filter(([, r]) => r.Type === type);
+  const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+  const fns = stack.countersign.functions;
+
+  function definition(): any {
+    const machine = ofType('AWS::StepFunctions::StateMachine')[0]![1];
+    const parts = machine.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+    // Tokens become quote-free placeholders such as <Fn::GetAtt:NotifierId.Arn>.
+    const placeholder = (p: any) => (p.Ref ? `<Ref:${p.Ref}>` : `<Fn::GetAtt:${p['Fn::GetAtt'].join('.')}>`);
+    const text = parts.map((p) => (typeof p === 'string' ? p : placeholder(p))).join('');
+    return JSON.parse(text);
+  }
+
+  /** Every Allow statement in the policies attached to a function's role, as action -> resources. */
+  function grants(fn: keyof typeof fns): Map<string, string[]> {
+    const roleId = logicalId(fns[fn].role as never);
+    const out = new Map<string, string[]>();
+    for (const [, policy] of ofType('AWS::IAM::Policy')) {
+      if (!(policy.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId)) continue;
+      for (const s of policy.Properties.PolicyDocument.Statement as Statement[]) {
+        expect(s.Effect).toBe('Allow');
+        for (const action of [s.Action].flat()) {
+          out.set(action, [...(out.get(action) ?? []), ...[s.Resource].flat().map((r) => JSON.stringify(r))]);
+        }
+      }
+    }
+    return out;
+  }
+
+  it('puts IAM auth on the agent and decision routes, and none on the self-authenticating ones', () => {
+    const routes = new Map(ofType('AWS::ApiGatewayV2::Route').map(([, r]) => [r.Properties.RouteKey as string, r.Properties.AuthorizationType as string]));
+    expect(routes.size).toBe(API_ROUTES.length);
+    expect(routes.get('POST /v1/actions')).toBe('AWS_IAM');
+    expect(routes.get('GET /v1/actions/{id}')).toBe('AWS_IAM');
+    expect(routes.get('POST /v1/actions/{id}/decision')).toBe('AWS_IAM');
+    expect(routes.get('GET /v1/audit/public-key')).toBe('AWS_IAM');
+    expect(routes.get('GET /v1/review/{token}')).toBe('NONE');
+    expect(routes.get('POST /v1/review/{token}')).toBe('NONE');
+    expect(routes.get('POST /v1/slack/interactions')).toBe('NONE');
+    for (const route of API_ROUTES) {
+      expect(routes.get(`${route.method} ${route.path}`)).toBe(route.auth === 'iam' ? 'AWS_IAM' : 'NONE');
+    }
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.not(Match.stringLikeRegexp('\\$context\\.path')) },
+      DefaultRouteSettings: { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 },
+    });
+  });
+
+  it('runs a Standard workflow whose Notify task waits for a task token until the request timeout', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { IncludeExecutionData: false, Level: 'ALL' },
+    });
+    const asl = definition();
+    const notify = asl.States[asl.StartAt];
+    expect(asl.StartAt).toBe('Notify');
+    expect(notify.Resource).toMatch(/:states:::lambda:invoke\.waitForTaskToken$/);
+    expect(notify.Parameters.FunctionName).toContain(logicalId(fns.notifier));
+    expect(notify.Parameters.Payload['taskToken.$']).toBe('$$.Task.Token');
+    expect(notify.TimeoutSecondsPath).toBe('$.timeoutSeconds');
+    expect(notify.TimeoutSeconds).toBeUndefined();
+    expect(notify.Catch[0]).toEqual({ ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'Expire' });
+    expect(notify.Catch.at(-1).ErrorEquals).toEqual(['States.ALL']);
+    expect(asl.States.Expire.Resource).toContain(logicalId(fns.finalizer));
+    expect(asl.States.Finalize.Retry.some((r: any) => r.ErrorEquals.includes('States.ALL') && r.MaxAttempts >= 5)).toBe(true);
+  });
+
+  it('keeps both tables with PITR, deletion protection and encryption', () => {
+    const tables = ofType('AWS::DynamoDB::GlobalTable');
+    expect(tables).toHaveLength(2);
+    for (const [, table] of tables) {
+      expect(table.Properties.SSESpecification).toMatchObject({ SSEEnabled: true });
+      const [replica] = table.Properties.Replicas;
+      expect(replica.DeletionProtectionEnabled).toBe(true);
+      expect(replica.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    }
+    template.hasResource('AWS::DynamoDB::GlobalTable', {
+      DeletionPolicy: 'Retain',
+      Properties: { KeySchema: [{ AttributeName: 'requestId', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }] },
+    });
+  });
+
+  it('creates an ECC_NIST_P256 signing key and an HMAC_256 key, both retained', () => {
+    template.resourceCountIs('AWS::KMS::Key', 2);
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' } });
+    template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' } });
+  });
+
+  it('runs every function on nodejs22.x arm64 with tracing, source maps and its own log group', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions).toHaveLength(4);
+    for (const [, fn] of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: expect.anything() },
+      });
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    }
+    // No role carries an AWS managed policy.
+    for (const [, role] of ofType('AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('grants each function only what it needs', () => {
+    const requests = `{"Fn::GetAtt":["${logicalId(stack.countersign.requests.table)}","Arn"]}`;
+    const ledger = `{"Fn::GetAtt":["${logicalId(stack.countersign.ledger.table)}","Arn"]}`;
+    const ledgerKey = `{"Fn::GetAtt":["${logicalId(stack.countersign.ledger.signingKey)}","Arn"]}`;
+    const reviewKey = `{"Fn::GetAtt":["${logicalId(stack.countersign.reviewTokenKey.key)}","Arn"]}`;
+    const machine = `{"Ref":"${logicalId(stack.countersign.workflow.stateMachine)}"}`;
+    const common = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'kms:Sign', 'logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+    const expected: Record<keyof typeof fns, string[]> = {
+      intake: [...common, 'kms:DescribeKey', 'kms:GetPublicKey', 'states:StartExecution'],
+      notifier: [...common, 'kms:GenerateMac'],
+      decision: [...common, 'kms:VerifyMac', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
+      finalizer: common,
+    };
+    for (const name of Object.keys(expected) as Array<keyof typeof fns>) {
+      const actual = grants(name);
+      expect([...actual.keys()].sort(), name).toEqual([...expected[name]].sort());
+      // The ledger is append-only: no function may update or delete its records.
+      expect(actual.get('dynamodb:UpdateItem')!.join(), name).not.toContain(ledger);
+      expect(actual.get('dynamodb:UpdateItem')!.join(), name).toContain(requests);
+      expect(actual.get('dynamodb:PutItem')!.join(), name).toContain(ledger);
+      expect(actual.get('kms:Sign'), name).toEqual([ledgerKey]);
+      for (const [action, targets] of actual) {
+        if (!action.startsWith('xray:')) expect(targets, `${name} ${action}`).not.toContain('"*"');
+      }
+    }
+    expect(grants('notifier').get('kms:GenerateMac')).toEqual([reviewKey]);
+    expect(grants('decision').get('kms:VerifyMac')).toEqual([reviewKey]);
+    expect(grants('intake').get('states:StartExecution')).toEqual([machine]);
+  });
+});
+
+describe('cdk-nag AwsSolutions checks', () => {
+  it('pass, with every acknowledgement carrying a written reason', () => {
+    const { app } = buildApp({ config, bundle: false, outdir: mkdtempSync(join(tmpdir(), 'cs-nag-')) });
+    const assembly = app.synth();
+    rmSync(assembly.directory, { recursive: true, force: true });
+    const acknowledgements = app.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ id, reason })));
+    expect(acknowledgements.map((a) => a.id.replace(/^Annotation::/, '').replace(/\[.*$/, ''))).toEqual(
+      expect.arrayContaining(['AwsSolutions-APIG4', 'AwsSolutions-IAM5', 'AwsSolutions-L1']),
+    );
+    for (const a of acknowledgements) expect(a.reason.length, a.id).toBeGreaterThan(40);
+  });
+
+  it('fail synthesis on a new wildcard grant', () => {
+    const { app, stack } = buildApp({ config, bundle: false, outdir: mkdtempSync(join(tmpdir(), 'cs-nag-')) });
+    stack.countersign.functions.intake.addToRolePolicy(new PolicyStatement({ actions: ['s3:*'], resources: ['*'] }));
+    expect(() => app.synth()).toThrow(/IAM5\[Action::s3:\*\]/);
+  });
+});
+
+describe('cdk synth', () => {
+  const out = mkdtempSync(join(tmpdir(), 'cs-synth-'));
+  // No credentials of any kind, and no Docker: bundling must use the project's esbuild.
+  const offline = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: '',
+    AWS_SECRET_ACCESS_KEY: '',
+    AWS_PROFILE: '',
+    AWS_CONFIG_FILE: '/nonexistent',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    PATH: (process.env.PATH ?? '').split(':').filter((dir) => !readdirSafe(dir).includes('docker')).join(':'),
+  };
+  let result: { stdout: string; stderr: string };
+  beforeAll(async () => {
+    result = await run('npx', ['cdk', 'synth', '--quiet', '--output', out], { cwd: ROOT, env: offline, timeout: 180_000 });
+  }, 200_000);
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('works offline and bundles minified functions with source maps', () => {
+    const template = JSON.parse(readFileSync(join(out, 'Countersign.template.json'), 'utf8'));
+    expect(Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function')).toHaveLength(4);
+    const assets = readdirSync(out).filter((d) => d.startsWith('asset.') && statSync(join(out, d)).isDirectory());
+    expect(assets.length).toBeGreaterThanOrEqual(4);
+    // The policy ships inside the bundles that read it; local API keys never do.
+    let withPolicy = 0;
+    for (const asset of assets) {
+      const files = readdirSync(join(out, asset));
+      if (!files.includes('index.js')) continue;
+      expect(files).toContain('index.js.map');
+      const code = readFileSync(join(out, asset, 'index.js'), 'utf8');
+      // Minified: long lines (only template literals keep their newlines).
+      expect(code.length / code.split("\n").length).toBeGreaterThan(300);
+      expect(code.trimEnd().endsWith('sourceMappingURL=index.js.map'), asset).toBe(true);
+      // The policy ships inside the bundle; local API keys never do.
+      if (code.includes('prod-exports')) withPolicy++;
+      expect(code.includes('demo-agent-key'), asset).toBe(false);
+    }
+    expect(withPolicy).toBeGreaterThanOrEqual(1);
+    expect(result.stderr).not.toMatch(/docker/i);
+  });
+
+  it('stops on an invalid config, naming each bad field', async () => {
+    const bad = join(out, 'bad.yaml');
+    writeFileSync(bad, 'version: 2\nrules:\n  - name: x\n    match: { action: "*" }\n    effect: perhaps\n');
+    const failed = await run('npx', ['tsx', 'bin/countersign.ts'], { cwd: ROOT, env: { ...offline, COUNTERSIGN_CONFIG: bad, CDK_OUTDIR: out } }).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain(`Invalid config ${bad}:`);
+    expect(failed?.stderr).toContain('  - version: expected version: 1');
+    expect(failed?.stderr).toContain('  - rules.0.effect: expected one of allow, deny, require_approval');
+    expect(failed?.stderr).not.toContain('    at ');
+  });
+});
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
