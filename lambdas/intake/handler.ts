@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { timeoutSeconds } from '../core/config';
+import { approverIds, evaluatePolicy } from '../core/policy';
 import { CountersignError } from '../core/errors';
 import { actionRequestSchema, publicView, type StoredRequest } from '../core/request';
 import { executionName, type WorkflowInput } from '../core/workflow';
@@ -21,18 +22,35 @@ async function createAction(event: HttpEvent) {
   const requester = caller(event);
   const body = parseActionRequest(event);
   const config = deployedConfig();
-  // Policy evaluation arrives with the approval flow; until then every request waits for the default approvers.
-  const outcome = config.default;
+  const { rule, outcome } = evaluatePolicy(config, body);
   const now = new Date();
+  const id = `act_${randomBytes(16).toString('base64url')}`;
+  if (outcome.effect !== 'require_approval') {
+    const decided: StoredRequest = {
+      ...body,
+      id,
+      status: outcome.effect === 'allow' ? 'approved' : 'denied',
+      requester,
+      rule,
+      requiredApprovals: 0,
+      approvers: [],
+      decidedBy: 'policy',
+      ...(outcome.reason ? { reason: outcome.reason } : {}),
+      createdAt: now.toISOString(),
+      decidedAt: now.toISOString(),
+    };
+    await putNewRequest(decided);
+    return json(200, publicView(decided));
+  }
   const seconds = timeoutSeconds(outcome);
   const request: StoredRequest = {
     ...body,
-    id: `act_${randomBytes(16).toString('base64url')}`,
+    id,
     status: 'pending',
     requester,
-    rule: 'default',
+    rule,
     requiredApprovals: outcome.minApprovals ?? 1,
-    approvers: (outcome.approvers ?? []).flatMap((group) => config.groups[group]?.members.map((m) => m.id) ?? []),
+    approvers: approverIds(config, outcome),
     createdAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + seconds * 1000).toISOString(),
   };

@@ -1,0 +1,104 @@
+/**
+ * Runs local mode as `npm start` does, in a child process, and reads its URLs from what it prints. Used by every
+ * end-to-end test: restarts, signals and port clashes are real.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '../..');
+
+export interface RunningCountersign {
+  readonly url: string;
+  readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string };
+  readonly child: ChildProcess;
+  output(): string;
+  /** Sends the signal and resolves the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface StartOptions {
+  readonly dataDir: string;
+  readonly configFile?: string;
+  readonly port?: number;
+  readonly env?: Record<string, string>;
+}
+
+/** Spawns local mode; resolves once it printed its URLs, or rejects with its output if it exits first. */
+export function startCountersign(options: StartOptions): Promise<RunningCountersign> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(options.port ?? 0),
+      COUNTERSIGN_DATA_DIR: options.dataDir,
+      COUNTERSIGN_CONFIG: options.configFile ?? join(ROOT, 'countersign.config.yaml'),
+      COUNTERSIGN_ACCESS_LOG: '0',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`local mode did not start in 60 s:\n${output}`)), 60_000);
+    const onData = () => {
+      const url = /API\s+(http:\/\/\S+)/.exec(output)?.[1];
+      const endpoints = /dynamodb (\S+)\s+kms (\S+)\s+sfn (\S+)/.exec(output);
+      if (!url || !endpoints) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      resolve({
+        url,
+        endpoints: { dynamodb: endpoints[1]!, kms: endpoints[2]!, sfn: endpoints[3]! },
+        child,
+        output: () => output,
+        stop: (signal = 'SIGTERM') => {
+          if (child.exitCode === null) child.kill(signal);
+          return exited;
+        },
+      });
+    };
+    child.stdout!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(Object.assign(new Error(`local mode exited with ${code}:\n${output}`), { code, output }));
+    });
+  });
+}
+
+/** Runs local mode expecting it to fail at start; resolves its exit code and output. */
+export async function failingStart(options: StartOptions): Promise<{ code: number; output: string }> {
+  try {
+    const running = await startCountersign(options);
+    await running.stop();
+    throw new Error('local mode started, but it was expected to fail');
+  } catch (err) {
+    const { code, output } = err as { code?: number; output?: string };
+    if (code === undefined || output === undefined) throw err;
+    return { code, output };
+  }
+}
+
+/** Polls `probe` until it returns a value (not undefined). */
+export async function eventually<T>(probe: () => Promise<T | undefined>, ms = 20_000, every = 100): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/** JSON over HTTP with a local API key. */
+export async function api(base: string, method: string, path: string, key?: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}

@@ -1,0 +1,162 @@
+/**
+ * Local mode end to end, as `npm start` runs it: health, the inbox, the real handlers reaching dynalite and the local
+ * Step Functions and KMS endpoints through the SDK, clean stops, restarts that lose nothing, and a waiting execution
+ * that survives a restart with its token and its original deadline.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetPublicKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
+import { ListStateMachinesCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, eventually, failingStart, startCountersign, type RunningCountersign } from './harness';
+
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const region = 'us-east-1';
+/** Long enough that the restart (several seconds) finishes well before it. */
+const SHORT_TIMEOUT_SECONDS = 20;
+
+const config = {
+  version: 1,
+  groups: { owners: { members: [{ id: 'alice@example.com' }, { id: 'bob@example.com' }] } },
+  rules: [{ name: 'short', match: { action: 'test.short' }, effect: 'require_approval', approvers: ['owners'], timeout: `${SHORT_TIMEOUT_SECONDS}s` }],
+  default: { effect: 'require_approval', approvers: ['owners'], timeout: '1h' },
+  local: { apiKeys: { 'agent-key-1': 'arn:aws:iam::000000000000:role/agent', 'alice-key': 'alice@example.com' } },
+};
+
+describe('local mode', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-runtime-'));
+  const dataDir = join(dir, 'data');
+  const configFile = join(dir, 'countersign.yaml');
+  let running: RunningCountersign;
+
+  beforeAll(async () => {
+    writeFileSync(configFile, stringify(config));
+    running = await startCountersign({ dataDir, configFile });
+  });
+  afterAll(async () => {
+    await running?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const requestsTable = async (endpoint: string) => {
+    const { TableNames = [] } = await new DynamoDBClient({ endpoint, region, credentials }).send(new ListTablesCommand({}));
+    return TableNames.find((t) => t.includes('Requests'))!;
+  };
+  const storedItem = async (endpoint: string, id: string) => {
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region, credentials }));
+    return (await doc.send(new GetCommand({ TableName: await requestsTable(endpoint), Key: { id } }))).Item;
+  };
+
+  it('answers /healthz, prints its URLs, and serves an empty inbox', async () => {
+    expect(running.output()).toMatch(/Countersign local mode is up in \d+\.\d s/);
+    expect(running.output()).toContain(`inbox      ${running.url}/_local/inbox`);
+    const health = await fetch(`${running.url}/healthz`);
+    expect([health.status, await health.json()]).toEqual([200, { ok: true }]);
+    expect((await api(running.url, 'GET', '/_local/inbox.json')).body).toEqual([]);
+    const page = await fetch(`${running.url}/_local/inbox`);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('No messages yet.');
+  });
+
+  it('creates what the template describes: tables, keys and the state machine', async () => {
+    const tables = (await new DynamoDBClient({ endpoint: running.endpoints.dynamodb, region, credentials }).send(new ListTablesCommand({}))).TableNames;
+    expect(tables?.some((t) => t.includes('Requests'))).toBe(true);
+    expect(tables?.some((t) => t.includes('Ledger'))).toBe(true);
+    const kms = new KMSClient({ endpoint: running.endpoints.kms, region, credentials });
+    const aliases = (await kms.send(new ListAliasesCommand({}))).Aliases!.map((a) => a.AliasName!);
+    expect(aliases).toHaveLength(2);
+    const signing = aliases.find((a) => a.includes('Ledger'))!;
+    expect((await kms.send(new GetPublicKeyCommand({ KeyId: signing }))).KeySpec).toBe('ECC_NIST_P256');
+    const machines = await new SFNClient({ endpoint: running.endpoints.sfn, region, credentials }).send(new ListStateMachinesCommand({}));
+    expect(machines.stateMachines).toHaveLength(1);
+  });
+
+  it('runs the handlers against the local endpoints: a request is stored, its workflow waits and the approvers are told', async () => {
+    const created = await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export', resource: 'db:customers' });
+    expect(created.status).toBe(202);
+    expect(created.body).toMatchObject({ status: 'pending', requester: 'arn:aws:iam::000000000000:role/agent', requiredApprovals: 1 });
+    const id = created.body.id as string;
+    const inbox = await eventually(async () => {
+      const list = (await api(running.url, 'GET', '/_local/inbox.json')).body as Array<{ actionId: string; to: string }>;
+      const mine = list.filter((m) => m.actionId === id);
+      return mine.length === 2 ? mine : undefined;
+    });
+    expect(inbox.map((m) => m.to).sort()).toEqual(['alice@example.com', 'bob@example.com']);
+    // The task token is kept server-side, never in an answer.
+    const item = await storedItem(running.endpoints.dynamodb, id);
+    expect(item?.taskToken).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    expect(JSON.stringify((await api(running.url, 'GET', `/v1/actions/${id}`, 'agent-key-1')).body)).not.toContain(item!.taskToken);
+  });
+
+  it('stops cleanly on SIGINT and SIGTERM, and a restart keeps the data, the token and the deadline', async () => {
+    const waiting = (await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export' })).body.id as string;
+    const short = (await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'test.short' })).body;
+    const deadline = Date.parse(short.expiresAt);
+    expect(deadline - Date.parse(short.createdAt)).toBe(SHORT_TIMEOUT_SECONDS * 1000);
+    await eventually(async () => (await storedItem(running.endpoints.dynamodb, short.id))?.taskToken);
+    const token = (await eventually(async () => (await storedItem(running.endpoints.dynamodb, waiting))?.taskToken)) as string;
+    const inboxBefore = (await api(running.url, 'GET', '/_local/inbox.json')).body.length;
+
+    expect(await running.stop('SIGINT')).toBe(0);
+    expect(running.output()).toContain('Stopped.');
+    running = await startCountersign({ dataDir, configFile });
+
+    // Everything stored before is still there.
+    expect((await api(running.url, 'GET', `/v1/actions/${waiting}`, 'agent-key-1')).body.status).toBe('pending');
+    expect((await api(running.url, 'GET', '/_local/inbox.json')).body).toHaveLength(inboxBefore);
+    // The waiting execution's token still works after the restart; the outcome reaches Finalize.
+    const sfn = new SFNClient({ endpoint: running.endpoints.sfn, region, credentials });
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ status: 'approved' }) }));
+    const approved = await eventually(async () => {
+      const { body } = await api(running.url, 'GET', `/v1/actions/${waiting}`, 'agent-key-1');
+      return body.status === 'approved' ? body : undefined;
+    });
+    expect(approved.decidedBy).toBe('approvers');
+    // The short request expires at its original deadline, not a full timeout after the restart.
+    expect(Date.now()).toBeLessThan(deadline);
+    const expired = await eventually(async () => {
+      const { body } = await api(running.url, 'GET', `/v1/actions/${short.id}`, 'agent-key-1');
+      return body.status === 'expired' ? body : undefined;
+    }, SHORT_TIMEOUT_SECONDS * 1000 + 10_000, 250);
+    expect(expired.decidedBy).toBe('timeout');
+    const lateBy = Date.parse(expired.decidedAt) - deadline;
+    expect(lateBy).toBeGreaterThanOrEqual(0);
+    expect(lateBy).toBeLessThan(3000);
+
+    expect(await running.stop('SIGTERM')).toBe(0);
+    running = await startCountersign({ dataDir, configFile });
+    expect((await api(running.url, 'GET', `/v1/actions/${short.id}`, 'agent-key-1')).body.status).toBe('expired');
+  }, 120_000);
+
+  it('reports a busy port in one line and exits 1', async () => {
+    const port = Number(new URL(running.url).port);
+    const { code, output } = await failingStart({ dataDir: join(dir, 'other'), configFile, port });
+    expect(code).toBe(1);
+    expect(output.trim()).toBe(`countersign: port ${port} is already in use; stop what holds it or set PORT to another port`);
+  });
+
+  it('refuses an invalid config, naming each bad field', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, stringify({ ...config, rules: [{ ...config.rules[0], timeout: 'soon', approvers: ['nobody'] }] }));
+    const { code, output } = await failingStart({ dataDir: join(dir, 'other'), configFile: bad, port: await freePort() });
+    expect(code).toBe(1);
+    expect(output).toContain(`countersign: Invalid config ${bad}:`);
+    expect(output).toContain('  - rules.0.timeout: expected a duration like 30s, 15m, 1h or 7d');
+    expect(output).toContain('  - rules.0.approvers.0: unknown group "nobody"');
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
