@@ -82,11 +82,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     servers.push(kms);
 
     const handlers = new Map<string, Handler>();
+    // Invocations still running when local mode stops must finish before the stores close under them.
+    const inflight = new Set<Promise<unknown>>();
     const invoke = async (functionId: string, event: unknown): Promise<unknown> => {
       const handler = handlers.get(functionId);
       if (!handler) throw new Error(`no local handler for function ${functionId}`);
-      return handler(event, lambdaContext(functionId));
+      const running = handler(event, lambdaContext(functionId));
+      inflight.add(running);
+      try {
+        return await running;
+      } finally {
+        inflight.delete(running);
+      }
     };
+    servers.push({ close: () => drain(inflight, DRAIN_MS) });
     const lambdaArn = (id: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${id}`;
     const functionIdOfArn = (arn: string): string => {
       const id = /^arn:aws:lambda:[^:]+:\d+:function:([^:]+)$/.exec(arn)?.[1];
@@ -208,6 +217,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await closeServer(api);
     for (const server of servers.reverse()) await server.close().catch(() => undefined);
     throw err;
+  }
+}
+
+/** How long stopping waits for running invocations. */
+const DRAIN_MS = 10_000;
+
+async function drain(inflight: Set<Promise<unknown>>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (inflight.size > 0 && Date.now() < deadline) {
+    await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, deadline - Date.now()))]);
   }
 }
 

@@ -64,58 +64,82 @@ const localSchema = z.strictObject({
 
 export const DEFAULT_TIMEOUT = '1h';
 
-export const configSchema = z
-  .strictObject({
-    version: z.literal(1, { error: 'expected version: 1' }),
-    groups: z.record(name, groupSchema).default({}),
-    rules: z.array(ruleSchema).default([]),
-    default: defaultSchema.default({ effect: 'deny', reason: 'No rule matched and the config sets no default.' }),
-    auditors: z.array(z.string().min(1)).default([]),
-    channels: channelsSchema.default({}),
-    local: localSchema.default({ apiKeys: {} }),
-  })
-  .superRefine((config, ctx) => {
-    const seen = new Map<string, number>();
-    config.rules.forEach((rule, index) => {
-      const first = seen.get(rule.name);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['rules', index, 'name'], message: `duplicate rule name "${rule.name}" (also rules.${first})` });
-      } else seen.set(rule.name, index);
-    });
-    const outcomes: Array<{ path: (string | number)[]; outcome: z.infer<typeof defaultSchema> }> = [
-      ...config.rules.map((rule, index) => ({ path: ['rules', index], outcome: rule })),
-      { path: ['default'], outcome: config.default },
-    ];
-    for (const { path, outcome } of outcomes) {
-      if (outcome.effect !== 'require_approval') {
-        for (const field of ['approvers', 'minApprovals', 'timeout'] as const) {
-          if (outcome[field] !== undefined) {
-            ctx.addIssue({ code: 'custom', path: [...path, field], message: `only applies when effect is require_approval` });
-          }
-        }
-        continue;
-      }
-      if (!outcome.approvers) {
-        ctx.addIssue({ code: 'custom', path: [...path, 'approvers'], message: 'require_approval needs at least one approver group' });
-        continue;
-      }
-      const members = new Set<string>();
-      outcome.approvers.forEach((group, i) => {
-        const found = config.groups[group];
-        if (!found) {
-          ctx.addIssue({ code: 'custom', path: [...path, 'approvers', i], message: `unknown group "${group}"` });
-        } else found.members.forEach((m) => members.add(m.id));
-      });
-      const needed = outcome.minApprovals ?? 1;
-      if (members.size > 0 && needed > members.size) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [...path, 'minApprovals'],
-          message: `needs ${needed} distinct approvers but the groups have ${members.size}`,
-        });
-      }
-    }
+const documentSchema = z.strictObject({
+  version: z.literal(1, { error: 'expected version: 1' }),
+  groups: z.record(name, groupSchema).default({}),
+  rules: z.array(ruleSchema).default([]),
+  default: defaultSchema.default({ effect: 'deny', reason: 'No rule matched and the config sets no default.' }),
+  auditors: z.array(z.string().min(1)).default([]),
+  channels: channelsSchema.default({}),
+  local: localSchema.default({ apiKeys: {} }),
+});
+
+interface CrossFieldProblem {
+  readonly path: (string | number)[];
+  readonly message: string;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The checks between fields: unique rule names, approver groups that exist, reachable quorums, approval settings
+ * only where approval is required. They read the document defensively, so they report alongside the schema's own
+ * problems even when other fields are malformed: one run names every bad field.
+ */
+function crossFieldProblems(document: unknown): CrossFieldProblem[] {
+  if (!isRecord(document)) return [];
+  const problems: CrossFieldProblem[] = [];
+  const groups = isRecord(document.groups) ? document.groups : {};
+  const rules = Array.isArray(document.rules) ? document.rules : [];
+  const seen = new Map<string, number>();
+  rules.forEach((rule, index) => {
+    if (!isRecord(rule) || typeof rule.name !== 'string') return;
+    const first = seen.get(rule.name);
+    if (first !== undefined) problems.push({ path: ['rules', index, 'name'], message: `duplicate rule name "${rule.name}" (also rules.${first})` });
+    else seen.set(rule.name, index);
   });
+  const outcomes = [
+    ...rules.map((rule, index) => ({ path: ['rules', index] as (string | number)[], outcome: rule })),
+    ...(document.default === undefined ? [] : [{ path: ['default'] as (string | number)[], outcome: document.default }]),
+  ];
+  for (const { path, outcome } of outcomes) {
+    // With no valid effect there is nothing to check the approval settings against.
+    if (!isRecord(outcome) || !effectSchema.safeParse(outcome.effect).success) continue;
+    if (outcome.effect !== 'require_approval') {
+      for (const field of ['approvers', 'minApprovals', 'timeout']) {
+        if (outcome[field] !== undefined) problems.push({ path: [...path, field], message: 'only applies when effect is require_approval' });
+      }
+      continue;
+    }
+    if (outcome.approvers === undefined) {
+      problems.push({ path: [...path, 'approvers'], message: 'require_approval needs at least one approver group' });
+      continue;
+    }
+    if (!Array.isArray(outcome.approvers)) continue;
+    const members = new Set<string>();
+    let complete = true;
+    outcome.approvers.forEach((group, i) => {
+      if (typeof group !== 'string') return;
+      const found = groups[group];
+      if (found === undefined) {
+        complete = false;
+        problems.push({ path: [...path, 'approvers', i], message: `unknown group "${group}"` });
+      } else if (isRecord(found) && Array.isArray(found.members)) {
+        for (const m of found.members) if (isRecord(m) && typeof m.id === 'string') members.add(m.id);
+      }
+    });
+    const needed = typeof outcome.minApprovals === 'number' ? outcome.minApprovals : 1;
+    if (complete && members.size > 0 && needed > members.size) {
+      problems.push({ path: [...path, 'minApprovals'], message: `needs ${needed} distinct approvers but the groups have ${members.size}` });
+    }
+  }
+  return problems;
+}
+
+/** The config schema with every check, for values that must already be a valid config (e.g. the functions' copy). */
+export const configSchema = documentSchema.superRefine((config, ctx) => {
+  for (const problem of crossFieldProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+});
 
 export type Config = z.infer<typeof configSchema>;
 export type Rule = Config['rules'][number];
@@ -152,21 +176,22 @@ export function parseConfig(text: string, source = 'config'): Config {
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
     throw new ConfigError(source, [{ path: '', message: 'expected a YAML mapping with at least `version: 1`' }]);
   }
-  const result = configSchema.safeParse(document);
-  if (!result.success) {
-    throw new ConfigError(
-      source,
-      result.error.issues.map((issue) => ({
-        path: issue.path.map(String).join('.'),
-        message:
-          issue.code === 'unrecognized_keys'
-            ? `unknown field(s): ${issue.keys.join(', ')}`
-            : issue.code === 'invalid_key'
-              ? (issue.issues[0]?.message ?? issue.message)
-              : issue.message,
-      })),
-    );
+  const result = documentSchema.safeParse(document);
+  const problems: ConfigProblem[] = (result.success ? [] : result.error.issues).map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    message:
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s): ${issue.keys.join(', ')}`
+        : issue.code === 'invalid_key'
+          ? (issue.issues[0]?.message ?? issue.message)
+          : issue.message,
+  }));
+  for (const problem of crossFieldProblems(document)) {
+    const path = problem.path.map(String).join('.');
+    // A field the schema already rejected is not reported twice.
+    if (!problems.some((p) => p.path === path)) problems.push({ path, message: problem.message });
   }
+  if (!result.success || problems.length > 0) throw new ConfigError(source, problems);
   return result.data;
 }
 

@@ -23,7 +23,11 @@ const SHORT_TIMEOUT_SECONDS = 20;
 const config = {
   version: 1,
   groups: { owners: { members: [{ id: 'alice@example.com' }, { id: 'bob@example.com' }] } },
-  rules: [{ name: 'short', match: { action: 'test.short' }, effect: 'require_approval', approvers: ['owners'], timeout: `${SHORT_TIMEOUT_SECONDS}s` }],
+  rules: [
+    { name: 'reads', match: { action: '*.read' }, effect: 'allow' },
+    { name: 'no-drops', match: { action: 'db.drop*', environment: ['production'] }, effect: 'deny', reason: 'Never automated.' },
+    { name: 'short', match: { action: 'test.short' }, effect: 'require_approval', approvers: ['owners'], timeout: `${SHORT_TIMEOUT_SECONDS}s` },
+  ],
   default: { effect: 'require_approval', approvers: ['owners'], timeout: '1h' },
   local: { apiKeys: { 'agent-key-1': 'arn:aws:iam::000000000000:role/agent', 'alice-key': 'alice@example.com' } },
 };
@@ -93,6 +97,19 @@ describe('local mode', () => {
     expect(JSON.stringify((await api(running.url, 'GET', `/v1/actions/${id}`, 'agent-key-1')).body)).not.toContain(item!.taskToken);
   });
 
+  it('answers allow and deny at once, naming the rule, and starts no workflow', async () => {
+    const allowed = await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'users.read' });
+    expect(allowed.status).toBe(200);
+    expect(allowed.body).toMatchObject({ status: 'approved', rule: 'reads', decidedBy: 'policy' });
+    const denied = await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'db.drop_table', environment: 'production' });
+    expect(denied.status).toBe(200);
+    expect(denied.body).toMatchObject({ status: 'denied', rule: 'no-drops', decidedBy: 'policy', reason: 'Never automated.' });
+    expect((await storedItem(running.endpoints.dynamodb, denied.body.id))?.status).toBe('denied');
+    await new Promise((r) => setTimeout(r, 300));
+    const inbox = (await api(running.url, 'GET', '/_local/inbox.json')).body as Array<{ actionId: string }>;
+    expect(inbox.filter((m) => m.actionId === allowed.body.id || m.actionId === denied.body.id)).toEqual([]);
+  });
+
   it('stops cleanly on SIGINT and SIGTERM, and a restart keeps the data, the token and the deadline', async () => {
     const waiting = (await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export' })).body.id as string;
     const short = (await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'test.short' })).body;
@@ -133,6 +150,17 @@ describe('local mode', () => {
     expect((await api(running.url, 'GET', `/v1/actions/${short.id}`, 'agent-key-1')).body.status).toBe('expired');
   }, 120_000);
 
+  it('stops cleanly while requests and workflow steps are still running', async () => {
+    const burst = Array.from({ length: 24 }, () => api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export' }).catch(() => undefined));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await running.stop('SIGTERM')).toBe(0);
+    await Promise.all(burst);
+    expect(running.output()).toContain('Stopped.');
+    expect(running.output()).not.toMatch(/Database is closed|Unhandled|\n\s+at /);
+    running = await startCountersign({ dataDir, configFile });
+    expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+  }, 60_000);
+
   it('reports a busy port in one line and exits 1', async () => {
     const port = Number(new URL(running.url).port);
     const { code, output } = await failingStart({ dataDir: join(dir, 'other'), configFile, port });
@@ -142,7 +170,7 @@ describe('local mode', () => {
 
   it('refuses an invalid config, naming each bad field', async () => {
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, stringify({ ...config, rules: [{ ...config.rules[0], timeout: 'soon', approvers: ['nobody'] }] }));
+    writeFileSync(bad, stringify({ ...config, rules: [{ ...config.rules[2], timeout: 'soon', approvers: ['nobody'] }] }));
     const { code, output } = await failingStart({ dataDir: join(dir, 'other'), configFile: bad, port: await freePort() });
     expect(code).toBe(1);
     expect(output).toContain(`countersign: Invalid config ${bad}:`);

@@ -73,6 +73,14 @@ describe('config loader', () => {
     expect(found).toContain(': unknown field(s): auditor');
   });
 
+  it('reports cross-field problems together with field problems', () => {
+    expect(problems(withRule({ timeout: 'soon', approvers: ['ghosts'] }, [{ name: 'exports', match: {}, effect: 'allow' }]))).toEqual([
+      'rules.0.timeout: expected a duration like 30s, 15m, 1h or 7d',
+      'rules.1.name: duplicate rule name "exports" (also rules.0)',
+      'rules.0.approvers.0: unknown group "ghosts"',
+    ]);
+  });
+
   it('checks approval settings against the effect and the groups', () => {
     expect(problems(withRule({ minApprovals: 3 }))).toEqual(['rules.0.minApprovals: needs 3 distinct approvers but the groups have 2']);
     expect(problems(withRule({ effect: 'allow' }))).toEqual([
