@@ -226,7 +226,7 @@ function toEvent(req: IncomingMessage, url: URL, body: Buffer, matched: MatchedR
 function writeResult(res: ServerResponse, result: unknown): number {
   const structured = result !== null && typeof result === 'object' && 'statusCode' in result ? (result as APIGatewayProxyStructuredResultV2) : undefined;
   if (!structured) {
-    sendJson(res, 200, typeof result === 'string' ? JSON.parse(JSON.stringify(result)) : result);
+    sendJson(res, 200, result);
     return 200;
   }
   const status = structured.statusCode ?? 200;

@@ -95,15 +95,8 @@ export interface ExecutionSummary {
   cause?: string;
 }
 
-export interface NewExecution {
-  executionArn: string;
-  stateMachineArn: string;
-  stateMachineName: string;
-  name: string;
-  roleArn: string;
-  definition: string;
-  input: string;
-}
+/** What StartExecution fixes about an execution; the engine tracks the rest. */
+export type NewExecution = Pick<ExecutionRecord, 'executionArn' | 'stateMachineArn' | 'stateMachineName' | 'name' | 'roleArn' | 'definition' | 'input'>;
 
 interface Live {
   rec: ExecutionRecord;
