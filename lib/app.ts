@@ -20,7 +20,11 @@ export interface BuildAppOptions {
 export function buildApp(options: BuildAppOptions): { app: App; stack: CountersignStack } {
   const app = new App({
     ...(options.outdir ? { outdir: options.outdir } : {}),
-    context: options.bundle === false ? { [BUNDLING_STACKS]: [] } : {},
+    context: {
+      // Template problems CloudFormation would refuse (e.g. a dependency cycle) fail the synth, not the deploy.
+      '@aws-cdk/core:validateAgainstDefaultRules': true,
+      ...(options.bundle === false ? { [BUNDLING_STACKS]: [] } : {}),
+    },
   });
   const stack = new CountersignStack(app, STACK_NAME, {
     config: options.config,

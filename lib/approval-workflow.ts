@@ -15,6 +15,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { ALREADY_SETTLED_ERROR } from '../lambdas/core/workflow';
 
 export interface ApprovalWorkflowProps {
   /** Sends the notifications and stores the task token; invoked with `{ requestId, taskToken }`. */
@@ -60,6 +61,8 @@ export class ApprovalWorkflow extends Construct {
     for (const task of [finalize, expire]) {
       task.addRetry({ errors: [Errors.ALL], interval: Duration.seconds(2), maxAttempts: 10, backoffRate: 2, maxDelay: Duration.minutes(5) });
     }
+    // A request settled before notifying (e.g. cancelled at once) needs no retry: straight to the closing step.
+    notify.addRetry({ errors: [ALREADY_SETTLED_ERROR], maxAttempts: 0 });
     notify.addRetry({ errors: [Errors.TASKS_FAILED], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
     notify.addCatch(expire, { errors: [Errors.TIMEOUT], resultPath: '$.error' });
     notify.addCatch(expire, { errors: [Errors.ALL], resultPath: '$.error' });

@@ -37,6 +37,7 @@ export const FUNCTION_ENV = {
   ledgerKeyId: 'LEDGER_KEY_ID',
   reviewKeyId: 'REVIEW_KEY_ID',
   stateMachineArn: 'STATE_MACHINE_ARN',
+  publicUrl: 'COUNTERSIGN_PUBLIC_URL',
 } as const;
 
 /** Countersign: the API, the approval workflow, the requests table and the signed audit ledger, wired least-privilege. */
@@ -91,8 +92,12 @@ export class Countersign extends Construct {
     this.workflow.stateMachine.grantStartExecution(intake);
     this.ledger.grantRead(intake);
     for (const f of [notifier, decision]) f.addEnvironment(FUNCTION_ENV.reviewKeyId, this.reviewTokenKey.key.keyArn);
+    // Review links in notifications point at the API.
+    notifier.addEnvironment(FUNCTION_ENV.publicUrl, this.api.url);
     this.reviewTokenKey.grantGenerate(notifier);
     this.reviewTokenKey.grantVerify(decision);
-    this.workflow.stateMachine.grantTaskResponse(decision);
+    // Whoever settles a request (a vote, a cancel) tells the waiting workflow. The notifier must not: its grant on
+    // the state machine would make a dependency cycle (the state machine invokes it); it signals through its error.
+    for (const f of [intake, decision]) this.workflow.stateMachine.grantTaskResponse(f);
   }
 }

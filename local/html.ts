@@ -1,17 +1,2 @@
-/** HTML escaping for local pages: every value shown is escaped, since most of it is agent-supplied. */
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-}
-
-/** Only http(s) links become anchors; anything else (javascript:, data:) is shown as text. */
-export function safeHref(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.toString() : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** Local pages share the handlers' escaping; it lives in core since handlers must not import from local/. */
+export { escapeHtml, safeHref } from '../lambdas/core/html';

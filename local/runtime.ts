@@ -126,10 +126,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         if (type && tableTypes.has(type)) return id;
         if (type === 'AWS::KMS::Key') return keyArns.get(id)?.split('/').pop();
         if (type === 'AWS::StepFunctions::StateMachine') return stateMachineArn(id);
+        // The API's own URL is replaced by the local gateway's below (COUNTERSIGN_PUBLIC_URL).
+        if (type === 'AWS::ApiGatewayV2::Api') return 'local-api';
         return undefined;
       },
       getAtt: (id, attribute) => {
         const type = template.Resources[id]?.Type;
+        if (type === 'AWS::ApiGatewayV2::Api' && attribute === 'ApiEndpoint') return 'local-api';
         if (attribute !== 'Arn') return undefined;
         if (type === 'AWS::KMS::Key') return keyArns.get(id);
         if (type === 'AWS::Lambda::Function' && functions.has(id)) return lambdaArn(id);

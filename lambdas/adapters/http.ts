@@ -4,6 +4,7 @@
  * error envelope. No input makes a handler throw: everything unexpected becomes a logged 500.
  */
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
 import { CountersignError } from '../core/errors';
 
 export type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
@@ -46,6 +47,18 @@ export function jsonBody(event: HttpEvent): unknown {
   } catch {
     throw new CountersignError('invalid_request', 'the body is not valid JSON');
   }
+}
+
+/** Parses with a schema, or answers 400 invalid_request with one detail per bad path. */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const details = parsed.error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((key) => ({ path: [...i.path, key].join('.'), message: 'unknown field' }))
+      : [{ path: i.path.join('.'), message: i.message }],
+  );
+  throw new CountersignError('invalid_request', 'the body does not match the schema', details);
 }
 
 /** A Lambda handler dispatching on `routeKey` (e.g. `POST /v1/actions/{id}/cancel`). */

@@ -19,24 +19,3 @@ export type ActionRequest = z.infer<typeof actionRequestSchema>;
 export const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
 export const requestStatusSchema = z.enum(REQUEST_STATUSES);
 export type RequestStatus = z.infer<typeof requestStatusSchema>;
-
-export const storedRequestSchema = actionRequestSchema.extend({
-  id: z.string(),
-  status: requestStatusSchema,
-  requester: z.string(),
-  rule: z.string(),
-  requiredApprovals: z.int(),
-  approvers: z.array(z.string()),
-  decidedBy: z.enum(['policy', 'approvers', 'timeout', 'requester']).optional(),
-  reason: z.string().optional(),
-  createdAt: z.string(),
-  expiresAt: z.string().optional(),
-  decidedAt: z.string().optional(),
-});
-export type StoredRequest = z.infer<typeof storedRequestSchema>;
-
-/** The answer body of API.md: the stored request without server-side fields (approvers, task token). */
-export function publicView(request: StoredRequest): Record<string, unknown> {
-  const { approvers: _approvers, parameters: _parameters, ...rest } = request;
-  return { ...rest, votes: [] };
-}

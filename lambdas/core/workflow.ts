@@ -14,7 +14,7 @@ export type NotifyEvent = z.infer<typeof notifyEventSchema>;
 
 /** What SendTaskSuccess reports once the outcome is settled. */
 export const settledOutcomeSchema = z.strictObject({
-  status: z.enum(['approved', 'denied', 'cancelled']),
+  status: z.enum(['approved', 'denied', 'expired', 'cancelled']),
 });
 
 /** Payload of the Finalize task: a settled outcome, or the Notify task's error (timeout, or notification failed). */
@@ -28,4 +28,14 @@ export type FinalizeEvent = z.infer<typeof finalizeEventSchema>;
 /** Execution names derive from the request id, so a retried intake can never start a second workflow. */
 export function executionName(requestId: string): string {
   return requestId;
+}
+
+/** The error the notifier raises for a request settled before it ran; the workflow skips retries for it. */
+export const ALREADY_SETTLED_ERROR = 'Countersign.AlreadySettled';
+
+export class AlreadySettledError extends Error {
+  constructor(requestId: string) {
+    super(`request ${requestId} is already settled`);
+    this.name = ALREADY_SETTLED_ERROR;
+  }
 }

@@ -1,14 +1,106 @@
-/** Approver API: review pages, JSON decisions and Slack interactions. The decision rules arrive with the approval flow. */
+/**
+ * Approver API: the JSON decision API (IAM caller), and the review page behind a personal review link. GET shows
+ * the page and changes nothing (mail scanners and link unfurlers fetch links first); only POST decides. Both apply
+ * the same rules through `decideVote` on the request's ledger chain.
+ */
+import { decideVote, deriveState, publicView, statusOf, voteSchema, type VoteInput } from '../core/approval';
 import { CountersignError } from '../core/errors';
-import { routeHandler } from '../adapters/http';
+import { checkReviewToken } from '../core/review-token';
+import { kms, requiredEnv } from '../adapters/aws-clients';
+import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent, type HttpResult } from '../adapters/http';
+import { kmsMac } from '../adapters/kms-mac';
+import { completeOutcome, ledger } from '../adapters/ledger';
+import { REVIEW_PAGE_HEADERS, renderMessagePage, renderReviewPage, type ReviewView } from './review-page';
 
-const notYet = async (): Promise<never> => {
-  throw new CountersignError('not_found', 'decisions are not available in this version');
+/** Records a vote and, when it settles the request, completes the outcome. Returns the state after. */
+async function castVote(requestId: string, approver: string, vote: VoteInput) {
+  const { chain } = await ledger().append(requestId, (current) => decideVote(current, approver, vote, new Date()));
+  const state = deriveState(chain)!;
+  const receipt = await completeOutcome(state, chain);
+  return { state, receipt };
+}
+
+async function decisionApi(event: HttpEvent) {
+  const approver = caller(event);
+  const vote = parseWith(voteSchema, jsonBody(event));
+  const id = event.pathParameters?.id ?? '';
+  if (!/^act_[A-Za-z0-9_-]{1,64}$/.test(id)) throw new CountersignError('not_found', 'no such request');
+  const { state, receipt } = await castVote(id, approver, vote);
+  return json(200, publicView(state, receipt));
+}
+
+function page(status: number, body: string): HttpResult {
+  return { statusCode: status, headers: { ...REVIEW_PAGE_HEADERS }, body };
+}
+
+/** The review link's grant, or the page to answer instead. */
+async function grantOf(event: HttpEvent) {
+  const token = event.pathParameters?.token ?? '';
+  const check = await checkReviewToken(kmsMac(kms, requiredEnv('REVIEW_KEY_ID')), token, new Date());
+  if (check.ok) return { grant: check.grant, formAction: `/v1/review/${token}` };
+  return {
+    answer:
+      check.reason === 'expired'
+        ? page(410, renderMessagePage('This review link has expired', 'The request it was for is closed. Nothing was changed.', 'info'))
+        : page(404, renderMessagePage('This review link is not valid', 'Check that the whole link was copied from the email. Nothing was changed.', 'error')),
+  };
+}
+
+async function reviewView(requestId: string, approver: string, formAction: string, notice?: ReviewView['notice']): Promise<ReviewView | undefined> {
+  const chain = await ledger().read(requestId);
+  const state = deriveState(chain);
+  if (!state) return undefined;
+  const view = publicView(state) as ReviewView['request'];
+  return {
+    request: { ...view, parameters: state.request.parameters, justification: state.request.justification, agent: state.request.agent, status: statusOf(state) },
+    approver,
+    formAction,
+    ...(notice ? { notice } : {}),
+  };
+}
+
+async function showReview(event: HttpEvent) {
+  const { grant, formAction, answer } = await grantOf(event);
+  if (answer) return answer;
+  const view = await reviewView(grant.requestId, grant.approver, formAction);
+  if (!view) return page(404, renderMessagePage('This review link is not valid', 'Nothing was changed.', 'error'));
+  return page(200, renderReviewPage(view));
+}
+
+async function decideReview(event: HttpEvent) {
+  const { grant, formAction, answer } = await grantOf(event);
+  if (answer) return answer;
+  const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+  const form = new URLSearchParams(text.length <= 16 * 1024 ? text : '');
+  const parsed = voteSchema.safeParse({ decision: form.get('decision') ?? undefined, ...(form.get('reason') ? { reason: form.get('reason') } : {}) });
+  let notice: ReviewView['notice'];
+  let status = 200;
+  if (!parsed.success) {
+    status = 400;
+    notice = { kind: 'error', text: 'Choose Approve or Deny (a reason may be at most 1000 characters).' };
+  } else {
+    try {
+      const { state } = await castVote(grant.requestId, grant.approver, parsed.data);
+      notice = { kind: 'success', text: `Your decision (${parsed.data.decision}) is recorded. The request is ${statusOf(state)}.` };
+    } catch (err) {
+      if (!(err instanceof CountersignError)) throw err;
+      status = err.status;
+      notice = { kind: 'error', text: err.message };
+    }
+  }
+  const view = await reviewView(grant.requestId, grant.approver, formAction, notice);
+  if (!view) return page(404, renderMessagePage('This review link is not valid', 'Nothing was changed.', 'error'));
+  return page(status, renderReviewPage(view));
+}
+
+const slackNotConfigured = async (): Promise<never> => {
+  throw new CountersignError('not_found', 'Slack is not configured for this deployment');
 };
 
 export const handler = routeHandler({
-  'POST /v1/actions/{id}/decision': notYet,
-  'GET /v1/review/{token}': notYet,
-  'POST /v1/review/{token}': notYet,
-  'POST /v1/slack/interactions': notYet,
+  'POST /v1/actions/{id}/decision': decisionApi,
+  'GET /v1/review/{token}': showReview,
+  'POST /v1/review/{token}': decideReview,
+  'POST /v1/slack/interactions': slackNotConfigured,
 });
+

@@ -1,14 +1,19 @@
-/** Finalize task: records the workflow's outcome on the request: settled by approvers, or expired at the timeout. */
+/**
+ * Finalize and Expire tasks: make sure the ledger holds the outcome (an expiry when the timeout fired first), then
+ * complete it (receipt, cached status). Step Functions retries this step until it succeeds.
+ */
+import { decideExpiry, decideSettlement, deriveState, statusOf } from '../core/approval';
 import { finalizeEventSchema } from '../core/workflow';
-import { settleRequest } from '../adapters/request-store';
+import { completeOutcome, ledger } from '../adapters/ledger';
 
-export async function handler(event: unknown): Promise<{ status: string; changed: boolean }> {
-  const { requestId, outcome, error } = finalizeEventSchema.parse(event);
-  if (outcome) {
-    const changed = await settleRequest(requestId, outcome.status, outcome.status === 'cancelled' ? 'requester' : 'approvers');
-    return { status: outcome.status, changed };
-  }
-  // Fail closed: a timeout, or a notification that could not be sent, leaves nobody able to approve.
-  const reason = error?.Error === 'States.Timeout' ? 'No decision before the timeout.' : 'The approvers could not be notified.';
-  return { status: 'expired', changed: await settleRequest(requestId, 'expired', 'timeout', reason) };
+export async function handler(event: unknown): Promise<{ status: string }> {
+  const { requestId, error } = finalizeEventSchema.parse(event);
+  // Fail closed: a timeout, or approvers that could not be notified, leaves nobody able to approve.
+  const reason = !error ? undefined : error.Error === 'States.Timeout' ? 'No decision before the timeout.' : 'The approvers could not be notified.';
+  // (An AlreadySettled error finds the outcome in the ledger, so no expiry is appended.)
+  const { chain } = await ledger().append(requestId, (current) => [...decideSettlement(current), ...(reason ? decideExpiry(current, reason) : [])].slice(0, 1));
+  const state = deriveState(chain);
+  if (!state) throw new Error(`request ${requestId} has no ledger records`);
+  await completeOutcome(state, chain, false);
+  return { status: statusOf(state) };
 }

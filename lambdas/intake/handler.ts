@@ -1,83 +1,124 @@
-/** Agent API: ask for an action (POST /v1/actions) and read its state (GET /v1/actions/{id}). */
-import { randomBytes } from 'node:crypto';
+/**
+ * Agent API: ask for an action, read it (optionally waiting for the outcome), cancel it, read its audit trail, and
+ * fetch the ledger's public key. Every state change is a ledger append first; the rest follows from the chain.
+ */
+import { createHash, randomBytes } from 'node:crypto';
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import canonicalize from 'canonicalize';
+import { z } from 'zod';
+import { canRead, decideCancel, decideIntake, deriveState, publicView, statusOf, type ApprovalState, type PolicyDecidedData } from '../core/approval';
 import { timeoutSeconds } from '../core/config';
-import { approverIds, evaluatePolicy } from '../core/policy';
 import { CountersignError } from '../core/errors';
-import { actionRequestSchema, publicView, type StoredRequest } from '../core/request';
+import { approverIds, evaluatePolicy } from '../core/policy';
+import { actionRequestSchema } from '../core/request';
 import { executionName, type WorkflowInput } from '../core/workflow';
 import { requiredEnv, sfn } from '../adapters/aws-clients';
 import { deployedConfig } from '../adapters/deployed-config';
-import { caller, json, jsonBody, routeHandler, type HttpEvent } from '../adapters/http';
-import { getRequest, putNewRequest } from '../adapters/request-store';
+import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent } from '../adapters/http';
+import { completeOutcome, ledger } from '../adapters/ledger';
+import { getRequestItem, putRequestItem } from '../adapters/request-store';
 
-function parseActionRequest(event: HttpEvent) {
-  const parsed = actionRequestSchema.safeParse(jsonBody(event));
-  if (parsed.success) return parsed.data;
-  const details = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-  throw new CountersignError('invalid_request', 'the request does not match the schema', details);
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** API.md: `?wait=N` holds the answer up to 20 s, well inside API Gateway's 30 s integration timeout. */
+const MAX_WAIT_SECONDS = 20;
+const WAIT_POLL_MS = 250;
+
+/** A request id: random, or derived from the caller and its Idempotency-Key so a retry lands on the same request. */
+function requestId(requester: string, idempotencyKey: string | undefined): string {
+  if (!idempotencyKey) return `act_${randomBytes(16).toString('base64url')}`;
+  return `act_${createHash('sha256').update(`${requester}\n${idempotencyKey}`).digest('base64url').slice(0, 22)}`;
 }
 
 async function createAction(event: HttpEvent) {
   const requester = caller(event);
-  const body = parseActionRequest(event);
+  const key = event.headers?.['idempotency-key'];
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw new CountersignError('invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters', [{ path: 'Idempotency-Key', message: 'invalid' }]);
+  }
+  const request = parseWith(actionRequestSchema, jsonBody(event));
   const config = deployedConfig();
-  const { rule, outcome } = evaluatePolicy(config, body);
+  const id = requestId(requester, key);
+  const { rule, outcome } = evaluatePolicy(config, request);
   const now = new Date();
-  const id = `act_${randomBytes(16).toString('base64url')}`;
-  if (outcome.effect !== 'require_approval') {
-    const decided: StoredRequest = {
-      ...body,
-      id,
-      status: outcome.effect === 'allow' ? 'approved' : 'denied',
-      requester,
-      rule,
-      requiredApprovals: 0,
-      approvers: [],
-      decidedBy: 'policy',
-      ...(outcome.reason ? { reason: outcome.reason } : {}),
-      createdAt: now.toISOString(),
-      decidedAt: now.toISOString(),
-    };
-    await putNewRequest(decided);
-    return json(200, publicView(decided));
-  }
-  const seconds = timeoutSeconds(outcome);
-  const request: StoredRequest = {
-    ...body,
-    id,
-    status: 'pending',
-    requester,
+  const seconds = outcome.effect === 'require_approval' ? timeoutSeconds(outcome) : undefined;
+  const policy: PolicyDecidedData = {
     rule,
-    requiredApprovals: outcome.minApprovals ?? 1,
-    approvers: approverIds(config, outcome),
-    createdAt: now.toISOString(),
-    expiresAt: new Date(now.getTime() + seconds * 1000).toISOString(),
+    effect: outcome.effect,
+    ...(outcome.reason ? { reason: outcome.reason } : {}),
+    requiredApprovals: outcome.effect === 'require_approval' ? (outcome.minApprovals ?? 1) : 0,
+    approvers: outcome.effect === 'require_approval' ? approverIds(config, outcome) : [],
+    ...(seconds ? { timeoutSeconds: seconds, expiresAt: new Date(now.getTime() + seconds * 1000).toISOString() } : {}),
   };
-  await putNewRequest(request);
-  const input: WorkflowInput = { requestId: request.id, timeoutSeconds: seconds };
-  try {
-    await sfn.send(
-      new StartExecutionCommand({ stateMachineArn: requiredEnv('STATE_MACHINE_ARN'), name: executionName(request.id), input: JSON.stringify(input) }),
-    );
-  } catch (err) {
-    if (!(err instanceof ExecutionAlreadyExists)) throw err;
+  const bodySha256 = createHash('sha256').update(canonicalize(request) ?? '').digest('hex');
+  const { chain } = await ledger().append(id, (current) => decideIntake(current, { requester, request, bodySha256, policy }));
+  const state = deriveState(chain)!;
+  await putRequestItem({ id, requester, status: statusOf(state), createdAt: state.createdAt });
+
+  if (statusOf(state) === 'pending' && state.policy?.timeoutSeconds) {
+    const input: WorkflowInput = { requestId: id, timeoutSeconds: state.policy.timeoutSeconds };
+    try {
+      await sfn.send(new StartExecutionCommand({ stateMachineArn: requiredEnv('STATE_MACHINE_ARN'), name: executionName(id), input: JSON.stringify(input) }));
+    } catch (err) {
+      // A retry (same Idempotency-Key) after the workflow started: it runs once.
+      if (!(err instanceof ExecutionAlreadyExists)) throw err;
+    }
   }
-  return json(202, publicView(request));
+  const receipt = await completeOutcome(state, chain, false);
+  return json(statusOf(state) === 'pending' ? 202 : 200, publicView(state, receipt));
 }
 
-async function readAction(event: HttpEvent) {
+/** The request as the caller may see it; 404 both when it does not exist and when the caller may not see it. */
+async function readable(event: HttpEvent): Promise<{ principal: string; state: ApprovalState; chain: Awaited<ReturnType<ReturnType<typeof ledger>['read']>> }> {
   const principal = caller(event);
   const id = event.pathParameters?.id ?? '';
-  const request = id ? await getRequest(id) : undefined;
-  // Others get 404, never 403: the existence of a request is not revealed.
-  if (!request || (request.requester !== principal && !request.approvers.includes(principal) && !deployedConfig().auditors.includes(principal))) {
-    throw new CountersignError('not_found', 'no such request');
+  const chain = /^act_[A-Za-z0-9_-]{1,64}$/.test(id) ? await ledger().read(id) : [];
+  const state = deriveState(chain);
+  if (!state || !canRead(state, principal, deployedConfig().auditors)) throw new CountersignError('not_found', 'no such request');
+  return { principal, state, chain };
+}
+
+const waitSchema = z.coerce.number().int().min(0).max(MAX_WAIT_SECONDS);
+
+async function readAction(event: HttpEvent) {
+  const waitText = event.queryStringParameters?.wait;
+  const wait = waitText === undefined ? 0 : waitSchema.safeParse(waitText);
+  if (typeof wait !== 'number' && !wait.success) {
+    throw new CountersignError('invalid_request', `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`, [{ path: 'wait', message: 'invalid' }]);
   }
-  return json(200, publicView(request));
+  const seconds = typeof wait === 'number' ? wait : wait.data;
+  let { state, chain } = await readable(event);
+  const deadline = Date.now() + seconds * 1000;
+  while (statusOf(state) === 'pending' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, deadline - Date.now())));
+    chain = await ledger().read(state.id);
+    state = deriveState(chain)!;
+  }
+  const receipt = statusOf(state) === 'approved' ? ((await getRequestItem(state.id))?.receipt ?? (await completeOutcome(state, chain, false))) : undefined;
+  return json(200, publicView(state, receipt));
+}
+
+async function cancelAction(event: HttpEvent) {
+  const { principal, state } = await readable(event);
+  const { chain } = await ledger().append(state.id, (current) => decideCancel(current, principal));
+  const settled = deriveState(chain)!;
+  await completeOutcome(settled, chain);
+  return json(200, publicView(settled));
+}
+
+async function readAudit(event: HttpEvent) {
+  const { chain } = await readable(event);
+  return json(200, chain);
+}
+
+async function publicKey(event: HttpEvent) {
+  caller(event);
+  return { statusCode: 200, headers: { 'content-type': 'application/x-pem-file', 'cache-control': 'max-age=300' }, body: await ledger().publicKeyPem() };
 }
 
 export const handler = routeHandler({
   'POST /v1/actions': createAction,
   'GET /v1/actions/{id}': readAction,
+  'POST /v1/actions/{id}/cancel': cancelAction,
+  'GET /v1/actions/{id}/audit': readAudit,
+  'GET /v1/audit/public-key': publicKey,
 });

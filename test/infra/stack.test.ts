@@ -142,7 +142,7 @@ describe('Countersign stack', () => {
     const machine = `{"Ref":"${logicalId(stack.countersign.workflow.stateMachine)}"}`;
     const common = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'kms:Sign', 'logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
     const expected: Record<keyof typeof fns, string[]> = {
-      intake: [...common, 'kms:DescribeKey', 'kms:GetPublicKey', 'states:StartExecution'],
+      intake: [...common, 'kms:DescribeKey', 'kms:GetPublicKey', 'states:StartExecution', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
       notifier: [...common, 'kms:GenerateMac'],
       decision: [...common, 'kms:VerifyMac', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
       finalizer: common,
@@ -178,6 +178,13 @@ describe('cdk-nag AwsSolutions checks', () => {
       expect.arrayContaining(['AwsSolutions-APIG4', 'AwsSolutions-IAM5', 'AwsSolutions-L1']),
     );
     for (const a of acknowledgements) expect(a.reason.length, a.id).toBeGreaterThan(40);
+  });
+
+  it('run with CloudFormation template validation, so a dependency cycle fails the synth', () => {
+    const { app, stack } = buildApp({ config, bundle: false, nag: false, outdir: mkdtempSync(join(tmpdir(), 'cs-cycle-')) });
+    // The state machine invokes the notifier; granting the notifier on the state machine closes a cycle.
+    stack.countersign.workflow.stateMachine.grantTaskResponse(stack.countersign.functions.notifier);
+    expect(() => app.synth()).toThrow(/Circular [Dd]ependenc/);
   });
 
   it('fail synthesis on a new wildcard grant', () => {

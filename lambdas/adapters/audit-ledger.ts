@@ -1,0 +1,141 @@
+/**
+ * The audit ledger table: one item per record (partition `requestId`, sort `seq`), written only by conditional
+ * PutItem, so a record once written is never replaced and two writers can never both claim the same seq.
+ */
+import { createPublicKey } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  auditRecordSchema,
+  nextUnsignedRecord,
+  recordDigest,
+  type AuditEvent,
+  type AuditRecord,
+  type UnsignedRecord,
+} from '../core/audit';
+
+export interface AuditLedgerOptions {
+  readonly tableName: string;
+  /** The ledger's KMS signing key (its ARN on AWS); recorded in every record as `keyId`. */
+  readonly keyId: string;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly kms: KMSClient;
+  /** @default () => new Date() */
+  readonly clock?: () => Date;
+}
+
+/** Each conflict means another writer appended, so this only trips under pathological contention. */
+const MAX_CONFLICTS = 50;
+
+export class AuditLedgerStore {
+  private readonly tableName: string;
+  private readonly keyId: string;
+  private readonly dynamo: DynamoDBDocumentClient;
+  private readonly kms: KMSClient;
+  private readonly clock: () => Date;
+  private publicKey: Promise<string> | undefined;
+
+  constructor(options: AuditLedgerOptions) {
+    this.tableName = options.tableName;
+    this.keyId = options.keyId;
+    this.dynamo = options.dynamo;
+    this.kms = options.kms;
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** The request's records, oldest first. */
+  read(requestId: string): Promise<AuditRecord[]> {
+    return this.readAfter(requestId, 0);
+  }
+
+  /**
+   * Appends what `decide` says is still missing from the chain, one record at a time, until it says nothing is.
+   * The chain itself serializes writers: each record claims seq = head + 1 with a conditional put, and a writer
+   * that loses re-reads the new tail and decides again, so `decide` (a pure function of the chain) never acts on a
+   * stale view. Errors from `decide`, KMS and DynamoDB propagate unchanged.
+   */
+  async append(
+    requestId: string,
+    decide: (chain: readonly AuditRecord[]) => AuditEvent[],
+  ): Promise<{ chain: AuditRecord[]; appended: AuditRecord[] }> {
+    const chain = await this.read(requestId);
+    const appended: AuditRecord[] = [];
+    let conflicts = 0;
+    for (;;) {
+      const [event] = decide(chain);
+      if (!event) return { chain, appended };
+      const record = await this.sign(nextUnsignedRecord(chain, requestId, event, this.clock(), this.keyId));
+      try {
+        await this.dynamo.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: record,
+            ConditionExpression: 'attribute_not_exists(#seq)',
+            ExpressionAttributeNames: { '#seq': 'seq' },
+          }),
+        );
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        conflicts += 1;
+        if (conflicts >= MAX_CONFLICTS) {
+          throw new Error(`audit ledger: gave up appending to ${requestId} after ${conflicts} conflicting writes`);
+        }
+        chain.push(...(await this.readAfter(requestId, chain.at(-1)?.seq ?? 0)));
+        continue;
+      }
+      chain.push(record);
+      appended.push(record);
+    }
+  }
+
+  /** The signing key's public key as PEM (SubjectPublicKeyInfo). */
+  publicKeyPem(): Promise<string> {
+    this.publicKey ??= this.fetchPublicKeyPem().catch((err: unknown) => {
+      this.publicKey = undefined; // a failed call must not poison the cache
+      throw err;
+    });
+    return this.publicKey;
+  }
+
+  private async fetchPublicKeyPem(): Promise<string> {
+    const { PublicKey } = await this.kms.send(new GetPublicKeyCommand({ KeyId: this.keyId }));
+    if (!PublicKey) throw new Error(`KMS returned no public key for ${this.keyId}`);
+    return createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }).toString();
+  }
+
+  private async sign(unsigned: UnsignedRecord): Promise<AuditRecord> {
+    const digest = recordDigest(unsigned);
+    // DIGEST: KMS signs the hash as given, so the signature verifies over `hash` and any record size fits.
+    const { Signature } = await this.kms.send(
+      new SignCommand({ KeyId: this.keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),
+    );
+    if (!Signature) throw new Error(`KMS returned no signature for ${this.keyId}`);
+    return auditRecordSchema.parse({
+      ...unsigned,
+      hash: digest.toString('hex'),
+      signature: Buffer.from(Signature).toString('base64'),
+    });
+  }
+
+  /** Records with seq > afterSeq, oldest first; consistent so a writer that lost a race sees the winner. */
+  private async readAfter(requestId: string, afterSeq: number): Promise<AuditRecord[]> {
+    const records: AuditRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.dynamo.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'requestId = :requestId AND #seq > :afterSeq',
+          ExpressionAttributeNames: { '#seq': 'seq' },
+          ExpressionAttributeValues: { ':requestId': requestId, ':afterSeq': afterSeq },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) records.push(auditRecordSchema.parse(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return records;
+  }
+}

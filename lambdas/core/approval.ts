@@ -1,0 +1,246 @@
+/**
+ * The approval state of a request, derived from its audit chain alone, and the rules that decide what may be
+ * appended next. The chain is the source of truth: every vote and the one outcome are records in it, and appends are
+ * serialized per request by the ledger, so "derive, check, append" cannot double-count or settle twice.
+ */
+import { z } from 'zod';
+import type { AuditEvent, AuditRecord } from './audit';
+import { CountersignError } from './errors';
+import { actionRequestSchema, type RequestStatus } from './request';
+
+export const voteSchema = z.strictObject({
+  decision: z.enum(['approve', 'deny']),
+  reason: z.string().trim().max(1000).optional(),
+});
+export type VoteInput = z.infer<typeof voteSchema>;
+
+/** `requested` record data: what the agent asked, and who asked. */
+export const requestedDataSchema = z.object({
+  request: actionRequestSchema,
+  requester: z.string(),
+  /** SHA-256 of the canonical request body: an Idempotency-Key reused with another body is refused. */
+  bodySha256: z.string(),
+});
+
+/** `policy_decided` record data. */
+export const policyDecidedDataSchema = z.object({
+  rule: z.string(),
+  effect: z.enum(['allow', 'deny', 'require_approval']),
+  reason: z.string().optional(),
+  requiredApprovals: z.int(),
+  approvers: z.array(z.string()),
+  timeoutSeconds: z.int().optional(),
+  expiresAt: z.string().optional(),
+});
+export type PolicyDecidedData = z.infer<typeof policyDecidedDataSchema>;
+
+export const OUTCOME_TYPES = ['approved', 'denied', 'expired', 'cancelled'] as const;
+type OutcomeType = (typeof OUTCOME_TYPES)[number];
+const decidedBySchema = z.enum(['policy', 'approvers', 'timeout', 'requester']);
+
+export interface Vote {
+  readonly approver: string;
+  readonly decision: 'approve' | 'deny';
+  readonly reason?: string;
+  readonly at: string;
+}
+
+export interface ApprovalState {
+  readonly id: string;
+  readonly requester: string;
+  readonly request: z.infer<typeof actionRequestSchema>;
+  readonly bodySha256: string;
+  readonly createdAt: string;
+  readonly policy?: PolicyDecidedData;
+  readonly votes: readonly Vote[];
+  readonly notified: boolean;
+  readonly outcome?: { readonly status: OutcomeType; readonly decidedBy: z.infer<typeof decidedBySchema>; readonly reason?: string; readonly at: string };
+}
+
+/** The state the chain records; undefined for an empty chain. */
+export function deriveState(chain: readonly AuditRecord[]): ApprovalState | undefined {
+  const first = chain[0];
+  if (!first || first.type !== 'requested') return undefined;
+  const requested = requestedDataSchema.parse(first.data);
+  let policy: PolicyDecidedData | undefined;
+  const votes: Vote[] = [];
+  let notified = false;
+  let outcome: ApprovalState['outcome'];
+  for (const record of chain.slice(1)) {
+    switch (record.type) {
+      case 'policy_decided':
+        policy = policyDecidedDataSchema.parse(record.data);
+        break;
+      case 'notified':
+        notified = true;
+        break;
+      case 'voted': {
+        const data = z.object({ approver: z.string(), decision: z.enum(['approve', 'deny']), reason: z.string().optional() }).parse(record.data);
+        votes.push({ ...data, at: record.at });
+        break;
+      }
+      case 'approved':
+      case 'denied':
+      case 'expired':
+      case 'cancelled': {
+        if (outcome) break; // the first outcome wins; appends never write a second
+        const data = z.object({ decidedBy: decidedBySchema, reason: z.string().optional() }).parse(record.data);
+        outcome = { status: record.type, decidedBy: data.decidedBy, ...(data.reason ? { reason: data.reason } : {}), at: record.at };
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return {
+    id: first.requestId,
+    requester: requested.requester,
+    request: requested.request,
+    bodySha256: requested.bodySha256,
+    createdAt: first.at,
+    ...(policy ? { policy } : {}),
+    votes,
+    notified,
+    ...(outcome ? { outcome } : {}),
+  };
+}
+
+export function statusOf(state: ApprovalState): RequestStatus {
+  return state.outcome?.status ?? 'pending';
+}
+
+/** Who may read a request: its requester, its approvers and the auditors. */
+export function canRead(state: ApprovalState, principal: string, auditors: readonly string[]): boolean {
+  return state.requester === principal || (state.policy?.approvers.includes(principal) ?? false) || auditors.includes(principal);
+}
+
+/** The people a request must never ask: its requester and the human the agent acts for. */
+export function isSelf(state: ApprovalState, principal: string): boolean {
+  return principal === state.requester || (state.request.onBehalfOf !== undefined && principal === state.request.onBehalfOf);
+}
+
+/** The approvers to ask: the rule's approvers less the requester and onBehalfOf. */
+export function approversToAsk(state: ApprovalState): string[] {
+  return (state.policy?.approvers ?? []).filter((a) => !isSelf(state, a));
+}
+
+function approvals(state: ApprovalState): number {
+  return new Set(state.votes.filter((v) => v.decision === 'approve').map((v) => v.approver)).size;
+}
+
+/** The outcome the votes settle, once settled: one deny denies; `requiredApprovals` distinct approvals approve. */
+function settledByVotes(state: ApprovalState): AuditEvent | undefined {
+  if (state.outcome || !state.policy) return undefined;
+  const deny = state.votes.find((v) => v.decision === 'deny');
+  if (deny) return { type: 'denied', actor: deny.approver, data: { decidedBy: 'approvers', ...(deny.reason ? { reason: deny.reason } : {}) } };
+  const given = approvals(state);
+  if (given >= state.policy.requiredApprovals) {
+    return { type: 'approved', actor: 'countersign', data: { decidedBy: 'approvers', approvers: state.votes.filter((v) => v.decision === 'approve').map((v) => v.approver) } };
+  }
+  return undefined;
+}
+
+/**
+ * What a vote by `approver` still has to append to `chain`: the vote, then the outcome it settles.
+ * Throws the API's errors: not_found, self_approval, not_an_approver, already_decided (settled, expired, or a changed vote).
+ * Pure in the chain, so the ledger may call it again after another writer appended first.
+ */
+export function decideVote(chain: readonly AuditRecord[], approver: string, vote: VoteInput, now: Date): AuditEvent[] {
+  const state = deriveState(chain);
+  if (!state?.policy) throw new CountersignError('not_found', 'no such request');
+  const mine = state.votes.find((v) => v.approver === approver);
+  if (mine) {
+    if (mine.decision !== vote.decision) {
+      throw new CountersignError('already_decided', `you already voted ${mine.decision}; a vote cannot be changed`);
+    }
+    // A repeated identical vote (a double click, a retried delivery) changes nothing but may finish a settle.
+    const settle = settledByVotes(state);
+    return settle ? [settle] : [];
+  }
+  if (isSelf(state, approver)) throw new CountersignError('self_approval', 'the requester, or the person the agent acts for, cannot approve this request');
+  if (!state.policy.approvers.includes(approver)) throw new CountersignError('not_an_approver', 'you are not an approver of this request');
+  if (state.outcome) throw new CountersignError('already_decided', `the request is already ${state.outcome.status}`);
+  if (state.policy.expiresAt && now.getTime() >= Date.parse(state.policy.expiresAt)) {
+    throw new CountersignError('already_decided', 'the request has expired');
+  }
+  return [{ type: 'voted', actor: approver, data: { approver, decision: vote.decision, ...(vote.reason ? { reason: vote.reason } : {}) } }];
+}
+
+/** What a requester's cancel still has to append. */
+export function decideCancel(chain: readonly AuditRecord[], principal: string): AuditEvent[] {
+  const state = deriveState(chain);
+  if (!state) throw new CountersignError('not_found', 'no such request');
+  if (state.outcome?.status === 'cancelled' && state.outcome.decidedBy === 'requester') return [];
+  if (state.requester !== principal) throw new CountersignError('forbidden', 'only the requester can cancel a request');
+  if (state.outcome) throw new CountersignError('already_decided', `the request is already ${state.outcome.status}`);
+  return [{ type: 'cancelled', actor: principal, data: { decidedBy: 'requester' } }];
+}
+
+/** What the workflow's timeout still has to append: `expired`, unless something settled the request first. */
+export function decideExpiry(chain: readonly AuditRecord[], reason: string): AuditEvent[] {
+  const state = deriveState(chain);
+  if (!state || state.outcome) return [];
+  return [{ type: 'expired', actor: 'countersign', data: { decidedBy: 'timeout', reason } }];
+}
+
+/** The events that complete a votes-settled request, for a repeated pass (e.g. after a crash between appends). */
+export function decideSettlement(chain: readonly AuditRecord[]): AuditEvent[] {
+  const state = deriveState(chain);
+  const settle = state && settledByVotes(state);
+  return settle ? [settle] : [];
+}
+
+/** The answer body of API.md for a request. */
+export function publicView(state: ApprovalState, receipt?: string): Record<string, unknown> {
+  const { request, policy, outcome } = state;
+  return {
+    id: state.id,
+    status: statusOf(state),
+    action: request.action,
+    ...(request.resource !== undefined ? { resource: request.resource } : {}),
+    ...(request.environment !== undefined ? { environment: request.environment } : {}),
+    requester: state.requester,
+    ...(request.onBehalfOf !== undefined ? { onBehalfOf: request.onBehalfOf } : {}),
+    rule: policy?.rule,
+    requiredApprovals: policy?.requiredApprovals ?? 0,
+    votes: state.votes.map((v) => ({ approver: v.approver, decision: v.decision, ...(v.reason ? { reason: v.reason } : {}), at: v.at })),
+    ...(outcome ? { decidedBy: outcome.decidedBy, decidedAt: outcome.at } : {}),
+    ...((outcome?.reason ?? policy?.reason) ? { reason: outcome?.reason ?? policy?.reason } : {}),
+    createdAt: state.createdAt,
+    ...(policy?.expiresAt ? { expiresAt: policy.expiresAt } : {}),
+    ...(receipt && outcome?.status === 'approved' ? { receipt } : {}),
+  };
+}
+
+export interface IntakeRecords {
+  readonly requester: string;
+  readonly request: z.infer<typeof actionRequestSchema>;
+  readonly bodySha256: string;
+  readonly policy: PolicyDecidedData;
+}
+
+/**
+ * What a new request still has to append: `requested`, `policy_decided`, and the policy's own outcome when it
+ * allows or denies at once. A retry with the same Idempotency-Key finds them and appends nothing; the same key with
+ * another body is refused.
+ */
+export function decideIntake(chain: readonly AuditRecord[], intake: IntakeRecords): AuditEvent[] {
+  const state = deriveState(chain);
+  if (!state) {
+    return [{ type: 'requested', actor: intake.requester, data: { request: intake.request, requester: intake.requester, bodySha256: intake.bodySha256 } }];
+  }
+  if (state.bodySha256 !== intake.bodySha256 || state.requester !== intake.requester) {
+    throw new CountersignError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
+  }
+  if (!state.policy) return [{ type: 'policy_decided', actor: 'countersign', data: { ...intake.policy } }];
+  if (!state.outcome && state.policy.effect !== 'require_approval') {
+    return [
+      {
+        type: state.policy.effect === 'allow' ? 'approved' : 'denied',
+        actor: 'countersign',
+        data: { decidedBy: 'policy', ...(state.policy.reason ? { reason: state.policy.reason } : {}) },
+      },
+    ];
+  }
+  return [];
+}

@@ -1,0 +1,169 @@
+/**
+ * Approval receipts: a compact JWS (ES256) that an agent can hand to whatever performs the action, proving that
+ * this exact action, with these exact parameters, was approved. Signed by the ledger's KMS key, so the same public
+ * key (GET /v1/audit/public-key) verifies receipts and audit records.
+ */
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import { z } from 'zod';
+
+export const RECEIPT_ISSUER = 'countersign';
+
+export const receiptClaimsSchema = z.object({
+  iss: z.literal(RECEIPT_ISSUER),
+  /** The request id. */
+  sub: z.string().min(1),
+  action: z.string().min(1),
+  resource: z.string().optional(),
+  environment: z.string().optional(),
+  /** Hex SHA-256 of the RFC 8785 canonical JSON of the request's parameters (`{}` when absent). */
+  paramsSha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters'),
+  requester: z.string().min(1),
+  approvers: z.array(z.string()),
+  rule: z.string(),
+  /** Seconds since the epoch. */
+  iat: z.int().nonnegative(),
+  exp: z.int().nonnegative(),
+});
+export type ReceiptClaims = z.infer<typeof receiptClaimsSchema>;
+
+export const receiptHeaderSchema = z.object({
+  alg: z.literal('ES256'),
+  typ: z.literal('JWT'),
+  /** The KMS key ARN that signed the receipt. */
+  kid: z.string().min(1),
+});
+export type ReceiptHeader = z.infer<typeof receiptHeaderSchema>;
+
+export type ReceiptErrorCode = 'malformed' | 'unsupported_algorithm' | 'bad_signature' | 'expired' | 'parameters_mismatch';
+
+export class ReceiptError extends Error {
+  constructor(
+    readonly code: ReceiptErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ReceiptError';
+  }
+}
+
+/** ES256 signatures are r‖s, each 32 bytes. */
+const P256_SCALAR_BYTES = 32;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+export function parametersHash(parameters: unknown): string {
+  const json = canonicalize(parameters === undefined ? {} : parameters);
+  if (json === undefined) throw new TypeError('parameters cannot be canonicalized');
+  return createHash('sha256').update(json, 'utf8').digest('hex');
+}
+
+function base64urlJson(value: unknown): string {
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+/** `base64url(header).base64url(claims)`: the bytes ES256 signs. Both are validated, so nothing invalid is signed. */
+export function receiptSigningInput(header: ReceiptHeader, claims: ReceiptClaims): string {
+  return `${base64urlJson(receiptHeaderSchema.parse(header))}.${base64urlJson(receiptClaimsSchema.parse(claims))}`;
+}
+
+/**
+ * DER ECDSA-Sig-Value (what KMS returns) to the raw 64-byte r‖s JWS needs. DER integers are minimal and signed, so
+ * r and s may be shorter than 32 bytes (leading zeros dropped) or 33 (a 0x00 before a high bit): both are normalized.
+ */
+export function derToJose(der: Uint8Array): Buffer {
+  const bytes = Buffer.from(der);
+  const fail = (why: string): never => {
+    throw new TypeError(`not a DER ECDSA P-256 signature: ${why}`);
+  };
+  let offset = 0;
+  const readLength = (): number => {
+    const first = bytes[offset++] ?? fail('truncated');
+    if (first < 0x80) return first;
+    // Long form with one length byte is legal DER for lengths 128..255; P-256 signatures never need more.
+    if (first !== 0x81) return fail('unsupported length encoding');
+    const length = bytes[offset++] ?? fail('truncated');
+    if (length < 0x80) fail('non-minimal length');
+    return length;
+  };
+  const readInteger = (): Buffer => {
+    if (bytes[offset++] !== 0x02) fail('expected an INTEGER');
+    const length = readLength();
+    if (length === 0 || offset + length > bytes.length) fail('bad INTEGER length');
+    const value = bytes.subarray(offset, offset + length);
+    offset += length;
+    if (value[0]! & 0x80) fail('negative INTEGER');
+    let start = 0;
+    while (start < value.length - 1 && value[start] === 0) start++;
+    const magnitude = value.subarray(start);
+    if (magnitude.length > P256_SCALAR_BYTES) fail('INTEGER longer than 32 bytes');
+    return Buffer.concat([Buffer.alloc(P256_SCALAR_BYTES - magnitude.length), magnitude]);
+  };
+  if (bytes[offset++] !== 0x30) fail('expected a SEQUENCE');
+  const sequenceLength = readLength();
+  if (offset + sequenceLength !== bytes.length) fail('SEQUENCE length does not match');
+  const r = readInteger();
+  const s = readInteger();
+  if (offset !== bytes.length) fail('trailing bytes');
+  return Buffer.concat([r, s]);
+}
+
+export function assembleReceipt(signingInput: string, rawSignature: Uint8Array): string {
+  if (rawSignature.length !== 2 * P256_SCALAR_BYTES) throw new TypeError('an ES256 signature is 64 bytes (r‖s)');
+  return `${signingInput}.${Buffer.from(rawSignature).toString('base64url')}`;
+}
+
+function decodeJsonPart(part: string, what: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+  } catch {
+    throw new ReceiptError('malformed', `receipt ${what} is not base64url JSON`);
+  }
+}
+
+export interface VerifyReceiptOptions {
+  /** The time to check `exp` against. @default now */
+  readonly now?: Date;
+  /** When present (even as undefined, meaning "no parameters"), the receipt must be for exactly these parameters. */
+  readonly parameters?: unknown;
+}
+
+/** Verifies a receipt and returns its claims; throws a ReceiptError saying what is wrong otherwise. */
+export function verifyReceipt(jws: string, publicKey: KeyObject | string, options: VerifyReceiptOptions = {}): ReceiptClaims {
+  const parts = jws.split('.');
+  if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) {
+    throw new ReceiptError('malformed', 'receipt is not a compact JWS (three base64url parts)');
+  }
+  const [encodedHeader, encodedClaims, encodedSignature] = parts as [string, string, string];
+
+  const header = decodeJsonPart(encodedHeader, 'header');
+  const alg = typeof header === 'object' && header !== null ? (header as { alg?: unknown }).alg : undefined;
+  // Checked before anything else is trusted: an attacker picks the header, and only ES256 is ever issued.
+  if (alg !== 'ES256') throw new ReceiptError('unsupported_algorithm', `receipt algorithm ${JSON.stringify(alg)} is not ES256`);
+  if (!receiptHeaderSchema.safeParse(header).success) throw new ReceiptError('malformed', 'receipt header is invalid');
+
+  const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey;
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new TypeError('receipts are verified with an EC P-256 public key');
+  }
+  const signature = Buffer.from(encodedSignature, 'base64url');
+  const valid =
+    signature.length === 2 * P256_SCALAR_BYTES &&
+    verify('sha256', Buffer.from(`${encodedHeader}.${encodedClaims}`, 'utf8'), { key, dsaEncoding: 'ieee-p1363' }, signature);
+  if (!valid) throw new ReceiptError('bad_signature', 'receipt signature does not verify with this key');
+
+  const parsed = receiptClaimsSchema.safeParse(decodeJsonPart(encodedClaims, 'claims'));
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
+    throw new ReceiptError('malformed', `receipt claims are invalid: ${fields}`);
+  }
+  const claims = parsed.data;
+
+  const nowSeconds = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  if (nowSeconds >= claims.exp) {
+    throw new ReceiptError('expired', `receipt expired at ${new Date(claims.exp * 1000).toISOString()}`);
+  }
+  if (Object.hasOwn(options, 'parameters') && parametersHash(options.parameters) !== claims.paramsSha256) {
+    throw new ReceiptError('parameters_mismatch', 'receipt was issued for different parameters');
+  }
+  return claims;
+}

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decideCancel,
+  decideExpiry,
+  decideIntake,
+  decideVote,
+  deriveState,
+  publicView,
+  statusOf,
+  type PolicyDecidedData,
+} from '../../lambdas/core/approval';
+import type { AuditEvent, AuditRecord } from '../../lambdas/core/audit';
+import { CountersignError } from '../../lambdas/core/errors';
+
+const NOW = new Date('2026-01-01T00:00:00Z');
+const policy: PolicyDecidedData = {
+  rule: 'exports',
+  effect: 'require_approval',
+  requiredApprovals: 2,
+  approvers: ['alice', 'bob', 'carol', 'agent-role'],
+  timeoutSeconds: 3600,
+  expiresAt: '2026-01-01T01:00:00Z',
+};
+const intake = { requester: 'agent-role', request: { action: 'data.export', onBehalfOf: 'carol' }, bodySha256: 'h1', policy };
+
+/** Appends events as records (unsigned: these tests are about the rules, not the signatures). */
+function apply(chain: AuditRecord[], events: AuditEvent[]): AuditRecord[] {
+  return [
+    ...chain,
+    ...events.map((e, i) => ({ requestId: 'act_1', seq: chain.length + i + 1, at: NOW.toISOString(), prevHash: '0'.repeat(64), hash: '0'.repeat(64), signature: '', keyId: 'k', ...e })),
+  ];
+}
+
+/** Runs a decide function to completion the way the ledger does: append one event, decide again, until none. */
+function settle(chain: AuditRecord[], decide: (c: AuditRecord[]) => AuditEvent[]): AuditRecord[] {
+  for (let round = 0; round < 10; round++) {
+    const events = decide(chain);
+    if (events.length === 0) return chain;
+    chain = apply(chain, events.slice(0, 1));
+  }
+  throw new Error('decide never finished');
+}
+
+const pending = () => settle([], (c) => decideIntake(c, intake));
+const vote = (chain: AuditRecord[], who: string, decision: 'approve' | 'deny', now = NOW) => settle(chain, (c) => decideVote(c, who, { decision }, now));
+const code = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof CountersignError) return err.code;
+    throw err;
+  }
+  return 'ok';
+};
+
+describe('approval rules', () => {
+  it('records a new request as requested then policy_decided, and nothing more on a retry', () => {
+    const chain = pending();
+    expect(chain.map((r) => r.type)).toEqual(['requested', 'policy_decided']);
+    expect(decideIntake(chain, intake)).toEqual([]);
+    expect(code(() => decideIntake(chain, { ...intake, bodySha256: 'other' }))).toBe('idempotency_conflict');
+    expect(statusOf(deriveState(chain)!)).toBe('pending');
+  });
+
+  it('settles allow and deny policies at once', () => {
+    const allowed = settle([], (c) => decideIntake(c, { ...intake, policy: { ...policy, effect: 'allow', requiredApprovals: 0, approvers: [] } }));
+    expect(allowed.map((r) => r.type)).toEqual(['requested', 'policy_decided', 'approved']);
+    expect(deriveState(allowed)!.outcome).toMatchObject({ status: 'approved', decidedBy: 'policy' });
+    const denied = settle([], (c) => decideIntake(c, { ...intake, policy: { ...policy, effect: 'deny', reason: 'no', requiredApprovals: 0, approvers: [] } }));
+    expect(publicView(deriveState(denied)!)).toMatchObject({ status: 'denied', decidedBy: 'policy', reason: 'no' });
+  });
+
+  it('approves after minApprovals distinct approvals, exactly once', () => {
+    let chain = vote(pending(), 'alice', 'approve');
+    expect(statusOf(deriveState(chain)!)).toBe('pending');
+    chain = vote(chain, 'alice', 'approve');
+    expect(chain.filter((r) => r.type === 'voted')).toHaveLength(1);
+    chain = vote(chain, 'bob', 'approve');
+    expect(chain.filter((r) => r.type === 'approved')).toHaveLength(1);
+    expect(deriveState(chain)!.outcome).toMatchObject({ status: 'approved', decidedBy: 'approvers' });
+    expect(chain.at(-1)!.data.approvers).toEqual(['alice', 'bob']);
+    // The repeated identical vote after the outcome is idempotent; a new voter is refused.
+    expect(vote(chain, 'bob', 'approve')).toHaveLength(chain.length);
+    expect(code(() => decideVote(chain, 'carol', { decision: 'approve' }, NOW))).toBe('self_approval');
+  });
+
+  it('denies on the first deny', () => {
+    const chain = vote(vote(pending(), 'alice', 'approve'), 'bob', 'deny');
+    expect(deriveState(chain)!.outcome).toMatchObject({ status: 'denied', decidedBy: 'approvers' });
+    expect(code(() => decideVote(chain, 'alice', { decision: 'deny' }, NOW))).toBe('already_decided');
+  });
+
+  it('refuses the requester, onBehalfOf, strangers, changed votes, settled and expired requests', () => {
+    const chain = pending();
+    expect(code(() => decideVote(chain, 'agent-role', { decision: 'approve' }, NOW))).toBe('self_approval');
+    expect(code(() => decideVote(chain, 'carol', { decision: 'approve' }, NOW))).toBe('self_approval');
+    expect(code(() => decideVote(chain, 'mallory', { decision: 'approve' }, NOW))).toBe('not_an_approver');
+    const voted = vote(chain, 'alice', 'approve');
+    expect(code(() => decideVote(voted, 'alice', { decision: 'deny' }, NOW))).toBe('already_decided');
+    expect(code(() => decideVote(chain, 'alice', { decision: 'approve' }, new Date('2026-01-01T01:00:00Z')))).toBe('already_decided');
+    const expired = settle(chain, (c) => decideExpiry(c, 'late'));
+    expect(code(() => decideVote(expired, 'alice', { decision: 'approve' }, NOW))).toBe('already_decided');
+    expect(code(() => decideVote([], 'alice', { decision: 'approve' }, NOW))).toBe('not_found');
+  });
+
+  it('lets only the requester cancel a pending request, once', () => {
+    const chain = pending();
+    expect(code(() => decideCancel(chain, 'alice'))).toBe('forbidden');
+    const cancelled = settle(chain, (c) => decideCancel(c, 'agent-role'));
+    expect(deriveState(cancelled)!.outcome).toMatchObject({ status: 'cancelled', decidedBy: 'requester' });
+    expect(decideCancel(cancelled, 'agent-role')).toEqual([]);
+    expect(code(() => decideCancel(vote(vote(pending(), 'alice', 'approve'), 'bob', 'approve'), 'agent-role'))).toBe('already_decided');
+  });
+
+  it('expires only an unsettled request', () => {
+    expect(settle(pending(), (c) => decideExpiry(c, 'late')).at(-1)).toMatchObject({ type: 'expired', data: { decidedBy: 'timeout', reason: 'late' } });
+    const approved = vote(vote(pending(), 'alice', 'approve'), 'bob', 'approve');
+    expect(decideExpiry(approved, 'late')).toEqual([]);
+  });
+});
