@@ -1,4 +1,5 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Config } from '../lambdas/core/config';
@@ -95,6 +96,18 @@ export class Countersign extends Construct {
     // Review links in notifications point at the API.
     notifier.addEnvironment(FUNCTION_ENV.publicUrl, this.api.url);
     this.reviewTokenKey.grantGenerate(notifier);
+    const email = props.config.channels.email;
+    if (email) {
+      // Send only as the configured sender: its address identity, or the domain identity that covers it.
+      const stack = Stack.of(this);
+      const identities = [email.from, email.from.split('@')[1]!].map((identity) =>
+        stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity }),
+      );
+      const configurationSets = email.configurationSet
+        ? [stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: email.configurationSet })]
+        : [];
+      notifier.addToRolePolicy(new PolicyStatement({ actions: ['ses:SendEmail'], resources: [...identities, ...configurationSets] }));
+    }
     this.reviewTokenKey.grantVerify(decision);
     // Whoever settles a request (a vote, a cancel) tells the waiting workflow. The notifier must not: its grant on
     // the state machine would make a dependency cycle (the state machine invokes it); it signals through its error.

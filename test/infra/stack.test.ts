@@ -143,7 +143,7 @@ describe('Countersign stack', () => {
     const common = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'kms:Sign', 'logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
     const expected: Record<keyof typeof fns, string[]> = {
       intake: [...common, 'kms:DescribeKey', 'kms:GetPublicKey', 'states:StartExecution', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
-      notifier: [...common, 'kms:GenerateMac'],
+      notifier: [...common, 'kms:GenerateMac', 'ses:SendEmail'],
       decision: [...common, 'kms:VerifyMac', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
       finalizer: common,
     };
@@ -160,6 +160,11 @@ describe('Countersign stack', () => {
       }
     }
     expect(grants('notifier').get('kms:GenerateMac')).toEqual([reviewKey]);
+    // SES: only the configured sender's identities (address and domain).
+    const ses = grants('notifier').get('ses:SendEmail')!.join(' ');
+    expect(ses).toContain('identity/countersign@example.com');
+    expect(ses).toContain('identity/example.com');
+    expect(ses).not.toContain('"*"');
     expect(grants('decision').get('kms:VerifyMac')).toEqual([reviewKey]);
     expect(grants('intake').get('states:StartExecution')).toEqual([machine]);
   });

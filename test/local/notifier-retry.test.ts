@@ -1,0 +1,40 @@
+/** A retried Notify task (a new attempt of the same task, with its own token) sends nothing twice. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lambdas/core/config';
+import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { api, eventually } from './harness';
+
+describe('notifier retries', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-notify-'));
+  let runtime: LocalRuntime;
+
+  beforeAll(async () => {
+    const config = parseConfig(`
+version: 1
+groups: { owners: { members: [{ id: alice@example.com }, { id: bob@example.com }] } }
+default: { effect: require_approval, approvers: [owners], timeout: 1h }
+local: { apiKeys: { agent-key-1: "arn:aws:iam::000000000000:role/agent" } }
+`);
+    runtime = await startLocalRuntime({ config, dataDir: join(dir, 'data'), port: 0 });
+  });
+  afterAll(async () => {
+    await runtime?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sends each approver one message however often the task runs', async () => {
+    const { body } = await api(runtime.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export' });
+    const inbox = async () => ((await api(runtime.url, 'GET', '/_local/inbox.json')).body as Array<{ actionId: string }>).filter((m) => m.actionId === body.id);
+    await eventually(async () => ((await inbox()).length === 2 ? true : undefined));
+    const { handler } = (await import('../../lambdas/notifier/handler')) as { handler: (e: unknown) => Promise<{ notified: number }> };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      expect(await handler({ requestId: body.id, taskToken: `retry-${attempt}-${'t'.repeat(80)}` })).toEqual({ notified: 0 });
+    }
+    expect(await inbox()).toHaveLength(2);
+    const records = (await api(runtime.url, 'GET', `/v1/actions/${body.id}/audit`, 'agent-key-1')).body as Array<{ type: string }>;
+    expect(records.filter((r) => r.type === 'notified')).toHaveLength(1);
+  });
+});
