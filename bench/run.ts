@@ -65,7 +65,7 @@ groups: { owners: { members: [{ id: alice@example.com }, { id: bob@example.com }
 rules:
   - { name: reads, match: { action: "*.read" }, effect: allow }
 default: { effect: require_approval, approvers: [owners], timeout: 1h }
-local: { apiKeys: { bench-agent-key: "arn:aws:iam::000000000000:role/bench" } }
+local: { apiKeys: { bench-agent-key: "arn:aws:iam::000000000000:role/bench", bench-alice-key: alice@example.com } }
 `);
   console.error(`Countersign bench: ${SECONDS} s per figure, Node ${process.version}`);
   try {
@@ -100,6 +100,21 @@ local: { apiKeys: { bench-agent-key: "arn:aws:iam::000000000000:role/bench" } }
     };
     record(`intake, allowed at once, concurrency ${CONCURRENCY}`, summary(await drive(post('users.read', 200), CONCURRENCY, SECONDS)));
     record(`intake, require_approval (stores + starts workflow), concurrency ${CONCURRENCY}`, summary(await drive(post('data.export', 202), CONCURRENCY, SECONDS)));
+
+    // The full loop with no human wait: request, the email reaches the inbox, approve, the agent's long-poll sees it.
+    const headers = { 'content-type': 'application/json' };
+    const loop = async () => {
+      const created = (await (await fetch(`${runtime.url}/v1/actions`, { method: 'POST', headers: { ...headers, authorization: 'Bearer bench-agent-key' }, body: JSON.stringify({ action: 'data.export' }) })).json()) as { id: string };
+      const answer = fetch(`${runtime.url}/v1/actions/${created.id}?wait=20`, { headers: { authorization: 'Bearer bench-agent-key' } }).then((r) => r.json() as Promise<{ status: string }>);
+      for (let i = 0; i < 200; i++) {
+        const inbox = (await (await fetch(`${runtime.url}/_local/inbox.json`)).json()) as Array<{ actionId: string }>;
+        if (inbox.some((m) => m.actionId === created.id)) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await (await fetch(`${runtime.url}/v1/actions/${created.id}/decision`, { method: 'POST', headers: { ...headers, authorization: 'Bearer bench-alice-key' }, body: JSON.stringify({ decision: 'approve' }) })).arrayBuffer();
+      if ((await answer).status !== 'approved') throw new Error('not approved');
+    };
+    record('approval loop: request, email, approve, agent sees approved (one at a time)', summary(await drive(loop, 1, SECONDS * 2)));
     await runtime.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -21,6 +21,9 @@ import { z } from 'zod';
 import { AwsServiceError, awsJsonHandler, closeServer, createServer, listenLoopback, parseInput } from './aws-json';
 import { readJson, readJsonDir, writeJsonAtomic } from './file-store';
 
+/** Local signing is pure JS; a precomputed base-point table makes it about 1.5x faster. */
+p256.Point.BASE.precompute(8);
+
 export interface LocalKmsOptions {
   /** Folder for key material; keys live in `${dataDir}/kms/`. */
   readonly dataDir: string;

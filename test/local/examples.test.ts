@@ -1,0 +1,50 @@
+/** The README's examples run: the downstream receipt check and the ledger check script, against local mode. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyCountersignReceipt } from '../../examples/verify-receipt';
+import { api, ROOT, startCountersign, type RunningCountersign } from './harness';
+
+describe('README examples', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-examples-'));
+  let cs: RunningCountersign;
+  beforeAll(async () => {
+    cs = await startCountersign({ dataDir: join(dir, 'data') });
+  });
+  afterAll(async () => {
+    await cs?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('embeds examples/verify-receipt.ts verbatim', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain(readFileSync(join(ROOT, 'examples/verify-receipt.ts'), 'utf8').trim());
+  });
+
+  it('walks the README: the demo agent asks, two approvers approve, the receipt and the ledger verify', async () => {
+    const parameters = { table: 'customers', format: 'csv' };
+    const created = await api(cs.url, 'POST', '/v1/actions', 'demo-agent-key', {
+      action: 'data.export',
+      resource: 'arn:aws:rds:eu-west-1:123456789012:db:customers',
+      environment: 'production',
+      parameters,
+      justification: 'Quarterly churn analysis',
+    });
+    expect(created.body).toMatchObject({ status: 'pending', rule: 'prod-exports', requiredApprovals: 2 });
+    expect((await api(cs.url, 'POST', `/v1/actions/${created.body.id}/decision`, 'alice-key', { decision: 'approve' })).body.status).toBe('pending');
+    const approved = (await api(cs.url, 'POST', `/v1/actions/${created.body.id}/decision`, 'bob-key', { decision: 'approve' })).body;
+    expect(approved.status).toBe('approved');
+
+    const pem = await (await fetch(`${cs.url}/v1/audit/public-key`, { headers: { authorization: 'Bearer demo-agent-key' } })).text();
+    expect(verifyCountersignReceipt(approved.receipt, pem, { action: 'data.export', parameters })).toMatchObject({ sub: created.body.id });
+    expect(() => verifyCountersignReceipt(approved.receipt, pem, { action: 'data.export', parameters: { ...parameters, table: 'users' } })).toThrow('other parameters');
+    expect(() => verifyCountersignReceipt(approved.receipt, pem, { action: 'db.drop', parameters })).toThrow('another action');
+
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/verify-request.ts', created.body.id, '--url', cs.url, '--api-key', 'audit-key'], { cwd: ROOT });
+    expect(stdout).toMatch(/receipt: valid, approved by alice@example\.com, bob@example\.com/);
+    expect(stdout).toMatch(/ledger: 6 records verify; status approved/);
+  });
+});
