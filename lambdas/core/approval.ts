@@ -8,9 +8,12 @@ import type { AuditEvent, AuditRecord } from './audit';
 import { CountersignError } from './errors';
 import { actionRequestSchema, type RequestStatus } from './request';
 
+/** Longest reason an approver may give, in characters (the review page's textarea uses the same). */
+export const REASON_MAX_LENGTH = 1000;
+
 export const voteSchema = z.strictObject({
   decision: z.enum(['approve', 'deny']),
-  reason: z.string().trim().max(1000).optional(),
+  reason: z.string().trim().max(REASON_MAX_LENGTH).optional(),
 });
 export type VoteInput = z.infer<typeof voteSchema>;
 

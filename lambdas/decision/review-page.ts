@@ -8,6 +8,7 @@
  */
 import { escapeHtml } from '../core/html';
 import type { RequestStatus } from '../core/request';
+import { REASON_MAX_LENGTH } from '../core/approval';
 
 export interface ReviewView {
   readonly request: {
@@ -40,8 +41,6 @@ export interface ReviewView {
   readonly now?: Date;
 }
 
-/** Largest reason the form accepts; the handler enforces the same limit. */
-export const REASON_MAX_LENGTH = 1000;
 
 /** Headers every review response carries. */
 export const REVIEW_PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
