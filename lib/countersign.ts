@@ -2,7 +2,7 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { Config } from '../lambdas/core/config';
+import { secretRefs, type Config } from '../lambdas/core/config';
 import { ApprovalWorkflow } from './approval-workflow';
 import { AuditLedger } from './audit-ledger';
 import { CountersignFunction } from './countersign-function';
@@ -93,8 +93,8 @@ export class Countersign extends Construct {
     this.workflow.stateMachine.grantStartExecution(intake);
     this.ledger.grantRead(intake);
     for (const f of [notifier, decision]) f.addEnvironment(FUNCTION_ENV.reviewKeyId, this.reviewTokenKey.key.keyArn);
-    // Review links in notifications point at the API.
-    notifier.addEnvironment(FUNCTION_ENV.publicUrl, this.api.url);
+    // Links in notifications and sign-in redirects point at the API.
+    for (const f of [notifier, decision]) f.addEnvironment(FUNCTION_ENV.publicUrl, this.api.url);
     this.reviewTokenKey.grantGenerate(notifier);
     const email = props.config.channels.email;
     if (email) {
@@ -106,9 +106,17 @@ export class Countersign extends Construct {
       const configurationSets = email.configurationSet
         ? [stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: email.configurationSet })]
         : [];
-      notifier.addToRolePolicy(new PolicyStatement({ actions: ['ses:SendEmail'], resources: [...identities, ...configurationSets] }));
+      // The decision function emails personal review links asked for from a Teams card.
+      for (const f of [notifier, decision]) f.addToRolePolicy(new PolicyStatement({ actions: ['ses:SendEmail'], resources: [...identities, ...configurationSets] }));
     }
     this.reviewTokenKey.grantVerify(decision);
+    // Personal links and sign-in sessions are issued by the decision function too.
+    this.reviewTokenKey.grantGenerate(decision);
+    // Channel and sign-in secrets: exactly the Secrets Manager secrets the config names.
+    const secrets = secretRefs(props.config).filter((ref) => ref.startsWith('arn:'));
+    if (secrets.length > 0) {
+      for (const f of [notifier, decision]) f.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secrets }));
+    }
     // Whoever settles a request (a vote, a cancel) tells the waiting workflow. The notifier must not: its grant on
     // the state machine would make a dependency cycle (the state machine invokes it); it signals through its error.
     for (const f of [intake, decision]) this.workflow.stateMachine.grantTaskResponse(f);

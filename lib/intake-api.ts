@@ -39,6 +39,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.GET, path: '/v1/review/{token}', target: 'decision', auth: 'self' },
   { method: HttpMethod.POST, path: '/v1/review/{token}', target: 'decision', auth: 'self' },
   { method: HttpMethod.POST, path: '/v1/slack/interactions', target: 'decision', auth: 'self' },
+  // Establishing an approver's identity when a link does not (Teams channel cards): landing page, personal link, sign-in.
+  { method: HttpMethod.GET, path: '/v1/actions/{id}/review', target: 'decision', auth: 'self' },
+  { method: HttpMethod.POST, path: '/v1/actions/{id}/review-link', target: 'decision', auth: 'self' },
+  { method: HttpMethod.GET, path: '/v1/auth/login', target: 'decision', auth: 'self' },
+  { method: HttpMethod.GET, path: '/v1/auth/callback', target: 'decision', auth: 'self' },
 ];
 
 /** The HTTP API in front of Countersign: IAM auth on agent and decision routes, throttled, access-logged. */

@@ -35,6 +35,10 @@ const matchSchema = z.strictObject({
   environment: stringOrList.optional(),
 });
 
+export const CHANNELS = ['email', 'slack', 'teams'] as const;
+export const channelSchema = z.enum(CHANNELS, { error: 'expected one of email, slack, teams' });
+export type Channel = z.infer<typeof channelSchema>;
+
 /** What a rule (or the default) decides; approval settings apply to `require_approval` only. */
 const outcomeFields = {
   effect: effectSchema,
@@ -42,12 +46,18 @@ const outcomeFields = {
   approvers: z.array(name).min(1).optional(),
   minApprovals: z.int().min(1).max(100).optional(),
   timeout: durationSchema.optional(),
+  /** Where approvers are asked. @default every configured channel */
+  channels: z.array(channelSchema).min(1).optional(),
+  /** Even personal review links need OIDC sign-in (step-up for high-risk actions). @default false */
+  requireSignIn: z.boolean().optional(),
 };
 
 const ruleSchema = z.strictObject({ name, match: matchSchema, ...outcomeFields });
 const defaultSchema = z.strictObject(outcomeFields);
 
-const secretRef = z.string().min(1);
+/** A secret is never written in the config: `env:NAME` (local mode, tests) or a Secrets Manager secret ARN (AWS). */
+export const SECRET_REF_PATTERN = /^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+)$/;
+const secretRef = z.string().regex(SECRET_REF_PATTERN, 'expected a secret reference: env:NAME or a Secrets Manager secret ARN');
 
 const channelsSchema = z.strictObject({
   email: z.strictObject({ from: z.email(), configurationSet: z.string().min(1).optional() }).optional(),
@@ -55,6 +65,10 @@ const channelsSchema = z.strictObject({
     .strictObject({ botToken: secretRef, signingSecret: secretRef, channel: z.string().min(1).optional() })
     .optional(),
   teams: z.strictObject({ webhookUrl: secretRef }).optional(),
+});
+
+const authSchema = z.strictObject({
+  oidc: z.strictObject({ issuer: z.url(), clientId: z.string().min(1), clientSecret: secretRef }).optional(),
 });
 
 const localSchema = z.strictObject({
@@ -71,6 +85,7 @@ const documentSchema = z.strictObject({
   default: defaultSchema.default({ effect: 'deny', reason: 'No rule matched and the config sets no default.' }),
   auditors: z.array(z.string().min(1)).default([]),
   channels: channelsSchema.default({}),
+  auth: authSchema.default({}),
   local: localSchema.default({ apiKeys: {} }),
 });
 
@@ -106,7 +121,7 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
     // With no valid effect there is nothing to check the approval settings against.
     if (!isRecord(outcome) || !effectSchema.safeParse(outcome.effect).success) continue;
     if (outcome.effect !== 'require_approval') {
-      for (const field of ['approvers', 'minApprovals', 'timeout']) {
+      for (const field of ['approvers', 'minApprovals', 'timeout', 'channels', 'requireSignIn']) {
         if (outcome[field] !== undefined) problems.push({ path: [...path, field], message: 'only applies when effect is require_approval' });
       }
       continue;
@@ -128,6 +143,17 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
         for (const m of found.members) if (isRecord(m) && typeof m.id === 'string') members.add(m.id);
       }
     });
+    if (Array.isArray(outcome.channels)) {
+      const configured = isRecord(document.channels) ? document.channels : {};
+      outcome.channels.forEach((channel, i) => {
+        if (typeof channel === 'string' && (CHANNELS as readonly string[]).includes(channel) && configured[channel] === undefined) {
+          problems.push({ path: [...path, 'channels', i], message: `channel "${channel}" is not configured under channels` });
+        }
+      });
+    }
+    if (outcome.requireSignIn === true && !(isRecord(document.auth) && document.auth.oidc !== undefined)) {
+      problems.push({ path: [...path, 'requireSignIn'], message: 'needs auth.oidc to be configured' });
+    }
     const needed = typeof outcome.minApprovals === 'number' ? outcome.minApprovals : 1;
     if (complete && members.size > 0 && needed > members.size) {
       problems.push({ path: [...path, 'minApprovals'], message: `needs ${needed} distinct approvers but the groups have ${members.size}` });
@@ -198,4 +224,15 @@ export function parseConfig(text: string, source = 'config'): Config {
 /** Timeout of an outcome in seconds (the config default when unset). */
 export function timeoutSeconds(outcome: PolicyOutcome): number {
   return parseDuration(outcome.timeout ?? DEFAULT_TIMEOUT) ?? 3600;
+}
+
+/** The channels a decided outcome asks approvers on: its own list, or every configured channel. */
+export function channelsFor(config: Pick<Config, 'channels'>, outcome: PolicyOutcome): Channel[] {
+  return outcome.channels ?? CHANNELS.filter((c) => config.channels[c] !== undefined);
+}
+
+/** Every secret reference in the config, so a deployment can grant exactly those. */
+export function secretRefs(config: Pick<Config, 'channels' | 'auth'>): string[] {
+  const { slack, teams } = config.channels;
+  return [slack?.botToken, slack?.signingSecret, teams?.webhookUrl, config.auth.oidc?.clientSecret].filter((r): r is string => r !== undefined);
 }

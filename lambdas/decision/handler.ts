@@ -3,22 +3,19 @@
  * the page and changes nothing (mail scanners and link unfurlers fetch links first); only POST decides. Both apply
  * the same rules through `decideVote` on the request's ledger chain.
  */
-import { decideVote, deriveState, publicView, statusOf, voteSchema, type VoteInput } from '../core/approval';
+import { deriveState, publicView, statusOf, voteSchema } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import { checkReviewToken } from '../core/review-token';
 import { kms, requiredEnv } from '../adapters/aws-clients';
 import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent, type HttpResult } from '../adapters/http';
 import { kmsMac } from '../adapters/kms-mac';
-import { completeOutcome, ledger } from '../adapters/ledger';
+import { ledger } from '../adapters/ledger';
+import { decisionDeps, type DecisionDeps } from './deps';
+import { finishSignIn, sendPersonalLink, showRequestLanding, startSignIn } from './identity';
+import { handleSlackInteraction } from './slack-interactions';
 import { REVIEW_PAGE_HEADERS, renderMessagePage, renderReviewPage, type ReviewView } from './review-page';
 
-/** Records a vote and, when it settles the request, completes the outcome. Returns the state after. */
-async function castVote(requestId: string, approver: string, vote: VoteInput) {
-  const { chain } = await ledger().append(requestId, (current) => decideVote(current, approver, vote, new Date()));
-  const state = deriveState(chain)!;
-  const receipt = await completeOutcome(state, chain);
-  return { state, receipt };
-}
+const castVote = decisionDeps.castVote;
 
 async function decisionApi(event: HttpEvent) {
   const approver = caller(event);
@@ -93,14 +90,16 @@ async function decideReview(event: HttpEvent) {
   return page(status, renderReviewPage(view));
 }
 
-const slackNotConfigured = async (): Promise<never> => {
-  throw new CountersignError('not_found', 'Slack is not configured for this deployment');
-};
+const withDeps = (route: (event: HttpEvent, deps: DecisionDeps) => Promise<HttpResult>) => (event: HttpEvent) => route(event, decisionDeps);
 
 export const handler = routeHandler({
   'POST /v1/actions/{id}/decision': decisionApi,
   'GET /v1/review/{token}': showReview,
   'POST /v1/review/{token}': decideReview,
-  'POST /v1/slack/interactions': slackNotConfigured,
+  'POST /v1/slack/interactions': withDeps(handleSlackInteraction),
+  'GET /v1/actions/{id}/review': withDeps(showRequestLanding),
+  'POST /v1/actions/{id}/review-link': withDeps(sendPersonalLink),
+  'GET /v1/auth/login': withDeps(startSignIn),
+  'GET /v1/auth/callback': withDeps(finishSignIn),
 });
 

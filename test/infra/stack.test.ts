@@ -67,6 +67,8 @@ describe('Countersign stack', () => {
     expect(routes.get('GET /v1/review/{token}')).toBe('NONE');
     expect(routes.get('POST /v1/review/{token}')).toBe('NONE');
     expect(routes.get('POST /v1/slack/interactions')).toBe('NONE');
+    expect(routes.get('GET /v1/actions/{id}/review')).toBe('NONE');
+    expect(routes.get('GET /v1/auth/callback')).toBe('NONE');
     for (const route of API_ROUTES) {
       expect(routes.get(`${route.method} ${route.path}`)).toBe(route.auth === 'iam' ? 'AWS_IAM' : 'NONE');
     }
@@ -144,7 +146,7 @@ describe('Countersign stack', () => {
     const expected: Record<keyof typeof fns, string[]> = {
       intake: [...common, 'kms:DescribeKey', 'kms:GetPublicKey', 'states:StartExecution', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
       notifier: [...common, 'kms:GenerateMac', 'ses:SendEmail'],
-      decision: [...common, 'kms:VerifyMac', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
+      decision: [...common, 'kms:GenerateMac', 'kms:VerifyMac', 'ses:SendEmail', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
       finalizer: common,
     };
     for (const name of Object.keys(expected) as Array<keyof typeof fns>) {
@@ -166,6 +168,7 @@ describe('Countersign stack', () => {
     expect(ses).toContain('identity/example.com');
     expect(ses).not.toContain('"*"');
     expect(grants('decision').get('kms:VerifyMac')).toEqual([reviewKey]);
+    expect(grants('decision').get('kms:GenerateMac')).toEqual([reviewKey]);
     expect(grants('intake').get('states:StartExecution')).toEqual([machine]);
   });
 });

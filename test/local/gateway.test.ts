@@ -62,6 +62,10 @@ describe('local API gateway', () => {
         'POST /v1/actions/{id}/decision AWS_IAM',
         'POST /v1/review/{token} NONE',
         'POST /v1/slack/interactions NONE',
+        'GET /v1/actions/{id}/review NONE',
+        'POST /v1/actions/{id}/review-link NONE',
+        'GET /v1/auth/login NONE',
+        'GET /v1/auth/callback NONE',
       ].sort(),
     );
   });
