@@ -65,6 +65,7 @@ groups: { owners: { members: [{ id: alice@example.com }, { id: bob@example.com }
 rules:
   - { name: reads, match: { action: "*.read" }, effect: allow }
 default: { effect: require_approval, approvers: [owners], timeout: 1h }
+channels: { email: { from: countersign@example.com } }
 local: { apiKeys: { bench-agent-key: "arn:aws:iam::000000000000:role/bench", bench-alice-key: alice@example.com } }
 `);
   console.error(`Countersign bench: ${SECONDS} s per figure, Node ${process.version}`);

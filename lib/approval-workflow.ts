@@ -15,7 +15,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { ALREADY_SETTLED_ERROR } from '../lambdas/core/workflow';
+import { ALREADY_SETTLED_ERROR, CALLBACK_REFUSED_ERROR } from '../lambdas/core/workflow';
 
 export interface ApprovalWorkflowProps {
   /** Sends the notifications and stores the task token; invoked with `{ requestId, taskToken }`. */
@@ -66,8 +66,21 @@ export class ApprovalWorkflow extends Construct {
     notify.addRetry({ errors: [Errors.TASKS_FAILED], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
     notify.addCatch(expire, { errors: [Errors.TIMEOUT], resultPath: '$.error' });
     notify.addCatch(expire, { errors: [Errors.ALL], resultPath: '$.error' });
-    expire.next(new Succeed(this, 'Expired'));
-    notify.next(finalize).next(new Succeed(this, 'Settled'));
+
+    // Tell the requester (callback URL, Slack DM), retried with backoff; its failure never changes the outcome.
+    const callback = new LambdaInvoke(this, 'Callback', {
+      lambdaFunction: props.finalizer,
+      payload: TaskInput.fromObject({ requestId: JsonPath.stringAt('$.requestId'), callback: true }),
+      payloadResponseOnly: true,
+      resultPath: JsonPath.DISCARD,
+    });
+    callback.addRetry({ errors: [CALLBACK_REFUSED_ERROR], maxAttempts: 0 });
+    callback.addRetry({ errors: [Errors.ALL], interval: Duration.seconds(5), maxAttempts: 5, backoffRate: 2, maxDelay: Duration.minutes(2) });
+    const done = new Succeed(this, 'Done');
+    callback.addCatch(done, { errors: [Errors.ALL], resultPath: '$.callbackError' });
+    callback.next(done);
+    expire.next(callback);
+    notify.next(finalize).next(callback);
 
     // Execution data would carry task tokens into the logs; keep it out.
     const logs = new LogGroup(this, 'Logs', {

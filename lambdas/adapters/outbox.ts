@@ -1,22 +1,37 @@
 /**
- * Where notifications go. On AWS, email goes out through SES (SendEmail, from `channels.email.from`); in local mode
- * (COUNTERSIGN_LOCAL_INBOX_URL set by the runtime) every message lands in the local inbox instead, exactly as it
- * would have been sent.
+ * Where notifications go. On AWS each channel sends its own way: email through SES (from `channels.email.from`),
+ * Slack through chat.postMessage with the bot token, Teams through the Workflows webhook. In local mode
+ * (COUNTERSIGN_LOCAL_INBOX_URL set by the runtime) every message lands in the local inbox instead, with `payload`
+ * holding the exact body that would have been sent.
  */
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { z } from 'zod';
 import { deployedConfig } from './deployed-config';
+import { RetryableError } from './retry';
+import { resolveSecret } from './secrets';
+import { postSlackMessage } from './slack';
+import { postTeamsCard } from './teams';
 
 export const outgoingMessageSchema = z.strictObject({
   channel: z.enum(['email', 'slack', 'teams']),
   to: z.string().min(1),
   subject: z.string(),
   text: z.string(),
+  /** The HTML alternative of an email. */
+  html: z.string().optional(),
   actionId: z.string(),
   reviewUrl: z.string().optional(),
+  /** Slack and Teams: the exact JSON body sent. */
   payload: z.unknown().optional(),
 });
 export type OutgoingMessage = z.infer<typeof outgoingMessageSchema>;
+
+/** RFC 3834 and Exchange's headers: auto-responders (out of office, vacation) must not answer, so nothing loops. */
+export const AUTOMATED_EMAIL_HEADERS = [
+  { Name: 'Auto-Submitted', Value: 'auto-generated' },
+  { Name: 'X-Auto-Response-Suppress', Value: 'All' },
+  { Name: 'Precedence', Value: 'bulk' },
+] as const;
 
 let ses: SESv2Client | undefined;
 
@@ -27,16 +42,40 @@ export async function deliver(message: OutgoingMessage): Promise<void> {
     if (!res.ok) throw new Error(`local inbox answered ${res.status}`);
     return;
   }
-  if (message.channel !== 'email') throw new Error(`no ${message.channel} sender is configured for this deployment`);
-  const email = deployedConfig().channels.email;
-  if (!email) throw new Error('channels.email is not configured: approvers cannot be emailed');
-  ses ??= new SESv2Client({});
-  await ses.send(
-    new SendEmailCommand({
-      FromEmailAddress: email.from,
-      Destination: { ToAddresses: [message.to] },
-      ...(email.configurationSet ? { ConfigurationSetName: email.configurationSet } : {}),
-      Content: { Simple: { Subject: { Data: message.subject, Charset: 'UTF-8' }, Body: { Text: { Data: message.text, Charset: 'UTF-8' } } } },
-    }),
-  );
+  const { channels } = deployedConfig();
+  switch (message.channel) {
+    case 'email': {
+      if (!channels.email) throw new Error('channels.email is not configured: approvers cannot be emailed');
+      ses ??= new SESv2Client({});
+      try {
+        await ses.send(
+          new SendEmailCommand({
+            FromEmailAddress: channels.email.from,
+            Destination: { ToAddresses: [message.to] },
+            ...(channels.email.configurationSet ? { ConfigurationSetName: channels.email.configurationSet } : {}),
+            Content: {
+              Simple: {
+                Subject: { Data: message.subject, Charset: 'UTF-8' },
+                Body: { Text: { Data: message.text, Charset: 'UTF-8' }, ...(message.html ? { Html: { Data: message.html, Charset: 'UTF-8' } } : {}) },
+                Headers: AUTOMATED_EMAIL_HEADERS.map((h) => ({ ...h })),
+              },
+            },
+          }),
+        );
+      } catch (err) {
+        const name = (err as Error).name;
+        if (name === 'TooManyRequestsException' || name === 'LimitExceededException') throw new RetryableError(`SES throttled: ${name}`);
+        throw err;
+      }
+      return;
+    }
+    case 'slack':
+      if (!channels.slack) throw new Error('channels.slack is not configured');
+      await postSlackMessage(await resolveSecret(channels.slack.botToken), message.payload);
+      return;
+    case 'teams':
+      if (!channels.teams) throw new Error('channels.teams is not configured');
+      await postTeamsCard(await resolveSecret(channels.teams.webhookUrl), message.payload);
+      return;
+  }
 }

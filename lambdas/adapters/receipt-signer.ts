@@ -9,7 +9,11 @@ import { assembleReceipt, derToJose, receiptSigningInput, type ReceiptClaims } f
  * many approvers never hits Sign's 4096-byte message limit. KMS answers DER; JWS wants raw r‖s.
  */
 export async function signReceipt(kms: KMSClient, keyId: string, claims: ReceiptClaims): Promise<string> {
-  const signingInput = receiptSigningInput({ alg: 'ES256', typ: 'JWT', kid: keyId }, claims);
+  return signCompactJws(kms, keyId, receiptSigningInput({ alg: 'ES256', typ: 'JWT', kid: keyId }, claims));
+}
+
+/** Signs a JWS signing input (`base64url(header).base64url(payload)`) with ES256 through KMS; returns the compact JWS. */
+export async function signCompactJws(kms: KMSClient, keyId: string, signingInput: string): Promise<string> {
   const digest = createHash('sha256').update(signingInput, 'utf8').digest();
   const { Signature } = await kms.send(
     new SignCommand({ KeyId: keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),

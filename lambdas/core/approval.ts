@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { AuditEvent, AuditRecord } from './audit';
+import { channelSchema } from './config';
 import { CountersignError } from './errors';
 import { actionRequestSchema, type RequestStatus } from './request';
 
@@ -34,6 +35,10 @@ export const policyDecidedDataSchema = z.object({
   approvers: z.array(z.string()),
   timeoutSeconds: z.int().optional(),
   expiresAt: z.string().optional(),
+  /** Where the approvers are asked. */
+  channels: z.array(channelSchema).optional(),
+  /** Personal review links also need OIDC sign-in. */
+  requireSignIn: z.boolean().optional(),
 });
 export type PolicyDecidedData = z.infer<typeof policyDecidedDataSchema>;
 

@@ -143,6 +143,10 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
         for (const m of found.members) if (isRecord(m) && typeof m.id === 'string') members.add(m.id);
       }
     });
+    const configuredAny = isRecord(document.channels) && CHANNELS.some((c) => (document.channels as Record<string, unknown>)[c] !== undefined);
+    if (outcome.channels === undefined && !configuredAny) {
+      problems.push({ path: [...path, 'effect'], message: 'require_approval needs a channel to ask approvers on: configure channels.email, slack or teams' });
+    }
     if (Array.isArray(outcome.channels)) {
       const configured = isRecord(document.channels) ? document.channels : {};
       outcome.channels.forEach((channel, i) => {

@@ -1,5 +1,6 @@
 /** What an approver is told: the whole context of a request, as plain text. Channels render it their own way. */
 import type { ApprovalState } from './approval';
+import { escapeHtml, safeHref } from './html';
 
 function line(label: string, value: unknown): string | undefined {
   return value === undefined || value === '' ? undefined : `${label.padEnd(14)}${String(value)}`;
@@ -34,4 +35,30 @@ export function approvalRequestText(state: ApprovalState, reviewUrl: string): { 
   // Subjects are one line: agent text must not inject headers or fake a second line.
   const subject = `Approval requested: ${request.action}${request.environment ? ` in ${request.environment}` : ''}`.replace(/[\r\n]+/g, ' ');
   return { subject, text: lines.join('\n') };
+}
+
+/**
+ * The same context as HTML for email clients: every value escaped, one link (the review page), no images, no
+ * tracking, nothing remote. Plain inline styles only, since mail clients strip the rest.
+ */
+export function approvalRequestHtml(state: ApprovalState, reviewUrl: string): string {
+  const { request, policy } = state;
+  const row = (label: string, value: unknown) =>
+    value === undefined || value === ''
+      ? ''
+      : `<tr><th align="left" style="padding:4px 12px 4px 0;color:#555;font-weight:normal;vertical-align:top">${escapeHtml(label)}</th><td style="padding:4px 0">${escapeHtml(value)}</td></tr>`;
+  const agent = request.agent ? [request.agent.name, request.agent.model && `model ${request.agent.model}`, request.agent.runId && `run ${request.agent.runId}`].filter(Boolean).join(', ') : undefined;
+  const href = safeHref(reviewUrl);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(`Approval requested: ${request.action}`)}</title></head>
+<body style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#1d2330;max-width:640px">
+<p>${escapeHtml(state.requester)} asks for approval to run <code>${escapeHtml(request.action)}</code>.</p>
+<table style="border-collapse:collapse">
+${row('Action', request.action)}${row('Resource', request.resource)}${row('Environment', request.environment)}${row('Requester', state.requester)}${row('On behalf of', request.onBehalfOf)}${row('Agent', agent)}${row('Rule', policy?.rule)}${row('Approvals', policy ? `${policy.requiredApprovals} needed` : undefined)}${row('Expires', policy?.expiresAt)}
+</table>
+<p style="margin-bottom:4px"><b>Parameters</b></p>
+<pre style="background:#f5f6f8;padding:8px;white-space:pre-wrap">${escapeHtml(JSON.stringify(request.parameters ?? {}, null, 2))}</pre>
+${request.justification !== undefined ? `<p style="margin-bottom:4px"><b>Justification</b> <i>(supplied by the agent, not verified)</i></p><blockquote style="margin:0;padding:8px;border-left:3px solid #d4a017;background:#fffaf0;white-space:pre-wrap">${escapeHtml(request.justification)}</blockquote>` : ''}
+${href ? `<p><a href="${escapeHtml(href)}" style="display:inline-block;padding:10px 16px;background:#1f6f43;color:#fff;text-decoration:none;border-radius:6px">Review and decide</a></p>` : ''}
+<p style="color:#666;font-size:13px">This link is personal: it records your decision under your name. Do not forward it. This is an automated message; replies are not read.</p>
+</body></html>`;
 }

@@ -13,6 +13,8 @@ export const actionRequestSchema = z.strictObject({
   agent: z
     .strictObject({ name: z.string().max(256).optional(), model: z.string().max(256).optional(), runId: z.string().max(256).optional() })
     .optional(),
+  /** Gets a signed POST when the request settles (https; http to loopback in local mode). */
+  callbackUrl: z.string().max(2048).optional(),
 });
 export type ActionRequest = z.infer<typeof actionRequestSchema>;
 

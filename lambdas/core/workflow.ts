@@ -20,6 +20,8 @@ export const settledOutcomeSchema = z.strictObject({
 /** Payload of the Finalize task: a settled outcome, or the Notify task's error (timeout, or notification failed). */
 export const finalizeEventSchema = z.strictObject({
   requestId: z.string().min(1),
+  /** The Callback step: tell the requester the outcome. */
+  callback: z.literal(true).optional(),
   outcome: settledOutcomeSchema.optional(),
   error: z.looseObject({ Error: z.string(), Cause: z.string().optional() }).optional(),
 });
@@ -39,3 +41,6 @@ export class AlreadySettledError extends Error {
     this.name = ALREADY_SETTLED_ERROR;
   }
 }
+
+/** Raised when a request's callback URL is refused outright: retrying cannot help. */
+export const CALLBACK_REFUSED_ERROR = 'Countersign.CallbackRefused';

@@ -7,10 +7,12 @@ import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-s
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { canRead, decideCancel, decideIntake, deriveState, publicView, statusOf, type ApprovalState, type PolicyDecidedData } from '../core/approval';
-import { timeoutSeconds } from '../core/config';
+import { channelsFor, timeoutSeconds } from '../core/config';
 import { CountersignError } from '../core/errors';
 import { approverIds, evaluatePolicy } from '../core/policy';
 import { actionRequestSchema } from '../core/request';
+import { callbackUrlProblem } from '../core/callback';
+import { callbackMode } from '../adapters/callback';
 import { executionName, type WorkflowInput } from '../core/workflow';
 import { requiredEnv, sfn } from '../adapters/aws-clients';
 import { deployedConfig } from '../adapters/deployed-config';
@@ -36,6 +38,10 @@ async function createAction(event: HttpEvent) {
     throw new CountersignError('invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters', [{ path: 'Idempotency-Key', message: 'invalid' }]);
   }
   const request = parseWith(actionRequestSchema, jsonBody(event));
+  const callbackProblem = request.callbackUrl === undefined ? undefined : callbackUrlProblem(request.callbackUrl, callbackMode());
+  if (callbackProblem) {
+    throw new CountersignError('invalid_request', `callbackUrl ${callbackProblem}`, [{ path: 'callbackUrl', message: callbackProblem }]);
+  }
   const config = deployedConfig();
   const id = requestId(requester, key);
   const { rule, outcome } = evaluatePolicy(config, request);
@@ -48,6 +54,7 @@ async function createAction(event: HttpEvent) {
     requiredApprovals: outcome.effect === 'require_approval' ? (outcome.minApprovals ?? 1) : 0,
     approvers: outcome.effect === 'require_approval' ? approverIds(config, outcome) : [],
     ...(seconds ? { timeoutSeconds: seconds, expiresAt: new Date(now.getTime() + seconds * 1000).toISOString() } : {}),
+    ...(outcome.effect === 'require_approval' ? { channels: channelsFor(config, outcome), ...(outcome.requireSignIn ? { requireSignIn: true } : {}) } : {}),
   };
   const bodySha256 = createHash('sha256').update(canonicalize(request) ?? '').digest('hex');
   const { chain } = await ledger().append(id, (current) => decideIntake(current, { requester, request, bodySha256, policy }));

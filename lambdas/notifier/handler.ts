@@ -1,42 +1,121 @@
 /**
- * Notify task (lambda:invoke.waitForTaskToken): keeps the task token server-side and sends each approver a personal
- * review link. A retried task sends nothing twice: `notified` in the ledger marks the sending done.
+ * Notify task (lambda:invoke.waitForTaskToken): keeps the task token server-side and asks the approvers on the
+ * rule's channels. Email and Slack DMs carry each approver's personal review link; a Slack channel post and the
+ * Teams card link to the request's landing page, where an approver proves who they are. Each send is retried with
+ * backoff and one failing channel never blocks the others; what was sent and what failed is ledgered in
+ * `notified`. Only when nothing at all could be sent does the task fail (and the workflow fail closed after its
+ * retries). A retried task sends nothing twice: `notified` in the ledger marks the sending done.
  */
-import { approversToAsk, deriveState, statusOf } from '../core/approval';
-import { approvalRequestText } from '../core/notification';
-import { issueReviewToken } from '../core/review-token';
+import { approversToAsk, deriveState, statusOf, type ApprovalState } from '../core/approval';
+import type { Channel } from '../core/config';
+import { approvalRequestHtml, approvalRequestText } from '../core/notification';
+import { issueReviewToken, type MacPort } from '../core/review-token';
+import { approvalRequestMessage } from '../core/slack';
+import { approvalRequestCard } from '../core/teams';
 import { AlreadySettledError, notifyEventSchema } from '../core/workflow';
 import { kms, requiredEnv } from '../adapters/aws-clients';
 import { deployedConfig } from '../adapters/deployed-config';
 import { kmsMac } from '../adapters/kms-mac';
 import { ledger } from '../adapters/ledger';
-import { deliver } from '../adapters/outbox';
+import { deliver, type OutgoingMessage } from '../adapters/outbox';
 import { storeTaskToken } from '../adapters/request-store';
+import { withRetries } from '../adapters/retry';
+
+interface ChannelReport {
+  sent: string[];
+  failed: Array<{ to: string; error: string }>;
+}
 
 export async function handler(event: unknown): Promise<{ notified: number }> {
   const { requestId, taskToken } = notifyEventSchema.parse(event);
   await storeTaskToken(requestId, taskToken);
-  const chain = await ledger().read(requestId);
-  const state = deriveState(chain);
+  const state = deriveState(await ledger().read(requestId));
   if (!state?.policy) throw new Error(`request ${requestId} has no policy decision in the ledger`);
   // Settled before the workflow got here (e.g. cancelled at once): the workflow goes straight to its closing step.
   if (statusOf(state) !== 'pending') throw new AlreadySettledError(requestId);
   if (state.notified) return { notified: 0 };
 
+  const sends = plan(state, kmsMac(kms, requiredEnv('REVIEW_KEY_ID')), requiredEnv('COUNTERSIGN_PUBLIC_URL').replace(/\/+$/, ''));
+  const reports: Partial<Record<Channel, ChannelReport>> = {};
+  await Promise.all(
+    sends.map(async ({ channel, to, message }) => {
+      const report = (reports[channel] ??= { sent: [], failed: [] });
+      try {
+        await withRetries(async () => deliver(await message()), { attempts: 3, baseDelayMs: 300 });
+        report.sent.push(to);
+      } catch (err) {
+        // Only the error's kind and message: never a token, a URL or a response body.
+        report.failed.push({ to, error: `${(err as Error).name}: ${(err as Error).message}`.slice(0, 300) });
+      }
+    }),
+  );
+  const sent = Object.values(reports).reduce((n, r) => n + r.sent.length, 0);
+  // Nobody could be asked (no channel reached anyone): fail, so the workflow retries and then fails closed.
+  if (sent === 0) throw new Error(`no notification could be sent for ${requestId}`);
+  await ledger().append(requestId, (current) =>
+    deriveState(current)?.notified ? [] : [{ type: 'notified', actor: 'countersign', data: { channels: reports, approvers: approversToAsk(state) } }],
+  );
+  return { notified: sent };
+}
+
+/** Every message to send, built lazily (review tokens cost a KMS call each). */
+function plan(state: ApprovalState, mac: MacPort, base: string): Array<{ channel: Channel; to: string; message: () => Promise<OutgoingMessage> }> {
   const config = deployedConfig();
+  const requestId = state.id;
+  const channels = state.policy?.channels ?? ['email'];
   const members = new Map(Object.values(config.groups).flatMap((g) => g.members.map((m) => [m.id, m] as const)));
-  const mac = kmsMac(kms, requiredEnv('REVIEW_KEY_ID'));
-  const base = requiredEnv('COUNTERSIGN_PUBLIC_URL').replace(/\/+$/, '');
-  const expiresAt = new Date(state.policy.expiresAt ?? Date.now());
-  const asked: string[] = [];
+  const expiresAt = new Date(state.policy?.expiresAt ?? Date.now());
+  const personalLink = async (approver: string) => `${base}/v1/review/${await issueReviewToken(mac, { requestId, approver, expiresAt })}`;
+  const landingUrl = `${base}/v1/actions/${requestId}/review`;
+  const { subject } = approvalRequestText(state, landingUrl);
+  const sends: Array<{ channel: Channel; to: string; message: () => Promise<OutgoingMessage> }> = [];
+
   for (const approver of approversToAsk(state)) {
-    const address = members.get(approver)?.email ?? (approver.includes('@') && !approver.startsWith('arn:') ? approver : undefined);
-    if (!address) continue;
-    const token = await issueReviewToken(mac, { requestId, approver, expiresAt });
-    const reviewUrl = `${base}/v1/review/${token}`;
-    await deliver({ channel: 'email', to: address, ...approvalRequestText(state, reviewUrl), actionId: requestId, reviewUrl });
-    asked.push(approver);
+    const member = members.get(approver);
+    const address = member?.email ?? (approver.includes('@') && !approver.startsWith('arn:') ? approver : undefined);
+    if (channels.includes('email') && config.channels.email && address) {
+      sends.push({
+        channel: 'email',
+        to: address,
+        message: async () => {
+          const reviewUrl = await personalLink(approver);
+          return { channel: 'email', to: address, ...approvalRequestText(state, reviewUrl), html: approvalRequestHtml(state, reviewUrl), actionId: requestId, reviewUrl };
+        },
+      });
+    }
+    if (channels.includes('slack') && config.channels.slack && member?.slackUserId) {
+      const userId = member.slackUserId;
+      sends.push({
+        channel: 'slack',
+        to: userId,
+        message: async () => {
+          const reviewUrl = await personalLink(approver);
+          const payload = approvalRequestMessage(state, { reviewUrl, channel: userId });
+          return { channel: 'slack', to: userId, subject, text: payload.text, actionId: requestId, reviewUrl, payload };
+        },
+      });
+    }
   }
-  await ledger().append(requestId, (current) => (deriveState(current)?.notified ? [] : [{ type: 'notified', actor: 'countersign', data: { channel: 'email', approvers: asked } }]));
-  return { notified: asked.length };
+  const slackChannel = config.channels.slack?.channel;
+  if (channels.includes('slack') && slackChannel) {
+    sends.push({
+      channel: 'slack',
+      to: slackChannel,
+      message: async () => {
+        const payload = approvalRequestMessage(state, { reviewUrl: landingUrl, channel: slackChannel });
+        return { channel: 'slack', to: slackChannel, subject, text: payload.text, actionId: requestId, reviewUrl: landingUrl, payload };
+      },
+    });
+  }
+  if (channels.includes('teams') && config.channels.teams) {
+    sends.push({
+      channel: 'teams',
+      to: 'teams',
+      message: async () => {
+        const payload = approvalRequestCard(state, { landingUrl });
+        return { channel: 'teams', to: 'teams', subject, text: approvalRequestText(state, landingUrl).text, actionId: requestId, reviewUrl: landingUrl, payload };
+      },
+    });
+  }
+  return sends;
 }

@@ -15,6 +15,7 @@ const config = {
   version: 1,
   groups: { owners: { members: [{ id: 'alice@example.com', email: 'alice@example.com' }] } },
   default: { effect: 'require_approval', approvers: ['owners'], timeout: '1h' },
+  channels: { email: { from: 'countersign@example.com' } },
   local: { apiKeys: { 'agent-key-1': 'arn:aws:iam::000000000000:role/agent' } },
 };
 

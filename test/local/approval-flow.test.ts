@@ -26,6 +26,7 @@ const config = {
   ],
   default: { effect: 'require_approval', approvers: ['owners'], timeout: '1h' },
   auditors: ['audit@example.com'],
+  channels: { email: { from: 'countersign@example.com' } },
   local: {
     apiKeys: {
       [AGENT]: 'arn:aws:iam::000000000000:role/agent',

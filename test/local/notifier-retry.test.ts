@@ -16,6 +16,7 @@ describe('notifier retries', () => {
 version: 1
 groups: { owners: { members: [{ id: alice@example.com }, { id: bob@example.com }] } }
 default: { effect: require_approval, approvers: [owners], timeout: 1h }
+channels: { email: { from: countersign@example.com } }
 local: { apiKeys: { agent-key-1: "arn:aws:iam::000000000000:role/agent" } }
 `);
     runtime = await startLocalRuntime({ config, dataDir: join(dir, 'data'), port: 0 });

@@ -29,6 +29,7 @@ const config = {
     { name: 'short', match: { action: 'test.short' }, effect: 'require_approval', approvers: ['owners'], timeout: `${SHORT_TIMEOUT_SECONDS}s` },
   ],
   default: { effect: 'require_approval', approvers: ['owners'], timeout: '1h' },
+  channels: { email: { from: 'countersign@example.com' } },
   local: { apiKeys: { 'agent-key-1': 'arn:aws:iam::000000000000:role/agent', 'alice-key': 'alice@example.com' } },
 };
 

@@ -24,17 +24,28 @@ describe('SES outbox', () => {
   });
   afterAll(() => closeServer(server));
 
-  it('sends a plain-text email from the configured sender through its configuration set', async () => {
+  it('sends a multipart email from the configured sender through its configuration set, with no-loop headers', async () => {
     process.env.COUNTERSIGN_CONFIG_JSON = JSON.stringify({ version: 1, channels: { email: { from: 'countersign@example.com', configurationSet: 'approvals' } } });
     const { deliver } = await import('../../lambdas/adapters/outbox');
-    await deliver({ channel: 'email', to: 'alice@example.com', subject: 'Approval requested: data.export', text: 'Body <b>as text</b>', actionId: 'act_1' });
+    await deliver({ channel: 'email', to: 'alice@example.com', subject: 'Approval requested: data.export', text: 'Body <b>as text</b>', html: '<p>Body</p>', actionId: 'act_1' });
     expect(seen).toHaveLength(1);
     expect(seen[0]!.path).toBe('/v2/email/outbound-emails');
     expect(seen[0]!.body).toEqual({
       FromEmailAddress: 'countersign@example.com',
       Destination: { ToAddresses: ['alice@example.com'] },
       ConfigurationSetName: 'approvals',
-      Content: { Simple: { Subject: { Data: 'Approval requested: data.export', Charset: 'UTF-8' }, Body: { Text: { Data: 'Body <b>as text</b>', Charset: 'UTF-8' } } } },
+      Content: {
+        Simple: {
+          Subject: { Data: 'Approval requested: data.export', Charset: 'UTF-8' },
+          Body: { Text: { Data: 'Body <b>as text</b>', Charset: 'UTF-8' }, Html: { Data: '<p>Body</p>', Charset: 'UTF-8' } },
+          // Auto-responders must not answer (RFC 3834, Exchange), so nothing loops.
+          Headers: [
+            { Name: 'Auto-Submitted', Value: 'auto-generated' },
+            { Name: 'X-Auto-Response-Suppress', Value: 'All' },
+            { Name: 'Precedence', Value: 'bulk' },
+          ],
+        },
+      },
     });
   });
 

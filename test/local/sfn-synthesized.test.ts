@@ -71,8 +71,10 @@ describe('the synthesized approval workflow', () => {
     await client.send(new SendTaskSuccessCommand({ taskToken: notify.payload.taskToken, output: JSON.stringify({ status: 'approved' }) }));
     const done = await sfn.waitForExecution(executionArn!, 5000);
     expect(done.status).toBe('SUCCEEDED');
-    expect(callsFor('act_a').map((c) => c.fn)).toEqual([names.notifier, names.finalizer]);
+    // Finalize records the outcome, then Callback tells the requester.
+    expect(callsFor('act_a').map((c) => c.fn)).toEqual([names.notifier, names.finalizer, names.finalizer]);
     expect(callsFor('act_a')[1]!.payload).toEqual({ requestId: 'act_a', outcome: { status: 'approved' } });
+    expect(callsFor('act_a')[2]!.payload).toEqual({ requestId: 'act_a', callback: true });
   });
 
   it('expires at the timeout given in the execution input', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { configPath, loadConfigFile } from '../../lambdas/adapters/config-file';
-import { ConfigError, parseConfig, timeoutSeconds } from '../../lambdas/core/config';
+import { channelsFor, ConfigError, parseConfig, secretRefs, timeoutSeconds } from '../../lambdas/core/config';
 import { parseDuration } from '../../lambdas/core/duration';
 
 const base = {
@@ -12,6 +12,7 @@ const base = {
   groups: { owners: { members: [{ id: 'alice@example.com' }, { id: 'bob@example.com' }] } },
   rules: [{ name: 'exports', match: { action: 'data.export' }, effect: 'require_approval', approvers: ['owners'], timeout: '1h' }],
   default: { effect: 'deny' },
+  channels: { email: { from: 'countersign@example.com' } },
 };
 
 /** The problems a config reports, as `path: message` lines. */
@@ -100,6 +101,27 @@ describe('config loader', () => {
 
   it('rejects malformed local API keys with the key path', () => {
     expect(problems({ ...base, local: { apiKeys: { 'a b': 'x' } } })).toEqual(['local.apiKeys.a b: an API key is 6-256 URL-safe characters']);
+  });
+
+  it('checks channels, sign-in and secret references', () => {
+    const { channels: _c, ...noChannels } = base;
+    expect(problems(noChannels)).toEqual(['rules.0.effect: require_approval needs a channel to ask approvers on: configure channels.email, slack or teams']);
+    expect(problems(withRule({ channels: ['slack'] }))).toEqual(['rules.0.channels.0: channel "slack" is not configured under channels']);
+    expect(problems(withRule({ channels: ['fax'] }))[0]).toBe('rules.0.channels.0: expected one of email, slack, teams');
+    expect(problems(withRule({ requireSignIn: true }))).toEqual(['rules.0.requireSignIn: needs auth.oidc to be configured']);
+    expect(problems({ ...base, channels: { ...base.channels, slack: { botToken: 'xoxb-plain-token', signingSecret: 'env:SLACK_SECRET' } } })).toEqual([
+      'channels.slack.botToken: expected a secret reference: env:NAME or a Secrets Manager secret ARN',
+    ]);
+    const full = parseConfig(
+      stringify({
+        ...withRule({ channels: ['email', 'teams'], requireSignIn: true }),
+        channels: { email: { from: 'c@example.com' }, teams: { webhookUrl: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:teams-AbCdEf' } },
+        auth: { oidc: { issuer: 'https://login.example.com', clientId: 'cs', clientSecret: 'env:OIDC_SECRET' } },
+      }),
+    );
+    expect(channelsFor(full, full.rules[0]!)).toEqual(['email', 'teams']);
+    expect(channelsFor(full, { effect: 'require_approval', approvers: ['owners'] })).toEqual(['email', 'teams']);
+    expect(secretRefs(full)).toEqual(['arn:aws:secretsmanager:eu-west-1:123456789012:secret:teams-AbCdEf', 'env:OIDC_SECRET']);
   });
 
   it('parses durations', () => {

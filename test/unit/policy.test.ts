@@ -22,6 +22,7 @@ rules:
     minApprovals: 2
     timeout: 2h
 default: { effect: require_approval, approvers: [owners], timeout: 1h }
+channels: { email: { from: c@example.com } }
 `);
 
 describe('evaluatePolicy', () => {

@@ -1,0 +1,65 @@
+/**
+ * Delivers a settled request's callback: a JSON POST whose exact bytes are signed as the payload of an ES256 compact
+ * JWS in the `Countersign-Signature` header (verify it with the ledger's public key). On AWS every address the name
+ * resolves to is vetted inside the connection's own lookup, so DNS rebinding cannot slip a private address in.
+ */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import { callbackUrlProblem, isForbiddenAddress, type CallbackBody, type CallbackMode } from '../core/callback';
+import { kms, requiredEnv } from './aws-clients';
+import { signCompactJws } from './receipt-signer';
+import { RetryableError } from './retry';
+
+export const CALLBACK_SIGNATURE_HEADER = 'countersign-signature';
+const TIMEOUT_MS = 5000;
+
+export function callbackMode(): CallbackMode {
+  return process.env.COUNTERSIGN_LOCAL_INBOX_URL ? 'local' : 'aws';
+}
+
+/** A lookup that refuses names resolving to any forbidden address (on AWS). */
+export const vettedLookup: LookupFunction = (hostname, options, callback) => {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, '', 0);
+    const list = addresses as unknown as LookupAddress[];
+    const bad = list.find((a) => isForbiddenAddress(a.address));
+    if (bad || list.length === 0) return callback(new Error(`callback host ${hostname} resolves to a forbidden address`), '', 0);
+    if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
+    callback(null, list[0]!.address, list[0]!.family);
+  });
+};
+
+export async function sendCallback(url: string, body: CallbackBody): Promise<number> {
+  const mode = callbackMode();
+  const problem = callbackUrlProblem(url, mode);
+  if (problem) throw new Error(`callback URL refused: ${problem}`);
+  const bytes = Buffer.from(JSON.stringify(body));
+  const keyId = requiredEnv('LEDGER_KEY_ID');
+  const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'countersign-callback+jws', kid: keyId })).toString('base64url');
+  const signature = await signCompactJws(kms, keyId, `${header}.${bytes.toString('base64url')}`);
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = send(
+      target,
+      {
+        method: 'POST',
+        timeout: TIMEOUT_MS,
+        headers: { 'content-type': 'application/json', 'content-length': bytes.length, [CALLBACK_SIGNATURE_HEADER]: signature, 'user-agent': 'Countersign' },
+        ...(mode === 'aws' ? { lookup: vettedLookup } : {}),
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('timeout', () => req.destroy(new RetryableError('callback timed out')));
+    req.on('error', reject);
+    req.end(bytes);
+  });
+  if (status === 429 || status >= 500) throw new RetryableError(`callback answered ${status}`);
+  if (status < 200 || status >= 300) throw new Error(`callback answered ${status}`);
+  return status;
+}
