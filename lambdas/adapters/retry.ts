@@ -29,9 +29,11 @@ export async function withRetries<T>(fn: (attempt: number) => Promise<T>, option
     try {
       return await fn(attempt);
     } catch (err) {
-      if (attempt >= attempts || (options.retryable && !options.retryable(err))) throw err;
+      // Adapters mark errors that cannot heal (a bad channel id, a refused URL) with `retryable: false`.
+      const hint = err as { retryable?: boolean; retryAfterMs?: number; retryAfterSeconds?: number };
+      if (attempt >= attempts || hint.retryable === false || (options.retryable && !options.retryable(err))) throw err;
       const backoff = Math.random() * Math.min(max, base * 2 ** (attempt - 1));
-      const asked = err instanceof RetryableError ? (err.retryAfterMs ?? 0) : 0;
+      const asked = hint.retryAfterMs ?? (hint.retryAfterSeconds !== undefined ? hint.retryAfterSeconds * 1000 : 0);
       await new Promise((r) => setTimeout(r, Math.min(max, Math.max(backoff, asked))));
     }
   }

@@ -10,7 +10,7 @@ import { approversToAsk, deriveState, statusOf, type ApprovalState } from '../co
 import type { Channel } from '../core/config';
 import { approvalRequestHtml, approvalRequestText } from '../core/notification';
 import { issueReviewToken, type MacPort } from '../core/review-token';
-import { approvalRequestMessage } from '../core/slack';
+import { approvalRequestMessage, slackUsersOf } from '../core/slack';
 import { approvalRequestCard } from '../core/teams';
 import { AlreadySettledError, notifyEventSchema } from '../core/workflow';
 import { kms, requiredEnv } from '../adapters/aws-clients';
@@ -83,8 +83,8 @@ function plan(state: ApprovalState, mac: MacPort, base: string): Array<{ channel
         },
       });
     }
-    if (channels.includes('slack') && config.channels.slack && member?.slackUserId) {
-      const userId = member.slackUserId;
+    // Only unambiguous bindings: a Slack user bound to two identities could never press a button that counts.
+    for (const userId of channels.includes('slack') && config.channels.slack ? slackUsersOf(config, approver) : []) {
       sends.push({
         channel: 'slack',
         to: userId,
