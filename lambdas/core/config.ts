@@ -113,6 +113,10 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
     if (first !== undefined) problems.push({ path: ['rules', index, 'name'], message: `duplicate rule name "${rule.name}" (also rules.${first})` });
     else seen.set(rule.name, index);
   });
+  // A Teams card cannot say who clicks: approvers identify by a personal link (email) or by signing in.
+  if (isRecord(document.channels) && document.channels.teams !== undefined && document.channels.email === undefined && !(isRecord(document.auth) && document.auth.oidc !== undefined)) {
+    problems.push({ path: ['channels', 'teams'], message: 'Teams needs channels.email or auth.oidc so approvers can prove who they are' });
+  }
   const outcomes = [
     ...rules.map((rule, index) => ({ path: ['rules', index] as (string | number)[], outcome: rule })),
     ...(document.default === undefined ? [] : [{ path: ['default'] as (string | number)[], outcome: document.default }]),

@@ -11,7 +11,7 @@ import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent, type H
 import { kmsMac } from '../adapters/kms-mac';
 import { ledger } from '../adapters/ledger';
 import { decisionDeps, type DecisionDeps } from './deps';
-import { finishSignIn, sendPersonalLink, showRequestLanding, startSignIn } from './identity';
+import { checkStepUp, finishSignIn, sendPersonalLink, showRequestLanding, startSignIn } from './identity';
 import { handleSlackInteraction } from './slack-interactions';
 import { REVIEW_PAGE_HEADERS, renderMessagePage, renderReviewPage, type ReviewView } from './review-page';
 
@@ -59,6 +59,9 @@ async function reviewView(requestId: string, approver: string, formAction: strin
 async function showReview(event: HttpEvent) {
   const { grant, formAction, answer } = await grantOf(event);
   if (answer) return answer;
+  // Step-up: a rule with requireSignIn wants the signed-in approver, not just the link.
+  const stepUp = await checkStepUp(event, decisionDeps, grant);
+  if (stepUp) return stepUp;
   const view = await reviewView(grant.requestId, grant.approver, formAction);
   if (!view) return page(404, renderMessagePage('This review link is not valid', 'Nothing was changed.', 'error'));
   return page(200, renderReviewPage(view));
@@ -67,6 +70,8 @@ async function showReview(event: HttpEvent) {
 async function decideReview(event: HttpEvent) {
   const { grant, formAction, answer } = await grantOf(event);
   if (answer) return answer;
+  const stepUp = await checkStepUp(event, decisionDeps, grant);
+  if (stepUp) return stepUp;
   const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
   const form = new URLSearchParams(text.length <= 16 * 1024 ? text : '');
   const parsed = voteSchema.safeParse({ decision: form.get('decision') ?? undefined, ...(form.get('reason') ? { reason: form.get('reason') } : {}) });

@@ -11,7 +11,7 @@ import type { Channel } from '../core/config';
 import { approvalRequestHtml, approvalRequestText } from '../core/notification';
 import { issueReviewToken, type MacPort } from '../core/review-token';
 import { approvalRequestMessage, slackUsersOf } from '../core/slack';
-import { approvalRequestCard } from '../core/teams';
+import { approvalRequestCard, requestLandingUrl } from '../core/teams';
 import { AlreadySettledError, notifyEventSchema } from '../core/workflow';
 import { kms, requiredEnv } from '../adapters/aws-clients';
 import { deployedConfig } from '../adapters/deployed-config';
@@ -66,7 +66,7 @@ function plan(state: ApprovalState, mac: MacPort, base: string): Array<{ channel
   const members = new Map(Object.values(config.groups).flatMap((g) => g.members.map((m) => [m.id, m] as const)));
   const expiresAt = new Date(state.policy?.expiresAt ?? Date.now());
   const personalLink = async (approver: string) => `${base}/v1/review/${await issueReviewToken(mac, { requestId, approver, expiresAt })}`;
-  const landingUrl = `${base}/v1/actions/${requestId}/review`;
+  const landingUrl = requestLandingUrl(base, requestId);
   const { subject } = approvalRequestText(state, landingUrl);
   const sends: Array<{ channel: Channel; to: string; message: () => Promise<OutgoingMessage> }> = [];
 

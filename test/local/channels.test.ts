@@ -24,7 +24,11 @@ const config = {
     },
     agents: { members: [{ id: 'carol@example.com', slackUserId: 'U0CAROL' }] },
   },
-  rules: [{ name: 'teams-only', match: { action: 'infra.*' }, effect: 'require_approval', approvers: ['owners'], channels: ['teams'] }],
+  rules: [
+    { name: 'teams-only', match: { action: 'infra.*' }, effect: 'require_approval', approvers: ['owners'], channels: ['teams'] },
+    { name: 'step-up', match: { action: 'iam.*' }, effect: 'require_approval', approvers: ['owners'], channels: ['email'], requireSignIn: true },
+  ],
+  auth: { oidc: { issuer: 'https://login.example.com', clientId: 'countersign', clientSecret: 'env:OIDC_CLIENT_SECRET' } },
   default: { effect: 'require_approval', approvers: ['owners'], timeout: '1h' },
   channels: {
     email: { from: 'countersign@example.com' },
@@ -64,7 +68,7 @@ describe('channels', () => {
     cs = await startCountersign({
       dataDir: join(dir, 'data'),
       configFile: join(dir, 'config.yaml'),
-      env: { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'slack-secret', TEAMS_WEBHOOK_URL: 'https://example.webhook.office.com/x' },
+      env: { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'slack-secret', TEAMS_WEBHOOK_URL: 'https://example.webhook.office.com/x', OIDC_CLIENT_SECRET: 'oidc-secret' },
     });
   });
   afterAll(async () => {
@@ -135,6 +139,19 @@ describe('channels', () => {
     const pem = await (await fetch(`${cs.url}/v1/audit/public-key`, { headers: { authorization: 'Bearer agent-key-1' } })).text();
     expect(verify('sha256', Buffer.from(`${header}.${payload}`), { key: createPublicKey(pem), dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url'))).toBe(true);
     expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toMatchObject({ alg: 'ES256', typ: 'countersign-callback+jws' });
+  });
+
+  it('makes personal links of a requireSignIn rule ask for sign-in first, and decides nothing without it', async () => {
+    const { body } = await api(cs.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'iam.grant' });
+    const [mail] = await inboxFor(body.id, 2);
+    const before = ((await api(cs.url, 'GET', `/v1/actions/${body.id}/audit`, 'agent-key-1')).body as unknown[]).length;
+    for (const init of [{}, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'decision=approve' }]) {
+      const res = await fetch(mail!.reviewUrl!, { ...init, redirect: 'manual' });
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toBe(`/v1/auth/login?request=${body.id}`);
+    }
+    expect(((await api(cs.url, 'GET', `/v1/actions/${body.id}/audit`, 'agent-key-1')).body as unknown[]).length).toBe(before);
+    expect((await api(cs.url, 'GET', `/v1/actions/${body.id}`, 'agent-key-1')).body.status).toBe('pending');
   });
 
   it('refuses callback URLs aimed at private, link-local and metadata addresses', async () => {

@@ -109,6 +109,9 @@ describe('config loader', () => {
     expect(problems(withRule({ channels: ['slack'] }))).toEqual(['rules.0.channels.0: channel "slack" is not configured under channels']);
     expect(problems(withRule({ channels: ['fax'] }))[0]).toBe('rules.0.channels.0: expected one of email, slack, teams');
     expect(problems(withRule({ requireSignIn: true }))).toEqual(['rules.0.requireSignIn: needs auth.oidc to be configured']);
+    expect(problems({ ...base, channels: { teams: { webhookUrl: 'env:TEAMS_URL' } } })).toEqual([
+      'channels.teams: Teams needs channels.email or auth.oidc so approvers can prove who they are',
+    ]);
     expect(problems({ ...base, channels: { ...base.channels, slack: { botToken: 'xoxb-plain-token', signingSecret: 'env:SLACK_SECRET' } } })).toEqual([
       'channels.slack.botToken: expected a secret reference: env:NAME or a Secrets Manager secret ARN',
     ]);

@@ -1,0 +1,113 @@
+/**
+ * What approver sign-in keeps in the browser, and who a signed-in person is. Pure.
+ *
+ * Two cookies, each `<payload>.<mac>` in base64url and MAC'd with the review-token key under its own purpose (a
+ * value sealed for one purpose never opens as another, nor as a review token):
+ * - the sign-in flow (`cs_oidc`, 10 minutes): the request id and the OIDC state, nonce and PKCE code verifier, so
+ *   the callback can check the answer belongs to the flow this browser started;
+ * - the session (`cs_session`, 8 hours): the verified email of the signed-in person, for step-up checks.
+ */
+import { z } from 'zod';
+import { approversToAsk, type ApprovalState } from './approval';
+import type { Config } from './config';
+import type { MacPort } from './review-token';
+
+export const FLOW_COOKIE = 'cs_oidc';
+export const SESSION_COOKIE = 'cs_session';
+export const FLOW_TTL_SECONDS = 10 * 60;
+export const SESSION_TTL_SECONDS = 8 * 60 * 60;
+
+export const flowSchema = z.strictObject({
+  requestId: z.string().min(1).max(64),
+  state: z.string().min(1).max(256),
+  nonce: z.string().min(1).max(256),
+  codeVerifier: z.string().min(43).max(128),
+  exp: z.int().positive(),
+});
+export type SignInFlow = z.infer<typeof flowSchema>;
+
+export const sessionSchema = z.strictObject({ email: z.string().min(3).max(320), exp: z.int().positive() });
+export type Session = z.infer<typeof sessionSchema>;
+
+type Purpose = 'oidc-flow' | 'session';
+const macInput = (purpose: Purpose, encoded: string) => Buffer.from(`countersign.${purpose}.v1.${encoded}`, 'utf8');
+const SEALED_PATTERN = /^[A-Za-z0-9_-]{8,4096}\.[A-Za-z0-9_-]{43}$/;
+
+export async function seal(mac: MacPort, purpose: Purpose, payload: SignInFlow | Session): Promise<string> {
+  const encoded = Buffer.from(JSON.stringify(payload)).toString('base64url');
+  return `${encoded}.${(await mac.generate(macInput(purpose, encoded))).toString('base64url')}`;
+}
+
+/** The payload when the MAC holds, the schema fits and `exp` is still ahead; otherwise undefined. */
+export async function unseal<S extends typeof flowSchema | typeof sessionSchema>(
+  mac: MacPort,
+  purpose: Purpose,
+  schema: S,
+  value: string | undefined,
+  now: Date,
+): Promise<z.infer<S> | undefined> {
+  if (!value || !SEALED_PATTERN.test(value)) return undefined;
+  const [encoded = '', tag = ''] = value.split('.');
+  if (!(await mac.verify(macInput(purpose, encoded), Buffer.from(tag, 'base64url')))) return undefined;
+  let parsed: z.infer<S>;
+  try {
+    parsed = schema.parse(JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'))) as z.infer<S>;
+  } catch {
+    return undefined;
+  }
+  return now.getTime() < parsed.exp * 1000 ? parsed : undefined;
+}
+
+/** A cookie's value among `name=value` pairs (API Gateway payload 2.0 `cookies`, or a Cookie header split on `;`). */
+export function cookieValue(cookies: readonly string[], name: string): string | undefined {
+  for (const pair of cookies) {
+    const at = pair.indexOf('=');
+    if (at > 0 && pair.slice(0, at).trim() === name) return pair.slice(at + 1).trim();
+  }
+  return undefined;
+}
+
+const normalize = (email: string) => email.trim().toLowerCase();
+
+/**
+ * The approver identity (a member id of the request's rule) that `email` belongs to, among the approvers the
+ * request may ask: the id itself is that email, or a group member with that id has it as `email`. Emails compare
+ * case-insensitively. Undefined for anyone else, the requester and onBehalfOf included.
+ */
+export function approverForEmail(config: Pick<Config, 'groups'>, state: ApprovalState, email: string): string | undefined {
+  const wanted = normalize(email);
+  if (!wanted.includes('@')) return undefined;
+  // The requester or the person the agent acts for, named by email while their member id is another identity.
+  if ([state.requester, state.request.onBehalfOf].some((self) => self !== undefined && normalize(self) === wanted)) return undefined;
+  const emails = memberEmails(config);
+  return approversToAsk(state).find((id) => normalize(id) === wanted || (emails.get(id) ?? []).some((e) => normalize(e) === wanted));
+}
+
+/** Where to email an approver: the member's `email`, else the id when it is an email address. */
+export function approverAddress(config: Pick<Config, 'groups'>, approver: string): string | undefined {
+  return memberEmails(config).get(approver)?.[0] ?? (approver.includes('@') && !approver.startsWith('arn:') ? approver : undefined);
+}
+
+function memberEmails(config: Pick<Config, 'groups'>): Map<string, string[]> {
+  const emails = new Map<string, string[]>();
+  for (const group of Object.values(config.groups)) {
+    for (const member of group.members) {
+      if (member.email) emails.set(member.id, [...(emails.get(member.id) ?? []), member.email]);
+    }
+  }
+  return emails;
+}
+
+/**
+ * Whether the request's rule asks for sign-in even on personal links (`requireSignIn: true`). The rule is looked up
+ * by the name the ledger recorded; when it is gone from the config (renamed since), sign-in is required whenever
+ * OIDC is configured: failing closed.
+ */
+export function signInRequired(config: Pick<Config, 'rules' | 'default' | 'auth'>, state: ApprovalState): boolean {
+  // The policy record says what applied when the request was decided; a later config change does not loosen it.
+  if (state.policy?.requireSignIn !== undefined) return state.policy.requireSignIn;
+  const name = state.policy?.rule;
+  const outcome = config.rules.find((r) => r.name === name) ?? (name === 'default' ? config.default : undefined);
+  if (!outcome) return config.auth.oidc !== undefined;
+  return outcome.requireSignIn === true;
+}
