@@ -141,6 +141,15 @@ describe('channels', () => {
     expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toMatchObject({ alg: 'ES256', typ: 'countersign-callback+jws' });
   });
 
+  it('tells the person the agent acts for, through their bound Slack user, when the request settles', async () => {
+    const { body } = await api(cs.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export', onBehalfOf: 'carol@example.com' });
+    await api(cs.url, 'POST', `/v1/actions/${body.id}/decision`, 'bob-key', { decision: 'deny', reason: 'not now' });
+    const dm = await eventually(async () =>
+      ((await api(cs.url, 'GET', '/_local/inbox.json')).body as InboxMessage[]).find((m) => m.actionId === body.id && m.channel === 'slack' && m.to === 'U0CAROL'),
+    );
+    expect(dm.payload).toMatchObject({ channel: 'U0CAROL', text: `Your request data.export (${body.id}) is denied.` });
+  });
+
   it('makes personal links of a requireSignIn rule ask for sign-in first, and decides nothing without it', async () => {
     const { body } = await api(cs.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'iam.grant' });
     const [mail] = await inboxFor(body.id, 2);
