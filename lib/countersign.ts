@@ -2,7 +2,7 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { secretRefs, type Config } from '../lambdas/core/config';
+import type { Config } from '../lambdas/core/config';
 import { ApprovalWorkflow } from './approval-workflow';
 import { AuditLedger } from './audit-ledger';
 import { CountersignFunction } from './countersign-function';
@@ -112,10 +112,18 @@ export class Countersign extends Construct {
     this.reviewTokenKey.grantVerify(decision);
     // Personal links and sign-in sessions are issued by the decision function too.
     this.reviewTokenKey.grantGenerate(decision);
-    // Channel and sign-in secrets: exactly the Secrets Manager secrets the config names.
-    const secrets = secretRefs(props.config).filter((ref) => ref.startsWith('arn:'));
-    if (secrets.length > 0) {
-      for (const f of [notifier, decision]) f.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secrets }));
+    // Channel and sign-in secrets: each function may read exactly the Secrets Manager secrets it uses.
+    const { slack, teams } = props.config.channels;
+    const oidc = props.config.auth.oidc;
+    const secretsOf: Array<[CountersignFunction, Array<string | undefined>]> = [
+      [notifier, [slack?.botToken, teams?.webhookUrl]],
+      [decision, [slack?.signingSecret, oidc?.clientSecret]],
+      // The finalizer DMs the requester on Slack when a request settles.
+      [this.functions.finalizer, [slack?.botToken]],
+    ];
+    for (const [f, refs] of secretsOf) {
+      const arns = refs.filter((r): r is string => r?.startsWith('arn:') === true);
+      if (arns.length > 0) f.addToRolePolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: arns }));
     }
     // Whoever settles a request (a vote, a cancel) tells the waiting workflow. The notifier must not: its grant on
     // the state machine would make a dependency cycle (the state machine invokes it); it signals through its error.

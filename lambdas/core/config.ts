@@ -238,9 +238,3 @@ export function timeoutSeconds(outcome: PolicyOutcome): number {
 export function channelsFor(config: Pick<Config, 'channels'>, outcome: PolicyOutcome): Channel[] {
   return outcome.channels ?? CHANNELS.filter((c) => config.channels[c] !== undefined);
 }
-
-/** Every secret reference in the config, so a deployment can grant exactly those. */
-export function secretRefs(config: Pick<Config, 'channels' | 'auth'>): string[] {
-  const { slack, teams } = config.channels;
-  return [slack?.botToken, slack?.signingSecret, teams?.webhookUrl, config.auth.oidc?.clientSecret].filter((r): r is string => r !== undefined);
-}

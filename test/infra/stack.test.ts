@@ -173,6 +173,31 @@ describe('Countersign stack', () => {
   });
 });
 
+describe('secrets', () => {
+  it('lets the functions that use them read exactly the Secrets Manager secrets the config names', () => {
+    const arn = (name: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}`;
+    const withSecrets = {
+      ...config,
+      channels: { ...config.channels, slack: { botToken: arn('slack-bot-AbC'), signingSecret: arn('slack-signing-DeF') }, teams: { webhookUrl: arn('teams-GhI') } },
+      auth: { oidc: { issuer: 'https://login.example.com', clientId: 'cs', clientSecret: 'env:OIDC_SECRET' } },
+    };
+    const { stack } = buildApp({ config: withSecrets, bundle: false, nag: false });
+    const json = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: any }> };
+    const readers = new Map<string, unknown[]>();
+    for (const policy of Object.values(json.Resources).filter((r) => r.Type === 'AWS::IAM::Policy')) {
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        if ([statement.Action].flat().includes('secretsmanager:GetSecretValue')) readers.set(policy.Properties.Roles[0].Ref, [statement.Resource].flat());
+      }
+    }
+    const roleOf = (fn: { role?: unknown }) => stack.getLogicalId((fn.role as any).node.defaultChild);
+    const { notifier, decision, finalizer, intake } = stack.countersign.functions;
+    expect(readers.get(roleOf(notifier))).toEqual([arn('slack-bot-AbC'), arn('teams-GhI')]);
+    expect(readers.get(roleOf(decision))).toEqual([arn('slack-signing-DeF')]);
+    expect(readers.get(roleOf(finalizer))).toEqual([arn('slack-bot-AbC')]);
+    expect(readers.has(roleOf(intake))).toBe(false);
+  });
+});
+
 describe('cdk-nag AwsSolutions checks', () => {
   it('pass, with every acknowledgement carrying a written reason', () => {
     const { app } = buildApp({ config, bundle: false, outdir: mkdtempSync(join(tmpdir(), 'cs-nag-')) });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { configPath, loadConfigFile } from '../../lambdas/adapters/config-file';
-import { channelsFor, ConfigError, parseConfig, secretRefs, timeoutSeconds } from '../../lambdas/core/config';
+import { channelsFor, ConfigError, parseConfig, timeoutSeconds } from '../../lambdas/core/config';
 import { parseDuration } from '../../lambdas/core/duration';
 
 const base = {
@@ -124,7 +124,6 @@ describe('config loader', () => {
     );
     expect(channelsFor(full, full.rules[0]!)).toEqual(['email', 'teams']);
     expect(channelsFor(full, { effect: 'require_approval', approvers: ['owners'] })).toEqual(['email', 'teams']);
-    expect(secretRefs(full)).toEqual(['arn:aws:secretsmanager:eu-west-1:123456789012:secret:teams-AbCdEf', 'env:OIDC_SECRET']);
   });
 
   it('parses durations', () => {
