@@ -2,6 +2,7 @@
  * The Slack channel's pure parts (escaping, messages and Block Kit limits, the v0 signature, the Slack user binding),
  * its adapter against a loopback server standing in for Slack, and the interaction handler with fake dependencies.
  */
+import { sampleState } from '../fixtures/approval-state';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -101,34 +102,7 @@ const EVIL = {
 };
 const EVIL_TEXT = `${EVIL.channel} ${EVIL.mention} ${EVIL.link} ${EVIL.bold} <!subteam^S1> _it_ ~s~ \`c\``;
 
-function stateOf(overrides: Partial<ApprovalState> = {}, request: Partial<ApprovalState['request']> = {}): ApprovalState {
-  return {
-    id: 'act_abc123',
-    requester: 'arn:aws:iam::000000000000:role/agent',
-    request: {
-      action: 'data.export',
-      resource: 'arn:aws:rds:eu-west-1:123456789012:db:customers',
-      environment: 'production',
-      parameters: { table: 'customers', format: 'csv' },
-      justification: 'Quarterly churn analysis',
-      onBehalfOf: 'carol@example.com',
-      agent: { name: 'analyst-bot', model: 'some-llm', runId: 'r-42' },
-      ...request,
-    },
-    bodySha256: 'h',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    policy: {
-      rule: 'prod-exports',
-      effect: 'require_approval',
-      requiredApprovals: 2,
-      approvers: ['alice@example.com', 'bob@example.com', 'carol@example.com'],
-      expiresAt: '2026-01-01T01:00:00.000Z',
-    },
-    votes: [],
-    notified: true,
-    ...overrides,
-  };
-}
+const stateOf = (overrides: Partial<ApprovalState> = {}, request: Partial<ApprovalState['request']> = {}) => sampleState(request, overrides);
 
 interface TextObject {
   type: 'plain_text' | 'mrkdwn';

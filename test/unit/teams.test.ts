@@ -1,3 +1,4 @@
+import { sampleState } from '../fixtures/approval-state';
 import { describe, expect, it } from 'vitest';
 import type { ApprovalState } from '../../lambdas/core/approval';
 import { CARD_LIMITS, approvalRequestCard, escapeTeamsMarkdown, requestLandingUrl, teamsMessageSchema } from '../../lambdas/core/teams';
@@ -6,34 +7,13 @@ import { RetryableError } from '../../lambdas/adapters/retry';
 
 const LANDING = requestLandingUrl('https://cs.example.com/', 'act_abc123');
 
-function stateWith(request: Partial<ApprovalState['request']> = {}, extra: Partial<ApprovalState> = {}): ApprovalState {
-  return {
-    id: 'act_abc123',
+const stateWith = (request: Partial<ApprovalState['request']> = {}, extra: Partial<ApprovalState> = {}): ApprovalState =>
+  sampleState(request, {
     requester: 'arn:aws:iam::123456789012:role/analyst',
-    request: {
-      action: 'data.export',
-      resource: 'arn:aws:rds:eu-west-1:123456789012:db:customers',
-      environment: 'production',
-      parameters: { table: 'customers', format: 'csv' },
-      justification: 'Quarterly churn analysis',
-      onBehalfOf: 'carol@example.com',
-      agent: { name: 'analyst-bot', model: 'some-llm', runId: 'r-42' },
-      ...request,
-    },
-    bodySha256: 'x',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    policy: {
-      rule: 'prod-exports',
-      effect: 'require_approval',
-      requiredApprovals: 2,
-      approvers: ['alice@example.com', 'bob@example.com'],
-      expiresAt: '2026-01-01T01:00:00.000Z',
-    },
-    votes: [],
     notified: false,
+    policy: { ...sampleState().policy!, approvers: ['alice@example.com', 'bob@example.com'] },
     ...extra,
-  };
-}
+  });
 
 type Block = { type: string; text?: string; facts?: Array<{ title: string; value: string }> };
 const cardOf = (state: ApprovalState) => {
