@@ -2,6 +2,8 @@
  * The validated config the functions run with. The stack inlines it at bundling time (esbuild `define` of
  * COUNTERSIGN_CONFIG_JSON), so it ships with the code; local mode sets the same variable from the file.
  */
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import { configSchema, type Config } from '../core/config';
 
 let cached: { text: string; config: Config } | undefined;
@@ -11,4 +13,17 @@ export function deployedConfig(): Config {
   if (!text) throw new Error('COUNTERSIGN_CONFIG_JSON is not set');
   if (cached?.text !== text) cached = { text, config: configSchema.parse(JSON.parse(text)) };
   return cached.config;
+}
+
+const versions = new WeakMap<Config, string>();
+
+/** The policy version recorded with each decision: SHA-256 of the canonical JSON of the config (local API keys left out). */
+export function policyVersion(config: Config): string {
+  let version = versions.get(config);
+  if (!version) {
+    const { local: _local, ...policy } = config;
+    version = createHash('sha256').update(canonicalize(policy) ?? '').digest('hex');
+    versions.set(config, version);
+  }
+  return version;
 }

@@ -39,6 +39,10 @@ export const policyDecidedDataSchema = z.object({
   channels: z.array(channelSchema).optional(),
   /** Personal review links also need OIDC sign-in. */
   requireSignIn: z.boolean().optional(),
+  /** Quorum across teams: distinct approvals from each group's members (one person fills one requirement). */
+  require: z.array(z.object({ group: z.string(), min: z.int(), members: z.array(z.string()) })).optional(),
+  /** SHA-256 of the policy that decided (the canonical JSON of the loaded config). */
+  policyVersion: z.string().optional(),
 });
 export type PolicyDecidedData = z.infer<typeof policyDecidedDataSchema>;
 
@@ -132,8 +136,41 @@ export function approversToAsk(state: ApprovalState): string[] {
   return (state.policy?.approvers ?? []).filter((a) => !isSelf(state, a));
 }
 
-function approvals(state: ApprovalState): number {
-  return new Set(state.votes.filter((v) => v.decision === 'approve').map((v) => v.approver)).size;
+function approvers(state: ApprovalState): string[] {
+  return [...new Set(state.votes.filter((v) => v.decision === 'approve').map((v) => v.approver))];
+}
+
+/**
+ * How many approvals each requirement still lacks. One approval fills at most one requirement (a person in two
+ * groups counts once), so approvals are assigned to requirement slots by a maximum bipartite matching.
+ */
+export function quorumShortfall(requirements: NonNullable<PolicyDecidedData['require']>, approved: readonly string[]): Array<{ group: string; more: number }> {
+  const slots = requirements.flatMap((r, i) => Array.from({ length: r.min }, () => i));
+  const owner: number[] = slots.map(() => -1);
+  const assign = (a: number, seen: boolean[]): boolean => {
+    for (let s = 0; s < slots.length; s++) {
+      if (seen[s] || !requirements[slots[s]!]!.members.includes(approved[a]!)) continue;
+      seen[s] = true;
+      if (owner[s] === -1 || assign(owner[s]!, seen)) {
+        owner[s] = a;
+        return true;
+      }
+    }
+    return false;
+  };
+  approved.forEach((_, a) => assign(a, slots.map(() => false)));
+  return requirements
+    .map((r, i) => ({ group: r.group, more: slots.filter((g, s) => g === i && owner[s] === -1).length }))
+    .filter((m) => m.more > 0);
+}
+
+/** What a pending request still needs, in words: `1 more from security`. */
+export function stillMissing(state: ApprovalState): string[] {
+  if (state.outcome || !state.policy) return [];
+  const given = approvers(state);
+  if (state.policy.require) return quorumShortfall(state.policy.require, given).map((m) => `${m.more} more from ${m.group}`);
+  const more = state.policy.requiredApprovals - given.length;
+  return more > 0 ? [`${more} more approval${more === 1 ? '' : 's'}`] : [];
 }
 
 /** The outcome the votes settle, once settled: one deny denies; `requiredApprovals` distinct approvals approve. */
@@ -141,8 +178,9 @@ function settledByVotes(state: ApprovalState): AuditEvent | undefined {
   if (state.outcome || !state.policy) return undefined;
   const deny = state.votes.find((v) => v.decision === 'deny');
   if (deny) return { type: 'denied', actor: deny.approver, data: { decidedBy: 'approvers', ...(deny.reason ? { reason: deny.reason } : {}) } };
-  const given = approvals(state);
-  if (given >= state.policy.requiredApprovals) {
+  const given = approvers(state);
+  const met = state.policy.require ? quorumShortfall(state.policy.require, given).length === 0 : given.length >= state.policy.requiredApprovals;
+  if (met) {
     return { type: 'approved', actor: 'countersign', data: { decidedBy: 'approvers', approvers: state.votes.filter((v) => v.decision === 'approve').map((v) => v.approver) } };
   }
   return undefined;
@@ -216,6 +254,7 @@ export function publicView(state: ApprovalState, receipt?: string): Record<strin
     ...((outcome?.reason ?? policy?.reason) ? { reason: outcome?.reason ?? policy?.reason } : {}),
     createdAt: state.createdAt,
     ...(policy?.expiresAt ? { expiresAt: policy.expiresAt } : {}),
+    ...(!outcome && policy?.effect === 'require_approval' ? { missing: stillMissing(state) } : {}),
     ...(receipt && outcome?.status === 'approved' ? { receipt } : {}),
   };
 }

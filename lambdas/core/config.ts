@@ -29,10 +29,38 @@ const groupSchema = z.strictObject({ members: z.array(memberSchema).min(1, 'a gr
 
 const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/** A condition on one parameter; every operator given must hold. */
+export const parameterConditionSchema = z
+  .strictObject({
+    equals: scalar.optional(),
+    in: z.array(scalar).min(1).optional(),
+    not: z.union([scalar, z.array(scalar).min(1)]).optional(),
+    exists: z.boolean().optional(),
+    gt: z.number().optional(),
+    gte: z.number().optional(),
+    lt: z.number().optional(),
+    lte: z.number().optional(),
+    glob: z.string().min(1).optional(),
+  })
+  .refine((c) => Object.keys(c).length > 0, 'a condition needs at least one of equals, in, not, exists, gt, gte, lt, lte, glob');
+export type ParameterCondition = z.infer<typeof parameterConditionSchema>;
+
+/** A parameter path: dotted keys into the request's parameters, e.g. `rows` or `db.host`. */
+const parameterPath = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){0,15}$/, 'expected a dotted path of keys such as rows or db.host');
+
 const matchSchema = z.strictObject({
   /** Glob on the action name: `*` matches any run of characters. */
   action: z.string().min(1).max(128).optional(),
   environment: stringOrList.optional(),
+  /** Globs on the resource ARN, the caller, and the human the agent acts for. */
+  resource: z.string().min(1).optional(),
+  requester: z.string().min(1).optional(),
+  onBehalfOf: z.string().min(1).optional(),
+  agent: z.strictObject({ name: z.string().min(1) }).optional(),
+  /** Conditions on the request's parameters, all of which must hold. */
+  parameters: z.record(parameterPath, parameterConditionSchema).optional(),
 });
 
 export const CHANNELS = ['email', 'slack', 'teams'] as const;
@@ -50,6 +78,8 @@ const outcomeFields = {
   channels: z.array(channelSchema).min(1).optional(),
   /** Even personal review links need OIDC sign-in (step-up for high-risk actions). @default false */
   requireSignIn: z.boolean().optional(),
+  /** Quorum across teams: distinct approvals from each group (a person in two groups counts once). */
+  require: z.array(z.strictObject({ group: name, min: z.int().min(1).max(100) })).min(1).optional(),
 };
 
 const ruleSchema = z.strictObject({ name, match: matchSchema, ...outcomeFields });
@@ -125,13 +155,36 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
     // With no valid effect there is nothing to check the approval settings against.
     if (!isRecord(outcome) || !effectSchema.safeParse(outcome.effect).success) continue;
     if (outcome.effect !== 'require_approval') {
-      for (const field of ['approvers', 'minApprovals', 'timeout', 'channels', 'requireSignIn']) {
+      for (const field of ['approvers', 'minApprovals', 'timeout', 'channels', 'requireSignIn', 'require']) {
         if (outcome[field] !== undefined) problems.push({ path: [...path, field], message: 'only applies when effect is require_approval' });
       }
       continue;
     }
+    if (Array.isArray(outcome.require)) {
+      if (outcome.approvers !== undefined || outcome.minApprovals !== undefined) {
+        problems.push({ path: [...path, 'require'], message: 'use either require or approvers with minApprovals, not both' });
+      }
+      const everyone = new Set<string>();
+      const before = problems.length;
+      outcome.require.forEach((req, i) => {
+        if (!isRecord(req) || typeof req.group !== 'string') return;
+        const found = groups[req.group];
+        if (found === undefined) return problems.push({ path: [...path, 'require', i, 'group'], message: `unknown group "${req.group}"` });
+        const members = isRecord(found) && Array.isArray(found.members) ? found.members.filter(isRecord).map((m) => String(m.id)) : [];
+        members.forEach((m) => everyone.add(m));
+        if (typeof req.min === 'number' && req.min > members.length) {
+          problems.push({ path: [...path, 'require', i, 'min'], message: `needs ${req.min} but group "${req.group}" has ${members.length} members` });
+        }
+      });
+      const total = outcome.require.reduce((n: number, r) => n + (isRecord(r) && typeof r.min === 'number' ? r.min : 0), 0);
+      // Only when each group alone could be satisfied: otherwise that group's problem says it already.
+      if (problems.length === before && everyone.size > 0 && total > everyone.size) {
+        problems.push({ path: [...path, 'require'], message: `needs ${total} distinct approvers but the groups have ${everyone.size}` });
+      }
+      continue;
+    }
     if (outcome.approvers === undefined) {
-      problems.push({ path: [...path, 'approvers'], message: 'require_approval needs at least one approver group' });
+      problems.push({ path: [...path, 'approvers'], message: 'require_approval needs at least one approver group (approvers or require)' });
       continue;
     }
     if (!Array.isArray(outcome.approvers)) continue;

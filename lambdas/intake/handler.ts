@@ -9,13 +9,13 @@ import { z } from 'zod';
 import { canRead, decideCancel, decideIntake, deriveState, publicView, statusOf, type ApprovalState, type PolicyDecidedData } from '../core/approval';
 import { channelsFor, timeoutSeconds } from '../core/config';
 import { CountersignError } from '../core/errors';
-import { approverIds, evaluatePolicy } from '../core/policy';
+import { approverIds, evaluatePolicy, requirementsOf } from '../core/policy';
 import { actionRequestSchema } from '../core/request';
 import { callbackUrlProblem } from '../core/callback';
 import { callbackMode } from '../adapters/callback';
 import { executionName, type WorkflowInput } from '../core/workflow';
 import { requiredEnv, sfn } from '../adapters/aws-clients';
-import { deployedConfig } from '../adapters/deployed-config';
+import { deployedConfig, policyVersion } from '../adapters/deployed-config';
 import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent } from '../adapters/http';
 import { completeOutcome, ledger } from '../adapters/ledger';
 import { getRequestItem, putRequestItem } from '../adapters/request-store';
@@ -44,14 +44,17 @@ async function createAction(event: HttpEvent) {
   }
   const config = deployedConfig();
   const id = requestId(requester, key);
-  const { rule, outcome } = evaluatePolicy(config, request);
+  const { rule, outcome } = evaluatePolicy(config, { ...request, requester });
+  const require = requirementsOf(config, outcome);
   const now = new Date();
   const seconds = outcome.effect === 'require_approval' ? timeoutSeconds(outcome) : undefined;
   const policy: PolicyDecidedData = {
     rule,
     effect: outcome.effect,
     ...(outcome.reason ? { reason: outcome.reason } : {}),
-    requiredApprovals: outcome.effect === 'require_approval' ? (outcome.minApprovals ?? 1) : 0,
+    requiredApprovals: outcome.effect !== 'require_approval' ? 0 : require ? require.reduce((n, r) => n + r.min, 0) : (outcome.minApprovals ?? 1),
+    ...(require ? { require } : {}),
+    policyVersion: policyVersion(config),
     approvers: outcome.effect === 'require_approval' ? approverIds(config, outcome) : [],
     ...(seconds ? { timeoutSeconds: seconds, expiresAt: new Date(now.getTime() + seconds * 1000).toISOString() } : {}),
     ...(outcome.effect === 'require_approval' ? { channels: channelsFor(config, outcome), ...(outcome.requireSignIn ? { requireSignIn: true } : {}) } : {}),

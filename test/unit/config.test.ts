@@ -89,7 +89,7 @@ describe('config loader', () => {
       'rules.0.timeout: only applies when effect is require_approval',
     ]);
     expect(problems({ ...base, default: { effect: 'require_approval' } })).toEqual([
-      'default.approvers: require_approval needs at least one approver group',
+      'default.approvers: require_approval needs at least one approver group (approvers or require)',
     ]);
   });
 

@@ -1,0 +1,401 @@
+/**
+ * Masking: what approvers, pages, logs and the ledger see of a request (issue 5, point 4).
+ *
+ * Two mechanisms, both pure: configured paths (`mask: [parameters.*.password]`) replace every value at or under the
+ * path, and built-in detectors replace secrets found inside any string value while keeping the surrounding text.
+ * Detectors are regex-based and deliberately conservative: each documents the near misses it must leave alone,
+ * because masking an order id or a commit SHA would make the review page useless. Callers hash the UNMASKED
+ * parameters (receipt.ts `parametersHash`) so the receipt still binds the exact payload.
+ */
+import { z } from 'zod';
+
+/** What a masked value (or a masked part of a string) becomes. */
+export const MASK = '••••••';
+
+export const DETECTOR_NAMES = [
+  'private_key',
+  'jwt',
+  'connection_string_password',
+  'aws_access_key_id',
+  'aws_secret_access_key',
+  'bearer_token',
+  'card_number',
+] as const;
+export type DetectorName = (typeof DETECTOR_NAMES)[number];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Paths
+
+/** Top-level request fields a mask path may start with, and the second segments each allows. */
+const ROOTS: Readonly<Record<string, { readonly maxSegments: number; readonly children?: readonly string[] }>> = {
+  parameters: { maxSegments: 16 },
+  // Plain strings: a deeper path could never match, so it is a config error rather than a silent no-op.
+  justification: { maxSegments: 1 },
+  resource: { maxSegments: 1 },
+  agent: { maxSegments: 2, children: ['name', 'model', 'runId', '*'] },
+};
+const SEGMENT = /^(?:[A-Za-z0-9_-]+|\*)$/;
+const MAX_PATH_SEGMENTS = 16;
+
+/** Paths to mask: dotted, `*` matches one segment (an object key or an array index), e.g. `parameters.*.password`, `parameters.db.connection`. */
+export const maskPathSchema: z.ZodType<string> = z
+  .string()
+  .max(1024)
+  .superRefine((path, ctx) => {
+    const segments = path.split('.');
+    const bad = segments.find((segment) => !SEGMENT.test(segment));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `segment "${bad}" must be * or letters, digits, _ and -` });
+      return;
+    }
+    if (segments.length > MAX_PATH_SEGMENTS) {
+      ctx.addIssue({ code: 'custom', message: `at most ${MAX_PATH_SEGMENTS} segments` });
+      return;
+    }
+    const root = Object.hasOwn(ROOTS, segments[0]!) ? ROOTS[segments[0]!] : undefined;
+    if (!root) {
+      ctx.addIssue({ code: 'custom', message: `must start with one of ${Object.keys(ROOTS).join(', ')}` });
+      return;
+    }
+    if (segments.length > root.maxSegments) {
+      ctx.addIssue({ code: 'custom', message: `${segments[0]} has no fields below ${segments.slice(0, root.maxSegments).join('.')}` });
+      return;
+    }
+    const child = segments[1];
+    if (child !== undefined && root.children && !root.children.includes(child)) {
+      ctx.addIssue({ code: 'custom', message: `${segments[0]}.${child} cannot exist; expected one of ${root.children.join(', ')}` });
+    }
+  });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Detectors
+
+interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+interface ScanContext {
+  /** Name of the object key holding the string (for arrays, the key holding the array). */
+  readonly key?: string;
+}
+type Detector = (text: string, context: ScanContext) => Span[];
+
+function allMatches(re: RegExp, text: string): RegExpExecArray[] {
+  return [...text.matchAll(re)];
+}
+
+/**
+ * PEM / PGP private key blocks (RSA, EC, DSA, OPENSSH, ENCRYPTED, plain PKCS#8, PGP ... BLOCK). The body between
+ * the BEGIN and END lines is masked; the lines stay so a reader knows a key was there. A block with no END line
+ * (truncated) is masked to the end of the string: half a key is still a leak. Public keys and certificates are
+ * not secrets and do not match.
+ */
+const PRIVATE_KEY = /-----BEGIN ((?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?)-----([\s\S]*?)(?:-----END \1-----|$)/g;
+const privateKey: Detector = (text) =>
+  allMatches(PRIVATE_KEY, text).flatMap((m) => {
+    const bodyStart = m.index + '-----BEGIN '.length + m[1]!.length + '-----'.length;
+    const body = m[2]!;
+    const lead = body.length - body.trimStart().length;
+    const trimmed = body.trim();
+    return trimmed ? [{ start: bodyStart + lead, end: bodyStart + lead + trimmed.length }] : [];
+  });
+
+/**
+ * JWTs (JWS, 3 segments) and JWEs (5 segments): base64url segments whose first decodes to a JSON object with a
+ * string `alg`, so dotted identifiers (`file.tar.gz`, `com.example.app`) never match. The signature may be empty
+ * (`alg: none`): an unsigned token can still be a credential. When a candidate fails, the scan restarts at its
+ * next segment so `prefix.<jwt>` is still found.
+ */
+const JWT_CANDIDATE = /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]{8,})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)(?:\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+))?/g;
+function jwtHeader(segment: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed) && typeof (parsed as { alg?: unknown }).alg === 'string') {
+      return parsed as Record<string, unknown>;
+    }
+  } catch {
+    // not JSON: not a JWT
+  }
+  return undefined;
+}
+const jwt: Detector = (text) => {
+  const spans: Span[] = [];
+  const re = new RegExp(JWT_CANDIDATE.source, 'g');
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const header = jwtHeader(m[1]!);
+    if (!header) {
+      re.lastIndex = m.index + m[1]!.length + 1;
+      continue;
+    }
+    // Five segments only for an encrypted token; otherwise the tail is unrelated dotted text.
+    const isJwe = m[4] !== undefined && typeof header.enc === 'string';
+    const length = isJwe ? m[0].length : m[1]!.length + m[2]!.length + m[3]!.length + 2;
+    spans.push({ start: m.index, end: m.index + length });
+    re.lastIndex = m.index + length;
+  }
+  return spans;
+};
+
+/**
+ * Passwords in connection strings, the password only:
+ * - URL userinfo `scheme://user:password@host` (user may be empty, as in `redis://:pw@host`). `/ ? #` end the
+ *   password as they do for a URL parser, so `https://host:8443/a?to=x@y` (a port, then an email) is left alone.
+ * - `password=` / `pwd=` / `passwd=` pairs in ODBC/ADO/JDBC strings (`;Password=x;`, `?user=u&password=x`):
+ *   a braced or quoted value is masked whole; an unquoted one runs to `;` (so `Password=my pass;` is covered) or,
+ *   with no `;` after it, to the next space or `&`. Keys merely containing the word (`password_reset=`) do not match.
+ */
+const URL_PASSWORD = /\b[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s:@/?#]{0,1024}:([^\s@/?#]{1,1024})@/g;
+const KV_PASSWORD =
+  /(?<![A-Za-z0-9])(?:password|passwd|pwd)[ \t]*=[ \t]*(\{[^}\r\n]*\}|"[^"\r\n]*"|'[^'\r\n]*'|[^;&\s]+(?:[ \t]+[^;&\s=]+)*(?=[ \t]*;)|[^;&\s]+)/gi;
+const connectionStringPassword: Detector = (text) => [
+  ...allMatches(URL_PASSWORD, text).map((m) => {
+    const start = m.index + m[0].length - 1 - m[1]!.length;
+    return { start, end: start + m[1]!.length };
+  }),
+  ...allMatches(KV_PASSWORD, text).map((m) => {
+    const start = m.index + m[0].length - m[1]!.length;
+    return { start, end: start + m[1]!.length };
+  }),
+];
+
+/** AWS access key ids: the documented prefixes plus 16 upper-case alphanumerics, as a whole word. */
+const ACCESS_KEY_ID = /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g;
+const awsAccessKeyId: Detector = (text) => allMatches(ACCESS_KEY_ID, text).map((m) => ({ start: m.index, end: m.index + m[0].length }));
+
+/**
+ * AWS secret access keys: exactly 40 base64 characters (a longer run is something else) and only with context:
+ * the value sits under a key named like `secret` (`secretAccessKey`, `aws_secret`), the string also holds an access
+ * key id, or `secret` appears within the 64 characters before it (`aws_secret_access_key=`). Even then an all-hex
+ * token is left alone (a git SHA-1 is 40 hex characters; a real key is hex by chance with negligible probability)
+ * and the token must mix upper and lower case, as random base64 does, which spares 40-character words and ids.
+ */
+const SECRET_CANDIDATE = /(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])/g;
+const SECRET_WORD = /secret/i;
+const awsSecretAccessKey: Detector = (text, context) => {
+  const keyHint = context.key !== undefined && SECRET_WORD.test(context.key);
+  const hasKeyId = new RegExp(ACCESS_KEY_ID.source).test(text);
+  return allMatches(SECRET_CANDIDATE, text)
+    .filter((m) => {
+      const token = m[0];
+      if (/^[0-9a-fA-F]+$/.test(token) || !/[A-Z]/.test(token) || !/[a-z]/.test(token)) return false;
+      return keyHint || hasKeyId || SECRET_WORD.test(text.slice(Math.max(0, m.index - 64), m.index));
+    })
+    .map((m) => ({ start: m.index, end: m.index + m[0].length }));
+};
+
+/**
+ * Bearer tokens: `Bearer <b64token>` (RFC 6750 characters, any case); the token is masked and `Bearer` kept. To
+ * spare prose ("the bearer of bad news", "bearer instruments") the token needs 8+ characters including a digit or
+ * symbol, or 20+ characters. Trailing dots are sentence punctuation, not token.
+ */
+const BEARER = /(?<![A-Za-z0-9_])bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)/gi;
+const bearerToken: Detector = (text) =>
+  allMatches(BEARER, text).flatMap((m) => {
+    const token = m[1]!.replace(/\.+$/, '');
+    const plausible = token.length >= 20 || (token.length >= 8 && /[0-9\-._~+/=]/.test(token));
+    if (!plausible) return [];
+    const start = m.index + m[0].length - m[1]!.length;
+    return [{ start, end: start + token.length }];
+  });
+
+/**
+ * Card numbers: 13–19 digits passing Luhn, contiguous or in groups split by one kind of single separator
+ * (space or dash) with a 4-digit first group and 3–6 digit groups after it (4-4-4-4, Amex 4-6-5, 4-4-4-4-3).
+ * Conservative on purpose: the first digit must be a card network's (2–6: Mastercard, Amex/Diners/JCB, Visa,
+ * Maestro/Mastercard, Discover/UnionPay), so epoch-ms timestamps (1…), phone numbers with a trunk 0 and most order
+ * ids are spared; runs glued to letters, `_`, `+` (phones) or a decimal point are not candidates; a run of one
+ * repeated digit is a placeholder. A run of digits holding several numbers (`4111… 4012…`) is tried group by group.
+ */
+const DIGIT_RUN = /\d(?:[ -]?\d)*/g;
+function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+function isCardNumber(groups: readonly string[], separators: readonly string[]): boolean {
+  const digits = groups.join('');
+  if (digits.length < 13 || digits.length > 19) return false;
+  if (groups.length > 1) {
+    if (new Set(separators).size > 1) return false;
+    if (groups[0]!.length !== 4 || groups.slice(1).some((g) => g.length < 3 || g.length > 6)) return false;
+  }
+  if (!/^[2-6]/.test(digits) || /^(\d)\1*$/.test(digits)) return false;
+  return luhn(digits);
+}
+const cardNumber: Detector = (text) => {
+  const spans: Span[] = [];
+  for (const m of text.matchAll(DIGIT_RUN)) {
+    const before = text[m.index - 1] ?? '';
+    const after = text.slice(m.index + m[0].length, m.index + m[0].length + 2);
+    if (/[A-Za-z_+.]/.test(before) || /^[A-Za-z_]/.test(after) || /^[.,]\d/.test(after)) continue;
+    // Split the run into its groups and try windows of consecutive groups, leftmost-longest first.
+    const groups: { text: string; start: number }[] = [];
+    const separators: string[] = [];
+    for (const g of m[0].matchAll(/\d+/g)) {
+      if (groups.length > 0) separators.push(m[0][g.index - 1]!);
+      groups.push({ text: g[0], start: m.index + g.index });
+    }
+    for (let i = 0; i < groups.length; ) {
+      let matchedEnd = -1;
+      let digits = 0;
+      for (let j = i; j < groups.length && (digits += groups[j]!.text.length) <= 19; j++) {
+        const window = groups.slice(i, j + 1);
+        if (isCardNumber(window.map((g) => g.text), separators.slice(i, j))) matchedEnd = j;
+      }
+      if (matchedEnd < 0) {
+        i++;
+        continue;
+      }
+      const last = groups[matchedEnd]!;
+      spans.push({ start: groups[i]!.start, end: last.start + last.text.length });
+      i = matchedEnd + 1;
+    }
+  }
+  return spans;
+};
+
+/** In priority order: a later detector's match inside an earlier one's is not reported (a JWT after `Bearer` is a `jwt`). */
+const DETECTORS: readonly (readonly [DetectorName, Detector])[] = [
+  ['private_key', privateKey],
+  ['jwt', jwt],
+  ['connection_string_password', connectionStringPassword],
+  ['aws_access_key_id', awsAccessKeyId],
+  ['aws_secret_access_key', awsSecretAccessKey],
+  ['bearer_token', bearerToken],
+  ['card_number', cardNumber],
+];
+
+function scan(text: string, context: ScanContext): { text: string; found: DetectorName[] } {
+  const claimed: (Span & { detector: DetectorName })[] = [];
+  for (const [name, detect] of DETECTORS) {
+    for (const span of detect(text, context)) {
+      if (span.end <= span.start) continue;
+      if (claimed.some((c) => span.start < c.end && c.start < span.end)) continue;
+      claimed.push({ ...span, detector: name });
+    }
+  }
+  if (claimed.length === 0) return { text, found: [] };
+  claimed.sort((a, b) => a.start - b.start);
+  let out = '';
+  let at = 0;
+  for (const span of claimed) {
+    out += text.slice(at, span.start) + MASK;
+    at = span.end;
+  }
+  out += text.slice(at);
+  const found = DETECTOR_NAMES.filter((name) => claimed.some((c) => c.detector === name));
+  return { text: out, found };
+}
+
+/** Masks secrets inside one string (detectors only), keeping the surrounding text: "postgres://u:hunter2@h/db" -> "postgres://u:••••••@h/db". */
+export function maskSecrets(text: string): { text: string; found: DetectorName[] } {
+  return scan(text, {});
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Requests
+
+export interface MaskOptions {
+  /** Validated with {@link maskPathSchema}; an invalid path throws rather than silently masking nothing. */
+  readonly paths?: readonly string[];
+}
+export interface MaskEntry {
+  /** Dotted path of the replaced value; array elements by index (`parameters.users.0.token`); `''` for a root string. */
+  readonly path: string;
+  readonly reason: 'path' | DetectorName;
+}
+export interface MaskResult<T> {
+  /** T's shape; masked leaves are {@link MASK} strings, whatever their type was. */
+  readonly value: T;
+  readonly masked: ReadonlyArray<MaskEntry>;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Object.fromEntries defines own properties, so a `__proto__` key from JSON stays data instead of a prototype. */
+function mapObject(node: Record<string, unknown>, fn: (child: unknown, key: string) => unknown): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(node).map((key) => [key, fn(node[key], key)]));
+}
+
+/**
+ * Masks a request-shaped value: every value at a listed path (and every value under it, if it is an object/array)
+ * and every secret any detector finds in any string value, recursively. Object keys are never altered. Never
+ * mutates its input. `null`/`undefined` at a masked path stay as they are: there is nothing to hide and a MASK
+ * would claim a value exists. Non-JSON objects (Date, Map, ...) are returned as they are unless under a masked path.
+ */
+export function maskRequest<T>(value: T, options: MaskOptions = {}): MaskResult<T> {
+  const patterns = (options.paths ?? []).map((path) => {
+    const parsed = maskPathSchema.safeParse(path);
+    if (!parsed.success) throw new TypeError(`invalid mask path "${path}": ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    return path.split('.');
+  });
+  const masked: MaskEntry[] = [];
+  const seen = new Set<string>();
+  const record = (path: readonly string[], reason: MaskEntry['reason']) => {
+    const joined = path.join('.');
+    const id = `${reason}\u0000${joined}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    masked.push({ path: joined, reason });
+  };
+  // JSON cannot be cyclic, but a caller's object can; recursion would never end.
+  const ancestors = new Set<object>();
+  const descend = <R>(node: object, fn: () => R): R => {
+    if (ancestors.has(node)) throw new TypeError('cannot mask a cyclic value');
+    ancestors.add(node);
+    try {
+      return fn();
+    } finally {
+      ancestors.delete(node);
+    }
+  };
+
+  const maskAll = (node: unknown, path: readonly string[]): unknown => {
+    if (node === null || node === undefined) return node;
+    if (Array.isArray(node)) return descend(node, () => node.map((child, i) => maskAll(child, [...path, String(i)])));
+    if (isPlainObject(node)) return descend(node, () => mapObject(node, (child, key) => maskAll(child, [...path, key])));
+    // Strings, numbers (a PIN), booleans, bigints, dates: all leave as MASK.
+    record(path, 'path');
+    return MASK;
+  };
+
+  /** `cursors` are, for each path pattern still matching, how many of its segments are consumed. */
+  const walk = (node: unknown, path: readonly string[], cursors: readonly (readonly [string[], number])[], key: string | undefined): unknown => {
+    const child = (value: unknown, childKey: string, hintKey: string | undefined): unknown => {
+      const next = cursors
+        .filter(([segments, at]) => segments[at] === '*' || segments[at] === childKey)
+        .map(([segments, at]) => [segments, at + 1] as const);
+      const childPath = [...path, childKey];
+      if (next.some(([segments, at]) => at === segments.length)) return maskAll(value, childPath);
+      return walk(value, childPath, next, hintKey);
+    };
+    if (typeof node === 'string') {
+      const result = scan(node, key === undefined ? {} : { key });
+      for (const name of result.found) record(path, name);
+      return result.text;
+    }
+    // Array elements keep the array's key as context (`secrets: [...]`).
+    if (Array.isArray(node)) return descend(node, () => node.map((value, i) => child(value, String(i), key)));
+    if (isPlainObject(node)) return descend(node, () => mapObject(node, (value, childKey) => child(value, childKey, childKey)));
+    return node;
+  };
+
+  const result = walk(value, [], patterns.map((segments) => [segments, 0] as const), undefined) as T;
+  return { value: result, masked };
+}
+
+/** The distinct paths a result masked, in the order they were found. */
+export function maskedPaths(result: Pick<MaskResult<unknown>, 'masked'>): string[] {
+  return [...new Set(result.masked.map((entry) => entry.path))];
+}
