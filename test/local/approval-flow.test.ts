@@ -17,11 +17,13 @@ const config = {
   version: 1,
   groups: {
     owners: { members: [{ id: 'alice@example.com', email: 'alice@example.com' }, { id: 'bob@example.com', email: 'bob@example.com' }, { id: 'carol@example.com', email: 'carol@example.com' }] },
+    security: { members: [{ id: 'bob@example.com', email: 'bob@example.com' }, { id: 'dave@example.com', email: 'dave@example.com' }] },
   },
   rules: [
     { name: 'reads', match: { action: '*.read' }, effect: 'allow' },
     { name: 'drops', match: { action: 'db.drop*' }, effect: 'deny', reason: 'Never automated.' },
     { name: 'quick', match: { action: 'test.quick' }, effect: 'require_approval', approvers: ['owners'], timeout: '3s' },
+    { name: 'two-teams', match: { action: 'iam.grant', parameters: { role: { glob: 'admin*' } } }, effect: 'require_approval', require: [{ group: 'owners', min: 1 }, { group: 'security', min: 1 }] },
     { name: 'pair', match: { action: 'data.export' }, effect: 'require_approval', approvers: ['owners'], minApprovals: 2, timeout: '1h' },
   ],
   default: { effect: 'require_approval', approvers: ['owners'], timeout: '1h' },
@@ -36,6 +38,7 @@ const config = {
       'carol-key': 'carol@example.com',
       'audit-key': 'audit@example.com',
       'mallory-key': 'mallory@example.com',
+      'dave-key': 'dave@example.com',
     },
   },
 };
@@ -164,6 +167,19 @@ describe('approval flow', () => {
     expect((await get(id, 'bob-key')).body.receipt).toBe(approved.body.receipt);
     expect((await get(id, 'audit-key')).status).toBe(200);
     expect((await get(id, 'other-agent')).status).toBe(404);
+  });
+
+  it('needs each team of a cross-team quorum, counting a member of both teams once, and says what is missing', async () => {
+    const { body } = await ask({ action: 'iam.grant', parameters: { role: 'admin-prod' } });
+    expect(body).toMatchObject({ rule: 'two-teams', requiredApprovals: 2, missing: ['1 more from owners', '1 more from security'] });
+    const afterBob = (await decide(body.id, 'bob-key', 'approve')).body;
+    expect(afterBob.status).toBe('pending');
+    expect(afterBob.missing).toHaveLength(1);
+    const afterDave = (await decide(body.id, 'dave-key', 'approve')).body;
+    expect(afterDave).toMatchObject({ status: 'approved' });
+    const policy = (await audit(body.id)).find((r) => r.type === 'policy_decided')!;
+    expect(policy.data).toMatchObject({ rule: 'two-teams', policyVersion: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect((await ask({ action: 'iam.grant', parameters: { role: 'reader' } })).body.rule).toBe('default');
   });
 
   it('settles 12 concurrent votes from 3 approvers on a 2-approval rule exactly once', async () => {
