@@ -1,0 +1,92 @@
+/** `countersign policy check` and `countersign policy explain`: the policy file, checked and explained offline. */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, timeoutSeconds, channelsFor, type Config } from '../lambdas/core/config';
+import { actionRequestSchema } from '../lambdas/core/request';
+import { approverIds, explainPolicy, requirementsOf } from '../lambdas/core/policy';
+import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
+import { policyVersion } from '../lambdas/adapters/deployed-config';
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+const err = (text: string) => process.stderr.write(`${text}\n`);
+
+export async function policyCommand(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'check') return check(rest);
+  if (sub === 'explain') return explain(rest);
+  err('usage: countersign policy check [file] [--json] | countersign policy explain --request req.json [--config file] [--requester principal] [--json]');
+  return 2;
+}
+
+/** Loads the policy, printing its problems (each with its path) on failure. */
+function load(file: string, json: boolean): Config | undefined {
+  try {
+    return loadConfigFile(file);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    if (json) out(JSON.stringify({ ok: false, file, problems: e.problems }));
+    else err(e.message);
+    return undefined;
+  }
+}
+
+function check(argv: readonly string[]): number {
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+  const file = positionals[0] ?? configPath();
+  const config = load(file, values.json);
+  if (!config) return 1;
+  const summary = { ok: true, file, rules: config.rules.length, groups: Object.keys(config.groups).length, policyVersion: policyVersion(config) };
+  out(values.json ? JSON.stringify(summary) : `${file}: OK (${summary.rules} rules, ${summary.groups} groups, policy version ${summary.policyVersion.slice(0, 12)})`);
+  return 0;
+}
+
+function explain(argv: readonly string[]): number {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { request: { type: 'string' }, config: { type: 'string' }, requester: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
+  if (!values.request) {
+    err('countersign policy explain: --request <file.json> is required');
+    return 2;
+  }
+  const config = load(values.config ?? configPath(), values.json);
+  if (!config) return 1;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(values.request, 'utf8'));
+  } catch (e) {
+    err(`countersign policy explain: cannot read ${values.request}: ${(e as Error).message}`);
+    return 2;
+  }
+  const parsed = actionRequestSchema.safeParse(raw);
+  if (!parsed.success) {
+    err(`countersign policy explain: ${values.request} is not an action request:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(request)'}: ${i.message}`).join('\n')}`);
+    return 1;
+  }
+  const request = { ...parsed.data, ...(values.requester ? { requester: values.requester } : {}) };
+  const { rule, outcome, skipped } = explainPolicy(config, request);
+  const require = requirementsOf(config, outcome);
+  const approval =
+    outcome.effect === 'require_approval'
+      ? {
+          approvers: approverIds(config, outcome),
+          ...(require ? { require } : { minApprovals: outcome.minApprovals ?? 1 }),
+          channels: channelsFor(config, outcome),
+          timeoutSeconds: timeoutSeconds(outcome),
+          ...(outcome.requireSignIn ? { requireSignIn: true } : {}),
+        }
+      : undefined;
+  if (values.json) {
+    out(JSON.stringify({ rule, effect: outcome.effect, ...(outcome.reason ? { reason: outcome.reason } : {}), skipped, ...(approval ? { approval } : {}) }));
+    return 0;
+  }
+  for (const s of skipped) out(`rule ${s.rule}: does not match\n${s.because.map((b) => `    ${b}`).join('\n')}`);
+  out(`rule ${rule}: ${rule === 'default' ? 'no rule matched; the default decides' : 'matches'} -> ${outcome.effect}${outcome.reason ? ` (${outcome.reason})` : ''}`);
+  if (approval) {
+    const who = require
+      ? require.map((r) => `${r.min} from ${r.group} (${r.members.join(', ')})`).join(' and ')
+      : `${outcome.minApprovals ?? 1} of ${approval.approvers.join(', ')}`;
+    out(`approval: ${who}; asked on ${approval.channels.join(', ')}; expires after ${approval.timeoutSeconds} s${approval.requireSignIn ? '; sign-in required' : ''}`);
+  }
+  return 0;
+}

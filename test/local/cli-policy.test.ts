@@ -1,0 +1,64 @@
+/** `countersign policy check` and `policy explain`, run as the installed bin runs. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from './harness';
+
+const dir = mkdtempSync(join(tmpdir(), 'cs-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function countersign(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'cli/countersign.mjs'), ...args], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const { code, stdout, stderr } = e as { code: number; stdout: string; stderr: string };
+    return { code, stdout, stderr };
+  }
+}
+
+describe('countersign policy', () => {
+  it('checks the shipped example', async () => {
+    const { code, stdout } = await countersign('policy', 'check');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/countersign\.config\.yaml: OK \(4 rules, 2 groups, policy version [0-9a-f]{12}\)/);
+  });
+
+  it('prints each bad field\'s path and exits 1', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'version: 1\nrules:\n  - name: r\n    match: { parameters: { rows: { gt: many } } }\n    effect: nope\n');
+    const { code, stderr } = await countersign('policy', 'check', bad);
+    expect(code).toBe(1);
+    expect(stderr).toContain('rules.0.match.parameters.rows.gt:');
+    expect(stderr).toContain('rules.0.effect: expected one of allow, deny, require_approval');
+    const json = JSON.parse((await countersign('policy', 'check', bad, '--json')).stdout);
+    expect(json.ok).toBe(false);
+    expect(json.problems.map((p: { path: string }) => p.path)).toContain('rules.0.effect');
+  });
+
+  it('explains which rule decides, why earlier ones did not, and who must approve', async () => {
+    const request = join(dir, 'req.json');
+    writeFileSync(request, JSON.stringify({ action: 'data.export', environment: 'production', parameters: { table: 'customers' } }));
+    const { code, stdout } = await countersign('policy', 'explain', '--request', request);
+    expect(code).toBe(0);
+    expect(stdout).toContain('rule no-prod-drops: does not match\n    action data.export does not match "db.drop*"');
+    expect(stdout).toContain('rule prod-exports: matches -> require_approval');
+    expect(stdout).toContain('approval: 2 of alice@example.com, bob@example.com; asked on email; expires after 3600 s');
+    const json = JSON.parse((await countersign('policy', 'explain', '--request', request, '--json')).stdout);
+    expect(json).toMatchObject({ rule: 'prod-exports', effect: 'require_approval', approval: { minApprovals: 2, channels: ['email'] } });
+    writeFileSync(request, JSON.stringify({ action: 'db.drop_table', environment: 'production' }));
+    expect((await countersign('policy', 'explain', '--request', request)).stdout).toContain('rule no-prod-drops: matches -> deny (Dropping production databases is never automated.)');
+  });
+
+  it('refuses a request file that is not an action request', async () => {
+    const request = join(dir, 'bad-req.json');
+    writeFileSync(request, JSON.stringify({ action: 'Not Valid' }));
+    const { code, stderr } = await countersign('policy', 'explain', '--request', request);
+    expect(code).toBe(1);
+    expect(stderr).toContain('  - action:');
+    expect((await countersign('nonsense')).code).toBe(2);
+  });
+});
