@@ -27,7 +27,8 @@ function receiptClaims(state: ApprovalState, approvedRecord: AuditRecord | undef
     action: state.request.action,
     ...(state.request.resource !== undefined ? { resource: state.request.resource } : {}),
     ...(state.request.environment !== undefined ? { environment: state.request.environment } : {}),
-    paramsSha256: parametersHash(state.request.parameters ?? {}),
+    // The hash of the unmasked parameters, recorded at intake: the ledger itself only holds them masked.
+    paramsSha256: state.parametersSha256 ?? parametersHash(state.request.parameters ?? {}),
     requester: state.requester,
     approvers,
     rule: state.policy?.rule ?? 'default',

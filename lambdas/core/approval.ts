@@ -24,6 +24,10 @@ export const requestedDataSchema = z.object({
   requester: z.string(),
   /** SHA-256 of the canonical request body: an Idempotency-Key reused with another body is refused. */
   bodySha256: z.string(),
+  /** SHA-256 of the canonical unmasked parameters: receipts bind the exact payload, though the ledger keeps it masked. */
+  parametersSha256: z.string().optional(),
+  /** What was masked in `request`, and why. */
+  masked: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
 });
 
 /** `policy_decided` record data. */
@@ -62,6 +66,7 @@ export interface ApprovalState {
   readonly requester: string;
   readonly request: z.infer<typeof actionRequestSchema>;
   readonly bodySha256: string;
+  readonly parametersSha256?: string;
   readonly createdAt: string;
   readonly policy?: PolicyDecidedData;
   readonly votes: readonly Vote[];
@@ -109,6 +114,7 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
     requester: requested.requester,
     request: requested.request,
     bodySha256: requested.bodySha256,
+    ...(requested.parametersSha256 ? { parametersSha256: requested.parametersSha256 } : {}),
     createdAt: first.at,
     ...(policy ? { policy } : {}),
     votes,
@@ -261,8 +267,11 @@ export function publicView(state: ApprovalState, receipt?: string): Record<strin
 
 export interface IntakeRecords {
   readonly requester: string;
+  /** The request as recorded: already masked. */
   readonly request: z.infer<typeof actionRequestSchema>;
   readonly bodySha256: string;
+  readonly parametersSha256: string;
+  readonly masked: ReadonlyArray<{ path: string; reason: string }>;
   readonly policy: PolicyDecidedData;
 }
 
@@ -274,7 +283,8 @@ export interface IntakeRecords {
 export function decideIntake(chain: readonly AuditRecord[], intake: IntakeRecords): AuditEvent[] {
   const state = deriveState(chain);
   if (!state) {
-    return [{ type: 'requested', actor: intake.requester, data: { request: intake.request, requester: intake.requester, bodySha256: intake.bodySha256 } }];
+    const { requester, request, bodySha256, parametersSha256, masked } = intake;
+    return [{ type: 'requested', actor: requester, data: { request, requester, bodySha256, parametersSha256, ...(masked.length ? { masked } : {}) } }];
   }
   if (state.bodySha256 !== intake.bodySha256 || state.requester !== intake.requester) {
     throw new CountersignError('idempotency_conflict', 'this Idempotency-Key was used with another request body');

@@ -6,6 +6,7 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { MAX_DURATION_SECONDS, parseDuration } from './duration';
+import { maskPathSchema } from './masking';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
 
@@ -78,6 +79,8 @@ const outcomeFields = {
   channels: z.array(channelSchema).min(1).optional(),
   /** Even personal review links need OIDC sign-in (step-up for high-risk actions). @default false */
   requireSignIn: z.boolean().optional(),
+  /** Paths to mask in notifications, pages and the ledger, besides the global `mask`. */
+  mask: z.array(maskPathSchema).optional(),
   /** Quorum across teams: distinct approvals from each group (a person in two groups counts once). */
   require: z.array(z.strictObject({ group: name, min: z.int().min(1).max(100) })).min(1).optional(),
 };
@@ -114,6 +117,8 @@ const documentSchema = z.strictObject({
   rules: z.array(ruleSchema).default([]),
   default: defaultSchema.default({ effect: 'deny', reason: 'No rule matched and the config sets no default.' }),
   auditors: z.array(z.string().min(1)).default([]),
+  /** Paths masked for every request (secrets in any string are masked by the built-in detectors anyway). */
+  mask: z.array(maskPathSchema).default([]),
   channels: channelsSchema.default({}),
   auth: authSchema.default({}),
   local: localSchema.default({ apiKeys: {} }),

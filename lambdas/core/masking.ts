@@ -163,13 +163,14 @@ const ACCESS_KEY_ID = /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g;
 const awsAccessKeyId: Detector = (text) => allMatches(ACCESS_KEY_ID, text).map((m) => ({ start: m.index, end: m.index + m[0].length }));
 
 /**
- * AWS secret access keys: exactly 40 base64 characters (a longer run is something else) and only with context:
+ * AWS secret access keys: exactly 40 base64 characters (a longer run is something else; `=` may end the run as
+ * padding would but not start it, so `key=<secret>` is found) and only with context:
  * the value sits under a key named like `secret` (`secretAccessKey`, `aws_secret`), the string also holds an access
  * key id, or `secret` appears within the 64 characters before it (`aws_secret_access_key=`). Even then an all-hex
  * token is left alone (a git SHA-1 is 40 hex characters; a real key is hex by chance with negligible probability)
  * and the token must mix upper and lower case, as random base64 does, which spares 40-character words and ids.
  */
-const SECRET_CANDIDATE = /(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])/g;
+const SECRET_CANDIDATE = /(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g;
 const SECRET_WORD = /secret/i;
 const awsSecretAccessKey: Detector = (text, context) => {
   const keyHint = context.key !== undefined && SECRET_WORD.test(context.key);
@@ -219,15 +220,9 @@ function luhn(digits: string): boolean {
   }
   return sum % 10 === 0;
 }
-function isCardNumber(groups: readonly string[], separators: readonly string[]): boolean {
-  const digits = groups.join('');
-  if (digits.length < 13 || digits.length > 19) return false;
-  if (groups.length > 1) {
-    if (new Set(separators).size > 1) return false;
-    if (groups[0]!.length !== 4 || groups.slice(1).some((g) => g.length < 3 || g.length > 6)) return false;
-  }
-  if (!/^[2-6]/.test(digits) || /^(\d)\1*$/.test(digits)) return false;
-  return luhn(digits);
+/** Network prefix, not a placeholder like 0000…, and Luhn; lengths and grouping are checked by the caller. */
+function isCardDigits(digits: string): boolean {
+  return digits.length >= 13 && digits.length <= 19 && /^[2-6]/.test(digits) && !/^(\d)\1*$/.test(digits) && luhn(digits);
 }
 const cardNumber: Detector = (text) => {
   const spans: Span[] = [];
@@ -235,19 +230,23 @@ const cardNumber: Detector = (text) => {
     const before = text[m.index - 1] ?? '';
     const after = text.slice(m.index + m[0].length, m.index + m[0].length + 2);
     if (/[A-Za-z_+.]/.test(before) || /^[A-Za-z_]/.test(after) || /^[.,]\d/.test(after)) continue;
-    // Split the run into its groups and try windows of consecutive groups, leftmost-longest first.
-    const groups: { text: string; start: number }[] = [];
-    const separators: string[] = [];
-    for (const g of m[0].matchAll(/\d+/g)) {
-      if (groups.length > 0) separators.push(m[0][g.index - 1]!);
-      groups.push({ text: g[0], start: m.index + g.index });
-    }
+    // Split the run into its groups and try windows of consecutive groups, leftmost-longest first. Each window
+    // grows by one group, so the work stays linear in the run (at most 19 digits per window).
+    const groups: { text: string; start: number; separator: string }[] = [];
+    for (const g of m[0].matchAll(/\d+/g)) groups.push({ text: g[0], start: m.index + g.index, separator: m[0][g.index - 1] ?? '' });
     for (let i = 0; i < groups.length; ) {
       let matchedEnd = -1;
-      let digits = 0;
-      for (let j = i; j < groups.length && (digits += groups[j]!.text.length) <= 19; j++) {
-        const window = groups.slice(i, j + 1);
-        if (isCardNumber(window.map((g) => g.text), separators.slice(i, j))) matchedEnd = j;
+      let digits = '';
+      for (let j = i; j < groups.length; j++) {
+        const group = groups[j]!;
+        if (j > i) {
+          // Grouped: a 4-digit first group, then 3-6 digit groups, one kind of separator.
+          if (groups[i]!.text.length !== 4 || group.text.length < 3 || group.text.length > 6) break;
+          if (j > i + 1 && group.separator !== groups[i + 1]!.separator) break;
+        }
+        digits += group.text;
+        if (digits.length > 19) break;
+        if (isCardDigits(digits)) matchedEnd = j;
       }
       if (matchedEnd < 0) {
         i++;
@@ -273,25 +272,32 @@ const DETECTORS: readonly (readonly [DetectorName, Detector])[] = [
 ];
 
 function scan(text: string, context: ScanContext): { text: string; found: DetectorName[] } {
-  const claimed: (Span & { detector: DetectorName })[] = [];
+  // Sorted, non-overlapping. Each detector's spans are merged against it in one pass: strings can hold thousands.
+  let claimed: (Span & { detector: DetectorName })[] = [];
   for (const [name, detect] of DETECTORS) {
-    for (const span of detect(text, context)) {
-      if (span.end <= span.start) continue;
-      if (claimed.some((c) => span.start < c.end && c.start < span.end)) continue;
-      claimed.push({ ...span, detector: name });
+    const spans = detect(text, context).sort((a, b) => a.start - b.start);
+    const accepted: (Span & { detector: DetectorName })[] = [];
+    let p = 0;
+    let lastEnd = -1;
+    for (const span of spans) {
+      if (span.end <= span.start || span.start < lastEnd) continue;
+      while (p < claimed.length && claimed[p]!.end <= span.start) p++;
+      if (p < claimed.length && claimed[p]!.start < span.end) continue;
+      accepted.push({ ...span, detector: name });
+      lastEnd = span.end;
     }
+    if (accepted.length > 0) claimed = [...claimed, ...accepted].sort((a, b) => a.start - b.start);
   }
   if (claimed.length === 0) return { text, found: [] };
-  claimed.sort((a, b) => a.start - b.start);
-  let out = '';
+  const parts: string[] = [];
   let at = 0;
   for (const span of claimed) {
-    out += text.slice(at, span.start) + MASK;
+    parts.push(text.slice(at, span.start), MASK);
     at = span.end;
   }
-  out += text.slice(at);
-  const found = DETECTOR_NAMES.filter((name) => claimed.some((c) => c.detector === name));
-  return { text: out, found };
+  parts.push(text.slice(at));
+  const names = new Set(claimed.map((c) => c.detector));
+  return { text: parts.join(''), found: DETECTOR_NAMES.filter((name) => names.has(name)) };
 }
 
 /** Masks secrets inside one string (detectors only), keeping the surrounding text: "postgres://u:hunter2@h/db" -> "postgres://u:••••••@h/db". */

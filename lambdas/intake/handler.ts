@@ -11,6 +11,8 @@ import { channelsFor, timeoutSeconds } from '../core/config';
 import { CountersignError } from '../core/errors';
 import { approverIds, evaluatePolicy, requirementsOf } from '../core/policy';
 import { actionRequestSchema } from '../core/request';
+import { maskRequest } from '../core/masking';
+import { parametersHash } from '../core/receipt';
 import { callbackUrlProblem } from '../core/callback';
 import { callbackMode } from '../adapters/callback';
 import { executionName, type WorkflowInput } from '../core/workflow';
@@ -60,7 +62,18 @@ async function createAction(event: HttpEvent) {
     ...(outcome.effect === 'require_approval' ? { channels: channelsFor(config, outcome), ...(outcome.requireSignIn ? { requireSignIn: true } : {}) } : {}),
   };
   const bodySha256 = createHash('sha256').update(canonicalize(request) ?? '').digest('hex');
-  const { chain } = await ledger().append(id, (current) => decideIntake(current, { requester, request, bodySha256, policy }));
+  // Policy saw the real values; everything after (ledger, notifications, pages) sees them masked.
+  const masking = maskRequest(request, { paths: [...config.mask, ...(outcome.mask ?? [])] });
+  const { chain } = await ledger().append(id, (current) =>
+    decideIntake(current, {
+      requester,
+      request: masking.value,
+      bodySha256,
+      parametersSha256: parametersHash(request.parameters ?? {}),
+      masked: masking.masked,
+      policy,
+    }),
+  );
   const state = deriveState(chain)!;
   await putRequestItem({ id, requester, status: statusOf(state), createdAt: state.createdAt });
 

@@ -28,6 +28,7 @@ const config = {
   ],
   default: { effect: 'require_approval', approvers: ['owners'], timeout: '1h' },
   auditors: ['audit@example.com'],
+  mask: ['parameters.customer.ssn'],
   channels: { email: { from: 'countersign@example.com' } },
   local: {
     apiKeys: {
@@ -180,6 +181,30 @@ describe('approval flow', () => {
     const policy = (await audit(body.id)).find((r) => r.type === 'policy_decided')!;
     expect(policy.data).toMatchObject({ rule: 'two-teams', policyVersion: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect((await ask({ action: 'iam.grant', parameters: { role: 'reader' } })).body.rule).toBe('default');
+  });
+
+  it('masks secrets and configured paths in every message, page and ledger record, while the receipt binds the real payload', async () => {
+    const parameters = {
+      customer: { ssn: '123-45-6789', name: 'Ada' },
+      conn: 'postgres://app:hunter2secret@db.internal/prod',
+      key: 'AKIAIOSFODNN7EXAMPLE',
+      note: 'card 4111 1111 1111 1111 on file',
+    };
+    const secrets = ['123-45-6789', 'hunter2secret', 'AKIAIOSFODNN7EXAMPLE', '4111 1111 1111 1111'];
+    const { body } = await ask({ action: 'misc.thing', parameters, justification: 'token Bearer abcdef123456789' });
+    const [mail] = await inboxFor(body.id, 3);
+    const page = await (await fetch(mail!.reviewUrl!)).text();
+    const approved = await decide(body.id, 'alice-key', 'approve');
+    const records = JSON.stringify(await audit(body.id));
+    for (const secret of [...secrets, 'abcdef123456789']) {
+      expect(mail!.text, secret).not.toContain(secret);
+      expect(page, secret).not.toContain(secret);
+      expect(records, secret).not.toContain(secret);
+    }
+    expect(mail!.text).toContain('Ada');
+    expect(records).toContain('"path":"parameters.customer.ssn","reason":"path"');
+    expect(approved.body.status).toBe('approved');
+    expect(verifyReceipt(approved.body.receipt, publicKeyPem, { parameters }).sub).toBe(body.id);
   });
 
   it('settles 12 concurrent votes from 3 approvers on a 2-approval rule exactly once', async () => {

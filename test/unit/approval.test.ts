@@ -21,7 +21,7 @@ const policy: PolicyDecidedData = {
   timeoutSeconds: 3600,
   expiresAt: '2026-01-01T01:00:00Z',
 };
-const intake = { requester: 'agent-role', request: { action: 'data.export', onBehalfOf: 'carol' }, bodySha256: 'h1', policy };
+const intake = { requester: 'agent-role', request: { action: 'data.export', onBehalfOf: 'carol' }, bodySha256: 'h1', parametersSha256: 'p1', masked: [], policy };
 
 /** Appends events as records (unsigned: these tests are about the rules, not the signatures). */
 function apply(chain: AuditRecord[], events: AuditEvent[]): AuditRecord[] {
