@@ -5,14 +5,16 @@
  * calling the same handler as on AWS with the environment the template gives it. Data lives under the data folder,
  * so a restart loses nothing and waiting executions resume.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { CreateStateMachineCommand, SFNClient, StateMachineAlreadyExists, UpdateStateMachineCommand } from '@aws-sdk/client-sfn';
 import dynalite from 'dynalite';
-import type { Config } from '../lambdas/core/config';
+import { ConfigError, type Config } from '../lambdas/core/config';
+import { loadConfigFile } from '../lambdas/adapters/config-file';
+import { policyVersion } from '../lambdas/adapters/deployed-config';
 import { closeServer, listenLoopback } from './aws-json';
 import { LOCAL_ACCOUNT, LOCAL_REGION, resolveIntrinsics, resourcesOfType, type LocalResourceNames } from './cfn';
 import { LocalGateway, routesFromTemplate } from './gateway';
@@ -23,6 +25,10 @@ import { synthesizeForLocal } from './synth';
 
 export interface LocalRuntimeOptions {
   readonly config: Config;
+  /** The file `config` came from: edits to it take effect without a restart (an invalid edit is reported and ignored). */
+  readonly configFile?: string;
+  /** Where reload messages go. @default console.log / console.error */
+  readonly log?: { info(message: string): void; error(message: string): void };
   /** Folder for all local data (tables, keys, executions, inbox). */
   readonly dataDir: string;
   /** Port of the API on 127.0.0.1; 0 picks a free one. @default 8787 */
@@ -51,7 +57,9 @@ type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
-  const { config, dataDir } = options;
+  const { dataDir } = options;
+  let config = options.config;
+  const log = options.log ?? { info: (m: string) => console.log(m), error: (m: string) => console.error(m) };
   // Local mode runs on the Node.js of the laptop; the deployed functions run nodejs22.x.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -161,7 +169,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         environment[name] = value;
       }
     }
-    const { local: _local, ...deployed } = config;
+    const { local: _local, ...deployed } = options.config;
     Object.assign(process.env, environment, {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
@@ -206,12 +214,39 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       ready: () => ready,
       accessLog: options.accessLog ?? false,
     });
+    // Policy reload: the functions read COUNTERSIGN_CONFIG_JSON afresh when it changes, the gateway reads the keys.
+    let stopWatching = () => {};
+    if (options.configFile) {
+      const file = options.configFile;
+      const reload = () => {
+        let next: Config;
+        try {
+          next = loadConfigFile(file);
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          log.error(`countersign: the edited config is invalid; keeping the last good policy.\n${err.message}`);
+          return;
+        }
+        const { local: _l, ...nextDeployed } = next;
+        const text = JSON.stringify(nextDeployed);
+        if (text === process.env.COUNTERSIGN_CONFIG_JSON && JSON.stringify(next.local) === JSON.stringify(config.local)) return;
+        config = next;
+        process.env.COUNTERSIGN_CONFIG_JSON = text;
+        log.info(`countersign: policy reloaded from ${file} (version ${policyVersion(next).slice(0, 12)})`);
+      };
+      // Polling survives editors that replace the file (rename on save), which fs.watch loses track of.
+      watchFile(file, { interval: 250 }, (now, before) => {
+        if (now.mtimeMs !== before.mtimeMs || now.size !== before.size) reload();
+      });
+      stopWatching = () => unwatchFile(file);
+    }
     ready = true;
     return {
       url,
       endpoints: { dynamodb: dynamodbUrl, kms: kmsUrl, sfn: sfnUrl },
       close: async () => {
         ready = false;
+        stopWatching();
         await closeServer(api);
         for (const server of servers.reverse()) await server.close();
       },

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
 
   let runtime: LocalRuntime;
   try {
-    runtime = await startLocalRuntime({ config: loadConfigFile(file), dataDir, port, accessLog: process.env.COUNTERSIGN_ACCESS_LOG !== '0' });
+    runtime = await startLocalRuntime({ config: loadConfigFile(file), configFile: file, dataDir, port, accessLog: process.env.COUNTERSIGN_ACCESS_LOG !== '0' });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof PortInUseError) fail(err.message);
     throw err;

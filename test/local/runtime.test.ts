@@ -169,6 +169,23 @@ describe('local mode', () => {
     expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
   }, 60_000);
 
+  it('takes an edited policy without a restart, and keeps the last good one when an edit is invalid', async () => {
+    const withReload = { ...config, rules: [{ name: 'reloaded', match: { action: 'test.reload' }, effect: 'allow' }, ...config.rules] };
+    expect((await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'test.reload' })).status).toBe(202);
+    writeFileSync(configFile, stringify(withReload));
+    const allowed = await eventually(async () => {
+      const { status, body } = await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'test.reload' });
+      return status === 200 ? body : undefined;
+    }, 10_000, 200);
+    expect(allowed).toMatchObject({ status: 'approved', rule: 'reloaded' });
+    expect(running.output()).toMatch(/policy reloaded from .* \(version [0-9a-f]{12}\)/);
+    writeFileSync(configFile, 'version: 1\nrules: [{ name: broken, match: {}, effect: perhaps }]\n');
+    await eventually(async () => (running.output().includes('keeping the last good policy') ? true : undefined), 10_000, 200);
+    expect(running.output()).toContain('rules.0.effect: expected one of allow, deny, require_approval');
+    expect((await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'test.reload' })).body.rule).toBe('reloaded');
+    writeFileSync(configFile, stringify(config));
+  });
+
   it('reports a busy port in one line and exits 1', async () => {
     const port = Number(new URL(running.url).port);
     const { code, output } = await failingStart({ dataDir: join(dir, 'other'), configFile, port });
