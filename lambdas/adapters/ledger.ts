@@ -50,9 +50,11 @@ export async function completeOutcome(state: ApprovalState, chain: readonly Audi
   if (status === 'approved' && !receipt) {
     receipt = await signReceipt(kms, requiredEnv('LEDGER_KEY_ID'), receiptClaims(state, chain.find((r) => r.type === 'approved'), new Date()));
   }
-  if (item && (item.status !== status || (receipt && !item.receipt))) await cacheOutcome(state.id, status, receipt);
+  const signedNow = receipt !== undefined && receipt !== item?.receipt;
+  if (item && (item.status !== status || signedNow)) await cacheOutcome(state.id, status, receipt);
   if (settleWorkflow && item?.taskToken) await sendOutcome(item.taskToken, status);
-  return (await getRequestItem(state.id))?.receipt ?? receipt;
+  // Another settler may have stored its receipt first (the first one stored is kept): answer the stored one.
+  return signedNow ? ((await getRequestItem(state.id))?.receipt ?? receipt) : receipt;
 }
 
 /** SendTaskSuccess with the outcome; a token already used or timed out means the workflow has moved on. */
