@@ -2,7 +2,11 @@ import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
+  Choice,
+  Condition,
   DefinitionBody,
+  Pass,
+  Result,
   Errors,
   IntegrationPattern,
   JsonPath,
@@ -37,13 +41,22 @@ export class ApprovalWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: ApprovalWorkflowProps) {
     super(scope, id);
 
+    // Notify waits for the outcome until the next wake ($.wait.seconds): the deadline, a reminder or an escalation.
     const notify = new LambdaInvoke(this, 'Notify', {
       lambdaFunction: props.notifier,
       integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payload: TaskInput.fromObject({ requestId: JsonPath.stringAt('$.requestId'), taskToken: JsonPath.taskToken }),
-      taskTimeout: Timeout.at('$.timeoutSeconds'),
+      taskTimeout: Timeout.at('$.wait.seconds'),
       resultPath: '$.outcome',
     });
+    // Wake reminds, escalates, or finds the deadline passed; then the loop waits again with a fresh token.
+    const wake = new LambdaInvoke(this, 'Wake', {
+      lambdaFunction: props.notifier,
+      payload: TaskInput.fromObject({ requestId: JsonPath.stringAt('$.requestId'), wake: true }),
+      payloadResponseOnly: true,
+      resultPath: '$.wait',
+    });
+    wake.addRetry({ errors: [Errors.ALL], interval: Duration.seconds(2), maxAttempts: 5, backoffRate: 2 });
 
     const finalize = new LambdaInvoke(this, 'Finalize', {
       lambdaFunction: props.finalizer,
@@ -64,8 +77,12 @@ export class ApprovalWorkflow extends Construct {
     // A request settled before notifying (e.g. cancelled at once) needs no retry: straight to the closing step.
     notify.addRetry({ errors: [ALREADY_SETTLED_ERROR], maxAttempts: 0 });
     notify.addRetry({ errors: [Errors.TASKS_FAILED], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
-    notify.addCatch(expire, { errors: [Errors.TIMEOUT], resultPath: '$.error' });
+    notify.addCatch(wake, { errors: [Errors.TIMEOUT], resultPath: '$.error' });
     notify.addCatch(expire, { errors: [Errors.ALL], resultPath: '$.error' });
+    const timedOut = new Pass(this, 'TimedOut', { result: Result.fromObject({ Error: 'States.Timeout', Cause: 'No decision before the timeout.' }), resultPath: '$.error' });
+    timedOut.next(expire);
+    wake.addCatch(expire, { errors: [Errors.ALL], resultPath: '$.error' });
+    wake.next(new Choice(this, 'Deadline?').when(Condition.booleanEquals('$.wait.expired', true), timedOut).otherwise(notify));
 
     // Tell the requester (callback URL, Slack DM), retried with backoff; its failure never changes the outcome.
     const callback = new LambdaInvoke(this, 'Callback', {

@@ -47,6 +47,11 @@ export const policyDecidedDataSchema = z.object({
   require: z.array(z.object({ group: z.string(), min: z.int(), members: z.array(z.string()) })).optional(),
   /** SHA-256 of the policy that decided (the canonical JSON of the loaded config). */
   policyVersion: z.string().optional(),
+  /** Reminders to approvers who have not voted, every this many seconds. */
+  remindAfterSeconds: z.int().optional(),
+  /** After this many seconds, `escalateTo` (member ids) become approvers too. */
+  escalateAfterSeconds: z.int().optional(),
+  escalateTo: z.array(z.string()).optional(),
 });
 export type PolicyDecidedData = z.infer<typeof policyDecidedDataSchema>;
 
@@ -71,6 +76,10 @@ export interface ApprovalState {
   readonly policy?: PolicyDecidedData;
   readonly votes: readonly Vote[];
   readonly notified: boolean;
+  /** When approvers were last reminded (ISO), if ever. */
+  readonly remindedAt?: string;
+  /** Approvers added by escalation. */
+  readonly escalatedTo?: readonly string[];
   readonly outcome?: { readonly status: OutcomeType; readonly decidedBy: z.infer<typeof decidedBySchema>; readonly reason?: string; readonly at: string };
 }
 
@@ -82,6 +91,8 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
   let policy: PolicyDecidedData | undefined;
   const votes: Vote[] = [];
   let notified = false;
+  let remindedAt: string | undefined;
+  let escalatedTo: string[] | undefined;
   let outcome: ApprovalState['outcome'];
   for (const record of chain.slice(1)) {
     switch (record.type) {
@@ -90,6 +101,12 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
         break;
       case 'notified':
         notified = true;
+        break;
+      case 'reminded':
+        remindedAt = record.at;
+        break;
+      case 'escalated':
+        escalatedTo = z.object({ approvers: z.array(z.string()) }).parse(record.data).approvers;
         break;
       case 'voted': {
         const data = z.object({ approver: z.string(), decision: z.enum(['approve', 'deny']), reason: z.string().optional() }).parse(record.data);
@@ -119,8 +136,15 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
     ...(policy ? { policy } : {}),
     votes,
     notified,
+    ...(remindedAt ? { remindedAt } : {}),
+    ...(escalatedTo ? { escalatedTo } : {}),
     ...(outcome ? { outcome } : {}),
   };
+}
+
+/** Everyone who may vote: the rule's approvers and, after an escalation, the escalation's. */
+export function allApprovers(state: ApprovalState): string[] {
+  return [...new Set([...(state.policy?.approvers ?? []), ...(state.escalatedTo ?? [])])];
 }
 
 export function statusOf(state: ApprovalState): RequestStatus {
@@ -129,7 +153,7 @@ export function statusOf(state: ApprovalState): RequestStatus {
 
 /** Who may read a request: its requester, its approvers and the auditors. */
 export function canRead(state: ApprovalState, principal: string, auditors: readonly string[]): boolean {
-  return state.requester === principal || (state.policy?.approvers.includes(principal) ?? false) || auditors.includes(principal);
+  return state.requester === principal || allApprovers(state).includes(principal) || auditors.includes(principal);
 }
 
 /** The people a request must never ask: its requester and the human the agent acts for. */
@@ -139,7 +163,7 @@ export function isSelf(state: ApprovalState, principal: string): boolean {
 
 /** The approvers to ask: the rule's approvers less the requester and onBehalfOf. */
 export function approversToAsk(state: ApprovalState): string[] {
-  return (state.policy?.approvers ?? []).filter((a) => !isSelf(state, a));
+  return allApprovers(state).filter((a) => !isSelf(state, a));
 }
 
 function approvers(state: ApprovalState): string[] {
@@ -174,7 +198,7 @@ export function quorumShortfall(requirements: NonNullable<PolicyDecidedData['req
 export function stillMissing(state: ApprovalState): string[] {
   if (state.outcome || !state.policy) return [];
   const given = approvers(state);
-  if (state.policy.require) return quorumShortfall(state.policy.require, given).map((m) => `${m.more} more from ${m.group}`);
+  if (state.policy.require) return quorumShortfall(requirementsWithEscalation(state), given).map((m) => `${m.more} more from ${m.group}`);
   const more = state.policy.requiredApprovals - given.length;
   return more > 0 ? [`${more} more approval${more === 1 ? '' : 's'}`] : [];
 }
@@ -185,7 +209,7 @@ function settledByVotes(state: ApprovalState): AuditEvent | undefined {
   const deny = state.votes.find((v) => v.decision === 'deny');
   if (deny) return { type: 'denied', actor: deny.approver, data: { decidedBy: 'approvers', ...(deny.reason ? { reason: deny.reason } : {}) } };
   const given = approvers(state);
-  const met = state.policy.require ? quorumShortfall(state.policy.require, given).length === 0 : given.length >= state.policy.requiredApprovals;
+  const met = state.policy.require ? quorumShortfall(requirementsWithEscalation(state), given).length === 0 : given.length >= state.policy.requiredApprovals;
   if (met) {
     return { type: 'approved', actor: 'countersign', data: { decidedBy: 'approvers', approvers: state.votes.filter((v) => v.decision === 'approve').map((v) => v.approver) } };
   }
@@ -210,7 +234,7 @@ export function decideVote(chain: readonly AuditRecord[], approver: string, vote
     return settle ? [settle] : [];
   }
   if (isSelf(state, approver)) throw new CountersignError('self_approval', 'the requester, or the person the agent acts for, cannot approve this request');
-  if (!state.policy.approvers.includes(approver)) throw new CountersignError('not_an_approver', 'you are not an approver of this request');
+  if (!allApprovers(state).includes(approver)) throw new CountersignError('not_an_approver', 'you are not an approver of this request');
   if (state.outcome) throw new CountersignError('already_decided', `the request is already ${state.outcome.status}`);
   if (state.policy.expiresAt && now.getTime() >= Date.parse(state.policy.expiresAt)) {
     throw new CountersignError('already_decided', 'the request has expired');
@@ -300,4 +324,51 @@ export function decideIntake(chain: readonly AuditRecord[], intake: IntakeRecord
     ];
   }
   return [];
+}
+
+/** Escalated approvers may fill any requirement of a cross-team quorum: escalation is there to unblock it. */
+function requirementsWithEscalation(state: ApprovalState): NonNullable<PolicyDecidedData['require']> {
+  const extra = state.escalatedTo ?? [];
+  return (state.policy?.require ?? []).map((r) => ({ ...r, members: [...new Set([...r.members, ...extra])] }));
+}
+
+export interface WakePlan {
+  /** The deadline has passed: expire the request. */
+  readonly expired: boolean;
+  /** Approvers to remind now (pending, not voted, not self). */
+  readonly remind: readonly string[];
+  /** Approvers to add and ask now (escalation due and not yet done). */
+  readonly escalate: readonly string[];
+  /** Seconds until the workflow should wake next (deadline, next reminder or escalation). */
+  readonly seconds: number;
+}
+
+/**
+ * What is due at `now` for a pending request, and when to wake next. Reminders repeat every `remindAfter` (from
+ * the request, then from the last reminder) to approvers who have not voted; escalation happens once.
+ */
+export function planWake(state: ApprovalState, now: Date): WakePlan {
+  const policy = state.policy;
+  const t = now.getTime();
+  const deadline = policy?.expiresAt ? Date.parse(policy.expiresAt) : t;
+  if (!policy || state.outcome || t >= deadline) return { expired: !state.outcome, remind: [], escalate: [], seconds: 0 };
+  const created = Date.parse(state.createdAt);
+  const wakes = [deadline];
+  let escalate: string[] = [];
+  if (policy.escalateAfterSeconds !== undefined && policy.escalateTo && !state.escalatedTo) {
+    const due = created + policy.escalateAfterSeconds * 1000;
+    if (t >= due) escalate = policy.escalateTo.filter((a) => !isSelf(state, a) && !policy.approvers.includes(a));
+    else wakes.push(due);
+  }
+  let remind: string[] = [];
+  if (policy.remindAfterSeconds !== undefined) {
+    const every = policy.remindAfterSeconds * 1000;
+    const due = (state.remindedAt ? Date.parse(state.remindedAt) : created) + every;
+    if (t >= due) {
+      const voted = new Set(state.votes.map((v) => v.approver));
+      remind = approversToAsk(state).filter((a) => !voted.has(a));
+      wakes.push(t + every);
+    } else wakes.push(due);
+  }
+  return { expired: false, remind, escalate, seconds: Math.max(1, Math.ceil((Math.min(...wakes) - t) / 1000)) };
 }

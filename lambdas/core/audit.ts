@@ -9,7 +9,7 @@ import { p256 } from '@noble/curves/nist.js';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 
-export const AUDIT_TYPES = ['requested', 'policy_decided', 'notified', 'voted', 'approved', 'denied', 'expired', 'cancelled'] as const;
+export const AUDIT_TYPES = ['requested', 'policy_decided', 'notified', 'reminded', 'escalated', 'voted', 'approved', 'denied', 'expired', 'cancelled'] as const;
 export const auditTypeSchema = z.enum(AUDIT_TYPES);
 export type AuditType = z.infer<typeof auditTypeSchema>;
 

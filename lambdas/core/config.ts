@@ -79,6 +79,11 @@ const outcomeFields = {
   channels: z.array(channelSchema).min(1).optional(),
   /** Even personal review links need OIDC sign-in (step-up for high-risk actions). @default false */
   requireSignIn: z.boolean().optional(),
+  /** Re-notify the approvers who have not voted, every this long. */
+  remindAfter: durationSchema.optional(),
+  /** After this long without an outcome, add the `escalateTo` groups as approvers and ask them. */
+  escalateAfter: durationSchema.optional(),
+  escalateTo: z.array(name).min(1).optional(),
   /** Paths to mask in notifications, pages and the ledger, besides the global `mask`. */
   mask: z.array(maskPathSchema).optional(),
   /** Quorum across teams: distinct approvals from each group (a person in two groups counts once). */
@@ -160,10 +165,24 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
     // With no valid effect there is nothing to check the approval settings against.
     if (!isRecord(outcome) || !effectSchema.safeParse(outcome.effect).success) continue;
     if (outcome.effect !== 'require_approval') {
-      for (const field of ['approvers', 'minApprovals', 'timeout', 'channels', 'requireSignIn', 'require']) {
+      for (const field of ['approvers', 'minApprovals', 'timeout', 'channels', 'requireSignIn', 'require', 'remindAfter', 'escalateAfter', 'escalateTo']) {
         if (outcome[field] !== undefined) problems.push({ path: [...path, field], message: 'only applies when effect is require_approval' });
       }
       continue;
+    }
+    // Reminders and escalation must fall before the request expires, and escalation needs both halves.
+    const timeout = typeof outcome.timeout === 'string' ? (parseDuration(outcome.timeout) ?? 3600) : 3600;
+    for (const field of ['remindAfter', 'escalateAfter'] as const) {
+      const seconds = typeof outcome[field] === 'string' ? parseDuration(outcome[field] as string) : undefined;
+      if (seconds !== undefined && seconds >= timeout) problems.push({ path: [...path, field], message: `must be shorter than the timeout (${outcome.timeout ?? DEFAULT_TIMEOUT})` });
+    }
+    if ((outcome.escalateAfter === undefined) !== (outcome.escalateTo === undefined)) {
+      problems.push({ path: [...path, outcome.escalateAfter === undefined ? 'escalateAfter' : 'escalateTo'], message: 'escalateAfter and escalateTo go together' });
+    }
+    if (Array.isArray(outcome.escalateTo)) {
+      outcome.escalateTo.forEach((group, i) => {
+        if (typeof group === 'string' && groups[group] === undefined) problems.push({ path: [...path, 'escalateTo', i], message: `unknown group "${group}"` });
+      });
     }
     if (Array.isArray(outcome.require)) {
       if (outcome.approvers !== undefined || outcome.minApprovals !== undefined) {

@@ -5,7 +5,12 @@ import { z } from 'zod';
 export const workflowInputSchema = z.strictObject({
   requestId: z.string().min(1),
   timeoutSeconds: z.int().min(1).max(365 * 86_400),
+  /** When the Notify task next times out to let the Wake step remind, escalate or expire. */
+  wait: z.strictObject({ seconds: z.int().min(0), expired: z.boolean() }),
 });
+
+/** Payload of the Wake task: reminders, escalation, or the deadline. Answers the next `wait`. */
+export const wakeEventSchema = z.strictObject({ requestId: z.string().min(1), wake: z.literal(true) });
 export type WorkflowInput = z.infer<typeof workflowInputSchema>;
 
 /** Payload of the Notify task (lambda:invoke.waitForTaskToken). */

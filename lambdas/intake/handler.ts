@@ -6,8 +6,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
-import { canRead, decideCancel, decideIntake, deriveState, publicView, statusOf, type ApprovalState, type PolicyDecidedData } from '../core/approval';
+import { canRead, decideCancel, decideIntake, deriveState, planWake, publicView, statusOf, type ApprovalState, type PolicyDecidedData } from '../core/approval';
 import { channelsFor, timeoutSeconds } from '../core/config';
+import { parseDuration } from '../core/duration';
 import { CountersignError } from '../core/errors';
 import { approverIds, evaluatePolicy, requirementsOf } from '../core/policy';
 import { actionRequestSchema } from '../core/request';
@@ -60,6 +61,10 @@ async function createAction(event: HttpEvent) {
     approvers: outcome.effect === 'require_approval' ? approverIds(config, outcome) : [],
     ...(seconds ? { timeoutSeconds: seconds, expiresAt: new Date(now.getTime() + seconds * 1000).toISOString() } : {}),
     ...(outcome.effect === 'require_approval' ? { channels: channelsFor(config, outcome), ...(outcome.requireSignIn ? { requireSignIn: true } : {}) } : {}),
+    ...(outcome.effect === 'require_approval' && outcome.remindAfter ? { remindAfterSeconds: parseDuration(outcome.remindAfter) } : {}),
+    ...(outcome.effect === 'require_approval' && outcome.escalateAfter && outcome.escalateTo
+      ? { escalateAfterSeconds: parseDuration(outcome.escalateAfter), escalateTo: approverIds(config, { effect: 'require_approval', approvers: outcome.escalateTo }) }
+      : {}),
   };
   const bodySha256 = createHash('sha256').update(canonicalize(request) ?? '').digest('hex');
   // Policy saw the real values; everything after (ledger, notifications, pages) sees them masked.
@@ -78,7 +83,9 @@ async function createAction(event: HttpEvent) {
   await putRequestItem({ id, requester, status: statusOf(state), createdAt: state.createdAt });
 
   if (statusOf(state) === 'pending' && state.policy?.timeoutSeconds) {
-    const input: WorkflowInput = { requestId: id, timeoutSeconds: state.policy.timeoutSeconds };
+    // The first wake is computed from the recorded request alone, so a retried intake starts the same execution.
+    const first = planWake(state, new Date(Date.parse(state.createdAt)));
+    const input: WorkflowInput = { requestId: id, timeoutSeconds: state.policy.timeoutSeconds, wait: { seconds: first.seconds, expired: false } };
     try {
       await sfn.send(new StartExecutionCommand({ stateMachineArn: requiredEnv('STATE_MACHINE_ARN'), name: executionName(id), input: JSON.stringify(input) }));
     } catch (err) {

@@ -6,13 +6,13 @@
  * `notified`. Only when nothing at all could be sent does the task fail (and the workflow fail closed after its
  * retries). A retried task sends nothing twice: `notified` in the ledger marks the sending done.
  */
-import { approversToAsk, deriveState, statusOf, type ApprovalState } from '../core/approval';
+import { approversToAsk, deriveState, planWake, statusOf, type ApprovalState } from '../core/approval';
 import type { Channel } from '../core/config';
 import { approvalRequestHtml, approvalRequestText } from '../core/notification';
 import { issueReviewToken, type MacPort } from '../core/review-token';
 import { approvalRequestMessage, slackUsersOf } from '../core/slack';
 import { approvalRequestCard, requestLandingUrl } from '../core/teams';
-import { AlreadySettledError, notifyEventSchema } from '../core/workflow';
+import { AlreadySettledError, notifyEventSchema, wakeEventSchema } from '../core/workflow';
 import { kms, requiredEnv } from '../adapters/aws-clients';
 import { deployedConfig } from '../adapters/deployed-config';
 import { kmsMac } from '../adapters/kms-mac';
@@ -26,7 +26,10 @@ interface ChannelReport {
   failed: Array<{ to: string; error: string }>;
 }
 
-export async function handler(event: unknown): Promise<{ notified: number }> {
+/** Notify (with a task token) or Wake (`wake: true`: remind, escalate, or report the deadline). */
+export async function handler(event: unknown): Promise<{ notified: number } | { seconds: number; expired: boolean }> {
+  const wakeEvent = wakeEventSchema.safeParse(event);
+  if (wakeEvent.success) return wake(wakeEvent.data.requestId);
   const { requestId, taskToken } = notifyEventSchema.parse(event);
   await storeTaskToken(requestId, taskToken);
   const state = deriveState(await ledger().read(requestId));
@@ -35,7 +38,47 @@ export async function handler(event: unknown): Promise<{ notified: number }> {
   if (statusOf(state) !== 'pending') throw new AlreadySettledError(requestId);
   if (state.notified) return { notified: 0 };
 
-  const sends = plan(state, kmsMac(kms, requiredEnv('REVIEW_KEY_ID')), requiredEnv('COUNTERSIGN_PUBLIC_URL').replace(/\/+$/, ''));
+  const reports = await send(plan(state, kmsMac(kms, requiredEnv('REVIEW_KEY_ID')), publicUrl(), approversToAsk(state), 'request'));
+  const sent = Object.values(reports).reduce((n, r) => n + r.sent.length, 0);
+  // Nobody could be asked (no channel reached anyone): fail, so the workflow retries and then fails closed.
+  if (sent === 0) throw new Error(`no notification could be sent for ${requestId}`);
+  await ledger().append(requestId, (current) =>
+    deriveState(current)?.notified ? [] : [{ type: 'notified', actor: 'countersign', data: { channels: reports, approvers: approversToAsk(state) } }],
+  );
+  return { notified: sent };
+}
+
+const publicUrl = () => requiredEnv('COUNTERSIGN_PUBLIC_URL').replace(/\/+$/, '');
+
+/**
+ * The Wake step: escalate and remind as due (each ledgered), and say when to wake next, or that the deadline passed.
+ * A settled request answers a short wait: the next Notify attempt finds it settled and closes the workflow.
+ */
+async function wake(requestId: string): Promise<{ seconds: number; expired: boolean }> {
+  const state = deriveState(await ledger().read(requestId));
+  if (!state?.policy) throw new Error(`request ${requestId} has no policy decision in the ledger`);
+  if (statusOf(state) !== 'pending') return { seconds: 1, expired: false };
+  const due = planWake(state, new Date());
+  if (due.expired) return { seconds: 0, expired: true };
+  const mac = kmsMac(kms, requiredEnv('REVIEW_KEY_ID'));
+  if (due.escalate.length > 0) {
+    // Record first: the escalated approvers may vote as soon as they are asked.
+    await ledger().append(requestId, (current) => (deriveState(current)?.escalatedTo ? [] : [{ type: 'escalated', actor: 'countersign', data: { approvers: [...due.escalate] } }]));
+    const escalated = deriveState(await ledger().read(requestId))!;
+    await send(plan(escalated, mac, publicUrl(), due.escalate, 'escalation'));
+  }
+  if (due.remind.length > 0) {
+    const reports = await send(plan(state, mac, publicUrl(), due.remind, 'reminder'));
+    // Recorded once per round: if another Wake attempt recorded a reminder since this one read the chain, skip.
+    await ledger().append(requestId, (current) =>
+      deriveState(current)?.remindedAt !== state.remindedAt ? [] : [{ type: 'reminded', actor: 'countersign', data: { channels: reports, approvers: [...due.remind] } }],
+    );
+  }
+  return { seconds: planWake(deriveState(await ledger().read(requestId))!, new Date()).seconds, expired: false };
+}
+
+/** Sends every planned message, each retried with backoff; one failing never blocks the others. */
+async function send(sends: ReturnType<typeof plan>): Promise<Partial<Record<Channel, ChannelReport>>> {
   const reports: Partial<Record<Channel, ChannelReport>> = {};
   await Promise.all(
     sends.map(async ({ channel, to, message }) => {
@@ -49,17 +92,16 @@ export async function handler(event: unknown): Promise<{ notified: number }> {
       }
     }),
   );
-  const sent = Object.values(reports).reduce((n, r) => n + r.sent.length, 0);
-  // Nobody could be asked (no channel reached anyone): fail, so the workflow retries and then fails closed.
-  if (sent === 0) throw new Error(`no notification could be sent for ${requestId}`);
-  await ledger().append(requestId, (current) =>
-    deriveState(current)?.notified ? [] : [{ type: 'notified', actor: 'countersign', data: { channels: reports, approvers: approversToAsk(state) } }],
-  );
-  return { notified: sent };
+  return reports;
 }
 
-/** Every message to send, built lazily (review tokens cost a KMS call each). */
-function plan(state: ApprovalState, mac: MacPort, base: string): Array<{ channel: Channel; to: string; message: () => Promise<OutgoingMessage> }> {
+type MessageKind = 'request' | 'reminder' | 'escalation';
+
+/**
+ * Every message to send to `approvers`, built lazily (review tokens cost a KMS call each). The first request also
+ * posts to the Slack channel and Teams; reminders and escalations are personal only.
+ */
+function plan(state: ApprovalState, mac: MacPort, base: string, approvers: readonly string[], kind: MessageKind): Array<{ channel: Channel; to: string; message: () => Promise<OutgoingMessage> }> {
   const config = deployedConfig();
   const requestId = state.id;
   const channels = state.policy?.channels ?? ['email'];
@@ -67,10 +109,15 @@ function plan(state: ApprovalState, mac: MacPort, base: string): Array<{ channel
   const expiresAt = new Date(state.policy?.expiresAt ?? Date.now());
   const personalLink = async (approver: string) => `${base}/v1/review/${await issueReviewToken(mac, { requestId, approver, expiresAt })}`;
   const landingUrl = requestLandingUrl(base, requestId);
-  const { subject } = approvalRequestText(state, landingUrl);
+  const prefix = kind === 'reminder' ? 'Reminder: ' : kind === 'escalation' ? 'Escalated to you: ' : '';
+  const text = (reviewUrl: string) => {
+    const base = approvalRequestText(state, reviewUrl);
+    return { subject: prefix + base.subject, text: base.text };
+  };
+  const { subject } = text(landingUrl);
   const sends: Array<{ channel: Channel; to: string; message: () => Promise<OutgoingMessage> }> = [];
 
-  for (const approver of approversToAsk(state)) {
+  for (const approver of approvers) {
     const member = members.get(approver);
     const address = member?.email ?? (approver.includes('@') && !approver.startsWith('arn:') ? approver : undefined);
     if (channels.includes('email') && config.channels.email && address) {
@@ -79,7 +126,7 @@ function plan(state: ApprovalState, mac: MacPort, base: string): Array<{ channel
         to: address,
         message: async () => {
           const reviewUrl = await personalLink(approver);
-          return { channel: 'email', to: address, ...approvalRequestText(state, reviewUrl), html: approvalRequestHtml(state, reviewUrl), actionId: requestId, reviewUrl };
+          return { channel: 'email', to: address, ...text(reviewUrl), html: approvalRequestHtml(state, reviewUrl), actionId: requestId, reviewUrl };
         },
       });
     }
@@ -97,7 +144,7 @@ function plan(state: ApprovalState, mac: MacPort, base: string): Array<{ channel
     }
   }
   const slackChannel = config.channels.slack?.channel;
-  if (channels.includes('slack') && slackChannel) {
+  if (kind === 'request' && channels.includes('slack') && slackChannel) {
     sends.push({
       channel: 'slack',
       to: slackChannel,
@@ -107,13 +154,13 @@ function plan(state: ApprovalState, mac: MacPort, base: string): Array<{ channel
       },
     });
   }
-  if (channels.includes('teams') && config.channels.teams) {
+  if (kind === 'request' && channels.includes('teams') && config.channels.teams) {
     sends.push({
       channel: 'teams',
       to: 'teams',
       message: async () => {
         const payload = approvalRequestCard(state, { landingUrl });
-        return { channel: 'teams', to: 'teams', subject, text: approvalRequestText(state, landingUrl).text, actionId: requestId, reviewUrl: landingUrl, payload };
+        return { channel: 'teams', to: 'teams', subject, text: text(landingUrl).text, actionId: requestId, reviewUrl: landingUrl, payload };
       },
     });
   }

@@ -90,9 +90,14 @@ describe('Countersign stack', () => {
     expect(notify.Resource).toMatch(/:states:::lambda:invoke\.waitForTaskToken$/);
     expect(notify.Parameters.FunctionName).toContain(logicalId(fns.notifier));
     expect(notify.Parameters.Payload['taskToken.$']).toBe('$$.Task.Token');
-    expect(notify.TimeoutSecondsPath).toBe('$.timeoutSeconds');
+    // Notify waits until the next wake (deadline, reminder or escalation); Wake decides and loops back or expires.
+    expect(notify.TimeoutSecondsPath).toBe('$.wait.seconds');
     expect(notify.TimeoutSeconds).toBeUndefined();
-    expect(notify.Catch[0]).toEqual({ ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'Expire' });
+    expect(notify.Catch[0]).toEqual({ ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'Wake' });
+    expect(asl.States.Wake.Next).toBe('Deadline?');
+    expect(asl.States['Deadline?'].Choices[0]).toMatchObject({ Variable: '$.wait.expired', BooleanEquals: true, Next: 'TimedOut' });
+    expect(asl.States['Deadline?'].Default).toBe('Notify');
+    expect(asl.States.TimedOut).toMatchObject({ Type: 'Pass', ResultPath: '$.error', Next: 'Expire' });
     expect(notify.Catch.at(-1).ErrorEquals).toEqual(['States.ALL']);
     expect(asl.States.Expire.Resource).toContain(logicalId(fns.finalizer));
     expect(asl.States.Finalize.Retry.some((r: any) => r.ErrorEquals.includes('States.ALL') && r.MaxAttempts >= 5)).toBe(true);

@@ -23,6 +23,7 @@ const config = {
     { name: 'reads', match: { action: '*.read' }, effect: 'allow' },
     { name: 'drops', match: { action: 'db.drop*' }, effect: 'deny', reason: 'Never automated.' },
     { name: 'quick', match: { action: 'test.quick' }, effect: 'require_approval', approvers: ['owners'], timeout: '3s' },
+    { name: 'nudged', match: { action: 'test.nudge' }, effect: 'require_approval', approvers: ['owners'], minApprovals: 2, remindAfter: '2s', escalateAfter: '3s', escalateTo: ['security'], timeout: '30s' },
     { name: 'two-teams', match: { action: 'iam.grant', parameters: { role: { glob: 'admin*' } } }, effect: 'require_approval', require: [{ group: 'owners', min: 1 }, { group: 'security', min: 1 }] },
     { name: 'pair', match: { action: 'data.export' }, effect: 'require_approval', approvers: ['owners'], minApprovals: 2, timeout: '1h' },
   ],
@@ -205,6 +206,26 @@ describe('approval flow', () => {
     expect(records).toContain('"path":"parameters.customer.ssn","reason":"path"');
     expect(approved.body.status).toBe('approved');
     expect(verifyReceipt(approved.body.receipt, publicKeyPem, { parameters }).sub).toBe(body.id);
+  });
+
+  it('reminds approvers who have not voted and escalates to another team, in the workflow, ledgered', async () => {
+    const { body } = await ask({ action: 'test.nudge' });
+    await inboxFor(body.id, 3);
+    await decide(body.id, 'alice-key', 'approve');
+    expect((await decide(body.id, 'dave-key', 'approve')).body.error.code).toBe('not_an_approver');
+    const mail = await eventually(async () => {
+      const mine = ((await api(cs.url, 'GET', '/_local/inbox.json')).body as InboxMessage[]).filter((m) => m.actionId === body.id);
+      return mine.some((m) => m.subject.startsWith('Reminder: ')) && mine.some((m) => m.subject.startsWith('Escalated to you: ')) ? mine : undefined;
+    }, 15_000, 200);
+    const reminded = mail.filter((m) => m.subject.startsWith('Reminder: ')).map((m) => m.to);
+    expect(reminded).not.toContain('alice@example.com');
+    expect(reminded).toEqual(expect.arrayContaining(['bob@example.com', 'carol@example.com']));
+    expect(mail.filter((m) => m.subject.startsWith('Escalated to you: ')).map((m) => m.to)).toEqual(['dave@example.com']);
+    const records = await audit(body.id);
+    expect(records.find((r) => r.type === 'escalated')!.data).toEqual({ approvers: ['dave@example.com'] });
+    expect(records.find((r) => r.type === 'reminded')!.data.approvers).not.toContain('alice@example.com');
+    expect((await decide(body.id, 'dave-key', 'approve')).body).toMatchObject({ status: 'approved' });
+    expect(verifyChain(await audit(body.id), createPublicKey(publicKeyPem)).ok).toBe(true);
   });
 
   it('settles 12 concurrent votes from 3 approvers on a 2-approval rule exactly once', async () => {
