@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  planWake,
   decideCancel,
   decideExpiry,
   decideIntake,
@@ -52,6 +53,23 @@ const code = (fn: () => unknown) => {
   }
   return 'ok';
 };
+
+describe('planWake', () => {
+  const withSchedule = (chain: AuditRecord[]) => {
+    const state = deriveState(chain)!;
+    return { ...state, createdAt: NOW.toISOString(), policy: { ...state.policy!, remindAfterSeconds: 600, escalateAfterSeconds: 1200, escalateTo: ['dave', 'bob'] } };
+  };
+  const at = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
+
+  it('wakes at the next reminder, escalation or deadline, and says what is due', () => {
+    const state = withSchedule(vote(pending(), 'alice', 'approve'));
+    expect(planWake(state, at(0))).toEqual({ expired: false, remind: [], escalate: [], seconds: 600 });
+    expect(planWake(state, at(600))).toEqual({ expired: false, remind: ['bob'], escalate: [], seconds: 600 });
+    expect(planWake({ ...state, remindedAt: at(600).toISOString() }, at(1200))).toEqual({ expired: false, remind: ['bob'], escalate: ['dave'], seconds: 600 });
+    expect(planWake({ ...state, escalatedTo: ['dave'], remindedAt: at(3000).toISOString() }, at(3300)).seconds).toBe(300);
+    expect(planWake(state, at(3600))).toMatchObject({ expired: true });
+  });
+});
 
 describe('approval rules', () => {
   it('records a new request as requested then policy_decided, and nothing more on a retry', () => {

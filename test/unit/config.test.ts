@@ -126,6 +126,14 @@ describe('config loader', () => {
     expect(channelsFor(full, { effect: 'require_approval', approvers: ['owners'] })).toEqual(['email', 'teams']);
   });
 
+  it('checks reminders and escalation against the timeout and the groups', () => {
+    expect(problems(withRule({ remindAfter: '1h' }))).toEqual(['rules.0.remindAfter: must be shorter than the timeout (1h)']);
+    expect(problems(withRule({ escalateAfter: '30m' }))).toEqual(['rules.0.escalateTo: escalateAfter and escalateTo go together']);
+    expect(problems(withRule({ escalateTo: ['owners'] }))).toEqual(['rules.0.escalateAfter: escalateAfter and escalateTo go together']);
+    expect(problems(withRule({ escalateAfter: '30m', escalateTo: ['ghosts'] }))).toEqual(['rules.0.escalateTo.0: unknown group "ghosts"']);
+    expect(problems(withRule({ remindAfter: '15m', escalateAfter: '30m', escalateTo: ['owners'] }))).toEqual([]);
+  });
+
   it('parses durations', () => {
     expect(parseDuration('30s')).toBe(30);
     expect(parseDuration('15m')).toBe(900);
