@@ -1,6 +1,6 @@
 /** `countersign policy check` and `policy explain`, run as the installed bin runs. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,6 +51,22 @@ describe('countersign policy', () => {
     expect(json).toMatchObject({ rule: 'prod-exports', effect: 'require_approval', approval: { minApprovals: 2, channels: ['email'] } });
     writeFileSync(request, JSON.stringify({ action: 'db.drop_table', environment: 'production' }));
     expect((await countersign('policy', 'explain', '--request', request)).stdout).toContain('rule no-prod-drops: matches -> deny (Dropping production databases is never automated.)');
+  });
+
+  it('answers for every example in examples/: the policy checks, and each request lands on the rule it is named for', async () => {
+    expect((await countersign('policy', 'check', 'examples/policy.yaml')).code).toBe(0);
+    const requester: Record<string, string> = { 'prod-iam': 'arn:aws:iam::123456789012:role/ci-deploy' };
+    for (const rule of ['no-prod-drops', 'reads', 'big-customer-exports', 'prod-iam', 'default']) {
+      const args = ['policy', 'explain', '--config', 'examples/policy.yaml', '--request', `examples/requests/${rule}.json`, '--json'];
+      const { stdout } = await countersign(...args, ...(requester[rule] ? ['--requester', requester[rule]!] : []));
+      expect(JSON.parse(stdout).rule, rule).toBe(rule);
+    }
+    const { stdout } = await countersign('policy', 'explain', '--config', 'examples/policy.yaml', '--request', 'examples/requests/big-customer-exports.json');
+    expect(stdout).toContain('approval: 1 from data-owners (alice@example.com, bob@example.com) and 1 from security (sec@example.com, bob@example.com); asked on email, slack; expires after 7200 s');
+  });
+
+  it('is documented by the README, which embeds examples/policy.yaml verbatim', () => {
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain(readFileSync(join(ROOT, 'examples/policy.yaml'), 'utf8').trim());
   });
 
   it('refuses a request file that is not an action request', async () => {
