@@ -2,13 +2,18 @@
 import type { ApprovalState } from './approval';
 import { escapeHtml, safeHref } from './html';
 
+/** "analyst-bot, model some-llm, run r-42": the agent as the agent described itself. */
+function describeAgent(agent: ApprovalState['request']['agent']): string | undefined {
+  return agent ? [agent.name, agent.model && `model ${agent.model}`, agent.runId && `run ${agent.runId}`].filter(Boolean).join(', ') : undefined;
+}
+
 function line(label: string, value: unknown): string | undefined {
   return value === undefined || value === '' ? undefined : `${label.padEnd(14)}${String(value)}`;
 }
 
 export function approvalRequestText(state: ApprovalState, reviewUrl: string): { subject: string; text: string } {
   const { request, policy } = state;
-  const agent = request.agent ? [request.agent.name, request.agent.model && `model ${request.agent.model}`, request.agent.runId && `run ${request.agent.runId}`].filter(Boolean).join(', ') : undefined;
+  const agent = describeAgent(request.agent);
   const lines = [
     `${state.requester} asks for approval to run ${request.action}.`,
     '',
@@ -47,7 +52,7 @@ export function approvalRequestHtml(state: ApprovalState, reviewUrl: string): st
     value === undefined || value === ''
       ? ''
       : `<tr><th align="left" style="padding:4px 12px 4px 0;color:#555;font-weight:normal;vertical-align:top">${escapeHtml(label)}</th><td style="padding:4px 0">${escapeHtml(value)}</td></tr>`;
-  const agent = request.agent ? [request.agent.name, request.agent.model && `model ${request.agent.model}`, request.agent.runId && `run ${request.agent.runId}`].filter(Boolean).join(', ') : undefined;
+  const agent = describeAgent(request.agent);
   const href = safeHref(reviewUrl);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(`Approval requested: ${request.action}`)}</title></head>
 <body style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#1d2330;max-width:640px">

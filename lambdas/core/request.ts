@@ -1,6 +1,9 @@
 /** The action request an agent sends (API.md "Agents") and the stored request it becomes. */
 import { z } from 'zod';
 
+/** Request ids as intake makes them; anything else is not a request (and needs no lookup). */
+export const REQUEST_ID_PATTERN = /^act_[A-Za-z0-9_-]{1,64}$/;
+
 export const ACTION_PATTERN = /^[a-z0-9_.:-]{1,128}$/;
 
 export const actionRequestSchema = z.strictObject({

@@ -5,6 +5,7 @@
  */
 import { decideVote, deriveState, type ApprovalState, type VoteInput } from '../core/approval';
 import type { Config } from '../core/config';
+import { REQUEST_ID_PATTERN } from '../core/request';
 import type { MacPort } from '../core/review-token';
 import { kms, requiredEnv } from '../adapters/aws-clients';
 import { deployedConfig } from '../adapters/deployed-config';
@@ -33,7 +34,7 @@ export const decisionDeps: DecisionDeps = {
     return { state, ...(receipt ? { receipt } : {}) };
   },
   async readState(requestId) {
-    return /^act_[A-Za-z0-9_-]{1,64}$/.test(requestId) ? deriveState(await ledger().read(requestId)) : undefined;
+    return REQUEST_ID_PATTERN.test(requestId) ? deriveState(await ledger().read(requestId)) : undefined;
   },
   mac: () => kmsMac(kms, requiredEnv('REVIEW_KEY_ID')),
   config: deployedConfig,

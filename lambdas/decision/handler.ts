@@ -5,6 +5,7 @@
  */
 import { deriveState, publicView, statusOf, voteSchema } from '../core/approval';
 import { CountersignError } from '../core/errors';
+import { REQUEST_ID_PATTERN } from '../core/request';
 import { checkReviewToken } from '../core/review-token';
 import { kms, requiredEnv } from '../adapters/aws-clients';
 import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent, type HttpResult } from '../adapters/http';
@@ -21,10 +22,13 @@ async function decisionApi(event: HttpEvent) {
   const approver = caller(event);
   const vote = parseWith(voteSchema, jsonBody(event));
   const id = event.pathParameters?.id ?? '';
-  if (!/^act_[A-Za-z0-9_-]{1,64}$/.test(id)) throw new CountersignError('not_found', 'no such request');
+  if (!REQUEST_ID_PATTERN.test(id)) throw new CountersignError('not_found', 'no such request');
   const { state, receipt } = await castVote(id, approver, vote);
   return json(200, publicView(state, receipt));
 }
+
+/** A review link that names nothing we can show: same answer whatever the reason, so it reveals nothing. */
+const invalidLink = (detail = 'Nothing was changed.') => page(404, renderMessagePage('This review link is not valid', detail, 'error'));
 
 function page(status: number, body: string): HttpResult {
   return { statusCode: status, headers: { ...REVIEW_PAGE_HEADERS }, body };
@@ -39,7 +43,7 @@ async function grantOf(event: HttpEvent) {
     answer:
       check.reason === 'expired'
         ? page(410, renderMessagePage('This review link has expired', 'The request it was for is closed. Nothing was changed.', 'info'))
-        : page(404, renderMessagePage('This review link is not valid', 'Check that the whole link was copied from the email. Nothing was changed.', 'error')),
+        : invalidLink('Check that the whole link was copied from the email. Nothing was changed.'),
   };
 }
 
@@ -63,7 +67,7 @@ async function showReview(event: HttpEvent) {
   const stepUp = await checkStepUp(event, decisionDeps, grant);
   if (stepUp) return stepUp;
   const view = await reviewView(grant.requestId, grant.approver, formAction);
-  if (!view) return page(404, renderMessagePage('This review link is not valid', 'Nothing was changed.', 'error'));
+  if (!view) return invalidLink();
   return page(200, renderReviewPage(view));
 }
 
@@ -91,7 +95,7 @@ async function decideReview(event: HttpEvent) {
     }
   }
   const view = await reviewView(grant.requestId, grant.approver, formAction, notice);
-  if (!view) return page(404, renderMessagePage('This review link is not valid', 'Nothing was changed.', 'error'));
+  if (!view) return invalidLink();
   return page(status, renderReviewPage(view));
 }
 

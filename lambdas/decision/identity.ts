@@ -7,6 +7,7 @@
  * Every answer is a page in the review page's style and headers (no script); bad input gets a 4xx page, never a
  * stack trace or a 5xx.
  */
+import { REQUEST_ID_PATTERN } from '../core/request';
 import * as oidc from 'openid-client';
 import { z } from 'zod';
 import { statusOf, type ApprovalState } from '../core/approval';
@@ -35,7 +36,6 @@ import { REVIEW_PAGE_HEADERS, renderMessagePage } from './review-page';
 
 type OidcSettings = NonNullable<Config['auth']['oidc']>;
 
-const REQUEST_ID = /^act_[A-Za-z0-9_-]{1,64}$/;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const MAX_FORM_BYTES = 16 * 1024;
 const emailSchema = z.email().max(320);
@@ -316,7 +316,7 @@ function isNetworkError(err: unknown): boolean {
 // HTTP and HTML helpers
 
 async function requestOf(id: string | undefined, deps: DecisionDeps): Promise<ApprovalState | undefined> {
-  if (!id || !REQUEST_ID.test(id)) return undefined;
+  if (!id || !REQUEST_ID_PATTERN.test(id)) return undefined;
   const state = await deps.readState(id);
   // Only requests that ask approvers have anything to review.
   return state?.policy?.effect === 'require_approval' ? state : undefined;

@@ -5,6 +5,7 @@
  * block_actions answers through response_url, so the handler votes, posts the update there (briefly, its failure never
  * failing the vote), and acknowledges with an empty 200.
  */
+import { REQUEST_ID_PATTERN } from '../core/request';
 import { statusOf, type VoteInput } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import {
@@ -25,7 +26,6 @@ import { resolveSecret } from '../adapters/secrets';
 import { postToResponseUrl } from '../adapters/slack';
 import type { DecisionDeps } from './deps';
 
-const REQUEST_ID = /^act_[A-Za-z0-9_-]{1,64}$/;
 /** Time left for the response_url post inside Slack's 3-second window, after the vote. */
 const RESPONSE_URL_TIMEOUT_MS = 1500;
 
@@ -99,7 +99,7 @@ export async function handleSlackInteraction(event: HttpEvent, deps: DecisionDep
     return ACK;
   }
   const requestId = action.value ?? '';
-  if (!REQUEST_ID.test(requestId)) {
+  if (!REQUEST_ID_PATTERN.test(requestId)) {
     await respond(responseUrl, ephemeralMessage(REFUSALS.not_found!));
     return ACK;
   }

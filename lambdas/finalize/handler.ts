@@ -9,6 +9,7 @@ import { callbackMode, sendCallback } from '../adapters/callback';
 import { deployedConfig } from '../adapters/deployed-config';
 import { completeOutcome, ledger } from '../adapters/ledger';
 import { deliver } from '../adapters/outbox';
+import { slackUsersOf } from '../core/slack';
 import { getRequestItem } from '../adapters/request-store';
 
 export async function handler(event: unknown): Promise<{ status: string }> {
@@ -55,10 +56,10 @@ async function tellRequester(requestId: string): Promise<{ status: string }> {
 async function slackDms(state: ApprovalState): Promise<void> {
   const config = deployedConfig();
   if (!config.channels.slack) return;
-  const members = Object.values(config.groups).flatMap((g) => g.members);
   const people = [state.requester, state.request.onBehalfOf].filter((p): p is string => p !== undefined);
   const status = statusOf(state);
-  for (const userId of new Set(people.map((p) => members.find((m) => m.id === p)?.slackUserId).filter((u): u is string => u !== undefined))) {
+  // Only unambiguous Slack bindings, as for approvers.
+  for (const userId of new Set(people.flatMap((p) => slackUsersOf(config, p)))) {
     // Countersign's own words only; the action name is constrained to [a-z0-9_.:-], so it cannot format.
     const text = `Your request ${state.request.action} (${state.id}) is ${status}.`;
     await deliver({ channel: 'slack', to: userId, subject: text, text, actionId: state.id, payload: { channel: userId, text, unfurl_links: false, unfurl_media: false } });

@@ -11,7 +11,7 @@ import { channelsFor, timeoutSeconds } from '../core/config';
 import { parseDuration } from '../core/duration';
 import { CountersignError } from '../core/errors';
 import { approverIds, evaluatePolicy, requirementsOf } from '../core/policy';
-import { actionRequestSchema } from '../core/request';
+import { actionRequestSchema, REQUEST_ID_PATTERN } from '../core/request';
 import { maskRequest } from '../core/masking';
 import { parametersHash } from '../core/receipt';
 import { callbackUrlProblem } from '../core/callback';
@@ -101,7 +101,7 @@ async function createAction(event: HttpEvent) {
 async function readable(event: HttpEvent): Promise<{ principal: string; state: ApprovalState; chain: Awaited<ReturnType<ReturnType<typeof ledger>['read']>> }> {
   const principal = caller(event);
   const id = event.pathParameters?.id ?? '';
-  const chain = /^act_[A-Za-z0-9_-]{1,64}$/.test(id) ? await ledger().read(id) : [];
+  const chain = REQUEST_ID_PATTERN.test(id) ? await ledger().read(id) : [];
   const state = deriveState(chain);
   if (!state || !canRead(state, principal, deployedConfig().auditors)) throw new CountersignError('not_found', 'no such request');
   return { principal, state, chain };

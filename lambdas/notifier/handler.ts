@@ -12,6 +12,7 @@ import { approvalRequestHtml, approvalRequestText } from '../core/notification';
 import { issueReviewToken, type MacPort } from '../core/review-token';
 import { approvalRequestMessage, slackUsersOf } from '../core/slack';
 import { approvalRequestCard, requestLandingUrl } from '../core/teams';
+import { approverAddress } from '../core/session';
 import { AlreadySettledError, notifyEventSchema, wakeEventSchema } from '../core/workflow';
 import { kms, requiredEnv } from '../adapters/aws-clients';
 import { deployedConfig } from '../adapters/deployed-config';
@@ -105,7 +106,6 @@ function plan(state: ApprovalState, mac: MacPort, base: string, approvers: reado
   const config = deployedConfig();
   const requestId = state.id;
   const channels = state.policy?.channels ?? ['email'];
-  const members = new Map(Object.values(config.groups).flatMap((g) => g.members.map((m) => [m.id, m] as const)));
   const expiresAt = new Date(state.policy?.expiresAt ?? Date.now());
   const personalLink = async (approver: string) => `${base}/v1/review/${await issueReviewToken(mac, { requestId, approver, expiresAt })}`;
   const landingUrl = requestLandingUrl(base, requestId);
@@ -118,8 +118,7 @@ function plan(state: ApprovalState, mac: MacPort, base: string, approvers: reado
   const sends: Array<{ channel: Channel; to: string; message: () => Promise<OutgoingMessage> }> = [];
 
   for (const approver of approvers) {
-    const member = members.get(approver);
-    const address = member?.email ?? (approver.includes('@') && !approver.startsWith('arn:') ? approver : undefined);
+    const address = approverAddress(config, approver);
     if (channels.includes('email') && config.channels.email && address) {
       sends.push({
         channel: 'email',
