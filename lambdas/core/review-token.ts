@@ -37,7 +37,10 @@ export type ReviewTokenCheck = { ok: true; grant: ReviewGrant } | { ok: false; r
 export async function checkReviewToken(mac: MacPort, token: string, now: Date): Promise<ReviewTokenCheck> {
   if (!TOKEN_PATTERN.test(token)) return { ok: false, reason: 'invalid' };
   const [encoded = '', tag = ''] = token.split('.');
-  if (!(await mac.verify(macInput(encoded), Buffer.from(tag, 'base64url')))) return { ok: false, reason: 'invalid' };
+  const macBytes = Buffer.from(tag, 'base64url');
+  // Only the canonical encoding: base64url's unused trailing bits would otherwise let one token have many spellings.
+  if (macBytes.toString('base64url') !== tag) return { ok: false, reason: 'invalid' };
+  if (!(await mac.verify(macInput(encoded), macBytes))) return { ok: false, reason: 'invalid' };
   let payload: z.infer<typeof payloadSchema>;
   try {
     payload = payloadSchema.parse(JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')));

@@ -30,6 +30,17 @@ describe('review tokens', () => {
     expect(await checkReviewToken(port, token, grant.expiresAt)).toEqual({ ok: false, reason: 'expired', requestId: 'act_abc' });
   });
 
+  it('accepts one spelling per token: a MAC whose unused trailing bits differ is refused', async () => {
+    const token = await issueReviewToken(port, grant);
+    const [payload, tag] = token.split('.') as [string, string];
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(tag.at(-1)!);
+    // 43 characters carry 256 bits: the last one has 2 unused bits; flipping them decodes to the same bytes.
+    const respelled = `${tag.slice(0, -1)}${alphabet[last ^ 1]}`;
+    expect(Buffer.from(respelled, 'base64url').equals(Buffer.from(tag, 'base64url'))).toBe(true);
+    expect(await checkReviewToken(port, `${payload}.${respelled}`, before)).toEqual({ ok: false, reason: 'invalid' });
+  });
+
   it('binds the MAC to its purpose: a MAC over the bare payload is not a token', async () => {
     const token = await issueReviewToken(port, grant);
     const [payload] = token.split('.') as [string];
