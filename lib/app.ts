@@ -1,4 +1,4 @@
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Validations, type Duration } from 'aws-cdk-lib';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Config } from '../lambdas/core/config';
@@ -14,6 +14,11 @@ export interface BuildAppOptions {
   readonly nag?: boolean;
   /** Where `app.synth()` writes the cloud assembly. @default cdk.out (or the CLI's choice) */
   readonly outdir?: string;
+  /**
+   * The ledger's write window and the checkpoints' settle time (see `CountersignProps.ledgerWriteWindow` and
+   * `checkpointSettle`). @default the Countersign construct's defaults: 10 s and 60 s
+   */
+  readonly ledgerTimings?: { readonly writeWindow: Duration; readonly checkpointSettle: Duration };
 }
 
 /** The Countersign CDK app: one stack, checked by cdk-nag. Used by `cdk synth`, the tests and local mode alike. */
@@ -30,6 +35,9 @@ export function buildApp(options: BuildAppOptions): { app: App; stack: Countersi
     config: options.config,
     description: 'Countersign: action-level approvals for AI agents',
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    ...(options.ledgerTimings
+      ? { ledgerWriteWindow: options.ledgerTimings.writeWindow, checkpointSettle: options.ledgerTimings.checkpointSettle }
+      : {}),
   });
   if (options.nag !== false) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack };

@@ -1,17 +1,34 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { LEDGER_SLOT_INDEX } from '../lambdas/core/checkpoint';
 
 export interface AuditLedgerProps {
   /** What happens to the table and the signing key when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** What no principal may ever do to the ledger table or its indexes, whatever else it is granted. */
+export const LEDGER_TAMPERING_ACTIONS = [
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PartiQLUpdate',
+  'dynamodb:PartiQLDelete',
+  'dynamodb:DeleteTable',
+  'dynamodb:UpdateTable',
+  'dynamodb:DeleteResourcePolicy',
+  'dynamodb:PutResourcePolicy',
+] as const;
+
 /**
  * The audit ledger: an append-only table of hash-chained records (partition `requestId`, sort `seq`) and the KMS
- * ECC_NIST_P256 key that signs them. Writers get PutItem only (conditional appends), never UpdateItem or DeleteItem.
+ * ECC_NIST_P256 key that signs them. Writers get PutItem only (conditional appends), never UpdateItem or DeleteItem,
+ * and `denyTampering` makes that an explicit Deny.
+ * The `bySlot` index (partition `slot`, sort `rk`, projecting `hash`) lists records by time slot for the signed
+ * checkpoints that seal the ledger as a whole.
  */
 export class AuditLedger extends Construct {
   readonly table: TableV2;
@@ -28,6 +45,15 @@ export class AuditLedger extends Construct {
       deletionProtection: true,
       encryption: TableEncryptionV2.awsManagedKey(),
       removalPolicy,
+      globalSecondaryIndexes: [
+        {
+          indexName: LEDGER_SLOT_INDEX,
+          partitionKey: { name: 'slot', type: AttributeType.STRING },
+          sortKey: { name: 'rk', type: AttributeType.STRING },
+          projectionType: ProjectionType.INCLUDE,
+          nonKeyAttributes: ['hash'],
+        },
+      ],
     });
     this.signingKey = new Key(this, 'SigningKey', {
       description: 'Countersign audit ledger signing key',
@@ -39,13 +65,52 @@ export class AuditLedger extends Construct {
 
   /** Append records (conditional PutItem), read a request's chain, and sign with the ledger key. */
   grantAppend(grantee: IGrantable): void {
-    this.table.grant(grantee, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query');
+    this.grantOnTable(grantee, ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query']);
     this.signingKey.grant(grantee, 'kms:Sign');
   }
 
   /** Read records and the public key. */
   grantRead(grantee: IGrantable): void {
-    this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:Query');
+    this.grantOnTable(grantee, ['dynamodb:GetItem', 'dynamodb:Query']);
     this.signingKey.grant(grantee, 'kms:GetPublicKey', 'kms:DescribeKey');
+  }
+
+  /**
+   * Write checkpoints: list records by slot (Query on the table and the `bySlot` index), read the whole table once
+   * on the first run (Scan), append checkpoint items (PutItem, GetItem) and sign them with the ledger key.
+   */
+  grantCheckpoint(grantee: IGrantable): void {
+    this.grantOnTable(grantee, ['dynamodb:Query'], [this.table.tableArn, `${this.table.tableArn}/index/${LEDGER_SLOT_INDEX}`]);
+    this.grantOnTable(grantee, ['dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:GetItem']);
+    this.signingKey.grant(grantee, 'kms:Sign');
+  }
+
+  /** Export the whole ledger to auditors (a paginated Scan of the table). */
+  grantExport(grantee: IGrantable): void {
+    this.grantOnTable(grantee, ['dynamodb:Scan']);
+  }
+
+  /**
+   * Denies, explicitly, every way to edit or delete records, the table or its indexes. The ledger is append-only, and
+   * an explicit Deny outranks any Allow: even a grant added later (a broad `grantReadWriteData`, a managed policy)
+   * cannot update, delete, or drop records. BatchWriteItem is denied whole because IAM cannot tell its deletes
+   * from its puts; appends go through conditional PutItem.
+   */
+  denyTampering(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        effect: Effect.DENY,
+        actions: [...LEDGER_TAMPERING_ACTIONS],
+        resources: [this.table.tableArn, `${this.table.tableArn}/index/*`],
+      }),
+    );
+  }
+
+  /**
+   * Grants on exactly the given ARNs (the table by default). `table.grant` would add `<table>/index/*` to every
+   * action once the table has an index: a wildcard, and index access no writer needs.
+   */
+  private grantOnTable(grantee: IGrantable, actions: string[], resourceArns: string[] = [this.table.tableArn]): void {
+    Grant.addToPrincipal({ grantee, actions, resourceArns });
   }
 }

@@ -19,6 +19,8 @@ export interface CountersignFunctionProps {
   readonly memorySize?: number;
   /** How long the function's logs are kept. @default one year */
   readonly logRetention?: RetentionDays;
+  /** Concurrency reserved for (and capping) the function; 1 makes its runs one at a time. @default none: unreserved */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -43,6 +45,7 @@ export class CountersignFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       tracing: Tracing.ACTIVE,
       loggingFormat: LoggingFormat.JSON,
       logGroup,

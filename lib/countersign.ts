@@ -1,4 +1,6 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -21,6 +23,19 @@ export interface CountersignProps {
   readonly throttlingRateLimit?: number;
   /** API burst limit. @default 200 */
   readonly throttlingBurstLimit?: number;
+  /** How often a signed checkpoint seals the ledger (whole minutes). @default Duration.minutes(5) */
+  readonly checkpointInterval?: Duration;
+  /**
+   * A ledger record is written within this long of its `at` time, or re-stamped: it bounds how late a record can
+   * land in a time slot a checkpoint already covers. Whole seconds. @default Duration.seconds(10)
+   */
+  readonly ledgerWriteWindow?: Duration;
+  /**
+   * A checkpoint covers records up to this long ago. It must exceed the write window plus the `bySlot` index's
+   * propagation delay, so no record can still appear in a slot once a checkpoint sealed it. Whole seconds.
+   * @default Duration.seconds(60)
+   */
+  readonly checkpointSettle?: Duration;
 }
 
 /** The functions of Countersign, by role. */
@@ -29,6 +44,8 @@ export interface CountersignFunctions {
   readonly notifier: CountersignFunction;
   readonly decision: CountersignFunction;
   readonly finalizer: CountersignFunction;
+  /** Seals the ledger with signed checkpoints, on a schedule. */
+  readonly checkpointer: CountersignFunction;
 }
 
 /** The environment each function reads; names are shared so one process can host them all in local mode. */
@@ -39,6 +56,8 @@ export const FUNCTION_ENV = {
   reviewKeyId: 'REVIEW_KEY_ID',
   stateMachineArn: 'STATE_MACHINE_ARN',
   publicUrl: 'COUNTERSIGN_PUBLIC_URL',
+  ledgerWriteWindow: 'LEDGER_WRITE_WINDOW_SECONDS',
+  checkpointSettle: 'CHECKPOINT_SETTLE_SECONDS',
 } as const;
 
 /** Countersign: the API, the approval workflow, the requests table and the signed audit ledger, wired least-privilege. */
@@ -49,10 +68,21 @@ export class Countersign extends Construct {
   readonly ledger: AuditLedger;
   readonly reviewTokenKey: ReviewTokenKey;
   readonly functions: CountersignFunctions;
+  /** Runs the checkpointer every `checkpointInterval`. */
+  readonly checkpointSchedule: Rule;
 
   constructor(scope: Construct, id: string, props: CountersignProps) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const checkpointInterval = props.checkpointInterval ?? Duration.minutes(5);
+    const writeWindow = props.ledgerWriteWindow ?? Duration.seconds(10);
+    const settle = props.checkpointSettle ?? Duration.seconds(60);
+    if (settle.toMilliseconds() <= writeWindow.toMilliseconds()) {
+      throw new Error(
+        `Countersign: checkpointSettle (${settle.toHumanString()}) must exceed ledgerWriteWindow (${writeWindow.toHumanString()}): ` +
+          'a checkpoint would otherwise seal time slots that records can still be written into',
+      );
+    }
     this.requests = new RequestStore(this, 'Requests', { removalPolicy });
     this.ledger = new AuditLedger(this, 'Ledger', { removalPolicy });
     this.reviewTokenKey = new ReviewTokenKey(this, 'ReviewTokens', { removalPolicy });
@@ -60,13 +90,16 @@ export class Countersign extends Construct {
     // Local API keys never leave the laptop.
     const { local: _local, ...deployed } = props.config;
     const define = { 'process.env.COUNTERSIGN_CONFIG_JSON': JSON.stringify(JSON.stringify(deployed)) };
-    const fn = (id: string, handlerDir: string) =>
-      new CountersignFunction(this, id, { handlerDir, define, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
+    const fn = (id: string, handlerDir: string, extra: { reservedConcurrentExecutions?: number; timeout?: Duration } = {}) =>
+      new CountersignFunction(this, id, { handlerDir, define, ...extra, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
     this.functions = {
       intake: fn('Intake', 'intake'),
       notifier: fn('Notifier', 'notifier'),
       decision: fn('Decision', 'decision'),
       finalizer: fn('Finalizer', 'finalize'),
+      // One run at a time: a checkpoint extends the previous one, so two runs must never race. A minute leaves room
+      // for the first run's Scan and for catching up, beyond the 15 s the handler keeps back to finish a checkpoint.
+      checkpointer: fn('Checkpointer', 'checkpoint', { reservedConcurrentExecutions: 1, timeout: Duration.minutes(1) }),
     };
     this.workflow = new ApprovalWorkflow(this, 'Workflow', {
       notifier: this.functions.notifier,
@@ -81,17 +114,33 @@ export class Countersign extends Construct {
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
 
+    const { intake, notifier, decision, finalizer, checkpointer } = this.functions;
     for (const f of Object.values(this.functions)) {
-      f.addEnvironment(FUNCTION_ENV.requestsTable, this.requests.table.tableName);
       f.addEnvironment(FUNCTION_ENV.ledgerTable, this.ledger.table.tableName);
       f.addEnvironment(FUNCTION_ENV.ledgerKeyId, this.ledger.signingKey.keyArn);
+      f.addEnvironment(FUNCTION_ENV.ledgerWriteWindow, String(writeWindow.toSeconds()));
+      // Append-only, whatever any function is granted now or later.
+      this.ledger.denyTampering(f);
+    }
+    // The functions that serve requests; the checkpointer reads and writes only the ledger.
+    for (const f of [intake, notifier, decision, finalizer]) {
+      f.addEnvironment(FUNCTION_ENV.requestsTable, this.requests.table.tableName);
       this.requests.grantReadWrite(f);
       this.ledger.grantAppend(f);
     }
-    const { intake, notifier, decision } = this.functions;
+    checkpointer.addEnvironment(FUNCTION_ENV.checkpointSettle, String(settle.toSeconds()));
+    this.ledger.grantCheckpoint(checkpointer);
+    this.checkpointSchedule = new Rule(this, 'CheckpointSchedule', {
+      description: 'Countersign: seal the audit ledger with a signed checkpoint',
+      schedule: Schedule.rate(checkpointInterval),
+      targets: [new LambdaFunction(checkpointer, { retryAttempts: 2 })],
+    });
+
     intake.addEnvironment(FUNCTION_ENV.stateMachineArn, this.workflow.stateMachine.stateMachineArn);
     this.workflow.stateMachine.grantStartExecution(intake);
     this.ledger.grantRead(intake);
+    // Auditors export the whole ledger (GET /v1/audit/export).
+    this.ledger.grantExport(intake);
     for (const f of [notifier, decision]) f.addEnvironment(FUNCTION_ENV.reviewKeyId, this.reviewTokenKey.key.keyArn);
     // Links in notifications and sign-in redirects point at the API.
     for (const f of [notifier, decision]) f.addEnvironment(FUNCTION_ENV.publicUrl, this.api.url);
@@ -119,7 +168,7 @@ export class Countersign extends Construct {
       [notifier, [slack?.botToken, teams?.webhookUrl]],
       [decision, [slack?.signingSecret, oidc?.clientSecret]],
       // The finalizer DMs the requester on Slack when a request settles.
-      [this.functions.finalizer, [slack?.botToken]],
+      [finalizer, [slack?.botToken]],
     ];
     for (const [f, refs] of secretsOf) {
       const arns = refs.filter((r): r is string => r?.startsWith('arn:') === true);

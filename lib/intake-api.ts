@@ -35,6 +35,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.POST, path: '/v1/actions/{id}/cancel', target: 'intake', auth: 'iam' },
   { method: HttpMethod.GET, path: '/v1/actions/{id}/audit', target: 'intake', auth: 'iam' },
   { method: HttpMethod.GET, path: '/v1/audit/public-key', target: 'intake', auth: 'iam' },
+  // Auditors only: the whole ledger with its signed checkpoints, paginated.
+  { method: HttpMethod.GET, path: '/v1/audit/export', target: 'intake', auth: 'iam' },
   { method: HttpMethod.POST, path: '/v1/actions/{id}/decision', target: 'decision', auth: 'iam' },
   { method: HttpMethod.GET, path: '/v1/review/{token}', target: 'decision', auth: 'self' },
   { method: HttpMethod.POST, path: '/v1/review/{token}', target: 'decision', auth: 'self' },

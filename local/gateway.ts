@@ -2,7 +2,8 @@
  * The local API Gateway: an HTTP server that serves the routes of the synthesized HTTP API, turning each request into
  * an API Gateway HTTP API payload 2.0 event for the same handler the route targets on AWS. Routes the template
  * marks AWS_IAM take `Authorization: Bearer <key>` with the key's principal from the config's `local.apiKeys` in
- * place of SigV4. It also serves the local-only pages: `/healthz` and the inbox.
+ * place of SigV4. It also serves the local-only pages: `/healthz`, the inbox, and `POST /_local/schedules/run`, which
+ * runs every scheduled rule's targets once, now.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,6 +11,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { HttpEvent } from '../lambdas/adapters/http';
 import { LOCAL_ACCOUNT, resolveIntrinsics, resourcesOfType, type CfnTemplate, type LocalResourceNames } from './cfn';
 import type { LocalInbox } from './inbox';
+import type { ScheduleRun } from './schedules';
 
 export interface GatewayRoute {
   readonly routeKey: string;
@@ -53,6 +55,8 @@ export interface LocalGatewayOptions {
   readonly ready: () => boolean;
   /** Prints one line per API call (route key, never the raw path: it may hold a review token). @default false */
   readonly accessLog?: boolean;
+  /** Runs every scheduled rule's targets once now (`POST /_local/schedules/run`). @default the route is absent */
+  readonly runSchedules?: () => Promise<readonly ScheduleRun[]>;
 }
 
 interface MatchedRoute {
@@ -133,6 +137,15 @@ export class LocalGateway {
       } catch (err) {
         sendError(res, 400, 'invalid_request', `not an inbox message: ${err instanceof Error ? err.message.slice(0, 300) : 'unreadable'}`);
       }
+      return true;
+    }
+    if (path === '/_local/schedules/run' && method === 'POST' && this.options.runSchedules) {
+      if (!this.options.ready()) {
+        sendError(res, 503, 'unavailable', 'local mode is still starting');
+        return true;
+      }
+      // Each run's outcome is in the answer; a failed run is reported, not an error of this call.
+      sendJson(res, 200, { ran: await this.options.runSchedules() });
       return true;
     }
     return false;

@@ -9,7 +9,18 @@ import { mkdirSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  ResourceInUseException,
+  ResourceNotFoundException,
+  ScanCommand,
+  type CreateTableCommandInput,
+  type ScanCommandOutput,
+} from '@aws-sdk/client-dynamodb';
 import { CreateStateMachineCommand, SFNClient, StateMachineAlreadyExists, UpdateStateMachineCommand } from '@aws-sdk/client-sfn';
 import dynalite from 'dynalite';
 import { ConfigError, type Config } from '../lambdas/core/config';
@@ -20,6 +31,7 @@ import { LOCAL_ACCOUNT, LOCAL_REGION, resolveIntrinsics, resourcesOfType, type L
 import { LocalGateway, routesFromTemplate } from './gateway';
 import { LocalInbox } from './inbox';
 import { LocalKms, type LocalKeySpec } from './kms';
+import { LocalSchedules, schedulesFromTemplate, type ScheduledRule } from './schedules';
 import { LocalStepFunctions } from './sfn';
 import { synthesizeForLocal } from './synth';
 
@@ -43,6 +55,18 @@ export interface LocalRuntime {
   /** The local AWS endpoints, for the AWS SDK or CLI (`--endpoint-url`). */
   readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string };
   close(): Promise<void>;
+}
+
+/**
+ * Local mode cannot start for a reason the user can fix (a data folder from an older version, a template feature it
+ * does not run). Its message is the whole story: it prints as one line, without a stack.
+ */
+export class LocalStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LocalStartError';
+    this.stack = `${this.name}: ${message}`;
+  }
 }
 
 export class PortInUseError extends Error {
@@ -78,6 +102,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
 
   const servers: Array<{ close(): Promise<void> }> = [];
+  let schedules: LocalSchedules | undefined;
   try {
     const { template, functions } = synthesizeForLocal(config);
 
@@ -151,7 +176,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     const dynamo = new DynamoDBClient({ endpoint: dynamodbUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     for (const [id, table] of resourcesOfType(template, 'AWS::DynamoDB::GlobalTable').concat(resourcesOfType(template, 'AWS::DynamoDB::Table'))) {
-      await createTableIfMissing(dynamo, id, table.Properties ?? {});
+      await createTableIfMissing(dynamo, id, table.Properties ?? {}, log);
     }
     dynamo.destroy();
 
@@ -206,6 +231,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     sfnClient.destroy();
 
+    // Scheduled rules (the ledger checkpoints) run on the template's cadence, through `invoke` so stopping drains them.
+    let rules: ScheduledRule[];
+    try {
+      rules = schedulesFromTemplate(template, names, functionIdOfArn, { region: LOCAL_REGION, account: LOCAL_ACCOUNT });
+    } catch (err) {
+      throw new LocalStartError((err as Error).message);
+    }
+    schedules = new LocalSchedules({ rules, invoke: (id, event) => invoke(id, event), log, region: LOCAL_REGION, account: LOCAL_ACCOUNT });
+    const runSchedules = schedules.runAll.bind(schedules);
+
     gateway = new LocalGateway({
       routes: routesFromTemplate(template, names, functionIdOfArn),
       invoke: (id, event) => invoke(id, event),
@@ -213,6 +248,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       inbox,
       ready: () => ready,
       accessLog: options.accessLog ?? false,
+      runSchedules,
     });
     // Policy reload: the functions read COUNTERSIGN_CONFIG_JSON afresh when it changes, the gateway reads the keys.
     let stopWatching = () => {};
@@ -240,6 +276,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       });
       stopWatching = () => unwatchFile(file);
     }
+    // Local mode was stopped for a while, perhaps days: the checkpoints catch up soon after a start.
+    schedules.start(CATCH_UP_MS);
     ready = true;
     return {
       url,
@@ -247,16 +285,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       close: async () => {
         ready = false;
         stopWatching();
+        // No new scheduled runs; the ones in flight drain with the other invocations below.
+        schedules?.stop();
         await closeServer(api);
         for (const server of servers.reverse()) await server.close();
       },
     };
   } catch (err) {
+    schedules?.stop();
     await closeServer(api);
     for (const server of servers.reverse()) await server.close().catch(() => undefined);
     throw err;
   }
 }
+
+/** The first scheduled run after a start comes within this long. */
+const CATCH_UP_MS = 30_000;
 
 /** How long stopping waits for running invocations. */
 const DRAIN_MS = 10_000;
@@ -273,7 +317,7 @@ function localKeySpec(id: string, spec: unknown): LocalKeySpec {
   throw new Error(`KMS key ${id}: key spec ${String(spec)} is not supported in local mode`);
 }
 
-async function createTableIfMissing(dynamo: DynamoDBClient, id: string, props: Record<string, unknown>): Promise<void> {
+async function createTableIfMissing(dynamo: DynamoDBClient, id: string, props: Record<string, unknown>, log: { info(message: string): void }): Promise<void> {
   const input: CreateTableCommandInput = {
     TableName: id,
     KeySchema: props.KeySchema as CreateTableCommandInput['KeySchema'],
@@ -288,11 +332,57 @@ async function createTableIfMissing(dynamo: DynamoDBClient, id: string, props: R
       Projection: index.Projection as never,
     }));
   }
+  const staging = `${id}.rebuild`;
+  // A rebuild that stopped half-way (see below) resumes from its staging copy before anything else runs.
+  if (await describeTable(dynamo, staging)) return rebuild(dynamo, input, staging, log);
   try {
     await dynamo.send(new CreateTableCommand(input));
+    return;
   } catch (err) {
     if (!(err instanceof ResourceInUseException)) throw err;
   }
+  // The table comes from an older data folder and may lack an index added since (the ledger's bySlot). dynalite 4
+  // cannot add one (UpdateTable accepts GlobalSecondaryIndexUpdates Create but never builds it), so the table is
+  // rebuilt with its items: restarts lose nothing, upgrades included.
+  const existing = await describeTable(dynamo, id);
+  const present = new Set((existing?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+  const missing = (input.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName!).filter((name) => !present.has(name));
+  if (missing.length === 0) return;
+  await dynamo.send(new CreateTableCommand({ TableName: staging, KeySchema: input.KeySchema, AttributeDefinitions: existing!.AttributeDefinitions, BillingMode: 'PAY_PER_REQUEST' }));
+  const kept = await copyItems(dynamo, id, staging);
+  log.info(`countersign: table ${id} gains index ${missing.join(', ')}; rebuilding it with its ${kept} items`);
+  await rebuild(dynamo, input, staging, log);
+}
+
+/** Drops `input`'s table if present, creates it as the template says, and moves the staging copy's items into it. */
+async function rebuild(dynamo: DynamoDBClient, input: CreateTableCommandInput, staging: string, log: { info(message: string): void }): Promise<void> {
+  if (await describeTable(dynamo, input.TableName!)) await dynamo.send(new DeleteTableCommand({ TableName: input.TableName }));
+  await dynamo.send(new CreateTableCommand(input));
+  const moved = await copyItems(dynamo, staging, input.TableName!);
+  await dynamo.send(new DeleteTableCommand({ TableName: staging }));
+  log.info(`countersign: table ${input.TableName} rebuilt with ${moved} items`);
+}
+
+async function describeTable(dynamo: DynamoDBClient, name: string) {
+  try {
+    return (await dynamo.send(new DescribeTableCommand({ TableName: name }))).Table;
+  } catch (err) {
+    if (err instanceof ResourceNotFoundException) return undefined;
+    throw err;
+  }
+}
+
+/** Copies every item (PutItem, so a repeated copy is harmless); answers how many. */
+async function copyItems(dynamo: DynamoDBClient, from: string, to: string): Promise<number> {
+  let copied = 0;
+  let startKey: ScanCommandOutput['LastEvaluatedKey'];
+  do {
+    const page = await dynamo.send(new ScanCommand({ TableName: from, ConsistentRead: true, ExclusiveStartKey: startKey }));
+    for (const item of page.Items ?? []) await dynamo.send(new PutItemCommand({ TableName: to, Item: item }));
+    copied += page.Items?.length ?? 0;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return copied;
 }
 
 function lambdaContext(functionName: string) {

@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '../lambdas/core/config';
 import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
-import { PortInUseError, startLocalRuntime, type LocalRuntime } from './runtime';
+import { LocalStartError, PortInUseError, startLocalRuntime, type LocalRuntime } from './runtime';
 
 function fail(message: string): never {
   console.error(`countersign: ${message}`);
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   try {
     runtime = await startLocalRuntime({ config: loadConfigFile(file), configFile: file, dataDir, port, accessLog: process.env.COUNTERSIGN_ACCESS_LOG !== '0' });
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof PortInUseError) fail(err.message);
+    if (err instanceof ConfigError || err instanceof PortInUseError || err instanceof LocalStartError) fail(err.message);
     throw err;
   }
 

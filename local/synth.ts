@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CfnElement, Stack } from 'aws-cdk-lib';
+import { CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import type { Config } from '../lambdas/core/config';
 import { buildApp } from '../lib/app';
 import { CountersignFunction } from '../lib/countersign-function';
@@ -27,7 +27,15 @@ export interface LocalSynthesis {
 export function synthesizeForLocal(config: Config): LocalSynthesis {
   const outdir = mkdtempSync(join(tmpdir(), 'countersign-synth-'));
   try {
-    const { app, stack } = buildApp({ config, bundle: false, nag: false, outdir });
+    const { app, stack } = buildApp({
+      config,
+      bundle: false,
+      nag: false,
+      outdir,
+      // Local mode appends in-process, so records land within milliseconds of their time: a short write window and
+      // settle time keep checkpoints minutes fresher than on AWS, where the GSI's propagation needs the margin.
+      ledgerTimings: { writeWindow: Duration.seconds(2), checkpointSettle: Duration.seconds(4) },
+    });
     const assembly = app.synth();
     const template = JSON.parse(readFileSync(join(assembly.directory, stack.templateFile), 'utf8')) as CfnTemplate;
     const functions = new Map<string, LocalFunction>();

@@ -14,6 +14,7 @@ import {
   type AuditRecord,
   type UnsignedRecord,
 } from '../core/audit';
+import { slotKeys } from '../core/checkpoint';
 
 export interface AuditLedgerOptions {
   readonly tableName: string;
@@ -23,10 +24,24 @@ export interface AuditLedgerOptions {
   readonly kms: KMSClient;
   /** @default () => new Date() */
   readonly clock?: () => Date;
+  /**
+   * A record is put within this many seconds of its `at`, or stamped and signed again: checkpoints rely on no
+   * record arriving later than that in a time range they have closed. @default 10
+   */
+  readonly writeWindowSeconds?: number;
 }
 
 /** Each conflict means another writer appended, so this only trips under pathological contention. */
 const MAX_CONFLICTS = 50;
+/** Signing that keeps outlasting the write window means KMS is struggling: fail the step, it is retried. */
+const MAX_RESTAMPS = 5;
+export const DEFAULT_WRITE_WINDOW_SECONDS = 10;
+
+/** A stored item minus the slot-index attributes, which are not part of the signed record. */
+export function storedRecord(item: Record<string, unknown>): AuditRecord {
+  const { slot: _slot, rk: _rk, ...record } = item;
+  return auditRecordSchema.parse(record);
+}
 
 export class AuditLedgerStore {
   private readonly tableName: string;
@@ -34,6 +49,7 @@ export class AuditLedgerStore {
   private readonly dynamo: DynamoDBDocumentClient;
   private readonly kms: KMSClient;
   private readonly clock: () => Date;
+  private readonly writeWindowMs: number;
   private publicKey: Promise<string> | undefined;
 
   constructor(options: AuditLedgerOptions) {
@@ -42,6 +58,7 @@ export class AuditLedgerStore {
     this.dynamo = options.dynamo;
     this.kms = options.kms;
     this.clock = options.clock ?? (() => new Date());
+    this.writeWindowMs = (options.writeWindowSeconds ?? DEFAULT_WRITE_WINDOW_SECONDS) * 1000;
   }
 
   /** The request's records, oldest first. */
@@ -65,12 +82,12 @@ export class AuditLedgerStore {
     for (;;) {
       const [event] = decide(chain);
       if (!event) return { chain, appended };
-      const record = await this.sign(nextUnsignedRecord(chain, requestId, event, this.clock(), this.keyId));
+      const record = await this.stampAndSign(chain, requestId, event);
       try {
         await this.dynamo.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: record,
+            Item: { ...record, ...slotKeys(record) },
             ConditionExpression: 'attribute_not_exists(#seq)',
             ExpressionAttributeNames: { '#seq': 'seq' },
           }),
@@ -104,6 +121,15 @@ export class AuditLedgerStore {
     return createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }).toString();
   }
 
+  /** The next record, signed while its `at` is still within the write window. */
+  private async stampAndSign(chain: readonly AuditRecord[], requestId: string, event: AuditEvent): Promise<AuditRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const record = await this.sign(nextUnsignedRecord(chain, requestId, event, this.clock(), this.keyId));
+      if (this.clock().getTime() - Date.parse(record.at) <= this.writeWindowMs) return record;
+      if (attempt >= MAX_RESTAMPS) throw new Error(`audit ledger: signing took longer than the write window ${MAX_RESTAMPS} times`);
+    }
+  }
+
   private async sign(unsigned: UnsignedRecord): Promise<AuditRecord> {
     const digest = recordDigest(unsigned);
     // DIGEST: KMS signs the hash as given, so the signature verifies over `hash` and any record size fits.
@@ -133,7 +159,7 @@ export class AuditLedgerStore {
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) records.push(auditRecordSchema.parse(item));
+      for (const item of page.Items ?? []) records.push(storedRecord(item));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return records;

@@ -11,7 +11,14 @@ import { cacheOutcome, getRequestItem } from './request-store';
 let store: AuditLedgerStore | undefined;
 
 export function ledger(): AuditLedgerStore {
-  store ??= new AuditLedgerStore({ tableName: requiredEnv('LEDGER_TABLE'), keyId: requiredEnv('LEDGER_KEY_ID'), dynamo, kms });
+  const writeWindow = Number(process.env.LEDGER_WRITE_WINDOW_SECONDS);
+  store ??= new AuditLedgerStore({
+    tableName: requiredEnv('LEDGER_TABLE'),
+    keyId: requiredEnv('LEDGER_KEY_ID'),
+    dynamo,
+    kms,
+    ...(Number.isFinite(writeWindow) && writeWindow > 0 ? { writeWindowSeconds: writeWindow } : {}),
+  });
   return store;
 }
 

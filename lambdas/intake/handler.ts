@@ -17,7 +17,8 @@ import { parametersHash } from '../core/receipt';
 import { callbackUrlProblem } from '../core/callback';
 import { callbackMode } from '../adapters/callback';
 import { executionName, type WorkflowInput } from '../core/workflow';
-import { requiredEnv, sfn } from '../adapters/aws-clients';
+import { dynamo, requiredEnv, sfn } from '../adapters/aws-clients';
+import { decodeCursor, exportLedgerPage } from '../adapters/ledger-export';
 import { deployedConfig, policyVersion } from '../adapters/deployed-config';
 import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent } from '../adapters/http';
 import { completeOutcome, ledger } from '../adapters/ledger';
@@ -140,6 +141,36 @@ async function readAudit(event: HttpEvent) {
   return json(200, chain);
 }
 
+const exportQuerySchema = z.strictObject({
+  since: z.iso.datetime().optional(),
+  until: z.iso.datetime().optional(),
+  cursor: z.string().optional(),
+});
+
+/** Auditors only: the whole ledger, a page at a time (`countersign audit export`). */
+async function exportAudit(event: HttpEvent) {
+  const principal = caller(event);
+  const query = parseWith(exportQuerySchema, event.queryStringParameters ?? {});
+  const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  if (query.cursor !== undefined && !cursor) throw new CountersignError('invalid_request', 'cursor is not one this API issued', [{ path: 'cursor', message: 'invalid' }]);
+  // Stored times are toISOString() strings: compare like with like.
+  const since = query.since === undefined ? undefined : new Date(query.since).toISOString();
+  const until = query.until === undefined ? undefined : new Date(query.until).toISOString();
+  if (since && until && since > until) {
+    throw new CountersignError('invalid_request', 'since is after until', [{ path: 'since', message: 'after until' }]);
+  }
+  if (!deployedConfig().auditors.includes(principal)) throw new CountersignError('forbidden', 'only auditors may export the ledger');
+  const exportedAt = new Date().toISOString();
+  const page = await exportLedgerPage({
+    dynamo,
+    tableName: requiredEnv('LEDGER_TABLE'),
+    ...(since ? { since } : {}),
+    ...(until ? { until } : {}),
+    ...(cursor ? { cursor } : {}),
+  });
+  return json(200, { items: page.items, cursor: page.cursor ?? null, exportedAt });
+}
+
 async function publicKey(event: HttpEvent) {
   caller(event);
   return { statusCode: 200, headers: { 'content-type': 'application/x-pem-file', 'cache-control': 'max-age=300' }, body: await ledger().publicKeyPem() };
@@ -151,4 +182,5 @@ export const handler = routeHandler({
   'POST /v1/actions/{id}/cancel': cancelAction,
   'GET /v1/actions/{id}/audit': readAudit,
   'GET /v1/audit/public-key': publicKey,
+  'GET /v1/audit/export': exportAudit,
 });

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lambdas/adapters/config-file';
 import { buildApp } from '../../lib/app';
+import { LEDGER_TAMPERING_ACTIONS } from '../../lib/audit-ledger';
 import { API_ROUTES } from '../../lib/intake-api';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -41,17 +42,22 @@ describe('Countersign stack', () => {
     return JSON.parse(text);
   }
 
+  /** The statements of the policies attached to a function's role. */
+  function statements(fn: keyof typeof fns): Statement[] {
+    const roleId = logicalId(fns[fn].role as never);
+    return ofType('AWS::IAM::Policy')
+      .filter(([, policy]) => (policy.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId))
+      .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as Statement[]);
+  }
+
   /** Every Allow statement in the policies attached to a function's role, as action -> resources. */
   function grants(fn: keyof typeof fns): Map<string, string[]> {
-    const roleId = logicalId(fns[fn].role as never);
     const out = new Map<string, string[]>();
-    for (const [, policy] of ofType('AWS::IAM::Policy')) {
-      if (!(policy.Properties.Roles as Array<{ Ref: string }>).some((r) => r.Ref === roleId)) continue;
-      for (const s of policy.Properties.PolicyDocument.Statement as Statement[]) {
-        expect(s.Effect).toBe('Allow');
-        for (const action of [s.Action].flat()) {
-          out.set(action, [...(out.get(action) ?? []), ...[s.Resource].flat().map((r) => JSON.stringify(r))]);
-        }
+    for (const s of statements(fn)) {
+      expect(['Allow', 'Deny']).toContain(s.Effect);
+      if (s.Effect !== 'Allow') continue;
+      for (const action of [s.Action].flat()) {
+        out.set(action, [...(out.get(action) ?? []), ...[s.Resource].flat().map((r) => JSON.stringify(r))]);
       }
     }
     return out;
@@ -64,6 +70,9 @@ describe('Countersign stack', () => {
     expect(routes.get('GET /v1/actions/{id}')).toBe('AWS_IAM');
     expect(routes.get('POST /v1/actions/{id}/decision')).toBe('AWS_IAM');
     expect(routes.get('GET /v1/audit/public-key')).toBe('AWS_IAM');
+    // Auditors only (the handler checks the caller is one); SigV4 in front of it.
+    expect(routes.get('GET /v1/audit/export')).toBe('AWS_IAM');
+    expect(API_ROUTES).toContainEqual({ method: 'GET', path: '/v1/audit/export', target: 'intake', auth: 'iam' });
     expect(routes.get('GET /v1/review/{token}')).toBe('NONE');
     expect(routes.get('POST /v1/review/{token}')).toBe('NONE');
     expect(routes.get('POST /v1/slack/interactions')).toBe('NONE');
@@ -118,6 +127,24 @@ describe('Countersign stack', () => {
     });
   });
 
+  it('indexes the ledger by slot for checkpoints, projecting only the hash', () => {
+    const ledger = json.Resources[logicalId(stack.countersign.ledger.table)]!;
+    expect(ledger.Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'bySlot',
+        KeySchema: [{ AttributeName: 'slot', KeyType: 'HASH' }, { AttributeName: 'rk', KeyType: 'RANGE' }],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['hash'] },
+      },
+    ]);
+    expect(ledger.Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([{ AttributeName: 'slot', AttributeType: 'S' }, { AttributeName: 'rk', AttributeType: 'S' }]),
+    );
+    const [replica] = ledger.Properties.Replicas;
+    expect(replica.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(replica.DeletionProtectionEnabled).toBe(true);
+    expect((ledger as { DeletionPolicy?: string }).DeletionPolicy).toBe('Retain');
+  });
+
   it('creates an ECC_NIST_P256 signing key and an HMAC_256 key, both retained', () => {
     template.resourceCountIs('AWS::KMS::Key', 2);
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', Properties: { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' } });
@@ -126,7 +153,8 @@ describe('Countersign stack', () => {
 
   it('runs every function on nodejs22.x arm64 with tracing, source maps and its own log group', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(5);
+    expect(functions.map(([id]) => id).sort()).toEqual(Object.values(fns).map((f) => logicalId(f)).sort());
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -147,24 +175,29 @@ describe('Countersign stack', () => {
     const ledgerKey = `{"Fn::GetAtt":["${logicalId(stack.countersign.ledger.signingKey)}","Arn"]}`;
     const reviewKey = `{"Fn::GetAtt":["${logicalId(stack.countersign.reviewTokenKey.key)}","Arn"]}`;
     const machine = `{"Ref":"${logicalId(stack.countersign.workflow.stateMachine)}"}`;
-    const common = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'kms:Sign', 'logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+    const runtime = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+    const common = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'kms:Sign', ...runtime];
     const expected: Record<keyof typeof fns, string[]> = {
-      intake: [...common, 'kms:DescribeKey', 'kms:GetPublicKey', 'states:StartExecution', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
+      intake: [...common, 'dynamodb:Scan', 'kms:DescribeKey', 'kms:GetPublicKey', 'states:StartExecution', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
       notifier: [...common, 'kms:GenerateMac', 'ses:SendEmail'],
       decision: [...common, 'kms:GenerateMac', 'kms:VerifyMac', 'ses:SendEmail', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
       finalizer: common,
+      checkpointer: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'kms:Sign', ...runtime],
     };
     for (const name of Object.keys(expected) as Array<keyof typeof fns>) {
       const actual = grants(name);
       expect([...actual.keys()].sort(), name).toEqual([...expected[name]].sort());
-      // The ledger is append-only: no function may update or delete its records.
-      expect(actual.get('dynamodb:UpdateItem')!.join(), name).not.toContain(ledger);
-      expect(actual.get('dynamodb:UpdateItem')!.join(), name).toContain(requests);
       expect(actual.get('dynamodb:PutItem')!.join(), name).toContain(ledger);
       expect(actual.get('kms:Sign'), name).toEqual([ledgerKey]);
       for (const [action, targets] of actual) {
         if (!action.startsWith('xray:')) expect(targets, `${name} ${action}`).not.toContain('"*"');
+        // Grants name the ledger's index they use, never all of them.
+        expect(targets.join(), `${name} ${action}`).not.toContain('/index/*');
       }
+      if (name === 'checkpointer') continue;
+      // The ledger is append-only: no function may update or delete its records.
+      expect(actual.get('dynamodb:UpdateItem')!.join(), name).not.toContain(ledger);
+      expect(actual.get('dynamodb:UpdateItem')!.join(), name).toContain(requests);
     }
     expect(grants('notifier').get('kms:GenerateMac')).toEqual([reviewKey]);
     // SES: only the configured sender's identities (address and domain).
@@ -175,6 +208,106 @@ describe('Countersign stack', () => {
     expect(grants('decision').get('kms:VerifyMac')).toEqual([reviewKey]);
     expect(grants('decision').get('kms:GenerateMac')).toEqual([reviewKey]);
     expect(grants('intake').get('states:StartExecution')).toEqual([machine]);
+    // The audit export reads the whole ledger, and nothing else.
+    expect(grants('intake').get('dynamodb:Scan')).toEqual([ledger]);
+  });
+
+  it('denies every function, explicitly, any edit or deletion of ledger records, the table or its indexes', () => {
+    const ledger = { 'Fn::GetAtt': [logicalId(stack.countersign.ledger.table), 'Arn'] };
+    const indexes = { 'Fn::Join': ['', [ledger, '/index/*']] };
+    expect([...LEDGER_TAMPERING_ACTIONS].sort()).toEqual(
+      [
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:DeleteResourcePolicy',
+        'dynamodb:DeleteTable',
+        'dynamodb:PartiQLDelete',
+        'dynamodb:PartiQLUpdate',
+        'dynamodb:PutResourcePolicy',
+        'dynamodb:UpdateItem',
+        'dynamodb:UpdateTable',
+      ].sort(),
+    );
+    for (const name of Object.keys(fns) as Array<keyof typeof fns>) {
+      const denies = statements(name).filter((s) => s.Effect === 'Deny');
+      expect(denies, name).toHaveLength(1);
+      expect([denies[0]!.Action].flat().sort(), name).toEqual([...LEDGER_TAMPERING_ACTIONS].sort());
+      expect(denies[0]!.Resource, name).toEqual([ledger, indexes]);
+    }
+  });
+
+  it('lets the checkpointer read, append to and sign the ledger, and touch nothing else', () => {
+    const table = `{"Fn::GetAtt":["${logicalId(stack.countersign.ledger.table)}","Arn"]}`;
+    const index = `{"Fn::Join":["",[${table},"/index/bySlot"]]}`;
+    const ledgerKey = `{"Fn::GetAtt":["${logicalId(stack.countersign.ledger.signingKey)}","Arn"]}`;
+    const actual = grants('checkpointer');
+    expect(actual.get('dynamodb:Query')!.sort()).toEqual([table, index].sort());
+    expect(actual.get('dynamodb:Scan')).toEqual([table]);
+    expect(actual.get('dynamodb:PutItem')).toEqual([table]);
+    expect(actual.get('dynamodb:GetItem')).toEqual([table]);
+    expect(actual.get('kms:Sign')).toEqual([ledgerKey]);
+    const requests = logicalId(stack.countersign.requests.table);
+    expect(JSON.stringify(statements('checkpointer'))).not.toContain(requests);
+  });
+
+  it('runs the checkpointer every 5 minutes, one run at a time, with retries', () => {
+    const checkpointer = logicalId(fns.checkpointer);
+    template.resourceCountIs('AWS::Events::Rule', 1);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [{ Arn: { 'Fn::GetAtt': [checkpointer, 'Arn'] }, Id: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 2 } }],
+    });
+    expect(logicalId(stack.countersign.checkpointSchedule)).toBe(ofType('AWS::Events::Rule')[0]![0]);
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [checkpointer, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [logicalId(stack.countersign.checkpointSchedule), 'Arn'] },
+    });
+    const props = json.Resources[checkpointer]!.Properties;
+    expect(props.ReservedConcurrentExecutions).toBe(1);
+    // Room for the first run's Scan beyond the 15 s the handler keeps back to finish a checkpoint.
+    expect(props.Timeout).toBe(60);
+    for (const [id, fn] of ofType('AWS::Lambda::Function')) {
+      if (id !== checkpointer) expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
+    }
+  });
+
+  it('gives every function the ledger write window, and the checkpointer its settle time and no requests table', () => {
+    for (const name of Object.keys(fns) as Array<keyof typeof fns>) {
+      const variables = json.Resources[logicalId(fns[name])]!.Properties.Environment.Variables;
+      expect(variables.LEDGER_WRITE_WINDOW_SECONDS, name).toBe('10');
+      expect(variables.LEDGER_TABLE, name).toEqual({ Ref: logicalId(stack.countersign.ledger.table) });
+      expect(variables.LEDGER_KEY_ID, name).toEqual({ 'Fn::GetAtt': [logicalId(stack.countersign.ledger.signingKey), 'Arn'] });
+      if (name === 'checkpointer') {
+        expect(variables.CHECKPOINT_SETTLE_SECONDS).toBe('60');
+        expect(variables.REQUESTS_TABLE).toBeUndefined();
+      } else {
+        expect(variables.CHECKPOINT_SETTLE_SECONDS, name).toBeUndefined();
+        expect(variables.REQUESTS_TABLE, name).toEqual({ Ref: logicalId(stack.countersign.requests.table) });
+      }
+    }
+  });
+});
+
+describe('ledger timings', () => {
+  const variables = (timings: { writeWindow: Duration; checkpointSettle: Duration }) => {
+    const { stack } = buildApp({ config, bundle: false, nag: false, ledgerTimings: timings });
+    const json = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Properties: any }> };
+    return json.Resources[stack.getLogicalId(stack.countersign.functions.checkpointer.node.defaultChild as never)]!.Properties.Environment.Variables;
+  };
+
+  it('pass from the app options to the functions, in whole seconds', () => {
+    const env = variables({ writeWindow: Duration.seconds(2), checkpointSettle: Duration.seconds(4) });
+    expect(env.LEDGER_WRITE_WINDOW_SECONDS).toBe('2');
+    expect(env.CHECKPOINT_SETTLE_SECONDS).toBe('4');
+  });
+
+  it('refuse a settle time that does not exceed the write window', () => {
+    expect(() => variables({ writeWindow: Duration.seconds(10), checkpointSettle: Duration.seconds(10) })).toThrow(
+      /checkpointSettle \(10 seconds\) must exceed ledgerWriteWindow \(10 seconds\)/,
+    );
+    expect(() => variables({ writeWindow: Duration.minutes(1), checkpointSettle: Duration.seconds(30) })).toThrow(/must exceed ledgerWriteWindow/);
   });
 });
 
@@ -253,9 +386,9 @@ describe('cdk synth', () => {
 
   it('works offline and bundles minified functions with source maps', () => {
     const template = JSON.parse(readFileSync(join(out, 'Countersign.template.json'), 'utf8'));
-    expect(Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function')).toHaveLength(4);
+    expect(Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function')).toHaveLength(5);
     const assets = readdirSync(out).filter((d) => d.startsWith('asset.') && statSync(join(out, d)).isDirectory());
-    expect(assets.length).toBeGreaterThanOrEqual(4);
+    expect(assets.length).toBeGreaterThanOrEqual(5);
     // The policy ships inside the bundles that read it; local API keys never do.
     let withPolicy = 0;
     for (const asset of assets) {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConditionalCheckFailedException, CreateTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
@@ -18,6 +18,8 @@ import { GENESIS_HASH, verifyChain, type AuditEvent, type AuditRecord } from '..
 import { parametersHash, verifyReceipt } from '../../lambdas/core/receipt';
 import { closeServer, listenLoopback } from '../../local/aws-json';
 import { LocalKms } from '../../local/kms';
+import { createLedgerTable } from './ledger-table';
+import { slotKeys } from '../../lambdas/core/checkpoint';
 
 const TABLE = 'ledger';
 const region = 'us-east-1';
@@ -60,20 +62,7 @@ beforeAll(async () => {
   rawDynamo = new DynamoDBClient({ endpoint: dynamoUrl, region, credentials });
   dynamo = DynamoDBDocumentClient.from(rawDynamo, { marshallOptions: { removeUndefinedValues: true } });
   kms = new KMSClient({ endpoint: kmsUrl, region, credentials });
-  await rawDynamo.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [
-        { AttributeName: 'requestId', KeyType: 'HASH' },
-        { AttributeName: 'seq', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'requestId', AttributeType: 'S' },
-        { AttributeName: 'seq', AttributeType: 'N' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createLedgerTable(rawDynamo, TABLE);
 });
 
 afterAll(async () => {
@@ -119,13 +108,17 @@ describe('AuditLedgerStore', () => {
     expect(await store.read(nextRequestId())).toEqual([]);
   });
 
-  it('stores the record itself as the item, with data as a map', async () => {
+  it('stores the record itself as the item, with data as a map and the slot-index keys beside it', async () => {
     const requestId = nextRequestId();
     const { appended } = await ledger().append(requestId, missing([{ type: 'requested', actor: 'agent', data: { nested: { a: 1 } } }]));
     const { Item } = await rawDynamo.send(
       new GetItemCommand({ TableName: TABLE, Key: { requestId: { S: requestId }, seq: { N: '1' } }, ConsistentRead: true }),
     );
-    expect(Object.keys(Item!).sort()).toEqual(['actor', 'at', 'data', 'hash', 'keyId', 'prevHash', 'requestId', 'seq', 'signature', 'type']);
+    expect(Object.keys(Item!).sort()).toEqual(['actor', 'at', 'data', 'hash', 'keyId', 'prevHash', 'requestId', 'rk', 'seq', 'signature', 'slot', 'type']);
+    const { slot, rk } = slotKeys(appended[0]!);
+    expect([Item!.slot, Item!.rk]).toEqual([{ S: slot }, { S: rk }]);
+    // Read back, the record is exactly what was signed: the index keys are not part of it.
+    expect((await ledger().read(requestId))[0]).toEqual(appended[0]);
     expect(Item!.data).toEqual({ M: { nested: { M: { a: { N: '1' } } } } });
     expect(Item!.hash).toEqual({ S: appended[0]!.hash });
   });

@@ -43,8 +43,8 @@ describe('README examples', () => {
     expect(() => verifyCountersignReceipt(approved.receipt, pem, { action: 'data.export', parameters: { ...parameters, table: 'users' } })).toThrow('other parameters');
     expect(() => verifyCountersignReceipt(approved.receipt, pem, { action: 'db.drop', parameters })).toThrow('another action');
 
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/verify-request.ts', created.body.id, '--url', cs.url, '--api-key', 'audit-key'], { cwd: ROOT });
-    expect(stdout).toMatch(/receipt: valid, approved by alice@example\.com, bob@example\.com/);
-    expect(stdout).toMatch(/ledger: 6 records verify; status approved/);
+    const cli = (...args: string[]) => promisify(execFile)(process.execPath, [join(ROOT, 'cli/countersign.mjs'), ...args, '--url', cs.url, '--api-key', 'audit-key'], { cwd: ROOT });
+    expect((await cli('audit', 'show', created.body.id)).stdout).toMatch(/ledger: 6 records verify/);
+    expect((await cli('receipt', 'verify', approved.receipt)).stdout).toMatch(/approvers\s+alice@example\.com, bob@example\.com/);
   });
 });

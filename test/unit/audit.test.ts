@@ -1,5 +1,4 @@
-import { createPublicKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
-import { p256 } from '@noble/curves/nist.js';
+import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   GENESIS_HASH,
@@ -14,22 +13,10 @@ import {
   type AuditRecord,
   type UnsignedRecord,
 } from '../../lambdas/core/audit';
-
-/** A test signer doing what KMS Sign with MessageType DIGEST does: ECDSA over the given digest, DER. */
-function testKey(): { secretKey: Uint8Array; publicKey: KeyObject } {
-  const secretKey = p256.utils.randomSecretKey();
-  const point = p256.getPublicKey(secretKey, false);
-  const publicKey = createPublicKey({
-    key: { kty: 'EC', crv: 'P-256', x: Buffer.from(point.subarray(1, 33)).toString('base64url'), y: Buffer.from(point.subarray(33)).toString('base64url') },
-    format: 'jwk',
-  });
-  return { secretKey, publicKey };
-}
+import { signEntry, testKey } from '../fixtures/ledger-key';
 
 function signRecord(unsigned: UnsignedRecord, secretKey: Uint8Array): AuditRecord {
-  const digest = recordDigest(unsigned);
-  const signature = p256.sign(digest, secretKey, { prehash: false, format: 'der', lowS: false });
-  return auditRecordSchema.parse({ ...unsigned, hash: digest.toString('hex'), signature: Buffer.from(signature).toString('base64') });
+  return auditRecordSchema.parse(signEntry(unsigned, secretKey));
 }
 
 function buildChain(events: AuditEvent[], secretKey: Uint8Array, requestId = 'act_1'): AuditRecord[] {

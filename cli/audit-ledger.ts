@@ -1,0 +1,151 @@
+/**
+ * `countersign audit export` and `countersign audit verify`: the whole ledger as JSON Lines, and its verification
+ * with the public key alone (see lambdas/core/ledger-verify.ts), offline from a file or live from the API.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { apiRequest, expectOk, type Endpoint } from '../client/transport';
+import { DEFAULT_MAX_CHECKPOINT_AGE_SECONDS, FINDING_KINDS, verifyLedgerLines, type ExportHeader, type LedgerReport } from '../lambdas/core/ledger-verify';
+import { connectionOptions, endpointOf, err, EXIT, neutralize, out, publicKeyFromApi, publicKeyFromFile, readTextFile, UsageError } from './connection';
+
+export const EXPORT_USAGE = `  export [--since <time>] [--until <time>] [--out file.jsonl] [--url <url>] [--api-key <key>]
+      every record, checkpoint and checkpoint leaf page as JSON Lines (auditors only: GET /v1/audit/export),
+      after a first line {"type":"export",...} saying what was asked and when; to stdout without --out.
+      --since/--until select records by time, and the checkpoints wholly inside that range (ISO 8601)`;
+
+export const VERIFY_USAGE = `  verify [--file file.jsonl] [--public-key key.pem] [--json] [--max-checkpoint-age <seconds>] [--url] [--api-key]
+      checks every hash, signature, chain link and checkpoint, and names each edited, re-signed, reordered,
+      missing or inserted record, deleted request, cut tail and forged or missing checkpoint by request id and seq.
+      --file            an export (default: export live from the API first)
+      --public-key      the ledger key as PEM (offline; default: GET /v1/audit/public-key)
+      --max-checkpoint-age  records older than this need a checkpoint (default ${DEFAULT_MAX_CHECKPOINT_AGE_SECONDS})
+      --json            print the report as JSON
+      exit codes: 0 everything holds; 1 a problem was found; 2 usage error; 3 the API could not be reached or refused`;
+
+const exportPageSchema = z.object({
+  items: z.array(z.record(z.string(), z.unknown())),
+  cursor: z.string().nullable(),
+  exportedAt: z.iso.datetime(),
+});
+
+function isoOption(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new UsageError(`--${name} is not a time: ${value} (use ISO 8601, e.g. 2026-11-01T00:00:00Z)`);
+  return new Date(ms).toISOString();
+}
+
+/** Streams the export, page by page, to `write`; answers the header it wrote first and the number of items. */
+export async function exportLedger(
+  endpoint: Endpoint,
+  range: { since?: string | undefined; until?: string | undefined },
+  write: (line: string) => void,
+): Promise<{ header: ExportHeader; items: number }> {
+  let cursor: string | undefined;
+  let header: ExportHeader | undefined;
+  let items = 0;
+  do {
+    const response = expectOk(await apiRequest(endpoint, { method: 'GET', path: '/v1/audit/export', query: { since: range.since, until: range.until, cursor } }));
+    const page = exportPageSchema.parse(response.json());
+    if (!header) {
+      header = {
+        type: 'export',
+        format: 1,
+        exportedAt: page.exportedAt,
+        ...(range.since ? { since: range.since } : {}),
+        ...(range.until ? { until: range.until } : {}),
+        source: endpoint.url,
+      };
+      write(JSON.stringify(header));
+    }
+    for (const item of page.items) write(JSON.stringify(item));
+    items += page.items.length;
+    cursor = page.cursor ?? undefined;
+  } while (cursor);
+  return { header: header!, items };
+}
+
+export async function exportCommand(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { since: { type: 'string' }, until: { type: 'string' }, out: { type: 'string' }, ...connectionOptions },
+  });
+  const since = isoOption('since', values.since);
+  const until = isoOption('until', values.until);
+  const endpoint = endpointOf(values);
+  let fd: number;
+  try {
+    fd = values.out ? openSync(values.out, 'w', 0o600) : 1;
+  } catch (e) {
+    throw new UsageError(`cannot write ${values.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    const { items } = await exportLedger(endpoint, { since, until }, (line) => writeSync(fd, `${line}\n`));
+    if (values.out) err(`exported ${items} ledger items to ${values.out}`);
+  } finally {
+    if (values.out) closeSync(fd);
+  }
+  return EXIT.ok;
+}
+
+export async function verifyCommand(argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      file: { type: 'string' },
+      'public-key': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'max-checkpoint-age': { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      ...connectionOptions,
+    },
+  });
+  const maxAge = values['max-checkpoint-age'] === undefined ? DEFAULT_MAX_CHECKPOINT_AGE_SECONDS : Number(values['max-checkpoint-age']);
+  if (!Number.isInteger(maxAge) || maxAge <= 0) throw new UsageError('--max-checkpoint-age is a whole number of seconds');
+  let key: KeyObject | undefined = values['public-key'] ? publicKeyFromFile(values['public-key']) : undefined;
+  let lines: string[];
+  if (values.file) {
+    lines = readTextFile(values.file).split('\n');
+  } else {
+    lines = [];
+    await exportLedger(endpointOf(values), { since: isoOption('since', values.since), until: isoOption('until', values.until) }, (line) => lines.push(line));
+  }
+  key ??= await publicKeyFromApi(endpointOf(values));
+
+  const bar = !values.json && process.stderr.isTTY ? progressBar() : undefined;
+  const report = verifyLedgerLines(lines, key, { maxCheckpointAgeSeconds: maxAge, ...(bar ? { onProgress: bar.update } : {}) });
+  bar?.done();
+  if (values.json) out(JSON.stringify(report));
+  else printReport(report);
+  return report.ok ? EXIT.ok : EXIT.failed;
+}
+
+function printReport(report: LedgerReport): void {
+  const width = Math.max(...FINDING_KINDS.map((k) => k.length));
+  for (const finding of report.findings) out(`${finding.kind.toUpperCase().padEnd(width)}  ${neutralize(finding.message)}`);
+  const what = `${report.records} records in ${report.requests} requests, ${report.checkpoints} checkpoints`;
+  const coverage = `${report.covered} records under a checkpoint, ${report.pending} newer than the last checkpoint`;
+  out(report.ok ? `ledger: OK: ${what}; ${coverage}` : `ledger: FAILED: ${report.findings.length} problem${report.findings.length === 1 ? '' : 's'} in ${what}`);
+}
+
+/** A one-line progress bar on a terminal's stderr, redrawn at most every 100 ms. */
+function progressBar() {
+  let last = 0;
+  const draw = (done: number, total: number) => {
+    const cells = 30;
+    const filled = total === 0 ? cells : Math.round((done / total) * cells);
+    process.stderr.write(`\rverifying [${'#'.repeat(filled)}${'.'.repeat(cells - filled)}] ${done}/${total}`);
+  };
+  return {
+    update: (done: number, total: number) => {
+      const now = Date.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      draw(done, total);
+    },
+    done: () => process.stderr.write('\r\u001b[2K'),
+  };
+}

@@ -1,0 +1,285 @@
+/**
+ * `countersign audit <subcommand>`: a request's audit ledger. `show` prints it as one readable timeline and checks
+ * the chain (hashes, links, signatures) with the ledger's public key.
+ */
+import type { KeyObject } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { apiRequest, CountersignApiError, EndpointError, expectOk, type Endpoint } from '../client/transport';
+import { auditRecordSchema, verifyChain, type AuditRecord } from '../lambdas/core/audit';
+import { EXPORT_USAGE, exportCommand, VERIFY_USAGE, verifyCommand } from './audit-ledger';
+import {
+  CONNECTION_USAGE,
+  connectionOptions,
+  describeApiError,
+  endpointOf,
+  err,
+  EXIT,
+  neutralize,
+  out,
+  publicKeyFromApi,
+  publicKeyFromFile,
+  UsageError,
+} from './connection';
+
+export const AUDIT_USAGE = `usage: countersign audit <subcommand>
+
+  show <request id> [--json] [--public-key key.pem] [--url <url>] [--api-key <key>]
+      the request's ledger as a timeline (when, who, what happened and why), then whether the chain verifies
+      (each record's hash, its link to the previous record, and its signature by the ledger key)
+      --public-key key.pem  verify with this PEM key instead of the one GET /v1/audit/public-key answers
+      --json                print {"requestId", "ok", "problems", "timeline": [{"seq", "at", "type", "actor", "summary"}]}
+
+  exit codes: 0 the ledger verifies; 1 it does not (each problem is printed by seq); 2 usage error;
+  3 the API could not be reached or answered an error (its code is printed, e.g. not_found)
+
+${EXPORT_USAGE}
+      exit codes: 0 exported; 2 usage error; 3 the API could not be reached or refused (e.g. forbidden)
+
+${VERIFY_USAGE}
+
+${CONNECTION_USAGE}`;
+
+type Subcommand = (argv: readonly string[]) => Promise<number>;
+
+/** Subcommands by name; each parses its own arguments and answers an exit code. */
+const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
+  show,
+  export: (argv) => guarded('export', () => false, () => exportCommand(argv)),
+  verify: (argv) => guarded('verify', () => argv.includes('--json'), () => verifyCommand(argv), (e) => out(JSON.stringify({ ok: false, error: { code: e.code, message: e.message } }))),
+};
+
+export async function auditCommand(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub)) return SUBCOMMANDS[sub]!(rest);
+  if (sub === '--help' || sub === '-h' || sub === 'help') {
+    out(AUDIT_USAGE);
+    return EXIT.ok;
+  }
+  err(`${sub ? `countersign audit: unknown subcommand "${neutralize(sub)}"\n\n` : ''}${AUDIT_USAGE}`);
+  return EXIT.usage;
+}
+
+/** Runs a subcommand body, mapping usage problems to 2 and API or network errors to 3. */
+async function guarded(name: string, json: () => boolean, body: () => Promise<number>, onApiError?: (e: CountersignApiError) => void): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (e instanceof CountersignApiError) {
+      if (json()) onApiError?.(e);
+      err(`countersign audit ${name}: ${describeApiError(e)}`);
+      return EXIT.api;
+    }
+    if (e instanceof UsageError || e instanceof EndpointError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err(`countersign audit ${name}: ${neutralize((e as Error).message)}\n\n${AUDIT_USAGE}`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+}
+
+export interface LedgerProblem {
+  readonly seq: number;
+  readonly problem: string;
+}
+
+export interface TimelineEntry {
+  readonly seq: number;
+  readonly at: string;
+  readonly type: string;
+  readonly actor: string;
+  readonly summary: string;
+}
+
+/** GET /v1/actions/{id}/audit, as records (anything that is not an array of objects is an API error). */
+export async function fetchLedger(endpoint: Endpoint, requestId: string): Promise<unknown[]> {
+  const res = expectOk(await apiRequest(endpoint, { method: 'GET', path: `/v1/actions/${encodeURIComponent(requestId)}/audit` }));
+  const body = res.json();
+  if (!Array.isArray(body)) throw new CountersignApiError(res.status, 'invalid_response', 'the audit answer is not a list of records');
+  return body;
+}
+
+/**
+ * Checks a ledger as the API answered it: every record well-formed, the chain for `requestId`, not empty, and each
+ * record's hash, link and signature (verifyChain).
+ */
+export function checkLedger(requestId: string, raw: readonly unknown[], key: KeyObject): { records: AuditRecord[]; ok: boolean; problems: LedgerProblem[] } {
+  const problems: LedgerProblem[] = [];
+  const records: AuditRecord[] = [];
+  raw.forEach((item, index) => {
+    const parsed = auditRecordSchema.safeParse(item);
+    if (parsed.success) records.push(parsed.data);
+    else {
+      const seq = typeof (item as { seq?: unknown })?.seq === 'number' ? (item as { seq: number }).seq : index + 1;
+      const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(record)'))].join(', ');
+      problems.push({ seq, problem: `record is malformed (${fields})` });
+    }
+  });
+  if (raw.length === 0) problems.push({ seq: 0, problem: 'the ledger has no records' });
+  const other = records.find((r) => r.requestId !== requestId);
+  if (other) problems.push({ seq: other.seq, problem: `record belongs to request ${other.requestId}, not ${requestId}` });
+  // Only a fully well-formed chain is checked link by link; a malformed record already fails it.
+  if (problems.length === 0) problems.push(...verifyChain(records, key).problems);
+  return { records, ok: problems.length === 0, problems };
+}
+
+/** The timeline entry of a record: what happened and why, in a sentence; untrusted text neutralized. */
+export function timelineEntry(record: AuditRecord): TimelineEntry {
+  return {
+    seq: record.seq,
+    at: neutralize(record.at),
+    type: neutralize(record.type),
+    actor: neutralize(record.actor),
+    summary: neutralize(summarize(record)),
+  };
+}
+
+// ---- what each record type's data says, read defensively: the CLI must print any ledger, even an odd one ----
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+const strs = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
+const obj = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+const list = (items: readonly string[]) => (items.length ? items.join(', ') : 'nobody');
+const quoted = (text: string) => `"${text}"`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+const channelReportSchema = z.object({
+  sent: z.array(z.string()).default([]),
+  failed: z.array(z.object({ to: z.string(), error: z.string() })).default([]),
+});
+
+/** `notified` / `reminded` channels: `{email: {sent, failed}}` (older records: a list of channel names). */
+function channelSentences(channels: unknown): string[] {
+  if (Array.isArray(channels)) return strs(channels).length ? [`on ${strs(channels).join(', ')}`] : [];
+  const parts: string[] = [];
+  for (const [channel, report] of Object.entries(obj(channels))) {
+    const parsed = channelReportSchema.safeParse(report);
+    if (!parsed.success) continue;
+    if (parsed.data.sent.length) parts.push(`${list(parsed.data.sent)} by ${channel}`);
+    for (const f of parsed.data.failed) parts.push(`${channel} to ${f.to} FAILED (${f.error})`);
+  }
+  return parts;
+}
+
+function summarize(record: AuditRecord): string {
+  const d = record.data;
+  switch (record.type) {
+    case 'requested': {
+      const request = obj(d.request);
+      const requester = str(d.requester) ?? record.actor;
+      let s = `${requester} asked to run ${str(request.action) ?? '(no action)'}`;
+      if (str(request.resource)) s += ` on ${request.resource}`;
+      if (str(request.environment)) s += ` in ${request.environment}`;
+      if (str(request.onBehalfOf)) s += ` on behalf of ${request.onBehalfOf}`;
+      const agent = obj(request.agent);
+      if (str(agent.name)) {
+        const about = [str(agent.model) && `model ${agent.model}`, str(agent.runId) && `run ${agent.runId}`].filter(Boolean).join(', ');
+        s += `, as agent ${agent.name}${about ? ` (${about})` : ''}`;
+      }
+      s += '.';
+      const masked = Array.isArray(d.masked) ? d.masked.map((m) => str(obj(m).path)).filter((p): p is string => !!p) : [];
+      if (masked.length) s += ` Masked in the ledger: ${masked.join(', ')}.`;
+      const justification = typeof request.justification === 'string' ? request.justification : undefined;
+      s += justification !== undefined ? ` Justification (from the agent, not verified): ${quoted(justification)}` : ' No justification given.';
+      return s;
+    }
+    case 'policy_decided': {
+      const rule = str(d.rule) ?? '(unnamed)';
+      const reason = str(d.reason);
+      if (d.effect === 'allow') return `Rule ${rule} allows it without approval${reason ? `: ${reason}` : '.'}`;
+      if (d.effect === 'deny') return `Rule ${rule} denies it${reason ? `: ${reason}` : '.'}`;
+      const require = Array.isArray(d.require) ? d.require.map(obj) : [];
+      const who = require.length
+        ? require.map((r) => `${typeof r.min === 'number' ? r.min : '?'} from ${str(r.group) ?? '?'} (${list(strs(r.members))})`).join(' and ')
+        : `${plural(typeof d.requiredApprovals === 'number' ? d.requiredApprovals : 1, 'approval')} from ${list(strs(d.approvers))}`;
+      let s = `Rule ${rule} requires ${who}`;
+      if (strs(d.channels).length) s += `, asked on ${strs(d.channels).join(', ')}`;
+      if (d.requireSignIn === true) s += ', sign-in required';
+      if (str(d.expiresAt)) s += `; expires at ${d.expiresAt}`;
+      s += '.';
+      if (typeof d.remindAfterSeconds === 'number') s += ` Reminders every ${d.remindAfterSeconds} s.`;
+      if (typeof d.escalateAfterSeconds === 'number') s += ` Escalates to ${list(strs(d.escalateTo))} after ${d.escalateAfterSeconds} s.`;
+      if (reason) s += ` Reason: ${reason}`;
+      return s;
+    }
+    case 'notified': {
+      const parts = channelSentences(d.channels);
+      return parts.length ? `Asked ${parts.join('; ')}.` : `Asked ${list(strs(d.approvers))}.`;
+    }
+    case 'reminded': {
+      const parts = channelSentences(d.channels);
+      return `Reminded ${list(strs(d.approvers))} (no vote yet)${parts.length ? `: ${parts.join('; ')}` : ''}.`;
+    }
+    case 'escalated':
+      return `Escalated: ${list(strs(d.approvers))} added as approvers.`;
+    case 'voted': {
+      const approver = str(d.approver) ?? record.actor;
+      const verb = d.decision === 'approve' ? 'approved' : d.decision === 'deny' ? 'denied' : `voted ${String(d.decision)}`;
+      return `${approver} ${verb}${typeof d.reason === 'string' && d.reason !== '' ? `: ${quoted(d.reason)}` : ' (no reason given)'}.`;
+    }
+    case 'approved':
+    case 'denied':
+    case 'expired':
+    case 'cancelled': {
+      const reason = str(d.reason);
+      const why = reason ? `: ${quoted(reason)}` : '';
+      const word = record.type.charAt(0).toUpperCase() + record.type.slice(1);
+      if (record.type === 'expired') return `Expired: no decision in time${why}.`;
+      if (d.decidedBy === 'policy') return `${word} by policy${why}.`;
+      if (d.decidedBy === 'requester') return `${word} by the requester ${record.actor}${why}.`;
+      if (record.type === 'approved') return `Approved by ${list(strs(d.approvers))}${why}.`;
+      if (record.type === 'denied') return `Denied by ${record.actor}${why}.`;
+      return `${word}${why}.`;
+    }
+    default:
+      return JSON.stringify(d);
+  }
+}
+
+const showOptions = {
+  ...connectionOptions,
+  'public-key': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+async function show(argv: readonly string[]): Promise<number> {
+  let json = false;
+  let requestId = '';
+  return guarded(
+    'show',
+    () => json,
+    async () => {
+      const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: showOptions });
+      json = values.json;
+      if (values.help) {
+        out(AUDIT_USAGE);
+        return EXIT.ok;
+      }
+      if (positionals.length !== 1 || !positionals[0]) throw new UsageError(positionals.length > 1 ? 'one request id at a time' : 'a request id is required');
+      requestId = positionals[0];
+      const fileKey = values['public-key'] !== undefined ? publicKeyFromFile(values['public-key']) : undefined;
+      const endpoint = endpointOf(values);
+      const [raw, key] = await Promise.all([fetchLedger(endpoint, requestId), fileKey ?? publicKeyFromApi(endpoint)]);
+      const { records, ok, problems } = checkLedger(requestId, raw, key);
+      const timeline = records.map(timelineEntry);
+      const shownProblems = problems.map((p) => ({ seq: p.seq, problem: neutralize(p.problem) }));
+      if (json) {
+        out(JSON.stringify({ requestId, ok, problems: shownProblems, timeline }));
+        return ok ? EXIT.ok : EXIT.failed;
+      }
+      out(`request ${neutralize(requestId)}`);
+      for (const entry of timeline) {
+        out(`${String(entry.seq).padStart(3)}  ${entry.at}  ${entry.type.padEnd(14)} ${entry.actor}`);
+        out(`     ${entry.summary}`);
+      }
+      if (ok) out(`ledger: ${records.length} ${records.length === 1 ? 'record verifies' : 'records verify'}`);
+      else {
+        out('ledger: FAILED');
+        for (const p of shownProblems) out(`  seq ${p.seq}: ${p.problem}`);
+      }
+      return ok ? EXIT.ok : EXIT.failed;
+    },
+    (e) => out(JSON.stringify({ requestId, ok: false, error: { code: e.code, message: e.message } })),
+  );
+}

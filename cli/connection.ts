@@ -1,0 +1,107 @@
+/**
+ * What the CLI's API commands share: the `--url` / `--api-key` options, exit codes, the ledger's public key (from a
+ * file, offline, or from the API), and making untrusted text safe to print on a terminal.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { apiRequest, CountersignApiError, EndpointError, expectOk, resolveEndpoint, type Endpoint } from '../client/transport';
+
+/** Exit codes of the API commands. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, api: 3 } as const;
+
+export const CONNECTION_USAGE = `connection (commands that call the API):
+  --url <base url>     the API (default: COUNTERSIGN_URL, else http://127.0.0.1:8787)
+  --api-key <key>      a local-mode API key (default: COUNTERSIGN_API_KEY; prefer the variable, arguments are
+                       visible to other local users). Without a key, calls are signed with SigV4 using the default
+                       AWS credential chain; the region comes from an execute-api host, else AWS_REGION.`;
+
+/** parseArgs options for the connection. */
+export const connectionOptions = {
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+} as const;
+
+export const out = (text: string) => process.stdout.write(`${text}\n`);
+export const err = (text: string) => process.stderr.write(`${text}\n`);
+
+/** A usage problem: the command prints it with its usage and exits 2. */
+export class UsageError extends Error {}
+
+export function endpointOf(values: { url?: string | undefined; 'api-key'?: string | undefined }): Endpoint {
+  try {
+    return resolveEndpoint({ ...(values.url !== undefined ? { url: values.url } : {}), ...(values['api-key'] !== undefined ? { apiKey: values['api-key'] } : {}) });
+  } catch (e) {
+    if (e instanceof EndpointError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+function p256(key: KeyObject, from: string): KeyObject {
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new UsageError(`${from} is not an EC P-256 public key`);
+  }
+  return key;
+}
+
+/** The ledger key from a PEM file: no network. */
+export function publicKeyFromFile(file: string): KeyObject {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return p256(createPublicKey(pem), file);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`${file} is not a PEM public key`);
+  }
+}
+
+/** The ledger key from `GET /v1/audit/public-key`. */
+export async function publicKeyFromApi(endpoint: Endpoint): Promise<KeyObject> {
+  const { text } = expectOk(await apiRequest(endpoint, { method: 'GET', path: '/v1/audit/public-key' }));
+  try {
+    return p256(createPublicKey(text), 'the key the API answered');
+  } catch {
+    throw new CountersignApiError(200, 'invalid_response', 'GET /v1/audit/public-key did not answer an EC P-256 public key');
+  }
+}
+
+export function readTextFile(file: string): string {
+  try {
+    return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${file === '-' ? 'stdin' : file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export function readJsonFile(file: string): unknown {
+  const text = readTextFile(file);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${file} is not JSON: ${(e as Error).message}`);
+  }
+}
+
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Text from the ledger (an agent's justification, an approver's reason) as printable text: C0 and C1 control
+ * characters (ESC and so every ANSI sequence, newlines), DEL, and Unicode bidirectional and line-separator controls
+ * become visible escapes such as `\x1b`, `\n` or `\u202e`, so nothing can move the cursor, clear the screen, fake
+ * a line of output, or reorder what is shown.
+ */
+export function neutralize(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return ESCAPES[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
+/** An API or network error, in one line: `code: message (HTTP status)`. */
+export function describeApiError(e: CountersignApiError): string {
+  return neutralize(`${e.code}: ${e.message}${e.status ? ` (HTTP ${e.status})` : ''}`);
+}

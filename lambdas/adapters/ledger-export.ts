@@ -1,0 +1,95 @@
+/**
+ * Pages through the whole ledger table for `GET /v1/audit/export`: records, checkpoints and checkpoint leaf pages,
+ * exactly as stored (minus the slot-index attributes), so an auditor sees what the table holds and judges it with
+ * the verifier. A Scan returns each partition's items in seq order, so every chain arrives oldest first.
+ */
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { CHECKPOINT_PARTITION } from '../core/checkpoint';
+
+/** Lambda answers at most 6 MB; a page stops adding items past this many bytes of JSON. */
+export const EXPORT_PAGE_BYTES = 4 * 1024 * 1024;
+const SCAN_LIMIT = 200;
+
+const cursorSchema = z.strictObject({ requestId: z.string().min(1).max(200), seq: z.int().min(0) });
+export type ExportCursor = z.infer<typeof cursorSchema>;
+
+export function encodeCursor(cursor: ExportCursor): string {
+  return Buffer.from(JSON.stringify(cursor), 'utf8').toString('base64url');
+}
+
+/** The cursor's key, or undefined when it is not one this API issued. */
+export function decodeCursor(text: string): ExportCursor | undefined {
+  if (!/^[A-Za-z0-9_-]{1,1024}$/.test(text)) return undefined;
+  try {
+    const parsed = cursorSchema.safeParse(JSON.parse(Buffer.from(text, 'base64url').toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ExportPage {
+  readonly items: Array<Record<string, unknown>>;
+  readonly cursor?: string;
+}
+
+/**
+ * One page of the export. `since`/`until` select records by `at`, and checkpoints and their leaf pages by the
+ * range they cover (wholly inside), so a partial export carries the checkpoints that speak for its records.
+ */
+export async function exportLedgerPage(input: {
+  dynamo: DynamoDBDocumentClient;
+  tableName: string;
+  since?: string;
+  until?: string;
+  cursor?: ExportCursor;
+  maxBytes?: number;
+}): Promise<ExportPage> {
+  const maxBytes = input.maxBytes ?? EXPORT_PAGE_BYTES;
+  const names: Record<string, string> = { '#rid': 'requestId' };
+  const values: Record<string, unknown> = { ':cp': CHECKPOINT_PARTITION };
+  const recordTerms: string[] = [];
+  const checkpointTerms: string[] = [];
+  if (input.since) {
+    Object.assign(names, { '#at': 'at', '#from': 'from' });
+    values[':since'] = input.since;
+    recordTerms.push('#at >= :since');
+    checkpointTerms.push('#from >= :since');
+  }
+  if (input.until) {
+    Object.assign(names, { '#at': 'at', '#until': 'until' });
+    values[':until'] = input.until;
+    recordTerms.push('#at <= :until');
+    checkpointTerms.push('#until <= :until');
+  }
+  const filter = recordTerms.length
+    ? `(NOT begins_with(#rid, :cp) AND ${recordTerms.join(' AND ')}) OR (begins_with(#rid, :cp) AND ${checkpointTerms.join(' AND ')})`
+    : undefined;
+
+  const items: Array<Record<string, unknown>> = [];
+  let bytes = 0;
+  let startKey: Record<string, unknown> | undefined = input.cursor;
+  do {
+    const page = await input.dynamo.send(
+      new ScanCommand({
+        TableName: input.tableName,
+        Limit: SCAN_LIMIT,
+        ExclusiveStartKey: startKey,
+        ...(filter ? { FilterExpression: filter, ExpressionAttributeNames: names, ExpressionAttributeValues: values } : {}),
+      }),
+    );
+    for (const stored of page.Items ?? []) {
+      const { slot: _slot, rk: _rk, ...item } = stored;
+      const size = Buffer.byteLength(JSON.stringify(item));
+      if (items.length > 0 && bytes + size > maxBytes) {
+        const last = items.at(-1)!;
+        return { items, cursor: encodeCursor({ requestId: String(last.requestId), seq: Number(last.seq) }) };
+      }
+      items.push(item);
+      bytes += size;
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return { items };
+}

@@ -1,0 +1,354 @@
+/**
+ * Verifies an exported ledger (JSON Lines: an optional export header, records, checkpoints and checkpoint leaf
+ * pages) with the ledger's public key alone, and names every problem by request id and seq: edited, re-signed,
+ * reordered, duplicated, missing and inserted records, a deleted request, a cut tail, and forged or missing
+ * checkpoints. Nothing here trusts the party that produced the export.
+ */
+import type { KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { createHash } from 'node:crypto';
+import { assertP256PublicKey, auditRecordSchema, canonicalSignedJson, GENESIS_HASH, signatureValid, signedDigest, withoutSignature, type AuditRecord } from './audit';
+import { checkpointSchema, LEDGER_ORIGIN, leavesPageSchema, merkleRoot, type Checkpoint, type Leaf, type LeavesPage } from './checkpoint';
+
+/** The first line of an export: what was asked for and when. Informational: it is not signed. */
+export const exportHeaderSchema = z.strictObject({
+  type: z.literal('export'),
+  format: z.literal(1),
+  exportedAt: z.iso.datetime(),
+  since: z.iso.datetime().optional(),
+  until: z.iso.datetime().optional(),
+  source: z.string().optional(),
+});
+export type ExportHeader = z.infer<typeof exportHeaderSchema>;
+
+export const FINDING_KINDS = [
+  'malformed',
+  'checkpoint_forged',
+  'checkpoint_missing',
+  'checkpoint_leaves',
+  'edited',
+  'bad_signature',
+  'reordered',
+  'duplicate',
+  'broken_link',
+  'missing',
+  'deleted_request',
+  'truncated',
+  'extra',
+  'uncovered',
+] as const;
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+export interface Finding {
+  readonly kind: FindingKind;
+  readonly message: string;
+  readonly requestId?: string;
+  readonly seq?: number;
+  /** deleted_request: every seq the checkpoints say the request had. */
+  readonly seqs?: number[];
+  readonly checkpoint?: number;
+  /** 1-based line of the export, where the finding is about a line. */
+  readonly line?: number;
+}
+
+export interface VerifyLedgerOptions {
+  /** Records older than this with no checkpoint covering them are a finding (open-ended exports). @default 900 */
+  readonly maxCheckpointAgeSeconds?: number;
+  /** The time the ledger is judged as of, for open-ended exports. @default the header's exportedAt, else now */
+  readonly asOf?: Date;
+  /** Called as signatures are checked (the slow part). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface LedgerReport {
+  readonly ok: boolean;
+  readonly records: number;
+  readonly requests: number;
+  readonly checkpoints: number;
+  /** Records a checkpoint in the export commits to and that are present as committed. */
+  readonly covered: number;
+  /** Records newer than every checkpoint, within the allowed age: nothing commits to them yet. */
+  readonly pending: number;
+  readonly findings: Finding[];
+}
+
+export const DEFAULT_MAX_CHECKPOINT_AGE_SECONDS = 900;
+
+interface RecordEntry {
+  readonly line: number;
+  readonly record: AuditRecord;
+  valid: boolean;
+  covered: boolean;
+}
+
+interface CheckpointEntry {
+  readonly line: number;
+  readonly checkpoint: Checkpoint;
+  valid: boolean;
+  /** Its leaves, when the pages are complete and match the signed root. */
+  leaves?: Leaf[];
+}
+
+const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+const key = (requestId: string, seq: number) => `${requestId}\u0000${seq}`;
+
+/** Verifies the lines of an export (blank lines are skipped). */
+export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject, options: VerifyLedgerOptions = {}): LedgerReport {
+  assertP256PublicKey(publicKey);
+  const findings: Finding[] = [];
+  let header: ExportHeader | undefined;
+  const records: RecordEntry[] = [];
+  const checkpoints: CheckpointEntry[] = [];
+  const pages: Array<{ line: number; page: LeavesPage }> = [];
+  /** Records present but unreadable: not reported again as missing. */
+  const unreadable = new Set<string>();
+
+  lines.forEach((text, index) => {
+    const line = index + 1;
+    if (text.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      findings.push({ kind: 'malformed', line, message: `line ${line} is not JSON` });
+      return;
+    }
+    const type = (value as { type?: unknown } | null)?.type;
+    const fail = (what: string, error: z.ZodError) => {
+      const { requestId, seq } = (value ?? {}) as { requestId?: unknown; seq?: unknown };
+      const named = typeof requestId === 'string' && typeof seq === 'number' ? { requestId, seq } : {};
+      if (named.requestId && type !== 'checkpoint' && type !== 'checkpoint_leaves') unreadable.add(key(named.requestId, named.seq!));
+      const issue = error.issues[0];
+      findings.push({ kind: 'malformed', line, ...named, message: `line ${line}: not a valid ${what} (${issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'invalid'})` });
+    };
+    if (type === 'export') {
+      const parsed = exportHeaderSchema.safeParse(value);
+      if (!parsed.success) return fail('export header', parsed.error);
+      if (header || records.length + checkpoints.length + pages.length > 0) {
+        findings.push({ kind: 'malformed', line, message: `line ${line}: an export header may only be the first line` });
+        return;
+      }
+      header = parsed.data;
+    } else if (type === 'checkpoint') {
+      const parsed = checkpointSchema.safeParse(value);
+      if (!parsed.success) return fail('checkpoint', parsed.error);
+      checkpoints.push({ line, checkpoint: parsed.data, valid: true });
+    } else if (type === 'checkpoint_leaves') {
+      const parsed = leavesPageSchema.safeParse(value);
+      if (!parsed.success) return fail('checkpoint leaf page', parsed.error);
+      pages.push({ line, page: parsed.data });
+    } else {
+      const parsed = auditRecordSchema.safeParse(value);
+      if (!parsed.success) return fail('record', parsed.error);
+      records.push({ line, record: parsed.data, valid: true, covered: false });
+    }
+  });
+
+  const partial = header?.since !== undefined || header?.until !== undefined;
+  const total = records.length + checkpoints.length;
+  let done = 0;
+  const progress = () => {
+    done += 1;
+    if (options.onProgress && (done % 256 === 0 || done === total)) options.onProgress(done, total);
+  };
+
+  // Each request's records, in file order.
+  const byRequest = new Map<string, RecordEntry[]>();
+  for (const entry of records) {
+    const list = byRequest.get(entry.record.requestId) ?? [];
+    list.push(entry);
+    byRequest.set(entry.record.requestId, list);
+  }
+  const missing = new Map<string, Set<number>>();
+  const addMissing = (requestId: string, seq: number) => {
+    if (unreadable.has(key(requestId, seq))) return;
+    const set = missing.get(requestId) ?? new Set<number>();
+    set.add(seq);
+    missing.set(requestId, set);
+  };
+  const index = new Map<string, RecordEntry>();
+
+  for (const [requestId, list] of byRequest) {
+    const maxSeq = Math.max(...list.map((e) => e.record.seq));
+    let highest = 0;
+    for (const entry of list) {
+      const { record, line } = entry;
+      // Content and signature.
+      const unsigned = withoutSignature(record);
+      const canonical = canonicalSignedJson(unsigned);
+      if (sha256Hex(canonical) !== record.hash) {
+        entry.valid = false;
+        const signedAs = movedFrom(unsigned, record.hash, maxSeq);
+        findings.push(
+          signedAs === undefined
+            ? { kind: 'edited', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq}: its content does not match its hash` }
+            : { kind: 'reordered', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq}: holds the record signed as seq ${signedAs}` },
+        );
+      } else if (!signatureValid(record.signature, canonical, publicKey)) {
+        entry.valid = false;
+        findings.push({ kind: 'bad_signature', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq}: the signature is not the ledger key's over this record` });
+      }
+      progress();
+      // Order within the export: a chain is exported oldest first.
+      if (record.seq < highest) {
+        findings.push({ kind: 'reordered', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq} comes after seq ${highest} in the export` });
+      }
+      highest = Math.max(highest, record.seq);
+      const k = key(requestId, record.seq);
+      if (index.has(k)) {
+        entry.valid = false;
+        findings.push({ kind: 'duplicate', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq} appears twice (again on line ${line})` });
+      } else {
+        index.set(k, entry);
+      }
+    }
+    // Links and gaps, in seq order.
+    const chain = [...new Map(list.map((e) => [e.record.seq, e])).values()].sort((a, b) => a.record.seq - b.record.seq);
+    const first = chain[0]!.record;
+    if (first.seq === 1 && first.prevHash !== GENESIS_HASH) {
+      findings.push({ kind: 'broken_link', requestId, seq: 1, message: `${requestId} seq 1: prevHash is not the genesis hash` });
+    }
+    if (!partial) for (let seq = 1; seq < first.seq; seq++) addMissing(requestId, seq);
+    for (let i = 1; i < chain.length; i++) {
+      const before = chain[i - 1]!.record;
+      const after = chain[i]!.record;
+      for (let seq = before.seq + 1; seq < after.seq; seq++) addMissing(requestId, seq);
+      if (after.seq === before.seq + 1 && after.prevHash !== before.hash) {
+        findings.push({ kind: 'broken_link', requestId, seq: after.seq, message: `${requestId} seq ${after.seq}: prevHash is not the hash of seq ${before.seq}` });
+      }
+    }
+  }
+
+  // Checkpoints: each signed, each linked to the one before, each with the leaves its root commits to.
+  const sorted = checkpoints.sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
+  const pagesOf = new Map<string, LeavesPage[]>();
+  for (const { page } of pages) {
+    const k = key(page.pagesId, page.checkpoint);
+    pagesOf.set(k, [...(pagesOf.get(k) ?? []), page]);
+  }
+  let previous: Checkpoint | undefined;
+  for (const entry of sorted) {
+    const cp = entry.checkpoint;
+    const canonical = canonicalSignedJson(cp);
+    const edited = sha256Hex(canonical) !== cp.hash;
+    if (edited || !signatureValid(cp.signature, canonical, publicKey)) {
+      entry.valid = false;
+      findings.push({ kind: 'checkpoint_forged', checkpoint: cp.seq, line: entry.line, message: `checkpoint ${cp.seq}: ${edited ? 'its content does not match its hash' : "the signature is not the ledger key's"}` });
+    }
+    progress();
+    if (previous && cp.seq === previous.seq) {
+      entry.valid = false;
+      findings.push({ kind: 'checkpoint_forged', checkpoint: cp.seq, line: entry.line, message: `checkpoint ${cp.seq} appears twice` });
+      continue;
+    }
+    if (!previous && !partial && (cp.seq !== 1 || cp.prevHash !== GENESIS_HASH || cp.from !== LEDGER_ORIGIN)) {
+      findings.push({ kind: 'checkpoint_missing', checkpoint: cp.seq, message: `checkpoints before ${cp.seq} are missing: the first checkpoint starts the chain` });
+    } else if (previous && cp.seq !== previous.seq + 1) {
+      findings.push({ kind: 'checkpoint_missing', checkpoint: previous.seq + 1, message: `checkpoints ${previous.seq + 1}–${cp.seq - 1} are missing` });
+    } else if (previous && (cp.prevHash !== previous.hash || cp.from !== previous.until || cp.total !== previous.total + cp.count)) {
+      entry.valid = false;
+      findings.push({ kind: 'checkpoint_forged', checkpoint: cp.seq, line: entry.line, message: `checkpoint ${cp.seq} does not continue checkpoint ${previous.seq}` });
+    }
+    previous = cp;
+    if (!entry.valid) continue;
+    const own = (pagesOf.get(key(cp.pagesId, cp.seq)) ?? []).sort((a, b) => a.seq - b.seq);
+    const leaves = own.flatMap((p) => p.leaves);
+    const complete = own.length === cp.pages && own.every((p, i) => p.seq === i + 1 && p.from === cp.from && p.until === cp.until);
+    if (!complete || leaves.length !== cp.count || merkleRoot(leaves) !== cp.root) {
+      findings.push({ kind: 'checkpoint_leaves', checkpoint: cp.seq, message: `checkpoint ${cp.seq}: its leaf pages ${complete ? 'do not match its signed root' : 'are missing or incomplete'}, so the records it covers cannot be named` });
+      continue;
+    }
+    entry.leaves = leaves;
+  }
+
+  // Coverage: every leaf present as committed; every record in a checkpointed range among its leaves.
+  const withLeaves = sorted.filter((e) => e.valid && e.leaves);
+  for (const entry of withLeaves) {
+    for (const [requestId, seq, hash] of entry.leaves!) {
+      const record = index.get(key(requestId, seq));
+      if (!record) {
+        addMissing(requestId, seq);
+        continue;
+      }
+      record.covered = true;
+      if (record.valid && record.record.hash !== hash) {
+        record.valid = false;
+        findings.push({ kind: 'edited', requestId, seq, line: record.line, message: `${requestId} seq ${seq}: differs from the record checkpoint ${entry.checkpoint.seq} committed to` });
+      }
+    }
+  }
+  const asOf = options.asOf ?? (header ? new Date(header.exportedAt) : new Date());
+  const maxAgeMs = (options.maxCheckpointAgeSeconds ?? DEFAULT_MAX_CHECKPOINT_AGE_SECONDS) * 1000;
+  const openEnded = header?.until === undefined;
+  let pending = 0;
+  let covered = 0;
+  for (const entry of index.values()) {
+    if (entry.covered) {
+      covered += 1;
+      continue;
+    }
+    const at = Date.parse(entry.record.at);
+    // Any checkpoint claiming the record's time, even a forged one: its own finding already says what is wrong.
+    const range = sorted.find((e) => Date.parse(e.checkpoint.from) < at && at <= Date.parse(e.checkpoint.until));
+    const { requestId, seq } = entry.record;
+    if (range?.valid && range.leaves) {
+      findings.push({ kind: 'extra', requestId, seq, line: entry.line, message: `${requestId} seq ${seq}: not among the records checkpoint ${range.checkpoint.seq} committed to for its time` });
+    } else if (range) {
+      // Its checkpoint's leaves are unusable: already reported.
+    } else if (openEnded && at <= asOf.getTime() - maxAgeMs && !(partial && sorted[0] && at <= Date.parse(sorted[0].checkpoint.from))) {
+      findings.push({ kind: 'uncovered', requestId, seq, line: entry.line, message: `${requestId} seq ${seq}: written ${entry.record.at}, yet no checkpoint covers it` });
+    } else {
+      pending += 1;
+    }
+  }
+  const newest = sorted.at(-1)?.checkpoint;
+  if (openEnded && newest && Date.parse(newest.until) < asOf.getTime() - maxAgeMs) {
+    findings.push({
+      kind: 'truncated',
+      checkpoint: newest.seq,
+      message: `the newest checkpoint (${newest.seq}) covers records only up to ${newest.until}; the ledger writes one every few minutes, so later checkpoints are missing`,
+    });
+  }
+
+  // Missing records, by what their absence means.
+  for (const [requestId, seqs] of [...missing].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const present = byRequest.get(requestId)?.map((e) => e.record.seq) ?? [];
+    const gone = [...seqs].sort((a, b) => a - b);
+    if (present.length === 0 && ![...unreadable].some((k) => k.startsWith(`${requestId}\u0000`))) {
+      findings.push({ kind: 'deleted_request', requestId, seqs: gone, message: `${requestId}: the whole request is gone (${gone.length} record${gone.length === 1 ? '' : 's'}: seq ${gone.join(', ')})` });
+      continue;
+    }
+    const last = Math.max(0, ...present);
+    for (const seq of gone) {
+      findings.push(
+        seq > last
+          ? { kind: 'truncated', requestId, seq, message: `${requestId} seq ${seq}: the request's newest records are cut off` }
+          : { kind: 'missing', requestId, seq, message: `${requestId} seq ${seq}: missing` },
+      );
+    }
+  }
+
+  findings.sort(
+    (a, b) =>
+      FINDING_KINDS.indexOf(a.kind) - FINDING_KINDS.indexOf(b.kind) ||
+      (a.requestId ?? '').localeCompare(b.requestId ?? '') ||
+      (a.seq ?? a.checkpoint ?? 0) - (b.seq ?? b.checkpoint ?? 0),
+  );
+  return {
+    ok: findings.length === 0,
+    records: records.length,
+    requests: byRequest.size,
+    checkpoints: checkpoints.length,
+    covered,
+    pending,
+    findings,
+  };
+}
+
+/** The seq a record whose hash does not match was signed as, when only its place in the chain changed. */
+function movedFrom(unsigned: Omit<AuditRecord, 'hash' | 'signature'>, hash: string, maxSeq: number): number | undefined {
+  for (let seq = 1; seq <= maxSeq + 1; seq++) {
+    if (seq !== unsigned.seq && signedDigest({ ...unsigned, seq }).toString('hex') === hash) return seq;
+  }
+  return undefined;
+}

@@ -1,0 +1,193 @@
+/**
+ * The checkpointer and the export pager against real dynalite (with the ledger's slot index) and the local KMS
+ * endpoint: the first checkpoint scans, later ones read the slot index an hour at a time, racing runs write each
+ * checkpoint once, slow signing is re-stamped inside the write window, and an export pages through every item once.
+ */
+import { createPublicKey } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditLedgerStore } from '../../lambdas/adapters/audit-ledger';
+import { CheckpointStore } from '../../lambdas/adapters/checkpoints';
+import { decodeCursor, exportLedgerPage } from '../../lambdas/adapters/ledger-export';
+import type { AuditEvent } from '../../lambdas/core/audit';
+import { LEDGER_ORIGIN } from '../../lambdas/core/checkpoint';
+import { verifyLedgerLines } from '../../lambdas/core/ledger-verify';
+import { closeServer, listenLoopback } from '../../local/aws-json';
+import { LocalKms } from '../../local/kms';
+import { createLedgerTable } from './ledger-table';
+
+const region = 'us-east-1';
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+let dataDir: string;
+let dynamoServer: Server;
+let kmsServer: LocalKms;
+let rawDynamo: DynamoDBClient;
+let dynamo: DynamoDBDocumentClient;
+let kms: KMSClient;
+let keyId: string;
+let tables = 0;
+
+async function newLedgerTable(): Promise<string> {
+  const name = `ledger${++tables}`;
+  await createLedgerTable(rawDynamo, name);
+  return name;
+}
+
+/** A clock the test moves. */
+function clock(start: string) {
+  let now = Date.parse(start);
+  return { now: () => new Date(now), set: (iso: string) => (now = Date.parse(iso)), advance: (ms: number) => (now += ms) };
+}
+
+const EVENT: AuditEvent = { type: 'requested', actor: 'agent', data: { action: 'data.export' } };
+const once = (event: AuditEvent) => (chain: readonly unknown[]) => (chain.length === 0 ? [event] : []);
+
+/** Everything in the table, as an export would write it. */
+async function exportAll(tableName: string, maxBytes?: number): Promise<{ lines: string[]; pages: number }> {
+  const lines = [JSON.stringify({ type: 'export', format: 1, exportedAt: new Date().toISOString() })];
+  let cursor: ReturnType<typeof decodeCursor>;
+  let pages = 0;
+  do {
+    const page = await exportLedgerPage({ dynamo, tableName, ...(cursor ? { cursor } : {}), ...(maxBytes ? { maxBytes } : {}) });
+    pages += 1;
+    lines.push(...page.items.map((i) => JSON.stringify(i)));
+    cursor = page.cursor ? decodeCursor(page.cursor) : undefined;
+  } while (cursor);
+  return { lines, pages };
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'cs-checkpoints-'));
+  dynamoServer = dynalite({ createTableMs: 0 });
+  const dynamoUrl = await listenLoopback(dynamoServer);
+  kmsServer = new LocalKms({ dataDir });
+  const kmsUrl = await kmsServer.listen();
+  keyId = await kmsServer.ensureKey('alias/test-ledger', 'ECC_NIST_P256');
+  rawDynamo = new DynamoDBClient({ endpoint: dynamoUrl, region, credentials });
+  dynamo = DynamoDBDocumentClient.from(rawDynamo, { marshallOptions: { removeUndefinedValues: true } });
+  kms = new KMSClient({ endpoint: kmsUrl, region, credentials });
+});
+
+afterAll(async () => {
+  rawDynamo?.destroy();
+  kms?.destroy();
+  await kmsServer?.close();
+  if (dynamoServer) await closeServer(dynamoServer);
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('CheckpointStore', () => {
+  it('covers the ledger: the first run scans, later runs read the slot index an hour per checkpoint', async () => {
+    const tableName = await newLedgerTable();
+    const time = clock('2026-11-01T09:00:00.000Z');
+    const records = new AuditLedgerStore({ tableName, keyId, dynamo, kms, clock: time.now });
+    const checkpoints = new CheckpointStore({ tableName, keyId, dynamo, kms, clock: time.now });
+    const publicKey = createPublicKey(await records.publicKeyPem());
+    const deadline = Number.MAX_SAFE_INTEGER;
+
+    for (const id of ['act_a', 'act_b', 'act_c']) {
+      await records.append(id, once(EVENT));
+      time.advance(1000);
+    }
+    // Settled 10 s behind the clock: the first checkpoint covers all three, up to 09:00:20.
+    time.set('2026-11-01T09:00:30.000Z');
+    const [first, ...more] = await checkpoints.run({ settleSeconds: 10, deadline });
+    expect(more).toEqual([]);
+    expect(first).toMatchObject({ seq: 1, from: LEDGER_ORIGIN, until: '2026-11-01T09:00:20.000Z', count: 3, total: 3 });
+
+    // Three hours later, with records in each hour: one checkpoint per hour of slots.
+    for (const [id, at] of [['act_d', '2026-11-01T10:15:00.000Z'], ['act_e', '2026-11-01T11:59:59.999Z'], ['act_f', '2026-11-01T12:00:00.000Z']] as const) {
+      time.set(at);
+      await records.append(id, once(EVENT));
+    }
+    time.set('2026-11-01T12:30:00.000Z');
+    const later = await checkpoints.run({ settleSeconds: 60, deadline });
+    expect(later.map((c) => [c.seq, c.from, c.until, c.count, c.total])).toEqual([
+      [2, '2026-11-01T09:00:20.000Z', '2026-11-01T10:00:20.000Z', 0, 3],
+      [3, '2026-11-01T10:00:20.000Z', '2026-11-01T11:00:20.000Z', 1, 4],
+      [4, '2026-11-01T11:00:20.000Z', '2026-11-01T12:00:20.000Z', 2, 6],
+      [5, '2026-11-01T12:00:20.000Z', '2026-11-01T12:29:00.000Z', 0, 6],
+    ]);
+    // Nothing new to cover: nothing written.
+    expect(await checkpoints.run({ settleSeconds: 60, deadline })).toEqual([]);
+    expect(await checkpoints.latest()).toMatchObject({ seq: 5 });
+
+    const { lines } = await exportAll(tableName);
+    const report = verifyLedgerLines(lines, publicKey, { asOf: time.now() });
+    expect(report.findings).toEqual([]);
+    expect(report).toMatchObject({ ok: true, records: 6, checkpoints: 5, covered: 6 });
+  });
+
+  it('writes each checkpoint once when runs race, and the loser leaves only unreferenced pages', async () => {
+    const tableName = await newLedgerTable();
+    const time = clock('2026-11-02T09:00:00.000Z');
+    const records = new AuditLedgerStore({ tableName, keyId, dynamo, kms, clock: time.now });
+    for (let i = 0; i < 5; i++) await records.append(`act_race${i}`, once(EVENT));
+    time.advance(120_000);
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, () => new CheckpointStore({ tableName, keyId, dynamo, kms, clock: time.now }).run({ settleSeconds: 60, deadline: Number.MAX_SAFE_INTEGER })),
+    );
+    expect(runs.flat().map((c) => c.seq)).toEqual([1]);
+    const { Items } = await dynamo.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'requestId = :cp', ExpressionAttributeValues: { ':cp': 'checkpoint' } }));
+    expect(Items).toHaveLength(1);
+    const { lines } = await exportAll(tableName);
+    expect(verifyLedgerLines(lines, createPublicKey(await records.publicKeyPem()), { asOf: time.now() }).findings).toEqual([]);
+  });
+
+  it('re-stamps a record whose signing outlasted the write window', async () => {
+    const tableName = await newLedgerTable();
+    let now = Date.parse('2026-11-03T09:00:00.000Z');
+    let calls = 0;
+    // Each reading of the clock after the first stamp moves it 6 s: signing looks slow, once.
+    const slowOnce = () => new Date((calls++ === 1 ? (now += 6000) : now));
+    const store = new AuditLedgerStore({ tableName, keyId, dynamo, kms, clock: slowOnce, writeWindowSeconds: 5 });
+    const { appended } = await store.append('act_slow', once(EVENT));
+    expect(appended[0]!.at).toBe('2026-11-03T09:00:06.000Z');
+    const stuck = new AuditLedgerStore({ tableName, keyId, dynamo, kms, clock: () => new Date((now += 6000)), writeWindowSeconds: 5 });
+    await expect(stuck.append('act_stuck', once(EVENT))).rejects.toThrow(/longer than the write window/);
+    expect(await stuck.read('act_stuck')).toEqual([]);
+  });
+});
+
+describe('exportLedgerPage', () => {
+  it('pages through every item exactly once, chains oldest first, by byte budget', async () => {
+    const tableName = await newLedgerTable();
+    const store = new AuditLedgerStore({ tableName, keyId, dynamo, kms });
+    const events: AuditEvent[] = ['requested', 'policy_decided', 'voted', 'approved'].map((type) => ({ type, actor: 'x', data: { pad: 'y'.repeat(300) } }) as AuditEvent);
+    for (let i = 0; i < 12; i++) await store.append(`act_page${i}`, (chain) => events.slice(chain.length, chain.length + 1));
+    const small = await exportAll(tableName, 3000);
+    const whole = await exportAll(tableName);
+    expect(small.pages).toBeGreaterThan(5);
+    expect(whole.pages).toBe(1);
+    expect(small.lines.slice(1)).toEqual(whole.lines.slice(1));
+    const items = whole.lines.slice(1).map((l) => JSON.parse(l) as { requestId: string; seq: number });
+    expect(items).toHaveLength(48);
+    for (let i = 0; i < items.length; i += 4) expect(items.slice(i, i + 4).map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('selects records by time and checkpoints wholly inside the range', async () => {
+    const tableName = await newLedgerTable();
+    const time = clock('2026-11-04T09:00:00.000Z');
+    const store = new AuditLedgerStore({ tableName, keyId, dynamo, kms, clock: time.now });
+    const checkpoints = new CheckpointStore({ tableName, keyId, dynamo, kms, clock: time.now });
+    await store.append('act_early', once(EVENT));
+    time.set('2026-11-04T09:10:00.000Z');
+    await checkpoints.run({ settleSeconds: 60, deadline: Number.MAX_SAFE_INTEGER }); // #1 until 09:09
+    await store.append('act_late', once(EVENT));
+    time.set('2026-11-04T09:20:00.000Z');
+    await checkpoints.run({ settleSeconds: 60, deadline: Number.MAX_SAFE_INTEGER }); // #2 09:09 .. 09:19
+    const page = await exportLedgerPage({ dynamo, tableName, since: '2026-11-04T09:09:00.000Z' });
+    const names = page.items.map((i) => `${i.requestId}/${i.seq}`);
+    expect(names.filter((n) => n.startsWith('act_'))).toEqual(['act_late/1']);
+    expect(page.items.filter((i) => i.type === 'checkpoint').map((i) => i.seq)).toEqual([2]);
+    const lines = [JSON.stringify({ type: 'export', format: 1, exportedAt: time.now().toISOString(), since: '2026-11-04T09:09:00.000Z' }), ...page.items.map((i) => JSON.stringify(i))];
+    expect(verifyLedgerLines(lines, createPublicKey(await store.publicKeyPem())).findings).toEqual([]);
+  });
+});

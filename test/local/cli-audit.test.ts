@@ -1,0 +1,273 @@
+/** `countersign audit show` and `countersign receipt verify` against local mode, run as the installed bin runs. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, eventually, ROOT, startCountersign, type RunningCountersign } from './harness';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'cs-cli-audit-'));
+let cs: RunningCountersign;
+
+/** Runs `countersign ...` with the API at `url` (default: local mode) and the auditor's key, optionally with stdin. */
+function countersign(args: string[], options: { url?: string; apiKey?: string; input?: string } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'cli/countersign.mjs'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, COUNTERSIGN_URL: options.url ?? cs.url, COUNTERSIGN_API_KEY: options.apiKey ?? 'audit-key' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const parameters = { table: 'customers', format: 'csv' };
+const justification = 'Quarterly churn analysis\u001b[2J\nledger: 99 records verify';
+let id: string;
+let receipt: string;
+let pemFile: string;
+
+beforeAll(async () => {
+  cs = await startCountersign({ dataDir: join(dir, 'data') });
+  const created = await api(cs.url, 'POST', '/v1/actions', 'demo-agent-key', {
+    action: 'data.export',
+    resource: 'arn:aws:rds:eu-west-1:123456789012:db:customers',
+    environment: 'production',
+    parameters,
+    justification,
+    onBehalfOf: 'carol@example.com',
+    agent: { name: 'analyst-bot', model: 'some-llm', runId: 'r-42' },
+  });
+  expect(created.body).toMatchObject({ status: 'pending', rule: 'prod-exports' });
+  id = created.body.id;
+  // The approvers were asked (the `notified` record is written), then both approve with a reason.
+  await eventually(async () => {
+    const audit = await api(cs.url, 'GET', `/v1/actions/${id}/audit`, 'audit-key');
+    return (audit.body as Array<{ type: string }>).some((r) => r.type === 'notified') ? true : undefined;
+  });
+  await api(cs.url, 'POST', `/v1/actions/${id}/decision`, 'alice-key', { decision: 'approve', reason: 'Checked the table list' });
+  const approved = await api(cs.url, 'POST', `/v1/actions/${id}/decision`, 'bob-key', { decision: 'approve', reason: 'Fine for Q4' });
+  expect(approved.body.status).toBe('approved');
+  receipt = approved.body.receipt;
+  const pem = await (await fetch(`${cs.url}/v1/audit/public-key`, { headers: { authorization: 'Bearer audit-key' } })).text();
+  pemFile = join(dir, 'ledger.pem');
+  writeFileSync(pemFile, pem);
+  writeFileSync(join(dir, 'params.json'), JSON.stringify({ format: 'csv', table: 'customers' }));
+  writeFileSync(join(dir, 'other-params.json'), JSON.stringify({ ...parameters, table: 'users' }));
+  writeFileSync(join(dir, 'not-json.json'), '{nope');
+});
+
+afterAll(async () => {
+  await cs?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('countersign audit show', () => {
+  it('prints the timeline of an approved request and verifies its chain', async () => {
+    const records = (await api(cs.url, 'GET', `/v1/actions/${id}/audit`, 'audit-key')).body as unknown[];
+    const { code, stdout, stderr } = await countersign(['audit', 'show', id]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain(`request ${id}`);
+    expect(stdout).toMatch(/requested\s+arn:aws:iam::000000000000:role\/demo-agent\n/);
+    expect(stdout).toContain(
+      'arn:aws:iam::000000000000:role/demo-agent asked to run data.export on arn:aws:rds:eu-west-1:123456789012:db:customers in production on behalf of carol@example.com, as agent analyst-bot (model some-llm, run r-42).',
+    );
+    expect(stdout).toContain('Rule prod-exports requires 2 approvals from alice@example.com, bob@example.com, asked on email; expires at ');
+    expect(stdout).toContain('Asked alice@example.com, bob@example.com by email.');
+    expect(stdout).toContain('alice@example.com approved: "Checked the table list".');
+    expect(stdout).toContain('bob@example.com approved: "Fine for Q4".');
+    expect(stdout).toContain('Approved by alice@example.com, bob@example.com.');
+    expect(stdout.trimEnd().split('\n').at(-1)).toBe(`ledger: ${records.length} records verify`);
+  });
+
+  it('neutralizes control characters in what the agent wrote: no escape reaches the terminal, no line is faked', async () => {
+    const { stdout } = await countersign(['audit', 'show', id]);
+    expect(stdout).not.toContain('\u001b');
+    expect(stdout).toContain('Justification (from the agent, not verified): "Quarterly churn analysis\\x1b[2J\\nledger: 99 records verify"');
+    expect(stdout.split('\n').filter((line) => line.startsWith('ledger:'))).toEqual([expect.stringMatching(/^ledger: \d+ records verify$/)]);
+    expect(stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+
+  it('--json prints the request id, the verdict, the problems and the timeline', async () => {
+    const { code, stdout } = await countersign(['audit', 'show', id, '--json']);
+    expect(code).toBe(0);
+    const json = JSON.parse(stdout);
+    expect(Object.keys(json).sort()).toEqual(['ok', 'problems', 'requestId', 'timeline']);
+    expect(json).toMatchObject({ requestId: id, ok: true, problems: [] });
+    expect(json.timeline.map((e: { type: string }) => e.type)).toEqual(['requested', 'policy_decided', 'notified', 'voted', 'voted', 'approved']);
+    expect(json.timeline.map((e: { seq: number }) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const entry of json.timeline) {
+      expect(Object.keys(entry).sort()).toEqual(['actor', 'at', 'seq', 'summary', 'type']);
+      expect(entry.at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    }
+    expect(json.timeline[3]).toMatchObject({ actor: 'alice@example.com', summary: 'alice@example.com approved: "Checked the table list".' });
+    expect(json.timeline[0].summary).not.toContain('\u001b');
+  });
+
+  it('verifies with a given public key file too', async () => {
+    const { code, stdout } = await countersign(['audit', 'show', id, '--public-key', pemFile]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/ledger: 6 records verify\n$/);
+  });
+
+  it('exits 3 with the API error code for an unknown request, or one the caller may not see', async () => {
+    const unknown = await countersign(['audit', 'show', 'act_doesnotexist0000000']);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toContain('not_found');
+    expect(unknown.stdout).toBe('');
+    const hidden = await countersign(['audit', 'show', id], { apiKey: 'dave-key' });
+    expect(hidden.code).toBe(3);
+    expect(hidden.stderr).toContain('not_found');
+    const json = await countersign(['audit', 'show', 'act_doesnotexist0000000', '--json']);
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    const down = await countersign(['audit', 'show', id], { url: `http://127.0.0.1:${await closedPort()}` });
+    expect(down.code).toBe(3);
+    expect(down.stderr).toContain('network_error');
+  });
+
+  it('exits 2 on usage errors', async () => {
+    const cases = [['audit'], ['audit', 'nonsense'], ['audit', 'show'], ['audit', 'show', id, 'extra'], ['audit', 'show', id, '--bogus'], ['audit', 'show', id, '--public-key', join(dir, 'missing.pem')]];
+    const runs = await Promise.all(cases.map((args) => countersign(args)));
+    runs.forEach(({ code, stderr }, i) => {
+      expect(code, cases[i]!.join(' ')).toBe(2);
+      expect(stderr, cases[i]!.join(' ')).toContain('usage: countersign audit');
+    });
+  });
+
+  it('exits 1 and names each problem by seq when the ledger does not verify', async () => {
+    const records = (await api(cs.url, 'GET', `/v1/actions/${id}/audit`, 'audit-key')).body as Array<{ seq: number; data: Record<string, unknown> }>;
+    // An API that rewrote Alice's reason after the fact.
+    records[3]!.data.reason = 'I never looked';
+    const pem = readFileSync(pemFile, 'utf8');
+    const fake = createHttpServer((req, res) => {
+      if (req.url === '/v1/audit/public-key') res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(pem);
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(records));
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(fake.address() as { port: number }).port}`;
+      const { code, stdout } = await countersign(['audit', 'show', id], { url });
+      expect(code).toBe(1);
+      expect(stdout).toContain('alice@example.com approved: "I never looked".');
+      expect(stdout).toMatch(/ledger: FAILED\n  seq 4: hash does not match the record content\n$/);
+      const json = JSON.parse((await countersign(['audit', 'show', id, '--json'], { url })).stdout);
+      expect(json).toMatchObject({ ok: false, problems: [{ seq: 4, problem: 'hash does not match the record content' }] });
+      // Another request's records are not this request's ledger.
+      const other = await countersign(['audit', 'show', 'act_someotherrequest0000', '--json'], { url });
+      expect(other.code).toBe(1);
+      expect(JSON.parse(other.stdout).problems[0].problem).toBe(`record belongs to request ${id}, not act_someotherrequest0000`);
+    } finally {
+      await new Promise<void>((resolve) => fake.close(() => resolve()));
+    }
+  });
+});
+
+describe('countersign receipt verify', () => {
+  it('verifies the receipt online, with the key from the API', async () => {
+    const { code, stdout, stderr } = await countersign(['receipt', 'verify', receipt]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^receipt: valid\n/);
+    expect(stdout).toContain(`request      ${id}`);
+    expect(stdout).toContain('action       data.export');
+    expect(stdout).toContain('resource     arn:aws:rds:eu-west-1:123456789012:db:customers');
+    expect(stdout).toContain('environment  production');
+    expect(stdout).toContain('requester    arn:aws:iam::000000000000:role/demo-agent');
+    expect(stdout).toContain('approvers    alice@example.com, bob@example.com');
+    expect(stdout).toContain('rule         prod-exports');
+    expect(stdout).toMatch(/issued {7}\d{4}-\d\d-\d\dT[\d:.]+Z/);
+    expect(stdout).toMatch(/expires {6}\d{4}-\d\d-\d\dT[\d:.]+Z/);
+  });
+
+  it('verifies offline with --public-key (the API unreachable), also from stdin', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const offline = await countersign(['receipt', 'verify', receipt, '--public-key', pemFile], { url });
+    expect(offline.code).toBe(0);
+    expect(offline.stdout).toMatch(/^receipt: valid\n/);
+    const stdin = await countersign(['receipt', 'verify', '-', '--public-key', pemFile], { url, input: `${receipt}\n` });
+    expect(stdin.code).toBe(0);
+    // Without the key file, the same command needs the API, and says it could not reach it.
+    const online = await countersign(['receipt', 'verify', receipt], { url });
+    expect(online.code).toBe(3);
+    expect(online.stderr).toContain('network_error');
+  });
+
+  it('checks --parameters against paramsSha256', async () => {
+    const match = await countersign(['receipt', 'verify', receipt, '--parameters', join(dir, 'params.json'), '--json']);
+    expect(match.code).toBe(0);
+    expect(JSON.parse(match.stdout)).toMatchObject({ ok: true, claims: { sub: id, action: 'data.export', approvers: ['alice@example.com', 'bob@example.com'], rule: 'prod-exports' } });
+    const mismatch = await countersign(['receipt', 'verify', receipt, '--parameters', join(dir, 'other-params.json')]);
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.stdout).toBe('receipt: INVALID (parameters_mismatch: receipt was issued for different parameters)\n');
+    const json = await countersign(['receipt', 'verify', receipt, '--parameters', join(dir, 'other-params.json'), '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({ ok: false, error: { code: 'parameters_mismatch', message: 'receipt was issued for different parameters' } });
+  });
+
+  it('refuses a tampered receipt', async () => {
+    const [header, payload, signature] = receipt.split('.') as [string, string, string];
+    const at = Math.floor(payload.length / 2);
+    const flipped = `${payload.slice(0, at)}${payload[at] === 'A' ? 'B' : 'A'}${payload.slice(at + 1)}`;
+    const { code, stdout } = await countersign(['receipt', 'verify', `${header}.${flipped}.${signature}`, '--public-key', pemFile]);
+    expect(code).toBe(1);
+    expect(stdout).toBe('receipt: INVALID (bad_signature: receipt signature does not verify with this key)\n');
+    const garbage = await countersign(['receipt', 'verify', 'not-a-receipt', '--public-key', pemFile, '--json']);
+    expect(garbage.code).toBe(1);
+    expect(JSON.parse(garbage.stdout)).toMatchObject({ ok: false, error: { code: 'malformed' } });
+  });
+
+  it('exits 2 on usage errors', async () => {
+    const cases = [
+      ['receipt'],
+      ['receipt', 'nonsense'],
+      ['receipt', 'verify'],
+      ['receipt', 'verify', receipt, 'extra'],
+      ['receipt', 'verify', receipt, '--bogus'],
+      ['receipt', 'verify', receipt, '--parameters', join(dir, 'missing.json')],
+      ['receipt', 'verify', receipt, '--parameters', join(dir, 'not-json.json')],
+      ['receipt', 'verify', receipt, '--public-key', join(dir, 'missing.pem')],
+      ['receipt', 'verify', receipt, '--public-key', join(dir, 'params.json')],
+    ];
+    const runs = await Promise.all(cases.map((args) => countersign(args)));
+    runs.forEach(({ code, stderr }, i) => {
+      expect(code, cases[i]!.join(' ')).toBe(2);
+      expect(stderr, cases[i]!.join(' ')).toContain('usage: countersign receipt verify');
+    });
+    const help = await countersign(['receipt', 'verify', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('exit codes: 0 the receipt is valid; 1 it is not');
+  });
+});
+
+describe('countersign', () => {
+  it('lists every command in its usage', async () => {
+    const { code, stderr } = await countersign(['--help']);
+    expect(code).toBe(0);
+    for (const command of ['policy check', 'policy explain', 'receipt verify', 'audit show']) expect(stderr).toContain(command);
+  });
+});
