@@ -90,16 +90,17 @@ export class Countersign extends Construct {
     // Local API keys never leave the laptop.
     const { local: _local, ...deployed } = props.config;
     const define = { 'process.env.COUNTERSIGN_CONFIG_JSON': JSON.stringify(JSON.stringify(deployed)) };
-    const fn = (id: string, handlerDir: string, extra: { reservedConcurrentExecutions?: number; timeout?: Duration } = {}) =>
+    const fn = (id: string, handlerDir: string, extra: { reservedConcurrentExecutions?: number; timeout?: Duration; memorySize?: number } = {}) =>
       new CountersignFunction(this, id, { handlerDir, define, ...extra, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
     this.functions = {
       intake: fn('Intake', 'intake'),
       notifier: fn('Notifier', 'notifier'),
       decision: fn('Decision', 'decision'),
       finalizer: fn('Finalizer', 'finalize'),
-      // One run at a time: a checkpoint extends the previous one, so two runs must never race. A minute leaves room
-      // for the first run's Scan and for catching up, beyond the 15 s the handler keeps back to finish a checkpoint.
-      checkpointer: fn('Checkpointer', 'checkpoint', { reservedConcurrentExecutions: 1, timeout: Duration.minutes(1) }),
+      // One run at a time: a checkpoint extends the previous one, so two runs must never race. Four minutes (inside
+      // the five-minute cadence) leave room for the first run's Scan of an existing ledger and for catching up,
+      // beyond the 15 s the handler keeps back to finish a checkpoint; a run cut short resumes at the next tick.
+      checkpointer: fn('Checkpointer', 'checkpoint', { reservedConcurrentExecutions: 1, timeout: Duration.minutes(4), memorySize: 1024 }),
     };
     this.workflow = new ApprovalWorkflow(this, 'Workflow', {
       notifier: this.functions.notifier,

@@ -267,7 +267,8 @@ describe('Countersign stack', () => {
     const props = json.Resources[checkpointer]!.Properties;
     expect(props.ReservedConcurrentExecutions).toBe(1);
     // Room for the first run's Scan beyond the 15 s the handler keeps back to finish a checkpoint.
-    expect(props.Timeout).toBe(60);
+    expect(props.Timeout).toBe(240);
+    expect(props.MemorySize).toBe(1024);
     for (const [id, fn] of ofType('AWS::Lambda::Function')) {
       if (id !== checkpointer) expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
     }
