@@ -9,6 +9,12 @@ import { CHECKPOINT_PARTITION } from '../core/checkpoint';
 
 /** Lambda answers at most 6 MB; a page stops adding items past this many bytes of JSON. */
 export const EXPORT_PAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * A page also ends after this long, well inside the intake function's timeout: with `since`/`until` a Scan may read
+ * many items that the filter drops, so a page can come back short (even empty) with a cursor to go on from.
+ */
+export const EXPORT_PAGE_MILLIS = 4000;
+/** Items a Scan call reads. */
 const SCAN_LIMIT = 200;
 
 const cursorSchema = z.strictObject({ requestId: z.string().min(1).max(200), seq: z.int().min(0) });
@@ -45,8 +51,12 @@ export async function exportLedgerPage(input: {
   until?: string;
   cursor?: ExportCursor;
   maxBytes?: number;
+  maxMillis?: number;
+  /** @default 200 */
+  scanLimit?: number;
 }): Promise<ExportPage> {
   const maxBytes = input.maxBytes ?? EXPORT_PAGE_BYTES;
+  const deadline = Date.now() + (input.maxMillis ?? EXPORT_PAGE_MILLIS);
   const names: Record<string, string> = { '#rid': 'requestId' };
   const values: Record<string, unknown> = { ':cp': CHECKPOINT_PARTITION };
   const recordTerms: string[] = [];
@@ -74,7 +84,7 @@ export async function exportLedgerPage(input: {
     const page = await input.dynamo.send(
       new ScanCommand({
         TableName: input.tableName,
-        Limit: SCAN_LIMIT,
+        Limit: input.scanLimit ?? SCAN_LIMIT,
         ExclusiveStartKey: startKey,
         ...(filter ? { FilterExpression: filter, ExpressionAttributeNames: names, ExpressionAttributeValues: values } : {}),
       }),
@@ -90,6 +100,9 @@ export async function exportLedgerPage(input: {
       bytes += size;
     }
     startKey = page.LastEvaluatedKey;
+    if (startKey && Date.now() >= deadline) {
+      return { items, cursor: encodeCursor({ requestId: String(startKey.requestId), seq: Number(startKey.seq) }) };
+    }
   } while (startKey);
   return { items };
 }
