@@ -160,6 +160,8 @@ export class Countersign extends Construct {
       for (const f of [notifier, decision]) f.addToRolePolicy(new PolicyStatement({ actions: ['ses:SendEmail'], resources: [...identities, ...configurationSets] }));
     }
     this.reviewTokenKey.grantVerify(decision);
+    // "What waits for me": the decision function lists pending requests.
+    this.requests.grantListPending(decision);
     // Personal links and sign-in sessions are issued by the decision function too.
     this.reviewTokenKey.grantGenerate(decision);
     // Channel and sign-in secrets: each function may read exactly the Secrets Manager secrets it uses.

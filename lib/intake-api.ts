@@ -38,6 +38,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // Auditors only: the whole ledger with its signed checkpoints, paginated.
   { method: HttpMethod.GET, path: '/v1/audit/export', target: 'intake', auth: 'iam' },
   { method: HttpMethod.POST, path: '/v1/actions/{id}/decision', target: 'decision', auth: 'iam' },
+  { method: HttpMethod.GET, path: '/v1/me/pending', target: 'decision', auth: 'iam' },
   { method: HttpMethod.GET, path: '/v1/review/{token}', target: 'decision', auth: 'self' },
   { method: HttpMethod.POST, path: '/v1/review/{token}', target: 'decision', auth: 'self' },
   { method: HttpMethod.POST, path: '/v1/slack/interactions', target: 'decision', auth: 'self' },

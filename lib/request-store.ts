@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { PENDING_INDEX } from '../lambdas/core/request';
 import { Construct } from 'constructs';
 
 export interface RequestStoreProps {
@@ -8,7 +9,11 @@ export interface RequestStoreProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** The requests table: one item per action request (status, votes, the server-side task token). */
+/**
+ * The requests table: one item per action request (status, the server-side task token, the receipt). The sparse
+ * `pending` index holds only requests still pending (partition `pendingShard`, sort `createdAt`, keys only), for
+ * an approver's "what waits for me".
+ */
 export class RequestStore extends Construct {
   readonly table: TableV2;
 
@@ -21,15 +26,24 @@ export class RequestStore extends Construct {
       deletionProtection: true,
       encryption: TableEncryptionV2.awsManagedKey(),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      globalSecondaryIndexes: [
+        {
+          indexName: PENDING_INDEX,
+          partitionKey: { name: 'pendingShard', type: AttributeType.STRING },
+          sortKey: { name: 'createdAt', type: AttributeType.STRING },
+          projectionType: ProjectionType.KEYS_ONLY,
+        },
+      ],
     });
   }
 
-  /** Read and conditionally write requests; no Scan, no DeleteItem. */
+  /** Read and conditionally write requests; no Scan, no DeleteItem. Exact ARNs: `table.grant` would add `index/*`. */
   grantReadWrite(grantee: IGrantable): void {
-    this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
+    Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], resourceArns: [this.table.tableArn] });
   }
 
-  grantRead(grantee: IGrantable): void {
-    this.table.grant(grantee, 'dynamodb:GetItem', 'dynamodb:Query');
+  /** List the pending requests (Query on the `pending` index). */
+  grantListPending(grantee: IGrantable): void {
+    Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${PENDING_INDEX}`] });
   }
 }

@@ -4,8 +4,8 @@
  * only caches the outcome once it is settled.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { RequestStatus } from '../core/request';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PENDING_INDEX, PENDING_SHARDS, pendingShardOf, type RequestStatus } from '../core/request';
 import { dynamo, requiredEnv } from './aws-clients';
 
 const table = () => requiredEnv('REQUESTS_TABLE');
@@ -19,10 +19,11 @@ export interface RequestItem {
   readonly receipt?: string;
 }
 
-/** Creates the item once; a retried intake finds it and changes nothing. */
+/** Creates the item once; a retried intake finds it and changes nothing. A pending one joins the pending index. */
 export async function putRequestItem(item: Pick<RequestItem, 'id' | 'requester' | 'status' | 'createdAt'>): Promise<void> {
+  const Item = item.status === 'pending' ? { ...item, pendingShard: pendingShardOf(item.id) } : item;
   try {
-    await dynamo.send(new PutCommand({ TableName: table(), Item: item, ConditionExpression: 'attribute_not_exists(id)' }));
+    await dynamo.send(new PutCommand({ TableName: table(), Item, ConditionExpression: 'attribute_not_exists(id)' }));
   } catch (err) {
     if (!(err instanceof ConditionalCheckFailedException)) throw err;
   }
@@ -46,13 +47,36 @@ export async function storeTaskToken(id: string, taskToken: string): Promise<voi
   );
 }
 
-/** Caches the settled outcome (and the receipt of an approval); the first receipt stored is kept. */
+/** Ids of pending requests, oldest first, at most `limit`: from every shard of the pending index. */
+export async function listPendingIds(limit: number): Promise<string[]> {
+  const shards = await Promise.all(
+    Array.from({ length: PENDING_SHARDS }, async (_, shard) => {
+      const { Items = [] } = await dynamo.send(
+        new QueryCommand({
+          TableName: table(),
+          IndexName: PENDING_INDEX,
+          KeyConditionExpression: 'pendingShard = :p',
+          ExpressionAttributeValues: { ':p': `p${shard}` },
+          Limit: limit,
+        }),
+      );
+      return Items.map((item) => ({ id: String(item.id), createdAt: String(item.createdAt) }));
+    }),
+  );
+  return shards
+    .flat()
+    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0))
+    .slice(0, limit)
+    .map((item) => item.id);
+}
+
+/** Caches the settled outcome (and the receipt of an approval); the first receipt stored is kept. It leaves the pending index. */
 export async function cacheOutcome(id: string, status: Exclude<RequestStatus, 'pending'>, receipt?: string): Promise<void> {
   await dynamo.send(
     new UpdateCommand({
       TableName: table(),
       Key: { id },
-      UpdateExpression: receipt ? 'SET #s = :s, receipt = if_not_exists(receipt, :r)' : 'SET #s = :s',
+      UpdateExpression: receipt ? 'SET #s = :s, receipt = if_not_exists(receipt, :r) REMOVE pendingShard' : 'SET #s = :s REMOVE pendingShard',
       ConditionExpression: 'attribute_exists(id)',
       ExpressionAttributeNames: { '#s': 'status' },
       ExpressionAttributeValues: { ':s': status, ...(receipt ? { ':r': receipt } : {}) },

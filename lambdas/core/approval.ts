@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { AuditEvent, AuditRecord } from './audit';
 import { channelSchema } from './config';
 import { CountersignError } from './errors';
-import { actionRequestSchema, type RequestStatus } from './request';
+import { actionRequestSchema, decidedBySchema, type ActionView, type RequestStatus } from './request';
 
 /** Longest reason an approver may give, in characters (the review page's textarea uses the same). */
 export const REASON_MAX_LENGTH = 1000;
@@ -57,7 +57,6 @@ export type PolicyDecidedData = z.infer<typeof policyDecidedDataSchema>;
 
 export const OUTCOME_TYPES = ['approved', 'denied', 'expired', 'cancelled'] as const;
 type OutcomeType = (typeof OUTCOME_TYPES)[number];
-const decidedBySchema = z.enum(['policy', 'approvers', 'timeout', 'requester']);
 
 export interface Vote {
   readonly approver: string;
@@ -242,6 +241,13 @@ export function decideVote(chain: readonly AuditRecord[], approver: string, vote
   return [{ type: 'voted', actor: approver, data: { approver, decision: vote.decision, ...(vote.reason ? { reason: vote.reason } : {}) } }];
 }
 
+/** Whether the request waits for `principal`'s vote: open, not expired, theirs to decide, and not yet voted by them. */
+export function awaitsVoteFrom(state: ApprovalState, principal: string, now: Date): boolean {
+  if (state.outcome || state.policy?.effect !== 'require_approval') return false;
+  if (state.policy.expiresAt && now.getTime() >= Date.parse(state.policy.expiresAt)) return false;
+  return allApprovers(state).includes(principal) && !isSelf(state, principal) && !state.votes.some((v) => v.approver === principal);
+}
+
 /** What a requester's cancel still has to append. */
 export function decideCancel(chain: readonly AuditRecord[], principal: string): AuditEvent[] {
   const state = deriveState(chain);
@@ -267,7 +273,7 @@ export function decideSettlement(chain: readonly AuditRecord[]): AuditEvent[] {
 }
 
 /** The answer body of API.md for a request. */
-export function publicView(state: ApprovalState, receipt?: string): Record<string, unknown> {
+export function publicView(state: ApprovalState, receipt?: string): ActionView {
   const { request, policy, outcome } = state;
   return {
     id: state.id,
@@ -277,7 +283,7 @@ export function publicView(state: ApprovalState, receipt?: string): Record<strin
     ...(request.environment !== undefined ? { environment: request.environment } : {}),
     requester: state.requester,
     ...(request.onBehalfOf !== undefined ? { onBehalfOf: request.onBehalfOf } : {}),
-    rule: policy?.rule,
+    ...(policy?.rule !== undefined ? { rule: policy.rule } : {}),
     requiredApprovals: policy?.requiredApprovals ?? 0,
     votes: state.votes.map((v) => ({ approver: v.approver, decision: v.decision, ...(v.reason ? { reason: v.reason } : {}), at: v.at })),
     ...(outcome ? { decidedBy: outcome.decidedBy, decidedAt: outcome.at } : {}),

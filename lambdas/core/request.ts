@@ -24,3 +24,44 @@ export type ActionRequest = z.infer<typeof actionRequestSchema>;
 export const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
 export const requestStatusSchema = z.enum(REQUEST_STATUSES);
 export type RequestStatus = z.infer<typeof requestStatusSchema>;
+
+/** The requests table's sparse index of pending requests, spread over PENDING_SHARDS partitions. */
+export const PENDING_INDEX = 'pending';
+export const PENDING_SHARDS = 8;
+
+/** A pending request's shard in the pending index: stable, from its id. */
+export function pendingShardOf(id: string): string {
+  let h = 0;
+  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
+  return `p${h % PENDING_SHARDS}`;
+}
+
+export const decidedBySchema = z.enum(['policy', 'approvers', 'timeout', 'requester']);
+export const decisionSchema = z.enum(['approve', 'deny']);
+
+/**
+ * A request as the API answers it (API.md "Body of every answer"). Not strict: a client reading it keeps working
+ * when the API adds a field.
+ */
+export const actionViewSchema = z.object({
+  id: z.string(),
+  status: requestStatusSchema,
+  action: z.string(),
+  resource: z.string().optional(),
+  environment: z.string().optional(),
+  requester: z.string(),
+  onBehalfOf: z.string().optional(),
+  rule: z.string().optional(),
+  requiredApprovals: z.number(),
+  votes: z.array(z.object({ approver: z.string(), decision: decisionSchema, reason: z.string().optional(), at: z.string() })),
+  decidedBy: decidedBySchema.optional(),
+  decidedAt: z.string().optional(),
+  reason: z.string().optional(),
+  createdAt: z.string(),
+  expiresAt: z.string().optional(),
+  /** What a pending request still needs, e.g. `1 more from security`. */
+  missing: z.array(z.string()).optional(),
+  /** The compact JWS receipt of an approved request. */
+  receipt: z.string().optional(),
+});
+export type ActionView = z.infer<typeof actionViewSchema>;

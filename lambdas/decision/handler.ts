@@ -3,7 +3,7 @@
  * the page and changes nothing (mail scanners and link unfurlers fetch links first); only POST decides. Both apply
  * the same rules through `decideVote` on the request's ledger chain.
  */
-import { deriveState, publicView, statusOf, voteSchema } from '../core/approval';
+import { awaitsVoteFrom, deriveState, publicView, statusOf, voteSchema } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import { REQUEST_ID_PATTERN } from '../core/request';
 import { checkReviewToken } from '../core/review-token';
@@ -11,6 +11,7 @@ import { kms, requiredEnv } from '../adapters/aws-clients';
 import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent, type HttpResult } from '../adapters/http';
 import { kmsMac } from '../adapters/kms-mac';
 import { ledger } from '../adapters/ledger';
+import { listPendingIds } from '../adapters/request-store';
 import { decisionDeps, type DecisionDeps } from './deps';
 import { checkStepUp, finishSignIn, sendPersonalLink, showRequestLanding, startSignIn } from './identity';
 import { handleSlackInteraction } from './slack-interactions';
@@ -101,7 +102,28 @@ async function decideReview(event: HttpEvent) {
 
 const withDeps = (route: (event: HttpEvent, deps: DecisionDeps) => Promise<HttpResult>) => (event: HttpEvent) => route(event, decisionDeps);
 
+/** How many of the oldest pending requests "what waits for me" looks at. */
+const PENDING_SCAN_LIMIT = 200;
+const PENDING_READ_CONCURRENCY = 8;
+
+/** `GET /v1/me/pending`: the pending requests waiting for the caller's vote, oldest first. */
+async function pendingForMe(event: HttpEvent) {
+  const principal = caller(event);
+  const ids = await listPendingIds(PENDING_SCAN_LIMIT);
+  const now = new Date();
+  const items: ReturnType<typeof publicView>[] = [];
+  for (let i = 0; i < ids.length; i += PENDING_READ_CONCURRENCY) {
+    const chains = await Promise.all(ids.slice(i, i + PENDING_READ_CONCURRENCY).map((id) => ledger().read(id)));
+    for (const chain of chains) {
+      const state = deriveState(chain);
+      if (state && awaitsVoteFrom(state, principal, now)) items.push(publicView(state));
+    }
+  }
+  return json(200, { items });
+}
+
 export const handler = routeHandler({
+  'GET /v1/me/pending': pendingForMe,
   'POST /v1/actions/{id}/decision': decisionApi,
   'GET /v1/review/{token}': showReview,
   'POST /v1/review/{token}': decideReview,

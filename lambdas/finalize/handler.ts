@@ -39,7 +39,7 @@ async function tellRequester(requestId: string): Promise<{ status: string }> {
   if (url) {
     const problem = callbackUrlProblem(url, callbackMode());
     if (problem) throw new CallbackRefusedError(`callback URL refused: ${problem}`);
-    const view = publicView(state, (await getRequestItem(requestId))?.receipt) as Record<string, string | undefined>;
+    const view = publicView(state, (await getRequestItem(requestId))?.receipt);
     await sendCallback(url, {
       id: state.id,
       status,

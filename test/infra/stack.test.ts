@@ -210,6 +210,24 @@ describe('Countersign stack', () => {
     expect(grants('intake').get('states:StartExecution')).toEqual([machine]);
     // The audit export reads the whole ledger, and nothing else.
     expect(grants('intake').get('dynamodb:Scan')).toEqual([ledger]);
+    // "What waits for me": only the decision function queries the requests' pending index.
+    const pendingIndex = `{"Fn::Join":["",[${requests},"/index/pending"]]}`;
+    expect(grants('decision').get('dynamodb:Query')).toContain(pendingIndex);
+    for (const name of ['intake', 'notifier', 'finalizer', 'checkpointer'] as const) expect(grants(name).get('dynamodb:Query'), name).not.toContain(pendingIndex);
+  });
+
+  it('keeps a sparse, keys-only index of the pending requests', () => {
+    const [, table] = ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id === logicalId(stack.countersign.requests.table))!;
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'pending',
+        KeySchema: [
+          { AttributeName: 'pendingShard', KeyType: 'HASH' },
+          { AttributeName: 'createdAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ]);
   });
 
   it('denies every function, explicitly, any edit or deletion of ledger records, the table or its indexes', () => {

@@ -57,6 +57,7 @@ describe('local API gateway', () => {
         'GET /v1/actions/{id}/audit AWS_IAM',
         'GET /v1/audit/public-key AWS_IAM',
         'GET /v1/audit/export AWS_IAM',
+        'GET /v1/me/pending AWS_IAM',
         'GET /v1/review/{token} NONE',
         'POST /v1/actions AWS_IAM',
         'POST /v1/actions/{id}/cancel AWS_IAM',

@@ -29,13 +29,15 @@ local: { apiKeys: { agent-key-1: "arn:aws:iam::000000000000:role/agent" } }
   it('sends each approver one message however often the task runs', async () => {
     const { body } = await api(runtime.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export' });
     const inbox = async () => ((await api(runtime.url, 'GET', '/_local/inbox.json')).body as Array<{ actionId: string }>).filter((m) => m.actionId === body.id);
-    await eventually(async () => ((await inbox()).length === 2 ? true : undefined));
+    const notifiedRecords = async () => ((await api(runtime.url, 'GET', `/v1/actions/${body.id}/audit`, 'agent-key-1')).body as Array<{ type: string }>).filter((r) => r.type === 'notified');
+    // A retry follows a finished attempt (Step Functions never runs two attempts of a task at once): wait for the
+    // first attempt to have recorded what it sent, not only for its emails to arrive.
+    await eventually(async () => ((await inbox()).length === 2 && (await notifiedRecords()).length === 1 ? true : undefined));
     const { handler } = (await import('../../lambdas/notifier/handler')) as { handler: (e: unknown) => Promise<{ notified: number }> };
     for (let attempt = 0; attempt < 3; attempt++) {
       expect(await handler({ requestId: body.id, taskToken: `retry-${attempt}-${'t'.repeat(80)}` })).toEqual({ notified: 0 });
     }
     expect(await inbox()).toHaveLength(2);
-    const records = (await api(runtime.url, 'GET', `/v1/actions/${body.id}/audit`, 'agent-key-1')).body as Array<{ type: string }>;
-    expect(records.filter((r) => r.type === 'notified')).toHaveLength(1);
+    expect(await notifiedRecords()).toHaveLength(1);
   });
 });

@@ -1,0 +1,219 @@
+/**
+ * The Countersign client for agents and pipelines: ask for approval in one call and get the settled outcome.
+ *
+ *   import { Countersign } from 'countersign/client';
+ *   const outcome = await new Countersign().requestApproval({ action: 'infra.apply', resource: 'vpc-prod' });
+ *   if (outcome.status !== 'approved') throw new Error(`not approved: ${outcome.reason ?? outcome.status}`);
+ *
+ * Endpoint and credentials: `url` / `apiKey`, else COUNTERSIGN_URL / COUNTERSIGN_API_KEY; without a key, SigV4 with
+ * the default AWS credential chain (see transport.ts). Every request carries an Idempotency-Key, so a retry after a
+ * lost answer lands on the same request; 429, 5xx and network failures are retried with backoff.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { actionRequestSchema, actionViewSchema, decisionSchema, type ActionRequest, type ActionView } from '../lambdas/core/request';
+import { apiRequest, CountersignApiError, expectOk, resolveEndpoint, type ApiRequest, type Endpoint, type EndpointOptions } from './transport';
+
+export { CountersignApiError, EndpointError } from './transport';
+export type { ActionRequest, ActionView } from '../lambdas/core/request';
+
+/** API.md: `?wait=N` holds an answer at most 20 s. */
+export const MAX_WAIT_SECONDS = 20;
+/** How long `requestApproval` waits when the caller gives no deadline. */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 15 * 60_000;
+
+export type SettledStatus = 'approved' | 'denied' | 'expired' | 'cancelled';
+
+export interface ApprovalOutcome {
+  readonly status: SettledStatus;
+  readonly id: string;
+  /** The whole answer: votes, who decided, when. */
+  readonly view: ActionView;
+  /** The compact JWS proving the approval (approved only). */
+  readonly receipt?: string;
+  /** Why it was denied, cancelled or expired, when known. */
+  readonly reason?: string;
+}
+
+/** The request was still pending when the caller's deadline came; `id` lets the caller wait on it later. */
+export class ApprovalDeadlineError extends Error {
+  constructor(
+    readonly id: string,
+    readonly view: ActionView,
+  ) {
+    super(`request ${id} is still pending at the deadline${view.missing?.length ? ` (missing: ${view.missing.join('; ')})` : ''}`);
+    this.name = 'ApprovalDeadlineError';
+  }
+}
+
+export interface RetryOptions {
+  /** Attempts per call, the first included. @default 5 */
+  readonly attempts?: number;
+  /** First backoff; it doubles per attempt, with full jitter, capped at 10 s. @default 250 */
+  readonly baseDelayMs?: number;
+}
+
+export interface CountersignOptions extends EndpointOptions {
+  /** An endpoint already resolved (the CLI's); overrides url, apiKey, region and credentials. */
+  readonly endpoint?: Endpoint;
+  readonly retry?: RetryOptions;
+}
+
+export interface WaitOptions {
+  /** Give up (ApprovalDeadlineError) at this time. @default 15 minutes from now */
+  readonly deadline?: Date;
+  /** The same as a deadline this many ms from now. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface RequestApprovalOptions extends WaitOptions {
+  /** @default a fresh random key per call, reused by its retries */
+  readonly idempotencyKey?: string;
+}
+
+const pendingSchema = z.object({ items: z.array(actionViewSchema) });
+
+export class Countersign {
+  readonly endpoint: Endpoint;
+  private readonly attempts: number;
+  private readonly baseDelayMs: number;
+
+  constructor(options: CountersignOptions = {}) {
+    this.endpoint = options.endpoint ?? resolveEndpoint(options);
+    this.attempts = Math.max(1, options.retry?.attempts ?? 5);
+    this.baseDelayMs = options.retry?.baseDelayMs ?? 250;
+  }
+
+  /**
+   * Asks for approval and waits for the outcome: at once when policy decides, otherwise long-polling (≤ 20 s per
+   * call) until the request settles or the deadline comes (ApprovalDeadlineError, carrying the request id).
+   */
+  async requestApproval(request: ActionRequest, options: RequestApprovalOptions = {}): Promise<ApprovalOutcome> {
+    const deadline = deadlineOf(options);
+    const view = await this.createAction(request, options);
+    return this.waitFor(view, deadline, options.signal);
+  }
+
+  /** Asks for approval without waiting: the request as created (pending, or already decided by policy). */
+  async createAction(request: ActionRequest, options: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<ActionView> {
+    const body = actionRequestSchema.parse(request);
+    const idempotencyKey = options.idempotencyKey ?? randomUUID();
+    return this.view({ method: 'POST', path: '/v1/actions', body, headers: { 'idempotency-key': idempotencyKey }, ...signalOf(options.signal) });
+  }
+
+  /** The request now, or after holding up to `waitSeconds` (≤ 20) for it to leave pending. */
+  getStatus(id: string, options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<ActionView> {
+    const wait = options.waitSeconds === undefined ? undefined : Math.max(0, Math.min(MAX_WAIT_SECONDS, Math.floor(options.waitSeconds)));
+    return this.view({
+      method: 'GET',
+      path: `/v1/actions/${encodeURIComponent(id)}`,
+      ...(wait ? { query: { wait }, timeoutMs: (wait + 10) * 1000 } : {}),
+      ...signalOf(options.signal),
+    });
+  }
+
+  /** Waits for an existing request to settle. */
+  async wait(id: string, options: WaitOptions = {}): Promise<ApprovalOutcome> {
+    return this.waitFor(await this.getStatus(id, options.signal ? { signal: options.signal } : {}), deadlineOf(options), options.signal);
+  }
+
+  /** Withdraws a pending request (the requester only). */
+  cancel(id: string, options: { signal?: AbortSignal } = {}): Promise<ActionView> {
+    return this.view({ method: 'POST', path: `/v1/actions/${encodeURIComponent(id)}/cancel`, ...signalOf(options.signal) });
+  }
+
+  /** An approver's vote. A repeated identical vote is idempotent; a changed one is 409 already_decided. */
+  decide(id: string, decision: z.infer<typeof decisionSchema>, reason?: string, options: { signal?: AbortSignal } = {}): Promise<ActionView> {
+    return this.view({
+      method: 'POST',
+      path: `/v1/actions/${encodeURIComponent(id)}/decision`,
+      body: { decision: decisionSchema.parse(decision), ...(reason !== undefined ? { reason } : {}) },
+      ...signalOf(options.signal),
+    });
+  }
+
+  /** The pending requests waiting for the caller's vote, oldest first. */
+  async pending(options: { signal?: AbortSignal } = {}): Promise<ActionView[]> {
+    const response = await this.call({ method: 'GET', path: '/v1/me/pending', ...signalOf(options.signal) });
+    return parseAnswer(pendingSchema, response.json()).items;
+  }
+
+  private async waitFor(first: ActionView, deadline: number, signal: AbortSignal | undefined): Promise<ApprovalOutcome> {
+    let view = first;
+    while (view.status === 'pending') {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new ApprovalDeadlineError(view.id, view);
+      view = await this.getStatus(view.id, { waitSeconds: Math.max(1, Math.min(MAX_WAIT_SECONDS, Math.floor(left / 1000))), ...(signal ? { signal } : {}) });
+    }
+    return {
+      status: view.status,
+      id: view.id,
+      view,
+      ...(view.receipt ? { receipt: view.receipt } : {}),
+      ...(view.reason ? { reason: view.reason } : {}),
+    };
+  }
+
+  private async view(request: ApiRequest): Promise<ActionView> {
+    return parseAnswer(actionViewSchema, (await this.call(request)).json());
+  }
+
+  /** One API call, retried with backoff on 429, 5xx and network failures (Retry-After honoured); 2xx or a typed error. */
+  private async call(request: ApiRequest) {
+    for (let attempt = 1; ; attempt++) {
+      let retryAfterMs: number | undefined;
+      try {
+        const response = await apiRequest(this.endpoint, request);
+        if (!retryable(response.status) || attempt >= this.attempts) return expectOk(response);
+        retryAfterMs = retryAfter(response.headers.get('retry-after'));
+      } catch (err) {
+        if (!(err instanceof CountersignApiError) || err.status !== 0 || attempt >= this.attempts || request.signal?.aborted) throw err;
+      }
+      const backoff = Math.random() * Math.min(10_000, this.baseDelayMs * 2 ** (attempt - 1));
+      await sleep(Math.min(30_000, Math.max(backoff, retryAfterMs ?? 0)), request.signal);
+    }
+  }
+}
+
+function retryable(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/** Retry-After in seconds or as an HTTP date. */
+function retryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function deadlineOf(options: WaitOptions): number {
+  if (options.deadline) return options.deadline.getTime();
+  return Date.now() + (options.timeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS);
+}
+
+function signalOf(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal ? { signal } : {};
+}
+
+function parseAnswer<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new CountersignApiError(200, 'invalid_response', `the API answered something that is not a Countersign request (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  return parsed.data;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
