@@ -19,6 +19,8 @@ export interface BuildAppOptions {
    * `checkpointSettle`). @default the Countersign construct's defaults: 10 s and 60 s
    */
   readonly ledgerTimings?: { readonly writeWindow: Duration; readonly checkpointSettle: Duration };
+  /** How old a pending request must be before the repair job touches it. @default the construct's (60 s) */
+  readonly repairGrace?: Duration;
 }
 
 /** The Countersign CDK app: one stack, checked by cdk-nag. Used by `cdk synth`, the tests and local mode alike. */
@@ -38,6 +40,7 @@ export function buildApp(options: BuildAppOptions): { app: App; stack: Countersi
     ...(options.ledgerTimings
       ? { ledgerWriteWindow: options.ledgerTimings.writeWindow, checkpointSettle: options.ledgerTimings.checkpointSettle }
       : {}),
+    ...(options.repairGrace ? { repairGrace: options.repairGrace } : {}),
   });
   if (options.nag !== false) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack };

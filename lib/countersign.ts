@@ -36,6 +36,10 @@ export interface CountersignProps {
    * @default Duration.seconds(60)
    */
   readonly checkpointSettle?: Duration;
+  /** How often the repair job completes half-done requests (whole minutes). @default Duration.minutes(1) */
+  readonly repairInterval?: Duration;
+  /** The repair job leaves younger pending requests to the call in flight. Whole seconds. @default Duration.seconds(60) */
+  readonly repairGrace?: Duration;
 }
 
 /** The functions of Countersign, by role. */
@@ -46,6 +50,8 @@ export interface CountersignFunctions {
   readonly finalizer: CountersignFunction;
   /** Seals the ledger with signed checkpoints, on a schedule. */
   readonly checkpointer: CountersignFunction;
+  /** Completes what a failure cut short (an unstarted workflow, an untold outcome, a missed expiry), on a schedule. */
+  readonly repairer: CountersignFunction;
 }
 
 /** The environment each function reads; names are shared so one process can host them all in local mode. */
@@ -58,6 +64,7 @@ export const FUNCTION_ENV = {
   publicUrl: 'COUNTERSIGN_PUBLIC_URL',
   ledgerWriteWindow: 'LEDGER_WRITE_WINDOW_SECONDS',
   checkpointSettle: 'CHECKPOINT_SETTLE_SECONDS',
+  repairGrace: 'REPAIR_GRACE_SECONDS',
 } as const;
 
 /** Countersign: the API, the approval workflow, the requests table and the signed audit ledger, wired least-privilege. */
@@ -70,6 +77,8 @@ export class Countersign extends Construct {
   readonly functions: CountersignFunctions;
   /** Runs the checkpointer every `checkpointInterval`. */
   readonly checkpointSchedule: Rule;
+  /** Runs the repair job every `repairInterval`. */
+  readonly repairSchedule: Rule;
 
   constructor(scope: Construct, id: string, props: CountersignProps) {
     super(scope, id);
@@ -101,6 +110,8 @@ export class Countersign extends Construct {
       // the five-minute cadence) leave room for the first run's Scan of an existing ledger and for catching up,
       // beyond the 15 s the handler keeps back to finish a checkpoint; a run cut short resumes at the next tick.
       checkpointer: fn('Checkpointer', 'checkpoint', { reservedConcurrentExecutions: 1, timeout: Duration.minutes(4), memorySize: 1024 }),
+      // Its steps are idempotent; one run at a time keeps it from repeating work within a minute.
+      repairer: fn('Repairer', 'repair', { reservedConcurrentExecutions: 1, timeout: Duration.seconds(50) }),
     };
     this.workflow = new ApprovalWorkflow(this, 'Workflow', {
       notifier: this.functions.notifier,
@@ -115,7 +126,7 @@ export class Countersign extends Construct {
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
 
-    const { intake, notifier, decision, finalizer, checkpointer } = this.functions;
+    const { intake, notifier, decision, finalizer, checkpointer, repairer } = this.functions;
     for (const f of Object.values(this.functions)) {
       f.addEnvironment(FUNCTION_ENV.ledgerTable, this.ledger.table.tableName);
       f.addEnvironment(FUNCTION_ENV.ledgerKeyId, this.ledger.signingKey.keyArn);
@@ -124,7 +135,7 @@ export class Countersign extends Construct {
       this.ledger.denyTampering(f);
     }
     // The functions that serve requests; the checkpointer reads and writes only the ledger.
-    for (const f of [intake, notifier, decision, finalizer]) {
+    for (const f of [intake, notifier, decision, finalizer, repairer]) {
       f.addEnvironment(FUNCTION_ENV.requestsTable, this.requests.table.tableName);
       this.requests.grantReadWrite(f);
       this.ledger.grantAppend(f);
@@ -137,8 +148,18 @@ export class Countersign extends Construct {
       targets: [new LambdaFunction(checkpointer, { retryAttempts: 2 })],
     });
 
-    intake.addEnvironment(FUNCTION_ENV.stateMachineArn, this.workflow.stateMachine.stateMachineArn);
-    this.workflow.stateMachine.grantStartExecution(intake);
+    for (const f of [intake, repairer]) {
+      f.addEnvironment(FUNCTION_ENV.stateMachineArn, this.workflow.stateMachine.stateMachineArn);
+      this.workflow.stateMachine.grantStartExecution(f);
+    }
+    // The repair job finds what is still pending, and completes it.
+    repairer.addEnvironment(FUNCTION_ENV.repairGrace, String((props.repairGrace ?? Duration.seconds(60)).toSeconds()));
+    this.requests.grantListPending(repairer);
+    this.repairSchedule = new Rule(this, 'RepairSchedule', {
+      description: 'Countersign: complete requests a failure left half-done',
+      schedule: Schedule.rate(props.repairInterval ?? Duration.minutes(1)),
+      targets: [new LambdaFunction(repairer, { retryAttempts: 0 })],
+    });
     this.ledger.grantRead(intake);
     // Auditors export the whole ledger (GET /v1/audit/export).
     this.ledger.grantExport(intake);
@@ -179,6 +200,6 @@ export class Countersign extends Construct {
     }
     // Whoever settles a request (a vote, a cancel) tells the waiting workflow. The notifier must not: its grant on
     // the state machine would make a dependency cycle (the state machine invokes it); it signals through its error.
-    for (const f of [intake, decision]) this.workflow.stateMachine.grantTaskResponse(f);
+    for (const f of [intake, decision, repairer]) this.workflow.stateMachine.grantTaskResponse(f);
   }
 }

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { HttpEvent } from '../lambdas/adapters/http';
 import { LOCAL_ACCOUNT, resolveIntrinsics, resourcesOfType, type CfnTemplate, type LocalResourceNames } from './cfn';
+import { FAULT_SERVICES, type FaultService, type LocalFaults } from './faults';
 import type { LocalInbox } from './inbox';
 import type { ScheduleRun } from './schedules';
 
@@ -57,6 +58,8 @@ export interface LocalGatewayOptions {
   readonly accessLog?: boolean;
   /** Runs every scheduled rule's targets once now (`POST /_local/schedules/run`). @default the route is absent */
   readonly runSchedules?: () => Promise<readonly ScheduleRun[]>;
+  /** Fault injection (`/_local/faults`, and channel deliveries to the inbox). @default off: the routes are absent */
+  readonly faults?: LocalFaults;
 }
 
 interface MatchedRoute {
@@ -132,11 +135,34 @@ export class LocalGateway {
     if (path === '/_local/inbox' && method === 'POST') {
       // The functions' outbox delivers here in local mode.
       try {
-        const entry = this.options.inbox.add(JSON.parse((await readBody(req, 1024 * 1024)).toString('utf8')));
+        const text = (await readBody(req, 1024 * 1024)).toString('utf8');
+        const channel = (JSON.parse(text) as { channel?: unknown }).channel;
+        const fault = this.options.faults && typeof channel === 'string' && (FAULT_SERVICES as readonly string[]).includes(channel)
+          ? this.options.faults.check(channel as FaultService, 'Send', text)
+          : undefined;
+        if (fault) {
+          sendError(res, fault.status, fault.type, fault.message);
+          return true;
+        }
+        const entry = this.options.inbox.add(JSON.parse(text));
         sendJson(res, 201, entry);
       } catch (err) {
         sendError(res, 400, 'invalid_request', `not an inbox message: ${err instanceof Error ? err.message.slice(0, 300) : 'unreadable'}`);
       }
+      return true;
+    }
+    if (path === '/_local/faults' && this.options.faults) {
+      if (method === 'GET') sendJson(res, 200, { rules: this.options.faults.list() });
+      else if (method === 'DELETE') {
+        this.options.faults.clear();
+        sendJson(res, 200, { rules: [] });
+      } else if (method === 'POST') {
+        try {
+          sendJson(res, 201, this.options.faults.add(JSON.parse((await readBody(req, 64 * 1024)).toString('utf8'))));
+        } catch (err) {
+          sendError(res, 400, 'invalid_request', `not a fault rule: ${err instanceof Error ? err.message.slice(0, 300) : 'unreadable'}`);
+        }
+      } else sendError(res, 405, 'method_not_allowed', 'GET, POST or DELETE');
       return true;
     }
     if (path === '/_local/schedules/run' && method === 'POST' && this.options.runSchedules) {

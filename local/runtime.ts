@@ -30,6 +30,7 @@ import { closeServer, listenLoopback } from './aws-json';
 import { LOCAL_ACCOUNT, LOCAL_REGION, resolveIntrinsics, resourcesOfType, type LocalResourceNames } from './cfn';
 import { LocalGateway, routesFromTemplate } from './gateway';
 import { LocalInbox } from './inbox';
+import { faultProxy, type LocalFaults } from './faults';
 import { LocalKms, type LocalKeySpec } from './kms';
 import { LocalSchedules, schedulesFromTemplate, type ScheduledRule } from './schedules';
 import { LocalStepFunctions } from './sfn';
@@ -47,6 +48,8 @@ export interface LocalRuntimeOptions {
   readonly port?: number;
   /** Print one line per API call. @default false */
   readonly accessLog?: boolean;
+  /** Fault injection: the AWS endpoints the functions call go through its proxies, and `/_local/faults` manages it. @default off */
+  readonly faults?: LocalFaults;
 }
 
 export interface LocalRuntime {
@@ -194,15 +197,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         environment[name] = value;
       }
     }
+    // With fault injection on, the functions reach the AWS endpoints through proxies that can fail chosen calls.
+    const reach = { dynamodb: dynamodbUrl, kms: kmsUrl, sfn: sfnUrl };
+    if (options.faults) {
+      for (const service of ['dynamodb', 'kms', 'sfn'] as const) {
+        const proxy = await faultProxy(service, reach[service], options.faults);
+        servers.push(proxy);
+        reach[service] = proxy.url;
+      }
+    }
     const { local: _local, ...deployed } = options.config;
     Object.assign(process.env, environment, {
       AWS_REGION: LOCAL_REGION,
       AWS_DEFAULT_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodbUrl,
-      AWS_ENDPOINT_URL_KMS: kmsUrl,
-      AWS_ENDPOINT_URL_SFN: sfnUrl,
+      AWS_ENDPOINT_URL_DYNAMODB: reach.dynamodb,
+      AWS_ENDPOINT_URL_KMS: reach.kms,
+      AWS_ENDPOINT_URL_SFN: reach.sfn,
       COUNTERSIGN_CONFIG_JSON: JSON.stringify(deployed),
       COUNTERSIGN_LOCAL_INBOX_URL: `${url}/_local/inbox`,
       COUNTERSIGN_PUBLIC_URL: url,
@@ -249,6 +261,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       ready: () => ready,
       accessLog: options.accessLog ?? false,
       runSchedules,
+      ...(options.faults ? { faults: options.faults } : {}),
     });
     // Policy reload: the functions read COUNTERSIGN_CONFIG_JSON afresh when it changes, the gateway reads the keys.
     let stopWatching = () => {};

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { ConfigError } from '../lambdas/core/config';
 import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
+import { LocalFaults } from './faults';
 import { LocalStartError, PortInUseError, startLocalRuntime, type LocalRuntime } from './runtime';
 
 function fail(message: string): never {
@@ -22,7 +23,15 @@ async function main(): Promise<void> {
 
   let runtime: LocalRuntime;
   try {
-    runtime = await startLocalRuntime({ config: loadConfigFile(file), configFile: file, dataDir, port, accessLog: process.env.COUNTERSIGN_ACCESS_LOG !== '0' });
+    runtime = await startLocalRuntime({
+      config: loadConfigFile(file),
+      configFile: file,
+      dataDir,
+      port,
+      accessLog: process.env.COUNTERSIGN_ACCESS_LOG !== '0',
+      // For tests of failure handling only: never on unless asked for.
+      ...(process.env.COUNTERSIGN_FAULT_INJECTION === '1' ? { faults: new LocalFaults() } : {}),
+    });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof PortInUseError || err instanceof LocalStartError) fail(err.message);
     throw err;

@@ -35,6 +35,8 @@ export function synthesizeForLocal(config: Config): LocalSynthesis {
       // Local mode appends in-process, so records land within milliseconds of their time: a short write window and
       // settle time keep checkpoints minutes fresher than on AWS, where the GSI's propagation needs the margin.
       ledgerTimings: { writeWindow: Duration.seconds(2), checkpointSettle: Duration.seconds(4) },
+      // In one process an intake or vote in flight takes milliseconds: the repair job may look sooner.
+      repairGrace: Duration.seconds(2),
     });
     const assembly = app.synth();
     const template = JSON.parse(readFileSync(join(assembly.directory, stack.templateFile), 'utf8')) as CfnTemplate;

@@ -24,7 +24,20 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 }
 
 export function errorResult(err: CountersignError): HttpResult {
-  return json(err.status, err.toBody());
+  return json(err.status, err.toBody(), err.code === 'unavailable' ? { 'retry-after': '1' } : {});
+}
+
+/**
+ * Whether an error is an AWS service failing or throttling (after the SDK's own retries), rather than a bug: the
+ * caller should retry. The SDK marks throttling and transient errors `$retryable`; 5xx answers and network errors
+ * are the service's, not the request's.
+ */
+export function dependencyFailure(err: unknown): boolean {
+  const e = err as { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; $fault?: string; code?: string; name?: string } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.$retryable || e.$fault === 'server' || (e.$metadata?.httpStatusCode ?? 0) >= 500) return true;
+  if (/Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|TooManyRequests|LimitExceeded|KMSInternal|KeyUnavailable|DependencyTimeout|ServiceUnavailable|InternalServerError|InternalFailure/.test(e.name ?? '')) return true;
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(e.code ?? '');
 }
 
 /** The authenticated principal: the IAM caller on AWS, the API key's principal in local mode. */
@@ -70,8 +83,12 @@ export function routeHandler(routes: Readonly<Record<string, RouteHandler>>): (e
       return await route(event);
     } catch (err) {
       if (err instanceof CountersignError) return errorResult(err);
+      if (dependencyFailure(err)) {
+        console.warn(JSON.stringify({ level: 'warn', msg: 'dependency failure', route: event.routeKey, error: (err as Error).name }));
+        return errorResult(new CountersignError('unavailable', 'a backing service is unavailable; retry (with the same Idempotency-Key): what was recorded stays, and a retry completes it'));
+      }
       console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', route: event.routeKey, error: String(err) }));
-      return errorResult(new CountersignError('internal_error', 'internal error; the request was not changed'));
+      return errorResult(new CountersignError('internal_error', 'internal error; retry later (with the same Idempotency-Key)'));
     }
   };
 }

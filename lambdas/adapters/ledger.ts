@@ -6,7 +6,7 @@ import { parametersHash, type ReceiptClaims } from '../core/receipt';
 import { AuditLedgerStore } from './audit-ledger';
 import { dynamo, kms, requiredEnv, sfn } from './aws-clients';
 import { signReceipt } from './receipt-signer';
-import { cacheOutcome, getRequestItem } from './request-store';
+import { cacheOutcome, getRequestItem, storeReceipt } from './request-store';
 
 let store: AuditLedgerStore | undefined;
 
@@ -45,23 +45,31 @@ function receiptClaims(state: ApprovalState, approvedRecord: AuditRecord | undef
 }
 
 /**
- * Once the chain holds an outcome: issue the receipt of an approval (once), cache the outcome, and tell the waiting
- * workflow. Safe to repeat: each handler that sees a settled request may call it, and a crash between steps is
- * repaired by the next caller (ultimately the workflow's Finalize step). Returns the receipt, if any.
+ * Who completes an outcome: `settle` (a vote, a cancel, the repair job) tells the waiting workflow and then caches
+ * the status; `finalize` (the workflow's own last step) only caches it; `read` (an answer to a reader, an intake
+ * decided at once) only makes sure an approval has its receipt. The cached status is written last, since it takes
+ * the request out of the pending index the repair job works from: a failure before it leaves the request there.
  */
-export async function completeOutcome(state: ApprovalState, chain: readonly AuditRecord[], settleWorkflow = true): Promise<string | undefined> {
+export type CompletionMode = 'settle' | 'finalize' | 'read';
+
+/**
+ * Once the chain holds an outcome: issue the receipt of an approval (once), tell the waiting workflow, cache the
+ * outcome, as `mode` says. Safe to repeat: each handler that sees a settled request may call it, and a crash between
+ * steps is repaired by the next caller (the repair job, or the workflow's Finalize step). Returns the receipt, if any.
+ */
+export async function completeOutcome(state: ApprovalState, chain: readonly AuditRecord[], mode: CompletionMode = 'settle'): Promise<string | undefined> {
   const status = statusOf(state);
   if (status === 'pending') return undefined;
   const item = await getRequestItem(state.id);
   let receipt = item?.receipt;
   if (status === 'approved' && !receipt) {
     receipt = await signReceipt(kms, requiredEnv('LEDGER_KEY_ID'), receiptClaims(state, chain.find((r) => r.type === 'approved'), new Date()));
+    // Another settler may have stored its receipt first (the first one stored is kept): answer the stored one.
+    if (item) receipt = await storeReceipt(state.id, receipt);
   }
-  const signedNow = receipt !== undefined && receipt !== item?.receipt;
-  if (item && (item.status !== status || signedNow)) await cacheOutcome(state.id, status, receipt);
-  if (settleWorkflow && item?.taskToken) await sendOutcome(item.taskToken, status);
-  // Another settler may have stored its receipt first (the first one stored is kept): answer the stored one.
-  return signedNow ? ((await getRequestItem(state.id))?.receipt ?? receipt) : receipt;
+  if (mode === 'settle' && item?.taskToken) await sendOutcome(item.taskToken, status);
+  if (mode !== 'read' && item && item.status !== status) await cacheOutcome(state.id, status);
+  return receipt;
 }
 
 /** SendTaskSuccess with the outcome; a token already used or timed out means the workflow has moved on. */

@@ -70,16 +70,31 @@ export async function listPendingIds(limit: number): Promise<string[]> {
     .map((item) => item.id);
 }
 
-/** Caches the settled outcome (and the receipt of an approval); the first receipt stored is kept. It leaves the pending index. */
-export async function cacheOutcome(id: string, status: Exclude<RequestStatus, 'pending'>, receipt?: string): Promise<void> {
+/** Caches the settled outcome; the request leaves the pending index. */
+export async function cacheOutcome(id: string, status: Exclude<RequestStatus, 'pending'>): Promise<void> {
   await dynamo.send(
     new UpdateCommand({
       TableName: table(),
       Key: { id },
-      UpdateExpression: receipt ? 'SET #s = :s, receipt = if_not_exists(receipt, :r) REMOVE pendingShard' : 'SET #s = :s REMOVE pendingShard',
+      UpdateExpression: 'SET #s = :s REMOVE pendingShard',
       ConditionExpression: 'attribute_exists(id)',
       ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':s': status, ...(receipt ? { ':r': receipt } : {}) },
+      ExpressionAttributeValues: { ':s': status },
     }),
   );
+}
+
+/** Stores an approval's receipt unless one is stored already; answers the stored one (the first is kept). */
+export async function storeReceipt(id: string, receipt: string): Promise<string> {
+  const { Attributes } = await dynamo.send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: { id },
+      UpdateExpression: 'SET receipt = if_not_exists(receipt, :r)',
+      ConditionExpression: 'attribute_exists(id)',
+      ExpressionAttributeValues: { ':r': receipt },
+      ReturnValues: 'ALL_NEW',
+    }),
+  );
+  return String(Attributes?.receipt ?? receipt);
 }

@@ -13,6 +13,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   rate_limited: 429,
   internal_error: 500,
+  /** A backing service (DynamoDB, KMS, Step Functions) failed or throttled: retry, with the same Idempotency-Key. */
+  unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -21,7 +21,7 @@ export async function handler(event: unknown): Promise<{ status: string }> {
   const { chain } = await ledger().append(requestId, (current) => [...decideSettlement(current), ...(reason ? decideExpiry(current, reason) : [])].slice(0, 1));
   const state = deriveState(chain);
   if (!state) throw new Error(`request ${requestId} has no ledger records`);
-  await completeOutcome(state, chain, false);
+  await completeOutcome(state, chain, 'finalize');
   return { status: statusOf(state) };
 }
 

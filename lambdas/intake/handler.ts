@@ -3,10 +3,9 @@
  * fetch the ledger's public key. Every state change is a ledger append first; the rest follows from the chain.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
-import { canRead, decideCancel, decideIntake, deriveState, planWake, publicView, statusOf, type ApprovalState, type PolicyDecidedData } from '../core/approval';
+import { canRead, decideCancel, decideIntake, deriveState, publicView, statusOf, type ApprovalState, type PolicyDecidedData } from '../core/approval';
 import { channelsFor, timeoutSeconds } from '../core/config';
 import { parseDuration } from '../core/duration';
 import { CountersignError } from '../core/errors';
@@ -16,8 +15,8 @@ import { maskRequest } from '../core/masking';
 import { parametersHash } from '../core/receipt';
 import { callbackUrlProblem } from '../core/callback';
 import { callbackMode } from '../adapters/callback';
-import { executionName, type WorkflowInput } from '../core/workflow';
-import { dynamo, requiredEnv, sfn } from '../adapters/aws-clients';
+import { dynamo, requiredEnv } from '../adapters/aws-clients';
+import { startWorkflow } from '../adapters/workflow-start';
 import { decodeCursor, exportLedgerPage } from '../adapters/ledger-export';
 import { deployedConfig, policyVersion } from '../adapters/deployed-config';
 import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent } from '../adapters/http';
@@ -83,18 +82,10 @@ async function createAction(event: HttpEvent) {
   const state = deriveState(chain)!;
   await putRequestItem({ id, requester, status: statusOf(state), createdAt: state.createdAt });
 
-  if (statusOf(state) === 'pending' && state.policy?.timeoutSeconds) {
-    // The first wake is computed from the recorded request alone, so a retried intake starts the same execution.
-    const first = planWake(state, new Date(Date.parse(state.createdAt)));
-    const input: WorkflowInput = { requestId: id, timeoutSeconds: state.policy.timeoutSeconds, wait: { seconds: first.seconds, expired: false } };
-    try {
-      await sfn.send(new StartExecutionCommand({ stateMachineArn: requiredEnv('STATE_MACHINE_ARN'), name: executionName(id), input: JSON.stringify(input) }));
-    } catch (err) {
-      // A retry (same Idempotency-Key) after the workflow started: it runs once.
-      if (!(err instanceof ExecutionAlreadyExists)) throw err;
-    }
-  }
-  const receipt = await completeOutcome(state, chain, false);
+  // A retry (same Idempotency-Key) after the workflow started starts nothing; one that failed to start is started
+  // by the retry or by the repair job.
+  await startWorkflow(state);
+  const receipt = await completeOutcome(state, chain, 'read');
   return json(statusOf(state) === 'pending' ? 202 : 200, publicView(state, receipt));
 }
 
@@ -124,7 +115,7 @@ async function readAction(event: HttpEvent) {
     chain = await ledger().read(state.id);
     state = deriveState(chain)!;
   }
-  const receipt = statusOf(state) === 'approved' ? ((await getRequestItem(state.id))?.receipt ?? (await completeOutcome(state, chain, false))) : undefined;
+  const receipt = statusOf(state) === 'approved' ? ((await getRequestItem(state.id))?.receipt ?? (await completeOutcome(state, chain, 'read'))) : undefined;
   return json(200, publicView(state, receipt));
 }
 

@@ -153,7 +153,7 @@ describe('Countersign stack', () => {
 
   it('runs every function on nodejs22.x arm64 with tracing, source maps and its own log group', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(5);
+    expect(functions).toHaveLength(6);
     expect(functions.map(([id]) => id).sort()).toEqual(Object.values(fns).map((f) => logicalId(f)).sort());
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({
@@ -183,6 +183,7 @@ describe('Countersign stack', () => {
       decision: [...common, 'kms:GenerateMac', 'kms:VerifyMac', 'ses:SendEmail', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
       finalizer: common,
       checkpointer: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'kms:Sign', ...runtime],
+      repairer: [...common, 'states:StartExecution', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
     };
     for (const name of Object.keys(expected) as Array<keyof typeof fns>) {
       const actual = grants(name);
@@ -213,7 +214,9 @@ describe('Countersign stack', () => {
     // "What waits for me": only the decision function queries the requests' pending index.
     const pendingIndex = `{"Fn::Join":["",[${requests},"/index/pending"]]}`;
     expect(grants('decision').get('dynamodb:Query')).toContain(pendingIndex);
+    expect(grants('repairer').get('dynamodb:Query')).toContain(pendingIndex);
     for (const name of ['intake', 'notifier', 'finalizer', 'checkpointer'] as const) expect(grants(name).get('dynamodb:Query'), name).not.toContain(pendingIndex);
+    expect(grants('repairer').get('states:StartExecution')).toEqual([machine]);
   });
 
   it('keeps a sparse, keys-only index of the pending requests', () => {
@@ -270,13 +273,13 @@ describe('Countersign stack', () => {
 
   it('runs the checkpointer every 5 minutes, one run at a time, with retries', () => {
     const checkpointer = logicalId(fns.checkpointer);
-    template.resourceCountIs('AWS::Events::Rule', 1);
+    template.resourceCountIs('AWS::Events::Rule', 2);
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(5 minutes)',
       State: 'ENABLED',
       Targets: [{ Arn: { 'Fn::GetAtt': [checkpointer, 'Arn'] }, Id: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 2 } }],
     });
-    expect(logicalId(stack.countersign.checkpointSchedule)).toBe(ofType('AWS::Events::Rule')[0]![0]);
+    expect(ofType('AWS::Events::Rule').map(([id]) => id)).toContain(logicalId(stack.countersign.checkpointSchedule));
     template.hasResourceProperties('AWS::Lambda::Permission', {
       FunctionName: { 'Fn::GetAtt': [checkpointer, 'Arn'] },
       Principal: 'events.amazonaws.com',
@@ -288,8 +291,21 @@ describe('Countersign stack', () => {
     expect(props.Timeout).toBe(240);
     expect(props.MemorySize).toBe(1024);
     for (const [id, fn] of ofType('AWS::Lambda::Function')) {
-      if (id !== checkpointer) expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
+      if (id !== checkpointer && id !== logicalId(fns.repairer)) expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
     }
+  });
+
+  it('runs the repair job every minute, one run at a time, with its grace and the state machine', () => {
+    const repairer = logicalId(fns.repairer);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [{ Arn: { 'Fn::GetAtt': [repairer, 'Arn'] }, Id: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 0 } }],
+    });
+    const props = json.Resources[repairer]!.Properties;
+    expect(props.ReservedConcurrentExecutions).toBe(1);
+    expect(props.Environment.Variables.REPAIR_GRACE_SECONDS).toBe('60');
+    expect(props.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: logicalId(stack.countersign.workflow.stateMachine) });
   });
 
   it('gives every function the ledger write window, and the checkpointer its settle time and no requests table', () => {
@@ -405,7 +421,7 @@ describe('cdk synth', () => {
 
   it('works offline and bundles minified functions with source maps', () => {
     const template = JSON.parse(readFileSync(join(out, 'Countersign.template.json'), 'utf8'));
-    expect(Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function')).toHaveLength(5);
+    expect(Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function')).toHaveLength(6);
     const assets = readdirSync(out).filter((d) => d.startsWith('asset.') && statSync(join(out, d)).isDirectory());
     expect(assets.length).toBeGreaterThanOrEqual(5);
     // The policy ships inside the bundles that read it; local API keys never do.

@@ -1,0 +1,23 @@
+/** Starting a pending request's approval workflow: from intake, and again from the repair job if that failed. */
+import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { planWake, statusOf, type ApprovalState } from '../core/approval';
+import { executionName, type WorkflowInput } from '../core/workflow';
+import { requiredEnv, sfn } from './aws-clients';
+
+/**
+ * Starts the request's workflow unless it exists. The execution name derives from the request id and the input
+ * from the recorded request alone (the first wake counts from `createdAt`), so every caller starts the same one.
+ * Returns whether this call started it.
+ */
+export async function startWorkflow(state: ApprovalState): Promise<boolean> {
+  if (statusOf(state) !== 'pending' || !state.policy?.timeoutSeconds) return false;
+  const first = planWake(state, new Date(Date.parse(state.createdAt)));
+  const input: WorkflowInput = { requestId: state.id, timeoutSeconds: state.policy.timeoutSeconds, wait: { seconds: first.seconds, expired: false } };
+  try {
+    await sfn.send(new StartExecutionCommand({ stateMachineArn: requiredEnv('STATE_MACHINE_ARN'), name: executionName(state.id), input: JSON.stringify(input) }));
+    return true;
+  } catch (err) {
+    if (err instanceof ExecutionAlreadyExists) return false;
+    throw err;
+  }
+}
