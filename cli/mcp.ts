@@ -104,7 +104,7 @@ export async function mcpCommand(argv: readonly string[]): Promise<number> {
 const log = (line: string) => err(`countersign mcp: ${neutralize(line)}`);
 
 /**
- * Resolves when the MCP client goes away (stdin ends), on SIGINT / SIGTERM (after `close`), or when `closed`
+ * Resolves when the MCP client goes away (stdin ends, or stdout breaks), on SIGINT / SIGTERM (after `close`), or when `closed`
  * resolves on its own (the gateway's upstream exited). A request still in flight then cannot hold the process.
  */
 function untilDone(close: () => Promise<void>, closed: Promise<void>): Promise<number> {
@@ -114,6 +114,7 @@ function untilDone(close: () => Promise<void>, closed: Promise<void>): Promise<n
       if (done) return;
       done = true;
       process.stdin.off('end', onEnd);
+      process.stdout.off('error', onEnd);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       if (byUs) await close().catch(() => undefined);
@@ -124,6 +125,7 @@ function untilDone(close: () => Promise<void>, closed: Promise<void>): Promise<n
     const onEnd = () => void finish(EXIT.ok, true);
     const onSignal = () => void finish(EXIT.ok, true);
     process.stdin.once('end', onEnd);
+    process.stdout.once('error', onEnd); // EPIPE: the client went away mid-answer
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     void closed.then(() => finish(EXIT.ok, false));

@@ -8,6 +8,15 @@ import { join } from 'node:path';
 
 export const REPO_ROOT = join(import.meta.dirname, '..');
 
+/** How every function is bundled (the bench builds the same bundles to measure them). */
+export const BUNDLING = {
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  target: 'node22',
+  format: 'cjs',
+} as const;
+
 export interface CountersignFunctionProps {
   /** Folder under `lambdas/` holding `handler.ts`. */
   readonly handlerDir: string;
@@ -53,11 +62,11 @@ export class CountersignFunction extends NodejsFunction {
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       environment: { NODE_OPTIONS: '--enable-source-maps' },
       bundling: {
-        minify: true,
-        sourceMap: true,
+        minify: BUNDLING.minify,
+        sourceMap: BUNDLING.sourceMap,
         sourceMapMode: SourceMapMode.DEFAULT,
-        sourcesContent: false,
-        target: 'node22',
+        sourcesContent: BUNDLING.sourcesContent,
+        target: BUNDLING.target,
         format: OutputFormat.CJS,
         // Bundle the SDK too: the versions tested here are the versions that run.
         externalModules: [],

@@ -1,0 +1,141 @@
+/**
+ * The MCP approval gateway end to end: `countersign mcp --upstream ...` as an MCP client spawns it, in front of the
+ * fixture upstream, against local mode. Policy lets echo through at once; delete_branch waits for alice, who
+ * approves one call (it reaches the upstream) and denies the next (it never does).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, eventually, ROOT, startCountersign, type RunningCountersign } from './harness';
+
+const AGENT_KEY = 'mcp-agent-key';
+const config = {
+  version: 1,
+  groups: { owners: { members: [{ id: 'alice@example.com', email: 'alice@example.com' }] } },
+  rules: [
+    { name: 'mcp-echo', match: { action: 'mcp.upstream.echo' }, effect: 'allow' },
+    { name: 'mcp-calls', match: { action: 'mcp.upstream.calls' }, effect: 'allow' },
+    { name: 'mcp-branches', match: { action: 'mcp.upstream.delete_branch' }, effect: 'require_approval', approvers: ['owners'], minApprovals: 1, timeout: '1h' },
+  ],
+  default: { effect: 'deny', reason: 'Not an MCP tool this test allows.' },
+  auditors: ['audit@example.com'],
+  channels: { email: { from: 'countersign@example.com' } },
+  local: { apiKeys: { [AGENT_KEY]: 'arn:aws:iam::000000000000:role/mcp-agent', 'alice-key': 'alice@example.com', 'audit-key': 'audit@example.com' } },
+};
+
+/** How the MCP client starts the gateway: the installed bin. */
+const GATEWAY = [join(ROOT, 'cli/countersign.mjs'), 'mcp'];
+
+interface InboxMessage {
+  actionId: string;
+  to: string;
+}
+
+describe('MCP approval gateway against local mode', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-mcp-'));
+  const configFile = join(dir, 'countersign.yaml');
+  let cs: RunningCountersign;
+  let transport: StdioClientTransport;
+  let client: Client;
+  let stderr = '';
+  const clientErrors: Error[] = [];
+
+  beforeAll(async () => {
+    writeFileSync(configFile, stringify(config));
+    cs = await startCountersign({ dataDir: join(dir, 'data'), configFile });
+    transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [...GATEWAY, '--upstream', 'node --import tsx test/fixtures/mcp-upstream.ts', '--name', 'upstream', '--timeout', '60'],
+      cwd: ROOT,
+      env: { COUNTERSIGN_URL: cs.url, COUNTERSIGN_API_KEY: AGENT_KEY, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stderr: 'pipe',
+    });
+    transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    client = new Client({ name: 'e2e-agent', version: '1.0.0' });
+    client.onerror = (e) => clientErrors.push(e);
+    await client.connect(transport);
+  });
+  afterAll(async () => {
+    await client?.close();
+    await cs?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult;
+  const text = (result: CallToolResult) => result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+  const inbox = async () => (await api(cs.url, 'GET', '/_local/inbox.json')).body as InboxMessage[];
+  /** The id of the first request alice is asked about that is not in `known`. */
+  const nextRequestFor = (known: Set<string>) =>
+    eventually(async () => (await inbox()).find((m) => m.to === 'alice@example.com' && !known.has(m.actionId))?.actionId);
+
+  it("lists the upstream's tools", async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(['echo', 'delete_branch', 'Get.File', 'calls', 'enable_extra']);
+  });
+
+  it('a tool the policy allows passes at once', async () => {
+    const started = Date.now();
+    const result = await call('echo', { text: 'hello through the gateway' });
+    expect(result).toEqual({ content: [{ type: 'text', text: 'hello through the gateway' }] });
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('a tool that needs approval waits for alice; once she approves, the upstream runs it', async () => {
+    const known = new Set((await inbox()).map((m) => m.actionId));
+    const pending = call('delete_branch', { branch: 'feature-x' });
+    const id = await nextRequestFor(known);
+    const asked = await api(cs.url, 'GET', `/v1/actions/${id}`, 'alice-key');
+    expect(asked.body).toMatchObject({ status: 'pending', action: 'mcp.upstream.delete_branch', resource: 'mcp://upstream/delete_branch', requester: 'arn:aws:iam::000000000000:role/mcp-agent' });
+    const audit = await api(cs.url, 'GET', `/v1/actions/${id}/audit`, 'audit-key');
+    expect(audit.body[0]).toMatchObject({ type: 'requested', data: expect.objectContaining({ request: { action: 'mcp.upstream.delete_branch', resource: 'mcp://upstream/delete_branch', parameters: { branch: 'feature-x' } } }) });
+
+    const decided = await api(cs.url, 'POST', `/v1/actions/${id}/decision`, 'alice-key', { decision: 'approve', reason: 'merged already' });
+    expect(decided.body.status).toBe('approved');
+    const result = await pending;
+    expect(result).toEqual({ content: [{ type: 'text', text: 'deleted feature-x' }], _meta: { 'example.com/upstream': 'kept' } });
+  });
+
+  it('a call alice denies comes back as a tool error with her reason, and never reaches the upstream', async () => {
+    const known = new Set((await inbox()).map((m) => m.actionId));
+    const pending = call('delete_branch', { branch: 'main' });
+    const id = await nextRequestFor(known);
+    await api(cs.url, 'POST', `/v1/actions/${id}/decision`, 'alice-key', { decision: 'deny', reason: 'main is protected' });
+    const result = await pending;
+    expect(result.isError).toBe(true);
+    expect(text(result)).toBe(`Countersign denied mcp.upstream.delete_branch: main is protected (request ${id}). The call was not made.`);
+
+    const calls = await call('calls');
+    expect(calls.structuredContent).toEqual({ total: 2, byTool: { echo: 1, delete_branch: 1 } });
+  });
+
+  it('a tool the policy does not allow is refused at once', async () => {
+    const result = await call('Get.File', { path: '/etc/passwd' });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/^Countersign denied mcp\.upstream\.get_file: Not an MCP tool this test allows\. \(request act_[A-Za-z0-9_-]+\)/);
+    expect(clientErrors).toEqual([]);
+  });
+
+  it('closing the client ends the gateway and its upstream', async () => {
+    const pid = transport.pid!;
+    await client.close();
+    await expect
+      .poll(
+        () => {
+          try {
+            process.kill(pid, 0);
+            return 'alive';
+          } catch {
+            return 'gone';
+          }
+        },
+        { timeout: 10_000 },
+      )
+      .toBe('gone');
+    expect(stderr).toContain('gateway ready');
+  });
+});
