@@ -1,13 +1,32 @@
 /** `countersign <command>`: the CLI. */
+import { approve, cancel, deny, pending, request, status, wait } from './actions';
 import { auditCommand } from './audit';
+import { mcpCommand } from './mcp';
 import { policyCommand } from './policy';
 import { receiptCommand } from './receipt';
+import { runCommand } from './run';
 
 const USAGE = `usage: countersign <command>
 
+agents
+  request --action <a> [--resource r] [--environment e] [--justification j] [--parameters <json>] [--wait]
+                                                        ask for approval; prints the request id and its status
+  run --action <a> [...] [--timeout 15m] -- <command> [args…]
+                                                        ask, wait, and run the command only if approved
+  status <id>                                           a request now: status, votes, reasons, receipt
+  wait <id> [--timeout 15m]                             wait for a request's outcome
+  cancel <id>                                           withdraw a pending request
+  mcp [--upstream "<command>" --name <server>]          an MCP server with request_approval and get_approval_status;
+                                                        with --upstream, a gateway asking before each upstream tool call
+approvers
+  pending                                               what waits for your decision
+  approve <id> [--reason r]                             vote to approve
+  deny <id> [--reason r]                                vote to deny (a reason is recommended)
+policy
   policy check [file] [--json]                          validate a policy file (default: COUNTERSIGN_CONFIG or countersign.config.yaml)
   policy explain --request req.json [--config file] [--requester principal] [--json]
                                                         which rule decides a request, why earlier rules did not, who must approve
+auditors
   receipt verify <receipt | -> [--parameters file.json] [--public-key key.pem] [--json]
                                                         check an approval receipt: signature, expiry, and (optionally) its parameters
   audit show <request id> [--public-key key.pem] [--json]
@@ -17,14 +36,31 @@ const USAGE = `usage: countersign <command>
   audit verify [--file file.jsonl] [--public-key key.pem] [--json]
                                                         check every record, chain and checkpoint; name each problem
 
-  receipt and audit call the API: --url (COUNTERSIGN_URL, default http://127.0.0.1:8787) and --api-key
-  (COUNTERSIGN_API_KEY; without one, SigV4 with the default AWS credentials). "countersign <command> --help" for more.
+  exit codes of request, run, status, wait, cancel, approve, deny and pending: 0 approved (or done); 2 usage error;
+  3 API or network error (its code is printed); 4 denied; 5 expired; 6 cancelled; 7 still pending at --timeout;
+  130 interrupted while waiting. run: the command's own exit code when it ran.
+
+  Commands that call the API take --url (COUNTERSIGN_URL, default http://127.0.0.1:8787) and --api-key
+  (COUNTERSIGN_API_KEY; without one, SigV4 with the default AWS credentials), and --json.
+  "countersign <command> --help" for more.
 `;
 
 const COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Promise<number>>> = {
+  // agents
+  request,
+  run: runCommand,
+  status,
+  wait,
+  cancel,
+  // approvers
+  pending,
+  approve,
+  deny,
+  // policy, auditors
   policy: policyCommand,
   receipt: receiptCommand,
   audit: auditCommand,
+  mcp: mcpCommand,
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

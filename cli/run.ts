@@ -1,0 +1,167 @@
+/**
+ * `countersign run --action … -- <command> [args…]`: asks for approval, waits, and runs the command only when the
+ * request is approved, giving it COUNTERSIGN_REQUEST_ID and COUNTERSIGN_RECEIPT so it can prove the approval
+ * downstream. The command's exit code becomes countersign's; when it did not run, the outcome's (OUTCOME_EXIT).
+ */
+import { spawn } from 'node:child_process';
+import { isatty } from 'node:tty';
+import { parseArgs } from 'node:util';
+import type { ActionView } from '../lambdas/core/request';
+import {
+  baseOptions,
+  buildRequest,
+  clientOf,
+  errorDoc,
+  formatDuration,
+  guarded,
+  optionPart,
+  OUTCOME_EXIT,
+  parseTimeout,
+  printJson,
+  requestOptions,
+  signalExit,
+  timeoutOption,
+  viewDoc,
+  waitForOutcome,
+  type Waited,
+} from './actions';
+import { CONNECTION_USAGE, err, EXIT, neutralize, out, UsageError } from './connection';
+
+export const RUN_USAGE = `usage: countersign run --action <action> [options] [--timeout <duration>] [--json] -- <command> [args…]
+
+  Asks for approval of the action, waits for it (a spinner on a terminal), and runs the command only if it is
+  approved: without a shell, with stdin, stdout and stderr passed through, and with two more variables:
+    COUNTERSIGN_REQUEST_ID   the request id (act_…)
+    COUNTERSIGN_RECEIPT      the approval receipt, a JWS anyone can check with the ledger's public key
+                             (countersign receipt verify "$COUNTERSIGN_RECEIPT")
+  SIGINT and SIGTERM sent to countersign are passed on to the command (a Ctrl-C on a terminal reaches the command
+  directly, so it is not sent twice). While waiting, Ctrl-C cancels the request (best effort) and exits 130.
+
+  --action <action>          what the command does, e.g. infra.apply (required)
+  --resource <resource>      what it acts on, e.g. vpc-prod
+  --environment <env>        e.g. production
+  --justification <text>     why, in words the approver reads
+  --parameters <json>        the exact parameters, a JSON object (@file.json reads a file)
+  --on-behalf-of <who>       the person the agent acts for
+  --agent-name <name>        the agent's name
+  --idempotency-key <key>    run again with the same key (and request) to pick up the same request, e.g. after
+                             exit 7: it runs the command once the request is approved
+  --timeout <duration>       stop waiting after 90s, 15m, 2h or plain seconds (default 15m)
+  --json                     when the command does not run, print the outcome as one JSON document on stdout
+                             (errors as {"ok":false,"error":{"code","message"}}); when it runs, stdout is its own
+
+${CONNECTION_USAGE}
+
+  exit codes: the command's own exit code when it ran (128 + the signal's number when a signal ended it; 127 when
+  it was not found, 126 when it could not be started). When it did not run: 2 usage error (e.g. no command after
+  --); 3 API or network error (its code is printed); 4 denied; 5 expired; 6 cancelled; 7 still pending at
+  --timeout (the id is printed); 130 interrupted while waiting (the request is cancelled)`;
+
+export function runCommand(argv: readonly string[]): Promise<number> {
+  return guarded('run', argv, async () => {
+    const sep = argv.indexOf('--');
+    const { values, positionals } = parseArgs({ args: [...optionPart(argv)], allowPositionals: true, options: { ...baseOptions, ...requestOptions, ...timeoutOption } });
+    if (values.help) {
+      out(RUN_USAGE);
+      return EXIT.ok;
+    }
+    if (positionals.length) throw new UsageError(`put the command after "--": countersign run --action … -- ${positionals.join(' ')}`);
+    const command = sep === -1 ? [] : argv.slice(sep + 1);
+    if (command.length === 0 || !command[0]) throw new UsageError('no command after "--": countersign run --action … -- <command> [args…]');
+    const body = buildRequest(values);
+    const timeoutMs = parseTimeout(values.timeout);
+    const client = clientOf(values);
+    const key = values['idempotency-key'];
+    const waited = await waitForOutcome(client, () => client.createAction(body, key !== undefined ? { idempotencyKey: key } : {}), {
+      timeoutMs,
+      json: values.json,
+      cancelOnInterrupt: true,
+    });
+    const name = neutralize(command[0]);
+    if (waited.kind === 'settled' && waited.view.status === 'approved') {
+      if (!values.json) err(`countersign run: ${neutralize(waited.view.id)} approved ${describeDecider(waited.view)}; running ${name}`);
+      return execute(command, waited.view);
+    }
+    return notRun(waited, name, values.json, timeoutMs);
+  });
+}
+
+function describeDecider(view: ActionView): string {
+  if (view.decidedBy === 'policy') return `by policy${view.rule ? ` (rule ${neutralize(view.rule)})` : ''}`;
+  const approvers = view.votes.filter((v) => v.decision === 'approve').map((v) => neutralize(v.approver));
+  return approvers.length ? `by ${approvers.join(', ')}` : '';
+}
+
+/** Why the command did not run, on stderr (and as JSON on stdout with --json); the exit code it means. */
+function notRun(waited: Waited, name: string, json: boolean, timeoutMs: number): number {
+  if (waited.kind === 'interrupted') {
+    const id = waited.view ? neutralize(waited.view.id) : undefined;
+    const what = !id
+      ? 'interrupted'
+      : waited.cancelled
+        ? `interrupted; ${id} cancelled`
+        : `interrupted; ${id} could not be cancelled${waited.cancelError ? ` (${waited.cancelError})` : ''}`;
+    if (json) printJson(errorDoc('interrupted', what, id ? { id, ...(waited.view ? { status: waited.view.status } : {}) } : {}));
+    err(`countersign run: ${what}; ${name} did not run`);
+    return signalExit(waited.signal);
+  }
+  const view = waited.view;
+  const id = neutralize(view.id);
+  if (json) printJson(viewDoc(view, waited.kind === 'deadline' ? { timedOut: true } : {}));
+  let why: string;
+  switch (view.status) {
+    case 'denied':
+      why = `${id} was denied ${describeDenier(view)}${view.reason ? `: "${neutralize(view.reason)}"` : ''}`;
+      break;
+    case 'expired':
+      why = `${id} expired: nobody decided in time`;
+      break;
+    case 'cancelled':
+      why = `${id} was cancelled`;
+      break;
+    default:
+      why = `${id} is still pending after ${formatDuration(timeoutMs)}${view.missing?.length ? ` (missing: ${neutralize(view.missing.join(', '))})` : ''}; wait for it with: countersign wait ${id}`;
+  }
+  err(`countersign run: ${why}; ${name} did not run`);
+  return OUTCOME_EXIT[view.status];
+}
+
+function describeDenier(view: ActionView): string {
+  if (view.decidedBy === 'policy') return `by policy${view.rule ? ` (rule ${neutralize(view.rule)})` : ''}`;
+  const deniers = view.votes.filter((v) => v.decision === 'deny').map((v) => neutralize(v.approver));
+  return deniers.length ? `by ${deniers.join(', ')}` : '';
+}
+
+/** Runs the approved command and resolves its exit code; SIGINT and SIGTERM are passed on while it runs. */
+export function execute(command: readonly string[], view: ActionView): Promise<number> {
+  const env: NodeJS.ProcessEnv = { ...process.env, COUNTERSIGN_REQUEST_ID: view.id };
+  if (view.receipt !== undefined) env.COUNTERSIGN_RECEIPT = view.receipt;
+  else delete env.COUNTERSIGN_RECEIPT;
+  return new Promise((resolve) => {
+    let done = false;
+    const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
+    const forward = (signal: NodeJS.Signals) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    };
+    // A Ctrl-C on the terminal goes to the whole foreground process group, the command included: passing it on
+    // too would deliver it twice (terraform, for one, takes a second interrupt as "abort now").
+    const onInt = () => {
+      if (!isatty(0)) forward('SIGINT');
+    };
+    const onTerm = () => forward('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    const finish = (code: number) => {
+      if (done) return;
+      done = true;
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(code);
+    };
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      err(`countersign run: cannot run ${neutralize(command[0]!)}: ${e.code ?? e.message}`);
+      finish(e.code === 'ENOENT' ? 127 : 126);
+    });
+    child.once('exit', (code, signal) => finish(code ?? (signal ? signalExit(signal) : 1)));
+  });
+}
