@@ -88,7 +88,7 @@ export function routeHandler(routes: Readonly<Record<string, RouteHandler>>): (e
         return errorResult(new CountersignError('unavailable', 'a backing service is unavailable; retry (with the same Idempotency-Key): what was recorded stays, and a retry completes it'));
       }
       console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', route: event.routeKey, error: String(err) }));
-      return errorResult(new CountersignError('internal_error', 'internal error; retry later (with the same Idempotency-Key)'));
+      return errorResult(new CountersignError('internal_error', 'internal error'));
     }
   };
 }

@@ -12,7 +12,9 @@ for (const [net, prefix] of [
   ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) forbidden.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['100::', 64], ['2001::', 23], ['2001:db8::', 32],
+  // ::/96 holds the unspecified, loopback and deprecated IPv4-compatible addresses; 2002::/16 is 6to4, which
+  // embeds an IPv4. (IPv4-mapped addresses are judged as the IPv4 they map, below.)
+  ['::', 96], ['64:ff9b::', 96], ['100::', 64], ['2001::', 23], ['2001:db8::', 32], ['2002::', 16],
   ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
 ] as const) forbidden.addSubnet(net, prefix, 'ipv6');
 
@@ -22,6 +24,12 @@ const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 export function isForbiddenAddress(ip: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
   if (mapped) return forbidden.check(mapped, 'ipv4');
+  // The same written in hex (`::ffff:a9fe:a9fe`, as URLs normalize it).
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(ip);
+  if (hex) {
+    const [high, low] = [parseInt(hex[1]!, 16), parseInt(hex[2]!, 16)];
+    return forbidden.check(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`, 'ipv4');
+  }
   const family = isIP(ip);
   if (family === 0) return true;
   return forbidden.check(ip, family === 4 ? 'ipv4' : 'ipv6');

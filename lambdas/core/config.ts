@@ -174,7 +174,8 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
     const timeout = typeof outcome.timeout === 'string' ? (parseDuration(outcome.timeout) ?? 3600) : 3600;
     for (const field of ['remindAfter', 'escalateAfter'] as const) {
       const seconds = typeof outcome[field] === 'string' ? parseDuration(outcome[field] as string) : undefined;
-      if (seconds !== undefined && seconds >= timeout) problems.push({ path: [...path, field], message: `must be shorter than the timeout (${outcome.timeout ?? DEFAULT_TIMEOUT})` });
+      const shown = typeof outcome.timeout === 'string' ? outcome.timeout : DEFAULT_TIMEOUT;
+      if (seconds !== undefined && seconds >= timeout) problems.push({ path: [...path, field], message: `must be shorter than the timeout (${shown})` });
     }
     if ((outcome.escalateAfter === undefined) !== (outcome.escalateTo === undefined)) {
       problems.push({ path: [...path, outcome.escalateAfter === undefined ? 'escalateAfter' : 'escalateTo'], message: 'escalateAfter and escalateTo go together' });
@@ -194,7 +195,8 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
         if (!isRecord(req) || typeof req.group !== 'string') return;
         const found = groups[req.group];
         if (found === undefined) return problems.push({ path: [...path, 'require', i, 'group'], message: `unknown group "${req.group}"` });
-        const members = isRecord(found) && Array.isArray(found.members) ? found.members.filter(isRecord).map((m) => String(m.id)) : [];
+        // Unvalidated input: a member id that is not a string is reported by the schema, not counted here.
+        const members = isRecord(found) && Array.isArray(found.members) ? found.members.filter(isRecord).flatMap((m) => (typeof m.id === 'string' ? [m.id] : [])) : [];
         members.forEach((m) => everyone.add(m));
         if (typeof req.min === 'number' && req.min > members.length) {
           problems.push({ path: [...path, 'require', i, 'min'], message: `needs ${req.min} but group "${req.group}" has ${members.length} members` });
@@ -282,7 +284,8 @@ export function parseConfig(text: string, source = 'config'): Config {
       const at = err.linePos?.[0];
       throw new ConfigError(source, [{ path: at ? `line ${at.line}, column ${at.col}` : '', message: err.message.split('\n')[0] ?? err.message }]);
     }
-    throw err;
+    // The YAML library reports an alias to a missing anchor, or an alias bomb, with a plain Error (ReferenceError).
+    throw new ConfigError(source, [{ path: '', message: `not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` }]);
   }
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
     throw new ConfigError(source, [{ path: '', message: 'expected a YAML mapping with at least `version: 1`' }]);

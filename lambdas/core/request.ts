@@ -6,11 +6,59 @@ export const REQUEST_ID_PATTERN = /^act_[A-Za-z0-9_-]{1,64}$/;
 
 export const ACTION_PATTERN = /^[a-z0-9_.:-]{1,128}$/;
 
+/**
+ * What `parameters` may hold, so every accepted request can be stored as a ledger record and masked: DynamoDB nests
+ * at most 32 levels (the record adds 3), keeps numbers within 1e-130..1e126 and 38 digits, and an item at most
+ * 400 KB (a value costs a few bytes more there than in JSON); integers beyond 2^53 lose precision in JSON anyway.
+ * Prototype keys never mean anything to a tool and break object handling downstream.
+ */
+export const PARAMETER_LIMITS = { depth: 16, values: 5000 } as const;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The problems of a `parameters` value (as parsed from JSON), each with its path; at most 20. */
+export function parameterProblems(value: unknown): Array<{ path: Array<string | number>; message: string }> {
+  const problems: Array<{ path: Array<string | number>; message: string }> = [];
+  let values = 0;
+  // Iterative, so a hostile nesting depth cannot exhaust the stack before the depth limit is seen.
+  const stack: Array<{ value: unknown; path: Array<string | number> }> = [{ value, path: [] }];
+  while (stack.length > 0 && problems.length < 20) {
+    const { value: v, path } = stack.pop()!;
+    values += 1;
+    if (values > PARAMETER_LIMITS.values) {
+      problems.push({ path: [], message: `more than ${PARAMETER_LIMITS.values} values` });
+      break;
+    }
+    if (path.length > PARAMETER_LIMITS.depth) {
+      problems.push({ path, message: `nested deeper than ${PARAMETER_LIMITS.depth} levels` });
+      continue;
+    }
+    if (typeof v === 'number') {
+      if (Number.isInteger(v) && !Number.isSafeInteger(v)) problems.push({ path, message: 'an integer beyond ±(2^53 - 1) loses precision: send it as a string' });
+      else if (v !== 0 && (Math.abs(v) < 1e-130 || Math.abs(v) >= 1e126)) problems.push({ path, message: 'a number outside 1e-130..1e126: send it as a string' });
+    } else if (Array.isArray(v)) {
+      v.forEach((item, i) => stack.push({ value: item, path: [...path, i] }));
+    } else if (v !== null && typeof v === 'object') {
+      for (const [key, item] of Object.entries(v)) {
+        if (FORBIDDEN_KEYS.has(key)) problems.push({ path: [...path, key], message: `"${key}" is not allowed as a key` });
+        else stack.push({ value: item, path: [...path, key] });
+      }
+    }
+  }
+  return problems;
+}
+
 export const actionRequestSchema = z.strictObject({
   action: z.string().regex(ACTION_PATTERN, 'expected 1-128 characters of a-z 0-9 _ . : -'),
   resource: z.string().min(1).max(2048).optional(),
   environment: z.string().min(1).max(128).optional(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
+  // Checked as parsed from JSON, before the record schema (which would silently drop a `__proto__` key).
+  parameters: z
+    .unknown()
+    .superRefine((value, ctx) => {
+      for (const problem of parameterProblems(value)) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+    })
+    .pipe(z.record(z.string(), z.unknown()))
+    .optional(),
   justification: z.string().max(4000).optional(),
   onBehalfOf: z.string().min(1).max(256).optional(),
   agent: z
