@@ -369,7 +369,11 @@ async function createTableIfMissing(dynamo: DynamoDBClient, id: string, props: R
 
 /** Drops `input`'s table if present, creates it as the template says, and moves the staging copy's items into it. */
 async function rebuild(dynamo: DynamoDBClient, input: CreateTableCommandInput, staging: string, log: { info(message: string): void }): Promise<void> {
-  if (await describeTable(dynamo, input.TableName!)) await dynamo.send(new DeleteTableCommand({ TableName: input.TableName }));
+  if (await describeTable(dynamo, input.TableName!)) {
+    await dynamo.send(new DeleteTableCommand({ TableName: input.TableName }));
+    // dynalite drops a table in the background: wait until it is gone before creating it again.
+    for (let i = 0; i < 200 && (await describeTable(dynamo, input.TableName!)); i++) await new Promise((r) => setTimeout(r, 25));
+  }
   await dynamo.send(new CreateTableCommand(input));
   const moved = await copyItems(dynamo, staging, input.TableName!);
   await dynamo.send(new DeleteTableCommand({ TableName: staging }));
