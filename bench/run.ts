@@ -20,50 +20,19 @@ import { canonicalSignedJson, nextUnsignedRecord, type AuditRecord } from '../la
 import { planCheckpoint, type Leaf } from '../lambdas/core/checkpoint';
 import { verifyLedgerLines } from '../lambdas/core/ledger-verify';
 import { startLocalRuntime } from '../local/runtime';
+import { synthesizeForLocal } from '../local/synth';
+import { bundleFigures } from './bundles';
+import { costPerThousandApprovals } from './cost';
+import { drive, formatTable, summary, type Figure } from './stats';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONCURRENCY = 16;
 
-interface Figure {
-  readonly what: string;
-  readonly value: string;
-}
 const figures: Figure[] = [];
 const record = (what: string, value: string) => {
   figures.push({ what, value });
   console.error(`  ${what}: ${value}`);
 };
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-/** Runs `op` from `concurrency` loops for `seconds`; returns each call's latency in ms and the errors. */
-async function drive(op: () => Promise<void>, concurrency: number, seconds: number): Promise<{ latencies: number[]; errors: number; elapsed: number }> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  const end = started + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        const t = performance.now();
-        try {
-          await op();
-          latencies.push(performance.now() - t);
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  return { latencies: latencies.sort((a, b) => a - b), errors, elapsed: (performance.now() - started) / 1000 };
-}
-
-function summary(run: { latencies: number[]; errors: number; elapsed: number }): string {
-  const { latencies, errors, elapsed } = run;
-  return `${(latencies.length / elapsed).toFixed(0)}/s, p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, ${errors} errors`;
-}
 
 const SYNTHETIC_START = '2026-01-01T00:00:00.000Z';
 
@@ -126,17 +95,37 @@ local: { apiKeys: { bench-agent-key: "arn:aws:iam::000000000000:role/bench", ben
     record(`local KMS Sign DIGEST via SDK, concurrency ${CONCURRENCY}`, summary(kmsRun));
     kms.destroy();
 
+    const pendingIds: string[] = [];
     const post = (action: string, expected: number) => async () => {
       const res = await fetch(`${runtime.url}/v1/actions`, {
         method: 'POST',
         headers: { authorization: 'Bearer bench-agent-key', 'content-type': 'application/json' },
         body: JSON.stringify({ action, resource: 'arn:aws:s3:::bench', parameters: { rows: 10 } }),
       });
-      await res.arrayBuffer();
+      const body = (await res.json()) as { id: string };
       if (res.status !== expected) throw new Error(`status ${res.status}`);
+      if (expected === 202) pendingIds.push(body.id);
     };
     record(`intake, allowed at once, concurrency ${CONCURRENCY}`, summary(await drive(post('users.read', 200), CONCURRENCY, SECONDS)));
     record(`intake, require_approval (stores + starts workflow), concurrency ${CONCURRENCY}`, summary(await drive(post('data.export', 202), CONCURRENCY, SECONDS)));
+
+    // Decisions on the requests just created: each vote settles one (records, receipt, the workflow told).
+    const ids = [...pendingIds];
+    const vote = async () => {
+      const id = ids.pop();
+      if (!id) return new Promise<void>((r) => setTimeout(r, 5));
+      const res = await fetch(`${runtime.url}/v1/actions/${id}/decision`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer bench-alice-key', 'content-type': 'application/json' },
+        body: JSON.stringify({ decision: 'approve' }),
+      });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`status ${res.status}`);
+    };
+    const voted = pendingIds.length;
+    const decisions = await drive(vote, CONCURRENCY, SECONDS);
+    decisions.latencies.splice(0, decisions.latencies.length, ...decisions.latencies.filter((ms) => ms > 6));
+    record(`decision API, approve settling a request, concurrency ${CONCURRENCY}`, `${summary(decisions)} (${voted - ids.length} of ${voted} votes)`);
 
     // The full loop with no human wait: request, the email reaches the inbox, approve, the agent's long-poll sees it.
     const headers = { 'content-type': 'application/json' };
@@ -185,12 +174,20 @@ local: { apiKeys: { bench-agent-key: "arn:aws:iam::000000000000:role/bench", ben
     while (performance.now() - rawStart < SECONDS * 1000) if (verify('sha256', message, ecPublic, signature)) verified++;
     record('raw ECDSA P-256 verify (OpenSSL via node:crypto, one core)', `${(verified / ((performance.now() - rawStart) / 1000)).toFixed(0)}/s`);
     await runtime.close();
+
+    // Per function: bundle size and cold module load, next to an empty function built and loaded the same way.
+    for (const figure of await bundleFigures(join(dir, 'bundles'))) {
+      record(`bundle ${figure.name}: size (gzip) · cold module load`, `${(figure.bytes / 1024).toFixed(0)} KiB (${(figure.gzipBytes / 1024).toFixed(0)} KiB) · ${figure.loadMs.toFixed(0)} ms`);
+    }
+
+    // Cost per 1,000 approvals on AWS, from the synthesized template (prices and scenario in bench/cost.ts).
+    const cost = costPerThousandApprovals(synthesizeForLocal(config).template);
+    for (const line of cost.lines) record(`cost per 1,000 approvals: ${line.what}`, `$${(line.perApproval * 1000).toFixed(3)}`);
+    record('cost per 1,000 approvals on AWS (us-east-1 list prices)', `$${cost.total.toFixed(2)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const width = Math.max(...figures.map((f) => f.what.length));
-  console.log(`\n${'figure'.padEnd(width)}  value\n${'-'.repeat(width)}  -----`);
-  for (const f of figures) console.log(`${f.what.padEnd(width)}  ${f.value}`);
+  process.stdout.write(`\n${formatTable(figures)}`);
 }
 
 main().then(

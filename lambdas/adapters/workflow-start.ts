@@ -13,9 +13,14 @@ export async function startWorkflow(state: ApprovalState): Promise<boolean> {
   if (statusOf(state) !== 'pending' || !state.policy?.timeoutSeconds) return false;
   const first = planWake(state, new Date(Date.parse(state.createdAt)));
   const input: WorkflowInput = { requestId: state.id, timeoutSeconds: state.policy.timeoutSeconds, wait: { seconds: first.seconds, expired: false } };
+  const calledAt = Date.now();
   try {
-    await sfn.send(new StartExecutionCommand({ stateMachineArn: requiredEnv('STATE_MACHINE_ARN'), name: executionName(state.id), input: JSON.stringify(input) }));
-    return true;
+    const { startDate } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: requiredEnv('STATE_MACHINE_ARN'), name: executionName(state.id), input: JSON.stringify(input) }),
+    );
+    // For a running execution with the same name and input, Step Functions answers the original (idempotent): it
+    // started before this call did.
+    return startDate === undefined || startDate.getTime() >= calledAt - 1000;
   } catch (err) {
     if (err instanceof ExecutionAlreadyExists) return false;
     throw err;
