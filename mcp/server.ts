@@ -40,7 +40,12 @@ const requestApprovalInput = {
   action: requestShape.action.describe('What you are about to do, e.g. "db.migrate" or "payments.refund": 1-128 characters of a-z 0-9 _ . : -'),
   resource: requestShape.resource.describe('What it acts on, e.g. an ARN, a repository or a table'),
   environment: requestShape.environment.describe('e.g. production, staging'),
-  parameters: requestShape.parameters.describe('The exact parameters of the action; an approval (and its receipt) covers these values'),
+  // A plain record here, so the tool's JSON schema says `object`; the request schema's own checks (depth, keys,
+  // numbers) run when the client sends it, and a refusal comes back as a tool error.
+  parameters: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('The exact parameters of the action; an approval (and its receipt) covers these values'),
   justification: requestShape.justification.describe('Why, for the human approvers'),
   onBehalfOf: requestShape.onBehalfOf.describe('The person you act for, if any'),
   timeoutSeconds: z
