@@ -5,7 +5,7 @@
  * as Lambda's init does, the median of several fresh processes.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -54,6 +54,7 @@ async function bundle(name: string, entry: string, outdir: string): Promise<Bund
 
 /** The empty function first, then each function under lambdas/ that has a handler. */
 export async function bundleFigures(outdir: string): Promise<BundleFigure[]> {
+  mkdirSync(outdir, { recursive: true });
   const empty = join(outdir, 'empty-handler.ts');
   writeFileSync(empty, 'export const handler = async () => ({ statusCode: 200 });\n');
   const figures = [await bundle('(empty function)', empty, outdir)];

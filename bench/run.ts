@@ -177,7 +177,7 @@ local: { apiKeys: { bench-agent-key: "arn:aws:iam::000000000000:role/bench", ben
 
     // Per function: bundle size and cold module load, next to an empty function built and loaded the same way.
     for (const figure of await bundleFigures(join(dir, 'bundles'))) {
-      record(`bundle ${figure.name}: size (gzip) · cold module load`, `${(figure.bytes / 1024).toFixed(0)} KiB (${(figure.gzipBytes / 1024).toFixed(0)} KiB) · ${figure.loadMs.toFixed(0)} ms`);
+      record(`bundle ${figure.name}: size (gzip) · cold module load`, `${(figure.bytes / 1024).toFixed(1)} KiB (${(figure.gzipBytes / 1024).toFixed(1)} KiB) · ${figure.loadMs.toFixed(0)} ms`);
     }
 
     // Cost per 1,000 approvals on AWS, from the synthesized template (prices and scenario in bench/cost.ts).
