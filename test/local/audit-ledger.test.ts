@@ -3,22 +3,15 @@
  * Lambdas use: chains verify, concurrent writers never fork or duplicate a chain, and failures write nothing.
  */
 import { createPublicKey } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLedgerStore } from '../../lambdas/adapters/audit-ledger';
 import { signReceipt } from '../../lambdas/adapters/receipt-signer';
 import { GENESIS_HASH, verifyChain, type AuditEvent, type AuditRecord } from '../../lambdas/core/audit';
 import { parametersHash, verifyReceipt } from '../../lambdas/core/receipt';
-import { closeServer, listenLoopback } from '../../local/aws-json';
-import { LocalKms } from '../../local/kms';
-import { createLedgerTable } from './ledger-table';
+import { createLedgerTable, startLedgerStores, type LedgerStores } from './ledger-table';
 import { slotKeys } from '../../lambdas/core/checkpoint';
 
 const TABLE = 'ledger';
@@ -26,10 +19,7 @@ const region = 'us-east-1';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const MISSING_KEY = 'arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555';
 
-let dataDir: string;
-let dynamoServer: Server;
 let dynamoUrl: string;
-let kmsServer: LocalKms;
 let rawDynamo: DynamoDBClient;
 let dynamo: DynamoDBDocumentClient;
 let kms: KMSClient;
@@ -51,27 +41,15 @@ function missing(wanted: AuditEvent[]) {
   return (chain: readonly AuditRecord[]) => wanted.filter((w) => !chain.some((r) => r.type === w.type && r.actor === w.actor));
 }
 
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'cs-ledger-'));
-  dynamoServer = dynalite({ createTableMs: 0 });
-  dynamoUrl = await listenLoopback(dynamoServer);
-  kmsServer = new LocalKms({ dataDir });
-  const kmsUrl = await kmsServer.listen();
-  keyArn = await kmsServer.ensureKey('alias/test-ledger', 'ECC_NIST_P256');
+let stores: LedgerStores;
 
-  rawDynamo = new DynamoDBClient({ endpoint: dynamoUrl, region, credentials });
-  dynamo = DynamoDBDocumentClient.from(rawDynamo, { marshallOptions: { removeUndefinedValues: true } });
-  kms = new KMSClient({ endpoint: kmsUrl, region, credentials });
+beforeAll(async () => {
+  stores = await startLedgerStores('cs-ledger-');
+  ({ dynamoUrl, rawDynamo, dynamo, kms, keyId: keyArn } = stores);
   await createLedgerTable(rawDynamo, TABLE);
 });
 
-afterAll(async () => {
-  rawDynamo?.destroy();
-  kms?.destroy();
-  await kmsServer?.close();
-  if (dynamoServer) await closeServer(dynamoServer);
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stores?.close());
 
 describe('AuditLedgerStore', () => {
   it('appends a hash-chained, KMS-signed chain that verifies with the public key', async () => {

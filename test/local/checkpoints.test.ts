@@ -4,14 +4,9 @@
  * checkpoint once, slow signing is re-stamped inside the write window, and an export pages through every item once.
  */
 import { createPublicKey } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLedgerStore } from '../../lambdas/adapters/audit-ledger';
 import { CheckpointStore } from '../../lambdas/adapters/checkpoints';
@@ -19,15 +14,8 @@ import { decodeCursor, exportLedgerPage } from '../../lambdas/adapters/ledger-ex
 import type { AuditEvent } from '../../lambdas/core/audit';
 import { LEDGER_ORIGIN } from '../../lambdas/core/checkpoint';
 import { verifyLedgerLines } from '../../lambdas/core/ledger-verify';
-import { closeServer, listenLoopback } from '../../local/aws-json';
-import { LocalKms } from '../../local/kms';
-import { createLedgerTable } from './ledger-table';
+import { createLedgerTable, startLedgerStores, type LedgerStores } from './ledger-table';
 
-const region = 'us-east-1';
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-let dataDir: string;
-let dynamoServer: Server;
-let kmsServer: LocalKms;
 let rawDynamo: DynamoDBClient;
 let dynamo: DynamoDBDocumentClient;
 let kms: KMSClient;
@@ -63,25 +51,14 @@ async function exportAll(tableName: string, limits: { maxBytes?: number; maxMill
   return { lines, pages };
 }
 
+let stores: LedgerStores;
+
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'cs-checkpoints-'));
-  dynamoServer = dynalite({ createTableMs: 0 });
-  const dynamoUrl = await listenLoopback(dynamoServer);
-  kmsServer = new LocalKms({ dataDir });
-  const kmsUrl = await kmsServer.listen();
-  keyId = await kmsServer.ensureKey('alias/test-ledger', 'ECC_NIST_P256');
-  rawDynamo = new DynamoDBClient({ endpoint: dynamoUrl, region, credentials });
-  dynamo = DynamoDBDocumentClient.from(rawDynamo, { marshallOptions: { removeUndefinedValues: true } });
-  kms = new KMSClient({ endpoint: kmsUrl, region, credentials });
+  stores = await startLedgerStores('cs-checkpoints-');
+  ({ rawDynamo, dynamo, kms, keyId } = stores);
 });
 
-afterAll(async () => {
-  rawDynamo?.destroy();
-  kms?.destroy();
-  await kmsServer?.close();
-  if (dynamoServer) await closeServer(dynamoServer);
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => stores?.close());
 
 describe('CheckpointStore', () => {
   it('covers the ledger: the first run scans, later runs read the slot index an hour per checkpoint', async () => {

@@ -1,6 +1,14 @@
-/** The ledger table as the stack defines it (keys and the slot index), for adapter tests on a bare dynalite. */
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+/** The ledger table as the stack defines it (keys and the slot index), and the stores under it, for adapter tests. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
 import { LEDGER_SLOT_INDEX } from '../../lambdas/core/checkpoint';
+import { closeServer, listenLoopback } from '../../local/aws-json';
+import { LocalKms } from '../../local/kms';
 
 export async function createLedgerTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
   await dynamo.send(
@@ -29,4 +37,42 @@ export async function createLedgerTable(dynamo: DynamoDBClient, tableName: strin
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+}
+
+/** dynalite and the local KMS endpoint with a ledger key, and SDK clients for both: what the ledger adapters run on. */
+export interface LedgerStores {
+  readonly dynamoUrl: string;
+  readonly rawDynamo: DynamoDBClient;
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly kms: KMSClient;
+  /** The ECC_NIST_P256 ledger key's ARN. */
+  readonly keyId: string;
+  close(): Promise<void>;
+}
+
+export async function startLedgerStores(prefix: string): Promise<LedgerStores> {
+  const region = 'us-east-1';
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const dynamoServer = dynalite({ createTableMs: 0 });
+  const dynamoUrl = await listenLoopback(dynamoServer);
+  const kmsServer = new LocalKms({ dataDir });
+  const kmsUrl = await kmsServer.listen();
+  const keyId = await kmsServer.ensureKey('alias/test-ledger', 'ECC_NIST_P256');
+  const rawDynamo = new DynamoDBClient({ endpoint: dynamoUrl, region, credentials });
+  const kms = new KMSClient({ endpoint: kmsUrl, region, credentials });
+  return {
+    dynamoUrl,
+    rawDynamo,
+    dynamo: DynamoDBDocumentClient.from(rawDynamo, { marshallOptions: { removeUndefinedValues: true } }),
+    kms,
+    keyId,
+    close: async () => {
+      rawDynamo.destroy();
+      kms.destroy();
+      await kmsServer.close();
+      await closeServer(dynamoServer);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
