@@ -5,10 +5,10 @@
  */
 import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ApprovalDeadlineError, Countersign, CountersignApiError, DEFAULT_APPROVAL_TIMEOUT_MS, EndpointError, MAX_WAIT_SECONDS } from '../client/index';
+import { ApprovalDeadlineError, Countersign, CountersignApiError, DEFAULT_APPROVAL_TIMEOUT_MS, MAX_WAIT_SECONDS } from '../client/index';
 import { MAX_DURATION_SECONDS, parseDuration } from '../lambdas/core/duration';
 import { actionRequestSchema, type ActionRequest, type ActionView, type RequestStatus } from '../lambdas/core/request';
-import { CONNECTION_USAGE, connectionOptions, describeApiError, endpointOf, err, EXIT, neutralize, out, readTextFile, UsageError } from './connection';
+import { CONNECTION_USAGE, connectionOptions, describeApiError, endpointOf, err, EXIT, exitCodeOf, neutralize, out, readTextFile, UsageError } from './connection';
 import { Spinner } from './progress';
 
 /** What a request's status means as an exit code (0 ok, 2 usage and 3 API errors are EXIT's). */
@@ -224,21 +224,10 @@ export function errorDoc(code: string, message: string, extra: Record<string, un
  * with --json as `{"ok":false,"error":{...}}` on stdout).
  */
 export async function guarded(name: string, argv: readonly string[], body: () => Promise<number>): Promise<number> {
-  const json = optionPart(argv).includes('--json');
   try {
     return await body();
   } catch (e) {
-    if (e instanceof CountersignApiError) {
-      if (json) printJson(errorDoc(e.code, e.message));
-      err(`countersign ${name}: ${describeApiError(e)}`);
-      return EXIT.api;
-    }
-    if (e instanceof UsageError || e instanceof EndpointError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      if (json) printJson(errorDoc('usage', (e as Error).message));
-      err(`countersign ${name}: ${neutralize((e as Error).message)}\n(countersign ${name} --help for usage)`);
-      return EXIT.usage;
-    }
-    throw e;
+    return exitCodeOf(e, { command: name, usageHint: `(countersign ${name} --help for usage)`, json: optionPart(argv).includes('--json'), usageAsJson: true });
   }
 }
 

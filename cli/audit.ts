@@ -5,22 +5,10 @@
 import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { apiRequest, CountersignApiError, EndpointError, expectOk, type Endpoint } from '../client/transport';
+import { apiRequest, CountersignApiError, expectOk, type Endpoint } from '../client/transport';
 import { auditRecordSchema, verifyChain, type AuditRecord } from '../lambdas/core/audit';
 import { EXPORT_USAGE, exportCommand, VERIFY_USAGE, verifyCommand } from './audit-ledger';
-import {
-  CONNECTION_USAGE,
-  connectionOptions,
-  describeApiError,
-  endpointOf,
-  err,
-  EXIT,
-  neutralize,
-  out,
-  publicKeyFromApi,
-  publicKeyFromFile,
-  UsageError,
-} from './connection';
+import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, exitCodeOf, neutralize, out, publicKeyFromApi, publicKeyFromFile, UsageError } from './connection';
 
 export const AUDIT_USAGE = `usage: countersign audit <subcommand>
 
@@ -46,7 +34,7 @@ type Subcommand = (argv: readonly string[]) => Promise<number>;
 const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   show,
   export: (argv) => guarded('export', () => false, () => exportCommand(argv)),
-  verify: (argv) => guarded('verify', () => argv.includes('--json'), () => verifyCommand(argv), (e) => out(JSON.stringify({ ok: false, error: { code: e.code, message: e.message } }))),
+  verify: (argv) => guarded('verify', () => argv.includes('--json'), () => verifyCommand(argv)),
 };
 
 export async function auditCommand(argv: readonly string[]): Promise<number> {
@@ -61,20 +49,11 @@ export async function auditCommand(argv: readonly string[]): Promise<number> {
 }
 
 /** Runs a subcommand body, mapping usage problems to 2 and API or network errors to 3. */
-async function guarded(name: string, json: () => boolean, body: () => Promise<number>, onApiError?: (e: CountersignApiError) => void): Promise<number> {
+async function guarded(name: string, json: () => boolean, body: () => Promise<number>, jsonFields?: () => Record<string, unknown>): Promise<number> {
   try {
     return await body();
   } catch (e) {
-    if (e instanceof CountersignApiError) {
-      if (json()) onApiError?.(e);
-      err(`countersign audit ${name}: ${describeApiError(e)}`);
-      return EXIT.api;
-    }
-    if (e instanceof UsageError || e instanceof EndpointError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err(`countersign audit ${name}: ${neutralize((e as Error).message)}\n\n${AUDIT_USAGE}`);
-      return EXIT.usage;
-    }
-    throw e;
+    return exitCodeOf(e, { command: `audit ${name}`, usageHint: `\n${AUDIT_USAGE}`, json: json(), ...(jsonFields ? { jsonFields: jsonFields() } : {}) });
   }
 }
 
@@ -280,6 +259,6 @@ async function show(argv: readonly string[]): Promise<number> {
       }
       return ok ? EXIT.ok : EXIT.failed;
     },
-    (e) => out(JSON.stringify({ requestId, ok: false, error: { code: e.code, message: e.message } })),
+    () => ({ requestId }),
   );
 }

@@ -101,6 +101,40 @@ export function neutralize(text: string): string {
   });
 }
 
+export interface CommandFailure {
+  /** The command as typed after `countersign`, e.g. `audit show`, for the line on stderr. */
+  readonly command: string;
+  /** Printed under a usage error: the usage text, or where to find it. */
+  readonly usageHint: string;
+  /** The caller asked for --json: an API error is also printed on stdout as `{"ok": false, "error": {...}}`. */
+  readonly json: boolean;
+  /** With --json, usage errors too (code `usage`). @default false */
+  readonly usageAsJson?: boolean;
+  /** Fields added to that JSON document, e.g. the request id. */
+  readonly jsonFields?: Readonly<Record<string, unknown>>;
+  /** Said before an API error, e.g. `cannot fetch the public key: `. */
+  readonly apiContext?: string;
+}
+
+/**
+ * The exit code of what a command's body threw, reported in one line on stderr: API and network errors 3, usage
+ * problems (bad arguments, an unusable endpoint) 2. Anything else is a bug and propagates.
+ */
+export function exitCodeOf(e: unknown, failure: CommandFailure): number {
+  const json = (code: string, message: string) => out(JSON.stringify({ ok: false, ...failure.jsonFields, error: { code, message } }));
+  if (e instanceof CountersignApiError) {
+    if (failure.json) json(e.code, e.message);
+    err(`countersign ${failure.command}: ${failure.apiContext ?? ''}${describeApiError(e)}`);
+    return EXIT.api;
+  }
+  if (e instanceof UsageError || e instanceof EndpointError || (e as { code?: string } | null)?.code?.startsWith('ERR_PARSE_ARGS')) {
+    if (failure.json && failure.usageAsJson) json('usage', (e as Error).message);
+    err(`countersign ${failure.command}: ${neutralize((e as Error).message)}\n${failure.usageHint}`);
+    return EXIT.usage;
+  }
+  throw e;
+}
+
 /** An API or network error, in one line: `code: message (HTTP status)`. */
 export function describeApiError(e: CountersignApiError): string {
   return neutralize(`${e.code}: ${e.message}${e.status ? ` (HTTP ${e.status})` : ''}`);

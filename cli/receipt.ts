@@ -1,23 +1,8 @@
 /** `countersign receipt verify`: checks an approval receipt with the ledger's public key, online or offline. */
 import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { CountersignApiError, EndpointError } from '../client/transport';
 import { ReceiptError, verifyReceipt, type ReceiptClaims } from '../lambdas/core/receipt';
-import {
-  CONNECTION_USAGE,
-  connectionOptions,
-  describeApiError,
-  endpointOf,
-  err,
-  EXIT,
-  neutralize,
-  out,
-  publicKeyFromApi,
-  publicKeyFromFile,
-  readJsonFile,
-  readTextFile,
-  UsageError,
-} from './connection';
+import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, exitCodeOf, neutralize, out, publicKeyFromApi, publicKeyFromFile, readJsonFile, readTextFile, UsageError } from './connection';
 
 export const RECEIPT_USAGE = `usage: countersign receipt verify <receipt | -> [--parameters file.json] [--public-key key.pem] [--json] [--url <url>] [--api-key <key>]
 
@@ -98,15 +83,6 @@ async function verify(argv: readonly string[]): Promise<number> {
     row('parameters', values.parameters !== undefined ? `match ${values.parameters}` : `not checked (pass --parameters file.json); sha256 ${claims.paramsSha256}`);
     return EXIT.ok;
   } catch (e) {
-    if (e instanceof CountersignApiError) {
-      if (json) out(JSON.stringify({ ok: false, error: { code: e.code, message: e.message } }));
-      err(`countersign receipt verify: cannot fetch the public key: ${describeApiError(e)}`);
-      return EXIT.api;
-    }
-    if (e instanceof UsageError || e instanceof EndpointError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err(`countersign receipt verify: ${neutralize((e as Error).message)}\n\n${RECEIPT_USAGE}`);
-      return EXIT.usage;
-    }
-    throw e;
+    return exitCodeOf(e, { command: 'receipt verify', usageHint: `\n${RECEIPT_USAGE}`, json, apiContext: 'cannot fetch the public key: ' });
   }
 }
