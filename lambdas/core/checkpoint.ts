@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { GENESIS_HASH } from './audit';
+import { shardOf } from './request';
 
 /** The ledger table's index of records by write slot, which checkpoints read instead of the whole table. */
 export const LEDGER_SLOT_INDEX = 'bySlot';
@@ -119,15 +120,10 @@ export function merkleRoot(leaves: readonly Leaf[]): string {
   return merkleTreeHash(leaves.map(leafBytes)).toString('hex');
 }
 
-/** The shard of a request's records in the slot index: stable, from the request id alone. */
-export function shardOf(requestId: string): number {
-  return createHash('sha256').update(requestId).digest()[0]! % SLOT_SHARDS;
-}
-
 /** A record's slot-index keys: the hour of its `at` and its request's shard; sorted within the slot by `at`. */
 export function slotKeys(record: { requestId: string; seq: number; at: string }): { slot: string; rk: string } {
   return {
-    slot: `${record.at.slice(0, 13)}#${String(shardOf(record.requestId)).padStart(2, '0')}`,
+    slot: `${record.at.slice(0, 13)}#${String(shardOf(record.requestId, SLOT_SHARDS)).padStart(2, '0')}`,
     rk: `${record.at}#${record.requestId}#${String(record.seq).padStart(10, '0')}`,
   };
 }

@@ -1,4 +1,5 @@
 /** The action request an agent sends (API.md "Agents") and the stored request it becomes. */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /** Request ids as intake makes them; anything else is not a request (and needs no lookup). */
@@ -77,11 +78,17 @@ export type RequestStatus = z.infer<typeof requestStatusSchema>;
 export const PENDING_INDEX = 'pending';
 export const PENDING_SHARDS = 8;
 
-/** A pending request's shard in the pending index: stable, from its id. */
+/**
+ * Which of `shards` (at most 256) index partitions a request's items go to: stable, from its id alone, and even.
+ * The ledger's slot index and the pending index both spread writes this way.
+ */
+export function shardOf(requestId: string, shards: number): number {
+  return createHash('sha256').update(requestId).digest()[0]! % shards;
+}
+
+/** A pending request's shard in the pending index. */
 export function pendingShardOf(id: string): string {
-  let h = 0;
-  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0;
-  return `p${h % PENDING_SHARDS}`;
+  return `p${shardOf(id, PENDING_SHARDS)}`;
 }
 
 export const decidedBySchema = z.enum(['policy', 'approvers', 'timeout', 'requester']);
