@@ -163,10 +163,14 @@ export class Countersign extends Construct {
     this.ledger.grantRead(intake);
     // Auditors export the whole ledger (GET /v1/audit/export).
     this.ledger.grantExport(intake);
-    for (const f of [notifier, decision]) f.addEnvironment(FUNCTION_ENV.reviewKeyId, this.reviewTokenKey.key.keyArn);
+    // The deployment's secret MAC key: review tokens (notifier, decision), and request ids for an Idempotency-Key
+    // and each request's parameters salt, which every function that issues a receipt derives.
+    for (const f of [intake, notifier, decision, finalizer, repairer]) {
+      f.addEnvironment(FUNCTION_ENV.reviewKeyId, this.reviewTokenKey.key.keyArn);
+      this.reviewTokenKey.grantGenerate(f);
+    }
     // Links in notifications and sign-in redirects point at the API.
     for (const f of [notifier, decision]) f.addEnvironment(FUNCTION_ENV.publicUrl, this.api.url);
-    this.reviewTokenKey.grantGenerate(notifier);
     const email = props.config.channels.email;
     if (email) {
       // Send only as the configured sender: its address identity, or the domain identity that covers it.
@@ -183,8 +187,6 @@ export class Countersign extends Construct {
     this.reviewTokenKey.grantVerify(decision);
     // "What waits for me": the decision function lists pending requests.
     this.requests.grantListPending(decision);
-    // Personal links and sign-in sessions are issued by the decision function too.
-    this.reviewTokenKey.grantGenerate(decision);
     // Channel and sign-in secrets: each function may read exactly the Secrets Manager secrets it uses.
     const { slack, teams } = props.config.channels;
     const oidc = props.config.auth.oidc;

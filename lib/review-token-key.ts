@@ -8,7 +8,10 @@ export interface ReviewTokenKeyProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** The KMS HMAC_256 key that MACs review tokens, so there is no shared secret to manage or leak. */
+/**
+ * The KMS HMAC_256 key that MACs review tokens and derives request ids and parameters salts (core/commitment.ts), so
+ * there is no shared secret to manage or leak.
+ */
 export class ReviewTokenKey extends Construct {
   readonly key: Key;
 

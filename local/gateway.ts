@@ -5,10 +5,11 @@
  * place of SigV4. It also serves the local-only pages: `/healthz`, the inbox, and `POST /_local/schedules/run`, which
  * runs every scheduled rule's targets once, now.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { HttpEvent } from '../lambdas/adapters/http';
+import type { LocalCaller } from '../lambdas/core/config';
 import { LOCAL_ACCOUNT, resolveIntrinsics, resourcesOfType, type CfnTemplate, type LocalResourceNames } from './cfn';
 import { FAULT_SERVICES, type FaultService, type LocalFaults } from './faults';
 import type { LocalInbox } from './inbox';
@@ -49,8 +50,8 @@ export function routesFromTemplate(template: CfnTemplate, names: LocalResourceNa
 export interface LocalGatewayOptions {
   readonly routes: readonly GatewayRoute[];
   readonly invoke: (functionId: string, event: HttpEvent) => Promise<unknown>;
-  /** Bearer key -> principal. */
-  readonly apiKeys: () => Readonly<Record<string, string>>;
+  /** Bearer key -> principal (optionally with the unique id AWS would report). */
+  readonly apiKeys: () => Readonly<Record<string, LocalCaller>>;
   readonly inbox: LocalInbox;
   /** True once every part of the runtime is up. */
   readonly ready: () => boolean;
@@ -94,7 +95,7 @@ export class LocalGateway {
     } catch {
       return sendError(res, 413, 'payload_too_large', 'the body is over API Gateway\'s 10 MB limit');
     }
-    let principal: string | undefined;
+    let principal: LocalCaller | undefined;
     if (matched.route.auth === 'AWS_IAM') {
       const auth = String(req.headers.authorization ?? '');
       const key = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
@@ -202,7 +203,22 @@ export class LocalGateway {
   }
 }
 
-function toEvent(req: IncomingMessage, url: URL, body: Buffer, matched: MatchedRoute, principal: string | undefined): HttpEvent {
+/**
+ * The `authorizer.iam` context API Gateway would give this caller: the account from the ARN, and a unique id of AWS's
+ * shape (`AROA…:<session>` for a role session, stable per role) unless the key names one.
+ */
+export function localIamContext(caller: LocalCaller) {
+  const userArn = typeof caller === 'string' ? caller : caller.principal;
+  const account = /^arn:[^:]+:(?:iam|sts)::(\d{12}):/i.exec(userArn)?.[1] ?? LOCAL_ACCOUNT;
+  const session = /:assumed-role\/([^/]+)\/(.+)$/i.exec(userArn);
+  const uniqueId = (prefix: string, of: string) => `${prefix}${createHash('sha256').update(of.toLowerCase()).digest('hex').slice(0, 17).toUpperCase()}`;
+  const userId =
+    (typeof caller === 'string' ? undefined : caller.userId) ??
+    (session ? `${uniqueId('AROA', `${account}/${session[1]}`)}:${session[2]}` : userArn.startsWith('arn:') ? uniqueId('AIDA', userArn) : userArn);
+  return { accessKey: 'LOCALACCESSKEY', accountId: account, callerId: userId, cognitoIdentity: null, principalOrgId: null, userArn, userId };
+}
+
+function toEvent(req: IncomingMessage, url: URL, body: Buffer, matched: MatchedRoute, principal: LocalCaller | undefined): HttpEvent {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (name === 'cookie' || value === undefined) continue;
@@ -241,17 +257,7 @@ function toEvent(req: IncomingMessage, url: URL, body: Buffer, matched: MatchedR
       timeEpoch: now.getTime(),
       ...(principal
         ? {
-            authorizer: {
-              iam: {
-                accessKey: 'LOCALACCESSKEY',
-                accountId: LOCAL_ACCOUNT,
-                callerId: principal,
-                cognitoIdentity: null,
-                principalOrgId: null,
-                userArn: principal,
-                userId: principal,
-              },
-            },
+            authorizer: { iam: localIamContext(principal) },
           }
         : {}),
     },

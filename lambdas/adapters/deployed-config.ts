@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { configSchema, type Config } from '../core/config';
+import { identityDirectory, type IdentityDirectory } from '../core/identity';
 
 let cached: { text: string; config: Config } | undefined;
 
@@ -26,4 +27,9 @@ export function policyVersion(config: Config): string {
     versions.set(config, version);
   }
   return version;
+}
+
+/** Who is who in the deployed config: every identity question a function asks goes here. */
+export function deployedDirectory(): IdentityDirectory {
+  return identityDirectory(deployedConfig());
 }

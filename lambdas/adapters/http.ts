@@ -5,7 +5,9 @@
  */
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
+import type { Config } from '../core/config';
 import { CountersignError } from '../core/errors';
+import { callerIdentity, IdentityError } from '../core/identity';
 
 export type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -40,11 +42,19 @@ export function dependencyFailure(err: unknown): boolean {
   return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(e.code ?? '');
 }
 
-/** The authenticated principal: the IAM caller on AWS, the API key's principal in local mode. */
-export function caller(event: HttpEvent): string {
-  const principal = event.requestContext.authorizer?.iam?.userArn;
-  if (!principal) throw new CountersignError('unauthorized', 'this route needs credentials');
-  return principal;
+/**
+ * The authenticated principal in its canonical spelling: the IAM caller on AWS (the API key's principal in local
+ * mode), or the person an IAM Identity Center session names when the config lists its role.
+ */
+export function caller(event: HttpEvent, config: Pick<Config, 'identityCenter'>): string {
+  const iam = event.requestContext.authorizer?.iam;
+  if (!iam?.userArn) throw new CountersignError('unauthorized', 'this route needs credentials');
+  try {
+    return callerIdentity(iam, config.identityCenter?.roles ?? []);
+  } catch (err) {
+    if (err instanceof IdentityError) throw new CountersignError('unauthorized', `the caller's identity cannot be used: it ${err.message}`);
+    throw err;
+  }
 }
 
 /** The request body as JSON, enforcing the content type and size limit of API.md. */

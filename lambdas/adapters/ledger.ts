@@ -3,7 +3,10 @@ import { SendTaskSuccessCommand, TaskTimedOut, InvalidToken } from '@aws-sdk/cli
 import { statusOf, type ApprovalState } from '../core/approval';
 import type { AuditRecord } from '../core/audit';
 import { parametersHash, type ReceiptClaims } from '../core/receipt';
+import { parametersSalt } from '../core/commitment';
+import type { MacPort } from '../core/review-token';
 import { AuditLedgerStore } from './audit-ledger';
+import { kmsMac } from './kms-mac';
 import { dynamo, kms, requiredEnv, sfn } from './aws-clients';
 import { signReceipt } from './receipt-signer';
 import { cacheOutcome, getRequestItem, storeReceipt } from './request-store';
@@ -22,10 +25,15 @@ export function ledger(): AuditLedgerStore {
   return store;
 }
 
+/** The deployment's secret MAC key (KMS HMAC): review tokens, request ids and parameters salts. */
+export function requestSecrets(): MacPort {
+  return kmsMac(kms, requiredEnv('REVIEW_KEY_ID'));
+}
+
 /** How long a receipt proves an approval: a downstream service should act on it soon after. */
 export const RECEIPT_LIFETIME_SECONDS = 3600;
 
-function receiptClaims(state: ApprovalState, approvedRecord: AuditRecord | undefined, now: Date): ReceiptClaims {
+async function receiptClaims(state: ApprovalState, approvedRecord: AuditRecord | undefined, now: Date): Promise<ReceiptClaims> {
   const approvers = (approvedRecord?.data.approvers as string[] | undefined) ?? [];
   const iat = Math.floor(now.getTime() / 1000);
   return {
@@ -34,8 +42,11 @@ function receiptClaims(state: ApprovalState, approvedRecord: AuditRecord | undef
     action: state.request.action,
     ...(state.request.resource !== undefined ? { resource: state.request.resource } : {}),
     ...(state.request.environment !== undefined ? { environment: state.request.environment } : {}),
-    // The hash of the unmasked parameters, recorded at intake: the ledger itself only holds them masked.
-    paramsSha256: state.parametersSha256 ?? parametersHash(state.request.parameters ?? {}),
+    // The commitment to the unmasked parameters, recorded at intake (the ledger itself only holds them masked), with
+    // its salt: the receipt goes to the requester only.
+    ...(state.parameters?.kind === 'commitment'
+      ? { paramsHmac: state.parameters.value, paramsSalt: (await parametersSalt(requestSecrets(), state.id)).toString('base64url') }
+      : { paramsSha256: state.parameters?.value ?? parametersHash(state.request.parameters ?? {}) }),
     requester: state.requester,
     approvers,
     rule: state.policy?.rule ?? 'default',
@@ -63,7 +74,7 @@ export async function completeOutcome(state: ApprovalState, chain: readonly Audi
   const item = await getRequestItem(state.id);
   let receipt = item?.receipt;
   if (status === 'approved' && !receipt) {
-    receipt = await signReceipt(kms, requiredEnv('LEDGER_KEY_ID'), receiptClaims(state, chain.find((r) => r.type === 'approved'), new Date()));
+    receipt = await signReceipt(kms, requiredEnv('LEDGER_KEY_ID'), await receiptClaims(state, chain.find((r) => r.type === 'approved'), new Date()));
     // Another settler may have stored its receipt first (the first one stored is kept): answer the stored one.
     if (item) receipt = await storeReceipt(state.id, receipt);
   }

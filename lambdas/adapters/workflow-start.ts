@@ -1,6 +1,7 @@
 /** Starting a pending request's approval workflow: from intake, and again from the repair job if that failed. */
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { planWake, statusOf, type ApprovalState } from '../core/approval';
+import { deployedDirectory } from './deployed-config';
 import { executionName, type WorkflowInput } from '../core/workflow';
 import { requiredEnv, sfn } from './aws-clients';
 
@@ -11,7 +12,7 @@ import { requiredEnv, sfn } from './aws-clients';
  */
 export async function startWorkflow(state: ApprovalState): Promise<boolean> {
   if (statusOf(state) !== 'pending' || !state.policy?.timeoutSeconds) return false;
-  const first = planWake(state, new Date(Date.parse(state.createdAt)));
+  const first = planWake(state, new Date(Date.parse(state.createdAt)), deployedDirectory());
   const input: WorkflowInput = { requestId: state.id, timeoutSeconds: state.policy.timeoutSeconds, wait: { seconds: first.seconds, expired: false } };
   const calledAt = Date.now();
   try {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { AuditEvent, AuditRecord } from './audit';
 import { channelSchema } from './config';
 import { CountersignError } from './errors';
+import { identityKey, type IdentityDirectory } from './identity';
 import { actionRequestSchema, decidedBySchema, type ActionView, type RequestStatus } from './request';
 
 /** Longest reason an approver may give, in characters (the review page's textarea uses the same). */
@@ -22,9 +23,14 @@ export type VoteInput = z.infer<typeof voteSchema>;
 export const requestedDataSchema = z.object({
   request: actionRequestSchema,
   requester: z.string(),
-  /** SHA-256 of the canonical request body: an Idempotency-Key reused with another body is refused. */
-  bodySha256: z.string(),
-  /** SHA-256 of the canonical unmasked parameters: receipts bind the exact payload, though the ledger keeps it masked. */
+  /**
+   * Commitment (core/commitment.ts: HMAC-SHA256 under the request's secret salt) to the canonical request body: an
+   * Idempotency-Key reused with another body is refused. Records written before commitments hold `bodySha256`.
+   */
+  bodyCommitment: z.string().optional(),
+  bodySha256: z.string().optional(),
+  /** Commitment to the canonical unmasked parameters: receipts bind the exact payload, though the ledger keeps it masked. */
+  parametersCommitment: z.string().optional(),
   parametersSha256: z.string().optional(),
   /** What was masked in `request`, and why. */
   masked: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
@@ -65,12 +71,22 @@ export interface Vote {
   readonly at: string;
 }
 
+/** A digest in a `requested` record: a commitment under the request's salt, or, in records before them, a SHA-256. */
+export interface RecordedDigest {
+  readonly kind: 'commitment' | 'sha256';
+  readonly value: string;
+}
+
+const digestOf = (commitmentValue: string | undefined, sha256: string | undefined): RecordedDigest | undefined =>
+  commitmentValue !== undefined ? { kind: 'commitment', value: commitmentValue } : sha256 !== undefined ? { kind: 'sha256', value: sha256 } : undefined;
+
 export interface ApprovalState {
   readonly id: string;
   readonly requester: string;
   readonly request: z.infer<typeof actionRequestSchema>;
-  readonly bodySha256: string;
-  readonly parametersSha256?: string;
+  /** What the ledger binds the body and the unmasked parameters by (a salted commitment; a plain hash in old records). */
+  readonly body: RecordedDigest;
+  readonly parameters?: RecordedDigest;
   readonly createdAt: string;
   readonly policy?: PolicyDecidedData;
   readonly votes: readonly Vote[];
@@ -129,8 +145,8 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
     id: first.requestId,
     requester: requested.requester,
     request: requested.request,
-    bodySha256: requested.bodySha256,
-    ...(requested.parametersSha256 ? { parametersSha256: requested.parametersSha256 } : {}),
+    body: digestOf(requested.bodyCommitment, requested.bodySha256) ?? { kind: 'commitment', value: '' },
+    ...(digestOf(requested.parametersCommitment, requested.parametersSha256) ? { parameters: digestOf(requested.parametersCommitment, requested.parametersSha256)! } : {}),
     createdAt: first.at,
     ...(policy ? { policy } : {}),
     votes,
@@ -150,23 +166,32 @@ export function statusOf(state: ApprovalState): RequestStatus {
   return state.outcome?.status ?? 'pending';
 }
 
-/** Who may read a request: its requester, its approvers and the auditors. */
-export function canRead(state: ApprovalState, principal: string, auditors: readonly string[]): boolean {
-  return state.requester === principal || allApprovers(state).includes(principal) || auditors.includes(principal);
+/** Whether `principal` is one of the request's approvers (any alias, any spelling; a role for every session of it). */
+export function isApprover(state: ApprovalState, principal: string, directory: IdentityDirectory): boolean {
+  return directory.isAnyOf(principal, allApprovers(state));
 }
 
-/** The people a request must never ask: its requester and the human the agent acts for. */
-export function isSelf(state: ApprovalState, principal: string): boolean {
-  return principal === state.requester || (state.request.onBehalfOf !== undefined && principal === state.request.onBehalfOf);
+/** Who may read a request: its requester (and the person it is for), its approvers and the auditors. */
+export function canRead(state: ApprovalState, principal: string, directory: IdentityDirectory): boolean {
+  return isSelf(state, principal, directory) || isApprover(state, principal, directory) || directory.isAuditor(principal);
+}
+
+/**
+ * The people a request must never ask: its requester and the human the agent acts for, under any of their aliases,
+ * and, when the requester is a role session, every session of that role.
+ */
+export function isSelf(state: ApprovalState, principal: string, directory: IdentityDirectory): boolean {
+  return directory.isAnyOf(principal, [state.requester, state.request.onBehalfOf]);
 }
 
 /** The approvers to ask: the rule's approvers less the requester and onBehalfOf. */
-export function approversToAsk(state: ApprovalState): string[] {
-  return allApprovers(state).filter((a) => !isSelf(state, a));
+export function approversToAsk(state: ApprovalState, directory: IdentityDirectory): string[] {
+  return allApprovers(state).filter((a) => !isSelf(state, a, directory));
 }
 
+/** The distinct people who approved (votes are recorded under canonical member ids). */
 function approvers(state: ApprovalState): string[] {
-  return [...new Set(state.votes.filter((v) => v.decision === 'approve').map((v) => v.approver))];
+  return [...new Set(state.votes.filter((v) => v.decision === 'approve').map((v) => identityKey(v.approver)))];
 }
 
 /**
@@ -178,7 +203,7 @@ export function quorumShortfall(requirements: NonNullable<PolicyDecidedData['req
   const owner: number[] = slots.map(() => -1);
   const assign = (a: number, seen: boolean[]): boolean => {
     for (let s = 0; s < slots.length; s++) {
-      if (seen[s] || !requirements[slots[s]!]!.members.includes(approved[a]!)) continue;
+      if (seen[s] || !requirements[slots[s]!]!.members.some((m) => identityKey(m) === identityKey(approved[a]!))) continue;
       seen[s] = true;
       if (owner[s] === -1 || assign(owner[s]!, seen)) {
         owner[s] = a;
@@ -215,15 +240,44 @@ function settledByVotes(state: ApprovalState): AuditEvent | undefined {
   return undefined;
 }
 
+/** Where a vote comes from: a personal review link (email, or one a Teams card's page sent), Slack, or the decision API. */
+export type VoteChannel = 'review_link' | 'slack' | 'decision_api';
+
+export interface Voter {
+  /** Who votes: the approver's member id as the channel established it. */
+  readonly approver: string;
+  readonly via: VoteChannel;
+  /**
+   * Whether the voter proved who they are by signing in: an OIDC session for the link's approver on a review link;
+   * always true on the decision API, whose caller IAM (SigV4) authenticated. A Slack click never is.
+   */
+  readonly signedIn: boolean;
+}
+
+/** Why the rule's channel options refuse this vote, or undefined when they allow it. */
+export function channelRefusal(policy: PolicyDecidedData, voter: Voter): string | undefined {
+  if (voter.via === 'slack' && policy.channels !== undefined && !policy.channels.includes('slack')) {
+    return 'this request does not take decisions in Slack: use your personal review link';
+  }
+  if (policy.requireSignIn && !voter.signedIn) {
+    return voter.via === 'slack'
+      ? 'this request needs you to sign in before deciding: open the Review link and sign in'
+      : 'this request needs you to sign in before deciding: open your review link and sign in';
+  }
+  return undefined;
+}
+
 /**
- * What a vote by `approver` still has to append to `chain`: the vote, then the outcome it settles.
- * Throws the API's errors: not_found, self_approval, not_an_approver, already_decided (settled, expired, or a changed vote).
- * Pure in the chain, so the ledger may call it again after another writer appended first.
+ * What a vote still has to append to `chain`: the vote, then the outcome it settles.
+ * Throws the API's errors: not_found (also for a voter who may not see the request, so existence is never revealed),
+ * self_approval, not_an_approver, forbidden (the rule's channel or sign-in options), already_decided (settled,
+ * expired, or a changed vote). Pure in the chain, so the ledger may call it again after another writer appended first.
  */
-export function decideVote(chain: readonly AuditRecord[], approver: string, vote: VoteInput, now: Date): AuditEvent[] {
+export function decideVote(chain: readonly AuditRecord[], voter: Voter, vote: VoteInput, now: Date, directory: IdentityDirectory): AuditEvent[] {
+  const { approver } = voter;
   const state = deriveState(chain);
-  if (!state?.policy) throw new CountersignError('not_found', 'no such request');
-  const mine = state.votes.find((v) => v.approver === approver);
+  if (!state?.policy || !canRead(state, approver, directory)) throw new CountersignError('not_found', 'no such request');
+  const mine = state.votes.find((v) => directory.samePerson(v.approver, approver));
   if (mine) {
     if (mine.decision !== vote.decision) {
       throw new CountersignError('already_decided', `you already voted ${mine.decision}; a vote cannot be changed`);
@@ -232,28 +286,30 @@ export function decideVote(chain: readonly AuditRecord[], approver: string, vote
     const settle = settledByVotes(state);
     return settle ? [settle] : [];
   }
-  if (isSelf(state, approver)) throw new CountersignError('self_approval', 'the requester, or the person the agent acts for, cannot approve this request');
-  if (!allApprovers(state).includes(approver)) throw new CountersignError('not_an_approver', 'you are not an approver of this request');
+  if (isSelf(state, approver, directory)) throw new CountersignError('self_approval', 'the requester, or the person the agent acts for, cannot approve this request');
+  if (!isApprover(state, approver, directory)) throw new CountersignError('not_an_approver', 'you are not an approver of this request');
   if (state.outcome) throw new CountersignError('already_decided', `the request is already ${state.outcome.status}`);
   if (state.policy.expiresAt && now.getTime() >= Date.parse(state.policy.expiresAt)) {
     throw new CountersignError('already_decided', 'the request has expired');
   }
+  const refusal = channelRefusal(state.policy, voter);
+  if (refusal) throw new CountersignError('forbidden', refusal);
   return [{ type: 'voted', actor: approver, data: { approver, decision: vote.decision, ...(vote.reason ? { reason: vote.reason } : {}) } }];
 }
 
 /** Whether the request waits for `principal`'s vote: open, not expired, theirs to decide, and not yet voted by them. */
-export function awaitsVoteFrom(state: ApprovalState, principal: string, now: Date): boolean {
+export function awaitsVoteFrom(state: ApprovalState, principal: string, now: Date, directory: IdentityDirectory): boolean {
   if (state.outcome || state.policy?.effect !== 'require_approval') return false;
   if (state.policy.expiresAt && now.getTime() >= Date.parse(state.policy.expiresAt)) return false;
-  return allApprovers(state).includes(principal) && !isSelf(state, principal) && !state.votes.some((v) => v.approver === principal);
+  return isApprover(state, principal, directory) && !isSelf(state, principal, directory) && !state.votes.some((v) => directory.samePerson(v.approver, principal));
 }
 
-/** What a requester's cancel still has to append. */
-export function decideCancel(chain: readonly AuditRecord[], principal: string): AuditEvent[] {
+/** What a requester's cancel still has to append (any session of the requesting role may cancel). */
+export function decideCancel(chain: readonly AuditRecord[], principal: string, directory: IdentityDirectory): AuditEvent[] {
   const state = deriveState(chain);
   if (!state) throw new CountersignError('not_found', 'no such request');
   if (state.outcome?.status === 'cancelled' && state.outcome.decidedBy === 'requester') return [];
-  if (state.requester !== principal) throw new CountersignError('forbidden', 'only the requester can cancel a request');
+  if (!directory.samePerson(state.requester, principal)) throw new CountersignError('forbidden', 'only the requester can cancel a request');
   if (state.outcome) throw new CountersignError('already_decided', `the request is already ${state.outcome.status}`);
   return [{ type: 'cancelled', actor: principal, data: { decidedBy: 'requester' } }];
 }
@@ -299,8 +355,9 @@ export interface IntakeRecords {
   readonly requester: string;
   /** The request as recorded: already masked. */
   readonly request: z.infer<typeof actionRequestSchema>;
-  readonly bodySha256: string;
-  readonly parametersSha256: string;
+  /** Commitments under the request's salt (core/commitment.ts). */
+  readonly bodyCommitment: string;
+  readonly parametersCommitment: string;
   readonly masked: ReadonlyArray<{ path: string; reason: string }>;
   readonly policy: PolicyDecidedData;
 }
@@ -313,10 +370,10 @@ export interface IntakeRecords {
 export function decideIntake(chain: readonly AuditRecord[], intake: IntakeRecords): AuditEvent[] {
   const state = deriveState(chain);
   if (!state) {
-    const { requester, request, bodySha256, parametersSha256, masked } = intake;
-    return [{ type: 'requested', actor: requester, data: { request, requester, bodySha256, parametersSha256, ...(masked.length ? { masked } : {}) } }];
+    const { requester, request, bodyCommitment, parametersCommitment, masked } = intake;
+    return [{ type: 'requested', actor: requester, data: { request, requester, bodyCommitment, parametersCommitment, ...(masked.length ? { masked } : {}) } }];
   }
-  if (state.bodySha256 !== intake.bodySha256 || state.requester !== intake.requester) {
+  if (state.body.kind !== 'commitment' || state.body.value !== intake.bodyCommitment || state.requester !== intake.requester) {
     throw new CountersignError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
   }
   if (!state.policy) return [{ type: 'policy_decided', actor: 'countersign', data: { ...intake.policy } }];
@@ -353,7 +410,7 @@ export interface WakePlan {
  * What is due at `now` for a pending request, and when to wake next. Reminders repeat every `remindAfter` (from
  * the request, then from the last reminder) to approvers who have not voted; escalation happens once.
  */
-export function planWake(state: ApprovalState, now: Date): WakePlan {
+export function planWake(state: ApprovalState, now: Date, directory: IdentityDirectory): WakePlan {
   const policy = state.policy;
   const t = now.getTime();
   const deadline = policy?.expiresAt ? Date.parse(policy.expiresAt) : t;
@@ -363,7 +420,7 @@ export function planWake(state: ApprovalState, now: Date): WakePlan {
   let escalate: string[] = [];
   if (policy.escalateAfterSeconds !== undefined && policy.escalateTo && !state.escalatedTo) {
     const due = created + policy.escalateAfterSeconds * 1000;
-    if (t >= due) escalate = policy.escalateTo.filter((a) => !isSelf(state, a) && !policy.approvers.includes(a));
+    if (t >= due) escalate = policy.escalateTo.filter((a) => !isSelf(state, a, directory) && !directory.isAnyOf(a, policy.approvers));
     else wakes.push(due);
   }
   let remind: string[] = [];
@@ -371,8 +428,7 @@ export function planWake(state: ApprovalState, now: Date): WakePlan {
     const every = policy.remindAfterSeconds * 1000;
     const due = (state.remindedAt ? Date.parse(state.remindedAt) : created) + every;
     if (t >= due) {
-      const voted = new Set(state.votes.map((v) => v.approver));
-      remind = approversToAsk(state).filter((a) => !voted.has(a));
+      remind = approversToAsk(state, directory).filter((a) => !directory.isAnyOf(a, state.votes.map((v) => v.approver)));
       wakes.push(t + every);
     } else wakes.push(due);
   }

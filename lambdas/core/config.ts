@@ -7,6 +7,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { MAX_DURATION_SECONDS, parseDuration } from './duration';
 import { maskPathSchema } from './masking';
+import { IdentityError, MEMBER_KINDS, identitySchema, parsePrincipal } from './identity';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
 
@@ -19,10 +20,13 @@ export const effectSchema = z.enum(['allow', 'deny', 'require_approval'], {
   error: 'expected one of allow, deny, require_approval',
 });
 
+/** An approver or auditor: an email address, or an IAM user, role or root ARN; kept in its canonical spelling. */
+const memberIdentity = identitySchema(MEMBER_KINDS);
+
 const memberSchema = z.strictObject({
-  /** Approver identity: an email address or an IAM principal ARN. */
-  id: z.string().min(1).max(256),
-  email: z.email().optional(),
+  /** Approver identity: an email address or an IAM principal ARN (a role stands for every session of it). */
+  id: z.string().min(1).max(256).pipe(memberIdentity),
+  email: z.email().pipe(identitySchema(['email'])).optional(),
   slackUserId: z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'expected a Slack user id such as U0123ABCD').optional(),
 });
 
@@ -109,9 +113,52 @@ const authSchema = z.strictObject({
   oidc: z.strictObject({ issuer: z.url(), clientId: z.string().min(1), clientSecret: secretRef }).optional(),
 });
 
+/** A principal as AWS reports it (any IAM shape, sessions included): checked, but kept as written, as AWS would send it. */
+const reportedPrincipal = z
+  .string()
+  .min(1)
+  .refine((raw) => {
+    try {
+      parsePrincipal(raw);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'expected an email address or an IAM principal ARN (user, role, root, assumed-role or federated-user), without hidden characters');
+
+/** What an API key stands for: a principal, or a principal with the unique id AWS would report with it. */
+export const localCallerSchema = z.union([
+  reportedPrincipal,
+  z.strictObject({
+    principal: reportedPrincipal,
+    /** `requestContext.authorizer.iam.userId`: for a role session `AROA…:<session>`. */
+    userId: z.string().regex(/^[A-Z0-9]{16,128}(:[\w+=,.@-]{2,64})?$/, 'expected a unique id such as AROAEXAMPLEID123:session').optional(),
+  }),
+]);
+export type LocalCaller = z.infer<typeof localCallerSchema>;
+
 const localSchema = z.strictObject({
   /** Bearer key -> principal, for local mode only. */
-  apiKeys: z.record(z.string().regex(/^[A-Za-z0-9._~+\/-]{6,256}$/, 'an API key is 6-256 URL-safe characters'), z.string().min(1)).default({}),
+  apiKeys: z.record(z.string().regex(/^[A-Za-z0-9._~+\/-]{6,256}$/, 'an API key is 6-256 URL-safe characters'), localCallerSchema).default({}),
+});
+
+/**
+ * IAM Identity Center permission sets whose sessions are the people they name: `assumed-role/AWSReservedSSO_…/<user>`
+ * becomes `<user>` (an email address). The role's unique id (`aws iam get-role --role-name … --query Role.RoleId`) pins
+ * the role: one deleted and re-created under the same name gets a new id.
+ */
+const identityCenterSchema = z.strictObject({
+  roles: z
+    .array(
+      z.strictObject({
+        arn: z
+          .string()
+          .pipe(identitySchema(['iam-role']))
+          .refine((arn) => /:role\/awsreservedsso_[^/]+$/.test(arn), 'expected an IAM Identity Center role (its name starts with AWSReservedSSO_)'),
+        roleId: z.string().regex(/^AROA[A-Z0-9]{12,124}$/, "expected the role's unique id (AROA…)"),
+      }),
+    )
+    .min(1),
 });
 
 export const DEFAULT_TIMEOUT = '1h';
@@ -121,7 +168,8 @@ const documentSchema = z.strictObject({
   groups: z.record(name, groupSchema).default({}),
   rules: z.array(ruleSchema).default([]),
   default: defaultSchema.default({ effect: 'deny', reason: 'No rule matched and the config sets no default.' }),
-  auditors: z.array(z.string().min(1)).default([]),
+  auditors: z.array(z.string().min(1).pipe(memberIdentity)).default([]),
+  identityCenter: identityCenterSchema.optional(),
   /** Paths masked for every request (secrets in any string are masked by the built-in detectors anyway). */
   mask: z.array(maskPathSchema).default([]),
   channels: channelsSchema.default({}),
@@ -143,7 +191,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  */
 function crossFieldProblems(document: unknown): CrossFieldProblem[] {
   if (!isRecord(document)) return [];
-  const problems: CrossFieldProblem[] = [];
+  const problems: CrossFieldProblem[] = samePersonProblems(document);
   const groups = isRecord(document.groups) ? document.groups : {};
   const rules = Array.isArray(document.rules) ? document.rules : [];
   const seen = new Map<string, number>();
@@ -196,7 +244,7 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
         const found = groups[req.group];
         if (found === undefined) return problems.push({ path: [...path, 'require', i, 'group'], message: `unknown group "${req.group}"` });
         // Unvalidated input: a member id that is not a string is reported by the schema, not counted here.
-        const members = isRecord(found) && Array.isArray(found.members) ? found.members.filter(isRecord).flatMap((m) => (typeof m.id === 'string' ? [m.id] : [])) : [];
+        const members = isRecord(found) && Array.isArray(found.members) ? [...new Set(found.members.filter(isRecord).flatMap((m) => (typeof m.id === 'string' ? [personKey(m.id)] : [])))] : [];
         members.forEach((m) => everyone.add(m));
         if (typeof req.min === 'number' && req.min > members.length) {
           problems.push({ path: [...path, 'require', i, 'min'], message: `needs ${req.min} but group "${req.group}" has ${members.length} members` });
@@ -223,7 +271,7 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
         complete = false;
         problems.push({ path: [...path, 'approvers', i], message: `unknown group "${group}"` });
       } else if (isRecord(found) && Array.isArray(found.members)) {
-        for (const m of found.members) if (isRecord(m) && typeof m.id === 'string') members.add(m.id);
+        for (const m of found.members) if (isRecord(m) && typeof m.id === 'string') members.add(personKey(m.id));
       }
     });
     const configuredAny = isRecord(document.channels) && CHANNELS.some((c) => (document.channels as Record<string, unknown>)[c] !== undefined);
@@ -245,6 +293,60 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
     if (complete && members.size > 0 && needed > members.size) {
       problems.push({ path: [...path, 'minApprovals'], message: `needs ${needed} distinct approvers but the groups have ${members.size}` });
     }
+  }
+  return problems;
+}
+
+/** A member id as the person it names, for counting people; text that is no identity is reported by the schema. */
+function personKey(raw: string): string {
+  try {
+    return parsePrincipal(raw).party;
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * One person, one spelling: two member entries that share an alias (id, email or Slack user id, compared in canonical
+ * form) must be the same id written the same way, or the same person could count twice towards a quorum, or vote on a
+ * request made under another of their names. Each problem names both places.
+ */
+function samePersonProblems(document: Record<string, unknown>): CrossFieldProblem[] {
+  const problems: CrossFieldProblem[] = [];
+  const seen = new Map<string, { place: string; rawId: string; id: string }>();
+  const groups = isRecord(document.groups) ? document.groups : {};
+  for (const [group, value] of Object.entries(groups)) {
+    const members = isRecord(value) && Array.isArray(value.members) ? value.members : [];
+    members.forEach((member, index) => {
+      if (!isRecord(member) || typeof member.id !== 'string') return;
+      const path = ['groups', group, 'members', index];
+      const place = path.join('.');
+      let id: string;
+      const aliases: Array<{ field: string; key: string }> = [];
+      try {
+        id = parsePrincipal(member.id).party;
+        aliases.push({ field: 'id', key: id });
+        if (typeof member.email === 'string') aliases.push({ field: 'email', key: parsePrincipal(member.email).party });
+      } catch (err) {
+        if (err instanceof IdentityError) return; // the schema names the bad identity
+        throw err;
+      }
+      if (typeof member.slackUserId === 'string') aliases.push({ field: 'slackUserId', key: member.slackUserId.trim().toLowerCase() });
+      for (const { field, key } of aliases) {
+        const first = seen.get(key);
+        if (!first) {
+          seen.set(key, { place, rawId: member.id, id });
+          continue;
+        }
+        if (first.id === id && first.rawId === member.id) continue; // the same person listed again, spelled alike
+        const how = first.id === id ? `spelled ${JSON.stringify(first.rawId)} there` : `whose id is ${JSON.stringify(first.rawId)}`;
+        problems.push({
+          path: [...path, field],
+          message: `is the same person as ${first.place} (${how}): write one id, spelled one way, for one person`,
+        });
+        break;
+      }
+    });
   }
   return problems;
 }

@@ -46,7 +46,8 @@ const NAME = /^[\p{L}\p{N}\p{M} ._'+-]{1,256}$/u;
 /** Parses an identity into its canonical form; throws IdentityError saying what is wrong. */
 export function parsePrincipal(raw: string): Principal {
   if (typeof raw !== 'string' || raw.trim() === '') throw new IdentityError('an identity cannot be empty');
-  if (hasHiddenCharacters(raw)) throw new IdentityError('holds an invisible, bidi or control character');
+  // Surrounding white space is trimmed; anything hidden inside is refused.
+  if (hasHiddenCharacters(raw.trim())) throw new IdentityError('holds an invisible, bidi or control character');
   const text = raw.normalize('NFKC').trim();
   if (text.length > 512) throw new IdentityError('is longer than 512 characters');
   if (/^arn:/i.test(text)) return parseArn(text.toLowerCase());
@@ -196,13 +197,22 @@ export class IdentityDirectory {
   /** Member id -> every party key of that person. */
   private readonly keysByPerson = new Map<string, Set<string>>();
   private readonly auditorKeys: Set<string>;
+  private readonly slackByPerson = new Map<string, Set<string>>();
+  /** Member id -> the address to email that person at. */
+  private readonly emailByPerson = new Map<string, string>();
 
   constructor(members: Iterable<PersonEntry>, auditors: readonly string[] = []) {
     for (const member of members) {
       const id = partyOf(member.id);
       const keys = this.keysByPerson.get(id) ?? new Set([id]);
-      if (member.email) keys.add(partyOf(member.email));
-      if (member.slackUserId) keys.add(slackKey(member.slackUserId));
+      if (member.email) {
+        keys.add(partyOf(member.email));
+        if (!this.emailByPerson.has(id)) this.emailByPerson.set(id, partyOf(member.email));
+      }
+      if (member.slackUserId) {
+        keys.add(slackKey(member.slackUserId));
+        this.slackByPerson.set(id, new Set([...(this.slackByPerson.get(id) ?? []), member.slackUserId]));
+      }
       this.keysByPerson.set(id, keys);
     }
     for (const [id, keys] of this.keysByPerson) for (const key of keys) if (!this.personByKey.has(key)) this.personByKey.set(key, id);
@@ -219,6 +229,25 @@ export class IdentityDirectory {
   /** The member id of the configured person an identity names (any alias, any spelling), if any. */
   personOf(identity: string): string | undefined {
     return this.personByKey.get(partyOf(identity));
+  }
+
+  /** Where to email a person: the member's `email`, else the identity itself when it is an email address. */
+  emailOf(identity: string): string | undefined {
+    const person = this.personOf(identity);
+    const email = person === undefined ? undefined : this.emailByPerson.get(person);
+    if (email) return email;
+    try {
+      const principal = parsePrincipal(person ?? identity);
+      return principal.kind === 'email' ? principal.id : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The Slack user ids bound to a person. */
+  slackUsersOf(identity: string): string[] {
+    const person = this.personOf(identity);
+    return person === undefined ? [] : [...(this.slackByPerson.get(person) ?? [])];
   }
 
   /** The member id a Slack user is bound to, if any. */
@@ -263,4 +292,12 @@ export function identityDirectory(config: {
     directories.set(config, directory);
   }
   return directory;
+}
+
+/**
+ * The canonical key of an identity for counting and comparing recorded ids (votes, quorum members): its party, or the
+ * canonical text of something that is no identity.
+ */
+export function identityKey(raw: string): string {
+  return partyOf(raw);
 }

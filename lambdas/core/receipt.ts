@@ -6,6 +6,7 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
+import { opensCommitment } from './commitment';
 
 export const RECEIPT_ISSUER = 'countersign';
 
@@ -16,8 +17,16 @@ export const receiptClaimsSchema = z.object({
   action: z.string().min(1),
   resource: z.string().optional(),
   environment: z.string().optional(),
-  /** Hex SHA-256 of the RFC 8785 canonical JSON of the request's parameters (`{}` when absent). */
-  paramsSha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters'),
+  /**
+   * The commitment to the request's parameters: hex HMAC-SHA256, keyed with `paramsSalt`, of the RFC 8785 canonical
+   * JSON of the unmasked parameters (`{}` when absent). The salt is the requester's alone: the ledger, which approvers
+   * and auditors read, holds only the commitment.
+   */
+  paramsHmac: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters').optional(),
+  /** base64url of the request's 32-byte parameters salt. */
+  paramsSalt: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'expected 32 bytes in base64url').optional(),
+  /** Receipts issued before commitments: hex SHA-256 of the canonical JSON of the parameters. */
+  paramsSha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters').optional(),
   requester: z.string().min(1),
   approvers: z.array(z.string()),
   rule: z.string(),
@@ -26,6 +35,17 @@ export const receiptClaimsSchema = z.object({
   exp: z.int().nonnegative(),
 });
 export type ReceiptClaims = z.infer<typeof receiptClaimsSchema>;
+
+/** Whether claims bind parameters at all: a commitment with its salt, or an old plain hash. */
+const bindsParameters = (claims: ReceiptClaims) => (claims.paramsHmac !== undefined && claims.paramsSalt !== undefined) || claims.paramsSha256 !== undefined;
+
+/** Whether `parameters` are the ones the receipt was issued for. */
+export function receiptCoversParameters(claims: ReceiptClaims, parameters: unknown): boolean {
+  if (claims.paramsHmac !== undefined && claims.paramsSalt !== undefined) {
+    return opensCommitment(Buffer.from(claims.paramsSalt, 'base64url'), parameters ?? {}, claims.paramsHmac);
+  }
+  return claims.paramsSha256 !== undefined && parametersHash(parameters ?? {}) === claims.paramsSha256;
+}
 
 export const receiptHeaderSchema = z.object({
   alg: z.literal('ES256'),
@@ -162,7 +182,8 @@ export function verifyReceipt(jws: string, publicKey: KeyObject | string, option
   if (nowSeconds >= claims.exp) {
     throw new ReceiptError('expired', `receipt expired at ${new Date(claims.exp * 1000).toISOString()}`);
   }
-  if (Object.hasOwn(options, 'parameters') && parametersHash(options.parameters) !== claims.paramsSha256) {
+  if (!bindsParameters(claims)) throw new ReceiptError('malformed', 'receipt claims bind no parameters');
+  if (Object.hasOwn(options, 'parameters') && !receiptCoversParameters(claims, options.parameters)) {
     throw new ReceiptError('parameters_mismatch', 'receipt was issued for different parameters');
   }
   return claims;

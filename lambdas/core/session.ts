@@ -8,8 +8,9 @@
  * - the session (`cs_session`, 8 hours): the verified email of the signed-in person, for step-up checks.
  */
 import { z } from 'zod';
-import { approversToAsk, type ApprovalState } from './approval';
+import { approversToAsk, isSelf, type ApprovalState } from './approval';
 import type { Config } from './config';
+import { identityDirectory, parsePrincipal } from './identity';
 import type { MacPort } from './review-token';
 
 export const FLOW_COOKIE = 'cs_oidc';
@@ -67,35 +68,27 @@ export function cookieValue(cookies: readonly string[], name: string): string | 
   return undefined;
 }
 
-const normalize = (email: string) => email.trim().toLowerCase();
-
 /**
- * The approver identity (a member id of the request's rule) that `email` belongs to, among the approvers the
- * request may ask: the id itself is that email, or a group member with that id has it as `email`. Emails compare
- * case-insensitively. Undefined for anyone else, the requester and onBehalfOf included.
+ * The approver identity (a member id of the request's rule) that a verified `email` belongs to, among the approvers
+ * the request may ask: a member with that id or that `email`, in any spelling. Undefined for anyone else, the
+ * requester and onBehalfOf (under any of their aliases) included.
  */
 export function approverForEmail(config: Pick<Config, 'groups'>, state: ApprovalState, email: string): string | undefined {
-  const wanted = normalize(email);
-  if (!wanted.includes('@')) return undefined;
-  // The requester or the person the agent acts for, named by email while their member id is another identity.
-  if ([state.requester, state.request.onBehalfOf].some((self) => self !== undefined && normalize(self) === wanted)) return undefined;
-  const emails = memberEmails(config);
-  return approversToAsk(state).find((id) => normalize(id) === wanted || (emails.get(id) ?? []).some((e) => normalize(e) === wanted));
+  let principal;
+  try {
+    principal = parsePrincipal(email);
+  } catch {
+    return undefined;
+  }
+  if (principal.kind !== 'email') return undefined;
+  const directory = identityDirectory(config);
+  if (isSelf(state, principal.id, directory)) return undefined;
+  return approversToAsk(state, directory).find((id) => directory.samePerson(id, principal.id));
 }
 
 /** Where to email an approver: the member's `email`, else the id when it is an email address. */
 export function approverAddress(config: Pick<Config, 'groups'>, approver: string): string | undefined {
-  return memberEmails(config).get(approver)?.[0] ?? (approver.includes('@') && !approver.startsWith('arn:') ? approver : undefined);
-}
-
-function memberEmails(config: Pick<Config, 'groups'>): Map<string, string[]> {
-  const emails = new Map<string, string[]>();
-  for (const group of Object.values(config.groups)) {
-    for (const member of group.members) {
-      if (member.email) emails.set(member.id, [...(emails.get(member.id) ?? []), member.email]);
-    }
-  }
-  return emails;
+  return identityDirectory(config).emailOf(approver);
 }
 
 /**

@@ -13,6 +13,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { statusOf, type ApprovalState, type Vote } from './approval';
 import type { Config } from './config';
+import { identityDirectory } from './identity';
 
 export const SLACK_APPROVE_ACTION = 'countersign_approve';
 export const SLACK_DENY_ACTION = 'countersign_deny';
@@ -328,21 +329,13 @@ export function reviewUrlOf(message: SlackBlockActions['message']): string | und
 
 /**
  * The approver a Slack user is, through the `slackUserId` binding on group members only (what Slack says about a
- * user's name or email is never trusted). A Slack user bound to two different identities is ambiguous: unbound.
+ * user's name or email is never trusted). The config check refuses one Slack user bound to two people.
  */
 export function approverForSlackUser(config: Pick<Config, 'groups'>, slackUserId: string): string | undefined {
-  const ids = new Set<string>();
-  for (const group of Object.values(config.groups)) {
-    for (const member of group.members) if (member.slackUserId !== undefined && member.slackUserId === slackUserId) ids.add(member.id);
-  }
-  return ids.size === 1 ? [...ids][0] : undefined;
+  return identityDirectory(config).personOfSlackUser(slackUserId);
 }
 
-/** The Slack users bound to an identity (e.g. to DM approvers); empty when none, or when a binding is ambiguous. */
-export function slackUsersOf(config: Pick<Config, 'groups'>, approver: string): string[] {
-  const users = new Set<string>();
-  for (const group of Object.values(config.groups)) {
-    for (const member of group.members) if (member.id === approver && member.slackUserId) users.add(member.slackUserId);
-  }
-  return [...users].filter((user) => approverForSlackUser(config, user) === approver);
+/** The Slack users bound to a person (e.g. to DM approvers, or a requester), under any of their aliases. */
+export function slackUsersOf(config: Pick<Config, 'groups'>, identity: string): string[] {
+  return identityDirectory(config).slackUsersOf(identity);
 }

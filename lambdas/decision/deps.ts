@@ -3,19 +3,19 @@
  * reading a request's state, the review-token MAC, the config, the public URL and the outbox. Handlers take these
  * as one object so each channel's module stays free of wiring.
  */
-import { decideVote, deriveState, type ApprovalState, type VoteInput } from '../core/approval';
+import { decideVote, deriveState, type ApprovalState, type VoteInput, type Voter } from '../core/approval';
 import type { Config } from '../core/config';
 import { REQUEST_ID_PATTERN } from '../core/request';
 import type { MacPort } from '../core/review-token';
 import { kms, requiredEnv } from '../adapters/aws-clients';
-import { deployedConfig } from '../adapters/deployed-config';
+import { deployedConfig, deployedDirectory } from '../adapters/deployed-config';
 import { kmsMac } from '../adapters/kms-mac';
 import { completeOutcome, ledger } from '../adapters/ledger';
 import { deliver, type OutgoingMessage } from '../adapters/outbox';
 
 export interface DecisionDeps {
   /** Records a vote and, when it settles the request, completes the outcome. Throws the API's CountersignErrors. */
-  castVote(requestId: string, approver: string, vote: VoteInput): Promise<{ state: ApprovalState; receipt?: string }>;
+  castVote(requestId: string, voter: Voter, vote: VoteInput): Promise<{ state: ApprovalState; receipt?: string }>;
   readState(requestId: string): Promise<ApprovalState | undefined>;
   /** The review-token MAC (KMS HMAC key). */
   mac(): MacPort;
@@ -27,8 +27,9 @@ export interface DecisionDeps {
 }
 
 export const decisionDeps: DecisionDeps = {
-  async castVote(requestId, approver, vote) {
-    const { chain } = await ledger().append(requestId, (current) => decideVote(current, approver, vote, new Date()));
+  async castVote(requestId, voter, vote) {
+    const directory = deployedDirectory();
+    const { chain } = await ledger().append(requestId, (current) => decideVote(current, voter, vote, new Date(), directory));
     const state = deriveState(chain)!;
     const receipt = await completeOutcome(state, chain);
     return { state, ...(receipt ? { receipt } : {}) };

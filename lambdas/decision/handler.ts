@@ -5,7 +5,9 @@
  */
 import { awaitsVoteFrom, deriveState, publicView, statusOf, voteSchema } from '../core/approval';
 import { CountersignError } from '../core/errors';
+import { identityDirectory } from '../core/identity';
 import { REQUEST_ID_PATTERN } from '../core/request';
+import { deployedConfig, deployedDirectory } from '../adapters/deployed-config';
 import { checkReviewToken } from '../core/review-token';
 import { kms, requiredEnv } from '../adapters/aws-clients';
 import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent, type HttpResult } from '../adapters/http';
@@ -13,19 +15,24 @@ import { kmsMac } from '../adapters/kms-mac';
 import { ledger } from '../adapters/ledger';
 import { listPendingIds } from '../adapters/request-store';
 import { decisionDeps, type DecisionDeps } from './deps';
-import { checkStepUp, finishSignIn, sendPersonalLink, showRequestLanding, startSignIn } from './identity';
+import { checkStepUp, signedInAsApprover, finishSignIn, sendPersonalLink, showRequestLanding, startSignIn } from './identity';
 import { handleSlackInteraction } from './slack-interactions';
 import { REVIEW_PAGE_HEADERS, renderMessagePage, renderReviewPage, type ReviewView } from './review-page';
 
 const castVote = decisionDeps.castVote;
 
 async function decisionApi(event: HttpEvent) {
-  const approver = caller(event);
+  const config = deployedConfig();
+  const principal = caller(event, config);
+  // Votes are recorded under the member id of the person the caller is (any alias, a role for its sessions).
+  const approver = identityDirectory(config).personOf(principal) ?? principal;
   const vote = parseWith(voteSchema, jsonBody(event));
   const id = event.pathParameters?.id ?? '';
   if (!REQUEST_ID_PATTERN.test(id)) throw new CountersignError('not_found', 'no such request');
-  const { state, receipt } = await castVote(id, approver, vote);
-  return json(200, publicView(state, receipt));
+  // IAM (SigV4) authenticated the caller: that is the sign-in a `requireSignIn` rule asks for.
+  const { state } = await castVote(id, { approver, via: 'decision_api', signedIn: true }, vote);
+  // The receipt holds the requester's parameters salt: an approver's answer never carries it.
+  return json(200, publicView(state));
 }
 
 /** A review link that names nothing we can show: same answer whatever the reason, so it reveals nothing. */
@@ -53,9 +60,12 @@ async function reviewView(requestId: string, approver: string, formAction: strin
   const state = deriveState(chain);
   if (!state) return undefined;
   const view = publicView(state) as ReviewView['request'];
+  const directory = deployedDirectory();
+  const self = directory.samePerson(approver, state.requester) ? 'requester' : state.request.onBehalfOf !== undefined && directory.samePerson(approver, state.request.onBehalfOf) ? 'onBehalfOf' : undefined;
   return {
     request: { ...view, parameters: state.request.parameters, justification: state.request.justification, agent: state.request.agent, status: statusOf(state) },
     approver,
+    ...(self ? { self } : {}),
     formAction,
     ...(notice ? { notice } : {}),
   };
@@ -87,7 +97,8 @@ async function decideReview(event: HttpEvent) {
     notice = { kind: 'error', text: 'Choose Approve or Deny (a reason may be at most 1000 characters).' };
   } else {
     try {
-      const { state } = await castVote(grant.requestId, grant.approver, parsed.data);
+      const signedIn = await signedInAsApprover(event, decisionDeps, grant);
+      const { state } = await castVote(grant.requestId, { approver: grant.approver, via: 'review_link', signedIn }, parsed.data);
       notice = { kind: 'success', text: `Your decision (${parsed.data.decision}) is recorded. The request is ${statusOf(state)}.` };
     } catch (err) {
       if (!(err instanceof CountersignError)) throw err;
@@ -108,7 +119,9 @@ const PENDING_READ_CONCURRENCY = 8;
 
 /** `GET /v1/me/pending`: the pending requests waiting for the caller's vote, oldest first. */
 async function pendingForMe(event: HttpEvent) {
-  const principal = caller(event);
+  const config = deployedConfig();
+  const principal = caller(event, config);
+  const directory = identityDirectory(config);
   const ids = await listPendingIds(PENDING_SCAN_LIMIT);
   const now = new Date();
   const items: ReturnType<typeof publicView>[] = [];
@@ -116,7 +129,7 @@ async function pendingForMe(event: HttpEvent) {
     const chains = await Promise.all(ids.slice(i, i + PENDING_READ_CONCURRENCY).map((id) => ledger().read(id)));
     for (const chain of chains) {
       const state = deriveState(chain);
-      if (state && awaitsVoteFrom(state, principal, now)) items.push(publicView(state));
+      if (state && awaitsVoteFrom(state, principal, now, directory)) items.push(publicView(state));
     }
   }
   return json(200, { items });

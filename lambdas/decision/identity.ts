@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { statusOf, type ApprovalState } from '../core/approval';
 import type { Config } from '../core/config';
 import { escapeHtml } from '../core/html';
+import { identityDirectory } from '../core/identity';
 import { approvalRequestText } from '../core/notification';
 import { issueReviewToken } from '../core/review-token';
 import {
@@ -244,6 +245,15 @@ export async function signedInAs(event: HttpEvent, deps: DecisionDeps): Promise<
   return session?.email;
 }
 
+/** Whether the signed-in person (`cs_session`) is the review link's approver of the request. */
+export async function signedInAsApprover(event: HttpEvent, deps: DecisionDeps, grant: { readonly requestId: string; readonly approver: string }): Promise<boolean> {
+  const email = await signedInAs(event, deps);
+  const state = email === undefined ? undefined : await deps.readState(grant.requestId);
+  if (!email || !state) return false;
+  const approver = approverForEmail(deps.config(), state, email);
+  return approver !== undefined && identityDirectory(deps.config()).samePerson(approver, grant.approver);
+}
+
 /** Sends the browser to sign in for a request; it comes back to a fresh personal review link. */
 export function signInRedirect(requestId: string): HttpResult {
   return redirect(`/v1/auth/login?request=${encodeURIComponent(requestId)}`);
@@ -260,7 +270,8 @@ export async function checkStepUp(event: HttpEvent, deps: DecisionDeps, grant: {
   if (!state || !signInRequired(config, state)) return undefined;
   const email = await signedInAs(event, deps);
   if (!email) return signInRedirect(grant.requestId);
-  if (approverForEmail(config, state, email) === grant.approver) return undefined;
+  const approver = approverForEmail(config, state, email);
+  if (approver !== undefined && identityDirectory(config).samePerson(approver, grant.approver)) return undefined;
   return htmlPage(403, 'This link belongs to another approver', `You are signed in as ${email}, but this review link was sent to another approver. Nothing was changed.`, 'error', backLink(grant.requestId));
 }
 

@@ -33,6 +33,8 @@ export interface ReviewView {
   };
   /** The approver this personal link belongs to. */
   readonly approver: string;
+  /** When the approver is the requester or the person the agent acts for (under any alias): they cannot decide. */
+  readonly self?: 'requester' | 'onBehalfOf';
   /** Path the form posts to (the same review URL). */
   readonly formAction: string;
   /** A notice to show above the request, e.g. after a decision or a refusal. */
@@ -157,9 +159,9 @@ function renderDecision(view: ReviewView, now: Date): string {
   ${remaining > 0 ? `It is waiting for ${remaining} more approval${remaining === 1 ? '' : 's'}.` : ''}</p></div>`;
   }
   // A requester never approves their own request; the handler refuses it on every channel, the page says why first.
-  if (approver === request.requester || approver === request.onBehalfOf) {
+  if (view.self) {
     return `<div class="outcome" data-testid="outcome"><p>You cannot decide this request: it was made ${
-      approver === request.requester ? 'by you' : 'on your behalf'
+      view.self === 'requester' ? 'by you' : 'on your behalf'
     }. Another approver must review it.</p></div>`;
   }
   return `<form method="post" action="${escapeHtml(view.formAction)}" autocomplete="off" data-testid="decision-form">

@@ -36,7 +36,8 @@ const ACK: HttpResult = { statusCode: 200, headers: { 'cache-control': 'no-store
 const REFUSALS: Partial<Record<CountersignError['code'], string>> = {
   not_an_approver: 'You are not an approver of this request, so your click was not counted.',
   self_approval: 'You asked for this action, or the agent acts on your behalf: someone else has to decide it. Your click was not counted.',
-  not_found: 'Countersign has no such request. Nothing was changed.',
+  // Someone who may not see the request hears the same as for a request that does not exist.
+  not_found: 'Your click was not counted: you are not an approver of this request, or Countersign has no such request.',
 };
 
 function header(event: HttpEvent, name: string): string | undefined {
@@ -105,7 +106,7 @@ export async function handleSlackInteraction(event: HttpEvent, deps: DecisionDep
   }
 
   try {
-    const { state } = await deps.castVote(requestId, approver, { decision });
+    const { state } = await deps.castVote(requestId, { approver, via: 'slack', signedIn: false }, { decision });
     const reviewUrl = reviewUrlOf(payload.message) ?? `${deps.publicUrl()}/v1/actions/${requestId}/review`;
     await respond(responseUrl, statusOf(state) === 'pending' ? progressMessage(state, reviewUrl) : outcomeMessage(state));
   } catch (err) {

@@ -2,8 +2,7 @@
  * Agent API: ask for an action, read it (optionally waiting for the outcome), cancel it, read its audit trail, and
  * fetch the ledger's public key. Every state change is a ledger append first; the rest follows from the chain.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { canRead, decideCancel, decideIntake, deriveState, publicView, statusOf, type ApprovalState, type PolicyDecidedData } from '../core/approval';
 import { channelsFor, timeoutSeconds } from '../core/config';
@@ -12,15 +11,16 @@ import { CountersignError } from '../core/errors';
 import { approverIds, evaluatePolicy, requirementsOf } from '../core/policy';
 import { actionRequestSchema, REQUEST_ID_PATTERN } from '../core/request';
 import { maskRequest } from '../core/masking';
-import { parametersHash } from '../core/receipt';
+import { commitment, idempotentRequestId, parametersSalt } from '../core/commitment';
+import { canonicalPrincipal, IdentityError } from '../core/identity';
 import { callbackUrlProblem } from '../core/callback';
 import { callbackMode } from '../adapters/callback';
 import { dynamo, requiredEnv } from '../adapters/aws-clients';
 import { startWorkflow } from '../adapters/workflow-start';
 import { decodeCursor, exportLedgerPage } from '../adapters/ledger-export';
-import { deployedConfig, policyVersion } from '../adapters/deployed-config';
+import { deployedConfig, deployedDirectory, policyVersion } from '../adapters/deployed-config';
 import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent } from '../adapters/http';
-import { completeOutcome, ledger } from '../adapters/ledger';
+import { completeOutcome, ledger, requestSecrets } from '../adapters/ledger';
 import { getRequestItem, putRequestItem } from '../adapters/request-store';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -28,25 +28,39 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 const MAX_WAIT_SECONDS = 20;
 const WAIT_POLL_MS = 250;
 
-/** A request id: random, or derived from the caller and its Idempotency-Key so a retry lands on the same request. */
-function requestId(requester: string, idempotencyKey: string | undefined): string {
+/**
+ * A request id: random, or derived with the deployment's secret from the caller and its Idempotency-Key, so a retry
+ * lands on the same request and nobody else can compute which id a key gives.
+ */
+async function requestId(requester: string, idempotencyKey: string | undefined): Promise<string> {
   if (!idempotencyKey) return `act_${randomBytes(16).toString('base64url')}`;
-  return `act_${createHash('sha256').update(`${requester}\n${idempotencyKey}`).digest('base64url').slice(0, 22)}`;
+  return idempotentRequestId(requestSecrets(), requester, idempotencyKey);
+}
+
+/** `onBehalfOf` in its canonical spelling, or a 400 naming it: the person an agent acts for is an identity. */
+function onBehalfOfIdentity(raw: string): string {
+  try {
+    return canonicalPrincipal(raw);
+  } catch (err) {
+    if (!(err instanceof IdentityError)) throw err;
+    throw new CountersignError('invalid_request', `onBehalfOf ${err.message}`, [{ path: 'onBehalfOf', message: err.message }]);
+  }
 }
 
 async function createAction(event: HttpEvent) {
-  const requester = caller(event);
+  const config = deployedConfig();
+  const requester = caller(event, config);
   const key = event.headers?.['idempotency-key'];
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
     throw new CountersignError('invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters', [{ path: 'Idempotency-Key', message: 'invalid' }]);
   }
-  const request = parseWith(actionRequestSchema, jsonBody(event));
+  const body = parseWith(actionRequestSchema, jsonBody(event));
+  const request = body.onBehalfOf === undefined ? body : { ...body, onBehalfOf: onBehalfOfIdentity(body.onBehalfOf) };
   const callbackProblem = request.callbackUrl === undefined ? undefined : callbackUrlProblem(request.callbackUrl, callbackMode());
   if (callbackProblem) {
     throw new CountersignError('invalid_request', `callbackUrl ${callbackProblem}`, [{ path: 'callbackUrl', message: callbackProblem }]);
   }
-  const config = deployedConfig();
-  const id = requestId(requester, key);
+  const id = await requestId(requester, key);
   const { rule, outcome } = evaluatePolicy(config, { ...request, requester });
   const require = requirementsOf(config, outcome);
   const now = new Date();
@@ -66,15 +80,15 @@ async function createAction(event: HttpEvent) {
       ? { escalateAfterSeconds: parseDuration(outcome.escalateAfter), escalateTo: approverIds(config, { effect: 'require_approval', approvers: outcome.escalateTo }) }
       : {}),
   };
-  const bodySha256 = createHash('sha256').update(canonicalize(request) ?? '').digest('hex');
+  const salt = await parametersSalt(requestSecrets(), id);
   // Policy saw the real values; everything after (ledger, notifications, pages) sees them masked.
   const masking = maskRequest(request, { paths: [...config.mask, ...(outcome.mask ?? [])] });
   const { chain } = await ledger().append(id, (current) =>
     decideIntake(current, {
       requester,
       request: masking.value,
-      bodySha256,
-      parametersSha256: parametersHash(request.parameters ?? {}),
+      bodyCommitment: commitment(salt, request),
+      parametersCommitment: commitment(salt, request.parameters ?? {}),
       masked: masking.masked,
       policy,
     }),
@@ -91,13 +105,17 @@ async function createAction(event: HttpEvent) {
 
 /** The request as the caller may see it; 404 both when it does not exist and when the caller may not see it. */
 async function readable(event: HttpEvent): Promise<{ principal: string; state: ApprovalState; chain: Awaited<ReturnType<ReturnType<typeof ledger>['read']>> }> {
-  const principal = caller(event);
+  const principal = caller(event, deployedConfig());
   const id = event.pathParameters?.id ?? '';
   const chain = REQUEST_ID_PATTERN.test(id) ? await ledger().read(id) : [];
   const state = deriveState(chain);
-  if (!state || !canRead(state, principal, deployedConfig().auditors)) throw new CountersignError('not_found', 'no such request');
+  if (!state || !canRead(state, principal, deployedDirectory())) throw new CountersignError('not_found', 'no such request');
   return { principal, state, chain };
 }
+
+/** The receipt holds the parameters salt: it is the requester's alone (any session of a requesting role). */
+const receiptFor = (state: ApprovalState, principal: string, receipt: string | undefined) =>
+  deployedDirectory().samePerson(state.requester, principal) ? receipt : undefined;
 
 const waitSchema = z.coerce.number().int().min(0).max(MAX_WAIT_SECONDS);
 
@@ -108,20 +126,23 @@ async function readAction(event: HttpEvent) {
     throw new CountersignError('invalid_request', `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`, [{ path: 'wait', message: 'invalid' }]);
   }
   const seconds = typeof wait === 'number' ? wait : wait.data;
-  let { state, chain } = await readable(event);
+  let { principal, state, chain } = await readable(event);
   const deadline = Date.now() + seconds * 1000;
   while (statusOf(state) === 'pending' && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, deadline - Date.now())));
     chain = await ledger().read(state.id);
     state = deriveState(chain)!;
   }
-  const receipt = statusOf(state) === 'approved' ? ((await getRequestItem(state.id))?.receipt ?? (await completeOutcome(state, chain, 'read'))) : undefined;
+  const receipt =
+    statusOf(state) === 'approved' && receiptFor(state, principal, 'yes')
+      ? ((await getRequestItem(state.id))?.receipt ?? (await completeOutcome(state, chain, 'read')))
+      : undefined;
   return json(200, publicView(state, receipt));
 }
 
 async function cancelAction(event: HttpEvent) {
   const { principal, state } = await readable(event);
-  const { chain } = await ledger().append(state.id, (current) => decideCancel(current, principal));
+  const { chain } = await ledger().append(state.id, (current) => decideCancel(current, principal, deployedDirectory()));
   const settled = deriveState(chain)!;
   await completeOutcome(settled, chain);
   return json(200, publicView(settled));
@@ -140,7 +161,7 @@ const exportQuerySchema = z.strictObject({
 
 /** Auditors only: the whole ledger, a page at a time (`countersign audit export`). */
 async function exportAudit(event: HttpEvent) {
-  const principal = caller(event);
+  const principal = caller(event, deployedConfig());
   const query = parseWith(exportQuerySchema, event.queryStringParameters ?? {});
   const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
   if (query.cursor !== undefined && !cursor) throw new CountersignError('invalid_request', 'cursor is not one this API issued', [{ path: 'cursor', message: 'invalid' }]);
@@ -150,7 +171,7 @@ async function exportAudit(event: HttpEvent) {
   if (since && until && since > until) {
     throw new CountersignError('invalid_request', 'since is after until', [{ path: 'since', message: 'after until' }]);
   }
-  if (!deployedConfig().auditors.includes(principal)) throw new CountersignError('forbidden', 'only auditors may export the ledger');
+  if (!deployedDirectory().isAuditor(principal)) throw new CountersignError('forbidden', 'only auditors may export the ledger');
   const exportedAt = new Date().toISOString();
   const page = await exportLedgerPage({
     dynamo,
@@ -163,7 +184,7 @@ async function exportAudit(event: HttpEvent) {
 }
 
 async function publicKey(event: HttpEvent) {
-  caller(event);
+  caller(event, deployedConfig());
   return { statusCode: 200, headers: { 'content-type': 'application/x-pem-file', 'cache-control': 'max-age=300' }, body: await ledger().publicKeyPem() };
 }
 

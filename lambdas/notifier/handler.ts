@@ -15,7 +15,7 @@ import { approvalRequestCard, requestLandingUrl } from '../core/teams';
 import { approverAddress } from '../core/session';
 import { AlreadySettledError, notifyEventSchema, wakeEventSchema } from '../core/workflow';
 import { kms, requiredEnv } from '../adapters/aws-clients';
-import { deployedConfig } from '../adapters/deployed-config';
+import { deployedConfig, deployedDirectory } from '../adapters/deployed-config';
 import { kmsMac } from '../adapters/kms-mac';
 import { ledger } from '../adapters/ledger';
 import { deliver, type OutgoingMessage } from '../adapters/outbox';
@@ -39,12 +39,12 @@ export async function handler(event: unknown): Promise<{ notified: number } | { 
   if (statusOf(state) !== 'pending') throw new AlreadySettledError(requestId);
   if (state.notified) return { notified: 0 };
 
-  const reports = await send(plan(state, kmsMac(kms, requiredEnv('REVIEW_KEY_ID')), publicUrl(), approversToAsk(state), 'request'));
+  const reports = await send(plan(state, kmsMac(kms, requiredEnv('REVIEW_KEY_ID')), publicUrl(), approversToAsk(state, deployedDirectory()), 'request'));
   const sent = Object.values(reports).reduce((n, r) => n + r.sent.length, 0);
   // Nobody could be asked (no channel reached anyone): fail, so the workflow retries and then fails closed.
   if (sent === 0) throw new Error(`no notification could be sent for ${requestId}`);
   await ledger().append(requestId, (current) =>
-    deriveState(current)?.notified ? [] : [{ type: 'notified', actor: 'countersign', data: { channels: reports, approvers: approversToAsk(state) } }],
+    deriveState(current)?.notified ? [] : [{ type: 'notified', actor: 'countersign', data: { channels: reports, approvers: approversToAsk(state, deployedDirectory()) } }],
   );
   return { notified: sent };
 }
@@ -59,7 +59,7 @@ async function wake(requestId: string): Promise<{ seconds: number; expired: bool
   const state = deriveState(await ledger().read(requestId));
   if (!state?.policy) throw new Error(`request ${requestId} has no policy decision in the ledger`);
   if (statusOf(state) !== 'pending') return { seconds: 1, expired: false };
-  const due = planWake(state, new Date());
+  const due = planWake(state, new Date(), deployedDirectory());
   if (due.expired) return { seconds: 0, expired: true };
   const mac = kmsMac(kms, requiredEnv('REVIEW_KEY_ID'));
   if (due.escalate.length > 0) {
@@ -75,7 +75,7 @@ async function wake(requestId: string): Promise<{ seconds: number; expired: bool
       deriveState(current)?.remindedAt !== state.remindedAt ? [] : [{ type: 'reminded', actor: 'countersign', data: { channels: reports, approvers: [...due.remind] } }],
     );
   }
-  return { seconds: planWake(deriveState(await ledger().read(requestId))!, new Date()).seconds, expired: false };
+  return { seconds: planWake(deriveState(await ledger().read(requestId))!, new Date(), deployedDirectory()).seconds, expired: false };
 }
 
 /** Sends every planned message, each retried with backoff; one failing never blocks the others. */

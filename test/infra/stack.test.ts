@@ -176,11 +176,12 @@ describe('Countersign stack', () => {
     const reviewKey = `{"Fn::GetAtt":["${logicalId(stack.countersign.reviewTokenKey.key)}","Arn"]}`;
     const machine = `{"Ref":"${logicalId(stack.countersign.workflow.stateMachine)}"}`;
     const runtime = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
-    const common = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'kms:Sign', ...runtime];
+    // Every function that serves requests derives request ids or parameters salts with the HMAC key.
+    const common = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'kms:GenerateMac', 'kms:Sign', ...runtime];
     const expected: Record<keyof typeof fns, string[]> = {
       intake: [...common, 'dynamodb:Scan', 'kms:DescribeKey', 'kms:GetPublicKey', 'states:StartExecution', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
-      notifier: [...common, 'kms:GenerateMac', 'ses:SendEmail'],
-      decision: [...common, 'kms:GenerateMac', 'kms:VerifyMac', 'ses:SendEmail', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
+      notifier: [...common, 'ses:SendEmail'],
+      decision: [...common, 'kms:VerifyMac', 'ses:SendEmail', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
       finalizer: common,
       checkpointer: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'kms:Sign', ...runtime],
       repairer: [...common, 'states:StartExecution', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
@@ -200,14 +201,13 @@ describe('Countersign stack', () => {
       expect(actual.get('dynamodb:UpdateItem')!.join(), name).not.toContain(ledger);
       expect(actual.get('dynamodb:UpdateItem')!.join(), name).toContain(requests);
     }
-    expect(grants('notifier').get('kms:GenerateMac')).toEqual([reviewKey]);
+    for (const name of ['intake', 'notifier', 'decision', 'finalizer', 'repairer'] as const) expect(grants(name).get('kms:GenerateMac'), name).toEqual([reviewKey]);
     // SES: only the configured sender's identities (address and domain).
     const ses = grants('notifier').get('ses:SendEmail')!.join(' ');
     expect(ses).toContain('identity/countersign@example.com');
     expect(ses).toContain('identity/example.com');
     expect(ses).not.toContain('"*"');
     expect(grants('decision').get('kms:VerifyMac')).toEqual([reviewKey]);
-    expect(grants('decision').get('kms:GenerateMac')).toEqual([reviewKey]);
     expect(grants('intake').get('states:StartExecution')).toEqual([machine]);
     // The audit export reads the whole ledger, and nothing else.
     expect(grants('intake').get('dynamodb:Scan')).toEqual([ledger]);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain, type AuditRecord } from '../../lambdas/core/audit';
-import { verifyReceipt } from '../../lambdas/core/receipt';
+import { parametersHash, verifyReceipt } from '../../lambdas/core/receipt';
 import { api, eventually, startCountersign, type RunningCountersign } from './harness';
 
 const AGENT = 'agent-key-1';
@@ -150,7 +150,11 @@ describe('approval flow', () => {
   it('applies every decision rule over the JSON API and settles with a verifiable receipt and ledger', async () => {
     const { body } = await ask({ action: 'data.export', parameters: { rows: 10 }, onBehalfOf: 'carol@example.com' });
     const id = body.id as string;
-    expect((await decide(id, 'mallory-key', 'approve')).body.error.code).toBe('not_an_approver');
+    // Someone who may not see the request gets exactly what a missing request gets: no existence oracle.
+    const stranger = await decide(id, 'mallory-key', 'approve');
+    const missing = await decide('act_doesnotexist000000000', 'mallory-key', 'approve');
+    expect([stranger.status, stranger.body]).toEqual([404, { error: { code: 'not_found', message: 'no such request', details: [] } }]);
+    expect([missing.status, missing.body]).toEqual([stranger.status, stranger.body]);
     expect((await decide(id, 'carol-key', 'approve')).body.error.code).toBe('self_approval');
     expect((await decide(id, 'alice-key', 'maybe')).status).toBe(400);
     expect((await decide(id, 'alice-key', 'approve', 'ok by me')).body).toMatchObject({ status: 'pending', votes: [{ approver: 'alice@example.com', decision: 'approve', reason: 'ok by me' }] });
@@ -158,16 +162,26 @@ describe('approval flow', () => {
     expect((await decide(id, 'alice-key', 'deny')).body.error.code).toBe('already_decided');
     const approved = await decide(id, 'bob-key', 'approve');
     expect(approved.body).toMatchObject({ status: 'approved', decidedBy: 'approvers' });
-    const claims = verifyReceipt(approved.body.receipt, publicKeyPem, { parameters: { rows: 10 } });
+    // The receipt carries the requester's parameters salt: only the requester reads it.
+    expect(approved.body.receipt).toBeUndefined();
+    const receipt = (await get(id)).body.receipt as string;
+    const claims = verifyReceipt(receipt, publicKeyPem, { parameters: { rows: 10 } });
     expect(claims.approvers.sort()).toEqual(['alice@example.com', 'bob@example.com']);
-    expect(() => verifyReceipt(approved.body.receipt, publicKeyPem, { parameters: { rows: 11 } })).toThrow();
+    expect(() => verifyReceipt(receipt, publicKeyPem, { parameters: { rows: 11 } })).toThrow();
     expect((await decide(id, 'bob-key', 'deny')).body.error.code).toBe('already_decided');
     const records = await audit(id);
     expect(records.map((r) => r.type)).toEqual(expect.arrayContaining(['requested', 'policy_decided', 'voted', 'voted', 'approved']));
     expect(verifyChain(records, createPublicKey(publicKeyPem))).toMatchObject({ ok: true });
     // Reads: requester, approvers and auditors; others get 404.
-    expect((await get(id, 'bob-key')).body.receipt).toBe(approved.body.receipt);
-    expect((await get(id, 'audit-key')).status).toBe(200);
+    expect((await get(id, 'bob-key')).body).toMatchObject({ status: 'approved', receipt: undefined });
+    expect((await get(id, 'audit-key')).body).toMatchObject({ status: 'approved', receipt: undefined });
+    // The ledger, which approvers and auditors read, holds only salted commitments: no plain hash to guess against.
+    const requested = records[0]!.data as Record<string, unknown>;
+    expect(Object.keys(requested)).toEqual(expect.arrayContaining(['bodyCommitment', 'parametersCommitment']));
+    expect(requested.parametersSha256).toBeUndefined();
+    expect(requested.bodySha256).toBeUndefined();
+    expect(requested.parametersCommitment).toBe(claims.paramsHmac);
+    expect(JSON.stringify(records)).not.toContain(parametersHash({ rows: 10 }));
     expect((await get(id, 'other-agent')).status).toBe(404);
   });
 
@@ -205,14 +219,15 @@ describe('approval flow', () => {
     expect(mail!.text).toContain('Ada');
     expect(records).toContain('"path":"parameters.customer.ssn","reason":"path"');
     expect(approved.body.status).toBe('approved');
-    expect(verifyReceipt(approved.body.receipt, publicKeyPem, { parameters }).sub).toBe(body.id);
+    expect(verifyReceipt((await get(body.id)).body.receipt, publicKeyPem, { parameters }).sub).toBe(body.id);
   });
 
   it('reminds approvers who have not voted and escalates to another team, in the workflow, ledgered', async () => {
     const { body } = await ask({ action: 'test.nudge' });
     await inboxFor(body.id, 3);
     await decide(body.id, 'alice-key', 'approve');
-    expect((await decide(body.id, 'dave-key', 'approve')).body.error.code).toBe('not_an_approver');
+    // Not an approver until the escalation: dave may not see the request yet.
+    expect((await decide(body.id, 'dave-key', 'approve')).body.error.code).toBe('not_found');
     const mail = await eventually(async () => {
       const mine = ((await api(cs.url, 'GET', '/_local/inbox.json')).body as InboxMessage[]).filter((m) => m.actionId === body.id);
       return mine.some((m) => m.subject.startsWith('Reminder: ')) && mine.some((m) => m.subject.startsWith('Escalated to you: ')) ? mine : undefined;

@@ -428,7 +428,7 @@ const STEP_UP_STATE: ApprovalState = {
   id: 'act_stepup',
   requester: 'arn:aws:iam::000000000000:role/agent',
   request: { action: 'iam.grant' },
-  bodySha256: 'x',
+  body: { kind: 'commitment', value: 'x' },
   createdAt: NOW.toISOString(),
   policy: { rule: 'grants', effect: 'require_approval', requiredApprovals: 1, approvers: ['alice@example.com', BOB], expiresAt: '2026-01-01T01:00:00.000Z' },
   votes: [],

@@ -137,7 +137,8 @@ describe('security, end to end against local mode', () => {
       resource: hostile('resource'),
       environment: hostile('environment'),
       justification: hostile('justification'),
-      onBehalfOf: hostile('onBehalfOf'),
+      // onBehalfOf is an identity: markup is refused there (below); these characters are legal in an address.
+      onBehalfOf: "o'neil&co@example.com",
       agent: { name: hostile('agentName'), model: hostile('agentModel'), runId: hostile('agentRunId') },
       parameters: { [hostile('paramKey')]: hostile('paramValue'), nested: { [hostile('nestedKey')]: [hostile('nestedValue')] } },
     };
@@ -147,7 +148,6 @@ describe('security, end to end against local mode', () => {
       ['resource', fields.resource],
       ['environment', fields.environment],
       ['justification', fields.justification],
-      ['onBehalfOf', fields.onBehalfOf],
       ['agentName', fields.agent.name],
       ['agentModel', fields.agent.model],
       ['agentRunId', fields.agent.runId],
@@ -172,6 +172,9 @@ describe('security, end to end against local mode', () => {
     const page = await send(messages.find((m) => m.channel === 'email' && m.to === 'alice@example.com')!.reviewUrl!);
     expect(page.status).toBe(200);
     expectEscapedHtml('review page', page.text, true);
+    expect(page.text).toContain(escapeHtml(fields.onBehalfOf));
+    const refused = await api(cs.url, 'POST', '/v1/actions', AGENT, { action: 'data.export', onBehalfOf: hostile('onBehalfOf') });
+    expect([refused.status, refused.body.error.details[0].path]).toEqual([400, 'onBehalfOf']);
 
     // The email: HTML escaped; the plain-text part carries the values as written (text/plain renders nothing).
     const emails = messages.filter((m) => m.channel === 'email');

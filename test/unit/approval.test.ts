@@ -12,6 +12,9 @@ import {
 } from '../../lambdas/core/approval';
 import type { AuditEvent, AuditRecord } from '../../lambdas/core/audit';
 import { CountersignError } from '../../lambdas/core/errors';
+import { IdentityDirectory } from '../../lambdas/core/identity';
+
+const directory = new IdentityDirectory([]);
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const policy: PolicyDecidedData = {
@@ -22,7 +25,7 @@ const policy: PolicyDecidedData = {
   timeoutSeconds: 3600,
   expiresAt: '2026-01-01T01:00:00Z',
 };
-const intake = { requester: 'agent-role', request: { action: 'data.export', onBehalfOf: 'carol' }, bodySha256: 'h1', parametersSha256: 'p1', masked: [], policy };
+const intake = { requester: 'agent-role', request: { action: 'data.export', onBehalfOf: 'carol' }, bodyCommitment: 'h1', parametersCommitment: 'p1', masked: [], policy };
 
 /** Appends events as records (unsigned: these tests are about the rules, not the signatures). */
 function apply(chain: AuditRecord[], events: AuditEvent[]): AuditRecord[] {
@@ -43,7 +46,7 @@ function settle(chain: AuditRecord[], decide: (c: AuditRecord[]) => AuditEvent[]
 }
 
 const pending = () => settle([], (c) => decideIntake(c, intake));
-const vote = (chain: AuditRecord[], who: string, decision: 'approve' | 'deny', now = NOW) => settle(chain, (c) => decideVote(c, who, { decision }, now));
+const vote = (chain: AuditRecord[], who: string, decision: 'approve' | 'deny', now = NOW) => settle(chain, (c) => decideVote(c, { approver: who, via: 'decision_api', signedIn: true }, { decision }, now, directory));
 const code = (fn: () => unknown) => {
   try {
     fn();
@@ -63,11 +66,11 @@ describe('planWake', () => {
 
   it('wakes at the next reminder, escalation or deadline, and says what is due', () => {
     const state = withSchedule(vote(pending(), 'alice', 'approve'));
-    expect(planWake(state, at(0))).toEqual({ expired: false, remind: [], escalate: [], seconds: 600 });
-    expect(planWake(state, at(600))).toEqual({ expired: false, remind: ['bob'], escalate: [], seconds: 600 });
-    expect(planWake({ ...state, remindedAt: at(600).toISOString() }, at(1200))).toEqual({ expired: false, remind: ['bob'], escalate: ['dave'], seconds: 600 });
-    expect(planWake({ ...state, escalatedTo: ['dave'], remindedAt: at(3000).toISOString() }, at(3300)).seconds).toBe(300);
-    expect(planWake(state, at(3600))).toMatchObject({ expired: true });
+    expect(planWake(state, at(0), directory)).toEqual({ expired: false, remind: [], escalate: [], seconds: 600 });
+    expect(planWake(state, at(600), directory)).toEqual({ expired: false, remind: ['bob'], escalate: [], seconds: 600 });
+    expect(planWake({ ...state, remindedAt: at(600).toISOString() }, at(1200), directory)).toEqual({ expired: false, remind: ['bob'], escalate: ['dave'], seconds: 600 });
+    expect(planWake({ ...state, escalatedTo: ['dave'], remindedAt: at(3000).toISOString() }, at(3300), directory).seconds).toBe(300);
+    expect(planWake(state, at(3600), directory)).toMatchObject({ expired: true });
   });
 });
 
@@ -76,7 +79,7 @@ describe('approval rules', () => {
     const chain = pending();
     expect(chain.map((r) => r.type)).toEqual(['requested', 'policy_decided']);
     expect(decideIntake(chain, intake)).toEqual([]);
-    expect(code(() => decideIntake(chain, { ...intake, bodySha256: 'other' }))).toBe('idempotency_conflict');
+    expect(code(() => decideIntake(chain, { ...intake, bodyCommitment: 'other' }))).toBe('idempotency_conflict');
     expect(statusOf(deriveState(chain)!)).toBe('pending');
   });
 
@@ -99,35 +102,35 @@ describe('approval rules', () => {
     expect(chain.at(-1)!.data.approvers).toEqual(['alice', 'bob']);
     // The repeated identical vote after the outcome is idempotent; a new voter is refused.
     expect(vote(chain, 'bob', 'approve')).toHaveLength(chain.length);
-    expect(code(() => decideVote(chain, 'carol', { decision: 'approve' }, NOW))).toBe('self_approval');
+    expect(code(() => decideVote(chain, { approver: 'carol', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe('self_approval');
   });
 
   it('denies on the first deny', () => {
     const chain = vote(vote(pending(), 'alice', 'approve'), 'bob', 'deny');
     expect(deriveState(chain)!.outcome).toMatchObject({ status: 'denied', decidedBy: 'approvers' });
-    expect(code(() => decideVote(chain, 'alice', { decision: 'deny' }, NOW))).toBe('already_decided');
+    expect(code(() => decideVote(chain, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'deny' }, NOW, directory))).toBe('already_decided');
   });
 
   it('refuses the requester, onBehalfOf, strangers, changed votes, settled and expired requests', () => {
     const chain = pending();
-    expect(code(() => decideVote(chain, 'agent-role', { decision: 'approve' }, NOW))).toBe('self_approval');
-    expect(code(() => decideVote(chain, 'carol', { decision: 'approve' }, NOW))).toBe('self_approval');
-    expect(code(() => decideVote(chain, 'mallory', { decision: 'approve' }, NOW))).toBe('not_an_approver');
+    expect(code(() => decideVote(chain, { approver: 'agent-role', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe('self_approval');
+    expect(code(() => decideVote(chain, { approver: 'carol', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe('self_approval');
+    expect(code(() => decideVote(chain, { approver: 'mallory', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe('not_found');
     const voted = vote(chain, 'alice', 'approve');
-    expect(code(() => decideVote(voted, 'alice', { decision: 'deny' }, NOW))).toBe('already_decided');
-    expect(code(() => decideVote(chain, 'alice', { decision: 'approve' }, new Date('2026-01-01T01:00:00Z')))).toBe('already_decided');
+    expect(code(() => decideVote(voted, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'deny' }, NOW, directory))).toBe('already_decided');
+    expect(code(() => decideVote(chain, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'approve' }, new Date('2026-01-01T01:00:00Z'), directory))).toBe('already_decided');
     const expired = settle(chain, (c) => decideExpiry(c, 'late'));
-    expect(code(() => decideVote(expired, 'alice', { decision: 'approve' }, NOW))).toBe('already_decided');
-    expect(code(() => decideVote([], 'alice', { decision: 'approve' }, NOW))).toBe('not_found');
+    expect(code(() => decideVote(expired, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe('already_decided');
+    expect(code(() => decideVote([], { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe('not_found');
   });
 
   it('lets only the requester cancel a pending request, once', () => {
     const chain = pending();
-    expect(code(() => decideCancel(chain, 'alice'))).toBe('forbidden');
-    const cancelled = settle(chain, (c) => decideCancel(c, 'agent-role'));
+    expect(code(() => decideCancel(chain, 'alice', directory))).toBe('forbidden');
+    const cancelled = settle(chain, (c) => decideCancel(c, 'agent-role', directory));
     expect(deriveState(cancelled)!.outcome).toMatchObject({ status: 'cancelled', decidedBy: 'requester' });
-    expect(decideCancel(cancelled, 'agent-role')).toEqual([]);
-    expect(code(() => decideCancel(vote(vote(pending(), 'alice', 'approve'), 'bob', 'approve'), 'agent-role'))).toBe('already_decided');
+    expect(decideCancel(cancelled, 'agent-role', directory)).toEqual([]);
+    expect(code(() => decideCancel(vote(vote(pending(), 'alice', 'approve'), 'bob', 'approve'), 'agent-role', directory))).toBe('already_decided');
   });
 
   it('expires only an unsettled request', () => {

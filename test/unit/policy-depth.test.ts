@@ -8,8 +8,8 @@ const config = parseConfig(
   stringify({
     version: 1,
     groups: {
-      owners: { members: [{ id: 'alice' }, { id: 'bob' }] },
-      security: { members: [{ id: 'bob' }, { id: 'sec' }] },
+      owners: { members: [{ id: 'alice@example.com' }, { id: 'bob@example.com' }] },
+      security: { members: [{ id: 'bob@example.com' }, { id: 'sec@example.com' }] },
     },
     channels: { email: { from: 'c@example.com' } },
     rules: [
@@ -56,7 +56,7 @@ describe('policy conditions', () => {
   it('validates conditions and quorums at load, naming the path', () => {
     const bad = (rule: object) => {
       try {
-        parseConfig(stringify({ version: 1, groups: { g: { members: [{ id: 'a' }] } }, channels: { email: { from: 'c@example.com' } }, rules: [{ name: 'r', effect: 'allow', ...rule }] }));
+        parseConfig(stringify({ version: 1, groups: { g: { members: [{ id: 'a@example.com' }] } }, channels: { email: { from: 'c@example.com' } }, rules: [{ name: 'r', effect: 'allow', ...rule }] }));
       } catch (err) {
         return (err as ConfigError).problems.map((p) => `${p.path}: ${p.message}`);
       }

@@ -171,10 +171,10 @@ describe('renderReviewPage decision form', () => {
   });
 
   it('offers no form to the requester or to the human the agent acts for', () => {
-    const asRequester = renderReviewPage(view({ requester: APPROVER }));
+    const asRequester = renderReviewPage(view({ requester: APPROVER }, { self: 'requester' }));
     expect(asRequester).not.toContain('<form');
     expect(asRequester).toContain('it was made by you');
-    const asSubject = renderReviewPage(view({ onBehalfOf: APPROVER }));
+    const asSubject = renderReviewPage(view({ onBehalfOf: APPROVER }, { self: 'onBehalfOf' }));
     expect(asSubject).not.toContain('<form');
     expect(asSubject).toContain('it was made on your behalf');
   });

@@ -308,11 +308,11 @@ groups:
       - { id: alice@example.com, slackUserId: U0ALICE }
       - { id: bob@example.com, slackUserId: U0BOB }
       - { id: carol@example.com }
-      - { id: dave@example.com, slackUserId: U0SHARED }
+      - { id: dave@example.com }
   admins:
     members:
       - { id: alice@example.com, slackUserId: U0ALICE }
-      - { id: erin@example.com, slackUserId: U0SHARED }
+      - { id: erin@example.com, slackUserId: U0ERIN }
 default: { effect: require_approval, approvers: [owners], timeout: 1h }
 channels:
   slack: { botToken: env:SLACK_BOT_TOKEN, signingSecret: env:UNIT_SLACK_SIGNING_SECRET, channel: C0APPROVALS }
@@ -324,15 +324,20 @@ describe('approverForSlackUser', () => {
     ['U0ALICE', 'alice@example.com'], // bound in two groups to the same identity
     ['U0BOB', 'bob@example.com'],
     ['U0NOBODY', undefined], // unbound
-    ['U0SHARED', undefined], // bound to two identities: ambiguous
-    ['u0alice', undefined], // ids are exact
+    ['U0ERIN', 'erin@example.com'],
+    ['u0alice', 'alice@example.com'], // one canonical form for every identity
     ['', undefined],
   ])('maps %j to %j', (user, expected) => {
     expect(approverForSlackUser(config, user)).toBe(expected);
   });
 
-  it('finds the Slack users to DM for an identity, never an ambiguous one', () => {
+  it('refuses one Slack user bound to two people in the config, naming both places', () => {
+    expect(() => parseConfig(CONFIG_YAML.replace('U0ERIN', 'U0ALICE'))).toThrow(/groups\.admins\.members\.1\.slackUserId: is the same person as groups\.owners\.members\.0/);
+  });
+
+  it('finds the Slack users to DM for an identity under any spelling', () => {
     expect(slackUsersOf(config, 'alice@example.com')).toEqual(['U0ALICE']);
+    expect(slackUsersOf(config, ' Alice@EXAMPLE.com')).toEqual(['U0ALICE']);
     expect(slackUsersOf(config, 'carol@example.com')).toEqual([]);
     expect(slackUsersOf(config, 'dave@example.com')).toEqual([]);
   });
@@ -464,7 +469,7 @@ describe('handleSlackInteraction (fake dependencies)', () => {
   };
   const deps: DecisionDeps = {
     castVote: (...args) => {
-      calls.push(`castVote ${args[0]} ${args[1]} ${args[2].decision}`);
+      calls.push(`castVote ${args[0]} ${args[1].via}:${args[1].approver} ${args[2].decision}`);
       return castVote(...args);
     },
     readState: async (id) => {
@@ -538,7 +543,7 @@ describe('handleSlackInteraction (fake dependencies)', () => {
     const before = responses.received.length;
     castVote = async () => ({ state: stateOf({ votes: [{ approver: 'alice@example.com', decision: 'approve', at: 'x' }] }) });
     expect(await handleSlackInteraction(event(payload(), { base64: true }), deps)).toMatchObject({ statusCode: 200, body: '' });
-    expect(calls).toEqual(['castVote act_abc123 alice@example.com approve']);
+    expect(calls).toEqual(['castVote act_abc123 slack:alice@example.com approve']);
     const update = JSON.parse(responses.received.at(-1)!.body);
     expect(responses.received.length).toBe(before + 1);
     expect(update.replace_original).toBe(true);
@@ -552,7 +557,7 @@ describe('handleSlackInteraction (fake dependencies)', () => {
     } finally {
       responses.answerWith(() => ({ status: 200, body: 'ok' }));
     }
-    expect(calls.at(-1)).toBe('castVote act_abc123 alice@example.com deny');
+    expect(calls.at(-1)).toBe('castVote act_abc123 slack:alice@example.com deny');
   });
 
   it('answers a refused vote with an ephemeral explanation', async () => {
