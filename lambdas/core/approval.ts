@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { AuditEvent, AuditRecord } from './audit';
 import { channelSchema } from './config';
 import { CountersignError } from './errors';
-import { actionRequestSchema, decidedBySchema, type ActionView, type RequestStatus } from './request';
+import { actionRequestSchema, decidedBySchema, storedRequestSchema, type ActionView, type RequestStatus } from './request';
 
 /** Longest reason an approver may give, in characters (the review page's textarea uses the same). */
 export const REASON_MAX_LENGTH = 1000;
@@ -20,7 +20,7 @@ export type VoteInput = z.infer<typeof voteSchema>;
 
 /** `requested` record data: what the agent asked, and who asked. */
 export const requestedDataSchema = z.object({
-  request: actionRequestSchema,
+  request: storedRequestSchema,
   requester: z.string(),
   /** SHA-256 of the canonical request body: an Idempotency-Key reused with another body is refused. */
   bodySha256: z.string(),
