@@ -3,34 +3,8 @@
  * approver) supplies, must reach no surface raw and show on each as that surface's marker (core/text.ts markHidden).
  */
 import { describe, expect, it } from 'vitest';
-import type { ApprovalState } from '../../lambdas/core/approval';
 import { codePointName, hasHiddenCharacters, markHidden } from '../../lambdas/core/text';
-import { sampleState } from '../fixtures/approval-state';
-import { MARKERS, render, type Surface } from '../fixtures/surfaces';
-
-/** The hostile characters, by what they do. */
-export const HOSTILE_CHARACTERS: ReadonlyArray<readonly [string, string]> = [
-  ['right-to-left override (Trojan Source)', '\u202E'],
-  ['zero-width space', '\u200B'],
-  ['left-to-right isolate', '\u2066'],
-  ['tag character (smuggled ASCII "A")', '\u{E0041}'],
-  ['soft hyphen', '\u00AD'],
-  ['NUL (C0)', '\u0000'],
-  ['BEL (C0)', '\u0007'],
-  ['ESC (C0, ANSI sequences)', '\u001B'],
-  ['carriage return (C0)', '\r'],
-  ['NEL (C1)', '\u0085'],
-  ['CSI (C1)', '\u009B'],
-  ['line separator', '\u2028'],
-  ['paragraph separator', '\u2029'],
-  ['zero-width no-break space (BOM)', '\uFEFF'],
-  ['Arabic letter mark', '\u061C'],
-  ['Hangul filler', '\u3164'],
-];
-
-/** Every field an agent or approver supplies, each tagged so the test can find it on a surface. */
-const FIELDS = ['resource', 'environment', 'requester', 'onBehalfOf', 'agentName', 'agentModel', 'agentRunId', 'justification', 'paramKey', 'paramValue', 'voteReason', 'outcomeReason'] as const;
-type Field = (typeof FIELDS)[number];
+import { FIELDS, HOSTILE_CHARACTERS, MARKERS, render, stateWith, type Field, type Surface } from '../fixtures/surfaces';
 
 /** What each surface shows; the terminal summary (`countersign status --full`) shows no parameters and no agent. */
 const SHOWN: Readonly<Record<Surface, readonly Field[]>> = {
@@ -42,28 +16,6 @@ const SHOWN: Readonly<Record<Surface, readonly Field[]>> = {
   'review page': FIELDS,
   terminal: ['resource', 'environment', 'requester', 'onBehalfOf', 'justification', 'voteReason', 'outcomeReason'],
 };
-
-/** A settled request with every field holding `<field>X<c>Xend`. */
-export function stateWith(c: string, value: (field: Field) => string = (field) => `${field}X${c}Xend`): ApprovalState {
-  return sampleState(
-    {
-      resource: value('resource'),
-      environment: value('environment'),
-      onBehalfOf: value('onBehalfOf'),
-      agent: { name: value('agentName'), model: value('agentModel'), runId: value('agentRunId') },
-      justification: value('justification'),
-      parameters: { [value('paramKey')]: value('paramValue') },
-    },
-    {
-      requester: value('requester'),
-      votes: [
-        { approver: 'alice@example.com', decision: 'approve', reason: value('voteReason'), at: '2026-01-01T00:01:00.000Z' },
-        { approver: 'bob@example.com', decision: 'deny', reason: value('voteReason'), at: '2026-01-01T00:02:00.000Z' },
-      ],
-      outcome: { status: 'denied', decidedBy: 'approvers', reason: value('outcomeReason'), at: '2026-01-01T00:02:00.000Z' },
-    },
-  );
-}
 
 const SURFACES = Object.keys(MARKERS) as Surface[];
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
