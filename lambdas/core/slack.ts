@@ -67,7 +67,7 @@ export function truncateText(text: string, max: number): string {
   let cut = Math.max(0, max - note.length);
   const code = text.charCodeAt(cut);
   if (cut > 0 && code >= 0xdc00 && code <= 0xdfff) cut--; // a low surrogate: keep the pair together
-  const marker = /\[U\+[0-9A-F]{0,6}$/.exec(text.slice(Math.max(0, cut - 9), cut));
+  const marker = /\[(?:U(?:\+[0-9A-F]{0,6})?)?$/.exec(text.slice(Math.max(0, cut - 9), cut));
   if (marker) cut -= marker[0].length; // a marker cut in half would read as the agent's text
   return text.slice(0, cut) + note;
 }
