@@ -132,11 +132,13 @@ const KEY_FIRST_LINE = new RegExp(String.raw`[ \t]*(?:${PEM_BREAK}[ \t]*)?([A-Za
 const KEY_NEXT_LINE = new RegExp(String.raw`[ \t]*${PEM_BREAK}[ \t]*([A-Za-z0-9+/]+={0,2}|=[A-Za-z0-9+/]{4})(?![A-Za-z0-9+/=])`, 'y');
 /** What ends a key line: a line break (the run may go on), or the end of the text. */
 const KEY_LINE_END = new RegExp(String.raw`[ \t]*(?:${PEM_BREAK}|$)`, 'y');
+/** A complete block's pattern per label; labels are the agent's words, so the cache is kept small. */
 const completeBlocks = new Map<string, RegExp>();
 function completeBlock(label: string): RegExp {
   let re = completeBlocks.get(label);
   if (!re) {
     re = new RegExp(String.raw`${PEM_SPACE}*(${B64}+(?:${PEM_SPACE}+${B64}+)*)${PEM_SPACE}*-----END ${label}-----`, 'yd');
+    if (completeBlocks.size >= 32) completeBlocks.clear();
     completeBlocks.set(label, re);
   }
   return re;

@@ -50,6 +50,21 @@ const positives: Record<DetectorName, [string, string][]> = {
     [ENCRYPTED_KEY, `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${pem('MIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQww')}\n-----END ENCRYPTED PRIVATE KEY-----`],
     // Truncated: no END line, so the key lines it has go.
     ['-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yBxAQ', `-----BEGIN EC PRIVATE KEY-----\n${pem('MHcCAQEEIBkg4LVWM9nuwNSk3yBxAQ')}`],
+    // Flattened to one line: still a complete block.
+    [
+      '-----BEGIN RSA PRIVATE KEY----- MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy 0AHB7MkQk4lY5EaHrU4q -----END RSA PRIVATE KEY-----',
+      `-----BEGIN RSA PRIVATE KEY----- ${pem('MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy 0AHB7MkQk4lY5EaHrU4q')} -----END RSA PRIVATE KEY-----`,
+    ],
+    // Other text before the END line: only the key line goes, the rest stays.
+    [
+      '-----BEGIN PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\n--force yes\n-----END PRIVATE KEY-----',
+      `-----BEGIN PRIVATE KEY-----\n${pem('MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn')}\n--force yes\n-----END PRIVATE KEY-----`,
+    ],
+    // Truncated, then a blank line and a command's flags: the flags stay.
+    [
+      'deploy --key "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yBxAQ\nAwEHoUQDQgAEtruncated12345\n\n--force --delete-all\nyes',
+      `deploy --key "-----BEGIN EC PRIVATE KEY-----\n${pem('MHcCAQEEIBkg4LVWM9nuwNSk3yBxAQ\nAwEHoUQDQgAEtruncated12345')}\n\n--force --delete-all\nyes`,
+    ],
     // Written out with \n, inside a command: the flags after it stay.
     [
       String.raw`ssh-add --key "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\n-----END RSA PRIVATE KEY-----" --force`,
