@@ -4,6 +4,7 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { markHidden } from '../lambdas/core/text';
 import { apiRequest, CountersignApiError, EndpointError, expectOk, resolveEndpoint, type Endpoint } from '../client/transport';
 
 /** Exit codes of the API commands. */
@@ -86,18 +87,20 @@ export function readJsonFile(file: string): unknown {
   }
 }
 
-const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /**
- * Text from the ledger (an agent's justification, an approver's reason) as printable text: C0 and C1 control
- * characters (ESC and so every ANSI sequence, newlines), DEL, and Unicode bidirectional and line-separator controls
- * become visible escapes such as `\x1b`, `\n` or `\u202e`, so nothing can move the cursor, clear the screen, fake
- * a line of output, or reorder what is shown.
+ * Text from the ledger (an agent's justification, an approver's reason) as printable text, for one line of a
+ * terminal: newline, carriage return and tab become `\n`, `\r` and `\t`, the other C0 and C1 controls `\xNN`
+ * (ESC, so no ANSI sequence), and every other hidden character of core/text.ts (bidi controls, zero-width and tag
+ * characters, line separators) `[U+XXXX]`, as on every other surface. Nothing can move the cursor, clear the screen,
+ * fake a line of output, or reorder or hide what is shown.
  */
 export function neutralize(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return ESCAPES[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  return markHidden(text.replace(/[\t\n]/g, (c) => ESCAPES[c]!), (name) => {
+    const code = Number.parseInt(name.slice(2), 16);
+    if (code === 0x0d) return ESCAPES['\r']!;
+    return code < 0xa0 ? `\\x${code.toString(16).padStart(2, '0')}` : `[${name}]`;
   });
 }
 

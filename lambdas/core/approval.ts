@@ -8,7 +8,7 @@ import type { AuditEvent, AuditRecord } from './audit';
 import { channelSchema } from './config';
 import { CountersignError } from './errors';
 import { identityKey, type IdentityDirectory } from './identity';
-import { actionRequestSchema, decidedBySchema, type ActionView, type RequestStatus } from './request';
+import { actionRequestSchema, decidedBySchema, storedRequestSchema, type ActionView, type RequestStatus } from './request';
 
 /** Longest reason an approver may give, in characters (the review page's textarea uses the same). */
 export const REASON_MAX_LENGTH = 1000;
@@ -21,7 +21,7 @@ export type VoteInput = z.infer<typeof voteSchema>;
 
 /** `requested` record data: what the agent asked, and who asked. */
 export const requestedDataSchema = z.object({
-  request: actionRequestSchema,
+  request: storedRequestSchema,
   requester: z.string(),
   /**
    * Commitment (core/commitment.ts: HMAC-SHA256 under the request's secret salt) to the canonical request body: an

@@ -2,15 +2,15 @@
  * Masking: what approvers, pages, logs and the ledger see of a request (issue 5, point 4).
  *
  * Two mechanisms, both pure: configured paths (`mask: [parameters.*.password]`) replace every value at or under the
- * path, and built-in detectors replace secrets found inside any string value while keeping the surrounding text.
- * Detectors are regex-based and deliberately conservative: each documents the near misses it must leave alone,
- * because masking an order id or a commit SHA would make the review page useless. Callers hash the UNMASKED
- * parameters (receipt.ts `parametersHash`) so the receipt still binds the exact payload.
+ * path, and built-in detectors replace secrets found inside any string, object keys included, while keeping the
+ * surrounding text. A detector replaces the secret itself and nothing else (the password, not the SQL after it;
+ * the key material, not the command's flags after the key), and every replacement says what it hid and how long it
+ * was: `[masked: connection_string_password, 7 chars]`. Detectors are regex-based and deliberately conservative:
+ * each documents the near misses it must leave alone, because masking an order id or a commit SHA would make the
+ * review page useless. Callers hash the UNMASKED parameters (receipt.ts `parametersHash`) so the receipt still
+ * binds the exact payload.
  */
 import { z } from 'zod';
-
-/** What a masked value (or a masked part of a string) becomes. */
-export const MASK = '••••••';
 
 export const DETECTOR_NAMES = [
   'private_key',
@@ -22,6 +22,27 @@ export const DETECTOR_NAMES = [
   'card_number',
 ] as const;
 export type DetectorName = (typeof DETECTOR_NAMES)[number];
+
+/** Why something was masked: a configured path (`path`) or the detector that found it. */
+export type MaskReason = 'path' | DetectorName;
+
+/** Length in characters (code points), as a reader counts them. */
+function characters(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/**
+ * What a masked value (or a masked part of a string, or of a key) becomes: `[masked: <reason>, <n> chars]`, the
+ * reason being the detector's name or `configured path`, and n the length of what was hidden, in characters.
+ */
+export function maskMarker(reason: MaskReason, length: number): string {
+  return `[masked: ${reason === 'path' ? 'configured path' : reason}, ${length} char${length === 1 ? '' : 's'}]`;
+}
+
+/** Matches one marker: `[masked: jwt, 151 chars]`. */
+export const MASK_MARKER = /\[masked: (?:configured path|[a-z_]+), \d+ chars?\]/;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Paths
@@ -85,20 +106,88 @@ function allMatches(re: RegExp, text: string): RegExpExecArray[] {
 }
 
 /**
- * PEM / PGP private key blocks (RSA, EC, DSA, OPENSSH, ENCRYPTED, plain PKCS#8, PGP ... BLOCK). The body between
- * the BEGIN and END lines is masked; the lines stay so a reader knows a key was there. A block with no END line
- * (truncated) is masked to the end of the string: half a key is still a leak. Public keys and certificates are
- * not secrets and do not match.
+ * PEM / PGP private key blocks (RSA, EC, DSA, OPENSSH, ENCRYPTED, plain PKCS#8, PGP ... BLOCK): the key material
+ * is masked, and only it. The BEGIN and END lines stay so a reader knows a key was there, and so do armor headers
+ * (`Proc-Type:`, `DEK-Info:`, PGP's `Version:`), which hold no secret. Line breaks may be real or written out as
+ * `\n` (a key pasted into a shell or JSON string).
+ * - A complete block (BEGIN, then base64 lines, then the matching END) has all of its body masked, whatever its
+ *   layout (a key flattened to one line with spaces is still a key), when each token but the last is a key line
+ *   (below): SQL reads `-----BEGIN …-----` as a comment, so a statement between the lines must stay visible.
+ * - Anything else (no END line: a truncated key, or other text before the END) masks only the lines it can prove
+ *   are key material: one base64 token per line, each of 16+ characters holding a digit, `+` or `/` (or 32+
+ *   characters), and a PGP checksum line. The run stops at the first line that is not one, at a blank line and at
+ *   the end of a line holding more than the token, so the flags of a command after a key, or after a BEGIN line
+ *   with no key, stay visible. A short last line of a truncated key may stay visible: a few characters of half a key.
+ * Public keys and certificates are not secrets and do not match.
  */
-const PRIVATE_KEY = /-----BEGIN ((?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?)-----([\s\S]*?)(?:-----END \1-----|$)/g;
-const privateKey: Detector = (text) =>
-  allMatches(PRIVATE_KEY, text).flatMap((m) => {
-    const bodyStart = m.index + '-----BEGIN '.length + m[1]!.length + '-----'.length;
-    const body = m[2]!;
-    const lead = body.length - body.trimStart().length;
-    const trimmed = body.trim();
-    return trimmed ? [{ start: bodyStart + lead, end: bodyStart + lead + trimmed.length }] : [];
-  });
+const PEM_BEGIN = /-----BEGIN ((?:[A-Z0-9]+ ){0,4}PRIVATE KEY(?: BLOCK)?)-----/g;
+/** A line break in a key: a real one, or one written out as `\n` / `\r\n`. */
+const PEM_BREAK = String.raw`(?:\r?\n|\\r\\n|\\n)`;
+/** White space in a complete block, written-out breaks included. */
+const PEM_SPACE = String.raw`(?:\s|\\[rn])`;
+const B64 = '[A-Za-z0-9+/=]';
+const ARMOR_HEADERS = new RegExp(String.raw`[ \t]*${PEM_BREAK}(?:[A-Za-z][A-Za-z0-9-]*:[ \t][^\r\n\\]*${PEM_BREAK})+[ \t]*${PEM_BREAK}`, 'y');
+/** The first key line: on the BEGIN line after spaces, or on the next line. */
+const KEY_FIRST_LINE = new RegExp(String.raw`[ \t]*(?:${PEM_BREAK}[ \t]*)?([A-Za-z0-9+/]+={0,2})(?![A-Za-z0-9+/=])`, 'y');
+const KEY_NEXT_LINE = new RegExp(String.raw`[ \t]*${PEM_BREAK}[ \t]*([A-Za-z0-9+/]+={0,2}|=[A-Za-z0-9+/]{4})(?![A-Za-z0-9+/=])`, 'y');
+/** What ends a key line: a line break (the run may go on), or the end of the text. */
+const KEY_LINE_END = new RegExp(String.raw`[ \t]*(?:${PEM_BREAK}|$)`, 'y');
+/** A complete block's pattern per label; labels are the agent's words, so the cache is kept small. */
+const completeBlocks = new Map<string, RegExp>();
+function completeBlock(label: string): RegExp {
+  let re = completeBlocks.get(label);
+  if (!re) {
+    re = new RegExp(String.raw`${PEM_SPACE}*(${B64}+(?:${PEM_SPACE}+${B64}+)*)${PEM_SPACE}*-----END ${label}-----`, 'yd');
+    if (completeBlocks.size >= 32) completeBlocks.clear();
+    completeBlocks.set(label, re);
+  }
+  return re;
+}
+function isKeyLine(token: string): boolean {
+  if (/^=[A-Za-z0-9+/]{4}$/.test(token)) return true; // a PGP armor checksum
+  return token.length >= 32 || (token.length >= 16 && /[0-9+/]/.test(token));
+}
+/**
+ * A complete block's body is key material when it is base64 tokens and each but the last is a key line (the last
+ * line of a key may be short; a lone token must be a key line). So `-----BEGIN PRIVATE KEY-----\nDROP TABLE
+ * users\n-----END PRIVATE KEY-----`, which SQL reads as two comments around a statement, is not a key.
+ */
+function isKeyBody(body: string): boolean {
+  const tokens = body.split(new RegExp(`${PEM_SPACE}+`));
+  if (!tokens.every((token) => /^(?:[A-Za-z0-9+/]+={0,2}|=[A-Za-z0-9+/]{4})$/.test(token))) return false;
+  return tokens.length === 1 ? isKeyLine(tokens[0]!) : tokens.slice(0, -1).every(isKeyLine);
+}
+function sticky(re: RegExp, text: string, at: number): RegExpExecArray | null {
+  re.lastIndex = at;
+  return re.exec(text);
+}
+const privateKey: Detector = (text) => {
+  const spans: Span[] = [];
+  for (const begin of text.matchAll(PEM_BEGIN)) {
+    let at = begin.index + begin[0].length;
+    const headers = sticky(ARMOR_HEADERS, text, at);
+    if (headers) at += headers[0].length;
+    const complete = sticky(completeBlock(begin[1]!), text, at);
+    if (complete && isKeyBody(complete[1]!)) {
+      const [start, end] = complete.indices![1]!;
+      spans.push({ start, end });
+      continue;
+    }
+    // Not a complete block: the key lines it can prove, one token a line.
+    let line = sticky(KEY_FIRST_LINE, text, at);
+    let start = -1;
+    let end = -1;
+    while (line && isKeyLine(line[1]!)) {
+      const tokenEnd = line.index + line[0].length;
+      if (start < 0) start = tokenEnd - line[1]!.length;
+      end = tokenEnd;
+      if (!sticky(KEY_LINE_END, text, tokenEnd) || line[1]!.startsWith('=')) break;
+      line = sticky(KEY_NEXT_LINE, text, tokenEnd);
+    }
+    if (start >= 0) spans.push({ start, end });
+  }
+  return spans;
+};
 
 /**
  * JWTs (JWS, 3 segments) and JWEs (5 segments): base64url segments whose first decodes to a JSON object with a
@@ -140,23 +229,49 @@ const jwt: Detector = (text) => {
  * Passwords in connection strings, the password only:
  * - URL userinfo `scheme://user:password@host` (user may be empty, as in `redis://:pw@host`). `/ ? #` end the
  *   password as they do for a URL parser, so `https://host:8443/a?to=x@y` (a port, then an email) is left alone.
- * - `password=` / `pwd=` / `passwd=` pairs in ODBC/ADO/JDBC strings (`;Password=x;`, `?user=u&password=x`):
- *   a braced or quoted value is masked whole; an unquoted one runs to `;` (so `Password=my pass;` is covered) or,
- *   with no `;` after it, to the next space or `&`. Keys merely containing the word (`password_reset=`) do not match.
+ * - `password=` / `pwd=` / `passwd=` pairs (`;Password=x;`, `?user=u&password=x`, `WHERE pwd = x`). A braced or
+ *   quoted value has what is inside its braces or quotes masked; an unquoted one is one token, up to the next
+ *   white space, `;` or `&`, so `WHERE pwd = x OR TRUE` masks `x` and shows `OR TRUE`. Only inside a
+ *   `key=value;` list (ODBC/ADO: the key follows a `;`, or starts the text or a quoted string and another
+ *   `key=` follows its `;`) does an unquoted value run to the `;` through spaces (`Password=my pass;`), as those
+ *   parsers read it. Keys merely containing the word (`password_reset=`) do not match.
  */
 const URL_PASSWORD = /\b[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s:@/?#]{0,1024}:([^\s@/?#]{1,1024})@/g;
-const KV_PASSWORD =
-  /(?<![A-Za-z0-9])(?:password|passwd|pwd)[ \t]*=[ \t]*(\{[^}\r\n]*\}|"[^"\r\n]*"|'[^'\r\n]*'|[^;&\s]+(?:[ \t]+[^;&\s=]+)*(?=[ \t]*;)|[^;&\s]+)/gi;
-const connectionStringPassword: Detector = (text) => [
-  ...allMatches(URL_PASSWORD, text).map((m) => {
+const KV_KEY = /(?<![A-Za-z0-9])(?:password|passwd|pwd)[ \t]*=[ \t]*/gi;
+const KV_QUOTED = /\{([^}\r\n]*)\}|"([^"\r\n]*)"|'([^'\r\n]*)'/y;
+const KV_LIST_VALUE = /[^;&\s]+(?:[ \t]+[^;&\s=]+)*(?=[ \t]*;)/y;
+const KV_TOKEN = /[^;&\s]+/y;
+const KV_NEXT_KEY = /[ \t]*;[ \t]*[A-Za-z][A-Za-z0-9 _]{0,63}=/y;
+/** The character before `at` that is not a space or tab ('' at the start of the text). */
+function previousMark(text: string, at: number): string {
+  let i = at - 1;
+  while (i >= 0 && (text[i] === ' ' || text[i] === '\t')) i--;
+  return i < 0 ? '' : text[i]!;
+}
+const connectionStringPassword: Detector = (text) => {
+  const spans: Span[] = allMatches(URL_PASSWORD, text).map((m) => {
     const start = m.index + m[0].length - 1 - m[1]!.length;
     return { start, end: start + m[1]!.length };
-  }),
-  ...allMatches(KV_PASSWORD, text).map((m) => {
-    const start = m.index + m[0].length - m[1]!.length;
-    return { start, end: start + m[1]!.length };
-  }),
-];
+  });
+  for (const m of text.matchAll(KV_KEY)) {
+    const at = m.index + m[0].length;
+    const quoted = sticky(KV_QUOTED, text, at);
+    if (quoted) {
+      const inner = quoted[1] ?? quoted[2] ?? quoted[3] ?? '';
+      if (inner) spans.push({ start: at + 1, end: at + 1 + inner.length });
+      continue;
+    }
+    const before = previousMark(text, m.index);
+    const list = before === ';' || before === '' || before === '"' || before === "'" ? sticky(KV_LIST_VALUE, text, at) : null;
+    if (list && (before === ';' || sticky(KV_NEXT_KEY, text, at + list[0].length))) {
+      spans.push({ start: at, end: at + list[0].length });
+      continue;
+    }
+    const token = sticky(KV_TOKEN, text, at);
+    if (token) spans.push({ start: at, end: at + token[0].length });
+  }
+  return spans;
+};
 
 /** AWS access key ids: the documented prefixes plus 16 upper-case alphanumerics, as a whole word. */
 const ACCESS_KEY_ID = /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g;
@@ -292,7 +407,7 @@ function scan(text: string, context: ScanContext): { text: string; found: Detect
   const parts: string[] = [];
   let at = 0;
   for (const span of claimed) {
-    parts.push(text.slice(at, span.start), MASK);
+    parts.push(text.slice(at, span.start), maskMarker(span.detector, characters(text.slice(span.start, span.end))));
     at = span.end;
   }
   parts.push(text.slice(at));
@@ -300,7 +415,10 @@ function scan(text: string, context: ScanContext): { text: string; found: Detect
   return { text: parts.join(''), found: DETECTOR_NAMES.filter((name) => names.has(name)) };
 }
 
-/** Masks secrets inside one string (detectors only), keeping the surrounding text: "postgres://u:hunter2@h/db" -> "postgres://u:••••••@h/db". */
+/**
+ * Masks secrets inside one string (detectors only), keeping the surrounding text:
+ * "postgres://u:hunter2@h/db" -> "postgres://u:[masked: connection_string_password, 7 chars]@h/db".
+ */
 export function maskSecrets(text: string): { text: string; found: DetectorName[] } {
   return scan(text, {});
 }
@@ -313,12 +431,17 @@ export interface MaskOptions {
   readonly paths?: readonly string[];
 }
 export interface MaskEntry {
-  /** Dotted path of the replaced value; array elements by index (`parameters.users.0.token`); `''` for a root string. */
+  /**
+   * Dotted path of the replaced value; array elements by index (`parameters.users.0.token`); `''` for a root
+   * string. A masked key appears in its masked form, never as it was.
+   */
   readonly path: string;
-  readonly reason: 'path' | DetectorName;
+  readonly reason: MaskReason;
+  /** The object key at `path` was masked (rather than, or as well as, its value). */
+  readonly key?: true;
 }
 export interface MaskResult<T> {
-  /** T's shape; masked leaves are {@link MASK} strings, whatever their type was. */
+  /** T's shape; masked leaves are {@link maskMarker} strings, whatever their type was. */
   readonly value: T;
   readonly masked: ReadonlyArray<MaskEntry>;
 }
@@ -329,16 +452,22 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** Object.fromEntries defines own properties, so a `__proto__` key from JSON stays data instead of a prototype. */
-function mapObject(node: Record<string, unknown>, fn: (child: unknown, key: string) => unknown): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(node).map((key) => [key, fn(node[key], key)]));
+/** A leaf masked whole, as text, for its length: a PIN 1234 is 4 characters, a date its ISO form. */
+function leafText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? String(value) : value.toISOString();
+  return String(value);
 }
 
 /**
  * Masks a request-shaped value: every value at a listed path (and every value under it, if it is an object/array)
- * and every secret any detector finds in any string value, recursively. Object keys are never altered. Never
- * mutates its input. `null`/`undefined` at a masked path stay as they are: there is nothing to hide and a MASK
- * would claim a value exists. Non-JSON objects (Date, Map, ...) are returned as they are unless under a masked path.
+ * and every secret any detector finds in any string value or object key, recursively. Never mutates its input.
+ * `null`/`undefined` at a masked path stay as they are: there is nothing to hide and a marker would claim a value
+ * exists. Non-JSON objects (Date, Map, ...) are returned as they are unless under a masked path.
+ *
+ * Keys: a key holding a secret (`{"AKIA…": 1}`, `{"password=hunter2": true}`) is masked like a value, with the
+ * parent's key as context. Configured paths match keys as the agent wrote them. Masked keys stay unique: one that
+ * would equal another key gets ` (2)`, ` (3)`, ... so no value is dropped or overwritten.
  */
 export function maskRequest<T>(value: T, options: MaskOptions = {}): MaskResult<T> {
   const patterns = (options.paths ?? []).map((path) => {
@@ -348,12 +477,12 @@ export function maskRequest<T>(value: T, options: MaskOptions = {}): MaskResult<
   });
   const masked: MaskEntry[] = [];
   const seen = new Set<string>();
-  const record = (path: readonly string[], reason: MaskEntry['reason']) => {
+  const record = (path: readonly string[], reason: MaskReason, key = false) => {
     const joined = path.join('.');
-    const id = `${reason}\u0000${joined}`;
+    const id = `${reason}\u0000${key}\u0000${joined}`;
     if (seen.has(id)) return;
     seen.add(id);
-    masked.push({ path: joined, reason });
+    masked.push(key ? { path: joined, reason, key: true } : { path: joined, reason });
   };
   // JSON cannot be cyclic, but a caller's object can; recursion would never end.
   const ancestors = new Set<object>();
@@ -367,23 +496,45 @@ export function maskRequest<T>(value: T, options: MaskOptions = {}): MaskResult<
     }
   };
 
-  const maskAll = (node: unknown, path: readonly string[]): unknown => {
+  /**
+   * Each key of `node` and how it is shown: masked where a detector finds a secret in it, kept otherwise. Kept
+   * keys are claimed first, so a masked key never takes the name of one the agent wrote.
+   */
+  const keysOf = (node: Record<string, unknown>, path: readonly string[], hint: string | undefined): Array<readonly [string, string]> => {
+    const keys = Object.keys(node);
+    const scanned = keys.map((key) => scan(key, hint === undefined ? {} : { key: hint }));
+    const used = new Set(keys.filter((_, i) => scanned[i]!.found.length === 0));
+    return keys.map((key, i) => {
+      const { text, found } = scanned[i]!;
+      if (found.length === 0) return [key, key] as const;
+      let shown = text;
+      for (let n = 2; used.has(shown); n++) shown = `${text} (${n})`;
+      used.add(shown);
+      for (const name of found) record([...path, shown], name, true);
+      return [key, shown] as const;
+    });
+  };
+
+  const maskAll = (node: unknown, path: readonly string[], hint: string | undefined): unknown => {
     if (node === null || node === undefined) return node;
-    if (Array.isArray(node)) return descend(node, () => node.map((child, i) => maskAll(child, [...path, String(i)])));
-    if (isPlainObject(node)) return descend(node, () => mapObject(node, (child, key) => maskAll(child, [...path, key])));
-    // Strings, numbers (a PIN), booleans, bigints, dates: all leave as MASK.
+    if (Array.isArray(node)) return descend(node, () => node.map((child, i) => maskAll(child, [...path, String(i)], hint)));
+    if (isPlainObject(node)) {
+      return descend(node, () => Object.fromEntries(keysOf(node, path, hint).map(([key, shown]) => [shown, maskAll(node[key], [...path, shown], key)])));
+    }
+    // Strings, numbers (a PIN), booleans, bigints, dates: all leave as a marker.
     record(path, 'path');
-    return MASK;
+    return maskMarker('path', characters(leafText(node)));
   };
 
   /** `cursors` are, for each path pattern still matching, how many of its segments are consumed. */
   const walk = (node: unknown, path: readonly string[], cursors: readonly (readonly [string[], number])[], key: string | undefined): unknown => {
-    const child = (value: unknown, childKey: string, hintKey: string | undefined): unknown => {
+    /** `matchKey` is the key as written (paths match it), `pathKey` as shown, `hintKey` the context for detectors. */
+    const child = (value: unknown, matchKey: string, pathKey: string, hintKey: string | undefined): unknown => {
       const next = cursors
-        .filter(([segments, at]) => segments[at] === '*' || segments[at] === childKey)
+        .filter(([segments, at]) => segments[at] === '*' || segments[at] === matchKey)
         .map(([segments, at]) => [segments, at + 1] as const);
-      const childPath = [...path, childKey];
-      if (next.some(([segments, at]) => at === segments.length)) return maskAll(value, childPath);
+      const childPath = [...path, pathKey];
+      if (next.some(([segments, at]) => at === segments.length)) return maskAll(value, childPath, hintKey);
       return walk(value, childPath, next, hintKey);
     };
     if (typeof node === 'string') {
@@ -392,8 +543,11 @@ export function maskRequest<T>(value: T, options: MaskOptions = {}): MaskResult<
       return result.text;
     }
     // Array elements keep the array's key as context (`secrets: [...]`).
-    if (Array.isArray(node)) return descend(node, () => node.map((value, i) => child(value, String(i), key)));
-    if (isPlainObject(node)) return descend(node, () => mapObject(node, (value, childKey) => child(value, childKey, childKey)));
+    if (Array.isArray(node)) return descend(node, () => node.map((value, i) => child(value, String(i), String(i), key)));
+    if (isPlainObject(node)) {
+      // Object.fromEntries defines own properties, so a `__proto__` key from JSON stays data instead of a prototype.
+      return descend(node, () => Object.fromEntries(keysOf(node, path, key).map(([childKey, shown]) => [shown, child(node[childKey], childKey, shown, childKey)])));
+    }
     return node;
   };
 

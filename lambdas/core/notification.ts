@@ -1,6 +1,29 @@
-/** What an approver is told: the whole context of a request, as plain text. Channels render it their own way. */
+/**
+ * What an approver is told by email: the whole context of a request, as plain text and as HTML. Most of it is
+ * agent-supplied, so every value is escaped for its surface and then each hidden character (core/text.ts: bidi
+ * overrides, zero-width and tag characters, controls, line separators) is marked `[U+XXXX]`; one-line values (the
+ * subject, the labelled fields) show a line break as `[U+000A]` too, and the justification is quoted line by line
+ * (`> `), so no agent text can fake a header or one of our lines.
+ */
 import type { ApprovalState } from './approval';
 import { escapeHtml, safeHref } from './html';
+import { codePointName, markHidden } from './text';
+
+const bracketed = (name: string) => `[${name}]`;
+
+/**
+ * Text for a one-line place, already escaped for its surface: hidden characters marked, and a line feed too (a
+ * carriage return is a hidden character already).
+ */
+function oneLine(escaped: string, render: (name: string) => string = bracketed): string {
+  return markHidden(escaped, render).replace(/\n/g, () => render(codePointName('\n')));
+}
+
+/** In HTML a marker is a span that keeps its `[U+XXXX]` text when a mail client drops the style. */
+const hiddenHtml = (name: string) =>
+  `<span style="padding:0 2px;border:1px solid #c0392b;border-radius:3px;color:#a3261a;background:#fff0ee;font-family:monospace">[${name}]</span>`;
+const htmlText = (value: unknown) => markHidden(escapeHtml(value), hiddenHtml);
+const htmlLine = (value: unknown) => oneLine(escapeHtml(value), hiddenHtml);
 
 /** "analyst-bot, model some-llm, run r-42": the agent as the agent described itself. */
 function describeAgent(agent: ApprovalState['request']['agent']): string | undefined {
@@ -8,14 +31,14 @@ function describeAgent(agent: ApprovalState['request']['agent']): string | undef
 }
 
 function line(label: string, value: unknown): string | undefined {
-  return value === undefined || value === '' ? undefined : `${label.padEnd(14)}${String(value)}`;
+  return value === undefined || value === '' ? undefined : `${label.padEnd(14)}${oneLine(String(value))}`;
 }
 
 export function approvalRequestText(state: ApprovalState, reviewUrl: string): { subject: string; text: string } {
   const { request, policy } = state;
   const agent = describeAgent(request.agent);
   const lines = [
-    `${state.requester} asks for approval to run ${request.action}.`,
+    `${oneLine(state.requester)} asks for approval to run ${oneLine(request.action)}.`,
     '',
     line('Action', request.action),
     line('Resource', request.resource),
@@ -28,17 +51,18 @@ export function approvalRequestText(state: ApprovalState, reviewUrl: string): { 
     line('Expires', policy?.expiresAt),
     '',
     'Parameters:',
-    JSON.stringify(request.parameters ?? {}, null, 2),
+    markHidden(JSON.stringify(request.parameters ?? {}, null, 2)),
     '',
     ...(request.justification !== undefined
-      ? ['Justification (supplied by the agent, not verified):', request.justification, '']
+      ? // Quoted line by line: the agent's lines cannot pass for ours (a second "Review and decide" link).
+        ['Justification (supplied by the agent, not verified):', ...markHidden(request.justification).split('\n').map((l) => `> ${l}`), '']
       : []),
     `Review and decide: ${reviewUrl}`,
     '',
     'This link is personal: it records your decision under your name. Do not forward it.',
   ].filter((l): l is string => l !== undefined);
   // Subjects are one line: agent text must not inject headers or fake a second line.
-  const subject = `Approval requested: ${request.action}${request.environment ? ` in ${request.environment}` : ''}`.replace(/[\r\n]+/g, ' ');
+  const subject = oneLine(`Approval requested: ${request.action}${request.environment ? ` in ${request.environment}` : ''}`);
   return { subject, text: lines.join('\n') };
 }
 
@@ -51,18 +75,18 @@ export function approvalRequestHtml(state: ApprovalState, reviewUrl: string): st
   const row = (label: string, value: unknown) =>
     value === undefined || value === ''
       ? ''
-      : `<tr><th align="left" style="padding:4px 12px 4px 0;color:#555;font-weight:normal;vertical-align:top">${escapeHtml(label)}</th><td style="padding:4px 0">${escapeHtml(value)}</td></tr>`;
+      : `<tr><th align="left" style="padding:4px 12px 4px 0;color:#555;font-weight:normal;vertical-align:top">${escapeHtml(label)}</th><td style="padding:4px 0">${htmlLine(value)}</td></tr>`;
   const agent = describeAgent(request.agent);
   const href = safeHref(reviewUrl);
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(`Approval requested: ${request.action}`)}</title></head>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${oneLine(escapeHtml(`Approval requested: ${request.action}`))}</title></head>
 <body style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#1d2330;max-width:640px">
-<p>${escapeHtml(state.requester)} asks for approval to run <code>${escapeHtml(request.action)}</code>.</p>
+<p>${htmlLine(state.requester)} asks for approval to run <code>${htmlLine(request.action)}</code>.</p>
 <table style="border-collapse:collapse">
 ${row('Action', request.action)}${row('Resource', request.resource)}${row('Environment', request.environment)}${row('Requester', state.requester)}${row('On behalf of', request.onBehalfOf)}${row('Agent', agent)}${row('Rule', policy?.rule)}${row('Approvals', policy ? `${policy.requiredApprovals} needed` : undefined)}${row('Expires', policy?.expiresAt)}
 </table>
 <p style="margin-bottom:4px"><b>Parameters</b></p>
-<pre style="background:#f5f6f8;padding:8px;white-space:pre-wrap">${escapeHtml(JSON.stringify(request.parameters ?? {}, null, 2))}</pre>
-${request.justification !== undefined ? `<p style="margin-bottom:4px"><b>Justification</b> <i>(supplied by the agent, not verified)</i></p><blockquote style="margin:0;padding:8px;border-left:3px solid #d4a017;background:#fffaf0;white-space:pre-wrap">${escapeHtml(request.justification)}</blockquote>` : ''}
+<pre style="background:#f5f6f8;padding:8px;white-space:pre-wrap">${htmlText(JSON.stringify(request.parameters ?? {}, null, 2))}</pre>
+${request.justification !== undefined ? `<p style="margin-bottom:4px"><b>Justification</b> <i>(supplied by the agent, not verified)</i></p><blockquote style="margin:0;padding:8px;border-left:3px solid #d4a017;background:#fffaf0;white-space:pre-wrap">${htmlText(request.justification)}</blockquote>` : ''}
 ${href ? `<p><a href="${escapeHtml(href)}" style="display:inline-block;padding:10px 16px;background:#1f6f43;color:#fff;text-decoration:none;border-radius:6px">Review and decide</a></p>` : ''}
 <p style="color:#666;font-size:13px">This link is personal: it records your decision under your name. Do not forward it. This is an automated message; replies are not read.</p>
 </body></html>`;

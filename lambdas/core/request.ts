@@ -70,6 +70,22 @@ export const actionRequestSchema = z.strictObject({
 });
 export type ActionRequest = z.infer<typeof actionRequestSchema>;
 
+/**
+ * A request as the ledger records it: already masked (core/masking.ts), so a field may be longer than intake
+ * allows (a marker such as `[masked: connection_string_password, 2 chars]` is longer than the secret it replaces)
+ * and hold marker characters the action pattern refuses. The shape is the same; the limits were checked at intake.
+ */
+export const storedRequestSchema = z.strictObject({
+  action: z.string().min(1),
+  resource: z.string().optional(),
+  environment: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  justification: z.string().optional(),
+  onBehalfOf: z.string().optional(),
+  agent: z.strictObject({ name: z.string().optional(), model: z.string().optional(), runId: z.string().optional() }).optional(),
+  callbackUrl: z.string().optional(),
+});
+
 export const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
 export const requestStatusSchema = z.enum(REQUEST_STATUSES);
 export type RequestStatus = z.infer<typeof requestStatusSchema>;

@@ -7,13 +7,15 @@
  * objects with `emoji: false`: Slack parses neither mrkdwn, links, mentions nor dates there, so `<!channel>`,
  * `<@U123>`, `<https://evil|click>` and `*bold*` show as typed. `mrkdwn` carries only labels Countersign writes itself.
  * The one place where Slack always parses mrkdwn on text we fill in is the message's top-level `text` (the
- * notification fallback, and ephemeral messages); there each value goes through `escapeMrkdwn`.
+ * notification fallback, and ephemeral messages); there each value goes through `escapeMrkdwn`. Both mark hidden
+ * characters (bidi overrides, zero-width and tag characters, controls) as `[U+XXXX]` after escaping.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { statusOf, type ApprovalState, type Vote } from './approval';
 import type { Config } from './config';
 import { identityDirectory } from './identity';
+import { markHidden } from './text';
 
 export const SLACK_APPROVE_ACTION = 'countersign_approve';
 export const SLACK_DENY_ACTION = 'countersign_deny';
@@ -50,15 +52,15 @@ const FORMATTING_LOOKALIKES: Readonly<Record<string, string>> = {
 /**
  * Makes text inert in a mrkdwn context: `&`, `<` and `>` become the entities Slack documents (so no link, mention,
  * channel or date control sequence can form, nor a `>` quote), and `* _ ~ \`` become look-alikes (no bold, italic,
- * strike or code). The text still reads the same.
+ * strike or code). The text still reads the same. Then each hidden character (core/text.ts) is marked `[U+XXXX]`.
  */
 export function escapeMrkdwn(text: string): string {
-  return text.replace(/[&<>*_~`]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : FORMATTING_LOOKALIKES[c]!));
+  return markHidden(text.replace(/[&<>*_~`]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : FORMATTING_LOOKALIKES[c]!)));
 }
 
 /**
- * Cuts text to at most `max` UTF-16 units (never splitting a surrogate pair), saying visibly that it was cut.
- * Slack counts characters, so a UTF-16 bound is never over the limit.
+ * Cuts text to at most `max` UTF-16 units (never splitting a surrogate pair, nor a `[U+XXXX]` hidden-character
+ * marker), saying visibly that it was cut. Slack counts characters, so a UTF-16 bound is never over the limit.
  */
 export function truncateText(text: string, max: number): string {
   if (text.length <= max) return text;
@@ -66,6 +68,8 @@ export function truncateText(text: string, max: number): string {
   let cut = Math.max(0, max - note.length);
   const code = text.charCodeAt(cut);
   if (cut > 0 && code >= 0xdc00 && code <= 0xdfff) cut--; // a low surrogate: keep the pair together
+  const marker = /\[(?:U(?:\+[0-9A-F]{0,6})?)?$/.exec(text.slice(Math.max(0, cut - 9), cut));
+  if (marker) cut -= marker[0].length; // a marker cut in half would read as the agent's text
   return text.slice(0, cut) + note;
 }
 
@@ -81,9 +85,13 @@ export interface MrkdwnText {
 }
 export type SlackText = PlainText | MrkdwnText;
 
-/** A plain_text object: the only kind agent-supplied text goes in. Slack rejects empty text, so "" becomes "-". */
+/**
+ * A plain_text object: the only kind agent-supplied text goes in. Slack parses nothing there, so nothing needs
+ * escaping, but it shows hidden characters as they are: each is marked `[U+XXXX]` (core/text.ts). Slack rejects
+ * empty text, so "" becomes "-".
+ */
 export function plain(text: string, max: number = SLACK_LIMITS.sectionText): PlainText {
-  return { type: 'plain_text', text: truncateText(text === '' ? '-' : text, max), emoji: false };
+  return { type: 'plain_text', text: truncateText(text === '' ? '-' : markHidden(text), max), emoji: false };
 }
 
 /** mrkdwn for Countersign's own labels only; `verbatim` stops Slack from linkifying anything in them. */

@@ -7,10 +7,11 @@
  *
  * Teams renders TextBlock text and FactSet titles and values as (a subset of) Markdown, and most of what the card
  * shows is agent-supplied. Every value is therefore backslash-escaped so that agent text can create no link,
- * formatting, list or date substitution; invisible and bidi control characters are made visible as `[U+XXXX]`.
+ * formatting, list or date substitution; hidden characters (core/text.ts) are then marked `[U+XXXX]`.
  */
 import { z } from 'zod';
 import { statusOf, type ApprovalState } from './approval';
+import { markHidden } from './text';
 
 export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
 export const ADAPTIVE_CARD_SCHEMA = 'http://adaptivecards.io/schemas/adaptive-card.json';
@@ -47,16 +48,13 @@ export function requestLandingUrl(publicUrl: string, requestId: string): string 
  */
 const MARKDOWN_SIGNIFICANT = /[\\`*_{}[\]()#+\-.!<>|~&:=]/g;
 
-/** Characters that change how text reads without being seen: bidi controls (Trojan Source), zero-width, C0/C1, line separators. */
-const HIDDEN_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u061C\u200B\u200C\u200E\u200F\u202A-\u202E\u2028\u2029\u2060-\u2064\u2066-\u2069\uFEFF]/g;
-
-function showHidden(text: string): string {
-  return text.replace(HIDDEN_CHARS, (c) => `[U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`);
-}
-
-/** Makes agent text inert in an Adaptive Card TextBlock or Fact: no link, formatting, list or substitution. */
+/**
+ * Makes agent text inert in an Adaptive Card TextBlock or Fact: no link, formatting, list or substitution. Escaped
+ * first, then each hidden character (core/text.ts) is marked `[U+XXXX]`: the marker is ours, and the brackets alone
+ * form no link (every `(` and `]` the agent wrote is escaped).
+ */
 export function escapeTeamsMarkdown(text: string): string {
-  return showHidden(text.replace(/\r\n?/g, '\n')).replace(MARKDOWN_SIGNIFICANT, (c) => `\\${c}`);
+  return markHidden(text.replace(/\r\n?/g, '\n').replace(MARKDOWN_SIGNIFICANT, (c) => `\\${c}`));
 }
 
 /** Cuts at a code point boundary; `omitted` counts what was left out. */

@@ -2,11 +2,13 @@
  * The approver's review page (API.md "Approvers"): `GET /v1/review/{reviewToken}` shows it, and only its form's
  * POST decides (DESIGN.md: GET never changes state). Pure: the handler loads and masks the request, then renders.
  *
- * Almost everything shown is agent-supplied, so every value is escaped, invisible and bidi control characters are
- * made visible (an RTL override could make `prod` read as `dorp`), and the page carries no script and no external
+ * Almost everything shown is agent-supplied, so every value is escaped, hidden characters (core/text.ts: bidi
+ * controls, zero-width and tag characters, controls) are marked visibly (an RTL override could make `prod` read as
+ * `dorp`), and the page carries no script and no external
  * resource at all, which lets its CSP forbid both outright.
  */
 import { escapeHtml } from '../core/html';
+import { markHidden } from '../core/text';
 import type { RequestStatus } from '../core/request';
 import { REASON_MAX_LENGTH } from '../core/approval';
 
@@ -257,28 +259,14 @@ function plural(n: number, unit: string): string {
   return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
-/**
- * Characters that change how text reads without being seen: bidi embeddings, overrides and isolates (Trojan Source),
- * zero-width spaces and joiners' invisible kin, and C0/C1 controls other than tab and newline. Zero-width joiner
- * (U+200D) is left alone: emoji sequences need it and it cannot reorder text.
- */
-const HIDDEN_CHARS = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200B\u200C\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/g;
-
-/** Escapes a value for HTML text and replaces hidden characters by a visible `U+XXXX` marker. */
+/** Escapes a value for HTML text, then marks each hidden character (core/text.ts) with a visible `U+XXXX` span. */
 function text(value: unknown): string {
-  return escapeHtml(value).replace(HIDDEN_CHARS, (c) => {
-    const code = codePoint(c);
-    return `<span class="hidden-char" title="invisible character ${code}">${code}</span>`;
-  });
+  return markHidden(escapeHtml(value), (name) => `<span class="hidden-char" title="invisible character ${name}">${name}</span>`);
 }
 
-/** The same for places that cannot hold markup (`<title>`). */
+/** The same for places that cannot hold markup (`<title>`): `[U+XXXX]`. */
 function plainText(value: unknown): string {
-  return escapeHtml(value).replace(HIDDEN_CHARS, (c) => `[${codePoint(c)}]`);
-}
-
-function codePoint(c: string): string {
-  return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  return markHidden(escapeHtml(value));
 }
 
 function documentHtml(title: string, body: string): string {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MASK, maskPathSchema, maskRequest, maskSecrets, maskedPaths, type DetectorName } from '../../lambdas/core/masking';
+import fc from 'fast-check';
+import { MASK_MARKER, maskMarker, maskPathSchema, maskRequest, maskSecrets, maskedPaths, type DetectorName } from '../../lambdas/core/masking';
 import { parametersHash } from '../../lambdas/core/receipt';
+import { decideIntake, deriveState } from '../../lambdas/core/approval';
+import { actionRequestSchema } from '../../lambdas/core/request';
+import { markHidden } from '../../lambdas/core/text';
+import { HOSTILE_CHARACTERS, render, stateWith } from '../fixtures/surfaces';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
@@ -13,56 +18,97 @@ const OPENSSH_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAA
 const PGP_KEY = '-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\nlQOYBF0j2ZYBCADc\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----';
 const ENCRYPTED_KEY = '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQww\n-----END ENCRYPTED PRIVATE KEY-----';
 
+/** The marker a detector leaves for `secret`. */
+const by = (detector: DetectorName | 'path') => (secret: string) => maskMarker(detector, Array.from(secret).length);
+const key = by('aws_access_key_id');
+const secret = by('aws_secret_access_key');
+const pem = by('private_key');
+const jwt = by('jwt');
+const bearer = by('bearer_token');
+const password = by('connection_string_password');
+const card = by('card_number');
+const configured = by('path');
+const RSA_BODY = 'MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy\n0AHB7MkQk4lY5EaHrU4q';
+
 /** [input, expected output] per detector; near misses are inputs that must come back unchanged. */
 const positives: Record<DetectorName, [string, string][]> = {
   aws_access_key_id: [
-    ['AKIAIOSFODNN7EXAMPLE', MASK],
-    ['key id ASIAY34FZKBOKMUTVV7A, region eu-west-1', `key id ${MASK}, region eu-west-1`],
-    ['{"AccessKeyId":"ABIAZZZZZZZZZZZZZZZZ"}', `{"AccessKeyId":"${MASK}"}`],
+    ['AKIAIOSFODNN7EXAMPLE', key('AKIAIOSFODNN7EXAMPLE')],
+    ['key id ASIAY34FZKBOKMUTVV7A, region eu-west-1', `key id ${key('ASIAY34FZKBOKMUTVV7A')}, region eu-west-1`],
+    ['{"AccessKeyId":"ABIAZZZZZZZZZZZZZZZZ"}', `{"AccessKeyId":"${key('ABIAZZZZZZZZZZZZZZZZ')}"}`],
   ],
   aws_secret_access_key: [
-    [`aws_secret_access_key=${SECRET}`, `aws_secret_access_key=${MASK}`],
-    [`AWS_SECRET_ACCESS_KEY: "${SECRET}"`, `AWS_SECRET_ACCESS_KEY: "${MASK}"`],
-    [`the secret key is ${SECRET} ok`, `the secret key is ${MASK} ok`],
+    [`aws_secret_access_key=${SECRET}`, `aws_secret_access_key=${secret(SECRET)}`],
+    [`AWS_SECRET_ACCESS_KEY: "${SECRET}"`, `AWS_SECRET_ACCESS_KEY: "${secret(SECRET)}"`],
+    [`the secret key is ${SECRET} ok`, `the secret key is ${secret(SECRET)} ok`],
   ],
   private_key: [
-    [RSA_KEY, `-----BEGIN RSA PRIVATE KEY-----\n${MASK}\n-----END RSA PRIVATE KEY-----`],
-    [`key:\n${OPENSSH_KEY}\nthanks`, `key:\n-----BEGIN OPENSSH PRIVATE KEY-----\n${MASK}\n-----END OPENSSH PRIVATE KEY-----\nthanks`],
-    [PGP_KEY, `-----BEGIN PGP PRIVATE KEY BLOCK-----\n${MASK}\n-----END PGP PRIVATE KEY BLOCK-----`],
-    [ENCRYPTED_KEY, `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${MASK}\n-----END ENCRYPTED PRIVATE KEY-----`],
-    // Truncated: no END line, so everything after BEGIN goes.
-    ['-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yBxAQ', `-----BEGIN EC PRIVATE KEY-----\n${MASK}`],
+    [RSA_KEY, `-----BEGIN RSA PRIVATE KEY-----\n${pem(RSA_BODY)}\n-----END RSA PRIVATE KEY-----`],
+    [`key:\n${OPENSSH_KEY}\nthanks`, `key:\n-----BEGIN OPENSSH PRIVATE KEY-----\n${pem('b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ')}\n-----END OPENSSH PRIVATE KEY-----\nthanks`],
+    // Armor headers hold no secret: they stay.
+    [PGP_KEY, `-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\n${pem('lQOYBF0j2ZYBCADc\n=abcd')}\n-----END PGP PRIVATE KEY BLOCK-----`],
+    [ENCRYPTED_KEY, `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${pem('MIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQww')}\n-----END ENCRYPTED PRIVATE KEY-----`],
+    // Truncated: no END line, so the key lines it has go.
+    ['-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yBxAQ', `-----BEGIN EC PRIVATE KEY-----\n${pem('MHcCAQEEIBkg4LVWM9nuwNSk3yBxAQ')}`],
+    // Flattened to one line: still a complete block.
+    [
+      '-----BEGIN RSA PRIVATE KEY----- MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy 0AHB7MkQk4lY5EaHrU4q -----END RSA PRIVATE KEY-----',
+      `-----BEGIN RSA PRIVATE KEY----- ${pem('MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy 0AHB7MkQk4lY5EaHrU4q')} -----END RSA PRIVATE KEY-----`,
+    ],
+    // Other text before the END line: only the key line goes, the rest stays.
+    [
+      '-----BEGIN PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\n--force yes\n-----END PRIVATE KEY-----',
+      `-----BEGIN PRIVATE KEY-----\n${pem('MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn')}\n--force yes\n-----END PRIVATE KEY-----`,
+    ],
+    // Truncated, then a blank line and a command's flags: the flags stay.
+    [
+      'deploy --key "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yBxAQ\nAwEHoUQDQgAEtruncated12345\n\n--force --delete-all\nyes',
+      `deploy --key "-----BEGIN EC PRIVATE KEY-----\n${pem('MHcCAQEEIBkg4LVWM9nuwNSk3yBxAQ\nAwEHoUQDQgAEtruncated12345')}\n\n--force --delete-all\nyes`,
+    ],
+    // Written out with \n, inside a command: the flags after it stay.
+    [
+      String.raw`ssh-add --key "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\n-----END RSA PRIVATE KEY-----" --force`,
+      String.raw`ssh-add --key "-----BEGIN RSA PRIVATE KEY-----\n` + pem('MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn') + String.raw`\n-----END RSA PRIVATE KEY-----" --force`,
+    ],
   ],
   jwt: [
-    [JWT, MASK],
-    [`token=${JWT}; path=/`, `token=${MASK}; path=/`],
-    [`unsigned ${UNSIGNED_JWT} end`, `unsigned ${MASK} end`],
-    [`jwe ${JWE}`, `jwe ${MASK}`],
-    [`prefix.${JWT}`, `prefix.${MASK}`],
+    [JWT, jwt(JWT)],
+    [`token=${JWT}; path=/`, `token=${jwt(JWT)}; path=/`],
+    [`unsigned ${UNSIGNED_JWT} end`, `unsigned ${jwt(UNSIGNED_JWT)} end`],
+    [`jwe ${JWE}`, `jwe ${jwt(JWE)}`],
+    [`prefix.${JWT}`, `prefix.${jwt(JWT)}`],
   ],
   bearer_token: [
-    ['Authorization: Bearer abc123def456ghi789', `Authorization: Bearer ${MASK}`],
-    ['curl -H "authorization: bearer sk_live_51H8xYz" https://api', `curl -H "authorization: bearer ${MASK}" https://api`],
-    ['BEARER dGhpcyBpcyBhIHRva2Vu== then.', `BEARER ${MASK} then.`],
-    ['Bearer AbCdEfGhIjKlMnOpQrStUv.', `Bearer ${MASK}.`],
+    ['Authorization: Bearer abc123def456ghi789', `Authorization: Bearer ${bearer('abc123def456ghi789')}`],
+    ['curl -H "authorization: bearer sk_live_51H8xYz" https://api', `curl -H "authorization: bearer ${bearer('sk_live_51H8xYz')}" https://api`],
+    ['BEARER dGhpcyBpcyBhIHRva2Vu== then.', `BEARER ${bearer('dGhpcyBpcyBhIHRva2Vu==')} then.`],
+    ['Bearer AbCdEfGhIjKlMnOpQrStUv.', `Bearer ${bearer('AbCdEfGhIjKlMnOpQrStUv')}.`],
   ],
   connection_string_password: [
-    ['postgres://u:hunter2@h/db', `postgres://u:${MASK}@h/db`],
-    ['redis://:s3cr3t@cache:6379/0', `redis://:${MASK}@cache:6379/0`],
-    ['mongodb+srv://admin:p%40ss@cluster0.example.net/?retryWrites=true', `mongodb+srv://admin:${MASK}@cluster0.example.net/?retryWrites=true`],
-    ['Server=db;Database=app;User Id=sa;Password=my pass;Encrypt=true', `Server=db;Database=app;User Id=sa;Password=${MASK};Encrypt=true`],
-    ['jdbc:mysql://db:3306/app?user=app&password=pa55&ssl=true', `jdbc:mysql://db:3306/app?user=app&password=${MASK}&ssl=true`],
-    ['Driver={ODBC Driver 18};Uid=sa;PWD={a;b};', `Driver={ODBC Driver 18};Uid=sa;PWD=${MASK};`],
-    ['export DB_PASSWORD = "x y z"', `export DB_PASSWORD = ${MASK}`],
+    ['postgres://u:hunter2@h/db', `postgres://u:${password('hunter2')}@h/db`],
+    ['redis://:s3cr3t@cache:6379/0', `redis://:${password('s3cr3t')}@cache:6379/0`],
+    ['mongodb+srv://admin:p%40ss@cluster0.example.net/?retryWrites=true', `mongodb+srv://admin:${password('p%40ss')}@cluster0.example.net/?retryWrites=true`],
+    // In a key=value; list a value runs to the `;`, spaces and all, as ADO reads it.
+    ['Server=db;Database=app;User Id=sa;Password=my pass;Encrypt=true', `Server=db;Database=app;User Id=sa;Password=${password('my pass')};Encrypt=true`],
+    ['Password=my pass;Server=db', `Password=${password('my pass')};Server=db`],
+    ['jdbc:mysql://db:3306/app?user=app&password=pa55&ssl=true', `jdbc:mysql://db:3306/app?user=app&password=${password('pa55')}&ssl=true`],
+    // Braces and quotes are syntax: what is inside them is the secret.
+    ['Driver={ODBC Driver 18};Uid=sa;PWD={a;b};', `Driver={ODBC Driver 18};Uid=sa;PWD={${password('a;b')}};`],
+    ['export DB_PASSWORD = "x y z"', `export DB_PASSWORD = "${password('x y z')}"`],
+    // Outside such a list, one token: what follows it is shown.
+    ['WHERE pwd = x OR TRUE', `WHERE pwd = ${password('x')} OR TRUE`],
+    ['UPDATE users SET role = 1 WHERE pwd = x OR TRUE;', `UPDATE users SET role = 1 WHERE pwd = ${password('x')} OR TRUE;`],
+    ['pwd = x OR TRUE;', `pwd = ${password('x')} OR TRUE;`],
+    ["WHERE pwd='x' OR '1'='1'", `WHERE pwd='${password('x')}' OR '1'='1'`],
   ],
   card_number: [
-    ['4111111111111111', MASK],
-    ['card 4111 1111 1111 1111, exp 12/29', `card ${MASK}, exp 12/29`],
-    ['5555-5555-5555-4444', MASK],
-    ['amex 3782 822463 10005 ok', `amex ${MASK} ok`],
-    ['6011111111111117.', `${MASK}.`],
-    ['two: 4111111111111111 4012888888881881', `two: ${MASK} ${MASK}`],
-    ['ref 12 4111 1111 1111 1111', `ref 12 ${MASK}`],
+    ['4111111111111111', card('4111111111111111')],
+    ['card 4111 1111 1111 1111, exp 12/29', `card ${card('4111 1111 1111 1111')}, exp 12/29`],
+    ['5555-5555-5555-4444', card('5555-5555-5555-4444')],
+    ['amex 3782 822463 10005 ok', `amex ${card('3782 822463 10005')} ok`],
+    ['6011111111111117.', `${card('6011111111111117')}.`],
+    ['two: 4111111111111111 4012888888881881', `two: ${card('4111111111111111')} ${card('4012888888881881')}`],
+    ['ref 12 4111 1111 1111 1111', `ref 12 ${card('4111 1111 1111 1111')}`],
   ],
 };
 
@@ -86,6 +132,11 @@ const nearMisses: Record<DetectorName, string[]> = {
     '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----',
     '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUK\n-----END CERTIFICATE-----',
     'rotate the BEGIN PRIVATE KEY block in the vault',
+    // A BEGIN line with no key after it hides nothing: the flags stay.
+    'openssl rsa -----BEGIN RSA PRIVATE KEY----- --passout pass:x',
+    // SQL reads the PEM lines as comments: a statement between them is not a key.
+    '-----BEGIN PRIVATE KEY-----\nVACUUM\n-----END PRIVATE KEY-----',
+    '-----BEGIN PRIVATE KEY-----\nDROP TABLE users\n-----END PRIVATE KEY-----',
   ],
   jwt: [
     'com.example.app',
@@ -107,6 +158,7 @@ const nearMisses: Record<DetectorName, string[]> = {
     'postgres://u:@h/db', // empty password
     'password_reset=true&passwordless=yes',
     'password=',
+    'password=""', // nothing inside the quotes
     'mailto:ops@example.com',
   ],
   card_number: [
@@ -147,16 +199,16 @@ describe('maskSecrets detectors', () => {
   });
 
   it('masks a secret key in the same string as an access key id, and reports both', () => {
-    expect(maskSecrets(`AKIAIOSFODNN7EXAMPLE ${SECRET}`)).toEqual({ text: `${MASK} ${MASK}`, found: ['aws_access_key_id', 'aws_secret_access_key'] });
+    expect(maskSecrets(`AKIAIOSFODNN7EXAMPLE ${SECRET}`)).toEqual({ text: `${key('AKIAIOSFODNN7EXAMPLE')} ${secret(SECRET)}`, found: ['aws_access_key_id', 'aws_secret_access_key'] });
   });
 
   it('reports a JWT after Bearer once, as a jwt', () => {
-    expect(maskSecrets(`Authorization: Bearer ${JWT}`)).toEqual({ text: `Authorization: Bearer ${MASK}`, found: ['jwt'] });
+    expect(maskSecrets(`Authorization: Bearer ${JWT}`)).toEqual({ text: `Authorization: Bearer ${jwt(JWT)}`, found: ['jwt'] });
   });
 
   it('masks several kinds in one string, keeping the text between them', () => {
     const result = maskSecrets(`db postgres://a:b@h, card 4111111111111111, id AKIAIOSFODNN7EXAMPLE`);
-    expect(result.text).toBe(`db postgres://a:${MASK}@h, card ${MASK}, id ${MASK}`);
+    expect(result.text).toBe(`db postgres://a:${password('b')}@h, card ${card('4111111111111111')}, id ${key('AKIAIOSFODNN7EXAMPLE')}`);
     expect(result.found.sort()).toEqual(['aws_access_key_id', 'card_number', 'connection_string_password']);
   });
 
@@ -207,17 +259,21 @@ describe('maskRequest', () => {
     expect(request).toEqual(before);
     expect(result.value).toEqual({
       ...request,
-      justification: MASK,
+      justification: configured('Quarterly churn analysis'),
       parameters: {
         ...request.parameters,
-        db: { host: 'db.internal', password: MASK, port: 5432 },
-        cache: { password: MASK, user: 'c' },
+        db: { host: 'db.internal', password: configured('hunter2'), port: 5432 },
+        cache: { password: configured('p'), user: 'c' },
         users: [
-          { name: 'a', token: MASK },
-          { name: 'b', token: MASK },
+          { name: 'a', token: configured('t1') },
+          { name: 'b', token: configured('t2') },
         ],
-        connection: { url: MASK, options: { tls: MASK, pin: MASK, ca: [MASK, MASK] }, none: null },
-        note: `pay with ${MASK}`,
+        connection: {
+          url: configured('postgres://app:pw@db/app'),
+          options: { tls: configured('true'), pin: configured('1234'), ca: [configured('x'), configured('y')] },
+          none: null,
+        },
+        note: `pay with ${card('4111 1111 1111 1111')}`,
       },
     });
     expect(result.masked).toEqual([
@@ -238,22 +294,74 @@ describe('maskRequest', () => {
 
   it('runs detectors without paths, in arrays too', () => {
     const result = maskRequest({ parameters: { urls: ['https://ok.example', 'postgres://u:pw@h/db'], n: 4111111111111111 } });
-    expect(result.value).toEqual({ parameters: { urls: ['https://ok.example', `postgres://u:${MASK}@h/db`], n: 4111111111111111 } });
+    expect(result.value).toEqual({ parameters: { urls: ['https://ok.example', `postgres://u:${password('pw')}@h/db`], n: 4111111111111111 } });
     expect(result.masked).toEqual([{ path: 'parameters.urls.1', reason: 'connection_string_password' }]);
   });
 
-  it('uses a key named like secret as context for AWS secret keys, values only', () => {
-    const value = { parameters: { secretAccessKey: SECRET, secrets: [SECRET], other: SECRET, [SECRET]: 'x', secretSha: SHA1 } };
+  it('uses a key named like secret as context for AWS secret keys, in values and in the keys below it', () => {
+    const value = { parameters: { secretAccessKey: SECRET, secrets: [SECRET], other: SECRET, [SECRET]: 'x', secretSha: SHA1, secret: { [SECRET]: 1 } } };
     const result = maskRequest(value);
-    expect(result.value).toEqual({ parameters: { secretAccessKey: MASK, secrets: [MASK], other: SECRET, [SECRET]: 'x', secretSha: SHA1 } });
-    expect(maskedPaths(result)).toEqual(['parameters.secretAccessKey', 'parameters.secrets.0']);
+    expect(result.value).toEqual({
+      parameters: { secretAccessKey: secret(SECRET), secrets: [secret(SECRET)], other: SECRET, [SECRET]: 'x', secretSha: SHA1, secret: { [secret(SECRET)]: 1 } },
+    });
+    expect(result.masked).toEqual([
+      { path: 'parameters.secretAccessKey', reason: 'aws_secret_access_key' },
+      { path: 'parameters.secrets.0', reason: 'aws_secret_access_key' },
+      { path: `parameters.secret.${secret(SECRET)}`, reason: 'aws_secret_access_key', key: true },
+    ]);
   });
 
-  it('never alters keys, even when a key looks like a secret or a path matches it', () => {
-    const value = { parameters: { 'postgres://u:pw@h': 1, password: { password: 'x' } } };
+  it('masks secrets used as keys, records each with its masked path, and keeps every value', () => {
+    const value = {
+      parameters: {
+        AKIAIOSFODNN7EXAMPLE: 1,
+        'password=hunter2': true,
+        nested: { 'postgres://u:pw@h': { AKIAIOSFODNN7EXAMPLE: 'AKIAIOSFODNN7EXAMPLE' } },
+        plain: 'kept',
+      },
+    };
+    const result = maskRequest(value);
+    const masked = key('AKIAIOSFODNN7EXAMPLE');
+    expect(result.value).toEqual({
+      parameters: {
+        [masked]: 1,
+        [`password=${password('hunter2')}`]: true,
+        nested: { [`postgres://u:${password('pw')}@h`]: { [masked]: masked } },
+        plain: 'kept',
+      },
+    });
+    expect(JSON.stringify(result.value)).not.toMatch(/AKIAIOSFODNN7EXAMPLE|hunter2|:pw@/);
+    expect(result.masked).toEqual([
+      { path: `parameters.${masked}`, reason: 'aws_access_key_id', key: true },
+      { path: `parameters.password=${password('hunter2')}`, reason: 'connection_string_password', key: true },
+      { path: `parameters.nested.postgres://u:${password('pw')}@h`, reason: 'connection_string_password', key: true },
+      { path: `parameters.nested.postgres://u:${password('pw')}@h.${masked}`, reason: 'aws_access_key_id', key: true },
+      { path: `parameters.nested.postgres://u:${password('pw')}@h.${masked}`, reason: 'aws_access_key_id' },
+    ]);
+  });
+
+  it('keeps masked keys unique: none collides with another masked key or with a key as written', () => {
+    const masked = key('AKIAIOSFODNN7EXAMPLE');
+    const value = { parameters: { AKIAIOSFODNN7EXAMPLE: 1, AKIAIOSFODNN7EXAMPLF: 2, [masked]: 3, [`${masked} (2)`]: 4, AKIAIOSFODNN7EXAMPLG: 5 } };
+    const result = maskRequest(value);
+    expect(result.value.parameters).toEqual({ [`${masked} (3)`]: 1, [`${masked} (4)`]: 2, [masked]: 3, [`${masked} (2)`]: 4, [`${masked} (5)`]: 5 });
+    expect(Object.values(result.value.parameters).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(maskedPaths(result)).toEqual([`parameters.${masked} (3)`, `parameters.${masked} (4)`, `parameters.${masked} (5)`]);
+  });
+
+  it('matches configured paths against keys as written, and masks secret keys under a masked path', () => {
+    const value = { parameters: { 'postgres://u:pw@h': 1, password: { password: 'x', AKIAIOSFODNN7EXAMPLE: 7 } } };
     const result = maskRequest(value, { paths: ['parameters.password'] });
-    expect(Object.keys(result.value.parameters)).toEqual(['postgres://u:pw@h', 'password']);
-    expect(result.value.parameters.password).toEqual({ password: MASK });
+    expect(result.value.parameters).toEqual({
+      [`postgres://u:${password('pw')}@h`]: 1,
+      password: { password: configured('x'), [key('AKIAIOSFODNN7EXAMPLE')]: configured('7') },
+    });
+    expect(result.masked).toEqual([
+      { path: `parameters.postgres://u:${password('pw')}@h`, reason: 'connection_string_password', key: true },
+      { path: `parameters.password.${key('AKIAIOSFODNN7EXAMPLE')}`, reason: 'aws_access_key_id', key: true },
+      { path: 'parameters.password.password', reason: 'path' },
+      { path: `parameters.password.${key('AKIAIOSFODNN7EXAMPLE')}`, reason: 'path' },
+    ]);
   });
 
   it('treats a path that does not exist as a no-op', () => {
@@ -264,15 +372,18 @@ describe('maskRequest', () => {
 
   it('masks non-string leaves and empty strings at a masked path, but leaves null alone', () => {
     const result = maskRequest({ parameters: { pin: 1234, ok: false, big: 10n, empty: '', gone: null, when: new Date(0) } }, { paths: ['parameters.*'] });
-    expect(result.value).toEqual({ parameters: { pin: MASK, ok: MASK, big: MASK, empty: MASK, gone: null, when: MASK } });
+    expect(result.value).toEqual({
+      parameters: { pin: configured('1234'), ok: configured('false'), big: configured('10'), empty: configured(''), gone: null, when: configured('1970-01-01T00:00:00.000Z') },
+    });
+    expect(result.value.parameters.empty).toBe('[masked: configured path, 0 chars]');
     expect(maskedPaths(result)).toEqual(['parameters.pin', 'parameters.ok', 'parameters.big', 'parameters.empty', 'parameters.when']);
   });
 
   it('masks everything under a root, and agent fields', () => {
     const result = maskRequest(request, { paths: ['parameters', 'agent.*', 'resource'] });
     expect(JSON.stringify(result.value.parameters)).not.toMatch(/hunter2|customers|5432|t1/);
-    expect(result.value.agent).toEqual({ name: MASK, model: MASK });
-    expect(result.value.resource).toBe(MASK);
+    expect(result.value.agent).toEqual({ name: configured('analyst-bot'), model: configured('some-llm') });
+    expect(result.value.resource).toBe(configured(request.resource));
     expect(result.value.action).toBe('data.export');
     expect(result.masked.every((entry) => entry.reason === 'path')).toBe(true);
   });
@@ -284,7 +395,7 @@ describe('maskRequest', () => {
     const result = maskRequest(value, { paths: ['parameters.db.password'] });
     expect(value).toEqual(frozen);
     expect(result.value.parameters.db).not.toBe(value.parameters.db);
-    expect(result.value.parameters.list).toEqual([MASK]);
+    expect(result.value.parameters.list).toEqual([key('AKIAIOSFODNN7EXAMPLE')]);
     expect(parametersHash(value.parameters)).toBe(hash);
     expect(parametersHash(result.value.parameters)).not.toBe(hash);
   });
@@ -293,7 +404,7 @@ describe('maskRequest', () => {
     const value = JSON.parse('{"parameters":{"__proto__":{"password":"x"}}}') as { parameters: Record<string, unknown> };
     const result = maskRequest(value, { paths: ['parameters.*.password'] });
     expect(Object.getPrototypeOf(result.value.parameters)).toBe(Object.prototype);
-    expect(Object.getOwnPropertyDescriptor(result.value.parameters, '__proto__')?.value).toEqual({ password: MASK });
+    expect(Object.getOwnPropertyDescriptor(result.value.parameters, '__proto__')?.value).toEqual({ password: configured('x') });
   });
 
   it('refuses invalid paths and cyclic values', () => {
@@ -304,7 +415,7 @@ describe('maskRequest', () => {
   });
 
   it('masks a root string and reports path ""', () => {
-    expect(maskRequest('Bearer abc123def456')).toEqual({ value: `Bearer ${MASK}`, masked: [{ path: '', reason: 'bearer_token' }] });
+    expect(maskRequest('Bearer abc123def456')).toEqual({ value: `Bearer ${bearer('abc123def456')}`, masked: [{ path: '', reason: 'bearer_token' }] });
   });
 });
 
@@ -349,5 +460,126 @@ describe('maskPathSchema', () => {
 
   it('rejects non-strings', () => {
     expect(maskPathSchema.safeParse(['parameters']).success).toBe(false);
+  });
+});
+
+describe('masking a recorded request', () => {
+  it('a marker may make a field longer than intake allows: the recorded request still reads back', () => {
+    const request = actionRequestSchema.parse({ action: 'db.query', environment: `${'e'.repeat(120)} pwd=ab`, parameters: { q: 'x' } });
+    const masked = maskRequest(request).value;
+    expect(masked.environment).toBe(`${'e'.repeat(120)} pwd=${password('ab')}`);
+    expect(actionRequestSchema.safeParse(masked).success).toBe(false);
+    const records = decideIntake([], { requester: 'agent', request: masked, bodyCommitment: 'h', parametersCommitment: 'p', masked: [], policy: { rule: 'r', effect: 'require_approval', requiredApprovals: 1, approvers: ['a'] } });
+    const chain = records.map((e, i) => ({ requestId: 'act_1', seq: i + 1, at: '2026-01-01T00:00:00Z', prevHash: '0'.repeat(64), hash: '0'.repeat(64), signature: '', keyId: 'k', ...e }));
+    expect(deriveState(chain)?.request.environment).toBe(masked.environment);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Properties
+
+/** Text around a secret that no detector reads: words of letters and harmless punctuation. */
+const surrounding = fc
+  .array(fc.stringMatching(/^[A-Za-z.,!?()-]{1,12}$/), { maxLength: 6 })
+  .map((words) => words.join(' '));
+const b64 = (chars: string, min: number, max: number) =>
+  fc.array(fc.constantFrom(...chars), { minLength: min, maxLength: max }).map((a) => a.join(''));
+const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const BASE64 = `${UPPER}abcdefghijklmnopqrstuvwxyz0123456789+/`;
+/** A card number with a network's first digit that passes Luhn. */
+const cardNumber = fc.tuple(fc.constantFrom('4', '5', '6'), b64('0123456789', 14, 14)).map(([first, rest]) => {
+  const body = first + rest;
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    let d = Number(body[body.length - 1 - i]);
+    if (i % 2 === 0) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return body + String((10 - (sum % 10)) % 10);
+});
+
+/** [the text to plant, the secret in it] for each detector. */
+const planted: fc.Arbitrary<readonly [string, string]> = fc.oneof(
+  b64(`${UPPER}0123456789`, 16, 16).map((tail) => [`AKIA${tail}`, `AKIA${tail}`] as const),
+  b64(BASE64, 40, 40)
+    .filter((s) => /[A-Z]/.test(s) && /[a-z]/.test(s) && !/^[0-9a-fA-F]+$/.test(s))
+    .map((s) => [`aws_secret_access_key=${s}`, s] as const),
+  fc.tuple(b64(BASE64.replace('+/', '_-'), 20, 60), fc.string({ maxLength: 12 })).map(([signature, sub]) => {
+    const token = `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url({ sub })}.${signature}`;
+    return [token, token] as const;
+  }),
+  b64(`${BASE64}!#$%^*`, 8, 24).map((pw) => [`password=${pw}`, pw] as const),
+  b64(`${BASE64.replace('/', '')}!$%^*`, 8, 24).map((pw) => [`postgres://app:${pw}@db.internal/app`, pw] as const),
+  b64(`${BASE64}-._~`, 24, 48)
+    .filter((t) => !/\.$/.test(t) && !t.includes('.') /* a dotted token might read as a JWT */)
+    .map((t) => [`Authorization: Bearer ${t}`, t] as const),
+  cardNumber.map((n) => [n, n] as const),
+  fc.array(b64(BASE64, 64, 64), { minLength: 1, maxLength: 4 }).map((lines) => {
+    const body = lines.join('\n');
+    return [`-----BEGIN RSA PRIVATE KEY-----\n${body}\n-----END RSA PRIVATE KEY-----`, body] as const;
+  }),
+  fc.array(b64(BASE64, 64, 64), { minLength: 1, maxLength: 4 }).map((lines) => {
+    const body = lines.join('\n');
+    return [`-----BEGIN EC PRIVATE KEY-----\n${body}`, body] as const; // truncated: no END line
+  }),
+);
+
+describe('masking properties', () => {
+  it('a planted secret never reaches the output; the text around it does, with a marker of its length', () => {
+    fc.assert(
+      fc.property(surrounding, planted, surrounding, (before, [text, secret], after) => {
+        const result = maskSecrets(`${before} ${text} ${after}`);
+        expect(result.text).not.toContain(secret);
+        expect(result.text.startsWith(`${before} `)).toBe(true);
+        expect(result.text.endsWith(` ${after}`)).toBe(true);
+        expect(result.found.length).toBeGreaterThan(0);
+        expect(result.text).toMatch(MASK_MARKER);
+        expect(result.text).toContain(`, ${Array.from(secret).length} char`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the flags of a command after a truncated key, past a blank line, stay visible', () => {
+    fc.assert(
+      fc.property(fc.array(b64(BASE64, 64, 64), { minLength: 1, maxLength: 3 }), surrounding, (lines, flags) => {
+        const result = maskSecrets(`deploy --key "-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n\n--force ${flags}`);
+        for (const line of lines) expect(result.text).not.toContain(line);
+        expect(result.text.endsWith(`\n\n--force ${flags}`)).toBe(true);
+      }),
+    );
+  });
+
+  it('a planted secret used as a key, or inside one, never reaches the output, and no value is lost', () => {
+    fc.assert(
+      fc.property(surrounding, planted, fc.integer(), (before, [text, secret], n) => {
+        const parameters = { [`${before} ${text}`]: n, [text]: n + 1, plain: before };
+        const result = maskRequest({ parameters });
+        expect(JSON.stringify(result.value)).not.toContain(secret);
+        expect(Object.values(result.value.parameters).sort()).toEqual(Object.values(parameters).sort());
+        expect(result.value.parameters.plain).toBe(before);
+        expect(result.masked.filter((entry) => entry.key).length).toBeGreaterThanOrEqual(1);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('hidden character properties', () => {
+  /** Text mixing hostile characters with anything else (lone surrogates, markup, emoji joiners included). */
+  const hostileText = fc
+    .array(fc.oneof(fc.constantFrom(...HOSTILE_CHARACTERS.map(([, c]) => c), '\u200D', '👩\u200D💻', '\t', '\n'), fc.string({ unit: 'binary', maxLength: 4 })), { maxLength: 12 })
+    .map((parts) => parts.join(''));
+
+  it('never appear raw on any surface: marking what a surface shows changes nothing', () => {
+    fc.assert(
+      fc.property(hostileText, (text) => {
+        const output = render(stateWith(text, (field) => `${field}${text}`));
+        for (const [surface, strings] of Object.entries(output)) {
+          for (const shown of strings) expect(markHidden(shown), surface).toBe(shown);
+        }
+      }),
+      { numRuns: 150 },
+    );
   });
 });

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ApprovalState } from '../../lambdas/core/approval';
 import { parseConfig, type Config } from '../../lambdas/core/config';
 import { CountersignError } from '../../lambdas/core/errors';
+import { markHidden } from '../../lambdas/core/text';
 import {
   approvalRequestMessage,
   approverForSlackUser,
@@ -81,6 +82,15 @@ describe('truncateText', () => {
     const cut = truncateText('x'.repeat(5000), 3000);
     expect(cut.length).toBeLessThanOrEqual(3000);
     expect(cut).toMatch(/^x+ … \[truncated: 5000 characters; open Review for the full text\]$/);
+  });
+
+  it('never cuts a hidden-character marker in half', () => {
+    const text = markHidden('\u202E'.repeat(1000));
+    for (let max = 200; max < 210; max++) {
+      const cut = truncateText(text, max);
+      expect(cut.length).toBeLessThanOrEqual(max);
+      expect(cut).toMatch(/^(?:\[U\+202E\])* … \[truncated/);
+    }
   });
 
   it('never splits a surrogate pair', () => {

@@ -29,12 +29,17 @@ const blockAfter = (state: ApprovalState, heading: RegExp) => {
 
 /** What a CommonMark renderer shows for backslash escapes: the character itself. */
 const unescape = (text: string) => text.replace(/\\([!-/:-@[-`{-~])/g, '$1');
-/** Every Markdown-significant character that is not backslash-escaped. */
+/** Every Markdown-significant character that is not backslash-escaped, outside our `[U+XXXX]` hidden-character markers. */
 function unescapedSignificant(text: string): string[] {
   const found: string[] = [];
   for (let i = 0; i < text.length; i++) {
     if (text[i] === '\\') {
       i++;
+      continue;
+    }
+    const marker = /^\[U\+[0-9A-F]{4,6}\]/.exec(text.slice(i));
+    if (marker) {
+      i += marker[0].length - 1;
       continue;
     }
     if ('`*_{}[]()#+-.!<>|~&:='.includes(text[i]!)) found.push(text[i]!);
@@ -103,8 +108,10 @@ describe('Teams approval card', () => {
       ['date substitution', '{{DATE(2026-01-01T00:00:00Z, SHORT)}}', '\\{\\{DATE\\(2026\\-01\\-01T00\\:00\\:00Z, SHORT\\)\\}\\}'],
       ['pre-escaped', '\\*not bold\\*', '\\\\\\*not bold\\\\\\*'],
       ['CRLF', 'a\r\nb\rc', 'a\nb\nc'],
-      ['bidi override', 'ok\u202Eevil', 'ok\\[U\\+202E\\]evil'],
-      ['zero-width space', 'pay\u200Bpal', 'pay\\[U\\+200B\\]pal'],
+      // Escaped first, then marked: the marker is ours and its brackets open no link (the agent's `(` is escaped).
+      ['bidi override', 'ok\u202Eevil', 'ok[U+202E]evil'],
+      ['zero-width space', 'pay\u200Bpal', 'pay[U+200B]pal'],
+      ['marker then a link', '\u202E(https://evil.example)', '[U+202E]\\(https\\://evil\\.example\\)'],
       // Near misses: nothing significant, so nothing changes.
       ['plain words', 'Quarterly churn analysis 2026', 'Quarterly churn analysis 2026'],
       ['email-like', 'alice@example', 'alice@example'],
@@ -119,7 +126,7 @@ describe('Teams approval card', () => {
     });
 
     it('shows what the agent wrote: unescaping gives the text back', () => {
-      for (const [, input] of cases.filter(([name]) => !/CRLF|bidi|zero-width/.test(name))) expect(unescape(escapeTeamsMarkdown(input))).toBe(input);
+      for (const [, input] of cases.filter(([name]) => !/CRLF|bidi|zero-width|marker/.test(name))) expect(unescape(escapeTeamsMarkdown(input))).toBe(input);
     });
 
     it('escapes every agent-supplied value on the card', () => {
