@@ -38,6 +38,8 @@ function receiptClaims(state: ApprovalState, approvedRecord: AuditRecord | undef
     paramsSha256: state.parametersSha256 ?? parametersHash(state.request.parameters ?? {}),
     requester: state.requester,
     approvers,
+    // Explicit for downstream checks (`receipt verify --approved-by-humans`), beside the approvers list.
+    ...(state.outcome?.decidedBy === 'policy' || state.outcome?.decidedBy === 'approvers' ? { decidedBy: state.outcome.decidedBy } : {}),
     rule: state.policy?.rule ?? 'default',
     iat,
     exp: iat + RECEIPT_LIFETIME_SECONDS,
