@@ -416,7 +416,7 @@ async function main(): Promise<number> {
       // 5-minute schedule would.
       const lastWrite = Math.max(runEnded, ...[...finals.values()].map((v) => (v.decidedAt ? Date.parse(v.decidedAt) : 0)));
       await sleep(Math.max(0, lastWrite + CHECKPOINT_SETTLE_MS + 500 - Date.now()));
-      const ran = (await (await fetch(`${runtime.url}/_local/schedules/run`, { method: 'POST' })).json()) as { ran: ScheduleRun[] };
+      const ran = (await (await fetch(`${runtime.url}/_local/schedules/run`, { method: 'POST', headers: { 'content-type': 'application/json' } })).json()) as { ran: ScheduleRun[] };
       const failedRuns = ran.ran.filter((r) => !r.ok);
       const { report, requestIds } = await verifyLedger(auditor);
       const created = new Set(m.requests.map((t) => t.id));

@@ -144,7 +144,7 @@ local: { apiKeys: { bench-agent-key: "arn:aws:iam::000000000000:role/bench", ben
 
     // Verification of the ledger the runs above wrote, sealed by a checkpoint (local mode settles 4 s behind).
     await new Promise((r) => setTimeout(r, 4500));
-    await (await fetch(`${runtime.url}/_local/schedules/run`, { method: 'POST' })).arrayBuffer();
+    await (await fetch(`${runtime.url}/_local/schedules/run`, { method: 'POST', headers: { 'content-type': 'application/json' } })).arrayBuffer();
     const lines: string[] = [];
     const endpoint = resolveEndpoint({ url: runtime.url, apiKey: 'bench-audit-key' });
     const exportStart = performance.now();

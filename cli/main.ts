@@ -27,8 +27,10 @@ policy
   policy explain --request req.json [--config file] [--requester principal] [--json]
                                                         which rule decides a request, why earlier rules did not, who must approve
 auditors
-  receipt verify <receipt | -> [--parameters file.json] [--public-key key.pem] [--json]
-                                                        check an approval receipt: signature, expiry, and (optionally) its parameters
+  receipt verify <receipt | -> [--action a] [--resource r] [--environment e] [--approved-by-humans]
+                 [--parameters file.json] [--public-key key.pem] [--json]
+                                                        check an approval receipt: signature, expiry, and that it is for
+                                                        this action, resource, environment and parameters, approved by people
   audit show <request id> [--public-key key.pem] [--json]
                                                         a request's ledger as a timeline, and whether its chain verifies
   audit export [--since t] [--until t] [--out file.jsonl]

@@ -1,23 +1,35 @@
-/** `countersign receipt verify`: checks an approval receipt with the ledger's public key, online or offline. */
+/**
+ * `countersign receipt verify`: checks an approval receipt with the ledger's public key, online or offline, and that it
+ * binds the action about to run (action, resource, environment, approval by people, parameters): the checks are
+ * `verifyReceipt`'s, the same the TypeScript library runs.
+ */
 import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { ReceiptError, verifyReceipt, type ReceiptClaims } from '../lambdas/core/receipt';
+import { ReceiptError, verifyReceipt, type ReceiptClaims, type VerifyReceiptOptions } from '../lambdas/core/receipt';
 import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, exitCodeOf, neutralize, out, publicKeyFromApi, publicKeyFromFile, readJsonFile, readTextFile, UsageError } from './connection';
 
-export const RECEIPT_USAGE = `usage: countersign receipt verify <receipt | -> [--parameters file.json] [--public-key key.pem] [--json] [--url <url>] [--api-key <key>]
+export const RECEIPT_USAGE = `usage: countersign receipt verify <receipt | -> [--action a] [--resource r] [--environment e] [--approved-by-humans]
+                                [--parameters file.json] [--public-key key.pem] [--json] [--url <url>] [--api-key <key>]
 
   Verifies an approval receipt (a compact JWS): its ES256 signature with the ledger's public key, its claims, and
-  that it has not expired. "-" reads the receipt from stdin.
+  that it has not expired; then that it was issued for what you are about to do. "-" reads the receipt from stdin.
 
+  --action a              the receipt must be for exactly this action
+  --resource r            the receipt must be for this resource, compared as policy compares text (case, width,
+                          hidden characters and spacing do not count); --resource '' means "on no resource"
+  --environment e         the same for the environment (Production matches production)
+  --approved-by-humans    refuse a receipt that policy issued on its own (a rule that allows at once): people
+                          must have approved
   --parameters file.json  the receipt must be for exactly these parameters (the JSON file's SHA-256 over RFC 8785
                           canonical JSON must equal the receipt's paramsSha256)
   --public-key key.pem    the ledger key as PEM: verifies offline, without calling the API; otherwise the key is
                           fetched from GET /v1/audit/public-key
-  --json                  print {"ok", "claims"?, "error"?: {"code", "message"}}
+  --json                  print {"ok", "claims"?, "checked"?, "error"?: {"code", "message"}}
 
-  exit codes: 0 the receipt is valid; 1 it is not (malformed, unsupported_algorithm, bad_signature, expired,
-  parameters_mismatch); 2 usage error (bad arguments, unreadable file); 3 the API could not be reached or answered
-  an error (fetching the public key)
+  exit codes: 0 the receipt is valid (and matches every check asked for); 1 it is not (malformed,
+  unsupported_algorithm, bad_signature, expired, action_mismatch, resource_mismatch, environment_mismatch,
+  not_approved_by_humans, parameters_mismatch); 2 usage error (bad arguments, unreadable file); 3 the API could not
+  be reached or answered an error (fetching the public key)
 
 ${CONNECTION_USAGE}`;
 
@@ -34,6 +46,10 @@ export async function receiptCommand(argv: readonly string[]): Promise<number> {
 
 const verifyOptions = {
   ...connectionOptions,
+  action: { type: 'string' },
+  resource: { type: 'string' },
+  environment: { type: 'string' },
+  'approved-by-humans': { type: 'boolean', default: false },
   parameters: { type: 'string' },
   'public-key': { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -52,12 +68,27 @@ async function verify(argv: readonly string[]): Promise<number> {
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'a receipt (or - for stdin) is required' : 'one receipt at a time');
     const jws = (positionals[0] === '-' ? readTextFile('-') : positionals[0]!).trim();
     if (!jws) throw new UsageError('the receipt is empty');
-    const parameters = values.parameters !== undefined ? { parameters: readJsonFile(values.parameters) } : {};
+    // An action is never empty: `--action ''` is a script that lost its value, not a check.
+    if (values.action !== undefined && !values.action.trim()) throw new UsageError('--action cannot be empty');
+    const options: VerifyReceiptOptions = {
+      ...(values.action !== undefined ? { action: values.action } : {}),
+      ...(values.resource !== undefined ? { resource: values.resource } : {}),
+      ...(values.environment !== undefined ? { environment: values.environment } : {}),
+      ...(values['approved-by-humans'] ? { approvedByHumans: true } : {}),
+      ...(values.parameters !== undefined ? { parameters: readJsonFile(values.parameters) } : {}),
+    };
+    const checked = [
+      ...(values.action !== undefined ? ['action'] : []),
+      ...(values.resource !== undefined ? ['resource'] : []),
+      ...(values.environment !== undefined ? ['environment'] : []),
+      ...(values['approved-by-humans'] ? ['approvedByHumans'] : []),
+      ...(values.parameters !== undefined ? ['parameters'] : []),
+    ];
     const key: KeyObject = values['public-key'] !== undefined ? publicKeyFromFile(values['public-key']) : await publicKeyFromApi(endpointOf(values));
 
     let claims: ReceiptClaims;
     try {
-      claims = verifyReceipt(jws, key, parameters);
+      claims = verifyReceipt(jws, key, options);
     } catch (e) {
       if (!(e instanceof ReceiptError)) throw e;
       const error = { code: e.code, message: e.message };
@@ -66,7 +97,7 @@ async function verify(argv: readonly string[]): Promise<number> {
       return EXIT.failed;
     }
     if (json) {
-      out(JSON.stringify({ ok: true, claims }));
+      out(JSON.stringify({ ok: true, claims, checked }));
       return EXIT.ok;
     }
     const row = (label: string, value: string | undefined) => value !== undefined && out(`  ${label.padEnd(12)} ${neutralize(value)}`);
@@ -81,6 +112,8 @@ async function verify(argv: readonly string[]): Promise<number> {
     row('issued', new Date(claims.iat * 1000).toISOString());
     row('expires', new Date(claims.exp * 1000).toISOString());
     row('parameters', values.parameters !== undefined ? `match ${values.parameters}` : `not checked (pass --parameters file.json); sha256 ${claims.paramsSha256}`);
+    const words: Record<string, string> = { approvedByHumans: 'approved by people' };
+    row('checked', checked.length ? checked.map((c) => words[c] ?? c).join(', ') : 'signature and expiry only (pass --action, --resource, --environment)');
     return EXIT.ok;
   } catch (e) {
     return exitCodeOf(e, { command: 'receipt verify', usageHint: `\n${RECEIPT_USAGE}`, json, apiContext: 'cannot fetch the public key: ' });

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { guardLoopbackHost } from './loopback';
 
 /** An error the SDK client turns into the service exception named by `type` (e.g. `NotFoundException`). */
 export class AwsServiceError extends Error {
@@ -97,8 +98,12 @@ export function awsJsonHandler(options: AwsJsonServiceOptions): (req: IncomingMe
   };
 }
 
-/** Listens on 127.0.0.1 (port 0 picks a free one) and resolves the base URL. */
+/**
+ * Listens on 127.0.0.1 (port 0 picks a free one) and resolves the base URL. The server then answers only requests
+ * whose `Host` names loopback (see ./loopback.ts): a web page reaching it through DNS rebinding gets nothing.
+ */
 export async function listenLoopback(server: Server, port = 0): Promise<string> {
+  guardLoopbackHost(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {

@@ -4,6 +4,11 @@
  * marks AWS_IAM take `Authorization: Bearer <key>` with the key's principal from the config's `local.apiKeys` in
  * place of SigV4. It also serves the local-only pages: `/healthz`, the inbox, and `POST /_local/schedules/run`, which
  * runs every scheduled rule's targets once, now.
+ *
+ * It answers only a loopback `Host` (DNS rebinding), and a write to `/_local/*` only from local mode's own origin or a
+ * client that is not a browser, as JSON (cross-site requests): see ./loopback.ts. The API routes are left as API
+ * Gateway serves them: bearer (SigV4 on AWS) authenticated, with no CORS, so a browser cannot call them cross-site
+ * with credentials, and the review pages authenticate each call by their token.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,6 +18,7 @@ import type { LocalCaller } from '../lambdas/core/config';
 import { LOCAL_ACCOUNT, resolveIntrinsics, resourcesOfType, type CfnTemplate, type LocalResourceNames } from './cfn';
 import { FAULT_SERVICES, type FaultService, type LocalFaults } from './faults';
 import type { LocalInbox } from './inbox';
+import { crossSiteWriteProblem, isLoopbackHost, refuseHost } from './loopback';
 import type { ScheduleRun } from './schedules';
 
 export interface GatewayRoute {
@@ -81,8 +87,14 @@ export class LocalGateway {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
+    // Also checked by the server (listenLoopback); checked here too, so the gateway is safe on any server.
+    if (!isLoopbackHost(req.headers.host)) return refuseHost(req, res);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
+    if (url.pathname.startsWith('/_local/')) {
+      const problem = crossSiteWriteProblem(req);
+      if (problem) return sendError(res, problem.status, problem.code, problem.message);
+    }
     if (await this.serveLocalPage(method, url.pathname, req, res)) return;
 
     const matched = this.match(method, url.pathname);

@@ -95,7 +95,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const inbox = new LocalInbox(dataDir);
 
   // Claim the API port first, so a busy port fails at once and not after seconds of setup.
-  const api = createServer((req, res) => {
+  // No Host is answered by the gateway's own 421 (see ./loopback.ts), not Node's bare 400.
+  const api = createServer({ requireHostHeader: false }, (req, res) => {
     if (gateway) return gateway.handler(req, res);
     res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false }));
   });

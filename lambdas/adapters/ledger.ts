@@ -49,6 +49,8 @@ async function receiptClaims(state: ApprovalState, approvedRecord: AuditRecord |
       : { paramsSha256: state.parameters?.value ?? parametersHash(state.request.parameters ?? {}) }),
     requester: state.requester,
     approvers,
+    // Explicit for downstream checks (`receipt verify --approved-by-humans`), beside the approvers list.
+    ...(state.outcome?.decidedBy === 'policy' || state.outcome?.decidedBy === 'approvers' ? { decidedBy: state.outcome.decidedBy } : {}),
     rule: state.policy?.rule ?? 'default',
     iat,
     exp: iat + RECEIPT_LIFETIME_SECONDS,

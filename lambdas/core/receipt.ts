@@ -1,12 +1,13 @@
 /**
  * Approval receipts: a compact JWS (ES256) that an agent can hand to whatever performs the action, proving that
- * this exact action, with these exact parameters, was approved. Signed by the ledger's KMS key, so the same public
+ * this exact action, on this resource in this environment, with these exact parameters, was approved (and by whom). Signed by the ledger's KMS key, so the same public
  * key (GET /v1/audit/public-key) verifies receipts and audit records.
  */
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { opensCommitment } from './commitment';
+import { canonicalText } from './text';
 
 export const RECEIPT_ISSUER = 'countersign';
 
@@ -28,7 +29,13 @@ export const receiptClaimsSchema = z.object({
   /** Receipts issued before commitments: hex SHA-256 of the canonical JSON of the parameters. */
   paramsSha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters').optional(),
   requester: z.string().min(1),
+  /** Who approved: empty when policy allowed the action at once. */
   approvers: z.array(z.string()),
+  /**
+   * What approved it: `policy` (a rule allowed it at once) or `approvers` (people voted). Absent from receipts issued
+   * before it was added; those read `approvers` non-empty as approved by people.
+   */
+  decidedBy: z.enum(['policy', 'approvers']).optional(),
   rule: z.string(),
   /** Seconds since the epoch. */
   iat: z.int().nonnegative(),
@@ -55,7 +62,16 @@ export const receiptHeaderSchema = z.object({
 });
 export type ReceiptHeader = z.infer<typeof receiptHeaderSchema>;
 
-export type ReceiptErrorCode = 'malformed' | 'unsupported_algorithm' | 'bad_signature' | 'expired' | 'parameters_mismatch';
+export type ReceiptErrorCode =
+  | 'malformed'
+  | 'unsupported_algorithm'
+  | 'bad_signature'
+  | 'expired'
+  | 'action_mismatch'
+  | 'resource_mismatch'
+  | 'environment_mismatch'
+  | 'not_approved_by_humans'
+  | 'parameters_mismatch';
 
 export class ReceiptError extends Error {
   constructor(
@@ -143,11 +159,57 @@ function decodeJsonPart(part: string, what: string): unknown {
 export interface VerifyReceiptOptions {
   /** The time to check `exp` against. @default now */
   readonly now?: Date;
+  /** The receipt must be for exactly this action (compared as is: actions are identifiers). */
+  readonly action?: string;
+  /**
+   * The receipt must be for this resource, compared in the canonical form policy uses (`canonicalText`: case, width,
+   * hidden characters and spacing do not count). A receipt without a resource matches only `''` (an action on no
+   * resource); a receipt with one never matches `''`.
+   */
+  readonly resource?: string;
+  /** The receipt must be for this environment, compared as `resource` is (`Production ` matches `production`). */
+  readonly environment?: string;
+  /** The receipt must record people's approval: one that policy issued on its own (`allow`) is refused. */
+  readonly approvedByHumans?: boolean;
   /** When present (even as undefined, meaning "no parameters"), the receipt must be for exactly these parameters. */
   readonly parameters?: unknown;
 }
 
-/** Verifies a receipt and returns its claims; throws a ReceiptError saying what is wrong otherwise. */
+/** Whether the receipt records an approval by people, not by policy alone. Old receipts lack `decidedBy`. */
+export function approvedByHumans(claims: ReceiptClaims): boolean {
+  return (claims.decidedBy ?? 'approvers') === 'approvers' && claims.approvers.length > 0;
+}
+
+function describeValue(value: string | undefined, field: string): string {
+  return value === undefined ? `no ${field}` : `${field} ${JSON.stringify(value)}`;
+}
+
+/** The bindings `options` asks for, in the order they are checked; throws the first that does not hold. */
+function checkBindings(claims: ReceiptClaims, options: VerifyReceiptOptions): void {
+  if (options.action !== undefined && claims.action !== options.action) {
+    throw new ReceiptError('action_mismatch', `receipt is for action ${JSON.stringify(claims.action)}; expected action ${JSON.stringify(options.action)}`);
+  }
+  for (const field of ['resource', 'environment'] as const) {
+    const expected = options[field];
+    if (expected === undefined) continue;
+    if (canonicalText(claims[field] ?? '') !== canonicalText(expected)) {
+      const wanted = canonicalText(expected) === '' ? `no ${field}` : `${field} ${JSON.stringify(expected)}`;
+      throw new ReceiptError(`${field}_mismatch`, `receipt is for ${describeValue(claims[field], field)}; expected ${wanted}`);
+    }
+  }
+  if (options.approvedByHumans && !approvedByHumans(claims)) {
+    throw new ReceiptError('not_approved_by_humans', `receipt is from policy alone (rule ${JSON.stringify(claims.rule)} allowed it); expected approval by people`);
+  }
+  if (Object.hasOwn(options, 'parameters') && !receiptCoversParameters(claims, options.parameters)) {
+    throw new ReceiptError('parameters_mismatch', 'receipt was issued for different parameters');
+  }
+}
+
+/**
+ * Verifies a receipt and returns its claims; throws a ReceiptError saying what is wrong otherwise. Beyond the
+ * signature, the claims and the expiry, it checks each binding `options` names (action, resource, environment,
+ * approval by people, parameters), in that order, and names the first that does not hold.
+ */
 export function verifyReceipt(jws: string, publicKey: KeyObject | string, options: VerifyReceiptOptions = {}): ReceiptClaims {
   const parts = jws.split('.');
   if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) {
@@ -183,8 +245,6 @@ export function verifyReceipt(jws: string, publicKey: KeyObject | string, option
     throw new ReceiptError('expired', `receipt expired at ${new Date(claims.exp * 1000).toISOString()}`);
   }
   if (!bindsParameters(claims)) throw new ReceiptError('malformed', 'receipt claims bind no parameters');
-  if (Object.hasOwn(options, 'parameters') && !receiptCoversParameters(claims, options.parameters)) {
-    throw new ReceiptError('parameters_mismatch', 'receipt was issued for different parameters');
-  }
+  checkBindings(claims, options);
   return claims;
 }

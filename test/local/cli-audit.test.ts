@@ -229,6 +229,58 @@ describe('countersign receipt verify', () => {
     expect(JSON.parse(json.stdout)).toEqual({ ok: false, error: { code: 'parameters_mismatch', message: 'receipt was issued for different parameters' } });
   });
 
+  it('binds --action, --resource and --environment: a match exits 0 naming what it checked, each mismatch exits 1 naming the field', async () => {
+    const resource = 'arn:aws:rds:eu-west-1:123456789012:db:customers';
+    const bound = ['--action', 'data.export', '--resource', resource, '--environment', 'production', '--public-key', pemFile];
+    const match = await countersign(['receipt', 'verify', receipt, ...bound, '--parameters', join(dir, 'params.json'), '--approved-by-humans']);
+    expect(match.stderr).toBe('');
+    expect(match.code).toBe(0);
+    expect(match.stdout).toMatch(/^receipt: valid\n/);
+    expect(match.stdout).toContain('checked      action, resource, environment, approved by people, parameters\n');
+    // Resource and environment in policy's canonical form: case, spacing and width do not count; the action is exact.
+    const canonical = await countersign(['receipt', 'verify', receipt, '--resource', ` ${resource.toUpperCase()} `, '--environment', 'Ｐｒｏｄｕｃｔｉｏｎ', '--json']);
+    expect(canonical.code).toBe(0);
+    expect(JSON.parse(canonical.stdout)).toMatchObject({ ok: true, checked: ['resource', 'environment'], claims: { sub: id, decidedBy: 'approvers' } });
+
+    const cases: Array<[string[], string, string]> = [
+      [['--action', 'data.exports'], 'action_mismatch', 'receipt is for action "data.export"; expected action "data.exports"'],
+      [['--action', 'Data.Export'], 'action_mismatch', 'receipt is for action "data.export"; expected action "Data.Export"'],
+      [['--resource', 'arn:aws:rds:eu-west-1:123456789012:db:users'], 'resource_mismatch', `receipt is for resource "${resource}"; expected resource "arn:aws:rds:eu-west-1:123456789012:db:users"`],
+      [['--resource', ''], 'resource_mismatch', `receipt is for resource "${resource}"; expected no resource`],
+      [['--environment', 'staging'], 'environment_mismatch', 'receipt is for environment "production"; expected environment "staging"'],
+    ];
+    for (const [flags, code, message] of cases) {
+      // Every other binding matches: only the one flag differs.
+      const args = ['receipt', 'verify', receipt, ...bound, ...flags];
+      const text = await countersign(args);
+      expect(text.code, flags.join(' ')).toBe(1);
+      expect(text.stdout, flags.join(' ')).toBe(`receipt: INVALID (${code}: ${message})\n`);
+      const json = await countersign([...args, '--json']);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout)).toEqual({ ok: false, error: { code, message } });
+    }
+  });
+
+  it('--approved-by-humans refuses a receipt that policy issued on its own; a flag for a claim the receipt lacks fails', async () => {
+    const allowed = await api(cs.url, 'POST', '/v1/actions', 'demo-agent-key', { action: 'reports.read', resource: 'warehouse' });
+    expect(allowed.body).toMatchObject({ status: 'approved', rule: 'read-only' });
+    const byPolicy = allowed.body.receipt as string;
+    const plain = await countersign(['receipt', 'verify', byPolicy, '--action', 'reports.read', '--public-key', pemFile]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toContain('approvers    (none: allowed by policy)');
+    const humans = await countersign(['receipt', 'verify', byPolicy, '--action', 'reports.read', '--approved-by-humans', '--public-key', pemFile]);
+    expect(humans.code).toBe(1);
+    expect(humans.stdout).toBe('receipt: INVALID (not_approved_by_humans: receipt is from policy alone (rule "read-only" allowed it); expected approval by people)\n');
+    const json = await countersign(['receipt', 'verify', byPolicy, '--approved-by-humans', '--public-key', pemFile, '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'not_approved_by_humans' } });
+    // This receipt has no environment: naming one fails, and '' ("on no environment") matches.
+    const environment = await countersign(['receipt', 'verify', byPolicy, '--environment', 'production', '--public-key', pemFile]);
+    expect(environment.code).toBe(1);
+    expect(environment.stdout).toBe('receipt: INVALID (environment_mismatch: receipt is for no environment; expected environment "production")\n');
+    expect((await countersign(['receipt', 'verify', byPolicy, '--environment', '', '--resource', 'Warehouse', '--public-key', pemFile])).code).toBe(0);
+  });
+
   it('refuses a tampered receipt', async () => {
     const [header, payload, signature] = receipt.split('.') as [string, string, string];
     const at = Math.floor(payload.length / 2);
@@ -252,6 +304,9 @@ describe('countersign receipt verify', () => {
       ['receipt', 'verify', receipt, '--parameters', join(dir, 'not-json.json')],
       ['receipt', 'verify', receipt, '--public-key', join(dir, 'missing.pem')],
       ['receipt', 'verify', receipt, '--public-key', join(dir, 'params.json')],
+      ['receipt', 'verify', receipt, '--action', ''],
+      ['receipt', 'verify', receipt, '--action'],
+      ['receipt', 'verify', receipt, '--approved-by-humans=yes'],
     ];
     const runs = await Promise.all(cases.map((args) => countersign(args)));
     runs.forEach(({ code, stderr }, i) => {
@@ -260,7 +315,8 @@ describe('countersign receipt verify', () => {
     });
     const help = await countersign(['receipt', 'verify', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('exit codes: 0 the receipt is valid; 1 it is not');
+    expect(help.stdout).toContain('exit codes: 0 the receipt is valid (and matches every check asked for); 1 it is not');
+    for (const flag of ['--action a', '--resource r', '--environment e', '--approved-by-humans']) expect(help.stdout).toContain(flag);
   });
 });
 

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,8 +165,8 @@ describe('local API gateway', () => {
 
   it('keeps inbox messages, validates them, and escapes them on the page', async () => {
     const message = { channel: 'email', to: 'alice@example.com', subject: '<script>alert(1)</script>', text: 'a & b', actionId: 'act_1', reviewUrl: 'javascript:alert(1)' };
-    expect((await fetch(`${url}/_local/inbox`, { method: 'POST', body: JSON.stringify(message) })).status).toBe(201);
-    expect((await fetch(`${url}/_local/inbox`, { method: 'POST', body: JSON.stringify({ channel: 'fax' }) })).status).toBe(400);
+    expect((await fetch(`${url}/_local/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) })).status).toBe(201);
+    expect((await fetch(`${url}/_local/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'fax' }) })).status).toBe(400);
     const list = (await (await fetch(`${url}/_local/inbox.json`)).json()) as any[];
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ ...message, id: expect.any(String), at: expect.any(String) });
@@ -175,6 +175,33 @@ describe('local API gateway', () => {
     expect(page).not.toContain('<script>');
     expect(page).not.toContain('javascript:');
     expect(new LocalInbox(dataDir).list()).toHaveLength(1);
+  });
+
+  it('refuses a rebound Host and a cross-site write to /_local/ before any handler runs or anything is kept', async () => {
+    const send = (path: string, method: string, headers: Record<string, string>, body = '') =>
+      new Promise<number>((resolve, reject) => {
+        const { hostname, port } = new URL(url);
+        const req = httpRequest({ hostname, port, path, method, setHost: false, headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const before = seen.length;
+    const inbox = new LocalInbox(dataDir).list().length;
+    expect(await send('/v1/actions', 'POST', { host: 'evil.example', authorization: 'Bearer demo-agent-key', 'content-type': 'application/json' }, '{}')).toBe(421);
+    expect(await send('/v1/review/t', 'GET', { host: '127.0.0.1.evil.example' })).toBe(421);
+    const message = JSON.stringify({ channel: 'email', to: 'a@example.com', subject: 's', text: 't', actionId: 'act_1' });
+    const host = new URL(url).host;
+    expect(await send('/_local/inbox', 'POST', { host, 'content-type': 'text/plain' }, message)).toBe(415);
+    expect(await send('/_local/inbox', 'POST', { host, 'content-type': 'application/json', origin: 'http://evil.example' }, message)).toBe(403);
+    expect(await send('/_local/inbox', 'POST', { host, 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' }, message)).toBe(403);
+    expect(seen.length).toBe(before);
+    expect(new LocalInbox(dataDir).list()).toHaveLength(inbox);
+    // The same message, same-origin, is kept.
+    expect(await send('/_local/inbox', 'POST', { host, 'content-type': 'application/json', origin: `http://${host}`, 'sec-fetch-site': 'same-origin' }, message)).toBe(201);
+    expect(new LocalInbox(dataDir).list()).toHaveLength(inbox + 1);
   });
 
   it('reports health', async () => {

@@ -92,11 +92,12 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, ms = 20
   }
 }
 
-/** JSON over HTTP with a local API key. */
+/** JSON over HTTP with a local API key. Writes to `/_local/*` always say JSON, as local mode requires of them. */
 export async function api(base: string, method: string, path: string, key?: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const json = body !== undefined || (path.startsWith('/_local/') && method !== 'GET');
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(json ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();

@@ -2,6 +2,7 @@ import { createHash, generateKeyPairSync, sign as nodeSign, verify as nodeVerify
 import { describe, expect, it } from 'vitest';
 import {
   ReceiptError,
+  approvedByHumans,
   assembleReceipt,
   derToJose,
   parametersHash,
@@ -27,6 +28,7 @@ const claims: ReceiptClaims = {
   paramsSha256: parametersHash(parameters),
   requester: 'arn:aws:iam::000000000000:role/demo-agent',
   approvers: ['alice@example.com', 'bob@example.com'],
+  decidedBy: 'approvers',
   rule: 'prod-exports',
   iat: issuedAt.getTime() / 1000,
   exp: issuedAt.getTime() / 1000 + 900,
@@ -168,6 +170,87 @@ describe('receipts', () => {
     ]) {
       expect(receiptErrorOf(() => verifyReceipt(jws, publicKey, { now, parameters: changed })).code).toBe('parameters_mismatch');
     }
+  });
+
+  describe('binds the action, resource, environment and who approved', () => {
+    const jws = signWith(privateKey, claims);
+    const codeOf = (options: Parameters<typeof verifyReceipt>[2], token = jws) => {
+      try {
+        verifyReceipt(token, publicKey, { now, ...options });
+        return 'valid';
+      } catch (err) {
+        expect(err).toBeInstanceOf(ReceiptError);
+        return (err as ReceiptError).code;
+      }
+    };
+
+    it('action: exactly, no folding', () => {
+      expect(codeOf({ action: 'data.export' })).toBe('valid');
+      for (const other of ['data.exports', 'Data.Export', 'data.export ', 'data.*', 'db.drop']) expect(codeOf({ action: other }), other).toBe('action_mismatch');
+      const error = receiptErrorOf(() => verifyReceipt(jws, publicKey, { now, action: 'db.drop' }));
+      expect(error.message).toBe('receipt is for action "data.export"; expected action "db.drop"');
+    });
+
+    it('resource and environment: in the canonical form policy compares (case, width, hidden characters, spacing)', () => {
+      for (const same of ['production', 'Production ', ' PRODUCTION', 'ｐｒｏｄｕｃｔｉｏｎ', 'pro\u200Bduction']) expect(codeOf({ environment: same }), same).toBe('valid');
+      for (const other of ['staging', 'prod', 'production-eu', '']) expect(codeOf({ environment: other }), other).toBe('environment_mismatch');
+      expect(codeOf({ resource: claims.resource!.toUpperCase() })).toBe('valid');
+      expect(codeOf({ resource: `  ${claims.resource}\t` })).toBe('valid');
+      for (const other of ['arn:aws:rds:eu-west-1:123456789012:db:users', 'arn:aws:rds:eu-west-1:123456789012:db', '*', '']) expect(codeOf({ resource: other }), other).toBe('resource_mismatch');
+      const error = receiptErrorOf(() => verifyReceipt(jws, publicKey, { now, environment: 'staging' }));
+      expect(error.message).toBe('receipt is for environment "production"; expected environment "staging"');
+      expect(receiptErrorOf(() => verifyReceipt(jws, publicKey, { now, resource: '' })).message).toBe(
+        'receipt is for resource "arn:aws:rds:eu-west-1:123456789012:db:customers"; expected no resource',
+      );
+    });
+
+    it('a receipt without a resource or environment fails any value but empty, which means "on none"', () => {
+      const { resource: _r, environment: _e, ...rest } = claims;
+      const bare = signWith(privateKey, rest);
+      expect(codeOf({ resource: 'x' }, bare)).toBe('resource_mismatch');
+      expect(codeOf({ environment: 'production' }, bare)).toBe('environment_mismatch');
+      expect(codeOf({ resource: '', environment: ' ' }, bare)).toBe('valid');
+      expect(receiptErrorOf(() => verifyReceipt(bare, publicKey, { now, resource: 'x' })).message).toBe('receipt is for no resource; expected resource "x"');
+    });
+
+    it('approvedByHumans: refuses a receipt policy issued alone, old receipts by their approvers', () => {
+      expect(codeOf({ approvedByHumans: true })).toBe('valid');
+      expect(codeOf({ approvedByHumans: false })).toBe('valid');
+      const byPolicy = signWith(privateKey, { ...claims, approvers: [], decidedBy: 'policy', rule: 'read-only' });
+      expect(codeOf({}, byPolicy)).toBe('valid');
+      expect(codeOf({ approvedByHumans: true }, byPolicy)).toBe('not_approved_by_humans');
+      expect(receiptErrorOf(() => verifyReceipt(byPolicy, publicKey, { now, approvedByHumans: true })).message).toBe(
+        'receipt is from policy alone (rule "read-only" allowed it); expected approval by people',
+      );
+      // Receipts issued before decidedBy was a claim: the approvers list tells.
+      const { decidedBy: _d, ...old } = claims;
+      expect(codeOf({ approvedByHumans: true }, signWith(privateKey, old))).toBe('valid');
+      expect(codeOf({ approvedByHumans: true }, signWith(privateKey, { ...old, approvers: [] }))).toBe('not_approved_by_humans');
+      // decidedBy says people, but nobody is named (or the reverse): not an approval by people.
+      expect(codeOf({ approvedByHumans: true }, signWith(privateKey, { ...claims, approvers: [] }))).toBe('not_approved_by_humans');
+      expect(codeOf({ approvedByHumans: true }, signWith(privateKey, { ...claims, decidedBy: 'policy' }))).toBe('not_approved_by_humans');
+      expect(approvedByHumans(claims)).toBe(true);
+    });
+
+    it('refuses a decidedBy that is neither policy nor approvers as malformed', () => {
+      expect(codeOf({}, signWith(privateKey, { ...claims, decidedBy: 'timeout' }))).toBe('malformed');
+    });
+
+    it('checks every binding given, naming the first that fails in the order action, resource, environment, people, parameters', () => {
+      const all = { action: 'data.export', resource: claims.resource!, environment: 'production', approvedByHumans: true, parameters };
+      expect(codeOf(all)).toBe('valid');
+      expect(codeOf({ ...all, action: 'x', resource: 'x', environment: 'x', parameters: {} })).toBe('action_mismatch');
+      expect(codeOf({ ...all, resource: 'x', environment: 'x', parameters: {} })).toBe('resource_mismatch');
+      expect(codeOf({ ...all, environment: 'x', parameters: {} })).toBe('environment_mismatch');
+      expect(codeOf({ ...all, parameters: {} })).toBe('parameters_mismatch');
+      const byPolicy = signWith(privateKey, { ...claims, approvers: [], decidedBy: 'policy' });
+      expect(codeOf({ ...all, parameters: {} }, byPolicy)).toBe('not_approved_by_humans');
+      // Only a valid signature is compared: an edited claim fails as bad_signature, whatever the bindings say.
+      const [h, , sig] = jws.split('.');
+      expect(codeOf(all, `${h}.${b64json({ ...claims, action: 'db.drop' })}.${sig}`)).toBe('bad_signature');
+      // And an expired receipt is expired even when everything matches.
+      expect(receiptErrorOf(() => verifyReceipt(jws, publicKey, { ...all, now: new Date(claims.exp * 1000) })).code).toBe('expired');
+    });
   });
 
   it('hashes absent parameters as {} and matches a hand-computed digest', () => {
