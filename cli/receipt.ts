@@ -20,8 +20,8 @@ export const RECEIPT_USAGE = `usage: countersign receipt verify <receipt | -> [-
   --environment e         the same for the environment (Production matches production)
   --approved-by-humans    refuse a receipt that policy issued on its own (a rule that allows at once): people
                           must have approved
-  --parameters file.json  the receipt must be for exactly these parameters (the JSON file's SHA-256 over RFC 8785
-                          canonical JSON must equal the receipt's paramsSha256)
+  --parameters file.json  the receipt must be for exactly these parameters (HMAC-SHA256 of the file's RFC 8785
+                          canonical JSON, keyed with the receipt's paramsSalt, must equal its paramsHmac)
   --public-key key.pem    the ledger key as PEM: verifies offline, without calling the API; otherwise the key is
                           fetched from GET /v1/audit/public-key
   --json                  print {"ok", "claims"?, "checked"?, "error"?: {"code", "message"}}
@@ -111,7 +111,7 @@ async function verify(argv: readonly string[]): Promise<number> {
     row('rule', claims.rule);
     row('issued', new Date(claims.iat * 1000).toISOString());
     row('expires', new Date(claims.exp * 1000).toISOString());
-    row('parameters', values.parameters !== undefined ? `match ${values.parameters}` : `not checked (pass --parameters file.json); sha256 ${claims.paramsSha256}`);
+    row('parameters', values.parameters !== undefined ? `match ${values.parameters}` : `not checked (pass --parameters file.json); ${claims.paramsHmac ? `hmac ${claims.paramsHmac}` : `sha256 ${claims.paramsSha256}`}`);
     const words: Record<string, string> = { approvedByHumans: 'approved by people' };
     row('checked', checked.length ? checked.map((c) => words[c] ?? c).join(', ') : 'signature and expiry only (pass --action, --resource, --environment)');
     return EXIT.ok;

@@ -1,6 +1,6 @@
 // A downstream service checks a Countersign receipt with the ledger's public key alone, before it acts: that it is
 // for this action, resource, environment and these parameters, and (if asked) that people approved it, not policy alone.
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash, createHmac, createPublicKey, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
 // Resource and environment compare as policy compares them: compatibility forms folded, hidden characters dropped,
@@ -24,7 +24,12 @@ export function verifyCountersignReceipt(receipt: string, publicKeyPem: string, 
   // decidedBy is "policy" when a rule allowed the action at once (older receipts: approvers is then empty).
   const byPeople = (claims.decidedBy ?? 'approvers') === 'approvers' && claims.approvers.length > 0;
   if (expect.approvedByHumans && !byPeople) throw new Error('receipt was issued by policy alone');
-  const paramsSha256 = createHash('sha256').update(canonicalize(expect.parameters ?? {}) ?? '').digest('hex');
-  if (claims.paramsSha256 !== paramsSha256) throw new Error('receipt is for other parameters');
+  // paramsHmac is HMAC-SHA256, keyed with the receipt's own paramsSalt, of the parameters' canonical JSON (receipts
+  // from before salted commitments carry a plain paramsSha256 instead).
+  const json = canonicalize(expect.parameters ?? {}) ?? '';
+  const bound = claims.paramsHmac
+    ? createHmac('sha256', Buffer.from(claims.paramsSalt, 'base64url')).update(json).digest('hex') === claims.paramsHmac
+    : createHash('sha256').update(json).digest('hex') === claims.paramsSha256;
+  if (!bound) throw new Error('receipt is for other parameters');
   return claims as { sub: string; approvers: string[]; decidedBy?: 'policy' | 'approvers'; requester: string; rule: string; exp: number };
 }

@@ -71,7 +71,9 @@ beforeAll(async () => {
   await api(cs.url, 'POST', `/v1/actions/${id}/decision`, 'alice-key', { decision: 'approve', reason: 'Checked the table list' });
   const approved = await api(cs.url, 'POST', `/v1/actions/${id}/decision`, 'bob-key', { decision: 'approve', reason: 'Fine for Q4' });
   expect(approved.body.status).toBe('approved');
-  receipt = approved.body.receipt;
+  // The receipt is the requester's: the approver's answer does not carry it.
+  expect(approved.body.receipt).toBeUndefined();
+  receipt = (await api(cs.url, 'GET', `/v1/actions/${id}`, 'demo-agent-key')).body.receipt;
   const pem = await (await fetch(`${cs.url}/v1/audit/public-key`, { headers: { authorization: 'Bearer audit-key' } })).text();
   pemFile = join(dir, 'ledger.pem');
   writeFileSync(pemFile, pem);
@@ -217,7 +219,7 @@ describe('countersign receipt verify', () => {
     expect(online.stderr).toContain('network_error');
   });
 
-  it('checks --parameters against paramsSha256', async () => {
+  it("checks --parameters against the receipt's salted commitment", async () => {
     const match = await countersign(['receipt', 'verify', receipt, '--parameters', join(dir, 'params.json'), '--json']);
     expect(match.code).toBe(0);
     expect(JSON.parse(match.stdout)).toMatchObject({ ok: true, claims: { sub: id, action: 'data.export', approvers: ['alice@example.com', 'bob@example.com'], rule: 'prod-exports' } });

@@ -81,7 +81,8 @@ describe('README examples', () => {
       await api(cs.url, 'POST', `/v1/actions/${created.body.id}/decision`, 'alice-key', { decision: 'approve' });
       const approved = await api(cs.url, 'POST', `/v1/actions/${created.body.id}/decision`, 'bob-key', { decision: 'approve' });
       expect(approved.body.status).toBe('approved');
-      return approved.body.receipt as string;
+      // The requester reads its receipt.
+      return (await api(cs.url, 'GET', `/v1/actions/${created.body.id}`, 'demo-agent-key')).body.receipt as string;
     };
     const [production, staging] = [await approve('production'), await approve('staging')];
     // The job's working folder: the ledger key saved once, its parameters, and `npx countersign` as installed.
@@ -125,7 +126,8 @@ describe('README examples', () => {
     });
     expect(created.body).toMatchObject({ status: 'pending', rule: 'prod-exports', requiredApprovals: 2 });
     expect((await api(cs.url, 'POST', `/v1/actions/${created.body.id}/decision`, 'alice-key', { decision: 'approve' })).body.status).toBe('pending');
-    const approved = (await api(cs.url, 'POST', `/v1/actions/${created.body.id}/decision`, 'bob-key', { decision: 'approve' })).body;
+    expect((await api(cs.url, 'POST', `/v1/actions/${created.body.id}/decision`, 'bob-key', { decision: 'approve' })).body.status).toBe('approved');
+    const approved = (await api(cs.url, 'GET', `/v1/actions/${created.body.id}`, 'demo-agent-key')).body;
     expect(approved.status).toBe('approved');
 
     const pem = await (await fetch(`${cs.url}/v1/audit/public-key`, { headers: { authorization: 'Bearer demo-agent-key' } })).text();
