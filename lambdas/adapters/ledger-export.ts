@@ -21,6 +21,7 @@ import {
   startExport,
   unsignedSeal,
   type ExportPosition,
+  type ExportProgress,
   type ExportSeal,
 } from '../core/export-seal';
 import { CheckpointStore } from './checkpoints';
@@ -138,19 +139,20 @@ export async function exportSealedPage(input: {
   scanLimit?: number;
 }): Promise<SealedExportPage> {
   const { since, until } = input;
-  let state;
+  let state: { position?: ExportPosition | undefined; progress: ExportProgress };
   if (input.cursor !== undefined) {
-    state = decodeCursor(input.cursor, await input.publicKey());
-    if (!state) throw new CountersignError('invalid_request', 'cursor is not one this API issued', [{ path: 'cursor', message: 'invalid' }]);
-    if (state.progress.since !== since || state.progress.until !== until) {
+    const decoded = decodeCursor(input.cursor, await input.publicKey());
+    if (!decoded) throw new CountersignError('invalid_request', 'cursor is not one this API issued', [{ path: 'cursor', message: 'invalid' }]);
+    if (decoded.progress.since !== since || decoded.progress.until !== until) {
       throw new CountersignError('invalid_request', 'cursor belongs to an export of another since/until window', [{ path: 'cursor', message: 'another window' }]);
     }
+    state = decoded;
   } else {
     // The head first, then the time: the head is the newest checkpoint written by exportedAt.
     const newest = await new CheckpointStore({ tableName: input.tableName, keyId: input.keyId, dynamo: input.dynamo, kms: input.kms }).latest();
     const exportedAt = (input.clock?.() ?? new Date()).toISOString();
     const head = newest ? { checkpoint: newest.seq, hash: newest.hash, from: newest.from, until: newest.until, total: newest.total } : null;
-    state = { position: undefined, progress: startExport({ exportedAt, since, until, head }) };
+    state = { progress: startExport({ exportedAt, since, until, head }) };
   }
   const page = await exportLedgerPage({
     dynamo: input.dynamo,

@@ -195,8 +195,8 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       kind: 'unsealed',
       message:
         typeof format === 'number' && format < EXPORT_FORMAT
-          ? `the export is unsealed (format ${format}, from a Countersign that did not seal exports): nothing ties its lines to what the ledger held; export it again`
-          : "the export is unsealed: it has no seal line (the export's signed last line), so nothing ties its lines to what the ledger held; export it again",
+          ? `the export is unsealed (format ${format}, from a Countersign that did not seal exports): nothing ties its lines to what the export returned; re-export it with countersign audit export`
+          : "the export is unsealed: it has no seal line (the export's signed last line), so nothing ties its lines to what the export returned; re-export it with countersign audit export",
     });
   } else {
     ({ sealed, authentic } = sealFindings(seal, header, headerLine, itemLines, checkpoints, publicKey, findings));
@@ -468,7 +468,7 @@ function sealFindings(
   const head = seal.head;
   if (actual.tail !== seal.tail) {
     const after = head ? `newer than checkpoint ${head.checkpoint} (${head.until})` : 'in a ledger with no checkpoint yet';
-    differs(`records ${after} up to exportedAt ${seal.exportedAt}`, seal.tail, actual.tail, 'of the newest records cut');
+    differs(`records ${after} up to exportedAt ${seal.exportedAt}`, seal.tail, actual.tail, 'cut');
   }
   const headInWindow = head && (seal.since === undefined || head.from >= seal.since) && (seal.until === undefined || head.until <= seal.until);
   if (headInWindow && !checkpoints.some((c) => c.checkpoint.seq === head.checkpoint && c.checkpoint.hash === head.hash)) {

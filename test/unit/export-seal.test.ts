@@ -136,7 +136,7 @@ describe('verifying a sealed export', () => {
     const dropped = verify(full().slice(0, -1));
     expect(kinds(dropped)).toEqual(['unsealed']);
     expect(dropped).toMatchObject({ ok: false, sealed: false });
-    expect(messages(dropped)).toMatch(/unsealed.*export it again/);
+    expect(messages(dropped)).toMatch(/unsealed.*re-export it/);
     const old = full().slice(0, -1);
     old[0] = edit(old[0]!, (h) => (h.format = 1));
     const report = verify(old);
@@ -174,7 +174,7 @@ describe('verifying a sealed export', () => {
     const oldest = recordLines[0]!;
     const checkpoint = lines.findIndex((l) => JSON.parse(l).type === 'checkpoint');
     const cases: Array<[string, string[], RegExp]> = [
-      ['newest record', lines.filter((_, i) => i !== newest), /seal counts 6 records; the file holds 5: 1 cut[\s\S]*2 records newer than checkpoint 1 .* the file holds 1: 1 of the newest records cut/],
+      ['newest record', lines.filter((_, i) => i !== newest), /seal counts 6 records; the file holds 5: 1 cut[\s\S]*2 records newer than checkpoint 1 .* the file holds 1: 1 cut/],
       ['oldest record', lines.filter((_, i) => i !== oldest), /seal counts 6 records; the file holds 5: 1 cut/],
       [
         'newest checkpoint and its pages',
