@@ -18,6 +18,7 @@ import { resolveEndpoint } from '../client/transport';
 import { parseConfig } from '../lambdas/core/config';
 import { canonicalSignedJson, nextUnsignedRecord, type AuditRecord } from '../lambdas/core/audit';
 import { planCheckpoint, type Leaf } from '../lambdas/core/checkpoint';
+import { addExportItem, EXPORT_FORMAT, sealDigest, sealMessage, startExport, unsignedSeal } from '../lambdas/core/export-seal';
 import { verifyLedgerLines } from '../lambdas/core/ledger-verify';
 import { startLocalRuntime } from '../local/runtime';
 import { synthesizeForLocal } from '../local/synth';
@@ -57,8 +58,15 @@ function syntheticLedger(records: number, key: KeyObject): string[] {
   }
   const until = new Date(Date.parse(SYNTHETIC_START) + out.length * 100).toISOString();
   const plan = planCheckpoint({ previous: undefined, leaves, until, at: new Date(until), keyId: 'bench-key', pagesId: 'benchpages' });
-  const header = { type: 'export', format: 1, exportedAt: until };
-  return [header, ...out, signEntry(plan.unsigned), ...plan.pages].map((v) => JSON.stringify(v));
+  const checkpoint = signEntry(plan.unsigned);
+  const items = [...out, checkpoint, ...plan.pages];
+  // Sealed as the API seals an export: the ledger key's signature over the seal's domain-separated digest.
+  const head = { checkpoint: checkpoint.seq, hash: checkpoint.hash, from: checkpoint.from, until: checkpoint.until, total: checkpoint.total };
+  let progress = startExport({ exportedAt: until, head });
+  for (const item of items) progress = addExportItem(progress, item);
+  const unsigned = unsignedSeal(progress, 'bench-key');
+  const seal = { ...unsigned, hash: sealDigest(unsigned).toString('hex'), signature: sign('sha256', Buffer.from(sealMessage(unsigned)), key).toString('base64') };
+  return [{ type: 'export', format: EXPORT_FORMAT, exportedAt: until }, ...items, seal].map((v) => JSON.stringify(v));
 }
 
 async function main(): Promise<void> {

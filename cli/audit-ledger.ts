@@ -7,17 +7,21 @@ import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { apiRequest, expectOk, type Endpoint } from '../client/transport';
+import { EXPORT_FORMAT } from '../lambdas/core/export-seal';
 import { DEFAULT_MAX_CHECKPOINT_AGE_SECONDS, FINDING_KINDS, verifyLedgerLines, type ExportHeader, type LedgerReport } from '../lambdas/core/ledger-verify';
 import { connectionOptions, endpointOf, err, EXIT, neutralize, out, publicKeyFromApi, publicKeyFromFile, readTextFile, UsageError } from './connection';
 
 export const EXPORT_USAGE = `  export [--since <time>] [--until <time>] [--out file.jsonl] [--url <url>] [--api-key <key>]
       every record, checkpoint and checkpoint leaf page as JSON Lines (auditors only: GET /v1/audit/export),
-      after a first line {"type":"export",...} saying what was asked and when; to stdout without --out.
+      after a first line {"type":"export",...} saying what was asked and when, and ending with the export's seal
+      {"type":"export_seal",...}, signed by the ledger key over all of it; to stdout without --out.
       --since/--until select records by time, and the checkpoints wholly inside that range (ISO 8601)`;
 
 export const VERIFY_USAGE = `  verify [--file file.jsonl] [--public-key key.pem] [--json] [--max-checkpoint-age <seconds>] [--url] [--api-key]
-      checks every hash, signature, chain link and checkpoint, and names each edited, re-signed, reordered,
-      missing or inserted record, deleted request, cut tail and forged or missing checkpoint by request id and seq.
+      checks the export's seal, every hash, signature, chain link and checkpoint, and names each edited, re-signed,
+      reordered, missing or inserted record, deleted request, cut tail and forged or missing checkpoint by request
+      id and seq; an unsealed export, an edited header and lines cut or added since the export are refused.
+      A partial export (--since/--until) is judged as such, and the report says which window.
       --file            an export (default: export live from the API first)
       --public-key      the ledger key as PEM (offline; default: GET /v1/audit/public-key)
       --max-checkpoint-age  records older than this need a checkpoint (default ${DEFAULT_MAX_CHECKPOINT_AGE_SECONDS})
@@ -28,6 +32,8 @@ const exportPageSchema = z.object({
   items: z.array(z.record(z.string(), z.unknown())),
   cursor: z.string().nullable(),
   exportedAt: z.iso.datetime(),
+  /** On the last page: written as is; `audit verify` judges it. */
+  seal: z.record(z.string(), z.unknown()).optional(),
 });
 
 function isoOption(name: string, value: string | undefined): string | undefined {
@@ -37,22 +43,26 @@ function isoOption(name: string, value: string | undefined): string | undefined 
   return new Date(ms).toISOString();
 }
 
-/** Streams the export, page by page, to `write`; answers the header it wrote first and the number of items. */
+/**
+ * Streams the export, page by page, to `write`: the header first, then the items, then the seal the last page
+ * answered. Answers the header, the number of items and whether a seal came.
+ */
 export async function exportLedger(
   endpoint: Endpoint,
   range: { since?: string | undefined; until?: string | undefined },
   write: (line: string) => void,
-): Promise<{ header: ExportHeader; items: number }> {
+): Promise<{ header: ExportHeader; items: number; sealed: boolean }> {
   let cursor: string | undefined;
   let header: ExportHeader | undefined;
   let items = 0;
+  let sealed = false;
   do {
     const response = expectOk(await apiRequest(endpoint, { method: 'GET', path: '/v1/audit/export', query: { since: range.since, until: range.until, cursor } }));
     const page = exportPageSchema.parse(response.json());
     if (!header) {
       header = {
         type: 'export',
-        format: 1,
+        format: EXPORT_FORMAT,
         exportedAt: page.exportedAt,
         ...(range.since ? { since: range.since } : {}),
         ...(range.until ? { until: range.until } : {}),
@@ -63,8 +73,12 @@ export async function exportLedger(
     for (const item of page.items) write(JSON.stringify(item));
     items += page.items.length;
     cursor = page.cursor ?? undefined;
+    if (!cursor && page.seal) {
+      write(JSON.stringify(page.seal));
+      sealed = true;
+    }
   } while (cursor);
-  return { header: header!, items };
+  return { header: header!, items, sealed };
 }
 
 export async function exportCommand(argv: readonly string[]): Promise<number> {
@@ -82,8 +96,9 @@ export async function exportCommand(argv: readonly string[]): Promise<number> {
     throw new UsageError(`cannot write ${values.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
-    const { items } = await exportLedger(endpoint, { since, until }, (line) => writeSync(fd, `${line}\n`));
-    if (values.out) err(`exported ${items} ledger items to ${values.out}`);
+    const { items, sealed } = await exportLedger(endpoint, { since, until }, (line) => writeSync(fd, `${line}\n`));
+    if (values.out) err(`exported ${items} ledger items to ${values.out}${sealed ? ', sealed' : ''}`);
+    if (!sealed) err('warning: the API answered no seal: `audit verify` will refuse this export as unsealed');
   } finally {
     if (values.out) closeSync(fd);
   }
@@ -128,7 +143,19 @@ function printReport(report: LedgerReport): void {
   for (const finding of report.findings) out(`${finding.kind.toUpperCase().padEnd(width)}  ${neutralize(finding.message)}`);
   const what = `${report.records} records in ${report.requests} requests, ${report.checkpoints} checkpoints`;
   const coverage = `${report.covered} records under a checkpoint, ${report.pending} newer than the last checkpoint`;
-  out(report.ok ? `ledger: OK: ${what}; ${coverage}` : `ledger: FAILED: ${report.findings.length} problem${report.findings.length === 1 ? '' : 's'} in ${what}`);
+  if (report.window) {
+    const { since, until } = report.window;
+    out(
+      `partial export: judged the window ${since ? `since ${neutralize(since)}` : 'from the start'} ${until ? `until ${neutralize(until)}` : `until the export (${neutralize(report.exportedAt ?? '?')})`}` +
+        ': its records and the checkpoints wholly inside it, not the whole ledger',
+    );
+  }
+  const scope = report.window ? 'partial export' : report.sealed ? `sealed export of ${neutralize(report.exportedAt ?? '?')}` : 'export';
+  out(
+    report.ok
+      ? `ledger: OK: ${what}; ${coverage} (${scope})`
+      : `ledger: FAILED: ${report.findings.length} problem${report.findings.length === 1 ? '' : 's'} in ${what} (${scope})`,
+  );
 }
 
 /** A one-line progress bar on a terminal's stderr, redrawn at most every 100 ms. */

@@ -85,9 +85,14 @@ export class AuditLedger extends Construct {
     this.signingKey.grant(grantee, 'kms:Sign');
   }
 
-  /** Export the whole ledger to auditors (a paginated Scan of the table). */
+  /**
+   * Export the whole ledger to auditors, sealed: a paginated Scan of the table, the newest checkpoint (Query), and
+   * the ledger key to sign each page's cursor and the export's seal (Sign) and to check a cursor (GetPublicKey).
+   */
   grantExport(grantee: IGrantable): void {
-    this.grantOnTable(grantee, ['dynamodb:Scan']);
+    this.grantOnTable(grantee, ['dynamodb:Scan', 'dynamodb:Query']);
+    this.signingKey.grant(grantee, 'kms:Sign');
+    this.signingKey.grant(grantee, 'kms:GetPublicKey');
   }
 
   /**

@@ -1,19 +1,24 @@
 /**
- * Verifies an exported ledger (JSON Lines: an optional export header, records, checkpoints and checkpoint leaf
- * pages) with the ledger's public key alone, and names every problem by request id and seq: edited, re-signed,
- * reordered, duplicated, missing and inserted records, a deleted request, a cut tail, and forged or missing
- * checkpoints. Nothing here trusts the party that produced the export.
+ * Verifies an exported ledger (JSON Lines: the export header, records, checkpoints and checkpoint leaf pages, and
+ * the export's seal) with the ledger's public key alone, and names every problem by request id and seq: edited,
+ * re-signed, reordered, duplicated, missing and inserted records, a deleted request, a cut tail, forged or missing
+ * checkpoints, and a file that is not what the export returned (an unsealed file, an edited header, a cut head, tail
+ * or window, lines added after the seal). Nothing here trusts the party that produced the export.
  */
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { createHash } from 'node:crypto';
 import { assertP256PublicKey, auditRecordSchema, canonicalSignedJson, GENESIS_HASH, signatureValid, signedDigest, withoutSignature, type AuditRecord } from './audit';
 import { checkpointSchema, LEDGER_ORIGIN, leavesPageSchema, merkleRoot, type Checkpoint, type Leaf, type LeavesPage } from './checkpoint';
+import { addExportItem, EXPORT_FORMAT, exportSealSchema, sealProblem, startExport, type ExportProgress, type ExportSeal } from './export-seal';
 
-/** The first line of an export: what was asked for and when. Informational: it is not signed. */
+/**
+ * The first line of an export: what was asked for and when. Its `exportedAt`, `since` and `until` must be the
+ * seal's, which signs them; `source` (where the CLI fetched it from) is a note for the reader, not sealed.
+ */
 export const exportHeaderSchema = z.strictObject({
   type: z.literal('export'),
-  format: z.literal(1),
+  format: z.literal(EXPORT_FORMAT),
   exportedAt: z.iso.datetime(),
   since: z.iso.datetime().optional(),
   until: z.iso.datetime().optional(),
@@ -22,6 +27,10 @@ export const exportHeaderSchema = z.strictObject({
 export type ExportHeader = z.infer<typeof exportHeaderSchema>;
 
 export const FINDING_KINDS = [
+  'unsealed',
+  'seal_forged',
+  'header_edited',
+  'not_as_sealed',
   'malformed',
   'checkpoint_forged',
   'checkpoint_missing',
@@ -62,6 +71,15 @@ export interface VerifyLedgerOptions {
 
 export interface LedgerReport {
   readonly ok: boolean;
+  /** The export carries a seal the ledger key signed, and the header and every line are as it says. */
+  readonly sealed: boolean;
+  /** When the export was taken, as its seal says (its header's, when the seal is missing or forged). */
+  readonly exportedAt?: string;
+  /**
+   * Set when the export is partial (`since` and/or `until`): it was judged as the records of this window and the
+   * checkpoints wholly inside it, not as the whole ledger.
+   */
+  readonly window?: { readonly since?: string; readonly until?: string };
   readonly records: number;
   readonly requests: number;
   readonly checkpoints: number;
@@ -103,13 +121,26 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
   /** Records present but unreadable: not reported again as missing. */
   const unreadable = new Set<string>();
 
+  /** The export's items (between the header and the seal): recomputed here as the server computed them. */
+  const itemLines: Array<{ line: number; text: string; value?: unknown }> = [];
+  let seal: { line: number; seal: ExportSeal } | undefined;
+  let firstLine = true;
+  let headerLine: unknown;
+
   lines.forEach((text, index) => {
     const line = index + 1;
     if (text.trim() === '') return;
+    const first = firstLine;
+    firstLine = false;
+    if (seal) {
+      findings.push({ kind: 'not_as_sealed', line, message: `line ${line} comes after the export's seal: it is not part of what was exported` });
+      return;
+    }
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
+      if (!first) itemLines.push({ line, text });
       findings.push({ kind: 'malformed', line, message: `line ${line} is not JSON` });
       return;
     }
@@ -122,14 +153,25 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       findings.push({ kind: 'malformed', line, ...named, message: `line ${line}: not a valid ${what} (${issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'invalid'})` });
     };
     if (type === 'export') {
-      const parsed = exportHeaderSchema.safeParse(value);
-      if (!parsed.success) return fail('export header', parsed.error);
-      if (header || records.length + checkpoints.length + pages.length > 0) {
+      if (!first) {
         findings.push({ kind: 'malformed', line, message: `line ${line}: an export header may only be the first line` });
         return;
       }
-      header = parsed.data;
-    } else if (type === 'checkpoint') {
+      headerLine = value;
+      const parsed = exportHeaderSchema.safeParse(value);
+      // An unsealed format is reported once, as unsealed, below.
+      if (parsed.success) header = parsed.data;
+      else if ((value as { format?: unknown }).format === EXPORT_FORMAT) fail('export header', parsed.error);
+      return;
+    }
+    if (type === 'export_seal') {
+      const parsed = exportSealSchema.safeParse(value);
+      if (!parsed.success) return fail('export seal', parsed.error);
+      seal = { line, seal: parsed.data };
+      return;
+    }
+    itemLines.push({ line, text, value });
+    if (type === 'checkpoint') {
       const parsed = checkpointSchema.safeParse(value);
       if (!parsed.success) return fail('checkpoint', parsed.error);
       checkpoints.push({ line, checkpoint: parsed.data, valid: true });
@@ -144,7 +186,28 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
     }
   });
 
-  const partial = header?.since !== undefined || header?.until !== undefined;
+  // The seal: signed by the ledger key, the header its own, the items exactly those it was made over.
+  let sealed = false;
+  let authentic = false;
+  if (!seal) {
+    const format = (headerLine as { format?: unknown } | undefined)?.format;
+    findings.push({
+      kind: 'unsealed',
+      message:
+        typeof format === 'number' && format < EXPORT_FORMAT
+          ? `the export is unsealed (format ${format}, from a Countersign that did not seal exports): nothing ties its lines to what the export returned; re-export it with countersign audit export`
+          : "the export is unsealed: it has no seal line (the export's signed last line), so nothing ties its lines to what the export returned; re-export it with countersign audit export",
+    });
+  } else {
+    ({ sealed, authentic } = sealFindings(seal, header, headerLine, itemLines, checkpoints, publicKey, findings));
+  }
+  // Judged as a seal the ledger key signed says, whatever the header claims; as the header claims without one (the
+  // report fails then anyway).
+  const claimed = header ?? claimedHeader(headerLine);
+  const window = authentic ? seal!.seal : claimed;
+  const exportedAt = authentic ? seal!.seal.exportedAt : claimed?.exportedAt;
+
+  const partial = window?.since !== undefined || window?.until !== undefined;
   const total = records.length + checkpoints.length;
   let done = 0;
   const progress = () => {
@@ -277,9 +340,9 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       }
     }
   }
-  const asOf = options.asOf ?? (header ? new Date(header.exportedAt) : new Date());
+  const asOf = options.asOf ?? (exportedAt ? new Date(exportedAt) : new Date());
   const maxAgeMs = (options.maxCheckpointAgeSeconds ?? DEFAULT_MAX_CHECKPOINT_AGE_SECONDS) * 1000;
-  const openEnded = header?.until === undefined;
+  const openEnded = window?.until === undefined;
   let pending = 0;
   let covered = 0;
   for (const entry of index.values()) {
@@ -336,6 +399,9 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
   );
   return {
     ok: findings.length === 0,
+    sealed,
+    ...(exportedAt ? { exportedAt } : {}),
+    ...(partial ? { window: { ...(window?.since ? { since: window.since } : {}), ...(window?.until ? { until: window.until } : {}) } } : {}),
     records: records.length,
     requests: byRequest.size,
     checkpoints: checkpoints.length,
@@ -351,4 +417,82 @@ function movedFrom(unsigned: Omit<AuditRecord, 'hash' | 'signature'>, hash: stri
     if (seq !== unsigned.seq && signedDigest({ ...unsigned, seq }).toString('hex') === hash) return seq;
   }
   return undefined;
+}
+
+/**
+ * Checks the seal and the file against it, adding what is wrong to `findings`. Answers whether the seal is
+ * authentic (the ledger key's, unedited) and whether it holds: authentic, matching the header, and made over
+ * exactly these items.
+ */
+function sealFindings(
+  { line, seal }: { line: number; seal: ExportSeal },
+  header: ExportHeader | undefined,
+  headerLine: unknown,
+  items: ReadonlyArray<{ line: number; text: string; value?: unknown }>,
+  checkpoints: readonly CheckpointEntry[],
+  publicKey: KeyObject,
+  findings: Finding[],
+): { sealed: boolean; authentic: boolean } {
+  const before = findings.length;
+  const problem = sealProblem(seal, publicKey);
+  if (problem) {
+    findings.push({
+      kind: 'seal_forged',
+      line,
+      message: problem === 'edited' ? "the export's seal was edited: its content does not match its hash" : "the export's seal is not signed by the ledger key",
+    });
+  }
+  if (!header) {
+    findings.push({
+      kind: 'header_edited',
+      message: headerLine === undefined ? "the export's header (its first line) is missing" : "the export's header (its first line) is not a valid header",
+    });
+  } else {
+    for (const field of ['exportedAt', 'since', 'until'] as const) {
+      if (header[field] !== seal[field]) {
+        findings.push({ kind: 'header_edited', line: 1, message: `the header says ${field} ${header[field] ?? '(none)'}, but the seal signed ${seal[field] ?? '(none)'}` });
+      }
+    }
+  }
+  // What the server computed as it returned the items, computed again over the file's items.
+  let actual: ExportProgress = startExport({ exportedAt: seal.exportedAt, since: seal.since, until: seal.until, head: seal.head });
+  for (const item of items) actual = addExportItem(actual, item.value, item.value === undefined ? item.text : undefined);
+  const differs = (what: string, sealed: number, held: number, fewer: string) =>
+    findings.push({
+      kind: 'not_as_sealed',
+      message: `the seal counts ${sealed} ${what}; the file holds ${held}: ${held < sealed ? `${sealed - held} ${fewer}` : `${held - sealed} added`}`,
+    });
+  const counted = findings.length;
+  if (actual.records !== seal.records) differs('records', seal.records, actual.records, 'cut');
+  if (actual.checkpoints !== seal.checkpoints) differs('checkpoints', seal.checkpoints, actual.checkpoints, 'cut');
+  const head = seal.head;
+  if (actual.tail !== seal.tail) {
+    const after = head ? `newer than checkpoint ${head.checkpoint} (${head.until})` : 'in a ledger with no checkpoint yet';
+    differs(`records ${after} up to exportedAt ${seal.exportedAt}`, seal.tail, actual.tail, 'cut');
+  }
+  const headInWindow = head && (seal.since === undefined || head.from >= seal.since) && (seal.until === undefined || head.until <= seal.until);
+  if (headInWindow && !checkpoints.some((c) => c.checkpoint.seq === head.checkpoint && c.checkpoint.hash === head.hash)) {
+    findings.push({
+      kind: 'not_as_sealed',
+      checkpoint: head.checkpoint,
+      message: `the seal names checkpoint ${head.checkpoint} (up to ${head.until}) as the ledger's newest at exportedAt ${seal.exportedAt}; the file does not hold it`,
+    });
+  }
+  if (findings.length === counted && actual.items !== seal.items) differs('items', seal.items, actual.items, 'cut (checkpoint leaf pages)');
+  if (findings.length === counted && actual.digest !== seal.digest) {
+    findings.push({ kind: 'not_as_sealed', message: "the file's lines are not the ones the export returned (the seal's digest differs): edited, replaced or reordered" });
+  }
+  return { sealed: findings.length === before, authentic: problem === undefined };
+}
+
+/** What an unreadable or unsealed-format header claims, for judging the rest of the file (never trusted). */
+function claimedHeader(value: unknown): { exportedAt?: string; since?: string; until?: string } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const time = (v: unknown) => (typeof v === 'string' && !Number.isNaN(Date.parse(v)) ? v : undefined);
+  const { exportedAt, since, until } = value as Record<string, unknown>;
+  return {
+    ...(time(exportedAt) ? { exportedAt: time(exportedAt)! } : {}),
+    ...(time(since) ? { since: time(since)! } : {}),
+    ...(time(until) ? { until: time(until)! } : {}),
+  };
 }

@@ -2,7 +2,7 @@
  * Agent API: ask for an action, read it (optionally waiting for the outcome), cancel it, read its audit trail, and
  * fetch the ledger's public key. Every state change is a ledger append first; the rest follows from the chain.
  */
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { canRead, decideCancel, decideIntake, deriveState, publicView, statusOf, type ApprovalState, type PolicyDecidedData } from '../core/approval';
 import { channelsFor, timeoutSeconds } from '../core/config';
@@ -15,9 +15,9 @@ import { commitment, idempotentRequestId, parametersSalt } from '../core/commitm
 import { canonicalPrincipal, IdentityError } from '../core/identity';
 import { callbackUrlProblem } from '../core/callback';
 import { callbackMode } from '../adapters/callback';
-import { dynamo, requiredEnv } from '../adapters/aws-clients';
+import { dynamo, kms, requiredEnv } from '../adapters/aws-clients';
 import { startWorkflow } from '../adapters/workflow-start';
-import { decodeCursor, exportLedgerPage } from '../adapters/ledger-export';
+import { exportSealedPage } from '../adapters/ledger-export';
 import { deployedConfig, deployedDirectory, policyVersion } from '../adapters/deployed-config';
 import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent } from '../adapters/http';
 import { completeOutcome, ledger, requestSecrets } from '../adapters/ledger';
@@ -159,12 +159,13 @@ const exportQuerySchema = z.strictObject({
   cursor: z.string().optional(),
 });
 
-/** Auditors only: the whole ledger, a page at a time (`countersign audit export`). */
+/**
+ * Auditors only: the whole ledger, a page at a time (`countersign audit export`), sealed: the last page answers
+ * `seal`, the ledger key's signed statement of everything the export returned (core/export-seal.ts).
+ */
 async function exportAudit(event: HttpEvent) {
   const principal = caller(event, deployedConfig());
   const query = parseWith(exportQuerySchema, event.queryStringParameters ?? {});
-  const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-  if (query.cursor !== undefined && !cursor) throw new CountersignError('invalid_request', 'cursor is not one this API issued', [{ path: 'cursor', message: 'invalid' }]);
   // Stored times are toISOString() strings: compare like with like.
   const since = query.since === undefined ? undefined : new Date(query.since).toISOString();
   const until = query.until === undefined ? undefined : new Date(query.until).toISOString();
@@ -172,15 +173,17 @@ async function exportAudit(event: HttpEvent) {
     throw new CountersignError('invalid_request', 'since is after until', [{ path: 'since', message: 'after until' }]);
   }
   if (!deployedDirectory().isAuditor(principal)) throw new CountersignError('forbidden', 'only auditors may export the ledger');
-  const exportedAt = new Date().toISOString();
-  const page = await exportLedgerPage({
+  const page = await exportSealedPage({
     dynamo,
+    kms,
     tableName: requiredEnv('LEDGER_TABLE'),
-    ...(since ? { since } : {}),
-    ...(until ? { until } : {}),
-    ...(cursor ? { cursor } : {}),
+    keyId: requiredEnv('LEDGER_KEY_ID'),
+    publicKey: async () => createPublicKey(await ledger().publicKeyPem()),
+    since,
+    until,
+    cursor: query.cursor,
   });
-  return json(200, { items: page.items, cursor: page.cursor ?? null, exportedAt });
+  return json(200, { items: page.items, cursor: page.cursor, exportedAt: page.exportedAt, ...(page.seal ? { seal: page.seal } : {}) });
 }
 
 async function publicKey(event: HttpEvent) {

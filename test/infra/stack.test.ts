@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { Duration, Validations } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lambdas/adapters/config-file';
 import { buildApp } from '../../lib/app';
-import { LEDGER_TAMPERING_ACTIONS } from '../../lib/audit-ledger';
+import { AuditLedger, LEDGER_TAMPERING_ACTIONS } from '../../lib/audit-ledger';
 import { API_ROUTES } from '../../lib/intake-api';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -269,6 +269,19 @@ describe('Countersign stack', () => {
     expect(actual.get('kms:Sign')).toEqual([ledgerKey]);
     const requests = logicalId(stack.countersign.requests.table);
     expect(JSON.stringify(statements('checkpointer'))).not.toContain(requests);
+  });
+
+  it('lets the export seal what it returns: the ledger key signs cursors and seals, by the export grant alone', () => {
+    const scratch = new Stack();
+    const ledger = new AuditLedger(scratch, 'Ledger');
+    const role = new Role(scratch, 'Exporter', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    ledger.grantExport(role);
+    const resolved = JSON.stringify(Template.fromStack(scratch).toJSON());
+    const policy = Object.values(Template.fromStack(scratch).findResources('AWS::IAM::Policy'))[0]!.Properties.PolicyDocument.Statement as Statement[];
+    const actions = (target: string) => policy.filter((s) => JSON.stringify(s.Resource).includes(target)).flatMap((s) => [s.Action].flat()).sort();
+    expect(actions(scratch.getLogicalId(ledger.signingKey.node.defaultChild as never))).toEqual(['kms:GetPublicKey', 'kms:Sign']);
+    expect(actions(scratch.getLogicalId(ledger.table.node.defaultChild as never))).toEqual(['dynamodb:Query', 'dynamodb:Scan']);
+    expect(resolved).not.toContain('/index/');
   });
 
   it('runs the checkpointer every 5 minutes, one run at a time, with retries', () => {

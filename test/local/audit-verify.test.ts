@@ -96,9 +96,11 @@ describe('audit export and verify', () => {
     writeFileSync(publicKey, await (await fetch(`${countersign.url}/v1/audit/public-key`, { headers: { authorization: 'Bearer audit-key' } })).text());
   }, 60_000);
 
-  it('exports every record and the checkpoint that covers them, after a header', () => {
+  it('exports every record and the checkpoint that covers them, after a header and before the seal', () => {
     const items = parsed(exported);
-    expect(items[0]).toMatchObject({ type: 'export', format: 1, source: countersign.url });
+    expect(items[0]).toMatchObject({ type: 'export', format: 2, source: countersign.url });
+    const seal = items.pop()!;
+    expect(seal).toMatchObject({ type: 'export_seal', format: 2, exportedAt: items[0]!.exportedAt, items: items.length - 1 });
     const records = items.filter((i) => i.requestId?.startsWith('act_'));
     expect(new Set(records.map((r) => r.requestId))).toEqual(new Set(Object.values(ids)));
     const checkpoints = items.filter((i) => i.type === 'checkpoint');

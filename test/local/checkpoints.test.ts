@@ -10,7 +10,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditLedgerStore } from '../../lambdas/adapters/audit-ledger';
 import { CheckpointStore } from '../../lambdas/adapters/checkpoints';
-import { decodeCursor, exportLedgerPage } from '../../lambdas/adapters/ledger-export';
+import { exportLedgerPage, exportSealedPage } from '../../lambdas/adapters/ledger-export';
 import type { AuditEvent } from '../../lambdas/core/audit';
 import { LEDGER_ORIGIN } from '../../lambdas/core/checkpoint';
 import { verifyLedgerLines } from '../../lambdas/core/ledger-verify';
@@ -37,19 +37,28 @@ function clock(start: string) {
 const EVENT: AuditEvent = { type: 'requested', actor: 'agent', data: { action: 'data.export' } };
 const once = (event: AuditEvent) => (chain: readonly unknown[]) => (chain.length === 0 ? [event] : []);
 
-/** Everything in the table, as an export would write it. */
-async function exportAll(tableName: string, limits: { maxBytes?: number; maxMillis?: number; scanLimit?: number } = {}): Promise<{ lines: string[]; pages: number }> {
-  const lines = [JSON.stringify({ type: 'export', format: 1, exportedAt: new Date().toISOString() })];
-  let cursor: ReturnType<typeof decodeCursor>;
+/** Everything in the table (or a window of it), as an export would write it: header, items, seal. */
+async function exportAll(
+  tableName: string,
+  limits: { maxBytes?: number; maxMillis?: number; scanLimit?: number } = {},
+  options: { clock?: () => Date; since?: string } = {},
+): Promise<{ lines: string[]; pages: number }> {
+  const lines: string[] = [];
+  const publicKey = async () => createPublicKey(await new AuditLedgerStore({ tableName, keyId, dynamo, kms }).publicKeyPem());
+  let cursor: string | undefined;
   let pages = 0;
   do {
-    const page = await exportLedgerPage({ dynamo, tableName, ...limits, ...(cursor ? { cursor } : {}) });
+    const page = await exportSealedPage({ dynamo, kms, tableName, keyId, publicKey, cursor, since: options.since, ...(options.clock ? { clock: options.clock } : {}), ...limits });
+    if (pages === 0) lines.push(JSON.stringify({ type: 'export', format: 2, exportedAt: page.exportedAt, ...(options.since ? { since: options.since } : {}) }));
     pages += 1;
     lines.push(...page.items.map((i) => JSON.stringify(i)));
-    cursor = page.cursor ? decodeCursor(page.cursor) : undefined;
+    cursor = page.cursor ?? undefined;
+    if (!cursor) lines.push(JSON.stringify(page.seal));
   } while (cursor);
   return { lines, pages };
 }
+const itemsOf = (lines: string[]) => lines.slice(1, -1);
+const sealOf = (lines: string[]) => JSON.parse(lines.at(-1)!) as Record<string, unknown>;
 
 let stores: LedgerStores;
 
@@ -96,8 +105,8 @@ describe('CheckpointStore', () => {
     expect(await checkpoints.run({ settleSeconds: 60, deadline })).toEqual([]);
     expect(await checkpoints.latest()).toMatchObject({ seq: 5 });
 
-    const { lines } = await exportAll(tableName);
-    const report = verifyLedgerLines(lines, publicKey, { asOf: time.now() });
+    const { lines } = await exportAll(tableName, {}, { clock: time.now });
+    const report = verifyLedgerLines(lines, publicKey);
     expect(report.findings).toEqual([]);
     expect(report).toMatchObject({ ok: true, records: 6, checkpoints: 5, covered: 6 });
   });
@@ -114,8 +123,8 @@ describe('CheckpointStore', () => {
     expect(runs.flat().map((c) => c.seq)).toEqual([1]);
     const { Items } = await dynamo.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'requestId = :cp', ExpressionAttributeValues: { ':cp': 'checkpoint' } }));
     expect(Items).toHaveLength(1);
-    const { lines } = await exportAll(tableName);
-    expect(verifyLedgerLines(lines, createPublicKey(await records.publicKeyPem()), { asOf: time.now() }).findings).toEqual([]);
+    const { lines } = await exportAll(tableName, {}, { clock: time.now });
+    expect(verifyLedgerLines(lines, createPublicKey(await records.publicKeyPem())).findings).toEqual([]);
   });
 
   it('re-stamps a record whose signing outlasted the write window', async () => {
@@ -146,11 +155,46 @@ describe('exportLedgerPage', () => {
     expect(small.pages).toBeGreaterThan(5);
     expect(hurried.pages).toBeGreaterThanOrEqual(48 / 5);
     expect(whole.pages).toBe(1);
-    expect(small.lines.slice(1)).toEqual(whole.lines.slice(1));
-    expect(hurried.lines.slice(1)).toEqual(whole.lines.slice(1));
-    const items = whole.lines.slice(1).map((l) => JSON.parse(l) as { requestId: string; seq: number });
+    expect(itemsOf(small.lines)).toEqual(itemsOf(whole.lines));
+    expect(itemsOf(hurried.lines)).toEqual(itemsOf(whole.lines));
+    // The running digest carried page to page in the cursor ends where one page's does: the seals agree.
+    for (const paged of [small, hurried]) {
+      expect(sealOf(paged.lines)).toMatchObject({ items: 48, records: 48, tail: 48, digest: sealOf(whole.lines).digest });
+    }
+    const publicKey = createPublicKey(await store.publicKeyPem());
+    for (const { lines } of [small, hurried, whole]) expect(verifyLedgerLines(lines, publicKey).findings).toEqual([]);
+    const items = itemsOf(whole.lines).map((l) => JSON.parse(l) as { requestId: string; seq: number });
     expect(items).toHaveLength(48);
     for (let i = 0; i < items.length; i += 4) expect(items.slice(i, i + 4).map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('carries the progress in a signed cursor: another window or a rewritten cursor is refused', async () => {
+    const tableName = await newLedgerTable();
+    const store = new AuditLedgerStore({ tableName, keyId, dynamo, kms });
+    for (let i = 0; i < 6; i++) await store.append(`act_cursor${i}`, once(EVENT));
+    const publicKey = async () => createPublicKey(await store.publicKeyPem());
+    const since = '2026-01-01T00:00:00.000Z';
+    const first = await exportSealedPage({ dynamo, kms, tableName, keyId, publicKey, since, maxBytes: 600 });
+    expect(first.cursor).toEqual(expect.any(String));
+    expect(first.seal).toBeUndefined();
+    const again = (input: { since?: string; until?: string; cursor: string }) => exportSealedPage({ dynamo, kms, tableName, keyId, publicKey, maxBytes: 600, ...input });
+    await expect(again({ cursor: first.cursor! })).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/another since\/until window/) });
+    await expect(again({ since, until: '2027-01-01T00:00:00.000Z', cursor: first.cursor! })).rejects.toMatchObject({ code: 'invalid_request' });
+    // The progress rewritten (fewer items, as if the first page had returned nothing): the signature no longer holds.
+    const [body, signature] = first.cursor!.split('.') as [string, string];
+    const state = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    const rewritten = Buffer.from(JSON.stringify({ ...state, progress: { ...state.progress, items: 0, records: 0, tail: 0 } })).toString('base64url');
+    await expect(again({ since, cursor: `${rewritten}.${signature}` })).rejects.toMatchObject({ code: 'invalid_request', message: 'cursor is not one this API issued' });
+    // Followed as issued, the pages end in a seal over everything they returned, with the first page's exportedAt.
+    let page = first;
+    const items = [...first.items];
+    while (page.cursor) {
+      page = await again({ since, cursor: page.cursor });
+      expect(page.exportedAt).toBe(first.exportedAt);
+      items.push(...page.items);
+    }
+    expect(items).toHaveLength(6);
+    expect(page.seal).toMatchObject({ exportedAt: first.exportedAt, since, items: 6, records: 6, tail: 6, head: null });
   });
 
   it('selects records by time and checkpoints wholly inside the range', async () => {
@@ -168,7 +212,10 @@ describe('exportLedgerPage', () => {
     const names = page.items.map((i) => `${i.requestId}/${i.seq}`);
     expect(names.filter((n) => n.startsWith('act_'))).toEqual(['act_late/1']);
     expect(page.items.filter((i) => i.type === 'checkpoint').map((i) => i.seq)).toEqual([2]);
-    const lines = [JSON.stringify({ type: 'export', format: 1, exportedAt: time.now().toISOString(), since: '2026-11-04T09:09:00.000Z' }), ...page.items.map((i) => JSON.stringify(i))];
-    expect(verifyLedgerLines(lines, createPublicKey(await store.publicKeyPem())).findings).toEqual([]);
+    const { lines } = await exportAll(tableName, {}, { clock: time.now, since: '2026-11-04T09:09:00.000Z' });
+    expect(itemsOf(lines)).toEqual(page.items.map((i) => JSON.stringify(i)));
+    const report = verifyLedgerLines(lines, createPublicKey(await store.publicKeyPem()));
+    expect(report.findings).toEqual([]);
+    expect(report).toMatchObject({ ok: true, sealed: true, window: { since: '2026-11-04T09:09:00.000Z' } });
   });
 });

@@ -15,7 +15,7 @@ import {
   type LeavesPage,
 } from '../../lambdas/core/checkpoint';
 import { verifyLedgerLines } from '../../lambdas/core/ledger-verify';
-import { signEntry, testKey } from '../fixtures/ledger-key';
+import { sealedExportLines, signEntry, testKey } from '../fixtures/ledger-key';
 
 const EVENTS: AuditEvent[] = [
   { type: 'requested', actor: 'agent', data: { action: 'data.export' } },
@@ -27,8 +27,10 @@ const T0 = Date.UTC(2026, 10, 1, 9, 0);
 const minute = (n: number) => new Date(T0 + n * 60_000);
 
 /** Four requests of four records, a minute apart per request, and two checkpoints: the first covers requests A and B. */
+const KEY = testKey();
+
 function buildLedger() {
-  const { secretKey, publicKey } = testKey();
+  const { secretKey, publicKey } = KEY;
   const records: AuditRecord[] = [];
   ['act_A', 'act_B', 'act_C', 'act_D'].forEach((requestId, r) => {
     const chain: AuditRecord[] = [];
@@ -52,9 +54,10 @@ function buildLedger() {
 }
 
 type Ledger = ReturnType<typeof buildLedger>;
-const header = { type: 'export', format: 1, exportedAt: minute(65).toISOString() };
-const lines = (l: Pick<Ledger, 'records' | 'checkpoints' | 'pages'>, head: object = header) =>
-  [head, ...l.records, ...l.checkpoints, ...l.pages].map((v) => JSON.stringify(v));
+const header = { exportedAt: minute(65).toISOString() };
+/** The ledger's lines as the API exports and seals them (so damage to the store, not to the file). */
+const lines = (l: Pick<Ledger, 'records' | 'checkpoints' | 'pages'>, window: { exportedAt: string; since?: string; until?: string } = header) =>
+  sealedExportLines([...l.records, ...l.checkpoints, ...l.pages], window, KEY.secretKey);
 const kinds = (report: ReturnType<typeof verifyLedgerLines>) => report.findings.map((f) => [f.kind, f.requestId ?? f.checkpoint, f.seq]);
 
 describe('RFC 6962 Merkle tree hash', () => {
@@ -206,7 +209,8 @@ describe('verifyLedgerLines', () => {
     const text = lines(ledger);
     text.splice(3, 1, '{"requestId":"act_A","seq":3,"type":"voted"}', 'not json');
     const report = verifyLedgerLines(text, ledger.publicKey);
-    expect(report.findings.map((f) => f.kind)).toEqual(['malformed', 'malformed']);
+    // Edited in the file after the export: the seal no longer matches either.
+    expect(report.findings.map((f) => f.kind)).toEqual(['not_as_sealed', 'malformed', 'malformed']);
     expect(report.findings.find((f) => f.line === 4)).toMatchObject({ requestId: 'act_A', seq: 3 });
     expect(report.findings.find((f) => f.line === 5)?.message).toMatch(/not JSON/);
 
