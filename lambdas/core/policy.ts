@@ -121,7 +121,7 @@ export function lookupParameter(parameters: Record<string, unknown> | undefined,
     if (node === null || typeof node !== 'object') return { kind: 'absent' };
     const found: Array<{ key: string; spans: number }> = [];
     for (const key of Object.keys(node)) {
-      const parts = canonicalText(key).split('.');
+      const parts = key.normalize('NFKC').split('.').map(canonicalText);
       if (parts.length <= segments.length - i && parts.every((part, j) => part === segments[i + j])) found.push({ key, spans: parts.length });
     }
     if (found.length === 0) return { kind: 'absent' };
@@ -272,24 +272,24 @@ export function judgeRule(rule: Rule, request: PolicyInput): RuleJudgement {
   const { action, environment, resource, requester, onBehalfOf, agent, parameters } = rule.match;
   const judgements: Judgement[] = [];
   const check = (holds: boolean, because: () => string) => judgements.push(holds ? HOLDS : { holds: false, because: because() });
-  if (action !== undefined) check(globMatches(action, request.action), () => `action ${show(request.action)} does not match "${action}"`);
+  if (action !== undefined) check(globMatches(action, request.action), () => `action ${markHidden(request.action)} does not match "${action}"`);
   if (environment !== undefined) {
     const allowed = [environment].flat();
     const value = request.environment === undefined ? undefined : canonicalText(request.environment);
-    check(value !== undefined && allowed.some((a) => canonicalText(a) === value), () => `environment ${request.environment === undefined ? '(none)' : show(request.environment)} is not ${allowed.join(' or ')}`);
+    check(value !== undefined && allowed.some((a) => canonicalText(a) === value), () => `environment ${markHidden(request.environment ?? '(none)')} is not ${allowed.join(' or ')}`);
   }
   for (const [field, glob, value] of [
     ['resource', resource, request.resource],
     ['agent.name', agent?.name, request.agent?.name],
   ] as const) {
-    if (glob !== undefined) check(globMatches(glob, value), () => `${field} ${value === undefined ? '(none)' : show(value)} does not match "${glob}"`);
+    if (glob !== undefined) check(globMatches(glob, value), () => `${field} ${markHidden(value ?? '(none)')} does not match "${glob}"`);
   }
   for (const [field, glob, value] of [
     ['requester', requester, request.requester],
     ['onBehalfOf', onBehalfOf, request.onBehalfOf],
   ] as const) {
     // A role session also matches its role's ARN.
-    if (glob !== undefined) check(value !== undefined && principalMatchForms(value).some((form) => globMatches(glob, form)), () => `${field} ${value === undefined ? '(none)' : show(value)} does not match "${glob}"`);
+    if (glob !== undefined) check(value !== undefined && principalMatchForms(value).some((form) => globMatches(glob, form)), () => `${field} ${markHidden(value ?? '(none)')} does not match "${glob}"`);
   }
   for (const [path, condition] of Object.entries(parameters ?? {})) {
     judgements.push(judgeCondition(path, condition, lookupParameter(request.parameters, path)));
