@@ -102,13 +102,26 @@ function unwrap(value: unknown): unknown {
   return node;
 }
 
+/** Canonical keys per object, kept for one evaluation (every rule reads the same parameters). */
+export type KeyCache = Map<object, ReadonlyArray<readonly [string, readonly string[]]>>;
+
+/** An object's own keys, each with the canonical parts it names (a key with dots names several). */
+function canonicalKeys(node: object, cache: KeyCache): ReadonlyArray<readonly [string, readonly string[]]> {
+  let keys = cache.get(node);
+  if (!keys) {
+    keys = Object.keys(node).map((key) => [key, key.normalize('NFKC').split('.').map(canonicalText)] as const);
+    cache.set(node, keys);
+  }
+  return keys;
+}
+
 /**
  * The value at a dotted path inside the parameters. Keys are matched in canonical form (`ROWS`, `rows\u200B` and
  * `ｒｏｗｓ` are `rows`), and a key holding dots stands for the keys it names (`{"db.host": x}` is `{db: {host: x}}`);
  * only own keys count (`__proto__` is just a key); a one-element list on the way is its element. A longer list on
  * the way, or two keys at one level that reach the same place, cannot be judged.
  */
-export function lookupParameter(parameters: Record<string, unknown> | undefined, path: string): Lookup {
+export function lookupParameter(parameters: Record<string, unknown> | undefined, path: string, cache: KeyCache = new Map()): Lookup {
   const segments = path.split('.').map(canonicalText);
   let node: unknown = parameters ?? {};
   let i = 0;
@@ -120,8 +133,7 @@ export function lookupParameter(parameters: Record<string, unknown> | undefined,
     }
     if (node === null || typeof node !== 'object') return { kind: 'absent' };
     const found: Array<{ key: string; spans: number }> = [];
-    for (const key of Object.keys(node)) {
-      const parts = key.normalize('NFKC').split('.').map(canonicalText);
+    for (const [key, parts] of canonicalKeys(node, cache)) {
       if (parts.length <= segments.length - i && parts.every((part, j) => part === segments[i + j])) found.push({ key, spans: parts.length });
     }
     if (found.length === 0) return { kind: 'absent' };
@@ -268,7 +280,7 @@ export type RuleJudgement =
   | { readonly kind: 'unjudged'; readonly problems: readonly Unjudged[] };
 
 /** Whether a rule's match fits the request: every condition holds, one does not (every reason), or none fails but some cannot be judged. */
-export function judgeRule(rule: Rule, request: PolicyInput): RuleJudgement {
+export function judgeRule(rule: Rule, request: PolicyInput, cache: KeyCache = new Map()): RuleJudgement {
   const { action, environment, resource, requester, onBehalfOf, agent, parameters } = rule.match;
   const judgements: Judgement[] = [];
   const check = (holds: boolean, because: () => string) => judgements.push(holds ? HOLDS : { holds: false, because: because() });
@@ -292,7 +304,7 @@ export function judgeRule(rule: Rule, request: PolicyInput): RuleJudgement {
     if (glob !== undefined) check(value !== undefined && principalMatchForms(value).some((form) => globMatches(glob, form)), () => `${field} ${markHidden(value ?? '(none)')} does not match "${glob}"`);
   }
   for (const [path, condition] of Object.entries(parameters ?? {})) {
-    judgements.push(judgeCondition(path, condition, lookupParameter(request.parameters, path)));
+    judgements.push(judgeCondition(path, condition, lookupParameter(request.parameters, path, cache)));
   }
   const because = judgements.flatMap((j) => (j.holds === false ? [j.because] : []));
   if (because.length > 0) return { kind: 'mismatch', because };
@@ -321,8 +333,9 @@ export function explainPolicy(config: Pick<Config, 'rules' | 'default'>, request
   const skipped: Array<{ rule: string; because: readonly string[] }> = [];
   const refusedFields = fieldProblems(request);
   if (refusedFields.length > 0) return { refused: true, problems: refusedFields, skipped };
+  const cache: KeyCache = new Map();
   for (const rule of config.rules) {
-    const judgement = judgeRule(rule, request);
+    const judgement = judgeRule(rule, request, cache);
     if (judgement.kind === 'match') return { rule: rule.name, outcome: rule, skipped };
     if (judgement.kind === 'unjudged') return { refused: true, rule: rule.name, problems: judgement.problems, skipped };
     skipped.push({ rule: rule.name, because: judgement.because });
