@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, timeoutSeconds, channelsFor, type Config } from '../lambdas/core/config';
 import { actionRequestSchema } from '../lambdas/core/request';
-import { approverIds, explainPolicy, requirementsOf } from '../lambdas/core/policy';
+import { approverIds, explainPolicy, refusalError, requirementsOf } from '../lambdas/core/policy';
 import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
 import { policyVersion } from '../lambdas/adapters/deployed-config';
 
@@ -64,7 +64,21 @@ function explain(argv: readonly string[]): number {
     return 1;
   }
   const request = { ...parsed.data, ...(values.requester ? { requester: values.requester } : {}) };
-  const { rule, outcome, skipped } = explainPolicy(config, request);
+  const explained = explainPolicy(config, request);
+  const { skipped } = explained;
+  if (explained.refused) {
+    // What the API would answer: 400 invalid_request naming each field, and no rule decides.
+    const error = refusalError(explained).toBody().error;
+    if (values.json) {
+      out(JSON.stringify({ refused: true, status: 400, ...(explained.rule ? { rule: explained.rule } : {}), error, skipped }));
+      return 0;
+    }
+    for (const s of skipped) out(`rule ${s.rule}: does not match\n${s.because.map((b) => `    ${b}`).join('\n')}`);
+    out(explained.rule ? `rule ${explained.rule}: cannot judge the request -> refused (400 invalid_request)` : 'request refused before any rule (400 invalid_request)');
+    for (const p of explained.problems) out(`    ${p.path} ${p.is}: ${p.needs}`);
+    return 0;
+  }
+  const { rule, outcome } = explained;
   const require = requirementsOf(config, outcome);
   const approval =
     outcome.effect === 'require_approval'

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { MAX_DURATION_SECONDS, parseDuration } from './duration';
 import { maskPathSchema } from './masking';
 import { IdentityError, MEMBER_KINDS, identitySchema, parsePrincipal } from './identity';
+import { canonicalText } from './text';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
 
@@ -55,14 +56,34 @@ export type ParameterCondition = z.infer<typeof parameterConditionSchema>;
 /** A parameter path: dotted keys into the request's parameters, e.g. `rows` or `db.host`. */
 const parameterPath = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){0,15}$/, 'expected a dotted path of keys such as rows or db.host');
 
+/**
+ * A glob on an identity (`requester`, `onBehalfOf`), matched against canonical identities: IAM ARNs without their
+ * path, so a glob that names a path could never match a session.
+ */
+const principalGlob = z
+  .string()
+  .min(1)
+  .superRefine((glob, ctx) => {
+    const path = /:(role|user)\/[^/]*\//.exec(canonicalText(glob));
+    if (!path) return;
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        path[1] === 'role'
+          ? 'names a role with a path, but assumed-role sessions carry no path (IAM paths are dropped from canonical ARNs): name the role as arn:aws:iam::<account>:role/<name>'
+          : 'names a user with a path, but IAM paths are dropped from canonical ARNs: name the user as arn:aws:iam::<account>:user/<name>',
+    });
+  });
+
+/** Every text is compared in canonical form (core/text.ts `canonicalText`), on the config's side too. */
 const matchSchema = z.strictObject({
   /** Glob on the action name: `*` matches any run of characters. */
   action: z.string().min(1).max(128).optional(),
   environment: stringOrList.optional(),
   /** Globs on the resource ARN, the caller, and the human the agent acts for. */
   resource: z.string().min(1).optional(),
-  requester: z.string().min(1).optional(),
-  onBehalfOf: z.string().min(1).optional(),
+  requester: principalGlob.optional(),
+  onBehalfOf: principalGlob.optional(),
   agent: z.strictObject({ name: z.string().min(1) }).optional(),
   /** Conditions on the request's parameters, all of which must hold. */
   parameters: z.record(parameterPath, parameterConditionSchema).optional(),

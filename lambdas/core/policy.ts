@@ -1,12 +1,44 @@
-/** Policy evaluation: the first rule whose match fits the request decides; otherwise the config's default does. */
+/**
+ * Policy evaluation: the first rule whose match fits the request decides; otherwise the config's default does.
+ *
+ * Every comparison is made on canonical forms (`canonicalText`: NFKC, hidden characters removed, white space collapsed
+ * and trimmed, lower-cased), so a respelling of a value is the same value to every rule. Each condition of a match is
+ * true, false or "cannot judge" (a list where one value is compared, a number that is no number, two keys that read as
+ * one): a rule with a false condition does not match; a rule with no false condition but one that cannot be judged
+ * refuses the request (400) instead of being skipped, so a value policy cannot read never reaches a weaker rule.
+ */
 import type { Config, ParameterCondition, PolicyOutcome, Rule } from './config';
+import { CountersignError } from './errors';
+import { principalMatchForms } from './identity';
 import type { ActionRequest } from './request';
+import { canonicalText, codePointName, hasHiddenCharacters, markHidden } from './text';
 
 export interface PolicyDecision {
+  readonly refused?: undefined;
   /** The rule that decided, or `default`. */
   readonly rule: string;
   readonly outcome: PolicyOutcome;
 }
+
+/** A field or condition policy cannot judge as sent. */
+export interface Unjudged {
+  /** The field, e.g. `environment` or `parameters.rows`. */
+  readonly path: string;
+  /** What the request holds there, for `policy explain`. */
+  readonly is: string;
+  /** What policy needs instead, told to the agent. */
+  readonly needs: string;
+}
+
+/** The request is refused (400 invalid_request) rather than decided. */
+export interface PolicyRefusal {
+  readonly refused: true;
+  /** The first rule in order whose conditions could not be judged; absent when a field was refused before any rule. */
+  readonly rule?: string;
+  readonly problems: readonly Unjudged[];
+}
+
+export type PolicyVerdict = PolicyDecision | PolicyRefusal;
 
 /** What policy sees of a request: the agent's fields and who asked. */
 export type PolicyInput = Pick<ActionRequest, 'action' | 'environment' | 'resource' | 'onBehalfOf' | 'agent' | 'parameters'> & { readonly requester?: string };
@@ -20,25 +52,203 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`, 's');
 }
 
-const globMatches = (glob: string, value: string | undefined) => value !== undefined && globToRegExp(glob).test(value);
+const canonicalGlobs = new Map<string, RegExp>();
 
-/** The value at a dotted path inside the parameters (own keys only: `__proto__` is just a missing key). */
-export function parameterAt(parameters: Record<string, unknown> | undefined, path: string): unknown {
-  let node: unknown = parameters;
-  for (const key of path.split('.')) {
-    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, key)) return undefined;
-    node = (node as Record<string, unknown>)[key];
+/** A glob compared in canonical form: its literal parts canonicalized, `*` still any run. Globs come from the config only. */
+function canonicalGlob(glob: string): RegExp {
+  let re = canonicalGlobs.get(glob);
+  if (!re) {
+    re = globToRegExp(canonicalText(glob));
+    canonicalGlobs.set(glob, re);
   }
+  return re;
+}
+
+/** Whether a text value fits a config glob, both in canonical form. */
+export function globMatches(glob: string, value: string | undefined): boolean {
+  return value !== undefined && canonicalGlob(glob).test(canonicalText(value));
+}
+
+/** Fields an agent names things by, which may hold no hidden character (they are compared and shown to approvers). */
+const PLAIN_FIELDS = ['environment', 'resource', 'onBehalfOf', 'agent.name'] as const;
+
+function fieldValue(request: PolicyInput, field: (typeof PLAIN_FIELDS)[number]): string | undefined {
+  return field === 'agent.name' ? request.agent?.name : request[field];
+}
+
+/** The fields refused before any rule: hidden characters in what rules compare. */
+export function fieldProblems(request: PolicyInput): Unjudged[] {
+  const out: Unjudged[] = [];
+  for (const field of PLAIN_FIELDS) {
+    const value = fieldValue(request, field);
+    if (typeof value !== 'string' || !hasHiddenCharacters(value)) continue;
+    const names = [...new Set([...value].filter(hasHiddenCharacters).map(codePointName))].slice(0, 5).join(', ');
+    out.push({ path: field, is: `is ${show(value)}`, needs: `holds a hidden character (${names}): send it without invisible, bidi or control characters` });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parameters: finding a value, and judging it
+
+type Scalar = string | number | boolean;
+
+type Lookup = { readonly kind: 'absent' } | { readonly kind: 'present'; readonly value: unknown } | { readonly kind: 'unjudged'; readonly is: string; readonly needs: string };
+
+/** A one-element list is its element, however deeply wrapped. */
+function unwrap(value: unknown): unknown {
+  let node = value;
+  while (Array.isArray(node) && node.length === 1) node = node[0];
   return node;
 }
 
-/** Why a condition fails on `value`, or undefined when it holds. */
-function conditionFailure(condition: ParameterCondition, value: unknown): string | undefined {
-  const shown = value === undefined ? 'absent' : JSON.stringify(value);
-  if (condition.exists !== undefined && (value !== undefined) !== condition.exists) return condition.exists ? 'is absent' : `is present (${shown})`;
-  if (condition.equals !== undefined && value !== condition.equals) return `is ${shown}, not ${JSON.stringify(condition.equals)}`;
-  if (condition.in !== undefined && !condition.in.some((v) => v === value)) return `is ${shown}, not one of ${JSON.stringify(condition.in)}`;
-  if (condition.not !== undefined && [condition.not].flat().some((v) => v === value)) return `is ${shown}`;
+/** Canonical keys per object, kept for one evaluation (every rule reads the same parameters). */
+export type KeyCache = Map<object, ReadonlyArray<readonly [string, readonly string[]]>>;
+
+/** An object's own keys, each with the canonical parts it names (a key with dots names several). */
+function canonicalKeys(node: object, cache: KeyCache): ReadonlyArray<readonly [string, readonly string[]]> {
+  let keys = cache.get(node);
+  if (!keys) {
+    keys = Object.keys(node).map((key) => [key, key.normalize('NFKC').split('.').map(canonicalText)] as const);
+    cache.set(node, keys);
+  }
+  return keys;
+}
+
+/**
+ * The value at a dotted path inside the parameters. Keys are matched in canonical form (`ROWS`, `rows\u200B` and
+ * `ｒｏｗｓ` are `rows`), and a key holding dots stands for the keys it names (`{"db.host": x}` is `{db: {host: x}}`);
+ * only own keys count (`__proto__` is just a key); a one-element list on the way is its element. A longer list on
+ * the way, or two keys at one level that reach the same place, cannot be judged.
+ */
+export function lookupParameter(parameters: Record<string, unknown> | undefined, path: string, cache: KeyCache = new Map()): Lookup {
+  const segments = path.split('.').map(canonicalText);
+  let node: unknown = parameters ?? {};
+  let i = 0;
+  while (i < segments.length) {
+    const where = ['parameters', ...path.split('.').slice(0, i)].join('.');
+    node = unwrap(node);
+    if (Array.isArray(node)) {
+      return { kind: 'unjudged', is: `is under ${where}, which is a list of ${node.length} values`, needs: `policy reads ${path.split('.').slice(i).join('.')} inside ${where}: send one object there, not a list` };
+    }
+    if (node === null || typeof node !== 'object') return { kind: 'absent' };
+    const found: Array<{ key: string; spans: number }> = [];
+    for (const [key, parts] of canonicalKeys(node, cache)) {
+      if (parts.length <= segments.length - i && parts.every((part, j) => part === segments[i + j])) found.push({ key, spans: parts.length });
+    }
+    if (found.length === 0) return { kind: 'absent' };
+    if (found.length > 1) {
+      const shown = found.map((f) => show(f.key)).join(' and ');
+      return { kind: 'unjudged', is: `is under ${where}, which holds both ${shown}`, needs: `${where} holds both ${shown}, which policy reads as one key: send it once` };
+    }
+    node = (node as Record<string, unknown>)[found[0]!.key];
+    i += found[0]!.spans;
+  }
+  return { kind: 'present', value: node };
+}
+
+/** The value at a dotted path, as `lookupParameter` finds it; undefined when absent or not judgeable. */
+export function parameterAt(parameters: Record<string, unknown> | undefined, path: string): unknown {
+  const found = lookupParameter(parameters, path);
+  return found.kind === 'present' ? found.value : undefined;
+}
+
+/** The one scalar a value stands for, or why it is not one. */
+function scalarOf(value: unknown): { readonly scalar: Scalar } | { readonly not: string } {
+  const v = unwrap(value);
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return { scalar: v };
+  if (v === null) return { not: 'is null' };
+  if (Array.isArray(v)) return { not: `is a list of ${v.length} values` };
+  return { not: 'is an object' };
+}
+
+/** A plain decimal number, after canonicalization: `50000`, `+5e4`, `.5`; not `50,000`, `0x10`, `Infinity` or ``. */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/;
+
+/** The number a scalar is: a number, or text that is a plain decimal number. */
+export function numberOf(value: Scalar): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const text = canonicalText(value);
+  if (!DECIMAL.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+const numberText = (n: number) => String(n === 0 ? 0 : n);
+
+/** What equals, in and not compare: numbers (and numeric text) as numbers; booleans and other text as canonical text. */
+function equalityKey(value: Scalar): string {
+  const n = numberOf(value);
+  if (n !== undefined) return `#${numberText(n)}`;
+  return `'${typeof value === 'string' ? canonicalText(value) : String(value)}`;
+}
+
+/** What a glob is matched against: the canonical text and, for numeric text, the number's own text too. */
+function globTexts(value: Scalar): string[] {
+  if (typeof value === 'number') return [numberText(value)];
+  if (typeof value === 'boolean') return [String(value)];
+  const text = canonicalText(value);
+  const n = numberOf(value);
+  return n === undefined || numberText(n) === text ? [text] : [text, numberText(n)];
+}
+
+/** Shows a request value in explanations: JSON, shortened, hidden characters marked. */
+function show(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return markHidden(json.length > 80 ? `${json.slice(0, 77)}...` : json);
+}
+
+/** One condition of a match: it holds, it does not (and why), or it cannot be judged. */
+type Judgement = { readonly holds: true } | { readonly holds: false; readonly because: string } | { readonly holds: 'unjudged'; readonly problem: Unjudged };
+
+const HOLDS: Judgement = { holds: true };
+
+const NEEDS_NUMBER = 'policy compares this to a number: send a number';
+const NEEDS_SCALAR = 'policy compares this to one value: send a single string, number or boolean';
+
+/** Judges every operator of a parameter condition; false wins over cannot judge, which wins over true. */
+function judgeCondition(path: string, condition: ParameterCondition, found: Lookup): Judgement {
+  const at = `parameters.${path}`;
+  const judgements: Judgement[] = [];
+  const shown = found.kind === 'present' ? show(found.value) : 'absent';
+  const fail = (because: string) => judgements.push({ holds: false, because: `${at} ${because}` });
+  const unjudged = (is: string, needs: string) => judgements.push({ holds: 'unjudged', problem: { path: at, is, needs } });
+
+  if (condition.exists !== undefined) {
+    if (found.kind === 'unjudged') unjudged(found.is, found.needs);
+    else if ((found.kind === 'present') !== condition.exists) fail(condition.exists ? 'is absent' : `is present (${shown})`);
+  }
+  const scalarOps = (['equals', 'in', 'not', 'gt', 'gte', 'lt', 'lte', 'glob'] as const).filter((op) => condition[op] !== undefined);
+  if (scalarOps.length > 0) {
+    if (found.kind === 'unjudged') {
+      unjudged(found.is, found.needs);
+    } else if (found.kind === 'absent') {
+      // A missing parameter fails every condition but `not` (and `exists: false`, above).
+      const failing = scalarOps.find((op) => op !== 'not');
+      if (failing === 'equals') fail(`is absent, not ${JSON.stringify(condition.equals)}`);
+      else if (failing === 'in') fail(`is absent, not one of ${JSON.stringify(condition.in)}`);
+      else if (failing === 'glob') fail(`is absent, not matching "${condition.glob}"`);
+      else if (failing !== undefined) fail('is absent');
+    } else {
+      const one = scalarOf(found.value);
+      const numeric = scalarOps.some((op) => op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte');
+      if ('not' in one) {
+        unjudged(one.not, numeric ? NEEDS_NUMBER : NEEDS_SCALAR);
+      } else {
+        judgeScalar(condition, one.scalar, shown, fail, unjudged);
+      }
+    }
+  }
+  return judgements.find((j) => j.holds === false) ?? judgements.find((j) => j.holds === 'unjudged') ?? HOLDS;
+}
+
+function judgeScalar(condition: ParameterCondition, value: Scalar, shown: string, fail: (because: string) => void, unjudged: (is: string, needs: string) => void): void {
+  const key = equalityKey(value);
+  if (condition.equals !== undefined && key !== equalityKey(condition.equals)) fail(`is ${shown}, not ${JSON.stringify(condition.equals)}`);
+  if (condition.in !== undefined && !condition.in.some((v) => equalityKey(v) === key)) fail(`is ${shown}, not one of ${JSON.stringify(condition.in)}`);
+  if (condition.not !== undefined && [condition.not].flat().some((v) => equalityKey(v) === key)) fail(`is ${shown}`);
+  const n = numberOf(value);
   for (const [op, bound, holds] of [
     ['>', condition.gt, (v: number, b: number) => v > b],
     ['>=', condition.gte, (v: number, b: number) => v >= b],
@@ -46,62 +256,111 @@ function conditionFailure(condition: ParameterCondition, value: unknown): string
     ['<=', condition.lte, (v: number, b: number) => v <= b],
   ] as const) {
     if (bound === undefined) continue;
-    // Numbers only: a string "20000" is not compared as a number, so a type trick cannot dodge a rule.
-    if (typeof value !== 'number' || !holds(value, bound)) return `is ${shown}, not ${op} ${bound}`;
+    if (n === undefined) {
+      unjudged(`is ${shown}, not a number`, NEEDS_NUMBER);
+      break;
+    }
+    if (!holds(n, bound)) fail(`is ${shown}, not ${op} ${bound}`);
   }
-  if (condition.glob !== undefined && !(typeof value === 'string' && globMatches(condition.glob, value))) return `is ${shown}, not matching "${condition.glob}"`;
-  return undefined;
+  if (condition.glob !== undefined) {
+    const results = globTexts(value).map((text) => canonicalGlob(condition.glob!).test(text));
+    if (results.every((r) => !r)) fail(`is ${shown}, not matching "${condition.glob}"`);
+    else if (results.some((r) => !r)) {
+      unjudged(`is ${shown}, which reads as the number ${numberText(n!)} too`, 'policy matches this against a pattern, and as text and as a number it reads differently: send the number as a number');
+    }
+  }
 }
 
-/** Every reason a rule's match does not fit the request; empty when it fits. */
-export function mismatches(rule: Rule, request: PolicyInput): string[] {
+// ---------------------------------------------------------------------------------------------------------------
+// Rules
+
+export type RuleJudgement =
+  | { readonly kind: 'match' }
+  | { readonly kind: 'mismatch'; readonly because: readonly string[] }
+  | { readonly kind: 'unjudged'; readonly problems: readonly Unjudged[] };
+
+/** Whether a rule's match fits the request: every condition holds, one does not (every reason), or none fails but some cannot be judged. */
+export function judgeRule(rule: Rule, request: PolicyInput, cache: KeyCache = new Map()): RuleJudgement {
   const { action, environment, resource, requester, onBehalfOf, agent, parameters } = rule.match;
-  const out: string[] = [];
-  if (action !== undefined && !globMatches(action, request.action)) out.push(`action ${request.action} does not match "${action}"`);
+  const judgements: Judgement[] = [];
+  const check = (holds: boolean, because: () => string) => judgements.push(holds ? HOLDS : { holds: false, because: because() });
+  if (action !== undefined) check(globMatches(action, request.action), () => `action ${markHidden(request.action)} does not match "${action}"`);
   if (environment !== undefined) {
     const allowed = [environment].flat();
-    if (request.environment === undefined || !allowed.includes(request.environment)) {
-      out.push(`environment ${request.environment ?? '(none)'} is not ${allowed.join(' or ')}`);
-    }
+    const value = request.environment === undefined ? undefined : canonicalText(request.environment);
+    check(value !== undefined && allowed.some((a) => canonicalText(a) === value), () => `environment ${markHidden(request.environment ?? '(none)')} is not ${allowed.join(' or ')}`);
   }
   for (const [field, glob, value] of [
     ['resource', resource, request.resource],
-    ['requester', requester, request.requester],
-    ['onBehalfOf', onBehalfOf, request.onBehalfOf],
     ['agent.name', agent?.name, request.agent?.name],
   ] as const) {
-    if (glob !== undefined && !globMatches(glob, value)) out.push(`${field} ${value ?? '(none)'} does not match "${glob}"`);
+    if (glob !== undefined) check(globMatches(glob, value), () => `${field} ${markHidden(value ?? '(none)')} does not match "${glob}"`);
+  }
+  for (const [field, glob, value] of [
+    ['requester', requester, request.requester],
+    ['onBehalfOf', onBehalfOf, request.onBehalfOf],
+  ] as const) {
+    // A role session also matches its role's ARN.
+    if (glob !== undefined) check(value !== undefined && principalMatchForms(value).some((form) => globMatches(glob, form)), () => `${field} ${markHidden(value ?? '(none)')} does not match "${glob}"`);
   }
   for (const [path, condition] of Object.entries(parameters ?? {})) {
-    const failure = conditionFailure(condition, parameterAt(request.parameters, path));
-    if (failure) out.push(`parameters.${path} ${failure}`);
+    judgements.push(judgeCondition(path, condition, lookupParameter(request.parameters, path, cache)));
   }
-  return out;
+  const because = judgements.flatMap((j) => (j.holds === false ? [j.because] : []));
+  if (because.length > 0) return { kind: 'mismatch', because };
+  const problems = judgements.flatMap((j) => (j.holds === 'unjudged' ? [j.problem] : []));
+  return problems.length > 0 ? { kind: 'unjudged', problems: mergeByPath(problems) } : { kind: 'match' };
+}
+
+/** One problem per path (a condition with several operators may fail to judge more than once). */
+function mergeByPath(problems: readonly Unjudged[]): Unjudged[] {
+  const byPath = new Map<string, Unjudged>();
+  for (const p of problems) if (!byPath.has(p.path)) byPath.set(p.path, p);
+  return [...byPath.values()];
 }
 
 export function ruleMatches(rule: Rule, request: PolicyInput): boolean {
-  return mismatches(rule, request).length === 0;
+  return judgeRule(rule, request).kind === 'match';
 }
 
-export function evaluatePolicy(config: Pick<Config, 'rules' | 'default'>, request: PolicyInput): PolicyDecision {
-  const rule = config.rules.find((r) => ruleMatches(r, request));
-  return rule ? { rule: rule.name, outcome: rule } : { rule: 'default', outcome: config.default };
-}
-
-export interface PolicyExplanation extends PolicyDecision {
-  /** The rules before the deciding one, each with why it did not match. */
+export interface PolicyExplanation {
+  /** The rules before the deciding (or refusing) one, each with why it did not match. */
   readonly skipped: ReadonlyArray<{ readonly rule: string; readonly because: readonly string[] }>;
 }
 
-/** The decision, and why every earlier rule did not match. */
-export function explainPolicy(config: Pick<Config, 'rules' | 'default'>, request: PolicyInput): PolicyExplanation {
-  const skipped: Array<{ rule: string; because: string[] }> = [];
+/** The verdict, and why every earlier rule did not match. */
+export function explainPolicy(config: Pick<Config, 'rules' | 'default'>, request: PolicyInput): PolicyVerdict & PolicyExplanation {
+  const skipped: Array<{ rule: string; because: readonly string[] }> = [];
+  const refusedFields = fieldProblems(request);
+  if (refusedFields.length > 0) return { refused: true, problems: refusedFields, skipped };
+  const cache: KeyCache = new Map();
   for (const rule of config.rules) {
-    const because = mismatches(rule, request);
-    if (because.length === 0) return { rule: rule.name, outcome: rule, skipped };
-    skipped.push({ rule: rule.name, because });
+    const judgement = judgeRule(rule, request, cache);
+    if (judgement.kind === 'match') return { rule: rule.name, outcome: rule, skipped };
+    if (judgement.kind === 'unjudged') return { refused: true, rule: rule.name, problems: judgement.problems, skipped };
+    skipped.push({ rule: rule.name, because: judgement.because });
   }
   return { rule: 'default', outcome: config.default, skipped };
+}
+
+/**
+ * The first rule in order that matches decides; a field holding hidden characters, or a rule reached in order whose
+ * conditions hold but for some that cannot be judged, refuses the request instead.
+ */
+export function evaluatePolicy(config: Pick<Config, 'rules' | 'default'>, request: PolicyInput): PolicyVerdict {
+  const explained = explainPolicy(config, request);
+  if (explained.refused) return { refused: true, ...(explained.rule === undefined ? {} : { rule: explained.rule }), problems: explained.problems };
+  return { rule: explained.rule, outcome: explained.outcome };
+}
+
+/** The 400 a refusal answers: each field named, with what policy needs. */
+export function refusalError(refusal: PolicyRefusal): CountersignError {
+  const paths = refusal.problems.map((p) => p.path).join(', ');
+  const message =
+    refusal.rule === undefined
+      ? `${paths}: hidden characters are not allowed in fields policy compares`
+      : `policy cannot judge ${paths} as sent (rule ${refusal.rule}): send values it can compare`;
+  return new CountersignError('invalid_request', message, refusal.problems.map((p) => ({ path: p.path, message: p.needs })));
 }
 
 /** The distinct identities of the approver groups of an outcome (`approvers`, or every group in `require`). */

@@ -8,7 +8,7 @@ import { canRead, decideCancel, decideIntake, deriveState, publicView, statusOf,
 import { channelsFor, timeoutSeconds } from '../core/config';
 import { parseDuration } from '../core/duration';
 import { CountersignError } from '../core/errors';
-import { approverIds, evaluatePolicy, requirementsOf } from '../core/policy';
+import { approverIds, evaluatePolicy, refusalError, requirementsOf } from '../core/policy';
 import { actionRequestSchema, REQUEST_ID_PATTERN } from '../core/request';
 import { maskRequest } from '../core/masking';
 import { commitment, idempotentRequestId, parametersSalt } from '../core/commitment';
@@ -60,8 +60,11 @@ async function createAction(event: HttpEvent) {
   if (callbackProblem) {
     throw new CountersignError('invalid_request', `callbackUrl ${callbackProblem}`, [{ path: 'callbackUrl', message: callbackProblem }]);
   }
+  // Refused (400, nothing recorded): hidden characters in a field policy compares, or a value a rule cannot judge.
+  const verdict = evaluatePolicy(config, { ...request, requester });
+  if (verdict.refused) throw refusalError(verdict);
+  const { rule, outcome } = verdict;
   const id = await requestId(requester, key);
-  const { rule, outcome } = evaluatePolicy(config, { ...request, requester });
   const require = requirementsOf(config, outcome);
   const now = new Date();
   const seconds = outcome.effect === 'require_approval' ? timeoutSeconds(outcome) : undefined;

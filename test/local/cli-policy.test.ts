@@ -65,6 +65,38 @@ describe('countersign policy', () => {
     expect(stdout).toContain('approval: 1 from data-owners (alice@example.com, bob@example.com) and 1 from security (sec@example.com, bob@example.com); asked on email, slack; expires after 7200 s');
   });
 
+  it('explains respellings as the rule they spell, and a value policy cannot judge as the 400 the API answers', async () => {
+    const request = join(dir, 'respelled.json');
+    const explain = async (body: unknown, ...extra: string[]) => {
+      writeFileSync(request, JSON.stringify(body));
+      return countersign('policy', 'explain', '--config', 'examples/policy.yaml', '--request', request, ...extra);
+    };
+    for (const environment of ['Production', 'production ', 'ＰＲＯＤＵＣＴＩＯＮ']) {
+      expect((await explain({ action: 'db.drop_table', environment }, '--json')).stdout, environment).toContain('"rule":"no-prod-drops","effect":"deny"');
+    }
+    const big = JSON.parse(readFileSync(join(ROOT, 'examples/requests/big-customer-exports.json'), 'utf8'));
+    const { rows: _rows, format: _format, ...rest } = big.parameters;
+    for (const parameters of [{ rows: '250000', format: 'CSV' }, { ROWS: [250000], 'format\u200B': ' Parquet ' }]) {
+      const { stdout } = await explain({ ...big, parameters: { ...rest, ...parameters } }, '--json');
+      expect(JSON.parse(stdout), JSON.stringify(parameters)).toMatchObject({ rule: 'big-customer-exports', effect: 'require_approval' });
+    }
+
+    const lots = { ...big, parameters: { ...big.parameters, rows: 'lots', format: ['csv', 'json'] } };
+    const text = await explain(lots);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('rule reads: does not match');
+    expect(text.stdout).toContain('rule big-customer-exports: cannot judge the request -> refused (400 invalid_request)\n');
+    expect(text.stdout).toContain('    parameters.rows is "lots", not a number: policy compares this to a number: send a number\n');
+    expect(text.stdout).toContain('    parameters.format is a list of 2 values: policy compares this to one value: send a single string, number or boolean\n');
+    expect(text.stdout).not.toMatch(/-> (allow|deny|require_approval)/);
+    const json = JSON.parse((await explain(lots, '--json')).stdout);
+    expect(json).toMatchObject({ refused: true, status: 400, rule: 'big-customer-exports', error: { code: 'invalid_request', details: [{ path: 'parameters.rows' }, { path: 'parameters.format' }] } });
+    expect(json.effect).toBeUndefined();
+
+    const hidden = await explain({ action: 'db.drop_table', environment: 'produc\u200Btion' });
+    expect(hidden.stdout).toContain('request refused before any rule (400 invalid_request)\n    environment is "produc[U+200B]tion": holds a hidden character (U+200B)');
+  });
+
   it('is documented by the README, which embeds examples/policy.yaml verbatim', () => {
     expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain(readFileSync(join(ROOT, 'examples/policy.yaml'), 'utf8').trim());
   });

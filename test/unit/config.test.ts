@@ -134,6 +134,18 @@ describe('config loader', () => {
     expect(problems(withRule({ remindAfter: '15m', escalateAfter: '30m', escalateTo: ['owners'] }))).toEqual([]);
   });
 
+  it('refuses identity globs naming an IAM path, which canonical ARNs (and assumed-role sessions) never carry', () => {
+    const rolePath = 'names a role with a path, but assumed-role sessions carry no path (IAM paths are dropped from canonical ARNs): name the role as arn:aws:iam::<account>:role/<name>';
+    expect(problems(withRule({ match: { requester: 'arn:aws:iam::*:role/ci/deploy-*' } }))).toEqual([`rules.0.match.requester: ${rolePath}`]);
+    expect(problems(withRule({ match: { onBehalfOf: 'ARN:AWS:IAM::123456789012:ROLE/teams/*' } }))).toEqual([`rules.0.match.onBehalfOf: ${rolePath}`]);
+    expect(problems(withRule({ match: { requester: 'arn:aws:iam::*:role/*/deploy' } }))).toEqual([`rules.0.match.requester: ${rolePath}`]);
+    expect(problems(withRule({ match: { requester: 'arn:aws:iam::*:user/staff/bob' } }))[0]).toMatch(/^rules\.0\.match\.requester: names a user with a path, but IAM paths are dropped/);
+    // No path: the role, any role, a session of a role, and a glob whose * may span a path it never meets.
+    for (const requester of ['arn:aws:iam::*:role/ci-*', 'arn:aws:iam::*:role/*', 'arn:aws:sts::*:assumed-role/ci-deploy/*', '*@example.com', '*']) {
+      expect(problems(withRule({ match: { requester, onBehalfOf: requester } })), requester).toEqual([]);
+    }
+  });
+
   it('parses durations', () => {
     expect(parseDuration('30s')).toBe(30);
     expect(parseDuration('15m')).toBe(900);

@@ -25,7 +25,7 @@ describe('policy conditions', () => {
   it.each([
     [{ action: 'data.export', parameters: { rows: 20000, format: 'csv' } }, 'big-exports'],
     [{ action: 'data.export', parameters: { rows: 10000, format: 'csv' } }, 'default'],
-    [{ action: 'data.export', parameters: { rows: '20000', format: 'csv' } }, 'default'],
+    [{ action: 'data.export', parameters: { rows: '20000', format: 'csv' } }, 'big-exports'],
     [{ action: 'data.export', parameters: { rows: 20000, format: 'json' } }, 'default'],
     [{ action: 'x', requester: 'arn:aws:iam::1:role/ci-deploy', resource: 'arn:aws:s3:::prod-logs' }, 'ci-prod'],
     [{ action: 'x', requester: 'arn:aws:iam::1:role/dev', resource: 'arn:aws:s3:::prod-logs' }, 'default'],

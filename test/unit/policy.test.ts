@@ -39,7 +39,7 @@ describe('evaluatePolicy', () => {
   ])('%j → rule %s (%s)', (request, rule, effect) => {
     const decision = evaluatePolicy(config, request);
     expect(decision.rule).toBe(rule);
-    expect(decision.outcome.effect).toBe(effect);
+    expect(decision.refused ? 'refused' : decision.outcome.effect).toBe(effect);
   });
 
   it('takes the first matching rule', () => {
@@ -54,7 +54,9 @@ describe('evaluatePolicy', () => {
   });
 
   it('lists distinct approvers across groups', () => {
-    expect(approverIds(config, evaluatePolicy(config, { action: 'data.export', environment: 'production' }).outcome).sort()).toEqual([
+    const decision = evaluatePolicy(config, { action: 'data.export', environment: 'production' });
+    expect(decision.refused).toBeUndefined();
+    expect(approverIds(config, decision.refused ? config.default : decision.outcome).sort()).toEqual([
       'alice@example.com',
       'bob@example.com',
       'dave@example.com',
