@@ -30,8 +30,12 @@ export const SCENARIO = {
   requestWriteUnits: 2 + 2 + 2 + 2,
   /** Each handler reads the chain (strongly consistent, under 4 KB) and the request item. */
   readUnits: 2 * (1 + 1 + 2 + 2 + 2 + 1),
-  /** One Sign per record, one for the receipt; one GenerateMac per personal link, one VerifyMac per page shown and per vote. */
-  kmsRequests: 6 + 1 + 2 + 2 * 2,
+  /**
+   * One Sign per record, one for the receipt; one GenerateMac per personal link, one VerifyMac per page shown and per
+   * vote; one GenerateMac for the parameters salt at intake and one again for the receipt (and one more for the request
+   * id when the agent sends an Idempotency-Key, as the client always does).
+   */
+  kmsRequests: 6 + 1 + 2 + 2 * 2 + 1 + 1 + 1,
   /** POST /v1/actions, one GET ?wait, review page GET and POST per approver. */
   apiRequests: 1 + 1 + 2 * 2,
   /** Decision function calls (two per approver: the page and the vote). */

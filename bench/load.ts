@@ -154,6 +154,8 @@ interface Tracked {
   readonly kind: Kind;
   /** The status the agent last saw: pending if it never saw it settle during the run. */
   seen: RequestStatus;
+  /** The agent that asked: the receipt is shown to the requester only. */
+  readonly agent: Countersign;
 }
 
 interface ClientError {
@@ -227,13 +229,13 @@ async function agentLoop(index: number, client: Countersign, mix: ReadonlyMap<Ki
         // Policy answers at once: the whole call is the intake.
         const outcome = await client.requestApproval(request, { deadline: end });
         m.intakeMs.push(performance.now() - started);
-        m.requests.push({ id: outcome.id, kind, seen: outcome.status });
+        m.requests.push({ id: outcome.id, kind, seen: outcome.status, agent: client });
         m.settledDuringRun++;
         continue;
       }
       const view = await client.createAction(request);
       m.intakeMs.push(performance.now() - started);
-      const tracked: Tracked = { id: view.id, kind, seen: view.status };
+      const tracked: Tracked = { id: view.id, kind, seen: view.status, agent: client };
       m.requests.push(tracked);
       if (kind === 'cancel') {
         tracked.seen = (await client.cancel(view.id)).status;
@@ -305,7 +307,7 @@ interface Mismatch {
 }
 
 /** What is wrong with a request's final state, given its scenario and what the agent saw; undefined if nothing. */
-function judge(tracked: Tracked, final: ActionView, now: number): string | undefined {
+function judge(tracked: Tracked, final: ActionView, receipt: string | undefined, now: number): string | undefined {
   const scenario = SCENARIOS[tracked.kind];
   if (final.status === 'pending') {
     // Only approvals the approvers never got to may still wait, and only while their timeout has not passed.
@@ -316,7 +318,8 @@ function judge(tracked: Tracked, final: ActionView, now: number): string | undef
   if (final.status !== scenario.final) return `${final.status}, expected ${scenario.final}`;
   if (final.decidedBy !== scenario.decidedBy) return `decided by ${final.decidedBy ?? 'nobody'}, expected ${scenario.decidedBy}`;
   if (tracked.seen !== 'pending' && tracked.seen !== final.status) return `the agent saw ${tracked.seen}, now ${final.status}`;
-  if (final.status === 'approved' && !final.receipt) return 'approved without a receipt';
+  if (final.status === 'approved' && !receipt) return 'approved without a receipt (as its requester reads it)';
+  if (final.receipt) return 'a reader other than the requester was shown the receipt';
   if (scenario.decidedBy === 'approvers' && final.status === 'approved') {
     const approvals = new Set(final.votes.filter((v) => v.decision === 'approve').map((v) => v.approver)).size;
     if (approvals < final.requiredApprovals) return `approved with ${approvals} of ${final.requiredApprovals} approvals`;
@@ -341,7 +344,8 @@ async function account(auditor: Countersign, m: Measurements): Promise<{ finals:
       else return void mismatches.push({ id: tracked.id, kind: tracked.kind, problem: `cannot be read: ${(err as Error).message}` });
     }
     finals.set(tracked.id, final);
-    const problem = judge(tracked, final, Date.now());
+    const receipt = final.status === 'approved' ? (await tracked.agent.getStatus(tracked.id)).receipt : undefined;
+    const problem = judge(tracked, final, receipt, Date.now());
     if (problem) mismatches.push({ id: tracked.id, kind: tracked.kind, problem });
   });
   return { finals, mismatches };

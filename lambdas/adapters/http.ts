@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { Config } from '../core/config';
 import { CountersignError } from '../core/errors';
 import { callerIdentity, IdentityError } from '../core/identity';
+import { duplicateKeyPath } from '../core/json-keys';
 
 export type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -65,11 +66,18 @@ export function jsonBody(event: HttpEvent): unknown {
   }
   const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new CountersignError('payload_too_large', 'the body is over 256 KiB');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new CountersignError('invalid_request', 'the body is not valid JSON');
   }
+  const duplicate = duplicateKeyPath(text);
+  if (duplicate) {
+    const path = duplicate.join('.');
+    throw new CountersignError('invalid_request', `the body repeats the key ${path}: send each key once`, [{ path, message: 'key given twice' }]);
+  }
+  return value;
 }
 
 /** Parses with a schema, or answers 400 invalid_request with one detail per bad path. */

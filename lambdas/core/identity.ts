@@ -16,7 +16,7 @@
  * Invisible, bidi and control characters are refused in every identity.
  */
 import { z } from 'zod';
-import { canonicalText, hasHiddenCharacters } from './text';
+import { canonicalText, hasHiddenCharacters, mixedScriptWord } from './text';
 
 export type PrincipalKind = 'email' | 'iam-user' | 'iam-role' | 'iam-root' | 'assumed-role' | 'federated-user' | 'name';
 
@@ -46,9 +46,12 @@ const NAME = /^[\p{L}\p{N}\p{M} ._'+-]{1,256}$/u;
 /** Parses an identity into its canonical form; throws IdentityError saying what is wrong. */
 export function parsePrincipal(raw: string): Principal {
   if (typeof raw !== 'string' || raw.trim() === '') throw new IdentityError('an identity cannot be empty');
-  // Surrounding white space is trimmed; anything hidden inside is refused.
-  if (hasHiddenCharacters(raw.trim())) throw new IdentityError('holds an invisible, bidi or control character');
+  // Surrounding spaces, tabs and line breaks are trimmed; anything hidden is refused, at the ends too (String#trim would
+  // drop a BOM or a line separator silently).
+  if (hasHiddenCharacters(raw.replace(/^[\p{Zs}\t\n\r]+|[\p{Zs}\t\n\r]+$/gu, ''))) throw new IdentityError('holds a hidden character: an invisible, bidi or control character');
   const text = raw.normalize('NFKC').trim();
+  const mixed = mixedScriptWord(text);
+  if (mixed !== undefined) throw new IdentityError(`mixes look-alike letters of several scripts ("${mixed}")`);
   if (text.length > 512) throw new IdentityError('is longer than 512 characters');
   if (/^arn:/i.test(text)) return parseArn(text.toLowerCase());
   if (text.includes('@')) {

@@ -11,7 +11,7 @@ import type { Config, ParameterCondition, PolicyOutcome, Rule } from './config';
 import { CountersignError } from './errors';
 import { principalMatchForms } from './identity';
 import type { ActionRequest } from './request';
-import { canonicalText, codePointName, hasHiddenCharacters, markHidden } from './text';
+import { canonicalText, codePointName, hasHiddenCharacters, markHidden, mixedScriptWord } from './text';
 
 export interface PolicyDecision {
   readonly refused?: undefined;
@@ -81,7 +81,13 @@ export function fieldProblems(request: PolicyInput): Unjudged[] {
   const out: Unjudged[] = [];
   for (const field of PLAIN_FIELDS) {
     const value = fieldValue(request, field);
-    if (typeof value !== 'string' || !hasHiddenCharacters(value)) continue;
+    if (typeof value !== 'string') continue;
+    const mixed = mixedScriptWord(value);
+    if (mixed !== undefined) {
+      out.push({ path: field, is: `is ${show(value)}`, needs: `mixes look-alike letters of several scripts in "${markHidden(mixed)}": send it in one script` });
+      continue;
+    }
+    if (!hasHiddenCharacters(value)) continue;
     const names = [...new Set([...value].filter(hasHiddenCharacters).map(codePointName))].slice(0, 5).join(', ');
     out.push({ path: field, is: `is ${show(value)}`, needs: `holds a hidden character (${names}): send it without invisible, bidi or control characters` });
   }
@@ -244,6 +250,12 @@ function judgeCondition(path: string, condition: ParameterCondition, found: Look
 }
 
 function judgeScalar(condition: ParameterCondition, value: Scalar, shown: string, fail: (because: string) => void, unjudged: (is: string, needs: string) => void): void {
+  // Text compared as text, with a word mixing look-alike scripts (`рroduction`), would pass for another value.
+  const mixed = typeof value === 'string' && [condition.equals, condition.in, condition.not, condition.glob].some((op) => op !== undefined) ? mixedScriptWord(value) : undefined;
+  if (mixed !== undefined) {
+    unjudged(`is ${shown}, mixing scripts in "${markHidden(mixed)}"`, 'policy compares this as text, and it mixes look-alike letters of several scripts: send it in one script');
+    return;
+  }
   const key = equalityKey(value);
   if (condition.equals !== undefined && key !== equalityKey(condition.equals)) fail(`is ${shown}, not ${JSON.stringify(condition.equals)}`);
   if (condition.in !== undefined && !condition.in.some((v) => equalityKey(v) === key)) fail(`is ${shown}, not one of ${JSON.stringify(condition.in)}`);

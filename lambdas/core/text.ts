@@ -48,3 +48,19 @@ export function hasHiddenCharacters(text: string): boolean {
 export function canonicalText(text: string): string {
   return text.normalize('NFKC').replace(HIDDEN_ALL, '').replace(/\s+/gu, ' ').trim().toLowerCase().normalize('NFKC');
 }
+
+/** Scripts whose letters pass for Latin ones (Cyrillic `о`, Greek `ο`, Armenian `օ`, Cherokee `Ꭺ`). */
+const LOOK_ALIKE_SCRIPTS = [/\p{Script=Cyrillic}/u, /\p{Script=Greek}/u, /\p{Script=Armenian}/u, /\p{Script=Cherokee}/u];
+const LATIN = /\p{Script=Latin}/u;
+
+/**
+ * The first word (a run of letters) that mixes Latin letters with look-alike letters of another script, as
+ * `рroduction` (a Cyrillic `р`) does, if any. NFKC leaves such a word as it is, so it would pass for another
+ * value; a word wholly in one script (`отчёт`) is not mixed.
+ */
+export function mixedScriptWord(text: string): string | undefined {
+  for (const word of text.normalize('NFKC').match(/[\p{L}\p{M}]+/gu) ?? []) {
+    if (LATIN.test(word) && LOOK_ALIKE_SCRIPTS.some((script) => script.test(word))) return word;
+  }
+  return undefined;
+}

@@ -46,7 +46,7 @@ const ask = async (body: object) => {
 /** Local mode settles checkpoints 4 s behind the clock; wait past that, then run the scheduled checkpointer. */
 async function checkpointNow(): Promise<void> {
   await new Promise((r) => setTimeout(r, 4500));
-  const res = await fetch(`${countersign.url}/_local/schedules/run`, { method: 'POST' });
+  const res = await fetch(`${countersign.url}/_local/schedules/run`, { method: 'POST', headers: { 'content-type': 'application/json' } });
   const body = (await res.json()) as { ran: Array<{ ok: boolean }> };
   expect(body.ran.every((r) => r.ok)).toBe(true);
 }

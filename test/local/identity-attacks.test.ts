@@ -31,6 +31,7 @@ const config = {
     },
   },
   rules: [
+    { name: 'no-ci', match: { requester: 'arn:aws:iam::*:role/ci-*' }, effect: 'deny', reason: 'CI never exports' },
     { name: 'step-up', match: { action: 'iam.grant' }, effect: 'require_approval', approvers: ['owners'], requireSignIn: true, timeout: '1h' },
     { name: 'exports', match: { action: 'data.export' }, effect: 'require_approval', approvers: ['owners'], timeout: '1h' },
   ],
@@ -51,6 +52,7 @@ const config = {
       'mallory-key': 'mallory@example.com',
       'audit-key': 'audit@example.com',
       'ops-agent-key': session('ops', 'agent-run-7'),
+      'ci-key': session('CI-Deploy', 'run-42'),
       'ops-alice-key': session('ops', 'alice'),
       'sso-alice-key': { principal: session(SSO_ROLE_NAME, 'Alice@Example.com'), userId: `${SSO_ROLE_ID}:Alice@Example.com` },
       // A role of the same name that is not the configured one (its unique id differs): never Alice.
@@ -148,6 +150,11 @@ describe('identity attacks', () => {
     expect((await api(cs.url, 'GET', `/v1/actions/${id}`, 'ops-alice-key')).status).toBe(200);
     expect((await decide(id, 'bob-key')).body.status).toBe('approved');
     expect(await votes(id)).toEqual(['bob@example.com']);
+  });
+
+  it('a deny rule naming a role ARN matches every session of that role, in the shape API Gateway reports it', async () => {
+    const res = await api(cs.url, 'POST', '/v1/actions', 'ci-key', { action: 'data.export' });
+    expect(res.body).toMatchObject({ status: 'denied', rule: 'no-ci', requester: session('ci-deploy', 'run-42') });
   });
 
   it('an IAM Identity Center session of the configured role is the person it names; an impostor role is nobody', async () => {

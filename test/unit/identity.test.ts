@@ -16,6 +16,7 @@ describe('canonical identities', () => {
     ['alice@example.com', 'alice@example.com'],
     ['Alice@Example.COM', 'alice@example.com'],
     ['  alice@example.com\t', 'alice@example.com'],
+    ['\u00A0alice@example.com\u3000', 'alice@example.com'], // visible spaces at the ends are trimmed
     ['ａｌｉｃｅ＠ｅｘａｍｐｌｅ．ｃｏｍ', 'alice@example.com'], // full-width compatibility forms
     [`arn:aws:iam::${ACCOUNT}:user/Erin`, `arn:aws:iam::${ACCOUNT}:user/erin`],
     [`arn:aws:iam::${ACCOUNT}:user/division/erin`, `arn:aws:iam::${ACCOUNT}:user/erin`], // IAM paths are dropped
@@ -28,6 +29,10 @@ describe('canonical identities', () => {
 
   it.each([
     'alice\u200B@example.com',
+    '\uFEFFalice@example.com', // String#trim would drop these ends silently
+    'alice@example.com\u2028',
+    'alice@example.com\u200B',
+    '\u180Ealice@example.com',
     'alice@example.com\u202E',
     '\u2066alice@example.com',
     'al\u00ADice@example.com',
