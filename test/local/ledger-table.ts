@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
@@ -37,6 +37,9 @@ export async function createLedgerTable(dynamo: DynamoDBClient, tableName: strin
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  // dynalite answers CreateTable before the table is ACTIVE (a timer, even at createTableMs 0): a busy machine could
+  // reach it while it is still CREATING, which dynalite answers as ResourceNotFoundException.
+  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: tableName });
 }
 
 /** dynalite and the local KMS endpoint with a ledger key, and SDK clients for both: what the ledger adapters run on. */
