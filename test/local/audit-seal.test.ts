@@ -5,15 +5,12 @@
  * oldest record cut, the newest checkpoint cut, a window cut from the middle, the seal dropped, edited or swapped,
  * lines appended after it. Untouched full and windowed exports pass, a windowed one reported as partial.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, ROOT, startCountersign, type RunningCountersign } from './harness';
+import { api, runCli, startCountersign, type RunningCountersign } from './harness';
 
-const run = promisify(execFile);
 let countersign: RunningCountersign;
 let dataDir: string;
 let work: string;
@@ -23,19 +20,7 @@ let windowStart: string;
 let windowEnd: string;
 const files: Record<string, string> = {};
 
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['cli/countersign.mjs', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, COUNTERSIGN_URL: countersign.url, COUNTERSIGN_API_KEY: 'audit-key', ...env },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const { code, stdout, stderr } = err as { code: number; stdout: string; stderr: string };
-    return { code, stdout, stderr };
-  }
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(countersign.url, args, env);
 
 const ask = async (body: object) => {
   const res = await api(countersign.url, 'POST', '/v1/actions', 'demo-agent-key', body);

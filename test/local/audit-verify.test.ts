@@ -3,17 +3,14 @@
  * export` through GET /v1/audit/export, `countersign audit verify` offline on the file and live against the API,
  * and tampering with both the exported file and the local DynamoDB store, each detected and named.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, ROOT, startCountersign, type RunningCountersign } from './harness';
+import { api, runCli, startCountersign, type RunningCountersign } from './harness';
 
-const run = promisify(execFile);
 let countersign: RunningCountersign;
 let dataDir: string;
 let work: string;
@@ -21,20 +18,7 @@ let dynamo: DynamoDBClient;
 let ledgerTable: string;
 const ids: Record<string, string> = {};
 
-/** Runs the CLI as a user would; resolves its exit code and output. */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['cli/countersign.mjs', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, COUNTERSIGN_URL: countersign.url, COUNTERSIGN_API_KEY: 'audit-key', ...env },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const { code, stdout, stderr } = err as { code: number; stdout: string; stderr: string };
-    return { code, stdout, stderr };
-  }
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(countersign.url, args, env);
 
 const ask = async (body: object, key = 'demo-agent-key') => {
   const res = await api(countersign.url, 'POST', '/v1/actions', key, body);

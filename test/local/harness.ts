@@ -2,8 +2,10 @@
  * Runs local mode as `npm start` does, in a child process, and reads its URLs from what it prints. Used by every
  * end-to-end test: restarts, signals and port clashes are real.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 export const ROOT = join(import.meta.dirname, '../..');
 
@@ -102,4 +104,65 @@ export async function api(base: string, method: string, path: string, key?: stri
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** What a command printed and how it exited. */
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the installed `countersign` command as a user would (an auditor against `url` unless `env` says otherwise). */
+export async function runCli(url: string, args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['cli/countersign.mjs', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, COUNTERSIGN_URL: url, COUNTERSIGN_API_KEY: 'audit-key', ...env },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const { code, stdout, stderr } = err as { code: number; stdout: string; stderr: string };
+    return { code, stdout, stderr };
+  }
+}
+
+export interface SlackClick {
+  /** The Slack user who clicks. */
+  readonly user: string;
+  readonly requestId: string;
+  readonly actionId: 'countersign_approve' | 'countersign_deny';
+  readonly responseUrl?: string;
+  readonly message?: Record<string, unknown>;
+  /** Seconds since the epoch. @default now */
+  readonly timestamp?: number;
+}
+
+/**
+ * Posts a button click to /v1/slack/interactions exactly as Slack does: a form-encoded `payload` of block_actions,
+ * signed with the v0 HMAC over `v0:timestamp:body`.
+ */
+export function postSlackClick(base: string, signingSecret: string, click: SlackClick): Promise<Response> {
+  const payload = {
+    type: 'block_actions',
+    user: { id: click.user, username: click.user.toLowerCase(), name: click.user.toLowerCase(), team_id: 'T0TEAM' },
+    api_app_id: 'A0APP',
+    token: 'legacy',
+    container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C0APPROVALS', is_ephemeral: false },
+    trigger_id: '1.2.3',
+    team: { id: 'T0TEAM', domain: 'example' },
+    channel: { id: 'C0APPROVALS', name: 'approvals' },
+    message: click.message ?? { type: 'message', ts: '1700000000.000100', text: 'Approval requested', blocks: [] },
+    ...(click.responseUrl ? { response_url: click.responseUrl } : {}),
+    actions: [{ type: 'button', action_id: click.actionId, block_id: 'b', value: click.requestId, action_ts: '1700000001.000200' }],
+  };
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const timestamp = String(click.timestamp ?? Math.floor(Date.now() / 1000));
+  const signature = `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  return fetch(`${base}/v1/slack/interactions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature },
+    body,
+  });
 }

@@ -3,14 +3,14 @@
  * IAM's own shapes (assumed-role sessions, IAM Identity Center), every channel's step-up, and existence oracles.
  * Local API keys stand for callers exactly as API Gateway reports them on AWS (`userArn`, `userId`).
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../lambdas/core/audit';
-import { api, eventually, startCountersign, type RunningCountersign } from './harness';
+import { api, eventually, postSlackClick, startCountersign, type RunningCountersign } from './harness';
 
 const ACCOUNT = '000000000000';
 const SIGNING_SECRET = 'identity-e2e-signing-secret-0123456789';
@@ -91,29 +91,7 @@ describe('identity attacks', () => {
   const decide = (id: string, key: string, decision = 'approve') => api(cs.url, 'POST', `/v1/actions/${id}/decision`, key, { decision });
   const votes = async (id: string) => (await audit(id)).filter((r) => r.type === 'voted').map((r) => r.data.approver);
 
-  async function slackClick(user: string, requestId: string) {
-    const payload = {
-      type: 'block_actions',
-      user: { id: user, username: user, name: user, team_id: 'T0TEAM' },
-      api_app_id: 'A0APP',
-      token: 'legacy',
-      container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C0APPROVALS', is_ephemeral: false },
-      trigger_id: '1.2.3',
-      team: { id: 'T0TEAM', domain: 'example' },
-      channel: { id: 'C0APPROVALS', name: 'approvals' },
-      message: { type: 'message', ts: '1700000000.000100', text: 'Approval requested', blocks: [] },
-      actions: [{ type: 'button', action_id: 'countersign_approve', block_id: 'b', value: requestId, action_ts: '1700000001.0' }],
-    };
-    const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
-    const timestamp = Math.floor(Date.now() / 1000);
-    const signature = `v0=${createHmac('sha256', SIGNING_SECRET).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-    const res = await fetch(`${cs.url}/v1/slack/interactions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature },
-      body,
-    });
-    return res.status;
-  }
+  const slackClick = async (user: string, requestId: string) => (await postSlackClick(cs.url, SIGNING_SECRET, { user, requestId, actionId: 'countersign_approve' })).status;
 
   it.each(['Alice@Example.com', ' alice@example.com', 'ALICE@EXAMPLE.COM\t', 'ａｌｉｃｅ@example.com', 'U0ALICE'])(
     'onBehalfOf %j is Alice on the decision API, her review link and the Slack button',

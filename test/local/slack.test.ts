@@ -3,7 +3,6 @@
  * exactly as Slack does (form-encoded `payload=`, v0 HMAC over `v0:timestamp:body`), posts it to
  * /v1/slack/interactions, and reads what Countersign sent back to a response_url served by a capture server here.
  */
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +11,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../lambdas/core/audit';
-import { api, eventually, startCountersign, type RunningCountersign } from './harness';
+import { api, eventually, postSlackClick, startCountersign, type RunningCountersign } from './harness';
 
 const SIGNING_SECRET = 'e2e-signing-secret-0123456789abcdef';
 const AGENT = 'agent-key-1';
@@ -89,27 +88,7 @@ describe('Slack interactions', () => {
   /** Clicks a button as Slack user `user`: signs and posts the interaction; answers the HTTP answer and what reached response_url. */
   async function click(user: string, requestId: string, actionId: 'countersign_approve' | 'countersign_deny', opts: { timestamp?: number; secret?: string; message?: Record<string, unknown> } = {}) {
     const path = `/respond/${++clicks}`;
-    const payload = {
-      type: 'block_actions',
-      user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: 'T0TEAM' },
-      api_app_id: 'A0APP',
-      token: 'legacy',
-      container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'C0APPROVALS', is_ephemeral: false },
-      trigger_id: '1.2.3',
-      team: { id: 'T0TEAM', domain: 'example' },
-      channel: { id: 'C0APPROVALS', name: 'approvals' },
-      message: opts.message ?? { type: 'message', ts: '1700000000.000100', text: 'Approval requested', blocks: [] },
-      response_url: `${captureUrl}${path}`,
-      actions: [{ type: 'button', action_id: actionId, block_id: 'b', value: requestId, action_ts: '1700000001.000200' }],
-    };
-    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-    const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
-    const signature = `v0=${createHmac('sha256', opts.secret ?? SIGNING_SECRET).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-    const res = await fetch(`${cs.url}/v1/slack/interactions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature },
-      body,
-    });
+    const res = await postSlackClick(cs.url, opts.secret ?? SIGNING_SECRET, { user, requestId, actionId, responseUrl: `${captureUrl}${path}`, ...(opts.message ? { message: opts.message } : {}), ...(opts.timestamp !== undefined ? { timestamp: opts.timestamp } : {}) });
     const text = await res.text();
     return { status: res.status, body: text, responses: (capture.bodies.get(path) ?? []) as Array<Record<string, any>> };
   }
