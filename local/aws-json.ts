@@ -100,10 +100,11 @@ export function awsJsonHandler(options: AwsJsonServiceOptions): (req: IncomingMe
 
 /**
  * Listens on 127.0.0.1 (port 0 picks a free one) and resolves the base URL. The server then answers only requests
- * whose `Host` names loopback (see ./loopback.ts): a web page reaching it through DNS rebinding gets nothing.
+ * whose `Host` names loopback (see ./loopback.ts): a web page reaching it through DNS rebinding gets nothing. Unless
+ * `browsers` is set (the gateway, whose pages people open), it also refuses every request a web page sends.
  */
-export async function listenLoopback(server: Server, port = 0): Promise<string> {
-  guardLoopbackHost(server);
+export async function listenLoopback(server: Server, port = 0, options: { readonly browsers?: boolean } = {}): Promise<string> {
+  guardLoopbackHost(server, { browsers: options.browsers ?? false });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {

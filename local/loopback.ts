@@ -38,15 +38,30 @@ export function refuseHost(req: IncomingMessage, res: ServerResponse): void {
  * Makes `server` refuse requests whose `Host` is not loopback, before any of its own request listeners sees them.
  * Works for servers local mode did not write (dynalite) as well as its own.
  */
-export function guardLoopbackHost(server: Server): void {
+export function guardLoopbackHost(server: Server, options: { readonly browsers: boolean } = { browsers: true }): void {
   if ((server as { [GUARDED]?: boolean })[GUARDED]) return;
   const listeners = server.listeners('request') as RequestListener[];
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (!isLoopbackHost(req.headers.host)) return refuseHost(req, res);
+    if (!options.browsers && fromBrowser(req)) return refuseBrowser(res);
     for (const listener of listeners) listener.call(server, req, res);
   });
   (server as { [GUARDED]?: boolean })[GUARDED] = true;
+}
+
+/**
+ * Whether a request comes from a web page: browsers send `Origin` on every cross-origin request and CORS preflight,
+ * and `Sec-Fetch-Site` and `Sec-Fetch-Dest` on every request; the AWS SDK sends none of them (Node's fetch sends only
+ * `Sec-Fetch-Mode`). A page that calls 127.0.0.1 directly sends a loopback `Host`, so only this tells the local
+ * DynamoDB, KMS and Step Functions endpoints (whose own code, dynalite, answers CORS with `*`) that a browser asks.
+ */
+function fromBrowser(req: IncomingMessage): boolean {
+  return req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined || req.headers['sec-fetch-dest'] !== undefined;
+}
+
+function refuseBrowser(res: ServerResponse): void {
+  sendLocalError(res, 403, 'browser_request', 'the local AWS endpoints answer the AWS SDK only, never a web page');
 }
 
 /** Methods that change nothing. */

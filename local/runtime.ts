@@ -101,7 +101,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false }));
   });
   const port = options.port ?? 8787;
-  const url = await listenLoopback(api, port).catch((err: NodeJS.ErrnoException) => {
+  const url = await listenLoopback(api, port, { browsers: true }).catch((err: NodeJS.ErrnoException) => {
     throw err.code === 'EADDRINUSE' ? new PortInUseError(port) : err;
   });
 

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { Config } from '../core/config';
 import { CountersignError } from '../core/errors';
 import { callerIdentity, IdentityError } from '../core/identity';
-import { duplicateKeyPath } from '../core/json-keys';
+import { duplicateKeyPath, unpairedSurrogatePath } from '../core/json-keys';
 
 export type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -76,6 +76,11 @@ export function jsonBody(event: HttpEvent): unknown {
   if (duplicate) {
     const path = duplicate.join('.');
     throw new CountersignError('invalid_request', `the body repeats the key ${path}: send each key once`, [{ path, message: 'key given twice' }]);
+  }
+  const unpaired = unpairedSurrogatePath(value);
+  if (unpaired) {
+    const path = unpaired.join('.');
+    throw new CountersignError('invalid_request', `the body holds an unpaired surrogate${path ? ` at ${path}` : ''}: send well-formed Unicode`, [{ path, message: 'unpaired surrogate' }]);
   }
   return value;
 }

@@ -171,17 +171,17 @@ export function isApprover(state: ApprovalState, principal: string, directory: I
   return directory.isAnyOf(principal, allApprovers(state));
 }
 
-/** Who may read a request: its requester (and the person it is for), its approvers and the auditors. */
+/** Who may read a request: its requester (any session of a requesting role), its approvers and the auditors. */
 export function canRead(state: ApprovalState, principal: string, directory: IdentityDirectory): boolean {
-  return isSelf(state, principal, directory) || isApprover(state, principal, directory) || directory.isAuditor(principal);
+  return directory.samePerson(principal, state.requester) || isApprover(state, principal, directory) || directory.isAuditor(principal);
 }
 
 /**
  * The people a request must never ask: its requester and the human the agent acts for, under any of their aliases,
- * and, when the requester is a role session, every session of that role.
+ * and, when the requester is a role session, every session of that role (and the person an email-named session names).
  */
 export function isSelf(state: ApprovalState, principal: string, directory: IdentityDirectory): boolean {
-  return directory.isAnyOf(principal, [state.requester, state.request.onBehalfOf]);
+  return directory.isOneOf(principal, [state.requester, state.request.onBehalfOf]);
 }
 
 /** The approvers to ask: the rule's approvers less the requester and onBehalfOf. */

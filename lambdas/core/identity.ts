@@ -16,7 +16,7 @@
  * Invisible, bidi and control characters are refused in every identity.
  */
 import { z } from 'zod';
-import { canonicalText, hasHiddenCharacters, mixedScriptWord } from './text';
+import { canonicalText, hasHiddenCharacters, lookAlikeWord } from './text';
 
 export type PrincipalKind = 'email' | 'iam-user' | 'iam-role' | 'iam-root' | 'assumed-role' | 'federated-user' | 'name';
 
@@ -50,7 +50,7 @@ export function parsePrincipal(raw: string): Principal {
   // drop a BOM or a line separator silently).
   if (hasHiddenCharacters(raw.replace(/^[\p{Zs}\t\n\r]+|[\p{Zs}\t\n\r]+$/gu, ''))) throw new IdentityError('holds a hidden character: an invisible, bidi or control character');
   const text = raw.normalize('NFKC').trim();
-  const mixed = mixedScriptWord(text);
+  const mixed = lookAlikeWord(text);
   if (mixed !== undefined) throw new IdentityError(`mixes look-alike letters of several scripts ("${mixed}")`);
   if (text.length > 512) throw new IdentityError('is longer than 512 characters');
   if (/^arn:/i.test(text)) return parseArn(text.toLowerCase());
@@ -268,6 +268,29 @@ export class IdentityDirectory {
   /** Whether an identity is the same person as any of `others`. */
   isAnyOf(identity: string, others: ReadonlyArray<string | undefined>): boolean {
     return others.some((other) => other !== undefined && this.samePerson(identity, other));
+  }
+
+  /**
+   * Who a request's requester or `onBehalfOf` may stand for, failing closed: its keys and, for an assumed-role session
+   * named by an email address (an IAM Identity Center session, or a pipeline's role session named after whoever
+   * started it), that person's too. Only the self-approval check widens this way; who votes is never widened.
+   */
+  private selfKeysOf(identity: string): Set<string> {
+    const keys = this.keysOf(identity);
+    try {
+      const principal = parsePrincipal(identity);
+      const named = principal.kind === 'assumed-role' && principal.session ? parsePrincipal(principal.session) : undefined;
+      if (named?.kind === 'email') for (const key of this.keysOf(named.id)) keys.add(key);
+    } catch {
+      // not an identity, or a session name that is none: its own keys only
+    }
+    return keys;
+  }
+
+  /** Whether `identity` is, or may be, one of `selves` (a request's requester and onBehalfOf). */
+  isOneOf(identity: string, selves: ReadonlyArray<string | undefined>): boolean {
+    const keys = this.keysOf(identity);
+    return selves.some((self) => self !== undefined && [...this.selfKeysOf(self)].some((key) => keys.has(key)));
   }
 
   isAuditor(identity: string): boolean {

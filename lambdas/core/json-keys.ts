@@ -1,6 +1,9 @@
 /**
- * Duplicate keys in a JSON text. `JSON.parse` keeps the last of two equal keys, but a tool downstream may read the
- * first: policy would judge one value and the tool run another. Requests with a repeated key are refused instead.
+ * JSON the API refuses although `JSON.parse` takes it, because readers disagree on what it says:
+ * - duplicate keys: `JSON.parse` keeps the last of two equal keys, but a tool downstream may read the first, so
+ *   policy would judge one value and the tool run another;
+ * - unpaired surrogates (`"\ud835"` alone): no character at all, which each reader repairs, drops or refuses its own
+ *   way, so a key or value holding one is not the text policy compared.
  */
 
 /** The path of the first object key that appears twice in one object (keys compared after JSON unescaping), if any. */
@@ -44,3 +47,24 @@ export function duplicateKeyPath(text: string): Array<string | number> | undefin
   }
   return undefined;
 }
+
+/** The path of the first key or string value that holds an unpaired surrogate, if any (checks at most `limit` values). */
+export function unpairedSurrogatePath(value: unknown, limit = 100_000): Array<string | number> | undefined {
+  const stack: Array<{ value: unknown; path: Array<string | number> }> = [{ value, path: [] }];
+  for (let seen = 0; stack.length > 0 && seen < limit; seen++) {
+    const { value: v, path } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (UNPAIRED.test(v)) return path;
+    } else if (Array.isArray(v)) {
+      v.forEach((item, i) => stack.push({ value: item, path: [...path, i] }));
+    } else if (v !== null && typeof v === 'object') {
+      for (const [key, item] of Object.entries(v)) {
+        if (UNPAIRED.test(key)) return [...path, key];
+        stack.push({ value: item, path: [...path, key] });
+      }
+    }
+  }
+  return undefined;
+}
+
+const UNPAIRED = /\p{Cs}/u;

@@ -11,7 +11,7 @@ import type { Config, ParameterCondition, PolicyOutcome, Rule } from './config';
 import { CountersignError } from './errors';
 import { principalMatchForms } from './identity';
 import type { ActionRequest } from './request';
-import { canonicalText, codePointName, hasHiddenCharacters, markHidden, mixedScriptWord } from './text';
+import { canonicalText, codePointName, hasHiddenCharacters, markHidden, lookAlikeWord } from './text';
 
 export interface PolicyDecision {
   readonly refused?: undefined;
@@ -82,7 +82,7 @@ export function fieldProblems(request: PolicyInput): Unjudged[] {
   for (const field of PLAIN_FIELDS) {
     const value = fieldValue(request, field);
     if (typeof value !== 'string') continue;
-    const mixed = mixedScriptWord(value);
+    const mixed = lookAlikeWord(value);
     if (mixed !== undefined) {
       out.push({ path: field, is: `is ${show(value)}`, needs: `mixes look-alike letters of several scripts in "${markHidden(mixed)}": send it in one script` });
       continue;
@@ -138,6 +138,11 @@ export function lookupParameter(parameters: Record<string, unknown> | undefined,
       return { kind: 'unjudged', is: `is under ${where}, which is a list of ${node.length} values`, needs: `policy reads ${path.split('.').slice(i).join('.')} inside ${where}: send one object there, not a list` };
     }
     if (node === null || typeof node !== 'object') return { kind: 'absent' };
+    // A key with an unpaired surrogate is no text at all: it could be any key (intake refuses it before this).
+    const broken = Object.keys(node).find((key) => /\p{Cs}/u.test(key));
+    if (broken !== undefined) {
+      return { kind: 'unjudged', is: `is under ${where}, which holds the key ${show(broken)}`, needs: `${where} holds a key with an unpaired surrogate: send well-formed Unicode` };
+    }
     const found: Array<{ key: string; spans: number }> = [];
     for (const [key, parts] of canonicalKeys(node, cache)) {
       if (parts.length <= segments.length - i && parts.every((part, j) => part === segments[i + j])) found.push({ key, spans: parts.length });
@@ -251,7 +256,7 @@ function judgeCondition(path: string, condition: ParameterCondition, found: Look
 
 function judgeScalar(condition: ParameterCondition, value: Scalar, shown: string, fail: (because: string) => void, unjudged: (is: string, needs: string) => void): void {
   // Text compared as text, with a word mixing look-alike scripts (`рroduction`), would pass for another value.
-  const mixed = typeof value === 'string' && [condition.equals, condition.in, condition.not, condition.glob].some((op) => op !== undefined) ? mixedScriptWord(value) : undefined;
+  const mixed = typeof value === 'string' && [condition.equals, condition.in, condition.not, condition.glob].some((op) => op !== undefined) ? lookAlikeWord(value) : undefined;
   if (mixed !== undefined) {
     unjudged(`is ${shown}, mixing scripts in "${markHidden(mixed)}"`, 'policy compares this as text, and it mixes look-alike letters of several scripts: send it in one script');
     return;

@@ -61,7 +61,7 @@ async function reviewView(requestId: string, approver: string, formAction: strin
   if (!state) return undefined;
   const view = publicView(state) as ReviewView['request'];
   const directory = deployedDirectory();
-  const self = directory.samePerson(approver, state.requester) ? 'requester' : state.request.onBehalfOf !== undefined && directory.samePerson(approver, state.request.onBehalfOf) ? 'onBehalfOf' : undefined;
+  const self = directory.isOneOf(approver, [state.requester]) ? 'requester' : directory.isOneOf(approver, [state.request.onBehalfOf]) ? 'onBehalfOf' : undefined;
   return {
     request: { ...view, parameters: state.request.parameters, justification: state.request.justification, agent: state.request.agent, status: statusOf(state) },
     approver,

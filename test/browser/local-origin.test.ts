@@ -49,7 +49,7 @@ describe('local mode against hostile pages, in a browser', () => {
       startCountersign({ dataDir: join(dir, 'data') }),
       // evil.example resolves to loopback: what a DNS rebinding attack achieves once the attacker's record flips.
       chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP evil.example 127.0.0.1'], headless: true }),
-      listenLoopback(attacker),
+      listenLoopback(attacker, 0, { browsers: true }),
     ]);
     const created = await api(cs.url, 'POST', '/v1/actions', 'demo-agent-key', { action: 'deploy.service', resource: 'billing', environment: 'staging' });
     expect(created.status).toBe(202);

@@ -40,7 +40,7 @@ describe('local API gateway', () => {
       ready: () => true,
     });
     server = createServer(gateway.handler);
-    url = await listenLoopback(server);
+    url = await listenLoopback(server, 0, { browsers: true });
   });
   afterAll(async () => {
     await closeServer(server);

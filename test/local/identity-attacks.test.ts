@@ -120,6 +120,21 @@ describe('identity attacks', () => {
     }
   });
 
+  it('refuses bodies that readers disagree on: a repeated key, an unpaired surrogate, hidden or look-alike letters in onBehalfOf', async () => {
+    const send = (body: string) =>
+      fetch(`${cs.url}/v1/actions`, { method: 'POST', headers: { authorization: 'Bearer agent-key', 'content-type': 'application/json' }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    for (const [body, path] of [
+      ['{"action":"data.export","onBehalfOf":"bob@example.com","onBehalfOf":"alice@example.com"}', 'onBehalfOf'],
+      ['{"action":"data.export","parameters":{"rows":1,"r\\u006fws":50000}}', 'parameters.rows'],
+      ['{"action":"data.export","parameters":{"dry\\ud835Run":true}}', 'parameters.dry\ud835Run'],
+      ['{"action":"data.export","onBehalfOf":"alice\\ufe0f@example.com"}', 'onBehalfOf'],
+      ['{"action":"data.export","onBehalfOf":"\\u0430lice@example.com"}', 'onBehalfOf'],
+    ] as const) {
+      const answer = await send(body);
+      expect([answer.status, answer.body.error.code, answer.body.error.details[0].path], body).toEqual([400, 'invalid_request', path]);
+    }
+  });
+
   it('a role never approves what any session of the same role asked', async () => {
     const id = await ask({ action: 'data.export' }, 'ops-agent-key');
     expect((await api(cs.url, 'GET', `/v1/actions/${id}`, 'ops-agent-key')).body.requester).toBe(session('ops', 'agent-run-7'));

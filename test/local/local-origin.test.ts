@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, eventually, startCountersign, type RunningCountersign } from './harness';
 
@@ -169,6 +170,36 @@ describe('Host: only loopback (DNS rebinding)', () => {
     const kms = await call(cs.endpoints.kms, 'TrentService.ListAliases', 'application/x-amz-json-1.1');
     expect(kms.status).toBe(200);
     expect(kms.json.Aliases.length).toBeGreaterThan(0);
+  });
+
+  it('the local AWS endpoints answer no web page, even one that calls 127.0.0.1 directly (no CORS, no preflight)', async () => {
+    const endpoints: Array<[string, string, string]> = [
+      [cs.endpoints.kms, 'TrentService.ListAliases', 'application/x-amz-json-1.1'],
+      [cs.endpoints.sfn, 'AWSStepFunctions.ListStateMachines', 'application/x-amz-json-1.0'],
+      [cs.endpoints.dynamodb, 'DynamoDB_20120810.ListTables', 'application/x-amz-json-1.0'],
+    ];
+    const browser: Array<Record<string, string>> = [
+      { origin: 'http://evil.example' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'empty' },
+      { 'sec-fetch-site': 'same-site' },
+    ];
+    for (const [base, target, contentType] of endpoints) {
+      const preflight = await raw(base, {
+        method: 'OPTIONS',
+        path: '/',
+        headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-amz-target,content-type' },
+      });
+      expect([preflight.status, preflight.headers['access-control-allow-origin']], base).toEqual([403, undefined]);
+      for (const headers of browser) {
+        const answer = await raw(base, { method: 'POST', path: '/', headers: { 'x-amz-target': target, 'content-type': contentType, ...headers }, body: '{}' });
+        expect([answer.status, answer.json?.error?.code, answer.headers['access-control-allow-origin']], `${base} ${JSON.stringify(headers)}`).toEqual([403, 'browser_request', undefined]);
+      }
+    }
+    // What the AWS SDK sends (no Origin, no Sec-Fetch-*) still reaches DynamoDB.
+    const sdk = new DynamoDBClient({ endpoint: cs.endpoints.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    expect((await sdk.send(new ListTablesCommand({}))).TableNames?.length).toBeGreaterThan(0);
+    sdk.destroy();
   });
 });
 

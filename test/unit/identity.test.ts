@@ -204,6 +204,15 @@ describe('nobody approves their own request, under any spelling', () => {
     expect(refusal(chainOf(AGENT, onBehalfOf), api('alice@example.com'))).toBe('self_approval');
   });
 
+  it('a role session named by an email address (IAM Identity Center, a pipeline started by someone) is that person for self-approval', () => {
+    const sso = `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Approvers_0a1b2c3d4e5f6a7b/Alice@Example.com`;
+    expect(refusal(chainOf(AGENT, sso), api('alice@example.com'))).toBe('self_approval');
+    expect(refusal(chainOf(`arn:aws:sts::${ACCOUNT}:assumed-role/deployer/alice@example.com`, undefined), api('alice@example.com'))).toBe('self_approval');
+    // Only the self-approval check widens: such a session never votes as the person it names.
+    expect(directory.personOf(sso)).toBeUndefined();
+    expect(refusal(chainOf(AGENT, undefined), api(sso))).toBe('not_found');
+  });
+
   it("an IAM user member whose email is the request's onBehalfOf is refused", () => {
     expect(refusal(chainOf(AGENT, 'erin@example.com'), api(`arn:aws:iam::${ACCOUNT}:user/erin`))).toBe('self_approval');
     expect(refusal(chainOf(AGENT, `arn:aws:iam::${ACCOUNT}:user/Erin`), api(`arn:aws:iam::${ACCOUNT}:user/erin`))).toBe('self_approval');

@@ -23,7 +23,7 @@ describe('duplicate JSON keys', () => {
         if (duplicateKeyPath(text) !== undefined) return false;
         const key = Object.keys(object)[0]!;
         const doubled = `{${JSON.stringify(key)}:${JSON.stringify(other)},${text.slice(1)}`;
-        return JSON.stringify(duplicateKeyPath(JSON.stringify({ parameters: 0 }).replace('0', doubled))) === JSON.stringify(['parameters', key]);
+        return JSON.stringify(duplicateKeyPath(JSON.stringify({ parameters: 0 }).replace('0', () => doubled))) === JSON.stringify(['parameters', key]);
       }),
     );
   });

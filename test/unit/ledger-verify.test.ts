@@ -123,6 +123,24 @@ describe('verifyLedgerLines', () => {
     expect(kinds(verifyLedgerLines(lines(ledger), ledger.publicKey))).toEqual([['edited', 'act_B', 3]]);
   });
 
+  it('refuses a line that repeats a key: it verifies last-key-wins but reads first-key-wins', () => {
+    const ledger = buildLedger();
+    const exported = lines(ledger);
+    const at = exported.findIndex((l) => l.includes('"type":"approved"'));
+    const header = 0;
+    const seal = exported.length - 1;
+    for (const [index, forged] of [
+      [at, `{"type":"denied",${exported[at]!.slice(1)}`],
+      [header, `{"exportedAt":"2020-01-01T00:00:00.000Z",${exported[header]!.slice(1)}`],
+      [seal, `{"records":1,${exported[seal]!.slice(1)}`],
+    ] as const) {
+      const edited = exported.map((l, i) => (i === index ? forged : l));
+      const report = verifyLedgerLines(edited, ledger.publicKey);
+      expect(report.ok, forged.slice(0, 40)).toBe(false);
+      expect(report.findings.find((f) => f.line === index + 1)?.message).toMatch(/repeats the key/);
+    }
+  });
+
   it('names two records swapped in the export', () => {
     const ledger = buildLedger();
     [ledger.records[1], ledger.records[2]] = [ledger.records[2]!, ledger.records[1]!];

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/core/config';
 import { parsePrincipal } from '../../lambdas/core/identity';
 import { evaluatePolicy } from '../../lambdas/core/policy';
-import { mixedScriptWord } from '../../lambdas/core/text';
+import { lookAlikeWord } from '../../lambdas/core/text';
 
 const config = parseConfig(
   stringify({
@@ -25,8 +25,18 @@ describe('look-alike letters of other scripts', () => {
     ['\u043E\u0442\u0447\u0451\u0442 2026', undefined], // wholly Cyrillic
     ['bucket/\u043E\u0442\u0447\u0451\u0442', undefined],
     ['\u03BC-service', undefined], // a Greek word next to a Latin one is two words
-  ])('%j mixes scripts in %j', (text, word) => {
-    expect(mixedScriptWord(text)).toBe(word);
+    ['product\u0131on', 'product\u0131on'], // dotless i
+    ['PRODUCT\u0130ON'.toLowerCase(), 'producti\u0307on'], // I with a dot, lower-cased: i and a combining dot
+    ['\u1D04sv', '\u1D04sv'], // a small capital
+    ['\u0251lice@example.com', '\u0251lice'], // IPA alpha
+    ['al\uA4F2ce', 'al\uA4F2ce'], // Lisu
+    ['example.c\u2C9Fm', 'c\u2C9Fm'], // Coptic
+    ['alice\u0336', 'alice\u0336'], // an overlay stroke
+    ['caf\u00E9', undefined],
+    ['na\u00EFve', undefined],
+    ['\u65E5\u672C\u8A9E\u30C6\u30AD\u30B9\u30C8', undefined], // Han and Katakana together
+  ])('%j could pass for another word: %j', (text, word) => {
+    expect(lookAlikeWord(text)).toBe(word);
   });
 
   it('never lets a respelled value skip a rule: refused instead', () => {
