@@ -59,8 +59,12 @@ const verifyOptions = {
 async function verify(argv: readonly string[]): Promise<number> {
   let json = false;
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: verifyOptions });
+    const { values, positionals, tokens } = parseArgs({ args: [...argv], allowPositionals: true, options: verifyOptions, tokens: true });
     json = values.json;
+    // A check given twice would silently keep the last: `--environment production --environment staging`.
+    const given = tokens.flatMap((t) => (t.kind === 'option' ? [t.name] : []));
+    const repeated = given.find((name, i) => given.indexOf(name) !== i && name !== 'json' && name !== 'help');
+    if (repeated) throw new UsageError(`--${repeated} is given more than once: give each check once`);
     if (values.help) {
       out(RECEIPT_USAGE);
       return EXIT.ok;

@@ -11,6 +11,7 @@
  * binds the exact payload.
  */
 import { z } from 'zod';
+import { canonicalText } from './text';
 
 export const DETECTOR_NAMES = [
   'private_key',
@@ -228,7 +229,8 @@ const jwt: Detector = (text) => {
 /**
  * Passwords in connection strings, the password only:
  * - URL userinfo `scheme://user:password@host` (user may be empty, as in `redis://:pw@host`). `/ ? #` end the
- *   password as they do for a URL parser, so `https://host:8443/a?to=x@y` (a port, then an email) is left alone.
+ *   password as they do for a URL parser, so `https://host:8443/a?to=x@y` (a port, then an email) is left alone,
+ *   and, as for a URL parser, the userinfo runs to the last `@` before the host: `u:p@ss@w0rd@host` masks `p@ss@w0rd`.
  * - `password=` / `pwd=` / `passwd=` pairs (`;Password=x;`, `?user=u&password=x`, `WHERE pwd = x`). A braced or
  *   quoted value has what is inside its braces or quotes masked; an unquoted one is one token, up to the next
  *   white space, `;` or `&`, so `WHERE pwd = x OR TRUE` masks `x` and shows `OR TRUE`. Only inside a
@@ -236,7 +238,7 @@ const jwt: Detector = (text) => {
  *   `key=` follows its `;`) does an unquoted value run to the `;` through spaces (`Password=my pass;`), as those
  *   parsers read it. Keys merely containing the word (`password_reset=`) do not match.
  */
-const URL_PASSWORD = /\b[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s:@/?#]{0,1024}:([^\s@/?#]{1,1024})@/g;
+const URL_PASSWORD = /\b[A-Za-z][A-Za-z0-9+.-]{0,31}:\/\/[^\s:/?#]{0,1024}:([^\s/?#]{1,1024})@/g;
 const KV_KEY = /(?<![A-Za-z0-9])(?:password|passwd|pwd)[ \t]*=[ \t]*/gi;
 const KV_QUOTED = /\{([^}\r\n]*)\}|"([^"\r\n]*)"|'([^'\r\n]*)'/y;
 const KV_LIST_VALUE = /[^;&\s]+(?:[ \t]+[^;&\s=]+)*(?=[ \t]*;)/y;
@@ -466,7 +468,7 @@ function leafText(value: unknown): string {
  * exists. Non-JSON objects (Date, Map, ...) are returned as they are unless under a masked path.
  *
  * Keys: a key holding a secret (`{"AKIA…": 1}`, `{"password=hunter2": true}`) is masked like a value, with the
- * parent's key as context. Configured paths match keys as the agent wrote them. Masked keys stay unique: one that
+ * parent's key as context. Configured paths match keys as policy reads them (see `walk`). Masked keys stay unique: one that
  * would equal another key gets ` (2)`, ` (3)`, ... so no value is dropped or overwritten.
  */
 export function maskRequest<T>(value: T, options: MaskOptions = {}): MaskResult<T> {
@@ -526,13 +528,23 @@ export function maskRequest<T>(value: T, options: MaskOptions = {}): MaskResult<
     return maskMarker('path', characters(leafText(node)));
   };
 
-  /** `cursors` are, for each path pattern still matching, how many of its segments are consumed. */
+  /**
+   * `cursors` are, for each path pattern still matching, how many of its segments are consumed. Keys match as policy
+   * reads them (canonical text; a key with dots names the keys it spells), and a list is looked through as well as
+   * indexed, so a value policy reads at a path is masked at it whatever its spelling: masking more, never less.
+   */
   const walk = (node: unknown, path: readonly string[], cursors: readonly (readonly [string[], number])[], key: string | undefined): unknown => {
-    /** `matchKey` is the key as written (paths match it), `pathKey` as shown, `hintKey` the context for detectors. */
-    const child = (value: unknown, matchKey: string, pathKey: string, hintKey: string | undefined): unknown => {
-      const next = cursors
-        .filter(([segments, at]) => segments[at] === '*' || segments[at] === matchKey)
-        .map(([segments, at]) => [segments, at + 1] as const);
+    /** `matchKey` is the key as written, `pathKey` as shown, `hintKey` the context for detectors. */
+    const child = (value: unknown, matchKey: string, pathKey: string, hintKey: string | undefined, inList = false): unknown => {
+      const parts = matchKey.normalize('NFKC').split('.').map(canonicalText);
+      const next = [
+        ...cursors.flatMap(([segments, at]) => {
+          if (segments[at] === '*' || segments[at] === matchKey) return [[segments, at + 1] as const];
+          const fits = parts.every((part, j) => segments[at + j] !== undefined && (segments[at + j] === '*' || canonicalText(segments[at + j]!) === part));
+          return fits ? [[segments, at + parts.length] as const] : [];
+        }),
+        ...(inList ? cursors : []),
+      ];
       const childPath = [...path, pathKey];
       if (next.some(([segments, at]) => at === segments.length)) return maskAll(value, childPath, hintKey);
       return walk(value, childPath, next, hintKey);
@@ -543,7 +555,7 @@ export function maskRequest<T>(value: T, options: MaskOptions = {}): MaskResult<
       return result.text;
     }
     // Array elements keep the array's key as context (`secrets: [...]`).
-    if (Array.isArray(node)) return descend(node, () => node.map((value, i) => child(value, String(i), String(i), key)));
+    if (Array.isArray(node)) return descend(node, () => node.map((value, i) => child(value, String(i), String(i), key, true)));
     if (isPlainObject(node)) {
       // Object.fromEntries defines own properties, so a `__proto__` key from JSON stays data instead of a prototype.
       return descend(node, () => Object.fromEntries(keysOf(node, path, key).map(([childKey, shown]) => [shown, child(node[childKey], childKey, shown, childKey)])));

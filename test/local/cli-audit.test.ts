@@ -252,8 +252,9 @@ describe('countersign receipt verify', () => {
       [['--environment', 'staging'], 'environment_mismatch', 'receipt is for environment "production"; expected environment "staging"'],
     ];
     for (const [flags, code, message] of cases) {
-      // Every other binding matches: only the one flag differs.
-      const args = ['receipt', 'verify', receipt, ...bound, ...flags];
+      // Every other binding matches: only the one flag differs (given once: a repeated flag is a usage error).
+      const at = bound.indexOf(flags[0]!);
+      const args = ['receipt', 'verify', receipt, ...bound.slice(0, at), ...flags, ...bound.slice(at + 2)];
       const text = await countersign(args);
       expect(text.code, flags.join(' ')).toBe(1);
       expect(text.stdout, flags.join(' ')).toBe(`receipt: INVALID (${code}: ${message})\n`);
@@ -309,6 +310,9 @@ describe('countersign receipt verify', () => {
       ['receipt', 'verify', receipt, '--action', ''],
       ['receipt', 'verify', receipt, '--action'],
       ['receipt', 'verify', receipt, '--approved-by-humans=yes'],
+      // A check given twice is refused, never silently the last one.
+      ['receipt', 'verify', receipt, '--environment', 'production', '--environment', 'staging'],
+      ['receipt', 'verify', receipt, '--resource', 'a', '--resource=b'],
     ];
     const runs = await Promise.all(cases.map((args) => countersign(args)));
     runs.forEach(({ code, stderr }, i) => {

@@ -419,6 +419,32 @@ describe('maskRequest', () => {
   });
 });
 
+describe('masking as readers read', () => {
+  it('masks a URL password up to the last @ before the host, as a URL parser reads it', () => {
+    const cases: Array<[string, string]> = [
+      ['mongodb://u:p@ss@w0rd@host/db', 'mongodb://u:[masked: connection_string_password, 9 chars]@host/db'],
+      ['https://u:p@evil.example@good.example/', 'https://u:[masked: connection_string_password, 14 chars]@good.example/'],
+      ['mongodb://user@x:pass@host', 'mongodb://user@x:[masked: connection_string_password, 4 chars]@host'],
+      ['https://host:8443/a?to=x@y', 'https://host:8443/a?to=x@y'],
+    ];
+    for (const [text, shown] of cases) {
+      expect(maskSecrets(text).text).toBe(shown);
+      // What a URL parser takes for the password never shows.
+      const password = URL.canParse(text) ? decodeURIComponent(new URL(text).password) : '';
+      if (password) expect(maskSecrets(text).text.replace(new RegExp(MASK_MARKER.source, 'g'), '')).not.toContain(password);
+    }
+  });
+
+  it('matches configured paths as policy reads keys: canonical, dotted, through lists', () => {
+    const parameters = { PIN: '4821', 'pin ': '1', '\uFF50\uFF49\uFF4E': '2', 'pin\u200B': '3', customer: [{ ssn: '123-45-6789' }], 'customer.ssn': '987-65-4321', other: 'x' };
+    const { value } = maskRequest({ parameters }, { paths: ['parameters.pin', 'parameters.customer.ssn'] });
+    const shown = JSON.stringify(value);
+    for (const secret of ['4821', '123-45-6789', '987-65-4321']) expect(shown).not.toContain(secret);
+    expect(value.parameters.other).toBe('x');
+    expect(Object.values(value.parameters).filter((v) => typeof v === 'string' && MASK_MARKER.test(v))).toHaveLength(5);
+  });
+});
+
 describe('maskPathSchema', () => {
   it.each([
     'parameters',
