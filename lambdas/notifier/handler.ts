@@ -6,14 +6,14 @@
  * `notified`. Only when nothing at all could be sent does the task fail (and the workflow fail closed after its
  * retries). A retried task sends nothing twice: `notified` in the ledger marks the sending done.
  */
-import { approversToAsk, deriveState, planWake, statusOf, type ApprovalState } from '../core/approval';
+import { approversToAsk, deriveState, nextWait, planWake, statusOf, type ApprovalState } from '../core/approval';
 import type { Channel } from '../core/config';
 import { approvalRequestHtml, approvalRequestText } from '../core/notification';
 import { issueReviewToken, type MacPort } from '../core/review-token';
 import { approvalRequestMessage, slackUsersOf } from '../core/slack';
 import { approvalRequestCard, requestLandingUrl } from '../core/teams';
 import { approverAddress } from '../core/session';
-import { AlreadySettledError, notifyEventSchema, wakeEventSchema } from '../core/workflow';
+import { AlreadySettledError, notifyEventSchema, wakeEventSchema, workflowWaitSchema, type WorkflowWait } from '../core/workflow';
 import { kms, requiredEnv } from '../adapters/aws-clients';
 import { deployedConfig, deployedDirectory } from '../adapters/deployed-config';
 import { kmsMac } from '../adapters/kms-mac';
@@ -28,7 +28,7 @@ interface ChannelReport {
 }
 
 /** Notify (with a task token) or Wake (`wake: true`: remind, escalate, or report the deadline). */
-export async function handler(event: unknown): Promise<{ notified: number } | { seconds: number; expired: boolean }> {
+export async function handler(event: unknown): Promise<{ notified: number } | WorkflowWait> {
   const wakeEvent = wakeEventSchema.safeParse(event);
   if (wakeEvent.success) return wake(wakeEvent.data.requestId);
   const { requestId, taskToken } = notifyEventSchema.parse(event);
@@ -55,12 +55,12 @@ const publicUrl = () => requiredEnv('COUNTERSIGN_PUBLIC_URL').replace(/\/+$/, ''
  * The Wake step: escalate and remind as due (each ledgered), and say when to wake next, or that the deadline passed.
  * A settled request answers a short wait: the next Notify attempt finds it settled and closes the workflow.
  */
-async function wake(requestId: string): Promise<{ seconds: number; expired: boolean }> {
+async function wake(requestId: string): Promise<WorkflowWait> {
   const state = deriveState(await ledger().read(requestId));
   if (!state?.policy) throw new Error(`request ${requestId} has no policy decision in the ledger`);
-  if (statusOf(state) !== 'pending') return { seconds: 1, expired: false };
+  if (statusOf(state) !== 'pending') return workflowWaitSchema.parse(nextWait(state, new Date(), deployedDirectory()));
   const due = planWake(state, new Date(), deployedDirectory());
-  if (due.expired) return { seconds: 0, expired: true };
+  if (due.expired) return workflowWaitSchema.parse(nextWait(state, new Date(), deployedDirectory()));
   const mac = kmsMac(kms, requiredEnv('REVIEW_KEY_ID'));
   if (due.escalate.length > 0) {
     // Record first: the escalated approvers may vote as soon as they are asked.
@@ -75,7 +75,9 @@ async function wake(requestId: string): Promise<{ seconds: number; expired: bool
       deriveState(current)?.remindedAt !== state.remindedAt ? [] : [{ type: 'reminded', actor: 'countersign', data: { channels: reports, approvers: [...due.remind] } }],
     );
   }
-  return { seconds: planWake(deriveState(await ledger().read(requestId))!, new Date(), deployedDirectory()).seconds, expired: false };
+  // Asked again from the chain as it is now: a vote may have settled the request meanwhile, and the deadline may
+  // have come while the reminders went out (then Wake reports it expired, never a wait of 0).
+  return workflowWaitSchema.parse(nextWait(deriveState(await ledger().read(requestId))!, new Date(), deployedDirectory()));
 }
 
 /** Sends every planned message, each retried with backoff; one failing never blocks the others. */
