@@ -4,7 +4,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { Config } from '../lambdas/core/config';
+import { assertDeployableSecrets, type Config } from '../lambdas/core/config';
 import { ApprovalWorkflow } from './approval-workflow';
 import { AuditLedger } from './audit-ledger';
 import { CountersignFunction } from './countersign-function';
@@ -40,6 +40,11 @@ export interface CountersignProps {
   readonly repairInterval?: Duration;
   /** The repair job leaves younger pending requests to the call in flight. Whole seconds. @default Duration.seconds(60) */
   readonly repairGrace?: Duration;
+  /**
+   * Accept `env:NAME` secret references (Slack, Teams, OIDC). Only local mode sets those variables, so a deployment
+   * refuses them, naming each field: write a Secrets Manager secret ARN instead. @default false
+   */
+  readonly allowEnvironmentSecrets?: boolean;
 }
 
 /** The functions of Countersign, by role. */
@@ -82,6 +87,7 @@ export class Countersign extends Construct {
 
   constructor(scope: Construct, id: string, props: CountersignProps) {
     super(scope, id);
+    if (!props.allowEnvironmentSecrets) assertDeployableSecrets(props.config, 'the Countersign construct');
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const checkpointInterval = props.checkpointInterval ?? Duration.minutes(5);
     const writeWindow = props.ledgerWriteWindow ?? Duration.seconds(10);

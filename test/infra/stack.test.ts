@@ -8,9 +8,11 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lambdas/adapters/config-file';
+import { ConfigError } from '../../lambdas/core/config';
 import { buildApp } from '../../lib/app';
 import { AuditLedger, LEDGER_TAMPERING_ACTIONS } from '../../lib/audit-ledger';
 import { API_ROUTES } from '../../lib/intake-api';
+import { synthesizeForLocal } from '../../local/synth';
 
 const ROOT = join(import.meta.dirname, '../..');
 const config = loadConfigFile(join(ROOT, 'countersign.config.yaml'));
@@ -367,7 +369,8 @@ describe('secrets', () => {
       channels: { ...config.channels, slack: { botToken: arn('slack-bot-AbC'), signingSecret: arn('slack-signing-DeF') }, teams: { webhookUrl: arn('teams-GhI') } },
       auth: { oidc: { issuer: 'https://login.example.com', clientId: 'cs', clientSecret: 'env:OIDC_SECRET' } },
     };
-    const { stack } = buildApp({ config: withSecrets, bundle: false, nag: false });
+    // Local mode's synth accepts env:NAME (it sets the variables); such a secret needs no grant.
+    const { stack } = buildApp({ config: withSecrets, bundle: false, nag: false, target: 'local' });
     const json = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: any }> };
     const readers = new Map<string, unknown[]>();
     for (const policy of Object.values(json.Resources).filter((r) => r.Type === 'AWS::IAM::Policy')) {
@@ -381,6 +384,41 @@ describe('secrets', () => {
     expect(readers.get(roleOf(decision))).toEqual([arn('slack-signing-DeF')]);
     expect(readers.get(roleOf(finalizer))).toEqual([arn('slack-bot-AbC')]);
     expect(readers.has(roleOf(intake))).toBe(false);
+  });
+});
+
+describe('env:NAME secrets', () => {
+  const withEnvSecrets = {
+    ...config,
+    channels: {
+      ...config.channels,
+      slack: { botToken: 'env:SLACK_BOT_TOKEN', signingSecret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-signing-DeF' },
+      teams: { webhookUrl: 'env:TEAMS_WEBHOOK_URL' },
+    },
+    auth: { oidc: { issuer: 'https://login.example.com', clientId: 'cs', clientSecret: 'env:OIDC_CLIENT_SECRET' } },
+  };
+
+  it('are refused by a synth for AWS, naming each field and what to write instead', () => {
+    let error: unknown;
+    try {
+      buildApp({ config: withEnvSecrets, bundle: false, nag: false });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems.map((p) => p.path)).toEqual(['channels.slack.botToken', 'channels.teams.webhookUrl', 'auth.oidc.clientSecret']);
+    for (const problem of problems) {
+      expect(problem.message).toMatch(/^env:[A-Z_]+ is read from the environment, which only local mode sets/);
+      expect(problem.message).toContain('Secrets Manager');
+      expect(problem.message).toContain('arn:aws:secretsmanager:REGION:ACCOUNT:secret:');
+    }
+    expect(() => buildApp({ config: withEnvSecrets, bundle: false, nag: false, target: 'aws' })).toThrow(ConfigError);
+  });
+
+  it('are accepted by local mode, which sets them', () => {
+    const { template } = synthesizeForLocal(withEnvSecrets);
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(6);
   });
 });
 
@@ -466,6 +504,27 @@ describe('cdk synth', () => {
     expect(failed?.stderr).toContain(`Invalid config ${bad}:`);
     expect(failed?.stderr).toContain('  - version: expected version: 1');
     expect(failed?.stderr).toContain('  - rules.0.effect: expected one of allow, deny, require_approval');
+    expect(failed?.stderr).not.toContain('    at ');
+  });
+
+  it('stops on env:NAME secrets, which a deployed function could never read, naming each field', async () => {
+    const local = join(out, 'local-secrets.yaml');
+    writeFileSync(
+      local,
+      readFileSync(join(ROOT, 'countersign.config.yaml'), 'utf8').replace(
+        /^channels:\n/m,
+        'channels:\n  slack: { botToken: env:SLACK_BOT_TOKEN, signingSecret: env:SLACK_SIGNING_SECRET }\n  teams: { webhookUrl: env:TEAMS_WEBHOOK_URL }\n',
+      ),
+    );
+    const failed = await run('npx', ['tsx', 'bin/countersign.ts'], { cwd: ROOT, env: { ...offline, COUNTERSIGN_CONFIG: local, CDK_OUTDIR: out } }).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain(`Invalid config ${local} for a deployment to AWS:`);
+    for (const field of ['channels.slack.botToken', 'channels.slack.signingSecret', 'channels.teams.webhookUrl']) {
+      expect(failed?.stderr).toMatch(new RegExp(`  - ${field.replaceAll('.', '\\.')}: env:\\w+ is read from the environment, which only local mode sets: .*Secrets Manager`));
+    }
     expect(failed?.stderr).not.toContain('    at ');
   });
 });
