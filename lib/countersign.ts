@@ -5,6 +5,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { assertDeployableSecrets, type Config } from '../lambdas/core/config';
+import { LEASES } from '../lambdas/core/lease';
 import { ApprovalWorkflow } from './approval-workflow';
 import { AuditLedger } from './audit-ledger';
 import { CountersignFunction } from './countersign-function';
@@ -70,6 +71,8 @@ export const FUNCTION_ENV = {
   ledgerWriteWindow: 'LEDGER_WRITE_WINDOW_SECONDS',
   checkpointSettle: 'CHECKPOINT_SETTLE_SECONDS',
   repairGrace: 'REPAIR_GRACE_SECONDS',
+  /** Where the scheduled functions take their one-run-at-a-time lease: the requests table. */
+  leaseTable: 'LEASE_TABLE',
 } as const;
 
 /** Countersign: the API, the approval workflow, the requests table and the signed audit ledger, wired least-privilege. */
@@ -105,19 +108,21 @@ export class Countersign extends Construct {
     // Local API keys never leave the laptop.
     const { local: _local, ...deployed } = props.config;
     const define = { 'process.env.COUNTERSIGN_CONFIG_JSON': JSON.stringify(JSON.stringify(deployed)) };
-    const fn = (id: string, handlerDir: string, extra: { reservedConcurrentExecutions?: number; timeout?: Duration; memorySize?: number } = {}) =>
+    const fn = (id: string, handlerDir: string, extra: { timeout?: Duration; memorySize?: number } = {}) =>
       new CountersignFunction(this, id, { handlerDir, define, ...extra, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
     this.functions = {
       intake: fn('Intake', 'intake'),
       notifier: fn('Notifier', 'notifier'),
       decision: fn('Decision', 'decision'),
       finalizer: fn('Finalizer', 'finalize'),
-      // One run at a time: a checkpoint extends the previous one, so two runs must never race. Four minutes (inside
-      // the five-minute cadence) leave room for the first run's Scan of an existing ledger and for catching up,
-      // beyond the 15 s the handler keeps back to finish a checkpoint; a run cut short resumes at the next tick.
-      checkpointer: fn('Checkpointer', 'checkpoint', { reservedConcurrentExecutions: 1, timeout: Duration.minutes(4), memorySize: 1024 }),
-      // Its steps are idempotent; one run at a time keeps it from repeating work within a minute.
-      repairer: fn('Repairer', 'repair', { reservedConcurrentExecutions: 1, timeout: Duration.seconds(50) }),
+      // One run at a time: a checkpoint extends the previous one, so two runs must not race. A lease in the requests
+      // table keeps them apart (not reserved concurrency, which an account at the new-account quota of 10 cannot
+      // grant, failing the first deploy). Four minutes (inside the five-minute cadence) leave room for the first
+      // run's Scan of an existing ledger and for catching up, beyond the 15 s the handler keeps back to finish a
+      // checkpoint; a run cut short resumes at the next tick.
+      checkpointer: fn('Checkpointer', 'checkpoint', { timeout: Duration.minutes(4), memorySize: 1024 }),
+      // Its steps are idempotent; one run at a time (its own lease) keeps it from repeating work within a minute.
+      repairer: fn('Repairer', 'repair', { timeout: Duration.seconds(50) }),
     };
     this.workflow = new ApprovalWorkflow(this, 'Workflow', {
       notifier: this.functions.notifier,
@@ -146,6 +151,9 @@ export class Countersign extends Construct {
       this.requests.grantReadWrite(f);
       this.ledger.grantAppend(f);
     }
+    // The scheduled functions' leases live in the requests table; the checkpointer may write its lease item only.
+    for (const f of [checkpointer, repairer]) f.addEnvironment(FUNCTION_ENV.leaseTable, this.requests.table.tableName);
+    this.requests.grantLease(checkpointer, LEASES.checkpoint);
     checkpointer.addEnvironment(FUNCTION_ENV.checkpointSettle, String(settle.toSeconds()));
     this.ledger.grantCheckpoint(checkpointer);
     this.checkpointSchedule = new Rule(this, 'CheckpointSchedule', {

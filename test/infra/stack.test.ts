@@ -12,6 +12,7 @@ import { ConfigError } from '../../lambdas/core/config';
 import { buildApp } from '../../lib/app';
 import { AuditLedger, LEDGER_TAMPERING_ACTIONS } from '../../lib/audit-ledger';
 import { API_ROUTES } from '../../lib/intake-api';
+import { LEASES } from '../../lambdas/core/lease';
 import { synthesizeForLocal } from '../../local/synth';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -259,18 +260,27 @@ describe('Countersign stack', () => {
     }
   });
 
-  it('lets the checkpointer read, append to and sign the ledger, and touch nothing else', () => {
+  it('lets the checkpointer read, append to and sign the ledger, write its lease item, and touch nothing else', () => {
     const table = `{"Fn::GetAtt":["${logicalId(stack.countersign.ledger.table)}","Arn"]}`;
     const index = `{"Fn::Join":["",[${table},"/index/bySlot"]]}`;
     const ledgerKey = `{"Fn::GetAtt":["${logicalId(stack.countersign.ledger.signingKey)}","Arn"]}`;
+    const requests = `{"Fn::GetAtt":["${logicalId(stack.countersign.requests.table)}","Arn"]}`;
     const actual = grants('checkpointer');
     expect(actual.get('dynamodb:Query')!.sort()).toEqual([table, index].sort());
     expect(actual.get('dynamodb:Scan')).toEqual([table]);
-    expect(actual.get('dynamodb:PutItem')).toEqual([table]);
+    expect(actual.get('dynamodb:PutItem')!.sort()).toEqual([table, requests].sort());
     expect(actual.get('dynamodb:GetItem')).toEqual([table]);
     expect(actual.get('kms:Sign')).toEqual([ledgerKey]);
-    const requests = logicalId(stack.countersign.requests.table);
-    expect(JSON.stringify(statements('checkpointer'))).not.toContain(requests);
+    // On the requests table: PutItem on its lease item alone, nothing else.
+    const onRequests = statements('checkpointer').filter((s) => JSON.stringify(s.Resource).includes(logicalId(stack.countersign.requests.table)));
+    expect(onRequests).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:PutItem',
+        Resource: { 'Fn::GetAtt': [logicalId(stack.countersign.requests.table), 'Arn'] },
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [LEASES.checkpoint] } },
+      },
+    ]);
   });
 
   it('lets the export seal what it returns: the ledger key signs cursors and seals, by the export grant alone', () => {
@@ -286,7 +296,7 @@ describe('Countersign stack', () => {
     expect(resolved).not.toContain('/index/');
   });
 
-  it('runs the checkpointer every 5 minutes, one run at a time, with retries', () => {
+  it('runs the checkpointer every 5 minutes, with retries', () => {
     const checkpointer = logicalId(fns.checkpointer);
     template.resourceCountIs('AWS::Events::Rule', 2);
     template.hasResourceProperties('AWS::Events::Rule', {
@@ -301,16 +311,19 @@ describe('Countersign stack', () => {
       SourceArn: { 'Fn::GetAtt': [logicalId(stack.countersign.checkpointSchedule), 'Arn'] },
     });
     const props = json.Resources[checkpointer]!.Properties;
-    expect(props.ReservedConcurrentExecutions).toBe(1);
     // Room for the first run's Scan beyond the 15 s the handler keeps back to finish a checkpoint.
     expect(props.Timeout).toBe(240);
     expect(props.MemorySize).toBe(1024);
-    for (const [id, fn] of ofType('AWS::Lambda::Function')) {
-      if (id !== checkpointer && id !== logicalId(fns.repairer)) expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
+  });
+
+  it('reserves no concurrency, which an account at the new-account quota refuses; the scheduled functions take a lease instead', () => {
+    for (const [id, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
+    for (const name of ['checkpointer', 'repairer'] as const) {
+      expect(json.Resources[logicalId(fns[name])]!.Properties.Environment.Variables.LEASE_TABLE, name).toEqual({ Ref: logicalId(stack.countersign.requests.table) });
     }
   });
 
-  it('runs the repair job every minute, one run at a time, with its grace and the state machine', () => {
+  it('runs the repair job every minute, with its grace and the state machine', () => {
     const repairer = logicalId(fns.repairer);
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
@@ -318,7 +331,6 @@ describe('Countersign stack', () => {
       Targets: [{ Arn: { 'Fn::GetAtt': [repairer, 'Arn'] }, Id: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 0 } }],
     });
     const props = json.Resources[repairer]!.Properties;
-    expect(props.ReservedConcurrentExecutions).toBe(1);
     expect(props.Environment.Variables.REPAIR_GRACE_SECONDS).toBe('60');
     expect(props.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: logicalId(stack.countersign.workflow.stateMachine) });
   });
