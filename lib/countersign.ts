@@ -75,6 +75,26 @@ export const FUNCTION_ENV = {
   leaseTable: 'LEASE_TABLE',
 } as const;
 
+/**
+ * Each function's timeout, sized to the longest its code can wait (the infrastructure tests check each against the
+ * waits the handlers export):
+ * - intake and decision answer API Gateway, which waits `API_INTEGRATION_TIMEOUT` (29 s): they time out 4 s before
+ *   it, room for a cold start. Intake fits a whole `?wait=20` long-poll and the margin kept to answer after it;
+ *   decision fits an OIDC sign-in (three identity-provider calls of 5 s) and a delivery.
+ * - the notifier fits every send at its worst (three tries of 5 s with waits between) and then the `notified` record,
+ *   so a slow channel can never time it out into a retried Notify that asks every approver again.
+ * - the finalizer fits the requester's Slack DMs and the callback (5 s each) beside recording the outcome.
+ * - the checkpointer and the repair job run under their schedules' cadence (five minutes, one minute).
+ */
+export const FUNCTION_TIMEOUTS = {
+  intake: Duration.seconds(25),
+  decision: Duration.seconds(25),
+  notifier: Duration.seconds(40),
+  finalizer: Duration.seconds(30),
+  checkpointer: Duration.minutes(4),
+  repairer: Duration.seconds(50),
+} as const satisfies Record<keyof CountersignFunctions, Duration>;
+
 /** Countersign: the API, the approval workflow, the requests table and the signed audit ledger, wired least-privilege. */
 export class Countersign extends Construct {
   readonly api: IntakeApi;
@@ -111,18 +131,18 @@ export class Countersign extends Construct {
     const fn = (id: string, handlerDir: string, extra: { timeout?: Duration; memorySize?: number } = {}) =>
       new CountersignFunction(this, id, { handlerDir, define, ...extra, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
     this.functions = {
-      intake: fn('Intake', 'intake'),
-      notifier: fn('Notifier', 'notifier'),
-      decision: fn('Decision', 'decision'),
-      finalizer: fn('Finalizer', 'finalize'),
+      intake: fn('Intake', 'intake', { timeout: FUNCTION_TIMEOUTS.intake }),
+      notifier: fn('Notifier', 'notifier', { timeout: FUNCTION_TIMEOUTS.notifier }),
+      decision: fn('Decision', 'decision', { timeout: FUNCTION_TIMEOUTS.decision }),
+      finalizer: fn('Finalizer', 'finalize', { timeout: FUNCTION_TIMEOUTS.finalizer }),
       // One run at a time: a checkpoint extends the previous one, so two runs must not race. A lease in the requests
       // table keeps them apart (not reserved concurrency, which an account at the new-account quota of 10 cannot
       // grant, failing the first deploy). Four minutes (inside the five-minute cadence) leave room for the first
       // run's Scan of an existing ledger and for catching up, beyond the 15 s the handler keeps back to finish a
       // checkpoint; a run cut short resumes at the next tick.
-      checkpointer: fn('Checkpointer', 'checkpoint', { timeout: Duration.minutes(4), memorySize: 1024 }),
+      checkpointer: fn('Checkpointer', 'checkpoint', { timeout: FUNCTION_TIMEOUTS.checkpointer, memorySize: 1024 }),
       // Its steps are idempotent; one run at a time (its own lease) keeps it from repeating work within a minute.
-      repairer: fn('Repairer', 'repair', { timeout: Duration.seconds(50) }),
+      repairer: fn('Repairer', 'repair', { timeout: FUNCTION_TIMEOUTS.repairer }),
     };
     this.workflow = new ApprovalWorkflow(this, 'Workflow', {
       notifier: this.functions.notifier,

@@ -11,7 +11,21 @@ import { loadConfigFile } from '../../lambdas/adapters/config-file';
 import { ConfigError } from '../../lambdas/core/config';
 import { buildApp } from '../../lib/app';
 import { AuditLedger, LEDGER_TAMPERING_ACTIONS } from '../../lib/audit-ledger';
-import { API_ROUTES } from '../../lib/intake-api';
+import { API_INTEGRATION_TIMEOUT, API_ROUTES } from '../../lib/intake-api';
+import { FUNCTION_TIMEOUTS } from '../../lib/countersign';
+import { MAX_WAIT_SECONDS, WAIT_MARGIN_MS } from '../../lambdas/intake/handler';
+import { NOTIFIED_RECORD_RESERVE_MS, NOTIFY_RETRY } from '../../lambdas/notifier/handler';
+import { OIDC_CALLS_PER_SIGN_IN, OIDC_REQUEST_TIMEOUT_SECONDS } from '../../lambdas/decision/identity';
+import { RESPONSE_URL_TIMEOUT_MS } from '../../lambdas/decision/slack-interactions';
+import { CHECKPOINT_RESERVE_MS } from '../../lambdas/checkpoint/handler';
+import { REPAIR_RESERVE_MS } from '../../lambdas/repair/handler';
+import { CALLBACK_TIMEOUT_MS } from '../../lambdas/adapters/callback';
+import { EXPORT_PAGE_MILLIS } from '../../lambdas/adapters/ledger-export';
+import { DELIVERY_TIMEOUT_MS } from '../../lambdas/adapters/outbox';
+import { retryBudgetMs } from '../../lambdas/adapters/retry';
+import { SECRET_FETCH_TIMEOUT_MS } from '../../lambdas/adapters/secrets';
+import { SLACK_TIMEOUT_MS } from '../../lambdas/adapters/slack';
+import { TEAMS_TIMEOUT_MS } from '../../lambdas/adapters/teams';
 import { LEASES } from '../../lambdas/core/lease';
 import { synthesizeForLocal } from '../../local/synth';
 
@@ -220,6 +234,46 @@ describe('Countersign stack', () => {
     expect(grants('repairer').get('dynamodb:Query')).toContain(pendingIndex);
     for (const name of ['intake', 'notifier', 'finalizer', 'checkpointer'] as const) expect(grants(name).get('dynamodb:Query'), name).not.toContain(pendingIndex);
     expect(grants('repairer').get('states:StartExecution')).toEqual([machine]);
+  });
+
+  it('gives every function a timeout beyond every wait its code can make', () => {
+    // The waits as the handlers and adapters export them; each sum is the longest path through that code.
+    const oidcSignIn = SECRET_FETCH_TIMEOUT_MS + OIDC_CALLS_PER_SIGN_IN * OIDC_REQUEST_TIMEOUT_SECONDS * 1000;
+    const waits: Record<keyof typeof fns, Record<string, number>> = {
+      intake: { 'a ?wait=20 long-poll and the answer after it': MAX_WAIT_SECONDS * 1000 + WAIT_MARGIN_MS, 'an export page': EXPORT_PAGE_MILLIS },
+      notifier: { 'every send at its worst, then the notified record': retryBudgetMs(NOTIFY_RETRY) + NOTIFIED_RECORD_RESERVE_MS },
+      decision: {
+        'an OIDC sign-in (client secret, discovery, code grant, UserInfo)': oidcSignIn,
+        'a Slack click (signing secret, then response_url)': SECRET_FETCH_TIMEOUT_MS + RESPONSE_URL_TIMEOUT_MS,
+        'emailing a personal review link': DELIVERY_TIMEOUT_MS,
+      },
+      finalizer: { "the requester's Slack DMs (at once), then the callback": DELIVERY_TIMEOUT_MS + CALLBACK_TIMEOUT_MS },
+      checkpointer: { 'finishing the checkpoint in hand': CHECKPOINT_RESERVE_MS },
+      repairer: { 'finishing the request in hand': REPAIR_RESERVE_MS },
+    };
+    for (const name of Object.keys(fns) as Array<keyof typeof fns>) {
+      const timeoutMs = json.Resources[logicalId(fns[name])]!.Properties.Timeout * 1000;
+      expect(timeoutMs, name).toBe(FUNCTION_TIMEOUTS[name].toMilliseconds());
+      for (const [what, ms] of Object.entries(waits[name])) expect(timeoutMs, `${name}: ${what}`).toBeGreaterThan(ms);
+    }
+    // The notifier's sends are retried Slack, Teams and SES calls: each attempt ends at its timeout.
+    expect(NOTIFY_RETRY.attemptTimeoutMs).toBe(DELIVERY_TIMEOUT_MS);
+    expect(Math.max(SLACK_TIMEOUT_MS, TEAMS_TIMEOUT_MS)).toBeLessThanOrEqual(DELIVERY_TIMEOUT_MS);
+  });
+
+  it('answers through API Gateway before it gives up: the API functions time out inside the integration timeout', () => {
+    const integrations = ofType('AWS::ApiGatewayV2::Integration');
+    expect(integrations).toHaveLength(2);
+    for (const [id, integration] of integrations) {
+      // An HTTP API waits 30 s at most for a Lambda integration.
+      expect(integration.Properties.TimeoutInMillis, id).toBe(API_INTEGRATION_TIMEOUT.toMilliseconds());
+      expect(integration.Properties.TimeoutInMillis, id).toBeLessThanOrEqual(30_000);
+    }
+    for (const name of ['intake', 'decision'] as const) {
+      const timeoutMs = json.Resources[logicalId(fns[name])]!.Properties.Timeout * 1000;
+      // Room for a cold start (the function's init runs before its timeout starts) within API Gateway's wait.
+      expect(timeoutMs + 4000, name).toBeLessThanOrEqual(API_INTEGRATION_TIMEOUT.toMilliseconds());
+    }
   });
 
   it('keeps a sparse, keys-only index of the pending requests', () => {
