@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import validateAsl from 'asl-validator';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +58,24 @@ describe('Countersign stack', () => {
     const placeholder = (p: any) => (p.Ref ? `<Ref:${p.Ref}>` : `<Fn::GetAtt:${p['Fn::GetAtt'].join('.')}>`);
     const text = parts.map((p) => (typeof p === 'string' ? p : placeholder(p))).join('');
     return JSON.parse(text);
+  }
+
+  /**
+   * The definition as Step Functions receives it: the DefinitionString's Fn::Join resolved to one string, with the
+   * functions' ARNs and the partition as a deploy to 123456789012 in eu-west-1 would fill them in.
+   */
+  function deployedDefinition(): string {
+    const machine = ofType('AWS::StepFunctions::StateMachine')[0]![1];
+    const [separator, parts] = machine.Properties.DefinitionString['Fn::Join'] as [string, unknown[]];
+    const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '123456789012', 'AWS::URLSuffix': 'amazonaws.com' };
+    const resolve = (part: any): string => {
+      if (typeof part === 'string') return part;
+      if (part.Ref && pseudo[part.Ref]) return pseudo[part.Ref]!;
+      const [id, attribute] = part['Fn::GetAtt'] ?? [];
+      if (attribute === 'Arn' && json.Resources[id]?.Type === 'AWS::Lambda::Function') return `arn:aws:lambda:eu-west-1:123456789012:function:${id}`;
+      throw new Error(`the definition refers to ${JSON.stringify(part)}, which this test cannot resolve`);
+    };
+    return parts.map(resolve).join(separator);
   }
 
   /** The statements of the policies attached to a function's role. */
@@ -127,6 +146,20 @@ describe('Countersign stack', () => {
     expect(notify.Catch.at(-1).ErrorEquals).toEqual(['States.ALL']);
     expect(asl.States.Expire.Resource).toContain(logicalId(fns.finalizer));
     expect(asl.States.Finalize.Retry.some((r: any) => r.ErrorEquals.includes('States.ALL') && r.MaxAttempts >= 5)).toBe(true);
+  });
+
+  it('has a state machine definition that a published ASL validator accepts, as Step Functions will get it', () => {
+    const text = deployedDefinition();
+    const result = validateAsl(JSON.parse(text));
+    expect(result.errorsText('\n'), 'asl-validator').toBe('');
+    expect(result.isValid).toBe(true);
+    // The validator does catch what Step Functions would refuse: a task with both kinds of timeout, a missing state.
+    const twoTimeouts = JSON.parse(text);
+    twoTimeouts.States.Notify.TimeoutSeconds = 60;
+    expect(validateAsl(twoTimeouts).errorsText(' | ')).toContain('TASK_TIMEOUT');
+    const dangling = JSON.parse(text);
+    dangling.States.Wake.Next = 'Nowhere';
+    expect(validateAsl(dangling).errorsText(' | ')).toContain('Missing \'StartAt\'|\'Next\'|\'Default\' target: Nowhere');
   });
 
   it('keeps both tables with PITR, deletion protection and encryption', () => {
