@@ -95,7 +95,15 @@ export const FUNCTION_TIMEOUTS = {
   repairer: Duration.seconds(50),
 } as const satisfies Record<keyof CountersignFunctions, Duration>;
 
-/** Countersign: the API, the approval workflow, the requests table and the signed audit ledger, wired least-privilege. */
+/**
+ * Countersign: the API, the approval workflow, the requests table and the signed audit ledger, wired least-privilege.
+ *
+ * Email goes through SES as `channels.email.from`, which must be a verified identity (the address, or its domain) in
+ * the stack's region; the functions may send only as that identity. In the SES sandbox every recipient must be a
+ * verified identity too, and SES checks the sending role's permission on each recipient's identity as well, which
+ * this least-privilege grant does not give: approvers outside the sender's identities are not emailed (each send
+ * is recorded as failed). Request SES production access before relying on email.
+ */
 export class Countersign extends Construct {
   readonly api: IntakeApi;
   readonly workflow: ApprovalWorkflow;
@@ -208,6 +216,11 @@ export class Countersign extends Construct {
     const email = props.config.channels.email;
     if (email) {
       // Send only as the configured sender: its address identity, or the domain identity that covers it.
+      // SES sandbox: an account in the sandbox may send only to verified identities, and SES then also authorizes
+      // the call against each recipient's identity, so this grant (the sender's identities only) is refused for an
+      // approver outside them (AccessDenied naming identity/<approver>): such a send is recorded as failed, and a
+      // request nobody could be asked expires. Deploy with production access (out of the sandbox); in the sandbox
+      // only approvers the sender's verified identities cover can be emailed.
       const stack = Stack.of(this);
       const identities = [email.from, email.from.split('@')[1]!].map((identity) =>
         stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity }),
