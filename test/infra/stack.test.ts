@@ -590,6 +590,9 @@ describe('cdk synth', () => {
     }
     expect(withPolicy).toBeGreaterThanOrEqual(1);
     expect(result.stderr).not.toMatch(/docker/i);
+    // Offline, the CLI assumes a region: the template is for checking, not deploying, and the synth says so.
+    expect(result.stderr).toContain('synthesized without AWS credentials, so for region us-east-1 and no account');
+    expect(result.stderr).toContain('is not for deploying');
   });
 
   it('stops on an invalid config, naming each bad field', async () => {
