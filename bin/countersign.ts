@@ -1,11 +1,28 @@
 #!/usr/bin/env node
-/** CDK app entry: reads the policy file (COUNTERSIGN_CONFIG, default countersign.config.yaml) and builds the stack. */
-import { ConfigError } from '../lambdas/core/config';
-import { loadConfigFile } from '../lambdas/adapters/config-file';
+/**
+ * CDK app entry (`cdk synth`, `cdk deploy`): reads the policy file (COUNTERSIGN_CONFIG, default
+ * countersign.config.yaml) and builds the stack for AWS. Secrets must be Secrets Manager ARNs here: `env:NAME` is
+ * for local mode, which synthesizes through local/synth.ts instead.
+ */
+import { Annotations } from 'aws-cdk-lib';
+import { assertDeployableSecrets, ConfigError } from '../lambdas/core/config';
+import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
 import { buildApp } from '../lib/app';
 
 try {
-  buildApp({ config: loadConfigFile() }).app.synth();
+  const file = configPath();
+  const config = loadConfigFile(file);
+  assertDeployableSecrets(config, file);
+  const { app, stack } = buildApp({ config, target: 'aws' });
+  // Without credentials the CDK CLI assumes us-east-1 and no account: the template then names us-east-1 (the SES
+  // identities' ARNs, the table's replica, the asset bucket). `cdk deploy` synthesizes again for the real account.
+  if (!process.env.CDK_DEFAULT_ACCOUNT) {
+    Annotations.of(stack).addWarningV2(
+      'countersign:offline-synth',
+      `synthesized without AWS credentials, so for region ${process.env.CDK_DEFAULT_REGION ?? 'us-east-1'} and no account: this template checks the policy and the stack, and is not for deploying (cdk deploy synthesizes again with your credentials' account and region)`,
+    );
+  }
+  app.synth();
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   console.error(err.message);

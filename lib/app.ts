@@ -21,6 +21,11 @@ export interface BuildAppOptions {
   readonly ledgerTimings?: { readonly writeWindow: Duration; readonly checkpointSettle: Duration };
   /** How old a pending request must be before the repair job touches it. @default the construct's (60 s) */
   readonly repairGrace?: Duration;
+  /**
+   * What the template is for. `aws` (a deploy) refuses `env:NAME` secrets, which only local mode provides; `local`
+   * (local mode's own synth) accepts them. @default 'aws'
+   */
+  readonly target?: 'aws' | 'local';
 }
 
 /** The Countersign CDK app: one stack, checked by cdk-nag. Used by `cdk synth`, the tests and local mode alike. */
@@ -41,6 +46,7 @@ export function buildApp(options: BuildAppOptions): { app: App; stack: Countersi
       ? { ledgerWriteWindow: options.ledgerTimings.writeWindow, checkpointSettle: options.ledgerTimings.checkpointSettle }
       : {}),
     ...(options.repairGrace ? { repairGrace: options.repairGrace } : {}),
+    ...(options.target === 'local' ? { allowEnvironmentSecrets: true } : {}),
   });
   if (options.nag !== false) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack };

@@ -28,7 +28,10 @@ export interface CountersignFunctionProps {
   readonly memorySize?: number;
   /** How long the function's logs are kept. @default one year */
   readonly logRetention?: RetentionDays;
-  /** Concurrency reserved for (and capping) the function; 1 makes its runs one at a time. @default none: unreserved */
+  /**
+   * Concurrency reserved for (and capping) the function. Countersign's own functions reserve none: an account at the
+   * new-account Lambda concurrency quota (10) refuses any reservation, failing the deploy. @default none: unreserved
+   */
   readonly reservedConcurrentExecutions?: number;
 }
 

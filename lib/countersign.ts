@@ -4,7 +4,8 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { Config } from '../lambdas/core/config';
+import { assertDeployableSecrets, type Config } from '../lambdas/core/config';
+import { LEASES } from '../lambdas/core/lease';
 import { ApprovalWorkflow } from './approval-workflow';
 import { AuditLedger } from './audit-ledger';
 import { CountersignFunction } from './countersign-function';
@@ -40,6 +41,11 @@ export interface CountersignProps {
   readonly repairInterval?: Duration;
   /** The repair job leaves younger pending requests to the call in flight. Whole seconds. @default Duration.seconds(60) */
   readonly repairGrace?: Duration;
+  /**
+   * Accept `env:NAME` secret references (Slack, Teams, OIDC). Only local mode sets those variables, so a deployment
+   * refuses them, naming each field: write a Secrets Manager secret ARN instead. @default false
+   */
+  readonly allowEnvironmentSecrets?: boolean;
 }
 
 /** The functions of Countersign, by role. */
@@ -65,9 +71,39 @@ export const FUNCTION_ENV = {
   ledgerWriteWindow: 'LEDGER_WRITE_WINDOW_SECONDS',
   checkpointSettle: 'CHECKPOINT_SETTLE_SECONDS',
   repairGrace: 'REPAIR_GRACE_SECONDS',
+  /** Where the scheduled functions take their one-run-at-a-time lease: the requests table. */
+  leaseTable: 'LEASE_TABLE',
 } as const;
 
-/** Countersign: the API, the approval workflow, the requests table and the signed audit ledger, wired least-privilege. */
+/**
+ * Each function's timeout, sized to the longest its code can wait (the infrastructure tests check each against the
+ * waits the handlers export):
+ * - intake and decision answer API Gateway, which waits `API_INTEGRATION_TIMEOUT` (29 s): they time out 4 s before
+ *   it, room for a cold start. Intake fits a whole `?wait=20` long-poll and the margin kept to answer after it;
+ *   decision fits an OIDC sign-in (three identity-provider calls of 5 s) and a delivery.
+ * - the notifier fits every send at its worst (three tries of 5 s with waits between) and then the `notified` record,
+ *   so a slow channel can never time it out into a retried Notify that asks every approver again.
+ * - the finalizer fits the requester's Slack DMs and the callback (5 s each) beside recording the outcome.
+ * - the checkpointer and the repair job run under their schedules' cadence (five minutes, one minute).
+ */
+export const FUNCTION_TIMEOUTS = {
+  intake: Duration.seconds(25),
+  decision: Duration.seconds(25),
+  notifier: Duration.seconds(40),
+  finalizer: Duration.seconds(30),
+  checkpointer: Duration.minutes(4),
+  repairer: Duration.seconds(50),
+} as const satisfies Record<keyof CountersignFunctions, Duration>;
+
+/**
+ * Countersign: the API, the approval workflow, the requests table and the signed audit ledger, wired least-privilege.
+ *
+ * Email goes through SES as `channels.email.from`, which must be a verified identity (the address, or its domain) in
+ * the stack's region; the functions may send only as that identity. In the SES sandbox every recipient must be a
+ * verified identity too, and SES checks the sending role's permission on each recipient's identity as well, which
+ * this least-privilege grant does not give: approvers outside the sender's identities are not emailed (each send
+ * is recorded as failed). Request SES production access before relying on email.
+ */
 export class Countersign extends Construct {
   readonly api: IntakeApi;
   readonly workflow: ApprovalWorkflow;
@@ -82,6 +118,7 @@ export class Countersign extends Construct {
 
   constructor(scope: Construct, id: string, props: CountersignProps) {
     super(scope, id);
+    if (!props.allowEnvironmentSecrets) assertDeployableSecrets(props.config, 'the Countersign construct');
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const checkpointInterval = props.checkpointInterval ?? Duration.minutes(5);
     const writeWindow = props.ledgerWriteWindow ?? Duration.seconds(10);
@@ -99,19 +136,21 @@ export class Countersign extends Construct {
     // Local API keys never leave the laptop.
     const { local: _local, ...deployed } = props.config;
     const define = { 'process.env.COUNTERSIGN_CONFIG_JSON': JSON.stringify(JSON.stringify(deployed)) };
-    const fn = (id: string, handlerDir: string, extra: { reservedConcurrentExecutions?: number; timeout?: Duration; memorySize?: number } = {}) =>
+    const fn = (id: string, handlerDir: string, extra: { timeout?: Duration; memorySize?: number } = {}) =>
       new CountersignFunction(this, id, { handlerDir, define, ...extra, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
     this.functions = {
-      intake: fn('Intake', 'intake'),
-      notifier: fn('Notifier', 'notifier'),
-      decision: fn('Decision', 'decision'),
-      finalizer: fn('Finalizer', 'finalize'),
-      // One run at a time: a checkpoint extends the previous one, so two runs must never race. Four minutes (inside
-      // the five-minute cadence) leave room for the first run's Scan of an existing ledger and for catching up,
-      // beyond the 15 s the handler keeps back to finish a checkpoint; a run cut short resumes at the next tick.
-      checkpointer: fn('Checkpointer', 'checkpoint', { reservedConcurrentExecutions: 1, timeout: Duration.minutes(4), memorySize: 1024 }),
-      // Its steps are idempotent; one run at a time keeps it from repeating work within a minute.
-      repairer: fn('Repairer', 'repair', { reservedConcurrentExecutions: 1, timeout: Duration.seconds(50) }),
+      intake: fn('Intake', 'intake', { timeout: FUNCTION_TIMEOUTS.intake }),
+      notifier: fn('Notifier', 'notifier', { timeout: FUNCTION_TIMEOUTS.notifier }),
+      decision: fn('Decision', 'decision', { timeout: FUNCTION_TIMEOUTS.decision }),
+      finalizer: fn('Finalizer', 'finalize', { timeout: FUNCTION_TIMEOUTS.finalizer }),
+      // One run at a time: a checkpoint extends the previous one, so two runs must not race. A lease in the requests
+      // table keeps them apart (not reserved concurrency, which an account at the new-account quota of 10 cannot
+      // grant, failing the first deploy). Four minutes (inside the five-minute cadence) leave room for the first
+      // run's Scan of an existing ledger and for catching up, beyond the 15 s the handler keeps back to finish a
+      // checkpoint; a run cut short resumes at the next tick.
+      checkpointer: fn('Checkpointer', 'checkpoint', { timeout: FUNCTION_TIMEOUTS.checkpointer, memorySize: 1024 }),
+      // Its steps are idempotent; one run at a time (its own lease) keeps it from repeating work within a minute.
+      repairer: fn('Repairer', 'repair', { timeout: FUNCTION_TIMEOUTS.repairer }),
     };
     this.workflow = new ApprovalWorkflow(this, 'Workflow', {
       notifier: this.functions.notifier,
@@ -140,6 +179,9 @@ export class Countersign extends Construct {
       this.requests.grantReadWrite(f);
       this.ledger.grantAppend(f);
     }
+    // The scheduled functions' leases live in the requests table; the checkpointer may write its lease item only.
+    for (const f of [checkpointer, repairer]) f.addEnvironment(FUNCTION_ENV.leaseTable, this.requests.table.tableName);
+    this.requests.grantLease(checkpointer, LEASES.checkpoint);
     checkpointer.addEnvironment(FUNCTION_ENV.checkpointSettle, String(settle.toSeconds()));
     this.ledger.grantCheckpoint(checkpointer);
     this.checkpointSchedule = new Rule(this, 'CheckpointSchedule', {
@@ -174,6 +216,11 @@ export class Countersign extends Construct {
     const email = props.config.channels.email;
     if (email) {
       // Send only as the configured sender: its address identity, or the domain identity that covers it.
+      // SES sandbox: an account in the sandbox may send only to verified identities, and SES then also authorizes
+      // the call against each recipient's identity, so this grant (the sender's identities only) is refused for an
+      // approver outside them (AccessDenied naming identity/<approver>): such a send is recorded as failed, and a
+      // request nobody could be asked expires. Deploy with production access (out of the sandbox); in the sandbox
+      // only approvers the sender's verified identities cover can be emailed.
       const stack = Stack.of(this);
       const identities = [email.from, email.from.split('@')[1]!].map((identity) =>
         stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity }),

@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { CfnStage, HttpApi, HttpMethod, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -18,6 +18,13 @@ export interface IntakeApiProps {
   /** How long access logs are kept. @default one year */
   readonly logRetention?: RetentionDays;
 }
+
+/**
+ * How long API Gateway waits for a function's answer: an HTTP API gives up after 30 s at most (the CDK takes up to
+ * 29 s). The functions behind it time out earlier (see `FUNCTION_TIMEOUTS`), leaving room for a cold start, so an
+ * answer, a long-poll's included, always comes from the function and never as API Gateway's 503.
+ */
+export const API_INTEGRATION_TIMEOUT = Duration.seconds(29);
 
 /** One route of the API and who authenticates it. */
 export interface ApiRoute {
@@ -59,8 +66,8 @@ export class IntakeApi extends Construct {
     super(scope, id);
     this.httpApi = new HttpApi(this, 'HttpApi', { description: 'Countersign API', createDefaultStage: true });
     const integrations = {
-      intake: new HttpLambdaIntegration('Intake', props.intake),
-      decision: new HttpLambdaIntegration('Decision', props.decision),
+      intake: new HttpLambdaIntegration('Intake', props.intake, { timeout: API_INTEGRATION_TIMEOUT }),
+      decision: new HttpLambdaIntegration('Decision', props.decision, { timeout: API_INTEGRATION_TIMEOUT }),
     };
     const iam: IHttpRouteAuthorizer = new HttpIamAuthorizer();
     for (const route of API_ROUTES) {

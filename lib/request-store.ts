@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { PENDING_INDEX } from '../lambdas/core/request';
 import { Construct } from 'constructs';
 
@@ -40,6 +40,20 @@ export class RequestStore extends Construct {
   /** Read and conditionally write requests; no Scan, no DeleteItem. Exact ARNs: `table.grant` would add `index/*`. */
   grantReadWrite(grantee: IGrantable): void {
     Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], resourceArns: [this.table.tableArn] });
+  }
+
+  /**
+   * Take and give back one lease item (see lambdas/adapters/lease.ts): conditional PutItem on that item alone
+   * (`dynamodb:LeadingKeys`), for a function that has no other business with the requests table.
+   */
+  grantLease(grantee: IGrantable, leaseId: string): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:PutItem'],
+        resources: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [leaseId] } },
+      }),
+    );
   }
 
   /** List the pending requests (Query on the `pending` index). */

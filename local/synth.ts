@@ -37,6 +37,8 @@ export function synthesizeForLocal(config: Config): LocalSynthesis {
       ledgerTimings: { writeWindow: Duration.seconds(2), checkpointSettle: Duration.seconds(4) },
       // In one process an intake or vote in flight takes milliseconds: the repair job may look sooner.
       repairGrace: Duration.seconds(2),
+      // Local mode sets the variables `env:NAME` secrets name.
+      target: 'local',
     });
     const assembly = app.synth();
     const template = JSON.parse(readFileSync(join(assembly.directory, stack.templateFile), 'utf8')) as CfnTemplate;

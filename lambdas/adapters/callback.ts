@@ -13,7 +13,8 @@ import { signCompactJws } from './receipt-signer';
 import { RetryableError } from './retry';
 
 export const CALLBACK_SIGNATURE_HEADER = 'countersign-signature';
-const TIMEOUT_MS = 5000;
+/** Longest a callback delivery may take in all (connecting, sending, the answer), inside the finalizer's timeout. */
+export const CALLBACK_TIMEOUT_MS = 5000;
 
 export function callbackMode(): CallbackMode {
   return process.env.COUNTERSIGN_LOCAL_INBOX_URL ? 'local' : 'aws';
@@ -46,7 +47,7 @@ export async function sendCallback(url: string, body: CallbackBody): Promise<num
       target,
       {
         method: 'POST',
-        timeout: TIMEOUT_MS,
+        timeout: CALLBACK_TIMEOUT_MS,
         headers: { 'content-type': 'application/json', 'content-length': bytes.length, [CALLBACK_SIGNATURE_HEADER]: signature, 'user-agent': 'Countersign' },
         ...(mode === 'aws' ? { lookup: vettedLookup } : {}),
       },
@@ -55,6 +56,9 @@ export async function sendCallback(url: string, body: CallbackBody): Promise<num
         res.on('end', () => resolve(res.statusCode ?? 0));
       },
     );
+    // `timeout` above bounds idle time only; a server answering slowly byte by byte is cut off here.
+    const timer = setTimeout(() => req.destroy(new RetryableError('callback timed out')), CALLBACK_TIMEOUT_MS);
+    req.on('close', () => clearTimeout(timer));
     req.on('timeout', () => req.destroy(new RetryableError('callback timed out')));
     req.on('error', reject);
     req.end(bytes);

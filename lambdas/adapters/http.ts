@@ -12,7 +12,11 @@ import { duplicateKeyPath, unpairedSurrogatePath } from '../core/json-keys';
 
 export type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
-export type RouteHandler = (event: HttpEvent) => Promise<HttpResult>;
+/** What a route needs of the Lambda context: the invocation's remaining time, which bounds any wait it makes. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+export type RouteHandler = (event: HttpEvent, context?: InvocationContext) => Promise<HttpResult>;
 
 /** Largest JSON body the API accepts (API.md: 413 over 256 KiB). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -98,12 +102,12 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.inf
 }
 
 /** A Lambda handler dispatching on `routeKey` (e.g. `POST /v1/actions/{id}/cancel`). */
-export function routeHandler(routes: Readonly<Record<string, RouteHandler>>): (event: HttpEvent) => Promise<HttpResult> {
-  return async (event) => {
+export function routeHandler(routes: Readonly<Record<string, RouteHandler>>): (event: HttpEvent, context?: InvocationContext) => Promise<HttpResult> {
+  return async (event, context) => {
     const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
     try {
       if (!route) throw new CountersignError('not_found', `no route ${event.routeKey}`);
-      return await route(event);
+      return await route(event, context);
     } catch (err) {
       if (err instanceof CountersignError) return errorResult(err);
       if (dependencyFailure(err)) {

@@ -7,7 +7,7 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { z } from 'zod';
 import { deployedConfig } from './deployed-config';
-import { RetryableError } from './retry';
+import { RetryableError, untilAborted } from './retry';
 import { resolveSecret } from './secrets';
 import { postSlackMessage } from './slack';
 import { postTeamsCard } from './teams';
@@ -35,10 +35,23 @@ export const AUTOMATED_EMAIL_HEADERS = [
 
 let ses: SESv2Client | undefined;
 
-export async function deliver(message: OutgoingMessage): Promise<void> {
+/**
+ * Longest one delivery may take, whatever the channel (reading its secret included): a caller gets its answer, a
+ * TimeoutError at worst, well inside its function's timeout. Retries are the caller's (see the notifier).
+ */
+export const DELIVERY_TIMEOUT_MS = 5000;
+
+/** Sends one message on its channel, within DELIVERY_TIMEOUT_MS and before `signal` aborts (when given). */
+export async function deliver(message: OutgoingMessage, options: { readonly signal?: AbortSignal } = {}): Promise<void> {
+  const timeout = AbortSignal.timeout(DELIVERY_TIMEOUT_MS);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  return untilAborted(send(message, signal), signal);
+}
+
+async function send(message: OutgoingMessage, signal: AbortSignal): Promise<void> {
   const inbox = process.env.COUNTERSIGN_LOCAL_INBOX_URL;
   if (inbox) {
-    const res = await fetch(inbox, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) });
+    const res = await fetch(inbox, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message), signal });
     if (!res.ok) throw new Error(`local inbox answered ${res.status}`);
     return;
   }
@@ -61,6 +74,7 @@ export async function deliver(message: OutgoingMessage): Promise<void> {
               },
             },
           }),
+          { abortSignal: signal },
         );
       } catch (err) {
         const name = (err as Error).name;
@@ -71,11 +85,11 @@ export async function deliver(message: OutgoingMessage): Promise<void> {
     }
     case 'slack':
       if (!channels.slack) throw new Error('channels.slack is not configured');
-      await postSlackMessage(await resolveSecret(channels.slack.botToken), message.payload);
+      await postSlackMessage(await resolveSecret(channels.slack.botToken), message.payload, { signal });
       return;
     case 'teams':
       if (!channels.teams) throw new Error('channels.teams is not configured');
-      await postTeamsCard(await resolveSecret(channels.teams.webhookUrl), message.payload);
+      await postTeamsCard(await resolveSecret(channels.teams.webhookUrl), message.payload, fetch, { signal });
       return;
   }
 }

@@ -4,6 +4,9 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
+/** Longest wait for Secrets Manager (the SDK's own retries included); a failure is retried by the next call. */
+export const SECRET_FETCH_TIMEOUT_MS = 3000;
+
 const cache = new Map<string, Promise<string>>();
 let client: SecretsManagerClient | undefined;
 
@@ -25,7 +28,7 @@ async function fetchSecret(ref: string): Promise<string> {
     return value;
   }
   client ??= new SecretsManagerClient({});
-  const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: ref }));
+  const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: ref }), { abortSignal: AbortSignal.timeout(SECRET_FETCH_TIMEOUT_MS) });
   if (!SecretString) throw new Error(`secret ${ref} has no string value`);
   return SecretString;
 }

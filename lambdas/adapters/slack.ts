@@ -36,17 +36,30 @@ export class SlackRateLimitedError extends SlackApiError {
 
 const webApiAnswerSchema = z.object({ ok: z.boolean(), error: z.string().optional(), channel: z.string().optional(), ts: z.string().optional() }).loose();
 
-const DEFAULT_TIMEOUT_MS = 10_000;
+/** Longest wait for one Slack call when the caller gives no signal: well inside any Countersign function's timeout. */
+export const SLACK_TIMEOUT_MS = 5000;
+
+export interface SlackCallOptions {
+  /** @default SLACK_TIMEOUT_MS */
+  readonly timeoutMs?: number;
+  /** Aborts the call (e.g. the caller's own deadline); the timeout applies too. */
+  readonly signal?: AbortSignal;
+}
+
+const signalOf = (opts: SlackCallOptions) => {
+  const timeout = AbortSignal.timeout(opts.timeoutMs ?? SLACK_TIMEOUT_MS);
+  return opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+};
 
 /** Posts a message (docs.slack.dev/reference/methods/chat.postMessage); answers where it went and its `ts`. */
-export async function postSlackMessage(botToken: string, body: unknown, opts: { readonly timeoutMs?: number } = {}): Promise<{ channel?: string; ts?: string }> {
+export async function postSlackMessage(botToken: string, body: unknown, opts: SlackCallOptions = {}): Promise<{ channel?: string; ts?: string }> {
   const method = 'chat.postMessage';
   const res = await fetch(`${slackApiBase()}/${method}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${botToken}` },
     body: JSON.stringify(body),
     redirect: 'error',
-    signal: AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    signal: signalOf(opts),
   });
   if (res.status === 429) {
     const retryAfter = Number(res.headers.get('retry-after'));
@@ -77,7 +90,7 @@ export function allowedResponseUrl(url: string): URL | undefined {
 }
 
 /** Posts a body to an interaction's response_url (replace the message, or an ephemeral answer). */
-export async function postToResponseUrl(url: string, body: unknown, opts: { readonly timeoutMs?: number } = {}): Promise<void> {
+export async function postToResponseUrl(url: string, body: unknown, opts: SlackCallOptions = {}): Promise<void> {
   const target = allowedResponseUrl(url);
   if (!target) throw new SlackApiError('response_url', 'response_url_not_allowed', false);
   const res = await fetch(target, {
@@ -85,7 +98,7 @@ export async function postToResponseUrl(url: string, body: unknown, opts: { read
     headers: { 'content-type': 'application/json; charset=utf-8' },
     body: JSON.stringify(body),
     redirect: 'error',
-    signal: AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    signal: signalOf(opts),
   });
   // Slack answers 404 `expired_url` / `used_url` once the URL is spent (five uses, 30 minutes).
   if (!res.ok) throw new SlackApiError('response_url', `http_${res.status}`, res.status === 429 || res.status >= 500);

@@ -5,8 +5,8 @@
 import { teamsMessageSchema } from '../core/teams';
 import { RetryableError } from './retry';
 
-/** Longest wait for the webhook, well inside the notifier's own timeout. */
-const TIMEOUT_MS = 10_000;
+/** Longest wait for the webhook when the caller gives no signal, well inside the notifier's own timeout. */
+export const TEAMS_TIMEOUT_MS = 5000;
 
 /** A refusal worth no retry (4xx other than 429): the URL, the flow or the card is wrong. */
 export class TeamsWebhookError extends Error {
@@ -25,7 +25,7 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
  * POSTs the webhook body. 2xx is done (Workflows answers 202); 429 and 5xx, timeouts and network failures throw a
  * RetryableError carrying the server's Retry-After; any other answer throws TeamsWebhookError.
  */
-export async function postTeamsCard(webhookUrl: string, body: unknown, fetchImpl: typeof fetch = fetch): Promise<void> {
+export async function postTeamsCard(webhookUrl: string, body: unknown, fetchImpl: typeof fetch = fetch, opts: { readonly signal?: AbortSignal } = {}): Promise<void> {
   const message = teamsMessageSchema.parse(body);
   let url: URL;
   try {
@@ -44,7 +44,7 @@ export async function postTeamsCard(webhookUrl: string, body: unknown, fetchImpl
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(message),
       redirect: 'error',
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      signal: opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(TEAMS_TIMEOUT_MS)]) : AbortSignal.timeout(TEAMS_TIMEOUT_MS),
     });
   } catch (err) {
     // The fetch error's cause may name the host or the URL: report only its kind.

@@ -1,6 +1,6 @@
 /** Starting a pending request's approval workflow: from intake, and again from the repair job if that failed. */
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { planWake, statusOf, type ApprovalState } from '../core/approval';
+import { nextWait, statusOf, type ApprovalState } from '../core/approval';
 import { deployedDirectory } from './deployed-config';
 import { executionName, type WorkflowInput } from '../core/workflow';
 import { requiredEnv, sfn } from './aws-clients';
@@ -12,8 +12,10 @@ import { requiredEnv, sfn } from './aws-clients';
  */
 export async function startWorkflow(state: ApprovalState): Promise<boolean> {
   if (statusOf(state) !== 'pending' || !state.policy?.timeoutSeconds) return false;
-  const first = planWake(state, new Date(Date.parse(state.createdAt)), deployedDirectory());
-  const input: WorkflowInput = { requestId: state.id, timeoutSeconds: state.policy.timeoutSeconds, wait: { seconds: first.seconds, expired: false } };
+  const first = nextWait(state, new Date(Date.parse(state.createdAt)), deployedDirectory());
+  // Notify comes first and reads its timeout from the input: never 0 (a request already past its deadline waits a
+  // second, then Wake expires it).
+  const input: WorkflowInput = { requestId: state.id, timeoutSeconds: state.policy.timeoutSeconds, wait: first.expired ? { expired: false, seconds: 1 } : first };
   const calledAt = Date.now();
   try {
     const { startDate } = await sfn.send(

@@ -9,6 +9,7 @@ import { channelSchema } from './config';
 import { CountersignError } from './errors';
 import { identityKey, type IdentityDirectory } from './identity';
 import { actionRequestSchema, decidedBySchema, storedRequestSchema, type ActionView, type RequestStatus } from './request';
+import type { WorkflowWait } from './workflow';
 
 /** Longest reason an approver may give, in characters (the review page's textarea uses the same). */
 export const REASON_MAX_LENGTH = 1000;
@@ -402,7 +403,11 @@ export interface WakePlan {
   readonly remind: readonly string[];
   /** Approvers to add and ask now (escalation due and not yet done). */
   readonly escalate: readonly string[];
-  /** Seconds until the workflow should wake next (deadline, next reminder or escalation). */
+  /**
+   * Seconds until the workflow should wake next (deadline, next reminder or escalation): a whole number of at least 1
+   * and at most the seconds left to the deadline, rounded up, whenever `expired` is false (a settled request answers
+   * 1: the next Notify finds it settled); 0 when expired.
+   */
   readonly seconds: number;
 }
 
@@ -414,7 +419,9 @@ export function planWake(state: ApprovalState, now: Date, directory: IdentityDir
   const policy = state.policy;
   const t = now.getTime();
   const deadline = policy?.expiresAt ? Date.parse(policy.expiresAt) : t;
-  if (!policy || state.outcome || t >= deadline) return { expired: !state.outcome, remind: [], escalate: [], seconds: 0 };
+  // Settled meanwhile (a vote during Wake): wake at once, and the next Notify closes the workflow.
+  if (state.outcome) return { expired: false, remind: [], escalate: [], seconds: 1 };
+  if (!policy || t >= deadline) return { expired: true, remind: [], escalate: [], seconds: 0 };
   const created = Date.parse(state.createdAt);
   const wakes = [deadline];
   let escalate: string[] = [];
@@ -433,4 +440,13 @@ export function planWake(state: ApprovalState, now: Date, directory: IdentityDir
     } else wakes.push(due);
   }
   return { expired: false, remind, escalate, seconds: Math.max(1, Math.ceil((Math.min(...wakes) - t) / 1000)) };
+}
+
+/**
+ * The Wake step's answer, the next Notify's `TimeoutSecondsPath`: Step Functions refuses a timeout below 1 with a
+ * States.Runtime error that no Catch handles, so a wait that does not expire is always at least one second.
+ */
+export function nextWait(state: ApprovalState, now: Date, directory: IdentityDirectory): WorkflowWait {
+  const plan = planWake(state, now, directory);
+  return plan.expired ? { expired: true, seconds: 0 } : { expired: false, seconds: Math.max(1, plan.seconds) };
 }

@@ -397,6 +397,34 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Secrets a deployment to AWS could never read: `env:NAME` names a variable that only local mode (and tests) set, so
+ * deployed functions would fail at run time with "secret env:NAME is not set". One problem per field, saying what
+ * to write instead.
+ */
+export function localOnlySecrets(config: Pick<Config, 'channels' | 'auth'>): ConfigProblem[] {
+  const refs: Array<[string, string | undefined]> = [
+    ['channels.slack.botToken', config.channels.slack?.botToken],
+    ['channels.slack.signingSecret', config.channels.slack?.signingSecret],
+    ['channels.teams.webhookUrl', config.channels.teams?.webhookUrl],
+    ['auth.oidc.clientSecret', config.auth.oidc?.clientSecret],
+  ];
+  return refs
+    .filter((entry): entry is [string, string] => entry[1]?.startsWith('env:') === true)
+    .map(([path, ref]) => ({
+      path,
+      message:
+        `${ref} is read from the environment, which only local mode sets: deployed, it fails with "secret ${ref} is not set". ` +
+        'Store the secret in AWS Secrets Manager and write its ARN here (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX)',
+    }));
+}
+
+/** Throws ConfigError naming every secret a deployment to AWS could not read (see `localOnlySecrets`). */
+export function assertDeployableSecrets(config: Pick<Config, 'channels' | 'auth'>, source: string): void {
+  const problems = localOnlySecrets(config);
+  if (problems.length > 0) throw new ConfigError(`${source} for a deployment to AWS`, problems);
+}
+
 /** Parses and validates the config file's text; throws ConfigError naming every bad field. */
 export function parseConfig(text: string, source = 'config'): Config {
   let document: unknown;

@@ -1,12 +1,25 @@
 /** The messages between the approval workflow (Step Functions) and its functions, declared once for both sides. */
 import { z } from 'zod';
 
-/** Execution input; `timeoutSeconds` drives the Notify task's TimeoutSecondsPath. */
+/** Step Functions' largest task timeout (TimeoutSeconds / TimeoutSecondsPath), in seconds. */
+export const MAX_TASK_TIMEOUT_SECONDS = 99_999_999;
+
+/**
+ * When the Notify task next times out to let the Wake step remind, escalate or expire (`$.wait`, read as its
+ * TimeoutSecondsPath): at least one second while the request runs, since Step Functions fails the execution with
+ * States.Runtime, which no Catch handles, on a timeout below 1; `expired` goes to Expire instead and waits for nothing.
+ */
+export const workflowWaitSchema = z.discriminatedUnion('expired', [
+  z.strictObject({ expired: z.literal(false), seconds: z.int().min(1).max(MAX_TASK_TIMEOUT_SECONDS) }),
+  z.strictObject({ expired: z.literal(true), seconds: z.literal(0) }),
+]);
+export type WorkflowWait = z.infer<typeof workflowWaitSchema>;
+
+/** Execution input; `wait.seconds` drives the Notify task's TimeoutSecondsPath. */
 export const workflowInputSchema = z.strictObject({
   requestId: z.string().min(1),
   timeoutSeconds: z.int().min(1).max(365 * 86_400),
-  /** When the Notify task next times out to let the Wake step remind, escalate or expire. */
-  wait: z.strictObject({ seconds: z.int().min(0), expired: z.boolean() }),
+  wait: workflowWaitSchema,
 });
 
 /** Payload of the Wake task: reminders, escalation, or the deadline. Answers the next `wait`. */

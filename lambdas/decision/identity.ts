@@ -278,6 +278,14 @@ export async function checkStepUp(event: HttpEvent, deps: DecisionDeps, grant: {
 // ---------------------------------------------------------------------------------------------------------------
 // OIDC client
 
+/**
+ * Longest wait for each call to the identity provider, in seconds (openid-client uses the discovery's timeout for
+ * every later call of the configuration). A sign-in makes at most OIDC_CALLS_PER_SIGN_IN of them in one request
+ * (discovery on a cold start, the code grant, UserInfo), which the decision function's timeout leaves room for.
+ */
+export const OIDC_REQUEST_TIMEOUT_SECONDS = 5;
+export const OIDC_CALLS_PER_SIGN_IN = 3;
+
 const configurations = new Map<string, Promise<oidc.Configuration>>();
 
 function isLoopbackHttp(url: string): boolean {
@@ -311,7 +319,7 @@ async function discover(settings: OidcSettings, deps: DecisionDeps): Promise<oid
   const insecure = isLoopbackHttp(settings.issuer) && isLoopbackHttp(deps.publicUrl());
   const secret = await resolveSecret(settings.clientSecret);
   return oidc.discovery(new URL(settings.issuer), settings.clientId, undefined, oidc.ClientSecretBasic(secret), {
-    timeout: 10,
+    timeout: OIDC_REQUEST_TIMEOUT_SECONDS,
     ...(insecure ? { execute: [oidc.allowInsecureRequests] } : {}),
   });
 }

@@ -27,7 +27,7 @@ import { postToResponseUrl } from '../adapters/slack';
 import type { DecisionDeps } from './deps';
 
 /** Time left for the response_url post inside Slack's 3-second window, after the vote. */
-const RESPONSE_URL_TIMEOUT_MS = 1500;
+export const RESPONSE_URL_TIMEOUT_MS = 1500;
 
 /** Slack's acknowledgement: an empty 200. */
 const ACK: HttpResult = { statusCode: 200, headers: { 'cache-control': 'no-store' }, body: '' };

@@ -58,10 +58,15 @@ async function slackDms(state: ApprovalState): Promise<void> {
   if (!config.channels.slack) return;
   const people = [state.requester, state.request.onBehalfOf].filter((p): p is string => p !== undefined);
   const status = statusOf(state);
-  // Only unambiguous Slack bindings, as for approvers.
-  for (const userId of new Set(people.flatMap((p) => slackUsersOf(config, p)))) {
-    // Countersign's own words only; the action name is constrained to [a-z0-9_.:-], so it cannot format.
-    const text = `Your request ${state.request.action} (${state.id}) is ${status}.`;
-    await deliver({ channel: 'slack', to: userId, subject: text, text, actionId: state.id, payload: { channel: userId, text, unfurl_links: false, unfurl_media: false } });
-  }
+  // Only unambiguous Slack bindings, as for approvers. All at once: together they take one delivery's time at most
+  // (DELIVERY_TIMEOUT_MS), which the function's timeout leaves room for beside the callback.
+  const text = `Your request ${state.request.action} (${state.id}) is ${status}.`;
+  const results = await Promise.allSettled(
+    [...new Set(people.flatMap((p) => slackUsersOf(config, p)))].map((userId) =>
+      // Countersign's own words only; the action name is constrained to [a-z0-9_.:-], so it cannot format.
+      deliver({ channel: 'slack', to: userId, subject: text, text, actionId: state.id, payload: { channel: userId, text, unfurl_links: false, unfurl_media: false } }),
+    ),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

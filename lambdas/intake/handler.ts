@@ -19,13 +19,19 @@ import { dynamo, kms, requiredEnv } from '../adapters/aws-clients';
 import { startWorkflow } from '../adapters/workflow-start';
 import { exportSealedPage } from '../adapters/ledger-export';
 import { deployedConfig, deployedDirectory, policyVersion } from '../adapters/deployed-config';
-import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent } from '../adapters/http';
+import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent, type InvocationContext } from '../adapters/http';
 import { completeOutcome, ledger, requestSecrets } from '../adapters/ledger';
 import { getRequestItem, putRequestItem } from '../adapters/request-store';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-/** API.md: `?wait=N` holds the answer up to 20 s, well inside API Gateway's 30 s integration timeout. */
-const MAX_WAIT_SECONDS = 20;
+/** API.md: `?wait=N` holds the answer up to 20 s, inside API Gateway's integration timeout. */
+export const MAX_WAIT_SECONDS = 20;
+/**
+ * Kept back from the invocation's remaining time when waiting: room to read the outcome, fetch or issue the receipt
+ * and answer before the function (and API Gateway) time out. The intake function's timeout fits a whole
+ * `MAX_WAIT_SECONDS` wait and this margin, so the wait is cut short only when an invocation started late.
+ */
+export const WAIT_MARGIN_MS = 4000;
 const WAIT_POLL_MS = 250;
 
 /**
@@ -122,7 +128,7 @@ const receiptFor = (state: ApprovalState, principal: string, receipt: string | u
 
 const waitSchema = z.coerce.number().int().min(0).max(MAX_WAIT_SECONDS);
 
-async function readAction(event: HttpEvent) {
+async function readAction(event: HttpEvent, context?: InvocationContext) {
   const waitText = event.queryStringParameters?.wait;
   const wait = waitText === undefined ? 0 : waitSchema.safeParse(waitText);
   if (typeof wait !== 'number' && !wait.success) {
@@ -130,7 +136,9 @@ async function readAction(event: HttpEvent) {
   }
   const seconds = typeof wait === 'number' ? wait : wait.data;
   let { principal, state, chain } = await readable(event);
-  const deadline = Date.now() + seconds * 1000;
+  // The wait asked for, but never past the invocation's end less the margin: the answer must come back in time.
+  const left = context ? Math.max(0, context.getRemainingTimeInMillis() - WAIT_MARGIN_MS) : Infinity;
+  const deadline = Date.now() + Math.min(seconds * 1000, left);
   while (statusOf(state) === 'pending' && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, deadline - Date.now())));
     chain = await ledger().read(state.id);

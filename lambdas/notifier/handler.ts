@@ -6,21 +6,44 @@
  * `notified`. Only when nothing at all could be sent does the task fail (and the workflow fail closed after its
  * retries). A retried task sends nothing twice: `notified` in the ledger marks the sending done.
  */
-import { approversToAsk, deriveState, planWake, statusOf, type ApprovalState } from '../core/approval';
+import { approversToAsk, deriveState, nextWait, planWake, statusOf, type ApprovalState } from '../core/approval';
 import type { Channel } from '../core/config';
 import { approvalRequestHtml, approvalRequestText } from '../core/notification';
 import { issueReviewToken, type MacPort } from '../core/review-token';
 import { approvalRequestMessage, slackUsersOf } from '../core/slack';
 import { approvalRequestCard, requestLandingUrl } from '../core/teams';
 import { approverAddress } from '../core/session';
-import { AlreadySettledError, notifyEventSchema, wakeEventSchema } from '../core/workflow';
+import { AlreadySettledError, notifyEventSchema, wakeEventSchema, workflowWaitSchema, type WorkflowWait } from '../core/workflow';
 import { kms, requiredEnv } from '../adapters/aws-clients';
 import { deployedConfig, deployedDirectory } from '../adapters/deployed-config';
 import { kmsMac } from '../adapters/kms-mac';
 import { ledger } from '../adapters/ledger';
-import { deliver, type OutgoingMessage } from '../adapters/outbox';
+import { deliver, DELIVERY_TIMEOUT_MS, type OutgoingMessage } from '../adapters/outbox';
 import { storeTaskToken } from '../adapters/request-store';
-import { withRetries } from '../adapters/retry';
+import { retryBudgetMs, withRetries } from '../adapters/retry';
+
+/**
+ * How each send is retried: every attempt within the delivery timeout, three in all, with short waits between. The
+ * function's timeout fits every send at its worst (`retryBudgetMs(NOTIFY_RETRY)`) and then the `notified` record.
+ */
+export const NOTIFY_RETRY = { attempts: 3, baseDelayMs: 300, maxDelayMs: 2000, attemptTimeoutMs: DELIVERY_TIMEOUT_MS } as const;
+/**
+ * Time kept back from the invocation for recording what was sent (reading the chain, signing with KMS, the
+ * conditional write): the sends stop this long before the function would time out. A function that timed out
+ * before recording would be retried by Step Functions, and every approver asked again.
+ */
+export const NOTIFIED_RECORD_RESERVE_MS = 8000;
+
+/** What the handler needs of the Lambda context: its remaining time bounds the sends. */
+export interface NotifierContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** When the sends must be over: the invocation's end less the record's reserve (without a context, the retry budget). */
+function sendDeadline(context: NotifierContext | undefined): number {
+  const remaining = context?.getRemainingTimeInMillis() ?? retryBudgetMs(NOTIFY_RETRY) + NOTIFIED_RECORD_RESERVE_MS;
+  return Date.now() + Math.max(0, remaining - NOTIFIED_RECORD_RESERVE_MS);
+}
 
 interface ChannelReport {
   sent: string[];
@@ -28,9 +51,10 @@ interface ChannelReport {
 }
 
 /** Notify (with a task token) or Wake (`wake: true`: remind, escalate, or report the deadline). */
-export async function handler(event: unknown): Promise<{ notified: number } | { seconds: number; expired: boolean }> {
+export async function handler(event: unknown, context?: NotifierContext): Promise<{ notified: number } | WorkflowWait> {
+  const deadline = sendDeadline(context);
   const wakeEvent = wakeEventSchema.safeParse(event);
-  if (wakeEvent.success) return wake(wakeEvent.data.requestId);
+  if (wakeEvent.success) return wake(wakeEvent.data.requestId, deadline);
   const { requestId, taskToken } = notifyEventSchema.parse(event);
   await storeTaskToken(requestId, taskToken);
   const state = deriveState(await ledger().read(requestId));
@@ -39,7 +63,7 @@ export async function handler(event: unknown): Promise<{ notified: number } | { 
   if (statusOf(state) !== 'pending') throw new AlreadySettledError(requestId);
   if (state.notified) return { notified: 0 };
 
-  const reports = await send(plan(state, kmsMac(kms, requiredEnv('REVIEW_KEY_ID')), publicUrl(), approversToAsk(state, deployedDirectory()), 'request'));
+  const reports = await send(plan(state, kmsMac(kms, requiredEnv('REVIEW_KEY_ID')), publicUrl(), approversToAsk(state, deployedDirectory()), 'request'), deadline);
   const sent = Object.values(reports).reduce((n, r) => n + r.sent.length, 0);
   // Nobody could be asked (no channel reached anyone): fail, so the workflow retries and then fails closed.
   if (sent === 0) throw new Error(`no notification could be sent for ${requestId}`);
@@ -55,37 +79,42 @@ const publicUrl = () => requiredEnv('COUNTERSIGN_PUBLIC_URL').replace(/\/+$/, ''
  * The Wake step: escalate and remind as due (each ledgered), and say when to wake next, or that the deadline passed.
  * A settled request answers a short wait: the next Notify attempt finds it settled and closes the workflow.
  */
-async function wake(requestId: string): Promise<{ seconds: number; expired: boolean }> {
+async function wake(requestId: string, deadline: number): Promise<WorkflowWait> {
   const state = deriveState(await ledger().read(requestId));
   if (!state?.policy) throw new Error(`request ${requestId} has no policy decision in the ledger`);
-  if (statusOf(state) !== 'pending') return { seconds: 1, expired: false };
+  if (statusOf(state) !== 'pending') return workflowWaitSchema.parse(nextWait(state, new Date(), deployedDirectory()));
   const due = planWake(state, new Date(), deployedDirectory());
-  if (due.expired) return { seconds: 0, expired: true };
+  if (due.expired) return workflowWaitSchema.parse(nextWait(state, new Date(), deployedDirectory()));
   const mac = kmsMac(kms, requiredEnv('REVIEW_KEY_ID'));
   if (due.escalate.length > 0) {
     // Record first: the escalated approvers may vote as soon as they are asked.
     await ledger().append(requestId, (current) => (deriveState(current)?.escalatedTo ? [] : [{ type: 'escalated', actor: 'countersign', data: { approvers: [...due.escalate] } }]));
     const escalated = deriveState(await ledger().read(requestId))!;
-    await send(plan(escalated, mac, publicUrl(), due.escalate, 'escalation'));
+    await send(plan(escalated, mac, publicUrl(), due.escalate, 'escalation'), deadline);
   }
   if (due.remind.length > 0) {
-    const reports = await send(plan(state, mac, publicUrl(), due.remind, 'reminder'));
+    const reports = await send(plan(state, mac, publicUrl(), due.remind, 'reminder'), deadline);
     // Recorded once per round: if another Wake attempt recorded a reminder since this one read the chain, skip.
     await ledger().append(requestId, (current) =>
       deriveState(current)?.remindedAt !== state.remindedAt ? [] : [{ type: 'reminded', actor: 'countersign', data: { channels: reports, approvers: [...due.remind] } }],
     );
   }
-  return { seconds: planWake(deriveState(await ledger().read(requestId))!, new Date(), deployedDirectory()).seconds, expired: false };
+  // Asked again from the chain as it is now: a vote may have settled the request meanwhile, and the deadline may
+  // have come while the reminders went out (then Wake reports it expired, never a wait of 0).
+  return workflowWaitSchema.parse(nextWait(deriveState(await ledger().read(requestId))!, new Date(), deployedDirectory()));
 }
 
-/** Sends every planned message, each retried with backoff; one failing never blocks the others. */
-async function send(sends: ReturnType<typeof plan>): Promise<Partial<Record<Channel, ChannelReport>>> {
+/**
+ * Sends every planned message at once, each retried with backoff; one failing never blocks the others. All are over
+ * by `deadline`: a send still failing (or hanging) then is reported failed, never waited for.
+ */
+async function send(sends: ReturnType<typeof plan>, deadline: number): Promise<Partial<Record<Channel, ChannelReport>>> {
   const reports: Partial<Record<Channel, ChannelReport>> = {};
   await Promise.all(
     sends.map(async ({ channel, to, message }) => {
       const report = (reports[channel] ??= { sent: [], failed: [] });
       try {
-        await withRetries(async () => deliver(await message()), { attempts: 3, baseDelayMs: 300 });
+        await withRetries(async (_attempt, signal) => deliver(await message(), { signal }), { ...NOTIFY_RETRY, deadline });
         report.sent.push(to);
       } catch (err) {
         // Only the error's kind and message: never a token, a URL or a response body.

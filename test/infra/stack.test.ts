@@ -4,13 +4,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import validateAsl from 'asl-validator';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lambdas/adapters/config-file';
+import { ConfigError } from '../../lambdas/core/config';
 import { buildApp } from '../../lib/app';
 import { AuditLedger, LEDGER_TAMPERING_ACTIONS } from '../../lib/audit-ledger';
-import { API_ROUTES } from '../../lib/intake-api';
+import { API_INTEGRATION_TIMEOUT, API_ROUTES } from '../../lib/intake-api';
+import { FUNCTION_TIMEOUTS } from '../../lib/countersign';
+import { MAX_WAIT_SECONDS, WAIT_MARGIN_MS } from '../../lambdas/intake/handler';
+import { NOTIFIED_RECORD_RESERVE_MS, NOTIFY_RETRY } from '../../lambdas/notifier/handler';
+import { OIDC_CALLS_PER_SIGN_IN, OIDC_REQUEST_TIMEOUT_SECONDS } from '../../lambdas/decision/identity';
+import { RESPONSE_URL_TIMEOUT_MS } from '../../lambdas/decision/slack-interactions';
+import { CHECKPOINT_RESERVE_MS } from '../../lambdas/checkpoint/handler';
+import { REPAIR_RESERVE_MS } from '../../lambdas/repair/handler';
+import { CALLBACK_TIMEOUT_MS } from '../../lambdas/adapters/callback';
+import { EXPORT_PAGE_MILLIS } from '../../lambdas/adapters/ledger-export';
+import { DELIVERY_TIMEOUT_MS } from '../../lambdas/adapters/outbox';
+import { retryBudgetMs } from '../../lambdas/adapters/retry';
+import { SECRET_FETCH_TIMEOUT_MS } from '../../lambdas/adapters/secrets';
+import { SLACK_TIMEOUT_MS } from '../../lambdas/adapters/slack';
+import { TEAMS_TIMEOUT_MS } from '../../lambdas/adapters/teams';
+import { LEASES } from '../../lambdas/core/lease';
+import { synthesizeForLocal } from '../../local/synth';
 
 const ROOT = join(import.meta.dirname, '../..');
 const config = loadConfigFile(join(ROOT, 'countersign.config.yaml'));
@@ -40,6 +58,24 @@ describe('Countersign stack', () => {
     const placeholder = (p: any) => (p.Ref ? `<Ref:${p.Ref}>` : `<Fn::GetAtt:${p['Fn::GetAtt'].join('.')}>`);
     const text = parts.map((p) => (typeof p === 'string' ? p : placeholder(p))).join('');
     return JSON.parse(text);
+  }
+
+  /**
+   * The definition as Step Functions receives it: the DefinitionString's Fn::Join resolved to one string, with the
+   * functions' ARNs and the partition as a deploy to 123456789012 in eu-west-1 would fill them in.
+   */
+  function deployedDefinition(): string {
+    const machine = ofType('AWS::StepFunctions::StateMachine')[0]![1];
+    const [separator, parts] = machine.Properties.DefinitionString['Fn::Join'] as [string, unknown[]];
+    const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '123456789012', 'AWS::URLSuffix': 'amazonaws.com' };
+    const resolve = (part: any): string => {
+      if (typeof part === 'string') return part;
+      if (part.Ref && pseudo[part.Ref]) return pseudo[part.Ref]!;
+      const [id, attribute] = part['Fn::GetAtt'] ?? [];
+      if (attribute === 'Arn' && json.Resources[id]?.Type === 'AWS::Lambda::Function') return `arn:aws:lambda:eu-west-1:123456789012:function:${id}`;
+      throw new Error(`the definition refers to ${JSON.stringify(part)}, which this test cannot resolve`);
+    };
+    return parts.map(resolve).join(separator);
   }
 
   /** The statements of the policies attached to a function's role. */
@@ -110,6 +146,20 @@ describe('Countersign stack', () => {
     expect(notify.Catch.at(-1).ErrorEquals).toEqual(['States.ALL']);
     expect(asl.States.Expire.Resource).toContain(logicalId(fns.finalizer));
     expect(asl.States.Finalize.Retry.some((r: any) => r.ErrorEquals.includes('States.ALL') && r.MaxAttempts >= 5)).toBe(true);
+  });
+
+  it('has a state machine definition that a published ASL validator accepts, as Step Functions will get it', () => {
+    const text = deployedDefinition();
+    const result = validateAsl(JSON.parse(text));
+    expect(result.errorsText('\n'), 'asl-validator').toBe('');
+    expect(result.isValid).toBe(true);
+    // The validator does catch what Step Functions would refuse: a task with both kinds of timeout, a missing state.
+    const twoTimeouts = JSON.parse(text);
+    twoTimeouts.States.Notify.TimeoutSeconds = 60;
+    expect(validateAsl(twoTimeouts).errorsText(' | ')).toContain('TASK_TIMEOUT');
+    const dangling = JSON.parse(text);
+    dangling.States.Wake.Next = 'Nowhere';
+    expect(validateAsl(dangling).errorsText(' | ')).toContain('Missing \'StartAt\'|\'Next\'|\'Default\' target: Nowhere');
   });
 
   it('keeps both tables with PITR, deletion protection and encryption', () => {
@@ -219,6 +269,46 @@ describe('Countersign stack', () => {
     expect(grants('repairer').get('states:StartExecution')).toEqual([machine]);
   });
 
+  it('gives every function a timeout beyond every wait its code can make', () => {
+    // The waits as the handlers and adapters export them; each sum is the longest path through that code.
+    const oidcSignIn = SECRET_FETCH_TIMEOUT_MS + OIDC_CALLS_PER_SIGN_IN * OIDC_REQUEST_TIMEOUT_SECONDS * 1000;
+    const waits: Record<keyof typeof fns, Record<string, number>> = {
+      intake: { 'a ?wait=20 long-poll and the answer after it': MAX_WAIT_SECONDS * 1000 + WAIT_MARGIN_MS, 'an export page': EXPORT_PAGE_MILLIS },
+      notifier: { 'every send at its worst, then the notified record': retryBudgetMs(NOTIFY_RETRY) + NOTIFIED_RECORD_RESERVE_MS },
+      decision: {
+        'an OIDC sign-in (client secret, discovery, code grant, UserInfo)': oidcSignIn,
+        'a Slack click (signing secret, then response_url)': SECRET_FETCH_TIMEOUT_MS + RESPONSE_URL_TIMEOUT_MS,
+        'emailing a personal review link': DELIVERY_TIMEOUT_MS,
+      },
+      finalizer: { "the requester's Slack DMs (at once), then the callback": DELIVERY_TIMEOUT_MS + CALLBACK_TIMEOUT_MS },
+      checkpointer: { 'finishing the checkpoint in hand': CHECKPOINT_RESERVE_MS },
+      repairer: { 'finishing the request in hand': REPAIR_RESERVE_MS },
+    };
+    for (const name of Object.keys(fns) as Array<keyof typeof fns>) {
+      const timeoutMs = json.Resources[logicalId(fns[name])]!.Properties.Timeout * 1000;
+      expect(timeoutMs, name).toBe(FUNCTION_TIMEOUTS[name].toMilliseconds());
+      for (const [what, ms] of Object.entries(waits[name])) expect(timeoutMs, `${name}: ${what}`).toBeGreaterThan(ms);
+    }
+    // The notifier's sends are retried Slack, Teams and SES calls: each attempt ends at its timeout.
+    expect(NOTIFY_RETRY.attemptTimeoutMs).toBe(DELIVERY_TIMEOUT_MS);
+    expect(Math.max(SLACK_TIMEOUT_MS, TEAMS_TIMEOUT_MS)).toBeLessThanOrEqual(DELIVERY_TIMEOUT_MS);
+  });
+
+  it('answers through API Gateway before it gives up: the API functions time out inside the integration timeout', () => {
+    const integrations = ofType('AWS::ApiGatewayV2::Integration');
+    expect(integrations).toHaveLength(2);
+    for (const [id, integration] of integrations) {
+      // An HTTP API waits 30 s at most for a Lambda integration.
+      expect(integration.Properties.TimeoutInMillis, id).toBe(API_INTEGRATION_TIMEOUT.toMilliseconds());
+      expect(integration.Properties.TimeoutInMillis, id).toBeLessThanOrEqual(30_000);
+    }
+    for (const name of ['intake', 'decision'] as const) {
+      const timeoutMs = json.Resources[logicalId(fns[name])]!.Properties.Timeout * 1000;
+      // Room for a cold start (the function's init runs before its timeout starts) within API Gateway's wait.
+      expect(timeoutMs + 4000, name).toBeLessThanOrEqual(API_INTEGRATION_TIMEOUT.toMilliseconds());
+    }
+  });
+
   it('keeps a sparse, keys-only index of the pending requests', () => {
     const [, table] = ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id === logicalId(stack.countersign.requests.table))!;
     expect(table.Properties.GlobalSecondaryIndexes).toEqual([
@@ -257,18 +347,27 @@ describe('Countersign stack', () => {
     }
   });
 
-  it('lets the checkpointer read, append to and sign the ledger, and touch nothing else', () => {
+  it('lets the checkpointer read, append to and sign the ledger, write its lease item, and touch nothing else', () => {
     const table = `{"Fn::GetAtt":["${logicalId(stack.countersign.ledger.table)}","Arn"]}`;
     const index = `{"Fn::Join":["",[${table},"/index/bySlot"]]}`;
     const ledgerKey = `{"Fn::GetAtt":["${logicalId(stack.countersign.ledger.signingKey)}","Arn"]}`;
+    const requests = `{"Fn::GetAtt":["${logicalId(stack.countersign.requests.table)}","Arn"]}`;
     const actual = grants('checkpointer');
     expect(actual.get('dynamodb:Query')!.sort()).toEqual([table, index].sort());
     expect(actual.get('dynamodb:Scan')).toEqual([table]);
-    expect(actual.get('dynamodb:PutItem')).toEqual([table]);
+    expect(actual.get('dynamodb:PutItem')!.sort()).toEqual([table, requests].sort());
     expect(actual.get('dynamodb:GetItem')).toEqual([table]);
     expect(actual.get('kms:Sign')).toEqual([ledgerKey]);
-    const requests = logicalId(stack.countersign.requests.table);
-    expect(JSON.stringify(statements('checkpointer'))).not.toContain(requests);
+    // On the requests table: PutItem on its lease item alone, nothing else.
+    const onRequests = statements('checkpointer').filter((s) => JSON.stringify(s.Resource).includes(logicalId(stack.countersign.requests.table)));
+    expect(onRequests).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:PutItem',
+        Resource: { 'Fn::GetAtt': [logicalId(stack.countersign.requests.table), 'Arn'] },
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [LEASES.checkpoint] } },
+      },
+    ]);
   });
 
   it('lets the export seal what it returns: the ledger key signs cursors and seals, by the export grant alone', () => {
@@ -284,7 +383,7 @@ describe('Countersign stack', () => {
     expect(resolved).not.toContain('/index/');
   });
 
-  it('runs the checkpointer every 5 minutes, one run at a time, with retries', () => {
+  it('runs the checkpointer every 5 minutes, with retries', () => {
     const checkpointer = logicalId(fns.checkpointer);
     template.resourceCountIs('AWS::Events::Rule', 2);
     template.hasResourceProperties('AWS::Events::Rule', {
@@ -299,16 +398,19 @@ describe('Countersign stack', () => {
       SourceArn: { 'Fn::GetAtt': [logicalId(stack.countersign.checkpointSchedule), 'Arn'] },
     });
     const props = json.Resources[checkpointer]!.Properties;
-    expect(props.ReservedConcurrentExecutions).toBe(1);
     // Room for the first run's Scan beyond the 15 s the handler keeps back to finish a checkpoint.
     expect(props.Timeout).toBe(240);
     expect(props.MemorySize).toBe(1024);
-    for (const [id, fn] of ofType('AWS::Lambda::Function')) {
-      if (id !== checkpointer && id !== logicalId(fns.repairer)) expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
+  });
+
+  it('reserves no concurrency, which an account at the new-account quota refuses; the scheduled functions take a lease instead', () => {
+    for (const [id, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
+    for (const name of ['checkpointer', 'repairer'] as const) {
+      expect(json.Resources[logicalId(fns[name])]!.Properties.Environment.Variables.LEASE_TABLE, name).toEqual({ Ref: logicalId(stack.countersign.requests.table) });
     }
   });
 
-  it('runs the repair job every minute, one run at a time, with its grace and the state machine', () => {
+  it('runs the repair job every minute, with its grace and the state machine', () => {
     const repairer = logicalId(fns.repairer);
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
@@ -316,7 +418,6 @@ describe('Countersign stack', () => {
       Targets: [{ Arn: { 'Fn::GetAtt': [repairer, 'Arn'] }, Id: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 0 } }],
     });
     const props = json.Resources[repairer]!.Properties;
-    expect(props.ReservedConcurrentExecutions).toBe(1);
     expect(props.Environment.Variables.REPAIR_GRACE_SECONDS).toBe('60');
     expect(props.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: logicalId(stack.countersign.workflow.stateMachine) });
   });
@@ -367,7 +468,8 @@ describe('secrets', () => {
       channels: { ...config.channels, slack: { botToken: arn('slack-bot-AbC'), signingSecret: arn('slack-signing-DeF') }, teams: { webhookUrl: arn('teams-GhI') } },
       auth: { oidc: { issuer: 'https://login.example.com', clientId: 'cs', clientSecret: 'env:OIDC_SECRET' } },
     };
-    const { stack } = buildApp({ config: withSecrets, bundle: false, nag: false });
+    // Local mode's synth accepts env:NAME (it sets the variables); such a secret needs no grant.
+    const { stack } = buildApp({ config: withSecrets, bundle: false, nag: false, target: 'local' });
     const json = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: any }> };
     const readers = new Map<string, unknown[]>();
     for (const policy of Object.values(json.Resources).filter((r) => r.Type === 'AWS::IAM::Policy')) {
@@ -381,6 +483,41 @@ describe('secrets', () => {
     expect(readers.get(roleOf(decision))).toEqual([arn('slack-signing-DeF')]);
     expect(readers.get(roleOf(finalizer))).toEqual([arn('slack-bot-AbC')]);
     expect(readers.has(roleOf(intake))).toBe(false);
+  });
+});
+
+describe('env:NAME secrets', () => {
+  const withEnvSecrets = {
+    ...config,
+    channels: {
+      ...config.channels,
+      slack: { botToken: 'env:SLACK_BOT_TOKEN', signingSecret: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack-signing-DeF' },
+      teams: { webhookUrl: 'env:TEAMS_WEBHOOK_URL' },
+    },
+    auth: { oidc: { issuer: 'https://login.example.com', clientId: 'cs', clientSecret: 'env:OIDC_CLIENT_SECRET' } },
+  };
+
+  it('are refused by a synth for AWS, naming each field and what to write instead', () => {
+    let error: unknown;
+    try {
+      buildApp({ config: withEnvSecrets, bundle: false, nag: false });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems.map((p) => p.path)).toEqual(['channels.slack.botToken', 'channels.teams.webhookUrl', 'auth.oidc.clientSecret']);
+    for (const problem of problems) {
+      expect(problem.message).toMatch(/^env:[A-Z_]+ is read from the environment, which only local mode sets/);
+      expect(problem.message).toContain('Secrets Manager');
+      expect(problem.message).toContain('arn:aws:secretsmanager:REGION:ACCOUNT:secret:');
+    }
+    expect(() => buildApp({ config: withEnvSecrets, bundle: false, nag: false, target: 'aws' })).toThrow(ConfigError);
+  });
+
+  it('are accepted by local mode, which sets them', () => {
+    const { template } = synthesizeForLocal(withEnvSecrets);
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(6);
   });
 });
 
@@ -453,6 +590,9 @@ describe('cdk synth', () => {
     }
     expect(withPolicy).toBeGreaterThanOrEqual(1);
     expect(result.stderr).not.toMatch(/docker/i);
+    // Offline, the CLI assumes a region: the template is for checking, not deploying, and the synth says so.
+    expect(result.stderr).toContain('synthesized without AWS credentials, so for region us-east-1 and no account');
+    expect(result.stderr).toContain('is not for deploying');
   });
 
   it('stops on an invalid config, naming each bad field', async () => {
@@ -466,6 +606,27 @@ describe('cdk synth', () => {
     expect(failed?.stderr).toContain(`Invalid config ${bad}:`);
     expect(failed?.stderr).toContain('  - version: expected version: 1');
     expect(failed?.stderr).toContain('  - rules.0.effect: expected one of allow, deny, require_approval');
+    expect(failed?.stderr).not.toContain('    at ');
+  });
+
+  it('stops on env:NAME secrets, which a deployed function could never read, naming each field', async () => {
+    const local = join(out, 'local-secrets.yaml');
+    writeFileSync(
+      local,
+      readFileSync(join(ROOT, 'countersign.config.yaml'), 'utf8').replace(
+        /^channels:\n/m,
+        'channels:\n  slack: { botToken: env:SLACK_BOT_TOKEN, signingSecret: env:SLACK_SIGNING_SECRET }\n  teams: { webhookUrl: env:TEAMS_WEBHOOK_URL }\n',
+      ),
+    );
+    const failed = await run('npx', ['tsx', 'bin/countersign.ts'], { cwd: ROOT, env: { ...offline, COUNTERSIGN_CONFIG: local, CDK_OUTDIR: out } }).then(
+      () => undefined,
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr).toContain(`Invalid config ${local} for a deployment to AWS:`);
+    for (const field of ['channels.slack.botToken', 'channels.slack.signingSecret', 'channels.teams.webhookUrl']) {
+      expect(failed?.stderr).toMatch(new RegExp(`  - ${field.replaceAll('.', '\\.')}: env:\\w+ is read from the environment, which only local mode sets: .*Secrets Manager`));
+    }
     expect(failed?.stderr).not.toContain('    at ');
   });
 });

@@ -45,6 +45,7 @@ export async function createLedgerTable(dynamo: DynamoDBClient, tableName: strin
 /** dynalite and the local KMS endpoint with a ledger key, and SDK clients for both: what the ledger adapters run on. */
 export interface LedgerStores {
   readonly dynamoUrl: string;
+  readonly kmsUrl: string;
   readonly rawDynamo: DynamoDBClient;
   readonly dynamo: DynamoDBDocumentClient;
   readonly kms: KMSClient;
@@ -66,6 +67,7 @@ export async function startLedgerStores(prefix: string): Promise<LedgerStores> {
   const kms = new KMSClient({ endpoint: kmsUrl, region, credentials });
   return {
     dynamoUrl,
+    kmsUrl,
     rawDynamo,
     dynamo: DynamoDBDocumentClient.from(rawDynamo, { marshallOptions: { removeUndefinedValues: true } }),
     kms,
