@@ -3,6 +3,7 @@
  * credentials, and prints a table (or `--json`) with a fix for each problem. Exit 1 when something would break the
  * deploy or the first approval; warnings exit 0.
  */
+import { isAbsolute, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { STSClient } from '@aws-sdk/client-sts';
 import { ConfigError, type Config } from '../lambdas/core/config';
@@ -98,18 +99,21 @@ export async function doctorCommand(argv: readonly string[], deps: DoctorDeps = 
   }
 
   const file = values.config ?? configPath(env);
+  // Shown as given, or relative to the working directory when it lies below it.
+  const below = relative(process.cwd(), file);
+  const shown = values.config ?? (below && !below.startsWith('..') && !isAbsolute(below) ? below : file);
   let config: Config | undefined;
   let configLine: CheckResult;
   try {
     config = loadConfigFile(file);
-    configLine = { check: 'config', status: 'ok', detail: `${file}: ${config.rules.length} rules, ${Object.keys(config.groups).length} groups` };
+    configLine = { check: 'config', status: 'ok', detail: `${shown}: ${config.rules.length} rules, ${Object.keys(config.groups).length} groups` };
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     configLine = {
       check: 'config',
       status: 'fail',
-      detail: `${file}: ${e.problems.map((p) => `${p.path || '(file)'}: ${p.message}`).join('; ')}`,
-      fix: `fix each field named (npx countersign policy check ${file} lists them), then run doctor again`,
+      detail: `${shown}: ${e.problems.map((p) => `${p.path || '(file)'}: ${p.message}`).join('; ')}`,
+      fix: `fix each field named (npx countersign policy check ${shown} lists them), then run doctor again`,
     };
   }
 

@@ -3,7 +3,7 @@
  * ok, warn and fail, AccessDenied naming the permission, the table, --json and the exit code, through the CLI's main
  * entry and through the command with injected clients and streams.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
@@ -13,12 +13,16 @@ import { GetAccountCommand, GetConfigurationSetCommand, GetEmailIdentityCommand,
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { doctorCommand, doctorTable } from '../../cli/doctor';
 import { RESERVED_CONCURRENCY, requiredBootstrapVersion, type CheckResult, type DoctorClients } from '../../cli/doctor-checks';
 import { main } from '../../cli/main';
 import { parseConfig } from '../../lambdas/core/config';
 import { buildApp } from '../../lib/app';
+import { API_ROUTES } from '../../lib/intake-api';
+
+const ROOT = join(import.meta.dirname, '../..');
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
@@ -449,5 +453,53 @@ describe('the table', () => {
       '                       fix: npx cdk bootstrap aws://1/eu-west-1',
       'ses sender     ok      verified',
     ]);
+  });
+});
+
+describe('the README and the Slack app manifest', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  it("the README's doctor example is what doctor prints for that account, with the shipped config", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const blocks = [...readme.matchAll(/^```\n\$ npx countersign doctor --region eu-west-1\n([\s\S]*?)^```$/gm)];
+    expect(blocks).toHaveLength(1);
+    // A new account: bootstrapped, Lambda's limit still 10, the sender's verification pending, SES in the sandbox.
+    sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_PlatformAdmin_0a1b2c3d4e5f6a7b/pat@example.com` });
+    cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).resolves({ Stacks: [bootstrapStack({ StackStatus: 'CREATE_COMPLETE' })] });
+    lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: 10, UnreservedConcurrentExecutions: 10 } });
+    ses.on(GetEmailIdentityCommand).rejects(awsError('NotFoundException', 'no'));
+    ses.on(GetEmailIdentityCommand, { EmailIdentity: 'countersign@example.com' }).resolves({ VerifiedForSendingStatus: false });
+    ses.on(GetAccountCommand).resolves({ ProductionAccessEnabled: false, SendingEnabled: true, SendQuota: { Max24HourSend: 200 } });
+    vi.stubEnv('COUNTERSIGN_CONFIG', '');
+    vi.spyOn(process, 'cwd').mockReturnValue(ROOT);
+    let written = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written += String(chunk);
+      return true;
+    });
+    const code = await main(['doctor', '--region', REGION]);
+    vi.restoreAllMocks();
+    expect(code).toBe(1);
+    expect(written).toBe(blocks[0]![1]);
+  });
+
+  it('deploy/slack-app-manifest.yaml points interactivity at the Slack route and asks only for the scopes chat.postMessage needs', () => {
+    const manifest = parseYaml(readFileSync(join(ROOT, 'deploy/slack-app-manifest.yaml'), 'utf8')) as {
+      oauth_config: { scopes: { bot: string[]; user?: string[] } };
+      settings: { interactivity: { is_enabled: boolean; request_url: string }; socket_mode_enabled: boolean };
+      features: { bot_user: { display_name: string }; app_home: { messages_tab_enabled: boolean } };
+    };
+    const url = /^https:\/\/<api>(\/.*)$/.exec(manifest.settings.interactivity.request_url);
+    expect(url).not.toBeNull();
+    expect(API_ROUTES).toContainEqual(expect.objectContaining({ method: 'POST', path: url![1], auth: 'self', target: 'decision' }));
+    expect(manifest.settings).toMatchObject({ interactivity: { is_enabled: true }, socket_mode_enabled: false });
+    expect(manifest.features.app_home.messages_tab_enabled).toBe(true);
+    expect(manifest.oauth_config.scopes).toEqual({ bot: ['chat:write', 'chat:write.public'] });
+    // The scopes follow from the Slack Web API methods Countersign calls: chat.postMessage alone.
+    const adapter = readFileSync(join(ROOT, 'lambdas/adapters/slack.ts'), 'utf8');
+    expect(new Set([...adapter.matchAll(/const method = '([a-z]+\.[A-Za-z.]+)'/g)].map((m) => m[1]))).toEqual(new Set(['chat.postMessage']));
   });
 });
