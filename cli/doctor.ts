@@ -130,7 +130,7 @@ export async function doctorCommand(argv: readonly string[], deps: DoctorDeps = 
   for (const c of checks) counts[c.status] += 1;
   const ok = counts.fail === 0;
   if (values.json) {
-    stdout.write(`${JSON.stringify({ ok, region, ...(report.account ? { account: report.account } : {}), ...(profile ? { profile } : {}), checks, counts })}\n`);
+    stdout.write(`${JSON.stringify({ ok, region, ...(report.account ? { account: report.account } : {}), checks, counts })}\n`);
   } else {
     stdout.write(`${doctorTable(checks)}\n`);
     stdout.write(`\n${ok ? 'doctor: OK' : 'doctor: FAILED'}: ${counts.ok} ok, ${counts.warn} warn, ${counts.fail} fail${ok ? (counts.warn ? ' (warnings do not stop a deploy)' : '') : ': fix each failing line before npx cdk deploy'}\n`);
