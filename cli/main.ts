@@ -1,6 +1,7 @@
 /** `countersign <command>`: the CLI. */
 import { approve, cancel, deny, pending, request, status, wait } from './actions';
 import { auditCommand } from './audit';
+import { doctorCommand } from './doctor';
 import { mcpCommand } from './mcp';
 import { policyCommand } from './policy';
 import { receiptCommand } from './receipt';
@@ -37,6 +38,10 @@ auditors
                                                         the whole ledger and its checkpoints as JSON Lines (auditors)
   audit verify [--file file.jsonl] [--public-key key.pem] [--json]
                                                         check every record, chain and checkpoint; name each problem
+platform teams
+  doctor [--region r] [--profile p] [--config file] [--json]
+                                                        before cdk deploy: bootstrap, Lambda concurrency, SES, secrets,
+                                                        channels and sign-in, each with a fix; exit 1 if any fails
 
   exit codes of request, run, status, wait, cancel, approve, deny and pending: 0 approved (or done); 2 usage error;
   3 API or network error (its code is printed); 4 denied; 5 expired; 6 cancelled; 7 still pending at --timeout;
@@ -63,6 +68,8 @@ const COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Promise<num
   receipt: receiptCommand,
   audit: auditCommand,
   mcp: mcpCommand,
+  // platform teams
+  doctor: (argv) => doctorCommand(argv),
 };
 
 export async function main(argv: readonly string[]): Promise<number> {
