@@ -15,6 +15,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './cfn';
+import type { LambdaInvoker } from './sfn/engine';
+import { StatesError } from './sfn/errors';
 
 export interface LocalFunctionSpec {
   /** The function's name; local mode names each function by its logical id. */
@@ -291,4 +293,21 @@ export class LocalFunctions {
     this.closed = true;
     for (const pool of this.pools.values()) pool.close();
   }
+}
+
+/**
+ * An invoker for the Step Functions endpoint, answering as the `lambda:invoke` integration sees Lambda: a function
+ * error keeps its errorType (`Sandbox.Timedout` for a timeout) and payload, which the engine makes the error and cause
+ * Retry and Catch match (States.TaskFailed and States.ALL cover both); a throttle is Lambda's service error
+ * `Lambda.TooManyRequestsException`, its cause the service's message.
+ */
+export function stepFunctionsInvoker(invoke: (functionName: string, payload: unknown) => Promise<unknown>, nameOfArn: (arn: string) => string): LambdaInvoker {
+  return (arn, payload) =>
+    invoke(nameOfArn(arn), payload).catch((err: unknown) => {
+      if (!(err instanceof TooManyRequestsException)) throw err;
+      throw new StatesError(
+        'Lambda.TooManyRequestsException',
+        `Rate Exceeded. (Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException; Request ID: ${randomUUID()}; Proxy: null)`,
+      );
+    });
 }

@@ -35,10 +35,9 @@ import { LocalGateway, routesFromTemplate } from './gateway';
 import { LocalInbox } from './inbox';
 import { faultProxy, type LocalFaults } from './faults';
 import { LocalKms, type LocalKeySpec } from './kms';
-import { LocalFunctions, TooManyRequestsException, type LocalFunctionSpec } from './lambda';
+import { LocalFunctions, stepFunctionsInvoker, type LocalFunctionSpec } from './lambda';
 import { LocalSchedules, schedulesFromTemplate, type ScheduledRule } from './schedules';
 import { LocalStepFunctions } from './sfn';
-import { StatesError } from './sfn/errors';
 import type { LocalFunction } from './synth';
 
 export interface LocalRuntimeOptions {
@@ -175,15 +174,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       dataDir,
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
-      // A throttle is Lambda's service error, as the lambda:invoke integration reports it; function errors keep their errorType.
-      invokeLambda: (arn, payload) =>
-        invoke(functionIdOfArn(arn), payload).catch((err: unknown) => {
-          if (!(err instanceof TooManyRequestsException)) throw err;
-          throw new StatesError(
-            'Lambda.TooManyRequestsException',
-            `Rate Exceeded. (Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException; Request ID: ${randomUUID()}; Proxy: null)`,
-          );
-        }),
+      invokeLambda: stepFunctionsInvoker((name, payload) => invoke(name, payload), functionIdOfArn),
     });
     // Serve the API before start(): the handlers need its URL in their environment before resumed executions run them.
     const sfnServer = createServer(sfn.handler);
