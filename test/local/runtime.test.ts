@@ -187,6 +187,18 @@ describe('local mode', () => {
     writeFileSync(configFile, stringify(config));
   }, 150_000);
 
+  it('runs the bundles by default, and the TypeScript sources with COUNTERSIGN_LOCAL_SOURCE=1', async () => {
+    expect(running.output()).toMatch(/functions {2}\d+ bundles, (built|cached) in \S+/);
+    const sources = await startCountersign({ dataDir: join(dir, 'sources'), configFile, env: { COUNTERSIGN_LOCAL_SOURCE: '1' } });
+    try {
+      expect(sources.output()).toMatch(/functions {2}\d+ TypeScript sources \(COUNTERSIGN_LOCAL_SOURCE=1\)/);
+      const allowed = await api(sources.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'users.read' });
+      expect(allowed).toMatchObject({ status: 200, body: { status: 'approved', rule: 'reads' } });
+    } finally {
+      await sources.stop();
+    }
+  }, 90_000);
+
   it('reports a busy port in one line and exits 1', async () => {
     const port = Number(new URL(running.url).port);
     const { code, output } = await failingStart({ dataDir: join(dir, 'other'), configFile, port });
