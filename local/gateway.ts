@@ -28,10 +28,16 @@ export interface GatewayRoute {
   readonly auth: 'AWS_IAM' | 'NONE';
   /** Logical id of the Lambda function the route invokes. */
   readonly functionId: string;
+  /** The integration's `TimeoutInMillis` (HTTP APIs allow 50 ms to 30 s). @default 30000 */
+  readonly integrationTimeoutMs?: number;
 }
 
 /** API Gateway's own limit on a request body. */
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+
+/** An HTTP API integration's timeout when the template sets none, and its most. */
+const MAX_INTEGRATION_TIMEOUT_MS = 30_000;
+const INTEGRATION_TIMED_OUT = Symbol('integration timed out');
 
 /** Reads the HTTP API routes from the template: route key, authorization type and target function. */
 export function routesFromTemplate(template: CfnTemplate, names: LocalResourceNames, functionIdOfArn: (arn: string) => string): GatewayRoute[] {
@@ -49,7 +55,15 @@ export function routesFromTemplate(template: CfnTemplate, names: LocalResourceNa
     const integration = integrations.get(target.replace(/^integrations\//, ''));
     if (!integration) throw new Error(`route ${id} (${routeKey}): target ${target} is not an integration in the template`);
     const uri = String(resolveIntrinsics(integration.Properties?.IntegrationUri, names, `${target}.IntegrationUri`));
-    return { routeKey, method, segments: path.split('/').slice(1), auth, functionId: functionIdOfArn(uri) };
+    const timeout = integration.Properties?.TimeoutInMillis;
+    return {
+      routeKey,
+      method,
+      segments: path.split('/').slice(1),
+      auth,
+      functionId: functionIdOfArn(uri),
+      ...(timeout !== undefined ? { integrationTimeoutMs: Number(timeout) } : {}),
+    };
   });
 }
 
@@ -117,12 +131,28 @@ export class LocalGateway {
     }
     const event = toEvent(req, url, body, matched, principal);
     let result: unknown;
+    const invoked = this.options.invoke(matched.route.functionId, event);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<typeof INTEGRATION_TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(INTEGRATION_TIMED_OUT), matched.route.integrationTimeoutMs ?? MAX_INTEGRATION_TIMEOUT_MS);
+    });
     try {
-      result = await this.options.invoke(matched.route.functionId, event);
+      result = await Promise.race([invoked, timedOut]);
     } catch (err) {
-      // What API Gateway answers when the integration fails.
-      console.error(`[local gateway] ${matched.route.routeKey} failed:`, err);
+      // What an HTTP API answers when its Lambda integration fails: the function threw, timed out (Sandbox.Timedout)
+      // or was throttled (Lambda's 429 is not passed on).
+      const named = err instanceof Error && err.name !== 'Error' ? `${err.name}: ${err.message}` : err;
+      console.error(`[local gateway] ${matched.route.routeKey} failed:`, named);
       sendJson(res, 500, { message: 'Internal Server Error' });
+      return;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (result === INTEGRATION_TIMED_OUT) {
+      // The integration timeout: the function may still be running (it ends at its own timeout), the caller is answered.
+      invoked.catch(() => undefined);
+      console.error(`[local gateway] ${matched.route.routeKey}: the integration timed out after ${matched.route.integrationTimeoutMs ?? MAX_INTEGRATION_TIMEOUT_MS} ms`);
+      sendJson(res, 503, { message: 'Service Unavailable' });
       return;
     }
     const status = writeResult(res, result);

@@ -1,13 +1,15 @@
 /**
- * Local mode: the whole of Countersign in one process on 127.0.0.1, with no AWS account. It synthesizes the real CDK
- * app and runs what the template says: the tables in dynalite, the keys in the local KMS endpoint, the state
- * machine in the local Step Functions endpoint, and the HTTP API's routes in the local gateway, each route and task
- * calling the same handler as on AWS with the environment the template gives it. Data lives under the data folder,
- * so a restart loses nothing and waiting executions resume.
+ * Local mode: the whole of Countersign on 127.0.0.1, with no AWS account. It synthesizes the real CDK app and runs
+ * what the template says: the tables in dynalite, the keys in the local KMS endpoint, the state machine in the local
+ * Step Functions endpoint, and the HTTP API's routes in the local gateway. Each route, task and schedule invokes its
+ * function as Lambda would: the bundle the stack builds (or, with COUNTERSIGN_LOCAL_SOURCE=1, its TypeScript source),
+ * in execution environments of its own with the environment the template gives it, under the template's timeout and
+ * reserved concurrency (./lambda.ts). Data lives under the data folder, so a restart loses nothing and waiting
+ * executions resume.
  */
 import { mkdirSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer } from 'node:http';
-import { pathToFileURL } from 'node:url';
+import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import {
   CreateTableCommand,
@@ -26,15 +28,17 @@ import dynalite from 'dynalite';
 import { ConfigError, type Config } from '../lambdas/core/config';
 import { loadConfigFile } from '../lambdas/adapters/config-file';
 import { policyVersion } from '../lambdas/adapters/deployed-config';
+import { BUNDLE_CACHE, localBundles, REPO_ROOT, touchBundles, type LocalBundles } from './bundles';
 import { closeServer, listenLoopback } from './aws-json';
-import { LOCAL_ACCOUNT, LOCAL_REGION, resolveIntrinsics, resourcesOfType, type LocalResourceNames } from './cfn';
+import { LOCAL_ACCOUNT, LOCAL_REGION, resolveIntrinsics, resourcesOfType, type CfnTemplate, type LocalResourceNames } from './cfn';
 import { LocalGateway, routesFromTemplate } from './gateway';
 import { LocalInbox } from './inbox';
 import { faultProxy, type LocalFaults } from './faults';
 import { LocalKms, type LocalKeySpec } from './kms';
+import { LocalFunctions, stepFunctionsInvoker, type LocalFunctionSpec } from './lambda';
 import { LocalSchedules, schedulesFromTemplate, type ScheduledRule } from './schedules';
 import { LocalStepFunctions } from './sfn';
-import { synthesizeForLocal } from './synth';
+import type { LocalFunction } from './synth';
 
 export interface LocalRuntimeOptions {
   readonly config: Config;
@@ -50,6 +54,16 @@ export interface LocalRuntimeOptions {
   readonly accessLog?: boolean;
   /** Fault injection: the AWS endpoints the functions call go through its proxies, and `/_local/faults` manages it. @default off */
   readonly faults?: LocalFaults;
+  /**
+   * What the functions run: `bundle`, the assets the stack builds (cached, see ./bundles.ts), or `source`, their
+   * TypeScript sources through tsx (COUNTERSIGN_LOCAL_SOURCE=1 in `npm start`).
+   * @default 'bundle'
+   */
+  readonly code?: 'bundle' | 'source';
+  /** Where the functions deliver channel messages (tests put a proxy in front of the inbox). @default the local inbox */
+  readonly inboxUrl?: string;
+  /** Folder of the bundle cache. @default node_modules/.cache/countersign-local */
+  readonly bundleCache?: string;
 }
 
 export interface LocalRuntime {
@@ -57,6 +71,12 @@ export interface LocalRuntime {
   readonly url: string;
   /** The local AWS endpoints, for the AWS SDK or CLI (`--endpoint-url`). */
   readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string };
+  /** What the functions run, in a few words (`6 bundles, cached`). */
+  readonly code: string;
+  /** The functions' names (their logical ids). */
+  readonly functions: readonly string[];
+  /** Invokes a function as Lambda's synchronous Invoke does (rejects with its FunctionError or a throttle). */
+  invoke(functionName: string, payload: unknown): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -78,8 +98,6 @@ export class PortInUseError extends Error {
     this.name = 'PortInUseError';
   }
 }
-
-type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
@@ -108,7 +126,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const servers: Array<{ close(): Promise<void> }> = [];
   let schedules: LocalSchedules | undefined;
   try {
-    const { template, functions } = synthesizeForLocal(config);
+    const codeKind = options.code ?? 'bundle';
+    const bundleCache = options.bundleCache ?? BUNDLE_CACHE;
+    // Bundles come with the template they were synthesized with: a cache hit needs neither a synth nor the CDK. A
+    // miss builds them in a child process. Sources are synthesized here.
+    let bundles: LocalBundles | undefined;
+    if (codeKind === 'bundle') {
+      try {
+        bundles = await localBundles(config, bundleCache);
+      } catch (err) {
+        throw new LocalStartError((err as Error).message);
+      }
+    }
+    const { template, functions } = bundles ?? (await import('./synth')).synthesizeForLocal(config);
 
     const dynamoServer = dynalite({ path: `${dataDir}/dynamodb`, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     const dynamodbUrl = await listenLoopback(dynamoServer);
@@ -118,13 +148,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const kmsUrl = await kms.listen();
     servers.push(kms);
 
-    const handlers = new Map<string, Handler>();
+    let lambdas: LocalFunctions | undefined;
     // Invocations still running when local mode stops must finish before the stores close under them.
     const inflight = new Set<Promise<unknown>>();
     const invoke = async (functionId: string, event: unknown): Promise<unknown> => {
-      const handler = handlers.get(functionId);
-      if (!handler) throw new Error(`no local handler for function ${functionId}`);
-      const running = handler(event, lambdaContext(functionId));
+      if (!lambdas) throw new Error(`local mode is still starting; function ${functionId} is not ready`);
+      const running = lambdas.invoke(functionId, event);
       inflight.add(running);
       try {
         return await running;
@@ -132,6 +161,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         inflight.delete(running);
       }
     };
+    // Stopping: the running invocations drain, then the environments end, then the stores close.
+    servers.push({ close: async () => lambdas?.close() });
     servers.push({ close: () => drain(inflight, DRAIN_MS) });
     const lambdaArn = (id: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${id}`;
     const functionIdOfArn = (arn: string): string => {
@@ -143,7 +174,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       dataDir,
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
-      invokeLambda: (arn, payload) => invoke(functionIdOfArn(arn), payload),
+      invokeLambda: stepFunctionsInvoker((name, payload) => invoke(name, payload), functionIdOfArn),
     });
     // Serve the API before start(): the handlers need its URL in their environment before resumed executions run them.
     const sfnServer = createServer(sfn.handler);
@@ -184,20 +215,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     dynamo.destroy();
 
-    // The handlers' environment: what the template gives each function, resolved to the local resources.
-    const environment: Record<string, string> = {};
-    for (const [id, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
-      if (!functions.has(id)) continue;
-      const variables = (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
-      const resolved = resolveIntrinsics(variables, names, `${id}.Environment`) as Record<string, string>;
-      for (const [name, value] of Object.entries(resolved)) {
-        // One process hosts every function, so a name must mean the same thing to all of them.
-        if (environment[name] !== undefined && environment[name] !== value) {
-          throw new Error(`functions disagree on environment variable ${name}; local mode needs shared names`);
-        }
-        environment[name] = value;
-      }
-    }
     // With fault injection on, the functions reach the AWS endpoints through proxies that can fail chosen calls.
     const reach = { dynamodb: dynamodbUrl, kms: kmsUrl, sfn: sfnUrl };
     if (options.faults) {
@@ -207,27 +224,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         reach[service] = proxy.url;
       }
     }
-    const { local: _local, ...deployed } = options.config;
-    Object.assign(process.env, environment, {
-      AWS_REGION: LOCAL_REGION,
-      AWS_DEFAULT_REGION: LOCAL_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: reach.dynamodb,
-      AWS_ENDPOINT_URL_KMS: reach.kms,
-      AWS_ENDPOINT_URL_SFN: reach.sfn,
-      COUNTERSIGN_CONFIG_JSON: JSON.stringify(deployed),
-      COUNTERSIGN_LOCAL_INBOX_URL: `${url}/_local/inbox`,
-      COUNTERSIGN_PUBLIC_URL: url,
-    });
-    delete process.env.AWS_SESSION_TOKEN;
-    delete process.env.AWS_PROFILE;
-
-    for (const fn of functions.values()) {
-      const module = (await import(pathToFileURL(fn.entry).href)) as { handler?: Handler };
-      if (typeof module.handler !== 'function') throw new Error(`${fn.entry} (${fn.path}) exports no handler`);
-      handlers.set(fn.logicalId, module.handler);
-    }
+    const specsFor = (current: Config, built: LocalBundles | undefined) =>
+      localFunctionSpecs(template, functions, names, {
+        code: (fn) => (built ? { kind: 'bundle', file: built.files.get(fn.logicalId)! } : { kind: 'source', file: fn.entry }),
+        endpoints: reach,
+        inboxUrl: options.inboxUrl ?? `${url}/_local/inbox`,
+        publicUrl: url,
+        secrets: secretsFromEnvironment(current, process.env),
+        config: current,
+      });
+    lambdas = new LocalFunctions(specsFor(config, bundles));
+    // Keeps this run's cache entry marked as used, so pruning by another start leaves it alone.
+    let inUse = bundles?.dir;
+    const touching = setInterval(() => inUse && touchBundles(inUse), 10 * 60_000);
+    touching.unref();
+    servers.push({ close: async () => clearInterval(touching) });
+    const codeSummary = bundles
+      ? `${bundles.files.size} bundles, ${bundles.built ? 'built' : 'cached'} in ${bundles.dir}`
+      : `${functions.size} TypeScript sources (COUNTERSIGN_LOCAL_SOURCE=1)`;
 
     await sfn.start();
     const sfnClient = new SFNClient({ endpoint: sfnUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -243,6 +257,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       }
     }
     sfnClient.destroy();
+    // One warm environment per function, loading while the rest starts.
+    lambdas.prewarm();
 
     // Scheduled rules (the ledger checkpoints) run on the template's cadence, through `invoke` so stopping drains them.
     let rules: ScheduledRule[];
@@ -264,10 +280,32 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       runSchedules,
       ...(options.faults ? { faults: options.faults } : {}),
     });
-    // Policy reload: the functions read COUNTERSIGN_CONFIG_JSON afresh when it changes, the gateway reads the keys.
+    // Policy reload: the policy ships inside the bundles, so an edit rebuilds them (as a deploy would) and new
+    // invocations run in environments of the new code; the gateway reads the keys at once.
     let stopWatching = () => {};
+    let deployedText = JSON.stringify(deployedOf(config));
+    let reloads = 0;
+    let redeploying = Promise.resolve();
     if (options.configFile) {
       const file = options.configFile;
+      const redeploy = (next: Config, seq: number) => {
+        redeploying = redeploying.then(async () => {
+          if (seq !== reloads) return;
+          let built: LocalBundles | undefined;
+          if (codeKind === 'bundle') {
+            try {
+              built = await localBundles(next, bundleCache);
+            } catch (err) {
+              log.error(`countersign: the edited policy could not be built; keeping the last good one.\n${(err as Error).message}`);
+              return;
+            }
+            if (seq !== reloads || !lambdas) return;
+            inUse = built.dir;
+          }
+          lambdas?.update(specsFor(next, built));
+          log.info(`countersign: policy reloaded from ${file} (version ${policyVersion(next).slice(0, 12)})`);
+        });
+      };
       const reload = () => {
         let next: Config;
         try {
@@ -277,12 +315,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           log.error(`countersign: the edited config is invalid; keeping the last good policy.\n${err.message}`);
           return;
         }
-        const { local: _l, ...nextDeployed } = next;
-        const text = JSON.stringify(nextDeployed);
-        if (text === process.env.COUNTERSIGN_CONFIG_JSON && JSON.stringify(next.local) === JSON.stringify(config.local)) return;
+        const text = JSON.stringify(deployedOf(next));
+        if (text === deployedText && JSON.stringify(next.local) === JSON.stringify(config.local)) return;
         config = next;
-        process.env.COUNTERSIGN_CONFIG_JSON = text;
-        log.info(`countersign: policy reloaded from ${file} (version ${policyVersion(next).slice(0, 12)})`);
+        if (text === deployedText) return;
+        deployedText = text;
+        reloads += 1;
+        if (codeKind === 'bundle') log.info(`countersign: ${file} changed; rebuilding the function bundles`);
+        redeploy(next, reloads);
       };
       // Polling survives editors that replace the file (rename on save), which fs.watch loses track of.
       watchFile(file, { interval: 250 }, (now, before) => {
@@ -296,9 +336,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return {
       url,
       endpoints: { dynamodb: dynamodbUrl, kms: kmsUrl, sfn: sfnUrl },
+      code: codeSummary,
+      functions: [...functions.keys()],
+      invoke: (name, payload) => invoke(name, payload),
       close: async () => {
         ready = false;
         stopWatching();
+        // A rebuild still running finishes into the cache on its own; nothing waits for it.
+        reloads += 1;
         // No new scheduled runs; the ones in flight drain with the other invocations below.
         schedules?.stop();
         await closeServer(api);
@@ -403,18 +448,112 @@ async function copyItems(dynamo: DynamoDBClient, from: string, to: string): Prom
   return copied;
 }
 
-function lambdaContext(functionName: string) {
-  const deadline = Date.now() + 30_000;
-  return {
-    functionName,
-    functionVersion: '$LATEST',
-    awsRequestId: randomUUID(),
-    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${functionName}`,
-    memoryLimitInMB: '512',
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-  };
+/** The config as the stack ships it inside the functions: without the local API keys. */
+function deployedOf(config: Config): Omit<Config, 'local'> {
+  const { local: _local, ...deployed } = config;
+  return deployed;
 }
 
+/** The names of the `env:NAME` secrets the config refers to. */
+export function envSecretNames(config: Config): string[] {
+  const names = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (typeof value === 'string') {
+      const name = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(value)?.[1];
+      if (name) names.add(name);
+    } else if (Array.isArray(value)) value.forEach(visit);
+    else if (value !== null && typeof value === 'object') Object.values(value).forEach(visit);
+  };
+  visit(deployedOf(config));
+  return [...names].sort();
+}
+
+/** The values of the config's `env:NAME` secrets that are set here (local mode's stand-in for Secrets Manager). */
+export function secretsFromEnvironment(config: Config, env: NodeJS.ProcessEnv): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const name of envSecretNames(config)) {
+    const value = env[name];
+    if (value) secrets[name] = value;
+  }
+  return secrets;
+}
+
+export interface LocalSpecInputs {
+  /** The code a function runs: its bundle, or its TypeScript source. */
+  readonly code: (fn: LocalFunction) => { readonly kind: 'bundle' | 'source'; readonly file: string };
+  /** Where the functions' SDK clients reach DynamoDB, KMS and Step Functions. */
+  readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string };
+  /** Where channel messages and callbacks are delivered instead of SES, Slack, Teams and the requester's URL. */
+  readonly inboxUrl: string;
+  /** The local gateway's URL, standing in for the HTTP API's. */
+  readonly publicUrl: string;
+  /** The `env:NAME` secrets' values. */
+  readonly secrets: Readonly<Record<string, string>>;
+  /** The policy: inlined in a bundle, given as COUNTERSIGN_CONFIG_JSON to a source. */
+  readonly config: Config;
+}
+
+/**
+ * Each function as the template describes it: its code, `Timeout`, `MemorySize`, `ReservedConcurrentExecutions`,
+ * and its environment, which is exactly
+ *
+ * - the template's `Environment.Variables`, resolved to the local tables, keys and state machine, with the API's URL
+ *   (COUNTERSIGN_PUBLIC_URL, where the template gives it) the local gateway's;
+ * - what Lambda's runtime sets: AWS_REGION, AWS_DEFAULT_REGION, AWS_EXECUTION_ENV, AWS_LAMBDA_FUNCTION_NAME,
+ *   AWS_LAMBDA_FUNCTION_VERSION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, _HANDLER, LAMBDA_TASK_ROOT, TZ (`:UTC`) and the
+ *   role's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; local ones);
+ * - what local mode needs: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS and AWS_ENDPOINT_URL_SFN (the SDK reaches
+ *   the local endpoints), COUNTERSIGN_LOCAL_INBOX_URL (SES, Slack, Teams and callbacks deliver to the inbox), the
+ *   config's `env:NAME` secrets that are set (Secrets Manager's stand-in), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED
+ *   when this Node.js is older than the functions' nodejs22.x (the SDK would warn on every cold start), and for a
+ *   TypeScript source COUNTERSIGN_CONFIG_JSON (a bundle has the policy inlined).
+ */
+export function localFunctionSpecs(
+  template: CfnTemplate,
+  functions: ReadonlyMap<string, LocalFunction>,
+  names: LocalResourceNames,
+  inputs: LocalSpecInputs,
+): LocalFunctionSpec[] {
+  return [...functions.values()].map((fn) => {
+    const props = template.Resources[fn.logicalId]?.Properties ?? {};
+    const variables = resolveIntrinsics((props.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}, names, `${fn.logicalId}.Environment`) as Record<string, string>;
+    if (Object.hasOwn(variables, 'COUNTERSIGN_PUBLIC_URL')) variables.COUNTERSIGN_PUBLIC_URL = inputs.publicUrl;
+    const code = inputs.code(fn);
+    const handler = String(props.Handler ?? 'index.handler');
+    const memorySize = Number(props.MemorySize ?? 128);
+    const cwd = code.kind === 'bundle' ? dirname(code.file) : REPO_ROOT;
+    const environment: Record<string, string> = {
+      ...variables,
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_EXECUTION_ENV: `AWS_Lambda_${String(props.Runtime ?? 'nodejs22.x')}`,
+      AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize),
+      _HANDLER: handler,
+      LAMBDA_TASK_ROOT: cwd,
+      TZ: ':UTC',
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_SESSION_TOKEN: 'local',
+      AWS_ENDPOINT_URL_DYNAMODB: inputs.endpoints.dynamodb,
+      AWS_ENDPOINT_URL_KMS: inputs.endpoints.kms,
+      AWS_ENDPOINT_URL_SFN: inputs.endpoints.sfn,
+      COUNTERSIGN_LOCAL_INBOX_URL: inputs.inboxUrl,
+      ...inputs.secrets,
+      ...(Number(process.versions.node.split('.')[0]) < 22 ? { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } : {}),
+      ...(code.kind === 'source' ? { COUNTERSIGN_CONFIG_JSON: JSON.stringify(deployedOf(inputs.config)) } : {}),
+    };
+    const reserved = props.ReservedConcurrentExecutions;
+    return {
+      name: fn.logicalId,
+      code: { file: code.file, handler: handler.slice(handler.lastIndexOf('.') + 1) },
+      timeoutSeconds: Number(props.Timeout ?? 3),
+      memorySize,
+      ...(reserved !== undefined ? { reservedConcurrency: Number(reserved) } : {}),
+      environment,
+      cwd,
+      ...(code.kind === 'source' ? { execArgv: ['--import', 'tsx'] } : {}),
+    };
+  });
+}

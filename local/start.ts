@@ -29,6 +29,8 @@ async function main(): Promise<void> {
       dataDir,
       port,
       accessLog: process.env.COUNTERSIGN_ACCESS_LOG !== '0',
+      // The bundles the stack builds, unless the TypeScript sources are asked for (fast edit-and-retry).
+      code: process.env.COUNTERSIGN_LOCAL_SOURCE === '1' ? 'source' : 'bundle',
       // For tests of failure handling only: never on unless asked for.
       ...(process.env.COUNTERSIGN_FAULT_INJECTION === '1' ? { faults: new LocalFaults() } : {}),
     });
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
   health     ${runtime.url}/healthz
   config     ${file}
   data       ${dataDir}
+  functions  ${runtime.code}
   endpoints  dynamodb ${runtime.endpoints.dynamodb}  kms ${runtime.endpoints.kms}  sfn ${runtime.endpoints.sfn}
 Press Ctrl-C to stop.`);
 

@@ -1,6 +1,7 @@
 /**
- * Synthesizes the real CDK app for local mode (without bundling: local mode runs the handlers' sources) and reads
- * off what the runtime needs: the template, and which handler source each Lambda function runs.
+ * Synthesizes the real CDK app for local mode and reads off what the runtime needs: the template, which handler
+ * source each Lambda function has, and (when asked to bundle) the asset the stack built for it. Bundling is slow, so
+ * local mode asks for it only when its bundle cache misses (./bundles.ts).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,15 @@ export interface LocalFunction {
   readonly path: string;
   /** Absolute path of the handler's TypeScript source. */
   readonly entry: string;
+  /** With `bundle`: the asset folder the stack built for it (`index.js` and its source map), under `outdir`. */
+  readonly asset?: string;
+}
+
+export interface LocalSynthOptions {
+  /** Bundle the functions as the stack does (esbuild through NodejsFunction). @default false */
+  readonly bundle?: boolean;
+  /** Where the cloud assembly goes, kept afterwards. @default a temporary folder, removed afterwards */
+  readonly outdir?: string;
 }
 
 export interface LocalSynthesis {
@@ -24,12 +34,12 @@ export interface LocalSynthesis {
   readonly functions: ReadonlyMap<string, LocalFunction>;
 }
 
-export function synthesizeForLocal(config: Config): LocalSynthesis {
-  const outdir = mkdtempSync(join(tmpdir(), 'countersign-synth-'));
+export function synthesizeForLocal(config: Config, options: LocalSynthOptions = {}): LocalSynthesis {
+  const outdir = options.outdir ?? mkdtempSync(join(tmpdir(), 'countersign-synth-'));
   try {
     const { app, stack } = buildApp({
       config,
-      bundle: false,
+      bundle: options.bundle ?? false,
       nag: false,
       outdir,
       // Local mode appends in-process, so records land within milliseconds of their time: a short write window and
@@ -46,11 +56,19 @@ export function synthesizeForLocal(config: Config): LocalSynthesis {
     for (const node of stack.node.findAll()) {
       if (node instanceof CountersignFunction) {
         const logicalId = Stack.of(node).getLogicalId(node.node.defaultChild as CfnElement);
-        functions.set(logicalId, { logicalId, path: node.node.path, entry: node.entry });
+        let asset: string | undefined;
+        if (options.bundle) {
+          // The template names the asset by its hash: `<hash>.zip` is cdk.out/asset.<hash>/.
+          const code = template.Resources[logicalId]?.Properties?.Code as { S3Key?: unknown } | undefined;
+          const hash = /^([0-9a-f]{64})\.zip$/.exec(String(code?.S3Key))?.[1];
+          if (!hash) throw new Error(`function ${node.node.path}: no bundled asset in the template`);
+          asset = join(assembly.directory, `asset.${hash}`);
+        }
+        functions.set(logicalId, { logicalId, path: node.node.path, entry: node.entry, ...(asset ? { asset } : {}) });
       }
     }
     return { template, functions };
   } finally {
-    rmSync(outdir, { recursive: true, force: true });
+    if (!options.outdir) rmSync(outdir, { recursive: true, force: true });
   }
 }

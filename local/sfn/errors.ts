@@ -29,8 +29,13 @@ export function errorMatches(errorEquals: readonly string[], error: string): boo
   });
 }
 
-/** The error name and cause a thrown Lambda error turns into, as the Lambda integration reports them. */
+/**
+ * The error name and cause a thrown Lambda error turns into, as the Lambda integration reports them: a function error
+ * by its errorType (`Sandbox.Timedout` for a timeout) with its payload as the cause; an invoker that already names the
+ * failure (a throttle: `Lambda.TooManyRequestsException`) throws a StatesError, taken as it is.
+ */
 export function lambdaError(err: unknown): StatesError {
+  if (err instanceof StatesError) return err;
   const errorType = err instanceof Error && err.name ? err.name : 'Error';
   const errorMessage = err instanceof Error ? err.message : String(err);
   return new StatesError(errorType, JSON.stringify({ errorType, errorMessage }));

@@ -32,8 +32,8 @@ channels:
   teams: { webhookUrl: env:TEAMS_URL }
 local: { apiKeys: { agent-key-1: "arn:aws:iam::000000000000:role/agent" } }
 `);
-    runtime = await startLocalRuntime({ config, dataDir: join(dir, 'data'), port: 0 });
-    const inbox = process.env.COUNTERSIGN_LOCAL_INBOX_URL!;
+    // The functions deliver to a proxy in front of the inbox, which learns the inbox's URL once local mode is up.
+    let inbox = '';
     // Slack always fails (503), Teams is throttled twice (429) then works, email passes straight through.
     proxy = createServer((req, res) => {
       let text = '';
@@ -47,7 +47,9 @@ local: { apiKeys: { agent-key-1: "arn:aws:iam::000000000000:role/agent" } }
         res.writeHead(forwarded.status).end(await forwarded.text());
       });
     });
-    process.env.COUNTERSIGN_LOCAL_INBOX_URL = `${await listenLoopback(proxy)}/_local/inbox`;
+    const inboxUrl = `${await listenLoopback(proxy)}/_local/inbox`;
+    runtime = await startLocalRuntime({ config, dataDir: join(dir, 'data'), port: 0, inboxUrl });
+    inbox = `${runtime.url}/_local/inbox`;
   });
   afterAll(async () => {
     await runtime?.close();

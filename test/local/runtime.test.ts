@@ -173,10 +173,11 @@ describe('local mode', () => {
     const withReload = { ...config, rules: [{ name: 'reloaded', match: { action: 'test.reload' }, effect: 'allow' }, ...config.rules] };
     expect((await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'test.reload' })).status).toBe(202);
     writeFileSync(configFile, stringify(withReload));
+    // The policy ships inside the bundles: the edit takes effect once they are rebuilt, as after a deploy.
     const allowed = await eventually(async () => {
       const { status, body } = await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'test.reload' });
       return status === 200 ? body : undefined;
-    }, 10_000, 200);
+    }, 90_000, 250);
     expect(allowed).toMatchObject({ status: 'approved', rule: 'reloaded' });
     expect(running.output()).toMatch(/policy reloaded from .* \(version [0-9a-f]{12}\)/);
     writeFileSync(configFile, 'version: 1\nrules: [{ name: broken, match: {}, effect: perhaps }]\n');
@@ -184,7 +185,19 @@ describe('local mode', () => {
     expect(running.output()).toContain('rules.0.effect: expected one of allow, deny, require_approval');
     expect((await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'test.reload' })).body.rule).toBe('reloaded');
     writeFileSync(configFile, stringify(config));
-  });
+  }, 150_000);
+
+  it('runs the bundles by default, and the TypeScript sources with COUNTERSIGN_LOCAL_SOURCE=1', async () => {
+    expect(running.output()).toMatch(/functions {2}\d+ bundles, (built|cached) in \S+/);
+    const sources = await startCountersign({ dataDir: join(dir, 'sources'), configFile, env: { COUNTERSIGN_LOCAL_SOURCE: '1' } });
+    try {
+      expect(sources.output()).toMatch(/functions {2}\d+ TypeScript sources \(COUNTERSIGN_LOCAL_SOURCE=1\)/);
+      const allowed = await api(sources.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'users.read' });
+      expect(allowed).toMatchObject({ status: 200, body: { status: 'approved', rule: 'reads' } });
+    } finally {
+      await sources.stop();
+    }
+  }, 90_000);
 
   it('reports a busy port in one line and exits 1', async () => {
     const port = Number(new URL(running.url).port);

@@ -176,10 +176,10 @@ describe('local mode schedules', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('prints nothing more at start than before', () => {
+  it('prints nothing more at start than its banner', () => {
     const lines = running.output().trimEnd().split('\n');
-    expect(lines).toHaveLength(8);
-    for (const line of lines) expect(line).toMatch(/^(Countersign local mode is up in |  (API|inbox|health|config|data|endpoints) |Press Ctrl-C to stop\.$)/);
+    expect(lines).toHaveLength(9);
+    for (const line of lines) expect(line).toMatch(/^(Countersign local mode is up in |  (API|inbox|health|config|data|functions|endpoints) |Press Ctrl-C to stop\.$)/);
   });
 
   it('runs the checkpointer rule on POST /_local/schedules/run', async () => {

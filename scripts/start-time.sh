@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Prints how long `npm start` takes to be up: cold (no bundle cache) and warm (cache hit), each on a fresh data folder.
+# Usage: bash scripts/start-time.sh [runs per kind, default 1]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-1}"
+cache=node_modules/.cache/countersign-local
+
+once() {
+  local data log pid t0 t1
+  data="$(mktemp -d)"
+  t0=$(date +%s%N)
+  log="$data/start.log"
+  PORT=0 COUNTERSIGN_DATA_DIR="$data/data" COUNTERSIGN_ACCESS_LOG=0 node --import tsx local/start.ts >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 1200); do
+    if grep -q 'is up in' "$log"; then t1=$(date +%s%N); break; fi
+    if ! kill -0 "$pid" 2>/dev/null; then cat "$log" >&2; exit 1; fi
+    sleep 0.1
+  done
+  kill -TERM "$pid"; wait "$pid" || true
+  echo "$(grep -o 'is up in [0-9.]* s' "$log" | sed 's/is up in //') as printed, $(( (t1 - t0) / 1000000 )) ms from launch"
+  rm -rf "$data"
+}
+
+for _ in $(seq 1 "$runs"); do
+  rm -rf "$cache"
+  echo "cold (no bundle cache): $(once)"
+  echo "warm (bundle cache hit): $(once)"
+done
