@@ -68,10 +68,10 @@ export interface DoctorInput {
 }
 
 /**
- * Functions with reserved concurrency in the stack (the checkpointer and the repair job, one each: lib/countersign.ts).
- * A test keeps this equal to the synthesized template's sum.
+ * Concurrency the stack reserves: none (one checkpointer and one repair run at a time come from a lease item, since a
+ * reservation is refused on accounts at the new-account quota). A test keeps this equal to the synthesized template's sum.
  */
-export const RESERVED_CONCURRENCY = 2;
+export const RESERVED_CONCURRENCY: number = 0;
 /** Lambda refuses a reservation that would leave fewer unreserved executions than this. */
 export const LAMBDA_MIN_UNRESERVED = 10;
 /**
@@ -254,7 +254,7 @@ async function concurrencyCheck(ctx: Context): Promise<CheckResult> {
   const increase =
     `request a higher "Concurrent executions" quota: aws service-quotas request-service-quota-increase --service-code lambda ` +
     `--quota-code ${LAMBDA_CONCURRENCY_QUOTA} --desired-value 1000 --region ${ctx.region} (new accounts start at 10)`;
-  if (after < LAMBDA_MIN_UNRESERVED) {
+  if (RESERVED_CONCURRENCY > 0 && after < LAMBDA_MIN_UNRESERVED) {
     return {
       check,
       status: 'fail',
@@ -266,11 +266,12 @@ async function concurrencyCheck(ctx: Context): Promise<CheckResult> {
     return {
       check,
       status: 'warn',
-      detail: `${limit}; ${after} left for Countersign's other functions${deployed ? '' : ' after its reservations'}, shared with the account's functions: bursts of agents (the API admits 100 requests/s) would be throttled`,
+      detail: `${limit}; ${after} left for Countersign's functions${deployed || RESERVED_CONCURRENCY === 0 ? '' : ' after its reservations'}, shared with the account's functions: bursts of agents (the API admits 100 requests/s) would be throttled`,
       fix: increase,
     };
   }
-  return { check, status: 'ok', detail: `${limit}${deployed ? ` (${ctx.stackName} is deployed: its ${RESERVED_CONCURRENCY} reserved are counted)` : `; ${after} after Countersign reserves ${RESERVED_CONCURRENCY}`}` };
+  const reservations = RESERVED_CONCURRENCY === 0 ? '; Countersign reserves none' : deployed ? ` (${ctx.stackName} is deployed: its ${RESERVED_CONCURRENCY} reserved are counted)` : `; ${after} after Countersign reserves ${RESERVED_CONCURRENCY}`;
+  return { check, status: 'ok', detail: `${limit}${reservations}` };
 }
 
 /** Every require_approval outcome of the policy (rules and the default), named as the table shows them. */
