@@ -109,19 +109,25 @@ async function wake(requestId: string, deadline: number): Promise<WorkflowWait> 
  * by `deadline`: a send still failing (or hanging) then is reported failed, never waited for.
  */
 async function send(sends: ReturnType<typeof plan>, deadline: number): Promise<Partial<Record<Channel, ChannelReport>>> {
-  const reports: Partial<Record<Channel, ChannelReport>> = {};
-  await Promise.all(
-    sends.map(async ({ channel, to, message }) => {
-      const report = (reports[channel] ??= { sent: [], failed: [] });
+  const outcomes = await Promise.all(
+    sends.map(async ({ message }) => {
       try {
         await withRetries(async (_attempt, signal) => deliver(await message(), { signal }), { ...NOTIFY_RETRY, deadline });
-        report.sent.push(to);
+        return undefined;
       } catch (err) {
         // Only the error's kind and message: never a token, a URL or a response body.
-        report.failed.push({ to, error: `${(err as Error).name}: ${(err as Error).message}`.slice(0, 300) });
+        return `${(err as Error).name}: ${(err as Error).message}`.slice(0, 300);
       }
     }),
   );
+  // Reported in the plan's order, whatever order the sends finished in: the record reads the same on every run.
+  const reports: Partial<Record<Channel, ChannelReport>> = {};
+  sends.forEach(({ channel, to }, i) => {
+    const report = (reports[channel] ??= { sent: [], failed: [] });
+    const error = outcomes[i];
+    if (error === undefined) report.sent.push(to);
+    else report.failed.push({ to, error });
+  });
   return reports;
 }
 

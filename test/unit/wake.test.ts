@@ -141,7 +141,8 @@ vi.mock('../../lambdas/adapters/ledger', () => ({
 vi.mock('../../lambdas/adapters/kms-mac', () => ({
   kmsMac: () => ({ generate: async (m: Buffer) => Buffer.from(m).subarray(0, 32), verify: async () => true }),
 }));
-vi.mock('../../lambdas/adapters/outbox', () => ({
+vi.mock('../../lambdas/adapters/outbox', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../lambdas/adapters/outbox')>()),
   deliver: async () => {
     world.sent++;
     world.duringSend();
