@@ -17,7 +17,7 @@ import { apiRequest, CountersignApiError, expectOk, resolveEndpoint, type ApiReq
 export { CountersignApiError, EndpointError } from './transport';
 export type { ActionRequest, ActionView } from '../lambdas/core/request';
 
-/** API.md: `?wait=N` holds an answer at most 20 s. */
+/** docs/api.md: `?wait=N` holds an answer at most 20 s. */
 export const MAX_WAIT_SECONDS = 20;
 /** How long `requestApproval` waits when the caller gives no deadline. */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 15 * 60_000;

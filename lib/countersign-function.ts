@@ -83,7 +83,7 @@ export class CountersignFunction extends NodejsFunction {
     });
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
-      reason: 'The runtime is pinned to nodejs22.x (DESIGN.md "Versions"), the release the code is built and tested for.',
+      reason: 'The runtime is pinned to nodejs22.x (docs/design.md "Versions"), the release the code is built and tested for.',
     });
   }
 }

@@ -35,7 +35,10 @@ export interface ApiRoute {
   readonly auth: 'iam' | 'self';
 }
 
-/** The routes of API.md. Review and Slack routes authenticate themselves: their callers have no AWS credentials. */
+/**
+ * The routes of docs/api.md ("Routes"). Review, Slack, landing-page and sign-in routes authenticate themselves: their
+ * callers have no AWS credentials.
+ */
 export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.POST, path: '/v1/actions', target: 'intake', auth: 'iam' },
   { method: HttpMethod.GET, path: '/v1/actions/{id}', target: 'intake', auth: 'iam' },

@@ -37,7 +37,7 @@ export class LocalInbox {
     return entry;
   }
 
-  /** Oldest first, newest last (API.md). */
+  /** Oldest first, newest last (docs/api.md "Local mode"). */
   list(): readonly InboxEntry[] {
     return this.entries;
   }

@@ -18,7 +18,7 @@ import { apiErrorOf, pendingAtDeadline, type ApprovalOutcome, type Approvals } f
 export const SERVER_VERSION = '0.1.0';
 export const DEFAULT_TIMEOUT_SECONDS = 300;
 export const MAX_TIMEOUT_SECONDS = 3600;
-/** API.md: `?wait=N` holds at most 20 s. */
+/** docs/api.md: `?wait=N` holds at most 20 s. */
 export const MAX_WAIT_SECONDS = 20;
 /** While a call waits for humans, a progress notification this often (when the client sent a progressToken). */
 export const DEFAULT_PROGRESS_INTERVAL_MS = 15_000;

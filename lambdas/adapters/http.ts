@@ -18,7 +18,7 @@ export interface InvocationContext {
 }
 export type RouteHandler = (event: HttpEvent, context?: InvocationContext) => Promise<HttpResult>;
 
-/** Largest JSON body the API accepts (API.md: 413 over 256 KiB). */
+/** Largest JSON body the API accepts (docs/api.md "Errors": 413 over 256 KiB). */
 export const MAX_BODY_BYTES = 256 * 1024;
 
 const SECURITY_HEADERS = {
@@ -62,7 +62,7 @@ export function caller(event: HttpEvent, config: Pick<Config, 'identityCenter'>)
   }
 }
 
-/** The request body as JSON, enforcing the content type and size limit of API.md. */
+/** The request body as JSON, enforcing the content type and size limit of docs/api.md. */
 export function jsonBody(event: HttpEvent): unknown {
   const contentType = String(event.headers?.['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (contentType !== 'application/json') {

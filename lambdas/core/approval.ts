@@ -329,7 +329,7 @@ export function decideSettlement(chain: readonly AuditRecord[]): AuditEvent[] {
   return settle ? [settle] : [];
 }
 
-/** The answer body of API.md for a request. */
+/** The answer body for a request (docs/api.md "The request as every answer shows it"). */
 export function publicView(state: ApprovalState, receipt?: string): ActionView {
   const { request, policy, outcome } = state;
   return {

@@ -1,5 +1,5 @@
 /**
- * The audit ledger's records (API.md "Audit"): hash-chained per request, each hash signed by the ledger's KMS
+ * The audit ledger's records (docs/api.md "Audit"): hash-chained per request, each hash signed by the ledger's KMS
  * ECC_NIST_P256 key. hash = SHA-256 of the RFC 8785 canonical JSON of the record without `hash` and `signature`;
  * signature = DER ECDSA P-256 over that digest (KMS Sign, MessageType DIGEST), so anyone with the public key can
  * verify a chain offline.

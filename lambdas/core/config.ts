@@ -1,5 +1,5 @@
 /**
- * The Countersign config file (API.md "Config file"): its schema, and the cross-field checks a schema alone
+ * The Countersign config file (docs/api.md "Config file"): its schema, and the cross-field checks a schema alone
  * cannot express (rules naming groups that exist, unique rule names, reachable quorums). Pure: it takes the
  * file's text and answers a typed config or every problem, each with the path of the bad field.
  */

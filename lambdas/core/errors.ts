@@ -1,4 +1,7 @@
-/** The typed errors of the API (API.md "Errors"): each code has one HTTP status. Handlers map them; core throws them. */
+/**
+ * The typed errors of the API (docs/api.md "Errors"): each code has one HTTP status. Handlers map them; core throws
+ * them.
+ */
 export const ERROR_STATUS = {
   invalid_request: 400,
   unauthorized: 401,

@@ -1,4 +1,4 @@
-/** The action request an agent sends (API.md "Agents") and the stored request it becomes. */
+/** The action request an agent sends (docs/api.md "Agents") and the stored request it becomes. */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
@@ -111,8 +111,8 @@ export const decidedBySchema = z.enum(['policy', 'approvers', 'timeout', 'reques
 export const decisionSchema = z.enum(['approve', 'deny']);
 
 /**
- * A request as the API answers it (API.md "Body of every answer"). Not strict: a client reading it keeps working
- * when the API adds a field.
+ * A request as the API answers it (docs/api.md "The request as every answer shows it"). Not strict: a client
+ * reading it keeps working when the API adds a field.
  */
 export const actionViewSchema = z.object({
   id: z.string(),

@@ -1,6 +1,7 @@
 /**
- * The approver's review page (API.md "Approvers"): `GET /v1/review/{reviewToken}` shows it, and only its form's
- * POST decides (DESIGN.md: GET never changes state). Pure: the handler loads and masks the request, then renders.
+ * The approver's review page (docs/api.md "The review page"): `GET /v1/review/{reviewToken}` shows it, and only its
+ * form's POST decides (docs/design.md "Decisions, and why": GET never changes state). Pure: the handler loads and
+ * masks the request, then renders.
  *
  * Almost everything shown is agent-supplied, so every value is escaped, hidden characters (core/text.ts: bidi
  * controls, zero-width and tag characters, controls) are marked visibly (an RTL override could make `prod` read as

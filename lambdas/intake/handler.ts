@@ -24,7 +24,10 @@ import { completeOutcome, ledger, requestSecrets } from '../adapters/ledger';
 import { getRequestItem, putRequestItem } from '../adapters/request-store';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-/** API.md: `?wait=N` holds the answer up to 20 s, inside API Gateway's integration timeout. */
+/**
+ * docs/api.md "GET /v1/actions/{id} and ?wait=N": `?wait=N` holds the answer up to 20 s, inside API Gateway's
+ * integration timeout.
+ */
 export const MAX_WAIT_SECONDS = 20;
 /**
  * Kept back from the invocation's remaining time when waiting: room to read the outcome, fetch or issue the receipt

@@ -82,7 +82,7 @@ describe('approval flow', () => {
       return mine.length >= count ? mine : undefined;
     });
 
-  it('refuses bad input with the codes of API.md, changing nothing', async () => {
+  it('refuses bad input with the codes of docs/api.md, changing nothing', async () => {
     const bad = await ask({ action: 'Not Valid!', parameters: 'x', extra: 1 });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('invalid_request');

@@ -1,6 +1,6 @@
 /**
  * "Prove it holds: hostile input". Property-based tests (fast-check) against local mode as `npm start` runs it: every
- * public route gets random, malformed and hostile input, and must answer one of the statuses of API.md with the
+ * public route gets random, malformed and hostile input, and must answer one of the statuses of docs/api.md with the
  * documented error body, never a 5xx, stay up, and change nothing for what it refuses. Each property logs its run
  * count and seed; a failure prints fast-check's report (counterexample, seed, path) so it replays.
  *
