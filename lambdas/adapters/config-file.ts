@@ -1,4 +1,4 @@
-/** Reads the config file named by COUNTERSIGN_CONFIG (default: countersign.config.yaml at the repository root). */
+/** Reads the config file named by COUNTERSIGN_CONFIG (default: countersign.config.yaml in the working directory). */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, parseConfig, type Config } from '../core/config';
