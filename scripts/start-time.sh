@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-1}"
-cache=node_modules/.cache/countersign-local
+# The bundle cache it empties: COUNTERSIGN_BUNDLE_CACHE, or the default one.
+cache="${COUNTERSIGN_BUNDLE_CACHE:-node_modules/.cache/countersign-local}"
 
 once() {
   local data log pid t0 t1
