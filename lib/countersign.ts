@@ -96,6 +96,16 @@ export const FUNCTION_TIMEOUTS = {
 } as const satisfies Record<keyof CountersignFunctions, Duration>;
 
 /**
+ * What the stack inlines into every function's bundle (esbuild `define`): the validated config as
+ * COUNTERSIGN_CONFIG_JSON (lambdas/adapters/deployed-config.ts), without the local API keys, which never leave the
+ * laptop.
+ */
+export function bundleDefines(config: Config): Record<string, string> {
+  const { local: _local, ...deployed } = config;
+  return { 'process.env.COUNTERSIGN_CONFIG_JSON': JSON.stringify(JSON.stringify(deployed)) };
+}
+
+/**
  * Countersign: the API, the approval workflow, the requests table and the signed audit ledger, wired least-privilege.
  *
  * Email goes through SES as `channels.email.from`, which must be a verified identity (the address, or its domain) in
@@ -133,9 +143,7 @@ export class Countersign extends Construct {
     this.ledger = new AuditLedger(this, 'Ledger', { removalPolicy });
     this.reviewTokenKey = new ReviewTokenKey(this, 'ReviewTokens', { removalPolicy });
 
-    // Local API keys never leave the laptop.
-    const { local: _local, ...deployed } = props.config;
-    const define = { 'process.env.COUNTERSIGN_CONFIG_JSON': JSON.stringify(JSON.stringify(deployed)) };
+    const define = bundleDefines(props.config);
     const fn = (id: string, handlerDir: string, extra: { timeout?: Duration; memorySize?: number } = {}) =>
       new CountersignFunction(this, id, { handlerDir, define, ...extra, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
     this.functions = {

@@ -1,5 +1,6 @@
 /**
- * Builds local mode's function bundles into the bundle cache (see ./bundles.ts). Local mode runs it as a child
+ * Builds local mode's function bundles for a policy into the bundle cache (see ./bundles.ts): from the code's cache
+ * entry with a synth without bundling, or with a synth with bundling for new code. Local mode runs it as a child
  * process with `{ config, cacheDir }` as JSON on stdin; it exits 0 once the cache entry is in place.
  */
 import { readFileSync } from 'node:fs';

@@ -1,15 +1,40 @@
 /**
  * The function bundles local mode runs: the assets `cdk synth` builds for the stack (esbuild through NodejsFunction,
- * with the policy inlined), taken from the cloud assembly as they are. Building them takes seconds, so they are
- * cached under node_modules/.cache/countersign-local by a key over everything that goes into them: the functions'
- * and constructs' sources, the lockfile and build settings, and the policy. A start whose key is cached builds
- * nothing. The build runs in a child process (./build-bundles.ts), so CDK's and esbuild's output stays out of local
- * mode's and the servers keep answering while a reload rebuilds.
+ * with the policy inlined). Building them takes seconds, so they are cached under node_modules/.cache/countersign-local
+ * (or COUNTERSIGN_BUNDLE_CACHE), in two kinds of entry:
+ *
+ * - a code entry (`code-<key>`) per code version, keyed by everything that goes into the bundles except the policy:
+ *   the functions' and constructs' sources, the lockfile and build settings. It is the cloud assembly of one real
+ *   `cdk synth` with bundling, for whichever policy first needed that code (its reference policy), and records how
+ *   esbuild printed that policy into the bundles: one string literal (the stack's `define`, see `bundleDefines`).
+ * - a policy entry (`<key>`) per code version and policy: the template synthesized for the policy and each
+ *   function's bundle for it, which is the code entry's bundle with the reference policy's literal replaced by this
+ *   policy's, printed as esbuild prints it, and the source map's columns after it moved by the difference. That is
+ *   byte for byte the bundle `cdk synth` builds for the policy (test/local/bundles.test.ts proves it against a real
+ *   synth), at the cost of a synth without bundling.
+ *
+ * A start whose policy entry is cached builds and synthesizes nothing. A new policy of a known code version takes a
+ * synth without bundling; new code takes one real bundling synth. When the reference literal cannot be located
+ * exactly (not found exactly once in a bundle whose sources read the config, or found in one whose sources never
+ * do), the code entry is not kept and every policy is built by a bundling synth of its own, as `cdk synth` would.
+ * Builds run in a child process (./build-bundles.ts), so CDK's and esbuild's output stays out of local mode's and
+ * the servers keep answering while a reload rebuilds.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import type { Config } from '../lambdas/core/config';
 import type { CfnTemplate } from './cfn';
 import type { LocalFunction } from './synth';
@@ -20,22 +45,36 @@ export const REPO_ROOT = join(import.meta.dirname, '..');
 export const BUNDLE_CACHE = join(REPO_ROOT, 'node_modules', '.cache', 'countersign-local');
 
 /** Bump when what a cache entry holds changes shape. */
-const FORMAT = 'countersign-local-bundles 1';
-/** The manifest of a cache entry: each function's bundle (relative to the entry) and source (to the repository). */
+const FORMAT = 'countersign-local-bundles 2';
+/** The manifest of a policy entry: each function's bundle (relative to the entry) and source (to the repository). */
 const MANIFEST = 'functions.json';
 /** The synthesized template, as local mode reads it. */
 const TEMPLATE = 'template.json';
+/** The manifest of a code entry (see `CodeManifest`). */
+const CODE_MANIFEST = 'code.json';
+/** The bundle's file in each function's folder (NodejsFunction's CommonJS output) and its source map. */
+const BUNDLE_FILE = 'index.js';
+const MAP_FILE = 'index.js.map';
 
 interface Manifest {
   readonly functions: Record<string, { readonly bundle: string; readonly path: string; readonly entry: string }>;
 }
+
+/** The bundles of a code entry, built for its reference policy. */
+interface CodeManifest {
+  /** The reference policy's string literal as esbuild printed it into the bundles; null when it cannot be replaced. */
+  readonly literal: string | null;
+  /** Logical id -> the function's asset folder (relative to the entry) and whether its bundle holds the literal. */
+  readonly functions: Record<string, { readonly dir: string; readonly inlined: boolean }>;
+}
+
 /** Entries kept however old (most recently used first); older ones go once unused for an hour. */
 const KEEP = 12;
 const STALE_MS = 60 * 60 * 1000;
 
 export interface LocalBundles {
   readonly key: string;
-  /** The cache entry (a cloud assembly, built in place). */
+  /** The cache entry. */
   readonly dir: string;
   /** Logical id -> absolute path of the function's bundle (`index.js`). */
   readonly files: ReadonlyMap<string, string>;
@@ -51,15 +90,23 @@ export interface LocalBundles {
 const INPUT_DIRS = ['lambdas', 'lib'];
 const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'cdk.json', 'local/synth.ts', 'local/bundles.ts', 'local/build-bundles.ts'];
 
-/** The cache key of the bundles for `config`: SHA-256 over the build's inputs and the policy they inline. */
-export function bundleKey(config: Config, root = REPO_ROOT): string {
+/** The cache key of the code: SHA-256 over the build's inputs, whatever the policy. */
+export function codeKey(root = REPO_ROOT): string {
   const hash = createHash('sha256').update(`${FORMAT}\n`);
   const files = [...INPUT_DIRS.flatMap((dir) => walk(join(root, dir))), ...INPUT_FILES.map((f) => join(root, f)).filter((f) => existsSync(f))].sort();
   for (const file of files) hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
+  return hash.digest('hex').slice(0, 32);
+}
+
+/** The cache key of the bundles for `config`: SHA-256 over the code's key and the policy the bundles inline. */
+export function bundleKey(config: Config, root = REPO_ROOT): string {
+  return policyKey(codeKey(root), config);
+}
+
+function policyKey(code: string, config: Config): string {
   // As the stack inlines it (lib/countersign.ts): the config without the local API keys.
   const { local: _local, ...deployed } = config;
-  hash.update(JSON.stringify(deployed));
-  return hash.digest('hex').slice(0, 32);
+  return createHash('sha256').update(`${FORMAT}\n${code}\n`).update(JSON.stringify(deployed)).digest('hex').slice(0, 32);
 }
 
 function walk(dir: string): string[] {
@@ -100,8 +147,8 @@ export function touchBundles(dir: string): void {
 }
 
 /**
- * The bundles for `config`: from the cache, or built now in a child process (CDK synth with bundling). Rejects with
- * the build's own output when it fails.
+ * The bundles for `config`: from the cache, or built now in a child process. Rejects with the build's own output
+ * when it fails.
  */
 export async function localBundles(config: Config, cacheDir = BUNDLE_CACHE): Promise<LocalBundles> {
   const key = bundleKey(config);
@@ -132,38 +179,240 @@ function buildInChild(config: Config, cacheDir: string): Promise<void> {
   });
 }
 
+/** How `buildBundles` made a policy entry. */
+export interface BundleBuild {
+  /** The policy entry. */
+  readonly dir: string;
+  /** `bundled`: a synth with bundling (new code, or a code entry that cannot be reused); `replaced`: from the code entry. */
+  readonly how: 'bundled' | 'replaced';
+}
+
 /**
- * Builds the bundles for `config` into the cache (in this process: CDK prints as it bundles). The cloud assembly is
- * synthesized into a fresh folder and renamed into place whole, so a reader never sees half an entry, and the
- * source maps' relative paths stay right.
+ * Builds the bundles for `config` into the cache (in this process: CDK prints as it bundles). With the code's entry
+ * cached, the template comes from a synth without bundling and each bundle from the code entry's, with this policy's
+ * literal in place of the reference one; otherwise a synth with bundling builds them, and its assembly becomes the
+ * code entry. Entries are written into fresh folders and renamed into place whole, so a reader never sees half an
+ * entry; entries live side by side, so the source maps' relative paths stay right when a bundle is copied.
  */
-export async function buildBundles(config: Config, cacheDir = BUNDLE_CACHE): Promise<string> {
-  const key = bundleKey(config);
+export async function buildBundles(config: Config, cacheDir = BUNDLE_CACHE): Promise<BundleBuild> {
+  const code = codeKey();
+  const key = policyKey(code, config);
   mkdirSync(cacheDir, { recursive: true });
-  const building = join(cacheDir, `.build-${randomBytes(6).toString('hex')}`);
   const { synthesizeForLocal } = await import('./synth');
-  const { template, functions } = synthesizeForLocal(config, { bundle: true, outdir: building });
+  const { bundleDefines } = await import('../lib/countersign');
+  const literal = await printedLiteral(bundleDefines(config));
+  const codeDir = join(cacheDir, `code-${code}`);
+  const reusable = literal === undefined ? undefined : readCodeManifest(codeDir);
+
+  let source: { dir: string; manifest: CodeManifest };
+  let template: CfnTemplate;
+  let functions: ReadonlyMap<string, LocalFunction>;
+  let assembly: string | undefined;
+  if (reusable?.literal) {
+    ({ template, functions } = synthesizeForLocal(config, { bundle: false }));
+    source = { dir: codeDir, manifest: reusable };
+    touchBundles(codeDir);
+  } else {
+    assembly = join(cacheDir, `.build-${randomBytes(6).toString('hex')}`);
+    const synthesis = synthesizeForLocal(config, { bundle: true, outdir: assembly });
+    ({ template, functions } = synthesis);
+    const manifest = codeManifest(assembly, synthesis.functions, literal);
+    writeFileSync(join(assembly, CODE_MANIFEST), JSON.stringify(manifest, null, 2));
+    source = { dir: assembly, manifest };
+  }
+
+  const building = join(cacheDir, `.build-${randomBytes(6).toString('hex')}`);
+  mkdirSync(building);
   const manifest: Manifest = { functions: {} };
   for (const fn of functions.values()) {
-    const file = join(fn.asset!, 'index.js');
-    if (!existsSync(file)) throw new Error(`function ${fn.path}: its asset has no index.js`);
-    manifest.functions[fn.logicalId] = { bundle: relative(building, file), path: fn.path, entry: relative(REPO_ROOT, fn.entry) };
+    const from = source.manifest.functions[fn.logicalId];
+    if (!from) throw new Error(`function ${fn.path}: no bundle for it in ${source.dir}`);
+    // A bundle built for this policy is copied as it is.
+    const replace = !assembly && from.inlined && source.manifest.literal !== literal ? { from: source.manifest.literal!, to: literal! } : undefined;
+    copyBundle(join(source.dir, from.dir), join(building, fn.logicalId), replace);
+    manifest.functions[fn.logicalId] = { bundle: `${fn.logicalId}/${BUNDLE_FILE}`, path: fn.path, entry: relative(REPO_ROOT, fn.entry) };
   }
   writeFileSync(join(building, TEMPLATE), JSON.stringify(template));
   writeFileSync(join(building, MANIFEST), JSON.stringify(manifest, null, 2));
   const dir = join(cacheDir, key);
+  placeEntry(building, dir);
+  if (assembly) {
+    // The code entry, for the next policy; unless its literal cannot be replaced (then each policy is bundled).
+    if (source.manifest.literal !== null) placeEntry(assembly, codeDir);
+    else rmSync(assembly, { recursive: true, force: true });
+  }
+  pruneBundleCache(cacheDir, [key, `code-${code}`]);
+  return { dir, how: assembly ? 'bundled' : 'replaced' };
+}
+
+function placeEntry(building: string, dir: string): void {
   try {
     renameSync(building, dir);
   } catch {
     // Another start built the same key meanwhile: theirs is as good.
     rmSync(building, { recursive: true, force: true });
   }
-  pruneBundleCache(cacheDir, key);
-  return dir;
+}
+
+function readCodeManifest(dir: string): CodeManifest | undefined {
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, CODE_MANIFEST), 'utf8')) as CodeManifest;
+    if (Object.values(manifest.functions).some((fn) => !existsSync(join(dir, fn.dir, BUNDLE_FILE)))) return undefined;
+    return manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The string literal esbuild prints for the policy's `define`, with the functions' build settings: esbuild picks
+ * the quotes (and so the escapes) by the text, so it is asked rather than guessed. Undefined unless the stack
+ * inlines exactly one value and it prints as one line of ASCII (as esbuild's default ASCII charset prints strings).
+ */
+export async function printedLiteral(defines: Readonly<Record<string, string>>): Promise<string | undefined> {
+  const keys = Object.keys(defines);
+  if (keys.length !== 1) return undefined;
+  const [{ transform }, { BUNDLING }] = await Promise.all([import('esbuild'), import('../lib/countersign-function')]);
+  // As NodejsFunction runs esbuild: for Node.js (which, for one, leaves `</script>` unescaped), with the stack's settings.
+  const { code } = await transform(`x(${keys[0]});`, {
+    define: { ...defines },
+    platform: 'node',
+    minify: BUNDLING.minify,
+    target: BUNDLING.target,
+    format: BUNDLING.format,
+  });
+  const literal = /^x\((.*)\);\n$/s.exec(code)?.[1];
+  return literal && /^(['"`]).*\1$/s.test(literal) && /^[\x20-\x7e]+$/.test(literal) ? literal : undefined;
+}
+
+/**
+ * What a bundling synth's assembly offers as a code entry: each function's asset, and whether its bundle holds the
+ * policy's literal. The literal is kept only if every bundle holds it exactly once when its sources read the define
+ * and not at all when none does (then the bundle is the same whatever the policy): anything else, e.g. esbuild
+ * folding the value into other code, could not be replaced exactly.
+ */
+function codeManifest(assembly: string, functions: ReadonlyMap<string, LocalFunction>, literal: string | undefined): CodeManifest {
+  const name = 'COUNTERSIGN_CONFIG_JSON';
+  let replaceable = literal !== undefined;
+  const entries: Record<string, { dir: string; inlined: boolean }> = {};
+  for (const fn of functions.values()) {
+    if (!fn.asset) throw new Error(`function ${fn.path}: no bundled asset`);
+    const file = join(fn.asset, BUNDLE_FILE);
+    if (!existsSync(file)) throw new Error(`function ${fn.path}: its asset has no ${BUNDLE_FILE}`);
+    let inlined = false;
+    if (literal !== undefined) {
+      const found = occurrences(readFileSync(file), Buffer.from(literal));
+      const reads = sourcesOf(fn.asset).some((src) => readFileSync(src, 'utf8').includes(name));
+      inlined = found === 1;
+      if (found !== (reads ? 1 : 0)) replaceable = false;
+    }
+    entries[fn.logicalId] = { dir: relative(assembly, fn.asset), inlined };
+  }
+  return { literal: replaceable ? literal! : null, functions: entries };
+}
+
+/** The files a bundle was built from, as its source map names them (resolved where the map lies). */
+function sourcesOf(assetDir: string): string[] {
+  const map = join(assetDir, MAP_FILE);
+  if (!existsSync(map)) throw new Error(`${assetDir}: no source map, so the bundle's sources are unknown`);
+  const { sources } = JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] };
+  return sources.map((src) => resolve(assetDir, src)).filter((src) => existsSync(src) && statSync(src).isFile());
+}
+
+function occurrences(haystack: Buffer, needle: Buffer): number {
+  let count = 0;
+  for (let at = haystack.indexOf(needle); at >= 0; at = haystack.indexOf(needle, at + 1)) count += 1;
+  return count;
+}
+
+/** Copies a function's asset folder, replacing the policy's literal in its bundle (and fixing its source map) if asked. */
+function copyBundle(fromDir: string, toDir: string, replace: { from: string; to: string } | undefined): void {
+  mkdirSync(toDir, { recursive: true });
+  for (const name of readdirSync(fromDir)) {
+    if (replace && (name === BUNDLE_FILE || name === MAP_FILE)) continue;
+    copyFileSync(join(fromDir, name), join(toDir, name));
+  }
+  if (!replace) return;
+  const mapFile = join(fromDir, MAP_FILE);
+  const replaced = replaceLiteral(readFileSync(join(fromDir, BUNDLE_FILE)), existsSync(mapFile) ? readFileSync(mapFile, 'utf8') : undefined, replace.from, replace.to);
+  writeFileSync(join(toDir, BUNDLE_FILE), replaced.code);
+  if (replaced.map !== undefined) writeFileSync(join(toDir, MAP_FILE), replaced.map);
+}
+
+/**
+ * `code` with the one occurrence of the literal `from` replaced by `to` (both single-line ASCII), and its source map
+ * with the generated columns after it on its line moved by the difference in length. Nothing else in a map depends
+ * on the generated text: other lines are untouched, and a mapping inside the literal would mean it is not one token.
+ */
+export function replaceLiteral(code: Buffer, map: string | undefined, from: string, to: string): { code: Buffer; map?: string } {
+  const needle = Buffer.from(from);
+  const at = code.indexOf(needle);
+  if (at < 0 || code.indexOf(needle, at + 1) >= 0) throw new Error('the policy literal is not in the bundle exactly once');
+  const out = Buffer.concat([code.subarray(0, at), Buffer.from(to), code.subarray(at + needle.length)]);
+  if (map === undefined) return { code: out };
+  const lineStart = at === 0 ? 0 : code.lastIndexOf(0x0a, at - 1) + 1;
+  let line = 0;
+  for (let i = code.indexOf(0x0a); i >= 0 && i < at; i = code.indexOf(0x0a, i + 1)) line += 1;
+  // Source map columns count UTF-16 code units.
+  const column = code.subarray(lineStart, at).toString('utf8').length;
+  const mappings = (JSON.parse(map) as { mappings: string }).mappings;
+  const lines = mappings.split(';');
+  if (line >= lines.length) return { code: out, map };
+  lines[line] = shiftColumns(lines[line]!, column, column + from.length, to.length - from.length);
+  const before = JSON.stringify(mappings);
+  const index = map.indexOf(before);
+  if (index < 0 || map.indexOf(before, index + 1) >= 0) throw new Error('the source map\'s mappings are not where expected');
+  return { code: out, map: map.slice(0, index) + JSON.stringify(lines.join(';')) + map.slice(index + before.length) };
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** One line of mappings with each segment's generated column at or after `end` moved by `delta`. */
+function shiftColumns(line: string, start: number, end: number, delta: number): string {
+  if (line === '') return line;
+  let previousIn = 0;
+  let previousOut = 0;
+  return line
+    .split(',')
+    .map((segment) => {
+      const { value, length } = decodeVlq(segment);
+      const column = previousIn + value;
+      previousIn = column;
+      if (column > start && column < end) throw new Error('a source mapping points inside the policy literal');
+      const moved = column >= end ? column + delta : column;
+      const encoded = encodeVlq(moved - previousOut) + segment.slice(length);
+      previousOut = moved;
+      return encoded;
+    })
+    .join(',');
+}
+
+function decodeVlq(text: string): { value: number; length: number } {
+  let result = 0;
+  let shift = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const digit = BASE64.indexOf(text[i]!);
+    if (digit < 0) throw new Error(`invalid source map mapping "${text}"`);
+    result += (digit & 31) * 2 ** shift;
+    shift += 5;
+    if ((digit & 32) === 0) return { value: result % 2 === 1 ? -Math.floor(result / 2) : result / 2, length: i + 1 };
+  }
+  throw new Error(`invalid source map mapping "${text}"`);
+}
+
+function encodeVlq(value: number): string {
+  let rest = value < 0 ? -value * 2 + 1 : value * 2;
+  let out = '';
+  do {
+    const digit = rest % 32;
+    rest = Math.floor(rest / 32);
+    out += BASE64[rest > 0 ? digit | 32 : digit];
+  } while (rest > 0);
+  return out;
 }
 
 /** Removes old cache entries: beyond the KEEP most recently used, those unused for an hour; and stale half-builds. */
-export function pruneBundleCache(cacheDir = BUNDLE_CACHE, keep?: string): void {
+export function pruneBundleCache(cacheDir = BUNDLE_CACHE, keep: readonly string[] = []): void {
   let entries: Array<{ name: string; usedAt: number }>;
   try {
     entries = readdirSync(cacheDir).map((name) => ({ name, usedAt: statSync(join(cacheDir, name)).mtimeMs }));
@@ -174,7 +423,7 @@ export function pruneBundleCache(cacheDir = BUNDLE_CACHE, keep?: string): void {
   const recent = entries.filter((e) => !e.name.startsWith('.')).sort((a, b) => b.usedAt - a.usedAt);
   const old = [...recent.slice(KEEP), ...entries.filter((e) => e.name.startsWith('.build-'))];
   for (const entry of old) {
-    if (entry.name === keep || now - entry.usedAt < STALE_MS) continue;
+    if (keep.includes(entry.name) || now - entry.usedAt < STALE_MS) continue;
     rmSync(join(cacheDir, entry.name), { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 /**
  * `npm start`: runs Countersign locally on http://127.0.0.1:8787 (PORT overrides), data under .countersign/
- * (COUNTERSIGN_DATA_DIR overrides), policy from COUNTERSIGN_CONFIG or countersign.config.yaml.
+ * (COUNTERSIGN_DATA_DIR overrides), policy from COUNTERSIGN_CONFIG or countersign.config.yaml, function bundles
+ * cached under node_modules/.cache/countersign-local (COUNTERSIGN_BUNDLE_CACHE overrides).
  */
 import { resolve } from 'node:path';
 import { ConfigError } from '../lambdas/core/config';
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
       accessLog: process.env.COUNTERSIGN_ACCESS_LOG !== '0',
       // The bundles the stack builds, unless the TypeScript sources are asked for (fast edit-and-retry).
       code: process.env.COUNTERSIGN_LOCAL_SOURCE === '1' ? 'source' : 'bundle',
+      ...(process.env.COUNTERSIGN_BUNDLE_CACHE ? { bundleCache: resolve(process.env.COUNTERSIGN_BUNDLE_CACHE) } : {}),
       // For tests of failure handling only: never on unless asked for.
       ...(process.env.COUNTERSIGN_FAULT_INJECTION === '1' ? { faults: new LocalFaults() } : {}),
     });
