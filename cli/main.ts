@@ -1,11 +1,7 @@
-/** `countersign <command>`: the CLI. */
-import { approve, cancel, deny, pending, request, status, wait } from './actions';
-import { auditCommand } from './audit';
-import { doctorCommand } from './doctor';
-import { mcpCommand } from './mcp';
-import { policyCommand } from './policy';
-import { receiptCommand } from './receipt';
-import { runCommand } from './run';
+/**
+ * `countersign <command>`: the CLI. Each command's module is loaded only when that command runs, so a quick command
+ * never pays for the MCP SDK, the AWS SDK clients of `doctor` or the CDK.
+ */
 
 const USAGE = `usage: countersign <command>
 
@@ -52,30 +48,39 @@ platform teams
   "countersign <command> --help" for more.
 `;
 
-const COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Promise<number>>> = {
+type Command = (argv: readonly string[]) => Promise<number>;
+
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   // agents
-  request,
-  run: runCommand,
-  status,
-  wait,
-  cancel,
+  request: async () => (await import('./actions')).request,
+  run: async () => (await import('./run')).runCommand,
+  status: async () => (await import('./actions')).status,
+  wait: async () => (await import('./actions')).wait,
+  cancel: async () => (await import('./actions')).cancel,
   // approvers
-  pending,
-  approve,
-  deny,
+  pending: async () => (await import('./actions')).pending,
+  approve: async () => (await import('./actions')).approve,
+  deny: async () => (await import('./actions')).deny,
   // policy, auditors
-  policy: policyCommand,
-  receipt: receiptCommand,
-  audit: auditCommand,
-  mcp: mcpCommand,
+  policy: async () => (await import('./policy')).policyCommand,
+  receipt: async () => (await import('./receipt')).receiptCommand,
+  audit: async () => (await import('./audit')).auditCommand,
+  mcp: async () => (await import('./mcp')).mcpCommand,
   // platform teams
-  doctor: (argv) => doctorCommand(argv),
+  doctor: async () => {
+    const { doctorCommand } = await import('./doctor');
+    return (argv) => doctorCommand(argv);
+  },
 };
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command !== undefined && Object.hasOwn(COMMANDS, command)) return COMMANDS[command]!(rest);
-  const help = !command || command === '--help' || command === '-h' || command === 'help';
-  process.stderr.write(help ? USAGE : `countersign: unknown command "${command}"\n\n${USAGE}`);
-  return help ? 0 : 2;
+  if (command !== undefined && Object.hasOwn(COMMANDS, command)) return (await COMMANDS[command]!())(rest);
+  // Asked-for help goes to stdout; a missing or unknown command is a usage error, on stderr.
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  process.stderr.write(command === undefined ? USAGE : `countersign: unknown command "${command}"\n\n${USAGE}`);
+  return 2;
 }

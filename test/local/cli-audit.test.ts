@@ -327,9 +327,12 @@ describe('countersign receipt verify', () => {
 });
 
 describe('countersign', () => {
-  it('lists every command in its usage', async () => {
-    const { code, stderr } = await countersign(['--help']);
+  it('lists every command in its usage: on stdout when asked for, on stderr with exit 2 when no command is given', async () => {
+    const { code, stdout } = await countersign(['--help']);
     expect(code).toBe(0);
-    for (const command of ['policy check', 'policy explain', 'receipt verify', 'audit show']) expect(stderr).toContain(command);
+    for (const command of ['policy check', 'policy explain', 'receipt verify', 'audit show', 'doctor', 'mcp']) expect(stdout).toContain(command);
+    const none = await countersign([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('usage: countersign <command>');
   });
 });
