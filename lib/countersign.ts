@@ -12,6 +12,7 @@ import { CountersignFunction } from './countersign-function';
 import { IntakeApi } from './intake-api';
 import { RequestStore } from './request-store';
 import { ReviewTokenKey } from './review-token-key';
+import { FUNCTION_ENV } from '../lambdas/adapters/environment';
 
 export interface CountersignProps {
   /** The validated policy (see `loadConfigFile`). It ships inside the functions' bundles. */
@@ -60,20 +61,8 @@ export interface CountersignFunctions {
   readonly repairer: CountersignFunction;
 }
 
-/** The environment each function reads; names are shared so one process can host them all in local mode. */
-export const FUNCTION_ENV = {
-  requestsTable: 'REQUESTS_TABLE',
-  ledgerTable: 'LEDGER_TABLE',
-  ledgerKeyId: 'LEDGER_KEY_ID',
-  reviewKeyId: 'REVIEW_KEY_ID',
-  stateMachineArn: 'STATE_MACHINE_ARN',
-  publicUrl: 'COUNTERSIGN_PUBLIC_URL',
-  ledgerWriteWindow: 'LEDGER_WRITE_WINDOW_SECONDS',
-  checkpointSettle: 'CHECKPOINT_SETTLE_SECONDS',
-  repairGrace: 'REPAIR_GRACE_SECONDS',
-  /** Where the scheduled functions take their one-run-at-a-time lease: the requests table. */
-  leaseTable: 'LEASE_TABLE',
-} as const;
+/** The environment each function reads: one declaration, which the functions read through (lambdas/adapters/environment.ts). */
+export { FUNCTION_ENV };
 
 /**
  * Each function's timeout, sized to the longest its code can wait (the infrastructure tests check each against the

@@ -14,8 +14,4 @@ export const sfn = new SFNClient({});
 export const kms = new KMSClient({});
 
 /** A required environment variable set by the stack (or by local mode from the synthesized template). */
-export function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
+export { requiredEnv } from './environment';

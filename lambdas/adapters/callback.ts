@@ -37,7 +37,7 @@ export async function sendCallback(url: string, body: CallbackBody): Promise<num
   const problem = callbackUrlProblem(url, mode);
   if (problem) throw new Error(`callback URL refused: ${problem}`);
   const bytes = Buffer.from(JSON.stringify(body));
-  const keyId = requiredEnv('LEDGER_KEY_ID');
+  const keyId = requiredEnv('ledgerKeyId');
   const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'countersign-callback+jws', kid: keyId })).toString('base64url');
   const signature = await signCompactJws(kms, keyId, `${header}.${bytes.toString('base64url')}`);
   const target = new URL(url);

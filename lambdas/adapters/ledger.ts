@@ -8,16 +8,17 @@ import type { MacPort } from '../core/review-token';
 import { AuditLedgerStore } from './audit-ledger';
 import { kmsMac } from './kms-mac';
 import { dynamo, kms, requiredEnv, sfn } from './aws-clients';
+import { secondsEnv } from './environment';
 import { signReceipt } from './receipt-signer';
 import { cacheOutcome, getRequestItem, storeReceipt } from './request-store';
 
 let store: AuditLedgerStore | undefined;
 
 export function ledger(): AuditLedgerStore {
-  const writeWindow = Number(process.env.LEDGER_WRITE_WINDOW_SECONDS);
+  const writeWindow = secondsEnv('ledgerWriteWindow') ?? Number.NaN;
   store ??= new AuditLedgerStore({
-    tableName: requiredEnv('LEDGER_TABLE'),
-    keyId: requiredEnv('LEDGER_KEY_ID'),
+    tableName: requiredEnv('ledgerTable'),
+    keyId: requiredEnv('ledgerKeyId'),
     dynamo,
     kms,
     ...(Number.isFinite(writeWindow) && writeWindow > 0 ? { writeWindowSeconds: writeWindow } : {}),
@@ -27,7 +28,7 @@ export function ledger(): AuditLedgerStore {
 
 /** The deployment's secret MAC key (KMS HMAC): review tokens, request ids and parameters salts. */
 export function requestSecrets(): MacPort {
-  return kmsMac(kms, requiredEnv('REVIEW_KEY_ID'));
+  return kmsMac(kms, requiredEnv('reviewKeyId'));
 }
 
 /** How long a receipt proves an approval: a downstream service should act on it soon after. */
@@ -76,7 +77,7 @@ export async function completeOutcome(state: ApprovalState, chain: readonly Audi
   const item = await getRequestItem(state.id);
   let receipt = item?.receipt;
   if (status === 'approved' && !receipt) {
-    receipt = await signReceipt(kms, requiredEnv('LEDGER_KEY_ID'), await receiptClaims(state, chain.find((r) => r.type === 'approved'), new Date()));
+    receipt = await signReceipt(kms, requiredEnv('ledgerKeyId'), await receiptClaims(state, chain.find((r) => r.type === 'approved'), new Date()));
     // Another settler may have stored its receipt first (the first one stored is kept): answer the stored one.
     if (item) receipt = await storeReceipt(state.id, receipt);
   }

@@ -8,7 +8,7 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/li
 import { PENDING_INDEX, PENDING_SHARDS, pendingShardOf, type RequestStatus } from '../core/request';
 import { dynamo, requiredEnv } from './aws-clients';
 
-const table = () => requiredEnv('REQUESTS_TABLE');
+const table = () => requiredEnv('requestsTable');
 
 export interface RequestItem {
   readonly id: string;

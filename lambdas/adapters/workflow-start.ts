@@ -19,7 +19,7 @@ export async function startWorkflow(state: ApprovalState): Promise<boolean> {
   const calledAt = Date.now();
   try {
     const { startDate } = await sfn.send(
-      new StartExecutionCommand({ stateMachineArn: requiredEnv('STATE_MACHINE_ARN'), name: executionName(state.id), input: JSON.stringify(input) }),
+      new StartExecutionCommand({ stateMachineArn: requiredEnv('stateMachineArn'), name: executionName(state.id), input: JSON.stringify(input) }),
     );
     // For a running execution with the same name and input, Step Functions answers the original (idempotent): it
     // started before this call did.

@@ -6,6 +6,7 @@
  */
 import { CheckpointStore } from '../adapters/checkpoints';
 import { dynamo, kms, requiredEnv } from '../adapters/aws-clients';
+import { secondsEnv } from '../adapters/environment';
 import { withLease } from '../adapters/lease';
 import type { Checkpoint } from '../core/checkpoint';
 
@@ -20,11 +21,11 @@ let store: CheckpointStore | undefined;
 type Summary = Array<Pick<Checkpoint, 'seq' | 'until' | 'count' | 'total'>>;
 
 export async function handler(_event: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<{ checkpoints: Summary; skipped?: true }> {
-  store ??= new CheckpointStore({ tableName: requiredEnv('LEDGER_TABLE'), keyId: requiredEnv('LEDGER_KEY_ID'), dynamo, kms });
-  const settle = Number(process.env.CHECKPOINT_SETTLE_SECONDS);
+  store ??= new CheckpointStore({ tableName: requiredEnv('ledgerTable'), keyId: requiredEnv('ledgerKeyId'), dynamo, kms });
+  const settle = secondsEnv('checkpointSettle') ?? Number.NaN;
   const remaining = context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS;
   const started = Date.now();
-  const run = await withLease({ dynamo, tableName: requiredEnv('LEASE_TABLE'), name: 'checkpoint', durationMs: remaining }, async () => {
+  const run = await withLease({ dynamo, tableName: requiredEnv('leaseTable'), name: 'checkpoint', durationMs: remaining }, async () => {
     const written = await store!.run({
       settleSeconds: Number.isFinite(settle) && settle > 0 ? settle : DEFAULT_SETTLE_SECONDS,
       deadline: started + Math.max(0, remaining - CHECKPOINT_RESERVE_MS),

@@ -37,9 +37,9 @@ export const decisionDeps: DecisionDeps = {
   async readState(requestId) {
     return REQUEST_ID_PATTERN.test(requestId) ? deriveState(await ledger().read(requestId)) : undefined;
   },
-  mac: () => kmsMac(kms, requiredEnv('REVIEW_KEY_ID')),
+  mac: () => kmsMac(kms, requiredEnv('reviewKeyId')),
   config: deployedConfig,
-  publicUrl: () => requiredEnv('COUNTERSIGN_PUBLIC_URL').replace(/\/+$/, ''),
+  publicUrl: () => requiredEnv('publicUrl').replace(/\/+$/, ''),
   deliver,
   now: () => new Date(),
 };

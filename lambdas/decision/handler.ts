@@ -45,7 +45,7 @@ function page(status: number, body: string): HttpResult {
 /** The review link's grant, or the page to answer instead. */
 async function grantOf(event: HttpEvent) {
   const token = event.pathParameters?.token ?? '';
-  const check = await checkReviewToken(kmsMac(kms, requiredEnv('REVIEW_KEY_ID')), token, new Date());
+  const check = await checkReviewToken(kmsMac(kms, requiredEnv('reviewKeyId')), token, new Date());
   if (check.ok) return { grant: check.grant, formAction: `/v1/review/${token}` };
   return {
     answer:

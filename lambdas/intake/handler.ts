@@ -190,8 +190,8 @@ async function exportAudit(event: HttpEvent) {
   const page = await exportSealedPage({
     dynamo,
     kms,
-    tableName: requiredEnv('LEDGER_TABLE'),
-    keyId: requiredEnv('LEDGER_KEY_ID'),
+    tableName: requiredEnv('ledgerTable'),
+    keyId: requiredEnv('ledgerKeyId'),
     publicKey: async () => createPublicKey(await ledger().publicKeyPem()),
     since,
     until,

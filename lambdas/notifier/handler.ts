@@ -63,7 +63,7 @@ export async function handler(event: unknown, context?: NotifierContext): Promis
   if (statusOf(state) !== 'pending') throw new AlreadySettledError(requestId);
   if (state.notified) return { notified: 0 };
 
-  const reports = await send(plan(state, kmsMac(kms, requiredEnv('REVIEW_KEY_ID')), publicUrl(), approversToAsk(state, deployedDirectory()), 'request'), deadline);
+  const reports = await send(plan(state, kmsMac(kms, requiredEnv('reviewKeyId')), publicUrl(), approversToAsk(state, deployedDirectory()), 'request'), deadline);
   const sent = Object.values(reports).reduce((n, r) => n + r.sent.length, 0);
   // Nobody could be asked (no channel reached anyone): fail, so the workflow retries and then fails closed.
   if (sent === 0) throw new Error(`no notification could be sent for ${requestId}`);
@@ -73,7 +73,7 @@ export async function handler(event: unknown, context?: NotifierContext): Promis
   return { notified: sent };
 }
 
-const publicUrl = () => requiredEnv('COUNTERSIGN_PUBLIC_URL').replace(/\/+$/, '');
+const publicUrl = () => requiredEnv('publicUrl').replace(/\/+$/, '');
 
 /**
  * The Wake step: escalate and remind as due (each ledgered), and say when to wake next, or that the deadline passed.
@@ -85,7 +85,7 @@ async function wake(requestId: string, deadline: number): Promise<WorkflowWait> 
   if (statusOf(state) !== 'pending') return workflowWaitSchema.parse(nextWait(state, new Date(), deployedDirectory()));
   const due = planWake(state, new Date(), deployedDirectory());
   if (due.expired) return workflowWaitSchema.parse(nextWait(state, new Date(), deployedDirectory()));
-  const mac = kmsMac(kms, requiredEnv('REVIEW_KEY_ID'));
+  const mac = kmsMac(kms, requiredEnv('reviewKeyId'));
   if (due.escalate.length > 0) {
     // Record first: the escalated approvers may vote as soon as they are asked.
     await ledger().append(requestId, (current) => (deriveState(current)?.escalatedTo ? [] : [{ type: 'escalated', actor: 'countersign', data: { approvers: [...due.escalate] } }]));

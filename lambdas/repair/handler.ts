@@ -12,6 +12,7 @@ import { completeOutcome, ledger } from '../adapters/ledger';
 import { getRequestItem, listPendingIds } from '../adapters/request-store';
 import { startWorkflow } from '../adapters/workflow-start';
 import { dynamo, requiredEnv } from '../adapters/aws-clients';
+import { secondsEnv } from '../adapters/environment';
 import { withLease } from '../adapters/lease';
 
 const DEFAULT_GRACE_SECONDS = 60;
@@ -27,7 +28,7 @@ type Counts = { completed: number; started: number; expired: number };
 export async function handler(_event?: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<Counts & { skipped?: true }> {
   const remaining = context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS;
   const stopAt = Date.now() + remaining - REPAIR_RESERVE_MS;
-  const run = await withLease({ dynamo, tableName: requiredEnv('LEASE_TABLE'), name: 'repair', durationMs: remaining }, () => repair(stopAt));
+  const run = await withLease({ dynamo, tableName: requiredEnv('leaseTable'), name: 'repair', durationMs: remaining }, () => repair(stopAt));
   if (!run.ran) {
     console.log(JSON.stringify({ message: 'repair run skipped: another run holds the lease' }));
     return { completed: 0, started: 0, expired: 0, skipped: true };
@@ -36,9 +37,8 @@ export async function handler(_event?: unknown, context?: { getRemainingTimeInMi
 }
 
 async function repair(stopAt: number): Promise<Counts> {
-  const graceSeconds = Number(process.env.REPAIR_GRACE_SECONDS);
   // A request younger than this may still be in its intake or vote: leave it to the call in flight.
-  const graceMs = (Number.isFinite(graceSeconds) && graceSeconds >= 0 ? graceSeconds : DEFAULT_GRACE_SECONDS) * 1000;
+  const graceMs = (secondsEnv('repairGrace') ?? DEFAULT_GRACE_SECONDS) * 1000;
   const counts = { completed: 0, started: 0, expired: 0 };
   for (const id of await listPendingIds(BATCH)) {
     if (Date.now() >= stopAt) break;
