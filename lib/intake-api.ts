@@ -5,6 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { API_INTEGRATION_TIMEOUT_MS } from '../lambdas/adapters/http';
 
 export interface IntakeApiProps {
   /** Serves the agent routes: asking for an action, reading it, cancelling it, its audit trail. */
@@ -24,7 +25,7 @@ export interface IntakeApiProps {
  * 29 s). The functions behind it time out earlier (see `FUNCTION_TIMEOUTS`), leaving room for a cold start, so an
  * answer, a long-poll's included, always comes from the function and never as API Gateway's 503.
  */
-export const API_INTEGRATION_TIMEOUT = Duration.seconds(29);
+export const API_INTEGRATION_TIMEOUT = Duration.millis(API_INTEGRATION_TIMEOUT_MS);
 
 /** One route of the API and who authenticates it. */
 export interface ApiRoute {

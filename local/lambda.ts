@@ -86,6 +86,8 @@ class Environment {
   readonly ready: Promise<void>;
   readonly generation: number;
   exited = false;
+  /** Killed (or its start failed): never handed another invocation, though its `exit` event may not have come yet. */
+  dead = false;
   private pending: { id: string; resolve(value: unknown): void; reject(err: Error): void } | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -98,6 +100,8 @@ class Environment {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });
+    // A send to a process that just died emits `error` here; its `exit` settles whatever was waiting.
+    this.process.on('error', () => {});
     this.ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new FunctionError('Runtime.InitTimeout', `the function's code did not load within ${INIT_LIMIT_MS / 1000} s`));
@@ -181,6 +185,7 @@ class Environment {
 
   kill(): void {
     clearTimeout(this.idleTimer);
+    this.dead = true;
     if (!this.exited) this.process.kill('SIGKILL');
   }
 }
@@ -201,7 +206,9 @@ class FunctionPool {
     const requestId = randomUUID();
     let env: Environment | undefined;
     try {
-      env = this.idle.pop() ?? this.spawn();
+      do env = this.idle.pop();
+      while (env?.dead);
+      env ??= this.spawn();
       return await env.invoke(event, requestId);
     } finally {
       this.running -= 1;
@@ -241,7 +248,7 @@ class FunctionPool {
   }
 
   private release(env: Environment): void {
-    if (env.exited) return;
+    if (env.exited || env.dead) return;
     if (env.generation !== this.generation) return env.kill();
     this.idle.push(env);
     // Like Lambda, idle environments are reclaimed; one stays warm.

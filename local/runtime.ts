@@ -25,7 +25,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateStateMachineCommand, SFNClient, StateMachineAlreadyExists, UpdateStateMachineCommand } from '@aws-sdk/client-sfn';
 import dynalite from 'dynalite';
-import { ConfigError, type Config } from '../lambdas/core/config';
+import { ConfigError, secretRefs, type Config } from '../lambdas/core/config';
 import { loadConfigFile } from '../lambdas/adapters/config-file';
 import { policyVersion } from '../lambdas/adapters/deployed-config';
 import { BUNDLE_CACHE, localBundles, REPO_ROOT, touchBundles, type LocalBundles } from './bundles';
@@ -456,16 +456,8 @@ function deployedOf(config: Config): Omit<Config, 'local'> {
 
 /** The names of the `env:NAME` secrets the config refers to. */
 export function envSecretNames(config: Config): string[] {
-  const names = new Set<string>();
-  const visit = (value: unknown): void => {
-    if (typeof value === 'string') {
-      const name = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(value)?.[1];
-      if (name) names.add(name);
-    } else if (Array.isArray(value)) value.forEach(visit);
-    else if (value !== null && typeof value === 'object') Object.values(value).forEach(visit);
-  };
-  visit(deployedOf(config));
-  return [...names].sort();
+  // Only the fields that name secrets: an `env:X` text anywhere else (a rule's value) copies no variable in.
+  return [...new Set(secretRefs(config).flatMap(([, ref]) => (ref.startsWith('env:') ? [ref.slice(4)] : [])))].sort();
 }
 
 /** The values of the config's `env:NAME` secrets that are set here (local mode's stand-in for Secrets Manager). */

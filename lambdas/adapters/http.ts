@@ -8,11 +8,14 @@ import type { z } from 'zod';
 import type { Config } from '../core/config';
 import { CountersignError } from '../core/errors';
 import { callerIdentity, IdentityError } from '../core/identity';
-import { duplicateKeyPath, unpairedSurrogatePath } from '../core/json-keys';
+import { jsonTextProblem } from '../core/json-keys';
 
 export type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 /** What a route needs of the Lambda context: the invocation's remaining time, which bounds any wait it makes. */
+/** How long API Gateway waits for the integration (the HTTP API allows 30 s; the CDK takes at most 29). */
+export const API_INTEGRATION_TIMEOUT_MS = 29_000;
+
 export interface InvocationContext {
   getRemainingTimeInMillis(): number;
 }
@@ -76,15 +79,12 @@ export function jsonBody(event: HttpEvent): unknown {
   } catch {
     throw new CountersignError('invalid_request', 'the body is not valid JSON');
   }
-  const duplicate = duplicateKeyPath(text);
-  if (duplicate) {
-    const path = duplicate.join('.');
-    throw new CountersignError('invalid_request', `the body repeats the key ${path}: send each key once`, [{ path, message: 'key given twice' }]);
-  }
-  const unpaired = unpairedSurrogatePath(value);
-  if (unpaired) {
-    const path = unpaired.join('.');
-    throw new CountersignError('invalid_request', `the body holds an unpaired surrogate${path ? ` at ${path}` : ''}: send well-formed Unicode`, [{ path, message: 'unpaired surrogate' }]);
+  const problem = jsonTextProblem(text);
+  if (problem) {
+    const path = problem.path.join('.');
+    throw problem.kind === 'duplicate_key'
+      ? new CountersignError('invalid_request', `the body repeats the key ${path}: send each key once`, [{ path, message: 'key given twice' }])
+      : new CountersignError('invalid_request', `the body holds an unpaired surrogate${path ? ` at ${path}` : ''}: send well-formed Unicode`, [{ path, message: 'unpaired surrogate' }]);
   }
   return value;
 }

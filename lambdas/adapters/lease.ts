@@ -31,20 +31,25 @@ export interface Lease {
   release(): Promise<void>;
 }
 
+/** How far apart the clocks of two hosts taking the lease may be. */
+export const LEASE_SKEW_MS = 5000;
+
 /** Takes the lease, or answers undefined when another run holds it. */
 export async function acquireLease(options: LeaseOptions): Promise<Lease | undefined> {
   const now = options.now ?? Date.now;
   const id = LEASES[options.name];
   const holder = randomUUID();
   const takenAt = now();
-  const expiresAt = takenAt + Math.max(0, Math.floor(options.durationMs));
+  // Held a little past the run's end: another host's clock may run ahead of this one's.
+  const expiresAt = takenAt + Math.max(0, Math.floor(options.durationMs)) + LEASE_SKEW_MS;
   try {
     await options.dynamo.send(
       new PutCommand({
         TableName: options.tableName,
         Item: { id, holder, takenAt: new Date(takenAt).toISOString(), expiresAt },
-        ConditionExpression: 'attribute_not_exists(id) OR expiresAt <= :now',
-        ExpressionAttributeValues: { ':now': takenAt },
+        // `holder = :holder`: the SDK's own retry of this put, after a first try whose answer was lost, is this run's.
+        ConditionExpression: 'attribute_not_exists(id) OR expiresAt <= :now OR holder = :holder',
+        ExpressionAttributeValues: { ':now': takenAt, ':holder': holder },
       }),
     );
   } catch (err) {

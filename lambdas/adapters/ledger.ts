@@ -34,7 +34,7 @@ export function requestSecrets(): MacPort {
 /** How long a receipt proves an approval: a downstream service should act on it soon after. */
 export const RECEIPT_LIFETIME_SECONDS = 3600;
 
-async function receiptClaims(state: ApprovalState, approvedRecord: AuditRecord | undefined, now: Date): Promise<ReceiptClaims> {
+async function receiptClaims(state: ApprovalState, approvedRecord: AuditRecord | undefined, now: Date, salt?: Uint8Array): Promise<ReceiptClaims> {
   const approvers = (approvedRecord?.data.approvers as string[] | undefined) ?? [];
   const iat = Math.floor(now.getTime() / 1000);
   return {
@@ -46,7 +46,7 @@ async function receiptClaims(state: ApprovalState, approvedRecord: AuditRecord |
     // The commitment to the unmasked parameters, recorded at intake (the ledger itself only holds them masked), with
     // its salt: the receipt goes to the requester only.
     ...(state.parameters?.kind === 'commitment'
-      ? { paramsHmac: state.parameters.value, paramsSalt: (await parametersSalt(requestSecrets(), state.id)).toString('base64url') }
+      ? { paramsHmac: state.parameters.value, paramsSalt: Buffer.from(salt ?? (await parametersSalt(requestSecrets(), state.id))).toString('base64url') }
       : { paramsSha256: state.parameters?.value ?? parametersHash(state.request.parameters ?? {}) }),
     requester: state.requester,
     approvers,
@@ -71,13 +71,19 @@ export type CompletionMode = 'settle' | 'finalize' | 'read';
  * outcome, as `mode` says. Safe to repeat: each handler that sees a settled request may call it, and a crash between
  * steps is repaired by the next caller (the repair job, or the workflow's Finalize step). Returns the receipt, if any.
  */
-export async function completeOutcome(state: ApprovalState, chain: readonly AuditRecord[], mode: CompletionMode = 'settle'): Promise<string | undefined> {
+export async function completeOutcome(
+  state: ApprovalState,
+  chain: readonly AuditRecord[],
+  mode: CompletionMode = 'settle',
+  /** The request's parameters salt when the caller derived it already (intake), to spare a KMS call. */
+  known: { readonly salt?: Uint8Array } = {},
+): Promise<string | undefined> {
   const status = statusOf(state);
   if (status === 'pending') return undefined;
   const item = await getRequestItem(state.id);
   let receipt = item?.receipt;
   if (status === 'approved' && !receipt) {
-    receipt = await signReceipt(kms, requiredEnv('ledgerKeyId'), await receiptClaims(state, chain.find((r) => r.type === 'approved'), new Date()));
+    receipt = await signReceipt(kms, requiredEnv('ledgerKeyId'), await receiptClaims(state, chain.find((r) => r.type === 'approved'), new Date(), known.salt));
     // Another settler may have stored its receipt first (the first one stored is kept): answer the stored one.
     if (item) receipt = await storeReceipt(state.id, receipt);
   }

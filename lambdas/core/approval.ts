@@ -172,9 +172,14 @@ export function isApprover(state: ApprovalState, principal: string, directory: I
   return directory.isAnyOf(principal, allApprovers(state));
 }
 
-/** Who may read a request: its requester (any session of a requesting role), its approvers and the auditors. */
+/** Whether `principal` asked for the request (any session of a requesting role): the receipt is theirs alone. */
+export function isRequester(state: ApprovalState, principal: string, directory: IdentityDirectory): boolean {
+  return directory.samePerson(principal, state.requester);
+}
+
+/** Who may read a request: its requester, its approvers and the auditors. */
 export function canRead(state: ApprovalState, principal: string, directory: IdentityDirectory): boolean {
-  return directory.samePerson(principal, state.requester) || isApprover(state, principal, directory) || directory.isAuditor(principal);
+  return isRequester(state, principal, directory) || isApprover(state, principal, directory) || directory.isAuditor(principal);
 }
 
 /**
@@ -201,10 +206,13 @@ function approvers(state: ApprovalState): string[] {
  */
 export function quorumShortfall(requirements: NonNullable<PolicyDecidedData['require']>, approved: readonly string[]): Array<{ group: string; more: number }> {
   const slots = requirements.flatMap((r, i) => Array.from({ length: r.min }, () => i));
+  // Compared by identity key, each worked out once (the matching below tries every pair, repeatedly).
+  const members = requirements.map((r) => new Set(r.members.map(identityKey)));
+  const approvedKeys = approved.map(identityKey);
   const owner: number[] = slots.map(() => -1);
   const assign = (a: number, seen: boolean[]): boolean => {
     for (let s = 0; s < slots.length; s++) {
-      if (seen[s] || !requirements[slots[s]!]!.members.some((m) => identityKey(m) === identityKey(approved[a]!))) continue;
+      if (seen[s] || !members[slots[s]!]!.has(approvedKeys[a]!)) continue;
       seen[s] = true;
       if (owner[s] === -1 || assign(owner[s]!, seen)) {
         owner[s] = a;

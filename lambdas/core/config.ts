@@ -403,20 +403,25 @@ export class ConfigError extends Error {
  * to write instead.
  */
 export function localOnlySecrets(config: Pick<Config, 'channels' | 'auth'>): ConfigProblem[] {
-  const refs: Array<[string, string | undefined]> = [
-    ['channels.slack.botToken', config.channels.slack?.botToken],
-    ['channels.slack.signingSecret', config.channels.slack?.signingSecret],
-    ['channels.teams.webhookUrl', config.channels.teams?.webhookUrl],
-    ['auth.oidc.clientSecret', config.auth.oidc?.clientSecret],
-  ];
-  return refs
-    .filter((entry): entry is [string, string] => entry[1]?.startsWith('env:') === true)
+  return secretRefs(config)
+    .filter(([, ref]) => ref.startsWith('env:'))
     .map(([path, ref]) => ({
       path,
       message:
         `${ref} is read from the environment, which only local mode sets: deployed, it fails with "secret ${ref} is not set". ` +
         'Store the secret in AWS Secrets Manager and write its ARN here (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX)',
     }));
+}
+
+/** Every secret reference the config holds, with the path of its field: the only fields that name secrets. */
+export function secretRefs(config: Pick<Config, 'channels' | 'auth'>): Array<[path: string, ref: string]> {
+  const refs: Array<[string, string | undefined]> = [
+    ['channels.slack.botToken', config.channels.slack?.botToken],
+    ['channels.slack.signingSecret', config.channels.slack?.signingSecret],
+    ['channels.teams.webhookUrl', config.channels.teams?.webhookUrl],
+    ['auth.oidc.clientSecret', config.auth.oidc?.clientSecret],
+  ];
+  return refs.filter((entry): entry is [string, string] => entry[1] !== undefined);
 }
 
 /** Throws ConfigError naming every secret a deployment to AWS could not read (see `localOnlySecrets`). */

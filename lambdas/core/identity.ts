@@ -97,8 +97,11 @@ export function canonicalPrincipal(raw: string): string {
   return parsePrincipal(raw).id;
 }
 
-/** The party an identity belongs to, or, for text that is no identity at all, its canonical text (compared, never trusted). */
-function partyOf(raw: string): string {
+/**
+ * The party an identity belongs to, or, for text that is no identity at all, its canonical text (compared, never
+ * trusted): the key recorded ids (votes, quorum members) are counted and compared by.
+ */
+export function identityKey(raw: string): string {
   try {
     return parsePrincipal(raw).party;
   } catch {
@@ -206,11 +209,11 @@ export class IdentityDirectory {
 
   constructor(members: Iterable<PersonEntry>, auditors: readonly string[] = []) {
     for (const member of members) {
-      const id = partyOf(member.id);
+      const id = identityKey(member.id);
       const keys = this.keysByPerson.get(id) ?? new Set([id]);
       if (member.email) {
-        keys.add(partyOf(member.email));
-        if (!this.emailByPerson.has(id)) this.emailByPerson.set(id, partyOf(member.email));
+        keys.add(identityKey(member.email));
+        if (!this.emailByPerson.has(id)) this.emailByPerson.set(id, identityKey(member.email));
       }
       if (member.slackUserId) {
         keys.add(slackKey(member.slackUserId));
@@ -224,14 +227,14 @@ export class IdentityDirectory {
 
   /** Every key an identity is known by: its party and, when that is a configured person's alias, all of theirs. */
   keysOf(identity: string): Set<string> {
-    const party = partyOf(identity);
+    const party = identityKey(identity);
     const person = this.personByKey.get(party);
     return new Set([party, ...(person ? (this.keysByPerson.get(person) ?? []) : [])]);
   }
 
   /** The member id of the configured person an identity names (any alias, any spelling), if any. */
   personOf(identity: string): string | undefined {
-    return this.personByKey.get(partyOf(identity));
+    return this.personByKey.get(identityKey(identity));
   }
 
   /** Where to email a person: the member's `email`, else the identity itself when it is an email address. */
@@ -318,12 +321,4 @@ export function identityDirectory(config: {
     directories.set(config, directory);
   }
   return directory;
-}
-
-/**
- * The canonical key of an identity for counting and comparing recorded ids (votes, quorum members): its party, or the
- * canonical text of something that is no identity.
- */
-export function identityKey(raw: string): string {
-  return partyOf(raw);
 }

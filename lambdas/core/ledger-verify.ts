@@ -7,7 +7,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { duplicateKeyPath } from './json-keys';
+import { jsonTextProblem } from './json-keys';
 import { createHash } from 'node:crypto';
 import { assertP256PublicKey, auditRecordSchema, canonicalSignedJson, GENESIS_HASH, signatureValid, signedDigest, withoutSignature, type AuditRecord } from './audit';
 import { checkpointSchema, LEDGER_ORIGIN, leavesPageSchema, merkleRoot, type Checkpoint, type Leaf, type LeavesPage } from './checkpoint';
@@ -145,12 +145,13 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       findings.push({ kind: 'malformed', line, message: `line ${line} is not JSON` });
       return;
     }
-    // JSON parsers disagree on a repeated key (the last wins here, the first elsewhere): a line holding two spellings
-    // of one field would verify as signed and read as forged.
-    const repeated = duplicateKeyPath(text);
-    if (repeated) {
+    // JSON parsers disagree on a repeated key (the last wins here, the first elsewhere) and on an unpaired surrogate:
+    // a line holding either would verify as signed and read as forged.
+    const problem = jsonTextProblem(text);
+    if (problem) {
       if (!first) itemLines.push({ line, text });
-      findings.push({ kind: 'malformed', line, message: `line ${line} repeats the key ${repeated.join('.')}: an edited line` });
+      const what = problem.kind === 'duplicate_key' ? 'repeats the key' : 'holds an unpaired surrogate at';
+      findings.push({ kind: 'malformed', line, message: `line ${line} ${what} ${problem.path.join('.')}: an edited line` });
       return;
     }
     const type = (value as { type?: unknown } | null)?.type;

@@ -11,7 +11,7 @@
  * binds the exact payload.
  */
 import { z } from 'zod';
-import { canonicalText } from './text';
+import { canonicalText, keyParts } from './text';
 
 export const DETECTOR_NAMES = [
   'private_key',
@@ -536,13 +536,15 @@ export function maskRequest<T>(value: T, options: MaskOptions = {}): MaskResult<
   const walk = (node: unknown, path: readonly string[], cursors: readonly (readonly [string[], number])[], key: string | undefined): unknown => {
     /** `matchKey` is the key as written, `pathKey` as shown, `hintKey` the context for detectors. */
     const child = (value: unknown, matchKey: string, pathKey: string, hintKey: string | undefined, inList = false): unknown => {
-      const parts = matchKey.normalize('NFKC').split('.').map(canonicalText);
+      // A key may stand for one segment (`*`, or the key itself) and, holding dots, for the several it spells: both count.
+      const parts = cursors.length > 0 ? keyParts(matchKey) : [];
+      const fits = (segments: readonly string[], at: number, n: number) =>
+        parts.length === n && parts.every((part, j) => segments[at + j] !== undefined && (segments[at + j] === '*' || canonicalText(segments[at + j]!) === part));
       const next = [
-        ...cursors.flatMap(([segments, at]) => {
-          if (segments[at] === '*' || segments[at] === matchKey) return [[segments, at + 1] as const];
-          const fits = parts.every((part, j) => segments[at + j] !== undefined && (segments[at + j] === '*' || canonicalText(segments[at + j]!) === part));
-          return fits ? [[segments, at + parts.length] as const] : [];
-        }),
+        ...cursors.flatMap(([segments, at]) => [
+          ...(segments[at] === '*' || segments[at] === matchKey || fits(segments, at, 1) ? [[segments, at + 1] as const] : []),
+          ...(parts.length > 1 && fits(segments, at, parts.length) ? [[segments, at + parts.length] as const] : []),
+        ]),
         ...(inList ? cursors : []),
       ];
       const childPath = [...path, pathKey];

@@ -11,7 +11,7 @@ import type { Config, ParameterCondition, PolicyOutcome, Rule } from './config';
 import { CountersignError } from './errors';
 import { principalMatchForms } from './identity';
 import type { ActionRequest } from './request';
-import { canonicalText, codePointName, hasHiddenCharacters, markHidden, lookAlikeWord } from './text';
+import { canonicalText, codePointName, hasHiddenCharacters, keyParts, markHidden, lookAlikeWord } from './text';
 
 export interface PolicyDecision {
   readonly refused?: undefined;
@@ -115,7 +115,7 @@ export type KeyCache = Map<object, ReadonlyArray<readonly [string, readonly stri
 function canonicalKeys(node: object, cache: KeyCache): ReadonlyArray<readonly [string, readonly string[]]> {
   let keys = cache.get(node);
   if (!keys) {
-    keys = Object.keys(node).map((key) => [key, key.normalize('NFKC').split('.').map(canonicalText)] as const);
+    keys = Object.keys(node).map((key) => [key, keyParts(key)] as const);
     cache.set(node, keys);
   }
   return keys;

@@ -52,6 +52,11 @@ export function canonicalText(text: string): string {
   return text.normalize('NFKC').replace(HIDDEN_ALL, '').replace(/\s+/gu, ' ').trim().toLowerCase().normalize('NFKC');
 }
 
+/** The keys a parameter key names as policy reads it: canonical, and split at dots (`{"DB.Host": x}` is `db`, `host`). */
+export function keyParts(key: string): string[] {
+  return key.normalize('NFKC').split('.').map(canonicalText);
+}
+
 /**
  * Writing systems, for telling a word in one apart from a word mixing several. Han, Hiragana and Katakana are one
  * (Japanese mixes them); a letter in none of these counts as its own.

@@ -4,7 +4,7 @@
  */
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { canRead, decideCancel, decideIntake, deriveState, publicView, statusOf, type ApprovalState, type PolicyDecidedData } from '../core/approval';
+import { canRead, isRequester, decideCancel, decideIntake, deriveState, publicView, statusOf, type ApprovalState, type PolicyDecidedData } from '../core/approval';
 import { channelsFor, timeoutSeconds } from '../core/config';
 import { parseDuration } from '../core/duration';
 import { CountersignError } from '../core/errors';
@@ -19,9 +19,9 @@ import { dynamo, kms, requiredEnv } from '../adapters/aws-clients';
 import { startWorkflow } from '../adapters/workflow-start';
 import { exportSealedPage } from '../adapters/ledger-export';
 import { deployedConfig, deployedDirectory, policyVersion } from '../adapters/deployed-config';
-import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent, type InvocationContext } from '../adapters/http';
+import { API_INTEGRATION_TIMEOUT_MS, caller, json, jsonBody, parseWith, routeHandler, type HttpEvent, type InvocationContext } from '../adapters/http';
 import { completeOutcome, ledger, requestSecrets } from '../adapters/ledger';
-import { getRequestItem, putRequestItem } from '../adapters/request-store';
+import { putRequestItem } from '../adapters/request-store';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /**
@@ -111,7 +111,8 @@ async function createAction(event: HttpEvent) {
   // A retry (same Idempotency-Key) after the workflow started starts nothing; one that failed to start is started
   // by the retry or by the repair job.
   await startWorkflow(state);
-  const receipt = await completeOutcome(state, chain, 'read');
+  // The salt is at hand: an approval at once signs its receipt without deriving it again.
+  const receipt = await completeOutcome(state, chain, 'read', { salt });
   return json(statusOf(state) === 'pending' ? 202 : 200, publicView(state, receipt));
 }
 
@@ -125,10 +126,6 @@ async function readable(event: HttpEvent): Promise<{ principal: string; state: A
   return { principal, state, chain };
 }
 
-/** The receipt holds the parameters salt: it is the requester's alone (any session of a requesting role). */
-const receiptFor = (state: ApprovalState, principal: string, receipt: string | undefined) =>
-  deployedDirectory().samePerson(state.requester, principal) ? receipt : undefined;
-
 const waitSchema = z.coerce.number().int().min(0).max(MAX_WAIT_SECONDS);
 
 async function readAction(event: HttpEvent, context?: InvocationContext) {
@@ -139,17 +136,21 @@ async function readAction(event: HttpEvent, context?: InvocationContext) {
   }
   const seconds = typeof wait === 'number' ? wait : wait.data;
   let { principal, state, chain } = await readable(event);
-  // The wait asked for, but never past the invocation's end less the margin: the answer must come back in time.
-  const left = context ? Math.max(0, context.getRemainingTimeInMillis() - WAIT_MARGIN_MS) : Infinity;
-  const deadline = Date.now() + Math.min(seconds * 1000, left);
+  // The wait asked for, but never past the invocation's end, nor API Gateway's integration timeout counted from when the
+  // request arrived (a cold start ate some of it), each less the margin: the answer must come back in time.
+  const left = context ? context.getRemainingTimeInMillis() - WAIT_MARGIN_MS : Infinity;
+  const arrived = event.requestContext.timeEpoch;
+  const gatewayLeft = arrived ? arrived + API_INTEGRATION_TIMEOUT_MS - WAIT_MARGIN_MS - Date.now() : Infinity;
+  const deadline = Date.now() + Math.max(0, Math.min(seconds * 1000, left, gatewayLeft));
   while (statusOf(state) === 'pending' && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, Math.min(WAIT_POLL_MS, deadline - Date.now())));
     chain = await ledger().read(state.id);
     state = deriveState(chain)!;
   }
   const receipt =
-    statusOf(state) === 'approved' && receiptFor(state, principal, 'yes')
-      ? ((await getRequestItem(state.id))?.receipt ?? (await completeOutcome(state, chain, 'read')))
+    // The receipt holds the parameters salt: only the requester is shown it.
+    statusOf(state) === 'approved' && isRequester(state, principal, deployedDirectory())
+      ? await completeOutcome(state, chain, 'read') // the stored receipt, or one signed now
       : undefined;
   return json(200, publicView(state, receipt));
 }

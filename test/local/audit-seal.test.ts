@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, runCli, startCountersign, type RunningCountersign } from './harness';
+import { api, checkpointNow as harnessCheckpointNow, runCli, startCountersign, type RunningCountersign } from './harness';
 
 let countersign: RunningCountersign;
 let dataDir: string;
@@ -28,13 +28,7 @@ const ask = async (body: object) => {
   return res.body.id as string;
 };
 
-/** Local mode settles checkpoints 4 s behind the clock; wait past that, then run the scheduled checkpointer. */
-async function checkpointNow(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 4500));
-  const res = await fetch(`${countersign.url}/_local/schedules/run`, { method: 'POST', headers: { 'content-type': 'application/json' } });
-  const body = (await res.json()) as { ran: Array<{ ok: boolean }> };
-  expect(body.ran.every((r) => r.ok)).toBe(true);
-}
+const checkpointNow = () => harnessCheckpointNow(countersign.url);
 
 const linesOf = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n');
 const write = (name: string, lines: string[]) => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, runCli, startCountersign, type RunningCountersign } from './harness';
+import { api, checkpointNow as harnessCheckpointNow, runCli, startCountersign, type RunningCountersign } from './harness';
 
 let countersign: RunningCountersign;
 let dataDir: string;
@@ -26,14 +26,7 @@ const ask = async (body: object, key = 'demo-agent-key') => {
   return res.body.id as string;
 };
 
-/** Local mode settles checkpoints 4 s behind the clock; wait past that, then run the scheduled checkpointer. */
-async function checkpointNow(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 4500));
-  const res = await fetch(`${countersign.url}/_local/schedules/run`, { method: 'POST', headers: { 'content-type': 'application/json' } });
-  const body = (await res.json()) as { ran: Array<{ ok: boolean }> };
-  expect(body.ran.length).toBeGreaterThan(0);
-  expect(body.ran.every((r) => r.ok)).toBe(true);
-}
+const checkpointNow = () => harnessCheckpointNow(countersign.url);
 
 const lines = (file: string) => readFileSync(file, 'utf8').trimEnd().split('\n');
 const parsed = (file: string) => lines(file).map((l) => JSON.parse(l) as Record<string, any>);

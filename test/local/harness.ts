@@ -166,3 +166,14 @@ export function postSlackClick(base: string, signingSecret: string, click: Slack
     body,
   });
 }
+
+/**
+ * Local mode settles checkpoints 4 s behind the clock: waits past that, then runs every scheduled job once (the
+ * checkpointer among them) through `POST /_local/schedules/run`; throws unless at least one ran and all succeeded.
+ */
+export async function checkpointNow(base: string): Promise<void> {
+  await new Promise((r) => setTimeout(r, 4500));
+  const res = await fetch(`${base}/_local/schedules/run`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+  const body = (await res.json()) as { ran?: Array<{ ok: boolean }> };
+  if (!body.ran?.length || !body.ran.every((r) => r.ok)) throw new Error(`scheduled jobs did not all run: ${JSON.stringify(body)}`);
+}

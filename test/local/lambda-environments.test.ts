@@ -15,7 +15,9 @@ import { closeServer, listenLoopback } from '../../local/aws-json';
 import { LocalGateway, type GatewayRoute } from '../../local/gateway';
 import { LocalInbox } from '../../local/inbox';
 import { FunctionError, LocalFunctions, stepFunctionsInvoker, TooManyRequestsException, type LocalFunctionSpec } from '../../local/lambda';
-import { localFunctionSpecs } from '../../local/runtime';
+import { envSecretNames, localFunctionSpecs } from '../../local/runtime';
+import { parseConfig } from '../../lambdas/core/config';
+import { stringify } from 'yaml';
 import { LocalStepFunctions } from '../../local/sfn';
 import { synthesizeForLocal } from '../../local/synth';
 import { eventually, ROOT } from './harness';
@@ -241,6 +243,21 @@ describe('execution environments', () => {
       expect(error?.Error).toBe('Lambda.TooManyRequestsException');
       expect(error?.Cause).toMatch(/^Rate Exceeded\. \(Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException; /);
     });
+  });
+});
+
+describe('the secrets local mode copies in from its own environment', () => {
+  it('are only the env: references of the fields that name secrets, never an env: text elsewhere in the policy', () => {
+    const config = parseConfig(
+      stringify({
+        version: 1,
+        groups: { g: { members: [{ id: 'a@example.com' }] } },
+        rules: [{ name: 'r', match: { action: 'x', environment: 'env:HOME' }, effect: 'deny', reason: 'env:PATH' }],
+        channels: { slack: { botToken: 'env:SLACK_TOKEN', signingSecret: 'env:SLACK_SIGNING' } },
+        default: { effect: 'deny' },
+      }),
+    );
+    expect(envSecretNames(config)).toEqual(['SLACK_SIGNING', 'SLACK_TOKEN']);
   });
 });
 

@@ -6,7 +6,7 @@
 import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireLease, LEASES, withLease, type LeaseOptions } from '../../lambdas/adapters/lease';
+import { acquireLease, LEASE_SKEW_MS, LEASES, withLease, type LeaseOptions } from '../../lambdas/adapters/lease';
 import { PENDING_INDEX } from '../../lambdas/core/request';
 import { createLedgerTable, startLedgerStores, type LedgerStores } from './ledger-table';
 
@@ -82,16 +82,17 @@ describe('the lease', () => {
     let now = 1_000_000;
     const clock = () => now;
     const first = await acquireLease(options(table, { now: clock, durationMs: 50_000 }));
-    expect(first?.expiresAt).toBe(1_050_000);
-    now = 1_049_999;
+    // The run's time, and the allowance for another host's clock running ahead.
+    expect(first?.expiresAt).toBe(1_050_000 + LEASE_SKEW_MS);
+    now = 1_049_999 + LEASE_SKEW_MS;
     expect(await acquireLease(options(table, { now: clock }))).toBeUndefined();
-    now = 1_050_000;
+    now = 1_050_000 + LEASE_SKEW_MS;
     const second = await acquireLease(options(table, { now: clock, durationMs: 50_000 }));
     expect(second).toBeDefined();
     expect(second!.holder).not.toBe(first!.holder);
     // The first run, late, gives back what is no longer its own: nothing changes.
     await first!.release();
-    now = 1_060_000;
+    now = 1_060_000 + LEASE_SKEW_MS;
     expect(await acquireLease(options(table, { now: clock }))).toBeUndefined();
     await second!.release();
     expect(await acquireLease(options(table, { now: clock }))).toBeDefined();

@@ -11,6 +11,7 @@ import type { AuditEvent, AuditRecord } from '../../lambdas/core/audit';
 import type { OutgoingMessage } from '../../lambdas/adapters/outbox';
 import { retryBudgetMs } from '../../lambdas/adapters/retry';
 import { FUNCTION_TIMEOUTS } from '../../lib/countersign';
+import { stampRecords } from '../fixtures/memory-ledger';
 
 const REQUESTER = 'arn:aws:iam::123456789012:role/agent';
 const APPROVERS = ['alice@example.com', 'bob@example.com'];
@@ -20,26 +21,12 @@ const world = vi.hoisted(() => ({
   deliver: (async () => {}) as (message: OutgoingMessage) => Promise<void>,
 }));
 
-function stamp(chain: readonly AuditRecord[], events: readonly AuditEvent[]): AuditRecord[] {
-  return [
-    ...chain,
-    ...events.map((e, i) => ({ requestId: 'act_bounds', seq: chain.length + i + 1, at: new Date().toISOString(), prevHash: '0'.repeat(64), hash: '0'.repeat(64), signature: '', keyId: 'k', ...e })),
-  ];
-}
+const stamp = (chain: readonly AuditRecord[], events: readonly AuditEvent[]) => stampRecords(chain, events, 'act_bounds');
 
-vi.mock('../../lambdas/adapters/ledger', () => ({
-  ledger: () => ({
-    read: async () => [...world.chain],
-    append: async (_id: string, decide: (chain: unknown[]) => AuditEvent[]) => {
-      for (;;) {
-        const [event] = decide(world.chain);
-        if (!event) return { chain: [...world.chain], appended: [] };
-        world.chain = stamp(world.chain as AuditRecord[], [event]);
-      }
-    },
-  }),
-  completeOutcome: async () => undefined,
-}));
+vi.mock('../../lambdas/adapters/ledger', async () => {
+  const { memoryLedger } = await import('../fixtures/memory-ledger');
+  return { ledger: () => memoryLedger(world, 'act_bounds'), completeOutcome: async () => undefined };
+});
 vi.mock('../../lambdas/adapters/request-store', () => ({ storeTaskToken: async () => {}, getRequestItem: async () => undefined }));
 vi.mock('../../lambdas/adapters/kms-mac', () => ({
   kmsMac: () => ({ generate: async (m: Buffer) => Buffer.from(m).subarray(0, 32), verify: async () => true }),

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { duplicateKeyPath } from '../../lambdas/core/json-keys';
+import { duplicateKeyPath, jsonTextProblem } from '../../lambdas/core/json-keys';
 
 describe('duplicate JSON keys', () => {
   it.each([
@@ -14,6 +14,17 @@ describe('duplicate JSON keys', () => {
 
   it.each(['{"a":"a","b":{"a":1}}', '{"a":{"b":1},"c":{"b":2}}', '{"a":"{\\"a\\":1,\\"a\\":2}"}', '[]', '"a"', '{}'])('finds none in %s', (text) => {
     expect(duplicateKeyPath(text)).toBeUndefined();
+  });
+
+  it('finds unpaired surrogates in keys and values wherever they are, however large or deep the text', () => {
+    const late = `{"a":[${Array.from({ length: 120_000 }, () => '0').join(',')}],"b":"\\ud800"}`;
+    expect(jsonTextProblem(late)).toEqual({ kind: 'unpaired_surrogate', path: ['b'] });
+    expect(jsonTextProblem('{"a":[1,{"k\\udc11":2}]}')).toEqual({ kind: 'unpaired_surrogate', path: ['a', 1, 'k\udc11'] });
+    expect(jsonTextProblem('{"a":"\\ud835\\udc11"}')).toBeUndefined(); // a pair is a character
+    // Deep nesting is one linear pass: 100,000 levels are read without building a path per level.
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    expect(jsonTextProblem(deep)).toBeUndefined();
+    expect(jsonTextProblem(`${'['.repeat(50_000)}{"x":1,"x":2}${']'.repeat(50_000)}`)?.path).toHaveLength(50_001);
   });
 
   it('property: JSON.stringify never repeats a key; repeating any key of any object is found at its path', () => {

@@ -443,6 +443,16 @@ describe('masking as readers read', () => {
     expect(value.parameters.other).toBe('x');
     expect(Object.values(value.parameters).filter((v) => typeof v === 'string' && MASK_MARKER.test(v))).toHaveLength(5);
   });
+
+  it('a * segment matches one key, and a dotted key for every segment it spells', () => {
+    for (const key of ['db.password', 'DB.PASSWORD', ' db . password']) {
+      const { value } = maskRequest({ parameters: { [key]: 'hunter2' } }, { paths: ['parameters.*.password'] });
+      expect(JSON.stringify(value), key).not.toContain('hunter2');
+    }
+    const nested = maskRequest({ parameters: { db: { password: 'hunter2' }, other: { user: 'ada' } } }, { paths: ['parameters.*.password'] });
+    expect(JSON.stringify(nested.value)).not.toContain('hunter2');
+    expect(JSON.stringify(nested.value)).toContain('ada');
+  });
 });
 
 describe('maskPathSchema', () => {

@@ -10,18 +10,14 @@ import { decideIntake, decideVote, deriveState, nextWait, planWake, type Approva
 import type { AuditEvent, AuditRecord } from '../../lambdas/core/audit';
 import { IdentityDirectory } from '../../lambdas/core/identity';
 import { workflowWaitSchema } from '../../lambdas/core/workflow';
+import { stampRecords } from '../fixtures/memory-ledger';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const APPROVERS = ['alice@example.com', 'bob@example.com', 'carol@example.com'];
 const directory = new IdentityDirectory([]);
 
 /** Appends events as records stamped `at` (unsigned: these tests are about the schedule, not the signatures). */
-function stamp(chain: readonly AuditRecord[], events: readonly AuditEvent[], at: Date): AuditRecord[] {
-  return [
-    ...chain,
-    ...events.map((e, i) => ({ requestId: 'act_wake', seq: chain.length + i + 1, at: at.toISOString(), prevHash: '0'.repeat(64), hash: '0'.repeat(64), signature: '', keyId: 'k', ...e })),
-  ];
-}
+const stamp = (chain: readonly AuditRecord[], events: readonly AuditEvent[], at: Date) => stampRecords(chain, events, 'act_wake', at);
 
 function settle(chain: AuditRecord[], decide: (c: AuditRecord[]) => AuditEvent[], at: Date): AuditRecord[] {
   for (let round = 0; round < 10; round++) {
@@ -126,18 +122,10 @@ const world = vi.hoisted(() => ({
   sent: 0,
 }));
 
-vi.mock('../../lambdas/adapters/ledger', () => ({
-  ledger: () => ({
-    read: async () => [...world.chain],
-    append: async (_id: string, decide: (chain: unknown[]) => AuditEvent[]) => {
-      for (;;) {
-        const [event] = decide(world.chain);
-        if (!event) return { chain: [...world.chain], appended: [] };
-        world.chain = stamp(world.chain as AuditRecord[], [event], new Date());
-      }
-    },
-  }),
-}));
+vi.mock('../../lambdas/adapters/ledger', async () => {
+  const { memoryLedger } = await import('../fixtures/memory-ledger');
+  return { ledger: () => memoryLedger(world, 'act_wake') };
+});
 vi.mock('../../lambdas/adapters/kms-mac', () => ({
   kmsMac: () => ({ generate: async (m: Buffer) => Buffer.from(m).subarray(0, 32), verify: async () => true }),
 }));
