@@ -131,6 +131,24 @@ describe('the long-poll', () => {
     const { elapsedMs } = await timed(() => handler(read(MAX_WAIT_SECONDS) as never, { getRemainingTimeInMillis: () => end - Date.now() }));
     expect(elapsedMs).toBe(MAX_WAIT_SECONDS * 1000);
   });
+
+  it('ends before API Gateway gives up, counted from when the request arrived, whatever a cold start took', async () => {
+    const { handler, MAX_WAIT_SECONDS, WAIT_MARGIN_MS } = await import('../../lambdas/intake/handler');
+    const { API_INTEGRATION_TIMEOUT_MS } = await import('../../lambdas/adapters/http');
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 10_000 }), async (coldStartMs) => {
+        world.chain = pending();
+        const arrived = Date.now() - coldStartMs;
+        const end = Date.now() + FUNCTION_TIMEOUTS.intake.toMilliseconds();
+        const event = { ...read(MAX_WAIT_SECONDS), requestContext: { ...read(MAX_WAIT_SECONDS).requestContext, timeEpoch: arrived } };
+        const { elapsedMs } = await timed(() => handler(event as never, { getRemainingTimeInMillis: () => end - Date.now() }));
+        // Answered at least the margin before the gateway's timeout, from arrival.
+        expect(coldStartMs + elapsedMs).toBeLessThanOrEqual(API_INTEGRATION_TIMEOUT_MS - WAIT_MARGIN_MS);
+        expect(elapsedMs).toBe(Math.min(MAX_WAIT_SECONDS * 1000, API_INTEGRATION_TIMEOUT_MS - WAIT_MARGIN_MS - coldStartMs));
+      }),
+      { numRuns: 30 },
+    );
+  });
 });
 
 describe('the notifier', () => {
