@@ -16,7 +16,7 @@ import { p256 } from '@noble/curves/nist.js';
 import { exportLedger } from '../cli/audit-ledger';
 import { resolveEndpoint } from '../client/transport';
 import { parseConfig } from '../lambdas/core/config';
-import { canonicalSignedJson, nextUnsignedRecord, type AuditRecord } from '../lambdas/core/audit';
+import { canonicalSignedJson, nextUnsignedRecord, type AuditRecord } from '../lambdas/core/ledger-record';
 import { planCheckpoint, type Leaf } from '../lambdas/core/checkpoint';
 import { addExportItem, EXPORT_FORMAT, sealDigest, sealMessage, startExport, unsignedSeal } from '../lambdas/core/export-seal';
 import { verifyLedgerLines } from '../lambdas/core/ledger-verify';

@@ -7,7 +7,7 @@ import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ApprovalDeadlineError, Countersign, CountersignApiError, DEFAULT_APPROVAL_TIMEOUT_MS, MAX_WAIT_SECONDS } from '../client/index';
 import { MAX_DURATION_SECONDS, parseDuration } from '../lambdas/core/duration';
-import { actionRequestSchema, type ActionRequest, type ActionView, type RequestStatus } from '../lambdas/core/request';
+import { actionRequestSchema, type ActionRequest, type ActionView, type Decision, type RequestStatus } from '../lambdas/core/request';
 import { CONNECTION_USAGE, connectionOptions, describeApiError, endpointOf, err, EXIT, exitCodeOf, neutralize, out, readTextFile, UsageError } from './connection';
 import { Spinner } from './progress';
 
@@ -529,7 +529,7 @@ export function cancel(argv: readonly string[]): Promise<number> {
   });
 }
 
-function vote(decision: 'approve' | 'deny', usage: string) {
+function vote(decision: Decision, usage: string) {
   return (argv: readonly string[]) =>
     guarded(decision, argv, async () => {
       const { values, positionals } = parseIdCommand(argv, { reason: true });

@@ -6,7 +6,8 @@ import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { apiRequest, CountersignApiError, expectOk, type Endpoint } from '../client/transport';
-import { auditRecordSchema, verifyChain, type AuditRecord } from '../lambdas/core/audit';
+import { auditRecordSchema, verifyChain, type AuditRecord } from '../lambdas/core/ledger-record';
+import { channelReportSchema } from '../lambdas/core/records';
 import { EXPORT_USAGE, exportCommand, VERIFY_USAGE, verifyCommand } from './audit-ledger';
 import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, exitCodeOf, neutralize, out, publicKeyFromApi, publicKeyFromFile, UsageError } from './connection';
 
@@ -121,11 +122,6 @@ const obj = (value: unknown): Record<string, unknown> => (typeof value === 'obje
 const list = (items: readonly string[]) => (items.length ? items.join(', ') : 'nobody');
 const quoted = (text: string) => `"${text}"`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
-const channelReportSchema = z.object({
-  sent: z.array(z.string()).default([]),
-  failed: z.array(z.object({ to: z.string(), error: z.string() })).default([]),
-});
 
 /** `notified` / `reminded` channels: `{email: {sent, failed}}` (older records: a list of channel names). */
 function channelSentences(channels: unknown): string[] {

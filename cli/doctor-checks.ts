@@ -16,6 +16,7 @@ import { GetAccountCommand, GetConfigurationSetCommand, GetEmailIdentityCommand,
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { channelsFor, type Channel, type Config, type PolicyOutcome } from '../lambdas/core/config';
 import { approverIds } from '../lambdas/core/policy';
+import { approvalsNeeded } from '../lambdas/core/quorum';
 import { approverAddress } from '../lambdas/core/session';
 import { slackUsersOf } from '../lambdas/core/slack';
 
@@ -589,7 +590,7 @@ function configChecks(input: DoctorInput): CheckResult[] {
       return !byEmail && !bySlack;
     });
     if (unreachable.length === 0) continue;
-    const needed = outcome.require ? outcome.require.reduce((n, r) => n + r.min, 0) : (outcome.minApprovals ?? 1);
+    const needed = approvalsNeeded(outcome);
     const reachable = approvers.length - unreachable.length;
     const how = channels.includes('slack') ? 'give each a slackUserId' : 'give each an email';
     const check = `approvers of ${name}`;

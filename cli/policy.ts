@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, timeoutSeconds, channelsFor, type Config } from '../lambdas/core/config';
 import { actionRequestSchema } from '../lambdas/core/request';
-import { approverIds, explainPolicy, refusalError, requirementsOf } from '../lambdas/core/policy';
+import { approverIds, explainPolicy, refusalError } from '../lambdas/core/policy';
+import { requirementsOf } from '../lambdas/core/quorum';
 import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
 import { policyVersion } from '../lambdas/adapters/deployed-config';
 

@@ -12,7 +12,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { actionRequestSchema, REQUEST_ID_PATTERN, requestStatusSchema, type ActionRequest, type ActionView } from '../lambdas/core/request';
+import { actionRequestSchema, decisionSchema, REQUEST_ID_PATTERN, requestStatusSchema, type ActionRequest, type ActionView } from '../lambdas/core/request';
 import { apiErrorOf, pendingAtDeadline, type ApprovalOutcome, type Approvals } from './approvals';
 
 export const SERVER_VERSION = '0.1.0';
@@ -83,7 +83,7 @@ const statusOutput = {
   environment: z.string().optional(),
   rule: z.string().optional(),
   requiredApprovals: z.number(),
-  votes: z.array(z.object({ approver: z.string(), decision: z.enum(['approve', 'deny']), reason: z.string().optional() })),
+  votes: z.array(z.object({ approver: z.string(), decision: decisionSchema, reason: z.string().optional() })),
   missing: z.array(z.string()).optional(),
   decidedBy: z.string().optional(),
   reason: z.string().optional(),

@@ -8,9 +8,9 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { callbackUrlProblem, isForbiddenAddress, type CallbackBody, type CallbackMode } from '../core/callback';
-import { kms, requiredEnv } from './aws-clients';
-import { signCompactJws } from './receipt-signer';
-import { RetryableError } from './retry';
+import type { CallbackSender, LedgerSigner } from '../core/ports';
+import { signCompactJws } from '../core/receipt';
+import { RetryableError } from '../core/retry';
 
 export const CALLBACK_SIGNATURE_HEADER = 'countersign-signature';
 /** Longest a callback delivery may take in all (connecting, sending, the answer), inside the finalizer's timeout. */
@@ -32,14 +32,17 @@ export const vettedLookup: LookupFunction = (hostname, options, callback) => {
   });
 };
 
-export async function sendCallback(url: string, body: CallbackBody): Promise<number> {
-  const mode = callbackMode();
+/** Callbacks signed with the ledger key, to the addresses `mode` allows. */
+export function callbackSender(signer: Pick<LedgerSigner, 'keyId' | 'signDigest'>, mode: CallbackMode): CallbackSender {
+  return { send: (url, body) => sendCallback(signer, mode, url, body) };
+}
+
+async function sendCallback(signer: Pick<LedgerSigner, 'keyId' | 'signDigest'>, mode: CallbackMode, url: string, body: CallbackBody): Promise<number> {
   const problem = callbackUrlProblem(url, mode);
   if (problem) throw new Error(`callback URL refused: ${problem}`);
   const bytes = Buffer.from(JSON.stringify(body));
-  const keyId = requiredEnv('ledgerKeyId');
-  const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'countersign-callback+jws', kid: keyId })).toString('base64url');
-  const signature = await signCompactJws(kms, keyId, `${header}.${bytes.toString('base64url')}`);
+  const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'countersign-callback+jws', kid: signer.keyId })).toString('base64url');
+  const signature = await signCompactJws(signer, `${header}.${bytes.toString('base64url')}`);
   const target = new URL(url);
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   const status = await new Promise<number>((resolve, reject) => {

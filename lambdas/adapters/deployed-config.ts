@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { configSchema, type Config } from '../core/config';
 import { identityDirectory, type IdentityDirectory } from '../core/identity';
+import type { Policy } from '../core/ports';
 
 let cached: { text: string; config: Config } | undefined;
 
@@ -33,3 +34,10 @@ export function policyVersion(config: Config): string {
 export function deployedDirectory(): IdentityDirectory {
   return identityDirectory(deployedConfig());
 }
+
+/** The deployed policy as the use cases see it (core/ports.ts `Policy`). */
+export const deployedPolicy: Policy = {
+  config: deployedConfig,
+  directory: deployedDirectory,
+  version: () => policyVersion(deployedConfig()),
+};

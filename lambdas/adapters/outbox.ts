@@ -5,26 +5,14 @@
  * holding the exact body that would have been sent.
  */
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { z } from 'zod';
+import { DELIVERY_TIMEOUT_MS, type OutgoingMessage } from '../core/notification';
 import { deployedConfig } from './deployed-config';
-import { RetryableError, untilAborted } from './retry';
+import { RetryableError, untilAborted } from '../core/retry';
 import { resolveSecret } from './secrets';
 import { postSlackMessage } from './slack';
 import { postTeamsCard } from './teams';
 
-export const outgoingMessageSchema = z.strictObject({
-  channel: z.enum(['email', 'slack', 'teams']),
-  to: z.string().min(1),
-  subject: z.string(),
-  text: z.string(),
-  /** The HTML alternative of an email. */
-  html: z.string().optional(),
-  actionId: z.string(),
-  reviewUrl: z.string().optional(),
-  /** Slack and Teams: the exact JSON body sent. */
-  payload: z.unknown().optional(),
-});
-export type OutgoingMessage = z.infer<typeof outgoingMessageSchema>;
+export { DELIVERY_TIMEOUT_MS, outgoingMessageSchema, type OutgoingMessage } from '../core/notification';
 
 /** RFC 3834 and Exchange's headers: auto-responders (out of office, vacation) must not answer, so nothing loops. */
 export const AUTOMATED_EMAIL_HEADERS = [
@@ -35,11 +23,6 @@ export const AUTOMATED_EMAIL_HEADERS = [
 
 let ses: SESv2Client | undefined;
 
-/**
- * Longest one delivery may take, whatever the channel (reading its secret included): a caller gets its answer, a
- * TimeoutError at worst, well inside its function's timeout. Retries are the caller's (see the notifier).
- */
-export const DELIVERY_TIMEOUT_MS = 5000;
 
 /** Sends one message on its channel, within DELIVERY_TIMEOUT_MS and before `signal` aborts (when given). */
 export async function deliver(message: OutgoingMessage, options: { readonly signal?: AbortSignal } = {}): Promise<void> {

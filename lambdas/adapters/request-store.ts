@@ -5,37 +5,30 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { PENDING_INDEX, PENDING_SHARDS, pendingShardOf, type RequestStatus } from '../core/request';
-import { dynamo, requiredEnv } from './aws-clients';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { RequestItem, RequestStore } from '../core/ports';
+import { PENDING_INDEX, PENDING_SHARDS, pendingShardOf } from '../core/request';
 
-const table = () => requiredEnv('requestsTable');
-
-export interface RequestItem {
-  readonly id: string;
-  readonly requester: string;
-  readonly status: RequestStatus;
-  readonly createdAt: string;
-  readonly taskToken?: string;
-  readonly receipt?: string;
-}
-
+/** The requests table (core/ports.ts `RequestStore`). */
+export function requestsTable(dynamo: DynamoDBDocumentClient, table: () => string): RequestStore {
+  return {
 /** Creates the item once; a retried intake finds it and changes nothing. A pending one joins the pending index. */
-export async function putRequestItem(item: Pick<RequestItem, 'id' | 'requester' | 'status' | 'createdAt'>): Promise<void> {
+async put(item) {
   const Item = item.status === 'pending' ? { ...item, pendingShard: pendingShardOf(item.id) } : item;
   try {
     await dynamo.send(new PutCommand({ TableName: table(), Item, ConditionExpression: 'attribute_not_exists(id)' }));
   } catch (err) {
     if (!(err instanceof ConditionalCheckFailedException)) throw err;
   }
-}
+},
 
-export async function getRequestItem(id: string): Promise<RequestItem | undefined> {
+async get(id) {
   const { Item } = await dynamo.send(new GetCommand({ TableName: table(), Key: { id }, ConsistentRead: true }));
   return Item as RequestItem | undefined;
-}
+},
 
 /** Keeps the Notify task's latest token; each attempt of the task has its own. */
-export async function storeTaskToken(id: string, taskToken: string): Promise<void> {
+async storeTaskToken(id, taskToken) {
   await dynamo.send(
     new UpdateCommand({
       TableName: table(),
@@ -45,10 +38,10 @@ export async function storeTaskToken(id: string, taskToken: string): Promise<voi
       ExpressionAttributeValues: { ':t': taskToken },
     }),
   );
-}
+},
 
 /** Ids of pending requests, oldest first, at most `limit`: from every shard of the pending index. */
-export async function listPendingIds(limit: number): Promise<string[]> {
+async listPending(limit) {
   const shards = await Promise.all(
     Array.from({ length: PENDING_SHARDS }, async (_, shard) => {
       const { Items = [] } = await dynamo.send(
@@ -68,10 +61,10 @@ export async function listPendingIds(limit: number): Promise<string[]> {
     .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0))
     .slice(0, limit)
     .map((item) => item.id);
-}
+},
 
 /** Caches the settled outcome; the request leaves the pending index. */
-export async function cacheOutcome(id: string, status: Exclude<RequestStatus, 'pending'>): Promise<void> {
+async cacheOutcome(id, status) {
   await dynamo.send(
     new UpdateCommand({
       TableName: table(),
@@ -82,10 +75,10 @@ export async function cacheOutcome(id: string, status: Exclude<RequestStatus, 'p
       ExpressionAttributeValues: { ':s': status },
     }),
   );
-}
+},
 
 /** Stores an approval's receipt unless one is stored already; answers the stored one (the first is kept). */
-export async function storeReceipt(id: string, receipt: string): Promise<string> {
+async storeReceipt(id, receipt) {
   const { Attributes } = await dynamo.send(
     new UpdateCommand({
       TableName: table(),
@@ -97,4 +90,6 @@ export async function storeReceipt(id: string, receipt: string): Promise<string>
     }),
   );
   return String(Attributes?.receipt ?? receipt);
+},
+  };
 }

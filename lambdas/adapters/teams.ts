@@ -3,7 +3,7 @@
  * holding it can post to the channel), so it never appears in a log line or an error message.
  */
 import { teamsMessageSchema } from '../core/teams';
-import { RetryableError } from './retry';
+import { RetryableError } from '../core/retry';
 
 /** Longest wait for the webhook when the caller gives no signal, well inside the notifier's own timeout. */
 export const TEAMS_TIMEOUT_MS = 5000;

@@ -3,71 +3,28 @@
  * appended next. The chain is the source of truth: every vote and the one outcome are records in it, and appends are
  * serialized per request by the ledger, so "derive, check, append" cannot double-count or settle twice.
  */
-import { z } from 'zod';
-import type { AuditEvent, AuditRecord } from './audit';
-import { channelSchema } from './config';
+import type { z } from 'zod';
+import type { AuditEvent, AuditRecord } from './ledger-record';
 import { CountersignError } from './errors';
 import { identityKey, type IdentityDirectory } from './identity';
-import { actionRequestSchema, decidedBySchema, storedRequestSchema, type ActionView, type RequestStatus } from './request';
+import { quorumGaps } from './quorum';
+import {
+  escalatedDataSchema,
+  outcomeDataSchema,
+  policyDecidedDataSchema,
+  recordEvent,
+  requestedDataSchema,
+  votedDataSchema,
+  type OutcomeType,
+  type PolicyDecidedData,
+  type VoteInput,
+} from './records';
+import type { actionRequestSchema, decidedBySchema, Decision, ActionView, RequestStatus } from './request';
 import type { WorkflowWait } from './workflow';
-
-/** Longest reason an approver may give, in characters (the review page's textarea uses the same). */
-export const REASON_MAX_LENGTH = 1000;
-
-export const voteSchema = z.strictObject({
-  decision: z.enum(['approve', 'deny']),
-  reason: z.string().trim().max(REASON_MAX_LENGTH).optional(),
-});
-export type VoteInput = z.infer<typeof voteSchema>;
-
-/** `requested` record data: what the agent asked, and who asked. */
-export const requestedDataSchema = z.object({
-  request: storedRequestSchema,
-  requester: z.string(),
-  /**
-   * Commitment (core/commitment.ts: HMAC-SHA256 under the request's secret salt) to the canonical request body: an
-   * Idempotency-Key reused with another body is refused. Records written before commitments hold `bodySha256`.
-   */
-  bodyCommitment: z.string().optional(),
-  bodySha256: z.string().optional(),
-  /** Commitment to the canonical unmasked parameters: receipts bind the exact payload, though the ledger keeps it masked. */
-  parametersCommitment: z.string().optional(),
-  parametersSha256: z.string().optional(),
-  /** What was masked in `request`, and why. */
-  masked: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
-});
-
-/** `policy_decided` record data. */
-export const policyDecidedDataSchema = z.object({
-  rule: z.string(),
-  effect: z.enum(['allow', 'deny', 'require_approval']),
-  reason: z.string().optional(),
-  requiredApprovals: z.int(),
-  approvers: z.array(z.string()),
-  timeoutSeconds: z.int().optional(),
-  expiresAt: z.string().optional(),
-  /** Where the approvers are asked. */
-  channels: z.array(channelSchema).optional(),
-  /** Personal review links also need OIDC sign-in. */
-  requireSignIn: z.boolean().optional(),
-  /** Quorum across teams: distinct approvals from each group's members (one person fills one requirement). */
-  require: z.array(z.object({ group: z.string(), min: z.int(), members: z.array(z.string()) })).optional(),
-  /** SHA-256 of the policy that decided (the canonical JSON of the loaded config). */
-  policyVersion: z.string().optional(),
-  /** Reminders to approvers who have not voted, every this many seconds. */
-  remindAfterSeconds: z.int().optional(),
-  /** After this many seconds, `escalateTo` (member ids) become approvers too. */
-  escalateAfterSeconds: z.int().optional(),
-  escalateTo: z.array(z.string()).optional(),
-});
-export type PolicyDecidedData = z.infer<typeof policyDecidedDataSchema>;
-
-export const OUTCOME_TYPES = ['approved', 'denied', 'expired', 'cancelled'] as const;
-type OutcomeType = (typeof OUTCOME_TYPES)[number];
 
 export interface Vote {
   readonly approver: string;
-  readonly decision: 'approve' | 'deny';
+  readonly decision: Decision;
   readonly reason?: string;
   readonly at: string;
 }
@@ -122,10 +79,10 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
         remindedAt = record.at;
         break;
       case 'escalated':
-        escalatedTo = z.object({ approvers: z.array(z.string()) }).parse(record.data).approvers;
+        escalatedTo = escalatedDataSchema.parse(record.data).approvers;
         break;
       case 'voted': {
-        const data = z.object({ approver: z.string(), decision: z.enum(['approve', 'deny']), reason: z.string().optional() }).parse(record.data);
+        const data = votedDataSchema.parse(record.data);
         votes.push({ ...data, at: record.at });
         break;
       }
@@ -134,7 +91,7 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
       case 'expired':
       case 'cancelled': {
         if (outcome) break; // the first outcome wins; appends never write a second
-        const data = z.object({ decidedBy: decidedBySchema, reason: z.string().optional() }).parse(record.data);
+        const data = outcomeDataSchema.parse(record.data);
         outcome = { status: record.type, decidedBy: data.decidedBy, ...(data.reason ? { reason: data.reason } : {}), at: record.at };
         break;
       }
@@ -200,51 +157,19 @@ function approvers(state: ApprovalState): string[] {
   return [...new Set(state.votes.filter((v) => v.decision === 'approve').map((v) => identityKey(v.approver)))];
 }
 
-/**
- * How many approvals each requirement still lacks. One approval fills at most one requirement (a person in two
- * groups counts once), so approvals are assigned to requirement slots by a maximum bipartite matching.
- */
-export function quorumShortfall(requirements: NonNullable<PolicyDecidedData['require']>, approved: readonly string[]): Array<{ group: string; more: number }> {
-  const slots = requirements.flatMap((r, i) => Array.from({ length: r.min }, () => i));
-  // Compared by identity key, each worked out once (the matching below tries every pair, repeatedly).
-  const members = requirements.map((r) => new Set(r.members.map(identityKey)));
-  const approvedKeys = approved.map(identityKey);
-  const owner: number[] = slots.map(() => -1);
-  const assign = (a: number, seen: boolean[]): boolean => {
-    for (let s = 0; s < slots.length; s++) {
-      if (seen[s] || !members[slots[s]!]!.has(approvedKeys[a]!)) continue;
-      seen[s] = true;
-      if (owner[s] === -1 || assign(owner[s]!, seen)) {
-        owner[s] = a;
-        return true;
-      }
-    }
-    return false;
-  };
-  approved.forEach((_, a) => assign(a, slots.map(() => false)));
-  return requirements
-    .map((r, i) => ({ group: r.group, more: slots.filter((g, s) => g === i && owner[s] === -1).length }))
-    .filter((m) => m.more > 0);
-}
-
 /** What a pending request still needs, in words: `1 more from security`. */
 export function stillMissing(state: ApprovalState): string[] {
   if (state.outcome || !state.policy) return [];
-  const given = approvers(state);
-  if (state.policy.require) return quorumShortfall(requirementsWithEscalation(state), given).map((m) => `${m.more} more from ${m.group}`);
-  const more = state.policy.requiredApprovals - given.length;
-  return more > 0 ? [`${more} more approval${more === 1 ? '' : 's'}`] : [];
+  return quorumGaps(state.policy, approvers(state), state.escalatedTo ?? []);
 }
 
 /** The outcome the votes settle, once settled: one deny denies; `requiredApprovals` distinct approvals approve. */
 function settledByVotes(state: ApprovalState): AuditEvent | undefined {
   if (state.outcome || !state.policy) return undefined;
   const deny = state.votes.find((v) => v.decision === 'deny');
-  if (deny) return { type: 'denied', actor: deny.approver, data: { decidedBy: 'approvers', ...(deny.reason ? { reason: deny.reason } : {}) } };
-  const given = approvers(state);
-  const met = state.policy.require ? quorumShortfall(requirementsWithEscalation(state), given).length === 0 : given.length >= state.policy.requiredApprovals;
-  if (met) {
-    return { type: 'approved', actor: 'countersign', data: { decidedBy: 'approvers', approvers: state.votes.filter((v) => v.decision === 'approve').map((v) => v.approver) } };
+  if (deny) return recordEvent('denied', deny.approver, { decidedBy: 'approvers', ...(deny.reason ? { reason: deny.reason } : {}) });
+  if (quorumGaps(state.policy, approvers(state), state.escalatedTo ?? []).length === 0) {
+    return recordEvent('approved', 'countersign', { decidedBy: 'approvers', approvers: state.votes.filter((v) => v.decision === 'approve').map((v) => v.approver) });
   }
   return undefined;
 }
@@ -303,7 +228,7 @@ export function decideVote(chain: readonly AuditRecord[], voter: Voter, vote: Vo
   }
   const refusal = channelRefusal(state.policy, voter);
   if (refusal) throw new CountersignError('forbidden', refusal);
-  return [{ type: 'voted', actor: approver, data: { approver, decision: vote.decision, ...(vote.reason ? { reason: vote.reason } : {}) } }];
+  return [recordEvent('voted', approver, { approver, decision: vote.decision, ...(vote.reason ? { reason: vote.reason } : {}) })];
 }
 
 /** Whether the request waits for `principal`'s vote: open, not expired, theirs to decide, and not yet voted by them. */
@@ -320,14 +245,14 @@ export function decideCancel(chain: readonly AuditRecord[], principal: string, d
   if (state.outcome?.status === 'cancelled' && state.outcome.decidedBy === 'requester') return [];
   if (!directory.samePerson(state.requester, principal)) throw new CountersignError('forbidden', 'only the requester can cancel a request');
   if (state.outcome) throw new CountersignError('already_decided', `the request is already ${state.outcome.status}`);
-  return [{ type: 'cancelled', actor: principal, data: { decidedBy: 'requester' } }];
+  return [recordEvent('cancelled', principal, { decidedBy: 'requester' })];
 }
 
 /** What the workflow's timeout still has to append: `expired`, unless something settled the request first. */
 export function decideExpiry(chain: readonly AuditRecord[], reason: string): AuditEvent[] {
   const state = deriveState(chain);
   if (!state || state.outcome) return [];
-  return [{ type: 'expired', actor: 'countersign', data: { decidedBy: 'timeout', reason } }];
+  return [recordEvent('expired', 'countersign', { decidedBy: 'timeout', reason })];
 }
 
 /** The events that complete a votes-settled request, for a repeated pass (e.g. after a crash between appends). */
@@ -380,12 +305,12 @@ export function decideIntake(chain: readonly AuditRecord[], intake: IntakeRecord
   const state = deriveState(chain);
   if (!state) {
     const { requester, request, bodyCommitment, parametersCommitment, masked } = intake;
-    return [{ type: 'requested', actor: requester, data: { request, requester, bodyCommitment, parametersCommitment, ...(masked.length ? { masked } : {}) } }];
+    return [recordEvent('requested', requester, { request, requester, bodyCommitment, parametersCommitment, ...(masked.length ? { masked: [...masked] } : {}) })];
   }
   if (state.body.kind !== 'commitment' || state.body.value !== intake.bodyCommitment || state.requester !== intake.requester) {
     throw new CountersignError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
   }
-  if (!state.policy) return [{ type: 'policy_decided', actor: 'countersign', data: { ...intake.policy } }];
+  if (!state.policy) return [recordEvent('policy_decided', 'countersign', { ...intake.policy })];
   if (!state.outcome && state.policy.effect !== 'require_approval') {
     return [
       {
@@ -396,12 +321,6 @@ export function decideIntake(chain: readonly AuditRecord[], intake: IntakeRecord
     ];
   }
   return [];
-}
-
-/** Escalated approvers may fill any requirement of a cross-team quorum: escalation is there to unblock it. */
-function requirementsWithEscalation(state: ApprovalState): NonNullable<PolicyDecidedData['require']> {
-  const extra = state.escalatedTo ?? [];
-  return (state.policy?.require ?? []).map((r) => ({ ...r, members: [...new Set([...r.members, ...extra])] }));
 }
 
 export interface WakePlan {

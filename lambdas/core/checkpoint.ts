@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
-import { GENESIS_HASH } from './audit';
+import { GENESIS_HASH } from './ledger-record';
 import { shardOf } from './request';
 
 /** The ledger table's index of records by write slot, which checkpoints read instead of the whole table. */

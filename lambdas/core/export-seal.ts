@@ -18,7 +18,7 @@
 import { createHash, verify, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
-import { canonicalSignedJson } from './audit';
+import { canonicalSignedJson } from './ledger-record';
 
 /** The export file format these seals belong to (format 1 was unsealed). */
 export const EXPORT_FORMAT = 2;

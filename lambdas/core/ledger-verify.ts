@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { jsonTextProblem } from './json-keys';
 import { createHash } from 'node:crypto';
-import { assertP256PublicKey, auditRecordSchema, canonicalSignedJson, GENESIS_HASH, signatureValid, signedDigest, withoutSignature, type AuditRecord } from './audit';
+import { assertP256PublicKey, auditRecordSchema, canonicalSignedJson, GENESIS_HASH, signatureValid, signedDigest, withoutSignature, type AuditRecord } from './ledger-record';
 import { checkpointSchema, LEDGER_ORIGIN, leavesPageSchema, merkleRoot, type Checkpoint, type Leaf, type LeavesPage } from './checkpoint';
 import { addExportItem, EXPORT_FORMAT, exportSealSchema, sealProblem, startExport, type ExportProgress, type ExportSeal } from './export-seal';
 

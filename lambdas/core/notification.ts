@@ -1,13 +1,37 @@
 /**
- * What an approver is told by email: the whole context of a request, as plain text and as HTML. Most of it is
+ * Notifications' words and envelope: the message the outbox sends on a channel, and what an approver is told by
+ * email, the whole context of a request, as plain text and as HTML. Most of it is
  * agent-supplied, so every value is escaped for its surface and then each hidden character (core/text.ts: bidi
  * overrides, zero-width and tag characters, controls, line separators) is marked `[U+XXXX]`; one-line values (the
  * subject, the labelled fields) show a line break as `[U+000A]` too, and the justification is quoted line by line
  * (`> `), so no agent text can fake a header or one of our lines.
  */
+import { z } from 'zod';
 import type { ApprovalState } from './approval';
+import { channelSchema } from './config';
 import { escapeHtml, safeHref } from './html';
 import { codePointName, markHidden } from './text';
+
+/**
+ * Longest one delivery may take, whatever the channel (reading its secret included): a caller gets its answer, a
+ * TimeoutError at worst, well inside its function's timeout. Retries are the caller's (see the notifier).
+ */
+export const DELIVERY_TIMEOUT_MS = 5000;
+
+/** One message on one channel, as the outbox sends it (and local mode's inbox keeps it). */
+export const outgoingMessageSchema = z.strictObject({
+  channel: channelSchema,
+  to: z.string().min(1),
+  subject: z.string(),
+  text: z.string(),
+  /** The HTML alternative of an email. */
+  html: z.string().optional(),
+  actionId: z.string(),
+  reviewUrl: z.string().optional(),
+  /** Slack and Teams: the exact JSON body sent. */
+  payload: z.unknown().optional(),
+});
+export type OutgoingMessage = z.infer<typeof outgoingMessageSchema>;
 
 const bracketed = (name: string) => `[${name}]`;
 

@@ -7,9 +7,12 @@
  * one): a rule with a false condition does not match; a rule with no false condition but one that cannot be judged
  * refuses the request (400) instead of being skipped, so a value policy cannot read never reaches a weaker rule.
  */
-import type { Config, ParameterCondition, PolicyOutcome, Rule } from './config';
+import { channelsFor, timeoutSeconds, type Config, type ParameterCondition, type PolicyOutcome, type Rule } from './config';
+import { parseDuration } from './duration';
 import { CountersignError } from './errors';
 import { principalMatchForms } from './identity';
+import { approvalsNeeded, requirementsOf } from './quorum';
+import type { PolicyDecidedData } from './records';
 import type { ActionRequest } from './request';
 import { canonicalText, codePointName, hasHiddenCharacters, keyParts, markHidden, lookAlikeWord } from './text';
 
@@ -388,7 +391,28 @@ export function approverIds(config: Pick<Config, 'groups'>, outcome: PolicyOutco
   return [...ids];
 }
 
-/** Quorum requirements of an outcome with their members, as recorded with the decision. */
-export function requirementsOf(config: Pick<Config, 'groups'>, outcome: PolicyOutcome): Array<{ group: string; min: number; members: string[] }> | undefined {
-  return outcome.require?.map((r) => ({ group: r.group, min: r.min, members: (config.groups[r.group]?.members ?? []).map((m) => m.id) }));
+
+/**
+ * The `policy_decided` record for a verdict: the rule, its effect and, for an approval, everything the workflow and
+ * the approvers' channels act on (who, how many, where, until when, reminders and escalation).
+ */
+export function policyDecidedData(config: Config, verdict: { readonly rule: string; readonly outcome: PolicyOutcome }, policyVersion: string, now: Date): PolicyDecidedData {
+  const { rule, outcome } = verdict;
+  const require = requirementsOf(config, outcome);
+  const base = { rule, effect: outcome.effect, ...(outcome.reason ? { reason: outcome.reason } : {}), requiredApprovals: approvalsNeeded(outcome), policyVersion };
+  if (outcome.effect !== 'require_approval') return { ...base, approvers: [] };
+  const seconds = timeoutSeconds(outcome);
+  return {
+    ...base,
+    ...(require ? { require } : {}),
+    approvers: approverIds(config, outcome),
+    timeoutSeconds: seconds,
+    expiresAt: new Date(now.getTime() + seconds * 1000).toISOString(),
+    channels: channelsFor(config, outcome),
+    ...(outcome.requireSignIn ? { requireSignIn: true } : {}),
+    ...(outcome.remindAfter ? { remindAfterSeconds: parseDuration(outcome.remindAfter) } : {}),
+    ...(outcome.escalateAfter && outcome.escalateTo
+      ? { escalateAfterSeconds: parseDuration(outcome.escalateAfter), escalateTo: approverIds(config, { effect: 'require_approval', approvers: outcome.escalateTo }) }
+      : {}),
+  };
 }

@@ -6,6 +6,9 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
+import type { ApprovalState } from './approval';
+import type { AuditRecord } from './ledger-record';
+import type { LedgerSigner } from './ports';
 import { opensCommitment } from './commitment';
 import { canonicalText } from './text';
 
@@ -42,6 +45,44 @@ export const receiptClaimsSchema = z.object({
   exp: z.int().nonnegative(),
 });
 export type ReceiptClaims = z.infer<typeof receiptClaimsSchema>;
+
+/** How long a receipt proves an approval: a downstream service should act on it soon after. */
+export const RECEIPT_LIFETIME_SECONDS = 3600;
+
+/**
+ * The claims of an approved request's receipt, from its chain: who approved (the `approved` record), what exactly
+ * (action, resource, environment, and the commitment to the unmasked parameters recorded at intake with its salt:
+ * the receipt goes to the requester only), and until when. `salt` is the request's parameters salt; it is needed
+ * only when the chain records a commitment (older chains record a plain hash).
+ */
+export function receiptClaimsFor(state: ApprovalState, approvedRecord: AuditRecord | undefined, now: Date, salt: Uint8Array | undefined): ReceiptClaims {
+  const approvers = (approvedRecord?.data.approvers as string[] | undefined) ?? [];
+  const iat = Math.floor(now.getTime() / 1000);
+  const parameters =
+    state.parameters?.kind === 'commitment'
+      ? { paramsHmac: state.parameters.value, paramsSalt: Buffer.from(requiredSalt(salt)).toString('base64url') }
+      : { paramsSha256: state.parameters?.value ?? parametersHash(state.request.parameters ?? {}) };
+  return {
+    iss: RECEIPT_ISSUER,
+    sub: state.id,
+    action: state.request.action,
+    ...(state.request.resource !== undefined ? { resource: state.request.resource } : {}),
+    ...(state.request.environment !== undefined ? { environment: state.request.environment } : {}),
+    ...parameters,
+    requester: state.requester,
+    approvers,
+    // Explicit for downstream checks (`receipt verify --approved-by-humans`), beside the approvers list.
+    ...(state.outcome?.decidedBy === 'policy' || state.outcome?.decidedBy === 'approvers' ? { decidedBy: state.outcome.decidedBy } : {}),
+    rule: state.policy?.rule ?? 'default',
+    iat,
+    exp: iat + RECEIPT_LIFETIME_SECONDS,
+  };
+}
+
+function requiredSalt(salt: Uint8Array | undefined): Uint8Array {
+  if (!salt) throw new Error('the receipt of a request with a parameters commitment needs its salt');
+  return salt;
+}
 
 /** Whether claims bind parameters at all: a commitment with its salt, or an old plain hash. */
 const bindsParameters = (claims: ReceiptClaims) => (claims.paramsHmac !== undefined && claims.paramsSalt !== undefined) || claims.paramsSha256 !== undefined;
@@ -247,4 +288,20 @@ export function verifyReceipt(jws: string, publicKey: KeyObject | string, option
   if (!bindsParameters(claims)) throw new ReceiptError('malformed', 'receipt claims bind no parameters');
   checkBindings(claims, options);
   return claims;
+}
+
+/**
+ * Signs a JWS signing input (`base64url(header).base64url(payload)`) as ES256 with the ledger key: ECDSA P-256 over
+ * SHA-256 of the input, which is what KMS ECDSA_SHA_256 computes. The input is hashed here and signed as a digest,
+ * so a receipt with a long resource or many approvers never hits KMS Sign's 4096-byte message limit. The key answers
+ * DER; JWS wants raw r‖s. Returns the compact JWS.
+ */
+export async function signCompactJws(signer: Pick<LedgerSigner, 'signDigest'>, signingInput: string): Promise<string> {
+  const digest = createHash('sha256').update(signingInput, 'utf8').digest();
+  return assembleReceipt(signingInput, derToJose(await signer.signDigest(digest)));
+}
+
+/** An approval receipt: the claims as a compact JWS signed with the ledger key. */
+export function signReceipt(signer: Pick<LedgerSigner, 'signDigest' | 'keyId'>, claims: ReceiptClaims): Promise<string> {
+  return signCompactJws(signer, receiptSigningInput({ alg: 'ES256', typ: 'JWT', kid: signer.keyId }, claims));
 }

@@ -108,7 +108,9 @@ export function pendingShardOf(id: string): string {
 }
 
 export const decidedBySchema = z.enum(['policy', 'approvers', 'timeout', 'requester']);
+/** An approver's vote, on every channel. */
 export const decisionSchema = z.enum(['approve', 'deny']);
+export type Decision = z.infer<typeof decisionSchema>;
 
 /**
  * A request as the API answers it (docs/api.md "The request as every answer shows it"). Not strict: a client

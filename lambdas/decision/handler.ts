@@ -3,34 +3,29 @@
  * the page and changes nothing (mail scanners and link unfurlers fetch links first); only POST decides. Both apply
  * the same rules through `decideVote` on the request's ledger chain.
  */
-import { awaitsVoteFrom, deriveState, publicView, statusOf, voteSchema } from '../core/approval';
+import { castVote, pendingFor, requestState } from '../app/vote';
+import { publicView, statusOf } from '../core/approval';
+import { voteSchema } from '../core/records';
 import { CountersignError } from '../core/errors';
-import { identityDirectory } from '../core/identity';
 import { REQUEST_ID_PATTERN } from '../core/request';
-import { deployedConfig, deployedDirectory } from '../adapters/deployed-config';
 import { checkReviewToken } from '../core/review-token';
-import { kms, requiredEnv } from '../adapters/aws-clients';
+import { awsPorts } from '../adapters/aws-ports';
 import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent, type HttpResult } from '../adapters/http';
-import { kmsMac } from '../adapters/kms-mac';
-import { ledger } from '../adapters/ledger';
-import { listPendingIds } from '../adapters/request-store';
-import { decisionDeps, type DecisionDeps } from './deps';
 import { checkStepUp, signedInAsApprover, finishSignIn, sendPersonalLink, showRequestLanding, startSignIn } from './identity';
 import { handleSlackInteraction } from './slack-interactions';
 import { REVIEW_PAGE_HEADERS, renderMessagePage, renderReviewPage, type ReviewView } from './review-page';
 
-const castVote = decisionDeps.castVote;
+const ports = awsPorts;
 
 async function decisionApi(event: HttpEvent) {
-  const config = deployedConfig();
-  const principal = caller(event, config);
+  const principal = caller(event, ports.policy.config());
   // Votes are recorded under the member id of the person the caller is (any alias, a role for its sessions).
-  const approver = identityDirectory(config).personOf(principal) ?? principal;
+  const approver = ports.policy.directory().personOf(principal) ?? principal;
   const vote = parseWith(voteSchema, jsonBody(event));
   const id = event.pathParameters?.id ?? '';
   if (!REQUEST_ID_PATTERN.test(id)) throw new CountersignError('not_found', 'no such request');
   // IAM (SigV4) authenticated the caller: that is the sign-in a `requireSignIn` rule asks for.
-  const { state } = await castVote(id, { approver, via: 'decision_api', signedIn: true }, vote);
+  const { state } = await castVote(ports, id, { approver, via: 'decision_api', signedIn: true }, vote);
   // The receipt holds the requester's parameters salt: an approver's answer never carries it.
   return json(200, publicView(state));
 }
@@ -45,7 +40,7 @@ function page(status: number, body: string): HttpResult {
 /** The review link's grant, or the page to answer instead. */
 async function grantOf(event: HttpEvent) {
   const token = event.pathParameters?.token ?? '';
-  const check = await checkReviewToken(kmsMac(kms, requiredEnv('reviewKeyId')), token, new Date());
+  const check = await checkReviewToken(ports.mac, token, ports.clock.now());
   if (check.ok) return { grant: check.grant, formAction: `/v1/review/${token}` };
   return {
     answer:
@@ -56,11 +51,10 @@ async function grantOf(event: HttpEvent) {
 }
 
 async function reviewView(requestId: string, approver: string, formAction: string, notice?: ReviewView['notice']): Promise<ReviewView | undefined> {
-  const chain = await ledger().read(requestId);
-  const state = deriveState(chain);
+  const state = await requestState(ports, requestId);
   if (!state) return undefined;
   const view = publicView(state) as ReviewView['request'];
-  const directory = deployedDirectory();
+  const directory = ports.policy.directory();
   const self = directory.isOneOf(approver, [state.requester]) ? 'requester' : directory.isOneOf(approver, [state.request.onBehalfOf]) ? 'onBehalfOf' : undefined;
   return {
     request: { ...view, parameters: state.request.parameters, justification: state.request.justification, agent: state.request.agent, status: statusOf(state) },
@@ -75,7 +69,7 @@ async function showReview(event: HttpEvent) {
   const { grant, formAction, answer } = await grantOf(event);
   if (answer) return answer;
   // Step-up: a rule with requireSignIn wants the signed-in approver, not just the link.
-  const stepUp = await checkStepUp(event, decisionDeps, grant);
+  const stepUp = await checkStepUp(event, ports, grant);
   if (stepUp) return stepUp;
   const view = await reviewView(grant.requestId, grant.approver, formAction);
   if (!view) return invalidLink();
@@ -85,7 +79,7 @@ async function showReview(event: HttpEvent) {
 async function decideReview(event: HttpEvent) {
   const { grant, formAction, answer } = await grantOf(event);
   if (answer) return answer;
-  const stepUp = await checkStepUp(event, decisionDeps, grant);
+  const stepUp = await checkStepUp(event, ports, grant);
   if (stepUp) return stepUp;
   const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
   const form = new URLSearchParams(text.length <= 16 * 1024 ? text : '');
@@ -97,8 +91,8 @@ async function decideReview(event: HttpEvent) {
     notice = { kind: 'error', text: 'Choose Approve or Deny (a reason may be at most 1000 characters).' };
   } else {
     try {
-      const signedIn = await signedInAsApprover(event, decisionDeps, grant);
-      const { state } = await castVote(grant.requestId, { approver: grant.approver, via: 'review_link', signedIn }, parsed.data);
+      const signedIn = await signedInAsApprover(event, ports, grant);
+      const { state } = await castVote(ports, grant.requestId, { approver: grant.approver, via: 'review_link', signedIn }, parsed.data);
       notice = { kind: 'success', text: `Your decision (${parsed.data.decision}) is recorded. The request is ${statusOf(state)}.` };
     } catch (err) {
       if (!(err instanceof CountersignError)) throw err;
@@ -111,28 +105,12 @@ async function decideReview(event: HttpEvent) {
   return page(status, renderReviewPage(view));
 }
 
-const withDeps = (route: (event: HttpEvent, deps: DecisionDeps) => Promise<HttpResult>) => (event: HttpEvent) => route(event, decisionDeps);
-
-/** How many of the oldest pending requests "what waits for me" looks at. */
-const PENDING_SCAN_LIMIT = 200;
-const PENDING_READ_CONCURRENCY = 8;
+const withPorts = (route: (event: HttpEvent, ports: typeof awsPorts) => Promise<HttpResult>) => (event: HttpEvent) => route(event, ports);
 
 /** `GET /v1/me/pending`: the pending requests waiting for the caller's vote, oldest first. */
 async function pendingForMe(event: HttpEvent) {
-  const config = deployedConfig();
-  const principal = caller(event, config);
-  const directory = identityDirectory(config);
-  const ids = await listPendingIds(PENDING_SCAN_LIMIT);
-  const now = new Date();
-  const items: ReturnType<typeof publicView>[] = [];
-  for (let i = 0; i < ids.length; i += PENDING_READ_CONCURRENCY) {
-    const chains = await Promise.all(ids.slice(i, i + PENDING_READ_CONCURRENCY).map((id) => ledger().read(id)));
-    for (const chain of chains) {
-      const state = deriveState(chain);
-      if (state && awaitsVoteFrom(state, principal, now, directory)) items.push(publicView(state));
-    }
-  }
-  return json(200, { items });
+  const principal = caller(event, ports.policy.config());
+  return json(200, { items: (await pendingFor(ports, principal)).map((state) => publicView(state)) });
 }
 
 export const handler = routeHandler({
@@ -140,10 +118,10 @@ export const handler = routeHandler({
   'POST /v1/actions/{id}/decision': decisionApi,
   'GET /v1/review/{token}': showReview,
   'POST /v1/review/{token}': decideReview,
-  'POST /v1/slack/interactions': withDeps(handleSlackInteraction),
-  'GET /v1/actions/{id}/review': withDeps(showRequestLanding),
-  'POST /v1/actions/{id}/review-link': withDeps(sendPersonalLink),
-  'GET /v1/auth/login': withDeps(startSignIn),
-  'GET /v1/auth/callback': withDeps(finishSignIn),
+  'POST /v1/slack/interactions': withPorts(handleSlackInteraction),
+  'GET /v1/actions/{id}/review': withPorts(showRequestLanding),
+  'POST /v1/actions/{id}/review-link': withPorts(sendPersonalLink),
+  'GET /v1/auth/login': withPorts(startSignIn),
+  'GET /v1/auth/callback': withPorts(finishSignIn),
 });
 

@@ -32,7 +32,8 @@ import {
 } from '../core/session';
 import type { HttpEvent, HttpResult } from '../adapters/http';
 import { resolveSecret } from '../adapters/secrets';
-import type { DecisionDeps } from './deps';
+import { personalLinkEmail } from '../app/notifications';
+import { requestState, type ApproverPorts } from '../app/vote';
 import { REVIEW_PAGE_HEADERS, renderMessagePage } from './review-page';
 
 type OidcSettings = NonNullable<Config['auth']['oidc']>;
@@ -45,11 +46,11 @@ const emailSchema = z.email().max(320);
 // Routes
 
 /** GET /v1/actions/{id}/review: what a channel card opens. Shows only the action and its expiry to anyone. */
-export async function showRequestLanding(event: HttpEvent, deps: DecisionDeps): Promise<HttpResult> {
+export async function showRequestLanding(event: HttpEvent, deps: ApproverPorts): Promise<HttpResult> {
   const state = await requestOf(event.pathParameters?.id, deps);
   if (!state) return notFound();
   if (statusOf(state) !== 'pending') return closed(state);
-  const config = deps.config();
+  const config = deps.policy.config();
   const id = encodeURIComponent(state.id);
   const signIn = config.auth.oidc
     ? `<p><a href="/v1/auth/login?request=${id}" data-testid="sign-in" style="${BUTTON_STYLE}">Sign in</a>
@@ -85,7 +86,7 @@ export async function showRequestLanding(event: HttpEvent, deps: DecisionDeps): 
  * on file, and to nobody else. The answer is the same whether or not the address matched, so the form cannot be used
  * to find out who the approvers are. (Rate limiting is not done here.)
  */
-export async function sendPersonalLink(event: HttpEvent, deps: DecisionDeps): Promise<HttpResult> {
+export async function sendPersonalLink(event: HttpEvent, deps: ApproverPorts): Promise<HttpResult> {
   const state = await requestOf(event.pathParameters?.id, deps);
   if (!state?.policy) return notFound();
   if (statusOf(state) !== 'pending') return closed(state);
@@ -94,22 +95,12 @@ export async function sendPersonalLink(event: HttpEvent, deps: DecisionDeps): Pr
   const email = emailSchema.safeParse(form.get('email')?.trim());
   if (!email.success) return htmlPage(400, 'Enter your email address', 'That is not an email address. Nothing was sent.', 'error', backLink(state.id));
 
-  const config = deps.config();
+  const config = deps.policy.config();
   const approver = approverForEmail(config, state, email.data);
   const address = approver && approverAddress(config, approver);
   if (approver && address && state.policy.expiresAt) {
     try {
-      const token = await issueReviewToken(deps.mac(), { requestId: state.id, approver, expiresAt: new Date(state.policy.expiresAt) });
-      const reviewUrl = `${deps.publicUrl()}/v1/review/${token}`;
-      const { subject, text } = approvalRequestText(state, reviewUrl);
-      await deps.deliver({
-        channel: 'email',
-        to: address,
-        subject: `Your review link: ${subject}`,
-        text: `You asked for your personal review link on this request's page. If it was not you, ignore this email: nothing happens until you open the link and decide.\n\n${text}`,
-        actionId: state.id,
-        reviewUrl,
-      });
+      await deps.outbox.deliver(await personalLinkEmail(deps, state, approver, address));
     } catch (err) {
       // The answer must not differ for approvers; the failure is logged without the address (personal data).
       log('personal review link not sent', { requestId: state.id, error: errorName(err) });
@@ -125,8 +116,8 @@ export async function sendPersonalLink(event: HttpEvent, deps: DecisionDeps): Pr
 }
 
 /** GET /v1/auth/login?request=<id>: starts OIDC sign-in for a request, keeping the flow in a MAC'd cookie. */
-export async function startSignIn(event: HttpEvent, deps: DecisionDeps): Promise<HttpResult> {
-  const settings = deps.config().auth.oidc;
+export async function startSignIn(event: HttpEvent, deps: ApproverPorts): Promise<HttpResult> {
+  const settings = deps.policy.config().auth.oidc;
   if (!settings) return htmlPage(404, 'Sign-in is not configured', 'Ask for your personal review link by email on the request’s page instead.', 'error');
   const state = await requestOf(event.queryStringParameters?.request, deps);
   if (!state) return notFound();
@@ -140,7 +131,7 @@ export async function startSignIn(event: HttpEvent, deps: DecisionDeps): Promise
     state: oidc.randomState(),
     nonce: oidc.randomNonce(),
     codeVerifier,
-    exp: Math.floor(deps.now().getTime() / 1000) + FLOW_TTL_SECONDS,
+    exp: Math.floor(deps.clock.now().getTime() / 1000) + FLOW_TTL_SECONDS,
   };
   const url = oidc.buildAuthorizationUrl(configuration, {
     redirect_uri: callbackUrl(deps),
@@ -150,7 +141,7 @@ export async function startSignIn(event: HttpEvent, deps: DecisionDeps): Promise
     state: flow.state,
     nonce: flow.nonce,
   });
-  const cookie = `${FLOW_COOKIE}=${await seal(deps.mac(), 'oidc-flow', flow)}${cookieAttributes(deps, '/v1/auth', FLOW_TTL_SECONDS)}`;
+  const cookie = `${FLOW_COOKIE}=${await seal(deps.mac, 'oidc-flow', flow)}${cookieAttributes(deps, '/v1/auth', FLOW_TTL_SECONDS)}`;
   return redirect(url.href, [cookie]);
 }
 
@@ -158,13 +149,13 @@ export async function startSignIn(event: HttpEvent, deps: DecisionDeps): Promise
  * GET /v1/auth/callback: completes sign-in (state, PKCE, nonce and the ID token are checked by openid-client), then
  * sends an approver of the request to a fresh personal review link, with a session cookie for step-up checks.
  */
-export async function finishSignIn(event: HttpEvent, deps: DecisionDeps): Promise<HttpResult> {
+export async function finishSignIn(event: HttpEvent, deps: ApproverPorts): Promise<HttpResult> {
   // The flow cookie is single-use: every answer clears it.
   const clear = [`${FLOW_COOKIE}=${cookieAttributes(deps, '/v1/auth', 0)}`];
-  const config = deps.config();
+  const config = deps.policy.config();
   const settings = config.auth.oidc;
   if (!settings) return htmlPage(404, 'Sign-in is not configured', 'Nothing was changed.', 'error', '', clear);
-  const flow = await unseal(deps.mac(), 'oidc-flow', flowSchema, cookieValue(cookiesOf(event), FLOW_COOKIE), deps.now());
+  const flow = await unseal(deps.mac, 'oidc-flow', flowSchema, cookieValue(cookiesOf(event), FLOW_COOKIE), deps.clock.now());
   if (!flow) {
     return htmlPage(
       400,
@@ -216,7 +207,7 @@ export async function finishSignIn(event: HttpEvent, deps: DecisionDeps): Promis
   if (claims?.email_verified !== undefined && claims.email_verified !== true && claims.email_verified !== 'true') {
     return htmlPage(403, 'Your email address is not verified', 'The identity provider has not verified your email address, so Countersign cannot take it as your identity. Nothing was changed.', 'error', '', clear);
   }
-  const state = await deps.readState(flow.requestId);
+  const state = await requestState(deps, flow.requestId);
   if (!state) return notFound(clear);
   const approver = approverForEmail(config, state, email);
   if (!approver) {
@@ -229,29 +220,29 @@ export async function finishSignIn(event: HttpEvent, deps: DecisionDeps): Promis
       clear,
     );
   }
-  const now = Math.floor(deps.now().getTime() / 1000);
-  const session = `${SESSION_COOKIE}=${await seal(deps.mac(), 'session', { email, exp: now + SESSION_TTL_SECONDS })}${cookieAttributes(deps, '/v1/review', SESSION_TTL_SECONDS)}`;
+  const now = Math.floor(deps.clock.now().getTime() / 1000);
+  const session = `${SESSION_COOKIE}=${await seal(deps.mac, 'session', { email, exp: now + SESSION_TTL_SECONDS })}${cookieAttributes(deps, '/v1/review', SESSION_TTL_SECONDS)}`;
   if (statusOf(state) !== 'pending' || !state.policy?.expiresAt) return closed(state, [...clear, session]);
-  const token = await issueReviewToken(deps.mac(), { requestId: state.id, approver, expiresAt: new Date(state.policy.expiresAt) });
-  return redirect(`${deps.publicUrl()}/v1/review/${token}`, [...clear, session]);
+  const token = await issueReviewToken(deps.mac, { requestId: state.id, approver, expiresAt: new Date(state.policy.expiresAt) });
+  return redirect(`${deps.publicUrl}/v1/review/${token}`, [...clear, session]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Step-up (requireSignIn) for the review page: the lead calls these from showReview / decideReview.
 
 /** The verified email of the signed-in person (`cs_session`), or undefined when nobody is signed in. */
-export async function signedInAs(event: HttpEvent, deps: DecisionDeps): Promise<string | undefined> {
-  const session = await unseal(deps.mac(), 'session', sessionSchema, cookieValue(cookiesOf(event), SESSION_COOKIE), deps.now());
+export async function signedInAs(event: HttpEvent, deps: ApproverPorts): Promise<string | undefined> {
+  const session = await unseal(deps.mac, 'session', sessionSchema, cookieValue(cookiesOf(event), SESSION_COOKIE), deps.clock.now());
   return session?.email;
 }
 
 /** Whether the signed-in person (`cs_session`) is the review link's approver of the request. */
-export async function signedInAsApprover(event: HttpEvent, deps: DecisionDeps, grant: { readonly requestId: string; readonly approver: string }): Promise<boolean> {
+export async function signedInAsApprover(event: HttpEvent, deps: ApproverPorts, grant: { readonly requestId: string; readonly approver: string }): Promise<boolean> {
   const email = await signedInAs(event, deps);
-  const state = email === undefined ? undefined : await deps.readState(grant.requestId);
+  const state = email === undefined ? undefined : await requestState(deps, grant.requestId);
   if (!email || !state) return false;
-  const approver = approverForEmail(deps.config(), state, email);
-  return approver !== undefined && identityDirectory(deps.config()).samePerson(approver, grant.approver);
+  const approver = approverForEmail(deps.policy.config(), state, email);
+  return approver !== undefined && identityDirectory(deps.policy.config()).samePerson(approver, grant.approver);
 }
 
 /** Sends the browser to sign in for a request; it comes back to a fresh personal review link. */
@@ -264,9 +255,9 @@ export function signInRedirect(requestId: string): HttpResult {
  * signed-in person is the link's approver); otherwise the answer to give instead (a redirect to sign in, or a 403
  * page when someone else is signed in).
  */
-export async function checkStepUp(event: HttpEvent, deps: DecisionDeps, grant: { readonly requestId: string; readonly approver: string }): Promise<HttpResult | undefined> {
-  const config = deps.config();
-  const state = await deps.readState(grant.requestId);
+export async function checkStepUp(event: HttpEvent, deps: ApproverPorts, grant: { readonly requestId: string; readonly approver: string }): Promise<HttpResult | undefined> {
+  const config = deps.policy.config();
+  const state = await requestState(deps, grant.requestId);
   if (!state || !signInRequired(config, state)) return undefined;
   const email = await signedInAs(event, deps);
   if (!email) return signInRedirect(grant.requestId);
@@ -298,7 +289,7 @@ function isLoopbackHttp(url: string): boolean {
 }
 
 /** The provider's discovered configuration, fetched once per cold start (a failure is retried by the next call). */
-async function oidcConfiguration(settings: OidcSettings, deps: DecisionDeps): Promise<oidc.Configuration | undefined> {
+async function oidcConfiguration(settings: OidcSettings, deps: ApproverPorts): Promise<oidc.Configuration | undefined> {
   const key = `${settings.issuer}\n${settings.clientId}\n${settings.clientSecret}`;
   let configuration = configurations.get(key);
   if (!configuration) {
@@ -314,9 +305,9 @@ async function oidcConfiguration(settings: OidcSettings, deps: DecisionDeps): Pr
   }
 }
 
-async function discover(settings: OidcSettings, deps: DecisionDeps): Promise<oidc.Configuration> {
+async function discover(settings: OidcSettings, deps: ApproverPorts): Promise<oidc.Configuration> {
   // Plain http only between loopback addresses: a local provider in local mode or in tests, never on AWS.
-  const insecure = isLoopbackHttp(settings.issuer) && isLoopbackHttp(deps.publicUrl());
+  const insecure = isLoopbackHttp(settings.issuer) && isLoopbackHttp(deps.publicUrl);
   const secret = await resolveSecret(settings.clientSecret);
   return oidc.discovery(new URL(settings.issuer), settings.clientId, undefined, oidc.ClientSecretBasic(secret), {
     timeout: OIDC_REQUEST_TIMEOUT_SECONDS,
@@ -324,7 +315,7 @@ async function discover(settings: OidcSettings, deps: DecisionDeps): Promise<oid
   });
 }
 
-const callbackUrl = (deps: DecisionDeps) => `${deps.publicUrl()}/v1/auth/callback`;
+const callbackUrl = (deps: ApproverPorts) => `${deps.publicUrl}/v1/auth/callback`;
 
 function isNetworkError(err: unknown): boolean {
   const name = (err as Error | undefined)?.name;
@@ -334,9 +325,9 @@ function isNetworkError(err: unknown): boolean {
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP and HTML helpers
 
-async function requestOf(id: string | undefined, deps: DecisionDeps): Promise<ApprovalState | undefined> {
+async function requestOf(id: string | undefined, deps: ApproverPorts): Promise<ApprovalState | undefined> {
   if (!id || !REQUEST_ID_PATTERN.test(id)) return undefined;
-  const state = await deps.readState(id);
+  const state = await requestState(deps, id);
   // Only requests that ask approvers have anything to review.
   return state?.policy?.effect === 'require_approval' ? state : undefined;
 }
@@ -357,8 +348,8 @@ function cookiesOf(event: HttpEvent): string[] {
 }
 
 /** HttpOnly, SameSite=Lax (the provider's redirect back is a top-level GET), Secure except on a loopback http URL. */
-function cookieAttributes(deps: DecisionDeps, path: string, maxAge: number): string {
-  return `; Path=${path}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${isLoopbackHttp(deps.publicUrl()) ? '' : '; Secure'}`;
+function cookieAttributes(deps: ApproverPorts, path: string, maxAge: number): string {
+  return `; Path=${path}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${isLoopbackHttp(deps.publicUrl) ? '' : '; Secure'}`;
 }
 
 function redirect(location: string, cookies: string[] = []): HttpResult {

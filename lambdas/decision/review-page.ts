@@ -10,8 +10,8 @@
  */
 import { escapeHtml } from '../core/html';
 import { markHidden } from '../core/text';
-import type { RequestStatus } from '../core/request';
-import { REASON_MAX_LENGTH } from '../core/approval';
+import type { Decision, RequestStatus } from '../core/request';
+import { REASON_MAX_LENGTH } from '../core/records';
 
 export interface ReviewView {
   readonly request: {
@@ -32,7 +32,7 @@ export interface ReviewView {
     decidedAt?: string;
     decidedBy?: string;
     reason?: string;
-    votes: Array<{ approver: string; decision: 'approve' | 'deny'; reason?: string; at: string }>;
+    votes: Array<{ approver: string; decision: Decision; reason?: string; at: string }>;
   };
   /** The approver this personal link belongs to. */
   readonly approver: string;

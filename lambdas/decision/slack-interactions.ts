@@ -6,7 +6,8 @@
  * failing the vote), and acknowledges with an empty 200.
  */
 import { REQUEST_ID_PATTERN } from '../core/request';
-import { statusOf, type VoteInput } from '../core/approval';
+import { statusOf } from '../core/approval';
+import { type VoteInput } from '../core/records';
 import { CountersignError } from '../core/errors';
 import {
   approverForSlackUser,
@@ -24,7 +25,7 @@ import {
 import { errorResult, MAX_BODY_BYTES, type HttpEvent, type HttpResult } from '../adapters/http';
 import { resolveSecret } from '../adapters/secrets';
 import { postToResponseUrl } from '../adapters/slack';
-import type { DecisionDeps } from './deps';
+import { castVote, requestState, type ApproverPorts } from '../app/vote';
 
 /** Time left for the response_url post inside Slack's 3-second window, after the vote. */
 export const RESPONSE_URL_TIMEOUT_MS = 1500;
@@ -64,8 +65,8 @@ async function respond(url: string | undefined, body: SlackResponseBody): Promis
   }
 }
 
-export async function handleSlackInteraction(event: HttpEvent, deps: DecisionDeps): Promise<HttpResult> {
-  const slack = deps.config().channels.slack;
+export async function handleSlackInteraction(event: HttpEvent, deps: ApproverPorts): Promise<HttpResult> {
+  const slack = deps.policy.config().channels.slack;
   if (!slack) return errorResult(new CountersignError('not_found', 'Slack is not configured for this deployment'));
 
   const body = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
@@ -76,7 +77,7 @@ export async function handleSlackInteraction(event: HttpEvent, deps: DecisionDep
     timestamp: header(event, 'x-slack-request-timestamp'),
     signature: header(event, 'x-slack-signature'),
     body,
-    now: deps.now(),
+    now: deps.clock.now(),
   });
   if (!signed) return errorResult(new CountersignError('unauthorized', 'the Slack request signature is missing, wrong or stale'));
 
@@ -94,7 +95,7 @@ export async function handleSlackInteraction(event: HttpEvent, deps: DecisionDep
   if (!decision) return ACK; // the Review link button, or another app's element
 
   const responseUrl = payload.response_url;
-  const approver = approverForSlackUser(deps.config(), payload.user.id);
+  const approver = approverForSlackUser(deps.policy.config(), payload.user.id);
   if (!approver) {
     await respond(responseUrl, ephemeralMessage('Your Slack account is not linked to a Countersign approver, so your click was not counted. Ask your Countersign administrator to add your Slack user id (slackUserId) to your approver entry, or use the Review link.'));
     return ACK;
@@ -106,8 +107,8 @@ export async function handleSlackInteraction(event: HttpEvent, deps: DecisionDep
   }
 
   try {
-    const { state } = await deps.castVote(requestId, { approver, via: 'slack', signedIn: false }, { decision });
-    const reviewUrl = reviewUrlOf(payload.message) ?? `${deps.publicUrl()}/v1/actions/${requestId}/review`;
+    const { state } = await castVote(deps, requestId, { approver, via: 'slack', signedIn: false }, { decision });
+    const reviewUrl = reviewUrlOf(payload.message) ?? `${deps.publicUrl}/v1/actions/${requestId}/review`;
     await respond(responseUrl, statusOf(state) === 'pending' ? progressMessage(state, reviewUrl) : outcomeMessage(state));
   } catch (err) {
     if (!(err instanceof CountersignError)) throw err;

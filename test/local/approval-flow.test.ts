@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyChain, type AuditRecord } from '../../lambdas/core/audit';
+import { verifyChain, type AuditRecord } from '../../lambdas/core/ledger-record';
 import { parametersHash, verifyReceipt } from '../../lambdas/core/receipt';
 import { api, eventually, startCountersign, type RunningCountersign } from './harness';
 

@@ -7,10 +7,10 @@ import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand } from 
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLedgerStore } from '../../lambdas/adapters/audit-ledger';
-import { signReceipt } from '../../lambdas/adapters/receipt-signer';
-import { GENESIS_HASH, verifyChain, type AuditEvent, type AuditRecord } from '../../lambdas/core/audit';
-import { parametersHash, verifyReceipt } from '../../lambdas/core/receipt';
+import { kmsLedgerSigner } from '../../lambdas/adapters/kms-signer';
+import { LedgerTable } from '../../lambdas/adapters/ledger-table';
+import { GENESIS_HASH, verifyChain, type AuditEvent, type AuditRecord } from '../../lambdas/core/ledger-record';
+import { parametersHash, signReceipt, verifyReceipt } from '../../lambdas/core/receipt';
 import { createLedgerTable, startLedgerStores, type LedgerStores } from './ledger-table';
 import { slotKeys } from '../../lambdas/core/checkpoint';
 
@@ -28,11 +28,14 @@ let requestCounter = 0;
 
 const nextRequestId = () => `act_${++requestCounter}_${Date.now()}`;
 
-function ledger(overrides: { keyId?: string; dynamo?: DynamoDBDocumentClient; clock?: () => Date } = {}): AuditLedgerStore {
-  return new AuditLedgerStore({ tableName: TABLE, keyId: keyArn, dynamo, kms, ...overrides });
+/** The ledger table with its signer (the local KMS endpoint), as the functions wire it. */
+function ledger(overrides: { keyId?: string; dynamo?: DynamoDBDocumentClient; clock?: () => Date } = {}): LedgerTable & { publicKeyPem(): Promise<string> } {
+  const signer = kmsLedgerSigner(kms, overrides.keyId ?? keyArn);
+  const table = new LedgerTable({ tableName: TABLE, dynamo: overrides.dynamo ?? dynamo, signer, ...(overrides.clock ? { clock: overrides.clock } : {}) });
+  return Object.assign(table, { publicKeyPem: () => signer.publicKeyPem() });
 }
 
-async function publicKey(store: AuditLedgerStore) {
+async function publicKey(store: { publicKeyPem(): Promise<string> }) {
   return createPublicKey(await store.publicKeyPem());
 }
 
@@ -207,7 +210,7 @@ describe('receipts signed by the ledger key through KMS', () => {
   it('verify with verifyReceipt and the ledger public key PEM', async () => {
     const parameters = { table: 'customers', format: 'csv' };
     const iat = Math.floor(Date.now() / 1000);
-    const jws = await signReceipt(kms, keyArn, {
+    const jws = await signReceipt(kmsLedgerSigner(kms, keyArn), {
       iss: 'countersign',
       sub: 'act_receipt',
       action: 'data.export',
@@ -229,7 +232,7 @@ describe('receipts signed by the ledger key through KMS', () => {
   it('signs receipts larger than KMS Sign accepts as a message', async () => {
     const iat = Math.floor(Date.now() / 1000);
     const approvers = Array.from({ length: 120 }, (_, i) => `approver-${i}@example.com`);
-    const jws = await signReceipt(kms, keyArn, {
+    const jws = await signReceipt(kmsLedgerSigner(kms, keyArn), {
       iss: 'countersign',
       sub: 'act_big',
       action: 'data.export',

@@ -8,10 +8,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditLedgerStore } from '../../lambdas/adapters/audit-ledger';
-import { CheckpointStore } from '../../lambdas/adapters/checkpoints';
-import { exportLedgerPage, exportSealedPage } from '../../lambdas/adapters/ledger-export';
-import type { AuditEvent } from '../../lambdas/core/audit';
+import { CheckpointTable } from '../../lambdas/adapters/checkpoint-table';
+import { kmsLedgerSigner } from '../../lambdas/adapters/kms-signer';
+import { exportLedgerPage, ledgerExportSource } from '../../lambdas/adapters/ledger-scan';
+import { LedgerTable } from '../../lambdas/adapters/ledger-table';
+import { sealedPage } from '../../lambdas/app/export';
+import type { AuditEvent } from '../../lambdas/core/ledger-record';
 import { LEDGER_ORIGIN } from '../../lambdas/core/checkpoint';
 import { verifyLedgerLines } from '../../lambdas/core/ledger-verify';
 import { createLedgerTable, startLedgerStores, type LedgerStores } from './ledger-table';
@@ -37,6 +39,13 @@ function clock(start: string) {
 const EVENT: AuditEvent = { type: 'requested', actor: 'agent', data: { action: 'data.export' } };
 const once = (event: AuditEvent) => (chain: readonly unknown[]) => (chain.length === 0 ? [event] : []);
 
+/** One sealed page, as the intake function's export route reads it: the table, its checkpoints, the ledger key. */
+function exportPage(tableName: string, query: { since?: string | undefined; until?: string | undefined; cursor?: string | undefined }, limits: { maxBytes?: number; maxMillis?: number; scanLimit?: number } = {}, clock?: () => Date) {
+  const signer = kmsLedgerSigner(kms, keyId);
+  const exportSource = ledgerExportSource({ dynamo, tableName, latestCheckpoint: () => new CheckpointTable({ tableName, dynamo, signer }).latest() });
+  return sealedPage({ signer, exportSource, clock: { now: clock ?? (() => new Date()), sleep: async () => {} } }, query, limits);
+}
+
 /** Everything in the table (or a window of it), as an export would write it: header, items, seal. */
 async function exportAll(
   tableName: string,
@@ -44,11 +53,10 @@ async function exportAll(
   options: { clock?: () => Date; since?: string } = {},
 ): Promise<{ lines: string[]; pages: number }> {
   const lines: string[] = [];
-  const publicKey = async () => createPublicKey(await new AuditLedgerStore({ tableName, keyId, dynamo, kms }).publicKeyPem());
   let cursor: string | undefined;
   let pages = 0;
   do {
-    const page = await exportSealedPage({ dynamo, kms, tableName, keyId, publicKey, cursor, since: options.since, ...(options.clock ? { clock: options.clock } : {}), ...limits });
+    const page = await exportPage(tableName, { cursor, since: options.since }, limits, options.clock);
     if (pages === 0) lines.push(JSON.stringify({ type: 'export', format: 2, exportedAt: page.exportedAt, ...(options.since ? { since: options.since } : {}) }));
     pages += 1;
     lines.push(...page.items.map((i) => JSON.stringify(i)));
@@ -69,13 +77,13 @@ beforeAll(async () => {
 
 afterAll(() => stores?.close());
 
-describe('CheckpointStore', () => {
+describe('CheckpointTable', () => {
   it('covers the ledger: the first run scans, later runs read the slot index an hour per checkpoint', async () => {
     const tableName = await newLedgerTable();
     const time = clock('2026-11-01T09:00:00.000Z');
-    const records = new AuditLedgerStore({ tableName, keyId, dynamo, kms, clock: time.now });
-    const checkpoints = new CheckpointStore({ tableName, keyId, dynamo, kms, clock: time.now });
-    const publicKey = createPublicKey(await records.publicKeyPem());
+    const records = new LedgerTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId), clock: time.now });
+    const checkpoints = new CheckpointTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId), clock: time.now });
+    const publicKey = createPublicKey(await kmsLedgerSigner(kms, keyId).publicKeyPem());
     const deadline = Number.MAX_SAFE_INTEGER;
 
     for (const id of ['act_a', 'act_b', 'act_c']) {
@@ -114,17 +122,17 @@ describe('CheckpointStore', () => {
   it('writes each checkpoint once when runs race, and the loser leaves only unreferenced pages', async () => {
     const tableName = await newLedgerTable();
     const time = clock('2026-11-02T09:00:00.000Z');
-    const records = new AuditLedgerStore({ tableName, keyId, dynamo, kms, clock: time.now });
+    const records = new LedgerTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId), clock: time.now });
     for (let i = 0; i < 5; i++) await records.append(`act_race${i}`, once(EVENT));
     time.advance(120_000);
     const runs = await Promise.all(
-      Array.from({ length: 4 }, () => new CheckpointStore({ tableName, keyId, dynamo, kms, clock: time.now }).run({ settleSeconds: 60, deadline: Number.MAX_SAFE_INTEGER })),
+      Array.from({ length: 4 }, () => new CheckpointTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId), clock: time.now }).run({ settleSeconds: 60, deadline: Number.MAX_SAFE_INTEGER })),
     );
     expect(runs.flat().map((c) => c.seq)).toEqual([1]);
     const { Items } = await dynamo.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'requestId = :cp', ExpressionAttributeValues: { ':cp': 'checkpoint' } }));
     expect(Items).toHaveLength(1);
     const { lines } = await exportAll(tableName, {}, { clock: time.now });
-    expect(verifyLedgerLines(lines, createPublicKey(await records.publicKeyPem())).findings).toEqual([]);
+    expect(verifyLedgerLines(lines, createPublicKey(await kmsLedgerSigner(kms, keyId).publicKeyPem())).findings).toEqual([]);
   });
 
   it('re-stamps a record whose signing outlasted the write window', async () => {
@@ -133,10 +141,10 @@ describe('CheckpointStore', () => {
     let calls = 0;
     // Each reading of the clock after the first stamp moves it 6 s: signing looks slow, once.
     const slowOnce = () => new Date((calls++ === 1 ? (now += 6000) : now));
-    const store = new AuditLedgerStore({ tableName, keyId, dynamo, kms, clock: slowOnce, writeWindowSeconds: 5 });
+    const store = new LedgerTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId), clock: slowOnce, writeWindowSeconds: 5 });
     const { appended } = await store.append('act_slow', once(EVENT));
     expect(appended[0]!.at).toBe('2026-11-03T09:00:06.000Z');
-    const stuck = new AuditLedgerStore({ tableName, keyId, dynamo, kms, clock: () => new Date((now += 6000)), writeWindowSeconds: 5 });
+    const stuck = new LedgerTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId), clock: () => new Date((now += 6000)), writeWindowSeconds: 5 });
     await expect(stuck.append('act_stuck', once(EVENT))).rejects.toThrow(/longer than the write window/);
     expect(await stuck.read('act_stuck')).toEqual([]);
   });
@@ -145,7 +153,7 @@ describe('CheckpointStore', () => {
 describe('exportLedgerPage', () => {
   it('pages through every item exactly once, chains oldest first, by byte budget', async () => {
     const tableName = await newLedgerTable();
-    const store = new AuditLedgerStore({ tableName, keyId, dynamo, kms });
+    const store = new LedgerTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId) });
     const events: AuditEvent[] = ['requested', 'policy_decided', 'voted', 'approved'].map((type) => ({ type, actor: 'x', data: { pad: 'y'.repeat(300) } }) as AuditEvent);
     for (let i = 0; i < 12; i++) await store.append(`act_page${i}`, (chain) => events.slice(chain.length, chain.length + 1));
     const small = await exportAll(tableName, { maxBytes: 3000 });
@@ -161,7 +169,7 @@ describe('exportLedgerPage', () => {
     for (const paged of [small, hurried]) {
       expect(sealOf(paged.lines)).toMatchObject({ items: 48, records: 48, tail: 48, digest: sealOf(whole.lines).digest });
     }
-    const publicKey = createPublicKey(await store.publicKeyPem());
+    const publicKey = createPublicKey(await kmsLedgerSigner(kms, keyId).publicKeyPem());
     for (const { lines } of [small, hurried, whole]) expect(verifyLedgerLines(lines, publicKey).findings).toEqual([]);
     const items = itemsOf(whole.lines).map((l) => JSON.parse(l) as { requestId: string; seq: number });
     expect(items).toHaveLength(48);
@@ -170,14 +178,14 @@ describe('exportLedgerPage', () => {
 
   it('carries the progress in a signed cursor: another window or a rewritten cursor is refused', async () => {
     const tableName = await newLedgerTable();
-    const store = new AuditLedgerStore({ tableName, keyId, dynamo, kms });
+    const store = new LedgerTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId) });
     for (let i = 0; i < 6; i++) await store.append(`act_cursor${i}`, once(EVENT));
-    const publicKey = async () => createPublicKey(await store.publicKeyPem());
+    const publicKey = async () => createPublicKey(await kmsLedgerSigner(kms, keyId).publicKeyPem());
     const since = '2026-01-01T00:00:00.000Z';
-    const first = await exportSealedPage({ dynamo, kms, tableName, keyId, publicKey, since, maxBytes: 600 });
+    const first = await exportPage(tableName, { since }, { maxBytes: 600 });
     expect(first.cursor).toEqual(expect.any(String));
     expect(first.seal).toBeUndefined();
-    const again = (input: { since?: string; until?: string; cursor: string }) => exportSealedPage({ dynamo, kms, tableName, keyId, publicKey, maxBytes: 600, ...input });
+    const again = (input: { since?: string; until?: string; cursor: string }) => exportPage(tableName, input, { maxBytes: 600 });
     await expect(again({ cursor: first.cursor! })).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/another since\/until window/) });
     await expect(again({ since, until: '2027-01-01T00:00:00.000Z', cursor: first.cursor! })).rejects.toMatchObject({ code: 'invalid_request' });
     // The progress rewritten (fewer items, as if the first page had returned nothing): the signature no longer holds.
@@ -200,8 +208,8 @@ describe('exportLedgerPage', () => {
   it('selects records by time and checkpoints wholly inside the range', async () => {
     const tableName = await newLedgerTable();
     const time = clock('2026-11-04T09:00:00.000Z');
-    const store = new AuditLedgerStore({ tableName, keyId, dynamo, kms, clock: time.now });
-    const checkpoints = new CheckpointStore({ tableName, keyId, dynamo, kms, clock: time.now });
+    const store = new LedgerTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId), clock: time.now });
+    const checkpoints = new CheckpointTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId), clock: time.now });
     await store.append('act_early', once(EVENT));
     time.set('2026-11-04T09:10:00.000Z');
     await checkpoints.run({ settleSeconds: 60, deadline: Number.MAX_SAFE_INTEGER }); // #1 until 09:09
@@ -214,7 +222,7 @@ describe('exportLedgerPage', () => {
     expect(page.items.filter((i) => i.type === 'checkpoint').map((i) => i.seq)).toEqual([2]);
     const { lines } = await exportAll(tableName, {}, { clock: time.now, since: '2026-11-04T09:09:00.000Z' });
     expect(itemsOf(lines)).toEqual(page.items.map((i) => JSON.stringify(i)));
-    const report = verifyLedgerLines(lines, createPublicKey(await store.publicKeyPem()));
+    const report = verifyLedgerLines(lines, createPublicKey(await kmsLedgerSigner(kms, keyId).publicKeyPem()));
     expect(report.findings).toEqual([]);
     expect(report).toMatchObject({ ok: true, sealed: true, window: { since: '2026-11-04T09:09:00.000Z' } });
   });

@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { verifyChain, type AuditRecord } from '../../lambdas/core/audit';
-import { voteSchema } from '../../lambdas/core/approval';
+import { verifyChain, type AuditRecord } from '../../lambdas/core/ledger-record';
+import { voteSchema } from '../../lambdas/core/records';
 import { hasHiddenCharacters } from '../../lambdas/core/text';
 import {
   checkProperty,

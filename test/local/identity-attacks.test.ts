@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../lambdas/core/audit';
+import type { AuditRecord } from '../../lambdas/core/ledger-record';
 import { api, eventually, postSlackClick, startCountersign, type RunningCountersign } from './harness';
 
 const ACCOUNT = '000000000000';

@@ -8,14 +8,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ApprovalState } from '../../lambdas/core/approval';
 import { parseConfig } from '../../lambdas/core/config';
 import type { MacPort } from '../../lambdas/core/review-token';
 import { seal } from '../../lambdas/core/session';
 import type { HttpEvent } from '../../lambdas/adapters/http';
-import type { DecisionDeps } from '../../lambdas/decision/deps';
+import type { ApproverPorts } from '../../lambdas/app/vote';
+import { memoryPorts } from '../fixtures/memory-ports';
+
+// The step-up request is the test's (these tests are about sign-in, not the ledger).
+vi.mock('../../lambdas/app/vote', async (original) => ({
+  ...(await original<typeof import('../../lambdas/app/vote')>()),
+  requestState: async (_ports: unknown, id: string) => (id === 'act_stepup' ? STEP_UP_STATE : undefined),
+}));
 import { checkStepUp, signedInAs, signInRedirect, startSignIn } from '../../lambdas/decision/identity';
 import { REVIEW_PAGE_HEADERS } from '../../lambdas/decision/review-page';
 import { api, eventually, startCountersign, type RunningCountersign } from './harness';
@@ -435,7 +442,7 @@ const STEP_UP_STATE: ApprovalState = {
   notified: true,
 };
 
-function fakeDeps(options: { publicUrl?: string; oidcIssuer?: string; requireSignIn?: boolean; mac?: MacPort } = {}): DecisionDeps {
+function fakeDeps(options: { publicUrl?: string; oidcIssuer?: string; requireSignIn?: boolean; mac?: MacPort } = {}): ApproverPorts {
   const config = parseConfig(
     stringify({
       version: 1,
@@ -447,17 +454,14 @@ function fakeDeps(options: { publicUrl?: string; oidcIssuer?: string; requireSig
   );
   const mac = options.mac ?? hmacPort();
   return {
-    castVote: async () => {
-      throw new Error('not in these tests');
+    ...memoryPorts(config, { publicUrl: options.publicUrl ?? 'https://countersign.example.com' }),
+    mac,
+    clock: { now: () => NOW, sleep: async () => {} },
+    outbox: {
+      deliver: async () => {
+        throw new Error('not in these tests');
+      },
     },
-    readState: async (id) => (id === STEP_UP_STATE.id ? STEP_UP_STATE : undefined),
-    mac: () => mac,
-    config: () => config,
-    publicUrl: () => options.publicUrl ?? 'https://countersign.example.com',
-    deliver: async () => {
-      throw new Error('not in these tests');
-    },
-    now: () => NOW,
   };
 }
 

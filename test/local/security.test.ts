@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../lambdas/core/audit';
+import type { AuditRecord } from '../../lambdas/core/ledger-record';
 import { escapeHtml } from '../../lambdas/core/html';
 import { escapeTeamsMarkdown } from '../../lambdas/core/teams';
 import { contractProblems, send } from '../fixtures/hostile';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../lambdas/core/audit';
+import type { AuditRecord } from '../../lambdas/core/ledger-record';
 import { api, eventually, postSlackClick, startCountersign, type RunningCountersign } from './harness';
 
 const SIGNING_SECRET = 'e2e-signing-secret-0123456789abcdef';

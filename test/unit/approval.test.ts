@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  planWake,
-  decideCancel,
-  decideExpiry,
-  decideIntake,
-  decideVote,
-  deriveState,
-  publicView,
-  statusOf,
-  type PolicyDecidedData,
-} from '../../lambdas/core/approval';
-import type { AuditEvent, AuditRecord } from '../../lambdas/core/audit';
+import { planWake, decideCancel, decideExpiry, decideIntake, decideVote, deriveState, publicView, statusOf } from '../../lambdas/core/approval';
+import { type PolicyDecidedData } from '../../lambdas/core/records';
+import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
 import { CountersignError } from '../../lambdas/core/errors';
 import { IdentityDirectory } from '../../lambdas/core/identity';
 

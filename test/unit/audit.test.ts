@@ -12,7 +12,7 @@ import {
   type AuditEvent,
   type AuditRecord,
   type UnsignedRecord,
-} from '../../lambdas/core/audit';
+} from '../../lambdas/core/ledger-record';
 import { signEntry, testKey } from '../fixtures/ledger-key';
 
 function signRecord(unsigned: UnsignedRecord, secretKey: Uint8Array): AuditRecord {

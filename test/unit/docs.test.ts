@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../lib/intake-api';
-import { AUDIT_TYPES } from '../../lambdas/core/audit';
+import { AUDIT_TYPES } from '../../lambdas/core/records';
 import { configSchema } from '../../lambdas/core/config';
 import { ERROR_STATUS } from '../../lambdas/core/errors';
 import { receiptClaimsSchema } from '../../lambdas/core/receipt';

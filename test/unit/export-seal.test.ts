@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { p256 } from '@noble/curves/nist.js';
-import { auditRecordSchema, canonicalSignedJson, nextUnsignedRecord, signatureValid, type AuditEvent, type AuditRecord } from '../../lambdas/core/audit';
+import { auditRecordSchema, canonicalSignedJson, nextUnsignedRecord, signatureValid, type AuditEvent, type AuditRecord } from '../../lambdas/core/ledger-record';
 import { checkpointSchema, LEDGER_ORIGIN, planCheckpoint, type Checkpoint, type LeavesPage } from '../../lambdas/core/checkpoint';
 import {
   addExportItem,

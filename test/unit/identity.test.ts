@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { channelRefusal, decideIntake, decideVote, deriveState, isSelf, type PolicyDecidedData, type Voter } from '../../lambdas/core/approval';
-import type { AuditEvent, AuditRecord } from '../../lambdas/core/audit';
+import { channelRefusal, decideIntake, decideVote, deriveState, isSelf, type Voter } from '../../lambdas/core/approval';
+import { type PolicyDecidedData } from '../../lambdas/core/records';
+import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
 import { ConfigError, parseConfig } from '../../lambdas/core/config';
 import { CountersignError } from '../../lambdas/core/errors';
 import { callerIdentity, canonicalPrincipal, IdentityDirectory, identityDirectory, parsePrincipal, principalMatchForms } from '../../lambdas/core/identity';

@@ -6,35 +6,45 @@
  */
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { decideIntake, deriveState, type PolicyDecidedData } from '../../lambdas/core/approval';
-import type { AuditEvent, AuditRecord } from '../../lambdas/core/audit';
-import type { OutgoingMessage } from '../../lambdas/adapters/outbox';
-import { retryBudgetMs } from '../../lambdas/adapters/retry';
+import { decideIntake, deriveState } from '../../lambdas/core/approval';
+import { type PolicyDecidedData } from '../../lambdas/core/records';
+import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
+import { NOTIFY_RETRY } from '../../lambdas/app/notifications';
+import { configSchema } from '../../lambdas/core/config';
+import type { OutgoingMessage } from '../../lambdas/core/notification';
+import type { Clock, Ports } from '../../lambdas/core/ports';
+import { retryBudgetMs } from '../../lambdas/core/retry';
 import { FUNCTION_TIMEOUTS } from '../../lib/countersign';
 import { stampRecords } from '../fixtures/memory-ledger';
+import { memoryPorts, type MemoryPorts } from '../fixtures/memory-ports';
 
 const REQUESTER = 'arn:aws:iam::123456789012:role/agent';
 const APPROVERS = ['alice@example.com', 'bob@example.com'];
 
 const world = vi.hoisted(() => ({
-  chain: [] as unknown[],
+  ports: undefined as unknown as MemoryPorts<Clock>,
   deliver: (async () => {}) as (message: OutgoingMessage) => Promise<void>,
 }));
 
 const stamp = (chain: readonly AuditRecord[], events: readonly AuditEvent[]) => stampRecords(chain, events, 'act_bounds');
 
-vi.mock('../../lambdas/adapters/ledger', async () => {
-  const { memoryLedger } = await import('../fixtures/memory-ledger');
-  return { ledger: () => memoryLedger(world, 'act_bounds'), completeOutcome: async () => undefined };
+// The handlers as deployed, with every port in memory but the clock, which is the system's (vitest's virtual one).
+vi.mock('../../lambdas/adapters/aws-ports', async (original) => {
+  const real = await original<typeof import('../../lambdas/adapters/aws-ports')>();
+  return { ...real, awsPorts: new Proxy({}, { get: (_, key) => world.ports[key as keyof Ports] }) };
 });
-vi.mock('../../lambdas/adapters/request-store', () => ({ storeTaskToken: async () => {}, getRequestItem: async () => undefined }));
-vi.mock('../../lambdas/adapters/kms-mac', () => ({
-  kmsMac: () => ({ generate: async (m: Buffer) => Buffer.from(m).subarray(0, 32), verify: async () => true }),
-}));
-vi.mock('../../lambdas/adapters/outbox', async (original) => ({
-  ...(await original<typeof import('../../lambdas/adapters/outbox')>()),
-  deliver: (message: OutgoingMessage) => world.deliver(message),
-}));
+
+/** Fresh ports holding one pending request, `act_bounds`, its sends going to `world.deliver`. */
+async function withPendingRequest(policy: Partial<PolicyDecidedData> = {}): Promise<void> {
+  const { systemClock } = await import('../../lambdas/adapters/aws-ports');
+  const config = configSchema.parse(JSON.parse(process.env.COUNTERSIGN_CONFIG_JSON!));
+  world.ports = memoryPorts(config, { clock: systemClock });
+  Object.assign(world.ports.outbox, { deliver: (message: OutgoingMessage) => world.deliver(message) });
+  const chain = pending(policy);
+  world.ports.ledger.chains.set('act_bounds', chain);
+  await world.ports.requests.put({ id: 'act_bounds', requester: REQUESTER, status: 'pending', createdAt: chain[0]!.at });
+}
+const chainNow = () => world.ports.ledger.chains.get('act_bounds')!;
 
 function pending(policy: Partial<PolicyDecidedData> = {}): AuditRecord[] {
   const decided: PolicyDecidedData = {
@@ -112,7 +122,7 @@ describe('the long-poll', () => {
     const { handler, MAX_WAIT_SECONDS, WAIT_MARGIN_MS } = await import('../../lambdas/intake/handler');
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: MAX_WAIT_SECONDS }), fc.integer({ min: 0, max: FUNCTION_TIMEOUTS.intake.toMilliseconds() }), async (wait, remainingMs) => {
-        world.chain = pending();
+        await withPendingRequest();
         const end = Date.now() + remainingMs;
         const context = { getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) };
         const { value, elapsedMs } = await timed(() => handler(read(wait) as never, context));
@@ -126,7 +136,7 @@ describe('the long-poll', () => {
 
   it('holds a whole ?wait=20 in a fresh invocation of the intake function', async () => {
     const { handler, MAX_WAIT_SECONDS } = await import('../../lambdas/intake/handler');
-    world.chain = pending();
+    await withPendingRequest();
     const end = Date.now() + FUNCTION_TIMEOUTS.intake.toMilliseconds();
     const { elapsedMs } = await timed(() => handler(read(MAX_WAIT_SECONDS) as never, { getRemainingTimeInMillis: () => end - Date.now() }));
     expect(elapsedMs).toBe(MAX_WAIT_SECONDS * 1000);
@@ -137,7 +147,7 @@ describe('the long-poll', () => {
     const { API_INTEGRATION_TIMEOUT_MS } = await import('../../lambdas/adapters/http');
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 10_000 }), async (coldStartMs) => {
-        world.chain = pending();
+        await withPendingRequest();
         const arrived = Date.now() - coldStartMs;
         const end = Date.now() + FUNCTION_TIMEOUTS.intake.toMilliseconds();
         const event = { ...read(MAX_WAIT_SECONDS), requestContext: { ...read(MAX_WAIT_SECONDS).requestContext, timeEpoch: arrived } };
@@ -153,9 +163,9 @@ describe('the long-poll', () => {
 
 describe('the notifier', () => {
   it('records what it sent before its function would time out, however slowly a channel answers', async () => {
-    const { handler, NOTIFY_RETRY, NOTIFIED_RECORD_RESERVE_MS } = await import('../../lambdas/notifier/handler');
+    const { handler, NOTIFIED_RECORD_RESERVE_MS } = await import('../../lambdas/notifier/handler');
     for (const slack of ['hangs', 'fails slowly'] as const) {
-      world.chain = pending();
+      await withPendingRequest();
       const tries: string[] = [];
       world.deliver = (message) => {
         tries.push(message.channel);
@@ -167,9 +177,9 @@ describe('the notifier', () => {
       const end = Date.now() + timeoutMs;
       const { value, elapsedMs } = await timed(() => handler({ requestId: 'act_bounds', taskToken: 't'.repeat(80) }, { getRemainingTimeInMillis: () => end - Date.now() }));
       expect(value).toEqual({ notified: 2 });
-      const notified = deriveState(world.chain as AuditRecord[])!.notified;
+      const notified = deriveState(chainNow())!.notified;
       expect(notified).toBeDefined();
-      const record = (world.chain as AuditRecord[]).find((r) => r.type === 'notified')!;
+      const record = chainNow().find((r) => r.type === 'notified')!;
       expect((record.data as { channels: { slack: { failed: unknown[] } } }).channels.slack.failed).toHaveLength(2);
       // Every try was made, each cut at its own timeout, and the sends left the record its reserve.
       expect(tries.filter((c) => c === 'slack')).toHaveLength(2 * NOTIFY_RETRY.attempts);
@@ -180,13 +190,13 @@ describe('the notifier', () => {
 
   it('stops retrying at the invocation deadline when it started late, and still records', async () => {
     const { handler, NOTIFIED_RECORD_RESERVE_MS } = await import('../../lambdas/notifier/handler');
-    world.chain = pending();
+    await withPendingRequest();
     world.deliver = (message) => (message.channel === 'email' ? Promise.resolve() : new Promise(() => {}));
     const remainingMs = NOTIFIED_RECORD_RESERVE_MS + 3000;
     const end = Date.now() + remainingMs;
     const { value, elapsedMs } = await timed(() => handler({ requestId: 'act_bounds', taskToken: 't'.repeat(80) }, { getRemainingTimeInMillis: () => end - Date.now() }));
     expect(value).toEqual({ notified: 2 });
-    expect((world.chain as AuditRecord[]).some((r) => r.type === 'notified')).toBe(true);
+    expect(chainNow().some((r) => r.type === 'notified')).toBe(true);
     expect(elapsedMs).toBeLessThanOrEqual(remainingMs - NOTIFIED_RECORD_RESERVE_MS);
   });
 });

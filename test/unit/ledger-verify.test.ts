@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { auditRecordSchema, nextUnsignedRecord, type AuditEvent, type AuditRecord } from '../../lambdas/core/audit';
+import { auditRecordSchema, nextUnsignedRecord, type AuditEvent, type AuditRecord } from '../../lambdas/core/ledger-record';
 import {
   checkpointSchema,
   LEAVES_PER_PAGE,

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { quorumShortfall } from '../../lambdas/core/approval';
+import { quorumShortfall } from '../../lambdas/core/quorum';
 import { ConfigError, parseConfig } from '../../lambdas/core/config';
 import { evaluatePolicy, explainPolicy, parameterAt } from '../../lambdas/core/policy';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { retryBudgetMs, RetryableError, TimeoutError, untilAborted, withRetries } from '../../lambdas/adapters/retry';
+import { retryBudgetMs, RetryableError, TimeoutError, untilAborted, withRetries } from '../../lambdas/core/retry';
 
 describe('withRetries', () => {
   it('tries again until it succeeds, up to the limit', async () => {

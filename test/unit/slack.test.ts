@@ -6,7 +6,7 @@ import { sampleState } from '../fixtures/approval-state';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ApprovalState } from '../../lambdas/core/approval';
 import { parseConfig, type Config } from '../../lambdas/core/config';
 import { CountersignError } from '../../lambdas/core/errors';
@@ -28,7 +28,27 @@ import {
 } from '../../lambdas/core/slack';
 import type { HttpEvent } from '../../lambdas/adapters/http';
 import { allowedResponseUrl, postSlackMessage, postToResponseUrl, SlackApiError, SlackRateLimitedError } from '../../lambdas/adapters/slack';
-import type { DecisionDeps } from '../../lambdas/decision/deps';
+import type { ApproverPorts } from '../../lambdas/app/vote';
+import { memoryPolicy, memoryPorts } from '../fixtures/memory-ports';
+
+// The vote itself is the test's to answer: these tests are about the Slack route around it.
+const votes = vi.hoisted(() => ({
+  calls: [] as string[],
+  cast: (async () => {
+    throw new Error('not set');
+  }) as (...args: unknown[]) => Promise<unknown>,
+}));
+vi.mock('../../lambdas/app/vote', async (original) => ({
+  ...(await original<typeof import('../../lambdas/app/vote')>()),
+  castVote: (_ports: unknown, requestId: string, voter: { via: string; approver: string }, vote: { decision: string }) => {
+    votes.calls.push(`castVote ${requestId} ${voter.via}:${voter.approver} ${vote.decision}`);
+    return votes.cast(_ports, requestId, voter, vote);
+  },
+  requestState: async (_ports: unknown, id: string) => {
+    votes.calls.push(`readState ${id}`);
+    return undefined;
+  },
+}));
 import { handleSlackInteraction } from '../../lambdas/decision/slack-interactions';
 
 const LOOKALIKES: Record<string, string> = { '\u2217': '*', '\u02CD': '_', '\u223C': '~', '\u02CB': '`' };
@@ -473,28 +493,19 @@ describe('Slack adapter', () => {
 describe('handleSlackInteraction (fake dependencies)', () => {
   const responses = fakeSlack();
   let base: string;
-  const calls: string[] = [];
-  let castVote: DecisionDeps['castVote'] = async () => {
-    throw new Error('not set');
+  const calls = votes.calls;
+  const setCastVote = (cast: typeof votes.cast) => {
+    votes.cast = cast;
   };
-  const deps: DecisionDeps = {
-    castVote: (...args) => {
-      calls.push(`castVote ${args[0]} ${args[1].via}:${args[1].approver} ${args[2].decision}`);
-      return castVote(...args);
+  // Every port but the vote itself, which the test answers (app/vote.ts's castVote is mocked above).
+  const deps: ApproverPorts = {
+    ...memoryPorts(config, { publicUrl: 'https://cs.example' }),
+    clock: { now: () => new Date(), sleep: async () => {} },
+    outbox: {
+      deliver: async () => {
+        calls.push('deliver');
+      },
     },
-    readState: async (id) => {
-      calls.push(`readState ${id}`);
-      return undefined;
-    },
-    mac: () => {
-      throw new Error('unused');
-    },
-    config: () => config,
-    publicUrl: () => 'https://cs.example',
-    deliver: async () => {
-      calls.push('deliver');
-    },
-    now: () => new Date(),
   };
   const saved = process.env.COUNTERSIGN_LOCAL_INBOX_URL;
   beforeAll(async () => {
@@ -535,7 +546,7 @@ describe('handleSlackInteraction (fake dependencies)', () => {
   });
 
   it('answers 404 when Slack is not configured', async () => {
-    const res = await handleSlackInteraction(event(payload()), { ...deps, config: () => ({ ...config, channels: {} }) });
+    const res = await handleSlackInteraction(event(payload()), { ...deps, policy: memoryPolicy({ ...config, channels: {} }) });
     expect(res.statusCode).toBe(404);
   });
 
@@ -551,7 +562,7 @@ describe('handleSlackInteraction (fake dependencies)', () => {
   it('votes as the bound approver from a base64 body, updates through response_url, and survives a failing response_url', async () => {
     calls.length = 0;
     const before = responses.received.length;
-    castVote = async () => ({ state: stateOf({ votes: [{ approver: 'alice@example.com', decision: 'approve', at: 'x' }] }) });
+    setCastVote(async () => ({ state: stateOf({ votes: [{ approver: 'alice@example.com', decision: 'approve', at: 'x' }] }) }));
     expect(await handleSlackInteraction(event(payload(), { base64: true }), deps)).toMatchObject({ statusCode: 200, body: '' });
     expect(calls).toEqual(['castVote act_abc123 slack:alice@example.com approve']);
     const update = JSON.parse(responses.received.at(-1)!.body);
@@ -571,9 +582,9 @@ describe('handleSlackInteraction (fake dependencies)', () => {
   });
 
   it('answers a refused vote with an ephemeral explanation', async () => {
-    castVote = async () => {
+    setCastVote(async () => {
       throw new CountersignError('self_approval', 'no');
-    };
+    });
     await handleSlackInteraction(event(payload()), deps);
     const answer = JSON.parse(responses.received.at(-1)!.body);
     expect(answer).toMatchObject({ response_type: 'ephemeral', replace_original: false });
@@ -592,9 +603,9 @@ describe('handleSlackInteraction (fake dependencies)', () => {
   });
 
   it('lets a non-Countersign failure surface (a 500 from the route), not an acknowledgement', async () => {
-    castVote = async () => {
+    setCastVote(async () => {
       throw new Error('ledger down');
-    };
+    });
     await expect(handleSlackInteraction(event(payload()), deps)).rejects.toThrow('ledger down');
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { ApprovalState } from '../../lambdas/core/approval';
 import { CARD_LIMITS, approvalRequestCard, escapeTeamsMarkdown, requestLandingUrl, teamsMessageSchema } from '../../lambdas/core/teams';
 import { postTeamsCard, retryAfterMs, TeamsWebhookError } from '../../lambdas/adapters/teams';
-import { RetryableError } from '../../lambdas/adapters/retry';
+import { RetryableError } from '../../lambdas/core/retry';
 
 const LANDING = requestLandingUrl('https://cs.example.com/', 'act_abc123');
 

@@ -5,12 +5,16 @@
  * least 1 that does not overshoot the deadline, or `expired`.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { decideIntake, decideVote, deriveState, nextWait, planWake, type ApprovalState, type PolicyDecidedData } from '../../lambdas/core/approval';
-import type { AuditEvent, AuditRecord } from '../../lambdas/core/audit';
+import { describe, expect, it } from 'vitest';
+import { wakeRequest } from '../../lambdas/app/notify';
+import { decideIntake, decideVote, deriveState, nextWait, planWake, type ApprovalState } from '../../lambdas/core/approval';
+import { type PolicyDecidedData } from '../../lambdas/core/records';
+import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
+import { configSchema } from '../../lambdas/core/config';
 import { IdentityDirectory } from '../../lambdas/core/identity';
 import { workflowWaitSchema } from '../../lambdas/core/workflow';
 import { stampRecords } from '../fixtures/memory-ledger';
+import { memoryPorts } from '../fixtures/memory-ports';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const APPROVERS = ['alice@example.com', 'bob@example.com', 'carol@example.com'];
@@ -113,75 +117,43 @@ describe('planWake and nextWait', () => {
   });
 });
 
-// The Wake handler, with the ledger in memory, the sends captured, and the clock in the test's hands: things happen
-// while the reminders and escalations go out.
-const world = vi.hoisted(() => ({
-  chain: [] as unknown[],
-  /** Runs inside each send, between Wake's first read and its final one. */
-  duringSend: (() => {}) as () => void,
-  sent: 0,
-}));
-
-vi.mock('../../lambdas/adapters/ledger', async () => {
-  const { memoryLedger } = await import('../fixtures/memory-ledger');
-  return { ledger: () => memoryLedger(world, 'act_wake') };
-});
-vi.mock('../../lambdas/adapters/kms-mac', () => ({
-  kmsMac: () => ({ generate: async (m: Buffer) => Buffer.from(m).subarray(0, 32), verify: async () => true }),
-}));
-vi.mock('../../lambdas/adapters/outbox', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('../../lambdas/adapters/outbox')>()),
-  deliver: async () => {
-    world.sent++;
-    world.duringSend();
-  },
-}));
-
-describe('the Wake handler', () => {
-  const saved = { ...process.env };
-  beforeAll(() => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    process.env.COUNTERSIGN_CONFIG_JSON = JSON.stringify({
-      version: 1,
-      groups: { owners: { members: APPROVERS.map((id) => ({ id, email: id })) } },
-      rules: [],
-      default: { effect: 'deny' },
-      auditors: [],
-      channels: { email: { from: 'countersign@example.com' } },
-      auth: {},
-      mask: [],
-    });
-    process.env.REVIEW_KEY_ID = 'review-key';
-    process.env.COUNTERSIGN_PUBLIC_URL = 'https://api.example.com';
-  });
-  afterAll(() => {
-    vi.useRealTimers();
-    process.env = saved;
+// Wake with every port in memory and the clock in the test's hands: things happen while the reminders and
+// escalations go out.
+describe('Wake', () => {
+  const config = configSchema.parse({
+    version: 1,
+    groups: { owners: { members: APPROVERS.map((id) => ({ id, email: id })) } },
+    rules: [],
+    default: { effect: 'deny' },
+    auditors: [],
+    channels: { email: { from: 'countersign@example.com' } },
+    auth: {},
+    mask: [],
   });
 
   it('answers a valid wait whatever happens while it reminds and escalates', async () => {
-    const { handler } = await import('../../lambdas/notifier/handler');
     await fc.assert(
       fc.asyncProperty(
         scheduleArb,
         fc.double({ min: 0, max: 1.1, noNaN: true }),
         fc.constantFrom('nothing', 'deadline', 'past-deadline', 'vote', 'settle'),
         async (schedule, when, meanwhile) => {
-          world.chain = pendingChain(schedule);
-          world.sent = 0;
+          const ports = memoryPorts(config);
+          ports.ledger.chains.set('act_wake', pendingChain(schedule));
           const deadline = T0 + schedule.timeoutSeconds * 1000;
-          const start = Math.round(T0 + when * (deadline - T0));
-          vi.setSystemTime(start);
-          world.duringSend = () => {
-            if (meanwhile === 'deadline') vi.setSystemTime(Math.max(Date.now(), deadline));
-            if (meanwhile === 'past-deadline') vi.setSystemTime(Math.max(Date.now(), deadline + 1500));
+          ports.clock.set(Math.round(T0 + when * (deadline - T0)));
+          ports.outbox.fail = () => {
+            const now = ports.clock.now().getTime();
+            if (meanwhile === 'deadline') ports.clock.set(Math.max(now, deadline));
+            if (meanwhile === 'past-deadline') ports.clock.set(Math.max(now, deadline + 1500));
             if (meanwhile === 'vote' || meanwhile === 'settle') {
-              const at = new Date(Math.min(Date.now(), deadline - 1));
-              for (const who of APPROVERS.slice(0, meanwhile === 'vote' ? 1 : 2)) world.chain = vote(world.chain as AuditRecord[], who, at);
+              const at = new Date(Math.min(now, deadline - 1));
+              for (const who of APPROVERS.slice(0, meanwhile === 'vote' ? 1 : 2)) ports.ledger.chains.set('act_wake', vote(ports.ledger.chains.get('act_wake')!, who, at));
             }
+            return undefined;
           };
-          const answer = await handler({ requestId: 'act_wake', wake: true });
-          expectValidWait(answer as { seconds: number; expired: boolean }, deriveState(world.chain as AuditRecord[])!, Date.now());
+          const answer = await wakeRequest(ports, 'act_wake', Number.MAX_SAFE_INTEGER);
+          expectValidWait(answer, deriveState(ports.ledger.chains.get('act_wake')!)!, ports.clock.now().getTime());
         },
       ),
       { numRuns: 300 },

@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { SignCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { signedDigest } from '../core/audit';
+import { signedDigest } from '../core/ledger-record';
+import type { CheckpointWriter, LedgerSigner } from '../core/ports';
 import {
   atOfSortKey,
   CHECKPOINT_PARTITION,
@@ -21,11 +21,11 @@ import {
   type Leaf,
 } from '../core/checkpoint';
 
-export interface CheckpointStoreOptions {
+export interface CheckpointTableOptions {
   readonly tableName: string;
-  readonly keyId: string;
   readonly dynamo: DynamoDBDocumentClient;
-  readonly kms: KMSClient;
+  /** The ledger key; its id is recorded in every checkpoint. */
+  readonly signer: LedgerSigner;
   /** @default () => new Date() */
   readonly clock?: () => Date;
 }
@@ -36,11 +36,12 @@ const SCAN_GAP_MS = 7 * 24 * HOUR_MS;
 /** Slot queries in flight at once. */
 const QUERY_CONCURRENCY = 8;
 
-export class CheckpointStore {
-  private readonly options: CheckpointStoreOptions;
+/** The ledger's checkpoints (core/ports.ts `CheckpointWriter`), in the ledger table. */
+export class CheckpointTable implements CheckpointWriter {
+  private readonly options: CheckpointTableOptions;
   private readonly clock: () => Date;
 
-  constructor(options: CheckpointStoreOptions) {
+  constructor(options: CheckpointTableOptions) {
     this.options = options;
     this.clock = options.clock ?? (() => new Date());
   }
@@ -75,7 +76,7 @@ export class CheckpointStore {
       const scan = previous === undefined || limit - Date.parse(from) > SCAN_GAP_MS;
       const until = new Date(scan ? limit : Math.min(limit, Date.parse(from) + HOUR_MS)).toISOString();
       const leaves = scan ? await this.scanLeaves(from, until) : await this.slotLeaves(from, until);
-      const plan = planCheckpoint({ previous, leaves, until, at: this.clock(), keyId: this.options.keyId, pagesId: randomBytes(12).toString('base64url') });
+      const plan = planCheckpoint({ previous, leaves, until, at: this.clock(), keyId: this.options.signer.keyId, pagesId: randomBytes(12).toString('base64url') });
       const checkpoint = await this.write(plan);
       if (!checkpoint) return written; // another run wrote this checkpoint
       written.push(checkpoint);
@@ -87,11 +88,8 @@ export class CheckpointStore {
   /** Signs and stores a planned checkpoint: pages first, then the checkpoint; undefined if seq n was taken. */
   async write(plan: CheckpointPlan): Promise<Checkpoint | undefined> {
     const digest = signedDigest(plan.unsigned);
-    const { Signature } = await this.options.kms.send(
-      new SignCommand({ KeyId: this.options.keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),
-    );
-    if (!Signature) throw new Error(`KMS returned no signature for ${this.options.keyId}`);
-    const checkpoint = checkpointSchema.parse({ ...plan.unsigned, hash: digest.toString('hex'), signature: Buffer.from(Signature).toString('base64') });
+    const signature = await this.options.signer.signDigest(digest);
+    const checkpoint = checkpointSchema.parse({ ...plan.unsigned, hash: digest.toString('hex'), signature: Buffer.from(signature).toString('base64') });
     try {
       for (const page of plan.pages) await this.putNew(page);
       await this.putNew(checkpoint);

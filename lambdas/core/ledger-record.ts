@@ -7,10 +7,8 @@
 import { createHash, verify, type KeyObject } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
+import { auditTypeSchema } from './records';
 
-export const AUDIT_TYPES = ['requested', 'policy_decided', 'notified', 'reminded', 'escalated', 'voted', 'approved', 'denied', 'expired', 'cancelled'] as const;
-export const auditTypeSchema = z.enum(AUDIT_TYPES);
-export type AuditType = z.infer<typeof auditTypeSchema>;
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
 

@@ -2,9 +2,7 @@
  * The audit ledger table: one item per record (partition `requestId`, sort `seq`), written only by conditional
  * PutItem, so a record once written is never replaced and two writers can never both claim the same seq.
  */
-import { createPublicKey } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   auditRecordSchema,
@@ -13,15 +11,15 @@ import {
   type AuditEvent,
   type AuditRecord,
   type UnsignedRecord,
-} from '../core/audit';
+} from '../core/ledger-record';
+import type { AuditLedger, LedgerSigner } from '../core/ports';
 import { slotKeys } from '../core/checkpoint';
 
-export interface AuditLedgerOptions {
+export interface LedgerTableOptions {
   readonly tableName: string;
-  /** The ledger's KMS signing key (its ARN on AWS); recorded in every record as `keyId`. */
-  readonly keyId: string;
   readonly dynamo: DynamoDBDocumentClient;
-  readonly kms: KMSClient;
+  /** The ledger key; its id is recorded in every record as `keyId`. */
+  readonly signer: LedgerSigner;
   /** @default () => new Date() */
   readonly clock?: () => Date;
   /**
@@ -43,20 +41,18 @@ export function storedRecord(item: Record<string, unknown>): AuditRecord {
   return auditRecordSchema.parse(record);
 }
 
-export class AuditLedgerStore {
+/** The audit ledger (core/ports.ts `AuditLedger`) in its DynamoDB table, each record signed with the ledger key. */
+export class LedgerTable implements AuditLedger {
   private readonly tableName: string;
-  private readonly keyId: string;
   private readonly dynamo: DynamoDBDocumentClient;
-  private readonly kms: KMSClient;
+  private readonly signer: LedgerSigner;
   private readonly clock: () => Date;
   private readonly writeWindowMs: number;
-  private publicKey: Promise<string> | undefined;
 
-  constructor(options: AuditLedgerOptions) {
+  constructor(options: LedgerTableOptions) {
     this.tableName = options.tableName;
-    this.keyId = options.keyId;
     this.dynamo = options.dynamo;
-    this.kms = options.kms;
+    this.signer = options.signer;
     this.clock = options.clock ?? (() => new Date());
     this.writeWindowMs = (options.writeWindowSeconds ?? DEFAULT_WRITE_WINDOW_SECONDS) * 1000;
   }
@@ -106,25 +102,10 @@ export class AuditLedgerStore {
     }
   }
 
-  /** The signing key's public key as PEM (SubjectPublicKeyInfo). */
-  publicKeyPem(): Promise<string> {
-    this.publicKey ??= this.fetchPublicKeyPem().catch((err: unknown) => {
-      this.publicKey = undefined; // a failed call must not poison the cache
-      throw err;
-    });
-    return this.publicKey;
-  }
-
-  private async fetchPublicKeyPem(): Promise<string> {
-    const { PublicKey } = await this.kms.send(new GetPublicKeyCommand({ KeyId: this.keyId }));
-    if (!PublicKey) throw new Error(`KMS returned no public key for ${this.keyId}`);
-    return createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }).toString();
-  }
-
   /** The next record, signed while its `at` is still within the write window. */
   private async stampAndSign(chain: readonly AuditRecord[], requestId: string, event: AuditEvent): Promise<AuditRecord> {
     for (let attempt = 1; ; attempt++) {
-      const record = await this.sign(nextUnsignedRecord(chain, requestId, event, this.clock(), this.keyId));
+      const record = await this.sign(nextUnsignedRecord(chain, requestId, event, this.clock(), this.signer.keyId));
       if (this.clock().getTime() - Date.parse(record.at) <= this.writeWindowMs) return record;
       if (attempt >= MAX_RESTAMPS) throw new Error(`audit ledger: signing took longer than the write window ${MAX_RESTAMPS} times`);
     }
@@ -132,15 +113,11 @@ export class AuditLedgerStore {
 
   private async sign(unsigned: UnsignedRecord): Promise<AuditRecord> {
     const digest = recordDigest(unsigned);
-    // DIGEST: KMS signs the hash as given, so the signature verifies over `hash` and any record size fits.
-    const { Signature } = await this.kms.send(
-      new SignCommand({ KeyId: this.keyId, Message: digest, MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }),
-    );
-    if (!Signature) throw new Error(`KMS returned no signature for ${this.keyId}`);
+    const signature = await this.signer.signDigest(digest);
     return auditRecordSchema.parse({
       ...unsigned,
       hash: digest.toString('hex'),
-      signature: Buffer.from(Signature).toString('base64'),
+      signature: Buffer.from(signature).toString('base64'),
     });
   }
 

@@ -1,0 +1,62 @@
+/**
+ * The workflow's closing steps. Finalize (and Expire) make sure the ledger holds the outcome, an expiry when the
+ * timeout fired or the approvers could not be notified (fail closed), then complete it. Callback tells the
+ * requester: a Slack DM when bound to a Slack user, and the signed outcome at the request's callback URL.
+ */
+import { decideExpiry, decideSettlement, deriveState, publicView, statusOf } from '../core/approval';
+import { callbackUrlProblem, type CallbackMode } from '../core/callback';
+import type { CallbackSender, Ports } from '../core/ports';
+import { CALLBACK_REFUSED_ERROR } from '../core/workflow';
+import { deliverAll, requesterNotices } from './notifications';
+import { completeOutcome } from './outcome';
+
+/** Why the workflow ended without a vote, as it reports it: its timeout, or Notify's failure. */
+export type WorkflowEnd = { readonly Error: string } | undefined;
+
+export async function finalizeRequest(
+  ports: Pick<Ports, 'ledger' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock'>,
+  requestId: string,
+  error: WorkflowEnd,
+): Promise<{ status: string }> {
+  // (An AlreadySettled error finds the outcome in the ledger, so no expiry is appended.)
+  const reason = !error ? undefined : error.Error === 'States.Timeout' ? 'No decision before the timeout.' : 'The approvers could not be notified.';
+  const { chain } = await ports.ledger.append(requestId, (current) => [...decideSettlement(current), ...(reason ? decideExpiry(current, reason) : [])].slice(0, 1));
+  const state = deriveState(chain);
+  if (!state) throw new Error(`request ${requestId} has no ledger records`);
+  await completeOutcome(ports, state, chain, 'finalize');
+  return { status: statusOf(state) };
+}
+
+export class CallbackRefusedError extends Error {
+  override name = CALLBACK_REFUSED_ERROR;
+}
+
+/** The requester's Slack DMs (a failure is reported to `onNoticeFailure`, never fatal), then the callback. */
+export async function tellRequester(
+  ports: Pick<Ports, 'ledger' | 'requests' | 'outbox' | 'policy'> & { readonly callbacks: CallbackSender; readonly callbackMode: CallbackMode },
+  requestId: string,
+  onNoticeFailure: (err: unknown) => void,
+): Promise<{ status: string }> {
+  const state = deriveState(await ports.ledger.read(requestId));
+  if (!state) throw new Error(`request ${requestId} has no ledger records`);
+  const status = statusOf(state);
+  // All at once: together they take one delivery's time at most, which the function's timeout leaves room for
+  // beside the callback.
+  await deliverAll(ports.outbox, requesterNotices(ports.policy.config(), state)).catch(onNoticeFailure);
+  const url = state.request.callbackUrl;
+  if (url) {
+    const problem = callbackUrlProblem(url, ports.callbackMode);
+    if (problem) throw new CallbackRefusedError(`callback URL refused: ${problem}`);
+    const view = publicView(state, (await ports.requests.get(requestId))?.receipt);
+    await ports.callbacks.send(url, {
+      id: state.id,
+      status,
+      action: state.request.action,
+      ...(view.decidedBy ? { decidedBy: view.decidedBy } : {}),
+      ...(view.decidedAt ? { decidedAt: view.decidedAt } : {}),
+      ...(view.reason ? { reason: view.reason } : {}),
+      ...(view.receipt ? { receipt: view.receipt } : {}),
+    });
+  }
+  return { status };
+}

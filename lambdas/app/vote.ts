@@ -1,0 +1,49 @@
+/**
+ * Voting, on every channel (the decision API, a review link, Slack): the vote is a ledger append decided by
+ * `decideVote` on the chain, and a vote that settles the request completes its outcome. Also what waits for an
+ * approver (`GET /v1/me/pending`).
+ */
+import { awaitsVoteFrom, decideVote, deriveState, type ApprovalState, type Voter } from '../core/approval';
+import type { Ports } from '../core/ports';
+import type { VoteInput } from '../core/records';
+import { REQUEST_ID_PATTERN } from '../core/request';
+import { completeOutcome } from './outcome';
+
+export type VotePorts = Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock'>;
+
+/** Records the vote and, when it settles the request, completes the outcome. Throws the API's CountersignErrors. */
+export async function castVote(ports: VotePorts, requestId: string, voter: Voter, vote: VoteInput): Promise<{ state: ApprovalState; receipt?: string }> {
+  const directory = ports.policy.directory();
+  const { chain } = await ports.ledger.append(requestId, (current) => decideVote(current, voter, vote, ports.clock.now(), directory));
+  const state = deriveState(chain)!;
+  const receipt = await completeOutcome(ports, state, chain);
+  return { state, ...(receipt ? { receipt } : {}) };
+}
+
+/** The request's state, or undefined when there is none (or the id cannot be one). */
+export async function requestState(ports: Pick<Ports, 'ledger'>, requestId: string): Promise<ApprovalState | undefined> {
+  return REQUEST_ID_PATTERN.test(requestId) ? deriveState(await ports.ledger.read(requestId)) : undefined;
+}
+
+/** How many of the oldest pending requests "what waits for me" looks at. */
+export const PENDING_SCAN_LIMIT = 200;
+const PENDING_READ_CONCURRENCY = 8;
+
+/** The pending requests waiting for `principal`'s vote, oldest first. */
+export async function pendingFor(ports: Pick<Ports, 'ledger' | 'requests' | 'policy' | 'clock'>, principal: string): Promise<ApprovalState[]> {
+  const directory = ports.policy.directory();
+  const ids = await ports.requests.listPending(PENDING_SCAN_LIMIT);
+  const now = ports.clock.now();
+  const waiting: ApprovalState[] = [];
+  for (let i = 0; i < ids.length; i += PENDING_READ_CONCURRENCY) {
+    const chains = await Promise.all(ids.slice(i, i + PENDING_READ_CONCURRENCY).map((id) => ports.ledger.read(id)));
+    for (const chain of chains) {
+      const state = deriveState(chain);
+      if (state && awaitsVoteFrom(state, principal, now, directory)) waiting.push(state);
+    }
+  }
+  return waiting;
+}
+
+/** What the approver-facing routes (review pages, Slack, sign-in, the personal-link form) work with. */
+export type ApproverPorts = VotePorts & Pick<Ports, 'outbox' | 'publicUrl'>;

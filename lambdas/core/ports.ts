@@ -1,0 +1,148 @@
+/**
+ * The ports: everything the use cases (lambdas/app/) need from the world, declared in one place. The adapters
+ * (lambdas/adapters/) implement them on AWS; local mode runs those same adapters against its local endpoints; the
+ * tests wire in-memory ones (test/fixtures/memory-ports.ts). Nothing here imports AWS.
+ */
+import type { ApprovalState } from './approval';
+import type { AuditEvent, AuditRecord } from './ledger-record';
+import type { Checkpoint } from './checkpoint';
+import type { Config } from './config';
+import type { IdentityDirectory } from './identity';
+import type { LeaseName } from './lease';
+import type { OutgoingMessage } from './notification';
+import type { RequestStatus } from './request';
+import type { MacPort } from './review-token';
+import type { CallbackBody } from './callback';
+import type { ExportPosition } from './export-seal';
+
+/** The audit ledger: per request, a hash chain of signed records (docs/design.md "Audit ledger"). */
+export interface AuditLedger {
+  /** The request's records, oldest first; empty when there are none. */
+  read(requestId: string): Promise<AuditRecord[]>;
+  /**
+   * Appends what `decide` says is still missing, one record at a time, deciding again on the chain as it is after
+   * each write (and after losing a race to another writer), until it says nothing is.
+   */
+  append(requestId: string, decide: (chain: readonly AuditRecord[]) => AuditEvent[]): Promise<{ chain: AuditRecord[]; appended: AuditRecord[] }>;
+}
+
+/** Per request, what the ledger cannot hold: the workflow's task token, the receipt, and the status for listing. */
+export interface RequestItem {
+  readonly id: string;
+  readonly requester: string;
+  readonly status: RequestStatus;
+  readonly createdAt: string;
+  readonly taskToken?: string;
+  readonly receipt?: string;
+}
+
+export interface RequestStore {
+  /** Creates the item once; a retry finds it and changes nothing. */
+  put(item: Pick<RequestItem, 'id' | 'requester' | 'status' | 'createdAt'>): Promise<void>;
+  get(id: string): Promise<RequestItem | undefined>;
+  /** Keeps the Notify task's latest token. */
+  storeTaskToken(id: string, taskToken: string): Promise<void>;
+  /** Ids of pending requests, oldest first, at most `limit`. */
+  listPending(limit: number): Promise<string[]>;
+  /** Caches the settled outcome; the request leaves the pending list. */
+  cacheOutcome(id: string, status: Exclude<RequestStatus, 'pending'>): Promise<void>;
+  /** Stores a receipt unless one is stored; answers the stored one (the first is kept). */
+  storeReceipt(id: string, receipt: string): Promise<string>;
+}
+
+/** The approval workflow (Step Functions on AWS, the local endpoint in local mode). */
+export interface Workflow {
+  /** Starts the pending request's workflow unless it exists; whether this call started it. */
+  start(state: ApprovalState): Promise<boolean>;
+  /** Tells the waiting workflow the outcome; a token already used or timed out is no error. */
+  sendOutcome(taskToken: string, status: RequestStatus): Promise<void>;
+}
+
+/** Sends one message on its channel (email, Slack, Teams), within the delivery timeout and before `signal` aborts. */
+export interface Outbox {
+  deliver(message: OutgoingMessage, options?: { readonly signal?: AbortSignal }): Promise<void>;
+}
+
+/**
+ * The ledger key (KMS ECC_NIST_P256 on AWS): it signs records, checkpoints, export seals and cursors, receipts and
+ * callbacks, each as a SHA-256 digest, so a message of any size fits.
+ */
+export interface LedgerSigner {
+  /** The key's id as recorded beside each signature (its ARN on AWS). */
+  readonly keyId: string;
+  /** A DER ECDSA P-256 signature over a SHA-256 digest. */
+  signDigest(digest: Uint8Array): Promise<Uint8Array>;
+  /** The public key (PEM, SubjectPublicKeyInfo): what anyone verifies records, receipts and callbacks with. */
+  publicKeyPem(): Promise<string>;
+}
+
+/** Delivers a settled request's signed callback; answers the HTTP status, throws on refusal or failure. */
+export interface CallbackSender {
+  send(url: string, body: CallbackBody): Promise<number>;
+}
+
+/** Writes the ledger's signed checkpoints: every record since the last one, up to `settleSeconds` ago. */
+export interface CheckpointWriter {
+  run(input: { settleSeconds: number; deadline: number }): Promise<Checkpoint[]>;
+}
+
+/** What one page of an export reads: records by `at`, checkpoints by the range they cover (wholly inside). */
+export interface ExportPageQuery {
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
+  /** Where to go on from: the last item of the page before. */
+  readonly cursor?: ExportPosition | undefined;
+  /** A page stops adding items past this many bytes of JSON. */
+  readonly maxBytes?: number | undefined;
+  /** A page also ends after this long. */
+  readonly maxMillis?: number | undefined;
+  /** Items one read of the store takes. */
+  readonly scanLimit?: number | undefined;
+}
+
+export interface ExportPage {
+  readonly items: Array<Record<string, unknown>>;
+  /** Where the next page starts; none on the last page. */
+  readonly next?: ExportPosition;
+}
+
+/** The whole ledger table as stored, for auditors: a page at a time, and its newest checkpoint. */
+export interface LedgerExportSource {
+  page(query: ExportPageQuery): Promise<ExportPage>;
+  latestCheckpoint(): Promise<Checkpoint | undefined>;
+}
+
+/** One run at a time of a scheduled job: `work` runs only when the named lease was taken. */
+export interface Leases {
+  withLease<T>(name: LeaseName, durationMs: number, work: () => Promise<T>): Promise<{ ran: true; result: T } | { ran: false }>;
+}
+
+/** Time: now, and waiting. Tests wire a clock that moves only when told to. */
+export interface Clock {
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+/** The deployed policy, who is who in it, and its version as recorded with each decision. */
+export interface Policy {
+  config(): Config;
+  directory(): IdentityDirectory;
+  version(): string;
+}
+
+/** The deployment's secret MAC key (KMS HMAC): review tokens, idempotent request ids, parameters salts. */
+export type SecretMac = MacPort;
+
+/** Every port, as one object: a use case takes the ones it needs (`Pick<Ports, ...>`). */
+export interface Ports {
+  readonly ledger: AuditLedger;
+  readonly requests: RequestStore;
+  readonly workflow: Workflow;
+  readonly outbox: Outbox;
+  readonly signer: LedgerSigner;
+  readonly mac: SecretMac;
+  readonly clock: Clock;
+  readonly policy: Policy;
+  /** The API's public base URL (no trailing slash), for links. */
+  readonly publicUrl: string;
+}

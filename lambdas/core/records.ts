@@ -1,0 +1,117 @@
+/**
+ * What each ledger record means: its type and the schema of its `data`, in one place (docs/api.md "Audit"). The
+ * use cases write records through these types, `deriveState` reads them back, and `countersign audit` tells them.
+ * The envelope (hash chain, signature) is core/ledger-record.ts's.
+ */
+import { z } from 'zod';
+import { channelSchema } from './config';
+import { decidedBySchema, decisionSchema, storedRequestSchema } from './request';
+
+export const AUDIT_TYPES = ['requested', 'policy_decided', 'notified', 'reminded', 'escalated', 'voted', 'approved', 'denied', 'expired', 'cancelled'] as const;
+export const auditTypeSchema = z.enum(AUDIT_TYPES);
+export type AuditType = z.infer<typeof auditTypeSchema>;
+
+/** The record types that settle a request; the first one in a chain is its outcome. */
+export const OUTCOME_TYPES = ['approved', 'denied', 'expired', 'cancelled'] as const;
+export type OutcomeType = (typeof OUTCOME_TYPES)[number];
+
+/** Longest reason an approver may give, in characters (the review page's textarea uses the same). */
+export const REASON_MAX_LENGTH = 1000;
+
+/** A vote as an approver casts it, on any channel. */
+export const voteSchema = z.strictObject({
+  decision: decisionSchema,
+  reason: z.string().trim().max(REASON_MAX_LENGTH).optional(),
+});
+export type VoteInput = z.infer<typeof voteSchema>;
+
+/** `requested`: what the agent asked, and who asked. */
+export const requestedDataSchema = z.object({
+  request: storedRequestSchema,
+  requester: z.string(),
+  /**
+   * Commitment (core/commitment.ts: HMAC-SHA256 under the request's secret salt) to the canonical request body: an
+   * Idempotency-Key reused with another body is refused. Records written before commitments hold `bodySha256`.
+   */
+  bodyCommitment: z.string().optional(),
+  bodySha256: z.string().optional(),
+  /** Commitment to the canonical unmasked parameters: receipts bind the exact payload, though the ledger keeps it masked. */
+  parametersCommitment: z.string().optional(),
+  parametersSha256: z.string().optional(),
+  /** What was masked in `request`, and why. */
+  masked: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
+});
+export type RequestedData = z.infer<typeof requestedDataSchema>;
+
+/** A quorum requirement as recorded: distinct approvals from the group's members (one person fills one). */
+export const requirementSchema = z.object({ group: z.string(), min: z.int(), members: z.array(z.string()) });
+export type Requirement = z.infer<typeof requirementSchema>;
+
+/** `policy_decided`: the rule that matched and what it asks. */
+export const policyDecidedDataSchema = z.object({
+  rule: z.string(),
+  effect: z.enum(['allow', 'deny', 'require_approval']),
+  reason: z.string().optional(),
+  requiredApprovals: z.int(),
+  approvers: z.array(z.string()),
+  timeoutSeconds: z.int().optional(),
+  expiresAt: z.string().optional(),
+  /** Where the approvers are asked. */
+  channels: z.array(channelSchema).optional(),
+  /** Personal review links also need OIDC sign-in. */
+  requireSignIn: z.boolean().optional(),
+  /** Quorum across teams: distinct approvals from each group's members (one person fills one requirement). */
+  require: z.array(requirementSchema).optional(),
+  /** SHA-256 of the policy that decided (the canonical JSON of the loaded config). */
+  policyVersion: z.string().optional(),
+  /** Reminders to approvers who have not voted, every this many seconds. */
+  remindAfterSeconds: z.int().optional(),
+  /** After this many seconds, `escalateTo` (member ids) become approvers too. */
+  escalateAfterSeconds: z.int().optional(),
+  escalateTo: z.array(z.string()).optional(),
+});
+export type PolicyDecidedData = z.infer<typeof policyDecidedDataSchema>;
+
+/** Per channel, who was sent the message and who could not be (the error's kind and message only). */
+export const channelReportSchema = z.object({
+  sent: z.array(z.string()).default([]),
+  failed: z.array(z.object({ to: z.string(), error: z.string() })).default([]),
+});
+export type ChannelReport = z.infer<typeof channelReportSchema>;
+export const channelReportsSchema = z.partialRecord(channelSchema, channelReportSchema);
+export type ChannelReports = z.infer<typeof channelReportsSchema>;
+
+/** `notified` (the first ask) and `reminded`: the approvers asked and, per channel, what was sent. */
+export const notifiedDataSchema = z.object({ channels: channelReportsSchema, approvers: z.array(z.string()) });
+export type NotifiedData = z.infer<typeof notifiedDataSchema>;
+
+/** `escalated`: who became an approver. */
+export const escalatedDataSchema = z.object({ approvers: z.array(z.string()) });
+
+/** `voted`: one approver's vote. */
+export const votedDataSchema = z.object({ approver: z.string(), decision: decisionSchema, reason: z.string().optional() });
+
+/** `approved`, `denied`, `expired`, `cancelled`: who or what settled it, and why. */
+export const outcomeDataSchema = z.object({ decidedBy: decidedBySchema, reason: z.string().optional(), approvers: z.array(z.string()).optional() });
+export type OutcomeData = z.infer<typeof outcomeDataSchema>;
+
+/** Each record type's `data`, as written and as read back. */
+export const recordDataSchemas = {
+  requested: requestedDataSchema,
+  policy_decided: policyDecidedDataSchema,
+  notified: notifiedDataSchema,
+  reminded: notifiedDataSchema,
+  escalated: escalatedDataSchema,
+  voted: votedDataSchema,
+  approved: outcomeDataSchema,
+  denied: outcomeDataSchema,
+  expired: outcomeDataSchema,
+  cancelled: outcomeDataSchema,
+} as const satisfies Record<AuditType, z.ZodType>;
+
+export type RecordData<T extends AuditType> = z.infer<(typeof recordDataSchemas)[T]>;
+
+/** A record to append, typed by its kind: the ledger adds the chain fields. */
+export function recordEvent<T extends AuditType>(type: T, actor: string, data: RecordData<T>): { type: T; actor: string; data: Record<string, unknown> } {
+  return { type, actor, data: data as Record<string, unknown> };
+}
