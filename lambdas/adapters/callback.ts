@@ -1,13 +1,15 @@
 /**
  * Delivers a settled request's callback: a JSON POST whose exact bytes are signed as the payload of an ES256 compact
- * JWS in the `Countersign-Signature` header (verify it with the ledger's public key). On AWS every address the name
- * resolves to is vetted inside the connection's own lookup, so DNS rebinding cannot slip a private address in.
+ * JWS in the `Countersign-Signature` header (verify it with the ledger's public key). On the `public` callback network
+ * (every deployment on AWS) each address the name resolves to is vetted inside the connection's own lookup, so DNS
+ * rebinding cannot slip a private address in. The caller says which network its deployment allows (see
+ * FUNCTION_ENV.callbackNetwork).
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { callbackUrlProblem, isForbiddenAddress, type CallbackBody, type CallbackMode } from '../core/callback';
+import { callbackUrlProblem, isForbiddenAddress, type CallbackBody, type CallbackNetwork } from '../core/callback';
 import { kms, requiredEnv } from './aws-clients';
 import { signCompactJws } from './receipt-signer';
 import { RetryableError } from './retry';
@@ -16,11 +18,7 @@ export const CALLBACK_SIGNATURE_HEADER = 'countersign-signature';
 /** Longest a callback delivery may take in all (connecting, sending, the answer), inside the finalizer's timeout. */
 export const CALLBACK_TIMEOUT_MS = 5000;
 
-export function callbackMode(): CallbackMode {
-  return process.env.COUNTERSIGN_LOCAL_INBOX_URL ? 'local' : 'aws';
-}
-
-/** A lookup that refuses names resolving to any forbidden address (on AWS). */
+/** A lookup that refuses names resolving to any forbidden address (the `public` callback network). */
 export const vettedLookup: LookupFunction = (hostname, options, callback) => {
   dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, '', 0);
@@ -32,9 +30,8 @@ export const vettedLookup: LookupFunction = (hostname, options, callback) => {
   });
 };
 
-export async function sendCallback(url: string, body: CallbackBody): Promise<number> {
-  const mode = callbackMode();
-  const problem = callbackUrlProblem(url, mode);
+export async function sendCallback(url: string, body: CallbackBody, network: CallbackNetwork): Promise<number> {
+  const problem = callbackUrlProblem(url, network);
   if (problem) throw new Error(`callback URL refused: ${problem}`);
   const bytes = Buffer.from(JSON.stringify(body));
   const keyId = requiredEnv('ledgerKeyId');
@@ -49,7 +46,7 @@ export async function sendCallback(url: string, body: CallbackBody): Promise<num
         method: 'POST',
         timeout: CALLBACK_TIMEOUT_MS,
         headers: { 'content-type': 'application/json', 'content-length': bytes.length, [CALLBACK_SIGNATURE_HEADER]: signature, 'user-agent': 'Countersign' },
-        ...(mode === 'aws' ? { lookup: vettedLookup } : {}),
+        ...(network === 'public' ? { lookup: vettedLookup } : {}),
       },
       (res) => {
         res.resume();

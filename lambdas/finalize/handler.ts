@@ -5,7 +5,8 @@
 import { decideExpiry, decideSettlement, deriveState, publicView, statusOf, type ApprovalState } from '../core/approval';
 import { callbackUrlProblem } from '../core/callback';
 import { CALLBACK_REFUSED_ERROR, finalizeEventSchema } from '../core/workflow';
-import { callbackMode, sendCallback } from '../adapters/callback';
+import { sendCallback } from '../adapters/callback';
+import { callbackNetwork } from '../adapters/environment';
 import { deployedConfig } from '../adapters/deployed-config';
 import { completeOutcome, ledger } from '../adapters/ledger';
 import { deliver } from '../adapters/outbox';
@@ -37,7 +38,7 @@ async function tellRequester(requestId: string): Promise<{ status: string }> {
   await slackDms(state).catch((err: unknown) => console.warn(JSON.stringify({ level: 'warn', msg: 'requester Slack DM failed', requestId, error: String((err as Error).name) })));
   const url = state.request.callbackUrl;
   if (url) {
-    const problem = callbackUrlProblem(url, callbackMode());
+    const problem = callbackUrlProblem(url, callbackNetwork());
     if (problem) throw new CallbackRefusedError(`callback URL refused: ${problem}`);
     const view = publicView(state, (await getRequestItem(requestId))?.receipt);
     await sendCallback(url, {
@@ -48,7 +49,7 @@ async function tellRequester(requestId: string): Promise<{ status: string }> {
       ...(view.decidedAt ? { decidedAt: view.decidedAt } : {}),
       ...(view.reason ? { reason: view.reason } : {}),
       ...(view.receipt ? { receipt: view.receipt } : {}),
-    });
+    }, callbackNetwork());
   }
   return { status };
 }

@@ -14,7 +14,7 @@ import { maskRequest } from '../core/masking';
 import { commitment, idempotentRequestId, parametersSalt } from '../core/commitment';
 import { canonicalPrincipal, IdentityError } from '../core/identity';
 import { callbackUrlProblem } from '../core/callback';
-import { callbackMode } from '../adapters/callback';
+import { callbackNetwork } from '../adapters/environment';
 import { dynamo, kms, requiredEnv } from '../adapters/aws-clients';
 import { startWorkflow } from '../adapters/workflow-start';
 import { exportSealedPage } from '../adapters/ledger-export';
@@ -65,7 +65,7 @@ async function createAction(event: HttpEvent) {
   }
   const body = parseWith(actionRequestSchema, jsonBody(event));
   const request = body.onBehalfOf === undefined ? body : { ...body, onBehalfOf: onBehalfOfIdentity(body.onBehalfOf) };
-  const callbackProblem = request.callbackUrl === undefined ? undefined : callbackUrlProblem(request.callbackUrl, callbackMode());
+  const callbackProblem = request.callbackUrl === undefined ? undefined : callbackUrlProblem(request.callbackUrl, callbackNetwork());
   if (callbackProblem) {
     throw new CountersignError('invalid_request', `callbackUrl ${callbackProblem}`, [{ path: 'callbackUrl', message: callbackProblem }]);
   }
