@@ -13,6 +13,7 @@ import { IntakeApi } from './intake-api';
 import { RequestStore } from './request-store';
 import { ReviewTokenKey } from './review-token-key';
 import { FUNCTION_ENV } from '../lambdas/adapters/environment';
+import type { CallbackNetwork } from '../lambdas/core/callback';
 
 export interface CountersignProps {
   /** The validated policy (see `loadConfigFile`). It ships inside the functions' bundles. */
@@ -210,6 +211,8 @@ export class Countersign extends Construct {
     }
     // Links in notifications and sign-in redirects point at the API.
     for (const f of [notifier, decision]) f.addEnvironment(FUNCTION_ENV.publicUrl, this.api.url);
+    // Callbacks (vetted at intake, sent by the finalizer) reach public https addresses only; local mode says loopback.
+    for (const f of [intake, finalizer]) f.addEnvironment(FUNCTION_ENV.callbackNetwork, 'public' satisfies CallbackNetwork);
     const email = props.config.channels.email;
     if (email) {
       // Send only as the configured sender: its address identity, or the domain identity that covers it.

@@ -4,8 +4,9 @@
  * Step Functions endpoint, and the HTTP API's routes in the local gateway. Each route, task and schedule invokes its
  * function as Lambda would: the bundle the stack builds (or, with COUNTERSIGN_LOCAL_SOURCE=1, its TypeScript source),
  * in execution environments of its own with the environment the template gives it, under the template's timeout and
- * reserved concurrency (./lambda.ts). Data lives under the data folder, so a restart loses nothing and waiting
- * executions resume.
+ * reserved concurrency (./lambda.ts). Email, Slack and Teams go to local stand-ins of SES, Slack's Web API and a Teams
+ * webhook (./channels.ts), which keep each message in the inbox. Data lives under the data folder, so a restart loses
+ * nothing and waiting executions resume.
  */
 import { mkdirSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer } from 'node:http';
@@ -27,9 +28,12 @@ import { CreateStateMachineCommand, SFNClient, StateMachineAlreadyExists, Update
 import dynalite from 'dynalite';
 import { ConfigError, secretRefs, type Config } from '../lambdas/core/config';
 import { loadConfigFile } from '../lambdas/adapters/config-file';
+import { FUNCTION_ENV } from '../lambdas/adapters/environment';
+import type { CallbackNetwork } from '../lambdas/core/callback';
 import { policyVersion } from '../lambdas/adapters/deployed-config';
 import { BUNDLE_CACHE, localBundles, REPO_ROOT, touchBundles, type LocalBundles } from './bundles';
 import { closeServer, listenLoopback } from './aws-json';
+import { startLocalChannels, type LocalChannels } from './channels';
 import { LOCAL_ACCOUNT, LOCAL_REGION, resolveIntrinsics, resourcesOfType, type CfnTemplate, type LocalResourceNames } from './cfn';
 import { LocalGateway, routesFromTemplate } from './gateway';
 import { LocalInbox } from './inbox';
@@ -60,8 +64,6 @@ export interface LocalRuntimeOptions {
    * @default 'bundle'
    */
   readonly code?: 'bundle' | 'source';
-  /** Where the functions deliver channel messages (tests put a proxy in front of the inbox). @default the local inbox */
-  readonly inboxUrl?: string;
   /** Folder of the bundle cache. @default node_modules/.cache/countersign-local */
   readonly bundleCache?: string;
 }
@@ -69,8 +71,11 @@ export interface LocalRuntimeOptions {
 export interface LocalRuntime {
   /** Base URL of the API, inbox and health check. */
   readonly url: string;
-  /** The local AWS endpoints, for the AWS SDK or CLI (`--endpoint-url`). */
-  readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string };
+  /**
+   * The local AWS endpoints, for the AWS SDK or CLI (`--endpoint-url`), and the local Slack Web API (`…/api`), whose
+   * origin also serves response URLs (`<origin>/actions/…`; see ./channels.ts).
+   */
+  readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string; readonly ses: string; readonly slack: string };
   /** What the functions run, in a few words (`6 bundles, cached`). */
   readonly code: string;
   /** The functions' names (their logical ids). */
@@ -147,6 +152,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const kms = new LocalKms({ dataDir, region: LOCAL_REGION, accountId: LOCAL_ACCOUNT });
     const kmsUrl = await kms.listen();
     servers.push(kms);
+
+    // SES, Slack and Teams: they check what the functions send as the services do, and keep it in the inbox.
+    const channels: LocalChannels = await startLocalChannels({
+      inbox,
+      emailSender: () => config.channels.email?.from,
+      slackToken: () => {
+        const ref = config.channels.slack?.botToken;
+        return ref?.startsWith('env:') ? localSecrets(config, process.env, channels)[ref.slice(4)] : undefined;
+      },
+      ...(options.faults ? { faults: options.faults } : {}),
+    });
+    servers.push(channels);
 
     let lambdas: LocalFunctions | undefined;
     // Invocations still running when local mode stops must finish before the stores close under them.
@@ -227,10 +244,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const specsFor = (current: Config, built: LocalBundles | undefined) =>
       localFunctionSpecs(template, functions, names, {
         code: (fn) => (built ? { kind: 'bundle', file: built.files.get(fn.logicalId)! } : { kind: 'source', file: fn.entry }),
-        endpoints: reach,
-        inboxUrl: options.inboxUrl ?? `${url}/_local/inbox`,
+        endpoints: { ...reach, ses: channels.ses, slackApi: channels.slackApi },
         publicUrl: url,
-        secrets: secretsFromEnvironment(current, process.env),
+        secrets: localSecrets(current, process.env, channels),
         config: current,
       });
     lambdas = new LocalFunctions(specsFor(config, bundles));
@@ -335,7 +351,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     ready = true;
     return {
       url,
-      endpoints: { dynamodb: dynamodbUrl, kms: kmsUrl, sfn: sfnUrl },
+      endpoints: { dynamodb: dynamodbUrl, kms: kmsUrl, sfn: sfnUrl, ses: channels.ses, slack: channels.slackApi },
       code: codeSummary,
       functions: [...functions.keys()],
       invoke: (name, payload) => invoke(name, payload),
@@ -470,13 +486,29 @@ export function secretsFromEnvironment(config: Config, env: NodeJS.ProcessEnv): 
   return secrets;
 }
 
+/** The bot token local mode's Slack accepts when the shell sets none for `channels.slack.botToken`. */
+export const LOCAL_SLACK_BOT_TOKEN = 'xoxb-countersign-local';
+
+/**
+ * The secrets the functions get in local mode: the `env:NAME` secrets set here, with the channels pointed at local
+ * mode's own services. The Teams webhook secret is always the local webhook's URL (local mode never posts to Teams);
+ * an unset Slack bot token is LOCAL_SLACK_BOT_TOKEN. A secret named by a Secrets Manager ARN is not served locally.
+ */
+export function localSecrets(config: Config, env: NodeJS.ProcessEnv, channels: Pick<LocalChannels, 'teamsWebhook'>): Record<string, string> {
+  const secrets = secretsFromEnvironment(config, env);
+  const envName = (ref: string | undefined) => (ref?.startsWith('env:') ? ref.slice(4) : undefined);
+  const teams = envName(config.channels.teams?.webhookUrl);
+  if (teams) secrets[teams] = channels.teamsWebhook;
+  const slack = envName(config.channels.slack?.botToken);
+  if (slack) secrets[slack] ??= LOCAL_SLACK_BOT_TOKEN;
+  return secrets;
+}
+
 export interface LocalSpecInputs {
   /** The code a function runs: its bundle, or its TypeScript source. */
   readonly code: (fn: LocalFunction) => { readonly kind: 'bundle' | 'source'; readonly file: string };
-  /** Where the functions' SDK clients reach DynamoDB, KMS and Step Functions. */
-  readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string };
-  /** Where channel messages and callbacks are delivered instead of SES, Slack, Teams and the requester's URL. */
-  readonly inboxUrl: string;
+  /** Where the functions' SDK clients reach DynamoDB, KMS, Step Functions and SES, and their Slack Web API base. */
+  readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string; readonly ses: string; readonly slackApi: string };
   /** The local gateway's URL, standing in for the HTTP API's. */
   readonly publicUrl: string;
   /** The `env:NAME` secrets' values. */
@@ -494,9 +526,10 @@ export interface LocalSpecInputs {
  * - what Lambda's runtime sets: AWS_REGION, AWS_DEFAULT_REGION, AWS_EXECUTION_ENV, AWS_LAMBDA_FUNCTION_NAME,
  *   AWS_LAMBDA_FUNCTION_VERSION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, _HANDLER, LAMBDA_TASK_ROOT, TZ (`:UTC`) and the
  *   role's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; local ones);
- * - what local mode needs: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS and AWS_ENDPOINT_URL_SFN (the SDK reaches
- *   the local endpoints), COUNTERSIGN_LOCAL_INBOX_URL (SES, Slack, Teams and callbacks deliver to the inbox), the
- *   config's `env:NAME` secrets that are set (Secrets Manager's stand-in), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED
+ * - what local mode needs: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_SFN and
+ *   AWS_ENDPOINT_URL_SESV2 (the SDK reaches the local endpoints), COUNTERSIGN_SLACK_API_URL (Slack's Web API is the
+ *   local one), CALLBACK_NETWORK `loopback` where the template sets it (callbacks may reach loopback), the config's
+ *   `env:NAME` secrets (Secrets Manager's stand-in; see `localSecrets`), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED
  *   when this Node.js is older than the functions' nodejs22.x (the SDK would warn on every cold start), and for a
  *   TypeScript source COUNTERSIGN_CONFIG_JSON (a bundle has the policy inlined).
  */
@@ -509,7 +542,9 @@ export function localFunctionSpecs(
   return [...functions.values()].map((fn) => {
     const props = template.Resources[fn.logicalId]?.Properties ?? {};
     const variables = resolveIntrinsics((props.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}, names, `${fn.logicalId}.Environment`) as Record<string, string>;
-    if (Object.hasOwn(variables, 'COUNTERSIGN_PUBLIC_URL')) variables.COUNTERSIGN_PUBLIC_URL = inputs.publicUrl;
+    if (Object.hasOwn(variables, FUNCTION_ENV.publicUrl)) variables[FUNCTION_ENV.publicUrl] = inputs.publicUrl;
+    // Local mode's requesters listen on loopback: the functions that vet and send callbacks may reach it.
+    if (Object.hasOwn(variables, FUNCTION_ENV.callbackNetwork)) variables[FUNCTION_ENV.callbackNetwork] = 'loopback' satisfies CallbackNetwork;
     const code = inputs.code(fn);
     const handler = String(props.Handler ?? 'index.handler');
     const memorySize = Number(props.MemorySize ?? 128);
@@ -531,7 +566,8 @@ export function localFunctionSpecs(
       AWS_ENDPOINT_URL_DYNAMODB: inputs.endpoints.dynamodb,
       AWS_ENDPOINT_URL_KMS: inputs.endpoints.kms,
       AWS_ENDPOINT_URL_SFN: inputs.endpoints.sfn,
-      COUNTERSIGN_LOCAL_INBOX_URL: inputs.inboxUrl,
+      AWS_ENDPOINT_URL_SESV2: inputs.endpoints.ses,
+      [FUNCTION_ENV.slackApiUrl]: inputs.endpoints.slackApi,
       ...inputs.secrets,
       ...(Number(process.versions.node.split('.')[0]) < 22 ? { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } : {}),
       ...(code.kind === 'source' ? { COUNTERSIGN_CONFIG_JSON: JSON.stringify(deployedOf(inputs.config)) } : {}),

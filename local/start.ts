@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   config     ${file}
   data       ${dataDir}
   functions  ${runtime.code}
-  endpoints  dynamodb ${runtime.endpoints.dynamodb}  kms ${runtime.endpoints.kms}  sfn ${runtime.endpoints.sfn}
+  endpoints  dynamodb ${runtime.endpoints.dynamodb}  kms ${runtime.endpoints.kms}  sfn ${runtime.endpoints.sfn}  sesv2 ${runtime.endpoints.ses}  slack ${runtime.endpoints.slack}
 Press Ctrl-C to stop.`);
 
   let stopping = false;

@@ -1,13 +1,15 @@
 /**
  * Delivers a settled request's callback: a JSON POST whose exact bytes are signed as the payload of an ES256 compact
- * JWS in the `Countersign-Signature` header (verify it with the ledger's public key). On AWS every address the name
- * resolves to is vetted inside the connection's own lookup, so DNS rebinding cannot slip a private address in.
+ * JWS in the `Countersign-Signature` header (verify it with the ledger's public key). On the `public` callback network
+ * (every deployment on AWS) each address the name resolves to is vetted inside the connection's own lookup, so DNS
+ * rebinding cannot slip a private address in. The handler wires the network its deployment allows
+ * (adapters/environment.ts `callbackNetwork`).
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { callbackUrlProblem, isForbiddenAddress, type CallbackBody, type CallbackMode } from '../core/callback';
+import { callbackUrlProblem, isForbiddenAddress, type CallbackBody, type CallbackNetwork } from '../core/callback';
 import type { CallbackSender, LedgerSigner } from '../core/ports';
 import { signCompactJws } from '../core/receipt';
 import { RetryableError } from '../core/retry';
@@ -16,11 +18,7 @@ export const CALLBACK_SIGNATURE_HEADER = 'countersign-signature';
 /** Longest a callback delivery may take in all (connecting, sending, the answer), inside the finalizer's timeout. */
 export const CALLBACK_TIMEOUT_MS = 5000;
 
-export function callbackMode(): CallbackMode {
-  return process.env.COUNTERSIGN_LOCAL_INBOX_URL ? 'local' : 'aws';
-}
-
-/** A lookup that refuses names resolving to any forbidden address (on AWS). */
+/** A lookup that refuses names resolving to any forbidden address (the `public` callback network). */
 export const vettedLookup: LookupFunction = (hostname, options, callback) => {
   dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, '', 0);
@@ -32,13 +30,13 @@ export const vettedLookup: LookupFunction = (hostname, options, callback) => {
   });
 };
 
-/** Callbacks signed with the ledger key, to the addresses `mode` allows. */
-export function callbackSender(signer: Pick<LedgerSigner, 'keyId' | 'signDigest'>, mode: CallbackMode): CallbackSender {
-  return { send: (url, body) => sendCallback(signer, mode, url, body) };
+/** Callbacks signed with the ledger key, to the addresses `network` allows. */
+export function callbackSender(signer: Pick<LedgerSigner, 'keyId' | 'signDigest'>, network: CallbackNetwork): CallbackSender {
+  return { send: (url, body) => sendCallback(signer, network, url, body) };
 }
 
-async function sendCallback(signer: Pick<LedgerSigner, 'keyId' | 'signDigest'>, mode: CallbackMode, url: string, body: CallbackBody): Promise<number> {
-  const problem = callbackUrlProblem(url, mode);
+async function sendCallback(signer: Pick<LedgerSigner, 'keyId' | 'signDigest'>, network: CallbackNetwork, url: string, body: CallbackBody): Promise<number> {
+  const problem = callbackUrlProblem(url, network);
   if (problem) throw new Error(`callback URL refused: ${problem}`);
   const bytes = Buffer.from(JSON.stringify(body));
   const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'countersign-callback+jws', kid: signer.keyId })).toString('base64url');
@@ -52,7 +50,7 @@ async function sendCallback(signer: Pick<LedgerSigner, 'keyId' | 'signDigest'>, 
         method: 'POST',
         timeout: CALLBACK_TIMEOUT_MS,
         headers: { 'content-type': 'application/json', 'content-length': bytes.length, [CALLBACK_SIGNATURE_HEADER]: signature, 'user-agent': 'Countersign' },
-        ...(mode === 'aws' ? { lookup: vettedLookup } : {}),
+        ...(network === 'public' ? { lookup: vettedLookup } : {}),
       },
       (res) => {
         res.resume();

@@ -1,7 +1,11 @@
 /**
  * The environment the stack gives each function, in one place: lib/ sets the variables by these names, and handlers
- * and adapters read them only through these getters. Local mode gives each function exactly its template's variables.
+ * and adapters read them only through these getters. Local mode gives each function exactly its template's variables,
+ * plus the endpoints it serves (AWS_ENDPOINT_URL_<SERVICE>, the Slack Web API's base) and, where the template sets
+ * one, its own value of a setting (CALLBACK_NETWORK=loopback); production code never asks whether it runs locally.
  */
+import type { CallbackNetwork } from '../core/callback';
+
 export const FUNCTION_ENV = {
   requestsTable: 'REQUESTS_TABLE',
   ledgerTable: 'LEDGER_TABLE',
@@ -14,6 +18,13 @@ export const FUNCTION_ENV = {
   repairGrace: 'REPAIR_GRACE_SECONDS',
   /** Where the scheduled functions take their one-run-at-a-time lease: the requests table. */
   leaseTable: 'LEASE_TABLE',
+  /**
+   * Which callback URLs the functions that vet and send callbacks accept: `public` (https to public addresses only,
+   * what the stack sets) or `loopback` (http and https to loopback too: local mode). Unset or anything else is `public`.
+   */
+  callbackNetwork: 'CALLBACK_NETWORK',
+  /** Base URL of Slack's Web API, like AWS_ENDPOINT_URL_* for an AWS service. @default https://slack.com/api */
+  slackApiUrl: 'COUNTERSIGN_SLACK_API_URL',
 } as const;
 
 export type FunctionVariable = keyof typeof FUNCTION_ENV;
@@ -31,4 +42,14 @@ export function secondsEnv(variable: FunctionVariable): number | undefined {
   const text = process.env[FUNCTION_ENV[variable]];
   const seconds = text === undefined || text === '' ? Number.NaN : Number(text);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
+}
+
+/** A variable the stack may leave unset; undefined when it is unset or empty. */
+export function optionalEnv(variable: FunctionVariable): string | undefined {
+  return process.env[FUNCTION_ENV[variable]] || undefined;
+}
+
+/** The callback address policy this function was deployed with; fails closed to `public` unless it says `loopback`. */
+export function callbackNetwork(): CallbackNetwork {
+  return optionalEnv('callbackNetwork') === 'loopback' ? 'loopback' : 'public';
 }

@@ -1,8 +1,8 @@
 /**
- * Where notifications go. On AWS each channel sends its own way: email through SES (from `channels.email.from`),
- * Slack through chat.postMessage with the bot token, Teams through the Workflows webhook. In local mode
- * (COUNTERSIGN_LOCAL_INBOX_URL set by the runtime) every message lands in the local inbox instead, with `payload`
- * holding the exact body that would have been sent.
+ * Where notifications go. Each channel sends its own way: email through SES (from `channels.email.from`), Slack
+ * through chat.postMessage with the bot token, Teams through the Workflows webhook. Local mode serves each of them
+ * (the SES endpoint through AWS_ENDPOINT_URL_SESV2, the Slack Web API base, a Teams webhook URL as the secret's
+ * value) and keeps what they receive in its inbox, in the shape of `outgoingMessageSchema`.
  */
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { DELIVERY_TIMEOUT_MS, type OutgoingMessage } from '../core/notification';
@@ -13,6 +13,12 @@ import { postSlackMessage } from './slack';
 import { postTeamsCard } from './teams';
 
 export { DELIVERY_TIMEOUT_MS, outgoingMessageSchema, type OutgoingMessage } from '../core/notification';
+
+/**
+ * Every email names the request it is about in this header (its id, `act_…`), for mail filtering and rules; local
+ * mode's inbox reads it too.
+ */
+export const REQUEST_EMAIL_HEADER = 'X-Countersign-Request';
 
 /** RFC 3834 and Exchange's headers: auto-responders (out of office, vacation) must not answer, so nothing loops. */
 export const AUTOMATED_EMAIL_HEADERS = [
@@ -32,12 +38,6 @@ export async function deliver(message: OutgoingMessage, options: { readonly sign
 }
 
 async function send(message: OutgoingMessage, signal: AbortSignal): Promise<void> {
-  const inbox = process.env.COUNTERSIGN_LOCAL_INBOX_URL;
-  if (inbox) {
-    const res = await fetch(inbox, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message), signal });
-    if (!res.ok) throw new Error(`local inbox answered ${res.status}`);
-    return;
-  }
   const { channels } = deployedConfig();
   switch (message.channel) {
     case 'email': {
@@ -53,7 +53,7 @@ async function send(message: OutgoingMessage, signal: AbortSignal): Promise<void
               Simple: {
                 Subject: { Data: message.subject, Charset: 'UTF-8' },
                 Body: { Text: { Data: message.text, Charset: 'UTF-8' }, ...(message.html ? { Html: { Data: message.html, Charset: 'UTF-8' } } : {}) },
-                Headers: AUTOMATED_EMAIL_HEADERS.map((h) => ({ ...h })),
+                Headers: [...AUTOMATED_EMAIL_HEADERS.map((h) => ({ ...h })), ...(message.actionId ? [{ Name: REQUEST_EMAIL_HEADER, Value: message.actionId }] : [])],
               },
             },
           }),

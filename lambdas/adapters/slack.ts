@@ -3,10 +3,14 @@
  * response URLs (a capability to post into the conversation) are never logged or put in an error message.
  */
 import { z } from 'zod';
+import { optionalEnv } from './environment';
 
-/** Slack's Web API base; tests point it at a local server. Read per call so a test can set it late. */
+/**
+ * Slack's Web API base: FUNCTION_ENV.slackApiUrl when set (local mode serves its own Slack Web API), else
+ * https://slack.com/api. Read per call so a test can set it late.
+ */
 export function slackApiBase(): string {
-  return (process.env.COUNTERSIGN_SLACK_API_URL ?? 'https://slack.com/api').replace(/\/+$/, '');
+  return (optionalEnv('slackApiUrl') ?? 'https://slack.com/api').replace(/\/+$/, '');
 }
 
 /** A Slack Web API call that failed: `{ ok: false, error }`, or an HTTP error status. */
@@ -73,20 +77,27 @@ export async function postSlackMessage(botToken: string, body: unknown, opts: Sl
   return { ...(answer.data.channel ? { channel: answer.data.channel } : {}), ...(answer.data.ts ? { ts: answer.data.ts } : {}) };
 }
 
-/** A response_url Countersign will post to, or undefined. Only Slack's own hosts; loopback too in local mode. */
+/**
+ * A response_url Countersign will post to, or undefined: https on hooks.slack.com (no other port), where Slack's
+ * response URLs live, or a URL on the origin of the Slack Web API this function is configured with (local mode's
+ * Slack endpoint serves its interactions' response URLs itself). Never one carrying credentials.
+ */
 export function allowedResponseUrl(url: string): URL | undefined {
-  let parsed: URL;
+  const parsed = urlOrUndefined(url);
+  if (!parsed) return undefined;
+  if (parsed.username || parsed.password) return undefined;
+  if (parsed.protocol === 'https:' && parsed.hostname === 'hooks.slack.com' && !parsed.port) return parsed;
+  const api = urlOrUndefined(slackApiBase());
+  if (api && (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.origin === api.origin) return parsed;
+  return undefined;
+}
+
+function urlOrUndefined(text: string): URL | undefined {
   try {
-    parsed = new URL(url);
+    return new URL(text);
   } catch {
     return undefined;
   }
-  if (parsed.username || parsed.password) return undefined;
-  if (parsed.protocol === 'https:' && parsed.hostname === 'hooks.slack.com' && !parsed.port) return parsed;
-  // Local mode (and its tests) capture responses on a loopback server instead of Slack.
-  const local = Boolean(process.env.COUNTERSIGN_LOCAL_INBOX_URL);
-  if (local && (parsed.protocol === 'http:' || parsed.protocol === 'https:') && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname)) return parsed;
-  return undefined;
 }
 
 /** Posts a body to an interaction's response_url (replace the message, or an ephemeral answer). */

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { decideIntake, deriveState, statusOf, type ApprovalState } from '../core/approval';
-import { callbackUrlProblem, type CallbackMode } from '../core/callback';
+import { callbackUrlProblem, type CallbackNetwork } from '../core/callback';
 import { commitment, idempotentRequestId, parametersSalt } from '../core/commitment';
 import { CountersignError } from '../core/errors';
 import { canonicalPrincipal, IdentityError } from '../core/identity';
@@ -21,7 +21,7 @@ export interface AskInput {
   readonly idempotencyKey?: string;
   readonly request: ActionRequest;
   /** Which callback addresses this deployment may reach. */
-  readonly callbackMode: CallbackMode;
+  readonly callbackNetwork: CallbackNetwork;
 }
 
 export async function askForAction(
@@ -31,7 +31,7 @@ export async function askForAction(
   const config = ports.policy.config();
   const { requester } = input;
   const request = input.request.onBehalfOf === undefined ? input.request : { ...input.request, onBehalfOf: onBehalfOfIdentity(input.request.onBehalfOf) };
-  const callbackProblem = request.callbackUrl === undefined ? undefined : callbackUrlProblem(request.callbackUrl, input.callbackMode);
+  const callbackProblem = request.callbackUrl === undefined ? undefined : callbackUrlProblem(request.callbackUrl, input.callbackNetwork);
   if (callbackProblem) throw new CountersignError('invalid_request', `callbackUrl ${callbackProblem}`, [{ path: 'callbackUrl', message: callbackProblem }]);
   // Refused (400, nothing recorded): hidden characters in a field policy compares, or a value a rule cannot judge.
   const verdict = evaluatePolicy(config, { ...request, requester });

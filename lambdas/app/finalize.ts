@@ -4,7 +4,7 @@
  * requester: a Slack DM when bound to a Slack user, and the signed outcome at the request's callback URL.
  */
 import { decideExpiry, decideSettlement, deriveState, publicView, statusOf } from '../core/approval';
-import { callbackUrlProblem, type CallbackMode } from '../core/callback';
+import { callbackUrlProblem, type CallbackNetwork } from '../core/callback';
 import type { CallbackSender, Ports } from '../core/ports';
 import { CALLBACK_REFUSED_ERROR } from '../core/workflow';
 import { deliverAll, requesterNotices } from './notifications';
@@ -33,7 +33,7 @@ export class CallbackRefusedError extends Error {
 
 /** The requester's Slack DMs (a failure is reported to `onNoticeFailure`, never fatal), then the callback. */
 export async function tellRequester(
-  ports: Pick<Ports, 'ledger' | 'requests' | 'outbox' | 'policy'> & { readonly callbacks: CallbackSender; readonly callbackMode: CallbackMode },
+  ports: Pick<Ports, 'ledger' | 'requests' | 'outbox' | 'policy'> & { readonly callbacks: CallbackSender; readonly callbackNetwork: CallbackNetwork },
   requestId: string,
   onNoticeFailure: (err: unknown) => void,
 ): Promise<{ status: string }> {
@@ -45,7 +45,7 @@ export async function tellRequester(
   await deliverAll(ports.outbox, requesterNotices(ports.policy.config(), state)).catch(onNoticeFailure);
   const url = state.request.callbackUrl;
   if (url) {
-    const problem = callbackUrlProblem(url, ports.callbackMode);
+    const problem = callbackUrlProblem(url, ports.callbackNetwork);
     if (problem) throw new CallbackRefusedError(`callback URL refused: ${problem}`);
     const view = publicView(state, (await ports.requests.get(requestId))?.receipt);
     await ports.callbacks.send(url, {

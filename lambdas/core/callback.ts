@@ -1,7 +1,8 @@
 /**
  * Telling the requester: the callback URL a request may name, and which addresses it may never reach. On AWS a
  * callback must be https and must not reach private, loopback, link-local (the instance metadata service) or other
- * special-purpose addresses, whatever its name resolves to; in local mode http to loopback is allowed too.
+ * special-purpose addresses, whatever its name resolves to. A deployment whose callback network is `loopback`
+ * (local mode's) also allows http and https to loopback.
  */
 import { BlockList, isIP } from 'node:net';
 
@@ -35,10 +36,14 @@ export function isForbiddenAddress(ip: string): boolean {
   return forbidden.check(ip, family === 4 ? 'ipv4' : 'ipv6');
 }
 
-export type CallbackMode = 'aws' | 'local';
+/**
+ * Which addresses callbacks may reach: `public` (https to public addresses only; every deployment on AWS) or
+ * `loopback` (also http and https to loopback: local mode). See FUNCTION_ENV.callbackNetwork.
+ */
+export type CallbackNetwork = 'public' | 'loopback';
 
 /** Why a callback URL is refused, or undefined when it is acceptable (its resolved addresses are checked at send time). */
-export function callbackUrlProblem(text: string, mode: CallbackMode): string | undefined {
+export function callbackUrlProblem(text: string, network: CallbackNetwork): string | undefined {
   let url: URL;
   try {
     url = new URL(text);
@@ -47,8 +52,8 @@ export function callbackUrlProblem(text: string, mode: CallbackMode): string | u
   }
   if (url.username || url.password) return 'must not carry credentials';
   const loopback = LOOPBACK_NAMES.has(url.hostname);
-  if (mode === 'local' && loopback) return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : 'must be http or https';
-  if (url.protocol !== 'https:') return mode === 'local' ? 'must be https (or http to loopback in local mode)' : 'must be https';
+  if (network === 'loopback' && loopback) return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : 'must be http or https';
+  if (url.protocol !== 'https:') return network === 'loopback' ? 'must be https (or http to loopback in local mode)' : 'must be https';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (loopback || (isIP(host) && isForbiddenAddress(host))) return 'must not point at a private, loopback or link-local address';
   if (/\.(localhost|internal|local)$/i.test(host)) return 'must not point at an internal name';

@@ -5,13 +5,14 @@
 import { finalizeRequest, tellRequester } from '../app/finalize';
 import { finalizeEventSchema } from '../core/workflow';
 import { awsPorts } from '../adapters/aws-ports';
-import { callbackMode, callbackSender } from '../adapters/callback';
+import { callbackSender } from '../adapters/callback';
+import { callbackNetwork } from '../adapters/environment';
 
 export async function handler(event: unknown): Promise<{ status: string }> {
   const { requestId, error, callback } = finalizeEventSchema.parse(event);
   if (!callback) return finalizeRequest(awsPorts, requestId, error);
-  const mode = callbackMode();
-  return tellRequester({ ...awsPorts, callbacks: callbackSender(awsPorts.signer, mode), callbackMode: mode }, requestId, (err) =>
+  const network = callbackNetwork();
+  return tellRequester({ ...awsPorts, callbacks: callbackSender(awsPorts.signer, network), callbackNetwork: network }, requestId, (err) =>
     console.warn(JSON.stringify({ level: 'warn', msg: 'requester Slack DM failed', requestId, error: String((err as Error).name) })),
   );
 }

@@ -11,7 +11,7 @@ import { publicView, statusOf } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import { actionRequestSchema } from '../core/request';
 import { awsExportSource, awsPorts } from '../adapters/aws-ports';
-import { callbackMode } from '../adapters/callback';
+import { callbackNetwork } from '../adapters/environment';
 import { API_INTEGRATION_TIMEOUT_MS, caller, json, jsonBody, parseWith, routeHandler, type HttpEvent, type InvocationContext } from '../adapters/http';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -37,7 +37,7 @@ async function createAction(event: HttpEvent) {
     throw new CountersignError('invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters', [{ path: 'Idempotency-Key', message: 'invalid' }]);
   }
   const request = parseWith(actionRequestSchema, jsonBody(event));
-  const { state, receipt } = await askForAction(ports, { requester, request, callbackMode: callbackMode(), ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
+  const { state, receipt } = await askForAction(ports, { requester, request, callbackNetwork: callbackNetwork(), ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
   return json(statusOf(state) === 'pending' ? 202 : 200, publicView(state, receipt));
 }
 

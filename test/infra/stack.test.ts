@@ -438,6 +438,15 @@ describe('Countersign stack', () => {
       }
     }
   });
+
+  it('lets the functions that vet and send callbacks reach public addresses only, and sets no local endpoint', () => {
+    for (const name of Object.keys(fns) as Array<keyof typeof fns>) {
+      const variables = json.Resources[logicalId(fns[name])]!.Properties.Environment.Variables;
+      expect(variables.CALLBACK_NETWORK, name).toBe(name === 'intake' || name === 'finalizer' ? 'public' : undefined);
+      // Slack's own Web API and the SDK's own endpoints: only local mode points them elsewhere.
+      expect(Object.keys(variables).filter((v) => v === 'COUNTERSIGN_SLACK_API_URL' || v.startsWith('AWS_ENDPOINT_URL')), name).toEqual([]);
+    }
+  });
 });
 
 describe('ledger timings', () => {

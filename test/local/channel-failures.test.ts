@@ -1,22 +1,20 @@
 /**
  * A failing channel is retried with backoff and never blocks the others; when its retries run out the request
- * still stands and the failure is in the ledger. The local inbox is put behind a proxy that fails chosen channels.
+ * still stands and the failure is in the ledger. Local mode's Slack and Teams fail through fault injection.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/core/config';
-import { closeServer, listenLoopback } from '../../local/aws-json';
+import { LocalFaults } from '../../local/faults';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { api, eventually } from './harness';
 
 describe('channel failures', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cs-fail-'));
-  const attempts = new Map<string, number>();
+  const faults = new LocalFaults();
   let runtime: LocalRuntime;
-  let proxy: Server;
 
   beforeAll(async () => {
     process.env.TEAMS_URL = 'https://example.webhook.office.com/x';
@@ -32,28 +30,13 @@ channels:
   teams: { webhookUrl: env:TEAMS_URL }
 local: { apiKeys: { agent-key-1: "arn:aws:iam::000000000000:role/agent" } }
 `);
-    // The functions deliver to a proxy in front of the inbox, which learns the inbox's URL once local mode is up.
-    let inbox = '';
-    // Slack always fails (503), Teams is throttled twice (429) then works, email passes straight through.
-    proxy = createServer((req, res) => {
-      let text = '';
-      req.on('data', (d: Buffer) => (text += d.toString()));
-      req.on('end', async () => {
-        const { channel } = JSON.parse(text) as { channel: string };
-        const n = (attempts.get(channel) ?? 0) + 1;
-        attempts.set(channel, n);
-        if (channel === 'slack' || (channel === 'teams' && n <= 2)) return res.writeHead(channel === 'slack' ? 503 : 429).end();
-        const forwarded = await fetch(inbox, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
-        res.writeHead(forwarded.status).end(await forwarded.text());
-      });
-    });
-    const inboxUrl = `${await listenLoopback(proxy)}/_local/inbox`;
-    runtime = await startLocalRuntime({ config, dataDir: join(dir, 'data'), port: 0, inboxUrl });
-    inbox = `${runtime.url}/_local/inbox`;
+    // Slack always fails (503), Teams is throttled twice (429) then works, email is untouched.
+    faults.add({ service: 'slack', status: 503 });
+    faults.add({ service: 'teams', status: 429, times: 2 });
+    runtime = await startLocalRuntime({ config, dataDir: join(dir, 'data'), port: 0, faults });
   });
   afterAll(async () => {
     await runtime?.close();
-    await closeServer(proxy);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -64,8 +47,12 @@ local: { apiKeys: { agent-key-1: "arn:aws:iam::000000000000:role/agent" } }
     expect(notified.data.channels.teams).toEqual({ sent: ['teams'], failed: [] });
     expect(notified.data.channels.slack.sent).toEqual([]);
     expect(notified.data.channels.slack.failed).toEqual([{ to: 'U0ALICE', error: expect.stringContaining('503') }]);
-    expect(attempts.get('slack')).toBe(3);
-    expect(attempts.get('teams')).toBe(3);
+    // Calls that reached each service: three Slack attempts, all failed; two throttled Teams posts, then one through.
+    const [slack, teams] = faults.list();
+    expect([slack!.matched, slack!.failed]).toEqual([3, 3]);
+    expect([teams!.matched, teams!.failed]).toEqual([3, 2]);
+    const inbox = ((await api(runtime.url, 'GET', '/_local/inbox.json')).body as Array<{ channel: string; actionId: string }>).filter((m) => m.actionId === body.id);
+    expect(inbox.map((m) => m.channel).sort()).toEqual(['email', 'email', 'teams']);
     expect((await api(runtime.url, 'GET', `/v1/actions/${body.id}`, 'agent-key-1')).body.status).toBe('pending');
   });
 });

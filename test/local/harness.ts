@@ -11,7 +11,7 @@ export const ROOT = join(import.meta.dirname, '../..');
 
 export interface RunningCountersign {
   readonly url: string;
-  readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string };
+  readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string; readonly ses: string; readonly slack: string };
   readonly child: ChildProcess;
   output(): string;
   /** Sends the signal and resolves the exit code. */
@@ -47,13 +47,13 @@ export function startCountersign(options: StartOptions): Promise<RunningCounters
     const timer = setTimeout(() => reject(new Error(`local mode did not start in 60 s:\n${output}`)), 60_000);
     const onData = () => {
       const url = /API\s+(http:\/\/\S+)/.exec(output)?.[1];
-      const endpoints = /dynamodb (\S+)\s+kms (\S+)\s+sfn (\S+)/.exec(output);
+      const endpoints = /dynamodb (\S+)\s+kms (\S+)\s+sfn (\S+)\s+sesv2 (\S+)\s+slack (\S+)/.exec(output);
       if (!url || !endpoints) return;
       clearTimeout(timer);
       child.stdout!.off('data', onData);
       resolve({
         url,
-        endpoints: { dynamodb: endpoints[1]!, kms: endpoints[2]!, sfn: endpoints[3]! },
+        endpoints: { dynamodb: endpoints[1]!, kms: endpoints[2]!, sfn: endpoints[3]!, ses: endpoints[4]!, slack: endpoints[5]! },
         child,
         output: () => output,
         stop: (signal = 'SIGTERM') => {

@@ -8,8 +8,7 @@
  */
 import { createHmac, createPublicKey, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -93,17 +92,13 @@ describe('hostile input, end to end against local mode', () => {
   /** A pending request (prod-exports: alice and bob, 2 approvals) and alice's personal review token for it. */
   let pendingId: string;
   let aliceToken: string;
-  /** Captures posts to Slack response_urls, so no click reaches the network. */
-  const capture = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200).end('ok'));
-  });
+  /** Response URLs on local mode's Slack, which keeps what is posted there: no click reaches the network. */
   let captureUrl: string;
 
   beforeAll(async () => {
     writeFileSync(configFile, stringify(config));
-    captureUrl = await new Promise<string>((resolve) => capture.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(capture.address() as AddressInfo).port}`)));
     cs = await startCountersign({ dataDir: join(dir, 'data'), configFile, env: { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: SIGNING_SECRET } });
+    captureUrl = `${new URL(cs.endpoints.slack).origin}/actions/hostile`;
     publicKey = createPublicKey(await (await fetch(`${cs.url}/v1/audit/public-key`, { headers: { authorization: 'Bearer audit-key' } })).text());
     const created = await api(cs.url, 'POST', '/v1/actions', AGENT, { action: 'data.export', environment: 'production', resource: 'db:customers' });
     expect(created.status).toBe(202);
@@ -117,7 +112,6 @@ describe('hostile input, end to end against local mode', () => {
   });
   afterAll(async () => {
     await cs?.stop();
-    await new Promise<void>((resolve) => capture.close(() => resolve()));
     rmSync(dir, { recursive: true, force: true });
   });
   afterEach(async () => {

@@ -15,7 +15,7 @@ import { closeServer, listenLoopback } from '../../local/aws-json';
 import { LocalGateway, type GatewayRoute } from '../../local/gateway';
 import { LocalInbox } from '../../local/inbox';
 import { FunctionError, LocalFunctions, stepFunctionsInvoker, TooManyRequestsException, type LocalFunctionSpec } from '../../local/lambda';
-import { envSecretNames, localFunctionSpecs } from '../../local/runtime';
+import { envSecretNames, LOCAL_SLACK_BOT_TOKEN, localFunctionSpecs, localSecrets } from '../../local/runtime';
 import { parseConfig } from '../../lambdas/core/config';
 import { stringify } from 'yaml';
 import { LocalStepFunctions } from '../../local/sfn';
@@ -259,6 +259,25 @@ describe('the secrets local mode copies in from its own environment', () => {
     );
     expect(envSecretNames(config)).toEqual(['SLACK_SIGNING', 'SLACK_TOKEN']);
   });
+
+  it("point the channels at local mode's own: the Teams webhook is the local one, an unset Slack token a local one", () => {
+    const config = parseConfig(
+      stringify({
+        version: 1,
+        groups: { g: { members: [{ id: 'a@example.com' }] } },
+        channels: { email: { from: 'cs@example.com' }, slack: { botToken: 'env:SLACK_TOKEN', signingSecret: 'env:SLACK_SIGNING' }, teams: { webhookUrl: 'env:TEAMS_URL' } },
+        default: { effect: 'deny' },
+      }),
+    );
+    const channels = { teamsWebhook: 'http://127.0.0.1:7/workflows/w' };
+    // Whatever the shell says, Teams cards go to the local webhook; the shell's Slack token is the one Slack accepts.
+    expect(localSecrets(config, { SLACK_TOKEN: 'xoxb-shell', SLACK_SIGNING: 's', TEAMS_URL: 'https://example.webhook.office.com/x', HOME: '/h' }, channels)).toEqual({
+      SLACK_TOKEN: 'xoxb-shell',
+      SLACK_SIGNING: 's',
+      TEAMS_URL: 'http://127.0.0.1:7/workflows/w',
+    });
+    expect(localSecrets(config, {}, channels)).toEqual({ SLACK_TOKEN: LOCAL_SLACK_BOT_TOKEN, TEAMS_URL: 'http://127.0.0.1:7/workflows/w' });
+  });
 });
 
 describe('the synthesized functions\' environments', () => {
@@ -267,8 +286,7 @@ describe('the synthesized functions\' environments', () => {
     const { template, functions } = synthesizeForLocal(config);
     const specs = localFunctionSpecs(template, functions, { ref: (id) => id, getAtt: (id) => ARN(id) }, {
       code: (fn) => ({ kind: 'bundle', file: `/bundles/${fn.logicalId}/index.js` }),
-      endpoints: { dynamodb: 'http://127.0.0.1:1', kms: 'http://127.0.0.1:2', sfn: 'http://127.0.0.1:3' },
-      inboxUrl: 'http://127.0.0.1:4/_local/inbox',
+      endpoints: { dynamodb: 'http://127.0.0.1:1', kms: 'http://127.0.0.1:2', sfn: 'http://127.0.0.1:3', ses: 'http://127.0.0.1:5', slackApi: 'http://127.0.0.1:6/api' },
       publicUrl: 'http://127.0.0.1:4',
       secrets: {},
       config,
@@ -284,7 +302,7 @@ describe('the synthesized functions\' environments', () => {
       expect(s.code).toEqual({ file: `/bundles/${s.name}/index.js`, handler: 'handler' });
       const templateNames = Object.keys((props(s).Environment as { Variables: object }).Variables);
       const lambdaNames = ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_EXECUTION_ENV', 'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '_HANDLER', 'LAMBDA_TASK_ROOT', 'TZ', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
-      const localNames = ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_KMS', 'AWS_ENDPOINT_URL_SFN', 'COUNTERSIGN_LOCAL_INBOX_URL'];
+      const localNames = ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_KMS', 'AWS_ENDPOINT_URL_SFN', 'AWS_ENDPOINT_URL_SESV2', 'COUNTERSIGN_SLACK_API_URL'];
       const nodeWarning = Number(process.versions.node.split('.')[0]) < 22 ? ['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] : [];
       expect(Object.keys(s.environment).sort()).toEqual([...templateNames, ...lambdaNames, ...localNames, ...nodeWarning].sort());
       expect(s.environment).toMatchObject({ AWS_LAMBDA_FUNCTION_NAME: s.name, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(props(s).MemorySize), TZ: ':UTC', NODE_OPTIONS: '--enable-source-maps' });
@@ -300,5 +318,11 @@ describe('the synthesized functions\' environments', () => {
     // The API's URL is the gateway's, where the template gives it.
     expect(notifier.environment.COUNTERSIGN_PUBLIC_URL).toBe('http://127.0.0.1:4');
     expect(intake.environment).not.toHaveProperty('COUNTERSIGN_PUBLIC_URL');
+    // Email and Slack reach local mode's own SES and Slack; callbacks may reach loopback where the template vets them.
+    expect(notifier.environment).toMatchObject({ AWS_ENDPOINT_URL_SESV2: 'http://127.0.0.1:5', COUNTERSIGN_SLACK_API_URL: 'http://127.0.0.1:6/api' });
+    expect((props(intake).Environment as { Variables: Record<string, unknown> }).Variables.CALLBACK_NETWORK).toBe('public');
+    expect(intake.environment.CALLBACK_NETWORK).toBe('loopback');
+    expect(byName('CountersignFinalizer').environment.CALLBACK_NETWORK).toBe('loopback');
+    expect(notifier.environment).not.toHaveProperty('CALLBACK_NETWORK');
   });
 });

@@ -7,8 +7,6 @@
  */
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -73,30 +71,20 @@ describe('security, end to end against local mode', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cs-security-'));
   const configFile = join(dir, 'countersign.yaml');
   let cs: RunningCountersign;
-  /** Captures what Countersign posts to Slack response_urls. */
-  const captured: string[] = [];
-  const capture = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      captured.push(`${req.url} ${body}`);
-      res.writeHead(200).end('ok');
-    });
-  });
+  /** A response URL on local mode's Slack, which keeps what Countersign posts there (a GET reads it). */
   let captureUrl: string;
 
   beforeAll(async () => {
     writeFileSync(configFile, stringify(config));
-    captureUrl = await new Promise<string>((resolve) => capture.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(capture.address() as AddressInfo).port}`)));
     cs = await startCountersign({
       dataDir: join(dir, 'data'),
       configFile,
       env: { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: SIGNING_SECRET, TEAMS_WEBHOOK_URL: 'https://example.invalid/teams-webhook' },
     });
+    captureUrl = `${new URL(cs.endpoints.slack).origin}/actions/security`;
   });
   afterAll(async () => {
     await cs?.stop();
-    await new Promise<void>((resolve) => capture.close(() => resolve()));
     rmSync(dir, { recursive: true, force: true });
   });
   afterEach(async () => {
@@ -355,12 +343,14 @@ describe('security, end to end against local mode', () => {
       expect(answer.json.error.code, name).toBe('unauthorized');
     }
     await new Promise((r) => setTimeout(r, 300));
-    expect(captured).toEqual([]);
+    expect(await (await fetch(`${captureUrl}/r`)).json()).toEqual([]);
     expect(await audit(id)).toEqual(before);
     // The control: the same click, signed right, counts once as alice.
     const genuine = await post(body, { 'x-slack-request-timestamp': String(now), 'x-slack-signature': sign(body, now) });
     expect([genuine.status, genuine.text]).toEqual([200, '']);
     expect((await audit(id)).filter((r) => r.type === 'voted').map((r) => r.actor)).toEqual(['alice@example.com']);
+    // Only the genuine click was answered on its response URL.
+    expect(await (await fetch(`${captureUrl}/r`)).json()).toHaveLength(1);
   });
 
   it('callback URLs at private, loopback-in-disguise, metadata and non-http addresses are 400 naming callbackUrl, creating nothing', async () => {

@@ -20,11 +20,10 @@ describe('SES outbox', () => {
     process.env.AWS_REGION = 'eu-west-1';
     process.env.AWS_ACCESS_KEY_ID = 'x';
     process.env.AWS_SECRET_ACCESS_KEY = 'x';
-    delete process.env.COUNTERSIGN_LOCAL_INBOX_URL;
   });
   afterAll(() => closeServer(server));
 
-  it('sends a multipart email from the configured sender through its configuration set, with no-loop headers', async () => {
+  it('sends a multipart email from the configured sender through its configuration set, with no-loop headers and the request named', async () => {
     process.env.COUNTERSIGN_CONFIG_JSON = JSON.stringify({ version: 1, channels: { email: { from: 'countersign@example.com', configurationSet: 'approvals' } } });
     const { deliver } = await import('../../lambdas/adapters/outbox');
     await deliver({ channel: 'email', to: 'alice@example.com', subject: 'Approval requested: data.export', text: 'Body <b>as text</b>', html: '<p>Body</p>', actionId: 'act_1' });
@@ -43,6 +42,8 @@ describe('SES outbox', () => {
             { Name: 'Auto-Submitted', Value: 'auto-generated' },
             { Name: 'X-Auto-Response-Suppress', Value: 'All' },
             { Name: 'Precedence', Value: 'bulk' },
+            // Which request the email is about, for mail rules (and local mode's inbox).
+            { Name: 'X-Countersign-Request', Value: 'act_1' },
           ],
         },
       },

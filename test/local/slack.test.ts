@@ -1,11 +1,10 @@
 /**
  * Slack interactions end to end, against local mode as `npm start` runs it: each test signs a block_actions payload
  * exactly as Slack does (form-encoded `payload=`, v0 HMAC over `v0:timestamp:body`), posts it to
- * /v1/slack/interactions, and reads what Countersign sent back to a response_url served by a capture server here.
+ * /v1/slack/interactions, and reads what Countersign sent back to a response_url on local mode's Slack, which keeps
+ * what is posted to it and answers it to a GET.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -35,43 +34,21 @@ const config = {
   local: { apiKeys: { [AGENT]: 'arn:aws:iam::000000000000:role/agent', 'audit-key': 'audit@example.com' } },
 };
 
-/** Captures what Countersign posts to response_urls, one path per click. */
-function captureServer() {
-  const bodies = new Map<string, unknown[]>();
-  const server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (d: Buffer) => (text += d.toString()));
-    req.on('end', () => {
-      const list = bodies.get(req.url ?? '') ?? [];
-      list.push(JSON.parse(text));
-      bodies.set(req.url ?? '', list);
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok');
-    });
-  });
-  return {
-    bodies,
-    start: () => new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))),
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
 describe('Slack interactions', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cs-slack-'));
   const configFile = join(dir, 'countersign.yaml');
-  const capture = captureServer();
+  /** Response URLs on local mode's Slack: the origin of its Web API. */
   let captureUrl: string;
   let cs: RunningCountersign;
   let clicks = 0;
 
   beforeAll(async () => {
     writeFileSync(configFile, stringify(config));
-    captureUrl = await capture.start();
     cs = await startCountersign({ dataDir: join(dir, 'data'), configFile, env: { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: SIGNING_SECRET } });
+    captureUrl = `${new URL(cs.endpoints.slack).origin}/actions/T0TEAM`;
   });
   afterAll(async () => {
     await cs?.stop();
-    await capture.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -90,7 +67,8 @@ describe('Slack interactions', () => {
     const path = `/respond/${++clicks}`;
     const res = await postSlackClick(cs.url, opts.secret ?? SIGNING_SECRET, { user, requestId, actionId, responseUrl: `${captureUrl}${path}`, ...(opts.message ? { message: opts.message } : {}), ...(opts.timestamp !== undefined ? { timestamp: opts.timestamp } : {}) });
     const text = await res.text();
-    return { status: res.status, body: text, responses: (capture.bodies.get(path) ?? []) as Array<Record<string, any>> };
+    const responses = (await (await fetch(`${captureUrl}${path}`)).json()) as Array<Record<string, any>>;
+    return { status: res.status, body: text, responses };
   }
 
   it('refuses a bad signature and a stale timestamp with 401, changing nothing', async () => {

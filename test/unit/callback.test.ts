@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { callbackUrlProblem, isForbiddenAddress } from '../../lambdas/core/callback';
-import { vettedLookup } from '../../lambdas/adapters/callback';
+import { callbackSender, vettedLookup } from '../../lambdas/adapters/callback';
+import { memorySigner } from '../fixtures/memory-ports';
+import { callbackNetwork, FUNCTION_ENV } from '../../lambdas/adapters/environment';
 
 describe('callback addresses', () => {
   it.each([
@@ -16,26 +18,58 @@ describe('callback addresses', () => {
   });
 
   it.each([
-    ['https://hooks.example.com/countersign', 'aws', undefined],
-    ['http://hooks.example.com/countersign', 'aws', 'must be https'],
-    ['https://169.254.169.254/latest/meta-data', 'aws', 'must not point at a private, loopback or link-local address'],
-    ['https://[::ffff:a9fe:a9fe]/', 'aws', 'must not point at a private, loopback or link-local address'],
-    ['https://10.0.0.5/hook', 'aws', 'must not point at a private, loopback or link-local address'],
-    ['https://localhost/hook', 'aws', 'must not point at a private, loopback or link-local address'],
-    ['https://metadata.google.internal/', 'aws', 'must not point at an internal name'],
-    ['https://user:pw@hooks.example.com/', 'aws', 'must not carry credentials'],
-    ['ftp://hooks.example.com/', 'aws', 'must be https'],
-    ['not a url', 'aws', 'not a URL'],
-    ['http://127.0.0.1:9000/cb', 'local', undefined],
-    ['http://localhost:9000/cb', 'local', undefined],
-    ['http://10.0.0.5/hook', 'local', 'must be https (or http to loopback in local mode)'],
-    ['https://169.254.169.254/', 'local', 'must not point at a private, loopback or link-local address'],
-  ] as const)('%s in %s mode: %s', (url, mode, problem) => {
-    expect(callbackUrlProblem(url, mode)).toBe(problem);
+    ['https://hooks.example.com/countersign', 'public', undefined],
+    ['http://hooks.example.com/countersign', 'public', 'must be https'],
+    ['https://169.254.169.254/latest/meta-data', 'public', 'must not point at a private, loopback or link-local address'],
+    ['https://[::ffff:a9fe:a9fe]/', 'public', 'must not point at a private, loopback or link-local address'],
+    ['https://10.0.0.5/hook', 'public', 'must not point at a private, loopback or link-local address'],
+    ['https://localhost/hook', 'public', 'must not point at a private, loopback or link-local address'],
+    ['https://metadata.google.internal/', 'public', 'must not point at an internal name'],
+    ['https://user:pw@hooks.example.com/', 'public', 'must not carry credentials'],
+    ['ftp://hooks.example.com/', 'public', 'must be https'],
+    ['not a url', 'public', 'not a URL'],
+    ['http://127.0.0.1:9000/cb', 'loopback', undefined],
+    ['http://localhost:9000/cb', 'loopback', undefined],
+    ['http://10.0.0.5/hook', 'loopback', 'must be https (or http to loopback in local mode)'],
+    ['https://169.254.169.254/', 'loopback', 'must not point at a private, loopback or link-local address'],
+  ] as const)('%s on the %s network: %s', (url, network, problem) => {
+    expect(callbackUrlProblem(url, network)).toBe(problem);
   });
 
   it('refuses, at connection time, a name that resolves to a private address', async () => {
     const result = await new Promise<string>((resolve) => vettedLookup('localhost', {}, (err) => resolve(err ? err.message : 'allowed')));
     expect(result).toMatch(/resolves to a forbidden address/);
+  });
+});
+
+describe('the callback network a deployment allows', () => {
+  const saved = process.env[FUNCTION_ENV.callbackNetwork];
+  afterEach(() => {
+    if (saved === undefined) delete process.env[FUNCTION_ENV.callbackNetwork];
+    else process.env[FUNCTION_ENV.callbackNetwork] = saved;
+  });
+  const body = { id: 'act_1', status: 'approved', action: 'data.export' };
+
+  it('is public when CALLBACK_NETWORK is unset, empty or unknown: loopback is refused', async () => {
+    for (const value of [undefined, '', 'public', 'LOOPBACK', 'local', 'loopback ']) {
+      if (value === undefined) delete process.env.CALLBACK_NETWORK;
+      else process.env.CALLBACK_NETWORK = value;
+      expect(callbackNetwork(), String(value)).toBe('public');
+      expect(callbackUrlProblem('http://127.0.0.1:9000/cb', callbackNetwork())).toBe('must be https');
+      expect(callbackUrlProblem('https://127.0.0.1:9000/cb', callbackNetwork())).toBe('must not point at a private, loopback or link-local address');
+    }
+    // Refused before anything is signed or sent.
+    const signer = memorySigner();
+    await expect(callbackSender(signer, callbackNetwork()).send('http://127.0.0.1:9000/cb', body)).rejects.toThrow(/callback URL refused: must be https/);
+    expect(signer.calls).toBe(0);
+  });
+
+  it('allows http and https to loopback when CALLBACK_NETWORK is loopback, and still nothing private', () => {
+    process.env.CALLBACK_NETWORK = 'loopback';
+    expect(callbackNetwork()).toBe('loopback');
+    expect(callbackUrlProblem('http://127.0.0.1:9000/cb', callbackNetwork())).toBeUndefined();
+    expect(callbackUrlProblem('https://localhost:9000/cb', callbackNetwork())).toBeUndefined();
+    expect(callbackUrlProblem('http://10.0.0.5/cb', callbackNetwork())).toBe('must be https (or http to loopback in local mode)');
+    expect(callbackUrlProblem('https://169.254.169.254/', callbackNetwork())).toBe('must not point at a private, loopback or link-local address');
   });
 });

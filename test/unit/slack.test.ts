@@ -432,17 +432,15 @@ function fakeSlack() {
 describe('Slack adapter', () => {
   const slack = fakeSlack();
   let base: string;
-  const saved = { api: process.env.COUNTERSIGN_SLACK_API_URL, inbox: process.env.COUNTERSIGN_LOCAL_INBOX_URL };
+  const saved = process.env.COUNTERSIGN_SLACK_API_URL;
   beforeAll(async () => {
     base = await slack.start();
     process.env.COUNTERSIGN_SLACK_API_URL = base;
   });
   afterAll(async () => {
     await slack.stop();
-    for (const [name, value] of [['COUNTERSIGN_SLACK_API_URL', saved.api], ['COUNTERSIGN_LOCAL_INBOX_URL', saved.inbox]] as const) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    if (saved === undefined) delete process.env.COUNTERSIGN_SLACK_API_URL;
+    else process.env.COUNTERSIGN_SLACK_API_URL = saved;
   });
   afterEach(() => slack.answerWith(() => ({ status: 200, body: '{"ok":true,"channel":"C1","ts":"1.2"}' })));
 
@@ -473,20 +471,32 @@ describe('Slack adapter', () => {
     expect(await postSlackMessage('xoxb-unit', { channel: 'C1', text: 'x' }).catch((e: unknown) => e)).toMatchObject({ error: 'http_503', retryable: true });
   });
 
-  it('posts to response_url only on Slack, and on loopback only in local mode', async () => {
-    delete process.env.COUNTERSIGN_LOCAL_INBOX_URL;
-    expect(allowedResponseUrl('https://hooks.slack.com/actions/T1/2/x')?.hostname).toBe('hooks.slack.com');
-    for (const refused of ['http://hooks.slack.com/actions/x', 'https://hooks.slack.com.evil.example/x', 'https://evil.example/hooks.slack.com', 'https://user:pw@hooks.slack.com/x', 'https://hooks.slack.com:8443/x', `${base}/respond`, 'not a url']) {
-      expect(allowedResponseUrl(refused)).toBeUndefined();
+  it("posts to response_url only on Slack's hooks.slack.com, or on the origin of the configured Slack API", async () => {
+    try {
+      // Slack's own Web API (the default): hooks.slack.com only, never loopback.
+      delete process.env.COUNTERSIGN_SLACK_API_URL;
+      expect(allowedResponseUrl('https://hooks.slack.com/actions/T1/2/x')?.hostname).toBe('hooks.slack.com');
+      for (const refused of ['http://hooks.slack.com/actions/x', 'https://hooks.slack.com.evil.example/x', 'https://evil.example/hooks.slack.com', 'https://user:pw@hooks.slack.com/x', 'https://hooks.slack.com:8443/x', `${base}/respond`, 'http://localhost/x', 'http://[::1]/x', 'not a url']) {
+        expect(allowedResponseUrl(refused), refused).toBeUndefined();
+      }
+      await expect(postToResponseUrl(`${base}/respond`, { text: 'x' })).rejects.toMatchObject({ error: 'response_url_not_allowed' });
+
+      // A Slack API on loopback (local mode's): its origin's URLs too, and no other port, host or credentials.
+      process.env.COUNTERSIGN_SLACK_API_URL = `${base}/api`;
+      expect(allowedResponseUrl('https://hooks.slack.com/actions/T1/2/x')?.hostname).toBe('hooks.slack.com');
+      expect(allowedResponseUrl(`${base}/actions/T1/2/x`)?.href).toBe(`${base}/actions/T1/2/x`);
+      const port = Number(new URL(base).port);
+      for (const refused of [`http://127.0.0.1:${port + 1}/respond`, `http://localhost:${port}/respond`, `https://127.0.0.1:${port}/respond`, `http://u:p@127.0.0.1:${port}/respond`, 'http://10.0.0.1/x']) {
+        expect(allowedResponseUrl(refused), refused).toBeUndefined();
+      }
+      await postToResponseUrl(`${base}/respond`, ephemeralMessage('hello'));
+      expect(slack.received.at(-1)).toMatchObject({ path: '/respond' });
+      expect(JSON.parse(slack.received.at(-1)!.body)).toEqual({ response_type: 'ephemeral', replace_original: false, text: 'hello' });
+      slack.answerWith(() => ({ status: 404, body: 'expired_url' }));
+      await expect(postToResponseUrl(`${base}/respond`, { text: 'x' })).rejects.toMatchObject({ error: 'http_404' });
+    } finally {
+      process.env.COUNTERSIGN_SLACK_API_URL = base;
     }
-    await expect(postToResponseUrl(`${base}/respond`, { text: 'x' })).rejects.toMatchObject({ error: 'response_url_not_allowed' });
-    process.env.COUNTERSIGN_LOCAL_INBOX_URL = 'http://127.0.0.1:1/_local/inbox';
-    await postToResponseUrl(`${base}/respond`, ephemeralMessage('hello'));
-    expect(slack.received.at(-1)).toMatchObject({ path: '/respond' });
-    expect(JSON.parse(slack.received.at(-1)!.body)).toEqual({ response_type: 'ephemeral', replace_original: false, text: 'hello' });
-    expect(allowedResponseUrl('http://10.0.0.1/x')).toBeUndefined();
-    slack.answerWith(() => ({ status: 404, body: 'expired_url' }));
-    await expect(postToResponseUrl(`${base}/respond`, { text: 'x' })).rejects.toMatchObject({ error: 'http_404' });
   });
 });
 
@@ -507,16 +517,17 @@ describe('handleSlackInteraction (fake dependencies)', () => {
       },
     },
   };
-  const saved = process.env.COUNTERSIGN_LOCAL_INBOX_URL;
+  const saved = process.env.COUNTERSIGN_SLACK_API_URL;
   beforeAll(async () => {
     base = await responses.start();
     process.env.UNIT_SLACK_SIGNING_SECRET = SECRET;
-    process.env.COUNTERSIGN_LOCAL_INBOX_URL = 'http://127.0.0.1:1/_local/inbox';
+    // A Slack API on this server, whose origin then serves the interactions' response URLs.
+    process.env.COUNTERSIGN_SLACK_API_URL = `${base}/api`;
   });
   afterAll(async () => {
     await responses.stop();
-    if (saved === undefined) delete process.env.COUNTERSIGN_LOCAL_INBOX_URL;
-    else process.env.COUNTERSIGN_LOCAL_INBOX_URL = saved;
+    if (saved === undefined) delete process.env.COUNTERSIGN_SLACK_API_URL;
+    else process.env.COUNTERSIGN_SLACK_API_URL = saved;
   });
 
   function event(payload: unknown, opts: { ts?: number; secret?: string; base64?: boolean; tamper?: boolean } = {}): HttpEvent {
