@@ -37,7 +37,7 @@ export async function completeOutcome(
     const salt = state.parameters?.kind === 'commitment' ? (known.salt ?? (await parametersSalt(ports.mac, state.id))) : undefined;
     receipt = await signReceipt(ports.signer, receiptClaimsFor(state, chain.find((r) => r.type === 'approved'), ports.clock.now(), salt));
     // Another settler may have stored its receipt first (the first one stored is kept): answer the stored one.
-    if (item) return ports.requests.storeReceipt(state.id, receipt);
+    if (item) receipt = await ports.requests.storeReceipt(state.id, receipt);
   }
   if (mode === 'settle' && item?.taskToken) await ports.workflow.sendOutcome(item.taskToken, status);
   if (mode !== 'read' && item && item.status !== status) await ports.requests.cacheOutcome(state.id, status);
