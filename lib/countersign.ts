@@ -4,7 +4,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { assertDeployableSecrets, type Config } from '../lambdas/core/config';
+import { assertDeployableSecrets, shippedConfig, type Config } from '../lambdas/core/config';
 import { LEASES } from '../lambdas/core/lease';
 import { ApprovalWorkflow } from './approval-workflow';
 import { AuditLedger } from './audit-ledger';
@@ -91,8 +91,7 @@ export const FUNCTION_TIMEOUTS = {
  * laptop.
  */
 export function bundleDefines(config: Config): Record<string, string> {
-  const { local: _local, ...deployed } = config;
-  return { 'process.env.COUNTERSIGN_CONFIG_JSON': JSON.stringify(JSON.stringify(deployed)) };
+  return { 'process.env.COUNTERSIGN_CONFIG_JSON': JSON.stringify(JSON.stringify(shippedConfig(config))) };
 }
 
 /**

@@ -35,7 +35,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import type { Config } from '../lambdas/core/config';
+import { shippedConfig, type Config } from '../lambdas/core/config';
 import type { CfnTemplate } from './cfn';
 import type { LocalFunction } from './synth';
 
@@ -105,8 +105,7 @@ export function bundleKey(config: Config, root = REPO_ROOT): string {
 
 function policyKey(code: string, config: Config): string {
   // As the stack inlines it (lib/countersign.ts): the config without the local API keys.
-  const { local: _local, ...deployed } = config;
-  return createHash('sha256').update(`${FORMAT}\n${code}\n`).update(JSON.stringify(deployed)).digest('hex').slice(0, 32);
+  return createHash('sha256').update(`${FORMAT}\n${code}\n`).update(JSON.stringify(shippedConfig(config))).digest('hex').slice(0, 32);
 }
 
 function walk(dir: string): string[] {

@@ -26,7 +26,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateStateMachineCommand, SFNClient, StateMachineAlreadyExists, UpdateStateMachineCommand } from '@aws-sdk/client-sfn';
 import dynalite from 'dynalite';
-import { ConfigError, secretRefs, type Config } from '../lambdas/core/config';
+import { ConfigError, secretRefs, shippedConfig, type Config } from '../lambdas/core/config';
 import { loadConfigFile } from '../lambdas/adapters/config-file';
 import { FUNCTION_ENV } from '../lambdas/adapters/environment';
 import type { CallbackNetwork } from '../lambdas/core/callback';
@@ -299,7 +299,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // Policy reload: the policy ships inside the bundles, so an edit rebuilds them (as a deploy would) and new
     // invocations run in environments of the new code; the gateway reads the keys at once.
     let stopWatching = () => {};
-    let deployedText = JSON.stringify(deployedOf(config));
+    let deployedText = JSON.stringify(shippedConfig(config));
     let reloads = 0;
     let redeploying = Promise.resolve();
     if (options.configFile) {
@@ -331,7 +331,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           log.error(`countersign: the edited config is invalid; keeping the last good policy.\n${err.message}`);
           return;
         }
-        const text = JSON.stringify(deployedOf(next));
+        const text = JSON.stringify(shippedConfig(next));
         if (text === deployedText && JSON.stringify(next.local) === JSON.stringify(config.local)) return;
         config = next;
         if (text === deployedText) return;
@@ -464,12 +464,6 @@ async function copyItems(dynamo: DynamoDBClient, from: string, to: string): Prom
   return copied;
 }
 
-/** The config as the stack ships it inside the functions: without the local API keys. */
-function deployedOf(config: Config): Omit<Config, 'local'> {
-  const { local: _local, ...deployed } = config;
-  return deployed;
-}
-
 /** The names of the `env:NAME` secrets the config refers to. */
 export function envSecretNames(config: Config): string[] {
   // Only the fields that name secrets: an `env:X` text anywhere else (a rule's value) copies no variable in.
@@ -570,7 +564,7 @@ export function localFunctionSpecs(
       [FUNCTION_ENV.slackApiUrl]: inputs.endpoints.slackApi,
       ...inputs.secrets,
       ...(Number(process.versions.node.split('.')[0]) < 22 ? { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } : {}),
-      ...(code.kind === 'source' ? { COUNTERSIGN_CONFIG_JSON: JSON.stringify(deployedOf(inputs.config)) } : {}),
+      ...(code.kind === 'source' ? { COUNTERSIGN_CONFIG_JSON: JSON.stringify(shippedConfig(inputs.config)) } : {}),
     };
     const reserved = props.ReservedConcurrentExecutions;
     return {

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { configSchema, type Config } from '../core/config';
+import { configSchema, shippedConfig, type Config } from '../core/config';
 import { identityDirectory, type IdentityDirectory } from '../core/identity';
 import type { Policy } from '../core/ports';
 
@@ -23,8 +23,7 @@ const versions = new WeakMap<Config, string>();
 export function policyVersion(config: Config): string {
   let version = versions.get(config);
   if (!version) {
-    const { local: _local, ...policy } = config;
-    version = createHash('sha256').update(canonicalize(policy) ?? '').digest('hex');
+    version = createHash('sha256').update(canonicalize(shippedConfig(config)) ?? '').digest('hex');
     versions.set(config, version);
   }
   return version;

@@ -474,3 +474,12 @@ export function timeoutSeconds(outcome: PolicyOutcome): number {
 export function channelsFor(config: Pick<Config, 'channels'>, outcome: PolicyOutcome): Channel[] {
   return outcome.channels ?? CHANNELS.filter((c) => config.channels[c] !== undefined);
 }
+
+/**
+ * The config as the stack ships it inside the functions, and as a decision's policy version is computed: everything
+ * but the local API keys, which exist only on a laptop.
+ */
+export function shippedConfig(config: Config): Omit<Config, 'local'> {
+  const { local: _local, ...shipped } = config;
+  return shipped;
+}
