@@ -5,7 +5,7 @@ import canonicalize from 'canonicalize';
 
 // Resource and environment compare as policy compares them: compatibility forms folded, hidden characters dropped,
 // spaces collapsed, trimmed, lower-cased ("Production " is "production"). An absent value is "".
-const HIDDEN = /[\p{Cc}\p{Cf}\u2028\u2029\u034F\u115F\u1160\u3164\uFFA0\u{E0100}-\u{E01EF}]/gu;
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\p{Cn}]/gu;
 export const canonical = (text = '') => text.normalize('NFKC').replace(HIDDEN, '').replace(/\s+/gu, ' ').trim().toLowerCase().normalize('NFKC');
 
 export interface Expected { action: string; resource?: string; environment?: string; parameters?: unknown; approvedByHumans?: boolean }

@@ -2,6 +2,7 @@
  * The README's examples run against local mode: the agent client, the downstream receipt check (TypeScript and the
  * shell block), the ledger checks.
  */
+import fc from 'fast-check';
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,6 +65,16 @@ describe('README examples', () => {
     const samples = ['production', 'Production ', ' PRODUCTION\t', 'ｐｒｏｄｕｃｔｉｏｎ', 'pro\u200Bduction', 'a\u202Eb', 'ﬁle', 'x\u00A0\u00A0y', '\u{E0041}tag', 'ǅ', '', 'İstanbul'];
     for (const text of samples) expect(canonical(text), JSON.stringify(text)).toBe(canonicalText(text));
     expect(canonical(undefined)).toBe('');
+    // Any text at all, every plane, unassigned and default-ignorable code points and lone surrogates included.
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), (text) => {
+        expect(canonical(text)).toBe(canonicalText(text));
+      }),
+      { numRuns: 3000 },
+    );
+    for (const invisible of ['\u034F', '\uFE0F', '\u180B', '\u17B4', '\u{E0100}', '\u2060', '\uD800', '\u{E0FFF}']) {
+      expect(canonical(`pro${invisible}duction`), JSON.stringify(invisible)).toBe('production');
+    }
   });
 
   it('runs the README\'s "check a receipt downstream" block as written: exit 0 only for this export, approved by people', async () => {
