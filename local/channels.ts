@@ -22,7 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { OutgoingMessage } from '../lambdas/adapters/outbox';
+import type { OutgoingMessage } from '../lambdas/core/notification';
 import { REQUEST_EMAIL_HEADER } from '../lambdas/adapters/outbox';
 import { closeServer, createServer, listenLoopback } from './aws-json';
 import type { FaultService, LocalFaults } from './faults';

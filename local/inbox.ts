@@ -6,7 +6,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { outgoingMessageSchema } from '../lambdas/adapters/outbox';
+import { outgoingMessageSchema } from '../lambdas/core/notification';
 import { escapeHtml, safeHref } from './html';
 
 export const inboxEntrySchema = outgoingMessageSchema.extend({ id: z.string(), at: z.string() });

@@ -13,5 +13,3 @@ export const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
 export const sfn = new SFNClient({});
 export const kms = new KMSClient({});
 
-/** A required environment variable set by the stack (or by local mode from the synthesized template). */
-export { requiredEnv } from './environment';

@@ -12,7 +12,6 @@ import { resolveSecret } from './secrets';
 import { postSlackMessage } from './slack';
 import { postTeamsCard } from './teams';
 
-export { DELIVERY_TIMEOUT_MS, outgoingMessageSchema, type OutgoingMessage } from '../core/notification';
 
 /**
  * Every email names the request it is about in this header (its id, `act_…`), for mail filtering and rules; local

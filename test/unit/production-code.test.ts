@@ -1,5 +1,7 @@
 /**
- * Production code never asks whether it runs in local mode: local mode changes what the functions reach (endpoints,
+ * The layers hold: core imports nothing of AWS and nothing outside core; the use cases (app/) import only core and
+ * each other, never an adapter or an AWS SDK; handlers wire adapters into use cases. And production code never asks
+ * whether it runs in local mode: local mode changes what the functions reach (endpoints,
  * the Slack API base, secrets' values) and their deployment settings (CALLBACK_NETWORK), never a flag of its own
  * that the functions or the stack would test.
  */
@@ -33,5 +35,30 @@ describe('production code', () => {
     for (const line of ["const inbox = process.env.COUNTERSIGN_LOCAL_INBOX_URL;", "process.env['MY_LOCAL_FLAG']", "fetch(`${base}/_local/inbox`)"]) {
       expect(LOCAL_MODE.some((pattern) => pattern.test(line)), line).toBe(true);
     }
+  });
+});
+
+/** The modules a file imports (static and dynamic), as written. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"`;]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1] ?? m[2]!);
+}
+
+describe('the layers', () => {
+  const allowed: Record<string, (module: string) => boolean> = {
+    // Node's own modules and a few pure libraries; other core modules.
+    core: (m) => m.startsWith('node:') || ['zod', 'canonicalize', 'yaml'].includes(m) || (m.startsWith('./') && !m.includes('/..')),
+    app: (m) => m.startsWith('node:') || m.startsWith('../core/') || (m.startsWith('./') && !m.includes('/..')),
+  };
+  it.each(Object.keys(allowed))('lambdas/%s/ imports only what its layer may', (layer) => {
+    const found = files(join(ROOT, 'lambdas', layer)).flatMap((file) => importsOf(file).filter((m) => !allowed[layer]!(m)).map((m) => `${relative(ROOT, file)}: ${m}`));
+    expect(found).toEqual([]);
+  });
+
+  it('would notice an adapter or the AWS SDK in a use case', () => {
+    expect(allowed.app!('../adapters/outbox')).toBe(false);
+    expect(allowed.app!('@aws-sdk/client-kms')).toBe(false);
+    expect(allowed.core!('../app/ask')).toBe(false);
+    expect(importsOf(join(ROOT, 'lambdas/app/ask.ts'))).toContain('../core/policy');
   });
 });
