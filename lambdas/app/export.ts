@@ -38,7 +38,8 @@ export interface ExportQuery {
 
 /** Only auditors export; `since`/`until` are ISO times as the ledger stores them (`toISOString()`). */
 export async function exportLedger(
-  ports: Pick<Ports, 'signer' | 'clock' | 'policy'> & { readonly exportSource: LedgerExportSource },
+  ports: Pick<Ports, 'signer' | 'clock' | 'policy'>,
+  exportSource: LedgerExportSource,
   principal: string,
   query: ExportQuery,
   limits: Pick<ExportPageQuery, 'maxBytes' | 'maxMillis' | 'scanLimit'> = {},
@@ -46,7 +47,7 @@ export async function exportLedger(
   const { since, until } = query;
   if (since && until && since > until) throw new CountersignError('invalid_request', 'since is after until', [{ path: 'since', message: 'after until' }]);
   if (!ports.policy.directory().isAuditor(principal)) throw new CountersignError('forbidden', 'only auditors may export the ledger');
-  return sealedPage(ports, query, limits);
+  return sealedPage(ports, exportSource, query, limits);
 }
 
 /**
@@ -54,7 +55,8 @@ export async function exportLedger(
  * each later page goes on from its cursor, which must be one the ledger key signed for this same window.
  */
 export async function sealedPage(
-  ports: Pick<Ports, 'signer' | 'clock'> & { readonly exportSource: LedgerExportSource },
+  ports: Pick<Ports, 'signer' | 'clock'>,
+  exportSource: LedgerExportSource,
   query: ExportQuery,
   limits: Pick<ExportPageQuery, 'maxBytes' | 'maxMillis' | 'scanLimit'> = {},
 ): Promise<SealedExportPage> {
@@ -69,12 +71,12 @@ export async function sealedPage(
     state = decoded;
   } else {
     // The head first, then the time: the head is the newest checkpoint written by exportedAt.
-    const newest = await ports.exportSource.latestCheckpoint();
+    const newest = await exportSource.latestCheckpoint();
     const exportedAt = ports.clock.now().toISOString();
     const head = newest ? { checkpoint: newest.seq, hash: newest.hash, from: newest.from, until: newest.until, total: newest.total } : null;
     state = { progress: startExport({ exportedAt, since, until, head }) };
   }
-  const page = await ports.exportSource.page({ since, until, cursor: state.position, ...limits });
+  const page = await exportSource.page({ since, until, cursor: state.position, ...limits });
   // The digest is over each item as the answer's JSON carries it, which is what the auditor's file holds.
   let progress = state.progress;
   for (const item of page.items) progress = addExportItem(progress, JSON.parse(JSON.stringify(item)));

@@ -31,9 +31,16 @@ export class CallbackRefusedError extends Error {
   override name = CALLBACK_REFUSED_ERROR;
 }
 
+/** Where callbacks go: the sender, and the network this deployment may reach. */
+export interface Callbacks {
+  readonly sender: CallbackSender;
+  readonly network: CallbackNetwork;
+}
+
 /** The requester's Slack DMs (a failure is reported to `onNoticeFailure`, never fatal), then the callback. */
 export async function tellRequester(
-  ports: Pick<Ports, 'ledger' | 'requests' | 'outbox' | 'policy'> & { readonly callbacks: CallbackSender; readonly callbackNetwork: CallbackNetwork },
+  ports: Pick<Ports, 'ledger' | 'requests' | 'outbox' | 'policy'>,
+  callbacks: Callbacks,
   requestId: string,
   onNoticeFailure: (err: unknown) => void,
 ): Promise<{ status: string }> {
@@ -45,10 +52,10 @@ export async function tellRequester(
   await deliverAll(ports.outbox, requesterNotices(ports.policy.config(), state)).catch(onNoticeFailure);
   const url = state.request.callbackUrl;
   if (url) {
-    const problem = callbackUrlProblem(url, ports.callbackNetwork);
+    const problem = callbackUrlProblem(url, callbacks.network);
     if (problem) throw new CallbackRefusedError(`callback URL refused: ${problem}`);
     const view = publicView(state, (await ports.requests.get(requestId))?.receipt);
-    await ports.callbacks.send(url, {
+    await callbacks.sender.send(url, {
       id: state.id,
       status,
       action: state.request.action,

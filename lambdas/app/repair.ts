@@ -19,11 +19,12 @@ export type RepairCounts = { completed: number; started: number; expired: number
 
 /** One run, if it takes the repair lease (held no longer than the run can last); another run holding it skips this one. */
 export async function runRepair(
-  ports: RepairPorts & { readonly leases: Leases },
+  ports: RepairPorts,
+  leases: Leases,
   options: { readonly remainingMs: number; readonly graceMs: number; readonly onFailure: (requestId: string, err: unknown) => void },
 ): Promise<RepairCounts & { skipped?: true }> {
   const stopAt = ports.clock.now().getTime() + options.remainingMs - REPAIR_RESERVE_MS;
-  const run = await ports.leases.withLease('repair', options.remainingMs, () => repairPending(ports, { stopAt, graceMs: options.graceMs, onFailure: options.onFailure }));
+  const run = await leases.withLease('repair', options.remainingMs, () => repairPending(ports, { stopAt, graceMs: options.graceMs, onFailure: options.onFailure }));
   return run.ran ? run.result : { completed: 0, started: 0, expired: 0, skipped: true };
 }
 

@@ -12,7 +12,8 @@ export async function handler(event: unknown): Promise<{ status: string }> {
   const { requestId, error, callback } = finalizeEventSchema.parse(event);
   if (!callback) return finalizeRequest(awsPorts, requestId, error);
   const network = callbackNetwork();
-  return tellRequester({ ...awsPorts, callbacks: callbackSender(awsPorts.signer, network), callbackNetwork: network }, requestId, (err) =>
+  // Ports are passed as they are, never spread: each is wired (and its variables read) only when used.
+  return tellRequester(awsPorts, { sender: callbackSender(awsPorts.signer, network), network }, requestId, (err) =>
     console.warn(JSON.stringify({ level: 'warn', msg: 'requester Slack DM failed', requestId, error: String((err as Error).name) })),
   );
 }

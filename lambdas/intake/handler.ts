@@ -81,7 +81,7 @@ async function exportAuditRoute(event: HttpEvent) {
   const principal = principalOf(event);
   const query = parseWith(exportQuerySchema, event.queryStringParameters ?? {});
   // Stored times are toISOString() strings: compare like with like.
-  const page = await exportLedger({ ...ports, exportSource: awsExportSource() }, principal, {
+  const page = await exportLedger(ports, awsExportSource(), principal, {
     since: query.since === undefined ? undefined : new Date(query.since).toISOString(),
     until: query.until === undefined ? undefined : new Date(query.until).toISOString(),
     cursor: query.cursor,

@@ -12,7 +12,8 @@ const DEFAULT_REMAINING_MS = 50_000;
 
 export async function handler(_event?: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<RepairCounts & { skipped?: true }> {
   const counts = await runRepair(
-    { ...awsPorts, leases: awsLeases },
+    awsPorts,
+    awsLeases,
     {
       remainingMs: context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS,
       // A request younger than this may still be in its intake or vote: leave it to the call in flight.

@@ -43,7 +43,7 @@ const once = (event: AuditEvent) => (chain: readonly unknown[]) => (chain.length
 function exportPage(tableName: string, query: { since?: string | undefined; until?: string | undefined; cursor?: string | undefined }, limits: { maxBytes?: number; maxMillis?: number; scanLimit?: number } = {}, clock?: () => Date) {
   const signer = kmsLedgerSigner(kms, keyId);
   const exportSource = ledgerExportSource({ dynamo, tableName, latestCheckpoint: () => new CheckpointTable({ tableName, dynamo, signer }).latest() });
-  return sealedPage({ signer, exportSource, clock: { now: clock ?? (() => new Date()), sleep: async () => {} } }, query, limits);
+  return sealedPage({ signer, clock: { now: clock ?? (() => new Date()), sleep: async () => {} } }, exportSource, query, limits);
 }
 
 /** Everything in the table (or a window of it), as an export would write it: header, items, seal. */

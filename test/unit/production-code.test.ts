@@ -62,3 +62,14 @@ describe('the layers', () => {
     expect(importsOf(join(ROOT, 'lambdas/app/ask.ts'))).toContain('../core/policy');
   });
 });
+
+describe('the handlers', () => {
+  it('pass the AWS ports as they are, never spread (a spread wires every port, reading variables the function lacks)', () => {
+    const found = files(join(ROOT, 'lambdas')).flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (/\.\.\.\s*awsPorts\b/.test(line) ? [`${relative(ROOT, file)}:${i + 1}`] : [])),
+    );
+    expect(found).toEqual([]);
+  });
+});

@@ -310,12 +310,12 @@ describe('finalizing', () => {
     const calls: Array<{ url: string; body: CallbackBody }> = [];
     const callbacks = { send: async (url: string, body: CallbackBody) => (calls.push({ url, body }), 200) };
     const { state } = await ask(ports, { action: 'users.read', onBehalfOf: 'alice@example.com', callbackUrl: 'https://hooks.example.com/cs' });
-    await tellRequester({ ...ports, callbacks, callbackNetwork: 'public' }, state.id, () => {});
+    await tellRequester(ports, { sender: callbacks, network: 'public' }, state.id, () => {});
     expect(ports.outbox.sent.map((m) => `${m.channel}:${m.to}:${m.text}`)).toEqual([`slack:U0ALICE:Your request users.read (${state.id}) is approved.`]);
     expect(calls).toEqual([{ url: 'https://hooks.example.com/cs', body: expect.objectContaining({ id: state.id, status: 'approved', decidedBy: 'policy', receipt: expect.any(String) }) }]);
 
     const local = await ask(ports, { action: 'users.read', callbackUrl: 'http://127.0.0.1:9/cb' }, { callbackNetwork: 'loopback' });
-    await expect(tellRequester({ ...ports, callbacks, callbackNetwork: 'public' }, local.state.id, () => {})).rejects.toMatchObject({ name: 'Countersign.CallbackRefused' });
+    await expect(tellRequester(ports, { sender: callbacks, network: 'public' }, local.state.id, () => {})).rejects.toMatchObject({ name: 'Countersign.CallbackRefused' });
     expect(calls).toHaveLength(1);
   });
 
@@ -324,7 +324,7 @@ describe('finalizing', () => {
     ports.outbox.fail = () => new Error('slack down');
     const failures: unknown[] = [];
     const { state } = await ask(ports, { action: 'users.read', onBehalfOf: 'alice@example.com' });
-    expect(await tellRequester({ ...ports, callbacks: { send: async () => 200 }, callbackNetwork: 'public' }, state.id, (e) => failures.push(e))).toEqual({ status: 'approved' });
+    expect(await tellRequester(ports, { sender: { send: async () => 200 }, network: 'public' }, state.id, (e) => failures.push(e))).toEqual({ status: 'approved' });
     expect(failures).toHaveLength(1);
   });
 });
@@ -359,9 +359,9 @@ describe('repairing', () => {
     await ask(ports, { action: 'data.export' });
     const leases = new MemoryLeases();
     leases.held.add('repair');
-    expect(await runRepair({ ...ports, leases }, { remainingMs: 60_000, graceMs: 0, onFailure: () => {} })).toEqual({ completed: 0, started: 0, expired: 0, skipped: true });
+    expect(await runRepair(ports, leases, { remainingMs: 60_000, graceMs: 0, onFailure: () => {} })).toEqual({ completed: 0, started: 0, expired: 0, skipped: true });
     leases.held.clear();
-    expect(await runRepair({ ...ports, leases }, { remainingMs: 5_000, graceMs: 0, onFailure: () => {} })).toEqual({ completed: 0, started: 0, expired: 0 });
+    expect(await runRepair(ports, leases, { remainingMs: 5_000, graceMs: 0, onFailure: () => {} })).toEqual({ completed: 0, started: 0, expired: 0 });
   });
 
   it('goes on past a request whose repair fails', async () => {
@@ -396,11 +396,11 @@ describe('checkpoints and export', () => {
     const { state } = await ask(ports, { action: 'data.export' });
     const items = await ports.ledger.read(state.id);
     const exportSource = { page: async () => ({ items: items as unknown as Array<Record<string, unknown>> }), latestCheckpoint: async () => undefined };
-    await expect(exportLedger({ ...ports, exportSource }, AGENT, {})).rejects.toMatchObject({ code: 'forbidden' });
-    await expect(exportLedger({ ...ports, exportSource }, 'audit@example.com', { since: '2026-12-01T00:00:00.000Z', until: '2026-11-01T00:00:00.000Z' })).rejects.toMatchObject({ code: 'invalid_request' });
-    const page = await exportLedger({ ...ports, exportSource }, 'Audit@Example.com', {});
+    await expect(exportLedger(ports, exportSource, AGENT, {})).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(exportLedger(ports, exportSource, 'audit@example.com', { since: '2026-12-01T00:00:00.000Z', until: '2026-11-01T00:00:00.000Z' })).rejects.toMatchObject({ code: 'invalid_request' });
+    const page = await exportLedger(ports, exportSource, 'Audit@Example.com', {});
     expect(page.cursor).toBeNull();
     expect(page.seal).toMatchObject({ records: 2 });
-    await expect(exportLedger({ ...ports, exportSource }, 'audit@example.com', { cursor: 'forged' })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(exportLedger(ports, exportSource, 'audit@example.com', { cursor: 'forged' })).rejects.toMatchObject({ code: 'invalid_request' });
   });
 });
