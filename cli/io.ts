@@ -11,6 +11,7 @@ export type CliOutput = NodeJS.WritableStream & { readonly isTTY?: boolean; read
 export interface CliInput {
   /** All of it, synchronously; throws as reading a file does (the errno code says why). */
   readAll(): string;
+  /** The same stream on every call. */
   stream(): NodeJS.ReadableStream;
 }
 

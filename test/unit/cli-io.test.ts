@@ -10,6 +10,7 @@ import { main } from '../../cli/main';
 
 function testIo(env: NodeJS.ProcessEnv, input = '') {
   const written = { stdout: '', stderr: '' };
+  let stream: Readable | undefined;
   const collect = (to: 'stdout' | 'stderr') =>
     new Writable({
       write(chunk: Buffer, _encoding, callback) {
@@ -20,7 +21,7 @@ function testIo(env: NodeJS.ProcessEnv, input = '') {
   const io: CliIo = {
     stdout: collect('stdout'),
     stderr: collect('stderr'),
-    stdin: { readAll: () => input, stream: () => Readable.from([input]) },
+    stdin: { readAll: () => input, stream: () => (stream ??= Readable.from([input])) },
     env,
     ownsProcess: false,
   };
