@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { ApprovalDeadlineError, Countersign, CountersignApiError, DEFAULT_APPROVAL_TIMEOUT_MS, MAX_WAIT_SECONDS } from '../client/index';
 import { MAX_DURATION_SECONDS, parseDuration } from '../lambdas/core/duration';
 import { actionRequestSchema, type ActionRequest, type ActionView, type Decision, type RequestStatus } from '../lambdas/core/request';
-import { CONNECTION_USAGE, connectionOptions, describeApiError, endpointOf, err, EXIT, exitCodeOf, neutralize, out, readTextFile, UsageError } from './connection';
+import { CONNECTION_USAGE, connectionOptions, describeApiError, endpointOf, err, EXIT, exitCodeOf, neutralize, out, readTextFile, UsageError, type CliInput, type CliIo } from './connection';
 import { Spinner } from './progress';
 
 /** What a request's status means as an exit code (0 ok, 2 usage and 3 API errors are EXIT's). */
@@ -150,9 +150,9 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   agent: '--agent-name',
 };
 
-/** `--parameters`: a JSON object, inline or `@file` (`@-`: stdin). */
-export function parseParameters(text: string): Record<string, unknown> {
-  const source = text.startsWith('@') ? readTextFile(text.slice(1)) : text;
+/** `--parameters`: a JSON object, inline or `@file` (`@-`: stdin, the process's own when not given). */
+export function parseParameters(text: string, stdin?: Pick<CliInput, 'readAll'>): Record<string, unknown> {
+  const source = text.startsWith('@') ? readTextFile(text.slice(1), stdin) : text;
   let value: unknown;
   try {
     value = JSON.parse(source);
@@ -164,14 +164,14 @@ export function parseParameters(text: string): Record<string, unknown> {
 }
 
 /** The action request the flags describe, checked against the API's schema before anything is sent. */
-export function buildRequest(values: RequestValues): ActionRequest {
+export function buildRequest(values: RequestValues, stdin?: Pick<CliInput, 'readAll'>): ActionRequest {
   if (values.action === undefined || values.action === '') throw new UsageError('--action is required, e.g. --action infra.apply');
   const request = {
     action: values.action,
     ...(values.resource !== undefined ? { resource: values.resource } : {}),
     ...(values.environment !== undefined ? { environment: values.environment } : {}),
     ...(values.justification !== undefined ? { justification: values.justification } : {}),
-    ...(values.parameters !== undefined ? { parameters: parseParameters(values.parameters) } : {}),
+    ...(values.parameters !== undefined ? { parameters: parseParameters(values.parameters, stdin) } : {}),
     ...(values['on-behalf-of'] !== undefined ? { onBehalfOf: values['on-behalf-of'] } : {}),
     ...(values['agent-name'] !== undefined ? { agent: { name: values['agent-name'] } } : {}),
   };
@@ -200,9 +200,9 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600) ? `${Math.floor((s % 86_400) / 3600)}h` : ''}`;
 }
 
-/** The client for the connection options (--url, --api-key, or the environment). */
-export function clientOf(values: { url?: string | undefined; 'api-key'?: string | undefined }): Countersign {
-  return new Countersign({ endpoint: endpointOf(values) });
+/** The client for the connection options (--url, --api-key, or the environment `env`). */
+export function clientOf(values: { url?: string | undefined; 'api-key'?: string | undefined }, env: NodeJS.ProcessEnv): Countersign {
+  return new Countersign({ endpoint: endpointOf(values, env) });
 }
 
 /** The arguments before a `--` (run's command follows it): where --json is looked for before parsing. */
@@ -211,8 +211,8 @@ export function optionPart(argv: readonly string[]): readonly string[] {
   return sep === -1 ? argv : argv.slice(0, sep);
 }
 
-export function printJson(doc: unknown): void {
-  out(JSON.stringify(doc));
+export function printJson(io: CliIo, doc: unknown): void {
+  out(io, JSON.stringify(doc));
 }
 
 export function errorDoc(code: string, message: string, extra: Record<string, unknown> = {}) {
@@ -223,11 +223,11 @@ export function errorDoc(code: string, message: string, extra: Record<string, un
  * Runs a command body: usage problems exit 2 and API or network errors 3, each printed on stderr in one line (and
  * with --json as `{"ok":false,"error":{...}}` on stdout).
  */
-export async function guarded(name: string, argv: readonly string[], body: () => Promise<number>): Promise<number> {
+export async function guarded(io: CliIo, name: string, argv: readonly string[], body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (e) {
-    return exitCodeOf(e, { command: name, usageHint: `(countersign ${name} --help for usage)`, json: optionPart(argv).includes('--json'), usageAsJson: true });
+    return exitCodeOf(io, e, { command: name, usageHint: `(countersign ${name} --help for usage)`, json: optionPart(argv).includes('--json'), usageAsJson: true });
   }
 }
 
@@ -326,9 +326,9 @@ export function viewDoc(view: ActionView, extra: Record<string, unknown> = {}) {
   };
 }
 
-function printView(view: ActionView, json: boolean, full = false): void {
-  if (json) printJson(viewDoc(view));
-  else out(summaryLines(view, full).join('\n'));
+function printView(io: CliIo, view: ActionView, json: boolean, full = false): void {
+  if (json) printJson(io, viewDoc(view));
+  else out(io, summaryLines(view, full).join('\n'));
 }
 
 // ---- waiting ----
@@ -387,9 +387,9 @@ export interface WaitSettings {
  * Gets the request (`start`: create it, or read it) and long-polls until it settles, the timeout comes, or a
  * signal interrupts; the spinner shows the time left and what is missing meanwhile.
  */
-export async function waitForOutcome(client: Countersign, start: () => Promise<ActionView>, settings: WaitSettings): Promise<Waited> {
+export async function waitForOutcome(io: CliIo, client: Countersign, start: () => Promise<ActionView>, settings: WaitSettings): Promise<Waited> {
   const deadline = Date.now() + settings.timeoutMs;
-  const spinner = Spinner.forCommand(settings.json);
+  const spinner = Spinner.forCommand(settings.json, io.stderr);
   const trap = trapSignals(() => spinner.stop());
   let view: ActionView | undefined;
   try {
@@ -430,59 +430,59 @@ async function interrupted(client: Countersign, signal: NodeJS.Signals, view: Ac
 }
 
 /** What `wait` and `request --wait` print for a wait and the exit code it means. */
-function reportWait(name: string, waited: Waited, settings: WaitSettings): number {
+function reportWait(io: CliIo, name: string, waited: Waited, settings: WaitSettings): number {
   if (waited.kind === 'settled') {
-    printView(waited.view, settings.json);
+    printView(io, waited.view, settings.json);
     return OUTCOME_EXIT[waited.view.status];
   }
   if (waited.kind === 'deadline') {
     const id = neutralize(waited.view.id);
-    if (settings.json) printJson(viewDoc(waited.view, { timedOut: true }));
-    else out(summaryLines(waited.view).join('\n'));
-    err(`countersign ${name}: ${id} is still pending after ${formatDuration(settings.timeoutMs)}; wait again with: countersign wait ${id}`);
+    if (settings.json) printJson(io, viewDoc(waited.view, { timedOut: true }));
+    else out(io, summaryLines(waited.view).join('\n'));
+    err(io, `countersign ${name}: ${id} is still pending after ${formatDuration(settings.timeoutMs)}; wait again with: countersign wait ${id}`);
     return OUTCOME_EXIT.pending;
   }
   const id = waited.view ? neutralize(waited.view.id) : undefined;
   const message = id ? `stopped waiting; ${id} is still pending (countersign wait ${id} / countersign cancel ${id})` : 'interrupted';
-  if (settings.json) printJson(errorDoc('interrupted', message, id ? { id } : {}));
-  err(`countersign ${name}: ${message}`);
+  if (settings.json) printJson(io, errorDoc('interrupted', message, id ? { id } : {}));
+  err(io, `countersign ${name}: ${message}`);
   return signalExit(waited.signal);
 }
 
 // ---- the commands ----
 
-export function request(argv: readonly string[]): Promise<number> {
-  return guarded('request', argv, async () => {
+export function request(argv: readonly string[], io: CliIo): Promise<number> {
+  return guarded(io, 'request', argv, async () => {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
       options: { ...baseOptions, ...requestOptions, ...timeoutOption, wait: { type: 'boolean', default: false }, quiet: { type: 'boolean', short: 'q', default: false } },
     });
     if (values.help) {
-      out(REQUEST_USAGE);
+      out(io, REQUEST_USAGE);
       return EXIT.ok;
     }
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": every field is an option, e.g. --action infra.apply`);
-    const body = buildRequest(values);
+    const body = buildRequest(values, io.stdin);
     const timeoutMs = parseTimeout(values.timeout);
     if (values.timeout !== undefined && !values.wait) throw new UsageError('--timeout applies to --wait');
-    const client = clientOf(values);
+    const client = clientOf(values, io.env);
     const key = values['idempotency-key'];
     const create = () => client.createAction(body, key !== undefined ? { idempotencyKey: key } : {});
     if (!values.wait) {
       const view = await create();
-      if (values.quiet && !values.json) out(neutralize(view.id));
-      else printView(view, values.json);
+      if (values.quiet && !values.json) out(io, neutralize(view.id));
+      else printView(io, view, values.json);
       return view.status === 'denied' ? OUTCOME_EXIT.denied : EXIT.ok;
     }
     const settings = { timeoutMs, json: values.json, cancelOnInterrupt: false };
-    const waited = await waitForOutcome(client, create, settings);
+    const waited = await waitForOutcome(io, client, create, settings);
     if (values.quiet && !values.json && waited.kind !== 'interrupted') {
-      out(neutralize(waited.view.id));
-      if (waited.kind === 'deadline') err(`countersign request: ${neutralize(waited.view.id)} is still pending after ${formatDuration(timeoutMs)}`);
+      out(io, neutralize(waited.view.id));
+      if (waited.kind === 'deadline') err(io, `countersign request: ${neutralize(waited.view.id)} is still pending after ${formatDuration(timeoutMs)}`);
       return OUTCOME_EXIT[waited.view.status];
     }
-    return reportWait('request', waited, settings);
+    return reportWait(io, 'request', waited, settings);
   });
 }
 
@@ -498,48 +498,48 @@ function parseIdCommand(argv: readonly string[], accepts: { timeout?: boolean; r
   return { values, positionals };
 }
 
-export function status(argv: readonly string[]): Promise<number> {
-  return guarded('status', argv, async () => {
+export function status(argv: readonly string[], io: CliIo): Promise<number> {
+  return guarded(io, 'status', argv, async () => {
     const { values, positionals } = parseIdCommand(argv);
-    if (values.help) return help(STATUS_USAGE);
+    if (values.help) return help(io, STATUS_USAGE);
     const id = requestIdOf(positionals);
-    printView(await clientOf(values).getStatus(id), values.json, true);
+    printView(io, await clientOf(values, io.env).getStatus(id), values.json, true);
     return EXIT.ok;
   });
 }
 
-export function wait(argv: readonly string[]): Promise<number> {
-  return guarded('wait', argv, async () => {
+export function wait(argv: readonly string[], io: CliIo): Promise<number> {
+  return guarded(io, 'wait', argv, async () => {
     const { values, positionals } = parseIdCommand(argv, { timeout: true });
-    if (values.help) return help(WAIT_USAGE);
+    if (values.help) return help(io, WAIT_USAGE);
     const id = requestIdOf(positionals);
     const timeoutMs = parseTimeout(values.timeout);
-    const client = clientOf(values);
+    const client = clientOf(values, io.env);
     const settings = { timeoutMs, json: values.json, cancelOnInterrupt: false };
-    return reportWait('wait', await waitForOutcome(client, () => client.getStatus(id), settings), settings);
+    return reportWait(io, 'wait', await waitForOutcome(io, client, () => client.getStatus(id), settings), settings);
   });
 }
 
-export function cancel(argv: readonly string[]): Promise<number> {
-  return guarded('cancel', argv, async () => {
+export function cancel(argv: readonly string[], io: CliIo): Promise<number> {
+  return guarded(io, 'cancel', argv, async () => {
     const { values, positionals } = parseIdCommand(argv);
-    if (values.help) return help(CANCEL_USAGE);
-    printView(await clientOf(values).cancel(requestIdOf(positionals)), values.json);
+    if (values.help) return help(io, CANCEL_USAGE);
+    printView(io, await clientOf(values, io.env).cancel(requestIdOf(positionals)), values.json);
     return EXIT.ok;
   });
 }
 
 function vote(decision: Decision, usage: string) {
-  return (argv: readonly string[]) =>
-    guarded(decision, argv, async () => {
+  return (argv: readonly string[], io: CliIo) =>
+    guarded(io, decision, argv, async () => {
       const { values, positionals } = parseIdCommand(argv, { reason: true });
-      if (values.help) return help(usage);
+      if (values.help) return help(io, usage);
       const id = requestIdOf(positionals);
       const reason = values.reason;
       if (reason !== undefined && reason.length > 1000) throw new UsageError('--reason: at most 1000 characters');
-      const view = await clientOf(values).decide(id, decision, reason);
-      printView(view, values.json);
-      if (decision === 'deny' && reason === undefined && !values.json) err('countersign deny: no --reason given; the requester sees only that it was denied');
+      const view = await clientOf(values, io.env).decide(id, decision, reason);
+      printView(io, view, values.json);
+      if (decision === 'deny' && reason === undefined && !values.json) err(io, 'countersign deny: no --reason given; the requester sees only that it was denied');
       return EXIT.ok;
     });
 }
@@ -573,20 +573,20 @@ export function pendingTable(items: readonly ActionView[], now = Date.now()): st
   return [header, ...body].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(widths[i]! - [...c].length))).join('  '));
 }
 
-export function pending(argv: readonly string[]): Promise<number> {
-  return guarded('pending', argv, async () => {
+export function pending(argv: readonly string[], io: CliIo): Promise<number> {
+  return guarded(io, 'pending', argv, async () => {
     const { values, positionals } = parseIdCommand(argv);
-    if (values.help) return help(PENDING_USAGE);
+    if (values.help) return help(io, PENDING_USAGE);
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const items = await clientOf(values).pending();
-    if (values.json) printJson({ ok: true, items });
-    else if (items.length === 0) out('nothing waits for your decision');
-    else out(pendingTable(items).join('\n'));
+    const items = await clientOf(values, io.env).pending();
+    if (values.json) printJson(io, { ok: true, items });
+    else if (items.length === 0) out(io, 'nothing waits for your decision');
+    else out(io, pendingTable(items).join('\n'));
     return EXIT.ok;
   });
 }
 
-function help(usage: string): number {
-  out(usage);
+function help(io: CliIo, usage: string): number {
+  out(io, usage);
   return EXIT.ok;
 }

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { apiRequest, expectOk, type Endpoint } from '../client/transport';
 import { EXPORT_FORMAT } from '../lambdas/core/export-seal';
 import { DEFAULT_MAX_CHECKPOINT_AGE_SECONDS, FINDING_KINDS, verifyLedgerLines, type ExportHeader, type LedgerReport } from '../lambdas/core/ledger-verify';
-import { connectionOptions, endpointOf, err, EXIT, neutralize, out, publicKeyFromApi, publicKeyFromFile, readTextFile, UsageError } from './connection';
+import { connectionOptions, endpointOf, err, EXIT, neutralize, out, publicKeyFromApi, publicKeyFromFile, readTextFile, UsageError, type CliIo, type CliOutput } from './connection';
 
 export const EXPORT_USAGE = `  export [--since <time>] [--until <time>] [--out file.jsonl] [--url <url>] [--api-key <key>]
       every record, checkpoint and checkpoint leaf page as JSON Lines (auditors only: GET /v1/audit/export),
@@ -81,31 +81,32 @@ export async function exportLedger(
   return { header: header!, items, sealed };
 }
 
-export async function exportCommand(argv: readonly string[]): Promise<number> {
+export async function exportCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
     options: { since: { type: 'string' }, until: { type: 'string' }, out: { type: 'string' }, ...connectionOptions },
   });
   const since = isoOption('since', values.since);
   const until = isoOption('until', values.until);
-  const endpoint = endpointOf(values);
-  let fd: number;
+  const endpoint = endpointOf(values, io.env);
+  let fd: number | undefined;
   try {
-    fd = values.out ? openSync(values.out, 'w', 0o600) : 1;
+    if (values.out) fd = openSync(values.out, 'w', 0o600);
   } catch (e) {
     throw new UsageError(`cannot write ${values.out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   try {
-    const { items, sealed } = await exportLedger(endpoint, { since, until }, (line) => writeSync(fd, `${line}\n`));
-    if (values.out) err(`exported ${items} ledger items to ${values.out}${sealed ? ', sealed' : ''}`);
-    if (!sealed) err('warning: the API answered no seal: `audit verify` will refuse this export as unsealed');
+    const write = fd !== undefined ? (text: string) => writeSync(fd, text) : (text: string) => io.stdout.write(text);
+    const { items, sealed } = await exportLedger(endpoint, { since, until }, (line) => write(`${line}\n`));
+    if (values.out) err(io, `exported ${items} ledger items to ${values.out}${sealed ? ', sealed' : ''}`);
+    if (!sealed) err(io, 'warning: the API answered no seal: `audit verify` will refuse this export as unsealed');
   } finally {
-    if (values.out) closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
   return EXIT.ok;
 }
 
-export async function verifyCommand(argv: readonly string[]): Promise<number> {
+export async function verifyCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -123,35 +124,37 @@ export async function verifyCommand(argv: readonly string[]): Promise<number> {
   let key: KeyObject | undefined = values['public-key'] ? publicKeyFromFile(values['public-key']) : undefined;
   let lines: string[];
   if (values.file) {
-    lines = readTextFile(values.file).split('\n');
+    lines = readTextFile(values.file, io.stdin).split('\n');
   } else {
     lines = [];
-    await exportLedger(endpointOf(values), { since: isoOption('since', values.since), until: isoOption('until', values.until) }, (line) => lines.push(line));
+    await exportLedger(endpointOf(values, io.env), { since: isoOption('since', values.since), until: isoOption('until', values.until) }, (line) => lines.push(line));
   }
-  key ??= await publicKeyFromApi(endpointOf(values));
+  key ??= await publicKeyFromApi(endpointOf(values, io.env));
 
-  const bar = !values.json && process.stderr.isTTY ? progressBar() : undefined;
+  const bar = !values.json && io.stderr.isTTY ? progressBar(io.stderr) : undefined;
   const report = verifyLedgerLines(lines, key, { maxCheckpointAgeSeconds: maxAge, ...(bar ? { onProgress: bar.update } : {}) });
   bar?.done();
-  if (values.json) out(JSON.stringify(report));
-  else printReport(report);
+  if (values.json) out(io, JSON.stringify(report));
+  else printReport(io, report);
   return report.ok ? EXIT.ok : EXIT.failed;
 }
 
-function printReport(report: LedgerReport): void {
+function printReport(io: CliIo, report: LedgerReport): void {
   const width = Math.max(...FINDING_KINDS.map((k) => k.length));
-  for (const finding of report.findings) out(`${finding.kind.toUpperCase().padEnd(width)}  ${neutralize(finding.message)}`);
+  for (const finding of report.findings) out(io, `${finding.kind.toUpperCase().padEnd(width)}  ${neutralize(finding.message)}`);
   const what = `${report.records} records in ${report.requests} requests, ${report.checkpoints} checkpoints`;
   const coverage = `${report.covered} records under a checkpoint, ${report.pending} newer than the last checkpoint`;
   if (report.window) {
     const { since, until } = report.window;
     out(
+      io,
       `partial export: judged the window ${since ? `since ${neutralize(since)}` : 'from the start'} ${until ? `until ${neutralize(until)}` : `until the export (${neutralize(report.exportedAt ?? '?')})`}` +
         ': its records and the checkpoints wholly inside it, not the whole ledger',
     );
   }
   const scope = report.window ? 'partial export' : report.sealed ? `sealed export of ${neutralize(report.exportedAt ?? '?')}` : 'export';
   out(
+    io,
     report.ok
       ? `ledger: OK: ${what}; ${coverage} (${scope})`
       : `ledger: FAILED: ${report.findings.length} problem${report.findings.length === 1 ? '' : 's'} in ${what} (${scope})`,
@@ -159,12 +162,12 @@ function printReport(report: LedgerReport): void {
 }
 
 /** A one-line progress bar on a terminal's stderr, redrawn at most every 100 ms. */
-function progressBar() {
+function progressBar(stderr: CliOutput) {
   let last = 0;
   const draw = (done: number, total: number) => {
     const cells = 30;
     const filled = total === 0 ? cells : Math.round((done / total) * cells);
-    process.stderr.write(`\rverifying [${'#'.repeat(filled)}${'.'.repeat(cells - filled)}] ${done}/${total}`);
+    stderr.write(`\rverifying [${'#'.repeat(filled)}${'.'.repeat(cells - filled)}] ${done}/${total}`);
   };
   return {
     update: (done: number, total: number) => {
@@ -173,6 +176,6 @@ function progressBar() {
       last = now;
       draw(done, total);
     },
-    done: () => process.stderr.write('\r\u001b[2K'),
+    done: () => stderr.write('\r\u001b[2K'),
   };
 }

@@ -9,7 +9,7 @@ import { apiRequest, CountersignApiError, expectOk, type Endpoint } from '../cli
 import { auditRecordSchema, verifyChain, type AuditRecord } from '../lambdas/core/ledger-record';
 import { channelReportSchema } from '../lambdas/core/records';
 import { EXPORT_USAGE, exportCommand, VERIFY_USAGE, verifyCommand } from './audit-ledger';
-import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, exitCodeOf, neutralize, out, publicKeyFromApi, publicKeyFromFile, UsageError } from './connection';
+import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, exitCodeOf, neutralize, out, publicKeyFromApi, publicKeyFromFile, UsageError, type CliIo } from './connection';
 
 export const AUDIT_USAGE = `usage: countersign audit <subcommand>
 
@@ -29,32 +29,32 @@ ${VERIFY_USAGE}
 
 ${CONNECTION_USAGE}`;
 
-type Subcommand = (argv: readonly string[]) => Promise<number>;
+type Subcommand = (argv: readonly string[], io: CliIo) => Promise<number>;
 
 /** Subcommands by name; each parses its own arguments and answers an exit code. */
 const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   show,
-  export: (argv) => guarded('export', () => false, () => exportCommand(argv)),
-  verify: (argv) => guarded('verify', () => argv.includes('--json'), () => verifyCommand(argv)),
+  export: (argv, io) => guarded(io, 'export', () => false, () => exportCommand(argv, io)),
+  verify: (argv, io) => guarded(io, 'verify', () => argv.includes('--json'), () => verifyCommand(argv, io)),
 };
 
-export async function auditCommand(argv: readonly string[]): Promise<number> {
+export async function auditCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub)) return SUBCOMMANDS[sub]!(rest);
+  if (sub !== undefined && Object.hasOwn(SUBCOMMANDS, sub)) return SUBCOMMANDS[sub]!(rest, io);
   if (sub === '--help' || sub === '-h' || sub === 'help') {
-    out(AUDIT_USAGE);
+    out(io, AUDIT_USAGE);
     return EXIT.ok;
   }
-  err(`${sub ? `countersign audit: unknown subcommand "${neutralize(sub)}"\n\n` : ''}${AUDIT_USAGE}`);
+  err(io, `${sub ? `countersign audit: unknown subcommand "${neutralize(sub)}"\n\n` : ''}${AUDIT_USAGE}`);
   return EXIT.usage;
 }
 
 /** Runs a subcommand body, mapping usage problems to 2 and API or network errors to 3. */
-async function guarded(name: string, json: () => boolean, body: () => Promise<number>, jsonFields?: () => Record<string, unknown>): Promise<number> {
+async function guarded(io: CliIo, name: string, json: () => boolean, body: () => Promise<number>, jsonFields?: () => Record<string, unknown>): Promise<number> {
   try {
     return await body();
   } catch (e) {
-    return exitCodeOf(e, { command: `audit ${name}`, usageHint: `\n${AUDIT_USAGE}`, json: json(), ...(jsonFields ? { jsonFields: jsonFields() } : {}) });
+    return exitCodeOf(io, e, { command: `audit ${name}`, usageHint: `\n${AUDIT_USAGE}`, json: json(), ...(jsonFields ? { jsonFields: jsonFields() } : {}) });
   }
 }
 
@@ -218,40 +218,41 @@ const showOptions = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-async function show(argv: readonly string[]): Promise<number> {
+async function show(argv: readonly string[], io: CliIo): Promise<number> {
   let json = false;
   let requestId = '';
   return guarded(
+    io,
     'show',
     () => json,
     async () => {
       const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: showOptions });
       json = values.json;
       if (values.help) {
-        out(AUDIT_USAGE);
+        out(io, AUDIT_USAGE);
         return EXIT.ok;
       }
       if (positionals.length !== 1 || !positionals[0]) throw new UsageError(positionals.length > 1 ? 'one request id at a time' : 'a request id is required');
       requestId = positionals[0];
       const fileKey = values['public-key'] !== undefined ? publicKeyFromFile(values['public-key']) : undefined;
-      const endpoint = endpointOf(values);
+      const endpoint = endpointOf(values, io.env);
       const [raw, key] = await Promise.all([fetchLedger(endpoint, requestId), fileKey ?? publicKeyFromApi(endpoint)]);
       const { records, ok, problems } = checkLedger(requestId, raw, key);
       const timeline = records.map(timelineEntry);
       const shownProblems = problems.map((p) => ({ seq: p.seq, problem: neutralize(p.problem) }));
       if (json) {
-        out(JSON.stringify({ requestId, ok, problems: shownProblems, timeline }));
+        out(io, JSON.stringify({ requestId, ok, problems: shownProblems, timeline }));
         return ok ? EXIT.ok : EXIT.failed;
       }
-      out(`request ${neutralize(requestId)}`);
+      out(io, `request ${neutralize(requestId)}`);
       for (const entry of timeline) {
-        out(`${String(entry.seq).padStart(3)}  ${entry.at}  ${entry.type.padEnd(14)} ${entry.actor}`);
-        out(`     ${entry.summary}`);
+        out(io, `${String(entry.seq).padStart(3)}  ${entry.at}  ${entry.type.padEnd(14)} ${entry.actor}`);
+        out(io, `     ${entry.summary}`);
       }
-      if (ok) out(`ledger: ${records.length} ${records.length === 1 ? 'record verifies' : 'records verify'}`);
+      if (ok) out(io, `ledger: ${records.length} ${records.length === 1 ? 'record verifies' : 'records verify'}`);
       else {
-        out('ledger: FAILED');
-        for (const p of shownProblems) out(`  seq ${p.seq}: ${p.problem}`);
+        out(io, 'ledger: FAILED');
+        for (const p of shownProblems) out(io, `  seq ${p.seq}: ${p.problem}`);
       }
       return ok ? EXIT.ok : EXIT.failed;
     },

@@ -6,6 +6,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { markHidden } from '../lambdas/core/text';
 import { apiRequest, CountersignApiError, EndpointError, expectOk, resolveEndpoint, type Endpoint } from '../client/transport';
+import { err, out, processStdin, type CliInput, type CliIo } from './io';
 
 /** Exit codes of the API commands. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, api: 3 } as const;
@@ -22,15 +23,15 @@ export const connectionOptions = {
   'api-key': { type: 'string' },
 } as const;
 
-export const out = (text: string) => process.stdout.write(`${text}\n`);
-export const err = (text: string) => process.stderr.write(`${text}\n`);
+export { err, out, processIo, type CliInput, type CliIo, type CliOutput } from './io';
 
 /** A usage problem: the command prints it with its usage and exits 2. */
 export class UsageError extends Error {}
 
-export function endpointOf(values: { url?: string | undefined; 'api-key'?: string | undefined }): Endpoint {
+/** The API the options name, else COUNTERSIGN_URL and COUNTERSIGN_API_KEY (and AWS_REGION for SigV4) of `env`. */
+export function endpointOf(values: { url?: string | undefined; 'api-key'?: string | undefined }, env: NodeJS.ProcessEnv): Endpoint {
   try {
-    return resolveEndpoint({ ...(values.url !== undefined ? { url: values.url } : {}), ...(values['api-key'] !== undefined ? { apiKey: values['api-key'] } : {}) });
+    return resolveEndpoint({ ...(values.url !== undefined ? { url: values.url } : {}), ...(values['api-key'] !== undefined ? { apiKey: values['api-key'] } : {}) }, env);
   } catch (e) {
     if (e instanceof EndpointError) throw new UsageError(e.message);
     throw e;
@@ -70,16 +71,17 @@ export async function publicKeyFromApi(endpoint: Endpoint): Promise<KeyObject> {
   }
 }
 
-export function readTextFile(file: string): string {
+/** A file's text; `-` is stdin (`stdin`: the process's own when not given). */
+export function readTextFile(file: string, stdin: Pick<CliInput, 'readAll'> = processStdin): string {
   try {
-    return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+    return file === '-' ? stdin.readAll() : readFileSync(file, 'utf8');
   } catch (e) {
     throw new UsageError(`cannot read ${file === '-' ? 'stdin' : file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 
-export function readJsonFile(file: string): unknown {
-  const text = readTextFile(file);
+export function readJsonFile(file: string, stdin?: Pick<CliInput, 'readAll'>): unknown {
+  const text = readTextFile(file, stdin);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -123,16 +125,16 @@ export interface CommandFailure {
  * The exit code of what a command's body threw, reported in one line on stderr: API and network errors 3, usage
  * problems (bad arguments, an unusable endpoint) 2. Anything else is a bug and propagates.
  */
-export function exitCodeOf(e: unknown, failure: CommandFailure): number {
-  const json = (code: string, message: string) => out(JSON.stringify({ ok: false, ...failure.jsonFields, error: { code, message } }));
+export function exitCodeOf(io: CliIo, e: unknown, failure: CommandFailure): number {
+  const json = (code: string, message: string) => out(io, JSON.stringify({ ok: false, ...failure.jsonFields, error: { code, message } }));
   if (e instanceof CountersignApiError) {
     if (failure.json) json(e.code, e.message);
-    err(`countersign ${failure.command}: ${failure.apiContext ?? ''}${describeApiError(e)}`);
+    err(io, `countersign ${failure.command}: ${failure.apiContext ?? ''}${describeApiError(e)}`);
     return EXIT.api;
   }
   if (e instanceof UsageError || e instanceof EndpointError || (e as { code?: string } | null)?.code?.startsWith('ERR_PARSE_ARGS')) {
     if (failure.json && failure.usageAsJson) json('usage', (e as Error).message);
-    err(`countersign ${failure.command}: ${neutralize((e as Error).message)}\n${failure.usageHint}`);
+    err(io, `countersign ${failure.command}: ${neutralize((e as Error).message)}\n${failure.usageHint}`);
     return EXIT.usage;
   }
   throw e;

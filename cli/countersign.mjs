@@ -4,4 +4,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('./main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const { processIo } = await import('./io.ts');
+// The process's own stdin, stdout, stderr and environment; the command's exit code becomes the process's.
+process.exitCode = await main(process.argv.slice(2), processIo());

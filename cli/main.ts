@@ -2,6 +2,7 @@
  * `countersign <command>`: the CLI. Each command's module is loaded only when that command runs, so a quick command
  * never pays for the MCP SDK, the AWS SDK clients of `doctor` or the CDK.
  */
+import { processIo, type CliIo } from './io';
 
 const USAGE = `usage: countersign <command>
 
@@ -48,7 +49,7 @@ platform teams
   "countersign <command> --help" for more.
 `;
 
-type Command = (argv: readonly string[]) => Promise<number>;
+type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   // agents
@@ -69,18 +70,22 @@ const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   // platform teams
   doctor: async () => {
     const { doctorCommand } = await import('./doctor');
-    return (argv) => doctorCommand(argv);
+    return (argv, io) => doctorCommand(argv, { stdout: io.stdout, stderr: io.stderr, env: io.env });
   },
 };
 
-export async function main(argv: readonly string[]): Promise<number> {
+/**
+ * Runs `countersign <argv…>` with `io`'s streams and environment (the process's own when not given) and answers its
+ * exit code; the caller sets it (cli/countersign.mjs: process.exitCode). Nothing is left listening on the process.
+ */
+export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   const [command, ...rest] = argv;
-  if (command !== undefined && Object.hasOwn(COMMANDS, command)) return (await COMMANDS[command]!())(rest);
+  if (command !== undefined && Object.hasOwn(COMMANDS, command)) return (await COMMANDS[command]!())(rest, io);
   // Asked-for help goes to stdout; a missing or unknown command is a usage error, on stderr.
   if (command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
+    io.stdout.write(USAGE);
     return 0;
   }
-  process.stderr.write(command === undefined ? USAGE : `countersign: unknown command "${command}"\n\n${USAGE}`);
+  io.stderr.write(command === undefined ? USAGE : `countersign: unknown command "${command}"\n\n${USAGE}`);
   return 2;
 }

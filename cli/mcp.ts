@@ -3,12 +3,13 @@
  * request_approval and get_approval_status); with --upstream, the approval gateway in front of another MCP server.
  * stdout is the MCP transport: nothing else is ever written there (logs go to stderr).
  */
+import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Countersign } from '../client/index';
 import { createApprovalGateway, DEFAULT_GATEWAY_TIMEOUT_MS, MAX_SERVER_SEGMENT, actionSegment } from '../mcp/gateway';
 import { createApprovalServer, MAX_TIMEOUT_SECONDS } from '../mcp/server';
-import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, neutralize, out, UsageError } from './connection';
+import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, neutralize, out, UsageError, type CliIo } from './connection';
 
 export const MCP_USAGE = `usage: countersign mcp [--agent <name>] [--url <url>] [--api-key <key>]
        countersign mcp --upstream "<command line>" [--name <server name>] [--timeout <seconds>] [--url <url>] [--api-key <key>]
@@ -38,16 +39,19 @@ const mcpOptions = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-export async function mcpCommand(argv: readonly string[]): Promise<number> {
+export async function mcpCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const log = (line: string) => err(io, `countersign mcp: ${neutralize(line)}`);
+  /** The MCP transport: io's stdin and stdout. */
+  const transport = () => new StdioServerTransport(io.stdin.stream() as Readable, io.stdout as Writable);
   let values;
   try {
     ({ values } = parseArgs({ args: [...argv], allowPositionals: false, options: mcpOptions }));
   } catch (e) {
-    err(`countersign mcp: ${neutralize((e as Error).message)}\n\n${MCP_USAGE}`);
+    err(io, `countersign mcp: ${neutralize((e as Error).message)}\n\n${MCP_USAGE}`);
     return EXIT.usage;
   }
   if (values.help) {
-    out(MCP_USAGE);
+    out(io, MCP_USAGE);
     return EXIT.ok;
   }
   try {
@@ -56,15 +60,15 @@ export async function mcpCommand(argv: readonly string[]): Promise<number> {
     } else if (values.agent !== undefined) {
       throw new UsageError('--agent is for the approval server, not with --upstream');
     }
-    const endpoint = endpointOf(values);
+    const endpoint = endpointOf(values, io.env);
     const approvals = new Countersign({ endpoint });
     keepStdoutForProtocol();
 
     if (values.upstream === undefined) {
       const server = createApprovalServer(approvals, values.agent !== undefined ? { agent: { name: values.agent.slice(0, 256) } } : {});
-      await server.connect(new StdioServerTransport());
+      await server.connect(transport());
       log(`approval server ready (API ${endpoint.url})`);
-      return await untilDone(() => server.close(), new Promise<void>(() => undefined));
+      return await untilDone(io, () => server.close(), new Promise<void>(() => undefined));
     }
 
     const [command, ...args] = splitCommandLine(values.upstream);
@@ -78,54 +82,53 @@ export async function mcpCommand(argv: readonly string[]): Promise<number> {
     try {
       gateway = await createApprovalGateway({
         approvals,
-        upstream: { command, args, env: upstreamEnv(), cwd: process.cwd(), stderr: 'inherit' },
+        upstream: { command, args, env: upstreamEnv(io.env), cwd: process.cwd(), stderr: 'inherit' },
         serverName,
         timeoutMs,
         log,
       });
     } catch (e) {
-      err(`countersign mcp: ${neutralize((e as Error).message)}`);
+      err(io, `countersign mcp: ${neutralize((e as Error).message)}`);
       return EXIT.failed;
     }
-    await gateway.connect(new StdioServerTransport());
+    await gateway.connect(transport());
     log(`gateway ready: ${neutralize(command)} as mcp.${segment}.* (API ${endpoint.url})`);
     let upstreamExited = true;
-    const code = await untilDone(() => ((upstreamExited = false), gateway.close()), gateway.closed);
+    const code = await untilDone(io, () => ((upstreamExited = false), gateway.close()), gateway.closed);
     return upstreamExited && code === EXIT.ok ? EXIT.failed : code;
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`countersign mcp: ${neutralize(e.message)}\n\n${MCP_USAGE}`);
+      err(io, `countersign mcp: ${neutralize(e.message)}\n\n${MCP_USAGE}`);
       return EXIT.usage;
     }
     throw e;
   }
 }
 
-const log = (line: string) => err(`countersign mcp: ${neutralize(line)}`);
-
 /**
  * Resolves when the MCP client goes away (stdin ends, or stdout breaks), on SIGINT / SIGTERM (after `close`), or when `closed`
  * resolves on its own (the gateway's upstream exited). A request still in flight then cannot hold the process.
  */
-function untilDone(close: () => Promise<void>, closed: Promise<void>): Promise<number> {
+function untilDone(io: CliIo, close: () => Promise<void>, closed: Promise<void>): Promise<number> {
+  const stdin = io.stdin.stream();
   return new Promise((resolve) => {
     let done = false;
     const finish = async (code: number, byUs: boolean) => {
       if (done) return;
       done = true;
-      process.stdin.off('end', onEnd);
-      process.stdout.off('error', onEnd);
+      stdin.off('end', onEnd);
+      io.stdout.off('error', onEnd);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       if (byUs) await close().catch(() => undefined);
       // Nothing may keep the process alive now (an approval still long-polling, an unref'd transport).
-      setTimeout(() => process.exit(process.exitCode ?? code), 3000).unref();
+      if (io.ownsProcess) setTimeout(() => process.exit(process.exitCode ?? code), 3000).unref();
       resolve(code);
     };
     const onEnd = () => void finish(EXIT.ok, true);
     const onSignal = () => void finish(EXIT.ok, true);
-    process.stdin.once('end', onEnd);
-    process.stdout.once('error', onEnd); // EPIPE: the client went away mid-answer
+    stdin.once('end', onEnd);
+    io.stdout.once('error', onEnd); // EPIPE: the client went away mid-answer
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     void closed.then(() => finish(EXIT.ok, false));
@@ -139,9 +142,9 @@ function keepStdoutForProtocol(): void {
   console.debug = console.error;
 }
 
-function upstreamEnv(): Record<string, string> {
+function upstreamEnv(from: NodeJS.ProcessEnv): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && key !== 'COUNTERSIGN_API_KEY') env[key] = value;
+  for (const [key, value] of Object.entries(from)) if (value !== undefined && key !== 'COUNTERSIGN_API_KEY') env[key] = value;
   return env;
 }
 

@@ -7,61 +7,59 @@ import { approverIds, explainPolicy, refusalError } from '../lambdas/core/policy
 import { requirementsOf } from '../lambdas/core/quorum';
 import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
 import { policyVersion } from '../lambdas/adapters/deployed-config';
+import { err, out, type CliIo } from './io';
 
-const out = (text: string) => process.stdout.write(`${text}\n`);
-const err = (text: string) => process.stderr.write(`${text}\n`);
-
-export async function policyCommand(argv: readonly string[]): Promise<number> {
+export async function policyCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === 'check') return check(rest);
-  if (sub === 'explain') return explain(rest);
-  err('usage: countersign policy check [file] [--json] | countersign policy explain --request req.json [--config file] [--requester principal] [--json]');
+  if (sub === 'check') return check(rest, io);
+  if (sub === 'explain') return explain(rest, io);
+  err(io, 'usage: countersign policy check [file] [--json] | countersign policy explain --request req.json [--config file] [--requester principal] [--json]');
   return 2;
 }
 
 /** Loads the policy, printing its problems (each with its path) on failure. */
-function load(file: string, json: boolean): Config | undefined {
+function load(io: CliIo, file: string, json: boolean): Config | undefined {
   try {
     return loadConfigFile(file);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
-    if (json) out(JSON.stringify({ ok: false, file, problems: e.problems }));
-    else err(e.message);
+    if (json) out(io, JSON.stringify({ ok: false, file, problems: e.problems }));
+    else err(io, e.message);
     return undefined;
   }
 }
 
-function check(argv: readonly string[]): number {
+function check(argv: readonly string[], io: CliIo): number {
   const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
-  const file = positionals[0] ?? configPath();
-  const config = load(file, values.json);
+  const file = positionals[0] ?? configPath(io.env);
+  const config = load(io, file, values.json);
   if (!config) return 1;
   const summary = { ok: true, file, rules: config.rules.length, groups: Object.keys(config.groups).length, policyVersion: policyVersion(config) };
-  out(values.json ? JSON.stringify(summary) : `${file}: OK (${summary.rules} rules, ${summary.groups} groups, policy version ${summary.policyVersion.slice(0, 12)})`);
+  out(io, values.json ? JSON.stringify(summary) : `${file}: OK (${summary.rules} rules, ${summary.groups} groups, policy version ${summary.policyVersion.slice(0, 12)})`);
   return 0;
 }
 
-function explain(argv: readonly string[]): number {
+function explain(argv: readonly string[], io: CliIo): number {
   const { values } = parseArgs({
     args: [...argv],
     options: { request: { type: 'string' }, config: { type: 'string' }, requester: { type: 'string' }, json: { type: 'boolean', default: false } },
   });
   if (!values.request) {
-    err('countersign policy explain: --request <file.json> is required');
+    err(io, 'countersign policy explain: --request <file.json> is required');
     return 2;
   }
-  const config = load(values.config ?? configPath(), values.json);
+  const config = load(io, values.config ?? configPath(io.env), values.json);
   if (!config) return 1;
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(values.request, 'utf8'));
   } catch (e) {
-    err(`countersign policy explain: cannot read ${values.request}: ${(e as Error).message}`);
+    err(io, `countersign policy explain: cannot read ${values.request}: ${(e as Error).message}`);
     return 2;
   }
   const parsed = actionRequestSchema.safeParse(raw);
   if (!parsed.success) {
-    err(`countersign policy explain: ${values.request} is not an action request:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(request)'}: ${i.message}`).join('\n')}`);
+    err(io, `countersign policy explain: ${values.request} is not an action request:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(request)'}: ${i.message}`).join('\n')}`);
     return 1;
   }
   const request = { ...parsed.data, ...(values.requester ? { requester: values.requester } : {}) };
@@ -71,12 +69,12 @@ function explain(argv: readonly string[]): number {
     // What the API would answer: 400 invalid_request naming each field, and no rule decides.
     const error = refusalError(explained).toBody().error;
     if (values.json) {
-      out(JSON.stringify({ refused: true, status: 400, ...(explained.rule ? { rule: explained.rule } : {}), error, skipped }));
+      out(io, JSON.stringify({ refused: true, status: 400, ...(explained.rule ? { rule: explained.rule } : {}), error, skipped }));
       return 0;
     }
-    for (const s of skipped) out(`rule ${s.rule}: does not match\n${s.because.map((b) => `    ${b}`).join('\n')}`);
-    out(explained.rule ? `rule ${explained.rule}: cannot judge the request -> refused (400 invalid_request)` : 'request refused before any rule (400 invalid_request)');
-    for (const p of explained.problems) out(`    ${p.path} ${p.is}: ${p.needs}`);
+    for (const s of skipped) out(io, `rule ${s.rule}: does not match\n${s.because.map((b) => `    ${b}`).join('\n')}`);
+    out(io, explained.rule ? `rule ${explained.rule}: cannot judge the request -> refused (400 invalid_request)` : 'request refused before any rule (400 invalid_request)');
+    for (const p of explained.problems) out(io, `    ${p.path} ${p.is}: ${p.needs}`);
     return 0;
   }
   const { rule, outcome } = explained;
@@ -92,16 +90,16 @@ function explain(argv: readonly string[]): number {
         }
       : undefined;
   if (values.json) {
-    out(JSON.stringify({ rule, effect: outcome.effect, ...(outcome.reason ? { reason: outcome.reason } : {}), skipped, ...(approval ? { approval } : {}) }));
+    out(io, JSON.stringify({ rule, effect: outcome.effect, ...(outcome.reason ? { reason: outcome.reason } : {}), skipped, ...(approval ? { approval } : {}) }));
     return 0;
   }
-  for (const s of skipped) out(`rule ${s.rule}: does not match\n${s.because.map((b) => `    ${b}`).join('\n')}`);
-  out(`rule ${rule}: ${rule === 'default' ? 'no rule matched; the default decides' : 'matches'} -> ${outcome.effect}${outcome.reason ? ` (${outcome.reason})` : ''}`);
+  for (const s of skipped) out(io, `rule ${s.rule}: does not match\n${s.because.map((b) => `    ${b}`).join('\n')}`);
+  out(io, `rule ${rule}: ${rule === 'default' ? 'no rule matched; the default decides' : 'matches'} -> ${outcome.effect}${outcome.reason ? ` (${outcome.reason})` : ''}`);
   if (approval) {
     const who = require
       ? require.map((r) => `${r.min} from ${r.group} (${r.members.join(', ')})`).join(' and ')
       : `${outcome.minApprovals ?? 1} of ${approval.approvers.join(', ')}`;
-    out(`approval: ${who}; asked on ${approval.channels.join(', ')}; expires after ${approval.timeoutSeconds} s${approval.requireSignIn ? '; sign-in required' : ''}`);
+    out(io, `approval: ${who}; asked on ${approval.channels.join(', ')}; expires after ${approval.timeoutSeconds} s${approval.requireSignIn ? '; sign-in required' : ''}`);
   }
   return 0;
 }

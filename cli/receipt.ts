@@ -6,7 +6,7 @@
 import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ReceiptError, verifyReceipt, type ReceiptClaims, type VerifyReceiptOptions } from '../lambdas/core/receipt';
-import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, exitCodeOf, neutralize, out, publicKeyFromApi, publicKeyFromFile, readJsonFile, readTextFile, UsageError } from './connection';
+import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, exitCodeOf, neutralize, out, publicKeyFromApi, publicKeyFromFile, readJsonFile, readTextFile, UsageError, type CliIo } from './connection';
 
 export const RECEIPT_USAGE = `usage: countersign receipt verify <receipt | -> [--action a] [--resource r] [--environment e] [--approved-by-humans]
                                 [--parameters file.json] [--public-key key.pem] [--json] [--url <url>] [--api-key <key>]
@@ -33,14 +33,14 @@ export const RECEIPT_USAGE = `usage: countersign receipt verify <receipt | -> [-
 
 ${CONNECTION_USAGE}`;
 
-export async function receiptCommand(argv: readonly string[]): Promise<number> {
+export async function receiptCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === 'verify') return verify(rest);
+  if (sub === 'verify') return verify(rest, io);
   if (sub === '--help' || sub === '-h' || sub === 'help') {
-    out(RECEIPT_USAGE);
+    out(io, RECEIPT_USAGE);
     return EXIT.ok;
   }
-  err(`${sub ? `countersign receipt: unknown subcommand "${neutralize(sub)}"\n\n` : ''}${RECEIPT_USAGE}`);
+  err(io, `${sub ? `countersign receipt: unknown subcommand "${neutralize(sub)}"\n\n` : ''}${RECEIPT_USAGE}`);
   return EXIT.usage;
 }
 
@@ -56,7 +56,7 @@ const verifyOptions = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-async function verify(argv: readonly string[]): Promise<number> {
+async function verify(argv: readonly string[], io: CliIo): Promise<number> {
   let json = false;
   try {
     const { values, positionals, tokens } = parseArgs({ args: [...argv], allowPositionals: true, options: verifyOptions, tokens: true });
@@ -66,11 +66,11 @@ async function verify(argv: readonly string[]): Promise<number> {
     const repeated = given.find((name, i) => given.indexOf(name) !== i && name !== 'json' && name !== 'help');
     if (repeated) throw new UsageError(`--${repeated} is given more than once: give each check once`);
     if (values.help) {
-      out(RECEIPT_USAGE);
+      out(io, RECEIPT_USAGE);
       return EXIT.ok;
     }
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'a receipt (or - for stdin) is required' : 'one receipt at a time');
-    const jws = (positionals[0] === '-' ? readTextFile('-') : positionals[0]!).trim();
+    const jws = (positionals[0] === '-' ? readTextFile('-', io.stdin) : positionals[0]!).trim();
     if (!jws) throw new UsageError('the receipt is empty');
     // An action is never empty: `--action ''` is a script that lost its value, not a check.
     if (values.action !== undefined && !values.action.trim()) throw new UsageError('--action cannot be empty');
@@ -79,7 +79,7 @@ async function verify(argv: readonly string[]): Promise<number> {
       ...(values.resource !== undefined ? { resource: values.resource } : {}),
       ...(values.environment !== undefined ? { environment: values.environment } : {}),
       ...(values['approved-by-humans'] ? { approvedByHumans: true } : {}),
-      ...(values.parameters !== undefined ? { parameters: readJsonFile(values.parameters) } : {}),
+      ...(values.parameters !== undefined ? { parameters: readJsonFile(values.parameters, io.stdin) } : {}),
     };
     const checked = [
       ...(values.action !== undefined ? ['action'] : []),
@@ -88,7 +88,7 @@ async function verify(argv: readonly string[]): Promise<number> {
       ...(values['approved-by-humans'] ? ['approvedByHumans'] : []),
       ...(values.parameters !== undefined ? ['parameters'] : []),
     ];
-    const key: KeyObject = values['public-key'] !== undefined ? publicKeyFromFile(values['public-key']) : await publicKeyFromApi(endpointOf(values));
+    const key: KeyObject = values['public-key'] !== undefined ? publicKeyFromFile(values['public-key']) : await publicKeyFromApi(endpointOf(values, io.env));
 
     let claims: ReceiptClaims;
     try {
@@ -96,16 +96,16 @@ async function verify(argv: readonly string[]): Promise<number> {
     } catch (e) {
       if (!(e instanceof ReceiptError)) throw e;
       const error = { code: e.code, message: e.message };
-      if (json) out(JSON.stringify({ ok: false, error }));
-      else out(`receipt: INVALID (${e.code}: ${neutralize(e.message)})`);
+      if (json) out(io, JSON.stringify({ ok: false, error }));
+      else out(io, `receipt: INVALID (${e.code}: ${neutralize(e.message)})`);
       return EXIT.failed;
     }
     if (json) {
-      out(JSON.stringify({ ok: true, claims, checked }));
+      out(io, JSON.stringify({ ok: true, claims, checked }));
       return EXIT.ok;
     }
-    const row = (label: string, value: string | undefined) => value !== undefined && out(`  ${label.padEnd(12)} ${neutralize(value)}`);
-    out('receipt: valid');
+    const row = (label: string, value: string | undefined) => value !== undefined && out(io, `  ${label.padEnd(12)} ${neutralize(value)}`);
+    out(io, 'receipt: valid');
     row('request', claims.sub);
     row('action', claims.action);
     row('resource', claims.resource);
@@ -120,6 +120,6 @@ async function verify(argv: readonly string[]): Promise<number> {
     row('checked', checked.length ? checked.map((c) => words[c] ?? c).join(', ') : 'signature and expiry only (pass --action, --resource, --environment)');
     return EXIT.ok;
   } catch (e) {
-    return exitCodeOf(e, { command: 'receipt verify', usageHint: `\n${RECEIPT_USAGE}`, json, apiContext: 'cannot fetch the public key: ' });
+    return exitCodeOf(io, e, { command: 'receipt verify', usageHint: `\n${RECEIPT_USAGE}`, json, apiContext: 'cannot fetch the public key: ' });
   }
 }

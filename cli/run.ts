@@ -25,7 +25,7 @@ import {
   waitForOutcome,
   type Waited,
 } from './actions';
-import { CONNECTION_USAGE, err, EXIT, neutralize, out, UsageError } from './connection';
+import { CONNECTION_USAGE, err, EXIT, neutralize, out, UsageError, type CliIo } from './connection';
 
 export const RUN_USAGE = `usage: countersign run --action <action> [options] [--timeout <duration>] [--json] -- <command> [args…]
 
@@ -57,32 +57,32 @@ ${CONNECTION_USAGE}
   --); 3 API or network error (its code is printed); 4 denied; 5 expired; 6 cancelled; 7 still pending at
   --timeout (the id is printed); 130 interrupted while waiting (the request is cancelled)`;
 
-export function runCommand(argv: readonly string[]): Promise<number> {
-  return guarded('run', argv, async () => {
+export function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  return guarded(io, 'run', argv, async () => {
     const sep = argv.indexOf('--');
     const { values, positionals } = parseArgs({ args: [...optionPart(argv)], allowPositionals: true, options: { ...baseOptions, ...requestOptions, ...timeoutOption } });
     if (values.help) {
-      out(RUN_USAGE);
+      out(io, RUN_USAGE);
       return EXIT.ok;
     }
     if (positionals.length) throw new UsageError(`put the command after "--": countersign run --action … -- ${positionals.join(' ')}`);
     const command = sep === -1 ? [] : argv.slice(sep + 1);
     if (command.length === 0 || !command[0]) throw new UsageError('no command after "--": countersign run --action … -- <command> [args…]');
-    const body = buildRequest(values);
+    const body = buildRequest(values, io.stdin);
     const timeoutMs = parseTimeout(values.timeout);
-    const client = clientOf(values);
+    const client = clientOf(values, io.env);
     const key = values['idempotency-key'];
-    const waited = await waitForOutcome(client, () => client.createAction(body, key !== undefined ? { idempotencyKey: key } : {}), {
+    const waited = await waitForOutcome(io, client, () => client.createAction(body, key !== undefined ? { idempotencyKey: key } : {}), {
       timeoutMs,
       json: values.json,
       cancelOnInterrupt: true,
     });
     const name = neutralize(command[0]);
     if (waited.kind === 'settled' && waited.view.status === 'approved') {
-      if (!values.json) err(`countersign run: ${neutralize(waited.view.id)} approved ${describeDecider(waited.view)}; running ${name}`);
-      return execute(command, waited.view);
+      if (!values.json) err(io, `countersign run: ${neutralize(waited.view.id)} approved ${describeDecider(waited.view)}; running ${name}`);
+      return execute(io, command, waited.view);
     }
-    return notRun(waited, name, values.json, timeoutMs);
+    return notRun(io, waited, name, values.json, timeoutMs);
   });
 }
 
@@ -93,7 +93,7 @@ function describeDecider(view: ActionView): string {
 }
 
 /** Why the command did not run, on stderr (and as JSON on stdout with --json); the exit code it means. */
-function notRun(waited: Waited, name: string, json: boolean, timeoutMs: number): number {
+function notRun(io: CliIo, waited: Waited, name: string, json: boolean, timeoutMs: number): number {
   if (waited.kind === 'interrupted') {
     const id = waited.view ? neutralize(waited.view.id) : undefined;
     const what = !id
@@ -101,13 +101,13 @@ function notRun(waited: Waited, name: string, json: boolean, timeoutMs: number):
       : waited.cancelled
         ? `interrupted; ${id} cancelled`
         : `interrupted; ${id} could not be cancelled${waited.cancelError ? ` (${waited.cancelError})` : ''}`;
-    if (json) printJson(errorDoc('interrupted', what, id ? { id, ...(waited.view ? { status: waited.view.status } : {}) } : {}));
-    err(`countersign run: ${what}; ${name} did not run`);
+    if (json) printJson(io, errorDoc('interrupted', what, id ? { id, ...(waited.view ? { status: waited.view.status } : {}) } : {}));
+    err(io, `countersign run: ${what}; ${name} did not run`);
     return signalExit(waited.signal);
   }
   const view = waited.view;
   const id = neutralize(view.id);
-  if (json) printJson(viewDoc(view, waited.kind === 'deadline' ? { timedOut: true } : {}));
+  if (json) printJson(io, viewDoc(view, waited.kind === 'deadline' ? { timedOut: true } : {}));
   let why: string;
   switch (view.status) {
     case 'denied':
@@ -122,7 +122,7 @@ function notRun(waited: Waited, name: string, json: boolean, timeoutMs: number):
     default:
       why = `${id} is still pending after ${formatDuration(timeoutMs)}${view.missing?.length ? ` (missing: ${neutralize(view.missing.join(', '))})` : ''}; wait for it with: countersign wait ${id}`;
   }
-  err(`countersign run: ${why}; ${name} did not run`);
+  err(io, `countersign run: ${why}; ${name} did not run`);
   return OUTCOME_EXIT[view.status];
 }
 
@@ -132,21 +132,30 @@ function describeDenier(view: ActionView): string {
   return deniers.length ? `by ${deniers.join(', ')}` : '';
 }
 
-/** Runs the approved command and resolves its exit code; SIGINT and SIGTERM are passed on while it runs. */
-export function execute(command: readonly string[], view: ActionView): Promise<number> {
-  const env: NodeJS.ProcessEnv = { ...process.env, COUNTERSIGN_REQUEST_ID: view.id };
+/**
+ * Runs the approved command and resolves its exit code; SIGINT and SIGTERM are passed on while it runs. It inherits
+ * the process's stdin, stdout and stderr; when `io` has other streams (a test running the CLI in its process), stdin
+ * is fed from io.stdin and the command's output copied to io's stdout and stderr.
+ */
+export function execute(io: CliIo, command: readonly string[], view: ActionView): Promise<number> {
+  const env: NodeJS.ProcessEnv = { ...io.env, COUNTERSIGN_REQUEST_ID: view.id };
   if (view.receipt !== undefined) env.COUNTERSIGN_RECEIPT = view.receipt;
   else delete env.COUNTERSIGN_RECEIPT;
   return new Promise((resolve) => {
     let done = false;
-    const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
+    const child = spawn(command[0]!, command.slice(1), { stdio: io.ownsProcess ? 'inherit' : 'pipe', env });
+    if (!io.ownsProcess) {
+      child.stdout!.pipe(io.stdout, { end: false });
+      child.stderr!.pipe(io.stderr, { end: false });
+      io.stdin.stream().pipe(child.stdin!).on('error', () => undefined);
+    }
     const forward = (signal: NodeJS.Signals) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     };
     // A Ctrl-C on the terminal goes to the whole foreground process group, the command included: passing it on
     // too would deliver it twice (terraform, for one, takes a second interrupt as "abort now").
     const onInt = () => {
-      if (!isatty(0)) forward('SIGINT');
+      if (!io.ownsProcess || !isatty(0)) forward('SIGINT');
     };
     const onTerm = () => forward('SIGTERM');
     process.on('SIGINT', onInt);
@@ -159,9 +168,10 @@ export function execute(command: readonly string[], view: ActionView): Promise<n
       resolve(code);
     };
     child.once('error', (e: NodeJS.ErrnoException) => {
-      err(`countersign run: cannot run ${neutralize(command[0]!)}: ${e.code ?? e.message}`);
+      err(io, `countersign run: cannot run ${neutralize(command[0]!)}: ${e.code ?? e.message}`);
       finish(e.code === 'ENOENT' ? 127 : 126);
     });
-    child.once('exit', (code, signal) => finish(code ?? (signal ? signalExit(signal) : 1)));
+    // With copied output, 'close': after the last of it was copied.
+    child.once(io.ownsProcess ? 'exit' : 'close', (code: number | null, signal: NodeJS.Signals | null) => finish(code ?? (signal ? signalExit(signal) : 1)));
   });
 }

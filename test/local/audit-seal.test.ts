@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, checkpointNow as harnessCheckpointNow, runCli, startCountersign, type RunningCountersign } from './harness';
+import { runCliInProcess } from '../fixtures/cli';
+import { api, checkpointNow as harnessCheckpointNow, startCountersign, type RunningCountersign } from './harness';
 
 let countersign: RunningCountersign;
 let dataDir: string;
@@ -20,7 +21,9 @@ let windowStart: string;
 let windowEnd: string;
 const files: Record<string, string> = {};
 
-const cli = (args: string[], env: Record<string, string> = {}) => runCli(countersign.url, args, env);
+/** `countersign …` as the auditor against local mode, in this process (the CLI's main with its own streams). */
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  runCliInProcess(args, { env: { COUNTERSIGN_URL: countersign.url, COUNTERSIGN_API_KEY: 'audit-key', ...env } });
 
 const ask = async (body: object) => {
   const res = await api(countersign.url, 'POST', '/v1/actions', 'demo-agent-key', body);

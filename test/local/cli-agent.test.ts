@@ -1,15 +1,18 @@
 /**
- * The CLI for agents and approvers against local mode, each command run as the installed bin runs (a child process):
- * `run` executes its command only when approved, passing its exit code through; `request`, `status`, `wait`,
- * `cancel`, `approve`, `deny` and `pending`; exit codes; and the README's CLI example, run as written.
+ * The CLI for agents and approvers against local mode: `run` executes its command only when approved, passing its
+ * exit code through; `request`, `status`, `wait`, `cancel`, `approve`, `deny` and `pending`; exit codes; and the
+ * README's CLI example, run as written. Commands run in this process (the CLI's main with the test's streams and
+ * environment; `run`'s command is still a real child process), except where a signal is sent to countersign itself:
+ * those run the installed command as a child process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyReceipt } from '../../lambdas/core/receipt';
+import { startCliInProcess, startInstalledCli, type CliOptions } from '../fixtures/cli';
 import { api, eventually, ROOT, startCountersign, type RunningCountersign } from './harness';
 
 const AGENT = 'demo-agent-key';
@@ -31,38 +34,18 @@ const config = {
   local: { apiKeys: { [AGENT]: AGENT_ARN, 'alice-key': 'alice@example.com', 'bob-key': 'bob@example.com' } },
 };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Started {
-  readonly child: ChildProcess;
-  readonly done: Promise<Run>;
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'cs-cli-agent-'));
 let cs: RunningCountersign;
 let publicKeyPem: string;
 
-/** Starts `countersign ...` as the agent (or `apiKey`) against local mode. */
-function start(args: readonly string[], options: { apiKey?: string; env?: Record<string, string> } = {}): Started {
-  const child = spawn(process.execPath, [join(ROOT, 'cli/countersign.mjs'), ...args], {
-    cwd: ROOT,
-    env: { ...process.env, COUNTERSIGN_URL: cs.url, COUNTERSIGN_API_KEY: options.apiKey ?? AGENT, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<Run>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  return { child, done };
-}
+/** The environment of `countersign ...` as the agent (or `apiKey`) against local mode. */
+const agentOptions = (options: { apiKey?: string } = {}): CliOptions => ({ env: { COUNTERSIGN_URL: cs.url, COUNTERSIGN_API_KEY: options.apiKey ?? AGENT } });
+
+/** Starts `countersign ...` in this process. */
+const start = (args: readonly string[], options: { apiKey?: string } = {}) => startCliInProcess(args, agentOptions(options));
+
+/** Starts the installed command, a child process: for the tests that send countersign a signal. */
+const startInstalled = (args: readonly string[], options: { apiKey?: string } = {}) => startInstalledCli(args, agentOptions(options));
 
 const countersign = (args: readonly string[], options: { apiKey?: string } = {}) => start(args, options).done;
 
@@ -125,7 +108,7 @@ describe('countersign run', () => {
       return (JSON.parse(stdout).items as Array<{ id: string; resource?: string }>).find((v) => v.resource === 'vpc-run')?.id;
     }, 30_000, 200);
     expect(existsSync(file)).toBe(false);
-    expect(running.child.exitCode).toBeNull();
+    expect(running.finished()).toBe(false);
     const approved = await countersign(['approve', id, '--reason', 'plan reviewed'], { apiKey: 'alice-key' });
     expect(approved.code).toBe(0);
     expect(approved.stdout.split('\n')[0]).toBe(`${id} approved`);
@@ -164,9 +147,10 @@ describe('countersign run', () => {
     expect(readFileSync(file, 'utf8')).toBe('ran');
   });
 
+  // A signal to countersign itself: the installed command, a child process.
   it('Ctrl-C while waiting cancels the request and exits 130', async () => {
     const file = marker();
-    const running = start(['run', '--action', 'infra.apply', '--resource', 'vpc-interrupted', '--', ...node(`require('fs').writeFileSync(${JSON.stringify(file)}, 'ran')`)]);
+    const running = startInstalled(['run', '--action', 'infra.apply', '--resource', 'vpc-interrupted', '--', ...node(`require('fs').writeFileSync(${JSON.stringify(file)}, 'ran')`)]);
     const id = await pendingFor('vpc-interrupted');
     running.child.kill('SIGINT');
     const { code, stderr } = await running.done;
@@ -180,7 +164,8 @@ describe('countersign run', () => {
     const ready = marker();
     const got = marker();
     const script = `const fs = require('fs'); process.on('SIGTERM', () => { fs.writeFileSync(${JSON.stringify(got)}, 'SIGTERM'); process.exit(9); }); fs.writeFileSync(${JSON.stringify(ready)}, ''); setInterval(() => {}, 1000);`;
-    const running = start(['run', '--action', 'logs.read', '--', ...node(script)]);
+    // SIGTERM to countersign itself, passed on to the command: the installed command, a child process.
+    const running = startInstalled(['run', '--action', 'logs.read', '--', ...node(script)]);
     await eventually(async () => (existsSync(ready) ? true : undefined), 20_000, 50);
     running.child.kill('SIGTERM');
     expect((await running.done).code).toBe(9);

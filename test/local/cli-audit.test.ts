@@ -1,39 +1,33 @@
-/** `countersign audit show` and `countersign receipt verify` against local mode, run as the installed bin runs. */
-import { spawn } from 'node:child_process';
+/**
+ * `countersign audit show` and `countersign receipt verify` against local mode, run in this process (the CLI's main
+ * with the test's streams and environment); the installed command itself runs in the last test.
+ */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, eventually, ROOT, startCountersign, type RunningCountersign } from './harness';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { runCliInProcess, runInstalledCli, type CliOptions } from '../fixtures/cli';
+import { api, eventually, startCountersign, type RunningCountersign } from './harness';
 
 const dir = mkdtempSync(join(tmpdir(), 'cs-cli-audit-'));
 let cs: RunningCountersign;
 
-/** Runs `countersign ...` with the API at `url` (default: local mode) and the auditor's key, optionally with stdin. */
-function countersign(args: string[], options: { url?: string; apiKey?: string; input?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'cli/countersign.mjs'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, COUNTERSIGN_URL: options.url ?? cs.url, COUNTERSIGN_API_KEY: options.apiKey ?? 'audit-key' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
+interface Options {
+  url?: string;
+  apiKey?: string;
+  input?: string;
 }
+
+/** The environment and stdin of a run with the API at `url` (default: local mode) and the auditor's key. */
+const cliOptions = (options: Options): CliOptions => ({
+  env: { COUNTERSIGN_URL: options.url ?? cs.url, COUNTERSIGN_API_KEY: options.apiKey ?? 'audit-key' },
+  input: options.input ?? '',
+});
+
+/** Runs `countersign ...` in this process, optionally with stdin. */
+const countersign = (args: string[], options: Options = {}) => runCliInProcess(args, cliOptions(options));
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -326,13 +320,23 @@ describe('countersign receipt verify', () => {
   });
 });
 
-describe('countersign', () => {
+describe('countersign, the installed command', () => {
+  // A child process on purpose: the bin (cli/countersign.mjs loading the CLI through tsx), the process's real stdin,
+  // stdout and stderr, and its exit code.
   it('lists every command in its usage: on stdout when asked for, on stderr with exit 2 when no command is given', async () => {
-    const { code, stdout } = await countersign(['--help']);
+    const { code, stdout } = await runInstalledCli(['--help'], cliOptions({}));
     expect(code).toBe(0);
     for (const command of ['policy check', 'policy explain', 'receipt verify', 'audit show', 'doctor', 'mcp']) expect(stdout).toContain(command);
-    const none = await countersign([]);
+    const none = await runInstalledCli([], cliOptions({}));
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('usage: countersign <command>');
+  });
+
+  it('verifies a receipt read from its stdin, offline', async () => {
+    const run = await runInstalledCli(['receipt', 'verify', '-', '--public-key', pemFile], cliOptions({ url: `http://127.0.0.1:${await closedPort()}`, input: `${receipt}\n` }));
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^receipt: valid\n/);
+    expect(run.stdout).toContain(`request      ${id}`);
   });
 });

@@ -1,24 +1,18 @@
-/** `countersign policy check` and `policy explain`, run as the installed bin runs. */
-import { execFile } from 'node:child_process';
+/**
+ * `countersign policy check` and `policy explain`, run in this process (the CLI's main with the test's streams and
+ * environment; relative paths are read from the repository root, vitest's working directory).
+ */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runCliInProcess } from '../fixtures/cli';
 import { ROOT } from './harness';
 
 const dir = mkdtempSync(join(tmpdir(), 'cs-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function countersign(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(ROOT, 'cli/countersign.mjs'), ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const { code, stdout, stderr } = e as { code: number; stdout: string; stderr: string };
-    return { code, stdout, stderr };
-  }
-}
+const countersign = (...args: string[]) => runCliInProcess(args);
 
 describe('countersign policy', () => {
   it('checks the shipped example', async () => {

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonical, verifyCountersignReceipt } from '../../examples/verify-receipt';
 import { canonicalText } from '../../lambdas/core/text';
+import { runCliInProcess } from '../fixtures/cli';
 import { api, eventually, ROOT, startCountersign, type RunningCountersign } from './harness';
 
 describe('README examples', () => {
@@ -157,7 +158,12 @@ describe('README examples', () => {
     expect(verifyCountersignReceipt(byPolicy.body.receipt, pem, readExpected)).toMatchObject({ decidedBy: 'policy', approvers: [] });
     expect(() => verifyCountersignReceipt(byPolicy.body.receipt, pem, { ...readExpected, approvedByHumans: true })).toThrow('policy alone');
 
-    const cli = (...args: string[]) => promisify(execFile)(process.execPath, [join(ROOT, 'cli/countersign.mjs'), ...args, '--url', cs.url, '--api-key', 'audit-key'], { cwd: ROOT });
+    // The CLI in this process; each must exit 0.
+    const cli = async (...args: string[]) => {
+      const run = await runCliInProcess([...args, '--url', cs.url, '--api-key', 'audit-key']);
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(0);
+      return run;
+    };
     expect((await cli('audit', 'show', created.body.id)).stdout).toMatch(/ledger: 6 records verify/);
     expect((await cli('receipt', 'verify', approved.receipt)).stdout).toMatch(/approvers\s+alice@example\.com, bob@example\.com/);
   });

@@ -3,14 +3,13 @@
  * gets a clear answer or a retryable error, nothing stays half-done once the repair job has run, no request stays
  * pending past its timeout, and the ledger verifies afterwards.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DescribeExecutionCommand, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { api, eventually, ROOT, startCountersign, type RunningCountersign } from './harness';
+import { runCliInProcess } from '../fixtures/cli';
+import { api, eventually, startCountersign, type RunningCountersign } from './harness';
 
 const CONFIG = `
 version: 1
@@ -163,10 +162,7 @@ describe('fault injection', () => {
   it('leaves a ledger that verifies', async () => {
     await new Promise((r) => setTimeout(r, 4500));
     await repair();
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['cli/countersign.mjs', 'audit', 'verify'], {
-      cwd: ROOT,
-      env: { ...process.env, COUNTERSIGN_URL: countersign.url, COUNTERSIGN_API_KEY: 'audit-key' },
-    }).catch((err: { stdout: string; stderr: string }) => err);
+    const { stdout, stderr } = await runCliInProcess(['audit', 'verify'], { env: { COUNTERSIGN_URL: countersign.url, COUNTERSIGN_API_KEY: 'audit-key' } });
     expect(stdout + stderr).toMatch(/ledger: OK/);
   }, 30_000);
 

@@ -28,7 +28,11 @@ const config = {
   local: { apiKeys: { [AGENT_KEY]: 'arn:aws:iam::000000000000:role/mcp-agent', 'alice-key': 'alice@example.com', 'audit-key': 'audit@example.com' } },
 };
 
-/** How the MCP client starts the gateway: the installed bin. */
+/**
+ * How the MCP client starts the gateway: the installed bin, as a child process on purpose (not the CLI's main in this
+ * process): an MCP client starts its servers as processes and speaks to them over their stdin and stdout, and the
+ * gateway ends when its stdin closes or on a signal.
+ */
 const GATEWAY = [join(ROOT, 'cli/countersign.mjs'), 'mcp'];
 
 interface InboxMessage {
