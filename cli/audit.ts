@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { apiRequest, CountersignApiError, expectOk, type Endpoint } from '../client/transport';
 import { auditRecordSchema, verifyChain, type AuditRecord } from '../lambdas/core/ledger-record';
 import { channelReportSchema } from '../lambdas/core/records';
-import { EXPORT_USAGE, exportCommand, VERIFY_USAGE, verifyCommand } from './audit-ledger';
+import { EXPORT_USAGE, exportCommand, VERIFY_USAGE, verifyCommand } from './audit-export';
 import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, exitCodeOf, neutralize, out, publicKeyFromApi, publicKeyFromFile, UsageError, type CliIo } from './connection';
 
 export const AUDIT_USAGE = `usage: countersign audit <subcommand>
