@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { exportLedger } from '../cli/audit-ledger';
+import { exportLedger } from '../cli/audit-export';
 import { publicKeyFromApi } from '../cli/connection';
 import { ApprovalDeadlineError, Countersign, CountersignApiError, type ActionRequest, type ActionView, type SettledStatus } from '../client/index';
 import { parseConfig, type Config } from '../lambdas/core/config';

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KMSClient, ListAliasesCommand, SignCommand } from '@aws-sdk/client-kms';
 import { p256 } from '@noble/curves/nist.js';
-import { exportLedger } from '../cli/audit-ledger';
+import { exportLedger } from '../cli/audit-export';
 import { resolveEndpoint } from '../client/transport';
 import { parseConfig } from '../lambdas/core/config';
 import { canonicalSignedJson, nextUnsignedRecord, type AuditRecord } from '../lambdas/core/ledger-record';
