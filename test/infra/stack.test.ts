@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lambdas/adapters/config-file';
 import { ConfigError } from '../../lambdas/core/config';
 import { buildApp } from '../../lib/app';
-import { AuditLedger, LEDGER_TAMPERING_ACTIONS } from '../../lib/audit-export';
+import { AuditLedger, LEDGER_TAMPERING_ACTIONS } from '../../lib/audit-ledger';
 import { API_INTEGRATION_TIMEOUT, API_ROUTES } from '../../lib/intake-api';
 import { FUNCTION_TIMEOUTS } from '../../lib/countersign';
 import { MAX_WAIT_SECONDS, WAIT_MARGIN_MS } from '../../lambdas/intake/handler';
