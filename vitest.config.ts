@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // One local mode with the default policy, shared by the files that need nothing else (see test/local/harness.ts).
+    globalSetup: ['test/global-setup.ts'],
     // Local-mode tests start real servers and synthesize the CDK app; give them room on 2 cores.
     testTimeout: 60_000,
     hookTimeout: 120_000,
