@@ -17,8 +17,8 @@ import { api, eventually, failingStart, startCountersign, type RunningCountersig
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const region = 'us-east-1';
-/** Long enough that the restart (several seconds) finishes well before it. */
-const SHORT_TIMEOUT_SECONDS = 20;
+/** Long enough that the restart (about a second, a few under load) and the approval after it finish well before it. */
+const SHORT_TIMEOUT_SECONDS = 10;
 
 const config = {
   version: 1,
