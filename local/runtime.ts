@@ -66,6 +66,11 @@ export interface LocalRuntimeOptions {
   readonly code?: 'bundle' | 'source';
   /** Folder of the bundle cache. @default node_modules/.cache/countersign-local */
   readonly bundleCache?: string;
+  /**
+   * Scales the local Step Functions' backoff between Retry attempts (COUNTERSIGN_LOCAL_RETRY_SCALE in `npm start`),
+   * for tests of failure handling. Timeouts and deadlines keep real time. @default 1
+   */
+  readonly retryDelayScale?: number;
 }
 
 export interface LocalRuntime {
@@ -192,6 +197,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
       invokeLambda: stepFunctionsInvoker((name, payload) => invoke(name, payload), functionIdOfArn),
+      ...(options.retryDelayScale !== undefined ? { retryDelayScale: options.retryDelayScale } : {}),
     });
     // Serve the API before start(): the handlers need its URL in their environment before resumed executions run them.
     const sfnServer = createServer(sfn.handler);

@@ -1,7 +1,9 @@
 /**
  * `npm start`: runs Countersign locally on http://127.0.0.1:8787 (PORT overrides), data under .countersign/
  * (COUNTERSIGN_DATA_DIR overrides), policy from COUNTERSIGN_CONFIG or countersign.config.yaml, function bundles
- * cached under node_modules/.cache/countersign-local (COUNTERSIGN_BUNDLE_CACHE overrides).
+ * cached under node_modules/.cache/countersign-local (COUNTERSIGN_BUNDLE_CACHE overrides). For tests of failure
+ * handling, COUNTERSIGN_FAULT_INJECTION=1 turns on `/_local/faults` and COUNTERSIGN_LOCAL_RETRY_SCALE (above 0, at most
+ * 1) shortens the workflow's backoff between retries.
  */
 import { resolve } from 'node:path';
 import { ConfigError } from '../lambdas/core/config';
@@ -19,6 +21,11 @@ async function main(): Promise<void> {
   const portText = process.env.PORT ?? '8787';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) fail(`PORT must be a port number, not "${portText}"`);
+  const retryText = process.env.COUNTERSIGN_LOCAL_RETRY_SCALE;
+  const retryDelayScale = retryText ? Number(retryText) : undefined;
+  if (retryDelayScale !== undefined && !(retryDelayScale > 0 && retryDelayScale <= 1)) {
+    fail(`COUNTERSIGN_LOCAL_RETRY_SCALE must be a number above 0 and at most 1, not "${retryText}"`);
+  }
   const file = configPath();
   const dataDir = resolve(process.env.COUNTERSIGN_DATA_DIR || '.countersign');
 
@@ -35,6 +42,8 @@ async function main(): Promise<void> {
       ...(process.env.COUNTERSIGN_BUNDLE_CACHE ? { bundleCache: resolve(process.env.COUNTERSIGN_BUNDLE_CACHE) } : {}),
       // For tests of failure handling only: never on unless asked for.
       ...(process.env.COUNTERSIGN_FAULT_INJECTION === '1' ? { faults: new LocalFaults() } : {}),
+      // For tests of failure handling only: the workflow's retries come sooner; its deadlines do not move.
+      ...(retryDelayScale !== undefined ? { retryDelayScale } : {}),
     });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof PortInUseError || err instanceof LocalStartError) fail(err.message);

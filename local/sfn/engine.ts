@@ -130,6 +130,8 @@ export class ExecutionEngine {
     private readonly dir: string,
     private readonly invokeLambda: LambdaInvoker,
     private readonly region: string,
+    /** Multiplies every Retry backoff (1: as the definition says). Task timeouts and Wait states keep real time. */
+    private readonly retryDelayScale = 1,
   ) {}
 
   /** Loads every persisted execution and resumes the running ones. */
@@ -644,6 +646,7 @@ export class ExecutionEngine {
         let delay = retrier.IntervalSeconds * retrier.BackoffRate ** used;
         if (retrier.MaxDelaySeconds !== undefined) delay = Math.min(delay, retrier.MaxDelaySeconds);
         if (retrier.JitterStrategy === 'FULL') delay = Math.random() * delay;
+        delay *= this.retryDelayScale;
         cur.retrierAttempts[r] = used + 1;
         cur.phase = { kind: 'backoff', until: Date.now() + delay * 1000 };
         return;

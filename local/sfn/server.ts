@@ -19,6 +19,11 @@ export interface LocalStepFunctionsOptions {
   readonly region?: string;
   /** @default '000000000000' */
   readonly accountId?: string;
+  /**
+   * Scales the backoff between Retry attempts (0.1: a tenth of the definition's intervals), so failure handling runs
+   * through its retries in less time. Timeouts and Wait states are never scaled: they carry deadlines. @default 1
+   */
+  readonly retryDelayScale?: number;
 }
 
 interface StateMachineRecord {
@@ -138,7 +143,7 @@ export class LocalStepFunctions {
     this.region = options.region ?? 'us-east-1';
     this.accountId = options.accountId ?? '000000000000';
     this.machinesDir = join(options.dataDir, 'sfn', 'state-machines');
-    this.engine = new ExecutionEngine(join(options.dataDir, 'sfn', 'executions'), options.invokeLambda, this.region);
+    this.engine = new ExecutionEngine(join(options.dataDir, 'sfn', 'executions'), options.invokeLambda, this.region, options.retryDelayScale ?? 1);
     const op =
       <T>(fn: (input: unknown) => T) =>
       async (input: unknown): Promise<T> => {

@@ -3,18 +3,17 @@
  * cancel, an approver's pending list, retries that never create a second request, Retry-After, typed errors and
  * AbortSignal. A small proxy in front of local mode loses answers and throttles on purpose.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApprovalDeadlineError, Countersign, CountersignApiError } from '../../client/index';
 import { verifyReceipt } from '../../lambdas/core/receipt';
 import { closeServer, listenLoopback } from '../../local/aws-json';
-import { startCountersign, type RunningCountersign } from './harness';
+import { sharedCountersign } from './harness';
 
-let countersign: RunningCountersign;
-let dataDir: string;
+// The run's shared local mode (default policy): this file's requests are told apart by their own resources.
+const countersign = sharedCountersign();
+const run = randomUUID().slice(0, 8);
 let publicKeyPem: string;
 const agent = () => new Countersign({ url: countersign.url, apiKey: 'demo-agent-key', retry: { baseDelayMs: 10 } });
 const approver = (key: string) => new Countersign({ url: countersign.url, apiKey: key });
@@ -30,15 +29,8 @@ async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
 }
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'cs-client-'));
-  countersign = await startCountersign({ dataDir });
   publicKeyPem = await (await fetch(`${countersign.url}/v1/audit/public-key`, { headers: { authorization: 'Bearer demo-agent-key' } })).text();
 }, 60_000);
-
-afterAll(async () => {
-  await countersign?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
 
 describe('requestApproval', () => {
   it('answers at once when policy decides: approved with a receipt, or denied with the reason', async () => {
@@ -51,8 +43,9 @@ describe('requestApproval', () => {
   });
 
   it('long-polls until the approvers decide, and lists the request as waiting for each of them until they vote', async () => {
-    const asking = agent().requestApproval({ action: 'data.export', environment: 'production', justification: 'churn' }, { timeoutMs: 60_000 });
-    const waiting = await until(async () => (await approver('alice-key').pending()).find((v) => v.action === 'data.export' && v.status === 'pending'));
+    const resource = `db:churn-${run}`;
+    const asking = agent().requestApproval({ action: 'data.export', environment: 'production', resource, justification: 'churn' }, { timeoutMs: 60_000 });
+    const waiting = await until(async () => (await approver('alice-key').pending()).find((v) => v.action === 'data.export' && v.resource === resource && v.status === 'pending'));
     expect(waiting).toMatchObject({ requester: 'arn:aws:iam::000000000000:role/demo-agent', missing: ['2 more approvals'] });
     expect((await approver('demo-agent-key').pending()).map((v) => v.id)).not.toContain(waiting.id);
     await approver('alice-key').decide(waiting.id, 'approve', 'fine');

@@ -8,22 +8,17 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { canonical, verifyCountersignReceipt } from '../../examples/verify-receipt';
 import { canonicalText } from '../../lambdas/core/text';
 import { runCliInProcess } from '../fixtures/cli';
-import { api, eventually, ROOT, startCountersign, type RunningCountersign } from './harness';
+import { api, eventually, ROOT, sharedCountersign } from './harness';
 
 describe('README examples', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cs-examples-'));
-  let cs: RunningCountersign;
-  beforeAll(async () => {
-    cs = await startCountersign({ dataDir: join(dir, 'data') });
-  });
-  afterAll(async () => {
-    await cs?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  // The run's shared local mode (default policy): other files' requests may be pending beside this file's.
+  const cs = sharedCountersign();
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** The fenced block of README.md whose first line is `first`. */
   const readmeBlock = (first: string): string => {
@@ -48,17 +43,23 @@ describe('README examples', () => {
         ({ stdout }) => ({ code: 0, stdout }),
         (err: { code: number; stdout: string }) => ({ code: err.code, stdout: err.stdout }),
       );
-    const decideWhenAsked = async (decisions: Array<[string, 'approve' | 'deny', string?]>) => {
-      const id = await eventually(async () => {
-        const pending = await api(cs.url, 'GET', '/v1/me/pending', decisions[0]![0]);
-        return (pending.body.items as Array<{ id: string; requester: string }>).find((v) => v.requester.endsWith('/demo-agent'))?.id;
-      });
+    type Pending = { id: string; requester: string; action: string; resource?: string; environment?: string };
+    const pendingFor = async (key: string) => (await api(cs.url, 'GET', '/v1/me/pending', key)).body.items as Pending[];
+    const decideWhenAsked = async (decisions: Array<[string, 'approve' | 'deny', string?]>, before: ReadonlySet<string>) => {
+      // The example's request: new since it started, from the demo agent, for the export it asks about.
+      const id = await eventually(async () =>
+        (await pendingFor(decisions[0]![0])).find(
+          (v) =>
+            !before.has(v.id) && v.requester.endsWith('/demo-agent') && v.action === 'data.export' && v.environment === 'production' && v.resource === 'arn:aws:rds:eu-west-1:123456789012:db:customers',
+        )?.id,
+      );
       for (const [key, decision, reason] of decisions) await api(cs.url, 'POST', `/v1/actions/${id}/decision`, key, { decision, ...(reason ? { reason } : {}) });
     };
-    const [approved] = await Promise.all([example('demo-agent-key'), decideWhenAsked([['alice-key', 'approve'], ['bob-key', 'approve']])]);
+    const pendingIds = async () => new Set((await pendingFor('alice-key')).map((v) => v.id));
+    const [approved] = await Promise.all([example('demo-agent-key'), decideWhenAsked([['alice-key', 'approve'], ['bob-key', 'approve']], await pendingIds())]);
     expect(approved.code).toBe(0);
     expect(approved.stdout).toMatch(/^approved as act_[\w-]+; receipt eyJ/);
-    const [denied] = await Promise.all([example('demo-agent-key'), decideWhenAsked([['alice-key', 'deny', 'use the anonymized replica']])]);
+    const [denied] = await Promise.all([example('demo-agent-key'), decideWhenAsked([['alice-key', 'deny', 'use the anonymized replica']], await pendingIds())]);
     expect(denied).toEqual({ code: 1, stdout: 'not exporting: denied (use the anonymized replica)\n' });
   }, 60_000);
 

@@ -53,7 +53,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cs-faults-'));
   const configFile = join(dir, 'countersign.yaml');
   writeFileSync(configFile, CONFIG);
-  countersign = await startCountersign({ dataDir: join(dir, 'data'), configFile, env: { COUNTERSIGN_FAULT_INJECTION: '1' } });
+  // The workflow's retries back off a tenth as long (2 s, 4 s, 8 s become 0.2 s, 0.4 s, 0.8 s); deadlines keep real time.
+  countersign = await startCountersign({ dataDir: join(dir, 'data'), configFile, env: { COUNTERSIGN_FAULT_INJECTION: '1', COUNTERSIGN_LOCAL_RETRY_SCALE: '0.1' } });
   sfn = new SFNClient({ endpoint: countersign.endpoints.sfn, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
 }, 60_000);
 

@@ -1,11 +1,13 @@
 /**
  * Runs local mode as `npm start` does, in a child process, and reads its URLs from what it prints. Used by every
- * end-to-end test: restarts, signals and port clashes are real.
+ * end-to-end test: restarts, signals and port clashes are real. Files that only need the default policy share one
+ * local mode for the whole run (`sharedCountersign()`, started by test/global-setup.ts).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { inject } from 'vitest';
 
 export const ROOT = join(import.meta.dirname, '../..');
 
@@ -16,6 +18,31 @@ export interface RunningCountersign {
   output(): string;
   /** Sends the signal and resolves the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * The local mode the run shares: the default policy, never restarted. Tests on it see others' requests, inbox
+ * messages and ledger records, so they use their own request ids (or resources, idempotency keys) and filter by them.
+ */
+export interface SharedCountersign {
+  readonly url: string;
+  readonly endpoints: RunningCountersign['endpoints'];
+  /** What it printed when it came up. */
+  readonly banner: string;
+  /** The file holding everything it printed so far. */
+  readonly log: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    countersign: SharedCountersign;
+  }
+}
+
+/** The shared local mode of test/global-setup.ts. */
+export function sharedCountersign(): SharedCountersign & { output(): string } {
+  const shared = inject('countersign');
+  return { ...shared, output: () => readFileSync(shared.log, 'utf8') };
 }
 
 export interface StartOptions {
@@ -107,27 +134,6 @@ export async function api(base: string, method: string, path: string, key?: stri
 }
 
 /** What a command printed and how it exited. */
-export interface CliRun {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the installed `countersign` command as a user would (an auditor against `url` unless `env` says otherwise). */
-export async function runCli(url: string, args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['cli/countersign.mjs', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, COUNTERSIGN_URL: url, COUNTERSIGN_API_KEY: 'audit-key', ...env },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const { code, stdout, stderr } = err as { code: number; stdout: string; stderr: string };
-    return { code, stdout, stderr };
-  }
-}
-
 export interface SlackClick {
   /** The Slack user who clicks. */
   readonly user: string;

@@ -17,8 +17,8 @@ import { api, eventually, failingStart, startCountersign, type RunningCountersig
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const region = 'us-east-1';
-/** Long enough that the restart (several seconds) finishes well before it. */
-const SHORT_TIMEOUT_SECONDS = 20;
+/** Long enough that the restart (about a second, a few under load) and the approval after it finish well before it. */
+const SHORT_TIMEOUT_SECONDS = 10;
 
 const config = {
   version: 1,
@@ -182,7 +182,8 @@ describe('local mode', () => {
     expect(running.output()).toMatch(/policy reloaded from .* \(version [0-9a-f]{12}\)/);
     writeFileSync(configFile, 'version: 1\nrules: [{ name: broken, match: {}, effect: perhaps }]\n');
     await eventually(async () => (running.output().includes('keeping the last good policy') ? true : undefined), 10_000, 200);
-    expect(running.output()).toContain('rules.0.effect: expected one of allow, deny, require_approval');
+    // The file is polled: a poll between the write's truncate and its data reports the empty file first.
+    await eventually(async () => (running.output().includes('rules.0.effect: expected one of allow, deny, require_approval') ? true : undefined), 10_000, 200);
     expect((await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'test.reload' })).body.rule).toBe('reloaded');
     writeFileSync(configFile, stringify(config));
   }, 150_000);

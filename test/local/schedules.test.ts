@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, PutItemCommand, ScanCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lambdas/adapters/config-file';
 import { closeServer, listenLoopback } from '../../local/aws-json';
 import type { CfnTemplate, LocalResourceNames } from '../../local/cfn';
 import { LocalSchedules, parseRateExpression, schedulesFromTemplate, type ScheduledRule } from '../../local/schedules';
-import { synthesizeForLocal } from '../../local/synth';
-import { api, ROOT, startCountersign, type RunningCountersign } from './harness';
+import { localBundles } from '../../local/bundles';
+import { api, ROOT, sharedCountersign, startCountersign } from './harness';
 
 describe('parseRateExpression', () => {
   it('reads EventBridge rate expressions as milliseconds', () => {
@@ -165,19 +165,11 @@ describe('LocalSchedules', () => {
 });
 
 describe('local mode schedules', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cs-schedules-'));
-  let running: RunningCountersign;
-
-  beforeAll(async () => {
-    running = await startCountersign({ dataDir: join(dir, 'data') });
-  });
-  afterAll(async () => {
-    await running?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  // The run's shared local mode: the scheduled jobs run over everyone's data, which is what they do anyway.
+  const running = sharedCountersign();
 
   it('prints nothing more at start than its banner', () => {
-    const lines = running.output().trimEnd().split('\n');
+    const lines = running.banner.trimEnd().split('\n');
     expect(lines).toHaveLength(9);
     for (const line of lines) expect(line).toMatch(/^(Countersign local mode is up in |  (API|inbox|health|config|data|functions|endpoints) |Press Ctrl-C to stop\.$)/);
   });
@@ -206,7 +198,8 @@ describe('a data folder from before the ledger index', () => {
 
   it('rebuilds the ledger table with the index and keeps every item', async () => {
     const dataDir = join(dir, 'data');
-    const { template } = synthesizeForLocal(loadConfigFile(join(ROOT, 'countersign.config.yaml')));
+    // The template local mode runs for the default policy: the one its bundles were synthesized with (cached).
+    const { template } = await localBundles(loadConfigFile(join(ROOT, 'countersign.config.yaml')));
     const [ledgerId, ledger] = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::DynamoDB::GlobalTable' && JSON.stringify(r.Properties?.GlobalSecondaryIndexes ?? []).includes('bySlot'))!;
     // The ledger table as an older version created it: the same keys, no index.
     const server = dynalite({ path: join(dataDir, 'dynamodb'), createTableMs: 0 });
