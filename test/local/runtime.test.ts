@@ -119,6 +119,10 @@ describe('local mode', () => {
     expect(Math.abs(deadline - Date.parse(short.createdAt) - SHORT_TIMEOUT_SECONDS * 1000)).toBeLessThan(1000);
     await eventually(async () => (await storedItem(running.endpoints.dynamodb, short.id))?.taskToken);
     const token = (await eventually(async () => (await storedItem(running.endpoints.dynamodb, waiting))?.taskToken)) as string;
+    // The token is stored before the approvers are asked: count the inbox once both requests' sends are ledgered.
+    for (const id of [waiting, short.id as string]) {
+      await eventually(async () => ((await api(running.url, 'GET', `/v1/actions/${id}/audit`, 'agent-key-1')).body as Array<{ type: string }>).some((r) => r.type === 'notified') || undefined);
+    }
     const inboxBefore = (await api(running.url, 'GET', '/_local/inbox.json')).body.length;
 
     expect(await running.stop('SIGINT')).toBe(0);
