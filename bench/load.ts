@@ -118,7 +118,8 @@ function pickKind(mix: ReadonlyMap<Kind, number>): Kind {
   let last: Kind = 'allow';
   for (const [kind, weight] of mix) {
     last = kind;
-    if ((r -= weight) < 0) return kind;
+    r -= weight;
+    if (r < 0) return kind;
   }
   return last;
 }
@@ -207,7 +208,10 @@ function watchRetryableAnswers(base: string): { count(): number; restore(): void
       throw err;
     }
   };
-  return { count: () => retryable, restore: () => void (globalThis.fetch = original) };
+  const restore = () => {
+    globalThis.fetch = original;
+  };
+  return { count: () => retryable, restore };
 }
 
 async function agentLoop(index: number, client: Countersign, mix: ReadonlyMap<Kind, number>, end: Date, m: Measurements): Promise<void> {

@@ -62,5 +62,5 @@ export interface Figure {
 export function formatTable(figures: readonly Figure[], heading: Figure = { what: 'figure', value: 'value' }): string {
   const width = Math.max(heading.what.length, ...figures.map((f) => f.what.length));
   const rows = [heading, { what: '-'.repeat(width), value: '-'.repeat(heading.value.length) }, ...figures];
-  return rows.map((f) => `${f.what.padEnd(width)}  ${f.value}`.trimEnd()).join('\n') + '\n';
+  return `${rows.map((f) => `${f.what.padEnd(width)}  ${f.value}`.trimEnd()).join('\n')}\n`;
 }

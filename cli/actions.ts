@@ -419,7 +419,7 @@ export async function waitForOutcome(io: CliIo, client: Countersign, start: () =
 }
 
 async function interrupted(client: Countersign, signal: NodeJS.Signals, view: ActionView | undefined, settings: WaitSettings): Promise<Waited> {
-  if (!view || view.status !== 'pending' || !settings.cancelOnInterrupt) return { kind: 'interrupted', signal, ...(view ? { view } : {}) };
+  if (view?.status !== 'pending' || !settings.cancelOnInterrupt) return { kind: 'interrupted', signal, ...(view ? { view } : {}) };
   // Best effort, and bounded: at most 5 s, and a second signal exits at once (the trap is still set).
   try {
     const cancelled = await client.cancel(view.id, { signal: AbortSignal.timeout(5000) });

@@ -94,7 +94,14 @@ export async function mcpCommand(argv: readonly string[], io: CliIo): Promise<nu
     await gateway.connect(transport());
     log(`gateway ready: ${neutralize(command)} as mcp.${segment}.* (API ${endpoint.url})`);
     let upstreamExited = true;
-    const code = await untilDone(io, () => ((upstreamExited = false), gateway.close()), gateway.closed);
+    const code = await untilDone(
+      io,
+      () => {
+        upstreamExited = false;
+        return gateway.close();
+      },
+      gateway.closed,
+    );
     return upstreamExited && code === EXIT.ok ? EXIT.failed : code;
   } catch (e) {
     if (e instanceof UsageError) {

@@ -84,6 +84,7 @@ export class Spinner {
   private render(): void {
     if (!this.view) return;
     const frame = SPINNER_FRAMES[this.frame++ % SPINNER_FRAMES.length]!;
+    // biome-ignore lint/suspicious/noFocusedTests: fit() is this module's line fitter, not a focused test
     this.stream.write(`${CLEAR_LINE}${fit(progressLine(frame, this.view, this.until - this.now()), this.stream.columns)}`);
     this.drawn = true;
   }

@@ -5,8 +5,13 @@ const countersign = new Countersign(); // COUNTERSIGN_URL and COUNTERSIGN_API_KE
 
 try {
   const outcome = await countersign.requestApproval(
-    { action: 'data.export', environment: 'production', resource: 'arn:aws:rds:eu-west-1:123456789012:db:customers',
-      parameters: { table: 'customers', format: 'csv' }, justification: 'Quarterly churn analysis' },
+    {
+      action: 'data.export',
+      environment: 'production',
+      resource: 'arn:aws:rds:eu-west-1:123456789012:db:customers',
+      parameters: { table: 'customers', format: 'csv' },
+      justification: 'Quarterly churn analysis',
+    },
     { timeoutMs: 10 * 60_000 },
   );
   if (outcome.status !== 'approved') {

@@ -8,13 +8,24 @@ import canonicalize from 'canonicalize';
 const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\p{Cn}]/gu;
 export const canonical = (text = '') => text.normalize('NFKC').replace(HIDDEN, '').replace(/\s+/gu, ' ').trim().toLowerCase().normalize('NFKC');
 
-export interface Expected { action: string; resource?: string; environment?: string; parameters?: unknown; approvedByHumans?: boolean }
+export interface Expected {
+  action: string;
+  resource?: string;
+  environment?: string;
+  parameters?: unknown;
+  approvedByHumans?: boolean;
+}
 
 export function verifyCountersignReceipt(receipt: string, publicKeyPem: string, expect: Expected) {
   const [header, payload, signature] = receipt.split('.');
   if (!header || !payload || !signature) throw new Error('not a compact JWS');
   if (JSON.parse(Buffer.from(header, 'base64url').toString()).alg !== 'ES256') throw new Error('unexpected algorithm');
-  const valid = verify('sha256', Buffer.from(`${header}.${payload}`), { key: createPublicKey(publicKeyPem), dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url'));
+  const valid = verify(
+    'sha256',
+    Buffer.from(`${header}.${payload}`),
+    { key: createPublicKey(publicKeyPem), dsaEncoding: 'ieee-p1363' },
+    Buffer.from(signature, 'base64url'),
+  );
   if (!valid) throw new Error('bad signature');
   const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
   if (claims.exp * 1000 <= Date.now()) throw new Error('receipt expired');

@@ -46,7 +46,7 @@ async function init() {
     process.send({ t: 'init-error', ...error });
     return;
   }
-  handler = module[exportName] ?? (module.default && module.default[exportName]);
+  handler = module[exportName] ?? module.default?.[exportName];
   if (typeof handler !== 'function') {
     process.send({ t: 'init-error', errorType: 'Runtime.HandlerNotFound', errorMessage: `${file}.${exportName} is undefined or not exported`, trace: [] });
     return;
@@ -55,7 +55,7 @@ async function init() {
 }
 
 process.on('message', async (message) => {
-  if (!message || message.t !== 'invoke') return;
+  if (message?.t !== 'invoke') return;
   const { id, event, context: fields } = message;
   current = id;
   const deadline = fields.deadline;

@@ -11,7 +11,6 @@
 import { mkdirSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import {
   CreateTableCommand,
   DeleteTableCommand,

@@ -189,7 +189,11 @@ export async function createApprovalGateway(options: ApprovalGatewayOptions): Pr
     const refuse = (text: string): CallToolResult => ({ isError: true, content: [{ type: 'text', text }] });
 
     let ticks = 0;
-    const progressExtra = { ...extra, sendNotification: (n: Parameters<typeof extra.sendNotification>[0]) => ((ticks += 1), extra.sendNotification(n)) };
+    const sendNotification = (n: Parameters<typeof extra.sendNotification>[0]) => {
+      ticks += 1;
+      return extra.sendNotification(n);
+    };
+    const progressExtra = { ...extra, sendNotification };
     try {
       const outcome = await withProgress(
         progressExtra,

@@ -59,7 +59,7 @@ export interface ApprovalState {
 /** The state the chain records; undefined for an empty chain. */
 export function deriveState(chain: readonly AuditRecord[]): ApprovalState | undefined {
   const first = chain[0];
-  if (!first || first.type !== 'requested') return undefined;
+  if (first?.type !== 'requested') return undefined;
   const requested = requestedDataSchema.parse(first.data);
   let policy: PolicyDecidedData | undefined;
   const votes: Vote[] = [];

@@ -138,7 +138,7 @@ const completeBlocks = new Map<string, RegExp>();
 function completeBlock(label: string): RegExp {
   let re = completeBlocks.get(label);
   if (!re) {
-    re = new RegExp(String.raw`${PEM_SPACE}*(${B64}+(?:${PEM_SPACE}+${B64}+)*)${PEM_SPACE}*-----END ${label}-----`, 'yd');
+    re = new RegExp(`${PEM_SPACE}*(${B64}+(?:${PEM_SPACE}+${B64}+)*)${PEM_SPACE}*-----END ${label}-----`, 'yd');
     if (completeBlocks.size >= 32) completeBlocks.clear();
     completeBlocks.set(label, re);
   }

@@ -187,7 +187,7 @@ export class ExecutionEngine {
 
   stop(executionArn: string, error?: string, cause?: string): void {
     const l = this.live.get(executionArn);
-    if (!l || l.rec.status !== 'RUNNING') return;
+    if (l?.rec.status !== 'RUNNING') return;
     this.event(l, 'ExecutionAborted', { executionAbortedEventDetails: { error, cause } });
     this.finish(l, 'ABORTED', { error, cause });
   }
@@ -243,7 +243,7 @@ export class ExecutionEngine {
     if (!arn) throw new AwsServiceError('InvalidToken', 'Invalid Token');
     const l = this.live.get(arn);
     const phase = l?.rec.current?.phase;
-    if (!l || l.rec.status !== 'RUNNING' || phase?.kind !== 'task' || phase.token !== token || l.rec.tokens[token] !== 'open') {
+    if (l?.rec.status !== 'RUNNING' || phase?.kind !== 'task' || phase.token !== token || l.rec.tokens[token] !== 'open') {
       throw new AwsServiceError('TaskTimedOut', 'Task Timed Out: the task of this token is no longer waiting');
     }
     return l;
@@ -319,7 +319,7 @@ export class ExecutionEngine {
     const l = this.live.get(arn);
     const phase = l?.rec.current?.phase;
     // Stale: the attempt timed out, the token was already answered, or the execution was stopped.
-    if (!l || l.rec.status !== 'RUNNING' || phase?.kind !== 'task' || phase.id !== id) return;
+    if (l?.rec.status !== 'RUNNING' || phase?.kind !== 'task' || phase.id !== id) return;
     l.inflight = undefined;
     if (!outcome.ok) return this.taskFailed(l, lambdaError(outcome.err), false);
     let result: unknown;

@@ -143,7 +143,7 @@ export function parseIntrinsic(text: string): IntrinsicCall {
   return call;
 }
 
-function unescape(raw: string): string {
+function unescapeString(raw: string): string {
   return raw.replace(/\\(.)/gs, '$1');
 }
 
@@ -206,7 +206,7 @@ export function evaluateIntrinsic(call: IntrinsicCall, input: unknown, context: 
 function evaluateArg(arg: IntrinsicArg, input: unknown, context: unknown): unknown {
   switch (arg.kind) {
     case 'string':
-      return unescape(arg.raw);
+      return unescapeString(arg.raw);
     case 'literal':
       return arg.value;
     case 'call':

@@ -40,6 +40,7 @@ interface StateMachineRecord {
 /** State input/output and SendTaskSuccess output quota: 256 KiB of UTF-8. */
 const PAYLOAD_LIMIT = 256 * 1024;
 /** AWS: names must not contain whitespace, brackets, wildcards, these specials, or control characters. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are among those a name may not contain
 const BAD_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]/u;
 const SM_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/;
 const EXEC_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;

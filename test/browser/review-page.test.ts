@@ -2,6 +2,7 @@
  * The review page in a real browser: a hostile request rendered by renderReviewPage, served with REVIEW_PAGE_HEADERS
  * from a local server, must run no script, show every hostile value as text, and post the approver's decision.
  */
+// biome-ignore-all lint/performance/useDomNodeTextContent: Playwright's innerText() is the rendered text an approver sees, on purpose
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';

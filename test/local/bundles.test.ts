@@ -68,6 +68,7 @@ describe('replacing the inlined policy', () => {
     const values = [
       { version: 1, a: 'plain' },
       { version: 1, a: "it's", b: 'longer than the first one by a fair margin' },
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${x} must survive the round trip
       { version: 1, a: 'all of \' " ` ${x} \\ é 😀 </script> \u2028', nested: { list: [1, 2, 3] } },
       { v: 1 },
     ];

@@ -140,11 +140,18 @@ describe('CheckpointTable', () => {
     let now = Date.parse('2026-11-03T09:00:00.000Z');
     let calls = 0;
     // Each reading of the clock after the first stamp moves it 6 s: signing looks slow, once.
-    const slowOnce = () => new Date((calls++ === 1 ? (now += 6000) : now));
+    const slowOnce = () => {
+      if (calls++ === 1) now += 6000;
+      return new Date(now);
+    };
     const store = new LedgerTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId), clock: slowOnce, writeWindowSeconds: 5 });
     const { appended } = await store.append('act_slow', once(EVENT));
     expect(appended[0]!.at).toBe('2026-11-03T09:00:06.000Z');
-    const stuck = new LedgerTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId), clock: () => new Date((now += 6000)), writeWindowSeconds: 5 });
+    const slowAlways = () => {
+      now += 6000;
+      return new Date(now);
+    };
+    const stuck = new LedgerTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId), clock: slowAlways, writeWindowSeconds: 5 });
     await expect(stuck.append('act_stuck', once(EVENT))).rejects.toThrow(/longer than the write window/);
     expect(await stuck.read('act_stuck')).toEqual([]);
   });

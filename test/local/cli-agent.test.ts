@@ -362,7 +362,9 @@ describe('README: the countersign CLI example', () => {
     const bin = join(dir, 'bin');
     mkdirSync(bin, { recursive: true });
     // A stand-in terraform: prints its arguments and what countersign gave it.
-    writeFileSync(join(bin, 'terraform'), '#!/usr/bin/env bash\necho "terraform $* (request ${COUNTERSIGN_REQUEST_ID}, receipt of ${#COUNTERSIGN_RECEIPT} characters)"\n');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: ${...} here is the shell script's own expansion
+    const script = '#!/usr/bin/env bash\necho "terraform $* (request ${COUNTERSIGN_REQUEST_ID}, receipt of ${#COUNTERSIGN_RECEIPT} characters)"\n';
+    writeFileSync(join(bin, 'terraform'), script);
     chmodSync(join(bin, 'terraform'), 0o755);
 
     const { COUNTERSIGN_API_KEY: _unset, ...env } = process.env;

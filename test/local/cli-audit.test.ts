@@ -105,6 +105,7 @@ describe('countersign audit show', () => {
     expect(stdout).not.toContain('\u001b');
     expect(stdout).toContain('Justification (from the agent, not verified): "Quarterly churn analysis\\x1b[2J\\nledger: 99 records verify"');
     expect(stdout.split('\n').filter((line) => line.startsWith('ledger:'))).toEqual([expect.stringMatching(/^ledger: \d+ records verify$/)]);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the output must hold no control character but newline
     expect(stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
 
@@ -170,7 +171,7 @@ describe('countersign audit show', () => {
       const { code, stdout } = await countersign(['audit', 'show', id], { url });
       expect(code).toBe(1);
       expect(stdout).toContain('alice@example.com approved: "I never looked".');
-      expect(stdout).toMatch(/ledger: FAILED\n  seq 4: hash does not match the record content\n$/);
+      expect(stdout).toMatch(/ledger: FAILED\n {2}seq 4: hash does not match the record content\n$/);
       const json = JSON.parse((await countersign(['audit', 'show', id, '--json'], { url })).stdout);
       expect(json).toMatchObject({ ok: false, problems: [{ seq: 4, problem: 'hash does not match the record content' }] });
       // Another request's records are not this request's ledger.

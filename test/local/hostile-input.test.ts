@@ -223,7 +223,7 @@ describe('hostile input, end to end against local mode', () => {
     const form = fc.oneof(
       fc.array(fc.tuple(fc.oneof(fc.constantFrom('decision', 'reason'), hostileKey), fc.oneof(oddString, fc.constantFrom('approve', 'deny', 'r'.repeat(1001)))), { maxLength: 4 }).map((entries) => new URLSearchParams(entries).toString()),
       oddString,
-      fc.constant('decision=approve&reason=' + 'x'.repeat(20 * 1024)),
+      fc.constant(`decision=approve&reason=${'x'.repeat(20 * 1024)}`),
     );
     const input = fc.record({ token, method: fc.constantFrom('GET', 'POST'), form, contentType: fc.constantFrom('application/x-www-form-urlencoded', 'text/plain', 'application/json', 'multipart/form-data; boundary=x') });
     await checkProperty(

@@ -13,7 +13,7 @@ import { ROOT } from './harness';
 
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const section = readme.slice(readme.indexOf("## MCP: approvals for agents' tools"), readme.indexOf('## For auditors'));
-const blocks = (lang: string) => [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
+const blocks = (lang: string) => [...section.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]!);
 
 describe("README's MCP section", () => {
   it('has a policy snippet that lets reads through, refuses protected branches and asks for the rest', () => {

@@ -171,7 +171,7 @@ describe('local mode schedules', () => {
   it('prints nothing more at start than its banner', () => {
     const lines = running.banner.trimEnd().split('\n');
     expect(lines).toHaveLength(9);
-    for (const line of lines) expect(line).toMatch(/^(Countersign local mode is up in |  (API|inbox|health|config|data|functions|endpoints) |Press Ctrl-C to stop\.$)/);
+    for (const line of lines) expect(line).toMatch(/^(Countersign local mode is up in | {2}(API|inbox|health|config|data|functions|endpoints) |Press Ctrl-C to stop\.$)/);
   });
 
   it('runs the checkpointer rule on POST /_local/schedules/run', async () => {

@@ -72,6 +72,7 @@ describe('printing', () => {
   it('summaries and the pending table neutralize what the API answered', () => {
     const denied = view({ status: 'denied', decidedBy: 'approvers', reason: evil, votes: [{ approver: `alice${evil}`, decision: 'deny', reason: evil, at: 'now' }] });
     const text = [...summaryLines(denied, true), ...pendingTable([view({ action: evil, resource: evil, requester: evil, missing: [evil] })], Date.parse('2026-01-01T00:05:00Z'))].join('\n');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the text must hold no control character but newline
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
     expect(text).toContain('x\\x1b[2J\\n[U+202E]boom');
   });

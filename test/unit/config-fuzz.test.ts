@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { parse as parseYaml, stringify } from 'yaml';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lambdas/adapters/config-file';
 import { configSchema, ConfigError, parseConfig } from '../../lambdas/core/config';
 import { checkProperty, hostileKey, isEntries, jsonScalar, jsonTree, nest, oddString, preview, toJson, toValue, type JsonTree } from '../fixtures/hostile';

@@ -172,7 +172,6 @@ describe('verifying a sealed export', () => {
     const recordLines = lines.map((l, i) => [l, i] as const).filter(([l]) => isRecord(l)).map(([, i]) => i);
     const newest = recordLines.at(-1)!;
     const oldest = recordLines[0]!;
-    const checkpoint = lines.findIndex((l) => JSON.parse(l).type === 'checkpoint');
     const cases: Array<[string, string[], RegExp]> = [
       ['newest record', lines.filter((_, i) => i !== newest), /seal counts 6 records; the file holds 5: 1 cut[\s\S]*2 records newer than checkpoint 1 .* the file holds 1: 1 cut/],
       ['oldest record', lines.filter((_, i) => i !== oldest), /seal counts 6 records; the file holds 5: 1 cut/],

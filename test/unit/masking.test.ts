@@ -221,7 +221,7 @@ describe('maskSecrets detectors', () => {
     const inputs = [
       'a.'.repeat(100_000),
       'x'.repeat(200_000),
-      'a+b-'.repeat(50_000) + '://',
+      `${'a+b-'.repeat(50_000)}://`,
       '1 '.repeat(100_000),
       'password=a '.repeat(20_000),
       '-----BEGIN PRIVATE KEY-----'.repeat(5_000),

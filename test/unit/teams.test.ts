@@ -28,7 +28,7 @@ const blockAfter = (state: ApprovalState, heading: RegExp) => {
 };
 
 /** What a CommonMark renderer shows for backslash escapes: the character itself. */
-const unescape = (text: string) => text.replace(/\\([!-/:-@[-`{-~])/g, '$1');
+const unescapeMarkdown = (text: string) => text.replace(/\\([!-/:-@[-`{-~])/g, '$1');
 /** Every Markdown-significant character that is not backslash-escaped, outside our `[U+XXXX]` hidden-character markers. */
 function unescapedSignificant(text: string): string[] {
   const found: string[] = [];
@@ -56,14 +56,14 @@ describe('Teams approval card', () => {
     expect(card.version).toBe('1.5');
     expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Review and decide', url: 'https://cs.example.com/v1/actions/act_abc123/review' }]);
     expect(Object.keys(facts(stateWith()))).toEqual(['Action', 'Resource', 'Environment', 'Requester', 'On behalf of', 'Agent', 'Rule', 'Approvals needed', 'Expires']);
-    expect(unescape(facts(stateWith())['Requester']!)).toBe('arn:aws:iam::123456789012:role/analyst');
-    expect(unescape(facts(stateWith())['Agent']!)).toBe('analyst-bot, model some-llm, run r-42');
+    expect(unescapeMarkdown(facts(stateWith()).Requester!)).toBe('arn:aws:iam::123456789012:role/analyst');
+    expect(unescapeMarkdown(facts(stateWith()).Agent!)).toBe('analyst-bot, model some-llm, run r-42');
     expect(facts(stateWith())['Approvals needed']).toBe('2');
-    expect(unescape(facts(stateWith())['Expires']!)).toBe('2026-01-01 01:00 UTC');
+    expect(unescapeMarkdown(facts(stateWith()).Expires!)).toBe('2026-01-01 01:00 UTC');
     expect(blockAfter(stateWith(), /^Parameters$/)).toMatchObject({ fontType: 'Monospace' });
-    expect(unescape(blockAfter(stateWith(), /^Parameters$/).text!)).toBe('"table": "customers"\n\n"format": "csv"');
+    expect(unescapeMarkdown(blockAfter(stateWith(), /^Parameters$/).text!)).toBe('"table": "customers"\n\n"format": "csv"');
     expect(cardOf(stateWith()).body.some((b) => b.text === 'Justification (supplied by the agent, not verified)')).toBe(true);
-    expect(unescape(blockAfter(stateWith(), /^Justification/).text!)).toBe('Quarterly churn analysis');
+    expect(unescapeMarkdown(blockAfter(stateWith(), /^Justification/).text!)).toBe('Quarterly churn analysis');
   });
 
   it('carries no review token and no personal link, only the landing URL', () => {
@@ -82,7 +82,7 @@ describe('Teams approval card', () => {
 
   it('shows the status of a request that is no longer pending', () => {
     const settled = stateWith({}, { outcome: { status: 'approved', decidedBy: 'approvers', at: '2026-01-01T00:10:00Z' } });
-    expect(facts(settled)['Status']).toBe('approved');
+    expect(facts(settled).Status).toBe('approved');
   });
 
   describe('agent text is inert Markdown', () => {
@@ -126,7 +126,7 @@ describe('Teams approval card', () => {
     });
 
     it('shows what the agent wrote: unescaping gives the text back', () => {
-      for (const [, input] of cases.filter(([name]) => !/CRLF|bidi|zero-width|marker/.test(name))) expect(unescape(escapeTeamsMarkdown(input))).toBe(input);
+      for (const [, input] of cases.filter(([name]) => !/CRLF|bidi|zero-width|marker/.test(name))) expect(unescapeMarkdown(escapeTeamsMarkdown(input))).toBe(input);
     });
 
     it('escapes every agent-supplied value on the card', () => {
@@ -144,7 +144,7 @@ describe('Teams approval card', () => {
     });
 
     it('keeps a fact on one line', () => {
-      expect(facts(stateWith({ resource: 'a\n\n# b\r\n- c' }))['Resource']).toBe('a \\# b \\- c');
+      expect(facts(stateWith({ resource: 'a\n\n# b\r\n- c' })).Resource).toBe('a \\# b \\- c');
     });
   });
 
@@ -156,12 +156,12 @@ describe('Teams approval card', () => {
 
     it('cuts at a character boundary, never inside a surrogate pair', () => {
       const text = blockAfter(stateWith({ justification: '😀'.repeat(1500) }), /^Justification/).text!;
-      expect(text.startsWith('😀'.repeat(1000) + ' … (cut: 500 more')).toBe(true);
+      expect(text.startsWith(`${'😀'.repeat(1000)} … (cut: 500 more`)).toBe(true);
       expect(text).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
     });
 
     it('cuts long facts and long or many parameters', () => {
-      expect(facts(stateWith({ resource: 'r'.repeat(2048) }))['Resource']).toBe(`${'r'.repeat(CARD_LIMITS.fact)} … (cut: ${2048 - CARD_LIMITS.fact} more characters; the review page shows everything)`);
+      expect(facts(stateWith({ resource: 'r'.repeat(2048) })).Resource).toBe(`${'r'.repeat(CARD_LIMITS.fact)} … (cut: ${2048 - CARD_LIMITS.fact} more characters; the review page shows everything)`);
       const many = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, i]));
       const lines = blockAfter(stateWith({ parameters: many }), /^Parameters$/).text!.split('\n\n');
       expect(lines).toHaveLength(CARD_LIMITS.parameterLines + 1);
