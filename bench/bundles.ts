@@ -25,10 +25,14 @@ const run = promisify(execFile);
 async function loadMs(file: string): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < LOAD_RUNS; i++) {
-    const { stdout } = await run(process.execPath, ['--enable-source-maps', '-e', 'const t = performance.now(); require(process.argv[1]); console.log(performance.now() - t)', file], {
-      // Lambda runs nodejs22.x; this machine's Node 20 would make the SDK print its notice on every load.
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    });
+    const { stdout } = await run(
+      process.execPath,
+      ['--enable-source-maps', '-e', 'const t = performance.now(); require(process.argv[1]); console.log(performance.now() - t)', file],
+      {
+        // Lambda runs nodejs22.x; this machine's Node 20 would make the SDK print its notice on every load.
+        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      },
+    );
     times.push(Number(stdout.trim()));
   }
   return times.sort((a, b) => a - b)[Math.floor(LOAD_RUNS / 2)]!;

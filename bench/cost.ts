@@ -98,7 +98,10 @@ export function costPerThousandApprovals(template: CfnTemplate): { total: number
   const gbSeconds = memoryGb * (invocations * SCENARIO.averageSeconds + SCENARIO.longPollSeconds);
   const lines: CostLine[] = [
     { what: `Step Functions (${path.length} transitions: ${path.join(' → ')})`, perApproval: path.length * PRICES.stepFunctionsTransition },
-    { what: `Lambda (${invocations} invocations, ${gbSeconds.toFixed(1)} GB-s)`, perApproval: invocations * PRICES.lambdaRequest + gbSeconds * PRICES.lambdaArmGbSecond },
+    {
+      what: `Lambda (${invocations} invocations, ${gbSeconds.toFixed(1)} GB-s)`,
+      perApproval: invocations * PRICES.lambdaRequest + gbSeconds * PRICES.lambdaArmGbSecond,
+    },
     {
       what: `DynamoDB (${SCENARIO.ledgerWriteUnits + SCENARIO.requestWriteUnits} write units, ${SCENARIO.readUnits} read units)`,
       perApproval: (SCENARIO.ledgerWriteUnits + SCENARIO.requestWriteUnits) * PRICES.dynamoWriteUnit + SCENARIO.readUnits * PRICES.dynamoReadUnit,

@@ -17,13 +17,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { exportLedger } from '../cli/audit-export';
 import { publicKeyFromApi } from '../cli/connection';
-import { ApprovalDeadlineError, Countersign, CountersignApiError, type ActionRequest, type ActionView, type SettledStatus } from '../client/index';
-import { parseConfig, type Config } from '../lambdas/core/config';
-import { verifyLedgerLines, type LedgerReport } from '../lambdas/core/ledger-verify';
+import { type ActionRequest, type ActionView, ApprovalDeadlineError, Countersign, CountersignApiError, type SettledStatus } from '../client/index';
+import { type Config, parseConfig } from '../lambdas/core/config';
+import { type LedgerReport, verifyLedgerLines } from '../lambdas/core/ledger-verify';
 import { REQUEST_ID_PATTERN, REQUEST_STATUSES, type RequestStatus } from '../lambdas/core/request';
 import { startLocalRuntime } from '../local/runtime';
 import type { ScheduleRun } from '../local/schedules';
-import { ascending, formatTable, latencySummary, percentile, type Figure } from './stats';
+import { ascending, type Figure, formatTable, latencySummary, percentile } from './stats';
 
 /** What an agent does with one request, and how it must end. */
 const SCENARIOS = {
@@ -97,10 +97,14 @@ function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): LoadOpti
 /** `allow:0.3,deny:0.1,...`: weights per kind, normalized; kinds not named get none. */
 function parseMix(text: string): Map<Kind, number> {
   const weights = new Map<Kind, number>();
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [name, weight, extra] = part.split(':');
     const value = Number(weight);
-    if (extra !== undefined || !name || !(name in SCENARIOS)) throw new UsageError(`--mix: ${part} is not <kind>:<weight> with a kind among ${KINDS.join(', ')}`);
+    if (extra !== undefined || !name || !(name in SCENARIOS))
+      throw new UsageError(`--mix: ${part} is not <kind>:<weight> with a kind among ${KINDS.join(', ')}`);
     if (!Number.isFinite(value) || value < 0) throw new UsageError(`--mix: the weight of ${name} must be a number of at least 0`);
     weights.set(name as Kind, (weights.get(name as Kind) ?? 0) + value);
   }
@@ -184,7 +188,12 @@ class Measurements {
       const retryable = err.status === 0 || err.status === 429 || err.status >= 500;
       this.errors.push({ code: `${err.code} (${err.status || 'no answer'})`, retryable, expected, message: err.message });
     } else {
-      this.errors.push({ code: err instanceof Error ? err.name : 'thrown', retryable: false, expected: false, message: err instanceof Error ? err.message : String(err) });
+      this.errors.push({
+        code: err instanceof Error ? err.name : 'thrown',
+        retryable: false,
+        expected: false,
+        message: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 }
@@ -375,7 +384,12 @@ const TALLY_ORDER: readonly RequestStatus[] = [...REQUEST_STATUSES.filter((s) =>
 
 /** `approved 12, pending 1` */
 function tally(statuses: readonly RequestStatus[]): string {
-  return TALLY_ORDER.map((s) => [s, statuses.filter((x) => x === s).length] as const).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', ') || 'none';
+  return (
+    TALLY_ORDER.map((s) => [s, statuses.filter((x) => x === s).length] as const)
+      .filter(([, n]) => n > 0)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', ') || 'none'
+  );
 }
 
 async function main(): Promise<number> {
@@ -385,7 +399,9 @@ async function main(): Promise<number> {
   } catch (err) {
     const badArgument = err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
     if (!badArgument) throw err;
-    console.error(`load: ${(err as Error).message}\nusage: npm run load -- [--seconds ${DEFAULTS.seconds}] [--agents ${DEFAULTS.agents}] [--approvers ${DEFAULTS.approvers}] [--mix ${DEFAULTS.mix}]\n  kinds: ${KINDS.join(', ')}`);
+    console.error(
+      `load: ${(err as Error).message}\nusage: npm run load -- [--seconds ${DEFAULTS.seconds}] [--agents ${DEFAULTS.agents}] [--approvers ${DEFAULTS.approvers}] [--mix ${DEFAULTS.mix}]\n  kinds: ${KINDS.join(', ')}`,
+    );
     return 2;
   }
   // The functions run in this process and log to stdout as Lambda does; stdout is kept for the report.
@@ -405,7 +421,9 @@ async function main(): Promise<number> {
     const client = (apiKey: string) => new Countersign({ url: runtime.url, apiKey });
     const auditor = client(AUDITOR_KEY);
     try {
-      console.error(`load: local mode up in ${startSeconds.toFixed(1)} s; ${options.agents} agents and ${options.approvers} approvers for ${options.seconds} s`);
+      console.error(
+        `load: local mode up in ${startSeconds.toFixed(1)} s; ${options.agents} agents and ${options.approvers} approvers for ${options.seconds} s`,
+      );
       const m = new Measurements();
       const runStart = performance.now();
       const end = new Date(Date.now() + options.seconds * 1000);
@@ -424,19 +442,25 @@ async function main(): Promise<number> {
       // 5-minute schedule would.
       const lastWrite = Math.max(runEnded, ...[...finals.values()].map((v) => (v.decidedAt ? Date.parse(v.decidedAt) : 0)));
       await sleep(Math.max(0, lastWrite + CHECKPOINT_SETTLE_MS + 500 - Date.now()));
-      const ran = (await (await fetch(`${runtime.url}/_local/schedules/run`, { method: 'POST', headers: { 'content-type': 'application/json' } })).json()) as { ran: ScheduleRun[] };
+      const ran = (await (await fetch(`${runtime.url}/_local/schedules/run`, { method: 'POST', headers: { 'content-type': 'application/json' } })).json()) as {
+        ran: ScheduleRun[];
+      };
       const failedRuns = ran.ran.filter((r) => !r.ok);
       const { report, requestIds } = await verifyLedger(auditor);
       const created = new Set(m.requests.map((t) => t.id));
       for (const id of requestIds) if (!created.has(id)) mismatches.push({ id, kind: 'unknown', problem: 'in the ledger, but no agent created it' });
-      for (const id of created) if (!requestIds.has(id)) mismatches.push({ id, kind: m.requests.find((t) => t.id === id)!.kind, problem: 'created, but not in the ledger' });
+      for (const id of created)
+        if (!requestIds.has(id)) mismatches.push({ id, kind: m.requests.find((t) => t.id === id)!.kind, problem: 'created, but not in the ledger' });
 
       const unexpected = m.errors.filter((e) => !e.expected);
       const errorCodes = new Map<string, { n: number; expected: boolean }>();
       for (const e of m.errors) errorCodes.set(e.code, { n: (errorCodes.get(e.code)?.n ?? 0) + 1, expected: e.expected });
       const decision = ascending(m.decisionMs);
 
-      figures.push({ what: 'run', value: `${options.seconds} s, ${options.agents} agents, ${options.approvers} approvers (${count(minApprovals, 'approval')} needed)` });
+      figures.push({
+        what: 'run',
+        value: `${options.seconds} s, ${options.agents} agents, ${options.approvers} approvers (${count(minApprovals, 'approval')} needed)`,
+      });
       figures.push({ what: 'mix', value: describeMix(options.mix) });
       figures.push({ what: 'local mode start', value: `${startSeconds.toFixed(1)} s` });
       for (const kind of KINDS) {
@@ -452,13 +476,20 @@ async function main(): Promise<number> {
       figures.push({ what: 'intake latency (POST /v1/actions)', value: `${latencySummary(m.intakeMs)} (${m.intakeMs.length} requests)` });
       figures.push({
         what: 'time to decision (approve, deny-by-approver)',
-        value: decision.length ? `p50 ${(percentile(decision, 50) / 1000).toFixed(2)} s, p99 ${(percentile(decision, 99) / 1000).toFixed(2)} s (${decision.length} seen by their agents)` : 'none measured',
+        value: decision.length
+          ? `p50 ${(percentile(decision, 50) / 1000).toFixed(2)} s, p99 ${(percentile(decision, 99) / 1000).toFixed(2)} s (${decision.length} seen by their agents)`
+          : 'none measured',
       });
-      figures.push({ what: 'client errors', value: [...errorCodes].map(([code, { n, expected }]) => `${code} × ${n}${expected ? ' (expected: approvers racing)' : ''}`).join(', ') || 'none' });
+      figures.push({
+        what: 'client errors',
+        value: [...errorCodes].map(([code, { n, expected }]) => `${code} × ${n}${expected ? ' (expected: approvers racing)' : ''}`).join(', ') || 'none',
+      });
       figures.push({ what: 'retries (429, 5xx, no answer)', value: String(retries) });
       figures.push({
         what: 'checkpoint (POST /_local/schedules/run)',
-        value: failedRuns.length ? `FAILED: ${failedRuns.map((r) => `${r.function}: ${r.error ?? 'failed'}`).join('; ')}` : `ran ${ran.ran.length} scheduled function${ran.ran.length === 1 ? '' : 's'}`,
+        value: failedRuns.length
+          ? `FAILED: ${failedRuns.map((r) => `${r.function}: ${r.error ?? 'failed'}`).join('; ')}`
+          : `ran ${ran.ran.length} scheduled function${ran.ran.length === 1 ? '' : 's'}`,
       });
       figures.push({
         what: 'ledger verify',

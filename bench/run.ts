@@ -7,7 +7,7 @@
  *  - ledger verification (records/s, everything `countersign audit verify` checks) on the ledger the runs above left,
  *    next to this machine's raw ECDSA P-256 verify rate (OpenSSL through node:crypto) in the same run.
  */
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,16 +15,16 @@ import { KMSClient, ListAliasesCommand, SignCommand } from '@aws-sdk/client-kms'
 import { p256 } from '@noble/curves/nist.js';
 import { exportLedger } from '../cli/audit-export';
 import { resolveEndpoint } from '../client/transport';
+import { type Leaf, planCheckpoint } from '../lambdas/core/checkpoint';
 import { parseConfig } from '../lambdas/core/config';
-import { canonicalSignedJson, nextUnsignedRecord, type AuditRecord } from '../lambdas/core/ledger-record';
-import { planCheckpoint, type Leaf } from '../lambdas/core/checkpoint';
 import { addExportItem, EXPORT_FORMAT, sealDigest, sealMessage, startExport, unsignedSeal } from '../lambdas/core/export-seal';
+import { type AuditRecord, canonicalSignedJson, nextUnsignedRecord } from '../lambdas/core/ledger-record';
 import { verifyLedgerLines } from '../lambdas/core/ledger-verify';
 import { startLocalRuntime } from '../local/runtime';
 import { synthesizeForLocal } from '../local/synth';
 import { bundleFigures } from './bundles';
 import { costPerThousandApprovals } from './cost';
-import { drive, formatTable, summary, type Figure } from './stats';
+import { drive, type Figure, formatTable, summary } from './stats';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONCURRENCY = 16;
@@ -41,7 +41,11 @@ const SYNTHETIC_START = '2026-01-01T00:00:00.000Z';
 function syntheticLedger(records: number, key: KeyObject): string[] {
   const signEntry = <T extends object>(unsigned: T) => {
     const canonical = canonicalSignedJson(unsigned);
-    return { ...unsigned, hash: createHash('sha256').update(canonical).digest('hex'), signature: sign('sha256', Buffer.from(canonical), key).toString('base64') };
+    return {
+      ...unsigned,
+      hash: createHash('sha256').update(canonical).digest('hex'),
+      signature: sign('sha256', Buffer.from(canonical), key).toString('base64'),
+    };
   };
   const out: object[] = [];
   const leaves: Leaf[] = [];
@@ -65,7 +69,11 @@ function syntheticLedger(records: number, key: KeyObject): string[] {
   let progress = startExport({ exportedAt: until, head });
   for (const item of items) progress = addExportItem(progress, item);
   const unsigned = unsignedSeal(progress, 'bench-key');
-  const seal = { ...unsigned, hash: sealDigest(unsigned).toString('hex'), signature: sign('sha256', Buffer.from(sealMessage(unsigned)), key).toString('base64') };
+  const seal = {
+    ...unsigned,
+    hash: sealDigest(unsigned).toString('hex'),
+    signature: sign('sha256', Buffer.from(sealMessage(unsigned)), key).toString('base64'),
+  };
   return [{ type: 'export', format: EXPORT_FORMAT, exportedAt: until }, ...items, seal].map((v) => JSON.stringify(v));
 }
 
@@ -96,7 +104,10 @@ local: { apiKeys: { bench-agent-key: "arn:aws:iam::000000000000:role/bench", ben
     const ledgerKey = Aliases.find((a) => a.AliasName?.includes('Ledger'))?.AliasName;
     if (!ledgerKey) throw new Error('local mode created no ledger key');
     const kmsRun = await drive(
-      () => kms.send(new SignCommand({ KeyId: ledgerKey, Message: randomBytes(32), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' })).then(() => undefined),
+      () =>
+        kms
+          .send(new SignCommand({ KeyId: ledgerKey, Message: randomBytes(32), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' }))
+          .then(() => undefined),
       CONCURRENCY,
       SECONDS,
     );
@@ -115,7 +126,10 @@ local: { apiKeys: { bench-agent-key: "arn:aws:iam::000000000000:role/bench", ben
       if (expected === 202) pendingIds.push(body.id);
     };
     record(`intake, allowed at once, concurrency ${CONCURRENCY}`, summary(await drive(post('users.read', 200), CONCURRENCY, SECONDS)));
-    record(`intake, require_approval (stores + starts workflow), concurrency ${CONCURRENCY}`, summary(await drive(post('data.export', 202), CONCURRENCY, SECONDS)));
+    record(
+      `intake, require_approval (stores + starts workflow), concurrency ${CONCURRENCY}`,
+      summary(await drive(post('data.export', 202), CONCURRENCY, SECONDS)),
+    );
 
     // Decisions on the requests just created: each vote settles one (records, receipt, the workflow told).
     const ids = [...pendingIds];
@@ -138,14 +152,28 @@ local: { apiKeys: { bench-agent-key: "arn:aws:iam::000000000000:role/bench", ben
     // The full loop with no human wait: request, the email reaches the inbox, approve, the agent's long-poll sees it.
     const headers = { 'content-type': 'application/json' };
     const loop = async () => {
-      const created = (await (await fetch(`${runtime.url}/v1/actions`, { method: 'POST', headers: { ...headers, authorization: 'Bearer bench-agent-key' }, body: JSON.stringify({ action: 'data.export' }) })).json()) as { id: string };
-      const answer = fetch(`${runtime.url}/v1/actions/${created.id}?wait=20`, { headers: { authorization: 'Bearer bench-agent-key' } }).then((r) => r.json() as Promise<{ status: string }>);
+      const created = (await (
+        await fetch(`${runtime.url}/v1/actions`, {
+          method: 'POST',
+          headers: { ...headers, authorization: 'Bearer bench-agent-key' },
+          body: JSON.stringify({ action: 'data.export' }),
+        })
+      ).json()) as { id: string };
+      const answer = fetch(`${runtime.url}/v1/actions/${created.id}?wait=20`, { headers: { authorization: 'Bearer bench-agent-key' } }).then(
+        (r) => r.json() as Promise<{ status: string }>,
+      );
       for (let i = 0; i < 200; i++) {
         const inbox = (await (await fetch(`${runtime.url}/_local/inbox.json`)).json()) as Array<{ actionId: string }>;
         if (inbox.some((m) => m.actionId === created.id)) break;
         await new Promise((r) => setTimeout(r, 5));
       }
-      await (await fetch(`${runtime.url}/v1/actions/${created.id}/decision`, { method: 'POST', headers: { ...headers, authorization: 'Bearer bench-alice-key' }, body: JSON.stringify({ decision: 'approve' }) })).arrayBuffer();
+      await (
+        await fetch(`${runtime.url}/v1/actions/${created.id}/decision`, {
+          method: 'POST',
+          headers: { ...headers, authorization: 'Bearer bench-alice-key' },
+          body: JSON.stringify({ decision: 'approve' }),
+        })
+      ).arrayBuffer();
       if ((await answer).status !== 'approved') throw new Error('not approved');
     };
     record('approval loop: request, email, approve, agent sees approved (one at a time)', summary(await drive(loop, 1, SECONDS * 2)));
@@ -161,7 +189,10 @@ local: { apiKeys: { bench-agent-key: "arn:aws:iam::000000000000:role/bench", ben
     const pem = await (await fetch(`${runtime.url}/v1/audit/public-key`, { headers: { authorization: 'Bearer bench-audit-key' } })).text();
     const report = verifyLedgerLines(lines, createPublicKey(pem));
     if (!report.ok || report.covered !== report.records) throw new Error(`the bench ledger does not verify: ${JSON.stringify(report.findings.slice(0, 3))}`);
-    record('ledger export through GET /v1/audit/export', `${lines.length - 1} items in ${exportSeconds.toFixed(2)} s (${((lines.length - 1) / exportSeconds).toFixed(0)}/s)`);
+    record(
+      'ledger export through GET /v1/audit/export',
+      `${lines.length - 1} items in ${exportSeconds.toFixed(2)} s (${((lines.length - 1) / exportSeconds).toFixed(0)}/s)`,
+    );
 
     // The verify rate on a ledger large enough to time: 20,000 records signed as KMS signs them (ECDSA_SHA_256
     // over the canonical JSON, which is what a DIGEST signature over its SHA-256 is), sealed by one checkpoint.
@@ -185,7 +216,10 @@ local: { apiKeys: { bench-agent-key: "arn:aws:iam::000000000000:role/bench", ben
 
     // Per function: bundle size and cold module load, next to an empty function built and loaded the same way.
     for (const figure of await bundleFigures(join(dir, 'bundles'))) {
-      record(`bundle ${figure.name}: size (gzip) · cold module load`, `${(figure.bytes / 1024).toFixed(1)} KiB (${(figure.gzipBytes / 1024).toFixed(1)} KiB) · ${figure.loadMs.toFixed(0)} ms`);
+      record(
+        `bundle ${figure.name}: size (gzip) · cold module load`,
+        `${(figure.bytes / 1024).toFixed(1)} KiB (${(figure.gzipBytes / 1024).toFixed(1)} KiB) · ${figure.loadMs.toFixed(0)} ms`,
+      );
     }
 
     // Cost per 1,000 approvals on AWS, from the synthesized template (prices and scenario in bench/cost.ts).

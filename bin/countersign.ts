@@ -5,8 +5,8 @@
  * for local mode, which synthesizes through local/synth.ts instead.
  */
 import { Annotations } from 'aws-cdk-lib';
-import { assertDeployableSecrets, ConfigError } from '../lambdas/core/config';
 import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
+import { assertDeployableSecrets, ConfigError } from '../lambdas/core/config';
 import { buildApp } from '../lib/app';
 
 try {

@@ -7,8 +7,22 @@ import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ApprovalDeadlineError, Countersign, CountersignApiError, DEFAULT_APPROVAL_TIMEOUT_MS, MAX_WAIT_SECONDS } from '../client/index';
 import { MAX_DURATION_SECONDS, parseDuration } from '../lambdas/core/duration';
-import { actionRequestSchema, type ActionRequest, type ActionView, type Decision, type RequestStatus } from '../lambdas/core/request';
-import { CONNECTION_USAGE, connectionOptions, describeApiError, endpointOf, err, EXIT, exitCodeOf, neutralize, out, readTextFile, UsageError, type CliInput, type CliIo } from './connection';
+import { type ActionRequest, type ActionView, actionRequestSchema, type Decision, type RequestStatus } from '../lambdas/core/request';
+import {
+  type CliInput,
+  type CliIo,
+  CONNECTION_USAGE,
+  connectionOptions,
+  describeApiError,
+  EXIT,
+  endpointOf,
+  err,
+  exitCodeOf,
+  neutralize,
+  out,
+  readTextFile,
+  UsageError,
+} from './connection';
 import { Spinner } from './progress';
 
 /** What a request's status means as an exit code (0 ok, 2 usage and 3 API errors are EXIT's). */
@@ -159,7 +173,8 @@ export function parseParameters(text: string, stdin?: Pick<CliInput, 'readAll'>)
   } catch (e) {
     throw new UsageError(`--parameters is not JSON: ${(e as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError('--parameters must be a JSON object, e.g. {"table":"customers"}');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new UsageError('--parameters must be a JSON object, e.g. {"table":"customers"}');
   return value as Record<string, unknown>;
 }
 
@@ -227,13 +242,19 @@ export async function guarded(io: CliIo, name: string, argv: readonly string[], 
   try {
     return await body();
   } catch (e) {
-    return exitCodeOf(io, e, { command: name, usageHint: `(countersign ${name} --help for usage)`, json: optionPart(argv).includes('--json'), usageAsJson: true });
+    return exitCodeOf(io, e, {
+      command: name,
+      usageHint: `(countersign ${name} --help for usage)`,
+      json: optionPart(argv).includes('--json'),
+      usageAsJson: true,
+    });
   }
 }
 
 /** The one request id a command takes. */
 function requestIdOf(positionals: readonly string[]): string {
-  if (positionals.length !== 1 || !positionals[0]) throw new UsageError(positionals.length > 1 ? 'one request id at a time' : 'a request id is required, e.g. act_…');
+  if (positionals.length !== 1 || !positionals[0])
+    throw new UsageError(positionals.length > 1 ? 'one request id at a time' : 'a request id is required, e.g. act_…');
   return positionals[0];
 }
 
@@ -294,10 +315,19 @@ export function summaryLines(view: ActionView, full = false): string[] {
         ['environment', view.environment !== undefined ? neutralize(view.environment) : undefined],
         ['requester', neutralize(view.requester)],
         ['on behalf of', view.onBehalfOf !== undefined ? neutralize(view.onBehalfOf) : undefined],
-        ['rule', view.rule !== undefined ? `${neutralize(view.rule)} (${view.requiredApprovals} approval${view.requiredApprovals === 1 ? '' : 's'} needed)` : undefined],
+        [
+          'rule',
+          view.rule !== undefined
+            ? `${neutralize(view.rule)} (${view.requiredApprovals} approval${view.requiredApprovals === 1 ? '' : 's'} needed)`
+            : undefined,
+        ],
         ['created', when(view.createdAt)],
         ...view.votes.map(
-          (v) => ['vote', `${neutralize(v.approver)} ${v.decision === 'approve' ? 'approved' : 'denied'}${v.reason ? `: ${quoted(v.reason)}` : ''} at ${neutralize(v.at)}`] as const,
+          (v) =>
+            [
+              'vote',
+              `${neutralize(v.approver)} ${v.decision === 'approve' ? 'approved' : 'denied'}${v.reason ? `: ${quoted(v.reason)}` : ''} at ${neutralize(v.at)}`,
+            ] as const,
         ),
       ]
     : [];
@@ -425,7 +455,13 @@ async function interrupted(client: Countersign, signal: NodeJS.Signals, view: Ac
     const cancelled = await client.cancel(view.id, { signal: AbortSignal.timeout(5000) });
     return { kind: 'interrupted', signal, view: cancelled, cancelled: cancelled.status === 'cancelled' };
   } catch (e) {
-    return { kind: 'interrupted', signal, view, cancelled: false, cancelError: e instanceof CountersignApiError ? describeApiError(e) : neutralize((e as Error).message) };
+    return {
+      kind: 'interrupted',
+      signal,
+      view,
+      cancelled: false,
+      cancelError: e instanceof CountersignApiError ? describeApiError(e) : neutralize((e as Error).message),
+    };
   }
 }
 
@@ -456,7 +492,13 @@ export function request(argv: readonly string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { ...baseOptions, ...requestOptions, ...timeoutOption, wait: { type: 'boolean', default: false }, quiet: { type: 'boolean', short: 'q', default: false } },
+      options: {
+        ...baseOptions,
+        ...requestOptions,
+        ...timeoutOption,
+        wait: { type: 'boolean', default: false },
+        quiet: { type: 'boolean', short: 'q', default: false },
+      },
     });
     if (values.help) {
       out(io, REQUEST_USAGE);
@@ -539,7 +581,8 @@ function vote(decision: Decision, usage: string) {
       if (reason !== undefined && reason.length > 1000) throw new UsageError('--reason: at most 1000 characters');
       const view = await clientOf(values, io.env).decide(id, decision, reason);
       printView(io, view, values.json);
-      if (decision === 'deny' && reason === undefined && !values.json) err(io, 'countersign deny: no --reason given; the requester sees only that it was denied');
+      if (decision === 'deny' && reason === undefined && !values.json)
+        err(io, 'countersign deny: no --reason given; the requester sees only that it was denied');
       return EXIT.ok;
     });
 }

@@ -2,14 +2,28 @@
  * `countersign audit export` and `countersign audit verify`: the whole ledger as JSON Lines, and its verification
  * with the public key alone (see lambdas/core/ledger-verify.ts), offline from a file or live from the API.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+
 import type { KeyObject } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { apiRequest, expectOk, type Endpoint } from '../client/transport';
+import { apiRequest, type Endpoint, expectOk } from '../client/transport';
 import { EXPORT_FORMAT } from '../lambdas/core/export-seal';
-import { DEFAULT_MAX_CHECKPOINT_AGE_SECONDS, FINDING_KINDS, verifyLedgerLines, type ExportHeader, type LedgerReport } from '../lambdas/core/ledger-verify';
-import { connectionOptions, endpointOf, err, EXIT, neutralize, out, publicKeyFromApi, publicKeyFromFile, readTextFile, UsageError, type CliIo, type CliOutput } from './connection';
+import { DEFAULT_MAX_CHECKPOINT_AGE_SECONDS, type ExportHeader, FINDING_KINDS, type LedgerReport, verifyLedgerLines } from '../lambdas/core/ledger-verify';
+import {
+  type CliIo,
+  type CliOutput,
+  connectionOptions,
+  EXIT,
+  endpointOf,
+  err,
+  neutralize,
+  out,
+  publicKeyFromApi,
+  publicKeyFromFile,
+  readTextFile,
+  UsageError,
+} from './connection';
 
 export const EXPORT_USAGE = `  export [--since <time>] [--until <time>] [--out file.jsonl] [--url <url>] [--api-key <key>]
       every record, checkpoint and checkpoint leaf page as JSON Lines (auditors only: GET /v1/audit/export),
@@ -57,7 +71,9 @@ export async function exportLedger(
   let items = 0;
   let sealed = false;
   do {
-    const response = expectOk(await apiRequest(endpoint, { method: 'GET', path: '/v1/audit/export', query: { since: range.since, until: range.until, cursor } }));
+    const response = expectOk(
+      await apiRequest(endpoint, { method: 'GET', path: '/v1/audit/export', query: { since: range.since, until: range.until, cursor } }),
+    );
     const page = exportPageSchema.parse(response.json());
     if (!header) {
       header = {
@@ -127,7 +143,9 @@ export async function verifyCommand(argv: readonly string[], io: CliIo): Promise
     lines = readTextFile(values.file, io.stdin).split('\n');
   } else {
     lines = [];
-    await exportLedger(endpointOf(values, io.env), { since: isoOption('since', values.since), until: isoOption('until', values.until) }, (line) => lines.push(line));
+    await exportLedger(endpointOf(values, io.env), { since: isoOption('since', values.since), until: isoOption('until', values.until) }, (line) =>
+      lines.push(line),
+    );
   }
   key ??= await publicKeyFromApi(endpointOf(values, io.env));
 

@@ -4,12 +4,24 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import { apiRequest, CountersignApiError, expectOk, type Endpoint } from '../client/transport';
-import { auditRecordSchema, verifyChain, type AuditRecord } from '../lambdas/core/ledger-record';
+import { apiRequest, CountersignApiError, type Endpoint, expectOk } from '../client/transport';
+import { type AuditRecord, auditRecordSchema, verifyChain } from '../lambdas/core/ledger-record';
 import { channelReportSchema } from '../lambdas/core/records';
 import { EXPORT_USAGE, exportCommand, VERIFY_USAGE, verifyCommand } from './audit-export';
-import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, exitCodeOf, neutralize, out, publicKeyFromApi, publicKeyFromFile, UsageError, type CliIo } from './connection';
+import {
+  type CliIo,
+  CONNECTION_USAGE,
+  connectionOptions,
+  EXIT,
+  endpointOf,
+  err,
+  exitCodeOf,
+  neutralize,
+  out,
+  publicKeyFromApi,
+  publicKeyFromFile,
+  UsageError,
+} from './connection';
 
 export const AUDIT_USAGE = `usage: countersign audit <subcommand>
 
@@ -34,8 +46,20 @@ type Subcommand = (argv: readonly string[], io: CliIo) => Promise<number>;
 /** Subcommands by name; each parses its own arguments and answers an exit code. */
 const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   show,
-  export: (argv, io) => guarded(io, 'export', () => false, () => exportCommand(argv, io)),
-  verify: (argv, io) => guarded(io, 'verify', () => argv.includes('--json'), () => verifyCommand(argv, io)),
+  export: (argv, io) =>
+    guarded(
+      io,
+      'export',
+      () => false,
+      () => exportCommand(argv, io),
+    ),
+  verify: (argv, io) =>
+    guarded(
+      io,
+      'verify',
+      () => argv.includes('--json'),
+      () => verifyCommand(argv, io),
+    ),
 };
 
 export async function auditCommand(argv: readonly string[], io: CliIo): Promise<number> {
@@ -118,7 +142,8 @@ export function timelineEntry(record: AuditRecord): TimelineEntry {
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 const strs = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
-const obj = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+const obj = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 const list = (items: readonly string[]) => (items.length ? items.join(', ') : 'nobody');
 const quoted = (text: string) => `"${text}"`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;

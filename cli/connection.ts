@@ -4,9 +4,9 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { apiRequest, CountersignApiError, type Endpoint, EndpointError, expectOk, resolveEndpoint } from '../client/transport';
 import { markHidden } from '../lambdas/core/text';
-import { apiRequest, CountersignApiError, EndpointError, expectOk, resolveEndpoint, type Endpoint } from '../client/transport';
-import { err, out, processStdin, type CliInput, type CliIo } from './io';
+import { type CliInput, type CliIo, err, out, processStdin } from './io';
 
 /** Exit codes of the API commands. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, api: 3 } as const;
@@ -23,7 +23,7 @@ export const connectionOptions = {
   'api-key': { type: 'string' },
 } as const;
 
-export { err, out, processIo, type CliInput, type CliIo, type CliOutput } from './io';
+export { type CliInput, type CliIo, type CliOutput, err, out, processIo } from './io';
 
 /** A usage problem: the command prints it with its usage and exits 2. */
 export class UsageError extends Error {}
@@ -31,7 +31,10 @@ export class UsageError extends Error {}
 /** The API the options name, else COUNTERSIGN_URL and COUNTERSIGN_API_KEY (and AWS_REGION for SigV4) of `env`. */
 export function endpointOf(values: { url?: string | undefined; 'api-key'?: string | undefined }, env: NodeJS.ProcessEnv): Endpoint {
   try {
-    return resolveEndpoint({ ...(values.url !== undefined ? { url: values.url } : {}), ...(values['api-key'] !== undefined ? { apiKey: values['api-key'] } : {}) }, env);
+    return resolveEndpoint(
+      { ...(values.url !== undefined ? { url: values.url } : {}), ...(values['api-key'] !== undefined ? { apiKey: values['api-key'] } : {}) },
+      env,
+    );
   } catch (e) {
     if (e instanceof EndpointError) throw new UsageError(e.message);
     throw e;
@@ -99,11 +102,14 @@ const ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\
  * fake a line of output, or reorder or hide what is shown.
  */
 export function neutralize(text: string): string {
-  return markHidden(text.replace(/[\t\n]/g, (c) => ESCAPES[c]!), (name) => {
-    const code = Number.parseInt(name.slice(2), 16);
-    if (code === 0x0d) return ESCAPES['\r']!;
-    return code < 0xa0 ? `\\x${code.toString(16).padStart(2, '0')}` : `[${name}]`;
-  });
+  return markHidden(
+    text.replace(/[\t\n]/g, (c) => ESCAPES[c]!),
+    (name) => {
+      const code = Number.parseInt(name.slice(2), 16);
+      if (code === 0x0d) return ESCAPES['\r']!;
+      return code < 0xa0 ? `\\x${code.toString(16).padStart(2, '0')}` : `[${name}]`;
+    },
+  );
 }
 
 export interface CommandFailure {

@@ -9,12 +9,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand, type Stack as CfnStack } from '@aws-sdk/client-cloudformation';
+import { type Stack as CfnStack, CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetAccountSettingsCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetAccountCommand, GetConfigurationSetCommand, GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { channelsFor, type Channel, type Config, type PolicyOutcome } from '../lambdas/core/config';
+import { type Channel, type Config, channelsFor, type PolicyOutcome } from '../lambdas/core/config';
 import { approverIds } from '../lambdas/core/policy';
 import { approvalsNeeded } from '../lambdas/core/quorum';
 import { approverAddress } from '../lambdas/core/session';
@@ -89,7 +89,15 @@ const USABLE_AFTER_ROLLBACK = new Set(['UPDATE_ROLLBACK_COMPLETE', 'IMPORT_ROLLB
 /** Error names AWS answers when the caller lacks a permission. */
 const ACCESS_DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation', 'AuthorizationError']);
 /** Error names that mean the credentials themselves are missing, invalid or expired. */
-const BAD_CREDENTIALS = new Set(['CredentialsProviderError', 'ExpiredToken', 'ExpiredTokenException', 'InvalidClientTokenId', 'UnrecognizedClientException', 'SignatureDoesNotMatch', 'TokenRefreshRequired']);
+const BAD_CREDENTIALS = new Set([
+  'CredentialsProviderError',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'SignatureDoesNotMatch',
+  'TokenRefreshRequired',
+]);
 
 const errorName = (e: unknown): string => (e as { name?: string } | null)?.name ?? 'Error';
 const errorMessage = (e: unknown): string => ((e as { message?: string } | null)?.message ?? String(e)).split('\n')[0]!;
@@ -108,7 +116,12 @@ function denied(check: string, permission: string, resource: string, e: unknown)
 
 /** A check that failed for another reason (network, throttling, an unexpected answer). */
 function failedCall(check: string, call: string, e: unknown): CheckResult {
-  return { check, status: 'fail', detail: `${call} failed: ${errorName(e)}: ${errorMessage(e)}`, fix: 'run doctor again; if it persists, check the region and your network' };
+  return {
+    check,
+    status: 'fail',
+    detail: `${call} failed: ${errorName(e)}: ${errorMessage(e)}`,
+    fix: 'run doctor again; if it persists, check the region and your network',
+  };
 }
 
 /**
@@ -147,14 +160,18 @@ export async function runDoctorChecks(input: DoctorInput): Promise<DoctorReport>
     caller = identity.Arn ?? '';
   } catch (e) {
     const name = errorName(e);
-    const check: CheckResult = BAD_CREDENTIALS.has(name) || /credential/i.test(errorMessage(e))
-      ? {
-          check: 'aws credentials',
-          status: 'fail',
-          detail: `${name}: ${errorMessage(e)}; the AWS checks did not run`,
-          fix: 'configure credentials for the target account (aws configure, aws sso login, AWS_PROFILE or --profile), then run doctor again',
-        }
-      : { ...failedCall('aws credentials', 'sts:GetCallerIdentity', e), detail: `sts:GetCallerIdentity failed: ${name}: ${errorMessage(e)}; the AWS checks did not run` };
+    const check: CheckResult =
+      BAD_CREDENTIALS.has(name) || /credential/i.test(errorMessage(e))
+        ? {
+            check: 'aws credentials',
+            status: 'fail',
+            detail: `${name}: ${errorMessage(e)}; the AWS checks did not run`,
+            fix: 'configure credentials for the target account (aws configure, aws sso login, AWS_PROFILE or --profile), then run doctor again',
+          }
+        : {
+            ...failedCall('aws credentials', 'sts:GetCallerIdentity', e),
+            detail: `sts:GetCallerIdentity failed: ${name}: ${errorMessage(e)}; the AWS checks did not run`,
+          };
     return { checks: [check, ...configChecks(input)] };
   }
   const checks: CheckResult[] = [{ check: 'aws credentials', status: 'ok', detail: `account ${account} in ${region}, as ${caller}` }];
@@ -194,22 +211,34 @@ async function bootstrapCheck(ctx: Context): Promise<CheckResult> {
   try {
     stack = await describeStack(ctx.clients.cloudformation, ctx.toolkitStackName);
   } catch (e) {
-    if (isAccessDenied(e)) return denied(check, 'cloudformation:DescribeStacks', `arn:aws:cloudformation:${ctx.region}:${ctx.account}:stack/${ctx.toolkitStackName}/*`, e);
+    if (isAccessDenied(e))
+      return denied(check, 'cloudformation:DescribeStacks', `arn:aws:cloudformation:${ctx.region}:${ctx.account}:stack/${ctx.toolkitStackName}/*`, e);
     return failedCall(check, 'cloudformation:DescribeStacks', e);
   }
   if (!stack || stack.StackStatus === 'DELETE_COMPLETE') {
-    return { check, status: 'fail', detail: `no ${ctx.toolkitStackName} stack in ${ctx.region}: the account and region are not bootstrapped for the CDK`, fix: bootstrap };
+    return {
+      check,
+      status: 'fail',
+      detail: `no ${ctx.toolkitStackName} stack in ${ctx.region}: the account and region are not bootstrapped for the CDK`,
+      fix: bootstrap,
+    };
   }
   const status = stack.StackStatus ?? 'UNKNOWN';
   if (status.endsWith('_IN_PROGRESS')) {
-    return { check, status: 'fail', detail: `${ctx.toolkitStackName} is ${status}`, fix: `wait for it to finish (aws cloudformation describe-stacks --stack-name ${ctx.toolkitStackName} --region ${ctx.region}), then run doctor again` };
+    return {
+      check,
+      status: 'fail',
+      detail: `${ctx.toolkitStackName} is ${status}`,
+      fix: `wait for it to finish (aws cloudformation describe-stacks --stack-name ${ctx.toolkitStackName} --region ${ctx.region}), then run doctor again`,
+    };
   }
   if (!COMPLETE.has(status) && !USABLE_AFTER_ROLLBACK.has(status)) {
     return {
       check,
       status: 'fail',
       detail: `${ctx.toolkitStackName} is ${status}: it cannot be deployed with`,
-      fix: `see its events (aws cloudformation describe-stack-events --stack-name ${ctx.toolkitStackName} --region ${ctx.region}); ` +
+      fix:
+        `see its events (aws cloudformation describe-stack-events --stack-name ${ctx.toolkitStackName} --region ${ctx.region}); ` +
         `delete it (aws cloudformation delete-stack --stack-name ${ctx.toolkitStackName} --region ${ctx.region}) and run ${bootstrap}`,
     };
   }
@@ -217,13 +246,28 @@ async function bootstrapCheck(ctx: Context): Promise<CheckResult> {
   const output = stack.Outputs?.find((o) => o.OutputKey === 'BootstrapVersion')?.OutputValue;
   const version = output === undefined ? Number.NaN : Number(output);
   if (!Number.isInteger(version)) {
-    return { check, status: 'fail', detail: `${ctx.toolkitStackName} has no BootstrapVersion output: it predates the modern bootstrap template`, fix: bootstrap };
+    return {
+      check,
+      status: 'fail',
+      detail: `${ctx.toolkitStackName} has no BootstrapVersion output: it predates the modern bootstrap template`,
+      fix: bootstrap,
+    };
   }
   if (version < required) {
-    return { check, status: 'fail', detail: `bootstrap version ${version}; aws-cdk-lib needs ${required} or later`, fix: `${bootstrap} (upgrades the stack in place)` };
+    return {
+      check,
+      status: 'fail',
+      detail: `bootstrap version ${version}; aws-cdk-lib needs ${required} or later`,
+      fix: `${bootstrap} (upgrades the stack in place)`,
+    };
   }
   if (USABLE_AFTER_ROLLBACK.has(status)) {
-    return { check, status: 'warn', detail: `bootstrap version ${version} (needs ${required}), but its last update rolled back (${status})`, fix: `see why (aws cloudformation describe-stack-events --stack-name ${ctx.toolkitStackName} --region ${ctx.region}) and run ${bootstrap} again` };
+    return {
+      check,
+      status: 'warn',
+      detail: `bootstrap version ${version} (needs ${required}), but its last update rolled back (${status})`,
+      fix: `see why (aws cloudformation describe-stack-events --stack-name ${ctx.toolkitStackName} --region ${ctx.region}) and run ${bootstrap} again`,
+    };
   }
   return { check, status: 'ok', detail: `${ctx.toolkitStackName} ${status}, bootstrap version ${version} (aws-cdk-lib needs ${required})` };
 }
@@ -240,14 +284,17 @@ async function concurrencyCheck(ctx: Context): Promise<CheckResult> {
     if (isAccessDenied(e)) return denied(check, 'lambda:GetAccountSettings', `the account (resource "*")`, e);
     return failedCall(check, 'lambda:GetAccountSettings', e);
   }
-  if (unreserved === undefined) return { check, status: 'fail', detail: 'lambda:GetAccountSettings answered no UnreservedConcurrentExecutions', fix: 'run doctor again' };
+  if (unreserved === undefined)
+    return { check, status: 'fail', detail: 'lambda:GetAccountSettings answered no UnreservedConcurrentExecutions', fix: 'run doctor again' };
   // A redeploy keeps the stack's reservations, already counted in the unreserved figure.
   let deployed = false;
   try {
     const stack = await describeStack(ctx.clients.cloudformation, ctx.stackName);
-    deployed = stack !== undefined && stack.StackStatus !== 'DELETE_COMPLETE' && stack.StackStatus !== 'ROLLBACK_COMPLETE' && stack.StackStatus !== 'REVIEW_IN_PROGRESS';
+    deployed =
+      stack !== undefined && stack.StackStatus !== 'DELETE_COMPLETE' && stack.StackStatus !== 'ROLLBACK_COMPLETE' && stack.StackStatus !== 'REVIEW_IN_PROGRESS';
   } catch (e) {
-    if (isAccessDenied(e)) return denied(check, 'cloudformation:DescribeStacks', `arn:aws:cloudformation:${ctx.region}:${ctx.account}:stack/${ctx.stackName}/*`, e);
+    if (isAccessDenied(e))
+      return denied(check, 'cloudformation:DescribeStacks', `arn:aws:cloudformation:${ctx.region}:${ctx.account}:stack/${ctx.stackName}/*`, e);
     return failedCall(check, 'cloudformation:DescribeStacks', e);
   }
   const after = deployed ? unreserved : unreserved - RESERVED_CONCURRENCY;
@@ -271,16 +318,20 @@ async function concurrencyCheck(ctx: Context): Promise<CheckResult> {
       fix: increase,
     };
   }
-  const reservations = RESERVED_CONCURRENCY === 0 ? '; Countersign reserves none' : deployed ? ` (${ctx.stackName} is deployed: its ${RESERVED_CONCURRENCY} reserved are counted)` : `; ${after} after Countersign reserves ${RESERVED_CONCURRENCY}`;
+  const reservations =
+    RESERVED_CONCURRENCY === 0
+      ? '; Countersign reserves none'
+      : deployed
+        ? ` (${ctx.stackName} is deployed: its ${RESERVED_CONCURRENCY} reserved are counted)`
+        : `; ${after} after Countersign reserves ${RESERVED_CONCURRENCY}`;
   return { check, status: 'ok', detail: `${limit}${reservations}` };
 }
 
 /** Every require_approval outcome of the policy (rules and the default), named as the table shows them. */
 function approvalOutcomes(config: Config): Array<{ name: string; outcome: PolicyOutcome }> {
-  return [
-    ...config.rules.map((rule) => ({ name: `rule ${rule.name}`, outcome: rule as PolicyOutcome })),
-    { name: 'default', outcome: config.default },
-  ].filter(({ outcome }) => outcome.effect === 'require_approval');
+  return [...config.rules.map((rule) => ({ name: `rule ${rule.name}`, outcome: rule as PolicyOutcome })), { name: 'default', outcome: config.default }].filter(
+    ({ outcome }) => outcome.effect === 'require_approval',
+  );
 }
 
 /** Every approver of an outcome, escalation groups included. */
@@ -316,7 +367,11 @@ async function sesIdentity(client: SESv2Client, identity: string): Promise<Ident
 }
 
 /** An address is verified for SES when its own identity or its domain's is. */
-async function addressVerified(client: SESv2Client, address: string, domains: Map<string, IdentityState>): Promise<{ address: IdentityState; domain: IdentityState }> {
+async function addressVerified(
+  client: SESv2Client,
+  address: string,
+  domains: Map<string, IdentityState>,
+): Promise<{ address: IdentityState; domain: IdentityState }> {
   const domain = address.split('@')[1]!;
   let domainState = domains.get(domain);
   if (domainState === undefined) {
@@ -340,7 +395,8 @@ async function sesChecks(ctx: Context, config: Config): Promise<CheckResult[]> {
   const sender = 'ses sender';
   try {
     const state = await addressVerified(ses, email.from, domains);
-    if (state.domain === 'verified') results.push({ check: sender, status: 'ok', detail: `${email.from}: its domain ${domain} is verified in SES in ${ctx.region}` });
+    if (state.domain === 'verified')
+      results.push({ check: sender, status: 'ok', detail: `${email.from}: its domain ${domain} is verified in SES in ${ctx.region}` });
     else if (state.address === 'verified') results.push({ check: sender, status: 'ok', detail: `${email.from} is verified in SES in ${ctx.region}` });
     else {
       const pending = state.address === 'pending' || state.domain === 'pending';
@@ -357,7 +413,11 @@ async function sesChecks(ctx: Context, config: Config): Promise<CheckResult[]> {
       });
     }
   } catch (e) {
-    results.push(isAccessDenied(e) ? denied(sender, 'ses:GetEmailIdentity', `${identityArn(email.from)} and ${identityArn(domain)}`, e) : failedCall(sender, 'ses:GetEmailIdentity', e));
+    results.push(
+      isAccessDenied(e)
+        ? denied(sender, 'ses:GetEmailIdentity', `${identityArn(email.from)} and ${identityArn(domain)}`, e)
+        : failedCall(sender, 'ses:GetEmailIdentity', e),
+    );
   }
 
   if (email.configurationSet) {
@@ -374,7 +434,11 @@ async function sesChecks(ctx: Context, config: Config): Promise<CheckResult[]> {
           fix: `aws sesv2 create-configuration-set --configuration-set-name ${email.configurationSet} --region ${ctx.region}, or remove configurationSet from the config`,
         });
       } else {
-        results.push(isAccessDenied(e) ? denied(check, 'ses:GetConfigurationSet', `arn:aws:ses:${ctx.region}:${ctx.account}:configuration-set/${email.configurationSet}`, e) : failedCall(check, 'ses:GetConfigurationSet', e));
+        results.push(
+          isAccessDenied(e)
+            ? denied(check, 'ses:GetConfigurationSet', `arn:aws:ses:${ctx.region}:${ctx.account}:configuration-set/${email.configurationSet}`, e)
+            : failedCall(check, 'ses:GetConfigurationSet', e),
+        );
       }
     }
   }
@@ -393,12 +457,19 @@ async function sesChecks(ctx: Context, config: Config): Promise<CheckResult[]> {
       check,
       status: 'fail',
       detail: `sending is ${account.EnforcementStatus === 'SHUTDOWN' ? 'shut down by AWS' : 'disabled'} for this account in ${ctx.region}: no email is sent`,
-      fix: account.EnforcementStatus === 'SHUTDOWN' ? 'see the SES console (Reputation metrics) and AWS Support' : `aws sesv2 put-account-sending-attributes --sending-enabled --region ${ctx.region}`,
+      fix:
+        account.EnforcementStatus === 'SHUTDOWN'
+          ? 'see the SES console (Reputation metrics) and AWS Support'
+          : `aws sesv2 put-account-sending-attributes --sending-enabled --region ${ctx.region}`,
     });
     return results;
   }
   if (account.ProductionAccessEnabled) {
-    results.push({ check, status: 'ok', detail: `production access in ${ctx.region}: SES sends to any recipient (quota ${account.SendQuota?.Max24HourSend ?? '?'} a day)` });
+    results.push({
+      check,
+      status: 'ok',
+      detail: `production access in ${ctx.region}: SES sends to any recipient (quota ${account.SendQuota?.Max24HourSend ?? '?'} a day)`,
+    });
     return results;
   }
   const requestAccess =
@@ -412,7 +483,11 @@ async function sesChecks(ctx: Context, config: Config): Promise<CheckResult[]> {
       if (state.domain !== 'verified' && state.address !== 'verified') unverified.push(address);
     }
   } catch (e) {
-    results.push(isAccessDenied(e) ? denied(check, 'ses:GetEmailIdentity', `the approvers' identities (arn:aws:ses:${ctx.region}:${ctx.account}:identity/*)`, e) : failedCall(check, 'ses:GetEmailIdentity', e));
+    results.push(
+      isAccessDenied(e)
+        ? denied(check, 'ses:GetEmailIdentity', `the approvers' identities (arn:aws:ses:${ctx.region}:${ctx.account}:identity/*)`, e)
+        : failedCall(check, 'ses:GetEmailIdentity', e),
+    );
     return results;
   }
   if (unverified.length > 0) {
@@ -440,7 +515,12 @@ function secretRefs(config: Config): Array<{ path: string; ref: string; kind: 's
   const { slack, teams } = config.channels;
   const oidc = config.auth.oidc;
   return [
-    ...(slack ? [{ path: 'channels.slack.botToken', ref: slack.botToken, kind: 'slack-bot' as const }, { path: 'channels.slack.signingSecret', ref: slack.signingSecret, kind: 'slack-signing' as const }] : []),
+    ...(slack
+      ? [
+          { path: 'channels.slack.botToken', ref: slack.botToken, kind: 'slack-bot' as const },
+          { path: 'channels.slack.signingSecret', ref: slack.signingSecret, kind: 'slack-signing' as const },
+        ]
+      : []),
     ...(teams ? [{ path: 'channels.teams.webhookUrl', ref: teams.webhookUrl, kind: 'teams-webhook' as const }] : []),
     ...(oidc ? [{ path: 'auth.oidc.clientSecret', ref: oidc.clientSecret, kind: 'oidc-secret' as const }] : []),
   ];
@@ -448,7 +528,8 @@ function secretRefs(config: Config): Array<{ path: string; ref: string; kind: 's
 
 /** What is wrong with a secret's value for its use, without saying the value. */
 function valueProblem(kind: string, value: string): { status: CheckStatus; problem: string } | undefined {
-  if (kind === 'slack-bot' && !value.startsWith('xoxb-')) return { status: 'fail', problem: 'is not a Slack bot token (xoxb-…): store the Bot User OAuth Token from OAuth & Permissions' };
+  if (kind === 'slack-bot' && !value.startsWith('xoxb-'))
+    return { status: 'fail', problem: 'is not a Slack bot token (xoxb-…): store the Bot User OAuth Token from OAuth & Permissions' };
   if (kind === 'teams-webhook') {
     let url: URL | undefined;
     try {
@@ -458,7 +539,11 @@ function valueProblem(kind: string, value: string): { status: CheckStatus; probl
     }
     if (url?.protocol !== 'https:') return { status: 'fail', problem: "is not an https URL: store the Workflows webhook's URL, nothing else" };
   }
-  if (kind === 'slack-signing' && !/^[0-9a-f]{32}$/.test(value.trim())) return { status: 'warn', problem: "does not look like a Slack signing secret (32 hex digits): store Basic Information → Signing Secret, not the client secret or a token" };
+  if (kind === 'slack-signing' && !/^[0-9a-f]{32}$/.test(value.trim()))
+    return {
+      status: 'warn',
+      problem: 'does not look like a Slack signing secret (32 hex digits): store Basic Information → Signing Secret, not the client secret or a token',
+    };
   return undefined;
 }
 
@@ -495,13 +580,23 @@ async function secretChecks(ctx: Context, config: Config): Promise<CheckResult[]
     try {
       const described = await ctx.clients.secrets.send(new DescribeSecretCommand({ SecretId: ref }));
       if (described.DeletedDate) {
-        results.push({ check, status: 'fail', detail: `scheduled for deletion on ${described.DeletedDate.toISOString()}`, fix: `aws secretsmanager restore-secret --secret-id ${ref} --region ${ctx.region}` });
+        results.push({
+          check,
+          status: 'fail',
+          detail: `scheduled for deletion on ${described.DeletedDate.toISOString()}`,
+          fix: `aws secretsmanager restore-secret --secret-id ${ref} --region ${ctx.region}`,
+        });
         continue;
       }
       kmsKeyId = described.KmsKeyId;
     } catch (e) {
       if (errorName(e) === 'ResourceNotFoundException') {
-        results.push({ check, status: 'fail', detail: `no such secret in ${secretRegion} (${secretAccount})`, fix: `create it (${store}) and write its ARN in ${path}` });
+        results.push({
+          check,
+          status: 'fail',
+          detail: `no such secret in ${secretRegion} (${secretAccount})`,
+          fix: `create it (${store}) and write its ARN in ${path}`,
+        });
       } else {
         results.push(isAccessDenied(e) ? denied(check, 'secretsmanager:DescribeSecret', ref, e) : failedCall(check, 'secretsmanager:DescribeSecret', e));
       }
@@ -514,19 +609,34 @@ async function secretChecks(ctx: Context, config: Config): Promise<CheckResult[]
       if (isAccessDenied(e) || errorName(e) === 'DecryptionFailure') {
         results.push(denied(check, 'secretsmanager:GetSecretValue', `${ref}${kmsKeyId ? ` (and kms:Decrypt on ${kmsKeyId})` : ''}`, e));
       } else if (errorName(e) === 'ResourceNotFoundException') {
-        results.push({ check, status: 'fail', detail: 'the secret has no current value (AWSCURRENT)', fix: `aws secretsmanager put-secret-value --secret-id ${ref} --secret-string "$VALUE" --region ${ctx.region}` });
+        results.push({
+          check,
+          status: 'fail',
+          detail: 'the secret has no current value (AWSCURRENT)',
+          fix: `aws secretsmanager put-secret-value --secret-id ${ref} --secret-string "$VALUE" --region ${ctx.region}`,
+        });
       } else {
         results.push(failedCall(check, 'secretsmanager:GetSecretValue', e));
       }
       continue;
     }
     if (!value) {
-      results.push({ check, status: 'fail', detail: 'the secret has no string value (a binary secret, or empty): the functions read SecretString', fix: `aws secretsmanager put-secret-value --secret-id ${ref} --secret-string "$VALUE" --region ${ctx.region}` });
+      results.push({
+        check,
+        status: 'fail',
+        detail: 'the secret has no string value (a binary secret, or empty): the functions read SecretString',
+        fix: `aws secretsmanager put-secret-value --secret-id ${ref} --secret-string "$VALUE" --region ${ctx.region}`,
+      });
       continue;
     }
     const problem = valueProblem(kind, value);
     if (problem) {
-      results.push({ check, status: problem.status, detail: `readable, but its value ${problem.problem}`, fix: `aws secretsmanager put-secret-value --secret-id ${ref} --secret-string "$VALUE" --region ${ctx.region}` });
+      results.push({
+        check,
+        status: problem.status,
+        detail: `readable, but its value ${problem.problem}`,
+        fix: `aws secretsmanager put-secret-value --secret-id ${ref} --secret-string "$VALUE" --region ${ctx.region}`,
+      });
       continue;
     }
     if (secretAccount !== ctx.account) {
@@ -567,15 +677,21 @@ function configChecks(input: DoctorInput): CheckResult[] {
   results.push({
     check: 'channels',
     status: 'ok',
-    detail: outcomes.length === 0
-      ? 'no rule asks for approval'
-      : `the policy asks on ${[...used].sort().join(', ')}${unused.length ? `; configured but used by no rule: ${unused.join(', ')}` : ''}`,
+    detail:
+      outcomes.length === 0
+        ? 'no rule asks for approval'
+        : `the policy asks on ${[...used].sort().join(', ')}${unused.length ? `; configured but used by no rule: ${unused.join(', ')}` : ''}`,
   });
   if (used.has('slack')) {
     const slack = config.channels.slack!;
-    results.push({ check: 'slack settings', status: 'ok', detail: `botToken and signingSecret set${slack.channel ? `, posts also in ${slack.channel}` : ''}; Interactivity Request URL: <ApiUrl>/v1/slack/interactions (from cdk deploy)` });
+    results.push({
+      check: 'slack settings',
+      status: 'ok',
+      detail: `botToken and signingSecret set${slack.channel ? `, posts also in ${slack.channel}` : ''}; Interactivity Request URL: <ApiUrl>/v1/slack/interactions (from cdk deploy)`,
+    });
   }
-  if (used.has('teams')) results.push({ check: 'teams settings', status: 'ok', detail: 'webhookUrl set: each request posts a card with a link to its review page' });
+  if (used.has('teams'))
+    results.push({ check: 'teams settings', status: 'ok', detail: 'webhookUrl set: each request posts a card with a link to its review page' });
 
   for (const { name, outcome } of outcomes) {
     const channels = channelsFor(config, outcome);
@@ -615,12 +731,19 @@ function configChecks(input: DoctorInput): CheckResult[] {
 
 async function oidcCheck(config: Config, fetchImpl: typeof fetch): Promise<CheckResult> {
   const oidc = config.auth.oidc!;
-  const required = approvalOutcomes(config).filter(({ outcome }) => outcome.requireSignIn).map(({ name }) => name);
+  const required = approvalOutcomes(config)
+    .filter(({ outcome }) => outcome.requireSignIn)
+    .map(({ name }) => name);
   const check = 'oidc sign-in';
   const why = required.length ? `required by ${required.join(', ')}` : 'offered on review pages';
   const issuer = new URL(oidc.issuer);
   if (issuer.protocol !== 'https:') {
-    return { check, status: 'fail', detail: `issuer ${oidc.issuer} is not https: the deployed functions accept only https issuers`, fix: "write the provider's https issuer URL in auth.oidc.issuer" };
+    return {
+      check,
+      status: 'fail',
+      detail: `issuer ${oidc.issuer} is not https: the deployed functions accept only https issuers`,
+      fix: "write the provider's https issuer URL in auth.oidc.issuer",
+    };
   }
   const discovery = new URL(issuer.href);
   discovery.pathname = `${discovery.pathname.replace(/\/$/, '')}/.well-known/openid-configuration`;
@@ -628,7 +751,12 @@ async function oidcCheck(config: Config, fetchImpl: typeof fetch): Promise<Check
   try {
     const response = await fetchImpl(discovery, { headers: { accept: 'application/json' }, redirect: 'error', signal: AbortSignal.timeout(10_000) });
     if (!response.ok) {
-      return { check, status: 'fail', detail: `${discovery.href} answered HTTP ${response.status}`, fix: "check auth.oidc.issuer: it is the provider's issuer identifier, without /.well-known/…" };
+      return {
+        check,
+        status: 'fail',
+        detail: `${discovery.href} answered HTTP ${response.status}`,
+        fix: "check auth.oidc.issuer: it is the provider's issuer identifier, without /.well-known/…",
+      };
     }
     document = (await response.json()) as typeof document;
   } catch (e) {
@@ -640,10 +768,24 @@ async function oidcCheck(config: Config, fetchImpl: typeof fetch): Promise<Check
     };
   }
   if (typeof document.issuer !== 'string' || new URL(document.issuer, issuer).href !== issuer.href) {
-    return { check, status: 'fail', detail: `the discovery document names issuer ${String(document.issuer)}, the config ${oidc.issuer}: sign-in refuses the mismatch`, fix: `write ${String(document.issuer)} in auth.oidc.issuer` };
+    return {
+      check,
+      status: 'fail',
+      detail: `the discovery document names issuer ${String(document.issuer)}, the config ${oidc.issuer}: sign-in refuses the mismatch`,
+      fix: `write ${String(document.issuer)} in auth.oidc.issuer`,
+    };
   }
   if (typeof document.authorization_endpoint !== 'string' || typeof document.token_endpoint !== 'string') {
-    return { check, status: 'fail', detail: 'the discovery document has no authorization_endpoint or token_endpoint', fix: 'use a provider that supports the authorization code flow' };
+    return {
+      check,
+      status: 'fail',
+      detail: 'the discovery document has no authorization_endpoint or token_endpoint',
+      fix: 'use a provider that supports the authorization code flow',
+    };
   }
-  return { check, status: 'ok', detail: `${why}; ${oidc.issuer} answers its discovery document; register the redirect URI <ApiUrl>/v1/auth/callback with client ${oidc.clientId}` };
+  return {
+    check,
+    status: 'ok',
+    detail: `${why}; ${oidc.issuer} answers its discovery document; register the redirect URI <ApiUrl>/v1/auth/callback with client ${oidc.clientId}`,
+  };
 }

@@ -6,10 +6,10 @@
 import { isAbsolute, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { STSClient } from '@aws-sdk/client-sts';
-import { ConfigError, type Config } from '../lambdas/core/config';
 import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
-import { awsClients, runDoctorChecks, type CheckResult, type DoctorClients } from './doctor-checks';
+import { type Config, ConfigError } from '../lambdas/core/config';
 import { EXIT, neutralize } from './connection';
+import { awsClients, type CheckResult, type DoctorClients, runDoctorChecks } from './doctor-checks';
 
 export const DOCTOR_USAGE = `usage: countersign doctor [--region r] [--profile p] [--config file] [--toolkit-stack-name name] [--json]
 
@@ -133,7 +133,9 @@ export async function doctorCommand(argv: readonly string[], deps: DoctorDeps = 
     stdout.write(`${JSON.stringify({ ok, region, ...(report.account ? { account: report.account } : {}), checks, counts })}\n`);
   } else {
     stdout.write(`${doctorTable(checks)}\n`);
-    stdout.write(`\n${ok ? 'doctor: OK' : 'doctor: FAILED'}: ${counts.ok} ok, ${counts.warn} warn, ${counts.fail} fail${ok ? (counts.warn ? ' (warnings do not stop a deploy)' : '') : ': fix each failing line before npx cdk deploy'}\n`);
+    stdout.write(
+      `\n${ok ? 'doctor: OK' : 'doctor: FAILED'}: ${counts.ok} ok, ${counts.warn} warn, ${counts.fail} fail${ok ? (counts.warn ? ' (warnings do not stop a deploy)' : '') : ': fix each failing line before npx cdk deploy'}\n`,
+    );
   }
   return ok ? EXIT.ok : EXIT.failed;
 }

@@ -2,7 +2,7 @@
  * `countersign <command>`: the CLI. Each command's module is loaded only when that command runs, so a quick command
  * never pays for the MCP SDK, the AWS SDK clients of `doctor` or the CDK.
  */
-import { processIo, type CliIo } from './io';
+import { type CliIo, processIo } from './io';
 
 const USAGE = `usage: countersign <command>
 

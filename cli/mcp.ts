@@ -7,9 +7,9 @@ import type { Readable, Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { Countersign } from '../client/index';
-import { createApprovalGateway, DEFAULT_GATEWAY_TIMEOUT_MS, MAX_SERVER_SEGMENT, actionSegment } from '../mcp/gateway';
+import { actionSegment, createApprovalGateway, DEFAULT_GATEWAY_TIMEOUT_MS, MAX_SERVER_SEGMENT } from '../mcp/gateway';
 import { createApprovalServer, MAX_TIMEOUT_SECONDS } from '../mcp/server';
-import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, neutralize, out, UsageError, type CliIo } from './connection';
+import { type CliIo, CONNECTION_USAGE, connectionOptions, EXIT, endpointOf, err, neutralize, out, UsageError } from './connection';
 
 export const MCP_USAGE = `usage: countersign mcp [--agent <name>] [--url <url>] [--api-key <key>]
        countersign mcp --upstream "<command line>" [--name <server name>] [--timeout <seconds>] [--url <url>] [--api-key <key>]

@@ -1,13 +1,13 @@
 /** `countersign policy check` and `countersign policy explain`: the policy file, checked and explained offline. */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, timeoutSeconds, channelsFor, type Config } from '../lambdas/core/config';
-import { actionRequestSchema } from '../lambdas/core/request';
-import { approverIds, explainPolicy, refusalError } from '../lambdas/core/policy';
-import { requirementsOf } from '../lambdas/core/quorum';
 import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
 import { policyVersion } from '../lambdas/adapters/deployed-config';
-import { err, out, type CliIo } from './io';
+import { type Config, ConfigError, channelsFor, timeoutSeconds } from '../lambdas/core/config';
+import { approverIds, explainPolicy, refusalError } from '../lambdas/core/policy';
+import { requirementsOf } from '../lambdas/core/quorum';
+import { actionRequestSchema } from '../lambdas/core/request';
+import { type CliIo, err, out } from './io';
 
 export async function policyCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
@@ -35,7 +35,12 @@ function check(argv: readonly string[], io: CliIo): number {
   const config = load(io, file, values.json);
   if (!config) return 1;
   const summary = { ok: true, file, rules: config.rules.length, groups: Object.keys(config.groups).length, policyVersion: policyVersion(config) };
-  out(io, values.json ? JSON.stringify(summary) : `${file}: OK (${summary.rules} rules, ${summary.groups} groups, policy version ${summary.policyVersion.slice(0, 12)})`);
+  out(
+    io,
+    values.json
+      ? JSON.stringify(summary)
+      : `${file}: OK (${summary.rules} rules, ${summary.groups} groups, policy version ${summary.policyVersion.slice(0, 12)})`,
+  );
   return 0;
 }
 
@@ -59,7 +64,10 @@ function explain(argv: readonly string[], io: CliIo): number {
   }
   const parsed = actionRequestSchema.safeParse(raw);
   if (!parsed.success) {
-    err(io, `countersign policy explain: ${values.request} is not an action request:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(request)'}: ${i.message}`).join('\n')}`);
+    err(
+      io,
+      `countersign policy explain: ${values.request} is not an action request:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(request)'}: ${i.message}`).join('\n')}`,
+    );
     return 1;
   }
   const request = { ...parsed.data, ...(values.requester ? { requester: values.requester } : {}) };
@@ -73,7 +81,12 @@ function explain(argv: readonly string[], io: CliIo): number {
       return 0;
     }
     for (const s of skipped) out(io, `rule ${s.rule}: does not match\n${s.because.map((b) => `    ${b}`).join('\n')}`);
-    out(io, explained.rule ? `rule ${explained.rule}: cannot judge the request -> refused (400 invalid_request)` : 'request refused before any rule (400 invalid_request)');
+    out(
+      io,
+      explained.rule
+        ? `rule ${explained.rule}: cannot judge the request -> refused (400 invalid_request)`
+        : 'request refused before any rule (400 invalid_request)',
+    );
     for (const p of explained.problems) out(io, `    ${p.path} ${p.is}: ${p.needs}`);
     return 0;
   }
@@ -90,16 +103,25 @@ function explain(argv: readonly string[], io: CliIo): number {
         }
       : undefined;
   if (values.json) {
-    out(io, JSON.stringify({ rule, effect: outcome.effect, ...(outcome.reason ? { reason: outcome.reason } : {}), skipped, ...(approval ? { approval } : {}) }));
+    out(
+      io,
+      JSON.stringify({ rule, effect: outcome.effect, ...(outcome.reason ? { reason: outcome.reason } : {}), skipped, ...(approval ? { approval } : {}) }),
+    );
     return 0;
   }
   for (const s of skipped) out(io, `rule ${s.rule}: does not match\n${s.because.map((b) => `    ${b}`).join('\n')}`);
-  out(io, `rule ${rule}: ${rule === 'default' ? 'no rule matched; the default decides' : 'matches'} -> ${outcome.effect}${outcome.reason ? ` (${outcome.reason})` : ''}`);
+  out(
+    io,
+    `rule ${rule}: ${rule === 'default' ? 'no rule matched; the default decides' : 'matches'} -> ${outcome.effect}${outcome.reason ? ` (${outcome.reason})` : ''}`,
+  );
   if (approval) {
     const who = require
       ? require.map((r) => `${r.min} from ${r.group} (${r.members.join(', ')})`).join(' and ')
       : `${outcome.minApprovals ?? 1} of ${approval.approvers.join(', ')}`;
-    out(io, `approval: ${who}; asked on ${approval.channels.join(', ')}; expires after ${approval.timeoutSeconds} s${approval.requireSignIn ? '; sign-in required' : ''}`);
+    out(
+      io,
+      `approval: ${who}; asked on ${approval.channels.join(', ')}; expires after ${approval.timeoutSeconds} s${approval.requireSignIn ? '; sign-in required' : ''}`,
+    );
   }
   return 0;
 }

@@ -5,8 +5,23 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { ReceiptError, verifyReceipt, type ReceiptClaims, type VerifyReceiptOptions } from '../lambdas/core/receipt';
-import { CONNECTION_USAGE, connectionOptions, endpointOf, err, EXIT, exitCodeOf, neutralize, out, publicKeyFromApi, publicKeyFromFile, readJsonFile, readTextFile, UsageError, type CliIo } from './connection';
+import { type ReceiptClaims, ReceiptError, type VerifyReceiptOptions, verifyReceipt } from '../lambdas/core/receipt';
+import {
+  type CliIo,
+  CONNECTION_USAGE,
+  connectionOptions,
+  EXIT,
+  endpointOf,
+  err,
+  exitCodeOf,
+  neutralize,
+  out,
+  publicKeyFromApi,
+  publicKeyFromFile,
+  readJsonFile,
+  readTextFile,
+  UsageError,
+} from './connection';
 
 export const RECEIPT_USAGE = `usage: countersign receipt verify <receipt | -> [--action a] [--resource r] [--environment e] [--approved-by-humans]
                                 [--parameters file.json] [--public-key key.pem] [--json] [--url <url>] [--api-key <key>]
@@ -115,7 +130,12 @@ async function verify(argv: readonly string[], io: CliIo): Promise<number> {
     row('rule', claims.rule);
     row('issued', new Date(claims.iat * 1000).toISOString());
     row('expires', new Date(claims.exp * 1000).toISOString());
-    row('parameters', values.parameters !== undefined ? `match ${values.parameters}` : `not checked (pass --parameters file.json); ${claims.paramsHmac ? `hmac ${claims.paramsHmac}` : `sha256 ${claims.paramsSha256}`}`);
+    row(
+      'parameters',
+      values.parameters !== undefined
+        ? `match ${values.parameters}`
+        : `not checked (pass --parameters file.json); ${claims.paramsHmac ? `hmac ${claims.paramsHmac}` : `sha256 ${claims.paramsSha256}`}`,
+    );
     const words: Record<string, string> = { approvedByHumans: 'approved by people' };
     row('checked', checked.length ? checked.map((c) => words[c] ?? c).join(', ') : 'signature and expiry only (pass --action, --resource, --environment)');
     return EXIT.ok;

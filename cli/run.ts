@@ -14,18 +14,18 @@ import {
   errorDoc,
   formatDuration,
   guarded,
-  optionPart,
   OUTCOME_EXIT,
+  optionPart,
   parseTimeout,
   printJson,
   requestOptions,
   signalExit,
   timeoutOption,
   viewDoc,
-  waitForOutcome,
   type Waited,
+  waitForOutcome,
 } from './actions';
-import { CONNECTION_USAGE, err, EXIT, neutralize, out, UsageError, type CliIo } from './connection';
+import { type CliIo, CONNECTION_USAGE, EXIT, err, neutralize, out, UsageError } from './connection';
 
 export const RUN_USAGE = `usage: countersign run --action <action> [options] [--timeout <duration>] [--json] -- <command> [args…]
 
@@ -60,7 +60,11 @@ ${CONNECTION_USAGE}
 export function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   return guarded(io, 'run', argv, async () => {
     const sep = argv.indexOf('--');
-    const { values, positionals } = parseArgs({ args: [...optionPart(argv)], allowPositionals: true, options: { ...baseOptions, ...requestOptions, ...timeoutOption } });
+    const { values, positionals } = parseArgs({
+      args: [...optionPart(argv)],
+      allowPositionals: true,
+      options: { ...baseOptions, ...requestOptions, ...timeoutOption },
+    });
     if (values.help) {
       out(io, RUN_USAGE);
       return EXIT.ok;
@@ -147,7 +151,10 @@ export function execute(io: CliIo, command: readonly string[], view: ActionView)
     if (!io.ownsProcess) {
       child.stdout!.pipe(io.stdout, { end: false });
       child.stderr!.pipe(io.stderr, { end: false });
-      io.stdin.stream().pipe(child.stdin!).on('error', () => undefined);
+      io.stdin
+        .stream()
+        .pipe(child.stdin!)
+        .on('error', () => undefined);
     }
     const forward = (signal: NodeJS.Signals) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

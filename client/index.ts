@@ -11,11 +11,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { actionRequestSchema, actionViewSchema, decisionSchema, type ActionRequest, type ActionView } from '../lambdas/core/request';
-import { apiRequest, CountersignApiError, expectOk, resolveEndpoint, type ApiRequest, type Endpoint, type EndpointOptions } from './transport';
+import { type ActionRequest, type ActionView, actionRequestSchema, actionViewSchema, decisionSchema } from '../lambdas/core/request';
+import { type ApiRequest, apiRequest, CountersignApiError, type Endpoint, type EndpointOptions, expectOk, resolveEndpoint } from './transport';
 
-export { CountersignApiError, EndpointError } from './transport';
 export type { ActionRequest, ActionView } from '../lambdas/core/request';
+export { CountersignApiError, EndpointError } from './transport';
 
 /** docs/api.md: `?wait=N` holds an answer at most 20 s. */
 export const MAX_WAIT_SECONDS = 20;
@@ -199,7 +199,12 @@ function signalOf(signal: AbortSignal | undefined): { signal?: AbortSignal } {
 
 function parseAnswer<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new CountersignApiError(200, 'invalid_response', `the API answered something that is not a Countersign request (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  if (!parsed.success)
+    throw new CountersignApiError(
+      200,
+      'invalid_response',
+      `the API answered something that is not a Countersign request (${parsed.error.issues[0]?.message ?? 'invalid'})`,
+    );
   return parsed.data;
 }
 

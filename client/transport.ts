@@ -171,7 +171,13 @@ export async function apiRequest(endpoint: Endpoint, request: ApiRequest): Promi
   let res: Response;
   let text: string;
   try {
-    res = await fetch(`${base.origin}${path}${search ? `?${search}` : ''}`, { method, headers, ...(body !== undefined ? { body } : {}), signal, redirect: 'manual' });
+    res = await fetch(`${base.origin}${path}${search ? `?${search}` : ''}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      signal,
+      redirect: 'manual',
+    });
     text = await res.text();
   } catch (err) {
     if (request.signal?.aborted) throw err; // the caller's own abort

@@ -1,4 +1,4 @@
-import { App, Validations, type Duration } from 'aws-cdk-lib';
+import { App, type Duration, Validations } from 'aws-cdk-lib';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Config } from '../lambdas/core/config';
@@ -42,9 +42,7 @@ export function buildApp(options: BuildAppOptions): { app: App; stack: Countersi
     config: options.config,
     description: 'Countersign: action-level approvals for AI agents',
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-    ...(options.ledgerTimings
-      ? { ledgerWriteWindow: options.ledgerTimings.writeWindow, checkpointSettle: options.ledgerTimings.checkpointSettle }
-      : {}),
+    ...(options.ledgerTimings ? { ledgerWriteWindow: options.ledgerTimings.writeWindow, checkpointSettle: options.ledgerTimings.checkpointSettle } : {}),
     ...(options.repairGrace ? { repairGrace: options.repairGrace } : {}),
     ...(options.target === 'local' ? { allowEnvironmentSecrets: true } : {}),
   });

@@ -1,16 +1,16 @@
-import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
   Condition,
   DefinitionBody,
-  Pass,
-  Result,
   Errors,
   IntegrationPattern,
   JsonPath,
   LogLevel,
+  Pass,
+  Result,
   StateMachine,
   StateMachineType,
   Succeed,
@@ -79,7 +79,10 @@ export class ApprovalWorkflow extends Construct {
     notify.addRetry({ errors: [Errors.TASKS_FAILED], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
     notify.addCatch(wake, { errors: [Errors.TIMEOUT], resultPath: '$.error' });
     notify.addCatch(expire, { errors: [Errors.ALL], resultPath: '$.error' });
-    const timedOut = new Pass(this, 'TimedOut', { result: Result.fromObject({ Error: 'States.Timeout', Cause: 'No decision before the timeout.' }), resultPath: '$.error' });
+    const timedOut = new Pass(this, 'TimedOut', {
+      result: Result.fromObject({ Error: 'States.Timeout', Cause: 'No decision before the timeout.' }),
+      resultPath: '$.error',
+    });
     timedOut.next(expire);
     wake.addCatch(expire, { errors: [Errors.ALL], resultPath: '$.error' });
     wake.next(new Choice(this, 'Deadline?').when(Condition.booleanEquals('$.wait.expired', true), timedOut).otherwise(notify));

@@ -4,7 +4,9 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { assertDeployableSecrets, shippedConfig, type Config } from '../lambdas/core/config';
+import { FUNCTION_ENV } from '../lambdas/adapters/environment';
+import type { CallbackNetwork } from '../lambdas/core/callback';
+import { assertDeployableSecrets, type Config, shippedConfig } from '../lambdas/core/config';
 import { LEASES } from '../lambdas/core/lease';
 import { ApprovalWorkflow } from './approval-workflow';
 import { AuditLedger } from './audit-ledger';
@@ -12,8 +14,6 @@ import { CountersignFunction } from './countersign-function';
 import { IntakeApi } from './intake-api';
 import { RequestStore } from './request-store';
 import { ReviewTokenKey } from './review-token-key';
-import { FUNCTION_ENV } from '../lambdas/adapters/environment';
-import type { CallbackNetwork } from '../lambdas/core/callback';
 
 export interface CountersignProps {
   /** The validated policy (see `loadConfigFile`). It ships inside the functions' bundles. */
@@ -228,7 +228,8 @@ export class Countersign extends Construct {
         ? [stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: email.configurationSet })]
         : [];
       // The decision function emails personal review links asked for from a Teams card.
-      for (const f of [notifier, decision]) f.addToRolePolicy(new PolicyStatement({ actions: ['ses:SendEmail'], resources: [...identities, ...configurationSets] }));
+      for (const f of [notifier, decision])
+        f.addToRolePolicy(new PolicyStatement({ actions: ['ses:SendEmail'], resources: [...identities, ...configurationSets] }));
     }
     this.reviewTokenKey.grantVerify(decision);
     // "What waits for me": the decision function lists pending requests.

@@ -1,5 +1,5 @@
 import { Duration, Validations } from 'aws-cdk-lib';
-import { CfnStage, HttpApi, HttpMethod, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type CfnStage, HttpApi, HttpMethod, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -84,7 +84,8 @@ export class IntakeApi extends Construct {
       if (route.auth === 'self' && added) {
         Validations.of(added).acknowledge({
           id: 'AwsSolutions-APIG4',
-          reason: 'Approvers reach this route from email, Teams and Slack without AWS credentials; the handler authenticates each call (KMS-MACed review tokens, Slack request signatures).',
+          reason:
+            'Approvers reach this route from email, Teams and Slack without AWS credentials; the handler authenticates each call (KMS-MACed review tokens, Slack request signatures).',
         });
       }
     }

@@ -1,8 +1,8 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Grant, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
-import { PENDING_INDEX } from '../lambdas/core/request';
+import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { PENDING_INDEX } from '../lambdas/core/request';
 
 export interface RequestStoreProps {
   /** What happens to the table when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -39,7 +39,11 @@ export class RequestStore extends Construct {
 
   /** Read and conditionally write requests; no Scan, no DeleteItem. Exact ARNs: `table.grant` would add `index/*`. */
   grantReadWrite(grantee: IGrantable): void {
-    Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'], resourceArns: [this.table.tableArn] });
+    Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+      resourceArns: [this.table.tableArn],
+    });
   }
 
   /**

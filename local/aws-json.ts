@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { guardLoopbackHost } from './loopback';
 
 /** An error the SDK client turns into the service exception named by `type` (e.g. `NotFoundException`). */

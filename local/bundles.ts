@@ -22,20 +22,9 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { shippedConfig, type Config } from '../lambdas/core/config';
+import { type Config, shippedConfig } from '../lambdas/core/config';
 import type { CfnTemplate } from './cfn';
 import type { LocalFunction } from './synth';
 
@@ -105,7 +94,11 @@ export function bundleKey(config: Config, root = REPO_ROOT): string {
 
 function policyKey(code: string, config: Config): string {
   // As the stack inlines it (lib/countersign.ts): the config without the local API keys.
-  return createHash('sha256').update(`${FORMAT}\n${code}\n`).update(JSON.stringify(shippedConfig(config))).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(`${FORMAT}\n${code}\n`)
+    .update(JSON.stringify(shippedConfig(config)))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 function walk(dir: string): string[] {
@@ -333,7 +326,12 @@ function copyBundle(fromDir: string, toDir: string, replace: { from: string; to:
   }
   if (!replace) return;
   const mapFile = join(fromDir, MAP_FILE);
-  const replaced = replaceLiteral(readFileSync(join(fromDir, BUNDLE_FILE)), existsSync(mapFile) ? readFileSync(mapFile, 'utf8') : undefined, replace.from, replace.to);
+  const replaced = replaceLiteral(
+    readFileSync(join(fromDir, BUNDLE_FILE)),
+    existsSync(mapFile) ? readFileSync(mapFile, 'utf8') : undefined,
+    replace.from,
+    replace.to,
+  );
   writeFileSync(join(toDir, BUNDLE_FILE), replaced.code);
   if (replaced.map !== undefined) writeFileSync(join(toDir, MAP_FILE), replaced.map);
 }
@@ -360,7 +358,7 @@ export function replaceLiteral(code: Buffer, map: string | undefined, from: stri
   lines[line] = shiftColumns(lines[line]!, column, column + from.length, to.length - from.length);
   const before = JSON.stringify(mappings);
   const index = map.indexOf(before);
-  if (index < 0 || map.indexOf(before, index + 1) >= 0) throw new Error('the source map\'s mappings are not where expected');
+  if (index < 0 || map.indexOf(before, index + 1) >= 0) throw new Error("the source map's mappings are not where expected");
   return { code: out, map: map.slice(0, index) + JSON.stringify(lines.join(';')) + map.slice(index + before.length) };
 }
 

@@ -22,8 +22,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { OutgoingMessage } from '../lambdas/core/notification';
 import { REQUEST_EMAIL_HEADER } from '../lambdas/adapters/outbox';
+import type { OutgoingMessage } from '../lambdas/core/notification';
 import { closeServer, createServer, listenLoopback } from './aws-json';
 import type { FaultService, LocalFaults } from './faults';
 import type { LocalInbox } from './inbox';
@@ -106,7 +106,10 @@ export const sendEmailInputSchema = z.object({
     Simple: z.object({
       Subject: sesContent,
       Body: z.object({ Text: sesContent.optional(), Html: sesContent.optional() }).refine((b) => b.Text || b.Html, 'needs Text or Html'),
-      Headers: z.array(z.object({ Name: z.string().min(1).max(126), Value: z.string().max(870) })).max(15).optional(),
+      Headers: z
+        .array(z.object({ Name: z.string().min(1).max(126), Value: z.string().max(870) }))
+        .max(15)
+        .optional(),
     }),
   }),
   EmailTags: z.array(z.object({ Name: z.string(), Value: z.string() })).optional(),

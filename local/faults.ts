@@ -16,13 +16,19 @@ export type FaultService = (typeof FAULT_SERVICES)[number];
 export const faultRuleSchema = z.strictObject({
   service: z.enum(FAULT_SERVICES),
   /** The AWS operation (`PutItem`, `Sign`, `StartExecution`, `SendTaskSuccess`, …); every operation when absent. */
-  operation: z.string().regex(/^[A-Za-z]+$/).optional(),
+  operation: z
+    .string()
+    .regex(/^[A-Za-z]+$/)
+    .optional(),
   /** Only calls whose body contains this text (a table name, a request id). */
   match: z.string().min(1).optional(),
   /** HTTP status of the failure: 400 with a throttling error, or 5xx. @default 500 */
   status: z.int().min(400).max(599).default(500),
   /** The AWS error type. @default throttling for 400 (ProvisionedThroughputExceededException for DynamoDB), else InternalFailure */
-  error: z.string().regex(/^[A-Za-z]+$/).optional(),
+  error: z
+    .string()
+    .regex(/^[A-Za-z]+$/)
+    .optional(),
   /** Let this many matching calls through first. @default 0 */
   after: z.int().min(0).default(0),
   /** Fail this many matching calls, then let them through; absent: until the rules are cleared. */
@@ -70,7 +76,8 @@ export class LocalFaults {
       active.matched += 1;
       if (fault || active.matched <= rule.after || (rule.times !== undefined && active.failed >= rule.times)) continue;
       active.failed += 1;
-      const type = rule.error ?? (rule.status === 400 ? (service === 'dynamodb' ? 'ProvisionedThroughputExceededException' : 'ThrottlingException') : 'InternalFailure');
+      const type =
+        rule.error ?? (rule.status === 400 ? (service === 'dynamodb' ? 'ProvisionedThroughputExceededException' : 'ThrottlingException') : 'InternalFailure');
       fault = { status: rule.status, type, message: `injected fault: ${service} ${operation} ${type}` };
     }
     return fault;
@@ -91,21 +98,26 @@ export async function faultProxy(service: 'dynamodb' | 'kms' | 'sfn', target: st
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+      const operation =
+        String(req.headers['x-amz-target'] ?? '')
+          .split('.')
+          .pop() ?? '';
       const fault = faults.check(service, operation, body.toString('utf8'));
       if (fault) {
         const text = JSON.stringify({ __type: fault.type, message: fault.message });
-        res.writeHead(fault.status, { 'content-type': CONTENT_TYPES[service], 'x-amzn-errortype': fault.type, 'x-amzn-requestid': randomUUID(), 'content-length': Buffer.byteLength(text) });
+        res.writeHead(fault.status, {
+          'content-type': CONTENT_TYPES[service],
+          'x-amzn-errortype': fault.type,
+          'x-amzn-requestid': randomUUID(),
+          'content-length': Buffer.byteLength(text),
+        });
         res.end(text);
         return;
       }
-      const forward = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        },
-      );
+      const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
       forward.on('error', () => {
         if (!res.headersSent) res.writeHead(502);
         res.end();

@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { HttpEvent } from '../lambdas/adapters/http';
 import type { LocalCaller } from '../lambdas/core/config';
-import { LOCAL_ACCOUNT, resolveIntrinsics, resourcesOfType, type CfnTemplate, type LocalResourceNames } from './cfn';
+import { type CfnTemplate, LOCAL_ACCOUNT, type LocalResourceNames, resolveIntrinsics, resourcesOfType } from './cfn';
 import type { LocalFaults } from './faults';
 import type { LocalInbox } from './inbox';
 import { crossSiteWriteProblem, isLoopbackHost, refuseHost } from './loopback';
@@ -119,7 +119,7 @@ export class LocalGateway {
     try {
       body = await readBody(req, MAX_REQUEST_BYTES);
     } catch {
-      return sendError(res, 413, 'payload_too_large', 'the body is over API Gateway\'s 10 MB limit');
+      return sendError(res, 413, 'payload_too_large', "the body is over API Gateway's 10 MB limit");
     }
     let principal: LocalCaller | undefined;
     if (matched.route.auth === 'AWS_IAM') {
@@ -151,7 +151,9 @@ export class LocalGateway {
     if (result === INTEGRATION_TIMED_OUT) {
       // The integration timeout: the function may still be running (it ends at its own timeout), the caller is answered.
       invoked.catch(() => undefined);
-      console.error(`[local gateway] ${matched.route.routeKey}: the integration timed out after ${matched.route.integrationTimeoutMs ?? MAX_INTEGRATION_TIMEOUT_MS} ms`);
+      console.error(
+        `[local gateway] ${matched.route.routeKey}: the integration timed out after ${matched.route.integrationTimeoutMs ?? MAX_INTEGRATION_TIMEOUT_MS} ms`,
+      );
       sendJson(res, 503, { message: 'Service Unavailable' });
       return;
     }
@@ -171,7 +173,11 @@ export class LocalGateway {
     }
     if (path === '/_local/inbox' && method === 'GET') {
       const html = this.options.inbox.renderHtml();
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'", 'x-content-type-options': 'nosniff' });
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+        'x-content-type-options': 'nosniff',
+      });
       res.end(html);
       return true;
     }

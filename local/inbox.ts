@@ -2,9 +2,10 @@
  * The local inbox: every email, Slack and Teams message local mode would have sent, kept under the data folder
  * (JSON lines, appended) so a restart loses none, served as `/_local/inbox.json` and as a page at `/_local/inbox`.
  */
+
+import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { outgoingMessageSchema } from '../lambdas/core/notification';
 import { escapeHtml, safeHref } from './html';

@@ -3,20 +3,11 @@
  * keys), spoken over the real wire protocol (awsJson1_1, `X-Amz-Target: TrentService.<Op>`) so handlers use the
  * unmodified SDK v3 `KMSClient` against it. Key material is kept on disk so a restart keeps the same keys.
  */
-import {
-  createHash,
-  createHmac,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  randomBytes,
-  randomUUID,
-  timingSafeEqual,
-} from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { p256 } from '@noble/curves/nist.js';
 import { KeySpec, KeyUsageType, MacAlgorithmSpec, MessageType, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
+import { p256 } from '@noble/curves/nist.js';
 import { z } from 'zod';
 import { AwsServiceError, awsJsonHandler, closeServer, createServer, listenLoopback, parseInput } from './aws-json';
 import { readJson, readJsonDir, writeJsonAtomic } from './file-store';
@@ -153,11 +144,7 @@ function loadKey(stored: StoredKey): LoadedKey {
   if (!jwk.d || !jwk.x || !jwk.y) throw new Error(`KMS key ${stored.keyId}: stored private key is not an EC key`);
   const publicKeySpki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   // Uncompressed SEC1 point, the form @noble/curves verifies against.
-  const publicKeyPoint = Buffer.concat([
-    Buffer.from([0x04]),
-    Buffer.from(jwk.x, 'base64url'),
-    Buffer.from(jwk.y, 'base64url'),
-  ]);
+  const publicKeyPoint = Buffer.concat([Buffer.from([0x04]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
   return { stored, privateScalar: Buffer.from(jwk.d, 'base64url'), publicKeySpki, publicKeyPoint };
 }
 
@@ -170,11 +157,7 @@ function notFound(keyId: string): AwsServiceError {
 
 /** AWS answers DryRun on a request that would succeed with this error (HTTP 412), never with a result. */
 function dryRunSucceeded(): AwsServiceError {
-  return new AwsServiceError(
-    'DryRunOperationException',
-    'The request would have succeeded, but the DryRun option is set.',
-    412,
-  );
+  return new AwsServiceError('DryRunOperationException', 'The request would have succeeded, but the DryRun option is set.', 412);
 }
 
 function epochSeconds(ms: number): number {
@@ -257,36 +240,23 @@ export class LocalKms {
   private createKey(input: unknown) {
     const request = parseInput(createKeyInput, input);
     if (request.KeySpec && request.CustomerMasterKeySpec && request.KeySpec !== request.CustomerMasterKeySpec) {
-      throw new AwsServiceError(
-        'ValidationException',
-        'KeySpec and CustomerMasterKeySpec must not both be set to different values',
-      );
+      throw new AwsServiceError('ValidationException', 'KeySpec and CustomerMasterKeySpec must not both be set to different values');
     }
     const keySpec = request.KeySpec ?? request.CustomerMasterKeySpec ?? 'SYMMETRIC_DEFAULT';
     const keyUsage = request.KeyUsage ?? 'ENCRYPT_DECRYPT';
     if (request.Origin !== undefined && request.Origin !== 'AWS_KMS') {
-      throw new AwsServiceError(
-        'UnsupportedOperationException',
-        `Origin ${request.Origin} is not supported by the local KMS`,
-      );
+      throw new AwsServiceError('UnsupportedOperationException', `Origin ${request.Origin} is not supported by the local KMS`);
     }
     if (request.CustomKeyStoreId || request.XksKeyId || request.MultiRegion) {
-      throw new AwsServiceError(
-        'UnsupportedOperationException',
-        'custom key stores and multi-Region keys are not supported by the local KMS',
-      );
+      throw new AwsServiceError('UnsupportedOperationException', 'custom key stores and multi-Region keys are not supported by the local KMS');
     }
     const usageForSpec: Record<LocalKeySpec, string> = { ECC_NIST_P256: 'SIGN_VERIFY', HMAC_256: 'GENERATE_VERIFY_MAC' };
     if (keySpec !== 'ECC_NIST_P256' && keySpec !== 'HMAC_256') {
-      throw new AwsServiceError(
-        'UnsupportedOperationException',
-        `KeySpec ${keySpec} is not supported by the local KMS (only ECC_NIST_P256 and HMAC_256)`,
-      );
+      throw new AwsServiceError('UnsupportedOperationException', `KeySpec ${keySpec} is not supported by the local KMS (only ECC_NIST_P256 and HMAC_256)`);
     }
     if (keyUsage !== usageForSpec[keySpec]) {
       // ECC_NIST_P256 with KEY_AGREEMENT is valid on AWS but not implemented here; any other pairing AWS rejects.
-      const type =
-        keySpec === 'ECC_NIST_P256' && keyUsage === 'KEY_AGREEMENT' ? 'UnsupportedOperationException' : 'ValidationException';
+      const type = keySpec === 'ECC_NIST_P256' && keyUsage === 'KEY_AGREEMENT' ? 'UnsupportedOperationException' : 'ValidationException';
       throw new AwsServiceError(type, `KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}`);
     }
     const key = this.generateKey(keySpec, request.Description ?? '');
@@ -297,25 +267,16 @@ export class LocalKms {
     const request = parseInput(createAliasInput, input);
     const aliasName = request.AliasName;
     if (!aliasName.startsWith('alias/') || aliasName.length === 'alias/'.length) {
-      throw new AwsServiceError(
-        'InvalidAliasNameException',
-        `Alias must start with the prefix "alias/" followed by a name: ${aliasName}`,
-      );
+      throw new AwsServiceError('InvalidAliasNameException', `Alias must start with the prefix "alias/" followed by a name: ${aliasName}`);
     }
     if (aliasName.startsWith('alias/aws/')) {
-      throw new AwsServiceError(
-        'InvalidAliasNameException',
-        `The alias/aws/ prefix is reserved for AWS managed keys: ${aliasName}`,
-      );
+      throw new AwsServiceError('InvalidAliasNameException', `The alias/aws/ prefix is reserved for AWS managed keys: ${aliasName}`);
     }
     // TargetKeyId takes a key id or key ARN only; an alias cannot point at another alias.
     const target = this.keyByIdOrArn(request.TargetKeyId);
     if (!target) throw notFound(request.TargetKeyId);
     if (this.aliases.has(aliasName)) {
-      throw new AwsServiceError(
-        'AlreadyExistsException',
-        `An alias with the name ${this.aliasArn(aliasName)} already exists`,
-      );
+      throw new AwsServiceError('AlreadyExistsException', `An alias with the name ${this.aliasArn(aliasName)} already exists`);
     }
     const now = Date.now();
     this.aliases.set(aliasName, { aliasName, targetKeyId: target.stored.keyId, creationDate: now, lastUpdatedDate: now });
@@ -443,9 +404,7 @@ export class LocalKms {
             keySpec,
             description,
             creationDate,
-            privateKeyPkcs8: generateKeyPairSync('ec', { namedCurve: 'P-256' })
-              .privateKey.export({ format: 'der', type: 'pkcs8' })
-              .toString('base64'),
+            privateKeyPkcs8: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64'),
           }
         : { keyId, keySpec, description, creationDate, hmacSecret: randomBytes(HMAC_256_SECRET_BYTES).toString('base64') };
     const key = loadKey(stored);
@@ -475,11 +434,7 @@ export class LocalKms {
   /** KeyId as every KMS operation accepts it: key id, key ARN, alias name, or alias ARN. */
   private resolveKey(keyId: string): LoadedKey {
     const aliasArnPrefix = this.aliasArn('');
-    const aliasName = keyId.startsWith('alias/')
-      ? keyId
-      : keyId.startsWith(`${aliasArnPrefix}alias/`)
-        ? keyId.slice(aliasArnPrefix.length)
-        : undefined;
+    const aliasName = keyId.startsWith('alias/') ? keyId : keyId.startsWith(`${aliasArnPrefix}alias/`) ? keyId.slice(aliasArnPrefix.length) : undefined;
     if (aliasName !== undefined) {
       const alias = this.aliases.get(aliasName);
       const key = alias && this.keys.get(alias.targetKeyId);
@@ -500,10 +455,7 @@ export class LocalKms {
       );
     }
     if (!(SIGNING_ALGORITHMS as readonly string[]).includes(algorithm)) {
-      throw new AwsServiceError(
-        'InvalidKeyUsageException',
-        `Algorithm ${algorithm} is incompatible with key spec ${key.stored.keySpec}.`,
-      );
+      throw new AwsServiceError('InvalidKeyUsageException', `Algorithm ${algorithm} is incompatible with key spec ${key.stored.keySpec}.`);
     }
     return key;
   }
@@ -517,10 +469,7 @@ export class LocalKms {
       );
     }
     if (!(MAC_ALGORITHMS as readonly string[]).includes(algorithm)) {
-      throw new AwsServiceError(
-        'InvalidKeyUsageException',
-        `Algorithm ${algorithm} is incompatible with key spec ${key.stored.keySpec}.`,
-      );
+      throw new AwsServiceError('InvalidKeyUsageException', `Algorithm ${algorithm} is incompatible with key spec ${key.stored.keySpec}.`);
     }
     return key;
   }

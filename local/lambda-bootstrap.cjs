@@ -21,7 +21,7 @@ function errorOf(err, fallbackType) {
   if (err instanceof Error) {
     return { errorType: err.name || fallbackType, errorMessage: err.message, trace: String(err.stack || '').split('\n') };
   }
-  return { errorType: fallbackType, errorMessage: typeof err === 'string' ? err : JSON.stringify(err) ?? String(err), trace: [] };
+  return { errorType: fallbackType, errorMessage: typeof err === 'string' ? err : (JSON.stringify(err) ?? String(err)), trace: [] };
 }
 
 // What Lambda's Node.js runtime does with an error no invocation caught: it fails the invocation and the environment.

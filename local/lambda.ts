@@ -11,7 +11,7 @@
  *   a synchronous invocation: `TooManyRequestsException` (429, "Rate Exceeded.");
  * - the handler gets a Lambda context whose `getRemainingTimeInMillis()` counts down from the timeout.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './cfn';
@@ -91,7 +91,11 @@ class Environment {
   private pending: { id: string; resolve(value: unknown): void; reject(err: Error): void } | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(readonly spec: LocalFunctionSpec, generation: number, private readonly onExit: (env: Environment) => void) {
+  constructor(
+    readonly spec: LocalFunctionSpec,
+    generation: number,
+    private readonly onExit: (env: Environment) => void,
+  ) {
     this.generation = generation;
     this.process = fork(BOOTSTRAP, [spec.code.file, spec.code.handler], {
       cwd: spec.cwd,
@@ -135,7 +139,9 @@ class Environment {
       if (this.pending) {
         const { id, reject } = this.pending;
         this.pending = undefined;
-        reject(new FunctionError('Runtime.ExitError', `RequestId: ${id} Error: Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}`));
+        reject(
+          new FunctionError('Runtime.ExitError', `RequestId: ${id} Error: Runtime exited with error: ${signal ? `signal: ${signal}` : `exit status ${code}`}`),
+        );
       }
       this.onExit(this);
     });

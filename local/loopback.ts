@@ -79,11 +79,19 @@ export function crossSiteWriteProblem(req: IncomingMessage): { status: 403 | 415
   if (SAFE_METHODS.has(req.method ?? 'GET')) return undefined;
   const site = header(req, 'sec-fetch-site');
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-    return { status: 403, code: 'cross_site_request', message: `local mode refuses writes from another site (Sec-Fetch-Site: ${JSON.stringify(site.slice(0, 40))})` };
+    return {
+      status: 403,
+      code: 'cross_site_request',
+      message: `local mode refuses writes from another site (Sec-Fetch-Site: ${JSON.stringify(site.slice(0, 40))})`,
+    };
   }
   const origin = header(req, 'origin');
   if (origin !== undefined && origin.toLowerCase() !== `http://${String(req.headers.host ?? '').toLowerCase()}`) {
-    return { status: 403, code: 'cross_site_request', message: `local mode refuses writes from another origin (Origin: ${JSON.stringify(origin.slice(0, 100))})` };
+    return {
+      status: 403,
+      code: 'cross_site_request',
+      message: `local mode refuses writes from another origin (Origin: ${JSON.stringify(origin.slice(0, 100))})`,
+    };
   }
   const mediaType = (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (mediaType !== 'application/json') {

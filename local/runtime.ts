@@ -13,6 +13,7 @@ import { createServer } from 'node:http';
 import { dirname } from 'node:path';
 import {
   CreateTableCommand,
+  type CreateTableCommandInput,
   DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
@@ -20,26 +21,25 @@ import {
   ResourceInUseException,
   ResourceNotFoundException,
   ScanCommand,
-  type CreateTableCommandInput,
   type ScanCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { CreateStateMachineCommand, SFNClient, StateMachineAlreadyExists, UpdateStateMachineCommand } from '@aws-sdk/client-sfn';
 import dynalite from 'dynalite';
-import { ConfigError, secretRefs, shippedConfig, type Config } from '../lambdas/core/config';
 import { loadConfigFile } from '../lambdas/adapters/config-file';
+import { policyVersion } from '../lambdas/adapters/deployed-config';
 import { FUNCTION_ENV } from '../lambdas/adapters/environment';
 import type { CallbackNetwork } from '../lambdas/core/callback';
-import { policyVersion } from '../lambdas/adapters/deployed-config';
-import { BUNDLE_CACHE, localBundles, REPO_ROOT, touchBundles, type LocalBundles } from './bundles';
+import { type Config, ConfigError, secretRefs, shippedConfig } from '../lambdas/core/config';
 import { closeServer, listenLoopback } from './aws-json';
-import { startLocalChannels, type LocalChannels } from './channels';
-import { LOCAL_ACCOUNT, LOCAL_REGION, resolveIntrinsics, resourcesOfType, type CfnTemplate, type LocalResourceNames } from './cfn';
+import { BUNDLE_CACHE, type LocalBundles, localBundles, REPO_ROOT, touchBundles } from './bundles';
+import { type CfnTemplate, LOCAL_ACCOUNT, LOCAL_REGION, type LocalResourceNames, resolveIntrinsics, resourcesOfType } from './cfn';
+import { type LocalChannels, startLocalChannels } from './channels';
+import { faultProxy, type LocalFaults } from './faults';
 import { LocalGateway, routesFromTemplate } from './gateway';
 import { LocalInbox } from './inbox';
-import { faultProxy, type LocalFaults } from './faults';
-import { LocalKms, type LocalKeySpec } from './kms';
-import { LocalFunctions, stepFunctionsInvoker, type LocalFunctionSpec } from './lambda';
-import { LocalSchedules, schedulesFromTemplate, type ScheduledRule } from './schedules';
+import { type LocalKeySpec, LocalKms } from './kms';
+import { type LocalFunctionSpec, LocalFunctions, stepFunctionsInvoker } from './lambda';
+import { LocalSchedules, type ScheduledRule, schedulesFromTemplate } from './schedules';
 import { LocalStepFunctions } from './sfn';
 import type { LocalFunction } from './synth';
 
@@ -428,7 +428,14 @@ async function createTableIfMissing(dynamo: DynamoDBClient, id: string, props: R
   const present = new Set((existing?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
   const missing = (input.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName!).filter((name) => !present.has(name));
   if (missing.length === 0) return;
-  await dynamo.send(new CreateTableCommand({ TableName: staging, KeySchema: input.KeySchema, AttributeDefinitions: existing!.AttributeDefinitions, BillingMode: 'PAY_PER_REQUEST' }));
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: staging,
+      KeySchema: input.KeySchema,
+      AttributeDefinitions: existing!.AttributeDefinitions,
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
   const kept = await copyItems(dynamo, id, staging);
   log.info(`countersign: table ${id} gains index ${missing.join(', ')}; rebuilding it with its ${kept} items`);
   await rebuild(dynamo, input, staging, log);
@@ -540,7 +547,11 @@ export function localFunctionSpecs(
 ): LocalFunctionSpec[] {
   return [...functions.values()].map((fn) => {
     const props = template.Resources[fn.logicalId]?.Properties ?? {};
-    const variables = resolveIntrinsics((props.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}, names, `${fn.logicalId}.Environment`) as Record<string, string>;
+    const variables = resolveIntrinsics(
+      (props.Environment as { Variables?: unknown } | undefined)?.Variables ?? {},
+      names,
+      `${fn.logicalId}.Environment`,
+    ) as Record<string, string>;
     if (Object.hasOwn(variables, FUNCTION_ENV.publicUrl)) variables[FUNCTION_ENV.publicUrl] = inputs.publicUrl;
     // Local mode's requesters listen on loopback: the functions that vet and send callbacks may reach it.
     if (Object.hasOwn(variables, FUNCTION_ENV.callbackNetwork)) variables[FUNCTION_ENV.callbackNetwork] = 'loopback' satisfies CallbackNetwork;

@@ -4,7 +4,7 @@
  * still-running run of the same rule (that tick is skipped), and a failure is logged, never fatal.
  */
 import { randomUUID } from 'node:crypto';
-import { resolveIntrinsics, resourcesOfType, type CfnTemplate, type LocalResourceNames } from './cfn';
+import { type CfnTemplate, type LocalResourceNames, resolveIntrinsics, resourcesOfType } from './cfn';
 
 const UNIT_MS = { minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
 
@@ -69,7 +69,8 @@ export function schedulesFromTemplate(
       fail((err as Error).message);
     }
     const targets = ((props.Targets ?? []) as Array<Record<string, unknown>>).map((target, i): ScheduledTarget => {
-      if (target.InputPath !== undefined || target.InputTransformer !== undefined) fail(`target ${i}: InputPath and InputTransformer are not supported in local mode`);
+      if (target.InputPath !== undefined || target.InputTransformer !== undefined)
+        fail(`target ${i}: InputPath and InputTransformer are not supported in local mode`);
       let functionId = '';
       try {
         functionId = functionIdOfArn(String(resolveIntrinsics(target.Arn, names, `${ruleId}.Targets[${i}].Arn`)));
@@ -142,13 +143,16 @@ export class LocalSchedules {
 
   private arm(rule: ScheduledRule, dueAt: number): void {
     if (this.stopped) return;
-    const timer = setTimeout(() => {
-      const now = Date.now();
-      if (now < dueAt) return this.arm(rule, dueAt);
-      // A skipped or late tick is not made up for, as EventBridge does not.
-      this.arm(rule, Math.max(dueAt + rule.everyMs, now + 1));
-      if (!this.running.has(rule.ruleId)) void this.run(rule);
-    }, Math.min(Math.max(0, dueAt - Date.now()), MAX_TIMEOUT_MS));
+    const timer = setTimeout(
+      () => {
+        const now = Date.now();
+        if (now < dueAt) return this.arm(rule, dueAt);
+        // A skipped or late tick is not made up for, as EventBridge does not.
+        this.arm(rule, Math.max(dueAt + rule.everyMs, now + 1));
+        if (!this.running.has(rule.ruleId)) void this.run(rule);
+      },
+      Math.min(Math.max(0, dueAt - Date.now()), MAX_TIMEOUT_MS),
+    );
     timer.unref();
     this.timers.set(rule.ruleId, timer);
   }

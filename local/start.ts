@@ -6,10 +6,10 @@
  * 1) shortens the workflow's backoff between retries.
  */
 import { resolve } from 'node:path';
-import { ConfigError } from '../lambdas/core/config';
 import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
+import { ConfigError } from '../lambdas/core/config';
 import { LocalFaults } from './faults';
-import { LocalStartError, PortInUseError, startLocalRuntime, type LocalRuntime } from './runtime';
+import { type LocalRuntime, LocalStartError, PortInUseError, startLocalRuntime } from './runtime';
 
 function fail(message: string): never {
   console.error(`countersign: ${message}`);

@@ -19,17 +19,17 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   CallToolRequestSchema,
+  type CallToolResult,
   ErrorCode,
   ListToolsRequestSchema,
-  McpError,
-  ToolListChangedNotificationSchema,
-  type CallToolResult,
   type ListToolsResult,
+  McpError,
   type Progress,
+  ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ACTION_PATTERN } from '../lambdas/core/request';
-import { apiErrorOf, pendingAtDeadline, type Approvals } from './approvals';
+import { type Approvals, apiErrorOf, pendingAtDeadline } from './approvals';
 import { DEFAULT_PROGRESS_INTERVAL_MS, errorResult, SERVER_VERSION, withProgress } from './server';
 
 /** How long a gated call waits for a decision before it is refused as still pending. */
@@ -162,7 +162,11 @@ export async function createApprovalGateway(options: ApprovalGatewayOptions): Pr
     const seen = new Set<string>();
     let cursor: string | undefined;
     for (let page = 0; page < MAX_TOOL_PAGES; page++) {
-      const result = await upstream.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, toolsPageSchema, signal ? { signal } : {});
+      const result = await upstream.request(
+        { method: 'tools/list', params: cursor === undefined ? {} : { cursor } },
+        toolsPageSchema,
+        signal ? { signal } : {},
+      );
       tools.push(...(result.tools as Tool[]));
       cursor = result.nextCursor;
       if (cursor === undefined || seen.has(cursor)) break;
@@ -208,7 +212,9 @@ export async function createApprovalGateway(options: ApprovalGatewayOptions): Pr
         case 'approved':
           break;
         case 'denied':
-          return refuse(`Countersign denied ${action}: ${outcome.reason ?? outcome.view.reason ?? 'no reason given'} (request ${outcome.id}). The call was not made.`);
+          return refuse(
+            `Countersign denied ${action}: ${outcome.reason ?? outcome.view.reason ?? 'no reason given'} (request ${outcome.id}). The call was not made.`,
+          );
         case 'expired':
           return refuse(`Countersign: the approval of ${action} expired without a decision (request ${outcome.id}). The call was not made.`);
         case 'cancelled':
@@ -221,7 +227,9 @@ export async function createApprovalGateway(options: ApprovalGatewayOptions): Pr
       if (extra.signal.aborted) throw err;
       const pending = pendingAtDeadline(err);
       if (pending !== undefined) {
-        return refuse(`Countersign: ${action} is still pending approval at the deadline (request ${pending}). The call was not made; ask again once it is approved.`);
+        return refuse(
+          `Countersign: ${action} is still pending approval at the deadline (request ${pending}). The call was not made; ask again once it is approved.`,
+        );
       }
       const api = apiErrorOf(err);
       log(`${action}: ${api ? `${api.code}: ${api.message}` : (err as Error).message}`);

@@ -12,8 +12,8 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { actionRequestSchema, decisionSchema, REQUEST_ID_PATTERN, requestStatusSchema, type ActionRequest, type ActionView } from '../lambdas/core/request';
-import { apiErrorOf, pendingAtDeadline, type ApprovalOutcome, type Approvals } from './approvals';
+import { type ActionRequest, type ActionView, actionRequestSchema, decisionSchema, REQUEST_ID_PATTERN, requestStatusSchema } from '../lambdas/core/request';
+import { type ApprovalOutcome, type Approvals, apiErrorOf, pendingAtDeadline } from './approvals';
 
 export const SERVER_VERSION = '0.1.0';
 export const DEFAULT_TIMEOUT_SECONDS = 300;
@@ -42,10 +42,7 @@ const requestApprovalInput = {
   environment: requestShape.environment.describe('e.g. production, staging'),
   // A plain record here, so the tool's JSON schema says `object`; the request schema's own checks (depth, keys,
   // numbers) run when the client sends it, and a refusal comes back as a tool error.
-  parameters: z
-    .record(z.string(), z.unknown())
-    .optional()
-    .describe('The exact parameters of the action; an approval (and its receipt) covers these values'),
+  parameters: z.record(z.string(), z.unknown()).optional().describe('The exact parameters of the action; an approval (and its receipt) covers these values'),
   justification: requestShape.justification.describe('Why, for the human approvers'),
   onBehalfOf: requestShape.onBehalfOf.describe('The person you act for, if any'),
   timeoutSeconds: z
@@ -268,7 +265,9 @@ export async function withProgress<T>(extra: ToolExtra, intervalMs: number, mess
   const timer = setInterval(() => {
     progress += 1;
     const seconds = Math.round((Date.now() - started) / 1000);
-    extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message: `${message} (${seconds} s)` } }).catch(() => undefined);
+    extra
+      .sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message: `${message} (${seconds} s)` } })
+      .catch(() => undefined);
   }, intervalMs);
   try {
     return await work;

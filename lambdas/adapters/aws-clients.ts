@@ -12,4 +12,3 @@ export const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
 });
 export const sfn = new SFNClient({});
 export const kms = new KMSClient({});
-

@@ -23,10 +23,14 @@ export const systemClock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
 };
 
-const once = <T>(make: () => T): (() => T) => {
+/** `make`, run the first time it is asked for and remembered. */
+function once<T>(make: () => T): () => T {
   let made: { value: T } | undefined;
-  return () => (made ??= { value: make() }).value;
-};
+  return () => {
+    made ??= { value: make() };
+    return made.value;
+  };
+}
 
 const signer = once(() => kmsLedgerSigner(kms, requiredEnv('ledgerKeyId')));
 const ledger = once(() => {

@@ -9,7 +9,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { callbackUrlProblem, isForbiddenAddress, type CallbackBody, type CallbackNetwork } from '../core/callback';
+import { type CallbackBody, type CallbackNetwork, callbackUrlProblem, isForbiddenAddress } from '../core/callback';
 import type { CallbackSender, LedgerSigner } from '../core/ports';
 import { signCompactJws } from '../core/receipt';
 import { RetryableError } from '../core/retry';

@@ -5,21 +5,21 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { signedDigest } from '../core/ledger-record';
-import type { CheckpointWriter, LedgerSigner } from '../core/ports';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import {
   atOfSortKey,
   CHECKPOINT_PARTITION,
+  type Checkpoint,
+  type CheckpointPlan,
   checkpointSchema,
   LEDGER_ORIGIN,
   LEDGER_SLOT_INDEX,
+  type Leaf,
   planCheckpoint,
   slotsBetween,
-  type Checkpoint,
-  type CheckpointPlan,
-  type Leaf,
 } from '../core/checkpoint';
+import { signedDigest } from '../core/ledger-record';
+import type { CheckpointWriter, LedgerSigner } from '../core/ports';
 
 export interface CheckpointTableOptions {
   readonly tableName: string;
@@ -76,7 +76,14 @@ export class CheckpointTable implements CheckpointWriter {
       const scan = previous === undefined || limit - Date.parse(from) > SCAN_GAP_MS;
       const until = new Date(scan ? limit : Math.min(limit, Date.parse(from) + HOUR_MS)).toISOString();
       const leaves = scan ? await this.scanLeaves(from, until) : await this.slotLeaves(from, until);
-      const plan = planCheckpoint({ previous, leaves, until, at: this.clock(), keyId: this.options.signer.keyId, pagesId: randomBytes(12).toString('base64url') });
+      const plan = planCheckpoint({
+        previous,
+        leaves,
+        until,
+        at: this.clock(),
+        keyId: this.options.signer.keyId,
+        pagesId: randomBytes(12).toString('base64url'),
+      });
       const checkpoint = await this.write(plan);
       if (!checkpoint) return written; // another run wrote this checkpoint
       written.push(checkpoint);
@@ -102,7 +109,12 @@ export class CheckpointTable implements CheckpointWriter {
 
   private putNew(item: Record<string, unknown>) {
     return this.options.dynamo.send(
-      new PutCommand({ TableName: this.options.tableName, Item: item, ConditionExpression: 'attribute_not_exists(#seq)', ExpressionAttributeNames: { '#seq': 'seq' } }),
+      new PutCommand({
+        TableName: this.options.tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(#seq)',
+        ExpressionAttributeNames: { '#seq': 'seq' },
+      }),
     );
   }
 

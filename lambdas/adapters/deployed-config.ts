@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { configSchema, shippedConfig, type Config } from '../core/config';
-import { identityDirectory, type IdentityDirectory } from '../core/identity';
+import { type Config, configSchema, shippedConfig } from '../core/config';
+import { type IdentityDirectory, identityDirectory } from '../core/identity';
 import type { Policy } from '../core/ports';
 
 let cached: { text: string; config: Config } | undefined;
@@ -23,7 +23,9 @@ const versions = new WeakMap<Config, string>();
 export function policyVersion(config: Config): string {
   let version = versions.get(config);
   if (!version) {
-    version = createHash('sha256').update(canonicalize(shippedConfig(config)) ?? '').digest('hex');
+    version = createHash('sha256')
+      .update(canonicalize(shippedConfig(config)) ?? '')
+      .digest('hex');
     versions.set(config, version);
   }
   return version;

@@ -46,7 +46,12 @@ export function dependencyFailure(err: unknown): boolean {
   const e = err as { $retryable?: unknown; $metadata?: { httpStatusCode?: number }; $fault?: string; code?: string; name?: string } | null;
   if (!e || typeof e !== 'object') return false;
   if (e.$retryable || e.$fault === 'server' || (e.$metadata?.httpStatusCode ?? 0) >= 500) return true;
-  if (/Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|TooManyRequests|LimitExceeded|KMSInternal|KeyUnavailable|DependencyTimeout|ServiceUnavailable|InternalServerError|InternalFailure/.test(e.name ?? '')) return true;
+  if (
+    /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|TooManyRequests|LimitExceeded|KMSInternal|KeyUnavailable|DependencyTimeout|ServiceUnavailable|InternalServerError|InternalFailure/.test(
+      e.name ?? '',
+    )
+  )
+    return true;
   return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(e.code ?? '');
 }
 
@@ -67,7 +72,10 @@ export function caller(event: HttpEvent, config: Pick<Config, 'identityCenter'>)
 
 /** The request body as JSON, enforcing the content type and size limit of docs/api.md. */
 export function jsonBody(event: HttpEvent): unknown {
-  const contentType = String(event.headers?.['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  const contentType = String(event.headers?.['content-type'] ?? '')
+    .split(';')[0]
+    ?.trim()
+    .toLowerCase();
   if (contentType !== 'application/json') {
     throw new CountersignError('unsupported_media_type', 'send the body as application/json');
   }
@@ -84,7 +92,9 @@ export function jsonBody(event: HttpEvent): unknown {
     const path = problem.path.join('.');
     throw problem.kind === 'duplicate_key'
       ? new CountersignError('invalid_request', `the body repeats the key ${path}: send each key once`, [{ path, message: 'key given twice' }])
-      : new CountersignError('invalid_request', `the body holds an unpaired surrogate${path ? ` at ${path}` : ''}: send well-formed Unicode`, [{ path, message: 'unpaired surrogate' }]);
+      : new CountersignError('invalid_request', `the body holds an unpaired surrogate${path ? ` at ${path}` : ''}: send well-formed Unicode`, [
+          { path, message: 'unpaired surrogate' },
+        ]);
   }
   return value;
 }
@@ -112,7 +122,12 @@ export function routeHandler(routes: Readonly<Record<string, RouteHandler>>): (e
       if (err instanceof CountersignError) return errorResult(err);
       if (dependencyFailure(err)) {
         console.warn(JSON.stringify({ level: 'warn', msg: 'dependency failure', route: event.routeKey, error: (err as Error).name }));
-        return errorResult(new CountersignError('unavailable', 'a backing service is unavailable; retry (with the same Idempotency-Key): what was recorded stays, and a retry completes it'));
+        return errorResult(
+          new CountersignError(
+            'unavailable',
+            'a backing service is unavailable; retry (with the same Idempotency-Key): what was recorded stays, and a retry completes it',
+          ),
+        );
       }
       console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', route: event.routeKey, error: String(err) }));
       return errorResult(new CountersignError('internal_error', 'internal error'));

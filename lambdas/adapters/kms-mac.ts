@@ -1,5 +1,5 @@
 /** The MAC port on KMS: GenerateMac/VerifyMac with the review-token HMAC_256 key. */
-import { GenerateMacCommand, KMSInvalidMacException, VerifyMacCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { GenerateMacCommand, type KMSClient, KMSInvalidMacException, VerifyMacCommand } from '@aws-sdk/client-kms';
 import type { MacPort } from '../core/review-token';
 
 export function kmsMac(kms: KMSClient, keyId: string): MacPort {

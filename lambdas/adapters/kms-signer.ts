@@ -1,6 +1,6 @@
 /** The ledger key on AWS: a KMS ECC_NIST_P256 key, signing SHA-256 digests (MessageType DIGEST). */
 import { createPublicKey } from 'node:crypto';
-import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { GetPublicKeyCommand, type KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import type { LedgerSigner } from '../core/ports';
 
 export function kmsLedgerSigner(kms: KMSClient, keyId: string): LedgerSigner {
@@ -8,7 +8,9 @@ export function kmsLedgerSigner(kms: KMSClient, keyId: string): LedgerSigner {
   const fetchPublicKeyPem = async () => {
     const { PublicKey } = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
     if (!PublicKey) throw new Error(`KMS returned no public key for ${keyId}`);
-    return createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }).toString();
+    return createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' })
+      .export({ format: 'pem', type: 'spki' })
+      .toString();
   };
   return {
     keyId,

@@ -8,11 +8,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { LEASES, type LeaseName } from '../core/lease';
 
 export { LEASES, type LeaseName };
-
 
 export interface LeaseOptions {
   readonly dynamo: DynamoDBDocumentClient;
@@ -90,7 +89,9 @@ export async function withLease<T>(options: LeaseOptions, work: (lease: Lease) =
     return { ran: true, result: await work(lease) };
   } finally {
     await lease.release().catch((err: unknown) => {
-      console.warn(JSON.stringify({ level: 'warn', msg: 'lease not released; it expires on its own', lease: options.name, error: String((err as Error).name) }));
+      console.warn(
+        JSON.stringify({ level: 'warn', msg: 'lease not released; it expires on its own', lease: options.name, error: String((err as Error).name) }),
+      );
     });
   }
 }

@@ -4,7 +4,7 @@
  * the table holds and judges it with the verifier. A Scan returns each partition's items in seq order, so every chain
  * arrives oldest first.
  */
-import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { CHECKPOINT_PARTITION, type Checkpoint } from '../core/checkpoint';
 import type { ExportPage, ExportPageQuery, LedgerExportSource } from '../core/ports';
 
@@ -76,7 +76,11 @@ export async function exportLedgerPage(input: { readonly dynamo: DynamoDBDocumen
 }
 
 /** The ledger table as an export source: its pages, and its newest checkpoint. */
-export function ledgerExportSource(input: { readonly dynamo: DynamoDBDocumentClient; readonly tableName: string; readonly latestCheckpoint: () => Promise<Checkpoint | undefined> }): LedgerExportSource {
+export function ledgerExportSource(input: {
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly latestCheckpoint: () => Promise<Checkpoint | undefined>;
+}): LedgerExportSource {
   return {
     page: (query) => exportLedgerPage({ dynamo: input.dynamo, tableName: input.tableName, ...query }),
     latestCheckpoint: input.latestCheckpoint,

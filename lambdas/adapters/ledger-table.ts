@@ -3,17 +3,10 @@
  * PutItem, so a record once written is never replaced and two writers can never both claim the same seq.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import {
-  auditRecordSchema,
-  nextUnsignedRecord,
-  recordDigest,
-  type AuditEvent,
-  type AuditRecord,
-  type UnsignedRecord,
-} from '../core/ledger-record';
-import type { AuditLedger, LedgerSigner } from '../core/ports';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { slotKeys } from '../core/checkpoint';
+import { type AuditEvent, type AuditRecord, auditRecordSchema, nextUnsignedRecord, recordDigest, type UnsignedRecord } from '../core/ledger-record';
+import type { AuditLedger, LedgerSigner } from '../core/ports';
 
 export interface LedgerTableOptions {
   readonly tableName: string;
@@ -68,10 +61,7 @@ export class LedgerTable implements AuditLedger {
    * that loses re-reads the new tail and decides again, so `decide` (a pure function of the chain) never acts on a
    * stale view. Errors from `decide`, KMS and DynamoDB propagate unchanged.
    */
-  async append(
-    requestId: string,
-    decide: (chain: readonly AuditRecord[]) => AuditEvent[],
-  ): Promise<{ chain: AuditRecord[]; appended: AuditRecord[] }> {
+  async append(requestId: string, decide: (chain: readonly AuditRecord[]) => AuditEvent[]): Promise<{ chain: AuditRecord[]; appended: AuditRecord[] }> {
     const chain = await this.read(requestId);
     const appended: AuditRecord[] = [];
     let conflicts = 0;

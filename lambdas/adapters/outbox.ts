@@ -6,12 +6,11 @@
  */
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { DELIVERY_TIMEOUT_MS, type OutgoingMessage } from '../core/notification';
-import { deployedConfig } from './deployed-config';
 import { RetryableError, untilAborted } from '../core/retry';
+import { deployedConfig } from './deployed-config';
 import { resolveSecret } from './secrets';
 import { postSlackMessage } from './slack';
 import { postTeamsCard } from './teams';
-
 
 /**
  * Every email names the request it is about in this header (its id, `act_…`), for mail filtering and rules; local
@@ -27,7 +26,6 @@ export const AUTOMATED_EMAIL_HEADERS = [
 ] as const;
 
 let ses: SESv2Client | undefined;
-
 
 /** Sends one message on its channel, within DELIVERY_TIMEOUT_MS and before `signal` aborts (when given). */
 export async function deliver(message: OutgoingMessage, options: { readonly signal?: AbortSignal } = {}): Promise<void> {
@@ -52,7 +50,10 @@ async function send(message: OutgoingMessage, signal: AbortSignal): Promise<void
               Simple: {
                 Subject: { Data: message.subject, Charset: 'UTF-8' },
                 Body: { Text: { Data: message.text, Charset: 'UTF-8' }, ...(message.html ? { Html: { Data: message.html, Charset: 'UTF-8' } } : {}) },
-                Headers: [...AUTOMATED_EMAIL_HEADERS.map((h) => ({ ...h })), ...(message.actionId ? [{ Name: REQUEST_EMAIL_HEADER, Value: message.actionId }] : [])],
+                Headers: [
+                  ...AUTOMATED_EMAIL_HEADERS.map((h) => ({ ...h })),
+                  ...(message.actionId ? [{ Name: REQUEST_EMAIL_HEADER, Value: message.actionId }] : []),
+                ],
               },
             },
           }),

@@ -4,92 +4,92 @@
  * only caches the outcome once it is settled.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RequestItem, RequestStore } from '../core/ports';
 import { PENDING_INDEX, PENDING_SHARDS, pendingShardOf } from '../core/request';
 
 /** The requests table (core/ports.ts `RequestStore`). */
 export function requestsTable(dynamo: DynamoDBDocumentClient, table: () => string): RequestStore {
   return {
-/** Creates the item once; a retried intake finds it and changes nothing. A pending one joins the pending index. */
-async put(item) {
-  const Item = item.status === 'pending' ? { ...item, pendingShard: pendingShardOf(item.id) } : item;
-  try {
-    await dynamo.send(new PutCommand({ TableName: table(), Item, ConditionExpression: 'attribute_not_exists(id)' }));
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-  }
-},
+    /** Creates the item once; a retried intake finds it and changes nothing. A pending one joins the pending index. */
+    async put(item) {
+      const Item = item.status === 'pending' ? { ...item, pendingShard: pendingShardOf(item.id) } : item;
+      try {
+        await dynamo.send(new PutCommand({ TableName: table(), Item, ConditionExpression: 'attribute_not_exists(id)' }));
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    },
 
-async get(id) {
-  const { Item } = await dynamo.send(new GetCommand({ TableName: table(), Key: { id }, ConsistentRead: true }));
-  return Item as RequestItem | undefined;
-},
+    async get(id) {
+      const { Item } = await dynamo.send(new GetCommand({ TableName: table(), Key: { id }, ConsistentRead: true }));
+      return Item as RequestItem | undefined;
+    },
 
-/** Keeps the Notify task's latest token; each attempt of the task has its own. */
-async storeTaskToken(id, taskToken) {
-  await dynamo.send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: { id },
-      UpdateExpression: 'SET taskToken = :t',
-      ConditionExpression: 'attribute_exists(id)',
-      ExpressionAttributeValues: { ':t': taskToken },
-    }),
-  );
-},
-
-/** Ids of pending requests, oldest first, at most `limit`: from every shard of the pending index. */
-async listPending(limit) {
-  const shards = await Promise.all(
-    Array.from({ length: PENDING_SHARDS }, async (_, shard) => {
-      const { Items = [] } = await dynamo.send(
-        new QueryCommand({
+    /** Keeps the Notify task's latest token; each attempt of the task has its own. */
+    async storeTaskToken(id, taskToken) {
+      await dynamo.send(
+        new UpdateCommand({
           TableName: table(),
-          IndexName: PENDING_INDEX,
-          KeyConditionExpression: 'pendingShard = :p',
-          ExpressionAttributeValues: { ':p': `p${shard}` },
-          Limit: limit,
+          Key: { id },
+          UpdateExpression: 'SET taskToken = :t',
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeValues: { ':t': taskToken },
         }),
       );
-      return Items.map((item) => ({ id: String(item.id), createdAt: String(item.createdAt) }));
-    }),
-  );
-  return shards
-    .flat()
-    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0))
-    .slice(0, limit)
-    .map((item) => item.id);
-},
+    },
 
-/** Caches the settled outcome; the request leaves the pending index. */
-async cacheOutcome(id, status) {
-  await dynamo.send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: { id },
-      UpdateExpression: 'SET #s = :s REMOVE pendingShard',
-      ConditionExpression: 'attribute_exists(id)',
-      ExpressionAttributeNames: { '#s': 'status' },
-      ExpressionAttributeValues: { ':s': status },
-    }),
-  );
-},
+    /** Ids of pending requests, oldest first, at most `limit`: from every shard of the pending index. */
+    async listPending(limit) {
+      const shards = await Promise.all(
+        Array.from({ length: PENDING_SHARDS }, async (_, shard) => {
+          const { Items = [] } = await dynamo.send(
+            new QueryCommand({
+              TableName: table(),
+              IndexName: PENDING_INDEX,
+              KeyConditionExpression: 'pendingShard = :p',
+              ExpressionAttributeValues: { ':p': `p${shard}` },
+              Limit: limit,
+            }),
+          );
+          return Items.map((item) => ({ id: String(item.id), createdAt: String(item.createdAt) }));
+        }),
+      );
+      return shards
+        .flat()
+        .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0))
+        .slice(0, limit)
+        .map((item) => item.id);
+    },
 
-/** Stores an approval's receipt unless one is stored already; answers the stored one (the first is kept). */
-async storeReceipt(id, receipt) {
-  const { Attributes } = await dynamo.send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: { id },
-      UpdateExpression: 'SET receipt = if_not_exists(receipt, :r)',
-      ConditionExpression: 'attribute_exists(id)',
-      ExpressionAttributeValues: { ':r': receipt },
-      ReturnValues: 'ALL_NEW',
-    }),
-  );
-  return String(Attributes?.receipt ?? receipt);
-},
+    /** Caches the settled outcome; the request leaves the pending index. */
+    async cacheOutcome(id, status) {
+      await dynamo.send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: { id },
+          UpdateExpression: 'SET #s = :s REMOVE pendingShard',
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':s': status },
+        }),
+      );
+    },
+
+    /** Stores an approval's receipt unless one is stored already; answers the stored one (the first is kept). */
+    async storeReceipt(id, receipt) {
+      const { Attributes } = await dynamo.send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: { id },
+          UpdateExpression: 'SET receipt = if_not_exists(receipt, :r)',
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeValues: { ':r': receipt },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return String(Attributes?.receipt ?? receipt);
+    },
   };
 }

@@ -73,7 +73,12 @@ export async function postSlackMessage(botToken: string, body: unknown, opts: Sl
   const answer = webApiAnswerSchema.safeParse(await res.json().catch(() => undefined));
   if (!answer.success) throw new SlackApiError(method, 'unreadable_response', true);
   // Slack answers HTTP 200 with ok: false for its own errors (invalid_auth, channel_not_found, ...).
-  if (!answer.data.ok) throw new SlackApiError(method, answer.data.error ?? 'unknown_error', answer.data.error === 'ratelimited' || answer.data.error === 'internal_error' || answer.data.error === 'fatal_error');
+  if (!answer.data.ok)
+    throw new SlackApiError(
+      method,
+      answer.data.error ?? 'unknown_error',
+      answer.data.error === 'ratelimited' || answer.data.error === 'internal_error' || answer.data.error === 'fatal_error',
+    );
   return { ...(answer.data.channel ? { channel: answer.data.channel } : {}), ...(answer.data.ts ? { ts: answer.data.ts } : {}) };
 }
 

@@ -1,5 +1,5 @@
 /** The approval workflow on Step Functions: started by intake (and again by the repair job), told the outcome by votes. */
-import { ExecutionAlreadyExists, InvalidToken, SendTaskSuccessCommand, StartExecutionCommand, TaskTimedOut, type SFNClient } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, InvalidToken, SendTaskSuccessCommand, type SFNClient, StartExecutionCommand, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { nextWait, statusOf } from '../core/approval';
 import type { IdentityDirectory } from '../core/identity';
 import type { Workflow } from '../core/ports';
@@ -17,10 +17,16 @@ export function stepFunctionsWorkflow(sfn: SFNClient, stateMachineArn: () => str
       const first = nextWait(state, new Date(Date.parse(state.createdAt)), directory());
       // Notify comes first and reads its timeout from the input: never 0 (a request already past its deadline waits a
       // second, then Wake expires it).
-      const input: WorkflowInput = { requestId: state.id, timeoutSeconds: state.policy.timeoutSeconds, wait: first.expired ? { expired: false, seconds: 1 } : first };
+      const input: WorkflowInput = {
+        requestId: state.id,
+        timeoutSeconds: state.policy.timeoutSeconds,
+        wait: first.expired ? { expired: false, seconds: 1 } : first,
+      };
       const calledAt = Date.now();
       try {
-        const { startDate } = await sfn.send(new StartExecutionCommand({ stateMachineArn: stateMachineArn(), name: executionName(state.id), input: JSON.stringify(input) }));
+        const { startDate } = await sfn.send(
+          new StartExecutionCommand({ stateMachineArn: stateMachineArn(), name: executionName(state.id), input: JSON.stringify(input) }),
+        );
         // For a running execution with the same name and input, Step Functions answers the original (idempotent): it
         // started before this call did.
         return startDate === undefined || startDate.getTime() >= calledAt - 1000;

@@ -2,8 +2,9 @@
  * Posting a card to a Teams channel through its Workflows webhook. The webhook URL is a bearer secret (anyone
  * holding it can post to the channel), so it never appears in a log line or an error message.
  */
-import { teamsMessageSchema } from '../core/teams';
+
 import { RetryableError } from '../core/retry';
+import { teamsMessageSchema } from '../core/teams';
 
 /** Longest wait for the webhook when the caller gives no signal, well inside the notifier's own timeout. */
 export const TEAMS_TIMEOUT_MS = 5000;
@@ -25,7 +26,12 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
  * POSTs the webhook body. 2xx is done (Workflows answers 202); 429 and 5xx, timeouts and network failures throw a
  * RetryableError carrying the server's Retry-After; any other answer throws TeamsWebhookError.
  */
-export async function postTeamsCard(webhookUrl: string, body: unknown, fetchImpl: typeof fetch = fetch, opts: { readonly signal?: AbortSignal } = {}): Promise<void> {
+export async function postTeamsCard(
+  webhookUrl: string,
+  body: unknown,
+  fetchImpl: typeof fetch = fetch,
+  opts: { readonly signal?: AbortSignal } = {},
+): Promise<void> {
   const message = teamsMessageSchema.parse(body);
   let url: URL;
   try {

@@ -4,8 +4,8 @@
  * A retry with the same Idempotency-Key lands on the same request and changes nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { decideIntake, deriveState, statusOf, type ApprovalState } from '../core/approval';
-import { callbackUrlProblem, type CallbackNetwork } from '../core/callback';
+import { type ApprovalState, decideIntake, deriveState, statusOf } from '../core/approval';
+import { type CallbackNetwork, callbackUrlProblem } from '../core/callback';
 import { commitment, idempotentRequestId, parametersSalt } from '../core/commitment';
 import { CountersignError } from '../core/errors';
 import { canonicalPrincipal, IdentityError } from '../core/identity';

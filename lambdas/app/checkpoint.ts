@@ -18,7 +18,10 @@ export async function writeCheckpoints(
 ): Promise<{ checkpoints: CheckpointSummary; skipped?: true }> {
   const started = ports.clock.now().getTime();
   const run = await ports.leases.withLease('checkpoint', options.remainingMs, async () => {
-    const written = await ports.checkpoints.run({ settleSeconds: options.settleSeconds, deadline: started + Math.max(0, options.remainingMs - CHECKPOINT_RESERVE_MS) });
+    const written = await ports.checkpoints.run({
+      settleSeconds: options.settleSeconds,
+      deadline: started + Math.max(0, options.remainingMs - CHECKPOINT_RESERVE_MS),
+    });
     return written.map(({ seq, until, count, total }) => ({ seq, until, count, total }));
   });
   return run.ran ? { checkpoints: run.result } : { checkpoints: [], skipped: true };

@@ -9,14 +9,14 @@ import {
   addExportItem,
   cursorDigest,
   decodeCursor,
+  type ExportPosition,
+  type ExportProgress,
+  type ExportSeal,
   encodeCursor,
   exportSealSchema,
   sealDigest,
   startExport,
   unsignedSeal,
-  type ExportPosition,
-  type ExportProgress,
-  type ExportSeal,
 } from '../core/export-seal';
 import type { ExportPageQuery, LedgerExportSource, Ports } from '../core/ports';
 
@@ -66,7 +66,9 @@ export async function sealedPage(
     const decoded = decodeCursor(query.cursor, createPublicKey(await signer.publicKeyPem()));
     if (!decoded) throw new CountersignError('invalid_request', 'cursor is not one this API issued', [{ path: 'cursor', message: 'invalid' }]);
     if (decoded.progress.since !== since || decoded.progress.until !== until) {
-      throw new CountersignError('invalid_request', 'cursor belongs to an export of another since/until window', [{ path: 'cursor', message: 'another window' }]);
+      throw new CountersignError('invalid_request', 'cursor belongs to an export of another since/until window', [
+        { path: 'cursor', message: 'another window' },
+      ]);
     }
     state = decoded;
   } else {

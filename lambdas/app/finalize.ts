@@ -4,7 +4,7 @@
  * requester: a Slack DM when bound to a Slack user, and the signed outcome at the request's callback URL.
  */
 import { decideExpiry, decideSettlement, deriveState, publicView, statusOf } from '../core/approval';
-import { callbackUrlProblem, type CallbackNetwork } from '../core/callback';
+import { type CallbackNetwork, callbackUrlProblem } from '../core/callback';
 import type { CallbackSender, Ports } from '../core/ports';
 import { CALLBACK_REFUSED_ERROR } from '../core/workflow';
 import { deliverAll, requesterNotices } from './notifications';
@@ -20,7 +20,9 @@ export async function finalizeRequest(
 ): Promise<{ status: string }> {
   // (An AlreadySettled error finds the outcome in the ledger, so no expiry is appended.)
   const reason = !error ? undefined : error.Error === 'States.Timeout' ? 'No decision before the timeout.' : 'The approvers could not be notified.';
-  const { chain } = await ports.ledger.append(requestId, (current) => [...decideSettlement(current), ...(reason ? decideExpiry(current, reason) : [])].slice(0, 1));
+  const { chain } = await ports.ledger.append(requestId, (current) =>
+    [...decideSettlement(current), ...(reason ? decideExpiry(current, reason) : [])].slice(0, 1),
+  );
   const state = deriveState(chain);
   if (!state) throw new Error(`request ${requestId} has no ledger records`);
   await completeOutcome(ports, state, chain, 'finalize');

@@ -4,9 +4,9 @@
  * on a Slack channel post and a Teams card; an approver who asks on that page is emailed their link; the requester
  * is told the outcome by Slack DM. The words of each message are core's (notification.ts, slack.ts, teams.ts).
  */
-import { statusOf, type ApprovalState } from '../core/approval';
+import { type ApprovalState, statusOf } from '../core/approval';
 import type { Channel, Config } from '../core/config';
-import { approvalRequestHtml, approvalRequestText, type OutgoingMessage } from '../core/notification';
+import { approvalRequestHtml, approvalRequestText, DELIVERY_TIMEOUT_MS, type OutgoingMessage } from '../core/notification';
 import type { Ports } from '../core/ports';
 import type { ChannelReports } from '../core/records';
 import { retryBudgetMs, withRetries } from '../core/retry';
@@ -14,7 +14,6 @@ import { issueReviewToken } from '../core/review-token';
 import { approverAddress } from '../core/session';
 import { approvalRequestMessage, slackUsersOf } from '../core/slack';
 import { approvalRequestCard, requestLandingUrl } from '../core/teams';
-import { DELIVERY_TIMEOUT_MS } from '../core/notification';
 
 /** One message to send, built only when sent (a personal review link costs a MAC call). */
 export interface PlannedSend {
@@ -100,7 +99,12 @@ export function approverMessages(ports: LinkPorts, state: ApprovalState, approve
 }
 
 /** The email carrying an approver's personal review link, which they asked for on the request's page. */
-export async function personalLinkEmail(ports: Pick<Ports, 'mac' | 'publicUrl'>, state: ApprovalState, approver: string, address: string): Promise<OutgoingMessage> {
+export async function personalLinkEmail(
+  ports: Pick<Ports, 'mac' | 'publicUrl'>,
+  state: ApprovalState,
+  approver: string,
+  address: string,
+): Promise<OutgoingMessage> {
   const reviewUrl = await personalReviewUrl(ports, state, approver);
   const { subject, text } = approvalRequestText(state, reviewUrl);
   return {
@@ -158,7 +162,8 @@ export async function sendAll(outbox: Ports['outbox'], sends: readonly PlannedSe
   // Reported in the plan's order, whatever order the sends finished in: the record reads the same on every run.
   const reports: ChannelReports = {};
   sends.forEach(({ channel, to }, i) => {
-    const report = (reports[channel] ??= { sent: [], failed: [] });
+    reports[channel] ??= { sent: [], failed: [] };
+    const report = reports[channel];
     const error = outcomes[i];
     if (error === undefined) report.sent.push(to);
     else report.failed.push({ to, error });

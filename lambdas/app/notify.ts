@@ -4,10 +4,10 @@
  * after its retries). A retried Notify sends nothing twice: `notified` in the ledger marks the sending done. Wake
  * escalates and reminds as due (each ledgered) and says when to wake next, or that the deadline passed.
  */
-import { approversToAsk, deriveState, nextWait, planWake, statusOf, type ApprovalState } from '../core/approval';
+import { type ApprovalState, approversToAsk, deriveState, nextWait, planWake, statusOf } from '../core/approval';
 import type { Ports } from '../core/ports';
 import { recordEvent } from '../core/records';
-import { AlreadySettledError, workflowWaitSchema, type WorkflowWait } from '../core/workflow';
+import { AlreadySettledError, type WorkflowWait, workflowWaitSchema } from '../core/workflow';
 import { approverMessages, sendAll } from './notifications';
 
 export type NotifyPorts = Pick<Ports, 'ledger' | 'requests' | 'outbox' | 'mac' | 'policy' | 'clock' | 'publicUrl'>;
@@ -30,7 +30,9 @@ export async function notifyApprovers(ports: NotifyPorts, requestId: string, tas
   const sent = Object.values(reports).reduce((n, r) => n + r.sent.length, 0);
   // Nobody could be asked (no channel reached anyone): fail, so the workflow retries and then fails closed.
   if (sent === 0) throw new Error(`no notification could be sent for ${requestId}`);
-  await ports.ledger.append(requestId, (current) => (deriveState(current)?.notified ? [] : [recordEvent('notified', 'countersign', { channels: reports, approvers })]));
+  await ports.ledger.append(requestId, (current) =>
+    deriveState(current)?.notified ? [] : [recordEvent('notified', 'countersign', { channels: reports, approvers })],
+  );
   return { notified: sent };
 }
 
@@ -46,7 +48,9 @@ export async function wakeRequest(ports: NotifyPorts, requestId: string, deadlin
   if (due.expired) return workflowWaitSchema.parse(nextWait(state, ports.clock.now(), directory));
   if (due.escalate.length > 0) {
     // Record first: the escalated approvers may vote as soon as they are asked.
-    await ports.ledger.append(requestId, (current) => (deriveState(current)?.escalatedTo ? [] : [recordEvent('escalated', 'countersign', { approvers: [...due.escalate] })]));
+    await ports.ledger.append(requestId, (current) =>
+      deriveState(current)?.escalatedTo ? [] : [recordEvent('escalated', 'countersign', { approvers: [...due.escalate] })],
+    );
     const escalated = await decidedState(ports, requestId);
     await sendAll(ports.outbox, approverMessages(ports, escalated, due.escalate, 'escalation'), deadline);
   }

@@ -4,9 +4,9 @@
  * request may call it, and a crash between steps is repaired by the next caller (the repair job, or the workflow's
  * Finalize step).
  */
-import { statusOf, type ApprovalState } from '../core/approval';
-import type { AuditRecord } from '../core/ledger-record';
+import { type ApprovalState, statusOf } from '../core/approval';
 import { parametersSalt } from '../core/commitment';
+import type { AuditRecord } from '../core/ledger-record';
 import type { Ports } from '../core/ports';
 import { receiptClaimsFor, signReceipt } from '../core/receipt';
 
@@ -35,7 +35,15 @@ export async function completeOutcome(
   let receipt = item?.receipt;
   if (status === 'approved' && !receipt) {
     const salt = state.parameters?.kind === 'commitment' ? (known.salt ?? (await parametersSalt(ports.mac, state.id))) : undefined;
-    receipt = await signReceipt(ports.signer, receiptClaimsFor(state, chain.find((r) => r.type === 'approved'), ports.clock.now(), salt));
+    receipt = await signReceipt(
+      ports.signer,
+      receiptClaimsFor(
+        state,
+        chain.find((r) => r.type === 'approved'),
+        ports.clock.now(),
+        salt,
+      ),
+    );
     // Another settler may have stored its receipt first (the first one stored is kept): answer the stored one.
     if (item) receipt = await ports.requests.storeReceipt(state.id, receipt);
   }

@@ -2,9 +2,9 @@
  * Reading a request (`GET /v1/actions/{id}`, optionally waiting for its outcome), cancelling it, and reading its
  * audit trail. Only the requester, the approvers and the auditors may; to anyone else a request does not exist.
  */
-import { canRead, decideCancel, deriveState, isRequester, statusOf, type ApprovalState } from '../core/approval';
-import type { AuditRecord } from '../core/ledger-record';
+import { type ApprovalState, canRead, decideCancel, deriveState, isRequester, statusOf } from '../core/approval';
 import { CountersignError } from '../core/errors';
+import type { AuditRecord } from '../core/ledger-record';
 import type { Ports } from '../core/ports';
 import { REQUEST_ID_PATTERN } from '../core/request';
 import { completeOutcome } from './outcome';

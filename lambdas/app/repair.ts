@@ -24,7 +24,9 @@ export async function runRepair(
   options: { readonly remainingMs: number; readonly graceMs: number; readonly onFailure: (requestId: string, err: unknown) => void },
 ): Promise<RepairCounts & { skipped?: true }> {
   const stopAt = ports.clock.now().getTime() + options.remainingMs - REPAIR_RESERVE_MS;
-  const run = await leases.withLease('repair', options.remainingMs, () => repairPending(ports, { stopAt, graceMs: options.graceMs, onFailure: options.onFailure }));
+  const run = await leases.withLease('repair', options.remainingMs, () =>
+    repairPending(ports, { stopAt, graceMs: options.graceMs, onFailure: options.onFailure }),
+  );
   return run.ran ? run.result : { completed: 0, started: 0, expired: 0, skipped: true };
 }
 

@@ -3,7 +3,7 @@
  * `decideVote` on the chain, and a vote that settles the request completes its outcome. Also what waits for an
  * approver (`GET /v1/me/pending`).
  */
-import { awaitsVoteFrom, decideVote, deriveState, type ApprovalState, type Voter } from '../core/approval';
+import { type ApprovalState, awaitsVoteFrom, decideVote, deriveState, type Voter } from '../core/approval';
 import type { Ports } from '../core/ports';
 import type { VoteInput } from '../core/records';
 import { REQUEST_ID_PATTERN } from '../core/request';

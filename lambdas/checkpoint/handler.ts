@@ -2,15 +2,19 @@
  * The scheduled checkpointer (EventBridge on AWS, a timer in local mode; app/checkpoint.ts): signs a checkpoint
  * committing to every ledger record written since the last one, one run at a time under the checkpoint lease.
  */
-import { writeCheckpoints, type CheckpointSummary } from '../app/checkpoint';
+
 import { awsCheckpoints, awsLeases, awsPorts } from '../adapters/aws-ports';
 import { secondsEnv } from '../adapters/environment';
+import { type CheckpointSummary, writeCheckpoints } from '../app/checkpoint';
 
 const DEFAULT_SETTLE_SECONDS = 60;
 /** Without an invocation context (a direct call), the run's time. */
 const DEFAULT_REMAINING_MS = 60_000;
 
-export async function handler(_event: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<{ checkpoints: CheckpointSummary; skipped?: true }> {
+export async function handler(
+  _event: unknown,
+  context?: { getRemainingTimeInMillis?: () => number },
+): Promise<{ checkpoints: CheckpointSummary; skipped?: true }> {
   const settle = secondsEnv('checkpointSettle');
   const run = await writeCheckpoints(
     { clock: awsPorts.clock, checkpoints: awsCheckpoints(), leases: awsLeases },

@@ -4,22 +4,22 @@
  * serialized per request by the ledger, so "derive, check, append" cannot double-count or settle twice.
  */
 import type { z } from 'zod';
-import type { AuditEvent, AuditRecord } from './ledger-record';
 import { CountersignError } from './errors';
-import { identityKey, type IdentityDirectory } from './identity';
+import { type IdentityDirectory, identityKey } from './identity';
+import type { AuditEvent, AuditRecord } from './ledger-record';
 import { quorumGaps } from './quorum';
 import {
   escalatedDataSchema,
+  type OutcomeType,
   outcomeDataSchema,
+  type PolicyDecidedData,
   policyDecidedDataSchema,
   recordEvent,
   requestedDataSchema,
-  votedDataSchema,
-  type OutcomeType,
-  type PolicyDecidedData,
   type VoteInput,
+  votedDataSchema,
 } from './records';
-import type { actionRequestSchema, decidedBySchema, Decision, ActionView, RequestStatus } from './request';
+import type { ActionView, actionRequestSchema, Decision, decidedBySchema, RequestStatus } from './request';
 import type { WorkflowWait } from './workflow';
 
 export interface Vote {
@@ -104,7 +104,9 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
     requester: requested.requester,
     request: requested.request,
     body: digestOf(requested.bodyCommitment, requested.bodySha256) ?? { kind: 'commitment', value: '' },
-    ...(digestOf(requested.parametersCommitment, requested.parametersSha256) ? { parameters: digestOf(requested.parametersCommitment, requested.parametersSha256)! } : {}),
+    ...(digestOf(requested.parametersCommitment, requested.parametersSha256)
+      ? { parameters: digestOf(requested.parametersCommitment, requested.parametersSha256)! }
+      : {}),
     createdAt: first.at,
     ...(policy ? { policy } : {}),
     votes,
@@ -169,7 +171,10 @@ function settledByVotes(state: ApprovalState): AuditEvent | undefined {
   const deny = state.votes.find((v) => v.decision === 'deny');
   if (deny) return recordEvent('denied', deny.approver, { decidedBy: 'approvers', ...(deny.reason ? { reason: deny.reason } : {}) });
   if (quorumGaps(state.policy, approvers(state), state.escalatedTo ?? []).length === 0) {
-    return recordEvent('approved', 'countersign', { decidedBy: 'approvers', approvers: state.votes.filter((v) => v.decision === 'approve').map((v) => v.approver) });
+    return recordEvent('approved', 'countersign', {
+      decidedBy: 'approvers',
+      approvers: state.votes.filter((v) => v.decision === 'approve').map((v) => v.approver),
+    });
   }
   return undefined;
 }
@@ -220,7 +225,8 @@ export function decideVote(chain: readonly AuditRecord[], voter: Voter, vote: Vo
     const settle = settledByVotes(state);
     return settle ? [settle] : [];
   }
-  if (isSelf(state, approver, directory)) throw new CountersignError('self_approval', 'the requester, or the person the agent acts for, cannot approve this request');
+  if (isSelf(state, approver, directory))
+    throw new CountersignError('self_approval', 'the requester, or the person the agent acts for, cannot approve this request');
   if (!isApprover(state, approver, directory)) throw new CountersignError('not_an_approver', 'you are not an approver of this request');
   if (state.outcome) throw new CountersignError('already_decided', `the request is already ${state.outcome.status}`);
   if (state.policy.expiresAt && now.getTime() >= Date.parse(state.policy.expiresAt)) {
@@ -235,7 +241,9 @@ export function decideVote(chain: readonly AuditRecord[], voter: Voter, vote: Vo
 export function awaitsVoteFrom(state: ApprovalState, principal: string, now: Date, directory: IdentityDirectory): boolean {
   if (state.outcome || state.policy?.effect !== 'require_approval') return false;
   if (state.policy.expiresAt && now.getTime() >= Date.parse(state.policy.expiresAt)) return false;
-  return isApprover(state, principal, directory) && !isSelf(state, principal, directory) && !state.votes.some((v) => directory.samePerson(v.approver, principal));
+  return (
+    isApprover(state, principal, directory) && !isSelf(state, principal, directory) && !state.votes.some((v) => directory.samePerson(v.approver, principal))
+  );
 }
 
 /** What a requester's cancel still has to append (any session of the requesting role may cancel). */
@@ -305,7 +313,9 @@ export function decideIntake(chain: readonly AuditRecord[], intake: IntakeRecord
   const state = deriveState(chain);
   if (!state) {
     const { requester, request, bodyCommitment, parametersCommitment, masked } = intake;
-    return [recordEvent('requested', requester, { request, requester, bodyCommitment, parametersCommitment, ...(masked.length ? { masked: [...masked] } : {}) })];
+    return [
+      recordEvent('requested', requester, { request, requester, bodyCommitment, parametersCommitment, ...(masked.length ? { masked: [...masked] } : {}) }),
+    ];
   }
   if (state.body.kind !== 'commitment' || state.body.value !== intake.bodyCommitment || state.requester !== intake.requester) {
     throw new CountersignError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
@@ -362,7 +372,13 @@ export function planWake(state: ApprovalState, now: Date, directory: IdentityDir
     const every = policy.remindAfterSeconds * 1000;
     const due = (state.remindedAt ? Date.parse(state.remindedAt) : created) + every;
     if (t >= due) {
-      remind = approversToAsk(state, directory).filter((a) => !directory.isAnyOf(a, state.votes.map((v) => v.approver)));
+      remind = approversToAsk(state, directory).filter(
+        (a) =>
+          !directory.isAnyOf(
+            a,
+            state.votes.map((v) => v.approver),
+          ),
+      );
       wakes.push(t + every);
     } else wakes.push(due);
   }

@@ -6,8 +6,8 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { MAX_DURATION_SECONDS, parseDuration } from './duration';
+import { IdentityError, identitySchema, MEMBER_KINDS, parsePrincipal } from './identity';
 import { maskPathSchema } from './masking';
-import { IdentityError, MEMBER_KINDS, identitySchema, parsePrincipal } from './identity';
 import { canonicalText } from './text';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
@@ -27,8 +27,14 @@ const memberIdentity = identitySchema(MEMBER_KINDS);
 const memberSchema = z.strictObject({
   /** Approver identity: an email address or an IAM principal ARN (a role stands for every session of it). */
   id: z.string().min(1).max(256).pipe(memberIdentity),
-  email: z.email().pipe(identitySchema(['email'])).optional(),
-  slackUserId: z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'expected a Slack user id such as U0123ABCD').optional(),
+  email: z
+    .email()
+    .pipe(identitySchema(['email']))
+    .optional(),
+  slackUserId: z
+    .string()
+    .regex(/^[UW][A-Z0-9]{2,}$/, 'expected a Slack user id such as U0123ABCD')
+    .optional(),
 });
 
 const groupSchema = z.strictObject({ members: z.array(memberSchema).min(1, 'a group needs at least one member') });
@@ -112,7 +118,10 @@ const outcomeFields = {
   /** Paths to mask in notifications, pages and the ledger, besides the global `mask`. */
   mask: z.array(maskPathSchema).optional(),
   /** Quorum across teams: distinct approvals from each group (a person in two groups counts once). */
-  require: z.array(z.strictObject({ group: name, min: z.int().min(1).max(100) })).min(1).optional(),
+  require: z
+    .array(z.strictObject({ group: name, min: z.int().min(1).max(100) }))
+    .min(1)
+    .optional(),
 };
 
 const ruleSchema = z.strictObject({ name, match: matchSchema, ...outcomeFields });
@@ -124,9 +133,7 @@ const secretRef = z.string().regex(SECRET_REF_PATTERN, 'expected a secret refere
 
 const channelsSchema = z.strictObject({
   email: z.strictObject({ from: z.email(), configurationSet: z.string().min(1).optional() }).optional(),
-  slack: z
-    .strictObject({ botToken: secretRef, signingSecret: secretRef, channel: z.string().min(1).optional() })
-    .optional(),
+  slack: z.strictObject({ botToken: secretRef, signingSecret: secretRef, channel: z.string().min(1).optional() }).optional(),
   teams: z.strictObject({ webhookUrl: secretRef }).optional(),
 });
 
@@ -153,14 +160,17 @@ export const localCallerSchema = z.union([
   z.strictObject({
     principal: reportedPrincipal,
     /** `requestContext.authorizer.iam.userId`: for a role session `AROA…:<session>`. */
-    userId: z.string().regex(/^[A-Z0-9]{16,128}(:[\w+=,.@-]{2,64})?$/, 'expected a unique id such as AROAEXAMPLEID123:session').optional(),
+    userId: z
+      .string()
+      .regex(/^[A-Z0-9]{16,128}(:[\w+=,.@-]{2,64})?$/, 'expected a unique id such as AROAEXAMPLEID123:session')
+      .optional(),
   }),
 ]);
 export type LocalCaller = z.infer<typeof localCallerSchema>;
 
 const localSchema = z.strictObject({
   /** Bearer key -> principal, for local mode only. */
-  apiKeys: z.record(z.string().regex(/^[A-Za-z0-9._~+\/-]{6,256}$/, 'an API key is 6-256 URL-safe characters'), localCallerSchema).default({}),
+  apiKeys: z.record(z.string().regex(/^[A-Za-z0-9._~+/-]{6,256}$/, 'an API key is 6-256 URL-safe characters'), localCallerSchema).default({}),
 });
 
 /**
@@ -223,7 +233,12 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
     else seen.set(rule.name, index);
   });
   // A Teams card cannot say who clicks: approvers identify by a personal link (email) or by signing in.
-  if (isRecord(document.channels) && document.channels.teams !== undefined && document.channels.email === undefined && !(isRecord(document.auth) && document.auth.oidc !== undefined)) {
+  if (
+    isRecord(document.channels) &&
+    document.channels.teams !== undefined &&
+    document.channels.email === undefined &&
+    !(isRecord(document.auth) && document.auth.oidc !== undefined)
+  ) {
     problems.push({ path: ['channels', 'teams'], message: 'Teams needs channels.email or auth.oidc so approvers can prove who they are' });
   }
   const outcomes = [
@@ -247,7 +262,10 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
       if (seconds !== undefined && seconds >= timeout) problems.push({ path: [...path, field], message: `must be shorter than the timeout (${shown})` });
     }
     if ((outcome.escalateAfter === undefined) !== (outcome.escalateTo === undefined)) {
-      problems.push({ path: [...path, outcome.escalateAfter === undefined ? 'escalateAfter' : 'escalateTo'], message: 'escalateAfter and escalateTo go together' });
+      problems.push({
+        path: [...path, outcome.escalateAfter === undefined ? 'escalateAfter' : 'escalateTo'],
+        message: 'escalateAfter and escalateTo go together',
+      });
     }
     if (Array.isArray(outcome.escalateTo)) {
       outcome.escalateTo.forEach((group, i) => {
@@ -265,7 +283,10 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
         const found = groups[req.group];
         if (found === undefined) return problems.push({ path: [...path, 'require', i, 'group'], message: `unknown group "${req.group}"` });
         // Unvalidated input: a member id that is not a string is reported by the schema, not counted here.
-        const members = isRecord(found) && Array.isArray(found.members) ? [...new Set(found.members.filter(isRecord).flatMap((m) => (typeof m.id === 'string' ? [personKey(m.id)] : [])))] : [];
+        const members =
+          isRecord(found) && Array.isArray(found.members)
+            ? [...new Set(found.members.filter(isRecord).flatMap((m) => (typeof m.id === 'string' ? [personKey(m.id)] : [])))]
+            : [];
         members.forEach((m) => everyone.add(m));
         if (typeof req.min === 'number' && req.min > members.length) {
           problems.push({ path: [...path, 'require', i, 'min'], message: `needs ${req.min} but group "${req.group}" has ${members.length} members` });

@@ -15,7 +15,7 @@
  * which neither of those can hold) and then canonical JSON, each with its own domain, so no signature of one kind
  * can pass for another.
  */
-import { createHash, verify, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { canonicalSignedJson } from './ledger-record';
@@ -114,11 +114,7 @@ export function addExportItem(progress: ExportProgress, item: unknown, text?: st
   const digest = sha256(Buffer.from(progress.digest, 'hex'), sha256(canonical)).toString('hex');
   const kind = exportItemKind(item);
   const at = (item as { at?: unknown } | null)?.at;
-  const newer =
-    kind === 'record' &&
-    typeof at === 'string' &&
-    at <= progress.exportedAt &&
-    (progress.head === null || at > progress.head.until);
+  const newer = kind === 'record' && typeof at === 'string' && at <= progress.exportedAt && (progress.head === null || at > progress.head.until);
   return {
     ...progress,
     items: progress.items + 1,

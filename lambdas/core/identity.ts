@@ -48,7 +48,8 @@ export function parsePrincipal(raw: string): Principal {
   if (typeof raw !== 'string' || raw.trim() === '') throw new IdentityError('an identity cannot be empty');
   // Surrounding spaces, tabs and line breaks are trimmed; anything hidden is refused, at the ends too (String#trim would
   // drop a BOM or a line separator silently).
-  if (hasHiddenCharacters(raw.replace(/^[\p{Zs}\t\n\r]+|[\p{Zs}\t\n\r]+$/gu, ''))) throw new IdentityError('holds a hidden character: an invisible, bidi or control character');
+  if (hasHiddenCharacters(raw.replace(/^[\p{Zs}\t\n\r]+|[\p{Zs}\t\n\r]+$/gu, '')))
+    throw new IdentityError('holds a hidden character: an invisible, bidi or control character');
   const text = raw.normalize('NFKC').trim();
   const mixed = lookAlikeWord(text);
   if (mixed !== undefined) throw new IdentityError(`mixes look-alike letters of several scripts ("${mixed}")`);
@@ -86,7 +87,8 @@ function parseArn(arn: string): Principal {
     const role = `${prefix('iam')}role/${parts[1]}`;
     return { kind: 'assumed-role', id: `${prefix('sts')}assumed-role/${parts[1]}/${parts[2]}`, party: role, role, session: parts[2]! };
   }
-  if (parts[0] === 'federated-user' && parts.length === 2 && IAM_NAME.test(parts[1]!)) return plain('federated-user', `${prefix('sts')}federated-user/${parts[1]}`);
+  if (parts[0] === 'federated-user' && parts.length === 2 && IAM_NAME.test(parts[1]!))
+    return plain('federated-user', `${prefix('sts')}federated-user/${parts[1]}`);
   throw new IdentityError('is an STS ARN but not an assumed-role or federated-user session');
 }
 
@@ -145,7 +147,8 @@ const KIND_WORDS: Record<PrincipalKind, string> = {
   'iam-user': 'an IAM user',
   'iam-role': 'an IAM role',
   'iam-root': 'an account root',
-  'assumed-role': 'an assumed-role session, whose session name whoever assumes the role chooses: name the role (arn:aws:iam::<account>:role/<name>) or, for IAM Identity Center, the person’s email',
+  'assumed-role':
+    'an assumed-role session, whose session name whoever assumes the role chooses: name the role (arn:aws:iam::<account>:role/<name>) or, for IAM Identity Center, the person’s email',
   'federated-user': 'a federated-user session, whose name the federating caller chooses',
   name: 'not an email address or an IAM principal ARN',
 };

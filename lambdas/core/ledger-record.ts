@@ -4,11 +4,10 @@
  * signature = DER ECDSA P-256 over that digest (KMS Sign, MessageType DIGEST), so anyone with the public key can
  * verify a chain offline.
  */
-import { createHash, verify, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import { auditTypeSchema } from './records';
-
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
 
@@ -71,13 +70,7 @@ export function recordHash(unsigned: UnsignedRecord): string {
  * The next record of `chain` for `event`, not yet signed. `data` is passed through JSON so what is hashed is
  * exactly what reads back from the table (undefined values dropped, no class instances).
  */
-export function nextUnsignedRecord(
-  chain: readonly AuditRecord[],
-  requestId: string,
-  event: AuditEvent,
-  at: Date,
-  keyId: string,
-): UnsignedRecord {
+export function nextUnsignedRecord(chain: readonly AuditRecord[], requestId: string, event: AuditEvent, at: Date, keyId: string): UnsignedRecord {
   const { type, actor, data } = auditEventSchema.parse(event);
   const last = chain.at(-1);
   return {

@@ -6,12 +6,21 @@
  * or window, lines added after the seal). Nothing here trusts the party that produced the export.
  */
 import type { KeyObject } from 'node:crypto';
-import { z } from 'zod';
-import { jsonTextProblem } from './json-keys';
 import { createHash } from 'node:crypto';
-import { assertP256PublicKey, auditRecordSchema, canonicalSignedJson, GENESIS_HASH, signatureValid, signedDigest, withoutSignature, type AuditRecord } from './ledger-record';
-import { checkpointSchema, LEDGER_ORIGIN, leavesPageSchema, merkleRoot, type Checkpoint, type Leaf, type LeavesPage } from './checkpoint';
-import { addExportItem, EXPORT_FORMAT, exportSealSchema, sealProblem, startExport, type ExportProgress, type ExportSeal } from './export-seal';
+import { z } from 'zod';
+import { type Checkpoint, checkpointSchema, LEDGER_ORIGIN, type Leaf, type LeavesPage, leavesPageSchema, merkleRoot } from './checkpoint';
+import { addExportItem, EXPORT_FORMAT, type ExportProgress, type ExportSeal, exportSealSchema, sealProblem, startExport } from './export-seal';
+import { jsonTextProblem } from './json-keys';
+import {
+  type AuditRecord,
+  assertP256PublicKey,
+  auditRecordSchema,
+  canonicalSignedJson,
+  GENESIS_HASH,
+  signatureValid,
+  signedDigest,
+  withoutSignature,
+} from './ledger-record';
 
 /**
  * The first line of an export: what was asked for and when. Its `exportedAt`, `since` and `until` must be the
@@ -160,7 +169,12 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       const named = typeof requestId === 'string' && typeof seq === 'number' ? { requestId, seq } : {};
       if (named.requestId && type !== 'checkpoint' && type !== 'checkpoint_leaves') unreadable.add(key(named.requestId, named.seq!));
       const issue = error.issues[0];
-      findings.push({ kind: 'malformed', line, ...named, message: `line ${line}: not a valid ${what} (${issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'invalid'})` });
+      findings.push({
+        kind: 'malformed',
+        line,
+        ...named,
+        message: `line ${line}: not a valid ${what} (${issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'invalid'})`,
+      });
     };
     if (type === 'export') {
       if (!first) {
@@ -259,12 +273,24 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
         );
       } else if (!signatureValid(record.signature, canonical, publicKey)) {
         entry.valid = false;
-        findings.push({ kind: 'bad_signature', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq}: the signature is not the ledger key's over this record` });
+        findings.push({
+          kind: 'bad_signature',
+          requestId,
+          seq: record.seq,
+          line,
+          message: `${requestId} seq ${record.seq}: the signature is not the ledger key's over this record`,
+        });
       }
       progress();
       // Order within the export: a chain is exported oldest first.
       if (record.seq < highest) {
-        findings.push({ kind: 'reordered', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq} comes after seq ${highest} in the export` });
+        findings.push({
+          kind: 'reordered',
+          requestId,
+          seq: record.seq,
+          line,
+          message: `${requestId} seq ${record.seq} comes after seq ${highest} in the export`,
+        });
       }
       highest = Math.max(highest, record.seq);
       const k = key(requestId, record.seq);
@@ -287,7 +313,12 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       const after = chain[i]!.record;
       for (let seq = before.seq + 1; seq < after.seq; seq++) addMissing(requestId, seq);
       if (after.seq === before.seq + 1 && after.prevHash !== before.hash) {
-        findings.push({ kind: 'broken_link', requestId, seq: after.seq, message: `${requestId} seq ${after.seq}: prevHash is not the hash of seq ${before.seq}` });
+        findings.push({
+          kind: 'broken_link',
+          requestId,
+          seq: after.seq,
+          message: `${requestId} seq ${after.seq}: prevHash is not the hash of seq ${before.seq}`,
+        });
       }
     }
   }
@@ -306,7 +337,12 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
     const edited = sha256Hex(canonical) !== cp.hash;
     if (edited || !signatureValid(cp.signature, canonical, publicKey)) {
       entry.valid = false;
-      findings.push({ kind: 'checkpoint_forged', checkpoint: cp.seq, line: entry.line, message: `checkpoint ${cp.seq}: ${edited ? 'its content does not match its hash' : "the signature is not the ledger key's"}` });
+      findings.push({
+        kind: 'checkpoint_forged',
+        checkpoint: cp.seq,
+        line: entry.line,
+        message: `checkpoint ${cp.seq}: ${edited ? 'its content does not match its hash' : "the signature is not the ledger key's"}`,
+      });
     }
     progress();
     if (previous && cp.seq === previous.seq) {
@@ -315,12 +351,21 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       continue;
     }
     if (!previous && !partial && (cp.seq !== 1 || cp.prevHash !== GENESIS_HASH || cp.from !== LEDGER_ORIGIN)) {
-      findings.push({ kind: 'checkpoint_missing', checkpoint: cp.seq, message: `checkpoints before ${cp.seq} are missing: the first checkpoint starts the chain` });
+      findings.push({
+        kind: 'checkpoint_missing',
+        checkpoint: cp.seq,
+        message: `checkpoints before ${cp.seq} are missing: the first checkpoint starts the chain`,
+      });
     } else if (previous && cp.seq !== previous.seq + 1) {
       findings.push({ kind: 'checkpoint_missing', checkpoint: previous.seq + 1, message: `checkpoints ${previous.seq + 1}–${cp.seq - 1} are missing` });
     } else if (previous && (cp.prevHash !== previous.hash || cp.from !== previous.until || cp.total !== previous.total + cp.count)) {
       entry.valid = false;
-      findings.push({ kind: 'checkpoint_forged', checkpoint: cp.seq, line: entry.line, message: `checkpoint ${cp.seq} does not continue checkpoint ${previous.seq}` });
+      findings.push({
+        kind: 'checkpoint_forged',
+        checkpoint: cp.seq,
+        line: entry.line,
+        message: `checkpoint ${cp.seq} does not continue checkpoint ${previous.seq}`,
+      });
     }
     previous = cp;
     if (!entry.valid) continue;
@@ -328,7 +373,11 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
     const leaves = own.flatMap((p) => p.leaves);
     const complete = own.length === cp.pages && own.every((p, i) => p.seq === i + 1 && p.from === cp.from && p.until === cp.until);
     if (!complete || leaves.length !== cp.count || merkleRoot(leaves) !== cp.root) {
-      findings.push({ kind: 'checkpoint_leaves', checkpoint: cp.seq, message: `checkpoint ${cp.seq}: its leaf pages ${complete ? 'do not match its signed root' : 'are missing or incomplete'}, so the records it covers cannot be named` });
+      findings.push({
+        kind: 'checkpoint_leaves',
+        checkpoint: cp.seq,
+        message: `checkpoint ${cp.seq}: its leaf pages ${complete ? 'do not match its signed root' : 'are missing or incomplete'}, so the records it covers cannot be named`,
+      });
       continue;
     }
     entry.leaves = leaves;
@@ -346,7 +395,13 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       record.covered = true;
       if (record.valid && record.record.hash !== hash) {
         record.valid = false;
-        findings.push({ kind: 'edited', requestId, seq, line: record.line, message: `${requestId} seq ${seq}: differs from the record checkpoint ${entry.checkpoint.seq} committed to` });
+        findings.push({
+          kind: 'edited',
+          requestId,
+          seq,
+          line: record.line,
+          message: `${requestId} seq ${seq}: differs from the record checkpoint ${entry.checkpoint.seq} committed to`,
+        });
       }
     }
   }
@@ -365,11 +420,23 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
     const range = sorted.find((e) => Date.parse(e.checkpoint.from) < at && at <= Date.parse(e.checkpoint.until));
     const { requestId, seq } = entry.record;
     if (range?.valid && range.leaves) {
-      findings.push({ kind: 'extra', requestId, seq, line: entry.line, message: `${requestId} seq ${seq}: not among the records checkpoint ${range.checkpoint.seq} committed to for its time` });
+      findings.push({
+        kind: 'extra',
+        requestId,
+        seq,
+        line: entry.line,
+        message: `${requestId} seq ${seq}: not among the records checkpoint ${range.checkpoint.seq} committed to for its time`,
+      });
     } else if (range) {
       // Its checkpoint's leaves are unusable: already reported.
     } else if (openEnded && at <= asOf.getTime() - maxAgeMs && !(partial && sorted[0] && at <= Date.parse(sorted[0].checkpoint.from))) {
-      findings.push({ kind: 'uncovered', requestId, seq, line: entry.line, message: `${requestId} seq ${seq}: written ${entry.record.at}, yet no checkpoint covers it` });
+      findings.push({
+        kind: 'uncovered',
+        requestId,
+        seq,
+        line: entry.line,
+        message: `${requestId} seq ${seq}: written ${entry.record.at}, yet no checkpoint covers it`,
+      });
     } else {
       pending += 1;
     }
@@ -388,7 +455,12 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
     const present = byRequest.get(requestId)?.map((e) => e.record.seq) ?? [];
     const gone = [...seqs].sort((a, b) => a - b);
     if (present.length === 0 && ![...unreadable].some((k) => k.startsWith(`${requestId}\u0000`))) {
-      findings.push({ kind: 'deleted_request', requestId, seqs: gone, message: `${requestId}: the whole request is gone (${gone.length} record${gone.length === 1 ? '' : 's'}: seq ${gone.join(', ')})` });
+      findings.push({
+        kind: 'deleted_request',
+        requestId,
+        seqs: gone,
+        message: `${requestId}: the whole request is gone (${gone.length} record${gone.length === 1 ? '' : 's'}: seq ${gone.join(', ')})`,
+      });
       continue;
     }
     const last = Math.max(0, ...present);
@@ -460,7 +532,11 @@ function sealFindings(
   } else {
     for (const field of ['exportedAt', 'since', 'until'] as const) {
       if (header[field] !== seal[field]) {
-        findings.push({ kind: 'header_edited', line: 1, message: `the header says ${field} ${header[field] ?? '(none)'}, but the seal signed ${seal[field] ?? '(none)'}` });
+        findings.push({
+          kind: 'header_edited',
+          line: 1,
+          message: `the header says ${field} ${header[field] ?? '(none)'}, but the seal signed ${seal[field] ?? '(none)'}`,
+        });
       }
     }
   }
@@ -490,7 +566,10 @@ function sealFindings(
   }
   if (findings.length === counted && actual.items !== seal.items) differs('items', seal.items, actual.items, 'cut (checkpoint leaf pages)');
   if (findings.length === counted && actual.digest !== seal.digest) {
-    findings.push({ kind: 'not_as_sealed', message: "the file's lines are not the ones the export returned (the seal's digest differs): edited, replaced or reordered" });
+    findings.push({
+      kind: 'not_as_sealed',
+      message: "the file's lines are not the ones the export returned (the seal's digest differs): edited, replaced or reordered",
+    });
   }
   return { sealed: findings.length === before, authentic: problem === undefined };
 }

@@ -539,7 +539,8 @@ export function maskRequest<T>(value: T, options: MaskOptions = {}): MaskResult<
       // A key may stand for one segment (`*`, or the key itself) and, holding dots, for the several it spells: both count.
       const parts = cursors.length > 0 ? keyParts(matchKey) : [];
       const fits = (segments: readonly string[], at: number, n: number) =>
-        parts.length === n && parts.every((part, j) => segments[at + j] !== undefined && (segments[at + j] === '*' || canonicalText(segments[at + j]!) === part));
+        parts.length === n &&
+        parts.every((part, j) => segments[at + j] !== undefined && (segments[at + j] === '*' || canonicalText(segments[at + j]!) === part));
       const next = [
         ...cursors.flatMap(([segments, at]) => [
           ...(segments[at] === '*' || segments[at] === matchKey || fits(segments, at, 1) ? [[segments, at + 1] as const] : []),
@@ -560,12 +561,19 @@ export function maskRequest<T>(value: T, options: MaskOptions = {}): MaskResult<
     if (Array.isArray(node)) return descend(node, () => node.map((value, i) => child(value, String(i), String(i), key, true)));
     if (isPlainObject(node)) {
       // Object.fromEntries defines own properties, so a `__proto__` key from JSON stays data instead of a prototype.
-      return descend(node, () => Object.fromEntries(keysOf(node, path, key).map(([childKey, shown]) => [shown, child(node[childKey], childKey, shown, childKey)])));
+      return descend(node, () =>
+        Object.fromEntries(keysOf(node, path, key).map(([childKey, shown]) => [shown, child(node[childKey], childKey, shown, childKey)])),
+      );
     }
     return node;
   };
 
-  const result = walk(value, [], patterns.map((segments) => [segments, 0] as const), undefined) as T;
+  const result = walk(
+    value,
+    [],
+    patterns.map((segments) => [segments, 0] as const),
+    undefined,
+  ) as T;
   return { value: result, masked };
 }
 

@@ -79,7 +79,13 @@ export function approvalRequestText(state: ApprovalState, reviewUrl: string): { 
     '',
     ...(request.justification !== undefined
       ? // Quoted line by line: the agent's lines cannot pass for ours (a second "Review and decide" link).
-        ['Justification (supplied by the agent, not verified):', ...markHidden(request.justification).split('\n').map((l) => `> ${l}`), '']
+        [
+          'Justification (supplied by the agent, not verified):',
+          ...markHidden(request.justification)
+            .split('\n')
+            .map((l) => `> ${l}`),
+          '',
+        ]
       : []),
     `Review and decide: ${reviewUrl}`,
     '',

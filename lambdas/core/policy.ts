@@ -7,14 +7,14 @@
  * one): a rule with a false condition does not match; a rule with no false condition but one that cannot be judged
  * refuses the request (400) instead of being skipped, so a value policy cannot read never reaches a weaker rule.
  */
-import { channelsFor, timeoutSeconds, type Config, type ParameterCondition, type PolicyOutcome, type Rule } from './config';
+import { type Config, channelsFor, type ParameterCondition, type PolicyOutcome, type Rule, timeoutSeconds } from './config';
 import { parseDuration } from './duration';
 import { CountersignError } from './errors';
 import { principalMatchForms } from './identity';
 import { approvalsNeeded, requirementsOf } from './quorum';
 import type { PolicyDecidedData } from './records';
 import type { ActionRequest } from './request';
-import { canonicalText, codePointName, hasHiddenCharacters, keyParts, markHidden, lookAlikeWord } from './text';
+import { canonicalText, codePointName, hasHiddenCharacters, keyParts, lookAlikeWord, markHidden } from './text';
 
 export interface PolicyDecision {
   readonly refused?: undefined;
@@ -102,7 +102,10 @@ export function fieldProblems(request: PolicyInput): Unjudged[] {
 
 type Scalar = string | number | boolean;
 
-type Lookup = { readonly kind: 'absent' } | { readonly kind: 'present'; readonly value: unknown } | { readonly kind: 'unjudged'; readonly is: string; readonly needs: string };
+type Lookup =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'present'; readonly value: unknown }
+  | { readonly kind: 'unjudged'; readonly is: string; readonly needs: string };
 
 /** A one-element list is its element, however deeply wrapped. */
 function unwrap(value: unknown): unknown {
@@ -138,13 +141,21 @@ export function lookupParameter(parameters: Record<string, unknown> | undefined,
     const where = ['parameters', ...path.split('.').slice(0, i)].join('.');
     node = unwrap(node);
     if (Array.isArray(node)) {
-      return { kind: 'unjudged', is: `is under ${where}, which is a list of ${node.length} values`, needs: `policy reads ${path.split('.').slice(i).join('.')} inside ${where}: send one object there, not a list` };
+      return {
+        kind: 'unjudged',
+        is: `is under ${where}, which is a list of ${node.length} values`,
+        needs: `policy reads ${path.split('.').slice(i).join('.')} inside ${where}: send one object there, not a list`,
+      };
     }
     if (node === null || typeof node !== 'object') return { kind: 'absent' };
     // A key with an unpaired surrogate is no text at all: it could be any key (intake refuses it before this).
     const broken = Object.keys(node).find((key) => /\p{Cs}/u.test(key));
     if (broken !== undefined) {
-      return { kind: 'unjudged', is: `is under ${where}, which holds the key ${show(broken)}`, needs: `${where} holds a key with an unpaired surrogate: send well-formed Unicode` };
+      return {
+        kind: 'unjudged',
+        is: `is under ${where}, which holds the key ${show(broken)}`,
+        needs: `${where} holds a key with an unpaired surrogate: send well-formed Unicode`,
+      };
     }
     const found: Array<{ key: string; spans: number }> = [];
     for (const [key, parts] of canonicalKeys(node, cache)) {
@@ -153,7 +164,11 @@ export function lookupParameter(parameters: Record<string, unknown> | undefined,
     if (found.length === 0) return { kind: 'absent' };
     if (found.length > 1) {
       const shown = found.map((f) => show(f.key)).join(' and ');
-      return { kind: 'unjudged', is: `is under ${where}, which holds both ${shown}`, needs: `${where} holds both ${shown}, which policy reads as one key: send it once` };
+      return {
+        kind: 'unjudged',
+        is: `is under ${where}, which holds both ${shown}`,
+        needs: `${where} holds both ${shown}, which policy reads as one key: send it once`,
+      };
     }
     node = (node as Record<string, unknown>)[found[0]!.key];
     i += found[0]!.spans;
@@ -257,11 +272,23 @@ function judgeCondition(path: string, condition: ParameterCondition, found: Look
   return judgements.find((j) => j.holds === false) ?? judgements.find((j) => j.holds === 'unjudged') ?? HOLDS;
 }
 
-function judgeScalar(condition: ParameterCondition, value: Scalar, shown: string, fail: (because: string) => void, unjudged: (is: string, needs: string) => void): void {
+function judgeScalar(
+  condition: ParameterCondition,
+  value: Scalar,
+  shown: string,
+  fail: (because: string) => void,
+  unjudged: (is: string, needs: string) => void,
+): void {
   // Text compared as text, with a word mixing look-alike scripts (`рroduction`), would pass for another value.
-  const mixed = typeof value === 'string' && [condition.equals, condition.in, condition.not, condition.glob].some((op) => op !== undefined) ? lookAlikeWord(value) : undefined;
+  const mixed =
+    typeof value === 'string' && [condition.equals, condition.in, condition.not, condition.glob].some((op) => op !== undefined)
+      ? lookAlikeWord(value)
+      : undefined;
   if (mixed !== undefined) {
-    unjudged(`is ${shown}, mixing scripts in "${markHidden(mixed)}"`, 'policy compares this as text, and it mixes look-alike letters of several scripts: send it in one script');
+    unjudged(
+      `is ${shown}, mixing scripts in "${markHidden(mixed)}"`,
+      'policy compares this as text, and it mixes look-alike letters of several scripts: send it in one script',
+    );
     return;
   }
   const key = equalityKey(value);
@@ -286,7 +313,10 @@ function judgeScalar(condition: ParameterCondition, value: Scalar, shown: string
     const results = globTexts(value).map((text) => canonicalGlob(condition.glob!).test(text));
     if (results.every((r) => !r)) fail(`is ${shown}, not matching "${condition.glob}"`);
     else if (results.some((r) => !r)) {
-      unjudged(`is ${shown}, which reads as the number ${numberText(n!)} too`, 'policy matches this against a pattern, and as text and as a number it reads differently: send the number as a number');
+      unjudged(
+        `is ${shown}, which reads as the number ${numberText(n!)} too`,
+        'policy matches this against a pattern, and as text and as a number it reads differently: send the number as a number',
+      );
     }
   }
 }
@@ -308,7 +338,10 @@ export function judgeRule(rule: Rule, request: PolicyInput, cache: KeyCache = ne
   if (environment !== undefined) {
     const allowed = [environment].flat();
     const value = request.environment === undefined ? undefined : canonicalText(request.environment);
-    check(value !== undefined && allowed.some((a) => canonicalText(a) === value), () => `environment ${markHidden(request.environment ?? '(none)')} is not ${allowed.join(' or ')}`);
+    check(
+      value !== undefined && allowed.some((a) => canonicalText(a) === value),
+      () => `environment ${markHidden(request.environment ?? '(none)')} is not ${allowed.join(' or ')}`,
+    );
   }
   for (const [field, glob, value] of [
     ['resource', resource, request.resource],
@@ -321,7 +354,11 @@ export function judgeRule(rule: Rule, request: PolicyInput, cache: KeyCache = ne
     ['onBehalfOf', onBehalfOf, request.onBehalfOf],
   ] as const) {
     // A role session also matches its role's ARN.
-    if (glob !== undefined) check(value !== undefined && principalMatchForms(value).some((form) => globMatches(glob, form)), () => `${field} ${markHidden(value ?? '(none)')} does not match "${glob}"`);
+    if (glob !== undefined)
+      check(
+        value !== undefined && principalMatchForms(value).some((form) => globMatches(glob, form)),
+        () => `${field} ${markHidden(value ?? '(none)')} does not match "${glob}"`,
+      );
   }
   for (const [path, condition] of Object.entries(parameters ?? {})) {
     judgements.push(judgeCondition(path, condition, lookupParameter(request.parameters, path, cache)));
@@ -380,7 +417,11 @@ export function refusalError(refusal: PolicyRefusal): CountersignError {
     refusal.rule === undefined
       ? `${paths}: hidden characters are not allowed in fields policy compares`
       : `policy cannot judge ${paths} as sent (rule ${refusal.rule}): send values it can compare`;
-  return new CountersignError('invalid_request', message, refusal.problems.map((p) => ({ path: p.path, message: p.needs })));
+  return new CountersignError(
+    'invalid_request',
+    message,
+    refusal.problems.map((p) => ({ path: p.path, message: p.needs })),
+  );
 }
 
 /** The distinct identities of the approver groups of an outcome (`approvers`, or every group in `require`). */
@@ -391,15 +432,25 @@ export function approverIds(config: Pick<Config, 'groups'>, outcome: PolicyOutco
   return [...ids];
 }
 
-
 /**
  * The `policy_decided` record for a verdict: the rule, its effect and, for an approval, everything the workflow and
  * the approvers' channels act on (who, how many, where, until when, reminders and escalation).
  */
-export function policyDecidedData(config: Config, verdict: { readonly rule: string; readonly outcome: PolicyOutcome }, policyVersion: string, now: Date): PolicyDecidedData {
+export function policyDecidedData(
+  config: Config,
+  verdict: { readonly rule: string; readonly outcome: PolicyOutcome },
+  policyVersion: string,
+  now: Date,
+): PolicyDecidedData {
   const { rule, outcome } = verdict;
   const require = requirementsOf(config, outcome);
-  const base = { rule, effect: outcome.effect, ...(outcome.reason ? { reason: outcome.reason } : {}), requiredApprovals: approvalsNeeded(outcome), policyVersion };
+  const base = {
+    rule,
+    effect: outcome.effect,
+    ...(outcome.reason ? { reason: outcome.reason } : {}),
+    requiredApprovals: approvalsNeeded(outcome),
+    policyVersion,
+  };
   if (outcome.effect !== 'require_approval') return { ...base, approvers: [] };
   const seconds = timeoutSeconds(outcome);
   return {
@@ -412,7 +463,10 @@ export function policyDecidedData(config: Config, verdict: { readonly rule: stri
     ...(outcome.requireSignIn ? { requireSignIn: true } : {}),
     ...(outcome.remindAfter ? { remindAfterSeconds: parseDuration(outcome.remindAfter) } : {}),
     ...(outcome.escalateAfter && outcome.escalateTo
-      ? { escalateAfterSeconds: parseDuration(outcome.escalateAfter), escalateTo: approverIds(config, { effect: 'require_approval', approvers: outcome.escalateTo }) }
+      ? {
+          escalateAfterSeconds: parseDuration(outcome.escalateAfter),
+          escalateTo: approverIds(config, { effect: 'require_approval', approvers: outcome.escalateTo }),
+        }
       : {}),
   };
 }

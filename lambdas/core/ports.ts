@@ -4,16 +4,16 @@
  * tests wire in-memory ones (test/fixtures/memory-ports.ts). Nothing here imports AWS.
  */
 import type { ApprovalState } from './approval';
-import type { AuditEvent, AuditRecord } from './ledger-record';
+import type { CallbackBody } from './callback';
 import type { Checkpoint } from './checkpoint';
 import type { Config } from './config';
+import type { ExportPosition } from './export-seal';
 import type { IdentityDirectory } from './identity';
 import type { LeaseName } from './lease';
+import type { AuditEvent, AuditRecord } from './ledger-record';
 import type { OutgoingMessage } from './notification';
 import type { RequestStatus } from './request';
 import type { MacPort } from './review-token';
-import type { CallbackBody } from './callback';
-import type { ExportPosition } from './export-seal';
 
 /** The audit ledger: per request, a hash chain of signed records (docs/design.md "Audit ledger"). */
 export interface AuditLedger {

@@ -39,10 +39,13 @@ export function quorumShortfall(requirements: readonly Requirement[], approved: 
     }
     return false;
   };
-  approved.forEach((_, a) => assign(a, slots.map(() => false)));
-  return requirements
-    .map((r, i) => ({ group: r.group, more: slots.filter((g, s) => g === i && owner[s] === -1).length }))
-    .filter((m) => m.more > 0);
+  approved.forEach((_, a) =>
+    assign(
+      a,
+      slots.map(() => false),
+    ),
+  );
+  return requirements.map((r, i) => ({ group: r.group, more: slots.filter((g, s) => g === i && owner[s] === -1).length })).filter((m) => m.more > 0);
 }
 
 /**
@@ -50,7 +53,11 @@ export function quorumShortfall(requirements: readonly Requirement[], approved: 
  * `2 more approvals`); empty once the quorum is met. Escalated approvers may fill any requirement of a cross-team
  * quorum: escalation is there to unblock it.
  */
-export function quorumGaps(policy: Pick<PolicyDecidedData, 'require' | 'requiredApprovals'>, approved: readonly string[], escalatedTo: readonly string[]): string[] {
+export function quorumGaps(
+  policy: Pick<PolicyDecidedData, 'require' | 'requiredApprovals'>,
+  approved: readonly string[],
+  escalatedTo: readonly string[],
+): string[] {
   if (policy.require) {
     const requirements = policy.require.map((r) => ({ ...r, members: [...new Set([...r.members, ...escalatedTo])] }));
     return quorumShortfall(requirements, approved).map((m) => `${m.more} more from ${m.group}`);

@@ -3,13 +3,13 @@
  * this exact action, on this resource in this environment, with these exact parameters, was approved (and by whom). Signed by the ledger's KMS key, so the same public
  * key (GET /v1/audit/public-key) verifies receipts and audit records.
  */
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
 import type { ApprovalState } from './approval';
+import { opensCommitment } from './commitment';
 import type { AuditRecord } from './ledger-record';
 import type { LedgerSigner } from './ports';
-import { opensCommitment } from './commitment';
 import { canonicalText } from './text';
 
 export const RECEIPT_ISSUER = 'countersign';
@@ -26,11 +26,20 @@ export const receiptClaimsSchema = z.object({
    * JSON of the unmasked parameters (`{}` when absent). The salt is the requester's alone: the ledger, which approvers
    * and auditors read, holds only the commitment.
    */
-  paramsHmac: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters').optional(),
+  paramsHmac: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters')
+    .optional(),
   /** base64url of the request's 32-byte parameters salt. */
-  paramsSalt: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'expected 32 bytes in base64url').optional(),
+  paramsSalt: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'expected 32 bytes in base64url')
+    .optional(),
   /** Receipts issued before commitments: hex SHA-256 of the canonical JSON of the parameters. */
-  paramsSha256: z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters').optional(),
+  paramsSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters')
+    .optional(),
   requester: z.string().min(1),
   /** Who approved: empty when policy allowed the action at once. */
   approvers: z.array(z.string()),
@@ -239,7 +248,10 @@ function checkBindings(claims: ReceiptClaims, options: VerifyReceiptOptions): vo
     }
   }
   if (options.approvedByHumans && !approvedByHumans(claims)) {
-    throw new ReceiptError('not_approved_by_humans', `receipt is from policy alone (rule ${JSON.stringify(claims.rule)} allowed it); expected approval by people`);
+    throw new ReceiptError(
+      'not_approved_by_humans',
+      `receipt is from policy alone (rule ${JSON.stringify(claims.rule)} allowed it); expected approval by people`,
+    );
   }
   if (Object.hasOwn(options, 'parameters') && !receiptCoversParameters(claims, options.parameters)) {
     throw new ReceiptError('parameters_mismatch', 'receipt was issued for different parameters');

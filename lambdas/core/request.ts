@@ -34,8 +34,10 @@ export function parameterProblems(value: unknown): Array<{ path: Array<string | 
       continue;
     }
     if (typeof v === 'number') {
-      if (Number.isInteger(v) && !Number.isSafeInteger(v)) problems.push({ path, message: 'an integer beyond ±(2^53 - 1) loses precision: send it as a string' });
-      else if (v !== 0 && (Math.abs(v) < 1e-130 || Math.abs(v) >= 1e126)) problems.push({ path, message: 'a number outside 1e-130..1e126: send it as a string' });
+      if (Number.isInteger(v) && !Number.isSafeInteger(v))
+        problems.push({ path, message: 'an integer beyond ±(2^53 - 1) loses precision: send it as a string' });
+      else if (v !== 0 && (Math.abs(v) < 1e-130 || Math.abs(v) >= 1e126))
+        problems.push({ path, message: 'a number outside 1e-130..1e126: send it as a string' });
     } else if (Array.isArray(v)) {
       v.forEach((item, i) => stack.push({ value: item, path: [...path, i] }));
     } else if (v !== null && typeof v === 'object') {
@@ -62,9 +64,7 @@ export const actionRequestSchema = z.strictObject({
     .optional(),
   justification: z.string().max(4000).optional(),
   onBehalfOf: z.string().min(1).max(256).optional(),
-  agent: z
-    .strictObject({ name: z.string().max(256).optional(), model: z.string().max(256).optional(), runId: z.string().max(256).optional() })
-    .optional(),
+  agent: z.strictObject({ name: z.string().max(256).optional(), model: z.string().max(256).optional(), runId: z.string().max(256).optional() }).optional(),
   /** Gets a signed POST when the request settles (https; http to loopback in local mode). */
   callbackUrl: z.string().max(2048).optional(),
 });

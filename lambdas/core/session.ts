@@ -8,7 +8,7 @@
  * - the session (`cs_session`, 8 hours): the verified email of the signed-in person, for step-up checks.
  */
 import { z } from 'zod';
-import { approversToAsk, isSelf, type ApprovalState } from './approval';
+import { type ApprovalState, approversToAsk, isSelf } from './approval';
 import type { Config } from './config';
 import { identityDirectory, parsePrincipal } from './identity';
 import type { MacPort } from './review-token';

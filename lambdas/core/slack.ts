@@ -12,7 +12,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { statusOf, type ApprovalState, type Vote } from './approval';
+import { type ApprovalState, statusOf, type Vote } from './approval';
 import type { Config } from './config';
 import { identityDirectory } from './identity';
 import { markHidden } from './text';
@@ -303,7 +303,13 @@ export function verifySlackSignature({ signingSecret, timestamp, signature, body
 export const slackPayloadKindSchema = z.object({ type: z.string() }).loose();
 
 const slackActionSchema = z
-  .object({ action_id: z.string().min(1).max(255), value: z.string().max(2000).optional(), type: z.string().optional(), block_id: z.string().optional(), action_ts: z.string().optional() })
+  .object({
+    action_id: z.string().min(1).max(255),
+    value: z.string().max(2000).optional(),
+    type: z.string().optional(),
+    block_id: z.string().optional(),
+    action_ts: z.string().optional(),
+  })
   .loose();
 
 /** A `block_actions` interaction payload (docs.slack.dev/reference/interaction-payloads/block_actions-payload); loose on what we do not use. */
@@ -315,7 +321,10 @@ export const slackBlockActionsSchema = z
     api_app_id: z.string().optional(),
     container: z.object({ type: z.string() }).loose().optional(),
     channel: z.object({ id: z.string() }).loose().nullable().optional(),
-    message: z.object({ ts: z.string().optional(), blocks: z.array(z.unknown()).optional() }).loose().optional(),
+    message: z
+      .object({ ts: z.string().optional(), blocks: z.array(z.unknown()).optional() })
+      .loose()
+      .optional(),
     response_url: z.string().optional(),
     trigger_id: z.string().optional(),
     actions: z.array(slackActionSchema).min(1),

@@ -10,7 +10,7 @@
  * formatting, list or date substitution; hidden characters (core/text.ts) are then marked `[U+XXXX]`.
  */
 import { z } from 'zod';
-import { statusOf, type ApprovalState } from './approval';
+import { type ApprovalState, statusOf } from './approval';
 import { markHidden } from './text';
 
 export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
@@ -30,9 +30,7 @@ const adaptiveCardSchema = z.looseObject({
 /** The body a Teams Workflows webhook ("When a Teams webhook request is received") takes. */
 export const teamsMessageSchema = z.strictObject({
   type: z.literal('message'),
-  attachments: z
-    .array(z.strictObject({ contentType: z.literal(ADAPTIVE_CARD_CONTENT_TYPE), contentUrl: z.null(), content: adaptiveCardSchema }))
-    .min(1),
+  attachments: z.array(z.strictObject({ contentType: z.literal(ADAPTIVE_CARD_CONTENT_TYPE), contentUrl: z.null(), content: adaptiveCardSchema })).min(1),
 });
 export type TeamsMessage = z.infer<typeof teamsMessageSchema>;
 
@@ -109,7 +107,9 @@ export interface ApprovalCardOptions {
 export function approvalRequestCard(state: ApprovalState, options: ApprovalCardOptions): TeamsMessage {
   const { request, policy } = state;
   const agent = request.agent
-    ? [request.agent.name, request.agent.model && `model ${request.agent.model}`, request.agent.runId && `run ${request.agent.runId}`].filter(Boolean).join(', ')
+    ? [request.agent.name, request.agent.model && `model ${request.agent.model}`, request.agent.runId && `run ${request.agent.runId}`]
+        .filter(Boolean)
+        .join(', ')
     : undefined;
   const pending = statusOf(state) === 'pending';
   const body = [

@@ -18,7 +18,10 @@ export type WorkflowWait = z.infer<typeof workflowWaitSchema>;
 /** Execution input; `wait.seconds` drives the Notify task's TimeoutSecondsPath. */
 export const workflowInputSchema = z.strictObject({
   requestId: z.string().min(1),
-  timeoutSeconds: z.int().min(1).max(365 * 86_400),
+  timeoutSeconds: z
+    .int()
+    .min(1)
+    .max(365 * 86_400),
   wait: workflowWaitSchema,
 });
 

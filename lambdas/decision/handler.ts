@@ -3,17 +3,18 @@
  * the page and changes nothing (mail scanners and link unfurlers fetch links first); only POST decides. Both apply
  * the same rules through `decideVote` on the request's ledger chain.
  */
+
+import { awsPorts } from '../adapters/aws-ports';
+import { caller, type HttpEvent, type HttpResult, json, jsonBody, parseWith, routeHandler } from '../adapters/http';
 import { castVote, pendingFor, requestState } from '../app/vote';
 import { publicView, statusOf } from '../core/approval';
-import { voteSchema } from '../core/records';
 import { CountersignError } from '../core/errors';
+import { voteSchema } from '../core/records';
 import { REQUEST_ID_PATTERN } from '../core/request';
 import { checkReviewToken } from '../core/review-token';
-import { awsPorts } from '../adapters/aws-ports';
-import { caller, json, jsonBody, parseWith, routeHandler, type HttpEvent, type HttpResult } from '../adapters/http';
-import { checkStepUp, signedInAsApprover, finishSignIn, sendPersonalLink, showRequestLanding, startSignIn } from './identity';
+import { checkStepUp, finishSignIn, sendPersonalLink, showRequestLanding, signedInAsApprover, startSignIn } from './identity';
+import { REVIEW_PAGE_HEADERS, type ReviewView, renderMessagePage, renderReviewPage } from './review-page';
 import { handleSlackInteraction } from './slack-interactions';
-import { REVIEW_PAGE_HEADERS, renderMessagePage, renderReviewPage, type ReviewView } from './review-page';
 
 const ports = awsPorts;
 
@@ -55,7 +56,11 @@ async function reviewView(requestId: string, approver: string, formAction: strin
   if (!state) return undefined;
   const view = publicView(state) as ReviewView['request'];
   const directory = ports.policy.directory();
-  const self = directory.isOneOf(approver, [state.requester]) ? 'requester' : directory.isOneOf(approver, [state.request.onBehalfOf]) ? 'onBehalfOf' : undefined;
+  const self = directory.isOneOf(approver, [state.requester])
+    ? 'requester'
+    : directory.isOneOf(approver, [state.request.onBehalfOf])
+      ? 'onBehalfOf'
+      : undefined;
   return {
     request: { ...view, parameters: state.request.parameters, justification: state.request.justification, agent: state.request.agent, status: statusOf(state) },
     approver,
@@ -124,4 +129,3 @@ export const handler = routeHandler({
   'GET /v1/auth/login': withPorts(startSignIn),
   'GET /v1/auth/callback': withPorts(finishSignIn),
 });
-

@@ -7,33 +7,33 @@
  * Every answer is a page in the review page's style and headers (no script); bad input gets a 4xx page, never a
  * stack trace or a 5xx.
  */
-import { REQUEST_ID_PATTERN } from '../core/request';
+
 import * as oidc from 'openid-client';
 import { z } from 'zod';
-import { statusOf, type ApprovalState } from '../core/approval';
+import type { HttpEvent, HttpResult } from '../adapters/http';
+import { resolveSecret } from '../adapters/secrets';
+import { personalLinkEmail } from '../app/notifications';
+import { type ApproverPorts, requestState } from '../app/vote';
+import { type ApprovalState, statusOf } from '../core/approval';
 import type { Config } from '../core/config';
 import { escapeHtml } from '../core/html';
 import { identityDirectory } from '../core/identity';
-import { approvalRequestText } from '../core/notification';
+import { REQUEST_ID_PATTERN } from '../core/request';
 import { issueReviewToken } from '../core/review-token';
 import {
-  FLOW_COOKIE,
-  FLOW_TTL_SECONDS,
-  SESSION_COOKIE,
-  SESSION_TTL_SECONDS,
   approverAddress,
   approverForEmail,
   cookieValue,
+  FLOW_COOKIE,
+  FLOW_TTL_SECONDS,
   flowSchema,
+  SESSION_COOKIE,
+  SESSION_TTL_SECONDS,
   seal,
   sessionSchema,
   signInRequired,
   unseal,
 } from '../core/session';
-import type { HttpEvent, HttpResult } from '../adapters/http';
-import { resolveSecret } from '../adapters/secrets';
-import { personalLinkEmail } from '../app/notifications';
-import { requestState, type ApproverPorts } from '../app/vote';
 import { REVIEW_PAGE_HEADERS, renderMessagePage } from './review-page';
 
 type OidcSettings = NonNullable<Config['auth']['oidc']>;
@@ -170,7 +170,14 @@ export async function finishSignIn(event: HttpEvent, deps: ApproverPorts): Promi
   const providerError = query.get('error');
   if (providerError !== null) {
     const code = /^[a-z_]{1,64}$/.test(providerError) ? ` (${providerError})` : '';
-    return htmlPage(400, 'Sign-in was not completed', `The identity provider did not sign you in${code}. Nothing was changed.`, 'error', backLink(flow.requestId), clear);
+    return htmlPage(
+      400,
+      'Sign-in was not completed',
+      `The identity provider did not sign you in${code}. Nothing was changed.`,
+      'error',
+      backLink(flow.requestId),
+      clear,
+    );
   }
   const configuration = await oidcConfiguration(settings, deps);
   if (!configuration) return unavailable(clear);
@@ -196,16 +203,37 @@ export async function finishSignIn(event: HttpEvent, deps: ApproverPorts): Promi
   } catch (err) {
     log('sign-in failed', { error: errorName(err) });
     if (isNetworkError(err)) return unavailable(clear);
-    return htmlPage(400, 'This sign-in cannot be completed', 'The answer from the identity provider did not check out. Sign in again from the request’s page. Nothing was changed.', 'error', backLink(flow.requestId), clear);
+    return htmlPage(
+      400,
+      'This sign-in cannot be completed',
+      'The answer from the identity provider did not check out. Sign in again from the request’s page. Nothing was changed.',
+      'error',
+      backLink(flow.requestId),
+      clear,
+    );
   }
 
   const email = typeof claims?.email === 'string' ? claims.email : undefined;
   if (!email || !emailSchema.safeParse(email).success) {
-    return htmlPage(403, 'Your email address is unknown', 'The identity provider did not tell Countersign your email address, which is how approvers are named. Ask your administrator to release the email claim. Nothing was changed.', 'error', '', clear);
+    return htmlPage(
+      403,
+      'Your email address is unknown',
+      'The identity provider did not tell Countersign your email address, which is how approvers are named. Ask your administrator to release the email claim. Nothing was changed.',
+      'error',
+      '',
+      clear,
+    );
   }
   // Some providers (Cognito) send the flag as a string.
   if (claims?.email_verified !== undefined && claims.email_verified !== true && claims.email_verified !== 'true') {
-    return htmlPage(403, 'Your email address is not verified', 'The identity provider has not verified your email address, so Countersign cannot take it as your identity. Nothing was changed.', 'error', '', clear);
+    return htmlPage(
+      403,
+      'Your email address is not verified',
+      'The identity provider has not verified your email address, so Countersign cannot take it as your identity. Nothing was changed.',
+      'error',
+      '',
+      clear,
+    );
   }
   const state = await requestState(deps, flow.requestId);
   if (!state) return notFound(clear);
@@ -237,7 +265,11 @@ export async function signedInAs(event: HttpEvent, deps: ApproverPorts): Promise
 }
 
 /** Whether the signed-in person (`cs_session`) is the review link's approver of the request. */
-export async function signedInAsApprover(event: HttpEvent, deps: ApproverPorts, grant: { readonly requestId: string; readonly approver: string }): Promise<boolean> {
+export async function signedInAsApprover(
+  event: HttpEvent,
+  deps: ApproverPorts,
+  grant: { readonly requestId: string; readonly approver: string },
+): Promise<boolean> {
   const email = await signedInAs(event, deps);
   const state = email === undefined ? undefined : await requestState(deps, grant.requestId);
   if (!email || !state) return false;
@@ -255,7 +287,11 @@ export function signInRedirect(requestId: string): HttpResult {
  * signed-in person is the link's approver); otherwise the answer to give instead (a redirect to sign in, or a 403
  * page when someone else is signed in).
  */
-export async function checkStepUp(event: HttpEvent, deps: ApproverPorts, grant: { readonly requestId: string; readonly approver: string }): Promise<HttpResult | undefined> {
+export async function checkStepUp(
+  event: HttpEvent,
+  deps: ApproverPorts,
+  grant: { readonly requestId: string; readonly approver: string },
+): Promise<HttpResult | undefined> {
   const config = deps.policy.config();
   const state = await requestState(deps, grant.requestId);
   if (!state || !signInRequired(config, state)) return undefined;
@@ -263,7 +299,13 @@ export async function checkStepUp(event: HttpEvent, deps: ApproverPorts, grant: 
   if (!email) return signInRedirect(grant.requestId);
   const approver = approverForEmail(config, state, email);
   if (approver !== undefined && identityDirectory(config).samePerson(approver, grant.approver)) return undefined;
-  return htmlPage(403, 'This link belongs to another approver', `You are signed in as ${email}, but this review link was sent to another approver. Nothing was changed.`, 'error', backLink(grant.requestId));
+  return htmlPage(
+    403,
+    'This link belongs to another approver',
+    `You are signed in as ${email}, but this review link was sent to another approver. Nothing was changed.`,
+    'error',
+    backLink(grant.requestId),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -334,7 +376,10 @@ async function requestOf(id: string | undefined, deps: ApproverPorts): Promise<A
 
 /** The urlencoded form body, or undefined for any other content type. */
 function formOf(event: HttpEvent): URLSearchParams | undefined {
-  const contentType = String(event.headers?.['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  const contentType = String(event.headers?.['content-type'] ?? '')
+    .split(';')[0]
+    ?.trim()
+    .toLowerCase();
   if (contentType !== 'application/x-www-form-urlencoded') return undefined;
   const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
   return new URLSearchParams(Buffer.byteLength(text) <= MAX_FORM_BYTES ? text : '');
@@ -371,7 +416,14 @@ function notFound(cookies: string[] = []): HttpResult {
 }
 
 function unavailable(cookies: string[] = []): HttpResult {
-  return htmlPage(503, 'Sign-in is not available right now', 'The identity provider could not be reached. Try again in a minute, or ask for your personal review link by email. Nothing was changed.', 'error', '', cookies);
+  return htmlPage(
+    503,
+    'Sign-in is not available right now',
+    'The identity provider could not be reached. Try again in a minute, or ask for your personal review link by email. Nothing was changed.',
+    'error',
+    '',
+    cookies,
+  );
 }
 
 function closed(state: ApprovalState, cookies: string[] = []): HttpResult {

@@ -9,9 +9,9 @@
  * resource at all, which lets its CSP forbid both outright.
  */
 import { escapeHtml } from '../core/html';
-import { markHidden } from '../core/text';
-import type { Decision, RequestStatus } from '../core/request';
 import { REASON_MAX_LENGTH } from '../core/records';
+import type { Decision, RequestStatus } from '../core/request';
+import { markHidden } from '../core/text';
 
 export interface ReviewView {
   readonly request: {
@@ -45,7 +45,6 @@ export interface ReviewView {
   /** The time relative expiry ("in 58 minutes") is computed from. @default the current time */
   readonly now?: Date;
 }
-
 
 /** Headers every review response carries. */
 export const REVIEW_PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({

@@ -5,27 +5,28 @@
  * block_actions answers through response_url, so the handler votes, posts the update there (briefly, its failure never
  * failing the vote), and acknowledges with an empty 200.
  */
-import { REQUEST_ID_PATTERN } from '../core/request';
+
+import { errorResult, type HttpEvent, type HttpResult, MAX_BODY_BYTES } from '../adapters/http';
+import { resolveSecret } from '../adapters/secrets';
+import { postToResponseUrl } from '../adapters/slack';
+import { type ApproverPorts, castVote } from '../app/vote';
 import { statusOf } from '../core/approval';
-import { type VoteInput } from '../core/records';
 import { CountersignError } from '../core/errors';
+import type { VoteInput } from '../core/records';
+import { REQUEST_ID_PATTERN } from '../core/request';
 import {
   approverForSlackUser,
   ephemeralMessage,
   outcomeMessage,
   progressMessage,
   reviewUrlOf,
-  slackBlockActionsSchema,
-  slackPayloadKindSchema,
-  verifySlackSignature,
   SLACK_APPROVE_ACTION,
   SLACK_DENY_ACTION,
   type SlackResponseBody,
+  slackBlockActionsSchema,
+  slackPayloadKindSchema,
+  verifySlackSignature,
 } from '../core/slack';
-import { errorResult, MAX_BODY_BYTES, type HttpEvent, type HttpResult } from '../adapters/http';
-import { resolveSecret } from '../adapters/secrets';
-import { postToResponseUrl } from '../adapters/slack';
-import { castVote, requestState, type ApproverPorts } from '../app/vote';
 
 /** Time left for the response_url post inside Slack's 3-second window, after the vote. */
 export const RESPONSE_URL_TIMEOUT_MS = 1500;
@@ -61,7 +62,9 @@ async function respond(url: string | undefined, body: SlackResponseBody): Promis
   try {
     await postToResponseUrl(url, body, { timeoutMs: RESPONSE_URL_TIMEOUT_MS });
   } catch (err) {
-    console.error(JSON.stringify({ level: 'warn', msg: 'slack response_url post failed', error: err instanceof Error ? `${err.name}: ${err.message}` : 'unknown' }));
+    console.error(
+      JSON.stringify({ level: 'warn', msg: 'slack response_url post failed', error: err instanceof Error ? `${err.name}: ${err.message}` : 'unknown' }),
+    );
   }
 }
 
@@ -91,13 +94,19 @@ export async function handleSlackInteraction(event: HttpEvent, deps: ApproverPor
   if (!parsed.success) return errorResult(new CountersignError('invalid_request', 'the block_actions payload does not match its schema'));
   const payload = parsed.data;
   const action = payload.actions[0]!;
-  const decision: VoteInput['decision'] | undefined = action.action_id === SLACK_APPROVE_ACTION ? 'approve' : action.action_id === SLACK_DENY_ACTION ? 'deny' : undefined;
+  const decision: VoteInput['decision'] | undefined =
+    action.action_id === SLACK_APPROVE_ACTION ? 'approve' : action.action_id === SLACK_DENY_ACTION ? 'deny' : undefined;
   if (!decision) return ACK; // the Review link button, or another app's element
 
   const responseUrl = payload.response_url;
   const approver = approverForSlackUser(deps.policy.config(), payload.user.id);
   if (!approver) {
-    await respond(responseUrl, ephemeralMessage('Your Slack account is not linked to a Countersign approver, so your click was not counted. Ask your Countersign administrator to add your Slack user id (slackUserId) to your approver entry, or use the Review link.'));
+    await respond(
+      responseUrl,
+      ephemeralMessage(
+        'Your Slack account is not linked to a Countersign approver, so your click was not counted. Ask your Countersign administrator to add your Slack user id (slackUserId) to your approver entry, or use the Review link.',
+      ),
+    );
     return ACK;
   }
   const requestId = action.value ?? '';
@@ -113,9 +122,7 @@ export async function handleSlackInteraction(event: HttpEvent, deps: ApproverPor
   } catch (err) {
     if (!(err instanceof CountersignError)) throw err;
     const text =
-      err.code === 'already_decided'
-        ? `Your click was not counted: ${err.message}.`
-        : (REFUSALS[err.code] ?? `Your click was not counted: ${err.message}`);
+      err.code === 'already_decided' ? `Your click was not counted: ${err.message}.` : (REFUSALS[err.code] ?? `Your click was not counted: ${err.message}`);
     await respond(responseUrl, ephemeralMessage(text));
   }
   return ACK;

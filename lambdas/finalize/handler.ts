@@ -2,11 +2,12 @@
  * Finalize and Expire tasks: make sure the ledger holds the outcome (an expiry when the timeout fired first), then
  * complete it (receipt, cached status). Callback task: tell the requester. Step Functions retries each step.
  */
-import { finalizeRequest, tellRequester } from '../app/finalize';
-import { finalizeEventSchema } from '../core/workflow';
+
 import { awsPorts } from '../adapters/aws-ports';
 import { callbackSender } from '../adapters/callback';
 import { callbackNetwork } from '../adapters/environment';
+import { finalizeRequest, tellRequester } from '../app/finalize';
+import { finalizeEventSchema } from '../core/workflow';
 
 export async function handler(event: unknown): Promise<{ status: string }> {
   const { requestId, error, callback } = finalizeEventSchema.parse(event);

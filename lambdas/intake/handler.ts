@@ -4,15 +4,15 @@
  * (lambdas/app/) with the AWS ports, and maps the answer; CountersignErrors become the API's error answers.
  */
 import { z } from 'zod';
+import { awsExportSource, awsPorts } from '../adapters/aws-ports';
+import { callbackNetwork } from '../adapters/environment';
+import { API_INTEGRATION_TIMEOUT_MS, caller, type HttpEvent, type InvocationContext, json, jsonBody, parseWith, routeHandler } from '../adapters/http';
 import { askForAction } from '../app/ask';
 import { exportLedger } from '../app/export';
 import { cancelAction, readAction, readAuditTrail } from '../app/read';
 import { publicView, statusOf } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import { actionRequestSchema } from '../core/request';
-import { awsExportSource, awsPorts } from '../adapters/aws-ports';
-import { callbackNetwork } from '../adapters/environment';
-import { API_INTEGRATION_TIMEOUT_MS, caller, json, jsonBody, parseWith, routeHandler, type HttpEvent, type InvocationContext } from '../adapters/http';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /**
@@ -34,10 +34,17 @@ async function createAction(event: HttpEvent) {
   const requester = principalOf(event);
   const idempotencyKey = event.headers?.['idempotency-key'];
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new CountersignError('invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters', [{ path: 'Idempotency-Key', message: 'invalid' }]);
+    throw new CountersignError('invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters', [
+      { path: 'Idempotency-Key', message: 'invalid' },
+    ]);
   }
   const request = parseWith(actionRequestSchema, jsonBody(event));
-  const { state, receipt } = await askForAction(ports, { requester, request, callbackNetwork: callbackNetwork(), ...(idempotencyKey !== undefined ? { idempotencyKey } : {}) });
+  const { state, receipt } = await askForAction(ports, {
+    requester,
+    request,
+    callbackNetwork: callbackNetwork(),
+    ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+  });
   return json(statusOf(state) === 'pending' ? 202 : 200, publicView(state, receipt));
 }
 
@@ -47,7 +54,9 @@ async function readActionRoute(event: HttpEvent, context?: InvocationContext) {
   const waitText = event.queryStringParameters?.wait;
   const wait = waitText === undefined ? 0 : waitSchema.safeParse(waitText);
   if (typeof wait !== 'number' && !wait.success) {
-    throw new CountersignError('invalid_request', `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`, [{ path: 'wait', message: 'invalid' }]);
+    throw new CountersignError('invalid_request', `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`, [
+      { path: 'wait', message: 'invalid' },
+    ]);
   }
   const seconds = typeof wait === 'number' ? wait : wait.data;
   const principal = principalOf(event);

@@ -3,11 +3,12 @@
  * the task token server-side and asks the approvers on the rule's channels; Wake reminds and escalates as due and
  * says when to wake next. Every send is over before the invocation would time out, with room to ledger what was sent.
  */
-import { notifyApprovers, wakeRequest } from '../app/notify';
+
+import { awsPorts } from '../adapters/aws-ports';
 import { NOTIFY_BUDGET_MS } from '../app/notifications';
+import { notifyApprovers, wakeRequest } from '../app/notify';
 import type { WorkflowWait } from '../core/workflow';
 import { notifyEventSchema, wakeEventSchema } from '../core/workflow';
-import { awsPorts } from '../adapters/aws-ports';
 
 /**
  * Time kept back from the invocation for recording what was sent (reading the chain, signing with KMS, the

@@ -2,25 +2,22 @@
  * The repair job (scheduled, every minute; app/repair.ts): nothing stays half-done. One run at a time, under the
  * repair lease (adapters/lease.ts), held no longer than the run can last.
  */
-import { runRepair, type RepairCounts } from '../app/repair';
+
 import { awsLeases, awsPorts } from '../adapters/aws-ports';
 import { secondsEnv } from '../adapters/environment';
+import { type RepairCounts, runRepair } from '../app/repair';
 
 const DEFAULT_GRACE_SECONDS = 60;
 /** Without an invocation context (a direct call), the run's time. */
 const DEFAULT_REMAINING_MS = 50_000;
 
 export async function handler(_event?: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<RepairCounts & { skipped?: true }> {
-  const counts = await runRepair(
-    awsPorts,
-    awsLeases,
-    {
-      remainingMs: context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS,
-      // A request younger than this may still be in its intake or vote: leave it to the call in flight.
-      graceMs: (secondsEnv('repairGrace') ?? DEFAULT_GRACE_SECONDS) * 1000,
-      onFailure: (requestId, err) => console.error(JSON.stringify({ level: 'error', msg: 'repair failed', requestId, error: String((err as Error).name) })),
-    },
-  );
+  const counts = await runRepair(awsPorts, awsLeases, {
+    remainingMs: context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS,
+    // A request younger than this may still be in its intake or vote: leave it to the call in flight.
+    graceMs: (secondsEnv('repairGrace') ?? DEFAULT_GRACE_SECONDS) * 1000,
+    onFailure: (requestId, err) => console.error(JSON.stringify({ level: 'error', msg: 'repair failed', requestId, error: String((err as Error).name) })),
+  });
   if (counts.skipped) console.log(JSON.stringify({ message: 'repair run skipped: another run holds the lease' }));
   else if (counts.completed + counts.started + counts.expired > 0) console.log(JSON.stringify({ message: 'repaired', ...counts }));
   return counts;

@@ -5,7 +5,7 @@
  */
 import { parseTimestamp, validateChoiceRule } from './choice';
 import { IntrinsicSyntaxError, isIntrinsic, parseIntrinsic } from './intrinsics';
-import { isObject, parsePath, PathSyntaxError } from './jsonpath';
+import { isObject, PathSyntaxError, parsePath } from './jsonpath';
 
 export interface Retrier {
   readonly ErrorEquals: readonly string[];
@@ -94,8 +94,21 @@ const COMMON = ['Type', 'Comment', 'QueryLanguage'];
 const IO_FIELDS = ['InputPath', 'OutputPath'];
 const FLOW = ['Next', 'End'];
 const ALLOWED: Readonly<Record<State['Type'], readonly string[]>> = {
-  Task: [...COMMON, ...IO_FIELDS, ...FLOW, 'Resource', 'Parameters', 'ResultSelector', 'ResultPath', 'TimeoutSeconds',
-    'TimeoutSecondsPath', 'HeartbeatSeconds', 'HeartbeatSecondsPath', 'Retry', 'Catch'],
+  Task: [
+    ...COMMON,
+    ...IO_FIELDS,
+    ...FLOW,
+    'Resource',
+    'Parameters',
+    'ResultSelector',
+    'ResultPath',
+    'TimeoutSeconds',
+    'TimeoutSecondsPath',
+    'HeartbeatSeconds',
+    'HeartbeatSecondsPath',
+    'Retry',
+    'Catch',
+  ],
   Pass: [...COMMON, ...IO_FIELDS, ...FLOW, 'Parameters', 'Result', 'ResultPath'],
   Wait: [...COMMON, ...IO_FIELDS, ...FLOW, 'Seconds', 'SecondsPath', 'Timestamp', 'TimestampPath'],
   Choice: [...COMMON, ...IO_FIELDS, 'Choices', 'Default'],
@@ -251,9 +264,11 @@ function validateRetry(value: unknown, where: string, problems: string[]): Retri
     if (r.MaxAttempts !== undefined && !(Number.isInteger(r.MaxAttempts) && (r.MaxAttempts as number) >= 0 && (r.MaxAttempts as number) <= MAX_SECONDS)) {
       problems.push(`${at}: "MaxAttempts" must be a non-negative integer`);
     }
-    if (r.BackoffRate !== undefined && !(typeof r.BackoffRate === 'number' && r.BackoffRate >= 1)) problems.push(`${at}: "BackoffRate" must be a number >= 1.0`);
+    if (r.BackoffRate !== undefined && !(typeof r.BackoffRate === 'number' && r.BackoffRate >= 1))
+      problems.push(`${at}: "BackoffRate" must be a number >= 1.0`);
     if (r.MaxDelaySeconds !== undefined && !isPositiveInt(r.MaxDelaySeconds)) problems.push(`${at}: "MaxDelaySeconds" must be a positive integer`);
-    if (r.JitterStrategy !== undefined && r.JitterStrategy !== 'FULL' && r.JitterStrategy !== 'NONE') problems.push(`${at}: "JitterStrategy" must be FULL or NONE`);
+    if (r.JitterStrategy !== undefined && r.JitterStrategy !== 'FULL' && r.JitterStrategy !== 'NONE')
+      problems.push(`${at}: "JitterStrategy" must be FULL or NONE`);
     return {
       ErrorEquals: errorEquals,
       IntervalSeconds: (r.IntervalSeconds as number | undefined) ?? 1,
@@ -314,7 +329,8 @@ function validateState(name: string, state: unknown, names: Set<string>, problem
     const hasNext = state.Next !== undefined;
     const hasEnd = state.End !== undefined;
     if (hasNext === hasEnd) problems.push(`${where}: exactly one of "Next" or "End" is required`);
-    if (hasNext && (typeof state.Next !== 'string' || !names.has(state.Next))) problems.push(`${where}: "Next" must name a state, got ${JSON.stringify(state.Next)}`);
+    if (hasNext && (typeof state.Next !== 'string' || !names.has(state.Next)))
+      problems.push(`${where}: "Next" must name a state, got ${JSON.stringify(state.Next)}`);
     if (hasEnd && state.End !== true) problems.push(`${where}: "End" must be true`);
   }
   checkPathField(state.InputPath, where, 'InputPath', problems, { nullable: true });
@@ -336,7 +352,10 @@ function validateState(name: string, state: unknown, names: Set<string>, problem
         problems.push(`${where}: "Resource" must be a string`);
       } else {
         resource = classifyResource(state.Resource);
-        if (!resource) problems.push(`${where}: resource "${state.Resource}" is not supported by local Step Functions (only Lambda invoke, invoke.waitForTaskToken and function ARNs)`);
+        if (!resource)
+          problems.push(
+            `${where}: resource "${state.Resource}" is not supported by local Step Functions (only Lambda invoke, invoke.waitForTaskToken and function ARNs)`,
+          );
       }
       if (resource?.kind === 'lambda-invoke') {
         const params = isObject(state.Parameters) ? state.Parameters : undefined;

@@ -1,6 +1,6 @@
 /** Choice rules: validation when the definition is created, evaluation against a state's effective input. */
 import { StatesError } from './errors';
-import { isObject, parsePath, PathSyntaxError } from './jsonpath';
+import { isObject, PathSyntaxError, parsePath } from './jsonpath';
 import { resolvePath } from './paths';
 
 type Kind = 'string' | 'number' | 'boolean' | 'timestamp';

@@ -10,7 +10,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { AwsServiceError } from '../aws-json';
 import { readJsonDir, writeJsonAtomic } from '../file-store';
-import { validateDefinition, type Definition, type State, type TaskState } from './asl';
+import { type Definition, type State, type TaskState, validateDefinition } from './asl';
 import { evaluateChoiceRule, parseTimestamp } from './choice';
 import { errorMatches, lambdaError, StatesError } from './errors';
 import { evaluateIntrinsic, isIntrinsic, parseIntrinsic } from './intrinsics';
@@ -341,7 +341,14 @@ export class ExecutionEngine {
   private invokeResult(payload: unknown): unknown {
     const requestId = randomUUID();
     const now = new Date().toUTCString();
-    const headers = { Connection: 'keep-alive', 'Content-Type': 'application/json', Date: now, 'X-Amz-Executed-Version': '$LATEST', 'x-amzn-Remapped-Content-Length': '0', 'x-amzn-RequestId': requestId };
+    const headers = {
+      Connection: 'keep-alive',
+      'Content-Type': 'application/json',
+      Date: now,
+      'X-Amz-Executed-Version': '$LATEST',
+      'x-amzn-Remapped-Content-Length': '0',
+      'x-amzn-RequestId': requestId,
+    };
     return {
       ExecutedVersion: '$LATEST',
       Payload: payload,
@@ -389,7 +396,11 @@ export class ExecutionEngine {
         return this.taskFailed(l, new StatesError('States.Timeout', `The task did not complete within ${phase.timeoutSeconds ?? '?'} seconds`), true);
       }
       if (phase.heartbeatAt !== undefined && now >= phase.heartbeatAt) {
-        return this.taskFailed(l, new StatesError('States.HeartbeatTimeout', `No heartbeat was received within ${phase.heartbeatSeconds ?? '?'} seconds`), true);
+        return this.taskFailed(
+          l,
+          new StatesError('States.HeartbeatTimeout', `No heartbeat was received within ${phase.heartbeatSeconds ?? '?'} seconds`),
+          true,
+        );
       }
     } else if (cur && phase?.kind === 'wait' && now >= phase.until) {
       try {
@@ -502,7 +513,8 @@ export class ExecutionEngine {
         } else {
           const ts = state.Timestamp ?? readPath(state.TimestampPath as string, effective, ctx, 'TimestampPath');
           const ms = parseTimestamp(ts);
-          if (ms === undefined) throw new StatesError('States.Runtime', `TimestampPath '${state.TimestampPath}' must point to an RFC 3339 timestamp, got ${json(ts)}`);
+          if (ms === undefined)
+            throw new StatesError('States.Runtime', `TimestampPath '${state.TimestampPath}' must point to an RFC 3339 timestamp, got ${json(ts)}`);
           until = ms;
         }
         cur.phase = { kind: 'wait', until };
@@ -563,10 +575,12 @@ export class ExecutionEngine {
       payload = Object.hasOwn(params, 'Payload') ? params.Payload : {};
     }
     // TimeoutSecondsPath/HeartbeatSecondsPath are read from the effective input, like a Wait state's SecondsPath.
-    const timeoutSeconds = state.TimeoutSeconds ?? (state.TimeoutSecondsPath ? this.positiveSeconds(state.TimeoutSecondsPath, effective, ctx, 'TimeoutSecondsPath') : undefined);
+    const timeoutSeconds =
+      state.TimeoutSeconds ?? (state.TimeoutSecondsPath ? this.positiveSeconds(state.TimeoutSecondsPath, effective, ctx, 'TimeoutSecondsPath') : undefined);
     // Only a callback task can send heartbeats, so HeartbeatSeconds is enforced for `.waitForTaskToken` tasks.
     const heartbeatSeconds = callback
-      ? (state.HeartbeatSeconds ?? (state.HeartbeatSecondsPath ? this.positiveSeconds(state.HeartbeatSecondsPath, effective, ctx, 'HeartbeatSecondsPath') : undefined))
+      ? (state.HeartbeatSeconds ??
+        (state.HeartbeatSecondsPath ? this.positiveSeconds(state.HeartbeatSecondsPath, effective, ctx, 'HeartbeatSecondsPath') : undefined))
       : undefined;
     const now = Date.now();
     cur.phase = {
@@ -584,11 +598,26 @@ export class ExecutionEngine {
       this.tokenIndex.set(token, l.rec.executionArn);
     }
     if (state.resource.kind === 'lambda-function') {
-      this.event(l, 'LambdaFunctionScheduled', { lambdaFunctionScheduledEventDetails: { resource: functionArn, input: json(payload), inputDetails: { truncated: false }, timeoutInSeconds: timeoutSeconds } });
+      this.event(l, 'LambdaFunctionScheduled', {
+        lambdaFunctionScheduledEventDetails: {
+          resource: functionArn,
+          input: json(payload),
+          inputDetails: { truncated: false },
+          timeoutInSeconds: timeoutSeconds,
+        },
+      });
       this.event(l, 'LambdaFunctionStarted');
     } else {
       const info = this.resourceInfo(state);
-      this.event(l, 'TaskScheduled', { taskScheduledEventDetails: { ...info, region: this.region, parameters: json(params), timeoutInSeconds: timeoutSeconds, heartbeatInSeconds: heartbeatSeconds } });
+      this.event(l, 'TaskScheduled', {
+        taskScheduledEventDetails: {
+          ...info,
+          region: this.region,
+          parameters: json(params),
+          timeoutInSeconds: timeoutSeconds,
+          heartbeatInSeconds: heartbeatSeconds,
+        },
+      });
       this.event(l, 'TaskStarted', { taskStartedEventDetails: info });
     }
   }
@@ -604,7 +633,9 @@ export class ExecutionEngine {
       if (state.resource.kind === 'lambda-function') {
         this.event(l, 'LambdaFunctionSucceeded', { lambdaFunctionSucceededEventDetails: { output: json(result), outputDetails: { truncated: false } } });
       } else {
-        this.event(l, 'TaskSucceeded', { taskSucceededEventDetails: { ...this.resourceInfo(state), output: json(result), outputDetails: { truncated: false } } });
+        this.event(l, 'TaskSucceeded', {
+          taskSucceededEventDetails: { ...this.resourceInfo(state), output: json(result), outputDetails: { truncated: false } },
+        });
       }
       const ctx = this.context(l, token);
       const selected = state.ResultSelector !== undefined ? evaluateTemplate(state.ResultSelector, result, ctx) : result;
@@ -624,9 +655,13 @@ export class ExecutionEngine {
       const state = this.state(l) as TaskState;
       const details = { error: failure.error || undefined, cause: failure.causeText };
       if (state.resource.kind === 'lambda-function') {
-        this.event(l, timedOut ? 'LambdaFunctionTimedOut' : 'LambdaFunctionFailed', { [timedOut ? 'lambdaFunctionTimedOutEventDetails' : 'lambdaFunctionFailedEventDetails']: details });
+        this.event(l, timedOut ? 'LambdaFunctionTimedOut' : 'LambdaFunctionFailed', {
+          [timedOut ? 'lambdaFunctionTimedOutEventDetails' : 'lambdaFunctionFailedEventDetails']: details,
+        });
       } else {
-        this.event(l, timedOut ? 'TaskTimedOut' : 'TaskFailed', { [timedOut ? 'taskTimedOutEventDetails' : 'taskFailedEventDetails']: { ...this.resourceInfo(state), ...details } });
+        this.event(l, timedOut ? 'TaskTimedOut' : 'TaskFailed', {
+          [timedOut ? 'taskTimedOutEventDetails' : 'taskFailedEventDetails']: { ...this.resourceInfo(state), ...details },
+        });
       }
       this.handleError(l, state, failure.error, failure.causeText);
     } catch (err) {

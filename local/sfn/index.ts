@@ -1,4 +1,5 @@
 /** Local AWS Step Functions: an ASL interpreter behind the Step Functions API, persisted under `${dataDir}/sfn/`. */
-export { LocalStepFunctions, type LocalStepFunctionsOptions } from './server';
+
+export { type Definition, validateDefinition } from './asl';
 export type { LambdaInvoker } from './engine';
-export { validateDefinition, type Definition } from './asl';
+export { LocalStepFunctions, type LocalStepFunctionsOptions } from './server';

@@ -4,8 +4,8 @@
  * wrong argument counts are definition errors, as on AWS); evaluated at run time.
  */
 import { randomUUID } from 'node:crypto';
-import { lookup, parsePath, PathSyntaxError, type ParsedPath } from './jsonpath';
 import { StatesError } from './errors';
+import { lookup, type ParsedPath, PathSyntaxError, parsePath } from './jsonpath';
 
 export type IntrinsicArg =
   | { readonly kind: 'string'; readonly raw: string }

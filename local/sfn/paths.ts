@@ -5,7 +5,7 @@
  */
 import { StatesError } from './errors';
 import { evaluateIntrinsic, isIntrinsic, parseIntrinsic } from './intrinsics';
-import { assign, isObject, lookup, parsePath, PathSyntaxError } from './jsonpath';
+import { assign, isObject, lookup, PathSyntaxError, parsePath } from './jsonpath';
 
 function runtime(message: string): StatesError {
   return new StatesError('States.Runtime', message);

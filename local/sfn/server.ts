@@ -52,13 +52,20 @@ const NextToken = z.string().min(1).max(1024).optional();
 
 const CreateStateMachineInput = z.object({
   name: Name,
-  definition: z.string().min(1).max(1024 * 1024),
+  definition: z
+    .string()
+    .min(1)
+    .max(1024 * 1024),
   roleArn: z.string().min(1).max(256),
   type: z.enum(['STANDARD', 'EXPRESS']).optional(),
 });
 const UpdateStateMachineInput = z.object({
   stateMachineArn: ArnString,
-  definition: z.string().min(1).max(1024 * 1024).optional(),
+  definition: z
+    .string()
+    .min(1)
+    .max(1024 * 1024)
+    .optional(),
   roleArn: z.string().min(1).max(256).optional(),
 });
 const StateMachineArnInput = z.object({ stateMachineArn: ArnString });

@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, eventually, startCountersign, type RunningCountersign } from '../local/harness';
+import { stringify } from 'yaml';
+import { api, eventually, type RunningCountersign, startCountersign } from '../local/harness';
 import { launchBrowser, newPage } from './browser';
 
 const config = {
@@ -62,7 +62,11 @@ describe('approving in a browser', () => {
     expect(await page.getByTestId('approve').count()).toBe(0);
 
     const answer = await longPoll;
-    expect(answer.body).toMatchObject({ status: 'approved', decidedBy: 'approvers', votes: [{ approver: 'alice@example.com', decision: 'approve', reason: 'Looks right.' }] });
+    expect(answer.body).toMatchObject({
+      status: 'approved',
+      decidedBy: 'approvers',
+      votes: [{ approver: 'alice@example.com', decision: 'approve', reason: 'Looks right.' }],
+    });
     expect(answer.body.receipt).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     expect(dialogs).toEqual([]);
     expect(await page.evaluate('window.__pwned')).toBeUndefined();

@@ -2,7 +2,7 @@
  * Chromium for browser tests: Debian's /usr/bin/chromium driven by playwright-core, which never downloads a browser
  * (`npm test` installs the package first through scripts/ensure-chromium.sh).
  */
-import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import { type Browser, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 

@@ -3,18 +3,20 @@
  * `text/plain` form and `no-cors` fetch are refused), and a page reached through DNS rebinding (chromium told to
  * resolve evil.example to 127.0.0.1) reads nothing from the inbox. Local mode's own inbox page still works.
  */
-import { createServer, type Server } from 'node:http';
+
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeServer, listenLoopback } from '../../local/aws-json';
-import { api, eventually, startCountersign, type RunningCountersign } from '../local/harness';
+import { api, eventually, type RunningCountersign, startCountersign } from '../local/harness';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, newPage } from './browser';
 
 /** A message the inbox would take as is (`text` last, for the form below). */
-const message = (subject: string) => JSON.stringify({ channel: 'email', to: 'alice@example.com', subject, actionId: 'act_planted', reviewUrl: 'http://evil.example/phish', text: 'Approve here' });
+const message = (subject: string) =>
+  JSON.stringify({ channel: 'email', to: 'alice@example.com', subject, actionId: 'act_planted', reviewUrl: 'http://evil.example/phish', text: 'Approve here' });
 
 /** The attacker's page: a `text/plain` form POST (auto-submitted) or a `no-cors` fetch to local mode's inbox. */
 function attackerPage(target: string, kind: 'fetch' | 'form'): string {
@@ -96,7 +98,7 @@ describe('local mode against hostile pages, in a browser', () => {
     expect(read.text).not.toContain('/v1/review/');
   });
 
-  it('local mode\'s own inbox page still shows the review links', async () => {
+  it("local mode's own inbox page still shows the review links", async () => {
     const page = await newPage(browser);
     await page.goto(`${cs.url}/_local/inbox`);
     expect(await page.getByRole('link', { name: 'Open review page' }).count()).toBeGreaterThan(0);

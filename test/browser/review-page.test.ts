@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { REVIEW_PAGE_HEADERS, renderMessagePage, renderReviewPage, type ReviewView } from '../../lambdas/decision/review-page';
+import { REVIEW_PAGE_HEADERS, type ReviewView, renderMessagePage, renderReviewPage } from '../../lambdas/decision/review-page';
 import { launchBrowser, newPage } from './browser';
 
 const APPROVER = 'arn:aws:iam::123456789012:user/bob';
@@ -125,7 +125,10 @@ interface Watched {
 }
 
 /** Serves the HTML at `path` and opens it, recording every dialog, request and console error along the way. */
-async function open(html: string, options: { headers?: Readonly<Record<string, string>>; path?: string; viewport?: { width: number; height: number } } = {}): Promise<Watched> {
+async function open(
+  html: string,
+  options: { headers?: Readonly<Record<string, string>>; path?: string; viewport?: { width: number; height: number } } = {},
+): Promise<Watched> {
   const path = options.path ?? FORM_ACTION;
   routes.set(path, { html, headers: options.headers ?? REVIEW_PAGE_HEADERS });
   const page = await newPage(browser, options.viewport ? { viewport: options.viewport, isMobile: true, hasTouch: true } : {});

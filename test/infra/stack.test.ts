@@ -3,32 +3,32 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Match, Template } from 'aws-cdk-lib/assertions';
 import validateAsl from 'asl-validator';
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../lambdas/adapters/config-file';
-import { ConfigError } from '../../lambdas/core/config';
-import { buildApp } from '../../lib/app';
-import { AuditLedger, LEDGER_TAMPERING_ACTIONS } from '../../lib/audit-ledger';
-import { API_INTEGRATION_TIMEOUT, API_ROUTES } from '../../lib/intake-api';
-import { FUNCTION_TIMEOUTS } from '../../lib/countersign';
-import { MAX_WAIT_SECONDS, WAIT_MARGIN_MS } from '../../lambdas/intake/handler';
-import { NOTIFIED_RECORD_RESERVE_MS } from '../../lambdas/notifier/handler';
-import { NOTIFY_RETRY } from '../../lambdas/app/notifications';
-import { OIDC_CALLS_PER_SIGN_IN, OIDC_REQUEST_TIMEOUT_SECONDS } from '../../lambdas/decision/identity';
-import { RESPONSE_URL_TIMEOUT_MS } from '../../lambdas/decision/slack-interactions';
-import { CHECKPOINT_RESERVE_MS } from '../../lambdas/app/checkpoint';
-import { REPAIR_RESERVE_MS } from '../../lambdas/app/repair';
 import { CALLBACK_TIMEOUT_MS } from '../../lambdas/adapters/callback';
+import { loadConfigFile } from '../../lambdas/adapters/config-file';
 import { EXPORT_PAGE_MILLIS } from '../../lambdas/adapters/ledger-scan';
-import { DELIVERY_TIMEOUT_MS } from '../../lambdas/core/notification';
-import { retryBudgetMs } from '../../lambdas/core/retry';
 import { SECRET_FETCH_TIMEOUT_MS } from '../../lambdas/adapters/secrets';
 import { SLACK_TIMEOUT_MS } from '../../lambdas/adapters/slack';
 import { TEAMS_TIMEOUT_MS } from '../../lambdas/adapters/teams';
+import { CHECKPOINT_RESERVE_MS } from '../../lambdas/app/checkpoint';
+import { NOTIFY_RETRY } from '../../lambdas/app/notifications';
+import { REPAIR_RESERVE_MS } from '../../lambdas/app/repair';
+import { ConfigError } from '../../lambdas/core/config';
 import { LEASES } from '../../lambdas/core/lease';
+import { DELIVERY_TIMEOUT_MS } from '../../lambdas/core/notification';
+import { retryBudgetMs } from '../../lambdas/core/retry';
+import { OIDC_CALLS_PER_SIGN_IN, OIDC_REQUEST_TIMEOUT_SECONDS } from '../../lambdas/decision/identity';
+import { RESPONSE_URL_TIMEOUT_MS } from '../../lambdas/decision/slack-interactions';
+import { MAX_WAIT_SECONDS, WAIT_MARGIN_MS } from '../../lambdas/intake/handler';
+import { NOTIFIED_RECORD_RESERVE_MS } from '../../lambdas/notifier/handler';
+import { buildApp } from '../../lib/app';
+import { AuditLedger, LEDGER_TAMPERING_ACTIONS } from '../../lib/audit-ledger';
+import { FUNCTION_TIMEOUTS } from '../../lib/countersign';
+import { API_INTEGRATION_TIMEOUT, API_ROUTES } from '../../lib/intake-api';
 import { synthesizeForLocal } from '../../local/synth';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -68,7 +68,12 @@ describe('Countersign stack', () => {
   function deployedDefinition(): string {
     const machine = ofType('AWS::StepFunctions::StateMachine')[0]![1];
     const [separator, parts] = machine.Properties.DefinitionString['Fn::Join'] as [string, unknown[]];
-    const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': 'eu-west-1', 'AWS::AccountId': '123456789012', 'AWS::URLSuffix': 'amazonaws.com' };
+    const pseudo: Record<string, string> = {
+      'AWS::Partition': 'aws',
+      'AWS::Region': 'eu-west-1',
+      'AWS::AccountId': '123456789012',
+      'AWS::URLSuffix': 'amazonaws.com',
+    };
     const resolve = (part: any): string => {
       if (typeof part === 'string') return part;
       if (part.Ref && pseudo[part.Ref]) return pseudo[part.Ref]!;
@@ -160,7 +165,7 @@ describe('Countersign stack', () => {
     expect(validateAsl(twoTimeouts).errorsText(' | ')).toContain('TASK_TIMEOUT');
     const dangling = JSON.parse(text);
     dangling.States.Wake.Next = 'Nowhere';
-    expect(validateAsl(dangling).errorsText(' | ')).toContain('Missing \'StartAt\'|\'Next\'|\'Default\' target: Nowhere');
+    expect(validateAsl(dangling).errorsText(' | ')).toContain("Missing 'StartAt'|'Next'|'Default' target: Nowhere");
   });
 
   it('keeps both tables with PITR, deletion protection and encryption', () => {
@@ -174,7 +179,12 @@ describe('Countersign stack', () => {
     }
     template.hasResource('AWS::DynamoDB::GlobalTable', {
       DeletionPolicy: 'Retain',
-      Properties: { KeySchema: [{ AttributeName: 'requestId', KeyType: 'HASH' }, { AttributeName: 'seq', KeyType: 'RANGE' }] },
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'requestId', KeyType: 'HASH' },
+          { AttributeName: 'seq', KeyType: 'RANGE' },
+        ],
+      },
     });
   });
 
@@ -183,12 +193,18 @@ describe('Countersign stack', () => {
     expect(ledger.Properties.GlobalSecondaryIndexes).toEqual([
       {
         IndexName: 'bySlot',
-        KeySchema: [{ AttributeName: 'slot', KeyType: 'HASH' }, { AttributeName: 'rk', KeyType: 'RANGE' }],
+        KeySchema: [
+          { AttributeName: 'slot', KeyType: 'HASH' },
+          { AttributeName: 'rk', KeyType: 'RANGE' },
+        ],
         Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['hash'] },
       },
     ]);
     expect(ledger.Properties.AttributeDefinitions).toEqual(
-      expect.arrayContaining([{ AttributeName: 'slot', AttributeType: 'S' }, { AttributeName: 'rk', AttributeType: 'S' }]),
+      expect.arrayContaining([
+        { AttributeName: 'slot', AttributeType: 'S' },
+        { AttributeName: 'rk', AttributeType: 'S' },
+      ]),
     );
     const [replica] = ledger.Properties.Replicas;
     expect(replica.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
@@ -205,7 +221,11 @@ describe('Countersign stack', () => {
   it('runs every function on nodejs22.x arm64 with tracing, source maps and its own log group', () => {
     const functions = ofType('AWS::Lambda::Function');
     expect(functions).toHaveLength(6);
-    expect(functions.map(([id]) => id).sort()).toEqual(Object.values(fns).map((f) => logicalId(f)).sort());
+    expect(functions.map(([id]) => id).sort()).toEqual(
+      Object.values(fns)
+        .map((f) => logicalId(f))
+        .sort(),
+    );
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -230,7 +250,16 @@ describe('Countersign stack', () => {
     // Every function that serves requests derives request ids or parameters salts with the HMAC key.
     const common = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'kms:GenerateMac', 'kms:Sign', ...runtime];
     const expected: Record<keyof typeof fns, string[]> = {
-      intake: [...common, 'dynamodb:Scan', 'kms:DescribeKey', 'kms:GetPublicKey', 'states:StartExecution', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
+      intake: [
+        ...common,
+        'dynamodb:Scan',
+        'kms:DescribeKey',
+        'kms:GetPublicKey',
+        'states:StartExecution',
+        'states:SendTaskFailure',
+        'states:SendTaskHeartbeat',
+        'states:SendTaskSuccess',
+      ],
       notifier: [...common, 'ses:SendEmail'],
       decision: [...common, 'kms:VerifyMac', 'ses:SendEmail', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
       finalizer: common,
@@ -252,7 +281,8 @@ describe('Countersign stack', () => {
       expect(actual.get('dynamodb:UpdateItem')!.join(), name).not.toContain(ledger);
       expect(actual.get('dynamodb:UpdateItem')!.join(), name).toContain(requests);
     }
-    for (const name of ['intake', 'notifier', 'decision', 'finalizer', 'repairer'] as const) expect(grants(name).get('kms:GenerateMac'), name).toEqual([reviewKey]);
+    for (const name of ['intake', 'notifier', 'decision', 'finalizer', 'repairer'] as const)
+      expect(grants(name).get('kms:GenerateMac'), name).toEqual([reviewKey]);
     // SES: only the configured sender's identities (address and domain).
     const ses = grants('notifier').get('ses:SendEmail')!.join(' ');
     expect(ses).toContain('identity/countersign@example.com');
@@ -266,7 +296,8 @@ describe('Countersign stack', () => {
     const pendingIndex = `{"Fn::Join":["",[${requests},"/index/pending"]]}`;
     expect(grants('decision').get('dynamodb:Query')).toContain(pendingIndex);
     expect(grants('repairer').get('dynamodb:Query')).toContain(pendingIndex);
-    for (const name of ['intake', 'notifier', 'finalizer', 'checkpointer'] as const) expect(grants(name).get('dynamodb:Query'), name).not.toContain(pendingIndex);
+    for (const name of ['intake', 'notifier', 'finalizer', 'checkpointer'] as const)
+      expect(grants(name).get('dynamodb:Query'), name).not.toContain(pendingIndex);
     expect(grants('repairer').get('states:StartExecution')).toEqual([machine]);
   });
 
@@ -378,7 +409,11 @@ describe('Countersign stack', () => {
     ledger.grantExport(role);
     const resolved = JSON.stringify(Template.fromStack(scratch).toJSON());
     const policy = Object.values(Template.fromStack(scratch).findResources('AWS::IAM::Policy'))[0]!.Properties.PolicyDocument.Statement as Statement[];
-    const actions = (target: string) => policy.filter((s) => JSON.stringify(s.Resource).includes(target)).flatMap((s) => [s.Action].flat()).sort();
+    const actions = (target: string) =>
+      policy
+        .filter((s) => JSON.stringify(s.Resource).includes(target))
+        .flatMap((s) => [s.Action].flat())
+        .sort();
     expect(actions(scratch.getLogicalId(ledger.signingKey.node.defaultChild as never))).toEqual(['kms:GetPublicKey', 'kms:Sign']);
     expect(actions(scratch.getLogicalId(ledger.table.node.defaultChild as never))).toEqual(['dynamodb:Query', 'dynamodb:Scan']);
     expect(resolved).not.toContain('/index/');
@@ -407,7 +442,9 @@ describe('Countersign stack', () => {
   it('reserves no concurrency, which an account at the new-account quota refuses; the scheduled functions take a lease instead', () => {
     for (const [id, fn] of ofType('AWS::Lambda::Function')) expect(fn.Properties.ReservedConcurrentExecutions, id).toBeUndefined();
     for (const name of ['checkpointer', 'repairer'] as const) {
-      expect(json.Resources[logicalId(fns[name])]!.Properties.Environment.Variables.LEASE_TABLE, name).toEqual({ Ref: logicalId(stack.countersign.requests.table) });
+      expect(json.Resources[logicalId(fns[name])]!.Properties.Environment.Variables.LEASE_TABLE, name).toEqual({
+        Ref: logicalId(stack.countersign.requests.table),
+      });
     }
   });
 
@@ -444,7 +481,10 @@ describe('Countersign stack', () => {
       const variables = json.Resources[logicalId(fns[name])]!.Properties.Environment.Variables;
       expect(variables.CALLBACK_NETWORK, name).toBe(name === 'intake' || name === 'finalizer' ? 'public' : undefined);
       // Slack's own Web API and the SDK's own endpoints: only local mode points them elsewhere.
-      expect(Object.keys(variables).filter((v) => v === 'COUNTERSIGN_SLACK_API_URL' || v.startsWith('AWS_ENDPOINT_URL')), name).toEqual([]);
+      expect(
+        Object.keys(variables).filter((v) => v === 'COUNTERSIGN_SLACK_API_URL' || v.startsWith('AWS_ENDPOINT_URL')),
+        name,
+      ).toEqual([]);
     }
   });
 });
@@ -475,7 +515,11 @@ describe('secrets', () => {
     const arn = (name: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}`;
     const withSecrets = {
       ...config,
-      channels: { ...config.channels, slack: { botToken: arn('slack-bot-AbC'), signingSecret: arn('slack-signing-DeF') }, teams: { webhookUrl: arn('teams-GhI') } },
+      channels: {
+        ...config.channels,
+        slack: { botToken: arn('slack-bot-AbC'), signingSecret: arn('slack-signing-DeF') },
+        teams: { webhookUrl: arn('teams-GhI') },
+      },
       auth: { oidc: { issuer: 'https://login.example.com', clientId: 'cs', clientSecret: 'env:OIDC_SECRET' } },
     };
     // Local mode's synth accepts env:NAME (it sets the variables); such a secret needs no grant.
@@ -571,7 +615,10 @@ describe('cdk synth', () => {
     AWS_CONFIG_FILE: '/nonexistent',
     AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
     AWS_EC2_METADATA_DISABLED: 'true',
-    PATH: (process.env.PATH ?? '').split(':').filter((dir) => !readdirSafe(dir).includes('docker')).join(':'),
+    PATH: (process.env.PATH ?? '')
+      .split(':')
+      .filter((dir) => !readdirSafe(dir).includes('docker'))
+      .join(':'),
   };
   let result: { stdout: string; stderr: string };
   beforeAll(async () => {
@@ -592,7 +639,7 @@ describe('cdk synth', () => {
       expect(files).toContain('index.js.map');
       const code = readFileSync(join(out, asset, 'index.js'), 'utf8');
       // Minified: long lines (only template literals keep their newlines).
-      expect(code.length / code.split("\n").length).toBeGreaterThan(300);
+      expect(code.length / code.split('\n').length).toBeGreaterThan(300);
       expect(code.trimEnd().endsWith('sourceMappingURL=index.js.map'), asset).toBe(true);
       // The policy ships inside the bundle; local API keys never do.
       if (code.includes('prod-exports')) withPolicy++;
@@ -635,7 +682,9 @@ describe('cdk synth', () => {
     expect(failed?.code).toBe(1);
     expect(failed?.stderr).toContain(`Invalid config ${local} for a deployment to AWS:`);
     for (const field of ['channels.slack.botToken', 'channels.slack.signingSecret', 'channels.teams.webhookUrl']) {
-      expect(failed?.stderr).toMatch(new RegExp(`  - ${field.replaceAll('.', '\\.')}: env:\\w+ is read from the environment, which only local mode sets: .*Secrets Manager`));
+      expect(failed?.stderr).toMatch(
+        new RegExp(`  - ${field.replaceAll('.', '\\.')}: env:\\w+ is read from the environment, which only local mode sets: .*Secrets Manager`),
+      );
     }
     expect(failed?.stderr).not.toContain('    at ');
   });

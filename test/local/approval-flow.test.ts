@@ -6,25 +6,54 @@ import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyChain, type AuditRecord } from '../../lambdas/core/ledger-record';
+import { stringify } from 'yaml';
+import { type AuditRecord, verifyChain } from '../../lambdas/core/ledger-record';
 import { parametersHash, verifyReceipt } from '../../lambdas/core/receipt';
-import { api, eventually, startCountersign, type RunningCountersign } from './harness';
+import { api, eventually, type RunningCountersign, startCountersign } from './harness';
 
 const AGENT = 'agent-key-1';
 const config = {
   version: 1,
   groups: {
-    owners: { members: [{ id: 'alice@example.com', email: 'alice@example.com' }, { id: 'bob@example.com', email: 'bob@example.com' }, { id: 'carol@example.com', email: 'carol@example.com' }] },
-    security: { members: [{ id: 'bob@example.com', email: 'bob@example.com' }, { id: 'dave@example.com', email: 'dave@example.com' }] },
+    owners: {
+      members: [
+        { id: 'alice@example.com', email: 'alice@example.com' },
+        { id: 'bob@example.com', email: 'bob@example.com' },
+        { id: 'carol@example.com', email: 'carol@example.com' },
+      ],
+    },
+    security: {
+      members: [
+        { id: 'bob@example.com', email: 'bob@example.com' },
+        { id: 'dave@example.com', email: 'dave@example.com' },
+      ],
+    },
   },
   rules: [
     { name: 'reads', match: { action: '*.read' }, effect: 'allow' },
     { name: 'drops', match: { action: 'db.drop*' }, effect: 'deny', reason: 'Never automated.' },
     { name: 'quick', match: { action: 'test.quick' }, effect: 'require_approval', approvers: ['owners'], timeout: '3s' },
-    { name: 'nudged', match: { action: 'test.nudge' }, effect: 'require_approval', approvers: ['owners'], minApprovals: 2, remindAfter: '2s', escalateAfter: '3s', escalateTo: ['security'], timeout: '30s' },
-    { name: 'two-teams', match: { action: 'iam.grant', parameters: { role: { glob: 'admin*' } } }, effect: 'require_approval', require: [{ group: 'owners', min: 1 }, { group: 'security', min: 1 }] },
+    {
+      name: 'nudged',
+      match: { action: 'test.nudge' },
+      effect: 'require_approval',
+      approvers: ['owners'],
+      minApprovals: 2,
+      remindAfter: '2s',
+      escalateAfter: '3s',
+      escalateTo: ['security'],
+      timeout: '30s',
+    },
+    {
+      name: 'two-teams',
+      match: { action: 'iam.grant', parameters: { role: { glob: 'admin*' } } },
+      effect: 'require_approval',
+      require: [
+        { group: 'owners', min: 1 },
+        { group: 'security', min: 1 },
+      ],
+    },
     { name: 'pair', match: { action: 'data.export' }, effect: 'require_approval', approvers: ['owners'], minApprovals: 2, timeout: '1h' },
   ],
   default: { effect: 'require_approval', approvers: ['owners'], timeout: '1h' },
@@ -72,9 +101,14 @@ describe('approval flow', () => {
   });
 
   const ask = (body: unknown, key = AGENT, headers: Record<string, string> = {}) =>
-    fetch(`${cs.url}/v1/actions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    fetch(`${cs.url}/v1/actions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
   const get = (id: string, key = AGENT, query = '') => api(cs.url, 'GET', `/v1/actions/${id}${query}`, key);
-  const decide = (id: string, key: string, decision: string, reason?: string) => api(cs.url, 'POST', `/v1/actions/${id}/decision`, key, { decision, ...(reason ? { reason } : {}) });
+  const decide = (id: string, key: string, decision: string, reason?: string) =>
+    api(cs.url, 'POST', `/v1/actions/${id}/decision`, key, { decision, ...(reason ? { reason } : {}) });
   const audit = async (id: string): Promise<AuditRecord[]> => (await api(cs.url, 'GET', `/v1/actions/${id}/audit`, 'audit-key')).body;
   const inboxFor = (id: string, count: number) =>
     eventually(async () => {
@@ -88,9 +122,17 @@ describe('approval flow', () => {
     expect(bad.body.error.code).toBe('invalid_request');
     expect(bad.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['action', 'extra', 'parameters']);
     expect((await ask({})).body.error.details).toEqual([{ path: 'action', message: expect.any(String) }]);
-    const notJson = await fetch(`${cs.url}/v1/actions`, { method: 'POST', headers: { authorization: `Bearer ${AGENT}`, 'content-type': 'application/json' }, body: '{"action":' });
+    const notJson = await fetch(`${cs.url}/v1/actions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${AGENT}`, 'content-type': 'application/json' },
+      body: '{"action":',
+    });
     expect([notJson.status, ((await notJson.json()) as any).error.code]).toEqual([400, 'invalid_request']);
-    const text = await fetch(`${cs.url}/v1/actions`, { method: 'POST', headers: { authorization: `Bearer ${AGENT}`, 'content-type': 'text/plain' }, body: '{}' });
+    const text = await fetch(`${cs.url}/v1/actions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${AGENT}`, 'content-type': 'text/plain' },
+      body: '{}',
+    });
     expect(text.status).toBe(415);
     const huge = await ask({ action: 'data.export', justification: 'x'.repeat(257 * 1024) });
     expect([huge.status, huge.body.error.code]).toEqual([413, 'payload_too_large']);
@@ -139,7 +181,18 @@ describe('approval flow', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect((await inboxFor(created.body.id, 2)).map((m) => m.to).sort()).toEqual(['alice@example.com', 'bob@example.com']);
     const text = mail[0]!.text;
-    for (const expected of ['arn:aws:iam::000000000000:role/agent', 'carol@example.com', 'analyst-bot', 'production', '"table": "customers"', 'supplied by the agent', 'Quarterly churn analysis', 'pair', '2 needed', created.body.expiresAt]) {
+    for (const expected of [
+      'arn:aws:iam::000000000000:role/agent',
+      'carol@example.com',
+      'analyst-bot',
+      'production',
+      '"table": "customers"',
+      'supplied by the agent',
+      'Quarterly churn analysis',
+      'pair',
+      '2 needed',
+      created.body.expiresAt,
+    ]) {
       expect(text).toContain(expected);
     }
     expect(mail[0]!.reviewUrl).toMatch(new RegExp(`^${cs.url}/v1/review/[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]{43}$`));
@@ -157,7 +210,10 @@ describe('approval flow', () => {
     expect([missing.status, missing.body]).toEqual([stranger.status, stranger.body]);
     expect((await decide(id, 'carol-key', 'approve')).body.error.code).toBe('self_approval');
     expect((await decide(id, 'alice-key', 'maybe')).status).toBe(400);
-    expect((await decide(id, 'alice-key', 'approve', 'ok by me')).body).toMatchObject({ status: 'pending', votes: [{ approver: 'alice@example.com', decision: 'approve', reason: 'ok by me' }] });
+    expect((await decide(id, 'alice-key', 'approve', 'ok by me')).body).toMatchObject({
+      status: 'pending',
+      votes: [{ approver: 'alice@example.com', decision: 'approve', reason: 'ok by me' }],
+    });
     expect((await decide(id, 'alice-key', 'approve')).status).toBe(200);
     expect((await decide(id, 'alice-key', 'deny')).body.error.code).toBe('already_decided');
     const approved = await decide(id, 'bob-key', 'approve');
@@ -231,10 +287,14 @@ describe('approval flow', () => {
     await decide(body.id, 'alice-key', 'approve');
     // Not an approver until the escalation: dave may not see the request yet.
     expect((await decide(body.id, 'dave-key', 'approve')).body.error.code).toBe('not_found');
-    const mail = await eventually(async () => {
-      const mine = ((await api(cs.url, 'GET', '/_local/inbox.json')).body as InboxMessage[]).filter((m) => m.actionId === body.id);
-      return mine.some((m) => m.subject.startsWith('Reminder: ')) && mine.some((m) => m.subject.startsWith('Escalated to you: ')) ? mine : undefined;
-    }, 15_000, 200);
+    const mail = await eventually(
+      async () => {
+        const mine = ((await api(cs.url, 'GET', '/_local/inbox.json')).body as InboxMessage[]).filter((m) => m.actionId === body.id);
+        return mine.some((m) => m.subject.startsWith('Reminder: ')) && mine.some((m) => m.subject.startsWith('Escalated to you: ')) ? mine : undefined;
+      },
+      15_000,
+      200,
+    );
     const reminded = mail.filter((m) => m.subject.startsWith('Reminder: ')).map((m) => m.to);
     expect(reminded).not.toContain('alice@example.com');
     expect(reminded).toEqual(expect.arrayContaining(['bob@example.com', 'carol@example.com']));
@@ -259,7 +319,11 @@ describe('approval flow', () => {
   });
 
   it('shows the review page on GET without changing anything, and decides on POST; one deny settles', async () => {
-    const { body } = await ask({ action: 'data.export', justification: '<script>alert(1)</script><b>bold</b>', parameters: { q: '"><img src=x onerror=alert(1)>' } });
+    const { body } = await ask({
+      action: 'data.export',
+      justification: '<script>alert(1)</script><b>bold</b>',
+      parameters: { q: '"><img src=x onerror=alert(1)>' },
+    });
     const [mail] = await inboxFor(body.id, 3);
     const before = (await audit(body.id)).length;
     for (let i = 0; i < 5; i++) {
@@ -272,7 +336,11 @@ describe('approval flow', () => {
       expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
     }
     expect(await audit(body.id)).toHaveLength(before);
-    const posted = await fetch(mail!.reviewUrl!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'decision=deny&reason=not+today' });
+    const posted = await fetch(mail!.reviewUrl!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'decision=deny&reason=not+today',
+    });
     expect(posted.status).toBe(200);
     expect(await posted.text()).toContain('recorded');
     expect((await get(body.id)).body).toMatchObject({ status: 'denied', decidedBy: 'approvers', reason: 'not today' });
@@ -294,10 +362,14 @@ describe('approval flow', () => {
 
   it('expires a short-timeout request and ledgers it', async () => {
     const { body } = await ask({ action: 'test.quick' });
-    const settled = await eventually(async () => {
-      const { body: now } = await get(body.id);
-      return now.status === 'pending' ? undefined : now;
-    }, 15_000, 250);
+    const settled = await eventually(
+      async () => {
+        const { body: now } = await get(body.id);
+        return now.status === 'pending' ? undefined : now;
+      },
+      15_000,
+      250,
+    );
     expect(settled).toMatchObject({ status: 'expired', decidedBy: 'timeout' });
     expect((await audit(body.id)).at(-1)).toMatchObject({ type: 'expired', data: { decidedBy: 'timeout' } });
     expect((await decide(body.id, 'alice-key', 'approve')).body.error.code).toBe('already_decided');

@@ -4,15 +4,15 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kmsLedgerSigner } from '../../lambdas/adapters/kms-signer';
 import { LedgerTable } from '../../lambdas/adapters/ledger-table';
-import { GENESIS_HASH, verifyChain, type AuditEvent, type AuditRecord } from '../../lambdas/core/ledger-record';
-import { parametersHash, signReceipt, verifyReceipt } from '../../lambdas/core/receipt';
-import { createLedgerTable, startLedgerStores, type LedgerStores } from './ledger-table';
 import { slotKeys } from '../../lambdas/core/checkpoint';
+import { type AuditEvent, type AuditRecord, GENESIS_HASH, verifyChain } from '../../lambdas/core/ledger-record';
+import { parametersHash, signReceipt, verifyReceipt } from '../../lambdas/core/receipt';
+import { createLedgerTable, type LedgerStores, startLedgerStores } from './ledger-table';
 
 const TABLE = 'ledger';
 const region = 'us-east-1';

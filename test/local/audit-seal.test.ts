@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliInProcess } from '../fixtures/cli';
-import { api, checkpointNow as harnessCheckpointNow, startCountersign, type RunningCountersign } from './harness';
+import { api, checkpointNow as harnessCheckpointNow, type RunningCountersign, startCountersign } from './harness';
 
 let countersign: RunningCountersign;
 let dataDir: string;
@@ -44,12 +44,15 @@ const edit = (line: string, change: (value: Record<string, any>) => void) => {
   change(value);
   return JSON.stringify(value);
 };
-const typeOf = (line: string) => (JSON.parse(line) as { type?: string; requestId?: string });
+const typeOf = (line: string) => JSON.parse(line) as { type?: string; requestId?: string };
 const isRecord = (line: string) => typeOf(line).requestId?.startsWith('act_') === true;
 
 /** Verifies a file offline with the key file, and with the key from the API; both runs must agree. */
 async function verifyBoth(file: string): Promise<Array<{ code: number; stdout: string; stderr: string }>> {
-  return [await cli(['audit', 'verify', '--file', file, '--public-key', publicKey], { COUNTERSIGN_URL: 'http://127.0.0.1:9' }), await cli(['audit', 'verify', '--file', file])];
+  return [
+    await cli(['audit', 'verify', '--file', file, '--public-key', publicKey], { COUNTERSIGN_URL: 'http://127.0.0.1:9' }),
+    await cli(['audit', 'verify', '--file', file]),
+  ];
 }
 
 beforeAll(async () => {
@@ -138,17 +141,36 @@ describe('a sealed export', () => {
       .sort(([a], [b]) => (JSON.parse(a).at < JSON.parse(b).at ? -1 : 1))
       .map(([, i]) => i);
     const middle = new Set(records.slice(1, 4));
-    const checkpoints = full.map((l, i) => [l, i] as const).filter(([l]) => typeOf(l).type === 'checkpoint').map(([, i]) => i);
+    const checkpoints = full
+      .map((l, i) => [l, i] as const)
+      .filter(([l]) => typeOf(l).type === 'checkpoint')
+      .map(([, i]) => i);
     const exportedAt = JSON.parse(full[0]!).exportedAt as string;
     const earlier = new Date(Date.parse(windowStart) - 1000).toISOString();
     const old = full.slice(0, -1);
     old[0] = edit(old[0]!, (h) => (h.format = 1));
     const cases: Array<[string, string[], RegExp]> = [
-      ['exportedAt moved back', [edit(full[0]!, (h) => (h.exportedAt = earlier)), ...full.slice(1)], /HEADER_EDITED +the header says exportedAt .*, but the seal signed/],
+      [
+        'exportedAt moved back',
+        [edit(full[0]!, (h) => (h.exportedAt = earlier)), ...full.slice(1)],
+        /HEADER_EDITED +the header says exportedAt .*, but the seal signed/,
+      ],
       ['until added', [edit(full[0]!, (h) => (h.until = earlier)), ...full.slice(1)], /HEADER_EDITED +the header says until .*, but the seal signed \(none\)/],
-      ['since added', [edit(full[0]!, (h) => (h.since = windowStart)), ...full.slice(1)], /HEADER_EDITED +the header says since .*, but the seal signed \(none\)/],
-      ['window removed', [edit(windowed[0]!, (h) => (delete h.since, delete h.until)), ...windowed.slice(1)], /HEADER_EDITED +the header says since \(none\), but the seal signed/],
-      ['newest record cut', full.filter((_, i) => i !== records.at(-1)), /NOT_AS_SEALED +the seal counts \d+ records newer than checkpoint 2 .*; the file holds \d+: 1 cut/],
+      [
+        'since added',
+        [edit(full[0]!, (h) => (h.since = windowStart)), ...full.slice(1)],
+        /HEADER_EDITED +the header says since .*, but the seal signed \(none\)/,
+      ],
+      [
+        'window removed',
+        [edit(windowed[0]!, (h) => (delete h.since, delete h.until)), ...windowed.slice(1)],
+        /HEADER_EDITED +the header says since \(none\), but the seal signed/,
+      ],
+      [
+        'newest record cut',
+        full.filter((_, i) => i !== records.at(-1)),
+        /NOT_AS_SEALED +the seal counts \d+ records newer than checkpoint 2 .*; the file holds \d+: 1 cut/,
+      ],
       ['oldest record cut', full.filter((_, i) => i !== records[0]), /NOT_AS_SEALED +the seal counts \d+ records; the file holds \d+: 1 cut/],
       ['newest checkpoint cut', full.filter((_, i) => i !== checkpoints.at(-1)), /NOT_AS_SEALED +the seal names checkpoint 2 .* the file does not hold it/],
       ['middle window cut', full.filter((_, i) => !middle.has(i)), /NOT_AS_SEALED +the seal counts \d+ records; the file holds \d+: 3 cut/],
@@ -156,9 +178,21 @@ describe('a sealed export', () => {
       ['an older unsealed format', old, /UNSEALED +the export is unsealed \(format 1.*re-export it/],
       ['seal edited', [...full.slice(0, -1), edit(full.at(-1)!, (s) => (s.exportedAt = earlier))], /SEAL_FORGED +the export's seal was edited/],
       ['seal from another export', [...full.slice(0, -1), linesOf(files.later!).at(-1)!], /HEADER_EDITED +the header says exportedAt .*, but the seal signed/],
-      ['seal and header from another export', [linesOf(files.later!)[0]!, ...full.slice(1, -1), linesOf(files.later!).at(-1)!], /NOT_AS_SEALED +the seal counts \d+ records; the file holds \d+: \d+ cut/],
-      ['records appended after the seal', [...full, full[records.at(-1)!]!, full[records[0]!]!], new RegExp(`NOT_AS_SEALED +line ${full.length + 1} comes after the export's seal`)],
-      ['windowed: oldest record cut', windowed.filter((_, i) => i !== windowed.findIndex(isRecord)), /NOT_AS_SEALED +the seal counts \d+ records; the file holds \d+: 1 cut/],
+      [
+        'seal and header from another export',
+        [linesOf(files.later!)[0]!, ...full.slice(1, -1), linesOf(files.later!).at(-1)!],
+        /NOT_AS_SEALED +the seal counts \d+ records; the file holds \d+: \d+ cut/,
+      ],
+      [
+        'records appended after the seal',
+        [...full, full[records.at(-1)!]!, full[records[0]!]!],
+        new RegExp(`NOT_AS_SEALED +line ${full.length + 1} comes after the export's seal`),
+      ],
+      [
+        'windowed: oldest record cut',
+        windowed.filter((_, i) => i !== windowed.findIndex(isRecord)),
+        /NOT_AS_SEALED +the seal counts \d+ records; the file holds \d+: 1 cut/,
+      ],
     ];
     expect(exportedAt > earlier).toBe(true);
     for (const [name, lines, finding] of cases) {

@@ -10,7 +10,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliInProcess } from '../fixtures/cli';
-import { api, checkpointNow as harnessCheckpointNow, startCountersign, type RunningCountersign } from './harness';
+import { api, checkpointNow as harnessCheckpointNow, type RunningCountersign, startCountersign } from './harness';
 
 let countersign: RunningCountersign;
 let dataDir: string;
@@ -52,7 +52,11 @@ beforeAll(async () => {
   ids.cancelled = await ask({ action: 'infra.apply', resource: 'vpc' });
   expect((await api(countersign.url, 'POST', `/v1/actions/${ids.cancelled}/cancel`, 'demo-agent-key')).status).toBe(200);
   await checkpointNow();
-  dynamo = new DynamoDBClient({ endpoint: countersign.endpoints.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  dynamo = new DynamoDBClient({
+    endpoint: countersign.endpoints.dynamodb,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const { TableNames } = await dynamo.send(new ListTablesCommand({}));
   ledgerTable = TableNames!.find((t) => t.includes('Ledger'))!;
 }, 120_000);
@@ -115,7 +119,11 @@ describe('audit export and verify', () => {
     cases.push(['swap two records', swapped, new RegExp(`REORDERED +${ids.approved} seq 2`)]);
 
     cases.push(['drop one record', items.filter((_, i) => i !== at(ids.approved!, 3)), new RegExp(`MISSING +${ids.approved} seq 3`)]);
-    cases.push(['drop a whole request', items.filter((i) => i.requestId !== ids.denied), new RegExp(`DELETED_REQUEST +${ids.denied}: the whole request is gone`)]);
+    cases.push([
+      'drop a whole request',
+      items.filter((i) => i.requestId !== ids.denied),
+      new RegExp(`DELETED_REQUEST +${ids.denied}: the whole request is gone`),
+    ]);
 
     const newest = recordsOf(ids.cancelled!).at(-1)!;
     cases.push(['cut the newest records', items.filter((i) => i !== newest), new RegExp(`TRUNCATED +${ids.cancelled} seq ${newest.seq}`)]);
@@ -145,22 +153,38 @@ describe('tampering with the local store, verified live', () => {
 
   it('names an edited record, a deleted request and a forged checkpoint', async () => {
     await doc().send(
-      new UpdateCommand({ TableName: ledgerTable, Key: key(ids.approved!, 1), UpdateExpression: 'SET #a = :a', ExpressionAttributeNames: { '#a': 'actor' }, ExpressionAttributeValues: { ':a': 'someone-else' } }),
+      new UpdateCommand({
+        TableName: ledgerTable,
+        Key: key(ids.approved!, 1),
+        UpdateExpression: 'SET #a = :a',
+        ExpressionAttributeNames: { '#a': 'actor' },
+        ExpressionAttributeValues: { ':a': 'someone-else' },
+      }),
     );
     let result = await cli(['audit', 'verify']);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(new RegExp(`EDITED +${ids.approved} seq 1`));
 
     const { stdout } = await cli(['audit', 'export']);
-    const denied = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((i) => i.requestId === ids.denied);
+    const denied = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .filter((i) => i.requestId === ids.denied);
     for (const record of denied) await doc().send(new DeleteCommand({ TableName: ledgerTable, Key: key(ids.denied!, record.seq) }));
     result = await cli(['audit', 'verify', '--json']);
     const report = JSON.parse(result.stdout);
     expect(result.code).toBe(1);
     expect(report.findings).toContainEqual(expect.objectContaining({ kind: 'deleted_request', requestId: ids.denied, seqs: denied.map((r) => r.seq) }));
 
-    const checkpoint = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((i) => i.type === 'checkpoint');
-    await doc().send(new PutCommand({ TableName: ledgerTable, Item: { ...checkpoint, count: checkpoint.count - denied.length, total: checkpoint.total - denied.length } }));
+    const checkpoint = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+      .find((i) => i.type === 'checkpoint');
+    await doc().send(
+      new PutCommand({ TableName: ledgerTable, Item: { ...checkpoint, count: checkpoint.count - denied.length, total: checkpoint.total - denied.length } }),
+    );
     result = await cli(['audit', 'verify', '--json']);
     expect(JSON.parse(result.stdout).findings).toContainEqual(expect.objectContaining({ kind: 'checkpoint_forged', checkpoint: checkpoint.seq }));
   }, 60_000);

@@ -98,7 +98,7 @@ function withoutAssetHashes(template: CfnTemplate): unknown {
 }
 
 describe('the bundle cache', () => {
-  it('makes a policy\'s bundles from the code built for another policy, byte for byte what cdk synth bundles for it', async () => {
+  it("makes a policy's bundles from the code built for another policy, byte for byte what cdk synth bundles for it", async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'countersign-bundles-'));
     dirs.push(cacheDir);
     const reference = loadConfigFile(join(ROOT, 'countersign.config.yaml'));

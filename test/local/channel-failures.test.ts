@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/core/config';
 import { LocalFaults } from '../../local/faults';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { api, eventually } from './harness';
 
 describe('channel failures', () => {
@@ -42,7 +42,10 @@ local: { apiKeys: { agent-key-1: "arn:aws:iam::000000000000:role/agent" } }
 
   it('retries, delivers what it can, and ledgers what failed; the request stands', async () => {
     const { body } = await api(runtime.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export' });
-    const notified = await eventually(async () => ((await api(runtime.url, 'GET', `/v1/actions/${body.id}/audit`, 'agent-key-1')).body as any[]).find((r) => r.type === 'notified'), 30_000);
+    const notified = await eventually(
+      async () => ((await api(runtime.url, 'GET', `/v1/actions/${body.id}/audit`, 'agent-key-1')).body as any[]).find((r) => r.type === 'notified'),
+      30_000,
+    );
     expect(notified.data.channels.email.sent.sort()).toEqual(['alice@example.com', 'bob@example.com']);
     expect(notified.data.channels.teams).toEqual({ sent: ['teams'], failed: [] });
     expect(notified.data.channels.slack.sent).toEqual([]);
@@ -51,7 +54,9 @@ local: { apiKeys: { agent-key-1: "arn:aws:iam::000000000000:role/agent" } }
     const [slack, teams] = faults.list();
     expect([slack!.matched, slack!.failed]).toEqual([3, 3]);
     expect([teams!.matched, teams!.failed]).toEqual([3, 2]);
-    const inbox = ((await api(runtime.url, 'GET', '/_local/inbox.json')).body as Array<{ channel: string; actionId: string }>).filter((m) => m.actionId === body.id);
+    const inbox = ((await api(runtime.url, 'GET', '/_local/inbox.json')).body as Array<{ channel: string; actionId: string }>).filter(
+      (m) => m.actionId === body.id,
+    );
     expect(inbox.map((m) => m.channel).sort()).toEqual(['email', 'email', 'teams']);
     expect((await api(runtime.url, 'GET', `/v1/actions/${body.id}`, 'agent-key-1')).body.status).toBe('pending');
   });

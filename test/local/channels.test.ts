@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { closeServer, listenLoopback } from '../../local/aws-json';
-import { api, eventually, startCountersign, type RunningCountersign } from './harness';
+import { api, eventually, type RunningCountersign, startCountersign } from './harness';
 
 const config = {
   version: 1,
@@ -68,7 +68,12 @@ describe('channels', () => {
     cs = await startCountersign({
       dataDir: join(dir, 'data'),
       configFile: join(dir, 'config.yaml'),
-      env: { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: 'slack-secret', TEAMS_WEBHOOK_URL: 'https://example.webhook.office.com/x', OIDC_CLIENT_SECRET: 'oidc-secret' },
+      env: {
+        SLACK_BOT_TOKEN: 'xoxb-test',
+        SLACK_SIGNING_SECRET: 'slack-secret',
+        TEAMS_WEBHOOK_URL: 'https://example.webhook.office.com/x',
+        OIDC_CLIENT_SECRET: 'oidc-secret',
+      },
     });
   });
   afterAll(async () => {
@@ -84,14 +89,25 @@ describe('channels', () => {
     });
 
   it('reaches email, Slack and Teams with one request, and ledgers what was sent', async () => {
-    const { body } = await api(cs.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export', justification: '<!channel> *now* <https://evil.example|click>' });
+    const { body } = await api(cs.url, 'POST', '/v1/actions', 'agent-key-1', {
+      action: 'data.export',
+      justification: '<!channel> *now* <https://evil.example|click>',
+    });
     const messages = await inboxFor(body.id, 5);
     const by = (channel: string) => messages.filter((m) => m.channel === channel);
-    expect(by('email').map((m) => m.to).sort()).toEqual(['alice@example.com', 'bob@example.com']);
+    expect(
+      by('email')
+        .map((m) => m.to)
+        .sort(),
+    ).toEqual(['alice@example.com', 'bob@example.com']);
     expect(by('email')[0]!.html).toContain('&lt;!channel&gt;');
     expect(by('email')[0]!.html).not.toMatch(/<img|<script/);
     // Slack: a DM with a personal link to the bound approver, and a post in the channel linking the landing page.
-    expect(by('slack').map((m) => m.to).sort()).toEqual(['C0APPROVALS', 'U0ALICE']);
+    expect(
+      by('slack')
+        .map((m) => m.to)
+        .sort(),
+    ).toEqual(['C0APPROVALS', 'U0ALICE']);
     const dm = by('slack').find((m) => m.to === 'U0ALICE')!;
     expect(dm.reviewUrl).toMatch(/\/v1\/review\//);
     expect(dm.payload).toMatchObject({ channel: 'U0ALICE', blocks: expect.any(Array) });
@@ -114,20 +130,22 @@ describe('channels', () => {
     expect(card.attachments[0].content).toMatchObject({ type: 'AdaptiveCard', version: '1.5' });
     expect(JSON.stringify(card)).toContain(`/v1/actions/${body.id}/review`);
     expect(JSON.stringify(card)).not.toContain('/v1/review/');
-    const notified = await eventually(async () => ((await api(cs.url, 'GET', `/v1/actions/${body.id}/audit`, 'agent-key-1')).body as any[]).find((r) => r.type === 'notified'));
+    const notified = await eventually(async () =>
+      ((await api(cs.url, 'GET', `/v1/actions/${body.id}/audit`, 'agent-key-1')).body as any[]).find((r) => r.type === 'notified'),
+    );
     expect(notified.data.channels.email.sent.sort()).toEqual(['alice@example.com', 'bob@example.com']);
     expect(notified.data.channels.slack.sent.sort()).toEqual(['C0APPROVALS', 'U0ALICE']);
     expect(notified.data.channels.teams.sent).toEqual(['teams']);
   });
 
-  it('asks only on the rule\'s channels', async () => {
+  it("asks only on the rule's channels", async () => {
     const { body } = await api(cs.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'infra.apply' });
     await inboxFor(body.id, 1);
     await new Promise((r) => setTimeout(r, 500));
     expect((await inboxFor(body.id, 1)).map((m) => m.channel)).toEqual(['teams']);
   });
 
-  it('posts the signed outcome to the requester\'s callback URL', async () => {
+  it("posts the signed outcome to the requester's callback URL", async () => {
     const { body } = await api(cs.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export', callbackUrl: hookUrl });
     await api(cs.url, 'POST', `/v1/actions/${body.id}/decision`, 'alice-key', { decision: 'approve' });
     const call = await eventually(async () => callbacks.find((c) => c.body.includes(body.id)));
@@ -137,7 +155,9 @@ describe('channels', () => {
     const [header, payload, signature] = jws.split('.') as [string, string, string];
     expect(Buffer.from(payload, 'base64url').toString()).toBe(call.body);
     const pem = await (await fetch(`${cs.url}/v1/audit/public-key`, { headers: { authorization: 'Bearer agent-key-1' } })).text();
-    expect(verify('sha256', Buffer.from(`${header}.${payload}`), { key: createPublicKey(pem), dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url'))).toBe(true);
+    expect(
+      verify('sha256', Buffer.from(`${header}.${payload}`), { key: createPublicKey(pem), dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url')),
+    ).toBe(true);
     expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toMatchObject({ alg: 'ES256', typ: 'countersign-callback+jws' });
   });
 
@@ -145,7 +165,9 @@ describe('channels', () => {
     const { body } = await api(cs.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export', onBehalfOf: 'carol@example.com' });
     await api(cs.url, 'POST', `/v1/actions/${body.id}/decision`, 'bob-key', { decision: 'deny', reason: 'not now' });
     const dm = await eventually(async () =>
-      ((await api(cs.url, 'GET', '/_local/inbox.json')).body as InboxMessage[]).find((m) => m.actionId === body.id && m.channel === 'slack' && m.to === 'U0CAROL'),
+      ((await api(cs.url, 'GET', '/_local/inbox.json')).body as InboxMessage[]).find(
+        (m) => m.actionId === body.id && m.channel === 'slack' && m.to === 'U0CAROL',
+      ),
     );
     expect(dm.payload).toMatchObject({ channel: 'U0CAROL', text: `Your request data.export (${body.id}) is denied.` });
   });
@@ -164,7 +186,13 @@ describe('channels', () => {
   });
 
   it('refuses callback URLs aimed at private, link-local and metadata addresses', async () => {
-    for (const callbackUrl of ['http://169.254.169.254/latest/meta-data/', 'https://169.254.169.254/', 'http://10.0.0.8/hook', 'https://[fd00:ec2::254]/', 'file:///etc/passwd']) {
+    for (const callbackUrl of [
+      'http://169.254.169.254/latest/meta-data/',
+      'https://169.254.169.254/',
+      'http://10.0.0.8/hook',
+      'https://[fd00:ec2::254]/',
+      'file:///etc/passwd',
+    ]) {
       const res = await api(cs.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export', callbackUrl });
       expect(res.status, callbackUrl).toBe(400);
       expect(res.body.error.details[0].path).toBe('callbackUrl');

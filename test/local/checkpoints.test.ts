@@ -4,19 +4,19 @@
  * checkpoint once, slow signing is re-stamped inside the write window, and an export pages through every item once.
  */
 import { createPublicKey } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointTable } from '../../lambdas/adapters/checkpoint-table';
 import { kmsLedgerSigner } from '../../lambdas/adapters/kms-signer';
 import { exportLedgerPage, ledgerExportSource } from '../../lambdas/adapters/ledger-scan';
 import { LedgerTable } from '../../lambdas/adapters/ledger-table';
 import { sealedPage } from '../../lambdas/app/export';
-import type { AuditEvent } from '../../lambdas/core/ledger-record';
 import { LEDGER_ORIGIN } from '../../lambdas/core/checkpoint';
+import type { AuditEvent } from '../../lambdas/core/ledger-record';
 import { verifyLedgerLines } from '../../lambdas/core/ledger-verify';
-import { createLedgerTable, startLedgerStores, type LedgerStores } from './ledger-table';
+import { createLedgerTable, type LedgerStores, startLedgerStores } from './ledger-table';
 
 let rawDynamo: DynamoDBClient;
 let dynamo: DynamoDBDocumentClient;
@@ -40,7 +40,12 @@ const EVENT: AuditEvent = { type: 'requested', actor: 'agent', data: { action: '
 const once = (event: AuditEvent) => (chain: readonly unknown[]) => (chain.length === 0 ? [event] : []);
 
 /** One sealed page, as the intake function's export route reads it: the table, its checkpoints, the ledger key. */
-function exportPage(tableName: string, query: { since?: string | undefined; until?: string | undefined; cursor?: string | undefined }, limits: { maxBytes?: number; maxMillis?: number; scanLimit?: number } = {}, clock?: () => Date) {
+function exportPage(
+  tableName: string,
+  query: { since?: string | undefined; until?: string | undefined; cursor?: string | undefined },
+  limits: { maxBytes?: number; maxMillis?: number; scanLimit?: number } = {},
+  clock?: () => Date,
+) {
   const signer = kmsLedgerSigner(kms, keyId);
   const exportSource = ledgerExportSource({ dynamo, tableName, latestCheckpoint: () => new CheckpointTable({ tableName, dynamo, signer }).latest() });
   return sealedPage({ signer, clock: { now: clock ?? (() => new Date()), sleep: async () => {} } }, exportSource, query, limits);
@@ -97,7 +102,11 @@ describe('CheckpointTable', () => {
     expect(first).toMatchObject({ seq: 1, from: LEDGER_ORIGIN, until: '2026-11-01T09:00:20.000Z', count: 3, total: 3 });
 
     // Three hours later, with records in each hour: one checkpoint per hour of slots.
-    for (const [id, at] of [['act_d', '2026-11-01T10:15:00.000Z'], ['act_e', '2026-11-01T11:59:59.999Z'], ['act_f', '2026-11-01T12:00:00.000Z']] as const) {
+    for (const [id, at] of [
+      ['act_d', '2026-11-01T10:15:00.000Z'],
+      ['act_e', '2026-11-01T11:59:59.999Z'],
+      ['act_f', '2026-11-01T12:00:00.000Z'],
+    ] as const) {
       time.set(at);
       await records.append(id, once(EVENT));
     }
@@ -126,10 +135,17 @@ describe('CheckpointTable', () => {
     for (let i = 0; i < 5; i++) await records.append(`act_race${i}`, once(EVENT));
     time.advance(120_000);
     const runs = await Promise.all(
-      Array.from({ length: 4 }, () => new CheckpointTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId), clock: time.now }).run({ settleSeconds: 60, deadline: Number.MAX_SAFE_INTEGER })),
+      Array.from({ length: 4 }, () =>
+        new CheckpointTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId), clock: time.now }).run({
+          settleSeconds: 60,
+          deadline: Number.MAX_SAFE_INTEGER,
+        }),
+      ),
     );
     expect(runs.flat().map((c) => c.seq)).toEqual([1]);
-    const { Items } = await dynamo.send(new QueryCommand({ TableName: tableName, KeyConditionExpression: 'requestId = :cp', ExpressionAttributeValues: { ':cp': 'checkpoint' } }));
+    const { Items } = await dynamo.send(
+      new QueryCommand({ TableName: tableName, KeyConditionExpression: 'requestId = :cp', ExpressionAttributeValues: { ':cp': 'checkpoint' } }),
+    );
     expect(Items).toHaveLength(1);
     const { lines } = await exportAll(tableName, {}, { clock: time.now });
     expect(verifyLedgerLines(lines, createPublicKey(await kmsLedgerSigner(kms, keyId).publicKeyPem())).findings).toEqual([]);
@@ -161,7 +177,9 @@ describe('exportLedgerPage', () => {
   it('pages through every item exactly once, chains oldest first, by byte budget', async () => {
     const tableName = await newLedgerTable();
     const store = new LedgerTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId) });
-    const events: AuditEvent[] = ['requested', 'policy_decided', 'voted', 'approved'].map((type) => ({ type, actor: 'x', data: { pad: 'y'.repeat(300) } }) as AuditEvent);
+    const events: AuditEvent[] = ['requested', 'policy_decided', 'voted', 'approved'].map(
+      (type) => ({ type, actor: 'x', data: { pad: 'y'.repeat(300) } }) as AuditEvent,
+    );
     for (let i = 0; i < 12; i++) await store.append(`act_page${i}`, (chain) => events.slice(chain.length, chain.length + 1));
     const small = await exportAll(tableName, { maxBytes: 3000 });
     // Out of time after every Scan call: pages end at the Scan's own position, and still nothing is lost.
@@ -187,19 +205,24 @@ describe('exportLedgerPage', () => {
     const tableName = await newLedgerTable();
     const store = new LedgerTable({ tableName, dynamo, signer: kmsLedgerSigner(kms, keyId) });
     for (let i = 0; i < 6; i++) await store.append(`act_cursor${i}`, once(EVENT));
-    const publicKey = async () => createPublicKey(await kmsLedgerSigner(kms, keyId).publicKeyPem());
     const since = '2026-01-01T00:00:00.000Z';
     const first = await exportPage(tableName, { since }, { maxBytes: 600 });
     expect(first.cursor).toEqual(expect.any(String));
     expect(first.seal).toBeUndefined();
     const again = (input: { since?: string; until?: string; cursor: string }) => exportPage(tableName, input, { maxBytes: 600 });
-    await expect(again({ cursor: first.cursor! })).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringMatching(/another since\/until window/) });
+    await expect(again({ cursor: first.cursor! })).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringMatching(/another since\/until window/),
+    });
     await expect(again({ since, until: '2027-01-01T00:00:00.000Z', cursor: first.cursor! })).rejects.toMatchObject({ code: 'invalid_request' });
     // The progress rewritten (fewer items, as if the first page had returned nothing): the signature no longer holds.
     const [body, signature] = first.cursor!.split('.') as [string, string];
     const state = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
     const rewritten = Buffer.from(JSON.stringify({ ...state, progress: { ...state.progress, items: 0, records: 0, tail: 0 } })).toString('base64url');
-    await expect(again({ since, cursor: `${rewritten}.${signature}` })).rejects.toMatchObject({ code: 'invalid_request', message: 'cursor is not one this API issued' });
+    await expect(again({ since, cursor: `${rewritten}.${signature}` })).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: 'cursor is not one this API issued',
+    });
     // Followed as issued, the pages end in a seal over everything they returned, with the first page's exportedAt.
     let page = first;
     const items = [...first.items];

@@ -9,11 +9,11 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { verifyReceipt } from '../../lambdas/core/receipt';
-import { startCliInProcess, startInstalledCli, type CliOptions } from '../fixtures/cli';
-import { api, eventually, ROOT, startCountersign, type RunningCountersign } from './harness';
+import { type CliOptions, startCliInProcess, startInstalledCli } from '../fixtures/cli';
+import { api, eventually, ROOT, type RunningCountersign, startCountersign } from './harness';
 
 const AGENT = 'demo-agent-key';
 const AGENT_ARN = 'arn:aws:iam::000000000000:role/demo-agent';
@@ -58,10 +58,14 @@ const ID = /act_[A-Za-z0-9_-]+/;
 
 /** Waits until alice's pending list (over the API) holds a request for `resource`; its id. */
 async function pendingFor(resource: string): Promise<string> {
-  return eventually(async () => {
-    const { body } = await api(cs.url, 'GET', '/v1/me/pending', 'alice-key');
-    return (body.items as Array<{ id: string; resource?: string }>).find((v) => v.resource === resource)?.id;
-  }, 30_000, 200);
+  return eventually(
+    async () => {
+      const { body } = await api(cs.url, 'GET', '/v1/me/pending', 'alice-key');
+      return (body.items as Array<{ id: string; resource?: string }>).find((v) => v.resource === resource)?.id;
+    },
+    30_000,
+    200,
+  );
 }
 
 beforeAll(async () => {
@@ -90,7 +94,13 @@ describe('countersign run', () => {
 
   it('does not run a denied action: exit 4 with the reason', async () => {
     const file = marker();
-    const { code, stdout, stderr } = await countersign(['run', '--action', 'db.drop_table', '--', ...node(`require('fs').writeFileSync(${JSON.stringify(file)}, 'ran')`)]);
+    const { code, stdout, stderr } = await countersign([
+      'run',
+      '--action',
+      'db.drop_table',
+      '--',
+      ...node(`require('fs').writeFileSync(${JSON.stringify(file)}, 'ran')`),
+    ]);
     expect(code).toBe(4);
     expect(existsSync(file)).toBe(false);
     expect(stdout).toBe('');
@@ -100,13 +110,29 @@ describe('countersign run', () => {
   it('runs an infra action only after alice approves it with `countersign approve`; the command gets the receipt', async () => {
     const file = marker();
     const script = `require('fs').writeFileSync(${JSON.stringify(file)}, JSON.stringify({ id: process.env.COUNTERSIGN_REQUEST_ID, receipt: process.env.COUNTERSIGN_RECEIPT }))`;
-    const running = start(['run', '--action', 'infra.apply', '--resource', 'vpc-run', '--environment', 'production', '--justification', 'ticket OPS-1', '--', ...node(script)]);
+    const running = start([
+      'run',
+      '--action',
+      'infra.apply',
+      '--resource',
+      'vpc-run',
+      '--environment',
+      'production',
+      '--justification',
+      'ticket OPS-1',
+      '--',
+      ...node(script),
+    ]);
     // Alice finds it with `countersign pending --json`.
-    const id = await eventually(async () => {
-      const { code, stdout } = await countersign(['pending', '--json'], { apiKey: 'alice-key' });
-      expect(code).toBe(0);
-      return (JSON.parse(stdout).items as Array<{ id: string; resource?: string }>).find((v) => v.resource === 'vpc-run')?.id;
-    }, 30_000, 200);
+    const id = await eventually(
+      async () => {
+        const { code, stdout } = await countersign(['pending', '--json'], { apiKey: 'alice-key' });
+        expect(code).toBe(0);
+        return (JSON.parse(stdout).items as Array<{ id: string; resource?: string }>).find((v) => v.resource === 'vpc-run')?.id;
+      },
+      30_000,
+      200,
+    );
     expect(existsSync(file)).toBe(false);
     expect(running.finished()).toBe(false);
     const approved = await countersign(['approve', id, '--reason', 'plan reviewed'], { apiKey: 'alice-key' });
@@ -130,7 +156,19 @@ describe('countersign run', () => {
 
   it('stops at --timeout: exit 7 with the id, not run; the same --idempotency-key runs it once approved', async () => {
     const file = marker();
-    const args = ['run', '--action', 'infra.apply', '--resource', 'vpc-timeout', '--idempotency-key', 'deploy-42', '--timeout', '2s', '--', ...node(`require('fs').writeFileSync(${JSON.stringify(file)}, 'ran'); process.exit(11)`)];
+    const args = [
+      'run',
+      '--action',
+      'infra.apply',
+      '--resource',
+      'vpc-timeout',
+      '--idempotency-key',
+      'deploy-42',
+      '--timeout',
+      '2s',
+      '--',
+      ...node(`require('fs').writeFileSync(${JSON.stringify(file)}, 'ran'); process.exit(11)`),
+    ];
     const started = Date.now();
     const first = await countersign(args);
     expect(first.code).toBe(7);
@@ -150,7 +188,15 @@ describe('countersign run', () => {
   // A signal to countersign itself: the installed command, a child process.
   it('Ctrl-C while waiting cancels the request and exits 130', async () => {
     const file = marker();
-    const running = startInstalled(['run', '--action', 'infra.apply', '--resource', 'vpc-interrupted', '--', ...node(`require('fs').writeFileSync(${JSON.stringify(file)}, 'ran')`)]);
+    const running = startInstalled([
+      'run',
+      '--action',
+      'infra.apply',
+      '--resource',
+      'vpc-interrupted',
+      '--',
+      ...node(`require('fs').writeFileSync(${JSON.stringify(file)}, 'ran')`),
+    ]);
     const id = await pendingFor('vpc-interrupted');
     running.child.kill('SIGINT');
     const { code, stderr } = await running.done;
@@ -181,20 +227,48 @@ describe('countersign run', () => {
   it('--json prints the outcome when the command does not run', async () => {
     const { code, stdout } = await countersign(['run', '--action', 'db.drop_users', '--json', '--', 'true']);
     expect(code).toBe(4);
-    expect(JSON.parse(stdout)).toMatchObject({ ok: true, status: 'denied', reason: 'Dropping databases is never automated.', request: { rule: 'drops', decidedBy: 'policy' } });
+    expect(JSON.parse(stdout)).toMatchObject({
+      ok: true,
+      status: 'denied',
+      reason: 'Dropping databases is never automated.',
+      request: { rule: 'drops', decidedBy: 'policy' },
+    });
   });
 });
 
 describe('request, status, wait, cancel, approve, deny, pending', () => {
   it('request without --wait: the id, the status and what is missing; --json has them on top of the whole answer', async () => {
-    const { code, stdout, stderr } = await countersign(['request', '--action', 'infra.apply', '--resource', 'vpc-json', '--environment', 'production', '--parameters', '{"plan":"p-1"}', '--agent-name', 'deploy-bot', '--json']);
+    const { code, stdout, stderr } = await countersign([
+      'request',
+      '--action',
+      'infra.apply',
+      '--resource',
+      'vpc-json',
+      '--environment',
+      'production',
+      '--parameters',
+      '{"plan":"p-1"}',
+      '--agent-name',
+      'deploy-bot',
+      '--json',
+    ]);
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const json = JSON.parse(stdout);
     expect(Object.keys(json).sort()).toEqual(['id', 'missing', 'ok', 'request', 'status']);
     expect(json).toMatchObject({ ok: true, status: 'pending', missing: ['1 more approval'] });
     expect(json.id).toMatch(/^act_/);
-    expect(json.request).toMatchObject({ id: json.id, status: 'pending', action: 'infra.apply', resource: 'vpc-json', environment: 'production', requester: AGENT_ARN, rule: 'infra', requiredApprovals: 1, votes: [] });
+    expect(json.request).toMatchObject({
+      id: json.id,
+      status: 'pending',
+      action: 'infra.apply',
+      resource: 'vpc-json',
+      environment: 'production',
+      requester: AGENT_ARN,
+      rule: 'infra',
+      requiredApprovals: 1,
+      votes: [],
+    });
     expect(json.request.expiresAt).toMatch(/^\d{4}-/);
 
     const text = await countersign(['request', '--action', 'infra.apply', '--resource', 'vpc-text']);
@@ -218,7 +292,9 @@ describe('request, status, wait, cancel, approve, deny, pending', () => {
   });
 
   it('status prints the request; deny by alice with --reason shows in status, and wait exits 4 with the reason', async () => {
-    const id = JSON.parse((await countersign(['request', '--action', 'infra.apply', '--resource', 'vpc-deny', '--justification', 'rotate\u001b[2J keys', '--json'])).stdout).id;
+    const id = JSON.parse(
+      (await countersign(['request', '--action', 'infra.apply', '--resource', 'vpc-deny', '--justification', 'rotate\u001b[2J keys', '--json'])).stdout,
+    ).id;
     const before = await countersign(['status', id]);
     expect(before.code).toBe(0);
     expect(before.stdout).toContain(`${id} pending\n`);
@@ -276,7 +352,9 @@ describe('request, status, wait, cancel, approve, deny, pending', () => {
   });
 
   it('pending lists what waits for alice, and nothing for the agent or bob', async () => {
-    const id = JSON.parse((await countersign(['request', '--action', 'infra.apply', '--resource', 'vpc-pending', '--environment', 'staging', '--json'])).stdout).id;
+    const id = JSON.parse(
+      (await countersign(['request', '--action', 'infra.apply', '--resource', 'vpc-pending', '--environment', 'staging', '--json'])).stdout,
+    ).id;
     const table = await countersign(['pending'], { apiKey: 'alice-key' });
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');

@@ -8,8 +8,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCliInProcess, runInstalledCli, type CliOptions } from '../fixtures/cli';
-import { api, eventually, startCountersign, type RunningCountersign } from './harness';
+import { type CliOptions, runCliInProcess, runInstalledCli } from '../fixtures/cli';
+import { api, eventually, type RunningCountersign, startCountersign } from './harness';
 
 const dir = mkdtempSync(join(tmpdir(), 'cs-cli-audit-'));
 let cs: RunningCountersign;
@@ -148,7 +148,14 @@ describe('countersign audit show', () => {
   });
 
   it('exits 2 on usage errors', async () => {
-    const cases = [['audit'], ['audit', 'nonsense'], ['audit', 'show'], ['audit', 'show', id, 'extra'], ['audit', 'show', id, '--bogus'], ['audit', 'show', id, '--public-key', join(dir, 'missing.pem')]];
+    const cases = [
+      ['audit'],
+      ['audit', 'nonsense'],
+      ['audit', 'show'],
+      ['audit', 'show', id, 'extra'],
+      ['audit', 'show', id, '--bogus'],
+      ['audit', 'show', id, '--public-key', join(dir, 'missing.pem')],
+    ];
     const runs = await Promise.all(cases.map((args) => countersign(args)));
     runs.forEach(({ code, stderr }, i) => {
       expect(code, cases[i]!.join(' ')).toBe(2);
@@ -217,7 +224,10 @@ describe('countersign receipt verify', () => {
   it("checks --parameters against the receipt's salted commitment", async () => {
     const match = await countersign(['receipt', 'verify', receipt, '--parameters', join(dir, 'params.json'), '--json']);
     expect(match.code).toBe(0);
-    expect(JSON.parse(match.stdout)).toMatchObject({ ok: true, claims: { sub: id, action: 'data.export', approvers: ['alice@example.com', 'bob@example.com'], rule: 'prod-exports' } });
+    expect(JSON.parse(match.stdout)).toMatchObject({
+      ok: true,
+      claims: { sub: id, action: 'data.export', approvers: ['alice@example.com', 'bob@example.com'], rule: 'prod-exports' },
+    });
     const mismatch = await countersign(['receipt', 'verify', receipt, '--parameters', join(dir, 'other-params.json')]);
     expect(mismatch.code).toBe(1);
     expect(mismatch.stdout).toBe('receipt: INVALID (parameters_mismatch: receipt was issued for different parameters)\n');
@@ -235,14 +245,27 @@ describe('countersign receipt verify', () => {
     expect(match.stdout).toMatch(/^receipt: valid\n/);
     expect(match.stdout).toContain('checked      action, resource, environment, approved by people, parameters\n');
     // Resource and environment in policy's canonical form: case, spacing and width do not count; the action is exact.
-    const canonical = await countersign(['receipt', 'verify', receipt, '--resource', ` ${resource.toUpperCase()} `, '--environment', 'Ｐｒｏｄｕｃｔｉｏｎ', '--json']);
+    const canonical = await countersign([
+      'receipt',
+      'verify',
+      receipt,
+      '--resource',
+      ` ${resource.toUpperCase()} `,
+      '--environment',
+      'Ｐｒｏｄｕｃｔｉｏｎ',
+      '--json',
+    ]);
     expect(canonical.code).toBe(0);
     expect(JSON.parse(canonical.stdout)).toMatchObject({ ok: true, checked: ['resource', 'environment'], claims: { sub: id, decidedBy: 'approvers' } });
 
     const cases: Array<[string[], string, string]> = [
       [['--action', 'data.exports'], 'action_mismatch', 'receipt is for action "data.export"; expected action "data.exports"'],
       [['--action', 'Data.Export'], 'action_mismatch', 'receipt is for action "data.export"; expected action "Data.Export"'],
-      [['--resource', 'arn:aws:rds:eu-west-1:123456789012:db:users'], 'resource_mismatch', `receipt is for resource "${resource}"; expected resource "arn:aws:rds:eu-west-1:123456789012:db:users"`],
+      [
+        ['--resource', 'arn:aws:rds:eu-west-1:123456789012:db:users'],
+        'resource_mismatch',
+        `receipt is for resource "${resource}"; expected resource "arn:aws:rds:eu-west-1:123456789012:db:users"`,
+      ],
       [['--resource', ''], 'resource_mismatch', `receipt is for resource "${resource}"; expected no resource`],
       [['--environment', 'staging'], 'environment_mismatch', 'receipt is for environment "production"; expected environment "staging"'],
     ];
@@ -268,7 +291,9 @@ describe('countersign receipt verify', () => {
     expect(plain.stdout).toContain('approvers    (none: allowed by policy)');
     const humans = await countersign(['receipt', 'verify', byPolicy, '--action', 'reports.read', '--approved-by-humans', '--public-key', pemFile]);
     expect(humans.code).toBe(1);
-    expect(humans.stdout).toBe('receipt: INVALID (not_approved_by_humans: receipt is from policy alone (rule "read-only" allowed it); expected approval by people)\n');
+    expect(humans.stdout).toBe(
+      'receipt: INVALID (not_approved_by_humans: receipt is from policy alone (rule "read-only" allowed it); expected approval by people)\n',
+    );
     const json = await countersign(['receipt', 'verify', byPolicy, '--approved-by-humans', '--public-key', pemFile, '--json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'not_approved_by_humans' } });
@@ -334,7 +359,10 @@ describe('countersign, the installed command', () => {
   });
 
   it('verifies a receipt read from its stdin, offline', async () => {
-    const run = await runInstalledCli(['receipt', 'verify', '-', '--public-key', pemFile], cliOptions({ url: `http://127.0.0.1:${await closedPort()}`, input: `${receipt}\n` }));
+    const run = await runInstalledCli(
+      ['receipt', 'verify', '-', '--public-key', pemFile],
+      cliOptions({ url: `http://127.0.0.1:${await closedPort()}`, input: `${receipt}\n` }),
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^receipt: valid\n/);

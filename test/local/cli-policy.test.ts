@@ -21,7 +21,7 @@ describe('countersign policy', () => {
     expect(stdout).toMatch(/countersign\.config\.yaml: OK \(4 rules, 2 groups, policy version [0-9a-f]{12}\)/);
   });
 
-  it('prints each bad field\'s path and exits 1', async () => {
+  it("prints each bad field's path and exits 1", async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'version: 1\nrules:\n  - name: r\n    match: { parameters: { rows: { gt: many } } }\n    effect: nope\n');
     const { code, stderr } = await countersign('policy', 'check', bad);
@@ -44,7 +44,9 @@ describe('countersign policy', () => {
     const json = JSON.parse((await countersign('policy', 'explain', '--request', request, '--json')).stdout);
     expect(json).toMatchObject({ rule: 'prod-exports', effect: 'require_approval', approval: { minApprovals: 2, channels: ['email'] } });
     writeFileSync(request, JSON.stringify({ action: 'db.drop_table', environment: 'production' }));
-    expect((await countersign('policy', 'explain', '--request', request)).stdout).toContain('rule no-prod-drops: matches -> deny (Dropping production databases is never automated.)');
+    expect((await countersign('policy', 'explain', '--request', request)).stdout).toContain(
+      'rule no-prod-drops: matches -> deny (Dropping production databases is never automated.)',
+    );
   });
 
   it('answers for every example in examples/: the policy checks, and each request lands on the rule it is named for', async () => {
@@ -56,7 +58,9 @@ describe('countersign policy', () => {
       expect(JSON.parse(stdout).rule, rule).toBe(rule);
     }
     const { stdout } = await countersign('policy', 'explain', '--config', 'examples/policy.yaml', '--request', 'examples/requests/big-customer-exports.json');
-    expect(stdout).toContain('approval: 1 from data-owners (alice@example.com, bob@example.com) and 1 from security (sec@example.com, bob@example.com); asked on email, slack; expires after 7200 s');
+    expect(stdout).toContain(
+      'approval: 1 from data-owners (alice@example.com, bob@example.com) and 1 from security (sec@example.com, bob@example.com); asked on email, slack; expires after 7200 s',
+    );
   });
 
   it('explains respellings as the rule they spell, and a value policy cannot judge as the 400 the API answers', async () => {
@@ -70,7 +74,10 @@ describe('countersign policy', () => {
     }
     const big = JSON.parse(readFileSync(join(ROOT, 'examples/requests/big-customer-exports.json'), 'utf8'));
     const { rows: _rows, format: _format, ...rest } = big.parameters;
-    for (const parameters of [{ rows: '250000', format: 'CSV' }, { ROWS: [250000], 'format\u200B': ' Parquet ' }]) {
+    for (const parameters of [
+      { rows: '250000', format: 'CSV' },
+      { ROWS: [250000], 'format\u200B': ' Parquet ' },
+    ]) {
       const { stdout } = await explain({ ...big, parameters: { ...rest, ...parameters } }, '--json');
       expect(JSON.parse(stdout), JSON.stringify(parameters)).toMatchObject({ rule: 'big-customer-exports', effect: 'require_approval' });
     }
@@ -84,11 +91,18 @@ describe('countersign policy', () => {
     expect(text.stdout).toContain('    parameters.format is a list of 2 values: policy compares this to one value: send a single string, number or boolean\n');
     expect(text.stdout).not.toMatch(/-> (allow|deny|require_approval)/);
     const json = JSON.parse((await explain(lots, '--json')).stdout);
-    expect(json).toMatchObject({ refused: true, status: 400, rule: 'big-customer-exports', error: { code: 'invalid_request', details: [{ path: 'parameters.rows' }, { path: 'parameters.format' }] } });
+    expect(json).toMatchObject({
+      refused: true,
+      status: 400,
+      rule: 'big-customer-exports',
+      error: { code: 'invalid_request', details: [{ path: 'parameters.rows' }, { path: 'parameters.format' }] },
+    });
     expect(json.effect).toBeUndefined();
 
     const hidden = await explain({ action: 'db.drop_table', environment: 'produc\u200Btion' });
-    expect(hidden.stdout).toContain('request refused before any rule (400 invalid_request)\n    environment is "produc[U+200B]tion": holds a hidden character (U+200B)');
+    expect(hidden.stdout).toContain(
+      'request refused before any rule (400 invalid_request)\n    environment is "produc[U+200B]tion": holds a hidden character (U+200B)',
+    );
   });
 
   it('is documented by the README, which embeds examples/policy.yaml verbatim', () => {

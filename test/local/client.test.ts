@@ -45,7 +45,9 @@ describe('requestApproval', () => {
   it('long-polls until the approvers decide, and lists the request as waiting for each of them until they vote', async () => {
     const resource = `db:churn-${run}`;
     const asking = agent().requestApproval({ action: 'data.export', environment: 'production', resource, justification: 'churn' }, { timeoutMs: 60_000 });
-    const waiting = await until(async () => (await approver('alice-key').pending()).find((v) => v.action === 'data.export' && v.resource === resource && v.status === 'pending'));
+    const waiting = await until(async () =>
+      (await approver('alice-key').pending()).find((v) => v.action === 'data.export' && v.resource === resource && v.status === 'pending'),
+    );
     expect(waiting).toMatchObject({ requester: 'arn:aws:iam::000000000000:role/demo-agent', missing: ['2 more approvals'] });
     expect((await approver('demo-agent-key').pending()).map((v) => v.id)).not.toContain(waiting.id);
     await approver('alice-key').decide(waiting.id, 'approve', 'fine');
@@ -114,7 +116,10 @@ describe('retries', () => {
         res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/json' }).end('{"error":{"code":"rate_limited","message":"slow down"}}');
         return;
       }
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name !== 'host' && name !== 'content-length')) as Record<string, string>;
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name !== 'host' && name !== 'content-length')) as Record<
+        string,
+        string
+      >;
       const upstream = await fetch(`${countersign.url}${req.url}`, { method: req.method!, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
       const body = await upstream.text();
       // The request reached the API, but its answer is lost on the way back.

@@ -2,12 +2,13 @@
  * The README's examples run against local mode: the agent client, the downstream receipt check (TypeScript and the
  * shell block), the ledger checks.
  */
-import fc from 'fast-check';
+
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonical, verifyCountersignReceipt } from '../../examples/verify-receipt';
 import { canonicalText } from '../../lambdas/core/text';
@@ -47,24 +48,52 @@ describe('README examples', () => {
     const pendingFor = async (key: string) => (await api(cs.url, 'GET', '/v1/me/pending', key)).body.items as Pending[];
     const decideWhenAsked = async (decisions: Array<[string, 'approve' | 'deny', string?]>, before: ReadonlySet<string>) => {
       // The example's request: new since it started, from the demo agent, for the export it asks about.
-      const id = await eventually(async () =>
-        (await pendingFor(decisions[0]![0])).find(
-          (v) =>
-            !before.has(v.id) && v.requester.endsWith('/demo-agent') && v.action === 'data.export' && v.environment === 'production' && v.resource === 'arn:aws:rds:eu-west-1:123456789012:db:customers',
-        )?.id,
+      const id = await eventually(
+        async () =>
+          (await pendingFor(decisions[0]![0])).find(
+            (v) =>
+              !before.has(v.id) &&
+              v.requester.endsWith('/demo-agent') &&
+              v.action === 'data.export' &&
+              v.environment === 'production' &&
+              v.resource === 'arn:aws:rds:eu-west-1:123456789012:db:customers',
+          )?.id,
       );
-      for (const [key, decision, reason] of decisions) await api(cs.url, 'POST', `/v1/actions/${id}/decision`, key, { decision, ...(reason ? { reason } : {}) });
+      for (const [key, decision, reason] of decisions)
+        await api(cs.url, 'POST', `/v1/actions/${id}/decision`, key, { decision, ...(reason ? { reason } : {}) });
     };
     const pendingIds = async () => new Set((await pendingFor('alice-key')).map((v) => v.id));
-    const [approved] = await Promise.all([example('demo-agent-key'), decideWhenAsked([['alice-key', 'approve'], ['bob-key', 'approve']], await pendingIds())]);
+    const [approved] = await Promise.all([
+      example('demo-agent-key'),
+      decideWhenAsked(
+        [
+          ['alice-key', 'approve'],
+          ['bob-key', 'approve'],
+        ],
+        await pendingIds(),
+      ),
+    ]);
     expect(approved.code).toBe(0);
     expect(approved.stdout).toMatch(/^approved as act_[\w-]+; receipt eyJ/);
     const [denied] = await Promise.all([example('demo-agent-key'), decideWhenAsked([['alice-key', 'deny', 'use the anonymized replica']], await pendingIds())]);
     expect(denied).toEqual({ code: 1, stdout: 'not exporting: denied (use the anonymized replica)\n' });
   }, 60_000);
 
-  it('compares resource and environment in the canonical form policy uses (the example\'s copy of canonicalText)', () => {
-    const samples = ['production', 'Production ', ' PRODUCTION\t', 'ｐｒｏｄｕｃｔｉｏｎ', 'pro\u200Bduction', 'a\u202Eb', 'ﬁle', 'x\u00A0\u00A0y', '\u{E0041}tag', 'ǅ', '', 'İstanbul'];
+  it("compares resource and environment in the canonical form policy uses (the example's copy of canonicalText)", () => {
+    const samples = [
+      'production',
+      'Production ',
+      ' PRODUCTION\t',
+      'ｐｒｏｄｕｃｔｉｏｎ',
+      'pro\u200Bduction',
+      'a\u202Eb',
+      'ﬁle',
+      'x\u00A0\u00A0y',
+      '\u{E0041}tag',
+      'ǅ',
+      '',
+      'İstanbul',
+    ];
     for (const text of samples) expect(canonical(text), JSON.stringify(text)).toBe(canonicalText(text));
     expect(canonical(undefined)).toBe('');
     // Any text at all, every plane, unassigned and default-ignorable code points and lone surrogates included.
@@ -103,7 +132,10 @@ describe('README examples', () => {
     const bin = join(work, 'bin');
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(work, 'ledger.pem'), await (await fetch(`${cs.url}/v1/audit/public-key`, { headers: { authorization: 'Bearer audit-key' } })).text());
-    writeFileSync(join(bin, 'npx'), `#!/usr/bin/env bash\n[ "$1" = countersign ] || exit 99\nshift\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'cli/countersign.mjs'))} "$@"\n`);
+    writeFileSync(
+      join(bin, 'npx'),
+      `#!/usr/bin/env bash\n[ "$1" = countersign ] || exit 99\nshift\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(join(ROOT, 'cli/countersign.mjs'))} "$@"\n`,
+    );
     chmodSync(join(bin, 'npx'), 0o755);
     const run = (receipt: string, params: unknown) => {
       writeFileSync(join(work, 'params.json'), JSON.stringify(params));
@@ -125,7 +157,10 @@ describe('README examples', () => {
       code: 1,
       stdout: 'receipt: INVALID (environment_mismatch: receipt is for environment "staging"; expected environment "production")\n',
     });
-    expect(await run(production, { format: 'csv', table: 'users' })).toEqual({ code: 1, stdout: 'receipt: INVALID (parameters_mismatch: receipt was issued for different parameters)\n' });
+    expect(await run(production, { format: 'csv', table: 'users' })).toEqual({
+      code: 1,
+      stdout: 'receipt: INVALID (parameters_mismatch: receipt was issued for different parameters)\n',
+    });
   });
 
   it('walks the README: the demo agent asks, two approvers approve, the receipt and the ledger verify', async () => {
@@ -144,12 +179,20 @@ describe('README examples', () => {
     expect(approved.status).toBe('approved');
 
     const pem = await (await fetch(`${cs.url}/v1/audit/public-key`, { headers: { authorization: 'Bearer demo-agent-key' } })).text();
-    const expected = { action: 'data.export', resource: 'arn:aws:rds:eu-west-1:123456789012:db:customers', environment: 'production', parameters, approvedByHumans: true };
+    const expected = {
+      action: 'data.export',
+      resource: 'arn:aws:rds:eu-west-1:123456789012:db:customers',
+      environment: 'production',
+      parameters,
+      approvedByHumans: true,
+    };
     expect(verifyCountersignReceipt(approved.receipt, pem, expected)).toMatchObject({ sub: created.body.id, decidedBy: 'approvers' });
     expect(verifyCountersignReceipt(approved.receipt, pem, { ...expected, environment: 'Production ' })).toMatchObject({ sub: created.body.id });
     expect(() => verifyCountersignReceipt(approved.receipt, pem, { ...expected, parameters: { ...parameters, table: 'users' } })).toThrow('other parameters');
     expect(() => verifyCountersignReceipt(approved.receipt, pem, { ...expected, action: 'db.drop' })).toThrow('another action');
-    expect(() => verifyCountersignReceipt(approved.receipt, pem, { ...expected, resource: 'arn:aws:rds:eu-west-1:123456789012:db:users' })).toThrow('another resource');
+    expect(() => verifyCountersignReceipt(approved.receipt, pem, { ...expected, resource: 'arn:aws:rds:eu-west-1:123456789012:db:users' })).toThrow(
+      'another resource',
+    );
     expect(() => verifyCountersignReceipt(approved.receipt, pem, { ...expected, resource: undefined })).toThrow('another resource');
     expect(() => verifyCountersignReceipt(approved.receipt, pem, { ...expected, environment: 'staging' })).toThrow('another environment');
     // A receipt a rule issued on its own (read-only allows reports.read at once) passes only without approvedByHumans.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DescribeExecutionCommand, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCliInProcess } from '../fixtures/cli';
-import { api, eventually, startCountersign, type RunningCountersign } from './harness';
+import { api, eventually, type RunningCountersign, startCountersign } from './harness';
 
 const CONFIG = `
 version: 1
@@ -54,7 +54,11 @@ beforeAll(async () => {
   const configFile = join(dir, 'countersign.yaml');
   writeFileSync(configFile, CONFIG);
   // The workflow's retries back off a tenth as long (2 s, 4 s, 8 s become 0.2 s, 0.4 s, 0.8 s); deadlines keep real time.
-  countersign = await startCountersign({ dataDir: join(dir, 'data'), configFile, env: { COUNTERSIGN_FAULT_INJECTION: '1', COUNTERSIGN_LOCAL_RETRY_SCALE: '0.1' } });
+  countersign = await startCountersign({
+    dataDir: join(dir, 'data'),
+    configFile,
+    env: { COUNTERSIGN_FAULT_INJECTION: '1', COUNTERSIGN_LOCAL_RETRY_SCALE: '0.1' },
+  });
   sfn = new SFNClient({ endpoint: countersign.endpoints.sfn, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
 }, 60_000);
 
@@ -142,7 +146,9 @@ describe('fault injection', () => {
     await api(countersign.url, 'DELETE', '/_local/faults');
     await new Promise((r) => setTimeout(r, 2100));
     await repair();
-    await eventually(async () => ((await sfn.send(new DescribeExecutionCommand({ executionArn: execution!.executionArn }))).status === 'SUCCEEDED' ? true : undefined));
+    await eventually(async () =>
+      (await sfn.send(new DescribeExecutionCommand({ executionArn: execution!.executionArn }))).status === 'SUCCEEDED' ? true : undefined,
+    );
     // Bob's retried vote is idempotent.
     expect((await api(countersign.url, 'POST', `/v1/actions/${id}/decision`, 'bob-key', { decision: 'approve' })).status).toBe(200);
   }, 30_000);

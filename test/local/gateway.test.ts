@@ -26,7 +26,10 @@ describe('local API gateway', () => {
     functionIds = new Map([...functions.values()].map((f) => [f.entry.split('/').at(-2)!, f.logicalId]));
     routes = routesFromTemplate(
       template,
-      { ref: () => undefined, getAtt: (id, attr) => (attr === 'Arn' && functions.has(id) ? `arn:aws:lambda:us-east-1:000000000000:function:${id}` : undefined) },
+      {
+        ref: () => undefined,
+        getAtt: (id, attr) => (attr === 'Arn' && functions.has(id) ? `arn:aws:lambda:us-east-1:000000000000:function:${id}` : undefined),
+      },
       (arn) => arn.split(':').at(-1)!,
     );
     const gateway = new LocalGateway({
@@ -133,7 +136,11 @@ describe('local API gateway', () => {
     await fetch(`${url}/v1/actions/abc/cancel`, { method: 'POST', headers: { authorization: 'Bearer demo-agent-key' } });
     expect(last().event.routeKey).toBe('POST /v1/actions/{id}/cancel');
     const before = seen.length;
-    for (const [method, path] of [['GET', '/v1/nothing'], ['DELETE', '/v1/actions/abc'], ['GET', '/v1/actions/']]) {
+    for (const [method, path] of [
+      ['GET', '/v1/nothing'],
+      ['DELETE', '/v1/actions/abc'],
+      ['GET', '/v1/actions/'],
+    ]) {
       const res = await fetch(`${url}${path}`, { method, headers: { authorization: 'Bearer demo-agent-key' } });
       expect(res.status, `${method} ${path}`).toBe(404);
       expect(((await res.json()) as any).error.code).toBe('not_found');
@@ -142,7 +149,13 @@ describe('local API gateway', () => {
   });
 
   it('maps structured results, bare results and handler crashes as API Gateway does', async () => {
-    answer = () => ({ statusCode: 201, headers: { 'X-A': 'b' }, cookies: ['s=1; HttpOnly'], body: Buffer.from('hi').toString('base64'), isBase64Encoded: true });
+    answer = () => ({
+      statusCode: 201,
+      headers: { 'X-A': 'b' },
+      cookies: ['s=1; HttpOnly'],
+      body: Buffer.from('hi').toString('base64'),
+      isBase64Encoded: true,
+    });
     let res = await fetch(`${url}/v1/review/t`);
     expect([res.status, res.headers.get('x-a'), res.headers.get('set-cookie'), await res.text()]).toEqual([201, 'b', 's=1; HttpOnly', 'hi']);
     answer = () => ({ ok: 1 });
@@ -156,7 +169,7 @@ describe('local API gateway', () => {
     answer = () => ({ statusCode: 200, body: 'ok' });
   });
 
-  it('refuses bodies over API Gateway\'s 10 MB limit', async () => {
+  it("refuses bodies over API Gateway's 10 MB limit", async () => {
     const before = seen.length;
     const res = await fetch(`${url}/v1/slack/interactions`, { method: 'POST', body: 'x'.repeat(10 * 1024 * 1024 + 1) });
     expect(res.status).toBe(413);
@@ -164,9 +177,21 @@ describe('local API gateway', () => {
   });
 
   it('keeps inbox messages, validates them, and escapes them on the page', async () => {
-    const message = { channel: 'email', to: 'alice@example.com', subject: '<script>alert(1)</script>', text: 'a & b', actionId: 'act_1', reviewUrl: 'javascript:alert(1)' };
-    expect((await fetch(`${url}/_local/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) })).status).toBe(201);
-    expect((await fetch(`${url}/_local/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'fax' }) })).status).toBe(400);
+    const message = {
+      channel: 'email',
+      to: 'alice@example.com',
+      subject: '<script>alert(1)</script>',
+      text: 'a & b',
+      actionId: 'act_1',
+      reviewUrl: 'javascript:alert(1)',
+    };
+    expect(
+      (await fetch(`${url}/_local/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) })).status,
+    ).toBe(201);
+    expect(
+      (await fetch(`${url}/_local/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ channel: 'fax' }) }))
+        .status,
+    ).toBe(400);
     const list = (await (await fetch(`${url}/_local/inbox.json`)).json()) as any[];
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ ...message, id: expect.any(String), at: expect.any(String) });
@@ -190,7 +215,9 @@ describe('local API gateway', () => {
       });
     const before = seen.length;
     const inbox = new LocalInbox(dataDir).list().length;
-    expect(await send('/v1/actions', 'POST', { host: 'evil.example', authorization: 'Bearer demo-agent-key', 'content-type': 'application/json' }, '{}')).toBe(421);
+    expect(await send('/v1/actions', 'POST', { host: 'evil.example', authorization: 'Bearer demo-agent-key', 'content-type': 'application/json' }, '{}')).toBe(
+      421,
+    );
     expect(await send('/v1/review/t', 'GET', { host: '127.0.0.1.evil.example' })).toBe(421);
     const message = JSON.stringify({ channel: 'email', to: 'a@example.com', subject: 's', text: 't', actionId: 'act_1' });
     const host = new URL(url).host;
@@ -200,7 +227,9 @@ describe('local API gateway', () => {
     expect(seen.length).toBe(before);
     expect(new LocalInbox(dataDir).list()).toHaveLength(inbox);
     // The same message, same-origin, is kept.
-    expect(await send('/_local/inbox', 'POST', { host, 'content-type': 'application/json', origin: `http://${host}`, 'sec-fetch-site': 'same-origin' }, message)).toBe(201);
+    expect(
+      await send('/_local/inbox', 'POST', { host, 'content-type': 'application/json', origin: `http://${host}`, 'sec-fetch-site': 'same-origin' }, message),
+    ).toBe(201);
     expect(new LocalInbox(dataDir).list()).toHaveLength(inbox + 1);
   });
 

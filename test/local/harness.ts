@@ -3,7 +3,7 @@
  * end-to-end test: restarts, signals and port clashes are real. Files that only need the default policy share one
  * local mode for the whole run (`sharedCountersign()`, started by test/global-setup.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

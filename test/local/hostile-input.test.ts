@@ -12,15 +12,17 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { verifyChain, type AuditRecord } from '../../lambdas/core/ledger-record';
+import { stringify } from 'yaml';
+import { type AuditRecord, verifyChain } from '../../lambdas/core/ledger-record';
 import { voteSchema } from '../../lambdas/core/records';
 import { hasHiddenCharacters } from '../../lambdas/core/text';
 import {
+  type Answer,
   checkProperty,
   contractProblems,
   hostileKey,
+  type JsonTree,
   jsonObject,
   jsonScalar,
   jsonTree,
@@ -30,10 +32,8 @@ import {
   send,
   toJson,
   wrongType,
-  type Answer,
-  type JsonTree,
 } from '../fixtures/hostile';
-import { api, eventually, startCountersign, type RunningCountersign } from './harness';
+import { api, eventually, type RunningCountersign, startCountersign } from './harness';
 
 const SIGNING_SECRET = 'hostile-signing-secret-0123456789abcdef';
 const AGENT = 'demo-agent-key';
@@ -53,9 +53,21 @@ const config = {
     platform: { members: [{ id: 'dave@example.com', email: 'dave@example.com' }] },
   },
   rules: [
-    { name: 'no-prod-drops', match: { action: 'db.drop*', environment: 'production' }, effect: 'deny', reason: 'Dropping production databases is never automated.' },
+    {
+      name: 'no-prod-drops',
+      match: { action: 'db.drop*', environment: 'production' },
+      effect: 'deny',
+      reason: 'Dropping production databases is never automated.',
+    },
     { name: 'read-only', match: { action: '*.read' }, effect: 'allow' },
-    { name: 'prod-exports', match: { action: 'data.export', environment: ['production', 'staging'] }, effect: 'require_approval', approvers: ['data-owners'], minApprovals: 2, timeout: '1h' },
+    {
+      name: 'prod-exports',
+      match: { action: 'data.export', environment: ['production', 'staging'] },
+      effect: 'require_approval',
+      approvers: ['data-owners'],
+      minApprovals: 2,
+      timeout: '1h',
+    },
     { name: 'infra-changes', match: { action: 'infra.*' }, effect: 'require_approval', approvers: ['platform', 'data-owners'], timeout: '30m' },
   ],
   default: { effect: 'require_approval', approvers: ['data-owners'], timeout: '1h' },
@@ -80,7 +92,13 @@ const anyKey = fc.oneof(
 
 /** A latin-1 header value (what HTTP can carry), without the CR/LF/NUL a client refuses to send. */
 const headerValue = (maxLength: number) =>
-  fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).filter((c) => c !== 0x7f).map((c) => String.fromCharCode(c)), maxLength });
+  fc.string({
+    unit: fc
+      .integer({ min: 0x20, max: 0xff })
+      .filter((c) => c !== 0x7f)
+      .map((c) => String.fromCharCode(c)),
+    maxLength,
+  });
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -108,7 +126,10 @@ describe('hostile input, end to end against local mode', () => {
       return inbox.find((m) => m.channel === 'email' && m.to === 'alice@example.com' && m.actionId === pendingId);
     });
     aliceToken = mail.reviewUrl!.split('/v1/review/')[1]!;
-    await eventually(async () => ((await api(cs.url, 'GET', `/v1/actions/${pendingId}/audit`, 'audit-key')).body as AuditRecord[]).some((r) => r.type === 'notified') || undefined);
+    await eventually(
+      async () =>
+        ((await api(cs.url, 'GET', `/v1/actions/${pendingId}/audit`, 'audit-key')).body as AuditRecord[]).some((r) => r.type === 'notified') || undefined,
+    );
   });
   afterAll(async () => {
     await cs?.stop();
@@ -164,21 +185,32 @@ describe('hostile input, end to end against local mode', () => {
     const before = await quietSnapshot();
     const voteLike = fc
       .record({
-        decision: fc.option(fc.oneof(fc.constantFrom<JsonTree>('approve', 'deny', 'APPROVE', 'approve ', 'maybe', ''), wrongType('string')), { nil: undefined }),
+        decision: fc.option(fc.oneof(fc.constantFrom<JsonTree>('approve', 'deny', 'APPROVE', 'approve ', 'maybe', ''), wrongType('string')), {
+          nil: undefined,
+        }),
         reason: fc.option(fc.oneof(oddString, fc.constant('r'.repeat(1001)), wrongType('string')), { nil: undefined }),
         extra: fc.option(fc.tuple(hostileKey, jsonScalar), { nil: undefined }),
       })
-      .map(({ decision, reason, extra }): JsonTree => ({
-        entries: [
-          ...(decision !== undefined ? [['decision', decision] as const] : []),
-          ...(reason !== undefined ? [['reason', reason] as const] : []),
-          ...(extra ? [extra] : []),
-        ],
-      }));
+      .map(
+        ({ decision, reason, extra }): JsonTree => ({
+          entries: [
+            ...(decision !== undefined ? [['decision', decision] as const] : []),
+            ...(reason !== undefined ? [['reason', reason] as const] : []),
+            ...(extra ? [extra] : []),
+          ],
+        }),
+      );
     const input = fc.record({
-      id: fc.oneof({ arbitrary: fc.constant<string | null>(null), weight: 2 }, oddString, fc.string({ unit: fc.constantFrom(...'AZaz09_-'.split('')), maxLength: 70 }).map((s) => `act_${s}`)),
+      id: fc.oneof(
+        { arbitrary: fc.constant<string | null>(null), weight: 2 },
+        oddString,
+        fc.string({ unit: fc.constantFrom(...'AZaz09_-'.split('')), maxLength: 70 }).map((s) => `act_${s}`),
+      ),
       key: anyKey,
-      contentType: fc.option(fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/jsonx'), { nil: undefined }),
+      contentType: fc.option(
+        fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/jsonx'),
+        { nil: undefined },
+      ),
       body: fc.oneof(voteLike.map(toJson), jsonTree().map(toJson), oddString),
     });
     await checkProperty(
@@ -192,7 +224,11 @@ describe('hostile input, end to end against local mode', () => {
         } catch {
           parsed = undefined;
         }
-        const wouldCount = target === pendingId && (key === 'alice-key' || key === 'bob-key') && contentType?.startsWith('application/json') && voteSchema.safeParse(parsed).success;
+        const wouldCount =
+          target === pendingId &&
+          (key === 'alice-key' || key === 'bob-key') &&
+          contentType?.startsWith('application/json') &&
+          voteSchema.safeParse(parsed).success;
         fc.pre(!wouldCount);
         const answer = await send(`${cs.url}/v1/actions/${segment(target)}/decision`, {
           method: 'POST',
@@ -218,24 +254,42 @@ describe('hostile input, end to end against local mode', () => {
       fc.string({ unit: fc.constantFrom(...'ABCxyz019-_.'.split('')), maxLength: 8 }).map((s) => aliceToken + s),
       jsonObject({ maxDepth: 1 }).map((t) => `${Buffer.from(toJson(t)).toString('base64url')}.${mac}`),
       fc.constant(`${payload}.${mac}`.replace('.', '..')),
-      fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split('')), minLength: 16, maxLength: 120 }).map((s) => `${s}.${mac}`),
+      fc
+        .string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.split('')), minLength: 16, maxLength: 120 })
+        .map((s) => `${s}.${mac}`),
     );
     const form = fc.oneof(
-      fc.array(fc.tuple(fc.oneof(fc.constantFrom('decision', 'reason'), hostileKey), fc.oneof(oddString, fc.constantFrom('approve', 'deny', 'r'.repeat(1001)))), { maxLength: 4 }).map((entries) => new URLSearchParams(entries).toString()),
+      fc
+        .array(
+          fc.tuple(fc.oneof(fc.constantFrom('decision', 'reason'), hostileKey), fc.oneof(oddString, fc.constantFrom('approve', 'deny', 'r'.repeat(1001)))),
+          { maxLength: 4 },
+        )
+        .map((entries) => new URLSearchParams(entries).toString()),
       oddString,
       fc.constant(`decision=approve&reason=${'x'.repeat(20 * 1024)}`),
     );
-    const input = fc.record({ token, method: fc.constantFrom('GET', 'POST'), form, contentType: fc.constantFrom('application/x-www-form-urlencoded', 'text/plain', 'application/json', 'multipart/form-data; boundary=x') });
+    const input = fc.record({
+      token,
+      method: fc.constantFrom('GET', 'POST'),
+      form,
+      contentType: fc.constantFrom('application/x-www-form-urlencoded', 'text/plain', 'application/json', 'multipart/form-data; boundary=x'),
+    });
     await checkProperty(
       'review links',
       fc.asyncProperty(input, async ({ token, method, form, contentType }) => {
         if (method === 'POST' && token === aliceToken) {
           // The handler's own reading of the form: a valid vote with alice's link would be alice deciding.
           const fields = new URLSearchParams(form.length <= 16 * 1024 ? form : '');
-          const vote = voteSchema.safeParse({ decision: fields.get('decision') ?? undefined, ...(fields.get('reason') ? { reason: fields.get('reason') } : {}) });
+          const vote = voteSchema.safeParse({
+            decision: fields.get('decision') ?? undefined,
+            ...(fields.get('reason') ? { reason: fields.get('reason') } : {}),
+          });
           fc.pre(!vote.success);
         }
-        const answer = await send(`${cs.url}/v1/review/${segment(token)}`, { method, ...(method === 'POST' ? { headers: { 'content-type': contentType }, body: form } : {}) });
+        const answer = await send(`${cs.url}/v1/review/${segment(token)}`, {
+          method,
+          ...(method === 'POST' ? { headers: { 'content-type': contentType }, body: form } : {}),
+        });
         const context = preview({ token, method, form });
         expect(answer.status, context).toBeLessThan(500);
         if (answer.contentType.startsWith('application/json')) {
@@ -259,21 +313,43 @@ describe('hostile input, end to end against local mode', () => {
         user: fc.oneof(fc.constantFrom<JsonTree>('U0ALICE', 'U0BOB', 'U0NOBODY', ''), wrongType('string')),
         actionId: fc.oneof(fc.constantFrom<JsonTree>('countersign_approve', 'countersign_deny', 'countersign_review', 'other'), wrongType('string')),
         // Never the pending request: a signed click by a bound approver on it is a real vote.
-        value: fc.oneof(oddString, fc.string({ unit: fc.constantFrom(...'AZaz09_-'.split('')), minLength: 1, maxLength: 30 }).map((s) => `act_${s}`)),
-        responseUrl: fc.option(fc.oneof(fc.constant(`${captureUrl}/r`), fc.constantFrom('http://10.0.0.1/x', 'javascript:alert(1)', 'https://user:pw@hooks.slack.com/x'), oddString), { nil: undefined }),
+        value: fc.oneof(
+          oddString,
+          fc.string({ unit: fc.constantFrom(...'AZaz09_-'.split('')), minLength: 1, maxLength: 30 }).map((s) => `act_${s}`),
+        ),
+        responseUrl: fc.option(
+          fc.oneof(fc.constant(`${captureUrl}/r`), fc.constantFrom('http://10.0.0.1/x', 'javascript:alert(1)', 'https://user:pw@hooks.slack.com/x'), oddString),
+          { nil: undefined },
+        ),
         extra: fc.array(fc.tuple(hostileKey, jsonTree({ maxDepth: 2 })), { maxLength: 2 }),
       })
-      .map(({ user, actionId, value, responseUrl, extra }): JsonTree => ({
-        entries: [
-          ['type', 'block_actions'],
-          ['user', { entries: [['id', user]] }],
-          ['actions', [{ entries: [['action_id', actionId], ['value', value], ['type', 'button']] }]],
-          ...(responseUrl !== undefined ? [['response_url', responseUrl] as const] : []),
-          ...extra,
-        ],
-      }));
+      .map(
+        ({ user, actionId, value, responseUrl, extra }): JsonTree => ({
+          entries: [
+            ['type', 'block_actions'],
+            ['user', { entries: [['id', user]] }],
+            [
+              'actions',
+              [
+                {
+                  entries: [
+                    ['action_id', actionId],
+                    ['value', value],
+                    ['type', 'button'],
+                  ],
+                },
+              ],
+            ],
+            ...(responseUrl !== undefined ? [['response_url', responseUrl] as const] : []),
+            ...extra,
+          ],
+        }),
+      );
     const otherKind = fc
-      .tuple(fc.oneof(fc.constantFrom<JsonTree>('view_submission', 'shortcut', 'block_actions', 'message_action'), wrongType('string')), fc.array(fc.tuple(hostileKey, jsonTree({ maxDepth: 2 })), { maxLength: 3 }))
+      .tuple(
+        fc.oneof(fc.constantFrom<JsonTree>('view_submission', 'shortcut', 'block_actions', 'message_action'), wrongType('string')),
+        fc.array(fc.tuple(hostileKey, jsonTree({ maxDepth: 2 })), { maxLength: 3 }),
+      )
       .map(([type, rest]): JsonTree => ({ entries: [['type', type], ...rest] }));
     const payload = fc.oneof(blockActions, otherKind, jsonTree());
     const body = fc.oneof(
@@ -287,10 +363,13 @@ describe('hostile input, end to end against local mode', () => {
       'Slack interactions',
       fc.asyncProperty(body, signing, async (text, how) => {
         const timestamp = String(how === 'stale' ? now() - 6 * 60 : how === 'future' ? now() + 6 * 60 : now());
-        const mac = createHmac('sha256', how === 'wrong-secret' ? 'not-the-secret' : SIGNING_SECRET).update(`v0:${timestamp}:${text}`).digest('hex');
+        const mac = createHmac('sha256', how === 'wrong-secret' ? 'not-the-secret' : SIGNING_SECRET)
+          .update(`v0:${timestamp}:${text}`)
+          .digest('hex');
         const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
         if (how !== 'none' && how !== 'no-timestamp') headers['x-slack-request-timestamp'] = timestamp;
-        if (how !== 'none' && how !== 'no-signature') headers['x-slack-signature'] = how === 'v1' ? `v1=${mac}` : how === 'garbage' ? `v0=${'0'.repeat(64)}` : `v0=${mac}`;
+        if (how !== 'none' && how !== 'no-signature')
+          headers['x-slack-signature'] = how === 'v1' ? `v1=${mac}` : how === 'garbage' ? `v0=${'0'.repeat(64)}` : `v0=${mac}`;
         const answer = await send(`${cs.url}/v1/slack/interactions`, { method: 'POST', headers, body: text });
         const context = preview({ how, text });
         if (how !== 'valid') {
@@ -310,12 +389,22 @@ describe('hostile input, end to end against local mode', () => {
     const before = await quietSnapshot();
     const isoish = fc.oneof(
       fc.date({ min: new Date('1970-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString()),
-      fc.constantFrom('2026-13-01T00:00:00Z', '2026-01-01', '2026-01-01T00:00:00+99:00', '0000-01-01T00:00:00Z', '+275760-09-13T00:00:00.000Z', '2026-02-30T00:00:00Z', ''),
+      fc.constantFrom(
+        '2026-13-01T00:00:00Z',
+        '2026-01-01',
+        '2026-01-01T00:00:00+99:00',
+        '0000-01-01T00:00:00Z',
+        '+275760-09-13T00:00:00.000Z',
+        '2026-02-30T00:00:00Z',
+        '',
+      ),
       oddString,
     );
     const cursor = fc.oneof(
       jsonObject({ maxDepth: 2 }).map((t) => Buffer.from(toJson(t)).toString('base64url')),
-      fc.record({ requestId: fc.oneof(oddString, fc.constant('act_x')), seq: fc.oneof(fc.integer(), fc.double()) }).map((c) => Buffer.from(JSON.stringify(c)).toString('base64url')),
+      fc
+        .record({ requestId: fc.oneof(oddString, fc.constant('act_x')), seq: fc.oneof(fc.integer(), fc.double()) })
+        .map((c) => Buffer.from(JSON.stringify(c)).toString('base64url')),
       oddString,
       fc.constant('A'.repeat(1025)),
     );
@@ -354,7 +443,11 @@ describe('hostile input, end to end against local mode', () => {
       oddString,
     );
     const input = fc.record({
-      id: fc.oneof({ arbitrary: fc.constant<string | null>(null), weight: 2 }, oddString, fc.string({ unit: fc.constantFrom(...'AZaz09_-'.split('')), maxLength: 70 }).map((s) => `act_${s}`)),
+      id: fc.oneof(
+        { arbitrary: fc.constant<string | null>(null), weight: 2 },
+        oddString,
+        fc.string({ unit: fc.constantFrom(...'AZaz09_-'.split('')), maxLength: 70 }).map((s) => `act_${s}`),
+      ),
       wait,
       key: anyKey,
     });
@@ -382,9 +475,17 @@ describe('hostile input, end to end against local mode', () => {
   const paramScalar = jsonScalar;
   const paramTree = (options: { maxDepth?: number } = {}) => jsonTree({ key: paramKey, scalar: paramScalar, ...options });
   const parameters = fc.oneof(
-    { arbitrary: fc.array(fc.tuple(fc.oneof(fc.constant('__proto__'), paramKey), paramTree()), { maxLength: 5 }).map((entries): JsonTree => ({ entries })), weight: 5 },
+    {
+      arbitrary: fc.array(fc.tuple(fc.oneof(fc.constant('__proto__'), paramKey), paramTree()), { maxLength: 5 }).map((entries): JsonTree => ({ entries })),
+      weight: 5,
+    },
     // Nested past DynamoDB's 32 levels (dynalite does not enforce it; see the report).
-    { arbitrary: fc.tuple(fc.integer({ min: 2, max: 48 }), fc.constantFrom<'array' | 'object'>('array', 'object'), paramScalar).map(([depth, kind, leaf]): JsonTree => ({ entries: [['deep', nest(leaf, depth, kind)]] })), weight: 1 },
+    {
+      arbitrary: fc
+        .tuple(fc.integer({ min: 2, max: 48 }), fc.constantFrom<'array' | 'object'>('array', 'object'), paramScalar)
+        .map(([depth, kind, leaf]): JsonTree => ({ entries: [['deep', nest(leaf, depth, kind)]] })),
+      weight: 1,
+    },
     { arbitrary: wrongType('object'), weight: 2 },
   );
   const stringField = (max: number) =>
@@ -396,14 +497,39 @@ describe('hostile input, end to end against local mode', () => {
     );
   const agent = fc.oneof(
     fc
-      .record({ name: fc.option(stringField(256), { nil: undefined }), model: fc.option(stringField(256), { nil: undefined }), runId: fc.option(stringField(256), { nil: undefined }), extra: fc.option(fc.tuple(hostileKey, jsonScalar), { nil: undefined }) })
-      .map(({ name, model, runId, extra }): JsonTree => ({
-        entries: [...(name !== undefined ? [['name', name] as const] : []), ...(model !== undefined ? [['model', model] as const] : []), ...(runId !== undefined ? [['runId', runId] as const] : []), ...(extra ? [extra] : [])],
-      })),
+      .record({
+        name: fc.option(stringField(256), { nil: undefined }),
+        model: fc.option(stringField(256), { nil: undefined }),
+        runId: fc.option(stringField(256), { nil: undefined }),
+        extra: fc.option(fc.tuple(hostileKey, jsonScalar), { nil: undefined }),
+      })
+      .map(
+        ({ name, model, runId, extra }): JsonTree => ({
+          entries: [
+            ...(name !== undefined ? [['name', name] as const] : []),
+            ...(model !== undefined ? [['model', model] as const] : []),
+            ...(runId !== undefined ? [['runId', runId] as const] : []),
+            ...(extra ? [extra] : []),
+          ],
+        }),
+      ),
     wrongType('object'),
   );
   const action = fc.oneof(
-    { arbitrary: fc.constantFrom<JsonTree>('users.read', 'data.export', 'db.drop_x', 'infra.change', 'misc.thing', 'a'.repeat(128), 'a'.repeat(129), 'Data.Export', 'data export'), weight: 4 },
+    {
+      arbitrary: fc.constantFrom<JsonTree>(
+        'users.read',
+        'data.export',
+        'db.drop_x',
+        'infra.change',
+        'misc.thing',
+        'a'.repeat(128),
+        'a'.repeat(129),
+        'Data.Export',
+        'data export',
+      ),
+      weight: 4,
+    },
     { arbitrary: oddString, weight: 1 },
     { arbitrary: wrongType('string'), weight: 1 },
   );
@@ -463,7 +589,17 @@ describe('hostile input, end to end against local mode', () => {
     {
       arbitrary: fc.oneof(
         oddString,
-        fc.constantFrom('{"action":', "{'action':'users.read'}", '\uFEFF{"action":"users.read"}', '{"action":"users.read"}garbage', 'undefined', 'NaN', '[', '{"action":"users.read",}', '{"action":"users.read"}\u0000'),
+        fc.constantFrom(
+          '{"action":',
+          "{'action':'users.read'}",
+          '\uFEFF{"action":"users.read"}',
+          '{"action":"users.read"}garbage',
+          'undefined',
+          'NaN',
+          '[',
+          '{"action":"users.read",}',
+          '{"action":"users.read"}\u0000',
+        ),
         requestBody.map(toJson).chain((t) => fc.nat({ max: Math.max(0, t.length - 1) }).map((n) => t.slice(0, n))),
       ),
       weight: 2,
@@ -474,7 +610,10 @@ describe('hostile input, end to end against local mode', () => {
     const before = await quietSnapshot();
     const accepted = new Set<string>();
     const statuses = new Map<number, number>();
-    const input = fc.record({ body: intakeText, idempotencyKey: fc.oneof({ arbitrary: fc.constant(undefined), weight: 4 }, { arbitrary: fc.constantFrom('k-1', 'k-2', 'k-3'), weight: 1 }) });
+    const input = fc.record({
+      body: intakeText,
+      idempotencyKey: fc.oneof({ arbitrary: fc.constant(undefined), weight: 4 }, { arbitrary: fc.constantFrom('k-1', 'k-2', 'k-3'), weight: 1 }),
+    });
     await checkProperty(
       'intake bodies',
       fc.asyncProperty(input, async ({ body, idempotencyKey }) => {
@@ -483,7 +622,10 @@ describe('hostile input, end to end against local mode', () => {
         statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
         expect(contractProblems(answer, Buffer.byteLength(body) > MAX_BODY ? [413] : [200, 202, 400, 409]), context).toEqual([]);
         if (answer.status === 200 || answer.status === 202) {
-          expect(answer.json, context).toMatchObject({ id: expect.stringMatching(/^act_[A-Za-z0-9_-]+$/), status: answer.status === 202 ? 'pending' : expect.stringMatching(/^(approved|denied)$/) });
+          expect(answer.json, context).toMatchObject({
+            id: expect.stringMatching(/^act_[A-Za-z0-9_-]+$/),
+            status: answer.status === 202 ? 'pending' : expect.stringMatching(/^(approved|denied)$/),
+          });
           accepted.add(answer.json.id);
         }
         if (answer.status === 409) expect(answer.json.error.code).toBe('idempotency_conflict');
@@ -494,7 +636,10 @@ describe('hostile input, end to end against local mode', () => {
     expect(accepted.size).toBeGreaterThan(10);
     const after = await quietSnapshot();
     const added = [...requestIds(after)].filter((id) => !requestIds(before).has(id));
-    expect(added.filter((id) => !accepted.has(id)), 'requests nobody was told were accepted').toEqual([]);
+    expect(
+      added.filter((id) => !accepted.has(id)),
+      'requests nobody was told were accepted',
+    ).toEqual([]);
     // What was there before is untouched: no record of an older request changed or vanished.
     expect(before.filter((r) => !after.includes(r) && !accepted.has(r.split('#')[0]!))).toEqual([]);
     await expectChainsVerify(added);
@@ -504,15 +649,25 @@ describe('hostile input, end to end against local mode', () => {
     const before = await quietSnapshot();
     const accepted = new Set<string>();
     const contentType = fc.oneof(
-      fc.constantFrom<string | undefined>(undefined, '', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', 'application/json5', 'application/vnd.api+json', 'json', 'application/*', '*/*', 'application/json, text/plain', 'text/json'),
+      fc.constantFrom<string | undefined>(
+        undefined,
+        '',
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=x',
+        'application/jsonx',
+        'application/json5',
+        'application/vnd.api+json',
+        'json',
+        'application/*',
+        '*/*',
+        'application/json, text/plain',
+        'text/json',
+      ),
       fc.constantFrom('application/json', 'APPLICATION/JSON', 'application/json; charset=utf-8', ' application/json ;x=y', 'Application/Json;charset=latin1'),
       headerValue(40),
     );
-    const body = fc.oneof(
-      fc.constant('{"action":"users.read"}'),
-      intakeText,
-      fc.uint8Array({ maxLength: 64 }),
-    );
+    const body = fc.oneof(fc.constant('{"action":"users.read"}'), intakeText, fc.uint8Array({ maxLength: 64 }));
     await checkProperty(
       'intake content types',
       fc.asyncProperty(contentType, body, async (type, payload) => {
@@ -539,11 +694,32 @@ describe('hostile input, end to end against local mode', () => {
       headerValue(300).map((k) => [k]),
     );
     const authorization = fc.oneof(
-      fc.constantFrom<string | undefined>(`Bearer ${AGENT}`, `bearer ${AGENT}`, `Bearer  ${AGENT}`, `Bearer ${AGENT} extra`, `Basic ${Buffer.from(`${AGENT}:`).toString('base64')}`, 'Bearer', 'Bearer ', `Token ${AGENT}`, `AWS4-HMAC-SHA256 Credential=AKIA/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=00`, undefined, `Bearer ${AGENT.toUpperCase()}`),
+      fc.constantFrom<string | undefined>(
+        `Bearer ${AGENT}`,
+        `bearer ${AGENT}`,
+        `Bearer  ${AGENT}`,
+        `Bearer ${AGENT} extra`,
+        `Basic ${Buffer.from(`${AGENT}:`).toString('base64')}`,
+        'Bearer',
+        'Bearer ',
+        `Token ${AGENT}`,
+        `AWS4-HMAC-SHA256 Credential=AKIA/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=00`,
+        undefined,
+        `Bearer ${AGENT.toUpperCase()}`,
+      ),
       headerValue(80).map((v) => `Bearer ${v}`),
       headerValue(80),
     );
-    const extra = fc.array(fc.tuple(fc.stringMatching(/^x-[a-z0-9-]{1,20}$/), fc.oneof(headerValue(60), fc.integer({ min: 1000, max: 24_000 }).map((n) => 'h'.repeat(n)))), { maxLength: 3 });
+    const extra = fc.array(
+      fc.tuple(
+        fc.stringMatching(/^x-[a-z0-9-]{1,20}$/),
+        fc.oneof(
+          headerValue(60),
+          fc.integer({ min: 1000, max: 24_000 }).map((n) => 'h'.repeat(n)),
+        ),
+      ),
+      { maxLength: 3 },
+    );
     await checkProperty(
       'intake headers',
       fc.asyncProperty(idempotency, authorization, extra, async (keys, auth, more) => {
@@ -651,7 +827,9 @@ describe('hostile input, end to end against local mode', () => {
       const answers: string[] = [];
       for (const depth of [1000, 1500, 5000]) {
         const body = `{"action":"users.read","parameters":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
-        const answer = await ask(body, { authorization: `Bearer ${AGENT}`, ...JSON_HEADERS }).catch((err: Error) => ({ status: 0, text: `no answer: ${(err.cause as Error | undefined)?.message ?? err.message}` }) as Answer);
+        const answer = await ask(body, { authorization: `Bearer ${AGENT}`, ...JSON_HEADERS }).catch(
+          (err: Error) => ({ status: 0, text: `no answer: ${(err.cause as Error | undefined)?.message ?? err.message}` }) as Answer,
+        );
         answers.push(`depth ${depth}: ${answer.status} ${answer.text.slice(0, 120)}`);
         const health = await send(`${cs.url}/healthz`).catch(() => undefined);
         if (!health) answers.push('local mode is down');

@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import type { AuditRecord } from '../../lambdas/core/ledger-record';
-import { api, eventually, postSlackClick, startCountersign, type RunningCountersign } from './harness';
+import { api, eventually, postSlackClick, type RunningCountersign, startCountersign } from './harness';
 
 const ACCOUNT = '000000000000';
 const SIGNING_SECRET = 'identity-e2e-signing-secret-0123456789';
@@ -80,7 +80,10 @@ describe('identity attacks', () => {
   });
 
   const audit = async (id: string): Promise<AuditRecord[]> => (await api(cs.url, 'GET', `/v1/actions/${id}/audit`, 'audit-key')).body;
-  const inbox = async (id: string) => ((await api(cs.url, 'GET', '/_local/inbox.json')).body as Array<{ actionId: string; channel: string; to: string; reviewUrl?: string }>).filter((m) => m.actionId === id);
+  const inbox = async (id: string) =>
+    ((await api(cs.url, 'GET', '/_local/inbox.json')).body as Array<{ actionId: string; channel: string; to: string; reviewUrl?: string }>).filter(
+      (m) => m.actionId === id,
+    );
   const ask = async (body: Record<string, unknown>, key = 'agent-key') => {
     const res = await api(cs.url, 'POST', '/v1/actions', key, body);
     expect(res.status, JSON.stringify(res.body)).toBe(202);
@@ -91,7 +94,8 @@ describe('identity attacks', () => {
   const decide = (id: string, key: string, decision = 'approve') => api(cs.url, 'POST', `/v1/actions/${id}/decision`, key, { decision });
   const votes = async (id: string) => (await audit(id)).filter((r) => r.type === 'voted').map((r) => r.data.approver);
 
-  const slackClick = async (user: string, requestId: string) => (await postSlackClick(cs.url, SIGNING_SECRET, { user, requestId, actionId: 'countersign_approve' })).status;
+  const slackClick = async (user: string, requestId: string) =>
+    (await postSlackClick(cs.url, SIGNING_SECRET, { user, requestId, actionId: 'countersign_approve' })).status;
 
   it.each(['Alice@Example.com', ' alice@example.com', 'ALICE@EXAMPLE.COM\t', 'ａｌｉｃｅ@example.com', 'U0ALICE'])(
     'onBehalfOf %j is Alice on the decision API, her review link and the Slack button',
@@ -122,7 +126,9 @@ describe('identity attacks', () => {
 
   it('refuses bodies that readers disagree on: a repeated key, an unpaired surrogate, hidden or look-alike letters in onBehalfOf', async () => {
     const send = (body: string) =>
-      fetch(`${cs.url}/v1/actions`, { method: 'POST', headers: { authorization: 'Bearer agent-key', 'content-type': 'application/json' }, body }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+      fetch(`${cs.url}/v1/actions`, { method: 'POST', headers: { authorization: 'Bearer agent-key', 'content-type': 'application/json' }, body }).then(
+        async (r) => ({ status: r.status, body: (await r.json()) as any }),
+      );
     for (const [body, path] of [
       ['{"action":"data.export","onBehalfOf":"bob@example.com","onBehalfOf":"alice@example.com"}', 'onBehalfOf'],
       ['{"action":"data.export","parameters":{"rows":1,"r\\u006fws":50000}}', 'parameters.rows'],
@@ -185,7 +191,12 @@ describe('identity attacks', () => {
     expect(await slackClick('U0BOB', id)).toBe(200);
     expect(await votes(id)).toEqual([]);
     const link = (await inbox(id)).find((m) => m.channel === 'email' && m.to === 'bob@example.com')!.reviewUrl!;
-    const post = await fetch(link, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'decision=approve' });
+    const post = await fetch(link, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'decision=approve',
+    });
     expect(post.status).toBe(302);
     expect(post.headers.get('location')).toContain('/v1/auth/login?request=');
     expect(await votes(id)).toEqual([]);

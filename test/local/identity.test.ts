@@ -3,19 +3,20 @@
  * page, "email me my personal review link", and OIDC sign-in against a real OpenID provider (oidc-provider, started
  * here on 127.0.0.1) driven with plain fetch and a small cookie jar.
  */
-import { createServer, type RequestListener, type Server } from 'node:http';
+
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { stringify } from 'yaml';
+import type { HttpEvent } from '../../lambdas/adapters/http';
+import type { ApproverPorts } from '../../lambdas/app/vote';
 import type { ApprovalState } from '../../lambdas/core/approval';
 import { parseConfig } from '../../lambdas/core/config';
 import type { MacPort } from '../../lambdas/core/review-token';
 import { seal } from '../../lambdas/core/session';
-import type { HttpEvent } from '../../lambdas/adapters/http';
-import type { ApproverPorts } from '../../lambdas/app/vote';
 import { memoryPorts } from '../fixtures/memory-ports';
 
 // The step-up request is the test's (these tests are about sign-in, not the ledger).
@@ -23,9 +24,10 @@ vi.mock('../../lambdas/app/vote', async (original) => ({
   ...(await original<typeof import('../../lambdas/app/vote')>()),
   requestState: async (_ports: unknown, id: string) => (id === 'act_stepup' ? STEP_UP_STATE : undefined),
 }));
+
 import { checkStepUp, signedInAs, signInRedirect, startSignIn } from '../../lambdas/decision/identity';
 import { REVIEW_PAGE_HEADERS } from '../../lambdas/decision/review-page';
-import { api, eventually, startCountersign, type RunningCountersign } from './harness';
+import { api, eventually, type RunningCountersign, startCountersign } from './harness';
 
 const AGENT = 'agent-key-1';
 const CLIENT_ID = 'countersign-test';
@@ -141,7 +143,15 @@ describe('approver identity: landing page, personal links and OIDC sign-in', () 
     issuer = `http://127.0.0.1:${await listen(providerServer)}`;
     const { default: Provider } = (await import(OIDC_PROVIDER_MODULE)) as { default: ProviderConstructor };
     const provider = new Provider(issuer, {
-      clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [`${csUrl}/v1/auth/callback`], grant_types: ['authorization_code'], response_types: ['code'] }],
+      clients: [
+        {
+          client_id: CLIENT_ID,
+          client_secret: CLIENT_SECRET,
+          redirect_uris: [`${csUrl}/v1/auth/callback`],
+          grant_types: ['authorization_code'],
+          response_types: ['code'],
+        },
+      ],
       async findAccount(_ctx: unknown, sub: string) {
         const account = ACCOUNTS[sub];
         return account && { accountId: sub, claims: async () => ({ sub, ...account }) };
@@ -447,7 +457,15 @@ function fakeDeps(options: { publicUrl?: string; oidcIssuer?: string; requireSig
     stringify({
       version: 1,
       groups: { owners: { members: [{ id: 'alice@example.com' }, { id: BOB, email: 'bob@example.com' }] } },
-      rules: [{ name: 'grants', match: { action: 'iam.*' }, effect: 'require_approval', approvers: ['owners'], ...(options.requireSignIn === false ? {} : { requireSignIn: true }) }],
+      rules: [
+        {
+          name: 'grants',
+          match: { action: 'iam.*' },
+          effect: 'require_approval',
+          approvers: ['owners'],
+          ...(options.requireSignIn === false ? {} : { requireSignIn: true }),
+        },
+      ],
       channels: { email: { from: 'countersign@example.com' } },
       auth: { oidc: { issuer: options.oidcIssuer ?? 'https://login.example.com', clientId: CLIENT_ID, clientSecret: 'env:OIDC_CLIENT_SECRET' } },
     }),
@@ -485,7 +503,7 @@ describe('step-up sign-in for personal links (requireSignIn)', () => {
     expect(await signedInAs(eventWith({ cookies: [await session('alice@example.com', 'oidc-flow')] }), deps)).toBeUndefined(); // sealed for another purpose
   });
 
-  it('sends an unsigned visitor to sign in, lets the link\'s own approver through, and refuses anyone else', async () => {
+  it("sends an unsigned visitor to sign in, lets the link's own approver through, and refuses anyone else", async () => {
     expect(signInRedirect('act_stepup')).toMatchObject({ statusCode: 302, headers: { location: '/v1/auth/login?request=act_stepup' } });
     expect(await checkStepUp(eventWith({}), deps, grant)).toMatchObject({ statusCode: 302, headers: { location: '/v1/auth/login?request=act_stepup' } });
     expect(await checkStepUp(eventWith({ cookies: [await session('Alice@Example.com')] }), deps, grant)).toBeUndefined();

@@ -18,7 +18,7 @@ import {
   VerifyCommand,
   VerifyMacCommand,
 } from '@aws-sdk/client-kms';
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalKms } from '../../local/kms';
 
 const SIGNING_ALIAS = 'alias/countersign-ledger';
@@ -76,9 +76,7 @@ describe('LocalKms through the SDK KMSClient', () => {
 
   describe('CreateKey, DescribeKey, GetPublicKey', () => {
     it('creates an ECC_NIST_P256 signing key with the metadata AWS returns', async () => {
-      const { KeyMetadata } = await client.send(
-        new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'test signer' }),
-      );
+      const { KeyMetadata } = await client.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY', Description: 'test signer' }));
       expect(KeyMetadata?.KeyId).toMatch(/^[0-9a-f-]{36}$/);
       expect(KeyMetadata?.Arn).toBe(`arn:aws:kms:us-east-1:000000000000:key/${KeyMetadata?.KeyId}`);
       expect(KeyMetadata).toMatchObject({
@@ -101,20 +99,14 @@ describe('LocalKms through the SDK KMSClient', () => {
       const { KeyMetadata } = await client.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' }));
       expect(KeyMetadata).toMatchObject({ KeyUsage: 'GENERATE_VERIFY_MAC', KeySpec: 'HMAC_256', MacAlgorithms: ['HMAC_SHA_256'] });
       expect(KeyMetadata?.SigningAlgorithms).toBeUndefined();
-      expect((await errorOf(client.send(new GetPublicKeyCommand({ KeyId: KeyMetadata!.KeyId! }))))?.name).toBe(
-        'UnsupportedOperationException',
-      );
+      expect((await errorOf(client.send(new GetPublicKeyCommand({ KeyId: KeyMetadata!.KeyId! }))))?.name).toBe('UnsupportedOperationException');
     });
 
     it('rejects key specs it does not implement and usages that do not fit the spec', async () => {
-      expect((await errorOf(client.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })))).name).toBe(
-        'UnsupportedOperationException',
-      );
+      expect((await errorOf(client.send(new CreateKeyCommand({ KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY' })))).name).toBe('UnsupportedOperationException');
       expect((await errorOf(client.send(new CreateKeyCommand({})))).name).toBe('UnsupportedOperationException');
       expect((await errorOf(client.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256' })))).name).toBe('ValidationException');
-      expect(
-        (await errorOf(client.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'SIGN_VERIFY' })))).name,
-      ).toBe('ValidationException');
+      expect((await errorOf(client.send(new CreateKeyCommand({ KeySpec: 'HMAC_256', KeyUsage: 'SIGN_VERIFY' })))).name).toBe('ValidationException');
     });
 
     it('returns the public key as DER SubjectPublicKeyInfo with the key ARN', async () => {
@@ -208,9 +200,7 @@ describe('LocalKms through the SDK KMSClient', () => {
       expect(first.MacAlgorithm).toBe('HMAC_SHA_256');
       expect(first.Mac).toHaveLength(32);
 
-      const verified = await client.send(
-        new VerifyMacCommand({ KeyId: MAC_ALIAS, Message: message, Mac: first.Mac!, MacAlgorithm: 'HMAC_SHA_256' }),
-      );
+      const verified = await client.send(new VerifyMacCommand({ KeyId: MAC_ALIAS, Message: message, Mac: first.Mac!, MacAlgorithm: 'HMAC_SHA_256' }));
       expect(verified).toMatchObject({ KeyId: macKeyArn, MacValid: true, MacAlgorithm: 'HMAC_SHA_256' });
 
       const again = await client.send(new GenerateMacCommand({ KeyId: macKeyArn, Message: message, MacAlgorithm: 'HMAC_SHA_256' }));
@@ -247,13 +237,9 @@ describe('LocalKms through the SDK KMSClient', () => {
         client.send(new SignCommand({ KeyId: SIGNING_ALIAS, Message: Buffer.alloc(31, 1), MessageType: 'DIGEST', SigningAlgorithm: 'ECDSA_SHA_256' })),
       );
       expect(shortDigest.name).toBe('ValidationException');
-      const tooLong = await errorOf(
-        client.send(new SignCommand({ KeyId: SIGNING_ALIAS, Message: Buffer.alloc(4097, 1), SigningAlgorithm: 'ECDSA_SHA_256' })),
-      );
+      const tooLong = await errorOf(client.send(new SignCommand({ KeyId: SIGNING_ALIAS, Message: Buffer.alloc(4097, 1), SigningAlgorithm: 'ECDSA_SHA_256' })));
       expect(tooLong.name).toBe('ValidationException');
-      const tooLongMac = await errorOf(
-        client.send(new GenerateMacCommand({ KeyId: MAC_ALIAS, Message: Buffer.alloc(4097, 1), MacAlgorithm: 'HMAC_SHA_256' })),
-      );
+      const tooLongMac = await errorOf(client.send(new GenerateMacCommand({ KeyId: MAC_ALIAS, Message: Buffer.alloc(4097, 1), MacAlgorithm: 'HMAC_SHA_256' })));
       expect(tooLongMac.name).toBe('ValidationException');
       // 4096 bytes is still allowed.
       const atLimit = await client.send(new SignCommand({ KeyId: SIGNING_ALIAS, Message: Buffer.alloc(4096, 1), SigningAlgorithm: 'ECDSA_SHA_256' }));
@@ -265,9 +251,7 @@ describe('LocalKms through the SDK KMSClient', () => {
       expect(hmacForSign.name).toBe('InvalidKeyUsageException');
       const eccForMac = await errorOf(client.send(new GenerateMacCommand({ KeyId: SIGNING_ALIAS, Message: message, MacAlgorithm: 'HMAC_SHA_256' })));
       expect(eccForMac.name).toBe('InvalidKeyUsageException');
-      const rsaAlgorithm = await errorOf(
-        client.send(new SignCommand({ KeyId: SIGNING_ALIAS, Message: message, SigningAlgorithm: 'RSASSA_PSS_SHA_256' })),
-      );
+      const rsaAlgorithm = await errorOf(client.send(new SignCommand({ KeyId: SIGNING_ALIAS, Message: message, SigningAlgorithm: 'RSASSA_PSS_SHA_256' })));
       expect(rsaAlgorithm.name).toBe('InvalidKeyUsageException');
     });
 
@@ -317,9 +301,7 @@ describe('LocalKms through the SDK KMSClient', () => {
 
   describe('persistence', () => {
     it('a new LocalKms on the same folder has the same keys', async () => {
-      const { Signature: oldSignature } = await client.send(
-        new SignCommand({ KeyId: SIGNING_ALIAS, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }),
-      );
+      const { Signature: oldSignature } = await client.send(new SignCommand({ KeyId: SIGNING_ALIAS, Message: message, SigningAlgorithm: 'ECDSA_SHA_256' }));
       const { Mac: oldMac } = await client.send(new GenerateMacCommand({ KeyId: MAC_ALIAS, Message: message, MacAlgorithm: 'HMAC_SHA_256' }));
       const keyFile = join(dataDir, 'kms', 'keys', `${byArnToId(signingKeyArn)}.json`);
       expect(statSync(keyFile).mode & 0o777).toBe(0o600);

@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../lambdas/adapters/config-file';
-import { closeServer, listenLoopback } from '../../local/aws-json';
-import { LocalGateway, type GatewayRoute } from '../../local/gateway';
-import { LocalInbox } from '../../local/inbox';
-import { FunctionError, LocalFunctions, stepFunctionsInvoker, TooManyRequestsException, type LocalFunctionSpec } from '../../local/lambda';
-import { envSecretNames, LOCAL_SLACK_BOT_TOKEN, localFunctionSpecs, localSecrets } from '../../local/runtime';
-import { parseConfig } from '../../lambdas/core/config';
 import { stringify } from 'yaml';
+import { loadConfigFile } from '../../lambdas/adapters/config-file';
+import { parseConfig } from '../../lambdas/core/config';
+import { closeServer, listenLoopback } from '../../local/aws-json';
+import { type GatewayRoute, LocalGateway } from '../../local/gateway';
+import { LocalInbox } from '../../local/inbox';
+import { FunctionError, type LocalFunctionSpec, LocalFunctions, stepFunctionsInvoker, TooManyRequestsException } from '../../local/lambda';
+import { envSecretNames, LOCAL_SLACK_BOT_TOKEN, localFunctionSpecs, localSecrets } from '../../local/runtime';
 import { LocalStepFunctions } from '../../local/sfn';
 import { synthesizeForLocal } from '../../local/synth';
 import { eventually, ROOT } from './harness';
@@ -85,7 +85,7 @@ describe('execution environments', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('gives each function exactly its environment: nothing of local mode\'s own, nothing of another function\'s', async () => {
+  it("gives each function exactly its environment: nothing of local mode's own, nothing of another function's", async () => {
     const { env } = (await functions.invoke('Quick', { kind: 'env' })) as { env: Record<string, string> };
     expect(env).toEqual({ ONLY_IN: 'Quick' });
     const other = (await functions.invoke('Other', { kind: 'env' })) as { env: Record<string, string> };
@@ -112,7 +112,7 @@ describe('execution environments', () => {
     expect(functions.environments('Quick')).toBe(2);
   });
 
-  it('answers a handler\'s error as Lambda does: its errorType and message', async () => {
+  it("answers a handler's error as Lambda does: its errorType and message", async () => {
     const err = await functions.invoke('Quick', { kind: 'throw' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FunctionError);
     expect((err as FunctionError).payload).toMatchObject({ errorType: 'CustomError', errorMessage: 'boom' });
@@ -155,7 +155,12 @@ describe('execution environments', () => {
       });
       const gateway = new LocalGateway({
         routes: [route('slow', 'Slow'), route('single', 'Single'), route('held', 'Quick', 200)],
-        invoke: (id, event) => functions.invoke(id, { ...event, kind: event.rawQueryString === 'hang' ? 'hang' : event.rawQueryString === 'hold' ? 'hold' : undefined, url: gateUrl }),
+        invoke: (id, event) =>
+          functions.invoke(id, {
+            ...event,
+            kind: event.rawQueryString === 'hang' ? 'hang' : event.rawQueryString === 'hold' ? 'hold' : undefined,
+            url: gateUrl,
+          }),
         apiKeys: () => ({}),
         inbox: new LocalInbox(join(dir, 'inbox')),
         ready: () => true,
@@ -174,7 +179,7 @@ describe('execution environments', () => {
       expect(await get('/slow?hang')).toEqual({ status: 500, body: { message: 'Internal Server Error' } });
     });
 
-    it('a throttled function: 500 Internal Server Error (an HTTP API does not pass Lambda\'s 429 on)', async () => {
+    it("a throttled function: 500 Internal Server Error (an HTTP API does not pass Lambda's 429 on)", async () => {
       const running = functions.invoke('Single', { kind: 'hold', url: gateUrl });
       await eventually(async () => (held.length === 1 ? true : undefined));
       expect(await get('/single')).toEqual({ status: 500, body: { message: 'Internal Server Error' } });
@@ -182,7 +187,7 @@ describe('execution environments', () => {
       await running;
     });
 
-    it('past the integration\'s timeout: 503 Service Unavailable, while the function runs on', async () => {
+    it("past the integration's timeout: 503 Service Unavailable, while the function runs on", async () => {
       expect(await get('/held?hold')).toEqual({ status: 503, body: { message: 'Service Unavailable' } });
       await eventually(async () => (held.length === 1 ? true : undefined));
       releaseAll();
@@ -196,7 +201,10 @@ describe('execution environments', () => {
     beforeAll(async () => {
       sfn = new LocalStepFunctions({
         dataDir: join(dir, 'sfn'),
-        invokeLambda: stepFunctionsInvoker((name, payload) => functions.invoke(name, payload), (arn) => arn.split(':').at(-1)!),
+        invokeLambda: stepFunctionsInvoker(
+          (name, payload) => functions.invoke(name, payload),
+          (arn) => arn.split(':').at(-1)!,
+        ),
       });
       client = new SFNClient({ endpoint: await sfn.listen(), region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
       const definition = {
@@ -212,7 +220,9 @@ describe('execution environments', () => {
           Caught: { Type: 'Pass', End: true },
         },
       };
-      stateMachineArn = (await client.send(new CreateStateMachineCommand({ name: 'probe', definition: JSON.stringify(definition), roleArn: 'arn:aws:iam::000000000000:role/x' }))).stateMachineArn!;
+      stateMachineArn = (
+        await client.send(new CreateStateMachineCommand({ name: 'probe', definition: JSON.stringify(definition), roleArn: 'arn:aws:iam::000000000000:role/x' }))
+      ).stateMachineArn!;
     });
     afterAll(async () => {
       client.destroy();
@@ -231,7 +241,10 @@ describe('execution environments', () => {
     it('a function past its Timeout: the task fails with Sandbox.Timedout, which States.TaskFailed catches', async () => {
       const { error } = await run({ fn: ARN('Slow'), payload: { kind: 'hang' } });
       expect(error?.Error).toBe('Sandbox.Timedout');
-      expect(JSON.parse(error!.Cause)).toEqual({ errorType: 'Sandbox.Timedout', errorMessage: expect.stringMatching(/^RequestId: \S+ Error: Task timed out after 1\.00 seconds$/) });
+      expect(JSON.parse(error!.Cause)).toEqual({
+        errorType: 'Sandbox.Timedout',
+        errorMessage: expect.stringMatching(/^RequestId: \S+ Error: Task timed out after 1\.00 seconds$/),
+      });
     });
 
     it('a throttled function: the task fails with Lambda.TooManyRequestsException', async () => {
@@ -265,13 +278,19 @@ describe('the secrets local mode copies in from its own environment', () => {
       stringify({
         version: 1,
         groups: { g: { members: [{ id: 'a@example.com' }] } },
-        channels: { email: { from: 'cs@example.com' }, slack: { botToken: 'env:SLACK_TOKEN', signingSecret: 'env:SLACK_SIGNING' }, teams: { webhookUrl: 'env:TEAMS_URL' } },
+        channels: {
+          email: { from: 'cs@example.com' },
+          slack: { botToken: 'env:SLACK_TOKEN', signingSecret: 'env:SLACK_SIGNING' },
+          teams: { webhookUrl: 'env:TEAMS_URL' },
+        },
         default: { effect: 'deny' },
       }),
     );
     const channels = { teamsWebhook: 'http://127.0.0.1:7/workflows/w' };
     // Whatever the shell says, Teams cards go to the local webhook; the shell's Slack token is the one Slack accepts.
-    expect(localSecrets(config, { SLACK_TOKEN: 'xoxb-shell', SLACK_SIGNING: 's', TEAMS_URL: 'https://example.webhook.office.com/x', HOME: '/h' }, channels)).toEqual({
+    expect(
+      localSecrets(config, { SLACK_TOKEN: 'xoxb-shell', SLACK_SIGNING: 's', TEAMS_URL: 'https://example.webhook.office.com/x', HOME: '/h' }, channels),
+    ).toEqual({
       SLACK_TOKEN: 'xoxb-shell',
       SLACK_SIGNING: 's',
       TEAMS_URL: 'http://127.0.0.1:7/workflows/w',
@@ -280,17 +299,28 @@ describe('the secrets local mode copies in from its own environment', () => {
   });
 });
 
-describe('the synthesized functions\' environments', () => {
-  it('are what the template gives each one, resolved locally, with Lambda\'s own variables and local mode\'s endpoints', async () => {
+describe("the synthesized functions' environments", () => {
+  it("are what the template gives each one, resolved locally, with Lambda's own variables and local mode's endpoints", async () => {
     const config = loadConfigFile(join(ROOT, 'countersign.config.yaml'));
     const { template, functions } = synthesizeForLocal(config);
-    const specs = localFunctionSpecs(template, functions, { ref: (id) => id, getAtt: (id) => ARN(id) }, {
-      code: (fn) => ({ kind: 'bundle', file: `/bundles/${fn.logicalId}/index.js` }),
-      endpoints: { dynamodb: 'http://127.0.0.1:1', kms: 'http://127.0.0.1:2', sfn: 'http://127.0.0.1:3', ses: 'http://127.0.0.1:5', slackApi: 'http://127.0.0.1:6/api' },
-      publicUrl: 'http://127.0.0.1:4',
-      secrets: {},
-      config,
-    });
+    const specs = localFunctionSpecs(
+      template,
+      functions,
+      { ref: (id) => id, getAtt: (id) => ARN(id) },
+      {
+        code: (fn) => ({ kind: 'bundle', file: `/bundles/${fn.logicalId}/index.js` }),
+        endpoints: {
+          dynamodb: 'http://127.0.0.1:1',
+          kms: 'http://127.0.0.1:2',
+          sfn: 'http://127.0.0.1:3',
+          ses: 'http://127.0.0.1:5',
+          slackApi: 'http://127.0.0.1:6/api',
+        },
+        publicUrl: 'http://127.0.0.1:4',
+        secrets: {},
+        config,
+      },
+    );
     const byName = (prefix: string) => specs.find((s) => s.name.startsWith(prefix))!;
     const intake = byName('CountersignIntake');
     const checkpointer = byName('CountersignCheckpointer');
@@ -301,11 +331,29 @@ describe('the synthesized functions\' environments', () => {
       expect(s.memorySize).toBe(props(s).MemorySize);
       expect(s.code).toEqual({ file: `/bundles/${s.name}/index.js`, handler: 'handler' });
       const templateNames = Object.keys((props(s).Environment as { Variables: object }).Variables);
-      const lambdaNames = ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_EXECUTION_ENV', 'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', '_HANDLER', 'LAMBDA_TASK_ROOT', 'TZ', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+      const lambdaNames = [
+        'AWS_REGION',
+        'AWS_DEFAULT_REGION',
+        'AWS_EXECUTION_ENV',
+        'AWS_LAMBDA_FUNCTION_NAME',
+        'AWS_LAMBDA_FUNCTION_VERSION',
+        'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+        '_HANDLER',
+        'LAMBDA_TASK_ROOT',
+        'TZ',
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        'AWS_SESSION_TOKEN',
+      ];
       const localNames = ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_KMS', 'AWS_ENDPOINT_URL_SFN', 'AWS_ENDPOINT_URL_SESV2', 'COUNTERSIGN_SLACK_API_URL'];
       const nodeWarning = Number(process.versions.node.split('.')[0]) < 22 ? ['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] : [];
       expect(Object.keys(s.environment).sort()).toEqual([...templateNames, ...lambdaNames, ...localNames, ...nodeWarning].sort());
-      expect(s.environment).toMatchObject({ AWS_LAMBDA_FUNCTION_NAME: s.name, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(props(s).MemorySize), TZ: ':UTC', NODE_OPTIONS: '--enable-source-maps' });
+      expect(s.environment).toMatchObject({
+        AWS_LAMBDA_FUNCTION_NAME: s.name,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(props(s).MemorySize),
+        TZ: ':UTC',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
       // The bundle has the policy inlined, as on AWS.
       expect(s.environment).not.toHaveProperty('COUNTERSIGN_CONFIG_JSON');
     }

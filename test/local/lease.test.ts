@@ -6,9 +6,9 @@
 import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireLease, LEASE_SKEW_MS, LEASES, withLease, type LeaseOptions } from '../../lambdas/adapters/lease';
+import { acquireLease, LEASE_SKEW_MS, LEASES, type LeaseOptions, withLease } from '../../lambdas/adapters/lease';
 import { PENDING_INDEX } from '../../lambdas/core/request';
-import { createLedgerTable, startLedgerStores, type LedgerStores } from './ledger-table';
+import { createLedgerTable, type LedgerStores, startLedgerStores } from './ledger-table';
 
 let stores: LedgerStores;
 let tables = 0;
@@ -42,7 +42,13 @@ async function newRequestsTable(): Promise<string> {
   return TableName;
 }
 
-const options = (tableName: string, extra: Partial<LeaseOptions> = {}): LeaseOptions => ({ dynamo: stores.dynamo, tableName, name: 'checkpoint', durationMs: 240_000, ...extra });
+const options = (tableName: string, extra: Partial<LeaseOptions> = {}): LeaseOptions => ({
+  dynamo: stores.dynamo,
+  tableName,
+  name: 'checkpoint',
+  durationMs: 240_000,
+  ...extra,
+});
 
 beforeAll(async () => {
   stores = await startLedgerStores('cs-lease-');
@@ -141,7 +147,8 @@ describe('the scheduled handlers', () => {
     const repair = (await import('../../lambdas/repair/handler')).handler;
     let now = Date.now();
     // Another run holds each lease, and will for a while.
-    for (const name of ['checkpoint', 'repair'] as const) expect(await acquireLease(options(requests, { name, now: () => now, durationMs: 60_000 }))).toBeDefined();
+    for (const name of ['checkpoint', 'repair'] as const)
+      expect(await acquireLease(options(requests, { name, now: () => now, durationMs: 60_000 }))).toBeDefined();
     expect(await checkpoint({}, context(240_000))).toEqual({ checkpoints: [], skipped: true });
     expect(await repair({}, context(50_000))).toEqual({ completed: 0, started: 0, expired: 0, skipped: true });
     const ledgerItems = await stores.dynamo.send(new GetCommand({ TableName: ledgerTable, Key: { requestId: 'checkpoint', seq: 1 } }));

@@ -6,11 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SendEmailCommand, SESv2Client, type SendEmailCommandInput } from '@aws-sdk/client-sesv2';
+import { SESv2Client, SendEmailCommand, type SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { postSlackMessage, postToResponseUrl } from '../../lambdas/adapters/slack';
 import { postTeamsCard } from '../../lambdas/adapters/teams';
-import { startLocalChannels, type LocalChannels } from '../../local/channels';
+import { type LocalChannels, startLocalChannels } from '../../local/channels';
 import { LocalFaults } from '../../local/faults';
 import { LocalInbox } from '../../local/inbox';
 
@@ -46,7 +46,10 @@ describe('local channels', () => {
       Simple: {
         Subject: { Data: 'Approval requested: data.export', Charset: 'UTF-8' },
         Body: {
-          Text: { Data: `Agent asks.\n\nJustification (supplied by the agent, not verified):\n> Review and decide: https://evil.example/\n\nReview and decide: ${REVIEW}\n`, Charset: 'UTF-8' },
+          Text: {
+            Data: `Agent asks.\n\nJustification (supplied by the agent, not verified):\n> Review and decide: https://evil.example/\n\nReview and decide: ${REVIEW}\n`,
+            Charset: 'UTF-8',
+          },
           Html: { Data: `<p><a href="${REVIEW}">Review</a></p>`, Charset: 'UTF-8' },
         },
         Headers: [
@@ -57,7 +60,11 @@ describe('local channels', () => {
     },
     ...over,
   });
-  const errorOf = (promise: Promise<unknown>) => promise.then(() => undefined, (err: unknown) => err as Error & { $metadata: { httpStatusCode?: number } });
+  const errorOf = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (err: unknown) => err as Error & { $metadata: { httpStatusCode?: number } },
+    );
   const entries = () => inbox.list();
 
   it('SES: a SendEmail from the real SDK lands in the inbox with the request and the review link, answered with a MessageId', async () => {
@@ -96,7 +103,11 @@ describe('local channels', () => {
     const rejected = await errorOf(ses.send(new SendEmailCommand(email({ FromEmailAddress: 'someone@elsewhere.example' }))));
     expect([rejected?.name, rejected?.$metadata.httpStatusCode]).toEqual(['MessageRejected', 400]);
     // An unsigned request is refused before it is read.
-    const unsigned = await fetch(`${channels.ses}/v2/email/outbound-emails`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(email()) });
+    const unsigned = await fetch(`${channels.ses}/v2/email/outbound-emails`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(email()),
+    });
     expect([unsigned.status, unsigned.headers.get('x-amzn-errortype')]).toEqual([403, 'MissingAuthenticationTokenException']);
     expect(entries().length).toBe(before);
   });
@@ -128,7 +139,17 @@ describe('local channels', () => {
     const answer = await postSlackMessage(TOKEN, body);
     expect(answer).toEqual({ channel: 'U0ALICE', ts: expect.stringMatching(/^\d+\.\d{6}$/) });
     expect(entries().slice(before)).toEqual([
-      { channel: 'slack', to: 'U0ALICE', subject: body.text, text: body.text, actionId: 'act_slack1', reviewUrl: REVIEW, payload: body, id: expect.any(String), at: expect.any(String) },
+      {
+        channel: 'slack',
+        to: 'U0ALICE',
+        subject: body.text,
+        text: body.text,
+        actionId: 'act_slack1',
+        reviewUrl: REVIEW,
+        payload: body,
+        id: expect.any(String),
+        at: expect.any(String),
+      },
     ]);
     // A DM without buttons names its request in its text.
     await postSlackMessage(TOKEN, { channel: 'U0BOB', text: 'Your request data.export (act_slack2) is approved.' });
@@ -139,7 +160,11 @@ describe('local channels', () => {
   it("Slack: no token is not_authed, a wrong one invalid_auth, a message without a channel or text Slack's error; nothing is kept", async () => {
     const before = entries().length;
     const post = (headers: Record<string, string>, body: unknown) =>
-      fetch(`${channels.slackApi}/chat.postMessage`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(body) }).then(async (r) => [r.status, await r.json()]);
+      fetch(`${channels.slackApi}/chat.postMessage`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+        body: JSON.stringify(body),
+      }).then(async (r) => [r.status, await r.json()]);
     expect(await post({}, { channel: 'C1', text: 'x' })).toEqual([200, { ok: false, error: 'not_authed' }]);
     expect(await post({ authorization: 'Bearer xoxb-wrong' }, { channel: 'C1', text: 'x' })).toEqual([200, { ok: false, error: 'invalid_auth' }]);
     expect(await post({ authorization: `Bearer ${TOKEN}` }, { text: 'x' })).toEqual([200, { ok: false, error: 'channel_not_found' }]);
@@ -148,13 +173,16 @@ describe('local channels', () => {
     expect(entries().length).toBe(before);
   });
 
-  it("Slack: keeps what is posted to a response URL on its origin, and answers it to a GET", async () => {
+  it('Slack: keeps what is posted to a response URL on its origin, and answers it to a GET', async () => {
     const origin = new URL(channels.slackApi).origin;
     const url = `${origin}/actions/T0TEAM/1/abc`;
     expect(await (await fetch(url)).json()).toEqual([]);
     await postToResponseUrl(url, { replace_original: true, text: 'first' });
     await postToResponseUrl(url, { response_type: 'ephemeral', text: 'second' });
-    expect(await (await fetch(url)).json()).toEqual([{ replace_original: true, text: 'first' }, { response_type: 'ephemeral', text: 'second' }]);
+    expect(await (await fetch(url)).json()).toEqual([
+      { replace_original: true, text: 'first' },
+      { response_type: 'ephemeral', text: 'second' },
+    ]);
     expect(await (await fetch(`${origin}/actions/T0TEAM/2/abc`)).json()).toEqual([]);
   });
 

@@ -5,14 +5,15 @@
  * while local mode's own pages, the review form and clients that are not browsers keep working. Raw HTTP requests,
  * so the `Host` header is the test's to choose.
  */
+
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, eventually, startCountersign, type RunningCountersign } from './harness';
+import { api, eventually, type RunningCountersign, startCountersign } from './harness';
 
 interface Answer {
   status: number;
@@ -68,7 +69,14 @@ function raw(base: string, r: RawRequest): Promise<Answer> {
   });
 }
 
-const planted = (subject: string) => ({ channel: 'email', to: 'alice@example.com', subject, text: 'Approve here', actionId: 'act_planted', reviewUrl: 'http://evil.example/phish' });
+const planted = (subject: string) => ({
+  channel: 'email',
+  to: 'alice@example.com',
+  subject,
+  text: 'Approve here',
+  actionId: 'act_planted',
+  reviewUrl: 'http://evil.example/phish',
+});
 const inboxSubjects = async () => ((await api(cs.url, 'GET', '/_local/inbox.json')).body as Array<{ subject: string }>).map((m) => m.subject);
 
 beforeAll(async () => {
@@ -156,7 +164,13 @@ describe('Host: only loopback (DNS rebinding)', () => {
 
   it('guards the local AWS endpoints too: KMS, Step Functions and DynamoDB refuse a rebound Host', async () => {
     const call = (base: string, target: string, contentType: string, host?: string) =>
-      raw(base, { method: 'POST', path: '/', ...(host !== undefined ? { host } : {}), headers: { 'x-amz-target': target, 'content-type': contentType }, body: '{}' });
+      raw(base, {
+        method: 'POST',
+        path: '/',
+        ...(host !== undefined ? { host } : {}),
+        headers: { 'x-amz-target': target, 'content-type': contentType },
+        body: '{}',
+      });
     const endpoints: Array<[string, string, string]> = [
       [cs.endpoints.kms, 'TrentService.ListAliases', 'application/x-amz-json-1.1'],
       [cs.endpoints.sfn, 'AWSStepFunctions.ListStateMachines', 'application/x-amz-json-1.0'],
@@ -193,7 +207,11 @@ describe('Host: only loopback (DNS rebinding)', () => {
       expect([preflight.status, preflight.headers['access-control-allow-origin']], base).toEqual([403, undefined]);
       for (const headers of browser) {
         const answer = await raw(base, { method: 'POST', path: '/', headers: { 'x-amz-target': target, 'content-type': contentType, ...headers }, body: '{}' });
-        expect([answer.status, answer.json?.error?.code, answer.headers['access-control-allow-origin']], `${base} ${JSON.stringify(headers)}`).toEqual([403, 'browser_request', undefined]);
+        expect([answer.status, answer.json?.error?.code, answer.headers['access-control-allow-origin']], `${base} ${JSON.stringify(headers)}`).toEqual([
+          403,
+          'browser_request',
+          undefined,
+        ]);
       }
     }
     // What the AWS SDK sends (no Origin, no Sec-Fetch-*) still reaches DynamoDB.
@@ -208,17 +226,32 @@ describe('writes to /_local/* from another site', () => {
     const before = await inboxSubjects();
     const attempts: Array<[string, Record<string, string>, number, string]> = [
       ['text/plain, the simple request a page can send', { 'content-type': 'text/plain' }, 415, 'unsupported_media_type'],
-      ['text/plain;charset=UTF-8 as a browser sends it', { 'content-type': 'text/plain;charset=UTF-8', origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' }, 403, 'cross_site_request'],
+      [
+        'text/plain;charset=UTF-8 as a browser sends it',
+        { 'content-type': 'text/plain;charset=UTF-8', origin: 'http://evil.example', 'sec-fetch-site': 'cross-site' },
+        403,
+        'cross_site_request',
+      ],
       ['a form (urlencoded)', { 'content-type': 'application/x-www-form-urlencoded' }, 415, 'unsupported_media_type'],
       ['multipart', { 'content-type': 'multipart/form-data; boundary=x' }, 415, 'unsupported_media_type'],
       ['no content type', {}, 415, 'unsupported_media_type'],
       ['JSON from another origin', { 'content-type': 'application/json', origin: 'http://evil.example' }, 403, 'cross_site_request'],
       ['JSON from another localhost port', { 'content-type': 'application/json', origin: `http://127.0.0.1:${port + 1}` }, 403, 'cross_site_request'],
       ['JSON from https on the same host', { 'content-type': 'application/json', origin: `https://127.0.0.1:${port}` }, 403, 'cross_site_request'],
-      ['JSON from localhost while the Host is 127.0.0.1', { 'content-type': 'application/json', origin: `http://localhost:${port}` }, 403, 'cross_site_request'],
+      [
+        'JSON from localhost while the Host is 127.0.0.1',
+        { 'content-type': 'application/json', origin: `http://localhost:${port}` },
+        403,
+        'cross_site_request',
+      ],
       ['JSON from an opaque origin', { 'content-type': 'application/json', origin: 'null' }, 403, 'cross_site_request'],
       ['Sec-Fetch-Site: cross-site', { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' }, 403, 'cross_site_request'],
-      ['Sec-Fetch-Site: same-site (another port)', { 'content-type': 'application/json', 'sec-fetch-site': 'same-site', origin: `http://127.0.0.1:${port + 1}` }, 403, 'cross_site_request'],
+      [
+        'Sec-Fetch-Site: same-site (another port)',
+        { 'content-type': 'application/json', 'sec-fetch-site': 'same-site', origin: `http://127.0.0.1:${port + 1}` },
+        403,
+        'cross_site_request',
+      ],
       ['Sec-Fetch-Site: same-site, no Origin', { 'content-type': 'application/json', 'sec-fetch-site': 'same-site' }, 403, 'cross_site_request'],
     ];
     for (const [what, headers, status, code] of attempts) {
@@ -252,10 +285,14 @@ describe('writes to /_local/* from another site', () => {
     expect((await raw(cs.url, { path: '/_local/faults' })).json).toEqual({ rules: [] });
   });
 
-  it('accepts JSON writes from local mode\'s own origin and from clients that are not browsers', async () => {
+  it("accepts JSON writes from local mode's own origin and from clients that are not browsers", async () => {
     const writes: Array<[string, string, Record<string, string>]> = [
       ['same origin', `127.0.0.1:${port}`, { 'content-type': 'application/json', origin: own, 'sec-fetch-site': 'same-origin' }],
-      ['same origin as localhost', `localhost:${port}`, { 'content-type': 'application/json; charset=utf-8', origin: `http://localhost:${port}`, 'sec-fetch-site': 'same-origin' }],
+      [
+        'same origin as localhost',
+        `localhost:${port}`,
+        { 'content-type': 'application/json; charset=utf-8', origin: `http://localhost:${port}`, 'sec-fetch-site': 'same-origin' },
+      ],
       ['typed by the user', `127.0.0.1:${port}`, { 'content-type': 'application/json', 'sec-fetch-site': 'none' }],
       ['curl', `127.0.0.1:${port}`, { 'content-type': 'application/json' }],
     ];
@@ -291,7 +328,7 @@ describe('the API routes', () => {
     }
   });
 
-  it('keep the review page\'s own form POST working (same origin, urlencoded) and the vote counts', async () => {
+  it("keep the review page's own form POST working (same origin, urlencoded) and the vote counts", async () => {
     const created = await api(cs.url, 'POST', '/v1/actions', 'demo-agent-key', { action: 'deploy.service', resource: 'payments', environment: 'staging' });
     expect(created.status).toBe(202);
     const link = await eventually(async () => {

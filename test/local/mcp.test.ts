@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, eventually, ROOT, startCountersign, type RunningCountersign } from './harness';
+import { stringify } from 'yaml';
+import { api, eventually, ROOT, type RunningCountersign, startCountersign } from './harness';
 
 const AGENT_KEY = 'mcp-agent-key';
 const config = {
@@ -20,7 +20,14 @@ const config = {
   rules: [
     { name: 'mcp-echo', match: { action: 'mcp.upstream.echo' }, effect: 'allow' },
     { name: 'mcp-calls', match: { action: 'mcp.upstream.calls' }, effect: 'allow' },
-    { name: 'mcp-branches', match: { action: 'mcp.upstream.delete_branch' }, effect: 'require_approval', approvers: ['owners'], minApprovals: 1, timeout: '1h' },
+    {
+      name: 'mcp-branches',
+      match: { action: 'mcp.upstream.delete_branch' },
+      effect: 'require_approval',
+      approvers: ['owners'],
+      minApprovals: 1,
+      timeout: '1h',
+    },
   ],
   default: { effect: 'deny', reason: 'Not an MCP tool this test allows.' },
   auditors: ['audit@example.com'],
@@ -94,9 +101,19 @@ describe('MCP approval gateway against local mode', () => {
     const pending = call('delete_branch', { branch: 'feature-x' });
     const id = await nextRequestFor(known);
     const asked = await api(cs.url, 'GET', `/v1/actions/${id}`, 'alice-key');
-    expect(asked.body).toMatchObject({ status: 'pending', action: 'mcp.upstream.delete_branch', resource: 'mcp://upstream/delete_branch', requester: 'arn:aws:iam::000000000000:role/mcp-agent' });
+    expect(asked.body).toMatchObject({
+      status: 'pending',
+      action: 'mcp.upstream.delete_branch',
+      resource: 'mcp://upstream/delete_branch',
+      requester: 'arn:aws:iam::000000000000:role/mcp-agent',
+    });
     const audit = await api(cs.url, 'GET', `/v1/actions/${id}/audit`, 'audit-key');
-    expect(audit.body[0]).toMatchObject({ type: 'requested', data: expect.objectContaining({ request: { action: 'mcp.upstream.delete_branch', resource: 'mcp://upstream/delete_branch', parameters: { branch: 'feature-x' } } }) });
+    expect(audit.body[0]).toMatchObject({
+      type: 'requested',
+      data: expect.objectContaining({
+        request: { action: 'mcp.upstream.delete_branch', resource: 'mcp://upstream/delete_branch', parameters: { branch: 'feature-x' } },
+      }),
+    });
 
     const decided = await api(cs.url, 'POST', `/v1/actions/${id}/decision`, 'alice-key', { decision: 'approve', reason: 'merged already' });
     expect(decided.body.status).toBe('approved');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambdas/core/config';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { api, eventually } from './harness';
 
 describe('notifier retries', () => {
@@ -29,7 +29,8 @@ local: { apiKeys: { agent-key-1: "arn:aws:iam::000000000000:role/agent" } }
   it('sends each approver one message however often the task runs', async () => {
     const { body } = await api(runtime.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export' });
     const inbox = async () => ((await api(runtime.url, 'GET', '/_local/inbox.json')).body as Array<{ actionId: string }>).filter((m) => m.actionId === body.id);
-    const notifiedRecords = async () => ((await api(runtime.url, 'GET', `/v1/actions/${body.id}/audit`, 'agent-key-1')).body as Array<{ type: string }>).filter((r) => r.type === 'notified');
+    const notifiedRecords = async () =>
+      ((await api(runtime.url, 'GET', `/v1/actions/${body.id}/audit`, 'agent-key-1')).body as Array<{ type: string }>).filter((r) => r.type === 'notified');
     // A retry follows a finished attempt (Step Functions never runs two attempts of a task at once): wait for the
     // first attempt to have recorded what it sent, not only for its emails to arrive.
     await eventually(async () => ((await inbox()).length === 2 && (await notifiedRecords()).length === 1 ? true : undefined));

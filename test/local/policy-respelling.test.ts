@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, startCountersign, type RunningCountersign } from './harness';
+import { stringify } from 'yaml';
+import { api, type RunningCountersign, startCountersign } from './harness';
 
 const AGENT = 'agent-key';
 
@@ -16,11 +16,26 @@ const config = {
   version: 1,
   groups: { 'data-owners': { members: [{ id: 'alice@example.com', email: 'alice@example.com' }] } },
   rules: [
-    { name: 'no-prod-drops', match: { action: 'db.drop*', environment: 'production' }, effect: 'deny', reason: 'Dropping production databases is never automated.' },
+    {
+      name: 'no-prod-drops',
+      match: { action: 'db.drop*', environment: 'production' },
+      effect: 'deny',
+      reason: 'Dropping production databases is never automated.',
+    },
     { name: 'prod-buckets', match: { action: 's3.*', resource: 'arn:aws:s3:::prod-*' }, effect: 'deny' },
-    { name: 'big-exports', match: { action: 'data.export', parameters: { rows: { gt: 10000 }, format: { in: ['csv', 'parquet'] } } }, effect: 'require_approval', approvers: ['data-owners'] },
+    {
+      name: 'big-exports',
+      match: { action: 'data.export', parameters: { rows: { gt: 10000 }, format: { in: ['csv', 'parquet'] } } },
+      effect: 'require_approval',
+      approvers: ['data-owners'],
+    },
     { name: 'prod-db-writes', match: { action: 'db.write', parameters: { 'db.host': { glob: 'prod-*' }, dryRun: { not: true } } }, effect: 'deny' },
-    { name: 'analysts', match: { action: 'report.run', agent: { name: 'analyst-*' }, onBehalfOf: '*@example.com' }, effect: 'require_approval', approvers: ['data-owners'] },
+    {
+      name: 'analysts',
+      match: { action: 'report.run', agent: { name: 'analyst-*' }, onBehalfOf: '*@example.com' },
+      effect: 'require_approval',
+      approvers: ['data-owners'],
+    },
     { name: 'everything-else', match: {}, effect: 'allow' },
   ],
   default: { effect: 'deny' },
@@ -50,7 +65,12 @@ describe('respellings against local mode', () => {
     const ids = new Set<string>();
     let cursor: string | null = null;
     do {
-      const page: { body: { items: Array<{ requestId: string }>; cursor: string | null } } = await api(cs.url, 'GET', `/v1/audit/export${cursor ? `?cursor=${cursor}` : ''}`, 'audit-key');
+      const page: { body: { items: Array<{ requestId: string }>; cursor: string | null } } = await api(
+        cs.url,
+        'GET',
+        `/v1/audit/export${cursor ? `?cursor=${cursor}` : ''}`,
+        'audit-key',
+      );
       for (const item of page.body.items) if (item.requestId.startsWith('act_')) ids.add(item.requestId);
       cursor = page.body.cursor;
     } while (cursor);
@@ -91,7 +111,7 @@ describe('respellings against local mode', () => {
     ['rows with a decimal point, format with an invisible character', { rows: '50000.0', format: 'c\u200Bsv' }],
     ['rows in full-width digits, wrapped twice', { rows: [['５００００']], format: ' csv ' }],
     ['keys respelled', { ROWS: 50000, 'format\u200B': 'csv' }],
-    ['keys in full-width', { 'ｒｏｗｓ': 50000, ' Format ': 'csv' }],
+    ['keys in full-width', { ｒｏｗｓ: 50000, ' Format ': 'csv' }],
   ])('an export with %s is held for approval', async (_, parameters) => {
     const answer = await post({ action: 'data.export', parameters });
     expect(answer.status, JSON.stringify(answer.body)).toBe(202);

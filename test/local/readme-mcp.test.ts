@@ -29,10 +29,20 @@ describe("README's MCP section", () => {
     expect(decide('mcp.github.delete_branch', { branch: 'feature-1' })).toMatchObject({ rule: 'github-writes', outcome: { effect: 'require_approval' } });
   });
 
-  it("has an mcpServers entry that starts the approval server", async () => {
-    const servers = (JSON.parse(blocks('json').find((b) => b.includes('mcpServers'))!) as { mcpServers: Record<string, { command: string; args: string[]; env: Record<string, string> }> }).mcpServers;
+  it('has an mcpServers entry that starts the approval server', async () => {
+    const servers = (
+      JSON.parse(blocks('json').find((b) => b.includes('mcpServers'))!) as {
+        mcpServers: Record<string, { command: string; args: string[]; env: Record<string, string> }>;
+      }
+    ).mcpServers;
     const entry = servers.countersign!;
-    const transport = new StdioClientTransport({ command: entry.command, args: entry.args, cwd: ROOT, env: { ...entry.env, PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, stderr: 'pipe' });
+    const transport = new StdioClientTransport({
+      command: entry.command,
+      args: entry.args,
+      cwd: ROOT,
+      env: { ...entry.env, PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stderr: 'pipe',
+    });
     const client = new Client({ name: 'readme-check', version: '1.0.0' });
     await client.connect(transport);
     try {

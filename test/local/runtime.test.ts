@@ -8,12 +8,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { GetPublicKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
 import { DescribeExecutionCommand, ListExecutionsCommand, ListStateMachinesCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { stringify } from 'yaml';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, eventually, failingStart, startCountersign, type RunningCountersign } from './harness';
+import { stringify } from 'yaml';
+import { api, eventually, failingStart, type RunningCountersign, startCountersign } from './harness';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const region = 'us-east-1';
@@ -121,7 +121,11 @@ describe('local mode', () => {
     const token = (await eventually(async () => (await storedItem(running.endpoints.dynamodb, waiting))?.taskToken)) as string;
     // The token is stored before the approvers are asked: count the inbox once both requests' sends are ledgered.
     for (const id of [waiting, short.id as string]) {
-      await eventually(async () => ((await api(running.url, 'GET', `/v1/actions/${id}/audit`, 'agent-key-1')).body as Array<{ type: string }>).some((r) => r.type === 'notified') || undefined);
+      await eventually(
+        async () =>
+          ((await api(running.url, 'GET', `/v1/actions/${id}/audit`, 'agent-key-1')).body as Array<{ type: string }>).some((r) => r.type === 'notified') ||
+          undefined,
+      );
     }
     const inboxBefore = (await api(running.url, 'GET', '/_local/inbox.json')).body.length;
 
@@ -134,7 +138,9 @@ describe('local mode', () => {
     expect((await api(running.url, 'GET', '/_local/inbox.json')).body).toHaveLength(inboxBefore);
     // A bare workflow signal approves nothing: the status comes from the signed ledger.
     const sfn = new SFNClient({ endpoint: running.endpoints.sfn, region, credentials });
-    const [execution] = (await sfn.send(new ListExecutionsCommand({ stateMachineArn: (await sfn.send(new ListStateMachinesCommand({}))).stateMachines![0]!.stateMachineArn! }))).executions!.filter((e) => e.name === waiting);
+    const [execution] = (
+      await sfn.send(new ListExecutionsCommand({ stateMachineArn: (await sfn.send(new ListStateMachinesCommand({}))).stateMachines![0]!.stateMachineArn! }))
+    ).executions!.filter((e) => e.name === waiting);
     expect(execution?.status).toBe('RUNNING');
     // The approval after the restart uses the token stored before it, and the workflow finishes.
     const approved = (await api(running.url, 'POST', `/v1/actions/${waiting}/decision`, 'alice-key', { decision: 'approve' })).body;
@@ -148,10 +154,14 @@ describe('local mode', () => {
     await expect(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }))).rejects.toMatchObject({ name: 'TaskTimedOut' });
     // The short request expires at its original deadline, not a full timeout after the restart.
     expect(Date.now()).toBeLessThan(deadline);
-    const expired = await eventually(async () => {
-      const { body } = await api(running.url, 'GET', `/v1/actions/${short.id}`, 'agent-key-1');
-      return body.status === 'expired' ? body : undefined;
-    }, SHORT_TIMEOUT_SECONDS * 1000 + 10_000, 250);
+    const expired = await eventually(
+      async () => {
+        const { body } = await api(running.url, 'GET', `/v1/actions/${short.id}`, 'agent-key-1');
+        return body.status === 'expired' ? body : undefined;
+      },
+      SHORT_TIMEOUT_SECONDS * 1000 + 10_000,
+      250,
+    );
     expect(expired.decidedBy).toBe('timeout');
     const lateBy = Date.parse(expired.decidedAt) - deadline;
     expect(lateBy).toBeGreaterThanOrEqual(0);
@@ -178,10 +188,14 @@ describe('local mode', () => {
     expect((await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'test.reload' })).status).toBe(202);
     writeFileSync(configFile, stringify(withReload));
     // The policy ships inside the bundles: the edit takes effect once they are rebuilt, as after a deploy.
-    const allowed = await eventually(async () => {
-      const { status, body } = await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'test.reload' });
-      return status === 200 ? body : undefined;
-    }, 90_000, 250);
+    const allowed = await eventually(
+      async () => {
+        const { status, body } = await api(running.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'test.reload' });
+        return status === 200 ? body : undefined;
+      },
+      90_000,
+      250,
+    );
     expect(allowed).toMatchObject({ status: 'approved', rule: 'reloaded' });
     expect(running.output()).toMatch(/policy reloaded from .* \(version [0-9a-f]{12}\)/);
     writeFileSync(configFile, 'version: 1\nrules: [{ name: broken, match: {}, effect: perhaps }]\n');

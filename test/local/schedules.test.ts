@@ -6,14 +6,22 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, PutItemCommand, ScanCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  PutItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lambdas/adapters/config-file';
 import { closeServer, listenLoopback } from '../../local/aws-json';
-import type { CfnTemplate, LocalResourceNames } from '../../local/cfn';
-import { LocalSchedules, parseRateExpression, schedulesFromTemplate, type ScheduledRule } from '../../local/schedules';
 import { localBundles } from '../../local/bundles';
+import type { CfnTemplate, LocalResourceNames } from '../../local/cfn';
+import { LocalSchedules, parseRateExpression, type ScheduledRule, schedulesFromTemplate } from '../../local/schedules';
 import { api, ROOT, sharedCountersign, startCountersign } from './harness';
 
 describe('parseRateExpression', () => {
@@ -27,7 +35,18 @@ describe('parseRateExpression', () => {
   });
 
   it('refuses cron expressions, misspelt units and garbage', () => {
-    for (const bad of ['cron(0/5 * * * ? *)', 'rate(5 weeks)', 'rate(0 minutes)', 'rate(-1 minutes)', 'rate(1.5 hours)', 'rate(5minutes)', ' rate(5 minutes)', 'rate(5 minutes', '', 'every 5 minutes']) {
+    for (const bad of [
+      'cron(0/5 * * * ? *)',
+      'rate(5 weeks)',
+      'rate(0 minutes)',
+      'rate(-1 minutes)',
+      'rate(1.5 hours)',
+      'rate(5minutes)',
+      ' rate(5 minutes)',
+      'rate(5 minutes',
+      '',
+      'every 5 minutes',
+    ]) {
       expect(() => parseRateExpression(bad), bad).toThrow(/not supported in local mode: only rate\(N minute\|minutes\|hour\|hours\|day\|days\)/);
     }
   });
@@ -70,13 +89,21 @@ describe('schedulesFromTemplate', () => {
         everyMs: 300_000,
         targets: [{ functionId: 'FnA' }, { functionId: 'FnB', input: { a: 1 } }],
       },
-      { ruleId: 'Hourly', ruleArn: 'arn:aws:events:us-east-1:000000000000:rule/Hourly', expression: 'rate(1 hour)', everyMs: 3_600_000, targets: [{ functionId: 'FnB' }] },
+      {
+        ruleId: 'Hourly',
+        ruleArn: 'arn:aws:events:us-east-1:000000000000:rule/Hourly',
+        expression: 'rate(1 hour)',
+        everyMs: 3_600_000,
+        targets: [{ functionId: 'FnB' }],
+      },
     ]);
   });
 
   it('refuses, naming the rule, a cron schedule or a target that is not a local function', () => {
     const cron: CfnTemplate = { Resources: { Nightly: rule({ ScheduleExpression: 'cron(0 3 * * ? *)', Targets: [target('FnA')] }) } };
-    expect(() => schedulesFromTemplate(cron, names, functionIdOfArn, where)).toThrow(/^scheduled rule Nightly: schedule expression "cron\(0 3 \* \* \? \*\)" is not supported in local mode/);
+    expect(() => schedulesFromTemplate(cron, names, functionIdOfArn, where)).toThrow(
+      /^scheduled rule Nightly: schedule expression "cron\(0 3 \* \* \? \*\)" is not supported in local mode/,
+    );
     const queue: CfnTemplate = { Resources: { ToQueue: rule({ ScheduleExpression: 'rate(1 day)', Targets: [target('Queue')] }) } };
     expect(() => schedulesFromTemplate(queue, names, functionIdOfArn, where)).toThrow(/^scheduled rule ToQueue: target 0 is not a local function/);
     const transformed: CfnTemplate = { Resources: { T: rule({ ScheduleExpression: 'rate(1 day)', Targets: [target('FnA', { InputTransformer: {} })] }) } };
@@ -171,7 +198,8 @@ describe('local mode schedules', () => {
   it('prints nothing more at start than its banner', () => {
     const lines = running.banner.trimEnd().split('\n');
     expect(lines).toHaveLength(9);
-    for (const line of lines) expect(line).toMatch(/^(Countersign local mode is up in | {2}(API|inbox|health|config|data|functions|endpoints) |Press Ctrl-C to stop\.$)/);
+    for (const line of lines)
+      expect(line).toMatch(/^(Countersign local mode is up in | {2}(API|inbox|health|config|data|functions|endpoints) |Press Ctrl-C to stop\.$)/);
   });
 
   it('runs the checkpointer rule on POST /_local/schedules/run', async () => {
@@ -200,7 +228,9 @@ describe('a data folder from before the ledger index', () => {
     const dataDir = join(dir, 'data');
     // The template local mode runs for the default policy: the one its bundles were synthesized with (cached).
     const { template } = await localBundles(loadConfigFile(join(ROOT, 'countersign.config.yaml')));
-    const [ledgerId, ledger] = Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::DynamoDB::GlobalTable' && JSON.stringify(r.Properties?.GlobalSecondaryIndexes ?? []).includes('bySlot'))!;
+    const [ledgerId, ledger] = Object.entries(template.Resources).find(
+      ([, r]) => r.Type === 'AWS::DynamoDB::GlobalTable' && JSON.stringify(r.Properties?.GlobalSecondaryIndexes ?? []).includes('bySlot'),
+    )!;
     // The ledger table as an older version created it: the same keys, no index.
     const server = dynalite({ path: join(dataDir, 'dynamodb'), createTableMs: 0 });
     const endpoint = await listenLoopback(server);
@@ -224,7 +254,11 @@ describe('a data folder from before the ledger index', () => {
     const upgraded = await startCountersign({ dataDir });
     try {
       expect(upgraded.output()).toContain(`table ${ledgerId} gains index bySlot; rebuilding it with its 30 items`);
-      const client = new DynamoDBClient({ endpoint: upgraded.endpoints.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      const client = new DynamoDBClient({
+        endpoint: upgraded.endpoints.dynamodb,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
       const { Table } = await client.send(new DescribeTableCommand({ TableName: ledgerId }));
       expect(Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName)).toEqual(['bySlot']);
       const { Items } = await client.send(new ScanCommand({ TableName: ledgerId }));

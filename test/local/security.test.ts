@@ -9,13 +9,13 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditRecord } from '../../lambdas/core/ledger-record';
+import { stringify } from 'yaml';
 import { escapeHtml } from '../../lambdas/core/html';
+import type { AuditRecord } from '../../lambdas/core/ledger-record';
 import { escapeTeamsMarkdown } from '../../lambdas/core/teams';
 import { contractProblems, send } from '../fixtures/hostile';
-import { api, eventually, startCountersign, type RunningCountersign } from './harness';
+import { api, eventually, type RunningCountersign, startCountersign } from './harness';
 
 const AGENT = 'agent-key-1';
 const SIGNING_SECRET = 'security-signing-secret-0123456789abcdef';
@@ -107,14 +107,20 @@ describe('security, end to end against local mode', () => {
   }
   const tokenOf = (messages: InboxMessage[], to: string) => messages.find((m) => m.channel === 'email' && m.to === to)!.reviewUrl!.split('/v1/review/')[1]!;
   const review = (token: string, decision?: string, headers: Record<string, string> = {}) =>
-    send(`${cs.url}/v1/review/${token}`, decision === undefined ? { headers } : { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams({ decision }).toString() });
+    send(
+      `${cs.url}/v1/review/${token}`,
+      decision === undefined
+        ? { headers }
+        : { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams({ decision }).toString() },
+    );
   /** Every request id and record in the ledger, through the auditors' export (checkpoints left out). */
   async function ledgerRecords(): Promise<string[]> {
     const out: string[] = [];
     let cursor: string | null = null;
     do {
       const page = await send(`${cs.url}/v1/audit/export${cursor ? `?cursor=${cursor}` : ''}`, { headers: { authorization: 'Bearer audit-key' } });
-      for (const item of page.json.items as Array<{ requestId: string; seq: number }>) if (item.requestId.startsWith('act_')) out.push(`${item.requestId}#${item.seq}`);
+      for (const item of page.json.items as Array<{ requestId: string; seq: number }>)
+        if (item.requestId.startsWith('act_')) out.push(`${item.requestId}#${item.seq}`);
       cursor = page.json.cursor;
     } while (cursor);
     return out.sort();
@@ -174,7 +180,10 @@ describe('security, end to end against local mode', () => {
     }
     // The local inbox page shows those texts: escaped.
     const inboxPage = await send(`${cs.url}/_local/inbox`);
-    const mine = inboxPage.text.split('<article class="msg">').filter((a) => a.includes(id)).join('');
+    const mine = inboxPage.text
+      .split('<article class="msg">')
+      .filter((a) => a.includes(id))
+      .join('');
     expect(mine).not.toMatch(/<script|<img/i);
     expect(mine).toContain(escapeHtml(fields.justification));
 
@@ -223,9 +232,14 @@ describe('security, end to end against local mode', () => {
       expect(agentText.replace(/\\./g, ''), s).not.toMatch(/[`*_{}[\]()#+\-.!<>|~&:=]/);
     }
     for (const [field, value] of scalarFields.filter(([f]) => f !== 'justification' && !f.startsWith('agent'))) {
-      expect(carrying.some((s) => s.includes(escapeTeamsMarkdown(value))), field).toBe(true);
+      expect(
+        carrying.some((s) => s.includes(escapeTeamsMarkdown(value))),
+        field,
+      ).toBe(true);
     }
-    expect(JSON.stringify(teams[0]!.payload.attachments[0].content.actions)).toBe(JSON.stringify([{ type: 'Action.OpenUrl', title: 'Review and decide', url: `${cs.url}/v1/actions/${id}/review` }]));
+    expect(JSON.stringify(teams[0]!.payload.attachments[0].content.actions)).toBe(
+      JSON.stringify([{ type: 'Action.OpenUrl', title: 'Review and decide', url: `${cs.url}/v1/actions/${id}/review` }]),
+    );
   });
 
   it('review tokens: replayed on another request, spliced, tampered or presented as an API key are refused, changing nothing', async () => {
@@ -262,12 +276,16 @@ describe('security, end to end against local mode', () => {
       }
     }
     // A review token is not an API credential: presented as a bearer key on B's decision API it is unauthorized.
-    const asKey = await send(`${cs.url}/v1/actions/${b.id}/decision`, { method: 'POST', headers: { authorization: `Bearer ${aliceA}`, 'content-type': 'application/json' }, body: '{"decision":"approve"}' });
+    const asKey = await send(`${cs.url}/v1/actions/${b.id}/decision`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${aliceA}`, 'content-type': 'application/json' },
+      body: '{"decision":"approve"}',
+    });
     expect(contractProblems(asKey, [401])).toEqual([]);
     expect([await audit(a.id), await audit(b.id)]).toEqual(before);
   });
 
-  it('review tokens: bob using alice\'s link votes as alice, once; a changed vote is 409; nothing double-counts', async () => {
+  it("review tokens: bob using alice's link votes as alice, once; a changed vote is 409; nothing double-counts", async () => {
     const { id, messages } = await ask({ action: 'data.export', resource: 'db:c' }, 7);
     const aliceToken = tokenOf(messages, 'alice@example.com');
     // Bob opens alice's forwarded link while holding his own credentials: the link decides who votes, bob counts nowhere.
@@ -280,7 +298,10 @@ describe('security, end to end against local mode', () => {
     expect(changed.status).toBe(409);
     const votes = (await audit(id)).filter((r) => r.type === 'voted');
     expect(votes.map((r) => r.actor)).toEqual(['alice@example.com']);
-    expect((await api(cs.url, 'GET', `/v1/actions/${id}`, AGENT)).body).toMatchObject({ status: 'pending', votes: [{ approver: 'alice@example.com', decision: 'approve' }] });
+    expect((await api(cs.url, 'GET', `/v1/actions/${id}`, AGENT)).body).toMatchObject({
+      status: 'pending',
+      votes: [{ approver: 'alice@example.com', decision: 'approve' }],
+    });
     // Bob's own vote is the second distinct approval: exactly two approvals settle it.
     const settled = await api(cs.url, 'POST', `/v1/actions/${id}/decision`, 'bob-key', { decision: 'approve' });
     expect(settled.body).toMatchObject({ status: 'approved' });
@@ -315,12 +336,19 @@ describe('security, end to end against local mode', () => {
     const before = await audit(id);
     const payload = (user: string) =>
       new URLSearchParams({
-        payload: JSON.stringify({ type: 'block_actions', user: { id: user }, response_url: `${captureUrl}/r`, actions: [{ type: 'button', action_id: 'countersign_approve', value: id }] }),
+        payload: JSON.stringify({
+          type: 'block_actions',
+          user: { id: user },
+          response_url: `${captureUrl}/r`,
+          actions: [{ type: 'button', action_id: 'countersign_approve', value: id }],
+        }),
       }).toString();
     const body = payload('U0ALICE');
     const now = Math.floor(Date.now() / 1000);
-    const sign = (text: string, timestamp: number | string, secret = SIGNING_SECRET) => `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${text}`).digest('hex')}`;
-    const post = (text: string, headers: Record<string, string>) => send(`${cs.url}/v1/slack/interactions`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: text });
+    const sign = (text: string, timestamp: number | string, secret = SIGNING_SECRET) =>
+      `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${text}`).digest('hex')}`;
+    const post = (text: string, headers: Record<string, string>) =>
+      send(`${cs.url}/v1/slack/interactions`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: text });
     const forged: Record<string, [string, Record<string, string>]> = {
       'wrong secret': [body, { 'x-slack-request-timestamp': String(now), 'x-slack-signature': sign(body, now, 'not-the-secret') }],
       'empty secret': [body, { 'x-slack-request-timestamp': String(now), 'x-slack-signature': sign(body, now, '') }],
@@ -388,7 +416,11 @@ describe('security, end to end against local mode', () => {
       '//127.0.0.1/cb',
     ];
     for (const callbackUrl of refused) {
-      const answer = await send(`${cs.url}/v1/actions`, { method: 'POST', headers: { authorization: `Bearer ${AGENT}`, 'content-type': 'application/json' }, body: JSON.stringify({ action: 'data.export', callbackUrl }) });
+      const answer = await send(`${cs.url}/v1/actions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${AGENT}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ action: 'data.export', callbackUrl }),
+      });
       expect(contractProblems(answer, [400]), callbackUrl).toEqual([]);
       expect(answer.json.error, callbackUrl).toMatchObject({ code: 'invalid_request', details: [{ path: 'callbackUrl', message: expect.any(String) }] });
       expect(answer.json.error.message, callbackUrl).toMatch(/^callbackUrl /);

@@ -24,9 +24,19 @@ describe('SES outbox', () => {
   afterAll(() => closeServer(server));
 
   it('sends a multipart email from the configured sender through its configuration set, with no-loop headers and the request named', async () => {
-    process.env.COUNTERSIGN_CONFIG_JSON = JSON.stringify({ version: 1, channels: { email: { from: 'countersign@example.com', configurationSet: 'approvals' } } });
+    process.env.COUNTERSIGN_CONFIG_JSON = JSON.stringify({
+      version: 1,
+      channels: { email: { from: 'countersign@example.com', configurationSet: 'approvals' } },
+    });
     const { deliver } = await import('../../lambdas/adapters/outbox');
-    await deliver({ channel: 'email', to: 'alice@example.com', subject: 'Approval requested: data.export', text: 'Body <b>as text</b>', html: '<p>Body</p>', actionId: 'act_1' });
+    await deliver({
+      channel: 'email',
+      to: 'alice@example.com',
+      subject: 'Approval requested: data.export',
+      text: 'Body <b>as text</b>',
+      html: '<p>Body</p>',
+      actionId: 'act_1',
+    });
     expect(seen).toHaveLength(1);
     expect(seen[0]!.path).toBe('/v2/email/outbound-emails');
     expect(seen[0]!.body).toEqual({
@@ -53,7 +63,9 @@ describe('SES outbox', () => {
   it('refuses to send without channels.email, and sends nothing', async () => {
     process.env.COUNTERSIGN_CONFIG_JSON = JSON.stringify({ version: 1 });
     const { deliver } = await import('../../lambdas/adapters/outbox');
-    await expect(deliver({ channel: 'email', to: 'a@example.com', subject: 's', text: 't', actionId: 'act_1' })).rejects.toThrow(/channels\.email is not configured/);
+    await expect(deliver({ channel: 'email', to: 'a@example.com', subject: 's', text: 't', actionId: 'act_1' })).rejects.toThrow(
+      /channels\.email is not configured/,
+    );
     expect(seen).toHaveLength(1);
   });
 });

@@ -41,7 +41,8 @@ describe('the synthesized approval workflow', () => {
       ref: () => undefined,
       getAtt: (fn, attr) => (attr === 'Arn' && functions.has(fn) ? `arn:aws:lambda:us-east-1:000000000000:function:${fn}` : undefined),
     }) as string;
-    stateMachineArn = (await client.send(new CreateStateMachineCommand({ name: id, definition, roleArn: 'arn:aws:iam::000000000000:role/x' }))).stateMachineArn!;
+    stateMachineArn = (await client.send(new CreateStateMachineCommand({ name: id, definition, roleArn: 'arn:aws:iam::000000000000:role/x' })))
+      .stateMachineArn!;
   });
   afterAll(async () => {
     client.destroy();
@@ -63,7 +64,11 @@ describe('the synthesized approval workflow', () => {
 
   it('waits on the Notify token, then hands the settled outcome to Finalize', async () => {
     const { executionArn } = await client.send(
-      new StartExecutionCommand({ stateMachineArn, name: 'act_a', input: JSON.stringify({ requestId: 'act_a', timeoutSeconds: 60, wait: { seconds: 60, expired: false } }) }),
+      new StartExecutionCommand({
+        stateMachineArn,
+        name: 'act_a',
+        input: JSON.stringify({ requestId: 'act_a', timeoutSeconds: 60, wait: { seconds: 60, expired: false } }),
+      }),
     );
     const notify = await until(() => callsFor('act_a').find((c) => c.fn === names.notifier));
     expect(Object.keys(notify.payload).sort()).toEqual(['requestId', 'taskToken']);
@@ -82,13 +87,21 @@ describe('the synthesized approval workflow', () => {
   it('expires at the timeout given in the execution input', async () => {
     const started = Date.now();
     const { executionArn } = await client.send(
-      new StartExecutionCommand({ stateMachineArn, name: 'act_b', input: JSON.stringify({ requestId: 'act_b', timeoutSeconds: 1, wait: { seconds: 1, expired: false } }) }),
+      new StartExecutionCommand({
+        stateMachineArn,
+        name: 'act_b',
+        input: JSON.stringify({ requestId: 'act_b', timeoutSeconds: 1, wait: { seconds: 1, expired: false } }),
+      }),
     );
     const done = await sfn.waitForExecution(executionArn!, 5000);
     expect(done.status).toBe('SUCCEEDED');
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     // Notify times out, Wake reports the deadline, TimedOut hands the timeout to Expire.
-    expect(callsFor('act_b').map((c) => c.fn).slice(0, 3)).toEqual([names.notifier, names.notifier, names.finalizer]);
+    expect(
+      callsFor('act_b')
+        .map((c) => c.fn)
+        .slice(0, 3),
+    ).toEqual([names.notifier, names.notifier, names.finalizer]);
     expect(callsFor('act_b')[1]!.payload).toEqual({ requestId: 'act_b', wake: true });
     const expire = callsFor('act_b').find((c) => c.fn === names.finalizer)!;
     expect(expire.payload).toMatchObject({ requestId: 'act_b', error: { Error: 'States.Timeout' } });

@@ -21,7 +21,7 @@ import {
   UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalStepFunctions, type LambdaInvoker } from '../../local/sfn';
+import { type LambdaInvoker, LocalStepFunctions } from '../../local/sfn';
 
 const ROLE = 'arn:aws:iam::000000000000:role/local';
 const fnArn = (name: string): string => `arn:aws:lambda:us-east-1:000000000000:function:${name}`;
@@ -162,7 +162,9 @@ describe.concurrent('local Step Functions', () => {
     expect(done.parsed).toEqual({ outcome: 'approved', request: 'r-1' });
     const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn: ex.arn }));
     const types = history.events?.map((e) => e.type);
-    expect(types).toEqual(expect.arrayContaining(['ExecutionStarted', 'TaskStateEntered', 'TaskScheduled', 'TaskSucceeded', 'TaskStateExited', 'ExecutionSucceeded']));
+    expect(types).toEqual(
+      expect.arrayContaining(['ExecutionStarted', 'TaskStateEntered', 'TaskScheduled', 'TaskSucceeded', 'TaskStateExited', 'ExecutionSucceeded']),
+    );
     expect(history.events?.[0]?.timestamp).toBeInstanceOf(Date);
   });
 
@@ -329,7 +331,10 @@ describe.concurrent('local Step Functions', () => {
     expect(map.name).toBe('InvalidDefinition');
     expect(map.message).toContain('State "Fan": type "Map" is not supported by local Step Functions');
 
-    const sqs = await create({ StartAt: 'Queue', States: { Queue: { Type: 'Task', Resource: 'arn:aws:states:::sqs:sendMessage', Parameters: {}, End: true } } });
+    const sqs = await create({
+      StartAt: 'Queue',
+      States: { Queue: { Type: 'Task', Resource: 'arn:aws:states:::sqs:sendMessage', Parameters: {}, End: true } },
+    });
     expect(sqs.name).toBe('InvalidDefinition');
     expect(sqs.message).toMatch(/State "Queue": resource "arn:aws:states:::sqs:sendMessage" is not supported/);
 
@@ -340,7 +345,14 @@ describe.concurrent('local Step Functions', () => {
     const parallel = await create({ StartAt: 'Par', States: { Par: { Type: 'Parallel', Branches: [], End: true } } });
     expect(parallel.message).toContain('State "Par": type "Parallel"');
     const express = await errorOf(
-      sfn.send(new CreateStateMachineCommand({ name: `ex-${++seq}`, type: 'EXPRESS', definition: '{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}', roleArn: ROLE })),
+      sfn.send(
+        new CreateStateMachineCommand({
+          name: `ex-${++seq}`,
+          type: 'EXPRESS',
+          definition: '{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}',
+          roleArn: ROLE,
+        }),
+      ),
     );
     expect(express.name).toBe('StateMachineTypeNotSupported');
 
@@ -350,12 +362,18 @@ describe.concurrent('local Step Functions', () => {
     const one = await sfn.send(new CreateStateMachineCommand({ name, definition, roleArn: ROLE }));
     const two = await sfn.send(new CreateStateMachineCommand({ name, definition, roleArn: ROLE }));
     expect(two.stateMachineArn).toBe(one.stateMachineArn);
-    const other = await errorOf(sfn.send(new CreateStateMachineCommand({ name, definition: JSON.stringify({ StartAt: 'Q', States: { Q: { Type: 'Pass', End: true } } }), roleArn: ROLE })));
+    const other = await errorOf(
+      sfn.send(
+        new CreateStateMachineCommand({ name, definition: JSON.stringify({ StartAt: 'Q', States: { Q: { Type: 'Pass', End: true } } }), roleArn: ROLE }),
+      ),
+    );
     expect(other.name).toBe('StateMachineAlreadyExists');
     const described = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: one.stateMachineArn }));
     expect(described.definition).toBe(definition);
     expect(described.type).toBe('STANDARD');
-    const badUpdate = await errorOf(sfn.send(new UpdateStateMachineCommand({ stateMachineArn: one.stateMachineArn, definition: '{"StartAt":"X","States":{}}' })));
+    const badUpdate = await errorOf(
+      sfn.send(new UpdateStateMachineCommand({ stateMachineArn: one.stateMachineArn, definition: '{"StartAt":"X","States":{}}' })),
+    );
     expect(badUpdate.name).toBe('InvalidDefinition');
   });
 
@@ -384,7 +402,13 @@ describe.concurrent('local Step Functions', () => {
         Route: {
           Type: 'Choice',
           Choices: [
-            { And: [{ Variable: '$.invoke.Payload.n', IsNumeric: true }, { Variable: '$.invoke.Payload.n', NumericGreaterThan: 5 }], Next: 'Nap' },
+            {
+              And: [
+                { Variable: '$.invoke.Payload.n', IsNumeric: true },
+                { Variable: '$.invoke.Payload.n', NumericGreaterThan: 5 },
+              ],
+              Next: 'Nap',
+            },
             { Variable: '$.invoke.Payload.kind', StringMatches: 'small*', Next: 'TooSmall' },
             { Not: { Variable: '$.missing', IsPresent: true }, Next: 'Shape' },
           ],
@@ -441,7 +465,10 @@ describe.concurrent('local Step Functions', () => {
     expect(shaped.parsed?.SdkResponseMetadata?.RequestId).toEqual(expect.any(String));
 
     // No match and no Default; a thrown function error (error = its name, cause = errorType/errorMessage JSON).
-    const nomatch = await deploy({ StartAt: 'C', States: { C: { Type: 'Choice', Choices: [{ Variable: '$.x', BooleanEquals: true, Next: 'D' }] }, D: { Type: 'Succeed' } } });
+    const nomatch = await deploy({
+      StartAt: 'C',
+      States: { C: { Type: 'Choice', Choices: [{ Variable: '$.x', BooleanEquals: true, Next: 'D' }] }, D: { Type: 'Succeed' } },
+    });
     const nm = await finished((await start(nomatch, { x: false })).arn);
     expect(nm.status).toBe('FAILED');
     expect(nm.error).toBe('States.NoChoiceMatched');
@@ -495,7 +522,10 @@ describe.concurrent('local Step Functions', () => {
     const first = new LocalStepFunctions({ dataDir: dir, invokeLambda });
     const c1 = client(await first.listen());
     const sm = await deploy({ StartAt: 'Notify', States: { Notify: callbackTask({ TimeoutSeconds: 2, End: true }) } }, c1);
-    const napper = await deploy({ StartAt: 'Nap', States: { Nap: { Type: 'Wait', Seconds: 1, Next: 'Done' }, Done: { Type: 'Pass', Result: 'rested', End: true } } }, c1);
+    const napper = await deploy(
+      { StartAt: 'Nap', States: { Nap: { Type: 'Wait', Seconds: 1, Next: 'Done' }, Done: { Type: 'Pass', Result: 'rested', End: true } } },
+      c1,
+    );
     const ex = await start(sm, {}, 'restart-timeout', c1);
     const nap = await start(napper, {}, 'restart-wait', c1);
     await nextCall(ex.name);

@@ -7,10 +7,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import type { AuditRecord } from '../../lambdas/core/ledger-record';
-import { api, eventually, postSlackClick, startCountersign, type RunningCountersign } from './harness';
+import { api, eventually, postSlackClick, type RunningCountersign, startCountersign } from './harness';
 
 const SIGNING_SECRET = 'e2e-signing-secret-0123456789abcdef';
 const AGENT = 'agent-key-1';
@@ -63,9 +63,21 @@ describe('Slack interactions', () => {
   };
 
   /** Clicks a button as Slack user `user`: signs and posts the interaction; answers the HTTP answer and what reached response_url. */
-  async function click(user: string, requestId: string, actionId: 'countersign_approve' | 'countersign_deny', opts: { timestamp?: number; secret?: string; message?: Record<string, unknown> } = {}) {
+  async function click(
+    user: string,
+    requestId: string,
+    actionId: 'countersign_approve' | 'countersign_deny',
+    opts: { timestamp?: number; secret?: string; message?: Record<string, unknown> } = {},
+  ) {
     const path = `/respond/${++clicks}`;
-    const res = await postSlackClick(cs.url, opts.secret ?? SIGNING_SECRET, { user, requestId, actionId, responseUrl: `${captureUrl}${path}`, ...(opts.message ? { message: opts.message } : {}), ...(opts.timestamp !== undefined ? { timestamp: opts.timestamp } : {}) });
+    const res = await postSlackClick(cs.url, opts.secret ?? SIGNING_SECRET, {
+      user,
+      requestId,
+      actionId,
+      responseUrl: `${captureUrl}${path}`,
+      ...(opts.message ? { message: opts.message } : {}),
+      ...(opts.timestamp !== undefined ? { timestamp: opts.timestamp } : {}),
+    });
     const text = await res.text();
     const responses = (await (await fetch(`${captureUrl}${path}`)).json()) as Array<Record<string, any>>;
     return { status: res.status, body: text, responses };
@@ -81,7 +93,11 @@ describe('Slack interactions', () => {
     expect(stale.status).toBe(401);
     const future = await click('U0ALICE', id, 'countersign_approve', { timestamp: Math.floor(Date.now() / 1000) + 6 * 60 });
     expect(future.status).toBe(401);
-    const unsigned = await fetch(`${cs.url}/v1/slack/interactions`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'payload=%7B%7D' });
+    const unsigned = await fetch(`${cs.url}/v1/slack/interactions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'payload=%7B%7D',
+    });
     expect(unsigned.status).toBe(401);
     for (const refused of [forged, stale, future]) expect(refused.responses).toEqual([]);
     expect(await audit(id)).toEqual(before);
@@ -91,7 +107,9 @@ describe('Slack interactions', () => {
     const id = await ask({ action: 'data.export', onBehalfOf: 'carol@example.com', justification: '<!channel> *urgent*' });
     const unbound = await click('U0NOBODY', id, 'countersign_approve');
     expect([unbound.status, unbound.body]).toEqual([200, '']);
-    expect(unbound.responses).toEqual([{ response_type: 'ephemeral', replace_original: false, text: expect.stringMatching(/not linked to a Countersign approver/) }]);
+    expect(unbound.responses).toEqual([
+      { response_type: 'ephemeral', replace_original: false, text: expect.stringMatching(/not linked to a Countersign approver/) },
+    ]);
 
     const self = await click('U0CAROL', id, 'countersign_approve');
     expect(self.status).toBe(200);
@@ -99,7 +117,9 @@ describe('Slack interactions', () => {
 
     const outsider = await click('U0MALLORY', id, 'countersign_deny');
     expect(outsider.status).toBe(200);
-    expect(outsider.responses).toEqual([{ response_type: 'ephemeral', replace_original: false, text: expect.stringMatching(/not an approver of this request/) }]);
+    expect(outsider.responses).toEqual([
+      { response_type: 'ephemeral', replace_original: false, text: expect.stringMatching(/not an approver of this request/) },
+    ]);
 
     expect((await audit(id)).filter((r) => r.type === 'voted')).toEqual([]);
     expect((await api(cs.url, 'GET', `/v1/actions/${id}`, AGENT)).body.status).toBe('pending');
@@ -134,7 +154,9 @@ describe('Slack interactions', () => {
 
     const late = await click('U0DAVE', id, 'countersign_deny');
     expect(late.status).toBe(200);
-    expect(late.responses).toEqual([{ response_type: 'ephemeral', replace_original: false, text: expect.stringMatching(/not counted: the request is already approved/) }]);
+    expect(late.responses).toEqual([
+      { response_type: 'ephemeral', replace_original: false, text: expect.stringMatching(/not counted: the request is already approved/) },
+    ]);
     const records = await audit(id);
     expect(records.filter((r) => r.type === 'voted').map((r) => r.actor)).toEqual(['alice@example.com', 'bob@example.com']);
     expect(records.filter((r) => r.type === 'approved')).toHaveLength(1);
@@ -147,7 +169,10 @@ describe('Slack interactions', () => {
     expect(deny.status).toBe(200);
     expect(deny.responses[0]!.blocks[0].text.text).toBe('Denied: infra.change');
     expect(JSON.stringify(deny.responses[0]!.blocks)).toContain('Denied by dave@example.com.');
-    expect((await api(cs.url, 'GET', `/v1/actions/${id}`, AGENT)).body).toMatchObject({ status: 'denied', votes: [{ approver: 'dave@example.com', decision: 'deny' }] });
+    expect((await api(cs.url, 'GET', `/v1/actions/${id}`, AGENT)).body).toMatchObject({
+      status: 'denied',
+      votes: [{ approver: 'dave@example.com', decision: 'deny' }],
+    });
     // A changed vote is refused, as on the decision API.
     const changed = await click('U0DAVE', id, 'countersign_approve');
     expect(changed.responses).toEqual([{ response_type: 'ephemeral', replace_original: false, text: expect.stringMatching(/you already voted deny/) }]);
@@ -158,12 +183,18 @@ describe('Slack interactions', () => {
     const inbox = (await api(cs.url, 'GET', '/_local/inbox.json')).body as Array<{ channel: string; to: string; actionId: string; payload?: any }>;
     const posted = inbox.find((m) => m.channel === 'slack' && m.to === 'C0APPROVALS' && m.actionId === id);
     expect(posted?.payload).toMatchObject({ channel: 'C0APPROVALS', unfurl_links: false, unfurl_media: false });
-    const buttons = posted!.payload.blocks.find((b: { type: string }) => b.type === 'actions').elements as Array<{ action_id: string; value?: string; url?: string }>;
+    const buttons = posted!.payload.blocks.find((b: { type: string }) => b.type === 'actions').elements as Array<{
+      action_id: string;
+      value?: string;
+      url?: string;
+    }>;
     const approve = buttons.find((b) => b.action_id === 'countersign_approve')!;
     const review = buttons.find((b) => b.action_id === 'countersign_review')!;
     expect(approve.value).toBe(id);
     // Slack sends the message the button is in along with the click; the update keeps its Review link.
-    const pressed = await click('U0BOB', approve.value!, 'countersign_approve', { message: { type: 'message', ts: '1.2', text: posted!.payload.text, blocks: posted!.payload.blocks } });
+    const pressed = await click('U0BOB', approve.value!, 'countersign_approve', {
+      message: { type: 'message', ts: '1.2', text: posted!.payload.text, blocks: posted!.payload.blocks },
+    });
     expect(pressed.status).toBe(200);
     expect(pressed.responses[0]!.replace_original).toBe(true);
     expect(JSON.stringify(pressed.responses[0]!.blocks)).toContain(review.url!);

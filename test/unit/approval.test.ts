@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { planWake, decideCancel, decideExpiry, decideIntake, decideVote, deriveState, publicView, statusOf } from '../../lambdas/core/approval';
-import { type PolicyDecidedData } from '../../lambdas/core/records';
-import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
+import { decideCancel, decideExpiry, decideIntake, decideVote, deriveState, planWake, publicView, statusOf } from '../../lambdas/core/approval';
 import { CountersignError } from '../../lambdas/core/errors';
 import { IdentityDirectory } from '../../lambdas/core/identity';
+import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
+import type { PolicyDecidedData } from '../../lambdas/core/records';
 
 const directory = new IdentityDirectory([]);
 
@@ -16,13 +16,29 @@ const policy: PolicyDecidedData = {
   timeoutSeconds: 3600,
   expiresAt: '2026-01-01T01:00:00Z',
 };
-const intake = { requester: 'agent-role', request: { action: 'data.export', onBehalfOf: 'carol' }, bodyCommitment: 'h1', parametersCommitment: 'p1', masked: [], policy };
+const intake = {
+  requester: 'agent-role',
+  request: { action: 'data.export', onBehalfOf: 'carol' },
+  bodyCommitment: 'h1',
+  parametersCommitment: 'p1',
+  masked: [],
+  policy,
+};
 
 /** Appends events as records (unsigned: these tests are about the rules, not the signatures). */
 function apply(chain: AuditRecord[], events: AuditEvent[]): AuditRecord[] {
   return [
     ...chain,
-    ...events.map((e, i) => ({ requestId: 'act_1', seq: chain.length + i + 1, at: NOW.toISOString(), prevHash: '0'.repeat(64), hash: '0'.repeat(64), signature: '', keyId: 'k', ...e })),
+    ...events.map((e, i) => ({
+      requestId: 'act_1',
+      seq: chain.length + i + 1,
+      at: NOW.toISOString(),
+      prevHash: '0'.repeat(64),
+      hash: '0'.repeat(64),
+      signature: '',
+      keyId: 'k',
+      ...e,
+    })),
   ];
 }
 
@@ -37,7 +53,8 @@ function settle(chain: AuditRecord[], decide: (c: AuditRecord[]) => AuditEvent[]
 }
 
 const pending = () => settle([], (c) => decideIntake(c, intake));
-const vote = (chain: AuditRecord[], who: string, decision: 'approve' | 'deny', now = NOW) => settle(chain, (c) => decideVote(c, { approver: who, via: 'decision_api', signedIn: true }, { decision }, now, directory));
+const vote = (chain: AuditRecord[], who: string, decision: 'approve' | 'deny', now = NOW) =>
+  settle(chain, (c) => decideVote(c, { approver: who, via: 'decision_api', signedIn: true }, { decision }, now, directory));
 const code = (fn: () => unknown) => {
   try {
     fn();
@@ -51,7 +68,11 @@ const code = (fn: () => unknown) => {
 describe('planWake', () => {
   const withSchedule = (chain: AuditRecord[]) => {
     const state = deriveState(chain)!;
-    return { ...state, createdAt: NOW.toISOString(), policy: { ...state.policy!, remindAfterSeconds: 600, escalateAfterSeconds: 1200, escalateTo: ['dave', 'bob'] } };
+    return {
+      ...state,
+      createdAt: NOW.toISOString(),
+      policy: { ...state.policy!, remindAfterSeconds: 600, escalateAfterSeconds: 1200, escalateTo: ['dave', 'bob'] },
+    };
   };
   const at = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
 
@@ -59,7 +80,12 @@ describe('planWake', () => {
     const state = withSchedule(vote(pending(), 'alice', 'approve'));
     expect(planWake(state, at(0), directory)).toEqual({ expired: false, remind: [], escalate: [], seconds: 600 });
     expect(planWake(state, at(600), directory)).toEqual({ expired: false, remind: ['bob'], escalate: [], seconds: 600 });
-    expect(planWake({ ...state, remindedAt: at(600).toISOString() }, at(1200), directory)).toEqual({ expired: false, remind: ['bob'], escalate: ['dave'], seconds: 600 });
+    expect(planWake({ ...state, remindedAt: at(600).toISOString() }, at(1200), directory)).toEqual({
+      expired: false,
+      remind: ['bob'],
+      escalate: ['dave'],
+      seconds: 600,
+    });
     expect(planWake({ ...state, escalatedTo: ['dave'], remindedAt: at(3000).toISOString() }, at(3300), directory).seconds).toBe(300);
     expect(planWake(state, at(3600), directory)).toMatchObject({ expired: true });
   });
@@ -93,25 +119,43 @@ describe('approval rules', () => {
     expect(chain.at(-1)!.data.approvers).toEqual(['alice', 'bob']);
     // The repeated identical vote after the outcome is idempotent; a new voter is refused.
     expect(vote(chain, 'bob', 'approve')).toHaveLength(chain.length);
-    expect(code(() => decideVote(chain, { approver: 'carol', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe('self_approval');
+    expect(code(() => decideVote(chain, { approver: 'carol', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe(
+      'self_approval',
+    );
   });
 
   it('denies on the first deny', () => {
     const chain = vote(vote(pending(), 'alice', 'approve'), 'bob', 'deny');
     expect(deriveState(chain)!.outcome).toMatchObject({ status: 'denied', decidedBy: 'approvers' });
-    expect(code(() => decideVote(chain, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'deny' }, NOW, directory))).toBe('already_decided');
+    expect(code(() => decideVote(chain, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'deny' }, NOW, directory))).toBe(
+      'already_decided',
+    );
   });
 
   it('refuses the requester, onBehalfOf, strangers, changed votes, settled and expired requests', () => {
     const chain = pending();
-    expect(code(() => decideVote(chain, { approver: 'agent-role', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe('self_approval');
-    expect(code(() => decideVote(chain, { approver: 'carol', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe('self_approval');
-    expect(code(() => decideVote(chain, { approver: 'mallory', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe('not_found');
+    expect(code(() => decideVote(chain, { approver: 'agent-role', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe(
+      'self_approval',
+    );
+    expect(code(() => decideVote(chain, { approver: 'carol', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe(
+      'self_approval',
+    );
+    expect(code(() => decideVote(chain, { approver: 'mallory', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe(
+      'not_found',
+    );
     const voted = vote(chain, 'alice', 'approve');
-    expect(code(() => decideVote(voted, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'deny' }, NOW, directory))).toBe('already_decided');
-    expect(code(() => decideVote(chain, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'approve' }, new Date('2026-01-01T01:00:00Z'), directory))).toBe('already_decided');
+    expect(code(() => decideVote(voted, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'deny' }, NOW, directory))).toBe(
+      'already_decided',
+    );
+    expect(
+      code(() =>
+        decideVote(chain, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'approve' }, new Date('2026-01-01T01:00:00Z'), directory),
+      ),
+    ).toBe('already_decided');
     const expired = settle(chain, (c) => decideExpiry(c, 'late'));
-    expect(code(() => decideVote(expired, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe('already_decided');
+    expect(code(() => decideVote(expired, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe(
+      'already_decided',
+    );
     expect(code(() => decideVote([], { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory))).toBe('not_found');
   });
 

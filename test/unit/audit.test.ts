@@ -1,17 +1,17 @@
 import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  GENESIS_HASH,
+  type AuditEvent,
+  type AuditRecord,
   auditRecordSchema,
   canonicalRecordJson,
+  GENESIS_HASH,
   nextUnsignedRecord,
   recordDigest,
   recordHash,
+  type UnsignedRecord,
   verifyChain,
   verifyRecord,
-  type AuditEvent,
-  type AuditRecord,
-  type UnsignedRecord,
 } from '../../lambdas/core/ledger-record';
 import { signEntry, testKey } from '../fixtures/ledger-key';
 
@@ -143,7 +143,7 @@ describe('verifyRecord and verifyChain', () => {
     ]);
   });
 
-  it("catches a signature taken from another record", () => {
+  it('catches a signature taken from another record', () => {
     const swapped = chain.map((r) => (r.seq === 2 ? { ...r, signature: chain[0]!.signature } : r));
     expect(verifyRecord(swapped[1]!, publicKey)).toBe(false);
     expect(verifyChain(swapped, publicKey).problems).toEqual([{ seq: 2, problem: 'signature does not verify' }]);

@@ -1,18 +1,40 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { callbackUrlProblem, isForbiddenAddress } from '../../lambdas/core/callback';
 import { callbackSender, vettedLookup } from '../../lambdas/adapters/callback';
-import { memorySigner } from '../fixtures/memory-ports';
 import { callbackNetwork, FUNCTION_ENV } from '../../lambdas/adapters/environment';
+import { callbackUrlProblem, isForbiddenAddress } from '../../lambdas/core/callback';
+import { memorySigner } from '../fixtures/memory-ports';
 
 describe('callback addresses', () => {
   it.each([
-    ['127.0.0.1', true], ['10.1.2.3', true], ['172.16.0.1', true], ['172.31.255.255', true], ['192.168.1.1', true],
-    ['169.254.169.254', true], ['100.64.0.1', true], ['0.0.0.0', true], ['224.0.0.1', true], ['::1', true], ['::', true],
-    ['fe80::1', true], ['fd00:ec2::254', true], ['::ffff:169.254.169.254', true], ['::ffff:10.0.0.1', true], ['not-an-ip', true],
-    ['::ffff:a9fe:a9fe', true], ['::a9fe:a9fe', true], ['2002:a9fe:a9fe::1', true], ['2002:0a00:0001::', true], ['::ffff:808:808', false],
+    ['127.0.0.1', true],
+    ['10.1.2.3', true],
+    ['172.16.0.1', true],
+    ['172.31.255.255', true],
+    ['192.168.1.1', true],
+    ['169.254.169.254', true],
+    ['100.64.0.1', true],
+    ['0.0.0.0', true],
+    ['224.0.0.1', true],
+    ['::1', true],
+    ['::', true],
+    ['fe80::1', true],
+    ['fd00:ec2::254', true],
+    ['::ffff:169.254.169.254', true],
+    ['::ffff:10.0.0.1', true],
+    ['not-an-ip', true],
+    ['::ffff:a9fe:a9fe', true],
+    ['::a9fe:a9fe', true],
+    ['2002:a9fe:a9fe::1', true],
+    ['2002:0a00:0001::', true],
+    ['::ffff:808:808', false],
     // near misses that are public
-    ['172.32.0.1', false], ['11.0.0.1', false], ['169.255.0.1', false], ['192.169.0.1', false], ['8.8.8.8', false],
-    ['2606:4700:4700::1111', false], ['::ffff:8.8.8.8', false],
+    ['172.32.0.1', false],
+    ['11.0.0.1', false],
+    ['169.255.0.1', false],
+    ['192.169.0.1', false],
+    ['8.8.8.8', false],
+    ['2606:4700:4700::1111', false],
+    ['::ffff:8.8.8.8', false],
   ])('%s forbidden: %s', (ip, expected) => {
     expect(isForbiddenAddress(ip)).toBe(expected);
   });

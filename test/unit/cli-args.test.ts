@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildRequest, formatDuration, OUTCOME_EXIT, parseParameters, parseTimeout, pendingTable, summaryLines, viewDoc } from '../../cli/actions';
 import { UsageError } from '../../cli/connection';
-import { formatLeft, progressLine, Spinner, SPINNER_FRAMES } from '../../cli/progress';
+import { formatLeft, progressLine, SPINNER_FRAMES, Spinner } from '../../cli/progress';
 import type { ActionView } from '../../lambdas/core/request';
 
 const view = (over: Partial<ActionView> = {}): ActionView => ({
@@ -44,8 +44,24 @@ describe('--timeout', () => {
 describe('the request flags', () => {
   it('build the API request, checked by its schema', () => {
     expect(
-      buildRequest({ action: 'infra.apply', resource: 'vpc', environment: 'prod', justification: 'j', parameters: '{"a":1}', 'on-behalf-of': 'carol@example.com', 'agent-name': 'bot' }),
-    ).toEqual({ action: 'infra.apply', resource: 'vpc', environment: 'prod', justification: 'j', parameters: { a: 1 }, onBehalfOf: 'carol@example.com', agent: { name: 'bot' } });
+      buildRequest({
+        action: 'infra.apply',
+        resource: 'vpc',
+        environment: 'prod',
+        justification: 'j',
+        parameters: '{"a":1}',
+        'on-behalf-of': 'carol@example.com',
+        'agent-name': 'bot',
+      }),
+    ).toEqual({
+      action: 'infra.apply',
+      resource: 'vpc',
+      environment: 'prod',
+      justification: 'j',
+      parameters: { a: 1 },
+      onBehalfOf: 'carol@example.com',
+      agent: { name: 'bot' },
+    });
     expect(() => buildRequest({})).toThrow('--action is required');
     expect(() => buildRequest({ action: 'Infra Apply' })).toThrow(/^--action: expected 1-128 characters/);
     expect(() => buildRequest({ action: 'a', resource: '' })).toThrow(/^--resource: /);
@@ -70,8 +86,16 @@ describe('printing', () => {
   const evil = 'x\u001b[2J\n\u202eboom';
 
   it('summaries and the pending table neutralize what the API answered', () => {
-    const denied = view({ status: 'denied', decidedBy: 'approvers', reason: evil, votes: [{ approver: `alice${evil}`, decision: 'deny', reason: evil, at: 'now' }] });
-    const text = [...summaryLines(denied, true), ...pendingTable([view({ action: evil, resource: evil, requester: evil, missing: [evil] })], Date.parse('2026-01-01T00:05:00Z'))].join('\n');
+    const denied = view({
+      status: 'denied',
+      decidedBy: 'approvers',
+      reason: evil,
+      votes: [{ approver: `alice${evil}`, decision: 'deny', reason: evil, at: 'now' }],
+    });
+    const text = [
+      ...summaryLines(denied, true),
+      ...pendingTable([view({ action: evil, resource: evil, requester: evil, missing: [evil] })], Date.parse('2026-01-01T00:05:00Z')),
+    ].join('\n');
     // biome-ignore lint/suspicious/noControlCharactersInRegex: the text must hold no control character but newline
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
     expect(text).toContain('x\\x1b[2J\\n[U+202E]boom');

@@ -13,10 +13,10 @@ import { GetAccountCommand, GetConfigurationSetCommand, GetEmailIdentityCommand,
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parse as parseYaml } from 'yaml';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { doctorCommand, doctorTable } from '../../cli/doctor';
-import { RESERVED_CONCURRENCY, requiredBootstrapVersion, type CheckResult, type DoctorClients } from '../../cli/doctor-checks';
+import { type CheckResult, type DoctorClients, RESERVED_CONCURRENCY, requiredBootstrapVersion } from '../../cli/doctor-checks';
 import { main } from '../../cli/main';
 import { parseConfig } from '../../lambdas/core/config';
 import { buildApp } from '../../lib/app';
@@ -67,14 +67,18 @@ auth:
   oidc: { issuer: https://login.example.com, clientId: countersign, clientSecret: ${OIDC} }
 `;
 
-const accessDenied = (message = 'User is not authorized to perform this action') => Object.assign(new Error(message), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
+const accessDenied = (message = 'User is not authorized to perform this action') =>
+  Object.assign(new Error(message), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
 const awsError = (name: string, message: string) => Object.assign(new Error(message), { name, $metadata: {} });
 
 const bootstrapStack = (over: Partial<Stack> = {}): Stack => ({
   StackName: 'CDKToolkit',
   StackStatus: 'UPDATE_COMPLETE',
   CreationTime: new Date(0),
-  Outputs: [{ OutputKey: 'BootstrapVersion', OutputValue: '30' }, { OutputKey: 'BucketName', OutputValue: 'cdk-assets' }],
+  Outputs: [
+    { OutputKey: 'BootstrapVersion', OutputValue: '30' },
+    { OutputKey: 'BucketName', OutputValue: 'cdk-assets' },
+  ],
   ...over,
 });
 
@@ -93,7 +97,9 @@ function healthyAccount(): void {
   lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 } });
   ses.on(GetEmailIdentityCommand).rejects(awsError('NotFoundException', 'Email identity does not exist.'));
   ses.on(GetEmailIdentityCommand, { EmailIdentity: 'example.com' }).resolves({ IdentityType: 'DOMAIN', VerifiedForSendingStatus: true });
-  ses.on(GetAccountCommand).resolves({ ProductionAccessEnabled: true, SendingEnabled: true, EnforcementStatus: 'HEALTHY', SendQuota: { Max24HourSend: 50_000 } });
+  ses
+    .on(GetAccountCommand)
+    .resolves({ ProductionAccessEnabled: true, SendingEnabled: true, EnforcementStatus: 'HEALTHY', SendQuota: { Max24HourSend: 50_000 } });
   ses.on(GetConfigurationSetCommand).resolves({ ConfigurationSetName: 'approvals' });
   secrets.on(DescribeSecretCommand).callsFake((input: { SecretId: string }) => {
     if (!(input.SecretId in VALUES)) throw awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
@@ -104,7 +110,11 @@ function healthyAccount(): void {
 
 const discoveryOk = (async (url: Parameters<typeof fetch>[0]) => {
   expect(String(url)).toBe('https://login.example.com/.well-known/openid-configuration');
-  return Response.json({ issuer: 'https://login.example.com', authorization_endpoint: 'https://login.example.com/authorize', token_endpoint: 'https://login.example.com/token' });
+  return Response.json({
+    issuer: 'https://login.example.com',
+    authorization_endpoint: 'https://login.example.com/authorize',
+    token_endpoint: 'https://login.example.com/token',
+  });
 }) as typeof fetch;
 
 const dir = mkdtempSync(join(tmpdir(), 'cs-doctor-'));
@@ -129,7 +139,13 @@ async function doctor(config: string, args: string[] = [], over: { fetch?: typeo
   const clients = (options: { region: string }): DoctorClients => {
     expect(options.region).toBe(REGION);
     const config = { region: options.region, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } };
-    return { sts: new STSClient(config), cloudformation: new CloudFormationClient(config), ses: new SESv2Client(config), lambda: new LambdaClient(config), secrets: new SecretsManagerClient(config) };
+    return {
+      sts: new STSClient(config),
+      cloudformation: new CloudFormationClient(config),
+      ses: new SESv2Client(config),
+      lambda: new LambdaClient(config),
+      secrets: new SecretsManagerClient(config),
+    };
   };
   const code = await doctorCommand(['--region', REGION, '--config', configFile(config), '--json', ...args], {
     stdout: { write: (t: string) => (stdout += t) },
@@ -171,18 +187,44 @@ describe('countersign doctor through the CLI', () => {
     expect(code).toBe(0);
     const lines = written.split('\n');
     expect(lines[0]).toMatch(/^check\s+status\s+detail$/);
-    for (const check of ['config', 'aws credentials', 'cdk bootstrap', 'lambda concurrency', 'ses sender', 'ses sandbox', 'secret channels.slack.botToken', 'secret channels.slack.signingSecret', 'secret channels.teams.webhookUrl', 'secret auth.oidc.clientSecret', 'channels', 'slack settings', 'teams settings']) {
-      expect(lines.some((l) => new RegExp(`^${check.replace(/\./g, '\\.')}\\s+ok\\s+`).test(l)), check).toBe(true);
+    for (const check of [
+      'config',
+      'aws credentials',
+      'cdk bootstrap',
+      'lambda concurrency',
+      'ses sender',
+      'ses sandbox',
+      'secret channels.slack.botToken',
+      'secret channels.slack.signingSecret',
+      'secret channels.teams.webhookUrl',
+      'secret auth.oidc.clientSecret',
+      'channels',
+      'slack settings',
+      'teams settings',
+    ]) {
+      expect(
+        lines.some((l) => new RegExp(`^${check.replace(/\./g, '\\.')}\\s+ok\\s+`).test(l)),
+        check,
+      ).toBe(true);
     }
     expect(written).toMatch(/cdk bootstrap\s+ok\s+CDKToolkit UPDATE_COMPLETE, bootstrap version 30 \(aws-cdk-lib needs \d+\)/);
-    expect(written).toMatch(/oidc sign-in\s+warn\s+required by rule prod-iam; https:\/\/login\.example\.com\/\.well-known\/openid-configuration could not be fetched/);
+    expect(written).toMatch(
+      /oidc sign-in\s+warn\s+required by rule prod-iam; https:\/\/login\.example\.com\/\.well-known\/openid-configuration could not be fetched/,
+    );
     expect(written).toMatch(/\ndoctor: OK: 13 ok, 1 warn, 0 fail \(warnings do not stop a deploy\)\n$/);
     for (const value of Object.values(VALUES)) expect(written).not.toContain(value);
   });
 
   it('--json through main: one document with ok, region, account, every check and the counts; a warning exits 0', async () => {
     lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: 10, UnreservedConcurrentExecutions: 10 } });
-    const code = await main(['doctor', '--json', '--region', REGION, '--config', configFile(FULL.replace(/\nauth:[\s\S]*$/, '\n').replace('    requireSignIn: true\n', ''))]);
+    const code = await main([
+      'doctor',
+      '--json',
+      '--region',
+      REGION,
+      '--config',
+      configFile(FULL.replace(/\nauth:[\s\S]*$/, '\n').replace('    requireSignIn: true\n', '')),
+    ]);
     vi.restoreAllMocks();
     expect(code).toBe(0);
     const doc = JSON.parse(written) as { ok: boolean; region: string; account: string; checks: CheckResult[]; counts: Record<string, number> };
@@ -195,7 +237,11 @@ describe('countersign doctor through the CLI', () => {
     expect(await main(['doctor', '--help'])).toBe(0);
     expect(written).toMatch(/^usage: countersign doctor /);
     const stderr: string[] = [];
-    const code = await doctorCommand(['--config', configFile(FULL)], { env: {}, stderr: { write: (t: string) => stderr.push(t) }, profileRegion: async () => undefined });
+    const code = await doctorCommand(['--config', configFile(FULL)], {
+      env: {},
+      stderr: { write: (t: string) => stderr.push(t) },
+      profileRegion: async () => undefined,
+    });
     expect(code).toBe(2);
     expect(stderr.join('')).toMatch(/no region: pass --region/);
     expect(await doctorCommand(['--bogus'], { env: {}, stderr: { write: () => true } })).toBe(2);
@@ -212,7 +258,13 @@ describe('countersign doctor through the CLI', () => {
         clients: (options) => {
           seen.push(options);
           const config = { region: options.region, credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } };
-          return { sts: new STSClient(config), cloudformation: new CloudFormationClient(config), ses: new SESv2Client(config), lambda: new LambdaClient(config), secrets: new SecretsManagerClient(config) };
+          return {
+            sts: new STSClient(config),
+            cloudformation: new CloudFormationClient(config),
+            ses: new SESv2Client(config),
+            lambda: new LambdaClient(config),
+            secrets: new SecretsManagerClient(config),
+          };
         },
         fetch: discoveryOk,
         requiredBootstrapVersion: 6,
@@ -235,7 +287,10 @@ describe('credentials and config', () => {
     sts.on(GetCallerIdentityCommand).rejects(awsError('CredentialsProviderError', 'Could not load credentials from any providers'));
     const run = await doctor(FULL);
     expect(run.code).toBe(1);
-    expect(find(run, 'aws credentials')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/aws configure, aws sso login, AWS_PROFILE or --profile/) });
+    expect(find(run, 'aws credentials')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringMatching(/aws configure, aws sso login, AWS_PROFILE or --profile/),
+    });
     expect(run.checks.map((c) => c.check)).toEqual(['config', 'aws credentials', 'channels', 'slack settings', 'teams settings']);
     expect(cfn.calls()).toHaveLength(0);
   });
@@ -257,9 +312,15 @@ describe('cdk bootstrap', () => {
   });
 
   it('a version older than aws-cdk-lib needs fails; no BootstrapVersion output fails; the version needed is read from aws-cdk-lib', async () => {
-    cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).resolves({ Stacks: [bootstrapStack({ Outputs: [{ OutputKey: 'BootstrapVersion', OutputValue: '5' }] })] });
+    cfn
+      .on(DescribeStacksCommand, { StackName: 'CDKToolkit' })
+      .resolves({ Stacks: [bootstrapStack({ Outputs: [{ OutputKey: 'BootstrapVersion', OutputValue: '5' }] })] });
     const old = await doctor(FULL, [], { required: 6 });
-    expect(find(old, 'cdk bootstrap')).toMatchObject({ status: 'fail', detail: 'bootstrap version 5; aws-cdk-lib needs 6 or later', fix: expect.stringContaining('npx cdk bootstrap aws://') });
+    expect(find(old, 'cdk bootstrap')).toMatchObject({
+      status: 'fail',
+      detail: 'bootstrap version 5; aws-cdk-lib needs 6 or later',
+      fix: expect.stringContaining('npx cdk bootstrap aws://'),
+    });
     expect(old.code).toBe(1);
     cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).resolves({ Stacks: [bootstrapStack({ Outputs: [] })] });
     expect(find(await doctor(FULL), 'cdk bootstrap')).toMatchObject({ status: 'fail', detail: expect.stringContaining('no BootstrapVersion output') });
@@ -271,31 +332,46 @@ describe('cdk bootstrap', () => {
     cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).resolves({ Stacks: [bootstrapStack({ StackStatus: 'UPDATE_IN_PROGRESS' })] });
     expect(find(await doctor(FULL), 'cdk bootstrap')).toMatchObject({ status: 'fail', detail: 'CDKToolkit is UPDATE_IN_PROGRESS' });
     cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).resolves({ Stacks: [bootstrapStack({ StackStatus: 'ROLLBACK_COMPLETE' })] });
-    expect(find(await doctor(FULL), 'cdk bootstrap')).toMatchObject({ status: 'fail', fix: expect.stringContaining('aws cloudformation delete-stack --stack-name CDKToolkit') });
+    expect(find(await doctor(FULL), 'cdk bootstrap')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringContaining('aws cloudformation delete-stack --stack-name CDKToolkit'),
+    });
     cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).resolves({ Stacks: [bootstrapStack({ StackStatus: 'UPDATE_ROLLBACK_COMPLETE' })] });
     const rolledBack = await doctor(FULL);
     expect(find(rolledBack, 'cdk bootstrap').status).toBe('warn');
     expect(rolledBack.code).toBe(0);
     cfn.on(DescribeStacksCommand, { StackName: 'OurToolkit' }).resolves({ Stacks: [bootstrapStack({ StackName: 'OurToolkit' })] });
-    expect(find(await doctor(FULL, ['--toolkit-stack-name', 'OurToolkit']), 'cdk bootstrap')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^OurToolkit UPDATE_COMPLETE/) });
+    expect(find(await doctor(FULL, ['--toolkit-stack-name', 'OurToolkit']), 'cdk bootstrap')).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/^OurToolkit UPDATE_COMPLETE/),
+    });
   });
 
   it('AccessDenied names cloudformation:DescribeStacks', async () => {
     cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('not authorized to perform: cloudformation:DescribeStacks'), { name: 'AccessDenied' }));
     const run = await doctor(FULL);
     expect(run.code).toBe(1);
-    expect(find(run, 'cdk bootstrap')).toMatchObject({ status: 'fail', permission: 'cloudformation:DescribeStacks', detail: expect.stringContaining(`arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/CDKToolkit/*`) });
+    expect(find(run, 'cdk bootstrap')).toMatchObject({
+      status: 'fail',
+      permission: 'cloudformation:DescribeStacks',
+      detail: expect.stringContaining(`arn:aws:cloudformation:${REGION}:${ACCOUNT}:stack/CDKToolkit/*`),
+    });
   });
 });
 
 describe('lambda concurrency', () => {
-  const limit = (unreserved: number, total = unreserved) => lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: total, UnreservedConcurrentExecutions: unreserved } });
+  const limit = (unreserved: number, total = unreserved) =>
+    lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: total, UnreservedConcurrentExecutions: unreserved } });
 
   it("a new account's 10 deploys (Countersign reserves no concurrency) but warns that bursts would be throttled", async () => {
     limit(10);
     const run = await doctor(FULL);
     expect(run.code).toBe(0);
-    expect(find(run, 'lambda concurrency')).toMatchObject({ status: 'warn', detail: expect.stringContaining('10 left for'), fix: expect.stringContaining('new accounts start at 10') });
+    expect(find(run, 'lambda concurrency')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('10 left for'),
+      fix: expect.stringContaining('new accounts start at 10'),
+    });
     limit(1000);
     expect(find(await doctor(FULL), 'lambda concurrency')).toMatchObject({ status: 'ok', detail: expect.stringContaining('Countersign reserves none') });
   });
@@ -334,7 +410,10 @@ describe('ses', () => {
     ses.on(GetEmailIdentityCommand, { EmailIdentity: 'countersign@example.com' }).rejects(awsError('NotFoundException', 'no'));
     const run = await doctor(FULL);
     expect(run.code).toBe(1);
-    expect(find(run, 'ses sender')).toMatchObject({ status: 'fail', fix: expect.stringContaining(`aws sesv2 create-email-identity --email-identity countersign@example.com --region ${REGION}`) });
+    expect(find(run, 'ses sender')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringContaining(`aws sesv2 create-email-identity --email-identity countersign@example.com --region ${REGION}`),
+    });
     ses.on(GetEmailIdentityCommand, { EmailIdentity: 'countersign@example.com' }).resolves({ VerifiedForSendingStatus: false });
     expect(find(await doctor(FULL), 'ses sender')).toMatchObject({ status: 'fail', detail: expect.stringContaining('verification is pending (the address)') });
   });
@@ -342,22 +421,36 @@ describe('ses', () => {
   it('in the sandbox: warns when every approver address is verified, fails naming the ones that are not, and says how to get production access', async () => {
     ses.on(GetAccountCommand).resolves({ ProductionAccessEnabled: false, SendingEnabled: true, SendQuota: { Max24HourSend: 200 } });
     const verified = await doctor(FULL);
-    expect(find(verified, 'ses sandbox')).toMatchObject({ status: 'warn', detail: expect.stringContaining('all 2 approver addresses are'), fix: expect.stringContaining('aws sesv2 put-account-details --production-access-enabled') });
+    expect(find(verified, 'ses sandbox')).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('all 2 approver addresses are'),
+      fix: expect.stringContaining('aws sesv2 put-account-details --production-access-enabled'),
+    });
     expect(verified.code).toBe(0);
     const otherDomain = FULL.replace('{ id: bob@example.com', '{ id: bob@partner.example');
     ses.on(GetEmailIdentityCommand, { EmailIdentity: 'partner.example' }).rejects(awsError('NotFoundException', 'no'));
     const run = await doctor(otherDomain);
     expect(run.code).toBe(1);
-    expect(find(run, 'ses sandbox')).toMatchObject({ status: 'fail', detail: expect.stringContaining('1 of 2 approver addresses are not verified (bob@partner.example)') });
+    expect(find(run, 'ses sandbox')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('1 of 2 approver addresses are not verified (bob@partner.example)'),
+    });
     expect(find(run, 'ses sandbox').fix).toMatch(/Request production access/);
   });
 
   it('a missing configuration set fails; AccessDenied on GetAccount names ses:GetAccount', async () => {
     ses.on(GetConfigurationSetCommand).rejects(awsError('NotFoundException', 'Configuration set <approvals> does not exist.'));
     const withSet = FULL.replace('email: { from: countersign@example.com }', 'email: { from: countersign@example.com, configurationSet: approvals }');
-    expect(find(await doctor(withSet), 'ses configuration set')).toMatchObject({ status: 'fail', fix: expect.stringContaining('create-configuration-set --configuration-set-name approvals') });
+    expect(find(await doctor(withSet), 'ses configuration set')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringContaining('create-configuration-set --configuration-set-name approvals'),
+    });
     ses.on(GetAccountCommand).rejects(accessDenied());
-    expect(find(await doctor(FULL), 'ses sandbox')).toMatchObject({ status: 'fail', permission: 'ses:GetAccount', detail: expect.stringMatching(/^AccessDeniedException: doctor needs ses:GetAccount/) });
+    expect(find(await doctor(FULL), 'ses sandbox')).toMatchObject({
+      status: 'fail',
+      permission: 'ses:GetAccount',
+      detail: expect.stringMatching(/^AccessDeniedException: doctor needs ses:GetAccount/),
+    });
   });
 });
 
@@ -380,8 +473,15 @@ describe('secrets', () => {
     secrets.on(GetSecretValueCommand, { SecretId: SIGNING }).rejects(accessDenied());
     const other = await doctor(FULL.replace(BOT, secretArn('slack-bot', 'us-east-1')));
     expect(find(other, 'secret auth.oidc.clientSecret')).toMatchObject({ status: 'fail', fix: expect.stringContaining('restore-secret') });
-    expect(find(other, 'secret channels.slack.signingSecret')).toMatchObject({ status: 'fail', permission: 'secretsmanager:GetSecretValue', detail: expect.stringContaining(SIGNING) });
-    expect(find(other, 'secret channels.slack.botToken')).toMatchObject({ status: 'fail', detail: `the secret is in us-east-1, the deployment in ${REGION}: the functions read secrets in their own region` });
+    expect(find(other, 'secret channels.slack.signingSecret')).toMatchObject({
+      status: 'fail',
+      permission: 'secretsmanager:GetSecretValue',
+      detail: expect.stringContaining(SIGNING),
+    });
+    expect(find(other, 'secret channels.slack.botToken')).toMatchObject({
+      status: 'fail',
+      detail: `the secret is in us-east-1, the deployment in ${REGION}: the functions read secrets in their own region`,
+    });
     for (const value of Object.values(VALUES)) {
       expect(run.stdout).not.toContain(value);
       expect(other.stdout).not.toContain(value);
@@ -392,7 +492,9 @@ describe('secrets', () => {
     secrets.on(GetSecretValueCommand, { SecretId: BOT }).resolves({ SecretString: 'xoxp-USERTOKENVALUE' });
     secrets.on(GetSecretValueCommand, { SecretId: TEAMS }).resolves({ SecretString: 'http://insecure.example/SECRETHOOK' });
     secrets.on(GetSecretValueCommand, { SecretId: SIGNING }).resolves({ SecretString: 'not-a-signing-secret' });
-    secrets.on(DescribeSecretCommand, { SecretId: OIDC }).resolves({ ARN: OIDC, KmsKeyId: `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab` });
+    secrets
+      .on(DescribeSecretCommand, { SecretId: OIDC })
+      .resolves({ ARN: OIDC, KmsKeyId: `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab` });
     const run = await doctor(FULL);
     expect(find(run, 'secret channels.slack.botToken')).toMatchObject({ status: 'fail', detail: expect.stringContaining('is not a Slack bot token (xoxb-') });
     expect(find(run, 'secret channels.teams.webhookUrl')).toMatchObject({ status: 'fail', detail: expect.stringContaining('is not an https URL') });
@@ -424,17 +526,28 @@ channels:
   it('a rule whose approvers cannot be reached on its channels fails; some unreachable warns', async () => {
     const two = await doctor(slackOnly.replace('MIN', '2'));
     expect(two.code).toBe(1);
-    expect(find(two, 'approvers of rule deploys')).toMatchObject({ status: 'fail', detail: expect.stringContaining('only 1 can be asked, and 2 approvals are needed'), fix: expect.stringContaining('slackUserId') });
+    expect(find(two, 'approvers of rule deploys')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('only 1 can be asked, and 2 approvals are needed'),
+      fix: expect.stringContaining('slackUserId'),
+    });
     const one = await doctor(slackOnly.replace('MIN', '1'));
-    expect(find(one, 'approvers of rule deploys')).toMatchObject({ status: 'warn', detail: 'arn:aws:iam::123456789012:role/ops-bob has no personal address on slack' });
+    expect(find(one, 'approvers of rule deploys')).toMatchObject({
+      status: 'warn',
+      detail: 'arn:aws:iam::123456789012:role/ops-bob has no personal address on slack',
+    });
     expect(one.code).toBe(0);
     expect(find(one, 'channels')).toMatchObject({ status: 'ok', detail: 'the policy asks on slack' });
     expect(one.checks.map((c) => c.check)).not.toContain('ses sender');
   });
 
   it('OIDC: a discovery document for another issuer fails; an http issuer fails', async () => {
-    const otherIssuer = (async () => Response.json({ issuer: 'https://login.example.com/tenant', authorization_endpoint: 'a', token_endpoint: 't' })) as typeof fetch;
-    expect(find(await doctor(FULL, [], { fetch: otherIssuer }), 'oidc sign-in')).toMatchObject({ status: 'fail', fix: 'write https://login.example.com/tenant in auth.oidc.issuer' });
+    const otherIssuer = (async () =>
+      Response.json({ issuer: 'https://login.example.com/tenant', authorization_endpoint: 'a', token_endpoint: 't' })) as typeof fetch;
+    expect(find(await doctor(FULL, [], { fetch: otherIssuer }), 'oidc sign-in')).toMatchObject({
+      status: 'fail',
+      fix: 'write https://login.example.com/tenant in auth.oidc.issuer',
+    });
     expect(find(await doctor(FULL), 'oidc sign-in')).toMatchObject({ status: 'ok', detail: expect.stringContaining('required by rule prod-iam') });
     expect(find(await doctor(FULL.replace('https://login.example.com', 'http://login.example.com')), 'oidc sign-in').status).toBe('fail');
   });
@@ -467,7 +580,9 @@ describe('the README and the Slack app manifest', () => {
     const blocks = [...readme.matchAll(/^```\n\$ npx countersign doctor --region eu-west-1\n([\s\S]*?)^```$/gm)];
     expect(blocks).toHaveLength(1);
     // A new account: bootstrapped, Lambda's limit still 10, the sender's verification pending, SES in the sandbox.
-    sts.on(GetCallerIdentityCommand).resolves({ Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_PlatformAdmin_0a1b2c3d4e5f6a7b/pat@example.com` });
+    sts
+      .on(GetCallerIdentityCommand)
+      .resolves({ Account: ACCOUNT, Arn: `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_PlatformAdmin_0a1b2c3d4e5f6a7b/pat@example.com` });
     cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).resolves({ Stacks: [bootstrapStack({ StackStatus: 'CREATE_COMPLETE' })] });
     lambda.on(GetAccountSettingsCommand).resolves({ AccountLimit: { ConcurrentExecutions: 10, UnreservedConcurrentExecutions: 10 } });
     ses.on(GetEmailIdentityCommand).rejects(awsError('NotFoundException', 'no'));

@@ -32,7 +32,9 @@ function testIo(env: NodeJS.ProcessEnv, input = '') {
 let api: Server;
 let url: string;
 beforeAll(async () => {
-  api = createServer((_req, res) => res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such request' } })));
+  api = createServer((_req, res) =>
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'no such request' } })),
+  );
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(api.address() as { port: number }).port}`;
 });
@@ -54,7 +56,10 @@ describe('main(argv, io)', () => {
     expect(help.written.stderr).toBe('');
     const unknown = testIo({});
     expect(await main(['nonsense'], unknown.io)).toBe(2);
-    expect(unknown.written).toEqual({ stdout: '', stderr: expect.stringMatching(/^countersign: unknown command "nonsense"\n\nusage: countersign <command>\n/) });
+    expect(unknown.written).toEqual({
+      stdout: '',
+      stderr: expect.stringMatching(/^countersign: unknown command "nonsense"\n\nusage: countersign <command>\n/),
+    });
     expect(stdout).not.toHaveBeenCalled();
     expect(stderr).not.toHaveBeenCalled();
     expect(process.exitCode).toBe(exitCode);

@@ -3,7 +3,7 @@ import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { commitment, idempotentRequestId, opensCommitment, parametersSalt } from '../../lambdas/core/commitment';
-import { assembleReceipt, derToJose, parametersHash, receiptSigningInput, verifyReceipt, type ReceiptClaims } from '../../lambdas/core/receipt';
+import { assembleReceipt, derToJose, parametersHash, type ReceiptClaims, receiptSigningInput, verifyReceipt } from '../../lambdas/core/receipt';
 import type { MacPort } from '../../lambdas/core/review-token';
 
 /** The MAC port as KMS HMAC_SHA_256 behaves, with a key only the test knows. */

@@ -6,15 +6,15 @@
  *
  * The last block holds what this found, each as its minimal case, now a regression test.
  */
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { parse as parseYaml, stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify } from 'yaml';
 import { loadConfigFile } from '../../lambdas/adapters/config-file';
-import { configSchema, ConfigError, parseConfig } from '../../lambdas/core/config';
-import { checkProperty, hostileKey, isEntries, jsonScalar, jsonTree, nest, oddString, preview, toJson, toValue, type JsonTree } from '../fixtures/hostile';
+import { ConfigError, configSchema, parseConfig } from '../../lambdas/core/config';
+import { checkProperty, hostileKey, isEntries, type JsonTree, jsonScalar, jsonTree, nest, oddString, preview, toJson, toValue } from '../fixtures/hostile';
 
 const SHIPPED = readFileSync(join(import.meta.dirname, '../../countersign.config.yaml'), 'utf8');
 const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
@@ -27,7 +27,8 @@ function parseChecked(text: string): Outcome {
   try {
     config = parseConfig(text, 'fuzz.yaml');
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw new Error(`parseConfig threw ${(err as Error)?.name ?? typeof err}: ${(err as Error)?.message ?? String(err)}\ninput: ${preview(text, 500)}`);
+    if (!(err instanceof ConfigError))
+      throw new Error(`parseConfig threw ${(err as Error)?.name ?? typeof err}: ${(err as Error)?.message ?? String(err)}\ninput: ${preview(text, 500)}`);
     expect(err.problems.length, preview(text)).toBeGreaterThan(0);
     for (const problem of err.problems) {
       expect(typeof problem.path).toBe('string');
@@ -95,8 +96,53 @@ const mutatedConfig: fc.Arbitrary<unknown> = fc
     fc.record({
       path: fc.constantFrom(...shippedPaths),
       op: fc.constantFrom<Mutation['op']>('set', 'set', 'delete', 'add-key'),
-      value: fc.oneof(jsonScalar, jsonTree({ maxDepth: 3 }), pollutionPayload, fc.constantFrom<JsonTree>({ entries: [['toString', 1]] }, { entries: [['valueOf', { entries: [] }], ['toString', null]] }, 'require_approval', 'allow', 'deny', '1h', '400d', '0s', 'data-owners', 'env:X', 'email', 'slack', 'teams', 101, 0, -1, true)),
-      key: fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'require', 'minApprovals', 'remindAfter', 'escalateAfter', 'escalateTo', 'channels', 'requireSignIn', 'mask', 'teams', 'oidc'), hostileKey),
+      value: fc.oneof(
+        jsonScalar,
+        jsonTree({ maxDepth: 3 }),
+        pollutionPayload,
+        fc.constantFrom<JsonTree>(
+          { entries: [['toString', 1]] },
+          {
+            entries: [
+              ['valueOf', { entries: [] }],
+              ['toString', null],
+            ],
+          },
+          'require_approval',
+          'allow',
+          'deny',
+          '1h',
+          '400d',
+          '0s',
+          'data-owners',
+          'env:X',
+          'email',
+          'slack',
+          'teams',
+          101,
+          0,
+          -1,
+          true,
+        ),
+      ),
+      key: fc.oneof(
+        fc.constantFrom(
+          '__proto__',
+          'constructor',
+          'prototype',
+          'require',
+          'minApprovals',
+          'remindAfter',
+          'escalateAfter',
+          'escalateTo',
+          'channels',
+          'requireSignIn',
+          'mask',
+          'teams',
+          'oidc',
+        ),
+        hostileKey,
+      ),
     }),
     { minLength: 1, maxLength: 4 },
   )
@@ -163,7 +209,11 @@ describe('config loader under hostile input', () => {
 
   it('random YAML and JSON documents: a Config or a ConfigError naming paths', async () => {
     const t = tally();
-    const document = fc.oneof(jsonTree({ maxDepth: 5 }), pollutingTree, jsonTree().map((tree): JsonTree => (isEntries(tree) ? { entries: [['version', 1], ...tree.entries] } : tree)));
+    const document = fc.oneof(
+      jsonTree({ maxDepth: 5 }),
+      pollutingTree,
+      jsonTree().map((tree): JsonTree => (isEntries(tree) ? { entries: [['version', 1], ...tree.entries] } : tree)),
+    );
     await checkProperty(
       'config: random documents',
       fc.asyncProperty(document, fc.constantFrom('yaml', 'json'), async (tree, format) => {
@@ -196,7 +246,18 @@ describe('config loader under hostile input', () => {
     const t = tally();
     const at = fc.oneof(
       fc.constant<(string | number)[]>([]),
-      fc.constantFrom<(string | number)[]>(['groups'], ['groups', 'data-owners'], ['groups', 'data-owners', 'members', 0], ['rules', 0], ['rules', 0, 'match'], ['rules', 0, 'match', 'parameters'], ['default'], ['channels'], ['local', 'apiKeys'], ['auth']),
+      fc.constantFrom<(string | number)[]>(
+        ['groups'],
+        ['groups', 'data-owners'],
+        ['groups', 'data-owners', 'members', 0],
+        ['rules', 0],
+        ['rules', 0, 'match'],
+        ['rules', 0, 'match', 'parameters'],
+        ['default'],
+        ['channels'],
+        ['local', 'apiKeys'],
+        ['auth'],
+      ),
     );
     await checkProperty(
       'config: prototype keys',
@@ -209,7 +270,8 @@ describe('config loader under hostile input', () => {
           if (next === null || typeof next !== 'object') break;
           node = next;
         }
-        for (const [k, v] of (payload as { entries: [string, JsonTree][] }).entries) Object.defineProperty(node, k, { value: toValue(v), enumerable: true, configurable: true, writable: true });
+        for (const [k, v] of (payload as { entries: [string, JsonTree][] }).entries)
+          Object.defineProperty(node, k, { value: toValue(v), enumerable: true, configurable: true, writable: true });
         Object.defineProperty(node, '__proto__', { value: toValue(extra), enumerable: true, configurable: true, writable: true });
         const text = format === 'json' ? JSON.stringify(doc) : format === 'flow' ? stringify(doc, { collectionStyle: 'flow' }) : stringify(doc);
         expect(text).toContain('__proto__');
@@ -248,13 +310,27 @@ describe('config loader under hostile input', () => {
       fc.integer({ min: 50, max: 20_000 }).map((n) => `version: 1\nx: ${'['.repeat(n)}${']'.repeat(n)}\n`),
       fc.integer({ min: 50, max: 20_000 }).map((n) => `{"version":1,"x":${'{"a":'.repeat(n)}1${'}'.repeat(n)}}`),
       fc.integer({ min: 50, max: 1_500 }).map((n) => `version: 1\nx:\n${Array.from({ length: n }, (_, i) => `${'  '.repeat(i + 1)}a:`).join('\n')} 1\n`),
-      fc.integer({ min: 20, max: 200 }).map((n) => `version: 1\nrules:\n  - name: r\n    match: ${toJson(nest({ entries: [['a', 1]] }, n, 'object'))}\n    effect: allow\n`),
+      fc
+        .integer({ min: 20, max: 200 })
+        .map((n) => `version: 1\nrules:\n  - name: r\n    match: ${toJson(nest({ entries: [['a', 1]] }, n, 'object'))}\n    effect: allow\n`),
     );
     const hugeText = fc.oneof(
-      fc.integer({ min: 1_000, max: 3_000 }).map((n) => `version: 1\nchannels: {email: {from: a@example.com}}\ngroups: {g: {members: [{id: a}]}}\nrules:\n${Array.from({ length: n }, (_, i) => `  - {name: r${i}, match: {action: "a.${i}"}, effect: require_approval, approvers: [g], timeout: 1h}`).join('\n')}\n`),
-      fc.integer({ min: 1_000, max: 5_000 }).map((n) => `version: 1\ngroups:\n${Array.from({ length: n }, (_, i) => `  g${i}: {members: [{id: "m${i}@example.com", email: "m${i}@example.com"}]}`).join('\n')}\n`),
+      fc
+        .integer({ min: 1_000, max: 3_000 })
+        .map(
+          (n) =>
+            `version: 1\nchannels: {email: {from: a@example.com}}\ngroups: {g: {members: [{id: a}]}}\nrules:\n${Array.from({ length: n }, (_, i) => `  - {name: r${i}, match: {action: "a.${i}"}, effect: require_approval, approvers: [g], timeout: 1h}`).join('\n')}\n`,
+        ),
+      fc
+        .integer({ min: 1_000, max: 5_000 })
+        .map(
+          (n) =>
+            `version: 1\ngroups:\n${Array.from({ length: n }, (_, i) => `  g${i}: {members: [{id: "m${i}@example.com", email: "m${i}@example.com"}]}`).join('\n')}\n`,
+        ),
       fc.integer({ min: 100_000, max: 1_500_000 }).map((n) => `version: 1\nauditors: ["${'x'.repeat(n)}"]\n`),
-      fc.integer({ min: 1_000, max: 5_000 }).map((n) => `version: 1\nlocal: {apiKeys: {${Array.from({ length: n }, (_, i) => `"key-${i}-xxxx": p${i}`).join(', ')}}}\n`),
+      fc
+        .integer({ min: 1_000, max: 5_000 })
+        .map((n) => `version: 1\nlocal: {apiKeys: {${Array.from({ length: n }, (_, i) => `"key-${i}-xxxx": p${i}`).join(', ')}}}\n`),
     );
     await checkProperty(
       'config: huge and deep',
@@ -317,16 +393,28 @@ describe('config loader under hostile input', () => {
 
     it('a YAML alias bomb is a ConfigError', () => {
       expectConfigError(
-        ['a: &a [x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]', 'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]', 'version: 1', ''].join('\n'),
+        [
+          'a: &a [x, x, x, x, x, x, x, x, x]',
+          'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]',
+          'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]',
+          'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]',
+          'e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]',
+          'version: 1',
+          '',
+        ].join('\n'),
       );
     });
 
     it('a member id { toString: 1 } in a group a quorum names is a ConfigError', () => {
-      expectConfigError('version: 1\nchannels: { email: { from: a@example.com } }\ngroups: { g: { members: [ { id: { toString: 1 } } ] } }\nrules: [ { name: r, match: {}, effect: require_approval, require: [ { group: g, min: 1 } ] } ]\n');
+      expectConfigError(
+        'version: 1\nchannels: { email: { from: a@example.com } }\ngroups: { g: { members: [ { id: { toString: 1 } } ] } }\nrules: [ { name: r, match: {}, effect: require_approval, require: [ { group: g, min: 1 } ] } ]\n',
+      );
     });
 
     it('a timeout { toString: 1 } next to remindAfter is a ConfigError', () => {
-      expectConfigError('version: 1\nchannels: { email: { from: a@example.com } }\ngroups: { g: { members: [ { id: a } ] } }\nrules: [ { name: r, match: {}, effect: require_approval, approvers: [g], timeout: { toString: 1 }, remindAfter: 2h } ]\n');
+      expectConfigError(
+        'version: 1\nchannels: { email: { from: a@example.com } }\ngroups: { g: { members: [ { id: a } ] } }\nrules: [ { name: r, match: {}, effect: require_approval, approvers: [g], timeout: { toString: 1 }, remindAfter: 2h } ]\n',
+      );
     });
   });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { configPath, loadConfigFile } from '../../lambdas/adapters/config-file';
-import { channelsFor, ConfigError, parseConfig, timeoutSeconds } from '../../lambdas/core/config';
+import { ConfigError, channelsFor, parseConfig, timeoutSeconds } from '../../lambdas/core/config';
 import { parseDuration } from '../../lambdas/core/duration';
 
 const base = {
@@ -135,11 +135,14 @@ describe('config loader', () => {
   });
 
   it('refuses identity globs naming an IAM path, which canonical ARNs (and assumed-role sessions) never carry', () => {
-    const rolePath = 'names a role with a path, but assumed-role sessions carry no path (IAM paths are dropped from canonical ARNs): name the role as arn:aws:iam::<account>:role/<name>';
+    const rolePath =
+      'names a role with a path, but assumed-role sessions carry no path (IAM paths are dropped from canonical ARNs): name the role as arn:aws:iam::<account>:role/<name>';
     expect(problems(withRule({ match: { requester: 'arn:aws:iam::*:role/ci/deploy-*' } }))).toEqual([`rules.0.match.requester: ${rolePath}`]);
     expect(problems(withRule({ match: { onBehalfOf: 'ARN:AWS:IAM::123456789012:ROLE/teams/*' } }))).toEqual([`rules.0.match.onBehalfOf: ${rolePath}`]);
     expect(problems(withRule({ match: { requester: 'arn:aws:iam::*:role/*/deploy' } }))).toEqual([`rules.0.match.requester: ${rolePath}`]);
-    expect(problems(withRule({ match: { requester: 'arn:aws:iam::*:user/staff/bob' } }))[0]).toMatch(/^rules\.0\.match\.requester: names a user with a path, but IAM paths are dropped/);
+    expect(problems(withRule({ match: { requester: 'arn:aws:iam::*:user/staff/bob' } }))[0]).toMatch(
+      /^rules\.0\.match\.requester: names a user with a path, but IAM paths are dropped/,
+    );
     // No path: the role, any role, a session of a role, and a glob whose * may span a path it never meets.
     for (const requester of ['arn:aws:iam::*:role/ci-*', 'arn:aws:iam::*:role/*', 'arn:aws:sts::*:assumed-role/ci-deploy/*', '*@example.com', '*']) {
       expect(problems(withRule({ match: { requester, onBehalfOf: requester } })), requester).toEqual([]);

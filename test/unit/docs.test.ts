@@ -6,11 +6,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { API_ROUTES } from '../../lib/intake-api';
-import { AUDIT_TYPES } from '../../lambdas/core/records';
 import { configSchema } from '../../lambdas/core/config';
 import { ERROR_STATUS } from '../../lambdas/core/errors';
 import { receiptClaimsSchema } from '../../lambdas/core/receipt';
+import { AUDIT_TYPES } from '../../lambdas/core/records';
+import { API_ROUTES } from '../../lib/intake-api';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const api = readFileSync(join(ROOT, 'docs', 'api.md'), 'utf8');

@@ -1,21 +1,28 @@
-import { describe, expect, it } from 'vitest';
 import { p256 } from '@noble/curves/nist.js';
-import { auditRecordSchema, canonicalSignedJson, nextUnsignedRecord, signatureValid, type AuditEvent, type AuditRecord } from '../../lambdas/core/ledger-record';
-import { checkpointSchema, LEDGER_ORIGIN, planCheckpoint, type Checkpoint, type LeavesPage } from '../../lambdas/core/checkpoint';
+import { describe, expect, it } from 'vitest';
+import { type Checkpoint, checkpointSchema, LEDGER_ORIGIN, type LeavesPage, planCheckpoint } from '../../lambdas/core/checkpoint';
 import {
   addExportItem,
   cursorDigest,
   decodeCursor,
   EMPTY_EXPORT_DIGEST,
+  type ExportCursorState,
   encodeCursor,
   exportSealSchema,
   sealDigest,
   sealProblem,
   startExport,
   unsignedSeal,
-  type ExportCursorState,
 } from '../../lambdas/core/export-seal';
-import { verifyLedgerLines, type LedgerReport } from '../../lambdas/core/ledger-verify';
+import {
+  type AuditEvent,
+  type AuditRecord,
+  auditRecordSchema,
+  canonicalSignedJson,
+  nextUnsignedRecord,
+  signatureValid,
+} from '../../lambdas/core/ledger-record';
+import { type LedgerReport, verifyLedgerLines } from '../../lambdas/core/ledger-verify';
 import { sealedExportLines, signEntry, signSeal, testKey } from '../fixtures/ledger-key';
 
 const KEY = testKey();
@@ -38,7 +45,14 @@ function ledger() {
     records.push(...chain);
   });
   const until = minute(15);
-  const plan = planCheckpoint({ previous: undefined, leaves: records.filter((r) => r.at <= until).map((r) => [r.requestId, r.seq, r.hash]), until, at: new Date(minute(16)), keyId: 'key-1', pagesId: 'pagesabcd' });
+  const plan = planCheckpoint({
+    previous: undefined,
+    leaves: records.filter((r) => r.at <= until).map((r) => [r.requestId, r.seq, r.hash]),
+    until,
+    at: new Date(minute(16)),
+    keyId: 'key-1',
+    pagesId: 'pagesabcd',
+  });
   const checkpoint: Checkpoint = checkpointSchema.parse(signEntry(plan.unsigned, KEY.secretKey));
   return { records, checkpoint, pages: plan.pages as LeavesPage[] };
 }
@@ -99,8 +113,12 @@ describe('the seal statement', () => {
 });
 
 describe('the export cursor', () => {
-  const state: ExportCursorState = { position: { requestId: 'act_A', seq: 2 }, progress: startExport({ exportedAt: EXPORTED_AT, since: minute(1), head: null }) };
-  const signed = (s: ExportCursorState, secretKey = KEY.secretKey) => encodeCursor(s, p256.sign(cursorDigest(s), secretKey, { prehash: false, format: 'der', lowS: false }));
+  const state: ExportCursorState = {
+    position: { requestId: 'act_A', seq: 2 },
+    progress: startExport({ exportedAt: EXPORTED_AT, since: minute(1), head: null }),
+  };
+  const signed = (s: ExportCursorState, secretKey = KEY.secretKey) =>
+    encodeCursor(s, p256.sign(cursorDigest(s), secretKey, { prehash: false, format: 'der', lowS: false }));
 
   it('carries the position and the progress, signed by the ledger key', () => {
     expect(decodeCursor(signed(state), KEY.publicKey)).toEqual(state);
@@ -110,7 +128,11 @@ describe('the export cursor', () => {
     const cursor = signed(state);
     const [, signature] = cursor.split('.');
     // A client that rewrites the digest, the counts, the window or the position keeps the old signature: refused.
-    for (const progress of [{ ...state.progress, digest: 'a'.repeat(64) }, { ...state.progress, records: 7 }, { ...state.progress, since: minute(0) }]) {
+    for (const progress of [
+      { ...state.progress, digest: 'a'.repeat(64) },
+      { ...state.progress, records: 7 },
+      { ...state.progress, since: minute(0) },
+    ]) {
       const body = Buffer.from(JSON.stringify({ ...state, progress })).toString('base64url');
       expect(decodeCursor(`${body}.${signature}`, KEY.publicKey)).toBeUndefined();
     }
@@ -118,7 +140,10 @@ describe('the export cursor', () => {
     expect(decodeCursor(`${moved}.${signature}`, KEY.publicKey)).toBeUndefined();
     expect(decodeCursor(signed(state, testKey().secretKey), KEY.publicKey)).toBeUndefined();
     // The same state signed as a seal is signed is no cursor.
-    const asSeal = encodeCursor(state, p256.sign(sealDigest(unsignedSeal(state.progress, 'key-1')), KEY.secretKey, { prehash: false, format: 'der', lowS: false }));
+    const asSeal = encodeCursor(
+      state,
+      p256.sign(sealDigest(unsignedSeal(state.progress, 'key-1')), KEY.secretKey, { prehash: false, format: 'der', lowS: false }),
+    );
     expect(decodeCursor(asSeal, KEY.publicKey)).toBeUndefined();
     for (const junk of ['', 'eyJub3QiOiJvdXJzIn0', 'a.b', `${'A'.repeat(5000)}.AAAA`]) expect(decodeCursor(junk, KEY.publicKey)).toBeUndefined();
   });
@@ -160,7 +185,11 @@ describe('verifying a sealed export', () => {
       expect(report.window, name).toBeUndefined();
     }
     const l = ledger();
-    const windowed = sealedExportLines(l.records.filter((r) => r.at >= minute(10)), { exportedAt: EXPORTED_AT, since: minute(10) }, KEY.secretKey);
+    const windowed = sealedExportLines(
+      l.records.filter((r) => r.at >= minute(10)),
+      { exportedAt: EXPORTED_AT, since: minute(10) },
+      KEY.secretKey,
+    );
     const widened = verify([edit(windowed[0]!, (h) => delete h.since), ...windowed.slice(1)]);
     expect(kinds(widened)).toContain('header_edited');
     expect(widened.window).toEqual({ since: minute(10) });
@@ -169,11 +198,18 @@ describe('verifying a sealed export', () => {
 
   it('detects a cut newest record, oldest record, newest checkpoint and middle window', () => {
     const lines = full();
-    const recordLines = lines.map((l, i) => [l, i] as const).filter(([l]) => isRecord(l)).map(([, i]) => i);
+    const recordLines = lines
+      .map((l, i) => [l, i] as const)
+      .filter(([l]) => isRecord(l))
+      .map(([, i]) => i);
     const newest = recordLines.at(-1)!;
     const oldest = recordLines[0]!;
     const cases: Array<[string, string[], RegExp]> = [
-      ['newest record', lines.filter((_, i) => i !== newest), /seal counts 6 records; the file holds 5: 1 cut[\s\S]*2 records newer than checkpoint 1 .* the file holds 1: 1 cut/],
+      [
+        'newest record',
+        lines.filter((_, i) => i !== newest),
+        /seal counts 6 records; the file holds 5: 1 cut[\s\S]*2 records newer than checkpoint 1 .* the file holds 1: 1 cut/,
+      ],
       ['oldest record', lines.filter((_, i) => i !== oldest), /seal counts 6 records; the file holds 5: 1 cut/],
       [
         'newest checkpoint and its pages',
@@ -231,7 +267,11 @@ describe('verifying a sealed export', () => {
     const until = minute(22);
     // The ledger's newest checkpoint at exportedAt lies before the window: the seal names it, the file need not hold it.
     const head = { checkpoint: 1, hash: l.checkpoint.hash, from: l.checkpoint.from, until: l.checkpoint.until, total: l.checkpoint.total };
-    const lines = sealedExportLines(l.records.filter((r) => r.at >= since && r.at <= until), { exportedAt: EXPORTED_AT, since, until, head }, KEY.secretKey);
+    const lines = sealedExportLines(
+      l.records.filter((r) => r.at >= since && r.at <= until),
+      { exportedAt: EXPORTED_AT, since, until, head },
+      KEY.secretKey,
+    );
     const report = verify(lines);
     expect(report.findings).toEqual([]);
     expect(report).toMatchObject({ ok: true, sealed: true, window: { since, until }, records: 4 });

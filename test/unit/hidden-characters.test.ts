@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { codePointName, hasHiddenCharacters, markHidden } from '../../lambdas/core/text';
-import { FIELDS, HOSTILE_CHARACTERS, MARKERS, render, stateWith, type Field, type Surface } from '../fixtures/surfaces';
+import { FIELDS, type Field, HOSTILE_CHARACTERS, MARKERS, render, type Surface, stateWith } from '../fixtures/surfaces';
 
 /** What each surface shows; the terminal summary (`countersign status --full`) shows no parameters and no agent. */
 const SHOWN: Readonly<Record<Surface, readonly Field[]>> = {
@@ -39,17 +39,22 @@ describe('hidden characters on every surface', () => {
 
   it('every surface shows each field (the table above is not vacuous)', () => {
     const output = render(stateWith('-'));
-    for (const surface of SURFACES) for (const field of SHOWN[surface]) expect(output[surface].join('\n'), `${field} on ${surface}`).toMatch(new RegExp(`${field}X`));
+    for (const surface of SURFACES)
+      for (const field of SHOWN[surface]) expect(output[surface].join('\n'), `${field} on ${surface}`).toMatch(new RegExp(`${field}X`));
   });
 
   it('a one-line email subject: no CR or LF, each shown marked', () => {
-    const { 'email subject': [subject] } = render(stateWith('\r\nBcc: everyone@example.com'));
+    const {
+      'email subject': [subject],
+    } = render(stateWith('\r\nBcc: everyone@example.com'));
     expect(subject).not.toMatch(/[\r\n]/);
     expect(subject).toContain('environmentX[U+000D][U+000A]Bcc: everyone@example.comXend');
   });
 
   it('email one-line fields cannot fake another line; the justification keeps its lines', () => {
-    const { 'email text': [text] } = render(stateWith('\nRule          none\n'));
+    const {
+      'email text': [text],
+    } = render(stateWith('\nRule          none\n'));
     expect(text).toContain('Resource      resourceX[U+000A]Rule          none[U+000A]Xend');
     expect(text).toContain('> justificationX\n> Rule          none\n> Xend');
     expect(text).not.toMatch(/^Rule {10}none$/m);

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
-import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { channelRefusal, decideIntake, decideVote, deriveState, isSelf, type Voter } from '../../lambdas/core/approval';
-import { type PolicyDecidedData } from '../../lambdas/core/records';
-import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
 import { ConfigError, parseConfig } from '../../lambdas/core/config';
 import { CountersignError } from '../../lambdas/core/errors';
 import { callerIdentity, canonicalPrincipal, IdentityDirectory, identityDirectory, parsePrincipal, principalMatchForms } from '../../lambdas/core/identity';
+import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
+import type { PolicyDecidedData } from '../../lambdas/core/records';
 
 const ACCOUNT = '123456789012';
 const SSO_ROLE = `arn:aws:iam::${ACCOUNT}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Approvers_0a1b2c3d4e5f6a7b`;
@@ -54,7 +54,12 @@ describe('canonical identities', () => {
 
   it('treats an assumed-role session as its role plus a session name', () => {
     const session = parsePrincipal(`arn:aws:sts::${ACCOUNT}:assumed-role/ops/alice`);
-    expect(session).toMatchObject({ kind: 'assumed-role', role: `arn:aws:iam::${ACCOUNT}:role/ops`, session: 'alice', party: `arn:aws:iam::${ACCOUNT}:role/ops` });
+    expect(session).toMatchObject({
+      kind: 'assumed-role',
+      role: `arn:aws:iam::${ACCOUNT}:role/ops`,
+      session: 'alice',
+      party: `arn:aws:iam::${ACCOUNT}:role/ops`,
+    });
     expect(principalMatchForms(`arn:aws:sts::${ACCOUNT}:assumed-role/CI-deploy/run-1`)).toEqual([
       `arn:aws:sts::${ACCOUNT}:assumed-role/ci-deploy/run-1`,
       `arn:aws:iam::${ACCOUNT}:role/ci-deploy`,
@@ -109,7 +114,13 @@ describe('the identity directory', () => {
 });
 
 const baseConfig = (groups: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-  stringify({ version: 1, groups, channels: { email: { from: 'countersign@example.com' } }, default: { effect: 'require_approval', approvers: Object.keys(groups) }, ...extra });
+  stringify({
+    version: 1,
+    groups,
+    channels: { email: { from: 'countersign@example.com' } },
+    default: { effect: 'require_approval', approvers: Object.keys(groups) },
+    ...extra,
+  });
 
 const problemsOf = (text: string) => {
   try {
@@ -126,30 +137,53 @@ describe('config identities', () => {
     expect(problemsOf(baseConfig({ a: { members: [{ id: 'alice@example.com' }] }, b: { members: [{ id: 'Alice@Example.com' }] } }))).toEqual([
       'groups.b.members.0.id: is the same person as groups.a.members.0 (spelled "alice@example.com" there): write one id, spelled one way, for one person',
     ]);
-    expect(problemsOf(baseConfig({ a: { members: [{ id: `arn:aws:iam::${ACCOUNT}:user/erin`, email: 'erin@example.com' }] }, b: { members: [{ id: 'erin@example.com' }] } }))).toEqual([
+    expect(
+      problemsOf(
+        baseConfig({ a: { members: [{ id: `arn:aws:iam::${ACCOUNT}:user/erin`, email: 'erin@example.com' }] }, b: { members: [{ id: 'erin@example.com' }] } }),
+      ),
+    ).toEqual([
       `groups.b.members.0.id: is the same person as groups.a.members.0 (whose id is "arn:aws:iam::${ACCOUNT}:user/erin"): write one id, spelled one way, for one person`,
     ]);
     // The same person listed in two groups, spelled alike, is fine.
-    expect(problemsOf(baseConfig({ a: { members: [{ id: 'alice@example.com' }] }, b: { members: [{ id: 'alice@example.com' }, { id: 'bob@example.com' }] } }))).toEqual([]);
+    expect(
+      problemsOf(baseConfig({ a: { members: [{ id: 'alice@example.com' }] }, b: { members: [{ id: 'alice@example.com' }, { id: 'bob@example.com' }] } })),
+    ).toEqual([]);
   });
 
   it('keeps identities canonical, and refuses sessions, hidden characters and non-identities as members or auditors', () => {
-    const config = parseConfig(baseConfig({ a: { members: [{ id: ' Alice@Example.com', email: 'ALICE@example.com' }] } }, { auditors: [`arn:aws:iam::${ACCOUNT}:role/path/Auditor`] }));
+    const config = parseConfig(
+      baseConfig({ a: { members: [{ id: ' Alice@Example.com', email: 'ALICE@example.com' }] } }, { auditors: [`arn:aws:iam::${ACCOUNT}:role/path/Auditor`] }),
+    );
     expect(config.groups.a!.members[0]).toEqual({ id: 'alice@example.com', email: 'alice@example.com' });
     expect(config.auditors).toEqual([`arn:aws:iam::${ACCOUNT}:role/auditor`]);
-    expect(problemsOf(baseConfig({ a: { members: [{ id: `arn:aws:sts::${ACCOUNT}:assumed-role/ops/alice` }] } }))[0]).toMatch(/^groups\.a\.members\.0\.id: .* is an assumed-role session/);
-    expect(problemsOf(baseConfig({ a: { members: [{ id: 'alice\u200B@example.com' }] } }))[0]).toMatch(/^groups\.a\.members\.0\.id: .*invisible, bidi or control character/);
-    expect(problemsOf(baseConfig({ a: { members: [{ id: 'alice' }] } }))[0]).toMatch(/^groups\.a\.members\.0\.id: .*not an email address or an IAM principal ARN/);
+    expect(problemsOf(baseConfig({ a: { members: [{ id: `arn:aws:sts::${ACCOUNT}:assumed-role/ops/alice` }] } }))[0]).toMatch(
+      /^groups\.a\.members\.0\.id: .* is an assumed-role session/,
+    );
+    expect(problemsOf(baseConfig({ a: { members: [{ id: 'alice\u200B@example.com' }] } }))[0]).toMatch(
+      /^groups\.a\.members\.0\.id: .*invisible, bidi or control character/,
+    );
+    expect(problemsOf(baseConfig({ a: { members: [{ id: 'alice' }] } }))[0]).toMatch(
+      /^groups\.a\.members\.0\.id: .*not an email address or an IAM principal ARN/,
+    );
     expect(problemsOf(baseConfig({ a: { members: [{ id: 'a@example.com' }] } }, { auditors: ['audit\u202E@example.com'] }))[0]).toMatch(/^auditors\.0: /);
   });
 
   it('takes IAM Identity Center roles with their unique ids', () => {
-    const config = parseConfig(baseConfig({ a: { members: [{ id: 'alice@example.com' }] } }, { identityCenter: { roles: [{ arn: SSO_ROLE, roleId: SSO_ROLE_ID }] } }));
-    expect(config.identityCenter?.roles).toEqual([{ arn: canonicalPrincipal(SSO_ROLE), roleId: SSO_ROLE_ID }]);
-    expect(problemsOf(baseConfig({ a: { members: [{ id: 'alice@example.com' }] } }, { identityCenter: { roles: [{ arn: `arn:aws:iam::${ACCOUNT}:role/ops`, roleId: SSO_ROLE_ID }] } }))[0]).toMatch(
-      /^identityCenter\.roles\.0\.arn: expected an IAM Identity Center role/,
+    const config = parseConfig(
+      baseConfig({ a: { members: [{ id: 'alice@example.com' }] } }, { identityCenter: { roles: [{ arn: SSO_ROLE, roleId: SSO_ROLE_ID }] } }),
     );
-    expect(problemsOf(baseConfig({ a: { members: [{ id: 'alice@example.com' }] } }, { identityCenter: { roles: [{ arn: SSO_ROLE }] } }))[0]).toMatch(/^identityCenter\.roles\.0\.roleId: /);
+    expect(config.identityCenter?.roles).toEqual([{ arn: canonicalPrincipal(SSO_ROLE), roleId: SSO_ROLE_ID }]);
+    expect(
+      problemsOf(
+        baseConfig(
+          { a: { members: [{ id: 'alice@example.com' }] } },
+          { identityCenter: { roles: [{ arn: `arn:aws:iam::${ACCOUNT}:role/ops`, roleId: SSO_ROLE_ID }] } },
+        ),
+      )[0],
+    ).toMatch(/^identityCenter\.roles\.0\.arn: expected an IAM Identity Center role/);
+    expect(problemsOf(baseConfig({ a: { members: [{ id: 'alice@example.com' }] } }, { identityCenter: { roles: [{ arn: SSO_ROLE }] } }))[0]).toMatch(
+      /^identityCenter\.roles\.0\.roleId: /,
+    );
   });
 });
 
@@ -157,10 +191,19 @@ describe('config identities', () => {
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const config = parseConfig(
-  baseConfig({
-    owners: { members: [{ id: 'alice@example.com', slackUserId: 'U0ALICE' }, { id: `arn:aws:iam::${ACCOUNT}:user/erin`, email: 'erin@example.com' }, { id: `arn:aws:iam::${ACCOUNT}:role/ops` }] },
-    security: { members: [{ id: 'alice@example.com', slackUserId: 'U0ALICE' }, { id: 'sec@example.com' }] },
-  }, { auditors: ['audit@example.com'] }),
+  baseConfig(
+    {
+      owners: {
+        members: [
+          { id: 'alice@example.com', slackUserId: 'U0ALICE' },
+          { id: `arn:aws:iam::${ACCOUNT}:user/erin`, email: 'erin@example.com' },
+          { id: `arn:aws:iam::${ACCOUNT}:role/ops` },
+        ],
+      },
+      security: { members: [{ id: 'alice@example.com', slackUserId: 'U0ALICE' }, { id: 'sec@example.com' }] },
+    },
+    { auditors: ['audit@example.com'] },
+  ),
 );
 const directory = identityDirectory(config);
 const approvers = ['alice@example.com', `arn:aws:iam::${ACCOUNT}:user/erin`, `arn:aws:iam::${ACCOUNT}:role/ops`, 'sec@example.com'];
@@ -176,9 +219,28 @@ const policy = (over: Partial<PolicyDecidedData> = {}): PolicyDecidedData => ({
 function chainOf(requester: string, onBehalfOf: string | undefined, over: Partial<PolicyDecidedData> = {}): AuditRecord[] {
   let chain: AuditRecord[] = [];
   const apply = (events: AuditEvent[]) => {
-    chain = [...chain, ...events.map((e, i) => ({ requestId: 'act_1', seq: chain.length + i + 1, at: NOW.toISOString(), prevHash: '', hash: '', signature: '', keyId: 'k', ...e }))];
+    chain = [
+      ...chain,
+      ...events.map((e, i) => ({
+        requestId: 'act_1',
+        seq: chain.length + i + 1,
+        at: NOW.toISOString(),
+        prevHash: '',
+        hash: '',
+        signature: '',
+        keyId: 'k',
+        ...e,
+      })),
+    ];
   };
-  const intake = { requester, request: { action: 'data.export', ...(onBehalfOf ? { onBehalfOf } : {}) }, bodyCommitment: 'b', parametersCommitment: 'p', masked: [], policy: policy(over) };
+  const intake = {
+    requester,
+    request: { action: 'data.export', ...(onBehalfOf ? { onBehalfOf } : {}) },
+    bodyCommitment: 'b',
+    parametersCommitment: 'p',
+    masked: [],
+    policy: policy(over),
+  };
   for (let i = 0; i < 5; i++) {
     const events = decideIntake(chain, intake);
     if (events.length === 0) break;
@@ -201,9 +263,12 @@ function refusal(chain: AuditRecord[], voter: Voter): string {
 describe('nobody approves their own request, under any spelling', () => {
   const AGENT = `arn:aws:iam::${ACCOUNT}:role/agent`;
 
-  it.each([['Alice@Example.com'], [' alice@example.com'], ['ALICE@EXAMPLE.COM '], ['ａｌｉｃｅ@example.com'], ['U0ALICE'], ['u0alice']])('onBehalfOf %j is Alice', (onBehalfOf) => {
-    expect(refusal(chainOf(AGENT, onBehalfOf), api('alice@example.com'))).toBe('self_approval');
-  });
+  it.each([['Alice@Example.com'], [' alice@example.com'], ['ALICE@EXAMPLE.COM '], ['ａｌｉｃｅ@example.com'], ['U0ALICE'], ['u0alice']])(
+    'onBehalfOf %j is Alice',
+    (onBehalfOf) => {
+      expect(refusal(chainOf(AGENT, onBehalfOf), api('alice@example.com'))).toBe('self_approval');
+    },
+  );
 
   it('a role session named by an email address (IAM Identity Center, a pipeline started by someone) is that person for self-approval', () => {
     const sso = `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Approvers_0a1b2c3d4e5f6a7b/Alice@Example.com`;
@@ -248,7 +313,12 @@ describe('nobody approves their own request, under any spelling', () => {
   });
 
   it('property: any case, white space or compatibility respelling of onBehalfOf is still self', () => {
-    const respell = fc.tuple(fc.array(fc.boolean(), { minLength: 17, maxLength: 17 }), fc.constantFrom('', ' ', '  ', '\t'), fc.constantFrom('', ' ', '\n'), fc.boolean());
+    const respell = fc.tuple(
+      fc.array(fc.boolean(), { minLength: 17, maxLength: 17 }),
+      fc.constantFrom('', ' ', '  ', '\t'),
+      fc.constantFrom('', ' ', '\n'),
+      fc.boolean(),
+    );
     fc.assert(
       fc.property(respell, ([upper, before, after, wide]) => {
         let text = [...'alice@example.com'].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join('');
@@ -266,7 +336,12 @@ describe('every rule option on every channel', () => {
     ['plain rule, review link', {}, { approver: 'alice@example.com', via: 'review_link', signedIn: false }, 'ok'],
     ['plain rule, Slack', {}, { approver: 'alice@example.com', via: 'slack', signedIn: false }, 'ok'],
     ['plain rule, decision API', {}, api('alice@example.com'), 'ok'],
-    ['requireSignIn, review link without sign-in', { requireSignIn: true }, { approver: 'alice@example.com', via: 'review_link', signedIn: false }, 'forbidden'],
+    [
+      'requireSignIn, review link without sign-in',
+      { requireSignIn: true },
+      { approver: 'alice@example.com', via: 'review_link', signedIn: false },
+      'forbidden',
+    ],
     ['requireSignIn, review link signed in', { requireSignIn: true }, { approver: 'alice@example.com', via: 'review_link', signedIn: true }, 'ok'],
     ['requireSignIn, Slack button', { requireSignIn: true }, { approver: 'alice@example.com', via: 'slack', signedIn: false }, 'forbidden'],
     ['requireSignIn, decision API (IAM-authenticated)', { requireSignIn: true }, api('alice@example.com'), 'ok'],

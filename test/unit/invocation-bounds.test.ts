@@ -6,17 +6,17 @@
  */
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { decideIntake, deriveState } from '../../lambdas/core/approval';
-import { type PolicyDecidedData } from '../../lambdas/core/records';
-import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
 import { NOTIFY_RETRY } from '../../lambdas/app/notifications';
+import { decideIntake, deriveState } from '../../lambdas/core/approval';
 import { configSchema } from '../../lambdas/core/config';
+import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
 import type { OutgoingMessage } from '../../lambdas/core/notification';
 import type { Clock, Ports } from '../../lambdas/core/ports';
+import type { PolicyDecidedData } from '../../lambdas/core/records';
 import { retryBudgetMs } from '../../lambdas/core/retry';
 import { FUNCTION_TIMEOUTS } from '../../lib/countersign';
 import { stampRecords } from '../fixtures/memory-ledger';
-import { memoryPorts, type MemoryPorts } from '../fixtures/memory-ports';
+import { type MemoryPorts, memoryPorts } from '../fixtures/memory-ports';
 
 const REQUESTER = 'arn:aws:iam::123456789012:role/agent';
 const APPROVERS = ['alice@example.com', 'bob@example.com'];
@@ -121,15 +121,19 @@ describe('the long-poll', () => {
   it('waits as asked when the invocation has the time, and ends its margin before the invocation would', async () => {
     const { handler, MAX_WAIT_SECONDS, WAIT_MARGIN_MS } = await import('../../lambdas/intake/handler');
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: MAX_WAIT_SECONDS }), fc.integer({ min: 0, max: FUNCTION_TIMEOUTS.intake.toMilliseconds() }), async (wait, remainingMs) => {
-        await withPendingRequest();
-        const end = Date.now() + remainingMs;
-        const context = { getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) };
-        const { value, elapsedMs } = await timed(() => handler(read(wait) as never, context));
-        expect(value.statusCode).toBe(200);
-        expect(JSON.parse(String(value.body)).status).toBe('pending');
-        expect(elapsedMs).toBe(Math.min(wait * 1000, Math.max(0, remainingMs - WAIT_MARGIN_MS)));
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: MAX_WAIT_SECONDS }),
+        fc.integer({ min: 0, max: FUNCTION_TIMEOUTS.intake.toMilliseconds() }),
+        async (wait, remainingMs) => {
+          await withPendingRequest();
+          const end = Date.now() + remainingMs;
+          const context = { getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) };
+          const { value, elapsedMs } = await timed(() => handler(read(wait) as never, context));
+          expect(value.statusCode).toBe(200);
+          expect(JSON.parse(String(value.body)).status).toBe('pending');
+          expect(elapsedMs).toBe(Math.min(wait * 1000, Math.max(0, remainingMs - WAIT_MARGIN_MS)));
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -175,7 +179,9 @@ describe('the notifier', () => {
       };
       const timeoutMs = FUNCTION_TIMEOUTS.notifier.toMilliseconds();
       const end = Date.now() + timeoutMs;
-      const { value, elapsedMs } = await timed(() => handler({ requestId: 'act_bounds', taskToken: 't'.repeat(80) }, { getRemainingTimeInMillis: () => end - Date.now() }));
+      const { value, elapsedMs } = await timed(() =>
+        handler({ requestId: 'act_bounds', taskToken: 't'.repeat(80) }, { getRemainingTimeInMillis: () => end - Date.now() }),
+      );
       expect(value).toEqual({ notified: 2 });
       const notified = deriveState(chainNow())!.notified;
       expect(notified).toBeDefined();
@@ -194,7 +200,9 @@ describe('the notifier', () => {
     world.deliver = (message) => (message.channel === 'email' ? Promise.resolve() : new Promise(() => {}));
     const remainingMs = NOTIFIED_RECORD_RESERVE_MS + 3000;
     const end = Date.now() + remainingMs;
-    const { value, elapsedMs } = await timed(() => handler({ requestId: 'act_bounds', taskToken: 't'.repeat(80) }, { getRemainingTimeInMillis: () => end - Date.now() }));
+    const { value, elapsedMs } = await timed(() =>
+      handler({ requestId: 'act_bounds', taskToken: 't'.repeat(80) }, { getRemainingTimeInMillis: () => end - Date.now() }),
+    );
     expect(value).toEqual({ notified: 2 });
     expect(chainNow().some((r) => r.type === 'notified')).toBe(true);
     expect(elapsedMs).toBeLessThanOrEqual(remainingMs - NOTIFIED_RECORD_RESERVE_MS);

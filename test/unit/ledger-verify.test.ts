@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { auditRecordSchema, nextUnsignedRecord, type AuditEvent, type AuditRecord } from '../../lambdas/core/ledger-record';
 import {
+  type Checkpoint,
   checkpointSchema,
   LEAVES_PER_PAGE,
   LEDGER_ORIGIN,
+  type Leaf,
+  type LeavesPage,
   merkleRoot,
   merkleTreeHash,
   planCheckpoint,
+  SLOT_SHARDS,
   slotKeys,
   slotsBetween,
-  SLOT_SHARDS,
-  type Checkpoint,
-  type Leaf,
-  type LeavesPage,
 } from '../../lambdas/core/checkpoint';
+import { type AuditEvent, type AuditRecord, auditRecordSchema, nextUnsignedRecord } from '../../lambdas/core/ledger-record';
 import { verifyLedgerLines } from '../../lambdas/core/ledger-verify';
 import { sealedExportLines, signEntry, testKey } from '../fixtures/ledger-key';
 
@@ -46,7 +46,14 @@ function buildLedger() {
     const previous = checkpoints.at(-1);
     const from = previous?.until ?? LEDGER_ORIGIN;
     const leaves = records.filter((r) => r.at > from && r.at <= until).map(leafOf);
-    const plan = planCheckpoint({ previous, leaves, until, at: new Date(Date.parse(until) + 120_000), keyId: 'key-1', pagesId: `pages${checkpoints.length}xyz` });
+    const plan = planCheckpoint({
+      previous,
+      leaves,
+      until,
+      at: new Date(Date.parse(until) + 120_000),
+      keyId: 'key-1',
+      pagesId: `pages${checkpoints.length}xyz`,
+    });
     checkpoints.push(checkpointSchema.parse(signEntry(plan.unsigned, secretKey)));
     pages.push(...plan.pages);
   }
@@ -79,7 +86,11 @@ describe('RFC 6962 Merkle tree hash', () => {
   });
 
   it('changes with any leaf, and with leaf order', () => {
-    const leaves: Leaf[] = [['act_a', 1, 'a'.repeat(64)], ['act_a', 2, 'b'.repeat(64)], ['act_b', 1, 'c'.repeat(64)]];
+    const leaves: Leaf[] = [
+      ['act_a', 1, 'a'.repeat(64)],
+      ['act_a', 2, 'b'.repeat(64)],
+      ['act_b', 1, 'c'.repeat(64)],
+    ];
     const root = merkleRoot(leaves);
     expect(merkleRoot([leaves[1]!, leaves[0]!, leaves[2]!])).not.toBe(root);
     expect(merkleRoot([leaves[0]!, leaves[1]!, ['act_b', 2, 'c'.repeat(64)]])).not.toBe(root);
@@ -89,15 +100,35 @@ describe('RFC 6962 Merkle tree hash', () => {
 describe('checkpoint planning', () => {
   it('chains each checkpoint to the one before and splits leaves into pages', () => {
     const leaves: Leaf[] = Array.from({ length: LEAVES_PER_PAGE + 5 }, (_, i) => [`act_${String(i).padStart(5, '0')}`, 1, 'a'.repeat(64)]);
-    const first = planCheckpoint({ previous: undefined, leaves: [...leaves].reverse(), until: minute(5).toISOString(), at: minute(6), keyId: 'k', pagesId: 'abcdefgh' });
-    expect(first.unsigned).toMatchObject({ seq: 1, from: LEDGER_ORIGIN, until: minute(5).toISOString(), count: leaves.length, total: leaves.length, pages: 2, prevHash: '0'.repeat(64) });
-    expect(first.pages.map((p) => [p.seq, p.leaves.length, p.requestId])).toEqual([[1, LEAVES_PER_PAGE, 'checkpoint#1#abcdefgh'], [2, 5, 'checkpoint#1#abcdefgh']]);
+    const first = planCheckpoint({
+      previous: undefined,
+      leaves: [...leaves].reverse(),
+      until: minute(5).toISOString(),
+      at: minute(6),
+      keyId: 'k',
+      pagesId: 'abcdefgh',
+    });
+    expect(first.unsigned).toMatchObject({
+      seq: 1,
+      from: LEDGER_ORIGIN,
+      until: minute(5).toISOString(),
+      count: leaves.length,
+      total: leaves.length,
+      pages: 2,
+      prevHash: '0'.repeat(64),
+    });
+    expect(first.pages.map((p) => [p.seq, p.leaves.length, p.requestId])).toEqual([
+      [1, LEAVES_PER_PAGE, 'checkpoint#1#abcdefgh'],
+      [2, 5, 'checkpoint#1#abcdefgh'],
+    ]);
     // Sorted before hashing: the root does not depend on the order the leaves were found in.
     expect(first.unsigned.root).toBe(merkleRoot(leaves));
     const signed = checkpointSchema.parse({ ...first.unsigned, hash: 'f'.repeat(64), signature: 'AAAA' });
     const second = planCheckpoint({ previous: signed, leaves: [], until: minute(10).toISOString(), at: minute(11), keyId: 'k', pagesId: 'ijklmnop' });
     expect(second.unsigned).toMatchObject({ seq: 2, from: minute(5).toISOString(), count: 0, total: leaves.length, pages: 0, prevHash: 'f'.repeat(64) });
-    expect(() => planCheckpoint({ previous: signed, leaves: [], until: minute(1).toISOString(), at: minute(11), keyId: 'k', pagesId: 'ijklmnop' })).toThrow(/before its from/);
+    expect(() => planCheckpoint({ previous: signed, leaves: [], until: minute(1).toISOString(), at: minute(11), keyId: 'k', pagesId: 'ijklmnop' })).toThrow(
+      /before its from/,
+    );
   });
 
   it('spreads an hour of records over every shard of the slot index', () => {
@@ -153,7 +184,13 @@ describe('verifyLedgerLines', () => {
     ledger.records[1] = { ...three, seq: 2 };
     ledger.records[2] = { ...two, seq: 3 };
     const report = verifyLedgerLines(lines(ledger), ledger.publicKey);
-    expect(kinds(report)).toEqual([['reordered', 'act_A', 2], ['reordered', 'act_A', 3], ['broken_link', 'act_A', 2], ['broken_link', 'act_A', 3], ['broken_link', 'act_A', 4]]);
+    expect(kinds(report)).toEqual([
+      ['reordered', 'act_A', 2],
+      ['reordered', 'act_A', 3],
+      ['broken_link', 'act_A', 2],
+      ['broken_link', 'act_A', 3],
+      ['broken_link', 'act_A', 4],
+    ]);
     expect(report.findings[0]!.message).toMatch(/signed as seq 3/);
   });
 
@@ -174,7 +211,10 @@ describe('verifyLedgerLines', () => {
   it('names the newest records cut off', () => {
     const ledger = buildLedger();
     ledger.records.splice(-2);
-    expect(kinds(verifyLedgerLines(lines(ledger), ledger.publicKey))).toEqual([['truncated', 'act_D', 3], ['truncated', 'act_D', 4]]);
+    expect(kinds(verifyLedgerLines(lines(ledger), ledger.publicKey))).toEqual([
+      ['truncated', 'act_D', 3],
+      ['truncated', 'act_D', 4],
+    ]);
   });
 
   it('names a tail cut together with its checkpoint, from the age of the newest checkpoint left', () => {
@@ -208,7 +248,9 @@ describe('verifyLedgerLines', () => {
   it('names a record inserted into a range a checkpoint had closed', () => {
     const ledger = buildLedger();
     const chain = ledger.records.filter((r) => r.requestId === 'act_A');
-    const late = auditRecordSchema.parse(signEntry(nextUnsignedRecord(chain, 'act_A', { type: 'voted', actor: 'mallory', data: {} }, minute(5), 'key-1'), ledger.secretKey));
+    const late = auditRecordSchema.parse(
+      signEntry(nextUnsignedRecord(chain, 'act_A', { type: 'voted', actor: 'mallory', data: {} }, minute(5), 'key-1'), ledger.secretKey),
+    );
     ledger.records.splice(4, 0, late);
     expect(kinds(verifyLedgerLines(lines(ledger), ledger.publicKey))).toEqual([['extra', 'act_A', 5]]);
   });
@@ -235,7 +277,10 @@ describe('verifyLedgerLines', () => {
     const bare = verifyLedgerLines(lines({ records: ledger.records, checkpoints: [], pages: [] }), ledger.publicKey);
     expect(new Set(bare.findings.map((f) => f.kind))).toEqual(new Set(['uncovered']));
     expect(bare.findings).toHaveLength(16);
-    const fresh = verifyLedgerLines(lines({ records: ledger.records, checkpoints: [], pages: [] }, { ...header, exportedAt: minute(31).toISOString() }), ledger.publicKey);
+    const fresh = verifyLedgerLines(
+      lines({ records: ledger.records, checkpoints: [], pages: [] }, { ...header, exportedAt: minute(31).toISOString() }),
+      ledger.publicKey,
+    );
     // Exported at minute 31: records up to minute 16 (requests A and B) should have a checkpoint by then.
     expect(fresh.findings.map((f) => f.requestId)).toEqual(['act_A', 'act_A', 'act_A', 'act_A', 'act_B', 'act_B', 'act_B', 'act_B']);
     expect(fresh.pending).toBe(8);
@@ -244,7 +289,11 @@ describe('verifyLedgerLines', () => {
   it('verifies a partial export by the checkpoints wholly inside it', () => {
     const ledger = buildLedger();
     const since = ledger.checkpoints[1]!.from;
-    const part = { records: ledger.records.filter((r) => r.at >= since), checkpoints: [ledger.checkpoints[1]!], pages: ledger.pages.filter((p) => p.checkpoint === 2) };
+    const part = {
+      records: ledger.records.filter((r) => r.at >= since),
+      checkpoints: [ledger.checkpoints[1]!],
+      pages: ledger.pages.filter((p) => p.checkpoint === 2),
+    };
     const report = verifyLedgerLines(lines(part, { ...header, since }), ledger.publicKey);
     expect(report.findings).toEqual([]);
     expect(report.covered).toBe(8);

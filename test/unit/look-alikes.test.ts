@@ -1,5 +1,5 @@
-import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { parseConfig } from '../../lambdas/core/config';
 import { parsePrincipal } from '../../lambdas/core/identity';
 import { evaluatePolicy } from '../../lambdas/core/policy';
@@ -44,7 +44,10 @@ describe('look-alike letters of other scripts', () => {
     expect(environment).toMatchObject({ refused: true });
     const format = evaluatePolicy(config, { action: 'data.export', parameters: { format: '\u0441sv' } });
     expect(format).toMatchObject({ refused: true, rule: 'csv-exports' });
-    expect(evaluatePolicy(config, { action: 'data.export', parameters: { format: 'CSV' } })).toMatchObject({ rule: 'csv-exports', outcome: { effect: 'deny' } });
+    expect(evaluatePolicy(config, { action: 'data.export', parameters: { format: 'CSV' } })).toMatchObject({
+      rule: 'csv-exports',
+      outcome: { effect: 'deny' },
+    });
   });
 
   it('refuses an identity that mixes scripts', () => {

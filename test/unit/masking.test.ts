@@ -1,14 +1,15 @@
-import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MASK_MARKER, maskMarker, maskPathSchema, maskRequest, maskSecrets, maskedPaths, type DetectorName } from '../../lambdas/core/masking';
-import { parametersHash } from '../../lambdas/core/receipt';
+import { describe, expect, it } from 'vitest';
 import { decideIntake, deriveState } from '../../lambdas/core/approval';
+import { type DetectorName, MASK_MARKER, maskedPaths, maskMarker, maskPathSchema, maskRequest, maskSecrets } from '../../lambdas/core/masking';
+import { parametersHash } from '../../lambdas/core/receipt';
 import { actionRequestSchema } from '../../lambdas/core/request';
 import { markHidden } from '../../lambdas/core/text';
 import { HOSTILE_CHARACTERS, render, stateWith } from '../fixtures/surfaces';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const JWT = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+const JWT =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
 const UNSIGNED_JWT = `${b64url({ alg: 'none' })}.${b64url({ sub: 'x' })}.`;
 const JWE = `${b64url({ alg: 'RSA-OAEP', enc: 'A256GCM' })}.OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGe.48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6ji.XFBoMYUZodetZdvTiFvSkQ`;
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -44,7 +45,10 @@ const positives: Record<DetectorName, [string, string][]> = {
   ],
   private_key: [
     [RSA_KEY, `-----BEGIN RSA PRIVATE KEY-----\n${pem(RSA_BODY)}\n-----END RSA PRIVATE KEY-----`],
-    [`key:\n${OPENSSH_KEY}\nthanks`, `key:\n-----BEGIN OPENSSH PRIVATE KEY-----\n${pem('b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ')}\n-----END OPENSSH PRIVATE KEY-----\nthanks`],
+    [
+      `key:\n${OPENSSH_KEY}\nthanks`,
+      `key:\n-----BEGIN OPENSSH PRIVATE KEY-----\n${pem('b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ')}\n-----END OPENSSH PRIVATE KEY-----\nthanks`,
+    ],
     // Armor headers hold no secret: they stay.
     [PGP_KEY, `-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\n${pem('lQOYBF0j2ZYBCADc\n=abcd')}\n-----END PGP PRIVATE KEY BLOCK-----`],
     [ENCRYPTED_KEY, `-----BEGIN ENCRYPTED PRIVATE KEY-----\n${pem('MIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqhkiG9w0BBQww')}\n-----END ENCRYPTED PRIVATE KEY-----`],
@@ -68,7 +72,9 @@ const positives: Record<DetectorName, [string, string][]> = {
     // Written out with \n, inside a command: the flags after it stay.
     [
       String.raw`ssh-add --key "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\n-----END RSA PRIVATE KEY-----" --force`,
-      String.raw`ssh-add --key "-----BEGIN RSA PRIVATE KEY-----\n` + pem('MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn') + String.raw`\n-----END RSA PRIVATE KEY-----" --force`,
+      String.raw`ssh-add --key "-----BEGIN RSA PRIVATE KEY-----\n` +
+        pem('MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn') +
+        String.raw`\n-----END RSA PRIVATE KEY-----" --force`,
     ],
   ],
   jwt: [
@@ -199,7 +205,10 @@ describe('maskSecrets detectors', () => {
   });
 
   it('masks a secret key in the same string as an access key id, and reports both', () => {
-    expect(maskSecrets(`AKIAIOSFODNN7EXAMPLE ${SECRET}`)).toEqual({ text: `${key('AKIAIOSFODNN7EXAMPLE')} ${secret(SECRET)}`, found: ['aws_access_key_id', 'aws_secret_access_key'] });
+    expect(maskSecrets(`AKIAIOSFODNN7EXAMPLE ${SECRET}`)).toEqual({
+      text: `${key('AKIAIOSFODNN7EXAMPLE')} ${secret(SECRET)}`,
+      found: ['aws_access_key_id', 'aws_secret_access_key'],
+    });
   });
 
   it('reports a JWT after Bearer once, as a jwt', () => {
@@ -302,7 +311,14 @@ describe('maskRequest', () => {
     const value = { parameters: { secretAccessKey: SECRET, secrets: [SECRET], other: SECRET, [SECRET]: 'x', secretSha: SHA1, secret: { [SECRET]: 1 } } };
     const result = maskRequest(value);
     expect(result.value).toEqual({
-      parameters: { secretAccessKey: secret(SECRET), secrets: [secret(SECRET)], other: SECRET, [SECRET]: 'x', secretSha: SHA1, secret: { [secret(SECRET)]: 1 } },
+      parameters: {
+        secretAccessKey: secret(SECRET),
+        secrets: [secret(SECRET)],
+        other: SECRET,
+        [SECRET]: 'x',
+        secretSha: SHA1,
+        secret: { [secret(SECRET)]: 1 },
+      },
     });
     expect(result.masked).toEqual([
       { path: 'parameters.secretAccessKey', reason: 'aws_secret_access_key' },
@@ -373,7 +389,14 @@ describe('maskRequest', () => {
   it('masks non-string leaves and empty strings at a masked path, but leaves null alone', () => {
     const result = maskRequest({ parameters: { pin: 1234, ok: false, big: 10n, empty: '', gone: null, when: new Date(0) } }, { paths: ['parameters.*'] });
     expect(result.value).toEqual({
-      parameters: { pin: configured('1234'), ok: configured('false'), big: configured('10'), empty: configured(''), gone: null, when: configured('1970-01-01T00:00:00.000Z') },
+      parameters: {
+        pin: configured('1234'),
+        ok: configured('false'),
+        big: configured('10'),
+        empty: configured(''),
+        gone: null,
+        when: configured('1970-01-01T00:00:00.000Z'),
+      },
     });
     expect(result.value.parameters.empty).toBe('[masked: configured path, 0 chars]');
     expect(maskedPaths(result)).toEqual(['parameters.pin', 'parameters.ok', 'parameters.big', 'parameters.empty', 'parameters.when']);
@@ -436,7 +459,15 @@ describe('masking as readers read', () => {
   });
 
   it('matches configured paths as policy reads keys: canonical, dotted, through lists', () => {
-    const parameters = { PIN: '4821', 'pin ': '1', '\uFF50\uFF49\uFF4E': '2', 'pin\u200B': '3', customer: [{ ssn: '123-45-6789' }], 'customer.ssn': '987-65-4321', other: 'x' };
+    const parameters = {
+      PIN: '4821',
+      'pin ': '1',
+      '\uFF50\uFF49\uFF4E': '2',
+      'pin\u200B': '3',
+      customer: [{ ssn: '123-45-6789' }],
+      'customer.ssn': '987-65-4321',
+      other: 'x',
+    };
     const { value } = maskRequest({ parameters }, { paths: ['parameters.pin', 'parameters.customer.ssn'] });
     const shown = JSON.stringify(value);
     for (const secret of ['4821', '123-45-6789', '987-65-4321']) expect(shown).not.toContain(secret);
@@ -505,8 +536,24 @@ describe('masking a recorded request', () => {
     const masked = maskRequest(request).value;
     expect(masked.environment).toBe(`${'e'.repeat(120)} pwd=${password('ab')}`);
     expect(actionRequestSchema.safeParse(masked).success).toBe(false);
-    const records = decideIntake([], { requester: 'agent', request: masked, bodyCommitment: 'h', parametersCommitment: 'p', masked: [], policy: { rule: 'r', effect: 'require_approval', requiredApprovals: 1, approvers: ['a'] } });
-    const chain = records.map((e, i) => ({ requestId: 'act_1', seq: i + 1, at: '2026-01-01T00:00:00Z', prevHash: '0'.repeat(64), hash: '0'.repeat(64), signature: '', keyId: 'k', ...e }));
+    const records = decideIntake([], {
+      requester: 'agent',
+      request: masked,
+      bodyCommitment: 'h',
+      parametersCommitment: 'p',
+      masked: [],
+      policy: { rule: 'r', effect: 'require_approval', requiredApprovals: 1, approvers: ['a'] },
+    });
+    const chain = records.map((e, i) => ({
+      requestId: 'act_1',
+      seq: i + 1,
+      at: '2026-01-01T00:00:00Z',
+      prevHash: '0'.repeat(64),
+      hash: '0'.repeat(64),
+      signature: '',
+      keyId: 'k',
+      ...e,
+    }));
     expect(deriveState(chain)?.request.environment).toBe(masked.environment);
   });
 });
@@ -515,11 +562,8 @@ describe('masking a recorded request', () => {
 // Properties
 
 /** Text around a secret that no detector reads: words of letters and harmless punctuation. */
-const surrounding = fc
-  .array(fc.stringMatching(/^[A-Za-z.,!?()-]{1,12}$/), { maxLength: 6 })
-  .map((words) => words.join(' '));
-const b64 = (chars: string, min: number, max: number) =>
-  fc.array(fc.constantFrom(...chars), { minLength: min, maxLength: max }).map((a) => a.join(''));
+const surrounding = fc.array(fc.stringMatching(/^[A-Za-z.,!?()-]{1,12}$/), { maxLength: 6 }).map((words) => words.join(' '));
+const b64 = (chars: string, min: number, max: number) => fc.array(fc.constantFrom(...chars), { minLength: min, maxLength: max }).map((a) => a.join(''));
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 const BASE64 = `${UPPER}abcdefghijklmnopqrstuvwxyz0123456789+/`;
 /** A card number with a network's first digit that passes Luhn. */
@@ -604,7 +648,10 @@ describe('masking properties', () => {
 describe('hidden character properties', () => {
   /** Text mixing hostile characters with anything else (lone surrogates, markup, emoji joiners included). */
   const hostileText = fc
-    .array(fc.oneof(fc.constantFrom(...HOSTILE_CHARACTERS.map(([, c]) => c), '\u200D', '👩\u200D💻', '\t', '\n'), fc.string({ unit: 'binary', maxLength: 4 })), { maxLength: 12 })
+    .array(
+      fc.oneof(fc.constantFrom(...HOSTILE_CHARACTERS.map(([, c]) => c), '\u200D', '👩\u200D💻', '\t', '\n'), fc.string({ unit: 'binary', maxLength: 4 })),
+      { maxLength: 12 },
+    )
     .map((parts) => parts.join(''));
 
   it('never appear raw on any surface: marking what a surface shows changes nothing', () => {

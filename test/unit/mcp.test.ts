@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { type CallToolResult, CallToolResultSchema, type Tool, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { splitCommandLine } from '../../cli/mcp';
 import { ApprovalDeadlineError, Countersign, CountersignApiError } from '../../client/index';
 import { ACTION_PATTERN, type ActionRequest, type ActionView } from '../../lambdas/core/request';
 import type { ApprovalOutcome, Approvals } from '../../mcp/approvals';
-import { actionName, createApprovalGateway, type ApprovalGateway } from '../../mcp/gateway';
-import { createApprovalServer, type ApprovalServerOptions } from '../../mcp/server';
+import { type ApprovalGateway, actionName, createApprovalGateway } from '../../mcp/gateway';
+import { type ApprovalServerOptions, createApprovalServer } from '../../mcp/server';
 
 const ROOT = join(import.meta.dirname, '../..');
 const UPSTREAM = { command: process.execPath, args: ['--import', 'tsx', 'test/fixtures/mcp-upstream.ts'], cwd: ROOT };
@@ -23,7 +23,16 @@ const _structural: Approvals = new Countersign({ url: 'http://127.0.0.1:1', apiK
 void _structural;
 
 function view(overrides: Partial<ActionView> = {}): ActionView {
-  return { id: 'act_1', status: 'pending', action: 'db.migrate', requester: 'agent', requiredApprovals: 1, votes: [], createdAt: '2025-01-01T00:00:00Z', ...overrides };
+  return {
+    id: 'act_1',
+    status: 'pending',
+    action: 'db.migrate',
+    requester: 'agent',
+    requiredApprovals: 1,
+    votes: [],
+    createdAt: '2025-01-01T00:00:00Z',
+    ...overrides,
+  };
 }
 
 function outcome(status: ApprovalOutcome['status'], overrides: Partial<ActionView> & { receipt?: string; reason?: string } = {}): ApprovalOutcome {
@@ -55,7 +64,15 @@ const text = (result: CallToolResult) => result.content.map((c) => (c.type === '
 describe('splitCommandLine', () => {
   it('splits like a shell: quotes, escapes, no expansion', () => {
     expect(splitCommandLine('node --import tsx test/fixtures/mcp-upstream.ts')).toEqual(['node', '--import', 'tsx', 'test/fixtures/mcp-upstream.ts']);
-    expect(splitCommandLine(`  npx -y "some server" 'a "b" $HOME' c\\ d "e\\"f" g''h `)).toEqual(['npx', '-y', 'some server', 'a "b" $HOME', 'c d', 'e"f', 'gh']);
+    expect(splitCommandLine(`  npx -y "some server" 'a "b" $HOME' c\\ d "e\\"f" g''h `)).toEqual([
+      'npx',
+      '-y',
+      'some server',
+      'a "b" $HOME',
+      'c d',
+      'e"f',
+      'gh',
+    ]);
     expect(splitCommandLine(`run "" ''`)).toEqual(['run', '', '']);
     expect(splitCommandLine('a|b; rm -rf * > out')).toEqual(['a|b;', 'rm', '-rf', '*', '>', 'out']);
     expect(splitCommandLine('')).toEqual([]);
@@ -103,7 +120,15 @@ describe('approval server', () => {
     expect(tools.map((t) => t.name)).toEqual(['request_approval', 'get_approval_status']);
     const [ask, status] = tools as [Tool, Tool];
     expect(ask.inputSchema.required).toEqual(['action']);
-    expect(Object.keys(ask.inputSchema.properties!).sort()).toEqual(['action', 'environment', 'justification', 'onBehalfOf', 'parameters', 'resource', 'timeoutSeconds']);
+    expect(Object.keys(ask.inputSchema.properties!).sort()).toEqual([
+      'action',
+      'environment',
+      'justification',
+      'onBehalfOf',
+      'parameters',
+      'resource',
+      'timeoutSeconds',
+    ]);
     expect(ask.inputSchema.properties!.action).toMatchObject({ type: 'string', pattern: ACTION_PATTERN.source });
     expect(ask.inputSchema.properties!.timeoutSeconds).toMatchObject({ type: 'integer', default: 300, maximum: 3600 });
     expect(ask.inputSchema.properties!.parameters).toMatchObject({ type: 'object' });
@@ -114,7 +139,14 @@ describe('approval server', () => {
   });
 
   it('approved: asks with every field, the client name as agent, the deadline; answers the id and receipt', async () => {
-    approvals.answer = async () => outcome('approved', { id: 'act_ok', action: 'db.migrate', decidedBy: 'approvers', votes: [{ approver: 'alice@example.com', decision: 'approve', at: 'now' }], receipt: 'aaa.bbb.ccc' });
+    approvals.answer = async () =>
+      outcome('approved', {
+        id: 'act_ok',
+        action: 'db.migrate',
+        decidedBy: 'approvers',
+        votes: [{ approver: 'alice@example.com', decision: 'approve', at: 'now' }],
+        receipt: 'aaa.bbb.ccc',
+      });
     const result = await call('request_approval', {
       action: 'db.migrate',
       resource: 'arn:aws:rds:eu-west-1:123:db:orders',
@@ -251,7 +283,8 @@ describe('approval server', () => {
       expiresAt: '2025-01-01T01:00:00Z',
     });
 
-    approvals.status = async (id) => view({ id, status: 'approved', decidedBy: 'approvers', receipt: 'r.e.c', votes: [{ approver: 'bob@example.com', decision: 'approve', at: 'now' }] });
+    approvals.status = async (id) =>
+      view({ id, status: 'approved', decidedBy: 'approvers', receipt: 'r.e.c', votes: [{ approver: 'bob@example.com', decision: 'approve', at: 'now' }] });
     const approved = await call('get_approval_status', { id: 'act_abc' });
     expect(approvals.statusAsked[1]).toEqual({ id: 'act_abc', waitSeconds: undefined });
     expect(text(approved)).toContain('receipt: r.e.c');
@@ -298,7 +331,8 @@ describe('approval gateway', () => {
     const result = (await gateway.upstream.request({ method: 'tools/call', params: { name: 'calls' } }, CallToolResultSchema)) as CallToolResult;
     return result.structuredContent as { total: number; byTool: Record<string, number> };
   };
-  const call = async (name: string, args?: Record<string, unknown>) => (await client.callTool({ name, ...(args ? { arguments: args } : {}) })) as CallToolResult;
+  const call = async (name: string, args?: Record<string, unknown>) =>
+    (await client.callTool({ name, ...(args ? { arguments: args } : {}) })) as CallToolResult;
 
   it('lists exactly the upstream tools, across its pages', async () => {
     const upstreamTools: unknown[] = [];
@@ -316,7 +350,12 @@ describe('approval gateway', () => {
     expect(listed.tools.find((t) => t.name === 'delete_branch')).toEqual({
       name: 'delete_branch',
       description: 'Deletes a branch. Irreversible.',
-      inputSchema: { type: 'object', properties: { branch: { type: 'string' }, force: { type: 'boolean' } }, required: ['branch'], additionalProperties: false },
+      inputSchema: {
+        type: 'object',
+        properties: { branch: { type: 'string' }, force: { type: 'boolean' } },
+        required: ['branch'],
+        additionalProperties: false,
+      },
       annotations: { destructiveHint: true, idempotentHint: true },
     });
     expect(client.getServerCapabilities()?.tools).toEqual({ listChanged: true });
@@ -329,7 +368,11 @@ describe('approval gateway', () => {
     const result = await call('delete_branch', { branch: 'main', force: true });
     expect(result).toEqual({ content: [{ type: 'text', text: 'deleted main' }], _meta: { 'example.com/upstream': 'kept' } });
     expect(approvals.asked).toHaveLength(1);
-    expect(approvals.asked[0]!.request).toEqual({ action: 'mcp.git-server.delete_branch', resource: 'mcp://git-server/delete_branch', parameters: { branch: 'main', force: true } });
+    expect(approvals.asked[0]!.request).toEqual({
+      action: 'mcp.git-server.delete_branch',
+      resource: 'mcp://git-server/delete_branch',
+      parameters: { branch: 'main', force: true },
+    });
     expect(approvals.asked[0]!.options?.timeoutMs).toBe(60_000);
     expect((await upstreamCalls()).byTool.delete_branch).toBe((before.byTool.delete_branch ?? 0) + 1);
   });
@@ -369,7 +412,9 @@ describe('approval gateway', () => {
     };
     result = await call('echo', { text: 'hi' });
     expect(result.isError).toBe(true);
-    expect(text(result)).toContain('Countersign could not approve mcp.git-server.echo, so the call was not made. Countersign API error unauthorized: no or bad credentials (HTTP 401)');
+    expect(text(result)).toContain(
+      'Countersign could not approve mcp.git-server.echo, so the call was not made. Countersign API error unauthorized: no or bad credentials (HTTP 401)',
+    );
 
     expect(await upstreamCalls()).toEqual(before);
     expect(approvals.asked).toHaveLength(4);
@@ -378,7 +423,11 @@ describe('approval gateway', () => {
   it('sanitizes odd tool names in the action; the upstream still gets its own name', async () => {
     const result = await call('Get.File', { path: 'README.md' });
     expect(text(result)).toBe('contents of README.md');
-    expect(approvals.asked[0]!.request).toEqual({ action: 'mcp.git-server.get_file', resource: 'mcp://git-server/Get.File', parameters: { path: 'README.md' } });
+    expect(approvals.asked[0]!.request).toEqual({
+      action: 'mcp.git-server.get_file',
+      resource: 'mcp://git-server/Get.File',
+      parameters: { path: 'README.md' },
+    });
   });
 
   it('a call without arguments asks with empty parameters; structured results pass through', async () => {
@@ -407,13 +456,15 @@ describe('approval gateway', () => {
     expect(() => process.kill(pid, 0)).not.toThrow();
     await own.close();
     await own.closed;
-    await expect.poll(() => {
-      try {
-        process.kill(pid, 0);
-        return 'alive';
-      } catch {
-        return 'gone';
-      }
-    }).toBe('gone');
+    await expect
+      .poll(() => {
+        try {
+          process.kill(pid, 0);
+          return 'alive';
+        } catch {
+          return 'gone';
+        }
+      })
+      .toBe('gone');
   });
 });

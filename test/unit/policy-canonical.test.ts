@@ -2,10 +2,11 @@
  * Canonical matching and refusals, case by case: the spellings that used to skip a stricter rule, each operator on
  * numbers as text, lists, respelled keys and values it cannot judge, and what `explainPolicy` and the 400 say.
  */
-import { stringify } from 'yaml';
+
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { parseConfig } from '../../lambdas/core/config';
-import { evaluatePolicy, explainPolicy, lookupParameter, refusalError, type PolicyInput, type PolicyVerdict } from '../../lambdas/core/policy';
+import { evaluatePolicy, explainPolicy, lookupParameter, type PolicyInput, type PolicyVerdict, refusalError } from '../../lambdas/core/policy';
 
 const config = (rules: unknown[], fallback: unknown = { effect: 'allow' }) =>
   parseConfig(
@@ -23,7 +24,8 @@ function verdict(v: PolicyVerdict): string {
   return v.refused ? `refused ${v.rule ?? '(fields)'}: ${v.problems.map((p) => p.path).join(', ')}` : `${v.rule} -> ${v.outcome.effect}`;
 }
 
-const decide = (cfg: ReturnType<typeof config>, request: Omit<PolicyInput, 'action'> & { action?: string }) => verdict(evaluatePolicy(cfg, { action: 'data.export', ...request }));
+const decide = (cfg: ReturnType<typeof config>, request: Omit<PolicyInput, 'action'> & { action?: string }) =>
+  verdict(evaluatePolicy(cfg, { action: 'data.export', ...request }));
 
 describe('the issue: spellings that skipped a deny', () => {
   const policy = config([
@@ -32,11 +34,23 @@ describe('the issue: spellings that skipped a deny', () => {
     { name: 'the-rest', match: {}, effect: 'allow' },
   ]);
 
-  it.each(['production', 'Production', 'production ', ' PRODUCTION', 'ＰＲＯＤＵＣＴＩＯＮ', '𝐩𝐫𝐨𝐝𝐮𝐜𝐭𝐢𝐨𝐧', 'production\u00A0', '\u3000production'])('environment %j is production', (environment) => {
-    expect(decide(policy, { environment })).toBe('no-prod -> deny');
-  });
+  it.each(['production', 'Production', 'production ', ' PRODUCTION', 'ＰＲＯＤＵＣＴＩＯＮ', '𝐩𝐫𝐨𝐝𝐮𝐜𝐭𝐢𝐨𝐧', 'production\u00A0', '\u3000production'])(
+    'environment %j is production',
+    (environment) => {
+      expect(decide(policy, { environment })).toBe('no-prod -> deny');
+    },
+  );
 
-  it.each(['produc\u200Btion', 'production\u200D', '\u202Eproduction', 'prod\u00ADuction', '\uFEFFproduction', 'production\u0000', 'production\t', 'production\n'])('environment %j is refused, naming the field', (environment) => {
+  it.each([
+    'produc\u200Btion',
+    'production\u200D',
+    '\u202Eproduction',
+    'prod\u00ADuction',
+    '\uFEFFproduction',
+    'production\u0000',
+    'production\t',
+    'production\n',
+  ])('environment %j is refused, naming the field', (environment) => {
     const v = evaluatePolicy(policy, { action: 'data.export', environment });
     expect(verdict(v)).toBe('refused (fields): environment');
     const body = refusalError(v as Extract<PolicyVerdict, { refused: true }>).toBody();
@@ -45,7 +59,12 @@ describe('the issue: spellings that skipped a deny', () => {
   });
 
   it('refuses hidden characters in resource, onBehalfOf and agent.name too, each named', () => {
-    const v = evaluatePolicy(policy, { action: 'x.y', resource: 'arn:aws:s3:::prod\u200B-x', onBehalfOf: 'carol@example.com\u2066', agent: { name: 'bot\u202E' } });
+    const v = evaluatePolicy(policy, {
+      action: 'x.y',
+      resource: 'arn:aws:s3:::prod\u200B-x',
+      onBehalfOf: 'carol@example.com\u2066',
+      agent: { name: 'bot\u202E' },
+    });
     expect(verdict(v)).toBe('refused (fields): resource, onBehalfOf, agent.name');
   });
 
@@ -59,7 +78,7 @@ describe('the issue: spellings that skipped a deny', () => {
     [{ rows: '50000.0', format: 'csv\u200B' }],
     [{ rows: [['５００００']], format: ' csv ' }],
     [{ ROWS: 50000, 'format\u200B': 'csv' }],
-    [{ 'ｒｏｗｓ': 50000, ' Format ': 'csv' }],
+    [{ ｒｏｗｓ: 50000, ' Format ': 'csv' }],
   ])('parameters %j are a big export', (parameters) => {
     expect(decide(policy, { parameters })).toBe('big-exports -> deny');
   });
@@ -213,8 +232,14 @@ describe('parameter paths and keys', () => {
   });
 
   it('names the colliding keys and the list in what the agent is told', () => {
-    expect(lookupParameter({ rows: 1, Rows: 2 }, 'rows')).toMatchObject({ kind: 'unjudged', needs: 'parameters holds both "rows" and "Rows", which policy reads as one key: send it once' });
-    expect(lookupParameter({ db: [{}, {}] }, 'db.host')).toMatchObject({ kind: 'unjudged', needs: 'policy reads host inside parameters.db: send one object there, not a list' });
+    expect(lookupParameter({ rows: 1, Rows: 2 }, 'rows')).toMatchObject({
+      kind: 'unjudged',
+      needs: 'parameters holds both "rows" and "Rows", which policy reads as one key: send it once',
+    });
+    expect(lookupParameter({ db: [{}, {}] }, 'db.host')).toMatchObject({
+      kind: 'unjudged',
+      needs: 'policy reads host inside parameters.db: send one object there, not a list',
+    });
     expect(lookupParameter(JSON.parse('{"__proto__": {"x": 1}}'), '__proto__.x')).toEqual({ kind: 'present', value: 1 });
     expect(lookupParameter({}, 'constructor')).toEqual({ kind: 'absent' });
   });
@@ -263,7 +288,13 @@ describe('explainPolicy', () => {
   it('shows a field refused before any rule, its hidden characters marked', () => {
     expect(explainPolicy(policy, { action: 'x', environment: 'prod\u202Euction' })).toEqual({
       refused: true,
-      problems: [{ path: 'environment', is: 'is "prod[U+202E]uction"', needs: 'holds a hidden character (U+202E): send it without invisible, bidi or control characters' }],
+      problems: [
+        {
+          path: 'environment',
+          is: 'is "prod[U+202E]uction"',
+          needs: 'holds a hidden character (U+202E): send it without invisible, bidi or control characters',
+        },
+      ],
       skipped: [],
     });
   });

@@ -6,9 +6,9 @@
  * or is refused: never a less strict one. And a value a reached rule cannot judge never lets a later rule decide.
  */
 import fc from 'fast-check';
-import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { parseConfig, type Config } from '../../lambdas/core/config';
+import { stringify } from 'yaml';
+import { type Config, parseConfig } from '../../lambdas/core/config';
 import { evaluatePolicy, type PolicyInput, type PolicyVerdict } from '../../lambdas/core/policy';
 
 const STRICTNESS = { allow: 0, require_approval: 1, deny: 2 } as const;
@@ -30,7 +30,12 @@ const HOSTS = ['prod-db', 'dev-db'];
 const NUMBERS = [0, 5, 100, 9999, 10000, 10001, 50000, 0.5, -3];
 
 /** A condition on one parameter: one or two operators, with bounds and values of every type. */
-const scalarValue = fc.oneof(fc.constantFrom<string | number | boolean>(...FORMATS, ...TABLES, ...HOSTS, 'true'), fc.constantFrom(...NUMBERS), fc.constantFrom('10000', '5e4', '100'), fc.boolean());
+const scalarValue = fc.oneof(
+  fc.constantFrom<string | number | boolean>(...FORMATS, ...TABLES, ...HOSTS, 'true'),
+  fc.constantFrom(...NUMBERS),
+  fc.constantFrom('10000', '5e4', '100'),
+  fc.boolean(),
+);
 const operator = fc.oneof(
   fc.record({ gt: fc.constantFrom(...NUMBERS) }),
   fc.record({ gte: fc.constantFrom(...NUMBERS) }),
@@ -54,7 +59,9 @@ const match = fc
     onBehalfOf: fc.constantFrom(...PEOPLE_GLOBS),
     parameters: fc.dictionary(fc.constantFrom(...PATHS), condition, { minKeys: 1, maxKeys: 2 }),
   })
-  .chain((all) => fc.subarray(Object.keys(all) as Array<keyof typeof all>, { minLength: 1, maxLength: 3 }).map((keys) => Object.fromEntries(keys.map((k) => [k, all[k]]))));
+  .chain((all) =>
+    fc.subarray(Object.keys(all) as Array<keyof typeof all>, { minLength: 1, maxLength: 3 }).map((keys) => Object.fromEntries(keys.map((k) => [k, all[k]]))),
+  );
 const effect = fc.constantFrom<Effect>('allow', 'require_approval', 'deny');
 
 const configArb = fc.record({ rules: fc.array(fc.record({ match, effect }), { minLength: 1, maxLength: 5 }), fallback: effect }).map(({ rules, fallback }) => {
@@ -106,10 +113,15 @@ const MATH_BOLD = (s: string) =>
 const INVISIBLE = ['\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF', '\u00AD', '\u202E', '\u0000'];
 const SPACES = [' ', '\u00A0', '\u3000', '\u2003', '  '];
 
-type TextRespelling = { kind: 'upper' | 'mixed' | 'full-width' | 'math-bold' | 'ligature' } | { kind: 'pad' | 'inner-space' | 'invisible'; pick: number; at: number };
+type TextRespelling =
+  | { kind: 'upper' | 'mixed' | 'full-width' | 'math-bold' | 'ligature' }
+  | { kind: 'pad' | 'inner-space' | 'invisible'; pick: number; at: number };
 // Invisible characters are rarer: in the fields rules name things by, intake refuses them, which ends the run.
 const textRespelling: fc.Arbitrary<TextRespelling> = fc.oneof(
-  { arbitrary: fc.constantFrom<TextRespelling>({ kind: 'upper' }, { kind: 'mixed' }, { kind: 'full-width' }, { kind: 'math-bold' }, { kind: 'ligature' }), weight: 5 },
+  {
+    arbitrary: fc.constantFrom<TextRespelling>({ kind: 'upper' }, { kind: 'mixed' }, { kind: 'full-width' }, { kind: 'math-bold' }, { kind: 'ligature' }),
+    weight: 5,
+  },
   { arbitrary: fc.record({ kind: fc.constantFrom('pad' as const, 'inner-space' as const), pick: fc.nat(), at: fc.nat() }), weight: 3 },
   { arbitrary: fc.record({ kind: fc.constant('invisible' as const), pick: fc.nat(), at: fc.nat() }), weight: 1 },
 );
@@ -138,7 +150,11 @@ function respellText(text: string, how: TextRespelling): string {
 }
 
 type ValueRespelling = { text: TextRespelling[]; number: number; wrap: number };
-const valueRespelling: fc.Arbitrary<ValueRespelling> = fc.record({ text: fc.array(textRespelling, { maxLength: 2 }), number: fc.nat({ max: 6 }), wrap: fc.nat({ max: 3 }) });
+const valueRespelling: fc.Arbitrary<ValueRespelling> = fc.record({
+  text: fc.array(textRespelling, { maxLength: 2 }),
+  number: fc.nat({ max: 6 }),
+  wrap: fc.nat({ max: 3 }),
+});
 
 /** A number as text (plain, padded, signed, with a decimal point, in exponent form, full-width), or left a number. */
 function respellNumber(n: number, how: number): string | number {
@@ -181,7 +197,10 @@ const texts = fc.array(textRespelling, { minLength: 1, maxLength: 3 });
 const requestRespelling: fc.Arbitrary<RequestRespelling> = fc.record({
   fields: fc.record({ environment: texts, resource: texts, agent: texts, onBehalfOf: texts }, { requiredKeys: [] }),
   keys: fc.record({ rows: texts, format: texts, dryRun: texts, table: texts, db: texts, host: texts }, { requiredKeys: [] }),
-  values: fc.record({ rows: valueRespelling, format: valueRespelling, dryRun: valueRespelling, table: valueRespelling, host: valueRespelling }, { requiredKeys: [] }),
+  values: fc.record(
+    { rows: valueRespelling, format: valueRespelling, dryRun: valueRespelling, table: valueRespelling, host: valueRespelling },
+    { requiredKeys: [] },
+  ),
   flattenDb: fc.boolean(),
 });
 

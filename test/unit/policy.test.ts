@@ -43,7 +43,9 @@ describe('evaluatePolicy', () => {
   });
 
   it('takes the first matching rule', () => {
-    const both = parseConfig('version: 1\nrules:\n  - { name: a, match: { action: "x.*" }, effect: deny }\n  - { name: b, match: { action: "x.y" }, effect: allow }\n');
+    const both = parseConfig(
+      'version: 1\nrules:\n  - { name: a, match: { action: "x.*" }, effect: deny }\n  - { name: b, match: { action: "x.y" }, effect: allow }\n',
+    );
     expect(evaluatePolicy(both, { action: 'x.y' }).rule).toBe('a');
   });
 

@@ -1,15 +1,15 @@
-import { createHash, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, webcrypto, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject, sign as nodeSign, verify as nodeVerify, webcrypto } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  ReceiptError,
   approvedByHumans,
   assembleReceipt,
   derToJose,
   parametersHash,
+  type ReceiptClaims,
+  ReceiptError,
+  type ReceiptErrorCode,
   receiptSigningInput,
   verifyReceipt,
-  type ReceiptClaims,
-  type ReceiptErrorCode,
 } from '../../lambdas/core/receipt';
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -35,7 +35,11 @@ const claims: ReceiptClaims = {
 };
 
 /** Signs like KMS does (DER ECDSA over SHA-256 of the input), then converts, as the KMS adapter does. */
-function signWith(key: KeyObject, body: ReceiptClaims | Record<string, unknown>, header: Record<string, unknown> = { alg: 'ES256', typ: 'JWT', kid: KID }): string {
+function signWith(
+  key: KeyObject,
+  body: ReceiptClaims | Record<string, unknown>,
+  header: Record<string, unknown> = { alg: 'ES256', typ: 'JWT', kid: KID },
+): string {
   const input = `${b64json(header)}.${b64json(body)}`;
   return assembleReceipt(input, derToJose(nodeSign('sha256', Buffer.from(input), key)));
 }
@@ -111,7 +115,9 @@ describe('receipts', () => {
   it('is a standard ES256 JWS: WebCrypto verifies its raw signature', async () => {
     const jws = signWith(privateKey, claims);
     const [h, c, s] = jws.split('.') as [string, string, string];
-    const key = await webcrypto.subtle.importKey('spki', publicKey.export({ format: 'der', type: 'spki' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+    const key = await webcrypto.subtle.importKey('spki', publicKey.export({ format: 'der', type: 'spki' }), { name: 'ECDSA', namedCurve: 'P-256' }, false, [
+      'verify',
+    ]);
     const ok = await webcrypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, key, Buffer.from(s, 'base64url'), Buffer.from(`${h}.${c}`));
     expect(ok).toBe(true);
   });
@@ -162,12 +168,7 @@ describe('receipts', () => {
     const jws = signWith(privateKey, claims);
     const reordered = { columns: ['id', 'email'], format: 'csv', table: 'customers' };
     expect(verifyReceipt(jws, publicKey, { now, parameters: reordered }).paramsSha256).toBe(claims.paramsSha256);
-    for (const changed of [
-      { ...parameters, format: 'parquet' },
-      { ...parameters, columns: ['email', 'id'] },
-      { ...parameters, limit: 10 },
-      undefined,
-    ]) {
+    for (const changed of [{ ...parameters, format: 'parquet' }, { ...parameters, columns: ['email', 'id'] }, { ...parameters, limit: 10 }, undefined]) {
       expect(receiptErrorOf(() => verifyReceipt(jws, publicKey, { now, parameters: changed })).code).toBe('parameters_mismatch');
     }
   });
@@ -186,17 +187,20 @@ describe('receipts', () => {
 
     it('action: exactly, no folding', () => {
       expect(codeOf({ action: 'data.export' })).toBe('valid');
-      for (const other of ['data.exports', 'Data.Export', 'data.export ', 'data.*', 'db.drop']) expect(codeOf({ action: other }), other).toBe('action_mismatch');
+      for (const other of ['data.exports', 'Data.Export', 'data.export ', 'data.*', 'db.drop'])
+        expect(codeOf({ action: other }), other).toBe('action_mismatch');
       const error = receiptErrorOf(() => verifyReceipt(jws, publicKey, { now, action: 'db.drop' }));
       expect(error.message).toBe('receipt is for action "data.export"; expected action "db.drop"');
     });
 
     it('resource and environment: in the canonical form policy compares (case, width, hidden characters, spacing)', () => {
-      for (const same of ['production', 'Production ', ' PRODUCTION', 'ｐｒｏｄｕｃｔｉｏｎ', 'pro\u200Bduction']) expect(codeOf({ environment: same }), same).toBe('valid');
+      for (const same of ['production', 'Production ', ' PRODUCTION', 'ｐｒｏｄｕｃｔｉｏｎ', 'pro\u200Bduction'])
+        expect(codeOf({ environment: same }), same).toBe('valid');
       for (const other of ['staging', 'prod', 'production-eu', '']) expect(codeOf({ environment: other }), other).toBe('environment_mismatch');
       expect(codeOf({ resource: claims.resource!.toUpperCase() })).toBe('valid');
       expect(codeOf({ resource: `  ${claims.resource}\t` })).toBe('valid');
-      for (const other of ['arn:aws:rds:eu-west-1:123456789012:db:users', 'arn:aws:rds:eu-west-1:123456789012:db', '*', '']) expect(codeOf({ resource: other }), other).toBe('resource_mismatch');
+      for (const other of ['arn:aws:rds:eu-west-1:123456789012:db:users', 'arn:aws:rds:eu-west-1:123456789012:db', '*', ''])
+        expect(codeOf({ resource: other }), other).toBe('resource_mismatch');
       const error = receiptErrorOf(() => verifyReceipt(jws, publicKey, { now, environment: 'staging' }));
       expect(error.message).toBe('receipt is for environment "production"; expected environment "staging"');
       expect(receiptErrorOf(() => verifyReceipt(jws, publicKey, { now, resource: '' })).message).toBe(

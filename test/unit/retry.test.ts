@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { retryBudgetMs, RetryableError, TimeoutError, untilAborted, withRetries } from '../../lambdas/core/retry';
+import { RetryableError, retryBudgetMs, TimeoutError, untilAborted, withRetries } from '../../lambdas/core/retry';
 
 describe('withRetries', () => {
   it('tries again until it succeeds, up to the limit', async () => {
@@ -51,7 +51,12 @@ describe('withRetries in time', () => {
     vi.useFakeTimers();
     const signals: AbortSignal[] = [];
     const { outcome, ms } = await run(
-      withRetries((_attempt, signal) => (signals.push(signal), new Promise<never>(() => {})), { attempts: 3, attemptTimeoutMs: 1000, baseDelayMs: 100, maxDelayMs: 200 }),
+      withRetries((_attempt, signal) => (signals.push(signal), new Promise<never>(() => {})), {
+        attempts: 3,
+        attemptTimeoutMs: 1000,
+        baseDelayMs: 100,
+        maxDelayMs: 200,
+      }),
     );
     expect(outcome.status).toBe('rejected');
     expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(TimeoutError);
@@ -65,7 +70,9 @@ describe('withRetries in time', () => {
     vi.useFakeTimers();
     let calls = 0;
     const deadline = Date.now() + 2500;
-    const { outcome, ms } = await run(withRetries(() => (calls++, new Promise<never>(() => {})), { attempts: 10, attemptTimeoutMs: 1000, baseDelayMs: 10, maxDelayMs: 10, deadline }));
+    const { outcome, ms } = await run(
+      withRetries(() => (calls++, new Promise<never>(() => {})), { attempts: 10, attemptTimeoutMs: 1000, baseDelayMs: 10, maxDelayMs: 10, deadline }),
+    );
     expect(outcome.status).toBe('rejected');
     expect(ms).toBeLessThanOrEqual(2500);
     expect(calls).toBeGreaterThanOrEqual(2);
@@ -76,7 +83,9 @@ describe('withRetries in time', () => {
     vi.useFakeTimers();
     let calls = 0;
     const deadline = Date.now() + 1000;
-    const { outcome, ms } = await run(withRetries(async () => (calls++, Promise.reject(new RetryableError('429', 5000))), { attempts: 3, maxDelayMs: 5000, deadline }));
+    const { outcome, ms } = await run(
+      withRetries(async () => (calls++, Promise.reject(new RetryableError('429', 5000))), { attempts: 3, maxDelayMs: 5000, deadline }),
+    );
     expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(RetryableError);
     expect(calls).toBe(1);
     expect(ms).toBe(0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, safeHref } from '../../lambdas/core/html';
-import { REVIEW_PAGE_HEADERS, renderMessagePage, renderReviewPage, type ReviewView } from '../../lambdas/decision/review-page';
+import { REVIEW_PAGE_HEADERS, type ReviewView, renderMessagePage, renderReviewPage } from '../../lambdas/decision/review-page';
 import * as localHtml from '../../local/html';
 
 const APPROVER = 'arn:aws:iam::123456789012:user/bob';
@@ -68,7 +68,38 @@ describe('renderReviewPage escaping', () => {
   it('has no script, no event handler, no link and no external resource at all', () => {
     const all = tags(html);
     expect(all.length).toBeGreaterThan(20);
-    const allowed = new Set(['html', 'head', 'meta', 'title', 'style', 'body', 'main', 'header', 'p', 'span', 'h1', 'h2', 'h3', 'code', 'bdi', 'div', 'section', 'dl', 'dt', 'dd', 'pre', 'strong', 'time', 'ul', 'li', 'q', 'form', 'label', 'textarea', 'button']);
+    const allowed = new Set([
+      'html',
+      'head',
+      'meta',
+      'title',
+      'style',
+      'body',
+      'main',
+      'header',
+      'p',
+      'span',
+      'h1',
+      'h2',
+      'h3',
+      'code',
+      'bdi',
+      'div',
+      'section',
+      'dl',
+      'dt',
+      'dd',
+      'pre',
+      'strong',
+      'time',
+      'ul',
+      'li',
+      'q',
+      'form',
+      'label',
+      'textarea',
+      'button',
+    ]);
     for (const tag of all) {
       expect(allowed, tag).toContain(/^<([a-z0-9]+)/.exec(tag)![1]);
       expect(tag).not.toMatch(/\s(on[a-z]+|src|href|srcset|style)\s*=/i);
@@ -116,7 +147,9 @@ describe('renderReviewPage content', () => {
   });
 
   it('says plainly when optional context is missing', () => {
-    const html = renderReviewPage(view({ justification: undefined, onBehalfOf: undefined, agent: undefined, parameters: undefined, resource: undefined, expiresAt: undefined, votes: [] }));
+    const html = renderReviewPage(
+      view({ justification: undefined, onBehalfOf: undefined, agent: undefined, parameters: undefined, resource: undefined, expiresAt: undefined, votes: [] }),
+    );
     expect(html).toContain('<p class="none" data-testid="justification">No justification was given.</p>');
     expect(html).toContain('<span class="none" data-testid="on-behalf-of">not given</span>');
     expect(html).toContain('<span class="none" data-testid="resource">not given</span>');
@@ -146,9 +179,7 @@ describe('renderReviewPage decision form', () => {
   });
 
   it('shows the approver their own vote instead of a form', () => {
-    const html = renderReviewPage(
-      view({ votes: [{ approver: APPROVER, decision: 'deny', reason: 'no', at: '2026-03-01T11:59:00.000Z' }] }),
-    );
+    const html = renderReviewPage(view({ votes: [{ approver: APPROVER, decision: 'deny', reason: 'no', at: '2026-03-01T11:59:00.000Z' }] }));
     expect(html).not.toContain('<form');
     expect(html).not.toContain('<button');
     expect(html).toContain('You denied this request on');

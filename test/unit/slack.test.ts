@@ -2,15 +2,17 @@
  * The Slack channel's pure parts (escaping, messages and Block Kit limits, the v0 signature, the Slack user binding),
  * its adapter against a loopback server standing in for Slack, and the interaction handler with fake dependencies.
  */
-import { sampleState } from '../fixtures/approval-state';
+
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { HttpEvent } from '../../lambdas/adapters/http';
+import { allowedResponseUrl, postSlackMessage, postToResponseUrl, SlackApiError, SlackRateLimitedError } from '../../lambdas/adapters/slack';
+import type { ApproverPorts } from '../../lambdas/app/vote';
 import type { ApprovalState } from '../../lambdas/core/approval';
-import { parseConfig, type Config } from '../../lambdas/core/config';
+import { type Config, parseConfig } from '../../lambdas/core/config';
 import { CountersignError } from '../../lambdas/core/errors';
-import { markHidden } from '../../lambdas/core/text';
 import {
   approvalRequestMessage,
   approverForSlackUser,
@@ -20,15 +22,14 @@ import {
   outcomeMessage,
   progressMessage,
   reviewUrlOf,
+  SLACK_LIMITS,
   slackBlockActionsSchema,
   slackUsersOf,
   truncateText,
   verifySlackSignature,
-  SLACK_LIMITS,
 } from '../../lambdas/core/slack';
-import type { HttpEvent } from '../../lambdas/adapters/http';
-import { allowedResponseUrl, postSlackMessage, postToResponseUrl, SlackApiError, SlackRateLimitedError } from '../../lambdas/adapters/slack';
-import type { ApproverPorts } from '../../lambdas/app/vote';
+import { markHidden } from '../../lambdas/core/text';
+import { sampleState } from '../fixtures/approval-state';
 import { memoryPolicy, memoryPorts } from '../fixtures/memory-ports';
 
 // The vote itself is the test's to answer: these tests are about the Slack route around it.
@@ -49,12 +50,17 @@ vi.mock('../../lambdas/app/vote', async (original) => ({
     return undefined;
   },
 }));
+
 import { handleSlackInteraction } from '../../lambdas/decision/slack-interactions';
 
 const LOOKALIKES: Record<string, string> = { '\u2217': '*', '\u02CD': '_', '\u223C': '~', '\u02CB': '`' };
 /** What a reader sees: Slack's entities decoded, look-alikes read as the characters they stand for. */
 const asRead = (escaped: string) =>
-  escaped.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/[\u2217\u02CD\u223C\u02CB]/g, (c) => LOOKALIKES[c]!);
+  escaped
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/[\u2217\u02CD\u223C\u02CB]/g, (c) => LOOKALIKES[c]!);
 /** Nothing Slack's mrkdwn parser acts on: no control characters, no formatting characters, only its three entities. */
 const isInert = (escaped: string) => !/[<>*_~`]/.test(escaped) && !/&(?!amp;|lt;|gt;)/.test(escaped);
 
@@ -149,7 +155,10 @@ function textObjects(value: unknown, found: TextObject[] = []): TextObject[] {
   }
   return found;
 }
-const allText = (message: unknown) => textObjects(message).map((t) => t.text).join('\n');
+const allText = (message: unknown) =>
+  textObjects(message)
+    .map((t) => t.text)
+    .join('\n');
 type Block = { type: string; [k: string]: any };
 
 describe('approvalRequestMessage', () => {
@@ -183,7 +192,12 @@ describe('approvalRequestMessage', () => {
     expect(actions[0]!.elements).toEqual([
       { type: 'button', action_id: 'countersign_approve', text: { type: 'plain_text', text: 'Approve', emoji: false }, style: 'primary', value: 'act_abc123' },
       { type: 'button', action_id: 'countersign_deny', text: { type: 'plain_text', text: 'Deny', emoji: false }, style: 'danger', value: 'act_abc123' },
-      { type: 'button', action_id: 'countersign_review', text: { type: 'plain_text', text: 'Review', emoji: false }, url: 'https://cs.example/v1/actions/act_abc123/review' },
+      {
+        type: 'button',
+        action_id: 'countersign_review',
+        text: { type: 'plain_text', text: 'Review', emoji: false },
+        url: 'https://cs.example/v1/actions/act_abc123/review',
+      },
     ]);
     expect(reviewUrlOf({ blocks: message.blocks })).toBe('https://cs.example/v1/actions/act_abc123/review');
   });
@@ -209,7 +223,10 @@ describe('approvalRequestMessage', () => {
     }
     for (const o of objects.filter((t) => t.type === 'plain_text')) expect(o.emoji).toBe(false);
     // The agent's text is shown as typed (plain_text is not parsed).
-    const plainText = objects.filter((t) => t.type === 'plain_text').map((t) => t.text).join('\n');
+    const plainText = objects
+      .filter((t) => t.type === 'plain_text')
+      .map((t) => t.text)
+      .join('\n');
     for (const needle of Object.values(EVIL)) expect(plainText).toContain(needle);
     expect(plainText).toContain(EVIL_TEXT);
     // The notification fallback is mrkdwn: escaped.
@@ -219,7 +236,14 @@ describe('approvalRequestMessage', () => {
 
   it('respects Block Kit limits, truncating long agent text visibly', () => {
     const huge = stateOf(
-      { votes: Array.from({ length: 100 }, (_, i) => ({ approver: `approver-${i}@example.com`, decision: 'approve' as const, reason: 'r'.repeat(900), at: 'x' })) },
+      {
+        votes: Array.from({ length: 100 }, (_, i) => ({
+          approver: `approver-${i}@example.com`,
+          decision: 'approve' as const,
+          reason: 'r'.repeat(900),
+          at: 'x',
+        })),
+      },
       {
         resource: 'r'.repeat(2048),
         environment: 'e'.repeat(128),
@@ -229,7 +253,11 @@ describe('approvalRequestMessage', () => {
         action: 'a'.repeat(128),
       },
     );
-    for (const m of [approvalRequestMessage(huge, { reviewUrl: 'https://cs.example/r', channel: 'C1' }), progressMessage(huge, 'https://cs.example/r'), outcomeMessage({ ...huge, outcome: { status: 'approved', decidedBy: 'approvers', at: 'x' } })]) {
+    for (const m of [
+      approvalRequestMessage(huge, { reviewUrl: 'https://cs.example/r', channel: 'C1' }),
+      progressMessage(huge, 'https://cs.example/r'),
+      outcomeMessage({ ...huge, outcome: { status: 'approved', decidedBy: 'approvers', at: 'x' } }),
+    ]) {
       expect(m.blocks.length).toBeLessThanOrEqual(SLACK_LIMITS.blocks);
       for (const block of m.blocks as Block[]) {
         if (block.type === 'header') expect(block.text.text.length).toBeLessThanOrEqual(SLACK_LIMITS.headerText);
@@ -253,7 +281,10 @@ describe('approvalRequestMessage', () => {
   });
 
   it('leaves out what the request does not have', () => {
-    const bare = stateOf({}, { resource: undefined, environment: undefined, onBehalfOf: undefined, agent: undefined, justification: undefined, parameters: undefined });
+    const bare = stateOf(
+      {},
+      { resource: undefined, environment: undefined, onBehalfOf: undefined, agent: undefined, justification: undefined, parameters: undefined },
+    );
     const text = allText(approvalRequestMessage(bare, { reviewUrl: 'https://cs.example/r', channel: 'C1' }));
     for (const absent of ['Resource', 'Environment', 'On behalf of', 'Agent', 'Justification']) expect(text).not.toContain(absent);
     expect(text).toContain('{}');
@@ -282,15 +313,24 @@ describe('response_url bodies', () => {
     expect(allText(body)).toContain('Approved by alice@example.com, bob@example.com.');
     expect(decidersOf(approved)).toEqual(['alice@example.com', 'bob@example.com']);
 
-    const denied = stateOf({ votes: [alice, { approver: 'bob@example.com', decision: 'deny', reason: `no ${EVIL.channel}`, at: 'x' }], outcome: { status: 'denied', decidedBy: 'approvers', reason: `no ${EVIL.channel}`, at: 'x' } });
+    const denied = stateOf({
+      votes: [alice, { approver: 'bob@example.com', decision: 'deny', reason: `no ${EVIL.channel}`, at: 'x' }],
+      outcome: { status: 'denied', decidedBy: 'approvers', reason: `no ${EVIL.channel}`, at: 'x' },
+    });
     expect(allText(outcomeMessage(denied))).toContain(`Denied by bob@example.com. Reason: no ${EVIL.channel}`);
     expect(isInert(outcomeMessage(denied).text)).toBe(true);
-    expect(allText(outcomeMessage(stateOf({ outcome: { status: 'expired', decidedBy: 'timeout', at: 'x' } })))).toContain('Expired: nobody decided before 2026-01-01T01:00:00.000Z');
+    expect(allText(outcomeMessage(stateOf({ outcome: { status: 'expired', decidedBy: 'timeout', at: 'x' } })))).toContain(
+      'Expired: nobody decided before 2026-01-01T01:00:00.000Z',
+    );
     expect(allText(outcomeMessage(stateOf({ outcome: { status: 'cancelled', decidedBy: 'requester', at: 'x' } })))).toContain('Cancelled by the requester');
   });
 
   it('answers only the clicking user with an escaped ephemeral message', () => {
-    expect(ephemeralMessage(`not counted: ${EVIL.channel} *x*`)).toEqual({ response_type: 'ephemeral', replace_original: false, text: `not counted: &lt;!channel&gt; \u2217x\u2217` });
+    expect(ephemeralMessage(`not counted: ${EVIL.channel} *x*`)).toEqual({
+      response_type: 'ephemeral',
+      replace_original: false,
+      text: `not counted: &lt;!channel&gt; \u2217x\u2217`,
+    });
   });
 });
 
@@ -362,7 +402,9 @@ describe('approverForSlackUser', () => {
   });
 
   it('refuses one Slack user bound to two people in the config, naming both places', () => {
-    expect(() => parseConfig(CONFIG_YAML.replace('U0ERIN', 'U0ALICE'))).toThrow(/groups\.admins\.members\.1\.slackUserId: is the same person as groups\.owners\.members\.0/);
+    expect(() => parseConfig(CONFIG_YAML.replace('U0ERIN', 'U0ALICE'))).toThrow(
+      /groups\.admins\.members\.1\.slackUserId: is the same person as groups\.owners\.members\.0/,
+    );
   });
 
   it('finds the Slack users to DM for an identity under any spelling', () => {
@@ -410,7 +452,10 @@ describe('slackBlockActionsSchema', () => {
 /** A loopback server standing in for Slack: records what it is sent and answers as told. */
 function fakeSlack() {
   const received: Array<{ path: string; headers: IncomingMessage['headers']; body: string }> = [];
-  let answer: (path: string) => { status: number; headers?: Record<string, string>; body: string } = () => ({ status: 200, body: '{"ok":true,"channel":"C1","ts":"1.2"}' });
+  let answer: (path: string) => { status: number; headers?: Record<string, string>; body: string } = () => ({
+    status: 200,
+    body: '{"ok":true,"channel":"C1","ts":"1.2"}',
+  });
   const server: Server = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
@@ -476,7 +521,17 @@ describe('Slack adapter', () => {
       // Slack's own Web API (the default): hooks.slack.com only, never loopback.
       delete process.env.COUNTERSIGN_SLACK_API_URL;
       expect(allowedResponseUrl('https://hooks.slack.com/actions/T1/2/x')?.hostname).toBe('hooks.slack.com');
-      for (const refused of ['http://hooks.slack.com/actions/x', 'https://hooks.slack.com.evil.example/x', 'https://evil.example/hooks.slack.com', 'https://user:pw@hooks.slack.com/x', 'https://hooks.slack.com:8443/x', `${base}/respond`, 'http://localhost/x', 'http://[::1]/x', 'not a url']) {
+      for (const refused of [
+        'http://hooks.slack.com/actions/x',
+        'https://hooks.slack.com.evil.example/x',
+        'https://evil.example/hooks.slack.com',
+        'https://user:pw@hooks.slack.com/x',
+        'https://hooks.slack.com:8443/x',
+        `${base}/respond`,
+        'http://localhost/x',
+        'http://[::1]/x',
+        'not a url',
+      ]) {
         expect(allowedResponseUrl(refused), refused).toBeUndefined();
       }
       await expect(postToResponseUrl(`${base}/respond`, { text: 'x' })).rejects.toMatchObject({ error: 'response_url_not_allowed' });
@@ -486,7 +541,13 @@ describe('Slack adapter', () => {
       expect(allowedResponseUrl('https://hooks.slack.com/actions/T1/2/x')?.hostname).toBe('hooks.slack.com');
       expect(allowedResponseUrl(`${base}/actions/T1/2/x`)?.href).toBe(`${base}/actions/T1/2/x`);
       const port = Number(new URL(base).port);
-      for (const refused of [`http://127.0.0.1:${port + 1}/respond`, `http://localhost:${port}/respond`, `https://127.0.0.1:${port}/respond`, `http://u:p@127.0.0.1:${port}/respond`, 'http://10.0.0.1/x']) {
+      for (const refused of [
+        `http://127.0.0.1:${port + 1}/respond`,
+        `http://localhost:${port}/respond`,
+        `https://127.0.0.1:${port}/respond`,
+        `http://u:p@127.0.0.1:${port}/respond`,
+        'http://10.0.0.1/x',
+      ]) {
         expect(allowedResponseUrl(refused), refused).toBeUndefined();
       }
       await postToResponseUrl(`${base}/respond`, ephemeralMessage('hello'));
@@ -542,11 +603,16 @@ describe('handleSlackInteraction (fake dependencies)', () => {
       isBase64Encoded: Boolean(opts.base64),
     } as unknown as HttpEvent;
   }
-  const payload = (over: Record<string, unknown> = {}, action: Record<string, unknown> = {}) => blockActions({ response_url: `${base}/respond`, ...over }, action);
+  const payload = (over: Record<string, unknown> = {}, action: Record<string, unknown> = {}) =>
+    blockActions({ response_url: `${base}/respond`, ...over }, action);
 
   it('refuses a bad, tampered or stale signature with 401 before reading or voting anything', async () => {
     calls.length = 0;
-    for (const e of [event(payload(), { secret: 'wrong' }), event(payload(), { tamper: true }), event(payload(), { ts: Math.floor(Date.now() / 1000) - 600 })]) {
+    for (const e of [
+      event(payload(), { secret: 'wrong' }),
+      event(payload(), { tamper: true }),
+      event(payload(), { ts: Math.floor(Date.now() / 1000) - 600 }),
+    ]) {
       const res = await handleSlackInteraction(e, deps);
       expect(res.statusCode).toBe(401);
       expect(JSON.parse(res.body!).error.code).toBe('unauthorized');
@@ -564,7 +630,9 @@ describe('handleSlackInteraction (fake dependencies)', () => {
   it('acknowledges what it does not act on, and answers 400 for an unreadable signed payload', async () => {
     calls.length = 0;
     expect(await handleSlackInteraction(event({ type: 'view_closed', user: { id: 'U0ALICE' } }), deps)).toMatchObject({ statusCode: 200, body: '' });
-    expect(await handleSlackInteraction(event(payload({}, { action_id: 'countersign_review', value: undefined, url: 'https://cs.example/r' })), deps)).toMatchObject({ statusCode: 200, body: '' });
+    expect(
+      await handleSlackInteraction(event(payload({}, { action_id: 'countersign_review', value: undefined, url: 'https://cs.example/r' })), deps),
+    ).toMatchObject({ statusCode: 200, body: '' });
     expect((await handleSlackInteraction(event('not an object'), deps)).statusCode).toBe(400);
     expect((await handleSlackInteraction(event(payload({ actions: [] })), deps)).statusCode).toBe(400);
     expect(calls).toEqual([]);
@@ -606,7 +674,10 @@ describe('handleSlackInteraction (fake dependencies)', () => {
     calls.length = 0;
     for (const user of ['U0NOBODY', 'U0SHARED']) {
       await handleSlackInteraction(event(payload({ user: { id: user, name: 'alice', username: 'alice@example.com' } })), deps);
-      expect(JSON.parse(responses.received.at(-1)!.body)).toMatchObject({ response_type: 'ephemeral', text: expect.stringMatching(/not linked to a Countersign approver/) });
+      expect(JSON.parse(responses.received.at(-1)!.body)).toMatchObject({
+        response_type: 'ephemeral',
+        text: expect.stringMatching(/not linked to a Countersign approver/),
+      });
     }
     await handleSlackInteraction(event(payload({}, { value: '../../etc' })), deps);
     expect(JSON.parse(responses.received.at(-1)!.body).text).toMatch(/no such request/);

@@ -1,9 +1,9 @@
-import { sampleState } from '../fixtures/approval-state';
 import { describe, expect, it } from 'vitest';
-import type { ApprovalState } from '../../lambdas/core/approval';
-import { CARD_LIMITS, approvalRequestCard, escapeTeamsMarkdown, requestLandingUrl, teamsMessageSchema } from '../../lambdas/core/teams';
 import { postTeamsCard, retryAfterMs, TeamsWebhookError } from '../../lambdas/adapters/teams';
+import type { ApprovalState } from '../../lambdas/core/approval';
 import { RetryableError } from '../../lambdas/core/retry';
+import { approvalRequestCard, CARD_LIMITS, escapeTeamsMarkdown, requestLandingUrl, teamsMessageSchema } from '../../lambdas/core/teams';
+import { sampleState } from '../fixtures/approval-state';
 
 const LANDING = requestLandingUrl('https://cs.example.com/', 'act_abc123');
 
@@ -18,9 +18,19 @@ const stateWith = (request: Partial<ApprovalState['request']> = {}, extra: Parti
 type Block = { type: string; text?: string; facts?: Array<{ title: string; value: string }> };
 const cardOf = (state: ApprovalState) => {
   const message = teamsMessageSchema.parse(approvalRequestCard(state, { landingUrl: LANDING }));
-  return message.attachments[0]!.content as unknown as { body: Block[]; actions: Array<{ type: string; title: string; url: string }>; version: string; $schema: string };
+  return message.attachments[0]!.content as unknown as {
+    body: Block[];
+    actions: Array<{ type: string; title: string; url: string }>;
+    version: string;
+    $schema: string;
+  };
 };
-const facts = (state: ApprovalState) => Object.fromEntries(cardOf(state).body.find((b) => b.type === 'FactSet')!.facts!.map((f) => [f.title, f.value]));
+const facts = (state: ApprovalState) =>
+  Object.fromEntries(
+    cardOf(state)
+      .body.find((b) => b.type === 'FactSet')!
+      .facts!.map((f) => [f.title, f.value]),
+  );
 /** The blocks after a heading: parameters and justification. */
 const blockAfter = (state: ApprovalState, heading: RegExp) => {
   const body = cardOf(state).body;
@@ -55,7 +65,17 @@ describe('Teams approval card', () => {
     expect(card.$schema).toBe('http://adaptivecards.io/schemas/adaptive-card.json');
     expect(card.version).toBe('1.5');
     expect(card.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Review and decide', url: 'https://cs.example.com/v1/actions/act_abc123/review' }]);
-    expect(Object.keys(facts(stateWith()))).toEqual(['Action', 'Resource', 'Environment', 'Requester', 'On behalf of', 'Agent', 'Rule', 'Approvals needed', 'Expires']);
+    expect(Object.keys(facts(stateWith()))).toEqual([
+      'Action',
+      'Resource',
+      'Environment',
+      'Requester',
+      'On behalf of',
+      'Agent',
+      'Rule',
+      'Approvals needed',
+      'Expires',
+    ]);
     expect(unescapeMarkdown(facts(stateWith()).Requester!)).toBe('arn:aws:iam::123456789012:role/analyst');
     expect(unescapeMarkdown(facts(stateWith()).Agent!)).toBe('analyst-bot, model some-llm, run r-42');
     expect(facts(stateWith())['Approvals needed']).toBe('2');
@@ -74,7 +94,14 @@ describe('Teams approval card', () => {
   });
 
   it('leaves out facts that were not given and says when no justification was', () => {
-    const bare = stateWith({ resource: undefined, environment: undefined, onBehalfOf: undefined, agent: undefined, justification: undefined, parameters: undefined });
+    const bare = stateWith({
+      resource: undefined,
+      environment: undefined,
+      onBehalfOf: undefined,
+      agent: undefined,
+      justification: undefined,
+      parameters: undefined,
+    });
     expect(Object.keys(facts(bare))).toEqual(['Action', 'Requester', 'Rule', 'Approvals needed', 'Expires']);
     expect(blockAfter(bare, /^Justification/).text).toBe('No justification was given.');
     expect(blockAfter(bare, /^Parameters$/).text).toBe('No parameters.');
@@ -126,12 +153,16 @@ describe('Teams approval card', () => {
     });
 
     it('shows what the agent wrote: unescaping gives the text back', () => {
-      for (const [, input] of cases.filter(([name]) => !/CRLF|bidi|zero-width|marker/.test(name))) expect(unescapeMarkdown(escapeTeamsMarkdown(input))).toBe(input);
+      for (const [, input] of cases.filter(([name]) => !/CRLF|bidi|zero-width|marker/.test(name)))
+        expect(unescapeMarkdown(escapeTeamsMarkdown(input))).toBe(input);
     });
 
     it('escapes every agent-supplied value on the card', () => {
       const evil = '[x](https://evil.example) **b** <at>All</at> {{DATE(2026-01-01T00:00:00Z)}}';
-      const state = stateWith({ resource: evil, environment: evil, onBehalfOf: evil, justification: evil, agent: { name: evil }, parameters: { [evil]: evil } }, { requester: evil });
+      const state = stateWith(
+        { resource: evil, environment: evil, onBehalfOf: evil, justification: evil, agent: { name: evil }, parameters: { [evil]: evil } },
+        { requester: evil },
+      );
       const values = Object.entries(facts(state)).filter(([title]) => !['Action', 'Rule', 'Approvals needed', 'Expires'].includes(title));
       expect(values).toHaveLength(5);
       for (const [, value] of values) expect(unescapedSignificant(value)).toEqual([]);
@@ -161,7 +192,9 @@ describe('Teams approval card', () => {
     });
 
     it('cuts long facts and long or many parameters', () => {
-      expect(facts(stateWith({ resource: 'r'.repeat(2048) })).Resource).toBe(`${'r'.repeat(CARD_LIMITS.fact)} … (cut: ${2048 - CARD_LIMITS.fact} more characters; the review page shows everything)`);
+      expect(facts(stateWith({ resource: 'r'.repeat(2048) })).Resource).toBe(
+        `${'r'.repeat(CARD_LIMITS.fact)} … (cut: ${2048 - CARD_LIMITS.fact} more characters; the review page shows everything)`,
+      );
       const many = Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, i]));
       const lines = blockAfter(stateWith({ parameters: many }), /^Parameters$/).text!.split('\n\n');
       expect(lines).toHaveLength(CARD_LIMITS.parameterLines + 1);
@@ -184,7 +217,10 @@ describe('postTeamsCard', () => {
     return { calls, fetchImpl };
   };
   const failure = async (promise: Promise<unknown>) => {
-    const err = await promise.then(() => undefined, (e: unknown) => e as Error);
+    const err = await promise.then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(err).toBeInstanceOf(Error);
     expect(`${err!.message} ${err!.stack}`).not.toContain('SECRETSIG');
     return err!;

@@ -37,7 +37,16 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-const AWS_ENV = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'COUNTERSIGN_URL', 'COUNTERSIGN_API_KEY'];
+const AWS_ENV = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_PROFILE',
+  'COUNTERSIGN_URL',
+  'COUNTERSIGN_API_KEY',
+];
 function cleanEnv(extra: Record<string, string> = {}) {
   for (const name of AWS_ENV) vi.stubEnv(name, undefined);
   for (const [name, value] of Object.entries(extra)) vi.stubEnv(name, value);
@@ -49,7 +58,10 @@ describe('resolveEndpoint', () => {
     expect(resolveEndpoint({ apiKey: 'k' })).toEqual({ url: DEFAULT_URL, auth: { kind: 'bearer', apiKey: 'k' } });
     cleanEnv({ COUNTERSIGN_URL: 'https://cs.example.com/prod/', COUNTERSIGN_API_KEY: 'env-key' });
     expect(resolveEndpoint()).toEqual({ url: 'https://cs.example.com/prod', auth: { kind: 'bearer', apiKey: 'env-key' } });
-    expect(resolveEndpoint({ url: 'http://127.0.0.1:9999', apiKey: 'arg-key' })).toEqual({ url: 'http://127.0.0.1:9999', auth: { kind: 'bearer', apiKey: 'arg-key' } });
+    expect(resolveEndpoint({ url: 'http://127.0.0.1:9999', apiKey: 'arg-key' })).toEqual({
+      url: 'http://127.0.0.1:9999',
+      auth: { kind: 'bearer', apiKey: 'arg-key' },
+    });
   });
 
   it('without a key, signs with SigV4: region from an execute-api host, else AWS_REGION / AWS_DEFAULT_REGION, else a clear error', () => {
@@ -81,7 +93,9 @@ function expectedSignature(request: Seen, secret: string, region: string): strin
   const amzDate = String(request.headers['x-amz-date']);
   const scope = `${amzDate.slice(0, 8)}/${region}/execute-api/aws4_request`;
   const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, amzDate.slice(0, 8)), region), 'execute-api'), 'aws4_request');
-  return createHmac('sha256', key).update(['AWS4-HMAC-SHA256', amzDate, scope, sha(canonical)].join('\n')).digest('hex');
+  return createHmac('sha256', key)
+    .update(['AWS4-HMAC-SHA256', amzDate, scope, sha(canonical)].join('\n'))
+    .digest('hex');
 }
 
 describe('apiRequest', () => {
@@ -101,7 +115,12 @@ describe('apiRequest', () => {
   });
 
   it('signs with SigV4 (execute-api) using credentials from the environment', async () => {
-    cleanEnv({ AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', AWS_SESSION_TOKEN: 'session-token', AWS_REGION: 'eu-west-1' });
+    cleanEnv({
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+      AWS_SESSION_TOKEN: 'session-token',
+      AWS_REGION: 'eu-west-1',
+    });
     const endpoint = resolveEndpoint({ url: base });
     expect(endpoint.auth).toMatchObject({ kind: 'sigv4', region: 'eu-west-1' });
     await apiRequest(endpoint, { method: 'POST', path: '/v1/actions/act_1/decision', body: { decision: 'approve' }, query: { wait: 1 } });
@@ -109,7 +128,9 @@ describe('apiRequest', () => {
     const date = /^(\d{8})T\d{6}Z$/.exec(String(headers['x-amz-date']))?.[1];
     expect(date).toBeDefined();
     expect(headers.authorization).toMatch(
-      new RegExp(`^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/${date}/eu-west-1/execute-api/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$`),
+      new RegExp(
+        `^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/${date}/eu-west-1/execute-api/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$`,
+      ),
     );
     expect(headers.authorization).toContain('x-amz-date');
     expect(headers['x-amz-security-token']).toBe('session-token');
@@ -125,7 +146,9 @@ describe('apiRequest', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const error = await apiRequest(resolveEndpoint({ url: `http://127.0.0.1:${port}`, apiKey: 'secret-key' }), { method: 'GET', path: '/healthz' }).catch((e: unknown) => e);
+    const error = await apiRequest(resolveEndpoint({ url: `http://127.0.0.1:${port}`, apiKey: 'secret-key' }), { method: 'GET', path: '/healthz' }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(CountersignApiError);
     expect(error).toMatchObject({ status: 0, code: 'network_error' });
     expect(String((error as Error).message)).not.toContain('secret-key');

@@ -5,7 +5,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { askForAction, type AskInput } from '../../lambdas/app/ask';
+import { type AskInput, askForAction } from '../../lambdas/app/ask';
 import { writeCheckpoints } from '../../lambdas/app/checkpoint';
 import { exportLedger } from '../../lambdas/app/export';
 import { finalizeRequest, tellRequester } from '../../lambdas/app/finalize';
@@ -14,13 +14,13 @@ import { cancelAction, readAction, readAuditTrail, WAIT_POLL_MS } from '../../la
 import { repairPending, runRepair } from '../../lambdas/app/repair';
 import { castVote, pendingFor } from '../../lambdas/app/vote';
 import { publicView, statusOf } from '../../lambdas/core/approval';
+import type { CallbackBody } from '../../lambdas/core/callback';
 import { parseConfig } from '../../lambdas/core/config';
 import { CountersignError } from '../../lambdas/core/errors';
 import { verifyChain } from '../../lambdas/core/ledger-record';
-import type { CallbackBody } from '../../lambdas/core/callback';
-import { verifyReceipt, receiptCoversParameters } from '../../lambdas/core/receipt';
+import { receiptCoversParameters, verifyReceipt } from '../../lambdas/core/receipt';
 import { AlreadySettledError } from '../../lambdas/core/workflow';
-import { MemoryLeases, memoryPorts, type MemoryPorts } from '../fixtures/memory-ports';
+import { MemoryLeases, type MemoryPorts, memoryPorts } from '../fixtures/memory-ports';
 
 const AGENT = 'arn:aws:iam::111122223333:role/agent';
 const config = parseConfig(`
@@ -45,8 +45,10 @@ channels:
   slack: { botToken: env:SLACK_BOT_TOKEN, signingSecret: env:SLACK_SIGNING_SECRET, channel: C0APPROVALS }
 `);
 
-const ask = (ports: MemoryPorts, request: AskInput['request'], more: Partial<AskInput> = {}) => askForAction(ports, { requester: AGENT, request, callbackNetwork: 'public', ...more });
-const vote = (ports: MemoryPorts, id: string, approver: string, decision: 'approve' | 'deny' = 'approve') => castVote(ports, id, { approver, via: 'decision_api', signedIn: true }, { decision });
+const ask = (ports: MemoryPorts, request: AskInput['request'], more: Partial<AskInput> = {}) =>
+  askForAction(ports, { requester: AGENT, request, callbackNetwork: 'public', ...more });
+const vote = (ports: MemoryPorts, id: string, approver: string, decision: 'approve' | 'deny' = 'approve') =>
+  castVote(ports, id, { approver, via: 'decision_api', signedIn: true }, { decision });
 const publicKey = async (ports: MemoryPorts) => createPublicKey(await ports.signer.publicKeyPem());
 
 describe('asking', () => {
@@ -75,7 +77,14 @@ describe('asking', () => {
     const ports = memoryPorts(config);
     const { state } = await ask(ports, { action: 'data.export', environment: 'production' });
     expect(statusOf(state)).toBe('pending');
-    expect(state.policy).toMatchObject({ rule: 'exports', requiredApprovals: 2, approvers: ['alice@example.com', 'bob@example.com'], timeoutSeconds: 3600, remindAfterSeconds: 600, channels: ['email', 'slack'] });
+    expect(state.policy).toMatchObject({
+      rule: 'exports',
+      requiredApprovals: 2,
+      approvers: ['alice@example.com', 'bob@example.com'],
+      timeoutSeconds: 3600,
+      remindAfterSeconds: 600,
+      channels: ['email', 'slack'],
+    });
     expect(state.policy?.expiresAt).toBe(new Date(ports.clock.now().getTime() + 3_600_000).toISOString());
     expect(ports.workflow.started).toEqual(new Set([state.id]));
     expect(await ports.requests.listPending(10)).toEqual([state.id]);
@@ -84,7 +93,13 @@ describe('asking', () => {
   it('sums a cross-team quorum for the record', async () => {
     const ports = memoryPorts(config);
     const { state } = await ask(ports, { action: 'iam.grant' });
-    expect(state.policy).toMatchObject({ requiredApprovals: 2, require: [{ group: 'owners', min: 1 }, { group: 'security', min: 1, members: ['carol@example.com'] }] });
+    expect(state.policy).toMatchObject({
+      requiredApprovals: 2,
+      require: [
+        { group: 'owners', min: 1 },
+        { group: 'security', min: 1, members: ['carol@example.com'] },
+      ],
+    });
   });
 
   it('lands a retry with the same Idempotency-Key on the same request, and refuses the key with another body', async () => {
@@ -93,7 +108,9 @@ describe('asking', () => {
     const again = await ask(ports, { action: 'data.export' }, { idempotencyKey: 'k-1' });
     expect(again.state.id).toBe(first.state.id);
     expect(await ports.ledger.read(first.state.id)).toHaveLength(2);
-    await expect(ask(ports, { action: 'data.export', parameters: { rows: 1 } }, { idempotencyKey: 'k-1' })).rejects.toMatchObject({ code: 'idempotency_conflict' });
+    await expect(ask(ports, { action: 'data.export', parameters: { rows: 1 } }, { idempotencyKey: 'k-1' })).rejects.toMatchObject({
+      code: 'idempotency_conflict',
+    });
     // Another requester's key is another request.
     const other = await ask(ports, { action: 'data.export' }, { idempotencyKey: 'k-1', requester: 'arn:aws:iam::111122223333:role/other' });
     expect(other.state.id).not.toBe(first.state.id);
@@ -156,7 +173,10 @@ describe('reading and waiting', () => {
     const answer = await waiting;
     expect(statusOf(answer.state)).toBe('approved');
     expect(ports.clock.now().getTime() - start).toBeLessThan(20_000);
-    expect(verifyReceipt(answer.receipt!, await ports.signer.publicKeyPem())).toMatchObject({ decidedBy: 'approvers', approvers: ['alice@example.com', 'bob@example.com'] });
+    expect(verifyReceipt(answer.receipt!, await ports.signer.publicKeyPem())).toMatchObject({
+      decidedBy: 'approvers',
+      approvers: ['alice@example.com', 'bob@example.com'],
+    });
     expect((await readAction(ports, 'alice@example.com', state.id, 0)).receipt).toBeUndefined();
     expect((await readAction(ports, 'audit@example.com', state.id, 0)).receipt).toBeUndefined();
   });
@@ -236,7 +256,12 @@ describe('notifying', () => {
     const ports = memoryPorts(config);
     const { state } = await ask(ports, { action: 'data.export' });
     expect(await notifyApprovers(ports, state.id, 'token-1', Number.MAX_SAFE_INTEGER)).toEqual({ notified: 4 });
-    expect(ports.outbox.sent.map((m) => `${m.channel}:${m.to}`).sort()).toEqual(['email:alice@example.com', 'email:bob@example.com', 'slack:C0APPROVALS', 'slack:U0ALICE']);
+    expect(ports.outbox.sent.map((m) => `${m.channel}:${m.to}`).sort()).toEqual([
+      'email:alice@example.com',
+      'email:bob@example.com',
+      'slack:C0APPROVALS',
+      'slack:U0ALICE',
+    ]);
     for (const m of ports.outbox.sent.filter((m) => m.to !== 'C0APPROVALS')) expect(m.reviewUrl).toMatch(/^https:\/\/countersign\.example\.com\/v1\/review\//);
     expect(await notifyApprovers(ports, state.id, 'token-2', Number.MAX_SAFE_INTEGER)).toEqual({ notified: 0 });
     expect(ports.outbox.sent).toHaveLength(4);
@@ -312,10 +337,17 @@ describe('finalizing', () => {
     const { state } = await ask(ports, { action: 'users.read', onBehalfOf: 'alice@example.com', callbackUrl: 'https://hooks.example.com/cs' });
     await tellRequester(ports, { sender: callbacks, network: 'public' }, state.id, () => {});
     expect(ports.outbox.sent.map((m) => `${m.channel}:${m.to}:${m.text}`)).toEqual([`slack:U0ALICE:Your request users.read (${state.id}) is approved.`]);
-    expect(calls).toEqual([{ url: 'https://hooks.example.com/cs', body: expect.objectContaining({ id: state.id, status: 'approved', decidedBy: 'policy', receipt: expect.any(String) }) }]);
+    expect(calls).toEqual([
+      {
+        url: 'https://hooks.example.com/cs',
+        body: expect.objectContaining({ id: state.id, status: 'approved', decidedBy: 'policy', receipt: expect.any(String) }),
+      },
+    ]);
 
     const local = await ask(ports, { action: 'users.read', callbackUrl: 'http://127.0.0.1:9/cb' }, { callbackNetwork: 'loopback' });
-    await expect(tellRequester(ports, { sender: callbacks, network: 'public' }, local.state.id, () => {})).rejects.toMatchObject({ name: 'Countersign.CallbackRefused' });
+    await expect(tellRequester(ports, { sender: callbacks, network: 'public' }, local.state.id, () => {})).rejects.toMatchObject({
+      name: 'Countersign.CallbackRefused',
+    });
     expect(calls).toHaveLength(1);
   });
 
@@ -324,7 +356,9 @@ describe('finalizing', () => {
     ports.outbox.fail = () => new Error('slack down');
     const failures: unknown[] = [];
     const { state } = await ask(ports, { action: 'users.read', onBehalfOf: 'alice@example.com' });
-    expect(await tellRequester(ports, { sender: { send: async () => 200 }, network: 'public' }, state.id, (e) => failures.push(e))).toEqual({ status: 'approved' });
+    expect(await tellRequester(ports, { sender: { send: async () => 200 }, network: 'public' }, state.id, (e) => failures.push(e))).toEqual({
+      status: 'approved',
+    });
     expect(failures).toHaveLength(1);
   });
 });
@@ -344,7 +378,11 @@ describe('repairing', () => {
     const overdue = await ask(ports, { action: 'data.export' });
     ports.clock.advance(30_000);
     const young = await ask(ports, { action: 'data.export' });
-    expect(await repairPending(ports, { stopAt: Number.MAX_SAFE_INTEGER, graceMs: 60_000, onFailure: () => {} })).toEqual({ completed: 0, started: 0, expired: 0 });
+    expect(await repairPending(ports, { stopAt: Number.MAX_SAFE_INTEGER, graceMs: 60_000, onFailure: () => {} })).toEqual({
+      completed: 0,
+      started: 0,
+      expired: 0,
+    });
     ports.clock.advance(3_700_000);
     const counts = await repairPending(ports, { stopAt: Number.MAX_SAFE_INTEGER, graceMs: 60_000, onFailure: () => {} });
     expect(counts).toEqual({ completed: 1, started: 0, expired: 2 });
@@ -359,7 +397,12 @@ describe('repairing', () => {
     await ask(ports, { action: 'data.export' });
     const leases = new MemoryLeases();
     leases.held.add('repair');
-    expect(await runRepair(ports, leases, { remainingMs: 60_000, graceMs: 0, onFailure: () => {} })).toEqual({ completed: 0, started: 0, expired: 0, skipped: true });
+    expect(await runRepair(ports, leases, { remainingMs: 60_000, graceMs: 0, onFailure: () => {} })).toEqual({
+      completed: 0,
+      started: 0,
+      expired: 0,
+      skipped: true,
+    });
     leases.held.clear();
     expect(await runRepair(ports, leases, { remainingMs: 5_000, graceMs: 0, onFailure: () => {} })).toEqual({ completed: 0, started: 0, expired: 0 });
   });
@@ -373,7 +416,11 @@ describe('repairing', () => {
     const real = ports.ledger.append.bind(ports.ledger);
     ports.ledger.append = async (id, decide) => (id === a.state.id ? Promise.reject(new Error('throttled')) : real(id, decide));
     const failed: string[] = [];
-    expect(await repairPending(ports, { stopAt: Number.MAX_SAFE_INTEGER, graceMs: 60_000, onFailure: (id) => failed.push(id) })).toEqual({ completed: 0, started: 0, expired: 1 });
+    expect(await repairPending(ports, { stopAt: Number.MAX_SAFE_INTEGER, graceMs: 60_000, onFailure: (id) => failed.push(id) })).toEqual({
+      completed: 0,
+      started: 0,
+      expired: 1,
+    });
     expect(failed).toEqual([a.state.id]);
     expect((await ports.requests.get(b.state.id))?.status).toBe('expired');
   });
@@ -388,7 +435,10 @@ describe('checkpoints and export', () => {
     expect(await writeCheckpoints({ clock: ports.clock, checkpoints, leases }, { settleSeconds: 60, remainingMs: 60_000 })).toEqual({ checkpoints: [] });
     expect(runs).toEqual([{ settleSeconds: 60, deadline: ports.clock.now().getTime() + 45_000 }]);
     leases.held.add('checkpoint');
-    expect(await writeCheckpoints({ clock: ports.clock, checkpoints, leases }, { settleSeconds: 60, remainingMs: 60_000 })).toEqual({ checkpoints: [], skipped: true });
+    expect(await writeCheckpoints({ clock: ports.clock, checkpoints, leases }, { settleSeconds: 60, remainingMs: 60_000 })).toEqual({
+      checkpoints: [],
+      skipped: true,
+    });
   });
 
   it('exports to auditors only, sealed, and refuses a window backwards or a cursor it did not sign', async () => {
@@ -397,7 +447,9 @@ describe('checkpoints and export', () => {
     const items = await ports.ledger.read(state.id);
     const exportSource = { page: async () => ({ items: items as unknown as Array<Record<string, unknown>> }), latestCheckpoint: async () => undefined };
     await expect(exportLedger(ports, exportSource, AGENT, {})).rejects.toMatchObject({ code: 'forbidden' });
-    await expect(exportLedger(ports, exportSource, 'audit@example.com', { since: '2026-12-01T00:00:00.000Z', until: '2026-11-01T00:00:00.000Z' })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(
+      exportLedger(ports, exportSource, 'audit@example.com', { since: '2026-12-01T00:00:00.000Z', until: '2026-11-01T00:00:00.000Z' }),
+    ).rejects.toMatchObject({ code: 'invalid_request' });
     const page = await exportLedger(ports, exportSource, 'Audit@Example.com', {});
     expect(page.cursor).toBeNull();
     expect(page.seal).toMatchObject({ records: 2 });

@@ -7,11 +7,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { wakeRequest } from '../../lambdas/app/notify';
-import { decideIntake, decideVote, deriveState, nextWait, planWake, type ApprovalState } from '../../lambdas/core/approval';
-import { type PolicyDecidedData } from '../../lambdas/core/records';
-import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
+import { type ApprovalState, decideIntake, decideVote, deriveState, nextWait, planWake } from '../../lambdas/core/approval';
 import { configSchema } from '../../lambdas/core/config';
 import { IdentityDirectory } from '../../lambdas/core/identity';
+import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
+import type { PolicyDecidedData } from '../../lambdas/core/records';
 import { workflowWaitSchema } from '../../lambdas/core/workflow';
 import { stampRecords } from '../fixtures/memory-ledger';
 import { memoryPorts } from '../fixtures/memory-ports';
@@ -53,11 +53,19 @@ function policyOf(s: Schedule): PolicyDecidedData {
 }
 
 function pendingChain(s: Schedule): AuditRecord[] {
-  const intake = { requester: 'arn:aws:iam::123456789012:role/agent', request: { action: 'data.export' }, bodyCommitment: 'b', parametersCommitment: 'p', masked: [], policy: policyOf(s) };
+  const intake = {
+    requester: 'arn:aws:iam::123456789012:role/agent',
+    request: { action: 'data.export' },
+    bodyCommitment: 'b',
+    parametersCommitment: 'p',
+    masked: [],
+    policy: policyOf(s),
+  };
   return settle([], (c) => decideIntake(c, intake), new Date(T0));
 }
 
-const vote = (chain: AuditRecord[], who: string, at: Date) => settle(chain, (c) => decideVote(c, { approver: who, via: 'decision_api', signedIn: true }, { decision: 'approve' }, at, directory), at);
+const vote = (chain: AuditRecord[], who: string, at: Date) =>
+  settle(chain, (c) => decideVote(c, { approver: who, via: 'decision_api', signedIn: true }, { decision: 'approve' }, at, directory), at);
 
 const scheduleArb = fc
   .record({
@@ -65,11 +73,13 @@ const scheduleArb = fc
     remind: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
     escalate: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
   })
-  .map(({ timeoutSeconds, remind, escalate }): Schedule => ({
-    timeoutSeconds,
-    ...(remind !== undefined ? { remindAfterSeconds: Math.max(1, Math.floor(remind * timeoutSeconds)) } : {}),
-    ...(escalate !== undefined ? { escalateAfterSeconds: Math.max(1, Math.floor(escalate * timeoutSeconds)) } : {}),
-  }));
+  .map(
+    ({ timeoutSeconds, remind, escalate }): Schedule => ({
+      timeoutSeconds,
+      ...(remind !== undefined ? { remindAfterSeconds: Math.max(1, Math.floor(remind * timeoutSeconds)) } : {}),
+      ...(escalate !== undefined ? { escalateAfterSeconds: Math.max(1, Math.floor(escalate * timeoutSeconds)) } : {}),
+    }),
+  );
 
 /** The invariant: a valid TimeoutSecondsPath that never overshoots the deadline by a whole second, or expired. */
 function expectValidWait(wait: { seconds: number; expired: boolean }, state: ApprovalState, now: number) {
@@ -96,7 +106,12 @@ describe('planWake and nextWait', () => {
           let chain = pendingChain(schedule);
           const deadline = T0 + schedule.timeoutSeconds * 1000;
           const now = Math.round(T0 + when * (deadline - T0));
-          if (remindedAt !== undefined) chain = stamp(chain, [{ type: 'reminded', actor: 'countersign', data: { channels: {}, approvers: [] } }], new Date(T0 + remindedAt * Math.max(0, now - T0)));
+          if (remindedAt !== undefined)
+            chain = stamp(
+              chain,
+              [{ type: 'reminded', actor: 'countersign', data: { channels: {}, approvers: [] } }],
+              new Date(T0 + remindedAt * Math.max(0, now - T0)),
+            );
           for (const who of APPROVERS.slice(0, votes)) chain = vote(chain, who, new Date(Math.min(now, deadline - 1)));
           const state = deriveState(chain)!;
           const plan = planWake(state, new Date(now), directory);
@@ -148,7 +163,8 @@ describe('Wake', () => {
             if (meanwhile === 'past-deadline') ports.clock.set(Math.max(now, deadline + 1500));
             if (meanwhile === 'vote' || meanwhile === 'settle') {
               const at = new Date(Math.min(now, deadline - 1));
-              for (const who of APPROVERS.slice(0, meanwhile === 'vote' ? 1 : 2)) ports.ledger.chains.set('act_wake', vote(ports.ledger.chains.get('act_wake')!, who, at));
+              for (const who of APPROVERS.slice(0, meanwhile === 'vote' ? 1 : 2))
+                ports.ledger.chains.set('act_wake', vote(ports.ledger.chains.get('act_wake')!, who, at));
             }
             return undefined;
           };
