@@ -555,11 +555,18 @@ describe('hostile input, end to end against local mode', () => {
     )
     .map((fields): JsonTree => ({ entries: Object.entries(fields).map(([k, v]) => (k === 'extra' ? (v as [string, JsonTree]) : [k, v as JsonTree])) }));
   /** Near-valid requests: right types, hostile content; most are accepted, which is what puts hostile text in the ledger. */
+  /** No lone surrogate (as String.prototype.isWellFormed, which the project's ES2022 lib does not declare). */
+  const wellFormed = (t: string) => !/\p{Cs}/u.test(t);
+  /** Well-formed Unicode (a lone surrogate is refused, which the other bodies try often enough): hostile otherwise. */
   const validString = (min: number, max: number) =>
     fc.oneof(
-      { arbitrary: oddString.filter((t) => t.length >= min && t.length <= max), weight: 5 },
+      { arbitrary: oddString.filter((t) => t.length >= min && t.length <= max && wellFormed(t)), weight: 5 },
       { arbitrary: fc.constantFrom(max).map((n) => 'x'.repeat(n)), weight: 1 },
     );
+  /** Parameters an intake accepts: keys neither repeated nor prototype-polluting, text well-formed. */
+  const validKey = paramKey.filter((k) => !['__proto__', 'constructor', 'prototype'].includes(k) && wellFormed(k));
+  const validScalar = paramScalar.filter((v) => typeof v !== 'string' || wellFormed(v));
+  const validParamTree = () => jsonTree({ key: validKey, scalar: validScalar, uniqueKeys: true });
   /** The fields policy compares may hold no hidden character (intake refuses them): hostile otherwise. */
   const plainString = (min: number, max: number) =>
     validString(min, max)
@@ -571,9 +578,21 @@ describe('hostile input, end to end against local mode', () => {
         action: fc.constantFrom('users.read', 'data.export', 'db.drop_x', 'infra.change', 'misc.thing', 'a:b_c-d.e'),
         resource: plainString(1, 2048),
         environment: fc.oneof(fc.constantFrom('production', 'staging'), plainString(1, 128)),
-        parameters: fc.array(fc.tuple(fc.oneof(fc.constant('__proto__'), paramKey), paramTree()), { maxLength: 5 }).map((entries): JsonTree => ({ entries })),
+        parameters: fc.uniqueArray(fc.tuple(validKey, validParamTree()), { maxLength: 5, selector: ([key]) => key }).map((entries): JsonTree => ({ entries })),
         justification: validString(0, 4000),
-        onBehalfOf: plainString(1, 256),
+        // Mostly identities (anything else is refused as no identity, which the other bodies try often enough).
+        onBehalfOf: fc.oneof(
+          {
+            arbitrary: fc.constantFrom(
+              'alice@example.com',
+              'Carol@Example.COM',
+              'arn:aws:iam::111122223333:role/deployer',
+              'arn:aws:iam::111122223333:user/ops',
+            ),
+            weight: 4,
+          },
+          { arbitrary: plainString(1, 256), weight: 1 },
+        ),
         agent: fc
           .record({ name: plainString(0, 256), model: validString(0, 256), runId: validString(0, 256) }, { requiredKeys: [] })
           .map((a): JsonTree => ({ entries: Object.entries(a) })),
