@@ -54,7 +54,7 @@ export function guardLoopbackHost(server: Server, options: { readonly browsers: 
  * Whether a request comes from a web page: browsers send `Origin` on every cross-origin request and CORS preflight,
  * and `Sec-Fetch-Site` and `Sec-Fetch-Dest` on every request; the AWS SDK sends none of them (Node's fetch sends only
  * `Sec-Fetch-Mode`). A page that calls 127.0.0.1 directly sends a loopback `Host`, so only this tells the local
- * DynamoDB, KMS and Step Functions endpoints (whose own code, dynalite, answers CORS with `*`) that a browser asks.
+ * DynamoDB, KMS, Step Functions and Secrets Manager endpoints (dynalite answers CORS with `*`) that a browser asks.
  */
 function fromBrowser(req: IncomingMessage): boolean {
   return req.headers.origin !== undefined || req.headers['sec-fetch-site'] !== undefined || req.headers['sec-fetch-dest'] !== undefined;

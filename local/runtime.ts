@@ -5,8 +5,9 @@
  * function as Lambda would: the bundle the stack builds (or, with COUNTERSIGN_LOCAL_SOURCE=1, its TypeScript source),
  * in execution environments of its own with the environment the template gives it, under the template's timeout and
  * reserved concurrency (./lambda.ts). Email, Slack and Teams go to local stand-ins of SES, Slack's Web API and a Teams
- * webhook (./channels.ts), which keep each message in the inbox. Data lives under the data folder, so a restart loses
- * nothing and waiting executions resume.
+ * webhook (./channels.ts), which keep each message in the inbox; the config's secrets come from the environment
+ * (`env:NAME`) or from a local Secrets Manager (ARNs, ./secrets-manager.ts). Data lives under the data folder, so a
+ * restart loses nothing and waiting executions resume.
  */
 import { mkdirSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer } from 'node:http';
@@ -25,6 +26,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateStateMachineCommand, SFNClient, StateMachineAlreadyExists, UpdateStateMachineCommand } from '@aws-sdk/client-sfn';
 import dynalite from 'dynalite';
+import { z } from 'zod';
 import { loadConfigFile } from '../lambdas/adapters/config-file';
 import { policyVersion } from '../lambdas/adapters/deployed-config';
 import { FUNCTION_ENV } from '../lambdas/adapters/environment';
@@ -40,6 +42,7 @@ import { LocalInbox } from './inbox';
 import { type LocalKeySpec, LocalKms } from './kms';
 import { type LocalFunctionSpec, LocalFunctions, stepFunctionsInvoker } from './lambda';
 import { LocalSchedules, type ScheduledRule, schedulesFromTemplate } from './schedules';
+import { LocalSecretsManager } from './secrets-manager';
 import { LocalStepFunctions } from './sfn';
 import type { LocalFunction } from './synth';
 
@@ -79,7 +82,14 @@ export interface LocalRuntime {
    * The local AWS endpoints, for the AWS SDK or CLI (`--endpoint-url`), and the local Slack Web API (`…/api`), whose
    * origin also serves response URLs (`<origin>/actions/…`; see ./channels.ts).
    */
-  readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string; readonly ses: string; readonly slack: string };
+  readonly endpoints: {
+    readonly dynamodb: string;
+    readonly kms: string;
+    readonly sfn: string;
+    readonly ses: string;
+    readonly slack: string;
+    readonly secretsManager: string;
+  };
   /** What the functions run, in a few words (`6 bundles, cached`). */
   readonly code: string;
   /** The functions' names (their logical ids). */
@@ -157,17 +167,30 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const kmsUrl = await kms.listen();
     servers.push(kms);
 
+    // Values for the config's Secrets Manager ARNs that local mode cannot supply itself (COUNTERSIGN_LOCAL_SECRETS).
+    let secretValues: Readonly<Record<string, string>>;
+    try {
+      secretValues = localSecretValues(process.env);
+    } catch (err) {
+      throw new LocalStartError((err as Error).message);
+    }
     // SES, Slack and Teams: they check what the functions send as the services do, and keep it in the inbox.
     const channels: LocalChannels = await startLocalChannels({
       inbox,
       emailSender: () => config.channels.email?.from,
       slackToken: () => {
         const ref = config.channels.slack?.botToken;
-        return ref?.startsWith('env:') ? localSecrets(config, process.env, channels)[ref.slice(4)] : undefined;
+        if (!ref) return undefined;
+        return ref.startsWith('env:') ? localSecrets(config, process.env, channels)[ref.slice(4)] : localSecretArns(config, secretValues, channels)[ref];
       },
       ...(options.faults ? { faults: options.faults } : {}),
     });
     servers.push(channels);
+
+    // Secrets Manager: the config's secret ARNs, with the values local mode gives their `env:NAME` equivalents.
+    const secretsManager = new LocalSecretsManager({ secrets: () => localSecretArns(config, secretValues, channels) });
+    const secretsManagerUrl = await secretsManager.listen();
+    servers.push(secretsManager);
 
     let lambdas: LocalFunctions | undefined;
     // Invocations still running when local mode stops must finish before the stores close under them.
@@ -249,7 +272,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const specsFor = (current: Config, built: LocalBundles | undefined) =>
       localFunctionSpecs(template, functions, names, {
         code: (fn) => (built ? { kind: 'bundle', file: built.files.get(fn.logicalId)! } : { kind: 'source', file: fn.entry }),
-        endpoints: { ...reach, ses: channels.ses, slackApi: channels.slackApi },
+        endpoints: { ...reach, ses: channels.ses, slackApi: channels.slackApi, secretsManager: secretsManagerUrl },
         publicUrl: url,
         secrets: localSecrets(current, process.env, channels),
         config: current,
@@ -356,7 +379,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     ready = true;
     return {
       url,
-      endpoints: { dynamodb: dynamodbUrl, kms: kmsUrl, sfn: sfnUrl, ses: channels.ses, slack: channels.slackApi },
+      endpoints: { dynamodb: dynamodbUrl, kms: kmsUrl, sfn: sfnUrl, ses: channels.ses, slack: channels.slackApi, secretsManager: secretsManagerUrl },
       code: codeSummary,
       functions: [...functions.keys()],
       invoke: (name, payload) => invoke(name, payload),
@@ -482,7 +505,7 @@ export function envSecretNames(config: Config): string[] {
   return [...new Set(secretRefs(config).flatMap(([, ref]) => (ref.startsWith('env:') ? [ref.slice(4)] : [])))].sort();
 }
 
-/** The values of the config's `env:NAME` secrets that are set here (local mode's stand-in for Secrets Manager). */
+/** The values of the config's `env:NAME` secrets that are set here (an ARN's is the local Secrets Manager's). */
 export function secretsFromEnvironment(config: Config, env: NodeJS.ProcessEnv): Record<string, string> {
   const secrets: Record<string, string> = {};
   for (const name of envSecretNames(config)) {
@@ -498,7 +521,8 @@ export const LOCAL_SLACK_BOT_TOKEN = 'xoxb-countersign-local';
 /**
  * The secrets the functions get in local mode: the `env:NAME` secrets set here, with the channels pointed at local
  * mode's own services. The Teams webhook secret is always the local webhook's URL (local mode never posts to Teams);
- * an unset Slack bot token is LOCAL_SLACK_BOT_TOKEN. A secret named by a Secrets Manager ARN is not served locally.
+ * an unset Slack bot token is LOCAL_SLACK_BOT_TOKEN. A secret named by a Secrets Manager ARN is served by the local
+ * Secrets Manager instead (see `localSecretArns`).
  */
 export function localSecrets(config: Config, env: NodeJS.ProcessEnv, channels: Pick<LocalChannels, 'teamsWebhook'>): Record<string, string> {
   const secrets = secretsFromEnvironment(config, env);
@@ -510,11 +534,65 @@ export function localSecrets(config: Config, env: NodeJS.ProcessEnv, channels: P
   return secrets;
 }
 
+/** The variable giving values for secret ARNs: a JSON object of ARN to value. */
+export const LOCAL_SECRETS_VARIABLE = 'COUNTERSIGN_LOCAL_SECRETS';
+
+const localSecretValuesSchema = z.record(z.string().min(1), z.string().min(1));
+
+/** COUNTERSIGN_LOCAL_SECRETS parsed (empty when unset); throws a one-line explanation when it is not an object of strings. */
+export function localSecretValues(env: NodeJS.ProcessEnv): Record<string, string> {
+  const text = env[LOCAL_SECRETS_VARIABLE];
+  if (!text) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${LOCAL_SECRETS_VARIABLE} must be a JSON object of secret ARN to value, e.g. '{"arn:aws:secretsmanager:…":"value"}'; it is not JSON`);
+  }
+  const parsed = localSecretValuesSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new Error(
+      `${LOCAL_SECRETS_VARIABLE} must be a JSON object of secret ARN to value (each a non-empty string), e.g. '{"arn:aws:secretsmanager:…":"value"}'`,
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * What the local Secrets Manager serves: each Secrets Manager ARN the config names, with the value local mode gives
+ * the same secret written as `env:NAME` (see `localSecrets`). The Teams webhook is always the local webhook's URL; the
+ * Slack bot token is its value in COUNTERSIGN_LOCAL_SECRETS (`values`), else LOCAL_SLACK_BOT_TOKEN; any other secret
+ * (the Slack signing secret, the OIDC client secret) only its value in COUNTERSIGN_LOCAL_SECRETS. An ARN with no value
+ * is not served, so reading it fails as on AWS (ResourceNotFoundException), and so does an ARN the config does not name.
+ */
+export function localSecretArns(
+  config: Config,
+  values: Readonly<Record<string, string>>,
+  channels: Pick<LocalChannels, 'teamsWebhook'>,
+): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const [path, ref] of secretRefs(config)) {
+    if (ref.startsWith('env:')) continue;
+    const given = Object.hasOwn(values, ref) ? values[ref] : undefined;
+    const value = path === 'channels.teams.webhookUrl' ? channels.teamsWebhook : path === 'channels.slack.botToken' ? (given ?? LOCAL_SLACK_BOT_TOKEN) : given;
+    // Two fields naming one ARN are one secret, as on AWS: the first field's value stands (Teams comes before OIDC).
+    if (value !== undefined && !Object.hasOwn(secrets, ref)) secrets[ref] = value;
+  }
+  return secrets;
+}
+
 export interface LocalSpecInputs {
   /** The code a function runs: its bundle, or its TypeScript source. */
   readonly code: (fn: LocalFunction) => { readonly kind: 'bundle' | 'source'; readonly file: string };
-  /** Where the functions' SDK clients reach DynamoDB, KMS, Step Functions and SES, and their Slack Web API base. */
-  readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string; readonly ses: string; readonly slackApi: string };
+  /** Where the functions' SDK clients reach DynamoDB, KMS, Step Functions, SES and Secrets Manager, and their Slack Web API base. */
+  readonly endpoints: {
+    readonly dynamodb: string;
+    readonly kms: string;
+    readonly sfn: string;
+    readonly ses: string;
+    readonly slackApi: string;
+    readonly secretsManager: string;
+  };
   /** The local gateway's URL, standing in for the HTTP API's. */
   readonly publicUrl: string;
   /** The `env:NAME` secrets' values. */
@@ -532,12 +610,14 @@ export interface LocalSpecInputs {
  * - what Lambda's runtime sets: AWS_REGION, AWS_DEFAULT_REGION, AWS_EXECUTION_ENV, AWS_LAMBDA_FUNCTION_NAME,
  *   AWS_LAMBDA_FUNCTION_VERSION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, _HANDLER, LAMBDA_TASK_ROOT, TZ (`:UTC`) and the
  *   role's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; local ones);
- * - what local mode needs: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_SFN and
- *   AWS_ENDPOINT_URL_SESV2 (the SDK reaches the local endpoints), COUNTERSIGN_SLACK_API_URL (Slack's Web API is the
- *   local one), CALLBACK_NETWORK `loopback` where the template sets it (callbacks may reach loopback), the config's
- *   `env:NAME` secrets (Secrets Manager's stand-in; see `localSecrets`), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED
- *   when this Node.js is older than the functions' nodejs22.x (the SDK would warn on every cold start), and for a
- *   TypeScript source COUNTERSIGN_CONFIG_JSON (a bundle has the policy inlined).
+ * - what local mode needs: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_SFN,
+ *   AWS_ENDPOINT_URL_SESV2 and AWS_ENDPOINT_URL_SECRETS_MANAGER (the SDK reaches the local endpoints; the last is the
+ *   variable the SDK derives from Secrets Manager's service id, "Secrets Manager"), COUNTERSIGN_SLACK_API_URL (Slack's
+ *   Web API is the local one), CALLBACK_NETWORK `loopback` where the template sets it (callbacks may reach loopback),
+ *   the config's `env:NAME` secrets (see `localSecrets`; its ARNs are the local Secrets Manager's),
+ *   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED when this Node.js is older than the functions' nodejs22.x (the
+ *   SDK would warn on every cold start), and for a TypeScript source COUNTERSIGN_CONFIG_JSON (a bundle has the policy
+ *   inlined).
  */
 export function localFunctionSpecs(
   template: CfnTemplate,
@@ -577,6 +657,7 @@ export function localFunctionSpecs(
       AWS_ENDPOINT_URL_KMS: inputs.endpoints.kms,
       AWS_ENDPOINT_URL_SFN: inputs.endpoints.sfn,
       AWS_ENDPOINT_URL_SESV2: inputs.endpoints.ses,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: inputs.endpoints.secretsManager,
       [FUNCTION_ENV.slackApiUrl]: inputs.endpoints.slackApi,
       ...inputs.secrets,
       ...(Number(process.versions.node.split('.')[0]) < 22 ? { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } : {}),

@@ -3,7 +3,8 @@
  * (COUNTERSIGN_DATA_DIR overrides), policy from COUNTERSIGN_CONFIG or countersign.config.yaml, function bundles
  * cached under node_modules/.cache/countersign-local (COUNTERSIGN_BUNDLE_CACHE overrides). For tests of failure
  * handling, COUNTERSIGN_FAULT_INJECTION=1 turns on `/_local/faults` and COUNTERSIGN_LOCAL_RETRY_SCALE (above 0, at most
- * 1) shortens the workflow's backoff between retries.
+ * 1) shortens the workflow's backoff between retries. COUNTERSIGN_LOCAL_SECRETS (a JSON object of secret ARN to value)
+ * gives the local Secrets Manager values for the config's secret ARNs that local mode cannot supply itself.
  */
 import { resolve } from 'node:path';
 import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   config     ${file}
   data       ${dataDir}
   functions  ${runtime.code}
-  endpoints  dynamodb ${runtime.endpoints.dynamodb}  kms ${runtime.endpoints.kms}  sfn ${runtime.endpoints.sfn}  sesv2 ${runtime.endpoints.ses}  slack ${runtime.endpoints.slack}
+  endpoints  dynamodb ${runtime.endpoints.dynamodb}  kms ${runtime.endpoints.kms}  sfn ${runtime.endpoints.sfn}  sesv2 ${runtime.endpoints.ses}  slack ${runtime.endpoints.slack}  secretsmanager ${runtime.endpoints.secretsManager}
 Press Ctrl-C to stop.`);
 
   let stopping = false;

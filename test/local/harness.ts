@@ -13,7 +13,15 @@ export const ROOT = join(import.meta.dirname, '../..');
 
 export interface RunningCountersign {
   readonly url: string;
-  readonly endpoints: { readonly dynamodb: string; readonly kms: string; readonly sfn: string; readonly ses: string; readonly slack: string };
+  readonly endpoints: {
+    readonly dynamodb: string;
+    readonly kms: string;
+    readonly sfn: string;
+    readonly ses: string;
+    readonly slack: string;
+    /** The local Secrets Manager, when the banner names it. */
+    readonly secretsManager?: string;
+  };
   readonly child: ChildProcess;
   output(): string;
   /** Sends the signal and resolves the exit code. */
@@ -76,11 +84,19 @@ export function startCountersign(options: StartOptions): Promise<RunningCounters
       const url = /API\s+(http:\/\/\S+)/.exec(output)?.[1];
       const endpoints = /dynamodb (\S+)\s+kms (\S+)\s+sfn (\S+)\s+sesv2 (\S+)\s+slack (\S+)/.exec(output);
       if (!url || !endpoints) return;
+      const secretsManager = /slack \S+\s+secretsmanager (\S+)/.exec(output)?.[1];
       clearTimeout(timer);
       child.stdout!.off('data', onData);
       resolve({
         url,
-        endpoints: { dynamodb: endpoints[1]!, kms: endpoints[2]!, sfn: endpoints[3]!, ses: endpoints[4]!, slack: endpoints[5]! },
+        endpoints: {
+          dynamodb: endpoints[1]!,
+          kms: endpoints[2]!,
+          sfn: endpoints[3]!,
+          ses: endpoints[4]!,
+          slack: endpoints[5]!,
+          ...(secretsManager ? { secretsManager } : {}),
+        },
         child,
         output: () => output,
         stop: (signal = 'SIGTERM') => {

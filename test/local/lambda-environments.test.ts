@@ -315,6 +315,7 @@ describe("the synthesized functions' environments", () => {
           sfn: 'http://127.0.0.1:3',
           ses: 'http://127.0.0.1:5',
           slackApi: 'http://127.0.0.1:6/api',
+          secretsManager: 'http://127.0.0.1:8',
         },
         publicUrl: 'http://127.0.0.1:4',
         secrets: {},
@@ -345,7 +346,14 @@ describe("the synthesized functions' environments", () => {
         'AWS_SECRET_ACCESS_KEY',
         'AWS_SESSION_TOKEN',
       ];
-      const localNames = ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_KMS', 'AWS_ENDPOINT_URL_SFN', 'AWS_ENDPOINT_URL_SESV2', 'COUNTERSIGN_SLACK_API_URL'];
+      const localNames = [
+        'AWS_ENDPOINT_URL_DYNAMODB',
+        'AWS_ENDPOINT_URL_KMS',
+        'AWS_ENDPOINT_URL_SFN',
+        'AWS_ENDPOINT_URL_SESV2',
+        'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+        'COUNTERSIGN_SLACK_API_URL',
+      ];
       const nodeWarning = Number(process.versions.node.split('.')[0]) < 22 ? ['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] : [];
       expect(Object.keys(s.environment).sort()).toEqual([...templateNames, ...lambdaNames, ...localNames, ...nodeWarning].sort());
       expect(s.environment).toMatchObject({
@@ -368,6 +376,8 @@ describe("the synthesized functions' environments", () => {
     expect(intake.environment).not.toHaveProperty('COUNTERSIGN_PUBLIC_URL');
     // Email and Slack reach local mode's own SES and Slack; callbacks may reach loopback where the template vets them.
     expect(notifier.environment).toMatchObject({ AWS_ENDPOINT_URL_SESV2: 'http://127.0.0.1:5', COUNTERSIGN_SLACK_API_URL: 'http://127.0.0.1:6/api' });
+    // Secret ARNs are read from local mode's Secrets Manager, through the variable the SDK derives from its service id.
+    expect(notifier.environment.AWS_ENDPOINT_URL_SECRETS_MANAGER).toBe('http://127.0.0.1:8');
     expect((props(intake).Environment as { Variables: Record<string, unknown> }).Variables.CALLBACK_NETWORK).toBe('public');
     expect(intake.environment.CALLBACK_NETWORK).toBe('loopback');
     expect(byName('CountersignFinalizer').environment.CALLBACK_NETWORK).toBe('loopback');
