@@ -4,7 +4,7 @@
  * error envelope. No input makes a handler throw: everything unexpected becomes a logged 500.
  */
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Config } from '../core/config';
 import { CountersignError } from '../core/errors';
 import { callerIdentity, IdentityError } from '../core/identity';

@@ -2,7 +2,7 @@
  * Talking to Slack: chat.postMessage with the bot token, and posts to an interaction's response_url. Tokens and
  * response URLs (a capability to post into the conversation) are never logged or put in an error message.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { optionalEnv } from './environment';
 
 /**

@@ -3,7 +3,7 @@
  * appended next. The chain is the source of truth: every vote and the one outcome are records in it, and appends are
  * serialized per request by the ledger, so "derive, check, append" cannot double-count or settle twice.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { CountersignError } from './errors';
 import { type IdentityDirectory, identityKey } from './identity';
 import type { AuditEvent, AuditRecord } from './ledger-record';

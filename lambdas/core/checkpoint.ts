@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GENESIS_HASH } from './ledger-record';
 import { shardOf } from './request';
 

@@ -4,7 +4,7 @@
  * file's text and answers a typed config or every problem, each with the path of the bad field.
  */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_DURATION_SECONDS, parseDuration } from './duration';
 import { IdentityError, identitySchema, MEMBER_KINDS, parsePrincipal } from './identity';
 import { maskPathSchema } from './masking';

@@ -17,7 +17,7 @@
  */
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalSignedJson } from './ledger-record';
 
 /** The export file format these seals belong to (format 1 was unsealed). */

@@ -15,7 +15,7 @@
  * - Anything else (a name, a Slack user id) is compared in its canonical text form.
  * Invisible, bidi and control characters are refused in every identity.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalText, hasHiddenCharacters, lookAlikeWord } from './text';
 
 export type PrincipalKind = 'email' | 'iam-user' | 'iam-role' | 'iam-root' | 'assumed-role' | 'federated-user' | 'name';

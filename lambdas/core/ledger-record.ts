@@ -6,7 +6,7 @@
  */
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import { auditTypeSchema } from './records';
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');

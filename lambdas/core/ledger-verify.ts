@@ -7,7 +7,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Checkpoint, checkpointSchema, LEDGER_ORIGIN, type Leaf, type LeavesPage, leavesPageSchema, merkleRoot } from './checkpoint';
 import { addExportItem, EXPORT_FORMAT, type ExportProgress, type ExportSeal, exportSealSchema, sealProblem, startExport } from './export-seal';
 import { jsonTextProblem } from './json-keys';

@@ -10,7 +10,7 @@
  * review page useless. Callers hash the UNMASKED parameters (receipt.ts `parametersHash`) so the receipt still
  * binds the exact payload.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalText, keyParts } from './text';
 
 export const DETECTOR_NAMES = [

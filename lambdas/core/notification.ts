@@ -6,7 +6,7 @@
  * subject, the labelled fields) show a line break as `[U+000A]` too, and the justification is quoted line by line
  * (`> `), so no agent text can fake a header or one of our lines.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ApprovalState } from './approval';
 import { channelSchema } from './config';
 import { escapeHtml, safeHref } from './html';

@@ -5,7 +5,7 @@
  */
 import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ApprovalState } from './approval';
 import { opensCommitment } from './commitment';
 import type { AuditRecord } from './ledger-record';

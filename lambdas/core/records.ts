@@ -3,7 +3,7 @@
  * use cases write records through these types, `deriveState` reads them back, and `countersign audit` tells them.
  * The envelope (hash chain, signature) is core/ledger-record.ts's.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { channelSchema } from './config';
 import { decidedBySchema, decisionSchema, storedRequestSchema } from './request';
 

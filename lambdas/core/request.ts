@@ -1,6 +1,6 @@
 /** The action request an agent sends (docs/api.md "Agents") and the stored request it becomes. */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Request ids as intake makes them; anything else is not a request (and needs no lookup). */
 export const REQUEST_ID_PATTERN = /^act_[A-Za-z0-9_-]{1,64}$/;

@@ -3,7 +3,7 @@
  * expiring with the request, and MAC'd (by the KMS HMAC key on AWS) so nobody can mint or alter one. A token is
  * `<payload>.<mac>`, both base64url; the payload carries no secret, only what the MAC binds.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The MAC port: KMS GenerateMac/VerifyMac with HMAC_SHA_256 in production. */
 export interface MacPort {

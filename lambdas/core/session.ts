@@ -7,7 +7,7 @@
  *   the callback can check the answer belongs to the flow this browser started;
  * - the session (`cs_session`, 8 hours): the verified email of the signed-in person, for step-up checks.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ApprovalState, approversToAsk, isSelf } from './approval';
 import type { Config } from './config';
 import { identityDirectory, parsePrincipal } from './identity';

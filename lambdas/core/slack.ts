@@ -11,7 +11,7 @@
  * characters (bidi overrides, zero-width and tag characters, controls) as `[U+XXXX]` after escaping.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ApprovalState, statusOf, type Vote } from './approval';
 import type { Config } from './config';
 import { identityDirectory } from './identity';

@@ -9,7 +9,7 @@
  * shows is agent-supplied. Every value is therefore backslash-escaped so that agent text can create no link,
  * formatting, list or date substitution; hidden characters (core/text.ts) are then marked `[U+XXXX]`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ApprovalState, statusOf } from './approval';
 import { markHidden } from './text';
 

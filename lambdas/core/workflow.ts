@@ -1,5 +1,5 @@
 /** The messages between the approval workflow (Step Functions) and its functions, declared once for both sides. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Step Functions' largest task timeout (TimeoutSeconds / TimeoutSecondsPath), in seconds. */
 export const MAX_TASK_TIMEOUT_SECONDS = 99_999_999;

@@ -9,7 +9,7 @@
  */
 
 import * as oidc from 'openid-client';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HttpEvent, HttpResult } from '../adapters/http';
 import { resolveSecret } from '../adapters/secrets';
 import { personalLinkEmail } from '../app/notifications';

@@ -3,7 +3,7 @@
  * export the ledger (auditors), and fetch the ledger's public key. Each route parses the event, calls its use case
  * (lambdas/app/) with the AWS ports, and maps the answer; CountersignErrors become the API's error answers.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { awsExportSource, awsPorts } from '../adapters/aws-ports';
 import { callbackNetwork } from '../adapters/environment';
 import { API_INTEGRATION_TIMEOUT_MS, caller, type HttpEvent, type InvocationContext, json, jsonBody, parseWith, routeHandler } from '../adapters/http';
