@@ -15,8 +15,7 @@ import type { Clock, Ports } from '../../lambdas/core/ports';
 import type { PolicyDecidedData } from '../../lambdas/core/records';
 import { retryBudgetMs } from '../../lambdas/core/retry';
 import { FUNCTION_TIMEOUTS } from '../../lib/countersign';
-import { stampRecords } from '../fixtures/memory-ledger';
-import { type MemoryPorts, memoryPorts } from '../fixtures/memory-ports';
+import { type MemoryPorts, memoryPorts, stampRecords } from '../fixtures/memory-ports';
 
 const REQUESTER = 'arn:aws:iam::123456789012:role/agent';
 const APPROVERS = ['alice@example.com', 'bob@example.com'];

@@ -13,8 +13,7 @@ import { IdentityDirectory } from '../../lambdas/core/identity';
 import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
 import type { PolicyDecidedData } from '../../lambdas/core/records';
 import { workflowWaitSchema } from '../../lambdas/core/workflow';
-import { stampRecords } from '../fixtures/memory-ledger';
-import { memoryPorts } from '../fixtures/memory-ports';
+import { memoryPorts, stampRecords } from '../fixtures/memory-ports';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const APPROVERS = ['alice@example.com', 'bob@example.com', 'carol@example.com'];
