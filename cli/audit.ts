@@ -1,12 +1,13 @@
 /**
  * `countersign audit <subcommand>`: a request's audit ledger. `show` prints it as one readable timeline and checks
- * the chain (hashes, links, signatures) with the ledger's public key.
+ * the chain (hashes, links, signatures) with the ledger's public key and the signing certificates the records name.
  */
 import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { apiRequest, CountersignApiError, type Endpoint, expectOk } from '../client/transport';
 import { type AuditRecord, auditRecordSchema, verifyChain } from '../lambdas/core/ledger-record';
 import { channelReportSchema } from '../lambdas/core/records';
+import { type SigningCertificate, signingCertificateSchema } from '../lambdas/core/signing-certificate';
 import { EXPORT_USAGE, exportCommand, VERIFY_USAGE, verifyCommand } from './audit-export';
 import {
   type CliIo,
@@ -27,7 +28,8 @@ export const AUDIT_USAGE = `usage: countersign audit <subcommand>
 
   show <request id> [--json] [--public-key key.pem] [--url <url>] [--api-key <key>]
       the request's ledger as a timeline (when, who, what happened and why), then whether the chain verifies
-      (each record's hash, its link to the previous record, and its signature by the ledger key)
+      (each record's hash, its link to the previous record, and its signature by the ledger key or by a key
+      the ledger key certified)
       --public-key key.pem  verify with this PEM key instead of the one GET /v1/audit/public-key answers
       --json                print {"requestId", "ok", "problems", "timeline": [{"seq", "at", "type", "actor", "summary"}]}
 
@@ -95,20 +97,39 @@ export interface TimelineEntry {
   readonly summary: string;
 }
 
-/** GET /v1/actions/{id}/audit, as records (anything that is not an array of objects is an API error). */
-export async function fetchLedger(endpoint: Endpoint, requestId: string): Promise<unknown[]> {
-  const res = expectOk(await apiRequest(endpoint, { method: 'GET', path: `/v1/actions/${encodeURIComponent(requestId)}/audit` }));
-  const body = res.json();
-  if (!Array.isArray(body)) throw new CountersignApiError(res.status, 'invalid_response', 'the audit answer is not a list of records');
-  return body;
+/**
+ * GET /v1/actions/{id}/audit?certificates=true: the records and the signing certificates they name. An API from
+ * before certificates ignores the flag and answers the records as an array; anything else is an API error.
+ */
+export async function fetchLedger(endpoint: Endpoint, requestId: string): Promise<{ records: unknown[]; certificates: unknown[] }> {
+  const res = expectOk(await apiRequest(endpoint, { method: 'GET', path: `/v1/actions/${encodeURIComponent(requestId)}/audit?certificates=true` }));
+  const body = res.json() as unknown;
+  if (Array.isArray(body)) return { records: body, certificates: [] };
+  const { records, certificates } = (typeof body === 'object' && body !== null ? body : {}) as { records?: unknown; certificates?: unknown };
+  if (!Array.isArray(records) || !Array.isArray(certificates)) {
+    throw new CountersignApiError(res.status, 'invalid_response', 'the audit answer is not a list of records');
+  }
+  return { records, certificates };
 }
 
 /**
  * Checks a ledger as the API answered it: every record well-formed, the chain for `requestId`, not empty, and each
- * record's hash, link and signature (verifyChain).
+ * record's hash, link and signature (verifyChain), a record signed by a certified key checked through its
+ * certificate among `rawCertificates`.
  */
-export function checkLedger(requestId: string, raw: readonly unknown[], key: KeyObject): { records: AuditRecord[]; ok: boolean; problems: LedgerProblem[] } {
+export function checkLedger(
+  requestId: string,
+  raw: readonly unknown[],
+  key: KeyObject,
+  rawCertificates: readonly unknown[] = [],
+): { records: AuditRecord[]; ok: boolean; problems: LedgerProblem[] } {
   const problems: LedgerProblem[] = [];
+  const certificates: SigningCertificate[] = [];
+  for (const item of rawCertificates) {
+    const parsed = signingCertificateSchema.safeParse(item);
+    // A malformed one is left out: the records it signed then fail as signed under an absent certificate.
+    if (parsed.success) certificates.push(parsed.data);
+  }
   const records: AuditRecord[] = [];
   raw.forEach((item, index) => {
     const parsed = auditRecordSchema.safeParse(item);
@@ -123,7 +144,7 @@ export function checkLedger(requestId: string, raw: readonly unknown[], key: Key
   const other = records.find((r) => r.requestId !== requestId);
   if (other) problems.push({ seq: other.seq, problem: `record belongs to request ${other.requestId}, not ${requestId}` });
   // Only a fully well-formed chain is checked link by link; a malformed record already fails it.
-  if (problems.length === 0) problems.push(...verifyChain(records, key).problems);
+  if (problems.length === 0) problems.push(...verifyChain(records, key, certificates).problems);
   return { records, ok: problems.length === 0, problems };
 }
 
@@ -262,7 +283,7 @@ async function show(argv: readonly string[], io: CliIo): Promise<number> {
       const fileKey = values['public-key'] !== undefined ? publicKeyFromFile(values['public-key']) : undefined;
       const endpoint = endpointOf(values, io.env);
       const [raw, key] = await Promise.all([fetchLedger(endpoint, requestId), fileKey ?? publicKeyFromApi(endpoint)]);
-      const { records, ok, problems } = checkLedger(requestId, raw, key);
+      const { records, ok, problems } = checkLedger(requestId, raw.records, key, raw.certificates);
       const timeline = records.map(timelineEntry);
       const shownProblems = problems.map((p) => ({ seq: p.seq, problem: neutralize(p.problem) }));
       if (json) {

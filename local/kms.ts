@@ -2,6 +2,8 @@
  * Local AWS KMS endpoint: the subset of the KMS API Countersign uses (ECC_NIST_P256 signing keys and HMAC_256
  * keys), spoken over the real wire protocol (awsJson1_1, `X-Amz-Target: TrentService.<Op>`) so handlers use the
  * unmodified SDK v3 `KMSClient` against it. Key material is kept on disk so a restart keeps the same keys.
+ * `GET /_local/stats` (local only, no AWS counterpart) answers how many requests of each operation it served since
+ * it started, e.g. `{"operations":{"Sign":12,"GetPublicKey":1}}`: the KMS calls an approval costs, measured.
  */
 import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -173,6 +175,8 @@ export class LocalKms {
   private readonly aliasesFile: string;
   private readonly keys = new Map<string, LoadedKey>();
   private readonly aliases = new Map<string, StoredAlias>();
+  /** Requests served, by operation (an operation that failed counts too: KMS counts it against the quota). */
+  private readonly served = new Map<string, number>();
   private server: Server | undefined;
 
   constructor(options: LocalKmsOptions) {
@@ -190,21 +194,42 @@ export class LocalKms {
       this.aliases.set(alias.aliasName, alias);
     }
 
-    this.handler = awsJsonHandler({
+    const operations: Record<string, (input: unknown) => unknown> = {
+      CreateKey: (input) => this.createKey(input),
+      CreateAlias: (input) => this.createAlias(input),
+      ListAliases: (input) => this.listAliases(input),
+      DescribeKey: (input) => this.describeKey(input),
+      GetPublicKey: (input) => this.getPublicKey(input),
+      Sign: (input) => this.sign(input),
+      Verify: (input) => this.verify(input),
+      GenerateMac: (input) => this.generateMac(input),
+      VerifyMac: (input) => this.verifyMac(input),
+    };
+    const api = awsJsonHandler({
       targetPrefix: 'TrentService',
       contentType: 'application/x-amz-json-1.1',
-      operations: {
-        CreateKey: (input) => this.createKey(input),
-        CreateAlias: (input) => this.createAlias(input),
-        ListAliases: (input) => this.listAliases(input),
-        DescribeKey: (input) => this.describeKey(input),
-        GetPublicKey: (input) => this.getPublicKey(input),
-        Sign: (input) => this.sign(input),
-        Verify: (input) => this.verify(input),
-        GenerateMac: (input) => this.generateMac(input),
-        VerifyMac: (input) => this.verifyMac(input),
-      },
+      operations: Object.fromEntries(
+        Object.entries(operations).map(([name, run]) => [
+          name,
+          (input: unknown) => {
+            this.served.set(name, (this.served.get(name) ?? 0) + 1);
+            return run(input);
+          },
+        ]),
+      ),
     });
+    this.handler = (req, res) => {
+      if (req.method === 'GET' && req.url === '/_local/stats') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.stats()));
+        return;
+      }
+      api(req, res);
+    };
+  }
+
+  /** Requests served since start, by operation. */
+  stats(): { operations: Record<string, number> } {
+    return { operations: Object.fromEntries([...this.served].sort(([a], [b]) => (a < b ? -1 : 1))) };
   }
 
   async listen(port = 0): Promise<string> {

@@ -5,9 +5,11 @@
  */
 import type { Clock, Leases, LedgerExportSource, Ports } from '../core/ports';
 import { dynamo, kms, sfn } from './aws-clients';
+import { putCertificate } from './certificate-store';
+import { certifiedRecordSigner } from './certified-signer';
 import { CheckpointTable } from './checkpoint-table';
 import { deployedDirectory, deployedPolicy } from './deployed-config';
-import { requiredEnv, secondsEnv } from './environment';
+import { functionName, requiredEnv, secondsEnv } from './environment';
 import { kmsMac } from './kms-mac';
 import { kmsLedgerSigner } from './kms-signer';
 import { withLease } from './lease';
@@ -33,9 +35,23 @@ function once<T>(make: () => T): () => T {
 }
 
 const signer = once(() => kmsLedgerSigner(kms, requiredEnv('ledgerKeyId')));
+/** Records are signed with this environment's own key, certified by the ledger key (one KMS Sign an hour). */
+const recordSigner = once(() =>
+  certifiedRecordSigner({
+    ledgerKey: signer(),
+    functionName: functionName(),
+    store: (certificate) => putCertificate(dynamo, requiredEnv('ledgerTable'), certificate),
+  }),
+);
 const ledger = once(() => {
   const writeWindow = secondsEnv('ledgerWriteWindow');
-  return new LedgerTable({ tableName: requiredEnv('ledgerTable'), dynamo, signer: signer(), ...(writeWindow ? { writeWindowSeconds: writeWindow } : {}) });
+  return new LedgerTable({
+    tableName: requiredEnv('ledgerTable'),
+    dynamo,
+    signer: signer(),
+    recordSigner: recordSigner(),
+    ...(writeWindow ? { writeWindowSeconds: writeWindow } : {}),
+  });
 });
 const checkpoints = once(() => new CheckpointTable({ tableName: requiredEnv('ledgerTable'), dynamo, signer: signer() }));
 const requests = once(() => requestsTable(dynamo, () => requiredEnv('requestsTable')));

@@ -49,6 +49,11 @@ export function optionalEnv(variable: FunctionVariable): string | undefined {
   return process.env[FUNCTION_ENV[variable]] || undefined;
 }
 
+/** The function's name as Lambda sets it (AWS_LAMBDA_FUNCTION_NAME; local mode sets its logical id). */
+export function functionName(): string {
+  return process.env.AWS_LAMBDA_FUNCTION_NAME || 'unknown-function';
+}
+
 /** The callback address policy this function was deployed with; fails closed to `public` unless it says `loopback`. */
 export function callbackNetwork(): CallbackNetwork {
   return optionalEnv('callbackNetwork') === 'loopback' ? 'loopback' : 'public';

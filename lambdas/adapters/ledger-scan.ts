@@ -7,6 +7,7 @@
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { CHECKPOINT_PARTITION, type Checkpoint } from '../core/checkpoint';
 import type { ExportPage, ExportPageQuery, LedgerExportSource } from '../core/ports';
+import { CERTIFICATE_PARTITION_PREFIX } from '../core/signing-certificate';
 
 /** Lambda answers at most 6 MB; a page stops adding items past this many bytes of JSON. */
 export const EXPORT_PAGE_BYTES = 4 * 1024 * 1024;
@@ -19,30 +20,34 @@ export const EXPORT_PAGE_MILLIS = 4000;
 const SCAN_LIMIT = 200;
 
 /**
- * One page of the export. `since`/`until` select records by `at`, and checkpoints and their leaf pages by the
- * range they cover (wholly inside), so a partial export carries the checkpoints that speak for its records.
+ * One page of the export. `since`/`until` select records by `at`, checkpoints and their leaf pages by the range they
+ * cover (wholly inside), and signing certificates by their window (overlapping), so a partial export carries the
+ * checkpoints that speak for its records and the certificates that sign them.
  */
 export async function exportLedgerPage(input: { readonly dynamo: DynamoDBDocumentClient; readonly tableName: string } & ExportPageQuery): Promise<ExportPage> {
   const maxBytes = input.maxBytes ?? EXPORT_PAGE_BYTES;
   const deadline = Date.now() + (input.maxMillis ?? EXPORT_PAGE_MILLIS);
   const names: Record<string, string> = { '#rid': 'requestId' };
-  const values: Record<string, unknown> = { ':cp': CHECKPOINT_PARTITION };
+  const values: Record<string, unknown> = { ':cp': CHECKPOINT_PARTITION, ':cert': CERTIFICATE_PARTITION_PREFIX };
   const recordTerms: string[] = [];
   const checkpointTerms: string[] = [];
+  const certificateTerms: string[] = [];
   if (input.since) {
-    Object.assign(names, { '#at': 'at', '#from': 'from' });
+    Object.assign(names, { '#at': 'at', '#from': 'from', '#notAfter': 'notAfter' });
     values[':since'] = input.since;
     recordTerms.push('#at >= :since');
     checkpointTerms.push('#from >= :since');
+    certificateTerms.push('#notAfter >= :since');
   }
   if (input.until) {
-    Object.assign(names, { '#at': 'at', '#until': 'until' });
+    Object.assign(names, { '#at': 'at', '#until': 'until', '#notBefore': 'notBefore' });
     values[':until'] = input.until;
     recordTerms.push('#at <= :until');
     checkpointTerms.push('#until <= :until');
+    certificateTerms.push('#notBefore <= :until');
   }
   const filter = recordTerms.length
-    ? `(NOT begins_with(#rid, :cp) AND ${recordTerms.join(' AND ')}) OR (begins_with(#rid, :cp) AND ${checkpointTerms.join(' AND ')})`
+    ? `(NOT begins_with(#rid, :cp) AND NOT begins_with(#rid, :cert) AND ${recordTerms.join(' AND ')}) OR (begins_with(#rid, :cp) AND ${checkpointTerms.join(' AND ')}) OR (begins_with(#rid, :cert) AND ${certificateTerms.join(' AND ')})`
     : undefined;
 
   const items: Array<Record<string, unknown>> = [];

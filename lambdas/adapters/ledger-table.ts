@@ -2,17 +2,33 @@
  * The audit ledger table: one item per record (partition `requestId`, sort `seq`), written only by conditional
  * PutItem, so a record once written is never replaced and two writers can never both claim the same seq.
  */
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { slotKeys } from '../core/checkpoint';
-import { type AuditEvent, type AuditRecord, auditRecordSchema, nextUnsignedRecord, recordDigest, type UnsignedRecord } from '../core/ledger-record';
-import type { AuditLedger, LedgerSigner } from '../core/ports';
+import {
+  type AuditEvent,
+  type AuditRecord,
+  auditRecordSchema,
+  canonicalRecordJson,
+  ledgerKeyRecordSigner,
+  nextUnsignedRecord,
+  type UnsignedRecord,
+} from '../core/ledger-record';
+import type { AuditLedger, LedgerSigner, RecordKey, RecordSigner } from '../core/ports';
+import type { SigningCertificate } from '../core/signing-certificate';
+import { readCertificates } from './certificate-store';
 
 export interface LedgerTableOptions {
   readonly tableName: string;
   readonly dynamo: DynamoDBDocumentClient;
-  /** The ledger key; its id is recorded in every record as `keyId`. */
+  /** The ledger key. */
   readonly signer: LedgerSigner;
+  /**
+   * What signs records, its key's id recorded in each as `keyId`: a certified environment key
+   * (adapters/certified-signer.ts). @default the ledger key itself, one KMS Sign per record
+   */
+  readonly recordSigner?: RecordSigner;
   /** @default () => new Date() */
   readonly clock?: () => Date;
   /**
@@ -38,14 +54,14 @@ export function storedRecord(item: Record<string, unknown>): AuditRecord {
 export class LedgerTable implements AuditLedger {
   private readonly tableName: string;
   private readonly dynamo: DynamoDBDocumentClient;
-  private readonly signer: LedgerSigner;
+  private readonly recordSigner: RecordSigner;
   private readonly clock: () => Date;
   private readonly writeWindowMs: number;
 
   constructor(options: LedgerTableOptions) {
     this.tableName = options.tableName;
     this.dynamo = options.dynamo;
-    this.signer = options.signer;
+    this.recordSigner = options.recordSigner ?? ledgerKeyRecordSigner(options.signer);
     this.clock = options.clock ?? (() => new Date());
     this.writeWindowMs = (options.writeWindowSeconds ?? DEFAULT_WRITE_WINDOW_SECONDS) * 1000;
   }
@@ -95,20 +111,26 @@ export class LedgerTable implements AuditLedger {
   /** The next record, signed while its `at` is still within the write window. */
   private async stampAndSign(chain: readonly AuditRecord[], requestId: string, event: AuditEvent): Promise<AuditRecord> {
     for (let attempt = 1; ; attempt++) {
-      const record = await this.sign(nextUnsignedRecord(chain, requestId, event, this.clock(), this.signer.keyId));
+      const key = await this.recordSigner.recordKey();
+      const record = await this.sign(nextUnsignedRecord(chain, requestId, event, this.clock(), key.keyId), key);
       if (this.clock().getTime() - Date.parse(record.at) <= this.writeWindowMs) return record;
       if (attempt >= MAX_RESTAMPS) throw new Error(`audit ledger: signing took longer than the write window ${MAX_RESTAMPS} times`);
     }
   }
 
-  private async sign(unsigned: UnsignedRecord): Promise<AuditRecord> {
-    const digest = recordDigest(unsigned);
-    const signature = await this.signer.signDigest(digest);
+  private async sign(unsigned: UnsignedRecord, key: RecordKey): Promise<AuditRecord> {
+    const canonical = canonicalRecordJson(unsigned);
+    const signature = await key.sign(canonical);
     return auditRecordSchema.parse({
       ...unsigned,
-      hash: digest.toString('hex'),
+      hash: createHash('sha256').update(canonical, 'utf8').digest('hex'),
       signature: Buffer.from(signature).toString('base64'),
     });
+  }
+
+  /** The signing certificates with these ids that the table holds. */
+  certificates(ids: readonly string[]): Promise<SigningCertificate[]> {
+    return readCertificates(this.dynamo, this.tableName, ids);
   }
 
   /** Records with seq > afterSeq, oldest first; consistent so a writer that lost a race sees the winner. */

@@ -7,6 +7,7 @@ import { CountersignError } from '../core/errors';
 import type { AuditRecord } from '../core/ledger-record';
 import type { Ports } from '../core/ports';
 import { REQUEST_ID_PATTERN } from '../core/request';
+import type { SigningCertificate } from '../core/signing-certificate';
 import { completeOutcome } from './outcome';
 
 /** How often a wait looks at the chain again. */
@@ -61,4 +62,14 @@ export async function cancelAction(
 /** The request's whole audit chain, as stored. */
 export async function readAuditTrail(ports: ReadPorts, principal: string, id: string): Promise<AuditRecord[]> {
   return (await readableRequest(ports, principal, id)).chain;
+}
+
+/** The chain and the signing certificates its records name: all a verifier needs beside the ledger's public key. */
+export async function readAuditEvidence(
+  ports: ReadPorts,
+  principal: string,
+  id: string,
+): Promise<{ records: AuditRecord[]; certificates: SigningCertificate[] }> {
+  const records = await readAuditTrail(ports, principal, id);
+  return { records, certificates: await ports.ledger.certificates(records.map((r) => r.keyId)) };
 }

@@ -97,10 +97,13 @@ const sha256 = (...parts: Array<string | Uint8Array>) => {
   return hash.digest();
 };
 
-/** What an item is, by its `type`, as the verifier reads it (anything else is taken for a record). */
-export function exportItemKind(item: unknown): 'record' | 'checkpoint' | 'checkpoint_leaves' {
+/**
+ * What an item is, by its `type`, as the verifier reads it (anything else is taken for a record). Signing
+ * certificates, like leaf pages, count as items only.
+ */
+export function exportItemKind(item: unknown): 'record' | 'checkpoint' | 'checkpoint_leaves' | 'signing_certificate' {
   const type = (typeof item === 'object' && item !== null ? item : {}) as { type?: unknown };
-  if (type.type === 'checkpoint' || type.type === 'checkpoint_leaves') return type.type;
+  if (type.type === 'checkpoint' || type.type === 'checkpoint_leaves' || type.type === 'signing_certificate') return type.type;
   return 'record';
 }
 

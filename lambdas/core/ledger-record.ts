@@ -1,13 +1,16 @@
 /**
  * The audit ledger's records (docs/api.md "Audit"): hash-chained per request, each hash signed by the ledger's KMS
- * ECC_NIST_P256 key. hash = SHA-256 of the RFC 8785 canonical JSON of the record without `hash` and `signature`;
- * signature = DER ECDSA P-256 over that digest (KMS Sign, MessageType DIGEST), so anyone with the public key can
- * verify a chain offline.
+ * ECC_NIST_P256 key, or by a function environment's key that the KMS key certified (core/signing-certificate.ts).
+ * hash = SHA-256 of the RFC 8785 canonical JSON of the record without `hash` and `signature`; signature = DER ECDSA
+ * P-256 over that digest (ECDSA_SHA_256 over the canonical JSON), so anyone with the KMS public key (and the
+ * certificates the records name) can verify a chain offline.
  */
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import * as z from 'zod';
+import type { LedgerSigner, RecordKey, RecordSigner } from './ports';
 import { auditTypeSchema } from './records';
+import { type RecordKeyLookup, recordKeys, type SigningCertificate } from './signing-certificate';
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
 
@@ -111,16 +114,33 @@ export function signatureValid(signature: string, canonicalJson: string, publicK
   }
 }
 
-/** One record's problem, or undefined when its hash matches its content and its signature verifies. */
-export function recordProblem(record: AuditRecord, publicKey: KeyObject): string | undefined {
+/**
+ * Records signed with the ledger key itself, one KMS Sign each: the record signer where no certified one is wired
+ * (adapters/certified-signer.ts is, on AWS and in local mode).
+ */
+export function ledgerKeyRecordSigner(signer: Pick<LedgerSigner, 'keyId' | 'signDigest'>): RecordSigner {
+  const key: RecordKey = {
+    keyId: signer.keyId,
+    sign: (message) => signer.signDigest(createHash('sha256').update(message, 'utf8').digest()),
+  };
+  return { recordKey: async () => key };
+}
+
+/**
+ * One record's problem, or undefined when its hash matches its content and its signature verifies: with the ledger
+ * key, or with the key of the certificate it names (`keys`, from `recordKeys`; without it, certificates are absent).
+ */
+export function recordProblem(record: AuditRecord, publicKey: KeyObject, keys: RecordKeyLookup = recordKeys(publicKey, [])): string | undefined {
   const canonical = canonicalSignedJson(record);
   if (createHash('sha256').update(canonical, 'utf8').digest('hex') !== record.hash) return 'hash does not match the record content';
-  if (!signatureValid(record.signature, canonical, publicKey)) return 'signature does not verify';
+  const key = keys(record);
+  if ('problem' in key) return key.problem;
+  if (!signatureValid(record.signature, canonical, key)) return 'signature does not verify';
   return undefined;
 }
 
-export function verifyRecord(record: AuditRecord, publicKey: KeyObject): boolean {
-  return recordProblem(record, assertP256PublicKey(publicKey)) === undefined;
+export function verifyRecord(record: AuditRecord, publicKey: KeyObject, certificates: readonly SigningCertificate[] = []): boolean {
+  return recordProblem(record, assertP256PublicKey(publicKey), recordKeys(publicKey, certificates)) === undefined;
 }
 
 export interface ChainVerification {
@@ -130,10 +150,12 @@ export interface ChainVerification {
 
 /**
  * Checks a request's whole chain, oldest first: one requestId, seq 1..n without gaps, each prevHash the previous
- * record's hash, and each record's hash and signature. An empty chain has nothing wrong with it.
+ * record's hash, and each record's hash and signature, by the ledger key or by a key it certified (`certificates`
+ * must hold every certificate the records name). An empty chain has nothing wrong with it.
  */
-export function verifyChain(records: readonly AuditRecord[], publicKey: KeyObject): ChainVerification {
+export function verifyChain(records: readonly AuditRecord[], publicKey: KeyObject, certificates: readonly SigningCertificate[] = []): ChainVerification {
   assertP256PublicKey(publicKey);
+  const keys = recordKeys(publicKey, certificates);
   const problems: Array<{ seq: number; problem: string }> = [];
   const requestId = records[0]?.requestId;
   records.forEach((record, index) => {
@@ -146,7 +168,7 @@ export function verifyChain(records: readonly AuditRecord[], publicKey: KeyObjec
     if (record.prevHash !== expectedPrev) {
       problems.push({ seq: record.seq, problem: "prevHash does not match the previous record's hash" });
     }
-    const problem = recordProblem(record, publicKey);
+    const problem = recordProblem(record, publicKey, keys);
     if (problem) problems.push({ seq: record.seq, problem });
   });
   return { ok: problems.length === 0, problems };

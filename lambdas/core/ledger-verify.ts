@@ -1,8 +1,9 @@
 /**
- * Verifies an exported ledger (JSON Lines: the export header, records, checkpoints and checkpoint leaf pages, and
- * the export's seal) with the ledger's public key alone, and names every problem by request id and seq: edited,
+ * Verifies an exported ledger (JSON Lines: the export header, records, checkpoints and checkpoint leaf pages, signing
+ * certificates, and the export's seal) with the ledger's public key alone, and names every problem by request id and seq: edited,
  * re-signed, reordered, duplicated, missing and inserted records, a deleted request, a cut tail, forged or missing
- * checkpoints, and a file that is not what the export returned (an unsealed file, an edited header, a cut head, tail
+ * checkpoints, records signed under a forged, absent or expired certificate, and a file that is not what the export
+ * returned (an unsealed file, an edited header, a cut head, tail
  * or window, lines added after the seal). Nothing here trusts the party that produced the export.
  */
 import type { KeyObject } from 'node:crypto';
@@ -21,6 +22,7 @@ import {
   signedDigest,
   withoutSignature,
 } from './ledger-record';
+import { CERTIFICATE_TYPE, certificateProblem, recordKeys, type SigningCertificate, signingCertificateSchema } from './signing-certificate';
 
 /**
  * The first line of an export: what was asked for and when. Its `exportedAt`, `since` and `until` must be the
@@ -45,6 +47,7 @@ export const FINDING_KINDS = [
   'checkpoint_forged',
   'checkpoint_missing',
   'checkpoint_leaves',
+  'certificate_forged',
   'edited',
   'bad_signature',
   'reordered',
@@ -93,6 +96,8 @@ export interface LedgerReport {
   readonly records: number;
   readonly requests: number;
   readonly checkpoints: number;
+  /** Signing certificates: the keys the ledger key certified, which sign records (core/signing-certificate.ts). */
+  readonly certificates: number;
   /** Records a checkpoint in the export commits to and that are present as committed. */
   readonly covered: number;
   /** Records newer than every checkpoint, within the allowed age: nothing commits to them yet. */
@@ -128,6 +133,7 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
   const records: RecordEntry[] = [];
   const checkpoints: CheckpointEntry[] = [];
   const pages: Array<{ line: number; page: LeavesPage }> = [];
+  const certificates: Array<{ line: number; certificate: SigningCertificate }> = [];
   /** Records present but unreadable: not reported again as missing. */
   const unreadable = new Set<string>();
 
@@ -203,6 +209,10 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       const parsed = leavesPageSchema.safeParse(value);
       if (!parsed.success) return fail('checkpoint leaf page', parsed.error);
       pages.push({ line, page: parsed.data });
+    } else if (type === CERTIFICATE_TYPE) {
+      const parsed = signingCertificateSchema.safeParse(value);
+      if (!parsed.success) return fail('signing certificate', parsed.error);
+      certificates.push({ line, certificate: parsed.data });
     } else {
       const parsed = auditRecordSchema.safeParse(value);
       if (!parsed.success) return fail('record', parsed.error);
@@ -255,6 +265,24 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
   };
   const index = new Map<string, RecordEntry>();
 
+  // Certificates: each signed by the ledger key, once. A record names its certificate by id (its key's fingerprint).
+  const seenCertificates = new Map<string, number>();
+  for (const { line, certificate } of certificates) {
+    const { certificateId, requestId } = certificate;
+    const before = seenCertificates.get(certificateId);
+    if (before !== undefined) {
+      findings.push({ kind: 'duplicate', requestId, seq: 1, line, message: `certificate ${certificateId} appears twice (lines ${before} and ${line})` });
+      continue;
+    }
+    seenCertificates.set(certificateId, line);
+    const problem = certificateProblem(certificate, publicKey);
+    if (problem) findings.push({ kind: 'certificate_forged', requestId, seq: 1, line, message: `certificate ${certificateId}: ${problem}` });
+  }
+  const keys = recordKeys(
+    publicKey,
+    certificates.map((c) => c.certificate),
+  );
+
   for (const [requestId, list] of byRequest) {
     const maxSeq = Math.max(...list.map((e) => e.record.seq));
     let highest = 0;
@@ -271,15 +299,18 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
             ? { kind: 'edited', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq}: its content does not match its hash` }
             : { kind: 'reordered', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq}: holds the record signed as seq ${signedAs}` },
         );
-      } else if (!signatureValid(record.signature, canonical, publicKey)) {
-        entry.valid = false;
-        findings.push({
-          kind: 'bad_signature',
-          requestId,
-          seq: record.seq,
-          line,
-          message: `${requestId} seq ${record.seq}: the signature is not the ledger key's over this record`,
-        });
+      } else {
+        const key = keys(record);
+        const problem =
+          'problem' in key
+            ? key.problem
+            : signatureValid(record.signature, canonical, key)
+              ? undefined
+              : `the signature is not the ${key === publicKey ? "ledger key's" : "certified key's"} over this record`;
+        if (problem) {
+          entry.valid = false;
+          findings.push({ kind: 'bad_signature', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq}: ${problem}` });
+        }
       }
       progress();
       // Order within the export: a chain is exported oldest first.
@@ -487,6 +518,7 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
     records: records.length,
     requests: byRequest.size,
     checkpoints: checkpoints.length,
+    certificates: certificates.length,
     covered,
     pending,
     findings,

@@ -14,6 +14,7 @@ import type { AuditEvent, AuditRecord } from './ledger-record';
 import type { OutgoingMessage } from './notification';
 import type { RequestStatus } from './request';
 import type { MacPort } from './review-token';
+import type { SigningCertificate } from './signing-certificate';
 
 /** The audit ledger: per request, a hash chain of signed records (docs/design.md "Audit ledger"). */
 export interface AuditLedger {
@@ -24,6 +25,8 @@ export interface AuditLedger {
    * each write (and after losing a race to another writer), until it says nothing is.
    */
   append(requestId: string, decide: (chain: readonly AuditRecord[]) => AuditEvent[]): Promise<{ chain: AuditRecord[]; appended: AuditRecord[] }>;
+  /** The signing certificates with these ids (core/signing-certificate.ts) that the ledger holds. */
+  certificates(ids: readonly string[]): Promise<SigningCertificate[]>;
 }
 
 /** Per request, what the ledger cannot hold: the workflow's task token, the receipt, and the status for listing. */
@@ -74,6 +77,22 @@ export interface LedgerSigner {
   signDigest(digest: Uint8Array): Promise<Uint8Array>;
   /** The public key (PEM, SubjectPublicKeyInfo): what anyone verifies records, receipts and callbacks with. */
   publicKeyPem(): Promise<string>;
+}
+
+/** A key that signs ledger records, and the id each record it signs carries as `keyId`. */
+export interface RecordKey {
+  readonly keyId: string;
+  /** A DER ECDSA P-256 signature over SHA-256 of `message` (a record's canonical JSON). */
+  sign(message: string): Promise<Uint8Array>;
+}
+
+/**
+ * Signs ledger records: with the ledger key itself (one KMS Sign a record), or with a function environment's own key
+ * that the ledger key certified (adapters/certified-signer.ts: one KMS Sign per environment and hour).
+ */
+export interface RecordSigner {
+  /** The key for a record stamped now; good for at least a minute, so the record's `at` falls in its window. */
+  recordKey(): Promise<RecordKey>;
 }
 
 /** Delivers a settled request's signed callback; answers the HTTP status, throws on refusal or failure. */

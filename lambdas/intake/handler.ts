@@ -9,7 +9,7 @@ import { callbackNetwork } from '../adapters/environment';
 import { API_INTEGRATION_TIMEOUT_MS, caller, type HttpEvent, type InvocationContext, json, jsonBody, parseWith, routeHandler } from '../adapters/http';
 import { askForAction } from '../app/ask';
 import { exportLedger } from '../app/export';
-import { cancelAction, readAction, readAuditTrail } from '../app/read';
+import { cancelAction, readAction, readAuditEvidence, readAuditTrail } from '../app/read';
 import { publicView, statusOf } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import { actionRequestSchema } from '../core/request';
@@ -75,8 +75,15 @@ async function cancelActionRoute(event: HttpEvent) {
   return json(200, publicView(await cancelAction(ports, principalOf(event), event.pathParameters?.id ?? '')));
 }
 
+/** The records as an array (the answer clients have always read); with `?certificates=true`, records and certificates. */
 async function readAuditRoute(event: HttpEvent) {
-  return json(200, await readAuditTrail(ports, principalOf(event), event.pathParameters?.id ?? ''));
+  const principal = principalOf(event);
+  const flag = event.queryStringParameters?.certificates;
+  if (flag !== undefined && flag !== 'true' && flag !== 'false') {
+    throw new CountersignError('invalid_request', 'certificates must be true or false', [{ path: 'certificates', message: 'invalid' }]);
+  }
+  const id = event.pathParameters?.id ?? '';
+  return json(200, flag === 'true' ? await readAuditEvidence(ports, principal, id) : await readAuditTrail(ports, principal, id));
 }
 
 const exportQuerySchema = z.strictObject({

@@ -164,13 +164,17 @@ describe('countersign audit show', () => {
   });
 
   it('exits 1 and names each problem by seq when the ledger does not verify', async () => {
-    const records = (await api(cs.url, 'GET', `/v1/actions/${id}/audit`, 'audit-key')).body as Array<{ seq: number; data: Record<string, unknown> }>;
+    const evidence = (await api(cs.url, 'GET', `/v1/actions/${id}/audit?certificates=true`, 'audit-key')).body as {
+      records: Array<{ seq: number; keyId: string; data: Record<string, unknown> }>;
+      certificates: unknown[];
+    };
+    const { records } = evidence;
     // An API that rewrote Alice's reason after the fact.
     records[3]!.data.reason = 'I never looked';
     const pem = readFileSync(pemFile, 'utf8');
     const fake = createHttpServer((req, res) => {
       if (req.url === '/v1/audit/public-key') res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(pem);
-      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(records));
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(evidence));
     });
     await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
     try {
@@ -187,6 +191,34 @@ describe('countersign audit show', () => {
       expect(JSON.parse(other.stdout).problems[0].problem).toBe(`record belongs to request ${id}, not act_someotherrequest0000`);
     } finally {
       await new Promise<void>((resolve) => fake.close(() => resolve()));
+    }
+  });
+
+  it('verifies through the signing certificates the API answers, and names a record whose certificate is absent', async () => {
+    const evidence = (await api(cs.url, 'GET', `/v1/actions/${id}/audit?certificates=true`, 'audit-key')).body as {
+      records: Array<{ seq: number; keyId: string }>;
+      certificates: Array<{ certificateId: string }>;
+    };
+    // The records are signed by environment keys, each named by a certificate the answer carries.
+    expect(evidence.records.every((r) => r.keyId.startsWith('cert-'))).toBe(true);
+    expect(new Set(evidence.certificates.map((c) => c.certificateId))).toEqual(new Set(evidence.records.map((r) => r.keyId)));
+    // Without the flag the answer is the array it always was.
+    expect((await api(cs.url, 'GET', `/v1/actions/${id}/audit`, 'audit-key')).body).toEqual(evidence.records);
+    expect((await api(cs.url, 'GET', `/v1/actions/${id}/audit?certificates=maybe`, 'audit-key')).status).toBe(400);
+    // An API from before certificates (the array only) leaves each record's certificate absent.
+    const pem = readFileSync(pemFile, 'utf8');
+    const old = createHttpServer((req, res) => {
+      if (req.url === '/v1/audit/public-key') res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(pem);
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(evidence.records));
+    });
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(old.address() as { port: number }).port}`;
+      const json = JSON.parse((await countersign(['audit', 'show', id, '--json'], { url })).stdout);
+      expect(json.ok).toBe(false);
+      expect(json.problems[0]).toEqual({ seq: 1, problem: `signed under certificate ${evidence.records[0]!.keyId}, which is absent` });
+    } finally {
+      await new Promise<void>((resolve) => old.close(() => resolve()));
     }
   });
 });
