@@ -253,6 +253,7 @@ describe('Countersign stack', () => {
       intake: [
         ...common,
         'dynamodb:Scan',
+        'dynamodb:BatchGetItem',
         'kms:DescribeKey',
         'kms:GetPublicKey',
         'states:StartExecution',
@@ -290,8 +291,10 @@ describe('Countersign stack', () => {
     expect(ses).not.toContain('"*"');
     expect(grants('decision').get('kms:VerifyMac')).toEqual([reviewKey]);
     expect(grants('intake').get('states:StartExecution')).toEqual([machine]);
-    // The audit export reads the whole ledger, and nothing else.
+    // The audit export reads the whole ledger, and nothing else; a time window, from the ledger's slot index.
     expect(grants('intake').get('dynamodb:Scan')).toEqual([ledger]);
+    expect(grants('intake').get('dynamodb:BatchGetItem')).toEqual([ledger]);
+    expect(grants('intake').get('dynamodb:Query')).toContain(`{"Fn::Join":["",[${ledger},"/index/bySlot"]]}`);
     // "What waits for me": only the decision function queries the requests' pending index.
     const pendingIndex = `{"Fn::Join":["",[${requests},"/index/pending"]]}`;
     expect(grants('decision').get('dynamodb:Query')).toContain(pendingIndex);
@@ -415,8 +418,10 @@ describe('Countersign stack', () => {
         .flatMap((s) => [s.Action].flat())
         .sort();
     expect(actions(scratch.getLogicalId(ledger.signingKey.node.defaultChild as never))).toEqual(['kms:GetPublicKey', 'kms:Sign']);
-    expect(actions(scratch.getLogicalId(ledger.table.node.defaultChild as never))).toEqual(['dynamodb:Query', 'dynamodb:Scan']);
-    expect(resolved).not.toContain('/index/');
+    expect(actions(scratch.getLogicalId(ledger.table.node.defaultChild as never))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan']);
+    // A time window reads the slot index, and no other index.
+    expect(resolved).toContain('/index/bySlot');
+    expect(resolved.match(/\/index\/[^"]*/g)).toEqual(['/index/bySlot']);
   });
 
   it('runs the checkpointer every 5 minutes, with retries', () => {
