@@ -295,8 +295,8 @@ describe('Countersign stack', () => {
     expect(grants('intake').get('dynamodb:Scan')).toEqual([ledger]);
     expect(grants('intake').get('dynamodb:BatchGetItem')).toEqual([ledger]);
     expect(grants('intake').get('dynamodb:Query')).toContain(`{"Fn::Join":["",[${ledger},"/index/bySlot"]]}`);
-    // "What waits for me": only the decision function queries the requests' pending index.
-    const pendingIndex = `{"Fn::Join":["",[${requests},"/index/pending"]]}`;
+    // "What waits for me" and the repair job: only they query the requests' repair index (the pending requests).
+    const pendingIndex = `{"Fn::Join":["",[${requests},"/index/repair"]]}`;
     expect(grants('decision').get('dynamodb:Query')).toContain(pendingIndex);
     expect(grants('repairer').get('dynamodb:Query')).toContain(pendingIndex);
     for (const name of ['intake', 'notifier', 'finalizer', 'checkpointer'] as const)
@@ -344,7 +344,7 @@ describe('Countersign stack', () => {
     }
   });
 
-  it('keeps a sparse, keys-only index of the pending requests', () => {
+  it('keeps sparse indexes of the pending requests: keys only by creation, and by repairAt with their summaries', () => {
     const [, table] = ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id === logicalId(stack.countersign.requests.table))!;
     expect(table.Properties.GlobalSecondaryIndexes).toEqual([
       {
@@ -355,7 +355,23 @@ describe('Countersign stack', () => {
         ],
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },
+      {
+        IndexName: 'repair',
+        KeySchema: [
+          { AttributeName: 'pendingShard', KeyType: 'HASH' },
+          { AttributeName: 'repairAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['createdAt', 'requester', 'approvers', 'onBehalfOf', 'expiresAt', 'voters'] },
+      },
     ]);
+    // A request item has the keys of both from intake to its cached outcome.
+    expect(table.Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'pendingShard', AttributeType: 'S' },
+        { AttributeName: 'createdAt', AttributeType: 'S' },
+        { AttributeName: 'repairAt', AttributeType: 'S' },
+      ]),
+    );
   });
 
   it('denies every function, explicitly, any edit or deletion of ledger records, the table or its indexes', () => {
