@@ -86,11 +86,13 @@ export class AuditLedger extends Construct {
   }
 
   /**
-   * Export the whole ledger to auditors, sealed: a paginated Scan of the table, the newest checkpoint (Query), and
-   * the ledger key to sign each page's cursor and the export's seal (Sign) and to check a cursor (GetPublicKey).
+   * Export the ledger to auditors, sealed: a paginated Scan of the table, or for a time window the `bySlot` index
+   * (Query) and the records it names (BatchGetItem); checkpoints and their leaf pages (Query); and the ledger key to
+   * sign each page's cursor and the export's seal (Sign) and to check a cursor (GetPublicKey).
    */
   grantExport(grantee: IGrantable): void {
-    this.grantOnTable(grantee, ['dynamodb:Scan', 'dynamodb:Query']);
+    this.grantOnTable(grantee, ['dynamodb:Scan', 'dynamodb:BatchGetItem']);
+    this.grantOnTable(grantee, ['dynamodb:Query'], [this.table.tableArn, `${this.table.tableArn}/index/${LEDGER_SLOT_INDEX}`]);
     this.signingKey.grant(grantee, 'kms:Sign');
     this.signingKey.grant(grantee, 'kms:GetPublicKey');
   }

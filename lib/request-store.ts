@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { PENDING_INDEX } from '../lambdas/core/request';
+import { PENDING_INDEX, PENDING_SUMMARY_ATTRIBUTES, REPAIR_INDEX } from '../lambdas/core/request';
 
 export interface RequestStoreProps {
   /** What happens to the table when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -11,8 +11,10 @@ export interface RequestStoreProps {
 
 /**
  * The requests table: one item per action request (status, the server-side task token, the receipt). The sparse
- * `pending` index holds only requests still pending (partition `pendingShard`, sort `createdAt`, keys only), for
- * an approver's "what waits for me".
+ * `repair` index holds only requests still pending (partition `pendingShard`, sort `repairAt`), projecting each
+ * one's pending summary: the repair job queries the ones due, and an approver's "what waits for me" reads the
+ * summaries. The older `pending` index (sort `createdAt`, keys only) is no longer read; it goes in a later release,
+ * since a stack update may add or remove only one index of a table.
  */
 export class RequestStore extends Construct {
   readonly table: TableV2;
@@ -32,6 +34,13 @@ export class RequestStore extends Construct {
           partitionKey: { name: 'pendingShard', type: AttributeType.STRING },
           sortKey: { name: 'createdAt', type: AttributeType.STRING },
           projectionType: ProjectionType.KEYS_ONLY,
+        },
+        {
+          indexName: REPAIR_INDEX,
+          partitionKey: { name: 'pendingShard', type: AttributeType.STRING },
+          sortKey: { name: 'repairAt', type: AttributeType.STRING },
+          projectionType: ProjectionType.INCLUDE,
+          nonKeyAttributes: [...PENDING_SUMMARY_ATTRIBUTES],
         },
       ],
     });
@@ -60,8 +69,8 @@ export class RequestStore extends Construct {
     );
   }
 
-  /** List the pending requests (Query on the `pending` index). */
+  /** List the pending requests: the due ones, or their summaries (Query on the `repair` index). */
   grantListPending(grantee: IGrantable): void {
-    Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${PENDING_INDEX}`] });
+    Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${REPAIR_INDEX}`] });
   }
 }

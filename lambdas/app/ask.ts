@@ -4,7 +4,7 @@
  * A retry with the same Idempotency-Key lands on the same request and changes nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { type ApprovalState, decideIntake, deriveState, statusOf } from '../core/approval';
+import { type ApprovalState, decideIntake, deriveState, pendingSummaryOf, statusOf } from '../core/approval';
 import { type CallbackNetwork, callbackUrlProblem } from '../core/callback';
 import { commitment, idempotentRequestId, parametersSalt } from '../core/commitment';
 import { CountersignError } from '../core/errors';
@@ -54,7 +54,8 @@ export async function askForAction(
     }),
   );
   const state = deriveState(chain)!;
-  await ports.requests.put({ id, requester, status: statusOf(state), createdAt: state.createdAt });
+  const status = statusOf(state);
+  await ports.requests.put({ id, requester, status, createdAt: state.createdAt, ...(status === 'pending' ? pendingSummaryOf(state) : {}) });
   // A retry (same Idempotency-Key) after the workflow started starts nothing; one that failed to start is started
   // by the retry or by the repair job.
   await ports.workflow.start(state);

@@ -9,6 +9,7 @@ import type { Ports } from '../core/ports';
 import { REQUEST_ID_PATTERN } from '../core/request';
 import type { SigningCertificate } from '../core/signing-certificate';
 import { completeOutcome } from './outcome';
+import { markSettling } from './repair';
 
 /** How often a wait looks at the chain again. */
 export const WAIT_POLL_MS = 250;
@@ -53,6 +54,7 @@ export async function cancelAction(
   id: string,
 ): Promise<ApprovalState> {
   const { state } = await readableRequest(ports, principal, id);
+  await markSettling(ports, state.id); // a crash before the cached status leaves it to the repair job
   const { chain } = await ports.ledger.append(state.id, (current) => decideCancel(current, principal, ports.policy.directory()));
   const settled = deriveState(chain)!;
   await completeOutcome(ports, settled, chain);

@@ -3,19 +3,22 @@
  * `decideVote` on the chain, and a vote that settles the request completes its outcome. Also what waits for an
  * approver (`GET /v1/me/pending`).
  */
-import { type ApprovalState, awaitsVoteFrom, decideVote, deriveState, type Voter } from '../core/approval';
+import { type ApprovalState, awaitsVoteFrom, decideVote, deriveState, mayAwaitVoteFrom, statusOf, type Voter } from '../core/approval';
 import type { Ports } from '../core/ports';
 import type { VoteInput } from '../core/records';
 import { REQUEST_ID_PATTERN } from '../core/request';
 import { completeOutcome } from './outcome';
+import { markSettling, unmarkSettling } from './repair';
 
 export type VotePorts = Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock'>;
 
 /** Records the vote and, when it settles the request, completes the outcome. Throws the API's CountersignErrors. */
 export async function castVote(ports: VotePorts, requestId: string, voter: Voter, vote: VoteInput): Promise<{ state: ApprovalState; receipt?: string }> {
   const directory = ports.policy.directory();
+  const mark = REQUEST_ID_PATTERN.test(requestId) ? await markSettling(ports, requestId) : undefined;
   const { chain } = await ports.ledger.append(requestId, (current) => decideVote(current, voter, vote, ports.clock.now(), directory));
   const state = deriveState(chain)!;
+  if (mark && statusOf(state) === 'pending') await unmarkSettling(ports, requestId, mark, voter.approver);
   const receipt = await completeOutcome(ports, state, chain);
   return { state, ...(receipt ? { receipt } : {}) };
 }
@@ -25,18 +28,24 @@ export async function requestState(ports: Pick<Ports, 'ledger'>, requestId: stri
   return REQUEST_ID_PATTERN.test(requestId) ? deriveState(await ports.ledger.read(requestId)) : undefined;
 }
 
-/** How many of the oldest pending requests "what waits for me" looks at. */
-export const PENDING_SCAN_LIMIT = 200;
+/** At most this many requests, oldest first, are answered (each confirmed on its chain). */
+export const PENDING_READ_LIMIT = 200;
 const PENDING_READ_CONCURRENCY = 8;
 
-/** The pending requests waiting for `principal`'s vote, oldest first. */
+/**
+ * The pending requests waiting for `principal`'s vote, oldest first: candidates from the pending summaries (one
+ * index read, no chains), each then confirmed on its chain, which the answer is made from.
+ */
 export async function pendingFor(ports: Pick<Ports, 'ledger' | 'requests' | 'policy' | 'clock'>, principal: string): Promise<ApprovalState[]> {
   const directory = ports.policy.directory();
-  const ids = await ports.requests.listPending(PENDING_SCAN_LIMIT);
   const now = ports.clock.now();
+  const candidates = (await ports.requests.pendingSummaries())
+    .filter((summary) => mayAwaitVoteFrom(summary, principal, now, directory))
+    .sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : 1))
+    .slice(0, PENDING_READ_LIMIT);
   const waiting: ApprovalState[] = [];
-  for (let i = 0; i < ids.length; i += PENDING_READ_CONCURRENCY) {
-    const chains = await Promise.all(ids.slice(i, i + PENDING_READ_CONCURRENCY).map((id) => ports.ledger.read(id)));
+  for (let i = 0; i < candidates.length; i += PENDING_READ_CONCURRENCY) {
+    const chains = await Promise.all(candidates.slice(i, i + PENDING_READ_CONCURRENCY).map(({ id }) => ports.ledger.read(id)));
     for (const chain of chains) {
       const state = deriveState(chain);
       if (state && awaitsVoteFrom(state, principal, now, directory)) waiting.push(state);

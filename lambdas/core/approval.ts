@@ -246,6 +246,35 @@ export function awaitsVoteFrom(state: ApprovalState, principal: string, now: Dat
   );
 }
 
+/** The summary a pending request's item carries (core/ports.ts `PendingSummary`): fixed at intake, so a superset of who may vote. */
+export function pendingSummaryOf(state: ApprovalState): { approvers: string[]; onBehalfOf?: string; expiresAt?: string } {
+  return {
+    approvers: [...new Set([...allApprovers(state), ...(state.policy?.escalateTo ?? [])])],
+    ...(state.request.onBehalfOf !== undefined ? { onBehalfOf: state.request.onBehalfOf } : {}),
+    ...(state.policy?.expiresAt ? { expiresAt: state.policy.expiresAt } : {}),
+  };
+}
+
+/**
+ * Whether a pending request may wait for `principal`'s vote, judged on its item's summary alone: never false when
+ * `awaitsVoteFrom` would be true on its chain (the summary's approvers are all who may ever vote; its voters only
+ * lag), so the chain of each candidate decides. An item without a summary is always a candidate.
+ */
+export function mayAwaitVoteFrom(
+  summary: { requester: string; approvers?: readonly string[]; onBehalfOf?: string; expiresAt?: string; voters?: readonly string[] },
+  principal: string,
+  now: Date,
+  directory: IdentityDirectory,
+): boolean {
+  if (!summary.approvers) return true;
+  if (summary.expiresAt && now.getTime() >= Date.parse(summary.expiresAt)) return false;
+  return (
+    directory.isAnyOf(principal, summary.approvers) &&
+    !directory.isOneOf(principal, [summary.requester, summary.onBehalfOf]) &&
+    !(summary.voters ?? []).some((v) => directory.samePerson(v, principal))
+  );
+}
+
 /** What a requester's cancel still has to append (any session of the requesting role may cancel). */
 export function decideCancel(chain: readonly AuditRecord[], principal: string, directory: IdentityDirectory): AuditEvent[] {
   const state = deriveState(chain);

@@ -159,7 +159,17 @@ function signatureOver(signature: string | Uint8Array, message: string, publicKe
 
 // ---- the cursor: where the scan goes on from, and the progress so far, signed ----
 
-export const exportPositionSchema = z.strictObject({ requestId: z.string().min(1).max(200), seq: z.int().min(0) });
+/**
+ * Where an export goes on from: the last table item returned (a Scan's position); for a window read by the ledger's
+ * slot index, also the slot it was in and its sort key there (none: the slot from its start). A `slot` of
+ * `checkpoint` is the window's checkpoints, after its records.
+ */
+export const exportPositionSchema = z.strictObject({
+  requestId: z.string().min(1).max(200),
+  seq: z.int().min(0),
+  slot: z.string().min(1).max(64).optional(),
+  rk: z.string().min(1).max(300).optional(),
+});
 export type ExportPosition = z.infer<typeof exportPositionSchema>;
 
 export const exportCursorSchema = z.strictObject({ position: exportPositionSchema, progress: exportProgressSchema });

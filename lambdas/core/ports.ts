@@ -39,16 +39,57 @@ export interface RequestItem {
   readonly receipt?: string;
 }
 
+/**
+ * What a pending request's item carries for "what waits for me" (app/vote.ts `pendingFor`), so candidates are picked
+ * without reading chains. Approvers and expiry are fixed at intake; `voters` may lag the ledger (a crash after a
+ * vote's append), which only ever adds a candidate: every candidate is confirmed against its chain.
+ */
+export interface PendingSummary {
+  readonly id: string;
+  readonly requester: string;
+  readonly createdAt: string;
+  /** Everyone who may ever vote: the rule's approvers and its escalation's. Absent on items stored before summaries. */
+  readonly approvers?: readonly string[];
+  readonly onBehalfOf?: string;
+  readonly expiresAt?: string;
+  /** Who voted, as far as the item knows. */
+  readonly voters?: readonly string[];
+}
+
+/** What intake stores for a new request: its item, and the summary of a pending one. */
+export type NewRequestItem = Pick<RequestItem, 'id' | 'requester' | 'status' | 'createdAt'> & Pick<PendingSummary, 'approvers' | 'onBehalfOf' | 'expiresAt'>;
+
+/** A pending request the repair job is due to look at, and the `repairAt` that made it due. */
+export interface RepairDue {
+  readonly id: string;
+  readonly repairAt: string;
+}
+
 export interface RequestStore {
-  /** Creates the item once; a retry finds it and changes nothing. */
-  put(item: Pick<RequestItem, 'id' | 'requester' | 'status' | 'createdAt'>): Promise<void>;
+  /**
+   * Creates the item once; a retry finds it and changes nothing. A pending one joins the pending index with its
+   * summary, due for the repair job's first look at its `createdAt`.
+   */
+  put(item: NewRequestItem): Promise<void>;
   get(id: string): Promise<RequestItem | undefined>;
   /** Keeps the Notify task's latest token. */
   storeTaskToken(id: string, taskToken: string): Promise<void>;
-  /** Ids of pending requests, oldest first, at most `limit`. */
-  listPending(limit: number): Promise<string[]>;
-  /** Caches the settled outcome; the request leaves the pending list. */
+  /** Caches the settled outcome; the request leaves the pending list (and the repair job's). */
   cacheOutcome(id: string, status: Exclude<RequestStatus, 'pending'>): Promise<void>;
+  /**
+   * When the repair job should next look at a pending request (`repairAt`, ISO; it looks once that is a grace ago).
+   * Only while pending, and with `ifAt` only if `repairAt` is still that; otherwise nothing changes. Also replaces the
+   * summary's voters, or adds one. Answers the `repairAt` before, when it changed.
+   */
+  scheduleRepair(
+    id: string,
+    at: string,
+    options?: { readonly ifAt?: string; readonly voters?: readonly string[]; readonly addVoter?: string },
+  ): Promise<string | undefined>;
+  /** Pending requests whose `repairAt` is at or before `before`, oldest `repairAt` first, read a page at a time. */
+  dueForRepair(before: string): AsyncIterable<RepairDue>;
+  /** Every pending request's summary, in no particular order. */
+  pendingSummaries(): Promise<PendingSummary[]>;
   /** Stores a receipt unless one is stored; answers the stored one (the first is kept). */
   storeReceipt(id: string, receipt: string): Promise<string>;
 }

@@ -93,6 +93,15 @@ export type RequestStatus = z.infer<typeof requestStatusSchema>;
 /** The requests table's sparse index of pending requests, spread over PENDING_SHARDS partitions. */
 export const PENDING_INDEX = 'pending';
 export const PENDING_SHARDS = 8;
+/**
+ * The requests table's sparse index of pending requests by `repairAt` (partition `pendingShard`): the repair job
+ * queries the due ones, and it projects each request's pending summary for "what waits for me".
+ */
+export const REPAIR_INDEX = 'repair';
+/** The summary attributes the repair index projects (core/ports.ts `PendingSummary`). */
+export const PENDING_SUMMARY_ATTRIBUTES = ['createdAt', 'requester', 'approvers', 'onBehalfOf', 'expiresAt', 'voters'] as const;
+/** `repairAt` of a pending request with no deadline: it stays in the index, never due. */
+export const NEVER = '9999-12-31T23:59:59.999Z';
 
 /**
  * Which of `shards` (at most 256) index partitions a request's items go to: stable, from its id alone, and even.

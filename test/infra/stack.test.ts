@@ -253,6 +253,7 @@ describe('Countersign stack', () => {
       intake: [
         ...common,
         'dynamodb:Scan',
+        'dynamodb:BatchGetItem',
         'kms:DescribeKey',
         'kms:GetPublicKey',
         'states:StartExecution',
@@ -290,10 +291,12 @@ describe('Countersign stack', () => {
     expect(ses).not.toContain('"*"');
     expect(grants('decision').get('kms:VerifyMac')).toEqual([reviewKey]);
     expect(grants('intake').get('states:StartExecution')).toEqual([machine]);
-    // The audit export reads the whole ledger, and nothing else.
+    // The audit export reads the whole ledger, and nothing else; a time window, from the ledger's slot index.
     expect(grants('intake').get('dynamodb:Scan')).toEqual([ledger]);
-    // "What waits for me": only the decision function queries the requests' pending index.
-    const pendingIndex = `{"Fn::Join":["",[${requests},"/index/pending"]]}`;
+    expect(grants('intake').get('dynamodb:BatchGetItem')).toEqual([ledger]);
+    expect(grants('intake').get('dynamodb:Query')).toContain(`{"Fn::Join":["",[${ledger},"/index/bySlot"]]}`);
+    // "What waits for me" and the repair job: only they query the requests' repair index (the pending requests).
+    const pendingIndex = `{"Fn::Join":["",[${requests},"/index/repair"]]}`;
     expect(grants('decision').get('dynamodb:Query')).toContain(pendingIndex);
     expect(grants('repairer').get('dynamodb:Query')).toContain(pendingIndex);
     for (const name of ['intake', 'notifier', 'finalizer', 'checkpointer'] as const)
@@ -341,7 +344,7 @@ describe('Countersign stack', () => {
     }
   });
 
-  it('keeps a sparse, keys-only index of the pending requests', () => {
+  it('keeps sparse indexes of the pending requests: keys only by creation, and by repairAt with their summaries', () => {
     const [, table] = ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id === logicalId(stack.countersign.requests.table))!;
     expect(table.Properties.GlobalSecondaryIndexes).toEqual([
       {
@@ -352,7 +355,23 @@ describe('Countersign stack', () => {
         ],
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },
+      {
+        IndexName: 'repair',
+        KeySchema: [
+          { AttributeName: 'pendingShard', KeyType: 'HASH' },
+          { AttributeName: 'repairAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['createdAt', 'requester', 'approvers', 'onBehalfOf', 'expiresAt', 'voters'] },
+      },
     ]);
+    // A request item has the keys of both from intake to its cached outcome.
+    expect(table.Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'pendingShard', AttributeType: 'S' },
+        { AttributeName: 'createdAt', AttributeType: 'S' },
+        { AttributeName: 'repairAt', AttributeType: 'S' },
+      ]),
+    );
   });
 
   it('denies every function, explicitly, any edit or deletion of ledger records, the table or its indexes', () => {
@@ -415,8 +434,10 @@ describe('Countersign stack', () => {
         .flatMap((s) => [s.Action].flat())
         .sort();
     expect(actions(scratch.getLogicalId(ledger.signingKey.node.defaultChild as never))).toEqual(['kms:GetPublicKey', 'kms:Sign']);
-    expect(actions(scratch.getLogicalId(ledger.table.node.defaultChild as never))).toEqual(['dynamodb:Query', 'dynamodb:Scan']);
-    expect(resolved).not.toContain('/index/');
+    expect(actions(scratch.getLogicalId(ledger.table.node.defaultChild as never))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan']);
+    // A time window reads the slot index, and no other index.
+    expect(resolved).toContain('/index/bySlot');
+    expect(resolved.match(/\/index\/[^"]*/g)).toEqual(['/index/bySlot']);
   });
 
   it('runs the checkpointer every 5 minutes, with retries', () => {

@@ -257,3 +257,71 @@ describe('exportLedgerPage', () => {
     expect(report).toMatchObject({ ok: true, sealed: true, window: { since: '2026-11-04T09:09:00.000Z' } });
   });
 });
+
+describe('exportLedgerPage over a window of hours', () => {
+  it('reads the slot index, not the table: the items the window selects, exactly once however it pages, and they verify', async () => {
+    const tableName = await newLedgerTable();
+    const time = clock('2026-11-05T08:50:00.000Z');
+    const signer = kmsLedgerSigner(kms, keyId);
+    const store = new LedgerTable({ tableName, dynamo, signer, clock: time.now });
+    const checkpoints = new CheckpointTable({ tableName, dynamo, signer, clock: time.now });
+    const step = (type: string) => (chain: readonly unknown[]) => [{ type, actor: 'x', data: { pad: 'y'.repeat(200), n: chain.length } } as AuditEvent];
+    await store.append('act_winA', once(EVENT)); // 08:50, before the window
+    time.set('2026-11-05T09:10:00.000Z');
+    await store.append('act_winA', (chain) => (chain.length === 1 ? step('policy_decided')(chain) : []));
+    time.set('2026-11-05T09:30:00.000Z');
+    await checkpoints.run({ settleSeconds: 60, deadline: Number.MAX_SAFE_INTEGER }); // #1 from the origin: not inside
+    await store.append('act_winB', once(EVENT));
+    time.set('2026-11-05T09:40:00.000Z');
+    await store.append('act_winB', (chain) => (chain.length === 1 ? step('policy_decided')(chain) : []));
+    time.set('2026-11-05T10:30:00.000Z');
+    await store.append('act_winA', (chain) => (chain.length === 2 ? step('voted')(chain) : []));
+    time.set('2026-11-05T10:45:00.000Z');
+    await checkpoints.run({ settleSeconds: 60, deadline: Number.MAX_SAFE_INTEGER }); // #2 09:29..10:29, #3 ..10:44
+    time.set('2026-11-05T11:45:00.000Z');
+    await store.append('act_winC', once(EVENT)); // after the window
+    const since = '2026-11-05T09:00:00.000Z';
+    const until = '2026-11-05T11:00:00.000Z';
+
+    // What the window selects, judged on the whole table: records by `at`, checkpoints and leaf pages wholly inside.
+    const everything = (await exportLedgerPage({ dynamo, tableName })).items;
+    const inside = (i: Record<string, unknown>) =>
+      String(i.requestId).startsWith('checkpoint') ? String(i.from) >= since && String(i.until) <= until : String(i.at) >= since && String(i.at) <= until;
+    const expected = everything.filter(inside).map((i) => JSON.stringify(i));
+    expect(everything.filter(inside).filter((i) => String(i.requestId).startsWith('act_'))).toHaveLength(4);
+    expect(
+      everything
+        .filter(inside)
+        .filter((i) => i.type === 'checkpoint')
+        .map((i) => i.seq),
+    ).toEqual([2, 3]);
+
+    const calls: string[] = [];
+    const counting = { send: (command: { constructor: { name: string } }) => (calls.push(command.constructor.name), dynamo.send(command as never)) };
+    const page = await exportLedgerPage({ dynamo: counting as unknown as DynamoDBDocumentClient, tableName, since, until });
+    expect(calls).not.toContain('ScanCommand');
+    expect(page.next).toBeUndefined();
+    expect(page.items.map((i) => JSON.stringify(i)).sort()).toEqual([...expected].sort());
+    // Records first, by time; then each checkpoint followed by its leaf pages.
+    expect(page.items.map((i) => `${i.requestId}/${i.seq}`).slice(0, 4)).toEqual(['act_winA/2', 'act_winB/1', 'act_winB/2', 'act_winA/3']);
+
+    for (const limits of [{}, { maxBytes: 600 }, { maxMillis: 0, scanLimit: 1 }]) {
+      const lines: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const sealed = await exportPage(tableName, { since, until, cursor }, limits, time.now);
+        if (pages === 0) lines.push(JSON.stringify({ type: 'export', format: 2, exportedAt: sealed.exportedAt, since, until }));
+        pages += 1;
+        lines.push(...sealed.items.map((i) => JSON.stringify(i)));
+        cursor = sealed.cursor ?? undefined;
+        if (!cursor) lines.push(JSON.stringify(sealed.seal));
+      } while (cursor);
+      expect(itemsOf(lines), JSON.stringify(limits)).toEqual(page.items.map((i) => JSON.stringify(i)));
+      if (Object.keys(limits).length > 0) expect(pages, JSON.stringify(limits)).toBeGreaterThan(3);
+      expect(sealOf(lines)).toMatchObject({ since, until, items: expected.length, records: 4, checkpoints: 2 });
+      const report = verifyLedgerLines(lines, createPublicKey(await signer.publicKeyPem()));
+      expect(report.findings, JSON.stringify(limits)).toEqual([]);
+    }
+  });
+});

@@ -133,10 +133,16 @@ describe('fault injection', () => {
     const created = await ask({ action: 'data.export', resource: 'decision-dies' });
     const id = created.body.id as string;
     await eventually(async () => ((await audit(id)).some((r) => r.type === 'notified') ? true : undefined));
+    const waiting = async (key: string) => ((await api(countersign.url, 'GET', '/v1/me/pending', key)).body.items as Array<{ id: string }>).map((v) => v.id);
+    expect(await waiting('alice-key')).toContain(id);
     await api(countersign.url, 'POST', `/v1/actions/${id}/decision`, 'alice-key', { decision: 'approve' });
+    expect(await waiting('alice-key')).not.toContain(id);
+    expect(await waiting('bob-key')).toContain(id);
     await fault({ service: 'sfn', operation: 'SendTaskSuccess', status: 500 });
     const second = await api(countersign.url, 'POST', `/v1/actions/${id}/decision`, 'bob-key', { decision: 'approve' });
     expect(second).toMatchObject({ status: 503, body: { error: { code: 'unavailable' } } });
+    // The item still says pending; the list goes by the chain, where it is settled.
+    expect(await waiting('bob-key')).not.toContain(id);
     // The vote and the outcome are recorded: the agent already sees the approval, with its receipt.
     const view = (await api(countersign.url, 'GET', `/v1/actions/${id}`, 'agent-key')).body;
     expect(view).toMatchObject({ status: 'approved' });

@@ -87,7 +87,7 @@ describe('asking', () => {
     });
     expect(state.policy?.expiresAt).toBe(new Date(ports.clock.now().getTime() + 3_600_000).toISOString());
     expect(ports.workflow.started).toEqual(new Set([state.id]));
-    expect(await ports.requests.listPending(10)).toEqual([state.id]);
+    expect((await ports.requests.pendingSummaries()).map((s) => s.id)).toEqual([state.id]);
   });
 
   it('sums a cross-team quorum for the record', async () => {
@@ -249,6 +249,42 @@ describe('voting', () => {
     expect((await pendingFor(ports, 'bob@example.com')).map((s) => s.id)).toEqual([a.state.id, b.state.id]);
     expect(await pendingFor(ports, 'carol@example.com')).toHaveLength(1);
   });
+
+  it('reads the chains of its candidates only, and a summary that lags a vote never changes the answer', async () => {
+    const ports = memoryPorts(config);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push((await ask(ports, { action: 'data.export' })).state.id);
+      ports.clock.advance(1000);
+    }
+    const grant = await ask(ports, { action: 'iam.grant' });
+    const reads: string[] = [];
+    const read = ports.ledger.read.bind(ports.ledger);
+    ports.ledger.read = (id) => (reads.push(id), read(id));
+    // Carol approves only grants: one candidate, one chain read.
+    expect((await pendingFor(ports, 'carol@example.com')).map((s) => s.id)).toEqual([grant.state.id]);
+    expect(reads).toEqual([grant.state.id]);
+    // An auditor, or anyone else, is no one's approver: no chain is read.
+    reads.length = 0;
+    expect(await pendingFor(ports, 'audit@example.com')).toEqual([]);
+    expect(reads).toEqual([]);
+    // Alice's vote lands in the ledger but the item never hears of it (a crash right after the append).
+    const schedule = ports.requests.scheduleRepair.bind(ports.requests);
+    ports.requests.scheduleRepair = (id, at, options) => (options?.addVoter ? Promise.reject(new Error('crashed')) : schedule(id, at, options));
+    await expect(vote(ports, ids[0]!, 'alice@example.com')).rejects.toThrow('crashed');
+    ports.requests.scheduleRepair = schedule;
+    expect((await pendingFor(ports, 'alice@example.com')).map((s) => s.id)).toEqual([...ids.slice(1), grant.state.id]);
+    // Noted on the item, a vote spares the chain read.
+    await vote(ports, ids[1]!, 'alice@example.com');
+    reads.length = 0;
+    expect((await pendingFor(ports, 'alice@example.com')).map((s) => s.id)).toEqual([...ids.slice(2), grant.state.id]);
+    expect(reads).not.toContain(ids[1]);
+    // Past the deadline, nothing waits, and nothing is read.
+    ports.clock.advance(3_600_000);
+    reads.length = 0;
+    expect(await pendingFor(ports, 'bob@example.com')).toEqual([]);
+    expect(reads).toEqual([]);
+  });
 });
 
 describe('notifying', () => {
@@ -389,7 +425,73 @@ describe('repairing', () => {
     expect(await ports.requests.get(settled.state.id)).toMatchObject({ status: 'approved', receipt: expect.any(String) });
     expect(ports.workflow.told).toContainEqual({ taskToken: 'token-s', status: 'approved' });
     for (const id of [overdue.state.id, young.state.id]) expect((await ports.requests.get(id))?.status).toBe('expired');
-    expect(await ports.requests.listPending(10)).toEqual([]);
+    expect(await ports.requests.pendingSummaries()).toEqual([]);
+  });
+
+  it('reads only the requests that might be stuck: each fine one once after intake, then not until its deadline', async () => {
+    const ports = memoryPorts(config);
+    for (let i = 0; i < 20; i++) await ask(ports, { action: 'data.export' });
+    const reads: string[] = [];
+    const read = ports.ledger.read.bind(ports.ledger);
+    ports.ledger.read = (id) => (reads.push(id), read(id));
+    const run = () => repairPending(ports, { stopAt: Number.MAX_SAFE_INTEGER, graceMs: 60_000, onFailure: () => {} });
+    ports.clock.advance(61_000);
+    expect(await run()).toEqual({ completed: 0, started: 0, expired: 0 });
+    expect(reads).toHaveLength(20); // the first look: the workflow runs
+    for (let minute = 0; minute < 10; minute++) {
+      reads.length = 0;
+      ports.clock.advance(60_000);
+      await run();
+      expect(reads).toEqual([]);
+    }
+    // At the deadline (plus the grace) they are due again: the workflow did not expire them, so the job does.
+    ports.clock.advance(3_600_000);
+    expect(await run()).toEqual({ completed: 0, started: 0, expired: 20 });
+    expect(await ports.requests.pendingSummaries()).toEqual([]);
+  });
+
+  it('finds a vote that settled the ledger but not the item, without waiting for the deadline', async () => {
+    const ports = memoryPorts(config);
+    const { state } = await ask(ports, { action: 'data.export' });
+    ports.clock.advance(61_000);
+    await repairPending(ports, { stopAt: Number.MAX_SAFE_INTEGER, graceMs: 60_000, onFailure: () => {} });
+    await vote(ports, state.id, 'alice@example.com');
+    const cache = ports.requests.cacheOutcome.bind(ports.requests);
+    ports.requests.cacheOutcome = () => Promise.reject(new Error('crashed'));
+    await expect(vote(ports, state.id, 'bob@example.com')).rejects.toThrow('crashed');
+    ports.requests.cacheOutcome = cache;
+    ports.clock.advance(61_000);
+    expect(await repairPending(ports, { stopAt: Number.MAX_SAFE_INTEGER, graceMs: 60_000, onFailure: () => {} })).toEqual({
+      completed: 1,
+      started: 0,
+      expired: 0,
+    });
+    expect(await ports.requests.get(state.id)).toMatchObject({ status: 'approved', receipt: expect.any(String) });
+  });
+
+  it('goes on where the last run stopped, oldest first, so no request is left unseen', async () => {
+    const ports = memoryPorts(config);
+    const ids: string[] = [];
+    ports.workflow.failStart = new Error('sfn down');
+    for (let i = 0; i < 30; i++) {
+      ids.push((await ask(ports, { action: 'data.export' }).catch(() => undefined), [...ports.requests.items.keys()].at(-1)!));
+      ports.clock.advance(10);
+    }
+    ports.workflow.failStart = undefined;
+    ports.clock.advance(61_000);
+    const started: string[] = [];
+    const start = ports.workflow.start.bind(ports.workflow);
+    ports.workflow.start = async (state) => {
+      const ok = await start(state);
+      if (ok) started.push(state.id);
+      // Each start takes a second of the run.
+      ports.clock.advance(1000);
+      return ok;
+    };
+    for (let run = 0; run < 3; run++) {
+      await repairPending(ports, { stopAt: ports.clock.now().getTime() + 10_000, graceMs: 60_000, onFailure: () => {} });
+      expect(started).toEqual(ids.slice(0, Math.min(30, (run + 1) * 10)));
+    }
   });
 
   it('runs one at a time under the lease, and stops taking requests at its deadline', async () => {
