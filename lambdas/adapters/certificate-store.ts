@@ -1,18 +1,25 @@
 /**
  * Signing certificates in the ledger table (core/signing-certificate.ts): each in its own partition
  * `certificate#<id>` at seq 1, written by conditional PutItem so a certificate once written is never replaced, and
- * read back by id for the records that name it. They carry no slot-index attributes and no `at`, so checkpoints never
- * count them as records; an export carries them as items of their own.
+ * read back by id for the records that name it. They have no `at`, and their slot-index attributes put them in slots
+ * of their own (`certificates#<hour>`), so checkpoints never count them as records; an export carries them as items of
+ * their own, and a windowed export finds them by those slots.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { CERTIFICATE_PARTITION_PREFIX, isCertificateId, type SigningCertificate, signingCertificateSchema } from '../core/signing-certificate';
+import {
+  CERTIFICATE_PARTITION_PREFIX,
+  certificateSlotKeys,
+  isCertificateId,
+  type SigningCertificate,
+  signingCertificateSchema,
+} from '../core/signing-certificate';
 
 /** Writes a certificate unless its partition holds one (then throws ConditionalCheckFailedException). */
 export async function putCertificate(dynamo: DynamoDBDocumentClient, tableName: string, certificate: SigningCertificate): Promise<void> {
   await dynamo.send(
     new PutCommand({
       TableName: tableName,
-      Item: signingCertificateSchema.parse(certificate),
+      Item: { ...signingCertificateSchema.parse(certificate), ...certificateSlotKeys(certificate) },
       ConditionExpression: 'attribute_not_exists(#seq)',
       ExpressionAttributeNames: { '#seq': 'seq' },
     }),
@@ -30,8 +37,14 @@ export async function readCertificates(dynamo: DynamoDBDocumentClient, tableName
       const { Item } = await dynamo.send(
         new GetCommand({ TableName: tableName, Key: { requestId: `${CERTIFICATE_PARTITION_PREFIX}${id}`, seq: 1 }, ConsistentRead: true }),
       );
-      return Item ? signingCertificateSchema.parse(Item) : undefined;
+      return Item ? storedCertificate(Item) : undefined;
     }),
   );
   return found.filter((c): c is SigningCertificate => c !== undefined);
+}
+
+/** A stored certificate minus its slot-index attributes, which are not part of what KMS signed. */
+export function storedCertificate(item: Record<string, unknown>): SigningCertificate {
+  const { slot: _slot, rk: _rk, ...certificate } = item;
+  return signingCertificateSchema.parse(certificate);
 }

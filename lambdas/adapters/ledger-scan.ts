@@ -11,7 +11,7 @@ import { BatchGetCommand, type DynamoDBDocumentClient, QueryCommand, ScanCommand
 import { CHECKPOINT_PARTITION, type Checkpoint, checkpointSchema, LEDGER_SLOT_INDEX, leavesPartition, SLOT_SHARDS } from '../core/checkpoint';
 import type { ExportPosition } from '../core/export-seal';
 import type { ExportPage, ExportPageQuery, LedgerExportSource } from '../core/ports';
-import { CERTIFICATE_PARTITION_PREFIX } from '../core/signing-certificate';
+import { CERTIFICATE_PARTITION_PREFIX, CERTIFICATE_SLOT_PREFIX } from '../core/signing-certificate';
 
 /** Lambda answers at most 6 MB; a page stops adding items past this many bytes of JSON. */
 export const EXPORT_PAGE_BYTES = 4 * 1024 * 1024;
@@ -114,9 +114,13 @@ export function indexedHours(since: string | undefined, until: string | undefine
 const slotName = (hour: number, shard: number) => `${new Date(hour * HOUR_MS).toISOString().slice(0, 13)}#${String(shard).padStart(2, '0')}`;
 const slotPlace = (slot: string) => ({ hour: Date.parse(`${slot.slice(0, 13)}:00:00.000Z`) / HOUR_MS, shard: Number(slot.slice(14)) });
 
+/** Where a windowed export's cursor stands once the records and checkpoints are done. */
+const CERTIFICATES_PHASE = 'certificates';
+
 /**
  * One page of a window read from the slot index: its records, then the checkpoints wholly inside it with their
- * leaf pages. Each record's item comes from the table (BatchGetItem), since the index projects only the hash.
+ * leaf pages, then the signing certificates whose validity meets it (from their own slots). Each record's and
+ * certificate's item comes from the table (BatchGetItem), since the index projects only the hash.
  */
 async function windowPage(input: ExportInput): Promise<ExportPage> {
   const { dynamo, tableName } = input;
@@ -139,7 +143,7 @@ async function windowPage(input: ExportInput): Promise<ExportPage> {
   const full = (): ExportPage => ({ items, next: last! });
   let cursor = input.cursor;
 
-  if (cursor?.slot !== CHECKPOINT_PARTITION) {
+  if (cursor?.slot !== CHECKPOINT_PARTITION && cursor?.slot !== CERTIFICATES_PHASE) {
     const hi = input.until === undefined ? '\uffff' : `${input.until}#\uffff`;
     const start = cursor?.slot ? slotPlace(cursor.slot) : { hour: Math.floor(Date.parse(since) / HOUR_MS), shard: 0 };
     const lastHour = Math.floor((input.until === undefined ? Date.now() : Date.parse(input.until)) / HOUR_MS);
@@ -188,8 +192,9 @@ async function windowPage(input: ExportInput): Promise<ExportPage> {
 
   // The checkpoints wholly inside the window, oldest first; where the cursor left them: a checkpoint (its pages
   // next) or one of its pages.
-  const resumeAt = cursor === undefined ? { checkpoint: 0, page: 0 } : checkpointPlace(cursor);
-  for (const checkpoint of await windowCheckpoints(dynamo, tableName, since, input.until)) {
+  const checkpoints = cursor?.slot === CERTIFICATES_PHASE ? [] : await windowCheckpoints(dynamo, tableName, since, input.until);
+  const resumeAt = cursor === undefined || cursor.slot === CERTIFICATES_PHASE ? { checkpoint: 0, page: 0 } : checkpointPlace(cursor);
+  for (const checkpoint of checkpoints) {
     if (checkpoint.seq < resumeAt.checkpoint) continue;
     const partition = leavesPartition(checkpoint.seq, checkpoint.pagesId);
     if (checkpoint.seq > resumeAt.checkpoint && !add(checkpoint, { requestId: CHECKPOINT_PARTITION, seq: checkpoint.seq, slot: CHECKPOINT_PARTITION })) {
@@ -212,6 +217,40 @@ async function windowPage(input: ExportInput): Promise<ExportPage> {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     if (Date.now() >= deadline && last) return { items, next: last };
+  }
+  if (cursor?.slot !== CERTIFICATES_PHASE) {
+    if (Date.now() >= deadline) return { items, next: { requestId: CERTIFICATES_PHASE, seq: 0, slot: CERTIFICATES_PHASE } };
+    cursor = undefined;
+  }
+
+  // The signing certificates whose window meets the export's, so every record in it can be verified: listed by the
+  // hour of their notBefore, from an hour before `since` (a certificate is valid for an hour at most).
+  const until = input.until ?? new Date().toISOString();
+  const firstHour = Math.floor(Date.parse(since) / HOUR_MS) - 1;
+  const lastCertificateHour = Math.floor(Date.parse(until) / HOUR_MS);
+  const resumeRk = cursor?.rk;
+  for (let hour = resumeRk ? Math.floor(Date.parse(resumeRk.slice(0, 24)) / HOUR_MS) : firstHour; hour <= lastCertificateHour; hour++) {
+    const slot = `${CERTIFICATE_SLOT_PREFIX}${new Date(hour * HOUR_MS).toISOString().slice(0, 13)}`;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamo.send(
+        new QueryCommand({
+          TableName: tableName,
+          IndexName: LEDGER_SLOT_INDEX,
+          KeyConditionExpression: resumeRk ? '#slot = :slot AND #rk > :after' : '#slot = :slot',
+          ExpressionAttributeNames: { '#slot': 'slot', ...(resumeRk ? { '#rk': 'rk' } : {}) },
+          ExpressionAttributeValues: { ':slot': slot, ...(resumeRk ? { ':after': resumeRk } : {}) },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const keys = (page.Items ?? []).map((k) => ({ requestId: String(k.requestId), seq: Number(k.seq) }));
+      for (const stored of await getItems(dynamo, tableName, keys)) {
+        if (!stored) continue;
+        if (String(stored.notAfter) < since || String(stored.notBefore) > until) continue;
+        if (!add(stored, { requestId: CERTIFICATES_PHASE, seq: 0, slot: CERTIFICATES_PHASE, rk: String(stored.rk) })) return full();
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
   }
   return { items };
 }

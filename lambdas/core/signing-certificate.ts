@@ -169,3 +169,14 @@ export function recordKeys(ledgerKey: KeyObject, certificates: readonly SigningC
     return key;
   };
 }
+
+/**
+ * Where a certificate is listed in the ledger's slot index: a slot of its own per hour of `notBefore`
+ * (`certificates#<hour>`), apart from the records' slots (`<hour>#<shard>`), so checkpoints, which read only the
+ * records' slots, never count it, and a windowed export finds the certificates its records need without a Scan.
+ */
+export const CERTIFICATE_SLOT_PREFIX = 'certificates#';
+
+export function certificateSlotKeys(certificate: Pick<SigningCertificate, 'notBefore' | 'certificateId'>): { slot: string; rk: string } {
+  return { slot: `${CERTIFICATE_SLOT_PREFIX}${certificate.notBefore.slice(0, 13)}`, rk: `${certificate.notBefore}#${certificate.certificateId}` };
+}

@@ -3,7 +3,7 @@
  * functions' environments hold their certified keys, an approval costs at most one KMS Sign (its receipt), and the
  * ledger it leaves still verifies with the KMS public key alone, through `countersign audit verify` and `audit show`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,5 +115,27 @@ describe('record signing with certified environment keys', () => {
     expect(show.stderr).toBe('');
     expect(show.code).toBe(0);
     expect(show.stdout.trimEnd().split('\n').at(-1)).toMatch(/^ledger: \d+ records verify$/);
+  });
+
+  it('carries the certificates a window needs in an export read from the time index', async () => {
+    const since = new Date(Date.now() - 30 * 60_000).toISOString();
+    {
+      const file = join(dir, 'window.jsonl');
+      const exported = await runCliInProcess(['audit', 'export', '--since', since, '--out', file], auditor());
+      expect(exported.code, exported.stderr).toBe(0);
+      const lines = readFileSync(file, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const certificates = new Set(lines.filter((l) => l.type === 'signing_certificate').map((l) => l.certificateId));
+      const records = lines.filter((l) => typeof l.requestId === 'string' && ids.includes(l.requestId as string));
+      expect(records.length).toBeGreaterThan(0);
+      expect(records.every((r) => certificates.has(r.keyId))).toBe(true);
+      // Each certificate once.
+      expect(lines.filter((l) => l.type === 'signing_certificate')).toHaveLength(certificates.size);
+      const verify = await runCliInProcess(['audit', 'verify', '--file', file, '--json'], auditor());
+      expect(JSON.parse(verify.stdout).findings).toEqual([]);
+      expect(verify.code).toBe(0);
+    }
   });
 });
