@@ -71,7 +71,8 @@ export function recordHash(unsigned: UnsignedRecord): string {
 
 /**
  * The next record of `chain` for `event`, not yet signed. `data` is passed through JSON so what is hashed is
- * exactly what reads back from the table (undefined values dropped, no class instances).
+ * exactly what reads back from the table (undefined values dropped, no class instances). Its `at` is never before the
+ * last record's, whatever the writer's clock says, so a chain read by time (a windowed export) is in seq order.
  */
 export function nextUnsignedRecord(chain: readonly AuditRecord[], requestId: string, event: AuditEvent, at: Date, keyId: string): UnsignedRecord {
   const { type, actor, data } = auditEventSchema.parse(event);
@@ -80,7 +81,7 @@ export function nextUnsignedRecord(chain: readonly AuditRecord[], requestId: str
     requestId,
     seq: last ? last.seq + 1 : 1,
     type,
-    at: at.toISOString(),
+    at: last && Date.parse(last.at) > at.getTime() ? last.at : at.toISOString(),
     actor,
     data: JSON.parse(canonicalize(data) ?? '{}') as Record<string, unknown>,
     prevHash: last ? last.hash : GENESIS_HASH,

@@ -82,7 +82,8 @@ describe('record hashing', () => {
     const { secretKey } = testKey();
     const chain = buildChain(events.slice(0, 2), secretKey);
     const next = nextUnsignedRecord(chain, 'act_1', { type: 'voted', actor: 'bob', data: { reason: undefined, n: 1 } }, new Date(0), 'k1');
-    expect(next).toMatchObject({ seq: 3, prevHash: chain[1]!.hash, at: '1970-01-01T00:00:00.000Z', data: { n: 1 } });
+    // A clock behind the chain's head stamps the head's time, never earlier.
+    expect(next).toMatchObject({ seq: 3, prevHash: chain[1]!.hash, at: chain[1]!.at, data: { n: 1 } });
     expect('reason' in next.data).toBe(false);
     expect(nextUnsignedRecord([], 'act_2', events[0]!, new Date(0), 'k1')).toMatchObject({ seq: 1, prevHash: GENESIS_HASH });
     expect(() => nextUnsignedRecord([], 'act_2', { type: 'bogus', actor: 'x', data: {} } as unknown as AuditEvent, new Date(0), 'k1')).toThrow();
@@ -176,5 +177,20 @@ describe('verifyRecord and verifyChain', () => {
   it('refuses a public key that is not P-256', () => {
     const { publicKey: ed } = generateKeyPairSync('ed25519');
     expect(() => verifyChain(chain, ed)).toThrow(/P-256/);
+  });
+});
+
+describe('record times', () => {
+  it('never go back along a chain, whatever the writer clock says', async () => {
+    const { nextUnsignedRecord } = await import('../../lambdas/core/ledger-record');
+    const first = {
+      ...nextUnsignedRecord([], 'act_t', { type: 'requested', actor: 'a', data: {} }, new Date('2026-11-30T10:00:05.000Z'), 'k'),
+      hash: 'a'.repeat(64),
+      signature: '',
+    };
+    const behind = nextUnsignedRecord([first], 'act_t', { type: 'notified', actor: 'countersign', data: {} }, new Date('2026-11-30T10:00:03.000Z'), 'k');
+    expect(behind.at).toBe('2026-11-30T10:00:05.000Z');
+    const ahead = nextUnsignedRecord([first], 'act_t', { type: 'notified', actor: 'countersign', data: {} }, new Date('2026-11-30T10:00:07.000Z'), 'k');
+    expect(ahead.at).toBe('2026-11-30T10:00:07.000Z');
   });
 });
