@@ -11,20 +11,33 @@ import { PENDING_INDEX, PENDING_SHARDS, pendingShardOf } from '../core/request';
 
 /** The requests table (core/ports.ts `RequestStore`). */
 export function requestsTable(dynamo: DynamoDBDocumentClient, table: () => string): RequestStore {
-  return {
-    /** Creates the item once; a retried intake finds it and changes nothing. A pending one joins the pending index. */
+  const store: RequestStore = {
+    /**
+     * Creates the item once; a retried intake finds it, changes nothing, and reads what is stored (one more call,
+     * on a retry only). A pending one joins the pending index.
+     */
     async put(item) {
       const Item = item.status === 'pending' ? { ...item, pendingShard: pendingShardOf(item.id) } : item;
       try {
         await dynamo.send(new PutCommand({ TableName: table(), Item, ConditionExpression: 'attribute_not_exists(id)' }));
+        return undefined;
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        return store.get(item.id);
       }
     },
 
     async get(id) {
       const { Item } = await dynamo.send(new GetCommand({ TableName: table(), Key: { id }, ConsistentRead: true }));
       return Item as RequestItem | undefined;
+    },
+
+    /** One attribute, strongly consistent: under 4 KB, one read unit whatever else the item holds. */
+    async status(id) {
+      const { Item } = await dynamo.send(
+        new GetCommand({ TableName: table(), Key: { id }, ConsistentRead: true, ProjectionExpression: '#s', ExpressionAttributeNames: { '#s': 'status' } }),
+      );
+      return Item?.status as RequestItem['status'] | undefined;
     },
 
     /** Keeps the Notify task's latest token; each attempt of the task has its own. */
@@ -77,19 +90,25 @@ export function requestsTable(dynamo: DynamoDBDocumentClient, table: () => strin
       );
     },
 
-    /** Stores an approval's receipt unless one is stored already; answers the stored one (the first is kept). */
+    /** Stores an approval's receipt unless one is stored already; answers the item after (the first receipt is kept). */
     async storeReceipt(id, receipt) {
-      const { Attributes } = await dynamo.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { id },
-          UpdateExpression: 'SET receipt = if_not_exists(receipt, :r)',
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeValues: { ':r': receipt },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return String(Attributes?.receipt ?? receipt);
+      const { Attributes } = await dynamo
+        .send(
+          new UpdateCommand({
+            TableName: table(),
+            Key: { id },
+            UpdateExpression: 'SET receipt = if_not_exists(receipt, :r)',
+            ConditionExpression: 'attribute_exists(id)',
+            ExpressionAttributeValues: { ':r': receipt },
+            ReturnValues: 'ALL_NEW',
+          }),
+        )
+        .catch((err: unknown) => {
+          if (err instanceof ConditionalCheckFailedException) return { Attributes: undefined };
+          throw err;
+        });
+      return Attributes ? { ...(Attributes as RequestItem), receipt: String(Attributes.receipt ?? receipt) } : undefined;
     },
   };
+  return store;
 }
