@@ -11,19 +11,16 @@ import { PENDING_INDEX, PENDING_SHARDS, pendingShardOf } from '../core/request';
 
 /** The requests table (core/ports.ts `RequestStore`). */
 export function requestsTable(dynamo: DynamoDBDocumentClient, table: () => string): RequestStore {
-  const store: RequestStore = {
-    /**
-     * Creates the item once; a retried intake finds it, changes nothing, and reads what is stored (one more call,
-     * on a retry only). A pending one joins the pending index.
-     */
+  return {
+    /** Creates the item once; a retried intake finds it and changes nothing. A pending one joins the pending index. */
     async put(item) {
       const Item = item.status === 'pending' ? { ...item, pendingShard: pendingShardOf(item.id) } : item;
       try {
         await dynamo.send(new PutCommand({ TableName: table(), Item, ConditionExpression: 'attribute_not_exists(id)' }));
-        return undefined;
+        return true;
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
-        return store.get(item.id);
+        return false;
       }
     },
 
@@ -110,5 +107,4 @@ export function requestsTable(dynamo: DynamoDBDocumentClient, table: () => strin
       return Attributes ? { ...(Attributes as RequestItem), receipt: String(Attributes.receipt ?? receipt) } : undefined;
     },
   };
-  return store;
 }

@@ -80,11 +80,12 @@ export async function askForAction(
   // time. Its Notify step keeps its task token in the item: were the item not there yet, Notify fails and Step
   // Functions runs it again (2 s later), by when it is. A retry (same Idempotency-Key) after the workflow started
   // starts nothing; one that failed to start is started by the retry or by the repair job.
-  const [stored] = await Promise.all([
+  const [created] = await Promise.all([
     ports.requests.put({ id, requester, status, createdAt: state.createdAt, ...(receipt ? { receipt } : {}) }),
     ports.workflow.start(state),
   ]);
-  if (stored && receipt && stored.receipt !== receipt) receipt = stored.receipt ?? (await ports.requests.storeReceipt(id, receipt))?.receipt ?? receipt;
+  // A retry that found the item answers the receipt stored first (storing this one if none was).
+  if (!created && receipt) receipt = (await ports.requests.storeReceipt(id, receipt))?.receipt ?? receipt;
   return { state, ...(receipt ? { receipt } : {}) };
 }
 

@@ -54,9 +54,9 @@ export interface RequestItem {
 export interface RequestStore {
   /**
    * Creates the item once, with its status and (an approval at once) its receipt; a retry finds it and changes
-   * nothing. Answers the item already stored when there was one, undefined when this call created it.
+   * nothing. Answers whether this call created it.
    */
-  put(item: Pick<RequestItem, 'id' | 'requester' | 'status' | 'createdAt' | 'receipt'>): Promise<RequestItem | undefined>;
+  put(item: Pick<RequestItem, 'id' | 'requester' | 'status' | 'createdAt' | 'receipt'>): Promise<boolean>;
   get(id: string): Promise<RequestItem | undefined>;
   /** The cached status alone (a small read, what a wait watches); undefined when there is no item. */
   status(id: string): Promise<RequestStatus | undefined>;
