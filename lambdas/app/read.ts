@@ -12,7 +12,7 @@ import { completeOutcome } from './outcome';
 /**
  * How a wait watches the request: its item's cached status (one small strongly consistent read), first after
  * WAIT_FIRST_POLL_MS, each gap WAIT_POLL_GROWTH times the last, up to WAIT_MAX_POLL_MS. The chain is read once more at
- * the end, settled or not. A 20 s wait: about 22 status reads and 2 chain reads (before: a chain read every 250 ms,
+ * the end, settled or not. A 20 s wait: 24 status reads and 2 chain reads (before: a chain read every 250 ms,
  * 80 in all), and it answers within WAIT_MAX_POLL_MS of the outcome being cached.
  */
 export const WAIT_FIRST_POLL_MS = 100;
