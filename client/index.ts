@@ -19,6 +19,23 @@ export { CountersignApiError, EndpointError } from './transport';
 
 /** docs/api.md: `?wait=N` holds an answer at most 20 s. */
 export const MAX_WAIT_SECONDS = 20;
+/**
+ * How a wait polls by default: a plain GET (no server-side hold) after POLL_FIRST_MS, each gap twice the last, at
+ * most POLL_MAX_MS: 13 GETs in a 10-minute wait, noticing an outcome within a quarter to a half of the time waited so
+ * far, and within a minute after the first. On AWS a GET costs about as much as one second of a held function, so a
+ * 10-minute wait costs about 5% of the approval itself (bench/cost.ts shows the arithmetic), where long-polling the
+ * whole time (`longPoll: true`) costs several approvals. To know at once, at no cost while waiting, give the request
+ * a `callbackUrl`: Countersign POSTs the signed outcome to it when it settles.
+ */
+export const POLL_FIRST_MS = 2000;
+export const POLL_MAX_MS = 60_000;
+
+/** The gaps the default wait leaves between its GETs, for a wait of `totalMs` (what bench/cost.ts counts). */
+export function pollGaps(totalMs: number): number[] {
+  const gaps: number[] = [];
+  for (let gap = POLL_FIRST_MS, at = gap; at <= totalMs; gap = Math.min(POLL_MAX_MS, gap * 2), at += gap) gaps.push(gap);
+  return gaps;
+}
 /** How long `requestApproval` waits when the caller gives no deadline. */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 15 * 60_000;
 
@@ -65,6 +82,12 @@ export interface WaitOptions {
   /** The same as a deadline this many ms from now. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Hold each GET up to 20 s server-side (`?wait=20`), answering within about a second of the outcome, instead of
+   * polling with growing gaps. Each held second is billed as function time: long waits cost more than the approval
+   * (README "What it costs"); a `callbackUrl` answers at once for nothing while waiting. @default false
+   */
+  readonly longPoll?: boolean;
 }
 
 export interface RequestApprovalOptions extends WaitOptions {
@@ -86,13 +109,15 @@ export class Countersign {
   }
 
   /**
-   * Asks for approval and waits for the outcome: at once when policy decides, otherwise long-polling (≤ 20 s per
-   * call) until the request settles or the deadline comes (ApprovalDeadlineError, carrying the request id).
+   * Asks for approval and waits for the outcome: at once when policy decides, otherwise polling (gaps from 2 s
+   * growing to a minute; `longPoll` holds each call up to 20 s instead) until the request settles or the deadline
+   * comes (ApprovalDeadlineError, carrying the request id). For long human waits, or to know the moment it settles,
+   * prefer a `callbackUrl` in the request: nothing runs, and nothing is billed, while the approvers think.
    */
   async requestApproval(request: ActionRequest, options: RequestApprovalOptions = {}): Promise<ApprovalOutcome> {
     const deadline = deadlineOf(options);
     const view = await this.createAction(request, options);
-    return this.waitFor(view, deadline, options.signal);
+    return this.waitFor(view, deadline, options);
   }
 
   /** Asks for approval without waiting: the request as created (pending, or already decided by policy). */
@@ -115,7 +140,7 @@ export class Countersign {
 
   /** Waits for an existing request to settle. */
   async wait(id: string, options: WaitOptions = {}): Promise<ApprovalOutcome> {
-    return this.waitFor(await this.getStatus(id, options.signal ? { signal: options.signal } : {}), deadlineOf(options), options.signal);
+    return this.waitFor(await this.getStatus(id, options.signal ? { signal: options.signal } : {}), deadlineOf(options), options);
   }
 
   /** Withdraws a pending request (the requester only). */
@@ -139,12 +164,21 @@ export class Countersign {
     return parseAnswer(pendingSchema, response.json()).items;
   }
 
-  private async waitFor(first: ActionView, deadline: number, signal: AbortSignal | undefined): Promise<ApprovalOutcome> {
+  private async waitFor(first: ActionView, deadline: number, options: WaitOptions): Promise<ApprovalOutcome> {
+    const { signal } = options;
     let view = first;
+    let gap = POLL_FIRST_MS;
     while (view.status === 'pending') {
       const left = deadline - Date.now();
       if (left <= 0) throw new ApprovalDeadlineError(view.id, view);
-      view = await this.getStatus(view.id, { waitSeconds: Math.max(1, Math.min(MAX_WAIT_SECONDS, Math.floor(left / 1000))), ...(signal ? { signal } : {}) });
+      if (options.longPoll) {
+        view = await this.getStatus(view.id, { waitSeconds: Math.max(1, Math.min(MAX_WAIT_SECONDS, Math.floor(left / 1000))), ...(signal ? { signal } : {}) });
+        continue;
+      }
+      // The last look comes at the deadline itself.
+      await sleep(Math.min(gap, left), signal);
+      gap = Math.min(POLL_MAX_MS, gap * 2);
+      view = await this.getStatus(view.id, signal ? { signal } : {});
     }
     return {
       status: view.status,

@@ -63,7 +63,10 @@ export class AuditLedger extends Construct {
     });
   }
 
-  /** Append records (conditional PutItem), read a request's chain, and sign with the ledger key. */
+  /**
+   * Append records (conditional PutItem; several at once in a TransactWriteItems of Puts, which IAM authorizes as the
+   * PutItems it holds), read a request's chain, and sign with the ledger key.
+   */
   grantAppend(grantee: IGrantable): void {
     this.grantOnTable(grantee, ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query']);
     this.signingKey.grant(grantee, 'kms:Sign');

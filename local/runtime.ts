@@ -36,6 +36,7 @@ import { closeServer, listenLoopback } from './aws-json';
 import { BUNDLE_CACHE, type LocalBundles, localBundles, REPO_ROOT, touchBundles } from './bundles';
 import { type CfnTemplate, LOCAL_ACCOUNT, LOCAL_REGION, type LocalResourceNames, resolveIntrinsics, resourcesOfType } from './cfn';
 import { type LocalChannels, startLocalChannels } from './channels';
+import { dynamoWithTransactions } from './dynamo-transactions';
 import { faultProxy, type LocalFaults } from './faults';
 import { LocalGateway, routesFromTemplate } from './gateway';
 import { LocalInbox } from './inbox';
@@ -160,8 +161,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const { template, functions } = bundles ?? (await import('./synth')).synthesizeForLocal(config);
 
     const dynamoServer = dynalite({ path: `${dataDir}/dynamodb`, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    const dynamodbUrl = await listenLoopback(dynamoServer);
+    const dynaliteUrl = await listenLoopback(dynamoServer);
     servers.push({ close: () => closeServer(dynamoServer) });
+    // In front of dynalite: the ledger's TransactWriteItems.
+    const dynamoFront = dynamoWithTransactions(dynaliteUrl);
+    const dynamodbUrl = await listenLoopback(dynamoFront);
+    servers.push({ close: () => closeServer(dynamoFront) });
 
     const kms = new LocalKms({ dataDir, region: LOCAL_REGION, accountId: LOCAL_ACCOUNT });
     const kmsUrl = await kms.listen();

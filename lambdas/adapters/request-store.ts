@@ -23,14 +23,24 @@ export function requestsTable(dynamo: DynamoDBDocumentClient, table: () => strin
       const Item = item.status === 'pending' ? { ...item, pendingShard: pendingShardOf(item.id), repairAt: item.createdAt } : item;
       try {
         await dynamo.send(new PutCommand({ TableName: table(), Item, ConditionExpression: 'attribute_not_exists(id)' }));
+        return true;
       } catch (err) {
         if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        return false;
       }
     },
 
     async get(id) {
       const { Item } = await dynamo.send(new GetCommand({ TableName: table(), Key: { id }, ConsistentRead: true }));
       return Item as RequestItem | undefined;
+    },
+
+    /** One attribute, strongly consistent: under 4 KB, one read unit whatever else the item holds. */
+    async status(id) {
+      const { Item } = await dynamo.send(
+        new GetCommand({ TableName: table(), Key: { id }, ConsistentRead: true, ProjectionExpression: '#s', ExpressionAttributeNames: { '#s': 'status' } }),
+      );
+      return Item?.status as RequestItem['status'] | undefined;
     },
 
     /** Keeps the Notify task's latest token; each attempt of the task has its own. */
@@ -60,19 +70,24 @@ export function requestsTable(dynamo: DynamoDBDocumentClient, table: () => strin
       );
     },
 
-    /** Stores an approval's receipt unless one is stored already; answers the stored one (the first is kept). */
+    /** Stores an approval's receipt unless one is stored already; answers the item after (the first receipt is kept). */
     async storeReceipt(id, receipt) {
-      const { Attributes } = await dynamo.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { id },
-          UpdateExpression: 'SET receipt = if_not_exists(receipt, :r)',
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeValues: { ':r': receipt },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return String(Attributes?.receipt ?? receipt);
+      const { Attributes } = await dynamo
+        .send(
+          new UpdateCommand({
+            TableName: table(),
+            Key: { id },
+            UpdateExpression: 'SET receipt = if_not_exists(receipt, :r)',
+            ConditionExpression: 'attribute_exists(id)',
+            ExpressionAttributeValues: { ':r': receipt },
+            ReturnValues: 'ALL_NEW',
+          }),
+        )
+        .catch((err: unknown) => {
+          if (err instanceof ConditionalCheckFailedException) return { Attributes: undefined };
+          throw err;
+        });
+      return Attributes ? { ...(Attributes as RequestItem), receipt: String(Attributes.receipt ?? receipt) } : undefined;
     },
 
     async scheduleRepair(id, at, options = {}) {

@@ -4,10 +4,10 @@
  * request may call it, and a crash between steps is repaired by the next caller (the repair job, or the workflow's
  * Finalize step).
  */
-import { type ApprovalState, statusOf } from '../core/approval';
+import { type ApprovalState, deriveState, statusOf } from '../core/approval';
 import { parametersSalt } from '../core/commitment';
 import type { AuditRecord } from '../core/ledger-record';
-import type { Ports } from '../core/ports';
+import type { Ports, RequestItem } from '../core/ports';
 import { receiptClaimsFor, signReceipt } from '../core/receipt';
 
 /**
@@ -20,34 +20,74 @@ export type CompletionMode = 'settle' | 'finalize' | 'read';
 
 export type OutcomePorts = Pick<Ports, 'requests' | 'signer' | 'mac' | 'workflow' | 'clock'>;
 
-/** Returns the receipt of an approval (the stored one, or one signed now), if any. */
+/**
+ * Returns the receipt of an approval (the stored one, or one signed now), if any.
+ *
+ * Calls (an approval settled by a vote, with its receipt signed beside the ledger write: `known.receipt`): storeReceipt
+ * (UpdateItem, answering the item: its task token, status and the receipt kept) → SendTaskSuccess → UpdateItem (the
+ * cached status): 3, serial depth 3. Before: GetItem, GenerateMac, Sign, UpdateItem, SendTaskSuccess, UpdateItem: 6,
+ * all serial. A deny or cancel: GetItem → SendTaskSuccess → UpdateItem (3, unchanged). `read` of an approval whose
+ * receipt is stored: GetItem (1).
+ */
 export async function completeOutcome(
   ports: OutcomePorts,
   state: ApprovalState,
   chain: readonly AuditRecord[],
   mode: CompletionMode = 'settle',
-  /** The request's parameters salt when the caller derived it already (intake), to spare a KMS call. */
-  known: { readonly salt?: Uint8Array } = {},
+  /** What the caller has at hand: the request's parameters salt, or the receipt it signed while the ledger wrote. */
+  known: { readonly salt?: Uint8Array; readonly receipt?: string | undefined } = {},
 ): Promise<string | undefined> {
   const status = statusOf(state);
   if (status === 'pending') return undefined;
-  const item = await ports.requests.get(state.id);
-  let receipt = item?.receipt;
-  if (status === 'approved' && !receipt) {
-    const salt = state.parameters?.kind === 'commitment' ? (known.salt ?? (await parametersSalt(ports.mac, state.id))) : undefined;
-    receipt = await signReceipt(
-      ports.signer,
-      receiptClaimsFor(
-        state,
-        chain.find((r) => r.type === 'approved'),
-        ports.clock.now(),
-        salt,
-      ),
-    );
-    // Another settler may have stored its receipt first (the first one stored is kept): answer the stored one.
-    if (item) receipt = await ports.requests.storeReceipt(state.id, receipt);
+  let item: RequestItem | undefined;
+  let receipt: string | undefined;
+  if (status === 'approved' && known.receipt) {
+    // Stored unless one is (the first stored is kept), and the item read back in the same call.
+    item = await ports.requests.storeReceipt(state.id, known.receipt);
+    receipt = item?.receipt ?? known.receipt;
+  } else {
+    item = await ports.requests.get(state.id);
+    receipt = item?.receipt;
+    if (status === 'approved' && !receipt) {
+      receipt = await issueReceipt(ports, state, chain, known.salt);
+      // Another settler may have stored its receipt first (the first one stored is kept): answer the stored one.
+      if (item) {
+        item = (await ports.requests.storeReceipt(state.id, receipt)) ?? item;
+        receipt = item.receipt ?? receipt;
+      }
+    }
   }
   if (mode === 'settle' && item?.taskToken) await ports.workflow.sendOutcome(item.taskToken, status);
   if (mode !== 'read' && item && item.status !== status) await ports.requests.cacheOutcome(state.id, status);
   return receipt;
+}
+
+/**
+ * A receipt for the approved request `state` (derived from `chain`): the salt derived unless given (GenerateMac),
+ * then signed (Sign). It reads only the chain's content, so it can be signed while the chain's records are.
+ */
+export async function issueReceipt(
+  ports: Pick<Ports, 'signer' | 'mac' | 'clock'>,
+  state: ApprovalState,
+  chain: readonly AuditRecord[],
+  salt?: Uint8Array,
+): Promise<string> {
+  const saltOf = state.parameters?.kind === 'commitment' ? (salt ?? (await parametersSalt(ports.mac, state.id))) : undefined;
+  return signReceipt(
+    ports.signer,
+    receiptClaimsFor(
+      state,
+      chain.find((r) => r.type === 'approved'),
+      ports.clock.now(),
+      saltOf,
+    ),
+  );
+}
+
+/** Work for `AuditLedger.append`'s `alongside`: the receipt, when the chain as it will be is approved. */
+export function receiptAlongside(ports: Pick<Ports, 'signer' | 'mac' | 'clock'>, salt?: Uint8Array) {
+  return async (planned: readonly AuditRecord[]): Promise<string | undefined> => {
+    const state = deriveState(planned);
+    return state && statusOf(state) === 'approved' ? issueReceipt(ports, state, planned, salt) : undefined;
+  };
 }

@@ -21,12 +21,27 @@ export interface AuditLedger {
   /** The request's records, oldest first; empty when there are none. */
   read(requestId: string): Promise<AuditRecord[]>;
   /**
-   * Appends what `decide` says is still missing, one record at a time, deciding again on the chain as it is after
-   * each write (and after losing a race to another writer), until it says nothing is.
+   * Appends what `decide` says is still missing: it is asked again on the chain with each record it asked for added
+   * (stamped and hashed, not yet signed), until it says nothing is; then the records are signed together and written
+   * at once, all or none. Losing a race to another writer (a seq already taken) reads what was written and decides
+   * again. `options.known` is the chain as the caller has it (read just now, or `[]` for an id nobody else can know
+   * yet): decided on without reading first, since a record appended since makes the write lose the race.
+   * `options.alongside` runs, while the records are signed and written, on the chain as it will be once they are
+   * (its hashes are final, its new signatures not yet there): its answer is kept only if that chain is written, and
+   * it is not run when nothing is appended.
    */
-  append(requestId: string, decide: (chain: readonly AuditRecord[]) => AuditEvent[]): Promise<{ chain: AuditRecord[]; appended: AuditRecord[] }>;
+  append<T = never>(
+    requestId: string,
+    decide: (chain: readonly AuditRecord[]) => AuditEvent[],
+    options?: AppendOptions<T>,
+  ): Promise<{ chain: AuditRecord[]; appended: AuditRecord[]; alongside?: T }>;
   /** The signing certificates with these ids (core/signing-certificate.ts) that the ledger holds. */
   certificates(ids: readonly string[]): Promise<SigningCertificate[]>;
+}
+
+export interface AppendOptions<T> {
+  readonly known?: readonly AuditRecord[];
+  readonly alongside?: (chain: readonly AuditRecord[]) => Promise<T>;
 }
 
 /** Per request, what the ledger cannot hold: the workflow's task token, the receipt, and the status for listing. */
@@ -67,11 +82,14 @@ export interface RepairDue {
 
 export interface RequestStore {
   /**
-   * Creates the item once; a retry finds it and changes nothing. A pending one joins the pending index with its
-   * summary, due for the repair job's first look at its `createdAt`.
+   * Creates the item once, with its status and (an approval at once) its receipt; a retry finds it and changes
+   * nothing. A pending one joins the pending index with its summary, due for the repair job's first look at its
+   * `createdAt`. Answers whether this call created it.
    */
-  put(item: NewRequestItem): Promise<void>;
+  put(item: NewRequestItem & Pick<RequestItem, 'receipt'>): Promise<boolean>;
   get(id: string): Promise<RequestItem | undefined>;
+  /** The cached status alone (a small read, what a wait watches); undefined when there is no item. */
+  status(id: string): Promise<RequestStatus | undefined>;
   /** Keeps the Notify task's latest token. */
   storeTaskToken(id: string, taskToken: string): Promise<void>;
   /** Caches the settled outcome; the request leaves the pending list (and the repair job's). */
@@ -90,8 +108,11 @@ export interface RequestStore {
   dueForRepair(before: string): AsyncIterable<RepairDue>;
   /** Every pending request's summary, in no particular order. */
   pendingSummaries(): Promise<PendingSummary[]>;
-  /** Stores a receipt unless one is stored; answers the stored one (the first is kept). */
-  storeReceipt(id: string, receipt: string): Promise<string>;
+  /**
+   * Stores a receipt unless one is stored; answers the item as stored after, with its receipt (the first is kept),
+   * or undefined when there is no item.
+   */
+  storeReceipt(id: string, receipt: string): Promise<RequestItem | undefined>;
 }
 
 /** The approval workflow (Step Functions on AWS, the local endpoint in local mode). */

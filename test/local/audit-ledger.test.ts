@@ -180,6 +180,49 @@ describe('AuditLedgerStore', () => {
     expect(await ledger().read(requestId)).toEqual([]);
   });
 
+  it('writes what decide asks for at once: one TransactWriteItems, the signatures in parallel, no read for a known chain', async () => {
+    const requestId = nextRequestId();
+    const sent: string[] = [];
+    const counting = { send: (command: { constructor: { name: string } }) => (sent.push(command.constructor.name), dynamo.send(command as never)) };
+    const store = ledger({ dynamo: counting as unknown as DynamoDBDocumentClient });
+    const wanted: AuditEvent[] = ['requested', 'policy_decided', 'approved'].map((type) => ({ type: type as AuditEvent['type'], actor: 'x', data: {} }));
+    const seen: number[] = [];
+    const { chain, appended, alongside } = await store.append(requestId, missing(wanted), {
+      known: [],
+      alongside: async (planned) => {
+        seen.push(planned.length);
+        return planned.map((r) => r.hash).join();
+      },
+    });
+    expect(appended.map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(sent).toEqual(['TransactWriteCommand']);
+    expect(alongside).toBe(chain.map((r) => r.hash).join());
+    expect(seen).toEqual([3]);
+    expect(verifyChain(await store.read(requestId), await publicKey(store)).ok).toBe(true);
+    // A stale known chain loses the write, reads what is there, and decides again: nothing is missing.
+    sent.length = 0;
+    const again = await store.append(requestId, missing(wanted), { known: [] });
+    expect(again.appended).toEqual([]);
+    expect(sent).toEqual(['TransactWriteCommand', 'QueryCommand']);
+  });
+
+  it('concurrent writers of three records each never interleave: each batch lands whole, in one chain that verifies', async () => {
+    const requestId = nextRequestId();
+    const writers = Array.from({ length: 8 }, (_, i) => `writer-${i}`);
+    const batchOf = (me: string) => (chain: readonly AuditRecord[]) => {
+      const mine = chain.filter((r) => r.actor === me).length;
+      return mine >= 3 ? [] : [{ type: 'voted' as const, actor: me, data: { n: mine } }];
+    };
+    await Promise.all(writers.map((me) => ledger().append(requestId, batchOf(me))));
+    const chain = await ledger().read(requestId);
+    expect(chain.map((r) => r.seq)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+    for (let i = 0; i < 24; i += 3) {
+      expect(new Set(chain.slice(i, i + 3).map((r) => r.actor)).size).toBe(1);
+      expect(chain.slice(i, i + 3).map((r) => r.data.n)).toEqual([0, 1, 2]);
+    }
+    expect(verifyChain(chain, await publicKey(ledger())).ok).toBe(true);
+  });
+
   it('gives up after 50 conflicting writes', async () => {
     // A client whose conditional puts always lose, as under endless contention.
     let puts = 0;

@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { LEDGER_SLOT_INDEX } from '../../lambdas/core/checkpoint';
 import { closeServer, listenLoopback } from '../../local/aws-json';
+import { dynamoWithTransactions } from '../../local/dynamo-transactions';
 import { LocalKms } from '../../local/kms';
 
 export async function createLedgerTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
@@ -58,7 +59,10 @@ export async function startLedgerStores(prefix: string): Promise<LedgerStores> {
   const region = 'us-east-1';
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   const dataDir = mkdtempSync(join(tmpdir(), prefix));
-  const dynamoServer = dynalite({ createTableMs: 0 });
+  const dynaliteServer = dynalite({ createTableMs: 0 });
+  const dynaliteUrl = await listenLoopback(dynaliteServer);
+  // As local mode runs it: with the ledger's TransactWriteItems.
+  const dynamoServer = dynamoWithTransactions(dynaliteUrl);
   const dynamoUrl = await listenLoopback(dynamoServer);
   const kmsServer = new LocalKms({ dataDir });
   const kmsUrl = await kmsServer.listen();
@@ -77,6 +81,7 @@ export async function startLedgerStores(prefix: string): Promise<LedgerStores> {
       kms.destroy();
       await kmsServer.close();
       await closeServer(dynamoServer);
+      await closeServer(dynaliteServer);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
