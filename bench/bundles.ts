@@ -1,48 +1,87 @@
 /**
- * Per function: the size of its bundle and its cold module-load time, next to an empty function's in the same run.
+ * Per function: the size of its bundle, what fills it, and its cold module load, next to its floor: a bundle that only
+ * imports and constructs the SDK clients the function uses, built and loaded the same way in the same run.
  * Bundles are built as the stack builds them (esbuild through NodejsFunction: see BUNDLING in
- * lib/countersign-function.ts); the load time is `require` of the bundle in a fresh `node --enable-source-maps`,
- * as Lambda's init does, the median of several fresh processes.
+ * lib/countersign-function.ts); a load is `require` of the bundle in a fresh `node --enable-source-maps`, as Lambda's
+ * init does. Each round loads every bundle a few times, interleaved so drift hits them alike; a figure is the median
+ * of the rounds' medians, with their spread.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { BUNDLING, REPO_ROOT } from '../lib/countersign-function';
+import { median, type Repeated } from './stats';
+
+/** The SDK clients a function constructs, as its code does (adapters/aws-clients.ts, outbox.ts, secrets.ts). */
+const CLIENTS = {
+  dynamodb: {
+    imports: "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';\nimport { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';",
+    make: 'DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } })',
+  },
+  kms: { imports: "import { KMSClient } from '@aws-sdk/client-kms';", make: 'new KMSClient({})' },
+  sfn: { imports: "import { SFNClient } from '@aws-sdk/client-sfn';", make: 'new SFNClient({})' },
+  sesv2: { imports: "import { SESv2Client } from '@aws-sdk/client-sesv2';", make: 'new SESv2Client({})' },
+  secretsManager: { imports: "import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';", make: 'new SecretsManagerClient({})' },
+} as const;
+type Client = keyof typeof CLIENTS;
+
+/**
+ * The clients each function's code can construct: the ports its use cases take (lambdas/app/*: `Pick<Ports, …>`),
+ * the outbox meaning SES and Secrets Manager (Slack and Teams secrets).
+ */
+export const FUNCTION_CLIENTS: Readonly<Record<string, readonly Client[]>> = {
+  intake: ['dynamodb', 'kms', 'sfn'],
+  decision: ['dynamodb', 'kms', 'sfn', 'sesv2', 'secretsManager'],
+  notifier: ['dynamodb', 'kms', 'sesv2', 'secretsManager'],
+  finalize: ['dynamodb', 'kms', 'sfn', 'sesv2', 'secretsManager'],
+  checkpoint: ['dynamodb', 'kms'],
+  repair: ['dynamodb', 'kms', 'sfn'],
+};
 
 export interface BundleFigure {
   readonly name: string;
   readonly bytes: number;
   readonly gzipBytes: number;
-  readonly loadMs: number;
+  /** Cold module load, ms: median of the rounds and their spread. */
+  readonly load: Repeated;
+  /** The floor's name (the clients it constructs), size and load. */
+  readonly floor: { readonly name: string; readonly bytes: number; readonly load: Repeated };
+  /** The largest inputs (npm packages, or the repository's folders), bytes in the output. */
+  readonly top: ReadonlyArray<readonly [string, number]>;
 }
 
-const LOAD_RUNS = 5;
+const ROUNDS = 3;
+const LOADS_PER_ROUND = 3;
 const run = promisify(execFile);
 
-async function loadMs(file: string): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < LOAD_RUNS; i++) {
-    const { stdout } = await run(
-      process.execPath,
-      ['--enable-source-maps', '-e', 'const t = performance.now(); require(process.argv[1]); console.log(performance.now() - t)', file],
-      {
-        // Lambda runs nodejs22.x; this machine's Node 20 would make the SDK print its notice on every load.
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-      },
-    );
-    times.push(Number(stdout.trim()));
-  }
-  return times.sort((a, b) => a - b)[Math.floor(LOAD_RUNS / 2)]!;
+async function loadOnce(file: string): Promise<number> {
+  const { stdout } = await run(
+    process.execPath,
+    ['--enable-source-maps', '-e', 'const t = performance.now(); require(process.argv[1]); console.log(performance.now() - t)', file],
+    // Lambda runs nodejs22.x; this machine's Node 20 would make the SDK print its notice on every load.
+    { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_REGION: 'us-east-1' } },
+  );
+  return Number(stdout.trim());
 }
 
-async function bundle(name: string, entry: string, outdir: string): Promise<BundleFigure> {
-  const outfile = join(outdir, `${name}.js`);
-  await build({
-    entryPoints: [entry],
-    outfile,
+interface Built {
+  readonly file: string;
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  readonly metafile: Metafile;
+}
+
+/** Builds `entry` (a file, or a floor's source resolved from the repository) as the stack builds a function. */
+async function bundle(name: string, entry: string | { readonly contents: string }, outdir: string): Promise<Built> {
+  const file = join(outdir, `${name}.js`);
+  const { metafile } = await build({
+    ...(typeof entry === 'string'
+      ? { entryPoints: [entry] }
+      : { stdin: { contents: entry.contents, loader: 'ts', resolveDir: REPO_ROOT, sourcefile: `${name}.ts` } }),
+    outfile: file,
     bundle: true,
     platform: 'node',
     target: BUNDLING.target,
@@ -50,27 +89,64 @@ async function bundle(name: string, entry: string, outdir: string): Promise<Bund
     minify: BUNDLING.minify,
     sourcemap: BUNDLING.sourceMap,
     sourcesContent: BUNDLING.sourcesContent,
+    mainFields: [...BUNDLING.mainFields],
+    metafile: true,
     logLevel: 'error',
   });
-  const code = readFileSync(outfile);
-  return { name, bytes: statSync(outfile).size, gzipBytes: gzipSync(code).length, loadMs: await loadMs(outfile) };
+  return { file, bytes: statSync(file).size, gzipBytes: gzipSync(readFileSync(file)).length, metafile };
 }
 
-/** The empty function first, then each function under lambdas/ that has a handler. */
+/** Bytes in the output by npm package (or repository folder), largest first. */
+export function topInputs(metafile: Metafile, count = 6): Array<[string, number]> {
+  const by = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [path, input] of Object.entries(output.inputs)) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? path.split('/').slice(0, 2).join('/');
+      by.set(pkg, (by.get(pkg) ?? 0) + input.bytesInOutput);
+    }
+  }
+  return [...by].sort((a, b) => b[1] - a[1]).slice(0, count);
+}
+
+/** Each function under lambdas/ (FUNCTION_CLIENTS), with its floor, sizes and cold loads. */
 export async function bundleFigures(outdir: string): Promise<BundleFigure[]> {
   mkdirSync(outdir, { recursive: true });
-  const empty = join(outdir, 'empty-handler.ts');
-  writeFileSync(empty, 'export const handler = async () => ({ statusCode: 200 });\n');
-  const figures = [await bundle('(empty function)', empty, outdir)];
-  const lambdas = join(REPO_ROOT, 'lambdas');
-  for (const dir of readdirSync(lambdas).sort()) {
-    const entry = join(lambdas, dir, 'handler.ts');
-    try {
-      statSync(entry);
-    } catch {
-      continue;
+  const floors = new Map<string, Built>();
+  const functions: Array<{ name: string; built: Built; floor: string }> = [];
+  for (const [name, clients] of Object.entries(FUNCTION_CLIENTS)) {
+    const floor = [...clients].sort().join('+');
+    if (!floors.has(floor)) {
+      const contents =
+        `${clients.map((c) => CLIENTS[c].imports).join('\n')}\nexport const clients = [${clients.map((c) => CLIENTS[c].make).join(', ')}];\n` +
+        'export const handler = async () => ({ statusCode: 200 });\n';
+      floors.set(floor, await bundle(`floor-${floors.size}`, { contents }, outdir));
     }
-    figures.push(await bundle(dir, entry, outdir));
+    functions.push({ name, built: await bundle(name, join(REPO_ROOT, 'lambdas', name, 'handler.ts'), outdir), floor });
   }
-  return figures;
+  // Cold loads: one warm-up load of each (the file cache), then interleaved rounds.
+  const files = [...functions.map((f) => f.built.file), ...[...floors.values()].map((b) => b.file)];
+  for (const file of files) await loadOnce(file);
+  const rounds = new Map<string, number[]>(files.map((f) => [f, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const file of files) {
+      const times: number[] = [];
+      for (let i = 0; i < LOADS_PER_ROUND; i++) times.push(await loadOnce(file));
+      rounds.get(file)!.push(median(times));
+    }
+  }
+  const repeated = (file: string): Repeated => {
+    const values = rounds.get(file)!;
+    return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+  };
+  return functions.map(({ name, built, floor }) => {
+    const floorBuilt = floors.get(floor)!;
+    return {
+      name,
+      bytes: built.bytes,
+      gzipBytes: built.gzipBytes,
+      load: repeated(built.file),
+      floor: { name: floor, bytes: floorBuilt.bytes, load: repeated(floorBuilt.file) },
+      top: topInputs(built.metafile),
+    };
+  });
 }

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pollGaps } from '../client/index';
-import { parseConfig } from '../lambdas/core/config';
+import { parseConfig } from '../lambdas/core/config-yaml';
 import type { CfnTemplate } from '../local/cfn';
 
 /** USD, us-east-1, on-demand list prices (read 2026-11). */

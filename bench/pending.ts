@@ -19,7 +19,7 @@ import { repairPending } from '../lambdas/app/repair';
 import { pendingFor } from '../lambdas/app/vote';
 import { awaitsVoteFrom, deriveState } from '../lambdas/core/approval';
 import { CHECKPOINT_PARTITION, LEDGER_SLOT_INDEX } from '../lambdas/core/checkpoint';
-import { parseConfig } from '../lambdas/core/config';
+import { parseConfig } from '../lambdas/core/config-yaml';
 import type { Clock, Ports, Workflow } from '../lambdas/core/ports';
 import { PENDING_INDEX, PENDING_SHARDS, PENDING_SUMMARY_ATTRIBUTES, REPAIR_INDEX } from '../lambdas/core/request';
 import { closeServer, listenLoopback } from '../local/aws-json';

@@ -25,7 +25,7 @@ import { askForAction } from '../lambdas/app/ask';
 import { notifyApprovers } from '../lambdas/app/notify';
 import { cancelAction, readAction } from '../lambdas/app/read';
 import { castVote } from '../lambdas/app/vote';
-import { parseConfig } from '../lambdas/core/config';
+import { parseConfig } from '../lambdas/core/config-yaml';
 import { identityDirectory } from '../lambdas/core/identity';
 import type { Clock, Ports } from '../lambdas/core/ports';
 

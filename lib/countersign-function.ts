@@ -15,6 +15,12 @@ export const BUNDLING = {
   sourcesContent: false,
   target: 'node22',
   format: 'cjs',
+  /**
+   * A package's ES module build before its CommonJS one (esbuild's default for Node.js is the reverse): esbuild can
+   * leave out what a function never uses only from ES modules, so the SDK's clients, Smithy and zod shrink to the
+   * parts the code reaches. Roughly a third off every bundle and its cold load (bench/bundles.ts measures both).
+   */
+  mainFields: ['module', 'main'],
 } as const;
 
 export interface CountersignFunctionProps {
@@ -71,6 +77,7 @@ export class CountersignFunction extends NodejsFunction {
         sourcesContent: BUNDLING.sourcesContent,
         target: BUNDLING.target,
         format: OutputFormat.CJS,
+        mainFields: [...BUNDLING.mainFields],
         // Bundle the SDK too: the versions tested here are the versions that run.
         externalModules: [],
         define: props.define ? { ...props.define } : undefined,

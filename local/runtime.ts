@@ -74,6 +74,11 @@ export interface LocalRuntimeOptions {
    * for tests of failure handling. Timeouts and deadlines keep real time. @default 1
    */
   readonly retryDelayScale?: number;
+  /**
+   * Whether the template's scheduled rules (checkpoints, repair) run on their timers. `false` runs them only when
+   * asked (`POST /_local/schedules/run`), as the bench does to keep them out of its measuring windows. @default true
+   */
+  readonly scheduleTimers?: boolean;
 }
 
 export interface LocalRuntime {
@@ -380,7 +385,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       stopWatching = () => unwatchFile(file);
     }
     // Local mode was stopped for a while, perhaps days: the checkpoints catch up soon after a start.
-    schedules.start(CATCH_UP_MS);
+    if (options.scheduleTimers !== false) schedules.start(CATCH_UP_MS);
     ready = true;
     return {
       url,

@@ -2,9 +2,14 @@
  * The ports on AWS, wired from the function's environment (adapters/environment.ts) and its SDK clients, each made
  * the first time a use case asks for it and kept for the life of the execution environment. Local mode runs these
  * same adapters: its endpoints stand in for DynamoDB, KMS, Step Functions, SES, Slack and Teams.
+ *
+ * A function takes only what it uses, so its bundle holds only those SDK clients (every top-level value here is
+ * pure, and esbuild drops the ones a function never references): `awsPorts` with the outbox (SES, Secrets Manager,
+ * Slack, Teams) for the functions that send messages, `awsServicePorts` without it for those that never do, and the
+ * scheduled jobs' leases and checkpoints on their own.
  */
 import type { Clock, Leases, LedgerExportSource, Ports } from '../core/ports';
-import { dynamo, kms, sfn } from './aws-clients';
+import { dynamo, kms, once, sfn } from './aws-clients';
 import { putCertificate } from './certificate-store';
 import { certifiedRecordSigner } from './certified-signer';
 import { CheckpointTable } from './checkpoint-table';
@@ -25,40 +30,58 @@ export const systemClock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
 };
 
-/** `make`, run the first time it is asked for and remembered. */
-function once<T>(make: () => T): () => T {
-  let made: { value: T } | undefined;
-  return () => {
-    made ??= { value: make() };
-    return made.value;
-  };
-}
-
-const signer = once(() => kmsLedgerSigner(kms, requiredEnv('ledgerKeyId')));
+const signer = /* @__PURE__ */ once(() => kmsLedgerSigner(kms(), requiredEnv('ledgerKeyId')));
 /** Records are signed with this environment's own key, certified by the ledger key (one KMS Sign an hour). */
-const recordSigner = once(() =>
+const recordSigner = /* @__PURE__ */ once(() =>
   certifiedRecordSigner({
     ledgerKey: signer(),
     functionName: functionName(),
-    store: (certificate) => putCertificate(dynamo, requiredEnv('ledgerTable'), certificate),
+    store: (certificate) => putCertificate(dynamo(), requiredEnv('ledgerTable'), certificate),
   }),
 );
-const ledger = once(() => {
+const ledger = /* @__PURE__ */ once(() => {
   const writeWindow = secondsEnv('ledgerWriteWindow');
   return new LedgerTable({
     tableName: requiredEnv('ledgerTable'),
-    dynamo,
+    dynamo: dynamo(),
     signer: signer(),
     recordSigner: recordSigner(),
     ...(writeWindow ? { writeWindowSeconds: writeWindow } : {}),
   });
 });
-const checkpoints = once(() => new CheckpointTable({ tableName: requiredEnv('ledgerTable'), dynamo, signer: signer() }));
-const requests = once(() => requestsTable(dynamo, () => requiredEnv('requestsTable')));
-const workflow = once(() => stepFunctionsWorkflow(sfn, () => requiredEnv('stateMachineArn'), deployedDirectory));
-const mac = once(() => kmsMac(kms, requiredEnv('reviewKeyId')));
+const checkpoints = /* @__PURE__ */ once(() => new CheckpointTable({ tableName: requiredEnv('ledgerTable'), dynamo: dynamo(), signer: signer() }));
+const requests = /* @__PURE__ */ once(() => requestsTable(dynamo(), () => requiredEnv('requestsTable')));
+const workflow = /* @__PURE__ */ once(() => stepFunctionsWorkflow(sfn(), () => requiredEnv('stateMachineArn'), deployedDirectory));
+const mac = /* @__PURE__ */ once(() => kmsMac(kms(), requiredEnv('reviewKeyId')));
 
-/** Every port, on AWS; a getter reads its variables only when a use case needs that port. */
+/** The ports of a function that sends no messages: every port but the outbox, on AWS. */
+export type ServicePorts = Omit<Ports, 'outbox'>;
+
+/** Every port but the outbox, on AWS; a getter reads its variables only when a use case needs that port. */
+export const awsServicePorts: ServicePorts = {
+  get ledger() {
+    return ledger();
+  },
+  get requests() {
+    return requests();
+  },
+  get workflow() {
+    return workflow();
+  },
+  get signer() {
+    return signer();
+  },
+  get mac() {
+    return mac();
+  },
+  clock: systemClock,
+  policy: deployedPolicy,
+  get publicUrl() {
+    return requiredEnv('publicUrl').replace(/\/+$/, '');
+  },
+};
+
+/** Every port, on AWS, the outbox included; a getter reads its variables only when a use case needs that port. */
 export const awsPorts: Ports = {
   get ledger() {
     return ledger();
@@ -85,12 +108,12 @@ export const awsPorts: Ports = {
 
 /** The scheduled jobs' one-run-at-a-time leases, in the requests table. */
 export const awsLeases: Leases = {
-  withLease: (name, durationMs, work) => withLease({ dynamo, tableName: requiredEnv('leaseTable'), name, durationMs }, work),
+  withLease: (name, durationMs, work) => withLease({ dynamo: dynamo(), tableName: requiredEnv('leaseTable'), name, durationMs }, work),
 };
 
 export const awsCheckpoints = checkpoints;
 
 /** The ledger table as auditors export it. */
-export const awsExportSource = once(
-  (): LedgerExportSource => ledgerExportSource({ dynamo, tableName: requiredEnv('ledgerTable'), latestCheckpoint: () => checkpoints().latest() }),
+export const awsExportSource = /* @__PURE__ */ once(
+  (): LedgerExportSource => ledgerExportSource({ dynamo: dynamo(), tableName: requiredEnv('ledgerTable'), latestCheckpoint: () => checkpoints().latest() }),
 );

@@ -1,7 +1,8 @@
 /** Reads the config file named by COUNTERSIGN_CONFIG (default: countersign.config.yaml in the working directory). */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { type Config, ConfigError, parseConfig } from '../core/config';
+import { type Config, ConfigError } from '../core/config';
+import { parseConfig } from '../core/config-yaml';
 
 export const DEFAULT_CONFIG_FILE = 'countersign.config.yaml';
 

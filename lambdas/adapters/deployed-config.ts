@@ -2,11 +2,12 @@
  * The validated config the functions run with. The stack inlines it at bundling time (esbuild `define` of
  * COUNTERSIGN_CONFIG_JSON), so it ships with the code; local mode sets the same variable from the file.
  */
-import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
-import { type Config, configSchema, shippedConfig } from '../core/config';
+import { type Config, configSchema } from '../core/config';
 import { type IdentityDirectory, identityDirectory } from '../core/identity';
 import type { Policy } from '../core/ports';
+import { policyVersion } from './policy-version';
+
+export { policyVersion };
 
 let cached: { text: string; config: Config } | undefined;
 
@@ -15,20 +16,6 @@ export function deployedConfig(): Config {
   if (!text) throw new Error('COUNTERSIGN_CONFIG_JSON is not set');
   if (cached?.text !== text) cached = { text, config: configSchema.parse(JSON.parse(text)) };
   return cached.config;
-}
-
-const versions = new WeakMap<Config, string>();
-
-/** The policy version recorded with each decision: SHA-256 of the canonical JSON of the config (local API keys left out). */
-export function policyVersion(config: Config): string {
-  let version = versions.get(config);
-  if (!version) {
-    version = createHash('sha256')
-      .update(canonicalize(shippedConfig(config)) ?? '')
-      .digest('hex');
-    versions.set(config, version);
-  }
-  return version;
 }
 
 /** Who is who in the deployed config: every identity question a function asks goes here. */

@@ -3,7 +3,7 @@
  * committing to every ledger record written since the last one, one run at a time under the checkpoint lease.
  */
 
-import { awsCheckpoints, awsLeases, awsPorts } from '../adapters/aws-ports';
+import { awsCheckpoints, awsLeases, systemClock } from '../adapters/aws-ports';
 import { secondsEnv } from '../adapters/environment';
 import { type CheckpointSummary, writeCheckpoints } from '../app/checkpoint';
 
@@ -17,7 +17,7 @@ export async function handler(
 ): Promise<{ checkpoints: CheckpointSummary; skipped?: true }> {
   const settle = secondsEnv('checkpointSettle');
   const run = await writeCheckpoints(
-    { clock: awsPorts.clock, checkpoints: awsCheckpoints(), leases: awsLeases },
+    { clock: systemClock, checkpoints: awsCheckpoints(), leases: awsLeases },
     { settleSeconds: settle && settle > 0 ? settle : DEFAULT_SETTLE_SECONDS, remainingMs: context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS },
   );
   if (run.skipped) console.log(JSON.stringify({ message: 'checkpoint run skipped: another run holds the lease' }));

@@ -1,9 +1,9 @@
 /**
  * The Countersign config file (docs/api.md "Config file"): its schema, and the cross-field checks a schema alone
  * cannot express (rules naming groups that exist, unique rule names, reachable quorums). Pure: it takes the
- * file's text and answers a typed config or every problem, each with the path of the bad field.
+ * parsed document and answers a typed config or every problem, each with the path of the bad field. Reading the
+ * file's YAML is ./config-yaml.ts's, which the functions never import: they get the config already validated.
  */
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import * as z from 'zod';
 import { MAX_DURATION_SECONDS, parseDuration } from './duration';
 import { IdentityError, identitySchema, MEMBER_KINDS, parsePrincipal } from './identity';
@@ -451,19 +451,8 @@ export function assertDeployableSecrets(config: Pick<Config, 'channels' | 'auth'
   if (problems.length > 0) throw new ConfigError(`${source} for a deployment to AWS`, problems);
 }
 
-/** Parses and validates the config file's text; throws ConfigError naming every bad field. */
-export function parseConfig(text: string, source = 'config'): Config {
-  let document: unknown;
-  try {
-    document = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
-  } catch (err) {
-    if (err instanceof YAMLParseError) {
-      const at = err.linePos?.[0];
-      throw new ConfigError(source, [{ path: at ? `line ${at.line}, column ${at.col}` : '', message: err.message.split('\n')[0] ?? err.message }]);
-    }
-    // The YAML library reports an alias to a missing anchor, or an alias bomb, with a plain Error (ReferenceError).
-    throw new ConfigError(source, [{ path: '', message: `not valid YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` }]);
-  }
+/** Validates the config file's parsed document (see ./config-yaml.ts); throws ConfigError naming every bad field. */
+export function configFromDocument(document: unknown, source = 'config'): Config {
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
     throw new ConfigError(source, [{ path: '', message: 'expected a YAML mapping with at least `version: 1`' }]);
   }

@@ -4,7 +4,7 @@
  * (lambdas/app/) with the AWS ports, and maps the answer; CountersignErrors become the API's error answers.
  */
 import * as z from 'zod';
-import { awsExportSource, awsPorts } from '../adapters/aws-ports';
+import { awsExportSource, awsServicePorts } from '../adapters/aws-ports';
 import { callbackNetwork } from '../adapters/environment';
 import { API_INTEGRATION_TIMEOUT_MS, caller, type HttpEvent, type InvocationContext, json, jsonBody, parseWith, routeHandler } from '../adapters/http';
 import { askForAction } from '../app/ask';
@@ -27,7 +27,7 @@ export const MAX_WAIT_SECONDS = 20;
  */
 export const WAIT_MARGIN_MS = 4000;
 
-const ports = awsPorts;
+const ports = awsServicePorts;
 const principalOf = (event: HttpEvent) => caller(event, ports.policy.config());
 
 async function createAction(event: HttpEvent) {

@@ -3,7 +3,7 @@
  * repair lease (adapters/lease.ts), held no longer than the run can last.
  */
 
-import { awsLeases, awsPorts } from '../adapters/aws-ports';
+import { awsLeases, awsServicePorts } from '../adapters/aws-ports';
 import { secondsEnv } from '../adapters/environment';
 import { type RepairCounts, runRepair } from '../app/repair';
 
@@ -12,7 +12,7 @@ const DEFAULT_GRACE_SECONDS = 60;
 const DEFAULT_REMAINING_MS = 50_000;
 
 export async function handler(_event?: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<RepairCounts & { skipped?: true }> {
-  const counts = await runRepair(awsPorts, awsLeases, {
+  const counts = await runRepair(awsServicePorts, awsLeases, {
     remainingMs: context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS,
     // A request younger than this may still be in its intake or vote: leave it to the call in flight.
     graceMs: (secondsEnv('repairGrace') ?? DEFAULT_GRACE_SECONDS) * 1000,

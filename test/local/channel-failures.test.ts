@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { LocalFaults } from '../../local/faults';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { api, eventually } from './harness';

@@ -14,7 +14,7 @@ import { stringify } from 'yaml';
 import type { HttpEvent } from '../../lambdas/adapters/http';
 import type { ApproverPorts } from '../../lambdas/app/vote';
 import type { ApprovalState } from '../../lambdas/core/approval';
-import { parseConfig } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import type { MacPort } from '../../lambdas/core/review-token';
 import { seal } from '../../lambdas/core/session';
 import { memoryPorts } from '../fixtures/memory-ports';

@@ -12,7 +12,7 @@ import { CreateStateMachineCommand, DescribeExecutionCommand, SFNClient, StartEx
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfigFile } from '../../lambdas/adapters/config-file';
-import { parseConfig } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { closeServer, listenLoopback } from '../../local/aws-json';
 import { type GatewayRoute, LocalGateway } from '../../local/gateway';
 import { LocalInbox } from '../../local/inbox';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { parseConfig } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { LOCAL_SLACK_BOT_TOKEN, localSecretArns, localSecretValues } from '../../local/runtime';
 import { LocalSecretsManager } from '../../local/secrets-manager';
 import { api, eventually, postSlackClick, type RunningCountersign, startCountersign } from './harness';

@@ -18,7 +18,7 @@ import { parse as parseYaml } from 'yaml';
 import { doctorCommand, doctorTable } from '../../cli/doctor';
 import { type CheckResult, type DoctorClients, RESERVED_CONCURRENCY, requiredBootstrapVersion } from '../../cli/doctor-checks';
 import { main } from '../../cli/main';
-import { parseConfig } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { buildApp } from '../../lib/app';
 import { API_ROUTES } from '../../lib/intake-api';
 

@@ -13,7 +13,8 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { loadConfigFile } from '../../lambdas/adapters/config-file';
-import { ConfigError, configSchema, parseConfig } from '../../lambdas/core/config';
+import { ConfigError, configSchema } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { checkProperty, hostileKey, isEntries, type JsonTree, jsonScalar, jsonTree, nest, oddString, preview, toJson, toValue } from '../fixtures/hostile';
 
 const SHIPPED = readFileSync(join(import.meta.dirname, '../../countersign.config.yaml'), 'utf8');

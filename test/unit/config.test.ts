@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { configPath, loadConfigFile } from '../../lambdas/adapters/config-file';
-import { ConfigError, channelsFor, parseConfig, timeoutSeconds } from '../../lambdas/core/config';
+import { ConfigError, channelsFor, timeoutSeconds } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { parseDuration } from '../../lambdas/core/duration';
 
 const base = {

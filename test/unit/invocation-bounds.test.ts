@@ -30,7 +30,8 @@ const stamp = (chain: readonly AuditRecord[], events: readonly AuditEvent[]) => 
 // The handlers as deployed, with every port in memory but the clock, which is the system's (vitest's virtual one).
 vi.mock('../../lambdas/adapters/aws-ports', async (original) => {
   const real = await original<typeof import('../../lambdas/adapters/aws-ports')>();
-  return { ...real, awsPorts: new Proxy({}, { get: (_, key) => world.ports[key as keyof Ports] }) };
+  const ports = new Proxy({}, { get: (_, key) => world.ports[key as keyof Ports] });
+  return { ...real, awsPorts: ports, awsServicePorts: ports };
 });
 
 /** Fresh ports holding one pending request, `act_bounds`, its sends going to `world.deliver`. */

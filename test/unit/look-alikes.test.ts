@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { parseConfig } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { parsePrincipal } from '../../lambdas/core/identity';
 import { evaluatePolicy } from '../../lambdas/core/policy';
 import { lookAlikeWord } from '../../lambdas/core/text';

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { parseConfig } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { evaluatePolicy, explainPolicy, lookupParameter, type PolicyInput, type PolicyVerdict, refusalError } from '../../lambdas/core/policy';
 
 const config = (rules: unknown[], fallback: unknown = { effect: 'allow' }) =>

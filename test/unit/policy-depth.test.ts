@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type ConfigError, parseConfig } from '../../lambdas/core/config';
+import type { ConfigError } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { evaluatePolicy, explainPolicy, parameterAt } from '../../lambdas/core/policy';
 import { quorumShortfall } from '../../lambdas/core/quorum';
 

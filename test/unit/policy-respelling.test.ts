@@ -8,7 +8,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type Config, parseConfig } from '../../lambdas/core/config';
+import type { Config } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { evaluatePolicy, type PolicyInput, type PolicyVerdict } from '../../lambdas/core/policy';
 
 const STRICTNESS = { allow: 0, require_approval: 1, deny: 2 } as const;

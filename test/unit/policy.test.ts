@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { approverIds, evaluatePolicy, globToRegExp } from '../../lambdas/core/policy';
 
 const config = parseConfig(`

@@ -11,7 +11,8 @@ import type { HttpEvent } from '../../lambdas/adapters/http';
 import { allowedResponseUrl, postSlackMessage, postToResponseUrl, SlackApiError, SlackRateLimitedError } from '../../lambdas/adapters/slack';
 import type { ApproverPorts } from '../../lambdas/app/vote';
 import type { ApprovalState } from '../../lambdas/core/approval';
-import { type Config, parseConfig } from '../../lambdas/core/config';
+import type { Config } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { CountersignError } from '../../lambdas/core/errors';
 import {
   approvalRequestMessage,

@@ -15,7 +15,7 @@ import { repairPending, runRepair } from '../../lambdas/app/repair';
 import { castVote, pendingFor } from '../../lambdas/app/vote';
 import { publicView, statusOf } from '../../lambdas/core/approval';
 import type { CallbackBody } from '../../lambdas/core/callback';
-import { parseConfig } from '../../lambdas/core/config';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { CountersignError } from '../../lambdas/core/errors';
 import { verifyChain } from '../../lambdas/core/ledger-record';
 import { receiptCoversParameters, verifyReceipt } from '../../lambdas/core/receipt';
