@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { type AuditRecord, verifyChain } from '../../lambdas/core/ledger-record';
 import { parametersHash, verifyReceipt } from '../../lambdas/core/receipt';
-import { api, eventually, type RunningCountersign, startCountersign } from './harness';
+import { api, eventually, type RunningCountersign, startCountersign, verifiedChain } from './harness';
 
 const AGENT = 'agent-key-1';
 const config = {
@@ -227,7 +227,9 @@ describe('approval flow', () => {
     expect((await decide(id, 'bob-key', 'deny')).body.error.code).toBe('already_decided');
     const records = await audit(id);
     expect(records.map((r) => r.type)).toEqual(expect.arrayContaining(['requested', 'policy_decided', 'voted', 'voted', 'approved']));
-    expect(verifyChain(records, createPublicKey(publicKeyPem))).toMatchObject({ ok: true });
+    expect(await verifiedChain(cs.url, id, 'audit-key', publicKeyPem)).toMatchObject({ ok: true });
+    // The records are signed by the environments' certified keys: without the certificates they do not verify.
+    expect(verifyChain(records, createPublicKey(publicKeyPem)).ok).toBe(false);
     // Reads: requester, approvers and auditors; others get 404.
     for (const reader of ['bob-key', 'audit-key']) {
       const view = (await get(id, reader)).body;
@@ -303,7 +305,7 @@ describe('approval flow', () => {
     expect(records.find((r) => r.type === 'escalated')!.data).toEqual({ approvers: ['dave@example.com'] });
     expect(records.find((r) => r.type === 'reminded')!.data.approvers).not.toContain('alice@example.com');
     expect((await decide(body.id, 'dave-key', 'approve')).body).toMatchObject({ status: 'approved' });
-    expect(verifyChain(await audit(body.id), createPublicKey(publicKeyPem)).ok).toBe(true);
+    expect((await verifiedChain(cs.url, body.id, 'audit-key', publicKeyPem)).ok).toBe(true);
   });
 
   it('settles 12 concurrent votes from 3 approvers on a 2-approval rule exactly once', async () => {
@@ -382,7 +384,6 @@ describe('approval flow', () => {
     expect(await cs.stop()).toBe(0);
     cs = await startCountersign({ dataDir, configFile });
     expect((await decide(body.id, 'bob-key', 'approve')).body.status).toBe('approved');
-    const records = await audit(body.id);
-    expect(verifyChain(records, createPublicKey(publicKeyPem)).ok).toBe(true);
+    expect((await verifiedChain(cs.url, body.id, 'audit-key', publicKeyPem)).ok).toBe(true);
   }, 60_000);
 });

@@ -4,10 +4,12 @@
  * local mode for the whole run (`sharedCountersign()`, started by test/global-setup.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHmac, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+
+import { verifyChain } from '../../lambdas/core/ledger-record';
 
 export const ROOT = join(import.meta.dirname, '../..');
 
@@ -198,4 +200,14 @@ export async function checkpointNow(base: string): Promise<void> {
   const res = await fetch(`${base}/_local/schedules/run`, { method: 'POST', headers: { 'content-type': 'application/json' } });
   const body = (await res.json()) as { ran?: Array<{ ok: boolean }> };
   if (!body.ran?.length || !body.ran.every((r) => r.ok)) throw new Error(`scheduled jobs did not all run: ${JSON.stringify(body)}`);
+}
+
+/**
+ * A request's chain as `GET /v1/actions/{id}/audit?certificates=true` answers it, checked with the ledger's public key
+ * alone: each record against the certificate of the environment key that signed it, each certificate against the key.
+ */
+export async function verifiedChain(base: string, id: string, key: string, publicKeyPem: string): Promise<ReturnType<typeof verifyChain>> {
+  const answer = await api(base, 'GET', `/v1/actions/${id}/audit?certificates=true`, key);
+  if (answer.status !== 200) throw new Error(`audit of ${id}: HTTP ${answer.status}`);
+  return verifyChain(answer.body.records, createPublicKey(publicKeyPem), answer.body.certificates);
 }

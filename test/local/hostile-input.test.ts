@@ -16,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { type AuditRecord, verifyChain } from '../../lambdas/core/ledger-record';
 import { voteSchema } from '../../lambdas/core/records';
+import type { SigningCertificate } from '../../lambdas/core/signing-certificate';
 import { hasHiddenCharacters } from '../../lambdas/core/text';
 import {
   type Answer,
@@ -171,8 +172,11 @@ describe('hostile input, end to end against local mode', () => {
   /** Records of the given requests verify as signed, linked chains (what an accepted hostile input wrote holds). */
   async function expectChainsVerify(ids: Iterable<string>): Promise<void> {
     for (const id of ids) {
-      const records = (await api(cs.url, 'GET', `/v1/actions/${id}/audit`, 'audit-key')).body as AuditRecord[];
-      expect(verifyChain(records, publicKey), id).toMatchObject({ ok: true });
+      const { records, certificates } = (await api(cs.url, 'GET', `/v1/actions/${id}/audit?certificates=true`, 'audit-key')).body as {
+        records: AuditRecord[];
+        certificates: SigningCertificate[];
+      };
+      expect(verifyChain(records, publicKey, certificates), id).toMatchObject({ ok: true });
     }
   }
 

@@ -7,13 +7,13 @@ import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamo
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireLease, LEASE_SKEW_MS, LEASES, type LeaseOptions, withLease } from '../../lambdas/adapters/lease';
-import { PENDING_INDEX } from '../../lambdas/core/request';
+import { PENDING_INDEX, PENDING_SUMMARY_ATTRIBUTES, REPAIR_INDEX } from '../../lambdas/core/request';
 import { createLedgerTable, type LedgerStores, startLedgerStores } from './ledger-table';
 
 let stores: LedgerStores;
 let tables = 0;
 
-/** A requests table as the stack defines it (key `id`, the sparse `pending` index). */
+/** A requests table as the stack defines it (key `id`, the sparse `pending` and `repair` indexes). */
 async function newRequestsTable(): Promise<string> {
   const TableName = `requests${++tables}`;
   await stores.rawDynamo.send(
@@ -24,6 +24,7 @@ async function newRequestsTable(): Promise<string> {
         { AttributeName: 'id', AttributeType: 'S' },
         { AttributeName: 'pendingShard', AttributeType: 'S' },
         { AttributeName: 'createdAt', AttributeType: 'S' },
+        { AttributeName: 'repairAt', AttributeType: 'S' },
       ],
       GlobalSecondaryIndexes: [
         {
@@ -33,6 +34,14 @@ async function newRequestsTable(): Promise<string> {
             { AttributeName: 'createdAt', KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+        {
+          IndexName: REPAIR_INDEX,
+          KeySchema: [
+            { AttributeName: 'pendingShard', KeyType: 'HASH' },
+            { AttributeName: 'repairAt', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...PENDING_SUMMARY_ATTRIBUTES] },
         },
       ],
       BillingMode: 'PAY_PER_REQUEST',
