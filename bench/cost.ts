@@ -42,11 +42,12 @@ export const SCENARIO = {
    */
   readUnits: 2 * (1 + 1 + 2 + 2 + 2 + 2),
   /**
-   * One Sign per record, one for the receipt; one GenerateMac per personal link, one VerifyMac per page shown and per
-   * vote; one GenerateMac for the parameters salt at intake and one again for the receipt (and one more for the request
-   * id when the agent sends an Idempotency-Key, as the client always does).
+   * One Sign for the receipt (records are signed by each environment's certified key: one Sign per environment and
+   * hour, nothing per approval at steady state); one GenerateMac per personal link, one VerifyMac per page shown and
+   * per vote; one GenerateMac for the parameters salt at intake and one again for the receipt (and one more for the
+   * request id when the agent sends an Idempotency-Key, as the client always does).
    */
-  kmsRequests: 6 + 1 + 2 + 2 * 2 + 1 + 1 + 1,
+  kmsRequests: 1 + 2 + 2 * 2 + 1 + 1 + 1,
   /** POST /v1/actions, review page GET and POST per approver (the agent's GETs while it waits: see WAIT). */
   apiRequests: 1 + 2 * 2,
   /** Decision function calls (two per approver: the page and the vote). */
