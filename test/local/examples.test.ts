@@ -173,6 +173,12 @@ describe('README examples', () => {
       justification: 'Quarterly churn analysis',
     });
     expect(created.body).toMatchObject({ status: 'pending', rule: 'prod-exports', requiredApprovals: 2 });
+    // As in the README, the approvers decide once they were asked (the `notified` record is the sixth below).
+    await eventually(async () =>
+      ((await api(cs.url, 'GET', `/v1/actions/${created.body.id}/audit`, 'audit-key')).body as Array<{ type: string }>).some((r) => r.type === 'notified')
+        ? true
+        : undefined,
+    );
     expect((await api(cs.url, 'POST', `/v1/actions/${created.body.id}/decision`, 'alice-key', { decision: 'approve' })).body.status).toBe('pending');
     expect((await api(cs.url, 'POST', `/v1/actions/${created.body.id}/decision`, 'bob-key', { decision: 'approve' })).body.status).toBe('approved');
     const approved = (await api(cs.url, 'GET', `/v1/actions/${created.body.id}`, 'demo-agent-key')).body;
