@@ -23,6 +23,7 @@ import { parseConfig } from '../lambdas/core/config-yaml';
 import type { Clock, Ports, Workflow } from '../lambdas/core/ports';
 import { PENDING_INDEX, PENDING_SHARDS, PENDING_SUMMARY_ATTRIBUTES, REPAIR_INDEX } from '../lambdas/core/request';
 import { closeServer, listenLoopback } from '../local/aws-json';
+import { dynamoWithTransactions } from '../local/dynamo-transactions';
 import { memoryMac, memoryPolicy, memorySigner } from '../test/fixtures/memory-ports';
 import { type Figure, formatTable } from './stats';
 
@@ -149,7 +150,9 @@ export async function pendingFigures(options: { readonly sizes?: readonly number
 
 async function oneSize(pending: number): Promise<Figure[]> {
   const server = dynalite({ createTableMs: 0 });
-  const url = await listenLoopback(server);
+  // As local mode serves DynamoDB: dynalite, behind the layer that adds TransactWriteItems (the ledger writes a batch with it).
+  const front = dynamoWithTransactions(await listenLoopback(server));
+  const url = await listenLoopback(front);
   const raw = new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
   const dynamo = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   try {
@@ -282,6 +285,7 @@ async function oneSize(pending: number): Promise<Figure[]> {
     return rows;
   } finally {
     raw.destroy();
+    await closeServer(front);
     await closeServer(server);
   }
 }

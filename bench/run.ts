@@ -70,8 +70,9 @@ const SECTIONS: readonly Section[] = [
   intakeSection,
   decisionSection,
   loopSection,
-  waitingSection,
+  // Before the waiting agents, whose many intake environments would each certify a key (once an hour) when next used.
   signingSection,
+  waitingSection,
   roundTripSection,
   pendingSection,
   ledgerSection,
@@ -415,7 +416,9 @@ async function approvalsForSigning(ctx: BenchContext, n: number): Promise<number
 
 /** KMS Sign calls the local KMS counted over the approvals the bench made, and the ceiling the default ECC quota allows. */
 async function signingSection(ctx: BenchContext): Promise<readonly Row[]> {
-  await approvalsForSigning(ctx, 2); // the environments' certificates first (one Sign each), not per approval
+  // Every environment the sections before started certifies its key first (one Sign each, once an hour, not per
+  // approval): as many approvals at once as the intake figures ran.
+  await Promise.all(Array.from({ length: CONCURRENCY }, () => approvalsForSigning(ctx, 1)));
   const before = await localKmsSigns(ctx.runtime.endpoints.kms);
   const approvals = await approvalsForSigning(ctx, 10);
   const signs = (await localKmsSigns(ctx.runtime.endpoints.kms)) - before;
