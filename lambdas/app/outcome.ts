@@ -86,8 +86,15 @@ export async function issueReceipt(
 
 /** Work for `AuditLedger.append`'s `alongside`: the receipt, when the chain as it will be is approved. */
 export function receiptAlongside(ports: Pick<Ports, 'signer' | 'mac' | 'clock'>, salt?: Uint8Array) {
+  // A write that lost a race (a `notified` record landing first) plans again: the receipt it signed still holds when
+  // the approval says the same, so it is not signed again (a KMS call each).
+  let last: { readonly key: string; readonly receipt: Promise<string> } | undefined;
   return async (planned: readonly AuditRecord[]): Promise<string | undefined> => {
     const state = deriveState(planned);
-    return state && statusOf(state) === 'approved' ? issueReceipt(ports, state, planned, salt) : undefined;
+    if (!state || statusOf(state) !== 'approved') return undefined;
+    const approved = planned.find((r) => r.type === 'approved');
+    const key = JSON.stringify([state.id, approved?.data ?? null]);
+    if (last?.key !== key) last = { key, receipt: issueReceipt(ports, state, planned, salt) };
+    return last.receipt;
   };
 }

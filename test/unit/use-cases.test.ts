@@ -10,17 +10,18 @@ import { writeCheckpoints } from '../../lambdas/app/checkpoint';
 import { exportLedger } from '../../lambdas/app/export';
 import { finalizeRequest, tellRequester } from '../../lambdas/app/finalize';
 import { notifyApprovers, wakeRequest } from '../../lambdas/app/notify';
+import { receiptAlongside } from '../../lambdas/app/outcome';
 import { cancelAction, readAction, readAuditTrail, WAIT_FIRST_POLL_MS, WAIT_MAX_POLL_MS } from '../../lambdas/app/read';
 import { repairPending, runRepair } from '../../lambdas/app/repair';
 import { castVote, pendingFor } from '../../lambdas/app/vote';
-import { publicView, statusOf } from '../../lambdas/core/approval';
+import { decideVote, publicView, statusOf } from '../../lambdas/core/approval';
 import type { CallbackBody } from '../../lambdas/core/callback';
 import { parseConfig } from '../../lambdas/core/config-yaml';
 import { CountersignError } from '../../lambdas/core/errors';
-import { verifyChain } from '../../lambdas/core/ledger-record';
+import { type AuditRecord, verifyChain } from '../../lambdas/core/ledger-record';
 import { receiptCoversParameters, verifyReceipt } from '../../lambdas/core/receipt';
 import { AlreadySettledError } from '../../lambdas/core/workflow';
-import { MemoryLeases, type MemoryPorts, memoryPorts } from '../fixtures/memory-ports';
+import { MemoryLeases, type MemoryPorts, memoryPorts, stampRecords } from '../fixtures/memory-ports';
 
 const AGENT = 'arn:aws:iam::111122223333:role/agent';
 const config = parseConfig(`
@@ -313,6 +314,46 @@ describe('voting', () => {
     reads.length = 0;
     expect(await pendingFor(ports, 'bob@example.com')).toEqual([]);
     expect(reads).toEqual([]);
+  });
+});
+
+describe('receipts signed alongside a vote', () => {
+  it('are signed once when the write loses a race and plans again with the same approval', async () => {
+    const ports = memoryPorts(config);
+    const { state } = await ask(ports, { action: 'db.schema' });
+    const chain = await ports.ledger.read(state.id);
+    const settle = (base: AuditRecord[]) => {
+      let planned = base;
+      for (
+        let [event] = decideVote(
+          planned,
+          { approver: 'alice@example.com', via: 'decision_api', signedIn: true },
+          { decision: 'approve' },
+          ports.clock.now(),
+          ports.policy.directory(),
+        );
+        event;
+        [event] = decideVote(
+          planned,
+          { approver: 'alice@example.com', via: 'decision_api', signedIn: true },
+          { decision: 'approve' },
+          ports.clock.now(),
+          ports.policy.directory(),
+        )
+      ) {
+        planned = stampRecords(planned, [event], state.id, ports.clock.now());
+      }
+      return planned;
+    };
+    const alongside = receiptAlongside(ports);
+    const before = ports.signer.calls;
+    const first = await alongside(settle(chain));
+    // Another writer's `notified` landed first: the vote plans again on top of it.
+    const raced = stampRecords(chain, [{ type: 'notified', actor: 'countersign', data: { channels: {}, approvers: [] } }], state.id, ports.clock.now());
+    const second = await alongside(settle(raced));
+    expect(second).toBe(first);
+    expect(ports.signer.calls - before).toBe(1);
+    expect(verifyReceipt(second!, await ports.signer.publicKeyPem())).toMatchObject({ sub: state.id, approvers: ['alice@example.com'] });
   });
 });
 
