@@ -3,13 +3,13 @@
  * request and the decision are ledgered first, then the request item is stored and the approval workflow started.
  * A retry with the same Idempotency-Key lands on the same request and changes nothing.
  *
- * AWS calls, fresh random id (no Idempotency-Key), by serial step (`‖` runs at once):
- *   allowed: GenerateMac (salt) → Sign × 3 ‖ Sign (receipt) → TransactWriteItems → PutItem (item, with the receipt):
- *            7 calls, serial depth 4 (before: 12 calls, all serial: GenerateMac, Query, 3 × (Sign, PutItem), PutItem,
+ * AWS calls, fresh random id (no Idempotency-Key), by serial step (`‖` runs at once), records signed in-process by
+ * the environment's certified key (`bench/roundtrips.ts` counts them):
+ *   allowed: GenerateMac (salt) → Sign (the receipt, KMS) → TransactWriteItems → PutItem (item, with the receipt):
+ *            4 calls, serial depth 4 (before: 12 calls, all serial: GenerateMac, Query, 3 × (Sign, PutItem), PutItem,
  *            GetItem, Sign, UpdateItem).
- *   denied:  GenerateMac → Sign × 3 → TransactWriteItems → PutItem: 6 calls, depth 4 (before: 10, all serial).
- *   pending: GenerateMac → Sign × 2 → TransactWriteItems → PutItem ‖ StartExecution: 6 calls, depth 4 (before: 8,
- *            all serial).
+ *   denied:  GenerateMac → TransactWriteItems → PutItem: 3 calls, depth 3 (before: 10, all serial).
+ *   pending: GenerateMac → TransactWriteItems → PutItem ‖ StartExecution: 4 calls, depth 3 (before: 8, all serial).
  * With an Idempotency-Key, one GenerateMac (the id) comes first and the chain is read (Query) beside the salt: +2
  * calls, +1 depth. The request item is written once, never read back.
  */

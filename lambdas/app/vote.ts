@@ -15,12 +15,13 @@ export type VotePorts = Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' 
 /**
  * Records the vote and, when it settles the request, completes the outcome. Throws the API's CountersignErrors.
  *
- * AWS calls, by serial step (`‖` at once): a vote that does not settle: Query → Sign → PutItem (3, depth 3; before
- * the same). One that approves: Query → Sign × 2 (vote, approved) ‖ GenerateMac → Sign (the receipt, from the chain as
- * it will be) → TransactWriteItems → UpdateItem (receipt; answers the task token) → SendTaskSuccess → UpdateItem
- * (cached status): 9 calls, depth 7 (before: 11, all serial: Query, Sign, PutItem, Sign, PutItem, GetItem,
- * GenerateMac, Sign, UpdateItem, SendTaskSuccess, UpdateItem). One that denies: Query → Sign × 2 →
- * TransactWriteItems → GetItem → SendTaskSuccess → UpdateItem: 7, depth 6 (before: 8, all serial).
+ * AWS calls, by serial step, records signed in-process by the environment's certified key (`bench/roundtrips.ts`
+ * counts them); the first and last UpdateItem of a vote that leaves the request pending are the repair job's mark:
+ *   does not settle: UpdateItem (mark) → Query → PutItem → UpdateItem (the mark back, the voter noted): 4 calls.
+ *   approves: UpdateItem (mark) → Query → GenerateMac → Sign (the receipt, KMS, from the chain as it will be) →
+ *             TransactWriteItems → UpdateItem (receipt; answers the task token) → SendTaskSuccess → UpdateItem
+ *             (cached status): 8 calls, depth 8 (before: 11, all serial, with a KMS Sign per record).
+ *   denies: UpdateItem (mark) → Query → TransactWriteItems → GetItem → SendTaskSuccess → UpdateItem: 6 (before: 8).
  */
 export async function castVote(ports: VotePorts, requestId: string, voter: Voter, vote: VoteInput): Promise<{ state: ApprovalState; receipt?: string }> {
   const directory = ports.policy.directory();
