@@ -81,30 +81,16 @@ export const awsServicePorts: ServicePorts = {
   },
 };
 
+/**
+ * `ports` with an outbox: their property descriptors copied, so each getter stays lazy (a spread would call them all).
+ * Pure, so a function that never references `awsPorts` bundles neither it nor the outbox's SDK clients.
+ */
+function withOutbox(ports: ServicePorts, outbox: Ports['outbox']): Ports {
+  return Object.defineProperties({ outbox }, Object.getOwnPropertyDescriptors(ports)) as Ports;
+}
+
 /** Every port, on AWS, the outbox included; a getter reads its variables only when a use case needs that port. */
-export const awsPorts: Ports = {
-  get ledger() {
-    return ledger();
-  },
-  get requests() {
-    return requests();
-  },
-  get workflow() {
-    return workflow();
-  },
-  outbox: { deliver },
-  get signer() {
-    return signer();
-  },
-  get mac() {
-    return mac();
-  },
-  clock: systemClock,
-  policy: deployedPolicy,
-  get publicUrl() {
-    return requiredEnv('publicUrl').replace(/\/+$/, '');
-  },
-};
+export const awsPorts: Ports = /* @__PURE__ */ withOutbox(awsServicePorts, { deliver });
 
 /** The scheduled jobs' one-run-at-a-time leases, in the requests table. */
 export const awsLeases: Leases = {
