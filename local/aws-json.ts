@@ -123,3 +123,24 @@ export function closeServer(server: Server): Promise<void> {
 }
 
 export { createServer };
+
+/**
+ * A local AWS endpoint served on loopback: `handler` answers its requests, `listen` and `close` start and stop it.
+ * The local KMS and Secrets Manager extend it.
+ */
+export abstract class LoopbackEndpoint {
+  abstract readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  private server: Server | undefined;
+
+  async listen(port = 0): Promise<string> {
+    if (this.server) throw new Error(`${this.constructor.name} is already listening`);
+    this.server = createServer(this.handler);
+    return listenLoopback(this.server, port);
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) await closeServer(server);
+  }
+}

@@ -6,12 +6,12 @@
  * it started, e.g. `{"operations":{"Sign":12,"GetPublicKey":1}}`: the KMS calls an approval costs, measured.
  */
 import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { KeySpec, KeyUsageType, MacAlgorithmSpec, MessageType, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { p256 } from '@noble/curves/nist.js';
 import { z } from 'zod';
-import { AwsServiceError, awsJsonHandler, closeServer, createServer, listenLoopback, parseInput } from './aws-json';
+import { AwsServiceError, awsJsonHandler, LoopbackEndpoint, parseInput } from './aws-json';
 import { readJson, readJsonDir, writeJsonAtomic } from './file-store';
 
 /** Local signing is pure JS; a precomputed base-point table makes it about 1.5x faster. */
@@ -166,7 +166,7 @@ function epochSeconds(ms: number): number {
   return ms / 1000;
 }
 
-export class LocalKms {
+export class LocalKms extends LoopbackEndpoint {
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
 
   private readonly region: string;
@@ -177,9 +177,9 @@ export class LocalKms {
   private readonly aliases = new Map<string, StoredAlias>();
   /** Requests served, by operation (an operation that failed counts too: KMS counts it against the quota). */
   private readonly served = new Map<string, number>();
-  private server: Server | undefined;
 
   constructor(options: LocalKmsOptions) {
+    super();
     this.region = options.region ?? 'us-east-1';
     this.accountId = options.accountId ?? '000000000000';
     this.keysDir = join(options.dataDir, 'kms', 'keys');
@@ -230,18 +230,6 @@ export class LocalKms {
   /** Requests served since start, by operation. */
   stats(): { operations: Record<string, number> } {
     return { operations: Object.fromEntries([...this.served].sort(([a], [b]) => (a < b ? -1 : 1))) };
-  }
-
-  async listen(port = 0): Promise<string> {
-    if (this.server) throw new Error('LocalKms is already listening');
-    this.server = createServer(this.handler);
-    return listenLoopback(this.server, port);
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (server) await closeServer(server);
   }
 
   async ensureKey(alias: string, keySpec: LocalKeySpec): Promise<string> {

@@ -6,9 +6,9 @@
  * as on AWS, so a secret local mode has no value for fails visibly. Nothing is stored: the values are local mode's.
  */
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { AwsServiceError, awsJsonHandler, closeServer, createServer, listenLoopback, parseInput } from './aws-json';
+import { AwsServiceError, awsJsonHandler, LoopbackEndpoint, parseInput } from './aws-json';
 
 export interface LocalSecretsManagerOptions {
   /** The secrets served, by ARN (`arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>`), read per call. */
@@ -38,33 +38,21 @@ function versionId(arn: string, value: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-export class LocalSecretsManager {
+export class LocalSecretsManager extends LoopbackEndpoint {
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
 
   private readonly secrets: () => Readonly<Record<string, string>>;
   /** When the endpoint started: every version it serves was created then, as far as its answers tell. */
   private readonly createdDate = Date.now() / 1000;
-  private server: Server | undefined;
 
   constructor(options: LocalSecretsManagerOptions) {
+    super();
     this.secrets = options.secrets;
     this.handler = awsJsonHandler({
       targetPrefix: 'secretsmanager',
       contentType: 'application/x-amz-json-1.1',
       operations: { GetSecretValue: (input) => this.getSecretValue(input) },
     });
-  }
-
-  async listen(port = 0): Promise<string> {
-    if (this.server) throw new Error('LocalSecretsManager is already listening');
-    this.server = createServer(this.handler);
-    return listenLoopback(this.server, port);
-  }
-
-  async close(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (server) await closeServer(server);
   }
 
   private getSecretValue(input: unknown) {
