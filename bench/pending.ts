@@ -8,7 +8,7 @@
  *
  * `pendingFigures({ sizes: [100, 1000] })` answers figure rows; `tsx bench/pending.ts` prints them.
  */
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { exportLedgerPage } from '../lambdas/adapters/ledger-scan';
@@ -18,13 +18,14 @@ import { askForAction } from '../lambdas/app/ask';
 import { repairPending } from '../lambdas/app/repair';
 import { pendingFor } from '../lambdas/app/vote';
 import { awaitsVoteFrom, deriveState } from '../lambdas/core/approval';
-import { CHECKPOINT_PARTITION, LEDGER_SLOT_INDEX } from '../lambdas/core/checkpoint';
+import { CHECKPOINT_PARTITION } from '../lambdas/core/checkpoint';
 import { parseConfig } from '../lambdas/core/config-yaml';
 import type { Clock, Ports, Workflow } from '../lambdas/core/ports';
-import { PENDING_INDEX, PENDING_SHARDS, PENDING_SUMMARY_ATTRIBUTES, REPAIR_INDEX } from '../lambdas/core/request';
+import { PENDING_INDEX, PENDING_SHARDS } from '../lambdas/core/request';
 import { closeServer, listenLoopback } from '../local/aws-json';
 import { dynamoWithTransactions } from '../local/dynamo-transactions';
 import { memoryMac, memoryPolicy, memorySigner } from '../test/fixtures/memory-ports';
+import { createTable, LEDGER_TABLE_SCHEMA, REQUESTS_TABLE_SCHEMA } from '../test/fixtures/tables';
 import { type Figure, formatTable } from './stats';
 
 const TEAMS = 10;
@@ -58,58 +59,6 @@ function counting(dynamo: DynamoDBDocumentClient) {
     },
   } as unknown as DynamoDBDocumentClient;
   return { client, tally };
-}
-
-async function createTables(raw: DynamoDBClient, requests: string, ledger: string) {
-  const s = (name: string) => ({ AttributeName: name, AttributeType: 'S' as const });
-  await raw.send(
-    new CreateTableCommand({
-      TableName: requests,
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      AttributeDefinitions: [s('id'), s('pendingShard'), s('createdAt'), s('repairAt')],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: PENDING_INDEX,
-          KeySchema: [
-            { AttributeName: 'pendingShard', KeyType: 'HASH' },
-            { AttributeName: 'createdAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'KEYS_ONLY' },
-        },
-        {
-          IndexName: REPAIR_INDEX,
-          KeySchema: [
-            { AttributeName: 'pendingShard', KeyType: 'HASH' },
-            { AttributeName: 'repairAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...PENDING_SUMMARY_ATTRIBUTES] },
-        },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  await raw.send(
-    new CreateTableCommand({
-      TableName: ledger,
-      KeySchema: [
-        { AttributeName: 'requestId', KeyType: 'HASH' },
-        { AttributeName: 'seq', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [s('requestId'), { AttributeName: 'seq', AttributeType: 'N' }, s('slot'), s('rk')],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: LEDGER_SLOT_INDEX,
-          KeySchema: [
-            { AttributeName: 'slot', KeyType: 'HASH' },
-            { AttributeName: 'rk', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['hash'] },
-        },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  for (const TableName of [requests, ledger]) await waitUntilTableExists({ client: raw, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName });
 }
 
 /** The previous code's listing: the oldest `limit` pending ids from the keys-only `pending` index. */
@@ -156,7 +105,8 @@ async function oneSize(pending: number): Promise<Figure[]> {
   const raw = new DynamoDBClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
   const dynamo = DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } });
   try {
-    await createTables(raw, 'requests', 'ledger');
+    await createTable(raw, 'requests', REQUESTS_TABLE_SCHEMA);
+    await createTable(raw, 'ledger', LEDGER_TABLE_SCHEMA);
     const now = Date.now();
     let time = now - 24 * 3_600_000;
     const clock: Clock = { now: () => new Date(time), sleep: async () => {} };

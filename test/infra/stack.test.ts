@@ -26,6 +26,7 @@ import { RESPONSE_URL_TIMEOUT_MS } from '../../lambdas/decision/slack-interactio
 import { MAX_WAIT_SECONDS, WAIT_MARGIN_MS } from '../../lambdas/intake/handler';
 import { NOTIFIED_RECORD_RESERVE_MS } from '../../lambdas/notifier/handler';
 import { buildApp } from '../../lib/app';
+import { LEDGER_TABLE_SCHEMA, REQUESTS_TABLE_SCHEMA } from '../fixtures/tables';
 import { AuditLedger, LEDGER_TAMPERING_ACTIONS } from '../../lib/audit-ledger';
 import { FUNCTION_TIMEOUTS } from '../../lib/countersign';
 import { API_INTEGRATION_TIMEOUT, API_ROUTES } from '../../lib/intake-api';
@@ -342,6 +343,21 @@ describe('Countersign stack', () => {
       // Room for a cold start (the function's init runs before its timeout starts) within API Gateway's wait.
       expect(timeoutMs + 4000, name).toBeLessThanOrEqual(API_INTEGRATION_TIMEOUT.toMilliseconds());
     }
+  });
+
+  it('defines its tables as the tests and the bench create them on dynalite (test/fixtures/tables.ts)', () => {
+    const schemaOf = (construct: { node: { defaultChild?: unknown } }) => {
+      const { KeySchema, AttributeDefinitions, GlobalSecondaryIndexes } = json.Resources[logicalId(construct)]!.Properties;
+      const bySort = (a: { AttributeName: string }, b: { AttributeName: string }) => a.AttributeName.localeCompare(b.AttributeName);
+      return { KeySchema, AttributeDefinitions: [...AttributeDefinitions].sort(bySort), GlobalSecondaryIndexes };
+    };
+    const fixture = (schema: typeof REQUESTS_TABLE_SCHEMA | typeof LEDGER_TABLE_SCHEMA) => ({
+      KeySchema: schema.KeySchema,
+      AttributeDefinitions: [...schema.AttributeDefinitions].sort((a, b) => a.AttributeName.localeCompare(b.AttributeName)),
+      GlobalSecondaryIndexes: schema.GlobalSecondaryIndexes,
+    });
+    expect(schemaOf(stack.countersign.requests.table)).toEqual(fixture(REQUESTS_TABLE_SCHEMA));
+    expect(schemaOf(stack.countersign.ledger.table)).toEqual(fixture(LEDGER_TABLE_SCHEMA));
   });
 
   it('keeps sparse indexes of the pending requests: keys only by creation, and by repairAt with their summaries', () => {

@@ -3,51 +3,19 @@
  * (conditional PutItem), against dynalite. Of two concurrent runs one works and one skips; an expired lease is taken
  * over; a lease given back lets the next run in at once; and the scheduled handlers skip cleanly while it is held.
  */
-import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireLease, LEASE_SKEW_MS, LEASES, type LeaseOptions, withLease } from '../../lambdas/adapters/lease';
-import { PENDING_INDEX, PENDING_SUMMARY_ATTRIBUTES, REPAIR_INDEX } from '../../lambdas/core/request';
+import { createTable, REQUESTS_TABLE_SCHEMA } from '../fixtures/tables';
 import { createLedgerTable, type LedgerStores, startLedgerStores } from './ledger-table';
 
 let stores: LedgerStores;
 let tables = 0;
 
-/** A requests table as the stack defines it (key `id`, the sparse `pending` and `repair` indexes). */
+/** A requests table as the stack defines it. */
 async function newRequestsTable(): Promise<string> {
   const TableName = `requests${++tables}`;
-  await stores.rawDynamo.send(
-    new CreateTableCommand({
-      TableName,
-      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      AttributeDefinitions: [
-        { AttributeName: 'id', AttributeType: 'S' },
-        { AttributeName: 'pendingShard', AttributeType: 'S' },
-        { AttributeName: 'createdAt', AttributeType: 'S' },
-        { AttributeName: 'repairAt', AttributeType: 'S' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: PENDING_INDEX,
-          KeySchema: [
-            { AttributeName: 'pendingShard', KeyType: 'HASH' },
-            { AttributeName: 'createdAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'KEYS_ONLY' },
-        },
-        {
-          IndexName: REPAIR_INDEX,
-          KeySchema: [
-            { AttributeName: 'pendingShard', KeyType: 'HASH' },
-            { AttributeName: 'repairAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...PENDING_SUMMARY_ATTRIBUTES] },
-        },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  await waitUntilTableExists({ client: stores.rawDynamo, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName });
+  await createTable(stores.rawDynamo, TableName, REQUESTS_TABLE_SCHEMA);
   return TableName;
 }
 

@@ -2,45 +2,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { LEDGER_SLOT_INDEX } from '../../lambdas/core/checkpoint';
 import { closeServer, listenLoopback } from '../../local/aws-json';
 import { dynamoWithTransactions } from '../../local/dynamo-transactions';
 import { LocalKms } from '../../local/kms';
+import { createTable, LEDGER_TABLE_SCHEMA } from '../fixtures/tables';
 
-export async function createLedgerTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      KeySchema: [
-        { AttributeName: 'requestId', KeyType: 'HASH' },
-        { AttributeName: 'seq', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'requestId', AttributeType: 'S' },
-        { AttributeName: 'seq', AttributeType: 'N' },
-        { AttributeName: 'slot', AttributeType: 'S' },
-        { AttributeName: 'rk', AttributeType: 'S' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: LEDGER_SLOT_INDEX,
-          KeySchema: [
-            { AttributeName: 'slot', KeyType: 'HASH' },
-            { AttributeName: 'rk', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['hash'] },
-        },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
-  // dynalite answers CreateTable before the table is ACTIVE (a timer, even at createTableMs 0): a busy machine could
-  // reach it while it is still CREATING, which dynalite answers as ResourceNotFoundException.
-  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: tableName });
+export function createLedgerTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
+  return createTable(dynamo, tableName, LEDGER_TABLE_SCHEMA);
 }
 
 /** dynalite and the local KMS endpoint with a ledger key, and SDK clients for both: what the ledger adapters run on. */
