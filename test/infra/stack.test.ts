@@ -26,11 +26,11 @@ import { RESPONSE_URL_TIMEOUT_MS } from '../../lambdas/decision/slack-interactio
 import { MAX_WAIT_SECONDS, WAIT_MARGIN_MS } from '../../lambdas/intake/handler';
 import { NOTIFIED_RECORD_RESERVE_MS } from '../../lambdas/notifier/handler';
 import { buildApp } from '../../lib/app';
-import { LEDGER_TABLE_SCHEMA, REQUESTS_TABLE_SCHEMA } from '../fixtures/tables';
 import { AuditLedger, LEDGER_TAMPERING_ACTIONS } from '../../lib/audit-ledger';
 import { FUNCTION_TIMEOUTS } from '../../lib/countersign';
 import { API_INTEGRATION_TIMEOUT, API_ROUTES } from '../../lib/intake-api';
 import { synthesizeForLocal } from '../../local/synth';
+import { LEDGER_TABLE_SCHEMA, REQUESTS_TABLE_SCHEMA } from '../fixtures/tables';
 
 const ROOT = join(import.meta.dirname, '../..');
 const config = loadConfigFile(join(ROOT, 'countersign.config.yaml'));
