@@ -8,22 +8,15 @@ import { createHmac, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-
 import { verifyChain } from '../../lambdas/core/ledger-record';
+import type { LocalRuntime } from '../../local/runtime';
 
 export const ROOT = join(import.meta.dirname, '../..');
 
 export interface RunningCountersign {
   readonly url: string;
-  readonly endpoints: {
-    readonly dynamodb: string;
-    readonly kms: string;
-    readonly sfn: string;
-    readonly ses: string;
-    readonly slack: string;
-    /** The local Secrets Manager, when the banner names it. */
-    readonly secretsManager?: string;
-  };
+  /** As local mode's banner prints them (local/runtime.ts `LocalRuntime`). */
+  readonly endpoints: LocalRuntime['endpoints'];
   readonly child: ChildProcess;
   output(): string;
   /** Sends the signal and resolves the exit code. */
@@ -84,9 +77,8 @@ export function startCountersign(options: StartOptions): Promise<RunningCounters
     const timer = setTimeout(() => reject(new Error(`local mode did not start in 60 s:\n${output}`)), 60_000);
     const onData = () => {
       const url = /API\s+(http:\/\/\S+)/.exec(output)?.[1];
-      const endpoints = /dynamodb (\S+)\s+kms (\S+)\s+sfn (\S+)\s+sesv2 (\S+)\s+slack (\S+)/.exec(output);
+      const endpoints = /dynamodb (\S+)\s+kms (\S+)\s+sfn (\S+)\s+sesv2 (\S+)\s+slack (\S+)\s+secretsmanager (\S+)/.exec(output);
       if (!url || !endpoints) return;
-      const secretsManager = /slack \S+\s+secretsmanager (\S+)/.exec(output)?.[1];
       clearTimeout(timer);
       child.stdout!.off('data', onData);
       resolve({
@@ -97,7 +89,7 @@ export function startCountersign(options: StartOptions): Promise<RunningCounters
           sfn: endpoints[3]!,
           ses: endpoints[4]!,
           slack: endpoints[5]!,
-          ...(secretsManager ? { secretsManager } : {}),
+          secretsManager: endpoints[6]!,
         },
         child,
         output: () => output,

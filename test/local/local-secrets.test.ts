@@ -230,7 +230,7 @@ describe('local mode with Slack and Teams secrets named by ARN', () => {
   it('asks on Slack and Teams, and takes a Slack click signed with the secret given for the signing secret ARN', async () => {
     // The banner names the local Secrets Manager, which answers the config's ARNs as the functions read them.
     expect(cs.endpoints.secretsManager).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const sm = clientFor(cs.endpoints.secretsManager!);
+    const sm = clientFor(cs.endpoints.secretsManager);
     expect((await sm.send(new GetSecretValueCommand({ SecretId: SLACK_TOKEN_ARN }))).SecretString).toBe(LOCAL_SLACK_BOT_TOKEN);
     sm.destroy();
 
