@@ -29,9 +29,10 @@ function decided(requestId: string, chain: readonly AuditRecord[]): DecidedState
 /**
  * Notify: keeps the task token server-side and asks the approvers; every send is over by `deadline` (epoch ms).
  *
- * AWS calls: UpdateItem (token) → Query → per message at once, GenerateMac (a personal link) → SES / Slack / Teams →
- * Sign → PutItem (`notified`, written on the chain already read: a vote since makes it read again): 4 + 2 per
- * personal message, serial depth 6 (before: one more Query before the record, depth 7). The token is stored before
+ * AWS calls (records signed in-process by the environment's certified key): UpdateItem (token) → Query → per message
+ * at once, GenerateMac (a personal link) → SES / Slack / Teams → PutItem (`notified`, written on the chain already
+ * read: a vote since makes it read again): 3 + 2 per personal message, serial depth 5 (before: a KMS Sign per record
+ * and one more Query before it, depth 7). The token is stored before
  * the chain is read, never beside it: a vote that settles after that read then finds the token and tells the workflow.
  */
 export async function notifyApprovers(ports: NotifyPorts, requestId: string, taskToken: string, deadline: number): Promise<{ notified: number }> {
@@ -57,9 +58,9 @@ export async function notifyApprovers(ports: NotifyPorts, requestId: string, tas
  * Wake: escalate and remind as due, and say when to wake next, or that the deadline passed. A settled request
  * answers a short wait: the next Notify attempt finds it settled and closes the workflow.
  *
- * AWS calls: Query, then as due: Sign → PutItem (`escalated`, on the chain read) → the escalation's messages; the
- * reminders' messages → Sign → PutItem (`reminded`); then Query once more unless the last thing done was a write,
- * whose chain is as fresh. Nothing due: Query, Query (2). Reminders: Query → messages → Sign → PutItem (before: one
+ * AWS calls: Query, then as due: PutItem (`escalated`, on the chain read) → the escalation's messages; the
+ * reminders' messages → PutItem (`reminded`); then Query once more unless the last thing done was a write,
+ * whose chain is as fresh. Nothing due: Query, Query (2). Reminders: Query → messages → PutItem (before: a KMS Sign per record, and one
  * more Query before each record and one after, now none).
  */
 export async function wakeRequest(ports: NotifyPorts, requestId: string, deadline: number): Promise<WorkflowWait> {

@@ -72,7 +72,8 @@ export async function cancelAction(
   const read = await readableRequest(ports, principal, id);
   await markSettling(ports, read.state.id); // a crash before the cached status leaves it to the repair job
   // Decided on the chain just read; a record appended since makes the write lose, and the ledger reads it then.
-  // Query → UpdateItem (repair mark) → Sign → PutItem → GetItem → SendTaskSuccess → UpdateItem: 7 calls, all serial.
+  // Query → UpdateItem (repair mark) → PutItem (signed in-process) → GetItem → SendTaskSuccess → UpdateItem: 6 calls,
+  // all serial.
   const { chain } = await ports.ledger.append(read.state.id, (current) => decideCancel(current, principal, ports.policy.directory()), { known: read.chain });
   const settled = deriveState(chain)!;
   await completeOutcome(ports, settled, chain);
