@@ -14,7 +14,7 @@
  */
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, sign, verify } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KMSClient, ListAliasesCommand, SignCommand } from '@aws-sdk/client-kms';
 import { exportLedger } from '../cli/audit-export';
@@ -30,6 +30,7 @@ import { synthesizeForLocal } from '../local/synth';
 import { bundleFigures } from './bundles';
 import { type CallCosts, type CallCounts, countPathCalls, measureCallCosts, oneThreadBound, PATHS, type PathName } from './calls';
 import { costPerThousandApprovals } from './cost';
+import { cpuPerCall, treeCpu } from './cpu';
 import { pendingFigures } from './pending';
 import { formatRoundTrips, measureRoundTrips } from './roundtrips';
 import { localKmsSigns, signingCeiling, signingFigures } from './signing';
@@ -80,6 +81,21 @@ const SECTIONS: readonly Section[] = [
   costSection,
 ];
 
+/**
+ * The sections named on the command line (`npm run bench -- intake decision`: a section's function name without
+ * `Section`), with the calls section first whenever one of them prints a bound; all of them when none is named.
+ */
+function selectedSections(names: readonly string[]): readonly Section[] {
+  if (names.length === 0) return SECTIONS;
+  const nameOf = (section: Section) => section.name.replace(/Section$/, '');
+  const unknown = names.filter((name) => !SECTIONS.some((section) => nameOf(section) === name));
+  if (unknown.length > 0) throw new Error(`no bench section ${unknown.join(', ')}; there are ${SECTIONS.map(nameOf).join(', ')}`);
+  const wanted = new Set(names);
+  if (['kms', 'intake', 'decision', 'waiting'].some((name) => wanted.has(name))) wanted.add('calls');
+  if (wanted.has('waiting')) wanted.add('intake');
+  return SECTIONS.filter((section) => wanted.has(nameOf(section)));
+}
+
 const BENCH_CONFIG = `
 version: 1
 groups: { owners: { members: [{ id: alice@example.com }, { id: bob@example.com }] } }
@@ -118,18 +134,54 @@ async function runSchedules(url: string): Promise<void> {
   await (await fetch(`${url}/_local/schedules/run`, { method: 'POST', headers: { 'content-type': 'application/json' } })).arrayBuffer();
 }
 
+/** CPU per call during a throughput's windows (bench/cpu.ts), and how many of the machine's cores were busy. */
+interface WindowCpu {
+  readonly perCall: ReturnType<typeof cpuPerCall>;
+  readonly cores: number;
+}
+
 /** Throughput (calls/s) of `op` from CONCURRENCY loops: a warm-up window, then three; the latencies of the three. */
-async function throughput(op: () => Promise<void>, seconds: number, concurrency = CONCURRENCY): Promise<{ rate: Repeated; latencies: number[] }> {
+async function throughput(
+  op: () => Promise<void>,
+  seconds: number,
+  concurrency = CONCURRENCY,
+): Promise<{ rate: Repeated; latencies: number[]; cpu?: WindowCpu }> {
   await drive(op, concurrency, Math.min(1, seconds));
   const rates: number[] = [];
   const latencies: number[] = [];
+  let elapsed = 0;
+  const before = treeCpu();
   for (let i = 0; i < 3; i++) {
     const run = await drive(op, concurrency, seconds);
     if (run.errors > 0) throw new Error(`${run.errors} calls failed`);
     rates.push(run.latencies.length / run.elapsed);
     latencies.push(...run.latencies);
+    elapsed += run.elapsed;
   }
-  return { rate: repeated(rates), latencies: latencies.sort((a, b) => a - b) };
+  const after = treeCpu();
+  const perCall = before && after ? cpuPerCall(before, after, latencies.length) : undefined;
+  return {
+    rate: repeated(rates),
+    latencies: latencies.sort((a, b) => a - b),
+    ...(perCall ? { cpu: { perCall, cores: (perCall.total * latencies.length) / 1000 / elapsed } } : {}),
+  };
+}
+
+/** The row that sets a path's CPU per request under load beside the calls its bound counts, alone. */
+function cpuRow(ctx: BenchContext, path: PathName, cpu: WindowCpu | undefined): Row[] {
+  if (!cpu) return [];
+  const { main, environments, total } = cpu.perCall;
+  return [
+    {
+      figure: `${path}: CPU per request under load, every local-mode process`,
+      value: total,
+      unit: 'ms',
+      note:
+        `${path}: ${main.toFixed(1)} ms in the main process (gateway, dynalite, local KMS and Step Functions), ` +
+        `${environments.toFixed(1)} ms in the function environments; the bound counts ${boundRow(ctx, path).ms.toFixed(1)} ms of calls alone; ` +
+        `${cpu.cores.toFixed(2)} of ${availableParallelism()} cores busy`,
+    },
+  ];
 }
 
 const boundRow = (ctx: BenchContext, path: PathName) => oneThreadBound(ctx.costs, ctx.counts[path]);
@@ -182,6 +234,8 @@ async function intakeSection(ctx: BenchContext): Promise<Row[]> {
       bound: { label: 'bound', value: boundRow(ctx, 'pending intake').perSecond },
       note: `pending intake latency p50 ${percentile(pending.latencies, 50).toFixed(1)} ms, p99 ${percentile(pending.latencies, 99).toFixed(1)} ms`,
     },
+    ...cpuRow(ctx, 'allowed intake', allowed.cpu),
+    ...cpuRow(ctx, 'pending intake', pending.cpu),
   ];
 }
 
@@ -205,7 +259,7 @@ async function decisionSection(ctx: BenchContext): Promise<Row[]> {
     }
     await approve(ctx.runtime.url, id);
   };
-  const { rate } = await throughput(vote, ctx.seconds);
+  const { rate, cpu } = await throughput(vote, ctx.seconds);
   return [
     {
       figure: `decision API, approve settling a request, concurrency ${CONCURRENCY}`,
@@ -215,6 +269,7 @@ async function decisionSection(ctx: BenchContext): Promise<Row[]> {
       goal: { ratio: ['>=', 0.8] },
       ...(ranOut ? { note: 'the decision windows ran out of pending requests: the rate is low by the idle time' } : {}),
     },
+    ...cpuRow(ctx, 'decision', cpu),
   ];
 }
 
@@ -462,7 +517,7 @@ async function main(): Promise<void> {
       measured: new Map(),
       pendingIds: [],
     };
-    for (const section of SECTIONS) {
+    for (const section of selectedSections(process.argv.slice(2))) {
       const started = performance.now();
       const answered = await section(ctx);
       for (const row of answered)
