@@ -49,6 +49,11 @@ export interface BundleFigure {
   readonly load: Repeated;
   /** The floor's name (the clients it constructs), size and load. */
   readonly floor: { readonly name: string; readonly bytes: number; readonly load: Repeated };
+  /**
+   * The floor plus the SDK commands the function's bundle holds (found in its metafile), each imported and made:
+   * what the AWS calls it makes cost in bytes and load before any of Countersign's code or zod.
+   */
+  readonly withCommands: { readonly commands: readonly string[]; readonly bytes: number; readonly load: Repeated };
   /** The largest inputs (npm packages, or the repository's folders), bytes in the output. */
   readonly top: ReadonlyArray<readonly [string, number]>;
 }
@@ -108,23 +113,43 @@ export function topInputs(metafile: Metafile, count = 6): Array<[string, number]
   return [...by].sort((a, b) => b[1] - a[1]).slice(0, count);
 }
 
+/** An SDK command module in a bundle: `@aws-sdk/client-kms/dist-es/commands/SignCommand.js` (or lib-dynamodb's). */
+const COMMAND_INPUT = /node_modules\/(@aws-sdk\/(?:client-[a-z0-9-]+|lib-dynamodb))\/dist-es\/commands\/(\w+Command)\.js$/;
+
+/** The SDK commands (package, class) a built bundle kept: those with bytes in its output, not just in an index's imports. */
+export function commandsIn(metafile: Metafile): Array<readonly [string, string]> {
+  const found = new Map<string, readonly [string, string]>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [path, input] of Object.entries(output.inputs)) {
+      const match = input.bytesInOutput > 0 ? COMMAND_INPUT.exec(path) : null;
+      if (match) found.set(`${match[1]}/${match[2]}`, [match[1]!, match[2]!]);
+    }
+  }
+  return [...found.values()].sort((a, b) => `${a[0]}/${a[1]}`.localeCompare(`${b[0]}/${b[1]}`));
+}
+
 /** Each function under lambdas/ (FUNCTION_CLIENTS), with its floor, sizes and cold loads. */
 export async function bundleFigures(outdir: string): Promise<BundleFigure[]> {
   mkdirSync(outdir, { recursive: true });
   const floors = new Map<string, Built>();
-  const functions: Array<{ name: string; built: Built; floor: string }> = [];
+  const functions: Array<{ name: string; built: Built; floor: string; withCommands: Built; commands: string[] }> = [];
+  const floorSource = (clients: readonly Client[]) =>
+    `${clients.map((c) => CLIENTS[c].imports).join('\n')}\nexport const clients = [${clients.map((c) => CLIENTS[c].make).join(', ')}];\n` +
+    'export const handler = async () => ({ statusCode: 200 });\n';
   for (const [name, clients] of Object.entries(FUNCTION_CLIENTS)) {
     const floor = [...clients].sort().join('+');
-    if (!floors.has(floor)) {
-      const contents =
-        `${clients.map((c) => CLIENTS[c].imports).join('\n')}\nexport const clients = [${clients.map((c) => CLIENTS[c].make).join(', ')}];\n` +
-        'export const handler = async () => ({ statusCode: 200 });\n';
-      floors.set(floor, await bundle(`floor-${floors.size}`, { contents }, outdir));
-    }
-    functions.push({ name, built: await bundle(name, join(REPO_ROOT, 'lambdas', name, 'handler.ts'), outdir), floor });
+    if (!floors.has(floor)) floors.set(floor, await bundle(`floor-${floors.size}`, { contents: floorSource(clients) }, outdir));
+    const built = await bundle(name, join(REPO_ROOT, 'lambdas', name, 'handler.ts'), outdir);
+    const commands = commandsIn(built.metafile);
+    const contents = `${floorSource(clients)}${commands.map(([pkg, command]) => `import { ${command} } from '${pkg}';`).join('\n')}
+export const commands = [${commands.map(([, command]) => `new ${command}({} as never)`).join(', ')}];\n`;
+    const withCommands = await bundle(`${name}-floor-commands`, { contents }, outdir);
+    // The operations, once each (lib-dynamodb's commands wrap the client's: its `Put` is PutItem).
+    const operations = commands.filter(([pkg]) => pkg !== '@aws-sdk/lib-dynamodb').map(([, command]) => command.replace(/Command$/, ''));
+    functions.push({ name, built, floor, withCommands, commands: operations });
   }
   // Cold loads: one warm-up load of each (the file cache), then interleaved rounds.
-  const files = [...functions.map((f) => f.built.file), ...[...floors.values()].map((b) => b.file)];
+  const files = [...functions.flatMap((f) => [f.built.file, f.withCommands.file]), ...[...floors.values()].map((b) => b.file)];
   for (const file of files) await loadOnce(file);
   const rounds = new Map<string, number[]>(files.map((f) => [f, []]));
   for (let round = 0; round < ROUNDS; round++) {
@@ -138,7 +163,7 @@ export async function bundleFigures(outdir: string): Promise<BundleFigure[]> {
     const values = rounds.get(file)!;
     return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
   };
-  return functions.map(({ name, built, floor }) => {
+  return functions.map(({ name, built, floor, withCommands, commands }) => {
     const floorBuilt = floors.get(floor)!;
     return {
       name,
@@ -146,6 +171,7 @@ export async function bundleFigures(outdir: string): Promise<BundleFigure[]> {
       gzipBytes: built.gzipBytes,
       load: repeated(built.file),
       floor: { name: floor, bytes: floorBuilt.bytes, load: repeated(floorBuilt.file) },
+      withCommands: { commands, bytes: withCommands.bytes, load: repeated(withCommands.file) },
       top: topInputs(built.metafile),
     };
   });

@@ -445,6 +445,10 @@ async function bundleSection(ctx: BenchContext): Promise<Row[]> {
       unit: 'ms',
       bound: { label: 'floor', value: f.floor.load },
       goal: { ratio: ['<=', 1.3] },
+      note:
+        `${f.name}: the floor with the SDK commands the function holds (${f.withCommands.commands.join(', ')}): ` +
+        `${(f.withCommands.bytes / 1024).toFixed(0)} KiB, ${f.withCommands.load.median.toFixed(1)} ms (${((100 * f.withCommands.load.median) / f.floor.load.median).toFixed(0)}% of the floor); ` +
+        `Countersign's code and zod add ${((f.bytes - f.withCommands.bytes) / 1024).toFixed(0)} KiB, ${(f.load.median - f.withCommands.load.median).toFixed(1)} ms`,
     });
   }
   return rows;
