@@ -16,18 +16,25 @@ export type VotePorts = Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' 
  * Records the vote and, when it settles the request, completes the outcome. Throws the API's CountersignErrors.
  *
  * AWS calls, by serial step, records signed in-process by the environment's certified key (`bench/roundtrips.ts`
- * counts them); the first and last UpdateItem of a vote that leaves the request pending are the repair job's mark:
- *   does not settle: UpdateItem (mark) → Query → PutItem → UpdateItem (the mark back, the voter noted): 4 calls.
- *   approves: UpdateItem (mark) → Query → GenerateMac → Sign (the receipt, KMS, from the chain as it will be) →
+ * counts them); the first and last UpdateItem of a vote that leaves the request pending are the repair job's mark,
+ * which only has to land before the append's write, so it goes beside the chain's read:
+ *   does not settle: UpdateItem (mark) ∥ Query → PutItem → UpdateItem (the mark back, the voter noted): 4 calls, depth 3.
+ *   approves: UpdateItem (mark) ∥ Query → GenerateMac → Sign (the receipt, KMS, from the chain as it will be) →
  *             TransactWriteItems → UpdateItem (receipt; answers the task token) → SendTaskSuccess → UpdateItem
- *             (cached status): 8 calls, depth 8 (before: 11, all serial, with a KMS Sign per record).
- *   denies: UpdateItem (mark) → Query → TransactWriteItems → GetItem → SendTaskSuccess → UpdateItem: 6 (before: 8).
+ *             (cached status): 8 calls, depth 7 (before: 11, all serial, with a KMS Sign per record).
+ *   denies: UpdateItem (mark) ∥ Query → TransactWriteItems → GetItem → SendTaskSuccess → UpdateItem: 6, depth 5 (before: 8).
+ * The task token is read only after the append (UpdateItem or GetItem answering the item): a workflow that stores a
+ * fresh token and then reads the chain, as Wake does, is seen by one side or the other.
  */
 export async function castVote(ports: VotePorts, requestId: string, voter: Voter, vote: VoteInput): Promise<{ state: ApprovalState; receipt?: string }> {
   const directory = ports.policy.directory();
-  // Marked for the repair job first: a crash between a settling append and the cached status leaves it due.
-  const mark = REQUEST_ID_PATTERN.test(requestId) ? await markSettling(ports, requestId) : undefined;
+  // Marked for the repair job before the append writes: a crash between a settling append and the cached status
+  // leaves it due. The chain is read meanwhile; a record appended since makes the write lose, and the ledger reads again.
+  const [mark, known] = REQUEST_ID_PATTERN.test(requestId)
+    ? await Promise.all([markSettling(ports, requestId), ports.ledger.read(requestId)])
+    : [undefined, undefined];
   const { chain, alongside } = await ports.ledger.append(requestId, (current) => decideVote(current, voter, vote, ports.clock.now(), directory), {
+    ...(known ? { known } : {}),
     alongside: receiptAlongside(ports),
   });
   const state = deriveState(chain)!;
