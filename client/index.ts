@@ -122,7 +122,8 @@ export class Countersign {
 
   /** Asks for approval without waiting: the request as created (pending, or already decided by policy). */
   async createAction(request: ActionRequest, options: { idempotencyKey?: string; signal?: AbortSignal } = {}): Promise<ActionView> {
-    const body = actionRequestSchema.parse(request);
+    // Classic zod's parse (the schema is zod/mini's): a bad request throws its ZodError, as it always has.
+    const body = z.parse(actionRequestSchema, request);
     const idempotencyKey = options.idempotencyKey ?? randomUUID();
     return this.view({ method: 'POST', path: '/v1/actions', body, headers: { 'idempotency-key': idempotencyKey }, ...signalOf(options.signal) });
   }
@@ -153,7 +154,7 @@ export class Countersign {
     return this.view({
       method: 'POST',
       path: `/v1/actions/${encodeURIComponent(id)}/decision`,
-      body: { decision: decisionSchema.parse(decision), ...(reason !== undefined ? { reason } : {}) },
+      body: { decision: z.parse(decisionSchema, decision), ...(reason !== undefined ? { reason } : {}) },
       ...signalOf(options.signal),
     });
   }
@@ -231,8 +232,9 @@ function signalOf(signal: AbortSignal | undefined): { signal?: AbortSignal } {
   return signal ? { signal } : {};
 }
 
-function parseAnswer<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const parsed = schema.safeParse(value);
+/** `schema` may be zod/mini's (the request schemas under lambdas/core) or classic zod's. */
+function parseAnswer<S extends z.core.$ZodType>(schema: S, value: unknown): z.infer<S> {
+  const parsed = z.safeParse(schema, value);
   if (!parsed.success)
     throw new CountersignApiError(
       200,

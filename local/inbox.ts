@@ -7,10 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { extend } from 'zod/mini';
 import { outgoingMessageSchema } from '../lambdas/core/notification';
 import { escapeHtml, safeHref } from './html';
 
-export const inboxEntrySchema = outgoingMessageSchema.extend({ id: z.string(), at: z.string() });
+// The message schema is zod/mini's (lambdas/core/zod.ts): extended with mini's `extend`, which classic `.extend` is.
+export const inboxEntrySchema = extend(outgoingMessageSchema, { id: z.string(), at: z.string() });
 export type InboxEntry = z.infer<typeof inboxEntrySchema>;
 
 export class LocalInbox {
@@ -31,7 +33,7 @@ export class LocalInbox {
 
   /** Adds a message (validated by the caller's schema); returns the stored entry. */
   add(message: unknown): InboxEntry {
-    const entry: InboxEntry = { ...outgoingMessageSchema.parse(message), id: randomUUID(), at: new Date().toISOString() };
+    const entry: InboxEntry = { ...z.parse(outgoingMessageSchema, message), id: randomUUID(), at: new Date().toISOString() };
     mkdirSync(dirname(this.file), { recursive: true });
     appendFileSync(this.file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
     this.entries.push(entry);

@@ -36,15 +36,25 @@ export interface ApprovalServerOptions {
 
 const requestShape = actionRequestSchema.shape;
 
+/**
+ * A copy of one of the request's fields (zod/mini schemas, which have no `.describe`) registered with its description,
+ * as classic zod's `.describe` does: the tool's JSON schema shows it, the request schema itself is left as it is.
+ */
+function described<S extends z.core.$ZodType & { clone(): S }>(schema: S, description: string): S {
+  const copy = schema.clone();
+  z.globalRegistry.add(copy, { description });
+  return copy;
+}
+
 const requestApprovalInput = {
-  action: requestShape.action.describe('What you are about to do, e.g. "db.migrate" or "payments.refund": 1-128 characters of a-z 0-9 _ . : -'),
-  resource: requestShape.resource.describe('What it acts on, e.g. an ARN, a repository or a table'),
-  environment: requestShape.environment.describe('e.g. production, staging'),
+  action: described(requestShape.action, 'What you are about to do, e.g. "db.migrate" or "payments.refund": 1-128 characters of a-z 0-9 _ . : -'),
+  resource: described(requestShape.resource, 'What it acts on, e.g. an ARN, a repository or a table'),
+  environment: described(requestShape.environment, 'e.g. production, staging'),
   // A plain record here, so the tool's JSON schema says `object`; the request schema's own checks (depth, keys,
   // numbers) run when the client sends it, and a refusal comes back as a tool error.
   parameters: z.record(z.string(), z.unknown()).optional().describe('The exact parameters of the action; an approval (and its receipt) covers these values'),
-  justification: requestShape.justification.describe('Why, for the human approvers'),
-  onBehalfOf: requestShape.onBehalfOf.describe('The person you act for, if any'),
+  justification: described(requestShape.justification, 'Why, for the human approvers'),
+  onBehalfOf: described(requestShape.onBehalfOf, 'The person you act for, if any'),
   timeoutSeconds: z
     .number()
     .int()

@@ -13,13 +13,14 @@ import {
   type SigningCertificate,
   signingCertificateSchema,
 } from '../core/signing-certificate';
+import * as z from '../core/zod';
 
 /** Writes a certificate unless its partition holds one (then throws ConditionalCheckFailedException). */
 export async function putCertificate(dynamo: DynamoDBDocumentClient, tableName: string, certificate: SigningCertificate): Promise<void> {
   await dynamo.send(
     new PutCommand({
       TableName: tableName,
-      Item: { ...signingCertificateSchema.parse(certificate), ...certificateSlotKeys(certificate) },
+      Item: { ...z.parse(signingCertificateSchema, certificate), ...certificateSlotKeys(certificate) },
       ConditionExpression: 'attribute_not_exists(#seq)',
       ExpressionAttributeNames: { '#seq': 'seq' },
     }),
@@ -46,5 +47,5 @@ export async function readCertificates(dynamo: DynamoDBDocumentClient, tableName
 /** A stored certificate minus its slot-index attributes, which are not part of what KMS signed. */
 export function storedCertificate(item: Record<string, unknown>): SigningCertificate {
   const { slot: _slot, rk: _rk, ...certificate } = item;
-  return signingCertificateSchema.parse(certificate);
+  return z.parse(signingCertificateSchema, certificate);
 }

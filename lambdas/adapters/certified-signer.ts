@@ -18,6 +18,7 @@ import {
   signingCertificateSchema,
   unsignedCertificate,
 } from '../core/signing-certificate';
+import * as z from '../core/zod';
 
 export interface CertifiedSignerOptions {
   /** The ledger's KMS key: it signs each certificate. */
@@ -70,7 +71,7 @@ export function certifiedRecordSigner(options: CertifiedSignerOptions): Certifie
     });
     const digest = certificateDigest(unsigned);
     const signature = await options.ledgerKey.signDigest(digest);
-    const certificate = signingCertificateSchema.parse({ ...unsigned, hash: digest.toString('hex'), signature: Buffer.from(signature).toString('base64') });
+    const certificate = z.parse(signingCertificateSchema, { ...unsigned, hash: digest.toString('hex'), signature: Buffer.from(signature).toString('base64') });
     await options.store(certificate);
     issued += 1;
     return { certificate, key: recordKey(certificate.certificateId, privateKey), notBefore: now.getTime(), notAfter: now.getTime() + validityMs };

@@ -20,6 +20,7 @@ import {
 } from '../core/checkpoint';
 import { signedDigest } from '../core/ledger-record';
 import type { CheckpointWriter, LedgerSigner } from '../core/ports';
+import * as z from '../core/zod';
 
 export interface CheckpointTableOptions {
   readonly tableName: string;
@@ -58,7 +59,7 @@ export class CheckpointTable implements CheckpointWriter {
         ConsistentRead: true,
       }),
     );
-    return Items?.[0] ? checkpointSchema.parse(Items[0]) : undefined;
+    return Items?.[0] ? z.parse(checkpointSchema, Items[0]) : undefined;
   }
 
   /**
@@ -96,7 +97,7 @@ export class CheckpointTable implements CheckpointWriter {
   async write(plan: CheckpointPlan): Promise<Checkpoint | undefined> {
     const digest = signedDigest(plan.unsigned);
     const signature = await this.options.signer.signDigest(digest);
-    const checkpoint = checkpointSchema.parse({ ...plan.unsigned, hash: digest.toString('hex'), signature: Buffer.from(signature).toString('base64') });
+    const checkpoint = z.parse(checkpointSchema, { ...plan.unsigned, hash: digest.toString('hex'), signature: Buffer.from(signature).toString('base64') });
     try {
       for (const page of plan.pages) await this.putNew(page);
       await this.putNew(checkpoint);

@@ -5,6 +5,7 @@
 import { type Config, configSchema } from '../core/config';
 import { type IdentityDirectory, identityDirectory } from '../core/identity';
 import type { Policy } from '../core/ports';
+import * as z from '../core/zod';
 import { policyVersion } from './policy-version';
 
 export { policyVersion };
@@ -14,7 +15,7 @@ let cached: { text: string; config: Config } | undefined;
 export function deployedConfig(): Config {
   const text = process.env.COUNTERSIGN_CONFIG_JSON;
   if (!text) throw new Error('COUNTERSIGN_CONFIG_JSON is not set');
-  if (cached?.text !== text) cached = { text, config: configSchema.parse(JSON.parse(text)) };
+  if (cached?.text !== text) cached = { text, config: z.parse(configSchema, JSON.parse(text)) };
   return cached.config;
 }
 

@@ -4,11 +4,11 @@
  * error envelope. No input makes a handler throw: everything unexpected becomes a logged 500.
  */
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type * as z from 'zod';
 import type { Config } from '../core/config';
 import { CountersignError } from '../core/errors';
 import { callerIdentity, IdentityError } from '../core/identity';
 import { jsonTextProblem } from '../core/json-keys';
+import type * as z from '../core/zod';
 
 export type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -100,7 +100,7 @@ export function jsonBody(event: HttpEvent): unknown {
 }
 
 /** Parses with a schema, or answers 400 invalid_request with one detail per bad path. */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const details = parsed.error.issues.flatMap((i) =>

@@ -12,6 +12,7 @@ import { CHECKPOINT_PARTITION, type Checkpoint, checkpointSchema, LEDGER_SLOT_IN
 import type { ExportPosition } from '../core/export-seal';
 import type { ExportPage, ExportPageQuery, LedgerExportSource } from '../core/ports';
 import { CERTIFICATE_PARTITION_PREFIX, CERTIFICATE_SLOT_PREFIX } from '../core/signing-certificate';
+import * as z from '../core/zod';
 
 /** Lambda answers at most 6 MB; a page stops adding items past this many bytes of JSON. */
 export const EXPORT_PAGE_BYTES = 4 * 1024 * 1024;
@@ -281,7 +282,7 @@ async function windowCheckpoints(dynamo: DynamoDBDocumentClient, tableName: stri
       }),
     );
     for (const item of page.Items ?? []) {
-      const checkpoint = checkpointSchema.parse(item);
+      const checkpoint = z.parse(checkpointSchema, item);
       if (checkpoint.from < since) return found.reverse();
       if (until === undefined || checkpoint.until <= until) found.push(checkpoint);
     }

@@ -19,6 +19,7 @@ import {
 } from '../core/ledger-record';
 import type { AppendOptions, AuditLedger, LedgerSigner, RecordKey, RecordSigner } from '../core/ports';
 import type { SigningCertificate } from '../core/signing-certificate';
+import * as z from '../core/zod';
 import { readCertificates } from './certificate-store';
 
 export interface LedgerTableOptions {
@@ -57,7 +58,7 @@ const sameRecords = (written: readonly AuditRecord[], planned: readonly AuditRec
 /** A stored item minus the slot-index attributes, which are not part of the signed record. */
 export function storedRecord(item: Record<string, unknown>): AuditRecord {
   const { slot: _slot, rk: _rk, ...record } = item;
-  return auditRecordSchema.parse(record);
+  return z.parse(auditRecordSchema, record);
 }
 
 /** The audit ledger (core/ports.ts `AuditLedger`) in its DynamoDB table, each record signed with its record key. */
@@ -181,7 +182,7 @@ export class LedgerTable implements AuditLedger {
   private async sign(unsigned: UnsignedRecord, key: RecordKey): Promise<AuditRecord> {
     const canonical = canonicalRecordJson(unsigned);
     const signature = await key.sign(canonical);
-    return auditRecordSchema.parse({
+    return z.parse(auditRecordSchema, {
       ...unsigned,
       hash: createHash('sha256').update(canonical, 'utf8').digest('hex'),
       signature: Buffer.from(signature).toString('base64'),

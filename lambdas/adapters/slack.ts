@@ -2,7 +2,7 @@
  * Talking to Slack: chat.postMessage with the bot token, and posts to an interaction's response_url. Tokens and
  * response URLs (a capability to post into the conversation) are never logged or put in an error message.
  */
-import * as z from 'zod';
+import * as z from '../core/zod';
 import { optionalEnv } from './environment';
 
 /**
@@ -38,7 +38,7 @@ export class SlackRateLimitedError extends SlackApiError {
   }
 }
 
-const webApiAnswerSchema = z.object({ ok: z.boolean(), error: z.string().optional(), channel: z.string().optional(), ts: z.string().optional() }).loose();
+const webApiAnswerSchema = z.looseObject({ ok: z.boolean(), error: z.optional(z.string()), channel: z.optional(z.string()), ts: z.optional(z.string()) });
 
 /** Longest wait for one Slack call when the caller gives no signal: well inside any Countersign function's timeout. */
 export const SLACK_TIMEOUT_MS = 5000;

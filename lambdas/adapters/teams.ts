@@ -5,6 +5,7 @@
 
 import { RetryableError } from '../core/retry';
 import { teamsMessageSchema } from '../core/teams';
+import * as z from '../core/zod';
 
 /** Longest wait for the webhook when the caller gives no signal, well inside the notifier's own timeout. */
 export const TEAMS_TIMEOUT_MS = 5000;
@@ -32,7 +33,7 @@ export async function postTeamsCard(
   fetchImpl: typeof fetch = fetch,
   opts: { readonly signal?: AbortSignal } = {},
 ): Promise<void> {
-  const message = teamsMessageSchema.parse(body);
+  const message = z.parse(teamsMessageSchema, body);
   let url: URL;
   try {
     url = new URL(webhookUrl);

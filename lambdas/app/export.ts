@@ -19,6 +19,7 @@ import {
   unsignedSeal,
 } from '../core/export-seal';
 import type { ExportPageQuery, LedgerExportSource, Ports } from '../core/ports';
+import * as z from '../core/zod';
 
 export interface SealedExportPage {
   readonly items: Array<Record<string, unknown>>;
@@ -90,6 +91,6 @@ export async function sealedPage(
   const unsigned = unsignedSeal(progress, signer.keyId);
   const digest = sealDigest(unsigned);
   const signature = await signer.signDigest(digest);
-  const seal = exportSealSchema.parse({ ...unsigned, hash: digest.toString('hex'), signature: Buffer.from(signature).toString('base64') });
+  const seal = z.parse(exportSealSchema, { ...unsigned, hash: digest.toString('hex'), signature: Buffer.from(signature).toString('base64') });
   return { items: page.items, cursor: null, exportedAt, seal };
 }

@@ -9,6 +9,7 @@ import type { AuditRecord } from '../core/ledger-record';
 import type { Ports } from '../core/ports';
 import { recordEvent } from '../core/records';
 import { AlreadySettledError, type WorkflowWait, workflowWaitSchema } from '../core/workflow';
+import * as z from '../core/zod';
 import { approverMessages, sendAll } from './notifications';
 
 export type NotifyPorts = Pick<Ports, 'ledger' | 'requests' | 'outbox' | 'mac' | 'policy' | 'clock' | 'publicUrl'>;
@@ -68,9 +69,9 @@ export async function wakeRequest(ports: NotifyPorts, requestId: string, deadlin
   const read = await decidedState(ports, requestId);
   const { state } = read;
   let chain: AuditRecord[] = read.chain;
-  if (statusOf(state) !== 'pending') return workflowWaitSchema.parse(nextWait(state, ports.clock.now(), directory));
+  if (statusOf(state) !== 'pending') return z.parse(workflowWaitSchema, nextWait(state, ports.clock.now(), directory));
   const due = planWake(state, ports.clock.now(), directory);
-  if (due.expired) return workflowWaitSchema.parse(nextWait(state, ports.clock.now(), directory));
+  if (due.expired) return z.parse(workflowWaitSchema, nextWait(state, ports.clock.now(), directory));
   // Whether `chain` is as fresh as a read now would be: records were just written on it, nothing sent since.
   let fresh = false;
   if (due.escalate.length > 0) {
@@ -99,5 +100,5 @@ export async function wakeRequest(ports: NotifyPorts, requestId: string, deadlin
   // Asked again from the chain as it is now: a vote may have settled the request meanwhile, and the deadline may
   // have come while the reminders went out (then Wake reports it expired, never a wait of 0).
   if (!fresh) chain = await ports.ledger.read(requestId);
-  return workflowWaitSchema.parse(nextWait(deriveState(chain)!, ports.clock.now(), directory));
+  return z.parse(workflowWaitSchema, nextWait(deriveState(chain)!, ports.clock.now(), directory));
 }

@@ -3,7 +3,6 @@
  * appended next. The chain is the source of truth: every vote and the one outcome are records in it, and appends are
  * serialized per request by the ledger, so "derive, check, append" cannot double-count or settle twice.
  */
-import type * as z from 'zod';
 import { CountersignError } from './errors';
 import { type IdentityDirectory, identityKey } from './identity';
 import type { AuditEvent, AuditRecord } from './ledger-record';
@@ -21,6 +20,7 @@ import {
 } from './records';
 import type { ActionView, actionRequestSchema, Decision, decidedBySchema, RequestStatus } from './request';
 import type { WorkflowWait } from './workflow';
+import * as z from './zod';
 
 export interface Vote {
   readonly approver: string;
@@ -60,7 +60,7 @@ export interface ApprovalState {
 export function deriveState(chain: readonly AuditRecord[]): ApprovalState | undefined {
   const first = chain[0];
   if (first?.type !== 'requested') return undefined;
-  const requested = requestedDataSchema.parse(first.data);
+  const requested = z.parse(requestedDataSchema, first.data);
   let policy: PolicyDecidedData | undefined;
   const votes: Vote[] = [];
   let notified = false;
@@ -70,7 +70,7 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
   for (const record of chain.slice(1)) {
     switch (record.type) {
       case 'policy_decided':
-        policy = policyDecidedDataSchema.parse(record.data);
+        policy = z.parse(policyDecidedDataSchema, record.data);
         break;
       case 'notified':
         notified = true;
@@ -79,10 +79,10 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
         remindedAt = record.at;
         break;
       case 'escalated':
-        escalatedTo = escalatedDataSchema.parse(record.data).approvers;
+        escalatedTo = z.parse(escalatedDataSchema, record.data).approvers;
         break;
       case 'voted': {
-        const data = votedDataSchema.parse(record.data);
+        const data = z.parse(votedDataSchema, record.data);
         votes.push({ ...data, at: record.at });
         break;
       }
@@ -91,7 +91,7 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
       case 'expired':
       case 'cancelled': {
         if (outcome) break; // the first outcome wins; appends never write a second
-        const data = outcomeDataSchema.parse(record.data);
+        const data = z.parse(outcomeDataSchema, record.data);
         outcome = { status: record.type, decidedBy: data.decidedBy, ...(data.reason ? { reason: data.reason } : {}), at: record.at };
         break;
       }

@@ -14,9 +14,9 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import * as z from 'zod';
 import { GENESIS_HASH } from './ledger-record';
 import { shardOf } from './request';
+import * as z from './zod';
 
 /** The ledger table's index of records by write slot, which checkpoints read instead of the whole table. */
 export const LEDGER_SLOT_INDEX = 'bySlot';
@@ -30,43 +30,43 @@ export const LEDGER_ORIGIN = '1970-01-01T00:00:00.000Z';
 export const LEAVES_PER_PAGE = 2000;
 
 const iso = z.iso.datetime();
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
+const sha256Hex = z.string().check(z.regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters'));
 
 export const checkpointSchema = z.strictObject({
   requestId: z.literal(CHECKPOINT_PARTITION),
-  seq: z.int().min(1),
+  seq: z.int().check(z.gte(1)),
   type: z.literal('checkpoint'),
   at: iso,
   /** Exclusive lower bound of the records' `at` this checkpoint covers. */
   from: iso,
   /** Inclusive upper bound. */
   until: iso,
-  count: z.int().min(0),
+  count: z.int().check(z.gte(0)),
   /** Records covered by this checkpoint and every one before it. */
-  total: z.int().min(0),
+  total: z.int().check(z.gte(0)),
   root: sha256Hex,
-  pages: z.int().min(0),
+  pages: z.int().check(z.gte(0)),
   /** Names this checkpoint's leaf pages; a run that lost the race to write checkpoint n leaves its pages unnamed. */
-  pagesId: z.string().regex(/^[A-Za-z0-9_-]{8,32}$/),
+  pagesId: z.string().check(z.regex(/^[A-Za-z0-9_-]{8,32}$/)),
   prevHash: sha256Hex,
-  keyId: z.string().min(1),
+  keyId: z.string().check(z.minLength(1)),
   hash: sha256Hex,
   signature: z.base64(),
 });
 export type Checkpoint = z.infer<typeof checkpointSchema>;
 export type UnsignedCheckpoint = Omit<Checkpoint, 'hash' | 'signature'>;
 
-export const leafSchema = z.tuple([z.string().min(1), z.int().min(1), sha256Hex]);
+export const leafSchema = z.tuple([z.string().check(z.minLength(1)), z.int().check(z.gte(1)), sha256Hex]);
 /** `[requestId, seq, hash]` of one record. */
 export type Leaf = z.infer<typeof leafSchema>;
 
 export const leavesPageSchema = z.strictObject({
   /** `checkpoint#<n>#<pagesId>` */
-  requestId: z.string().regex(/^checkpoint#\d+#[A-Za-z0-9_-]{8,32}$/),
+  requestId: z.string().check(z.regex(/^checkpoint#\d+#[A-Za-z0-9_-]{8,32}$/)),
   /** The page number, from 1. */
-  seq: z.int().min(1),
+  seq: z.int().check(z.gte(1)),
   type: z.literal('checkpoint_leaves'),
-  checkpoint: z.int().min(1),
+  checkpoint: z.int().check(z.gte(1)),
   pagesId: z.string(),
   from: iso,
   until: iso,

@@ -4,18 +4,18 @@
  * parsed document and answers a typed config or every problem, each with the path of the bad field. Reading the
  * file's YAML is ./config-yaml.ts's, which the functions never import: they get the config already validated.
  */
-import * as z from 'zod';
 import { MAX_DURATION_SECONDS, parseDuration } from './duration';
 import { IdentityError, identitySchema, MEMBER_KINDS, parsePrincipal } from './identity';
 import { maskPathSchema } from './masking';
 import { canonicalText } from './text';
+import * as z from './zod';
 
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"');
+const name = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'use 1-64 letters, digits, ".", "_" or "-"'));
 
-export const durationSchema = z
-  .string({ error: 'expected a duration like 30s, 15m, 1h or 7d' })
-  .refine((text) => parseDuration(text) !== undefined, 'expected a duration like 30s, 15m, 1h or 7d')
-  .refine((text) => (parseDuration(text) ?? 0) <= MAX_DURATION_SECONDS, 'must be at most 365d');
+export const durationSchema = z.string({ error: 'expected a duration like 30s, 15m, 1h or 7d' }).check(
+  z.refine((text) => parseDuration(text) !== undefined, 'expected a duration like 30s, 15m, 1h or 7d'),
+  z.refine((text) => (parseDuration(text) ?? 0) <= MAX_DURATION_SECONDS, 'must be at most 365d'),
+);
 
 export const effectSchema = z.enum(['allow', 'deny', 'require_approval'], {
   error: 'expected one of allow, deny, require_approval',
@@ -26,50 +26,43 @@ const memberIdentity = identitySchema(MEMBER_KINDS);
 
 const memberSchema = z.strictObject({
   /** Approver identity: an email address or an IAM principal ARN (a role stands for every session of it). */
-  id: z.string().min(1).max(256).pipe(memberIdentity),
-  email: z
-    .email()
-    .pipe(identitySchema(['email']))
-    .optional(),
-  slackUserId: z
-    .string()
-    .regex(/^[UW][A-Z0-9]{2,}$/, 'expected a Slack user id such as U0123ABCD')
-    .optional(),
+  id: z.pipe(z.string().check(z.minLength(1), z.maxLength(256)), memberIdentity),
+  email: z.optional(z.pipe(z.email(), identitySchema(['email']))),
+  slackUserId: z.optional(z.string().check(z.regex(/^[UW][A-Z0-9]{2,}$/, 'expected a Slack user id such as U0123ABCD'))),
 });
 
-const groupSchema = z.strictObject({ members: z.array(memberSchema).min(1, 'a group needs at least one member') });
+const groupSchema = z.strictObject({ members: z.array(memberSchema).check(z.minLength(1, 'a group needs at least one member')) });
 
-const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+const stringOrList = z.union([z.string().check(z.minLength(1)), z.array(z.string().check(z.minLength(1))).check(z.minLength(1))]);
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 /** A condition on one parameter; every operator given must hold. */
 export const parameterConditionSchema = z
   .strictObject({
-    equals: scalar.optional(),
-    in: z.array(scalar).min(1).optional(),
-    not: z.union([scalar, z.array(scalar).min(1)]).optional(),
-    exists: z.boolean().optional(),
-    gt: z.number().optional(),
-    gte: z.number().optional(),
-    lt: z.number().optional(),
-    lte: z.number().optional(),
-    glob: z.string().min(1).optional(),
+    equals: z.optional(scalar),
+    in: z.optional(z.array(scalar).check(z.minLength(1))),
+    not: z.optional(z.union([scalar, z.array(scalar).check(z.minLength(1))])),
+    exists: z.optional(z.boolean()),
+    gt: z.optional(z.number()),
+    gte: z.optional(z.number()),
+    lt: z.optional(z.number()),
+    lte: z.optional(z.number()),
+    glob: z.optional(z.string().check(z.minLength(1))),
   })
-  .refine((c) => Object.keys(c).length > 0, 'a condition needs at least one of equals, in, not, exists, gt, gte, lt, lte, glob');
+  .check(z.refine((c) => Object.keys(c).length > 0, 'a condition needs at least one of equals, in, not, exists, gt, gte, lt, lte, glob'));
 export type ParameterCondition = z.infer<typeof parameterConditionSchema>;
 
 /** A parameter path: dotted keys into the request's parameters, e.g. `rows` or `db.host`. */
-const parameterPath = z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){0,15}$/, 'expected a dotted path of keys such as rows or db.host');
+const parameterPath = z.string().check(z.regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+){0,15}$/, 'expected a dotted path of keys such as rows or db.host'));
 
 /**
  * A glob on an identity (`requester`, `onBehalfOf`), matched against canonical identities: IAM ARNs without their
  * path, so a glob that names a path could never match a session.
  */
-const principalGlob = z
-  .string()
-  .min(1)
-  .superRefine((glob, ctx) => {
+const principalGlob = z.string().check(
+  z.minLength(1),
+  z.superRefine((glob, ctx) => {
     const path = /:(role|user)\/[^/]*\//.exec(canonicalText(glob));
     if (!path) return;
     ctx.addIssue({
@@ -79,20 +72,21 @@ const principalGlob = z
           ? 'names a role with a path, but assumed-role sessions carry no path (IAM paths are dropped from canonical ARNs): name the role as arn:aws:iam::<account>:role/<name>'
           : 'names a user with a path, but IAM paths are dropped from canonical ARNs: name the user as arn:aws:iam::<account>:user/<name>',
     });
-  });
+  }),
+);
 
 /** Every text is compared in canonical form (core/text.ts `canonicalText`), on the config's side too. */
 const matchSchema = z.strictObject({
   /** Glob on the action name: `*` matches any run of characters. */
-  action: z.string().min(1).max(128).optional(),
-  environment: stringOrList.optional(),
+  action: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  environment: z.optional(stringOrList),
   /** Globs on the resource ARN, the caller, and the human the agent acts for. */
-  resource: z.string().min(1).optional(),
-  requester: principalGlob.optional(),
-  onBehalfOf: principalGlob.optional(),
-  agent: z.strictObject({ name: z.string().min(1) }).optional(),
+  resource: z.optional(z.string().check(z.minLength(1))),
+  requester: z.optional(principalGlob),
+  onBehalfOf: z.optional(principalGlob),
+  agent: z.optional(z.strictObject({ name: z.string().check(z.minLength(1)) })),
   /** Conditions on the request's parameters, all of which must hold. */
-  parameters: z.record(parameterPath, parameterConditionSchema).optional(),
+  parameters: z.optional(z.record(parameterPath, parameterConditionSchema)),
 });
 
 export const CHANNELS = ['email', 'slack', 'teams'] as const;
@@ -102,26 +96,23 @@ export type Channel = z.infer<typeof channelSchema>;
 /** What a rule (or the default) decides; approval settings apply to `require_approval` only. */
 const outcomeFields = {
   effect: effectSchema,
-  reason: z.string().max(1000).optional(),
-  approvers: z.array(name).min(1).optional(),
-  minApprovals: z.int().min(1).max(100).optional(),
-  timeout: durationSchema.optional(),
+  reason: z.optional(z.string().check(z.maxLength(1000))),
+  approvers: z.optional(z.array(name).check(z.minLength(1))),
+  minApprovals: z.optional(z.int().check(z.gte(1), z.lte(100))),
+  timeout: z.optional(durationSchema),
   /** Where approvers are asked. @default every configured channel */
-  channels: z.array(channelSchema).min(1).optional(),
+  channels: z.optional(z.array(channelSchema).check(z.minLength(1))),
   /** Even personal review links need OIDC sign-in (step-up for high-risk actions). @default false */
-  requireSignIn: z.boolean().optional(),
+  requireSignIn: z.optional(z.boolean()),
   /** Re-notify the approvers who have not voted, every this long. */
-  remindAfter: durationSchema.optional(),
+  remindAfter: z.optional(durationSchema),
   /** After this long without an outcome, add the `escalateTo` groups as approvers and ask them. */
-  escalateAfter: durationSchema.optional(),
-  escalateTo: z.array(name).min(1).optional(),
+  escalateAfter: z.optional(durationSchema),
+  escalateTo: z.optional(z.array(name).check(z.minLength(1))),
   /** Paths to mask in notifications, pages and the ledger, besides the global `mask`. */
-  mask: z.array(maskPathSchema).optional(),
+  mask: z.optional(z.array(maskPathSchema)),
   /** Quorum across teams: distinct approvals from each group (a person in two groups counts once). */
-  require: z
-    .array(z.strictObject({ group: name, min: z.int().min(1).max(100) }))
-    .min(1)
-    .optional(),
+  require: z.optional(z.array(z.strictObject({ group: name, min: z.int().check(z.gte(1), z.lte(100)) })).check(z.minLength(1))),
 };
 
 const ruleSchema = z.strictObject({ name, match: matchSchema, ...outcomeFields });
@@ -129,30 +120,30 @@ const defaultSchema = z.strictObject(outcomeFields);
 
 /** A secret is never written in the config: `env:NAME` (local mode, tests) or a Secrets Manager secret ARN (AWS). */
 export const SECRET_REF_PATTERN = /^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+)$/;
-const secretRef = z.string().regex(SECRET_REF_PATTERN, 'expected a secret reference: env:NAME or a Secrets Manager secret ARN');
+const secretRef = z.string().check(z.regex(SECRET_REF_PATTERN, 'expected a secret reference: env:NAME or a Secrets Manager secret ARN'));
 
 const channelsSchema = z.strictObject({
-  email: z.strictObject({ from: z.email(), configurationSet: z.string().min(1).optional() }).optional(),
-  slack: z.strictObject({ botToken: secretRef, signingSecret: secretRef, channel: z.string().min(1).optional() }).optional(),
-  teams: z.strictObject({ webhookUrl: secretRef }).optional(),
+  email: z.optional(z.strictObject({ from: z.email(), configurationSet: z.optional(z.string().check(z.minLength(1))) })),
+  slack: z.optional(z.strictObject({ botToken: secretRef, signingSecret: secretRef, channel: z.optional(z.string().check(z.minLength(1))) })),
+  teams: z.optional(z.strictObject({ webhookUrl: secretRef })),
 });
 
 const authSchema = z.strictObject({
-  oidc: z.strictObject({ issuer: z.url(), clientId: z.string().min(1), clientSecret: secretRef }).optional(),
+  oidc: z.optional(z.strictObject({ issuer: z.url(), clientId: z.string().check(z.minLength(1)), clientSecret: secretRef })),
 });
 
 /** A principal as AWS reports it (any IAM shape, sessions included): checked, but kept as written, as AWS would send it. */
-const reportedPrincipal = z
-  .string()
-  .min(1)
-  .refine((raw) => {
+const reportedPrincipal = z.string().check(
+  z.minLength(1),
+  z.refine((raw) => {
     try {
       parsePrincipal(raw);
       return true;
     } catch {
       return false;
     }
-  }, 'expected an email address or an IAM principal ARN (user, role, root, assumed-role or federated-user), without hidden characters');
+  }, 'expected an email address or an IAM principal ARN (user, role, root, assumed-role or federated-user), without hidden characters'),
+);
 
 /** What an API key stands for: a principal, or a principal with the unique id AWS would report with it. */
 export const localCallerSchema = z.union([
@@ -160,17 +151,14 @@ export const localCallerSchema = z.union([
   z.strictObject({
     principal: reportedPrincipal,
     /** `requestContext.authorizer.iam.userId`: for a role session `AROA…:<session>`. */
-    userId: z
-      .string()
-      .regex(/^[A-Z0-9]{16,128}(:[\w+=,.@-]{2,64})?$/, 'expected a unique id such as AROAEXAMPLEID123:session')
-      .optional(),
+    userId: z.optional(z.string().check(z.regex(/^[A-Z0-9]{16,128}(:[\w+=,.@-]{2,64})?$/, 'expected a unique id such as AROAEXAMPLEID123:session'))),
   }),
 ]);
 export type LocalCaller = z.infer<typeof localCallerSchema>;
 
 const localSchema = z.strictObject({
   /** Bearer key -> principal, for local mode only. */
-  apiKeys: z.record(z.string().regex(/^[A-Za-z0-9._~+/-]{6,256}$/, 'an API key is 6-256 URL-safe characters'), localCallerSchema).default({}),
+  apiKeys: z._default(z.record(z.string().check(z.regex(/^[A-Za-z0-9._~+/-]{6,256}$/, 'an API key is 6-256 URL-safe characters')), localCallerSchema), {}),
 });
 
 /**
@@ -183,29 +171,28 @@ const identityCenterSchema = z.strictObject({
     .array(
       z.strictObject({
         arn: z
-          .string()
-          .pipe(identitySchema(['iam-role']))
-          .refine((arn) => /:role\/awsreservedsso_[^/]+$/.test(arn), 'expected an IAM Identity Center role (its name starts with AWSReservedSSO_)'),
-        roleId: z.string().regex(/^AROA[A-Z0-9]{12,124}$/, "expected the role's unique id (AROA…)"),
+          .pipe(z.string(), identitySchema(['iam-role']))
+          .check(z.refine((arn) => /:role\/awsreservedsso_[^/]+$/.test(arn), 'expected an IAM Identity Center role (its name starts with AWSReservedSSO_)')),
+        roleId: z.string().check(z.regex(/^AROA[A-Z0-9]{12,124}$/, "expected the role's unique id (AROA…)")),
       }),
     )
-    .min(1),
+    .check(z.minLength(1)),
 });
 
 export const DEFAULT_TIMEOUT = '1h';
 
 const documentSchema = z.strictObject({
   version: z.literal(1, { error: 'expected version: 1' }),
-  groups: z.record(name, groupSchema).default({}),
-  rules: z.array(ruleSchema).default([]),
-  default: defaultSchema.default({ effect: 'deny', reason: 'No rule matched and the config sets no default.' }),
-  auditors: z.array(z.string().min(1).pipe(memberIdentity)).default([]),
-  identityCenter: identityCenterSchema.optional(),
+  groups: z._default(z.record(name, groupSchema), {}),
+  rules: z._default(z.array(ruleSchema), []),
+  default: z._default(defaultSchema, { effect: 'deny', reason: 'No rule matched and the config sets no default.' }),
+  auditors: z._default(z.array(z.pipe(z.string().check(z.minLength(1)), memberIdentity)), []),
+  identityCenter: z.optional(identityCenterSchema),
   /** Paths masked for every request (secrets in any string are masked by the built-in detectors anyway). */
-  mask: z.array(maskPathSchema).default([]),
-  channels: channelsSchema.default({}),
-  auth: authSchema.default({}),
-  local: localSchema.default({ apiKeys: {} }),
+  mask: z._default(z.array(maskPathSchema), []),
+  channels: z._default(channelsSchema, {}),
+  auth: z._default(authSchema, {}),
+  local: z._default(localSchema, { apiKeys: {} }),
 });
 
 interface CrossFieldProblem {
@@ -394,9 +381,11 @@ function samePersonProblems(document: Record<string, unknown>): CrossFieldProble
 }
 
 /** The config schema with every check, for values that must already be a valid config (e.g. the functions' copy). */
-export const configSchema = documentSchema.superRefine((config, ctx) => {
-  for (const problem of crossFieldProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
-});
+export const configSchema = documentSchema.check(
+  z.superRefine((config, ctx) => {
+    for (const problem of crossFieldProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+  }),
+);
 
 export type Config = z.infer<typeof configSchema>;
 export type Rule = Config['rules'][number];

@@ -17,8 +17,8 @@
  */
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import * as z from 'zod';
 import { canonicalSignedJson } from './ledger-record';
+import * as z from './zod';
 
 /** The export file format these seals belong to (format 1 was unsealed). */
 export const EXPORT_FORMAT = 2;
@@ -28,12 +28,12 @@ export const CURSOR_DOMAIN = 'countersign/export-cursor/v1\n';
 export const EMPTY_EXPORT_DIGEST = createHash('sha256').update('countersign/export-items/v1', 'utf8').digest('hex');
 
 const iso = z.iso.datetime();
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
-const count = z.int().min(0);
+const sha256Hex = z.string().check(z.regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters'));
+const count = z.int().check(z.gte(0));
 
 /** The ledger's newest checkpoint when the export started. */
 export const sealHeadSchema = z.strictObject({
-  checkpoint: z.int().min(1),
+  checkpoint: z.int().check(z.gte(1)),
   hash: sha256Hex,
   from: iso,
   until: iso,
@@ -43,10 +43,10 @@ export type SealHead = z.infer<typeof sealHeadSchema>;
 
 const progressShape = {
   exportedAt: iso,
-  since: iso.optional(),
-  until: iso.optional(),
+  since: z.optional(iso),
+  until: z.optional(iso),
   /** The newest checkpoint at `exportedAt`; null when the ledger had none yet. */
-  head: sealHeadSchema.nullable(),
+  head: z.nullable(sealHeadSchema),
   /** Items returned: records, checkpoints and checkpoint leaf pages. */
   items: count,
   records: count,
@@ -64,7 +64,7 @@ export const exportSealSchema = z.strictObject({
   type: z.literal('export_seal'),
   format: z.literal(EXPORT_FORMAT),
   ...progressShape,
-  keyId: z.string().min(1),
+  keyId: z.string().check(z.minLength(1)),
   hash: sha256Hex,
   signature: z.base64(),
 });
@@ -78,7 +78,7 @@ export interface ExportWindow {
 }
 
 export function startExport(input: { exportedAt: string; since?: string | undefined; until?: string | undefined; head: SealHead | null }): ExportProgress {
-  return exportProgressSchema.parse({
+  return z.parse(exportProgressSchema, {
     exportedAt: input.exportedAt,
     ...(input.since !== undefined ? { since: input.since } : {}),
     ...(input.until !== undefined ? { until: input.until } : {}),
@@ -129,7 +129,7 @@ export function addExportItem(progress: ExportProgress, item: unknown, text?: st
 }
 
 export function unsignedSeal(progress: ExportProgress, keyId: string): UnsignedExportSeal {
-  return { type: 'export_seal', format: EXPORT_FORMAT, ...exportProgressSchema.parse(progress), keyId };
+  return { type: 'export_seal', format: EXPORT_FORMAT, ...z.parse(exportProgressSchema, progress), keyId };
 }
 
 /** The bytes a seal's signature is over: its domain line, then its canonical JSON without `hash` and `signature`. */
@@ -165,10 +165,10 @@ function signatureOver(signature: string | Uint8Array, message: string, publicKe
  * `checkpoint` is the window's checkpoints, after its records.
  */
 export const exportPositionSchema = z.strictObject({
-  requestId: z.string().min(1).max(200),
-  seq: z.int().min(0),
-  slot: z.string().min(1).max(64).optional(),
-  rk: z.string().min(1).max(300).optional(),
+  requestId: z.string().check(z.minLength(1), z.maxLength(200)),
+  seq: z.int().check(z.gte(0)),
+  slot: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  rk: z.optional(z.string().check(z.minLength(1), z.maxLength(300))),
 });
 export type ExportPosition = z.infer<typeof exportPositionSchema>;
 
@@ -184,7 +184,7 @@ export function cursorDigest(state: ExportCursorState): Buffer {
 }
 
 function cursorMessage(state: ExportCursorState): string {
-  return CURSOR_DOMAIN + canonicalize(exportCursorSchema.parse(state))!;
+  return CURSOR_DOMAIN + canonicalize(z.parse(exportCursorSchema, state))!;
 }
 
 /** `base64url(JSON state).base64url(DER signature)` */

@@ -15,8 +15,8 @@
  * - Anything else (a name, a Slack user id) is compared in its canonical text form.
  * Invisible, bidi and control characters are refused in every identity.
  */
-import * as z from 'zod';
 import { canonicalText, hasHiddenCharacters, lookAlikeWord } from './text';
+import * as z from './zod';
 
 export type PrincipalKind = 'email' | 'iam-user' | 'iam-role' | 'iam-root' | 'assumed-role' | 'federated-user' | 'name';
 
@@ -126,20 +126,25 @@ export function principalMatchForms(raw: string): string[] {
 
 /** A zod string that must be an identity of the allowed kinds, and becomes its canonical spelling. */
 export function identitySchema(allowed: readonly PrincipalKind[], why = '') {
-  return z.string().transform((raw, ctx) => {
-    let principal: Principal;
-    try {
-      principal = parsePrincipal(raw);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(raw)} ${(err as Error).message}` });
-      return z.NEVER;
-    }
-    if (!allowed.includes(principal.kind)) {
-      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(raw)} is ${KIND_WORDS[principal.kind]}${why}` });
-      return z.NEVER;
-    }
-    return principal.id;
-  });
+  // zod/mini's transform context has no addIssue: its issue is pushed as classic zod's addIssue would (the same code,
+  // message and input), so parents report it alike.
+  return z.pipe(
+    z.string(),
+    z.transform((raw, ctx) => {
+      let principal: Principal;
+      try {
+        principal = parsePrincipal(raw);
+      } catch (err) {
+        ctx.issues.push({ code: 'custom', message: `${JSON.stringify(raw)} ${(err as Error).message}`, input: raw });
+        return z.NEVER;
+      }
+      if (!allowed.includes(principal.kind)) {
+        ctx.issues.push({ code: 'custom', message: `${JSON.stringify(raw)} is ${KIND_WORDS[principal.kind]}${why}`, input: raw });
+        return z.NEVER;
+      }
+      return principal.id;
+    }),
+  );
 }
 
 const KIND_WORDS: Record<PrincipalKind, string> = {

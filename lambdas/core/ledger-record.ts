@@ -7,17 +7,17 @@
  */
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import * as z from 'zod';
 import type { LedgerSigner, RecordKey, RecordSigner } from './ports';
 import { auditTypeSchema } from './records';
 import { type RecordKeyLookup, recordKeys, type SigningCertificate } from './signing-certificate';
+import * as z from './zod';
 
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
+const sha256Hex = z.string().check(z.regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters'));
 
 // Strict: a field outside the hashed set would be unsigned data riding along with a signed record.
 export const auditRecordSchema = z.strictObject({
-  requestId: z.string().min(1),
-  seq: z.int().min(1),
+  requestId: z.string().check(z.minLength(1)),
+  seq: z.int().check(z.gte(1)),
   type: auditTypeSchema,
   at: z.iso.datetime(),
   actor: z.string(),
@@ -25,7 +25,7 @@ export const auditRecordSchema = z.strictObject({
   prevHash: sha256Hex,
   hash: sha256Hex,
   signature: z.base64(),
-  keyId: z.string().min(1),
+  keyId: z.string().check(z.minLength(1)),
 });
 export type AuditRecord = z.infer<typeof auditRecordSchema>;
 export type UnsignedRecord = Omit<AuditRecord, 'hash' | 'signature'>;
@@ -75,7 +75,7 @@ export function recordHash(unsigned: UnsignedRecord): string {
  * last record's, whatever the writer's clock says, so a chain read by time (a windowed export) is in seq order.
  */
 export function nextUnsignedRecord(chain: readonly AuditRecord[], requestId: string, event: AuditEvent, at: Date, keyId: string): UnsignedRecord {
-  const { type, actor, data } = auditEventSchema.parse(event);
+  const { type, actor, data } = z.parse(auditEventSchema, event);
   const last = chain.at(-1);
   return {
     requestId,

@@ -8,7 +8,6 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
 import { type Checkpoint, checkpointSchema, LEDGER_ORIGIN, type Leaf, type LeavesPage, leavesPageSchema, merkleRoot } from './checkpoint';
 import { addExportItem, EXPORT_FORMAT, type ExportProgress, type ExportSeal, exportSealSchema, sealProblem, startExport } from './export-seal';
 import { jsonTextProblem } from './json-keys';
@@ -23,6 +22,7 @@ import {
   withoutSignature,
 } from './ledger-record';
 import { CERTIFICATE_TYPE, certificateProblem, recordKeys, type SigningCertificate, signingCertificateSchema } from './signing-certificate';
+import * as z from './zod';
 
 /**
  * The first line of an export: what was asked for and when. Its `exportedAt`, `since` and `until` must be the
@@ -32,9 +32,9 @@ export const exportHeaderSchema = z.strictObject({
   type: z.literal('export'),
   format: z.literal(EXPORT_FORMAT),
   exportedAt: z.iso.datetime(),
-  since: z.iso.datetime().optional(),
-  until: z.iso.datetime().optional(),
-  source: z.string().optional(),
+  since: z.optional(z.iso.datetime()),
+  until: z.optional(z.iso.datetime()),
+  source: z.optional(z.string()),
 });
 export type ExportHeader = z.infer<typeof exportHeaderSchema>;
 
@@ -170,7 +170,7 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       return;
     }
     const type = (value as { type?: unknown } | null)?.type;
-    const fail = (what: string, error: z.ZodError) => {
+    const fail = (what: string, error: z.core.$ZodError) => {
       const { requestId, seq } = (value ?? {}) as { requestId?: unknown; seq?: unknown };
       const named = typeof requestId === 'string' && typeof seq === 'number' ? { requestId, seq } : {};
       if (named.requestId && type !== 'checkpoint' && type !== 'checkpoint_leaves') unreadable.add(key(named.requestId, named.seq!));

@@ -10,8 +10,8 @@
  * review page useless. Callers hash the UNMASKED parameters (receipt.ts `parametersHash`) so the receipt still
  * binds the exact payload.
  */
-import * as z from 'zod';
 import { canonicalText, keyParts } from './text';
+import * as z from './zod';
 
 export const DETECTOR_NAMES = [
   'private_key',
@@ -60,10 +60,9 @@ const SEGMENT = /^(?:[A-Za-z0-9_-]+|\*)$/;
 const MAX_PATH_SEGMENTS = 16;
 
 /** Paths to mask: dotted, `*` matches one segment (an object key or an array index), e.g. `parameters.*.password`, `parameters.db.connection`. */
-export const maskPathSchema: z.ZodType<string> = z
-  .string()
-  .max(1024)
-  .superRefine((path, ctx) => {
+export const maskPathSchema: z.ZodMiniType<string> = z.string().check(
+  z.maxLength(1024),
+  z.superRefine((path, ctx) => {
     const segments = path.split('.');
     const bad = segments.find((segment) => !SEGMENT.test(segment));
     if (bad !== undefined) {
@@ -87,7 +86,8 @@ export const maskPathSchema: z.ZodType<string> = z
     if (child !== undefined && root.children && !root.children.includes(child)) {
       ctx.addIssue({ code: 'custom', message: `${segments[0]}.${child} cannot exist; expected one of ${root.children.join(', ')}` });
     }
-  });
+  }),
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Detectors

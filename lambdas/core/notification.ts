@@ -6,11 +6,11 @@
  * subject, the labelled fields) show a line break as `[U+000A]` too, and the justification is quoted line by line
  * (`> `), so no agent text can fake a header or one of our lines.
  */
-import * as z from 'zod';
 import type { ApprovalState } from './approval';
 import { channelSchema } from './config';
 import { escapeHtml, safeHref } from './html';
 import { codePointName, markHidden } from './text';
+import * as z from './zod';
 
 /**
  * Longest one delivery may take, whatever the channel (reading its secret included): a caller gets its answer, a
@@ -21,15 +21,15 @@ export const DELIVERY_TIMEOUT_MS = 5000;
 /** One message on one channel, as the outbox sends it (and local mode's inbox keeps it). */
 export const outgoingMessageSchema = z.strictObject({
   channel: channelSchema,
-  to: z.string().min(1),
+  to: z.string().check(z.minLength(1)),
   subject: z.string(),
   text: z.string(),
   /** The HTML alternative of an email. */
-  html: z.string().optional(),
+  html: z.optional(z.string()),
   actionId: z.string(),
-  reviewUrl: z.string().optional(),
+  reviewUrl: z.optional(z.string()),
   /** Slack and Teams: the exact JSON body sent. */
-  payload: z.unknown().optional(),
+  payload: z.optional(z.unknown()),
 });
 export type OutgoingMessage = z.infer<typeof outgoingMessageSchema>;
 

@@ -5,53 +5,44 @@
  */
 import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import * as z from 'zod';
 import type { ApprovalState } from './approval';
 import { opensCommitment } from './commitment';
 import type { AuditRecord } from './ledger-record';
 import type { LedgerSigner } from './ports';
 import { canonicalText } from './text';
+import * as z from './zod';
 
 export const RECEIPT_ISSUER = 'countersign';
 
 export const receiptClaimsSchema = z.object({
   iss: z.literal(RECEIPT_ISSUER),
   /** The request id. */
-  sub: z.string().min(1),
-  action: z.string().min(1),
-  resource: z.string().optional(),
-  environment: z.string().optional(),
+  sub: z.string().check(z.minLength(1)),
+  action: z.string().check(z.minLength(1)),
+  resource: z.optional(z.string()),
+  environment: z.optional(z.string()),
   /**
    * The commitment to the request's parameters: hex HMAC-SHA256, keyed with `paramsSalt`, of the RFC 8785 canonical
    * JSON of the unmasked parameters (`{}` when absent). The salt is the requester's alone: the ledger, which approvers
    * and auditors read, holds only the commitment.
    */
-  paramsHmac: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters')
-    .optional(),
+  paramsHmac: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters'))),
   /** base64url of the request's 32-byte parameters salt. */
-  paramsSalt: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{43}$/, 'expected 32 bytes in base64url')
-    .optional(),
+  paramsSalt: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'expected 32 bytes in base64url'))),
   /** Receipts issued before commitments: hex SHA-256 of the canonical JSON of the parameters. */
-  paramsSha256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters')
-    .optional(),
-  requester: z.string().min(1),
+  paramsSha256: z.optional(z.string().check(z.regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters'))),
+  requester: z.string().check(z.minLength(1)),
   /** Who approved: empty when policy allowed the action at once. */
   approvers: z.array(z.string()),
   /**
    * What approved it: `policy` (a rule allowed it at once) or `approvers` (people voted). Absent from receipts issued
    * before it was added; those read `approvers` non-empty as approved by people.
    */
-  decidedBy: z.enum(['policy', 'approvers']).optional(),
+  decidedBy: z.optional(z.enum(['policy', 'approvers'])),
   rule: z.string(),
   /** Seconds since the epoch. */
-  iat: z.int().nonnegative(),
-  exp: z.int().nonnegative(),
+  iat: z.int().check(z.nonnegative()),
+  exp: z.int().check(z.nonnegative()),
 });
 export type ReceiptClaims = z.infer<typeof receiptClaimsSchema>;
 
@@ -108,7 +99,7 @@ export const receiptHeaderSchema = z.object({
   alg: z.literal('ES256'),
   typ: z.literal('JWT'),
   /** The KMS key ARN that signed the receipt. */
-  kid: z.string().min(1),
+  kid: z.string().check(z.minLength(1)),
 });
 export type ReceiptHeader = z.infer<typeof receiptHeaderSchema>;
 
@@ -149,7 +140,7 @@ function base64urlJson(value: unknown): string {
 
 /** `base64url(header).base64url(claims)`: the bytes ES256 signs. Both are validated, so nothing invalid is signed. */
 export function receiptSigningInput(header: ReceiptHeader, claims: ReceiptClaims): string {
-  return `${base64urlJson(receiptHeaderSchema.parse(header))}.${base64urlJson(receiptClaimsSchema.parse(claims))}`;
+  return `${base64urlJson(z.parse(receiptHeaderSchema, header))}.${base64urlJson(z.parse(receiptClaimsSchema, claims))}`;
 }
 
 /**

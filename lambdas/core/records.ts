@@ -3,9 +3,9 @@
  * use cases write records through these types, `deriveState` reads them back, and `countersign audit` tells them.
  * The envelope (hash chain, signature) is core/ledger-record.ts's.
  */
-import * as z from 'zod';
 import { channelSchema } from './config';
 import { decidedBySchema, decisionSchema, storedRequestSchema } from './request';
+import * as z from './zod';
 
 export const AUDIT_TYPES = ['requested', 'policy_decided', 'notified', 'reminded', 'escalated', 'voted', 'approved', 'denied', 'expired', 'cancelled'] as const;
 export const auditTypeSchema = z.enum(AUDIT_TYPES);
@@ -21,7 +21,7 @@ export const REASON_MAX_LENGTH = 1000;
 /** A vote as an approver casts it, on any channel. */
 export const voteSchema = z.strictObject({
   decision: decisionSchema,
-  reason: z.string().trim().max(REASON_MAX_LENGTH).optional(),
+  reason: z.optional(z.string().check(z.trim(), z.maxLength(REASON_MAX_LENGTH))),
 });
 export type VoteInput = z.infer<typeof voteSchema>;
 
@@ -33,13 +33,13 @@ export const requestedDataSchema = z.object({
    * Commitment (core/commitment.ts: HMAC-SHA256 under the request's secret salt) to the canonical request body: an
    * Idempotency-Key reused with another body is refused. Records written before commitments hold `bodySha256`.
    */
-  bodyCommitment: z.string().optional(),
-  bodySha256: z.string().optional(),
+  bodyCommitment: z.optional(z.string()),
+  bodySha256: z.optional(z.string()),
   /** Commitment to the canonical unmasked parameters: receipts bind the exact payload, though the ledger keeps it masked. */
-  parametersCommitment: z.string().optional(),
-  parametersSha256: z.string().optional(),
+  parametersCommitment: z.optional(z.string()),
+  parametersSha256: z.optional(z.string()),
   /** What was masked in `request`, and why. */
-  masked: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
+  masked: z.optional(z.array(z.object({ path: z.string(), reason: z.string() }))),
 });
 export type RequestedData = z.infer<typeof requestedDataSchema>;
 
@@ -51,31 +51,31 @@ export type Requirement = z.infer<typeof requirementSchema>;
 export const policyDecidedDataSchema = z.object({
   rule: z.string(),
   effect: z.enum(['allow', 'deny', 'require_approval']),
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
   requiredApprovals: z.int(),
   approvers: z.array(z.string()),
-  timeoutSeconds: z.int().optional(),
-  expiresAt: z.string().optional(),
+  timeoutSeconds: z.optional(z.int()),
+  expiresAt: z.optional(z.string()),
   /** Where the approvers are asked. */
-  channels: z.array(channelSchema).optional(),
+  channels: z.optional(z.array(channelSchema)),
   /** Personal review links also need OIDC sign-in. */
-  requireSignIn: z.boolean().optional(),
+  requireSignIn: z.optional(z.boolean()),
   /** Quorum across teams: distinct approvals from each group's members (one person fills one requirement). */
-  require: z.array(requirementSchema).optional(),
+  require: z.optional(z.array(requirementSchema)),
   /** SHA-256 of the policy that decided (the canonical JSON of the loaded config). */
-  policyVersion: z.string().optional(),
+  policyVersion: z.optional(z.string()),
   /** Reminders to approvers who have not voted, every this many seconds. */
-  remindAfterSeconds: z.int().optional(),
+  remindAfterSeconds: z.optional(z.int()),
   /** After this many seconds, `escalateTo` (member ids) become approvers too. */
-  escalateAfterSeconds: z.int().optional(),
-  escalateTo: z.array(z.string()).optional(),
+  escalateAfterSeconds: z.optional(z.int()),
+  escalateTo: z.optional(z.array(z.string())),
 });
 export type PolicyDecidedData = z.infer<typeof policyDecidedDataSchema>;
 
 /** Per channel, who was sent the message and who could not be (the error's kind and message only). */
 export const channelReportSchema = z.object({
-  sent: z.array(z.string()).default([]),
-  failed: z.array(z.object({ to: z.string(), error: z.string() })).default([]),
+  sent: z._default(z.array(z.string()), []),
+  failed: z._default(z.array(z.object({ to: z.string(), error: z.string() })), []),
 });
 export type ChannelReport = z.infer<typeof channelReportSchema>;
 export const channelReportsSchema = z.partialRecord(channelSchema, channelReportSchema);
@@ -89,10 +89,10 @@ export type NotifiedData = z.infer<typeof notifiedDataSchema>;
 export const escalatedDataSchema = z.object({ approvers: z.array(z.string()) });
 
 /** `voted`: one approver's vote. */
-export const votedDataSchema = z.object({ approver: z.string(), decision: decisionSchema, reason: z.string().optional() });
+export const votedDataSchema = z.object({ approver: z.string(), decision: decisionSchema, reason: z.optional(z.string()) });
 
 /** `approved`, `denied`, `expired`, `cancelled`: who or what settled it, and why. */
-export const outcomeDataSchema = z.object({ decidedBy: decidedBySchema, reason: z.string().optional(), approvers: z.array(z.string()).optional() });
+export const outcomeDataSchema = z.object({ decidedBy: decidedBySchema, reason: z.optional(z.string()), approvers: z.optional(z.array(z.string())) });
 export type OutcomeData = z.infer<typeof outcomeDataSchema>;
 
 /** Each record type's `data`, as written and as read back. */
@@ -107,7 +107,7 @@ export const recordDataSchemas = {
   denied: outcomeDataSchema,
   expired: outcomeDataSchema,
   cancelled: outcomeDataSchema,
-} as const satisfies Record<AuditType, z.ZodType>;
+} as const satisfies Record<AuditType, z.ZodMiniType>;
 
 export type RecordData<T extends AuditType> = z.infer<(typeof recordDataSchemas)[T]>;
 

@@ -1,6 +1,6 @@
 /** The action request an agent sends (docs/api.md "Agents") and the stored request it becomes. */
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from './zod';
 
 /** Request ids as intake makes them; anything else is not a request (and needs no lookup). */
 export const REQUEST_ID_PATTERN = /^act_[A-Za-z0-9_-]{1,64}$/;
@@ -51,22 +51,31 @@ export function parameterProblems(value: unknown): Array<{ path: Array<string | 
 }
 
 export const actionRequestSchema = z.strictObject({
-  action: z.string().regex(ACTION_PATTERN, 'expected 1-128 characters of a-z 0-9 _ . : -'),
-  resource: z.string().min(1).max(2048).optional(),
-  environment: z.string().min(1).max(128).optional(),
+  action: z.string().check(z.regex(ACTION_PATTERN, 'expected 1-128 characters of a-z 0-9 _ . : -')),
+  resource: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+  environment: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
   // Checked as parsed from JSON, before the record schema (which would silently drop a `__proto__` key).
-  parameters: z
-    .unknown()
-    .superRefine((value, ctx) => {
-      for (const problem of parameterProblems(value)) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
-    })
-    .pipe(z.record(z.string(), z.unknown()))
-    .optional(),
-  justification: z.string().max(4000).optional(),
-  onBehalfOf: z.string().min(1).max(256).optional(),
-  agent: z.strictObject({ name: z.string().max(256).optional(), model: z.string().max(256).optional(), runId: z.string().max(256).optional() }).optional(),
+  parameters: z.optional(
+    z.pipe(
+      z.unknown().check(
+        z.superRefine((value, ctx) => {
+          for (const problem of parameterProblems(value)) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+        }),
+      ),
+      z.record(z.string(), z.unknown()),
+    ),
+  ),
+  justification: z.optional(z.string().check(z.maxLength(4000))),
+  onBehalfOf: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+  agent: z.optional(
+    z.strictObject({
+      name: z.optional(z.string().check(z.maxLength(256))),
+      model: z.optional(z.string().check(z.maxLength(256))),
+      runId: z.optional(z.string().check(z.maxLength(256))),
+    }),
+  ),
   /** Gets a signed POST when the request settles (https; http to loopback in local mode). */
-  callbackUrl: z.string().max(2048).optional(),
+  callbackUrl: z.optional(z.string().check(z.maxLength(2048))),
 });
 export type ActionRequest = z.infer<typeof actionRequestSchema>;
 
@@ -76,14 +85,14 @@ export type ActionRequest = z.infer<typeof actionRequestSchema>;
  * and hold marker characters the action pattern refuses. The shape is the same; the limits were checked at intake.
  */
 export const storedRequestSchema = z.strictObject({
-  action: z.string().min(1),
-  resource: z.string().optional(),
-  environment: z.string().optional(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
-  justification: z.string().optional(),
-  onBehalfOf: z.string().optional(),
-  agent: z.strictObject({ name: z.string().optional(), model: z.string().optional(), runId: z.string().optional() }).optional(),
-  callbackUrl: z.string().optional(),
+  action: z.string().check(z.minLength(1)),
+  resource: z.optional(z.string()),
+  environment: z.optional(z.string()),
+  parameters: z.optional(z.record(z.string(), z.unknown())),
+  justification: z.optional(z.string()),
+  onBehalfOf: z.optional(z.string()),
+  agent: z.optional(z.strictObject({ name: z.optional(z.string()), model: z.optional(z.string()), runId: z.optional(z.string()) })),
+  callbackUrl: z.optional(z.string()),
 });
 
 export const REQUEST_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled'] as const;
@@ -129,21 +138,21 @@ export const actionViewSchema = z.object({
   id: z.string(),
   status: requestStatusSchema,
   action: z.string(),
-  resource: z.string().optional(),
-  environment: z.string().optional(),
+  resource: z.optional(z.string()),
+  environment: z.optional(z.string()),
   requester: z.string(),
-  onBehalfOf: z.string().optional(),
-  rule: z.string().optional(),
+  onBehalfOf: z.optional(z.string()),
+  rule: z.optional(z.string()),
   requiredApprovals: z.number(),
-  votes: z.array(z.object({ approver: z.string(), decision: decisionSchema, reason: z.string().optional(), at: z.string() })),
-  decidedBy: decidedBySchema.optional(),
-  decidedAt: z.string().optional(),
-  reason: z.string().optional(),
+  votes: z.array(z.object({ approver: z.string(), decision: decisionSchema, reason: z.optional(z.string()), at: z.string() })),
+  decidedBy: z.optional(decidedBySchema),
+  decidedAt: z.optional(z.string()),
+  reason: z.optional(z.string()),
   createdAt: z.string(),
-  expiresAt: z.string().optional(),
+  expiresAt: z.optional(z.string()),
   /** What a pending request still needs, e.g. `1 more from security`. */
-  missing: z.array(z.string()).optional(),
+  missing: z.optional(z.array(z.string())),
   /** The compact JWS receipt of an approved request. */
-  receipt: z.string().optional(),
+  receipt: z.optional(z.string()),
 });
 export type ActionView = z.infer<typeof actionViewSchema>;

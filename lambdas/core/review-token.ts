@@ -3,7 +3,7 @@
  * expiring with the request, and MAC'd (by the KMS HMAC key on AWS) so nobody can mint or alter one. A token is
  * `<payload>.<mac>`, both base64url; the payload carries no secret, only what the MAC binds.
  */
-import * as z from 'zod';
+import * as z from './zod';
 
 /** The MAC port: KMS GenerateMac/VerifyMac with HMAC_SHA_256 in production. */
 export interface MacPort {
@@ -11,7 +11,12 @@ export interface MacPort {
   verify(message: Buffer, mac: Buffer): Promise<boolean>;
 }
 
-const payloadSchema = z.strictObject({ v: z.literal(1), r: z.string().min(1).max(64), a: z.string().min(1).max(256), e: z.int().positive() });
+const payloadSchema = z.strictObject({
+  v: z.literal(1),
+  r: z.string().check(z.minLength(1), z.maxLength(64)),
+  a: z.string().check(z.minLength(1), z.maxLength(256)),
+  e: z.int().check(z.positive()),
+});
 
 export interface ReviewGrant {
   readonly requestId: string;
@@ -43,7 +48,7 @@ export async function checkReviewToken(mac: MacPort, token: string, now: Date): 
   if (!(await mac.verify(macInput(encoded), macBytes))) return { ok: false, reason: 'invalid' };
   let payload: z.infer<typeof payloadSchema>;
   try {
-    payload = payloadSchema.parse(JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')));
+    payload = z.parse(payloadSchema, JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')));
   } catch {
     return { ok: false, reason: 'invalid' };
   }

@@ -7,11 +7,11 @@
  *   the callback can check the answer belongs to the flow this browser started;
  * - the session (`cs_session`, 8 hours): the verified email of the signed-in person, for step-up checks.
  */
-import * as z from 'zod';
 import { type ApprovalState, approversToAsk, isSelf } from './approval';
 import type { Config } from './config';
 import { identityDirectory, parsePrincipal } from './identity';
 import type { MacPort } from './review-token';
+import * as z from './zod';
 
 export const FLOW_COOKIE = 'cs_oidc';
 export const SESSION_COOKIE = 'cs_session';
@@ -19,15 +19,15 @@ export const FLOW_TTL_SECONDS = 10 * 60;
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 
 export const flowSchema = z.strictObject({
-  requestId: z.string().min(1).max(64),
-  state: z.string().min(1).max(256),
-  nonce: z.string().min(1).max(256),
-  codeVerifier: z.string().min(43).max(128),
-  exp: z.int().positive(),
+  requestId: z.string().check(z.minLength(1), z.maxLength(64)),
+  state: z.string().check(z.minLength(1), z.maxLength(256)),
+  nonce: z.string().check(z.minLength(1), z.maxLength(256)),
+  codeVerifier: z.string().check(z.minLength(43), z.maxLength(128)),
+  exp: z.int().check(z.positive()),
 });
 export type SignInFlow = z.infer<typeof flowSchema>;
 
-export const sessionSchema = z.strictObject({ email: z.string().min(3).max(320), exp: z.int().positive() });
+export const sessionSchema = z.strictObject({ email: z.string().check(z.minLength(3), z.maxLength(320)), exp: z.int().check(z.positive()) });
 export type Session = z.infer<typeof sessionSchema>;
 
 type Purpose = 'oidc-flow' | 'session';
@@ -52,7 +52,7 @@ export async function unseal<S extends typeof flowSchema | typeof sessionSchema>
   if (!(await mac.verify(macInput(purpose, encoded), Buffer.from(tag, 'base64url')))) return undefined;
   let parsed: z.infer<S>;
   try {
-    parsed = schema.parse(JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'))) as z.infer<S>;
+    parsed = z.parse(schema, JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'))) as z.infer<S>;
   } catch {
     return undefined;
   }

@@ -15,7 +15,7 @@
  */
 import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import * as z from 'zod';
+import * as z from './zod';
 
 export const CERTIFICATE_DOMAIN = 'countersign/signing-certificate/v1\n';
 /** The ledger-table partition of certificate `id` is `certificate#<id>`. */
@@ -26,25 +26,25 @@ export const MAX_CERTIFICATE_VALIDITY_MS = 60 * 60 * 1000;
 
 /** `cert-` and the base64url SHA-256 of the public key's DER SPKI. */
 const CERTIFICATE_ID = /^cert-[A-Za-z0-9_-]{43}$/;
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
+const sha256Hex = z.string().check(z.regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters'));
 
 // Strict, as records are: a field outside the hashed set would be unsigned data riding along with a signed item.
 export const signingCertificateSchema = z.strictObject({
-  requestId: z.string().startsWith(CERTIFICATE_PARTITION_PREFIX),
+  requestId: z.string().check(z.startsWith(CERTIFICATE_PARTITION_PREFIX)),
   seq: z.literal(1),
   type: z.literal(CERTIFICATE_TYPE),
-  certificateId: z.string().regex(CERTIFICATE_ID, 'expected cert- and 43 base64url characters'),
+  certificateId: z.string().check(z.regex(CERTIFICATE_ID, 'expected cert- and 43 base64url characters')),
   /** The certified key: base64 DER SubjectPublicKeyInfo. */
-  publicKey: z.base64().max(1024),
+  publicKey: z.base64().check(z.maxLength(1024)),
   curve: z.literal('P-256'),
   /** What the key may sign: ledger records only. */
   scope: z.literal('records'),
   /** The function whose environment holds the key (its Lambda name; its logical id in local mode). */
-  functionName: z.string().min(1).max(256),
+  functionName: z.string().check(z.minLength(1), z.maxLength(256)),
   notBefore: z.iso.datetime(),
   notAfter: z.iso.datetime(),
   /** The KMS key that signed the certificate (its ARN on AWS). */
-  keyId: z.string().min(1),
+  keyId: z.string().check(z.minLength(1)),
   hash: sha256Hex,
   signature: z.base64(),
 });

@@ -11,11 +11,11 @@
  * characters (bidi overrides, zero-width and tag characters, controls) as `[U+XXXX]` after escaping.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import * as z from 'zod';
 import { type ApprovalState, statusOf, type Vote } from './approval';
 import type { Config } from './config';
 import { identityDirectory } from './identity';
 import { markHidden } from './text';
+import * as z from './zod';
 
 export const SLACK_APPROVE_ACTION = 'countersign_approve';
 export const SLACK_DENY_ACTION = 'countersign_deny';
@@ -300,36 +300,34 @@ export function verifySlackSignature({ signingSecret, timestamp, signature, body
 }
 
 /** The one field every interaction payload has: which kind it is. */
-export const slackPayloadKindSchema = z.object({ type: z.string() }).loose();
+export const slackPayloadKindSchema = z.looseObject({ type: z.string() });
 
-const slackActionSchema = z
-  .object({
-    action_id: z.string().min(1).max(255),
-    value: z.string().max(2000).optional(),
-    type: z.string().optional(),
-    block_id: z.string().optional(),
-    action_ts: z.string().optional(),
-  })
-  .loose();
+const slackActionSchema = z.looseObject({
+  action_id: z.string().check(z.minLength(1), z.maxLength(255)),
+  value: z.optional(z.string().check(z.maxLength(2000))),
+  type: z.optional(z.string()),
+  block_id: z.optional(z.string()),
+  action_ts: z.optional(z.string()),
+});
 
 /** A `block_actions` interaction payload (docs.slack.dev/reference/interaction-payloads/block_actions-payload); loose on what we do not use. */
-export const slackBlockActionsSchema = z
-  .object({
-    type: z.literal('block_actions'),
-    user: z.object({ id: z.string().min(1), username: z.string().optional(), name: z.string().optional(), team_id: z.string().optional() }).loose(),
-    team: z.object({ id: z.string(), domain: z.string().optional() }).loose().nullable().optional(),
-    api_app_id: z.string().optional(),
-    container: z.object({ type: z.string() }).loose().optional(),
-    channel: z.object({ id: z.string() }).loose().nullable().optional(),
-    message: z
-      .object({ ts: z.string().optional(), blocks: z.array(z.unknown()).optional() })
-      .loose()
-      .optional(),
-    response_url: z.string().optional(),
-    trigger_id: z.string().optional(),
-    actions: z.array(slackActionSchema).min(1),
-  })
-  .loose();
+export const slackBlockActionsSchema = z.looseObject({
+  type: z.literal('block_actions'),
+  user: z.looseObject({
+    id: z.string().check(z.minLength(1)),
+    username: z.optional(z.string()),
+    name: z.optional(z.string()),
+    team_id: z.optional(z.string()),
+  }),
+  team: z.optional(z.nullable(z.looseObject({ id: z.string(), domain: z.optional(z.string()) }))),
+  api_app_id: z.optional(z.string()),
+  container: z.optional(z.looseObject({ type: z.string() })),
+  channel: z.optional(z.nullable(z.looseObject({ id: z.string() }))),
+  message: z.optional(z.looseObject({ ts: z.optional(z.string()), blocks: z.optional(z.array(z.unknown())) })),
+  response_url: z.optional(z.string()),
+  trigger_id: z.optional(z.string()),
+  actions: z.array(slackActionSchema).check(z.minLength(1)),
+});
 export type SlackBlockActions = z.infer<typeof slackBlockActionsSchema>;
 
 /** The Review button's URL in the message a click came from, so an update keeps the link the message was sent with. */

@@ -9,9 +9,9 @@
  * shows is agent-supplied. Every value is therefore backslash-escaped so that agent text can create no link,
  * formatting, list or date substitution; hidden characters (core/text.ts) are then marked `[U+XXXX]`.
  */
-import * as z from 'zod';
 import { type ApprovalState, statusOf } from './approval';
 import { markHidden } from './text';
+import * as z from './zod';
 
 export const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
 export const ADAPTIVE_CARD_SCHEMA = 'http://adaptivecards.io/schemas/adaptive-card.json';
@@ -23,14 +23,16 @@ const adaptiveCardSchema = z.looseObject({
   $schema: z.literal(ADAPTIVE_CARD_SCHEMA),
   type: z.literal('AdaptiveCard'),
   version: z.literal('1.5'),
-  body: z.array(z.looseObject({ type: z.string() })).min(1),
-  actions: z.array(z.looseObject({ type: z.string() })).optional(),
+  body: z.array(z.looseObject({ type: z.string() })).check(z.minLength(1)),
+  actions: z.optional(z.array(z.looseObject({ type: z.string() }))),
 });
 
 /** The body a Teams Workflows webhook ("When a Teams webhook request is received") takes. */
 export const teamsMessageSchema = z.strictObject({
   type: z.literal('message'),
-  attachments: z.array(z.strictObject({ contentType: z.literal(ADAPTIVE_CARD_CONTENT_TYPE), contentUrl: z.null(), content: adaptiveCardSchema })).min(1),
+  attachments: z
+    .array(z.strictObject({ contentType: z.literal(ADAPTIVE_CARD_CONTENT_TYPE), contentUrl: z.null(), content: adaptiveCardSchema }))
+    .check(z.minLength(1)),
 });
 export type TeamsMessage = z.infer<typeof teamsMessageSchema>;
 

@@ -1,5 +1,5 @@
 /** The messages between the approval workflow (Step Functions) and its functions, declared once for both sides. */
-import * as z from 'zod';
+import * as z from './zod';
 
 /** Step Functions' largest task timeout (TimeoutSeconds / TimeoutSecondsPath), in seconds. */
 export const MAX_TASK_TIMEOUT_SECONDS = 99_999_999;
@@ -10,27 +10,27 @@ export const MAX_TASK_TIMEOUT_SECONDS = 99_999_999;
  * States.Runtime, which no Catch handles, on a timeout below 1; `expired` goes to Expire instead and waits for nothing.
  */
 export const workflowWaitSchema = z.discriminatedUnion('expired', [
-  z.strictObject({ expired: z.literal(false), seconds: z.int().min(1).max(MAX_TASK_TIMEOUT_SECONDS) }),
+  z.strictObject({ expired: z.literal(false), seconds: z.int().check(z.gte(1), z.lte(MAX_TASK_TIMEOUT_SECONDS)) }),
   z.strictObject({ expired: z.literal(true), seconds: z.literal(0) }),
 ]);
 export type WorkflowWait = z.infer<typeof workflowWaitSchema>;
 
 /** Execution input; `wait.seconds` drives the Notify task's TimeoutSecondsPath. */
 export const workflowInputSchema = z.strictObject({
-  requestId: z.string().min(1),
-  timeoutSeconds: z
-    .int()
-    .min(1)
-    .max(365 * 86_400),
+  requestId: z.string().check(z.minLength(1)),
+  timeoutSeconds: z.int().check(z.gte(1), z.lte(365 * 86_400)),
   wait: workflowWaitSchema,
 });
 
 /** Payload of the Wake task: reminders, escalation, or the deadline. Answers the next `wait`. */
-export const wakeEventSchema = z.strictObject({ requestId: z.string().min(1), wake: z.literal(true) });
+export const wakeEventSchema = z.strictObject({ requestId: z.string().check(z.minLength(1)), wake: z.literal(true) });
 export type WorkflowInput = z.infer<typeof workflowInputSchema>;
 
 /** Payload of the Notify task (lambda:invoke.waitForTaskToken). */
-export const notifyEventSchema = z.strictObject({ requestId: z.string().min(1), taskToken: z.string().min(1).max(2048) });
+export const notifyEventSchema = z.strictObject({
+  requestId: z.string().check(z.minLength(1)),
+  taskToken: z.string().check(z.minLength(1), z.maxLength(2048)),
+});
 export type NotifyEvent = z.infer<typeof notifyEventSchema>;
 
 /** What SendTaskSuccess reports once the outcome is settled. */
@@ -40,11 +40,11 @@ export const settledOutcomeSchema = z.strictObject({
 
 /** Payload of the Finalize task: a settled outcome, or the Notify task's error (timeout, or notification failed). */
 export const finalizeEventSchema = z.strictObject({
-  requestId: z.string().min(1),
+  requestId: z.string().check(z.minLength(1)),
   /** The Callback step: tell the requester the outcome. */
-  callback: z.literal(true).optional(),
-  outcome: settledOutcomeSchema.optional(),
-  error: z.looseObject({ Error: z.string(), Cause: z.string().optional() }).optional(),
+  callback: z.optional(z.literal(true)),
+  outcome: z.optional(settledOutcomeSchema),
+  error: z.optional(z.looseObject({ Error: z.string(), Cause: z.optional(z.string()) })),
 });
 export type FinalizeEvent = z.infer<typeof finalizeEventSchema>;
 

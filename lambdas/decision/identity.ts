@@ -9,7 +9,6 @@
  */
 
 import * as oidc from 'openid-client';
-import * as z from 'zod';
 import type { HttpEvent, HttpResult } from '../adapters/http';
 import { resolveSecret } from '../adapters/secrets';
 import { personalLinkEmail } from '../app/notifications';
@@ -34,13 +33,14 @@ import {
   signInRequired,
   unseal,
 } from '../core/session';
+import * as z from '../core/zod';
 import { REVIEW_PAGE_HEADERS, renderMessagePage } from './review-page';
 
 type OidcSettings = NonNullable<Config['auth']['oidc']>;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const MAX_FORM_BYTES = 16 * 1024;
-const emailSchema = z.email().max(320);
+const emailSchema = z.email().check(z.maxLength(320));
 
 // ---------------------------------------------------------------------------------------------------------------
 // Routes

@@ -228,21 +228,29 @@ function optional(value: string | undefined, testid: string): string {
 function renderTime(iso: string, now: Date, testid: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return `<span data-testid="${testid}">${text(iso)}</span>`;
-  const human = HUMAN_DATE.format(date);
+  const human = humanDate().format(date);
   const relative = relativeTime(date.getTime() - now.getTime());
   return `<time datetime="${escapeHtml(date.toISOString())}" data-testid="${testid}">${escapeHtml(human)} UTC <span class="hint">(${escapeHtml(relative)}, <span class="iso">${escapeHtml(date.toISOString())}</span>)</span></time>`;
 }
 
-const HUMAN_DATE = new Intl.DateTimeFormat('en-GB', {
-  weekday: 'short',
-  day: 'numeric',
-  month: 'short',
-  year: 'numeric',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-  timeZone: 'UTC',
-});
+/**
+ * The human date's format, made on the first page that shows a time rather than when the module loads: building an
+ * Intl.DateTimeFormat costs milliseconds of the decision function's cold start, which most invocations never need.
+ */
+let humanDateFormat: Intl.DateTimeFormat | undefined;
+function humanDate(): Intl.DateTimeFormat {
+  humanDateFormat ??= new Intl.DateTimeFormat('en-GB', {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZone: 'UTC',
+  });
+  return humanDateFormat;
+}
 
 function relativeTime(deltaMs: number): string {
   const abs = Math.abs(deltaMs);

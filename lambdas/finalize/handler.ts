@@ -8,9 +8,10 @@ import { callbackSender } from '../adapters/callback';
 import { callbackNetwork } from '../adapters/environment';
 import { finalizeRequest, tellRequester } from '../app/finalize';
 import { finalizeEventSchema } from '../core/workflow';
+import * as z from '../core/zod';
 
 export async function handler(event: unknown): Promise<{ status: string }> {
-  const { requestId, error, callback } = finalizeEventSchema.parse(event);
+  const { requestId, error, callback } = z.parse(finalizeEventSchema, event);
   if (!callback) return finalizeRequest(awsPorts, requestId, error);
   const network = callbackNetwork();
   // Ports are passed as they are, never spread: each is wired (and its variables read) only when used.

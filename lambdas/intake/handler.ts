@@ -3,7 +3,6 @@
  * export the ledger (auditors), and fetch the ledger's public key. Each route parses the event, calls its use case
  * (lambdas/app/) with the AWS ports, and maps the answer; CountersignErrors become the API's error answers.
  */
-import * as z from 'zod';
 import { awsExportSource, awsServicePorts } from '../adapters/aws-ports';
 import { callbackNetwork } from '../adapters/environment';
 import { API_INTEGRATION_TIMEOUT_MS, caller, type HttpEvent, type InvocationContext, json, jsonBody, parseWith, routeHandler } from '../adapters/http';
@@ -13,6 +12,7 @@ import { cancelAction, readAction, readAuditEvidence, readAuditTrail } from '../
 import { publicView, statusOf } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import { actionRequestSchema } from '../core/request';
+import * as z from '../core/zod';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /**
@@ -48,7 +48,7 @@ async function createAction(event: HttpEvent) {
   return json(statusOf(state) === 'pending' ? 202 : 200, publicView(state, receipt));
 }
 
-const waitSchema = z.coerce.number().int().min(0).max(MAX_WAIT_SECONDS);
+const waitSchema = z.coerce.number().check(z.int(), z.gte(0), z.lte(MAX_WAIT_SECONDS));
 
 async function readActionRoute(event: HttpEvent, context?: InvocationContext) {
   const waitText = event.queryStringParameters?.wait;
@@ -87,9 +87,9 @@ async function readAuditRoute(event: HttpEvent) {
 }
 
 const exportQuerySchema = z.strictObject({
-  since: z.iso.datetime().optional(),
-  until: z.iso.datetime().optional(),
-  cursor: z.string().optional(),
+  since: z.optional(z.iso.datetime()),
+  until: z.optional(z.iso.datetime()),
+  cursor: z.optional(z.string()),
 });
 
 /** Auditors only: the whole ledger, a page at a time (`countersign audit export`), sealed. */

@@ -9,6 +9,7 @@ import { NOTIFY_BUDGET_MS } from '../app/notifications';
 import { notifyApprovers, wakeRequest } from '../app/notify';
 import type { WorkflowWait } from '../core/workflow';
 import { notifyEventSchema, wakeEventSchema } from '../core/workflow';
+import * as z from '../core/zod';
 
 /**
  * Time kept back from the invocation for recording what was sent (reading the chain, signing with KMS, the
@@ -29,6 +30,6 @@ export async function handler(event: unknown, context?: NotifierContext): Promis
   const deadline = awsPorts.clock.now().getTime() + Math.max(0, remaining - NOTIFIED_RECORD_RESERVE_MS);
   const wake = wakeEventSchema.safeParse(event);
   if (wake.success) return wakeRequest(awsPorts, wake.data.requestId, deadline);
-  const { requestId, taskToken } = notifyEventSchema.parse(event);
+  const { requestId, taskToken } = z.parse(notifyEventSchema, event);
   return notifyApprovers(awsPorts, requestId, taskToken, deadline);
 }

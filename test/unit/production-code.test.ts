@@ -50,8 +50,11 @@ function importsOf(file: string): string[] {
 
 describe('the layers', () => {
   const allowed: Record<string, (module: string) => boolean> = {
-    // Node's own modules and a few pure libraries; other core modules.
-    core: (m) => m.startsWith('node:') || ['zod', 'canonicalize', 'yaml'].includes(m) || (m.startsWith('./') && !m.includes('/..')),
+    // Node's own modules and a few pure libraries (zod as zod/mini with its English messages: core/zod.ts); other core modules.
+    core: (m) =>
+      m.startsWith('node:') ||
+      ['zod/mini', 'zod/v4/core', 'zod/v4/locales/en.js', 'canonicalize', 'yaml'].includes(m) ||
+      (m.startsWith('./') && !m.includes('/..')),
     app: (m) => m.startsWith('node:') || m.startsWith('../core/') || (m.startsWith('./') && !m.includes('/..')),
   };
   it.each(Object.keys(allowed))('lambdas/%s/ imports only what its layer may', (layer) => {
@@ -68,6 +71,31 @@ describe('the layers', () => {
     expect(allowed.app!('@aws-sdk/client-kms')).toBe(false);
     expect(allowed.core!('../app/ask')).toBe(false);
     expect(importsOf(join(ROOT, 'lambdas/app/ask.ts'))).toContain('../core/policy');
+  });
+});
+
+describe('zod in the functions', () => {
+  it('is zod/mini, imported through core/zod.ts (which installs the English messages) and never directly', () => {
+    const found = files(join(ROOT, 'lambdas')).flatMap((file) =>
+      importsOf(file)
+        .filter((m) => m === 'zod' || m.startsWith('zod/'))
+        .map((m) => `${relative(ROOT, file)}: ${m}`),
+    );
+    expect(found).toEqual([
+      'lambdas/core/zod.ts: zod/mini',
+      'lambdas/core/zod.ts: zod/v4/core',
+      'lambdas/core/zod.ts: zod/v4/locales/en.js',
+      'lambdas/core/zod.ts: zod/mini',
+    ]);
+  });
+
+  it("parses with core/zod.ts's z.parse, whose failure is a ZodError, not a schema's own .parse (zod/mini's $ZodError)", () => {
+    const found = files(join(ROOT, 'lambdas')).flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (/\b\w*[sS]chema\.parse(?:Async)?\(/.test(line) ? [`${relative(ROOT, file)}:${i + 1}: ${line.trim()}`] : [])),
+    );
+    expect(found).toEqual([]);
   });
 });
 
