@@ -95,6 +95,7 @@ async function bundle(name: string, entry: string | { readonly contents: string 
     sourcemap: BUNDLING.sourceMap,
     sourcesContent: BUNDLING.sourcesContent,
     mainFields: [...BUNDLING.mainFields],
+    alias: { ...BUNDLING.alias },
     metafile: true,
     logLevel: 'error',
   });

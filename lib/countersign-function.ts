@@ -21,6 +21,12 @@ export const BUNDLING = {
    * parts the code reaches. Roughly a third off every bundle and its cold load (bench/bundles.ts measures both).
    */
   mainFields: ['module', 'main'],
+  /**
+   * Module replacements, as esbuild's `alias` (paths from the repository's root): the SDK's default credential chain
+   * becomes its environment source alone, which is where Lambda puts a function's credentials
+   * (lambdas/adapters/lambda-credentials.ts says why; about 130 KiB off every bundle).
+   */
+  alias: { '@aws-sdk/credential-provider-node': './lambdas/adapters/lambda-credentials.ts' },
 } as const;
 
 export interface CountersignFunctionProps {
@@ -78,6 +84,7 @@ export class CountersignFunction extends NodejsFunction {
         target: BUNDLING.target,
         format: OutputFormat.CJS,
         mainFields: [...BUNDLING.mainFields],
+        esbuildArgs: { '--alias': Object.entries(BUNDLING.alias).map(([from, to]) => `${from}=${to}`) },
         // Bundle the SDK too: the versions tested here are the versions that run.
         externalModules: [],
         define: props.define ? { ...props.define } : undefined,
