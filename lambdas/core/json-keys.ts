@@ -15,6 +15,8 @@ export interface JsonTextProblem {
 }
 
 const UNPAIRED = /\p{Cs}/u;
+/** Where a text could hold an unpaired surrogate at all: a raw surrogate, or an escape of one. */
+const MAYBE_SURROGATE = /[\ud800-\udfff]|\\u[dD]/;
 
 /** The first repeated key or unpaired surrogate (in a key or a string value) in a JSON text, if any. */
 export function jsonTextProblem(text: string): JsonTextProblem | undefined {
@@ -25,32 +27,48 @@ export function jsonTextProblem(text: string): JsonTextProblem | undefined {
     if (last !== undefined) path[path.length - 1] = last;
     return path;
   };
+  // The ledger verifier reads every line through here: strings are found with indexOf and taken as they stand when
+  // they hold no escape (the next backslash, kept as the scan moves on, is past their end), so one pass stays linear.
+  const surrogates = MAYBE_SURROGATE.test(text);
+  const length = text.length;
+  let backslash = text.indexOf('\\');
   let i = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '"') {
-      let end = i + 1;
-      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
-      const raw = text.slice(i, end + 1);
+  while (i < length) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      if (backslash !== -1 && backslash <= i) backslash = text.indexOf('\\', i + 1);
+      let end = text.indexOf('"', i + 1);
+      let value: string;
+      if (backslash === -1 || backslash > end) {
+        if (end === -1) end = length;
+        value = text.slice(i + 1, end);
+      } else {
+        end = i + 1;
+        while (end < length && text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c /* \ */ ? 2 : 1;
+        value = JSON.parse(text.slice(i, end + 1)) as string;
+      }
       i = end + 1;
-      const value = JSON.parse(raw) as string;
       const top = stack[stack.length - 1];
       // A string is a key when it is followed by a colon inside an object.
-      let j = i;
-      while (j < text.length && (text[j] === ' ' || text[j] === '\t' || text[j] === '\n' || text[j] === '\r')) j++;
-      const isKey = top?.keys !== undefined && text[j] === ':';
-      if (isKey) {
-        if (top.keys!.has(value)) return { kind: 'duplicate_key', path: pathTo(value) };
-        top.keys!.add(value);
-        top.key = value;
+      let isKey = false;
+      if (top?.keys !== undefined) {
+        let j = i;
+        let d = text.charCodeAt(j);
+        while (d === 0x20 || d === 0x09 || d === 0x0a || d === 0x0d) d = text.charCodeAt(++j);
+        isKey = d === 0x3a /* : */;
       }
-      if (UNPAIRED.test(value)) return { kind: 'unpaired_surrogate', path: isKey ? pathTo(value) : pathTo() };
+      if (isKey) {
+        if (top!.keys!.has(value)) return { kind: 'duplicate_key', path: pathTo(value) };
+        top!.keys!.add(value);
+        top!.key = value;
+      }
+      if (surrogates && UNPAIRED.test(value)) return { kind: 'unpaired_surrogate', path: isKey ? pathTo(value) : pathTo() };
       continue;
     }
-    if (c === '{') stack.push({ keys: new Set<string>(), index: 0 });
-    else if (c === '[') stack.push({ index: 0 });
-    else if (c === '}' || c === ']') stack.pop();
-    else if (c === ',') {
+    if (c === 0x7b /* { */) stack.push({ keys: new Set<string>(), index: 0 });
+    else if (c === 0x5b /* [ */) stack.push({ index: 0 });
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) stack.pop();
+    else if (c === 0x2c /* , */) {
       const top = stack[stack.length - 1];
       if (top && !top.keys) top.index += 1;
     }
