@@ -18,34 +18,42 @@ const UNPAIRED = /\p{Cs}/u;
 /** Where a text could hold an unpaired surrogate at all: a raw surrogate, or an escape of one. */
 const MAYBE_SURROGATE = /[\ud800-\udfff]|\\u[dD]/;
 
+interface Frame {
+  keys?: Set<string>;
+  key?: string;
+  index: number;
+}
+
+/** The path to the current position. */
+function pathTo(stack: readonly Frame[], last?: string | number): Array<string | number> {
+  const path = stack.map((f) => (f.keys ? (f.key ?? '') : f.index));
+  if (last !== undefined) path[path.length - 1] = last;
+  return path;
+}
+
 /** The first repeated key or unpaired surrogate (in a key or a string value) in a JSON text, if any. */
 export function jsonTextProblem(text: string): JsonTextProblem | undefined {
   // One frame per open object or array: the keys seen so far (objects) and the current key, or the current index.
-  const stack: Array<{ keys?: Set<string>; key?: string; index: number }> = [];
-  const pathTo = (last?: string | number): Array<string | number> => {
-    const path = stack.map((f) => (f.keys ? (f.key ?? '') : f.index));
-    if (last !== undefined) path[path.length - 1] = last;
-    return path;
-  };
-  // The ledger verifier reads every line through here: strings are found with indexOf and taken as they stand when
-  // they hold no escape (the next backslash, kept as the scan moves on, is past their end), so one pass stays linear.
+  const stack: Frame[] = [];
+  // The ledger verifier reads every line through here: a string is read out of the text (sliced, or parsed when it
+  // holds an escape) only when it is a key or could hold an unpaired surrogate. Finding each string's end with
+  // indexOf instead of this loop made a checkpoint leaf page (200 KB) 40 times slower once V8 optimized the scan.
   const surrogates = MAYBE_SURROGATE.test(text);
   const length = text.length;
-  let backslash = text.indexOf('\\');
   let i = 0;
   while (i < length) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      if (backslash !== -1 && backslash <= i) backslash = text.indexOf('\\', i + 1);
-      let end = text.indexOf('"', i + 1);
-      let value: string;
-      if (backslash === -1 || backslash > end) {
-        if (end === -1) end = length;
-        value = text.slice(i + 1, end);
-      } else {
-        end = i + 1;
-        while (end < length && text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c /* \ */ ? 2 : 1;
-        value = JSON.parse(text.slice(i, end + 1)) as string;
+      const start = i;
+      let end = start + 1;
+      let escaped = false;
+      for (let d = text.charCodeAt(end); end < length && d !== 0x22; d = text.charCodeAt(end)) {
+        if (d === 0x5c /* \ */) {
+          escaped = true;
+          end += 2;
+        } else {
+          end += 1;
+        }
       }
       i = end + 1;
       const top = stack[stack.length - 1];
@@ -57,12 +65,14 @@ export function jsonTextProblem(text: string): JsonTextProblem | undefined {
         while (d === 0x20 || d === 0x09 || d === 0x0a || d === 0x0d) d = text.charCodeAt(++j);
         isKey = d === 0x3a /* : */;
       }
+      if (!isKey && !surrogates) continue;
+      const value = escaped ? (JSON.parse(text.slice(start, end + 1)) as string) : text.slice(start + 1, end);
       if (isKey) {
-        if (top!.keys!.has(value)) return { kind: 'duplicate_key', path: pathTo(value) };
+        if (top!.keys!.has(value)) return { kind: 'duplicate_key', path: pathTo(stack, value) };
         top!.keys!.add(value);
         top!.key = value;
       }
-      if (surrogates && UNPAIRED.test(value)) return { kind: 'unpaired_surrogate', path: isKey ? pathTo(value) : pathTo() };
+      if (surrogates && UNPAIRED.test(value)) return { kind: 'unpaired_surrogate', path: pathTo(stack, isKey ? value : undefined) };
       continue;
     }
     if (c === 0x7b /* { */) stack.push({ keys: new Set<string>(), index: 0 });
