@@ -109,7 +109,8 @@ export function exportItemKind(item: unknown): 'record' | 'checkpoint' | 'checkp
 
 /**
  * The progress after one more item. `item` is the item as JSON carries it (a parsed line, or the answer's item);
- * `text` stands in for a line that is not JSON. digest' = SHA-256(digest ‖ SHA-256(canonical JSON of the item)).
+ * `text` is its canonical JSON when the caller built it already, or stands in for a line that is not JSON.
+ * digest' = SHA-256(digest ‖ SHA-256(canonical JSON of the item)).
  */
 export function addExportItem(progress: ExportProgress, item: unknown, text?: string): ExportProgress {
   const canonical = text ?? canonicalize(item);

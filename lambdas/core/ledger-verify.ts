@@ -18,6 +18,7 @@ import {
   auditRecordSchema,
   canonicalSignedJson,
   GENESIS_HASH,
+  recordCanonicalJson,
   signatureValid,
   signedDigest,
   withoutSignature,
@@ -110,6 +111,8 @@ export const DEFAULT_MAX_CHECKPOINT_AGE_SECONDS = 900;
 interface RecordEntry {
   readonly line: number;
   readonly record: AuditRecord;
+  /** Its canonical JSON without `hash` and `signature`: what is hashed and signed. */
+  readonly signed: string;
   valid: boolean;
   covered: boolean;
 }
@@ -120,6 +123,14 @@ interface CheckpointEntry {
   valid: boolean;
   /** Its leaves, when the pages are complete and match the signed root. */
   leaves?: Leaf[];
+}
+
+/** A line between the header and the seal: its text, its JSON value (none when it is not JSON), its canonical JSON when already built. */
+interface ExportItemLine {
+  readonly line: number;
+  readonly text: string;
+  readonly value?: unknown;
+  canonical?: string;
 }
 
 const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -138,7 +149,7 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
   const unreadable = new Set<string>();
 
   /** The export's items (between the header and the seal): recomputed here as the server computed them. */
-  const itemLines: Array<{ line: number; text: string; value?: unknown }> = [];
+  const itemLines: ExportItemLine[] = [];
   let seal: { line: number; seal: ExportSeal } | undefined;
   let firstLine = true;
   let headerLine: unknown;
@@ -200,7 +211,8 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       seal = { line, seal: parsed.data };
       return;
     }
-    itemLines.push({ line, text, value });
+    const item: ExportItemLine = { line, text, value };
+    itemLines.push(item);
     if (type === 'checkpoint') {
       const parsed = checkpointSchema.safeParse(value);
       if (!parsed.success) return fail('checkpoint', parsed.error);
@@ -216,7 +228,10 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
     } else {
       const parsed = auditRecordSchema.safeParse(value);
       if (!parsed.success) return fail('record', parsed.error);
-      records.push({ line, record: parsed.data, valid: true, covered: false });
+      const { signed, full } = recordCanonicalJson(parsed.data);
+      records.push({ line, record: parsed.data, signed, valid: true, covered: false });
+      // The seal digests the line as read. zod's copy of `data` loses an own `__proto__` key, which the line keeps.
+      if (!Object.hasOwn((value as AuditRecord).data, '__proto__')) item.canonical = full;
     }
   });
 
@@ -289,11 +304,10 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
     for (const entry of list) {
       const { record, line } = entry;
       // Content and signature.
-      const unsigned = withoutSignature(record);
-      const canonical = canonicalSignedJson(unsigned);
+      const canonical = entry.signed;
       if (sha256Hex(canonical) !== record.hash) {
         entry.valid = false;
-        const signedAs = movedFrom(unsigned, record.hash, maxSeq);
+        const signedAs = movedFrom(withoutSignature(record), record.hash, maxSeq);
         findings.push(
           signedAs === undefined
             ? { kind: 'edited', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq}: its content does not match its hash` }
@@ -542,7 +556,7 @@ function sealFindings(
   { line, seal }: { line: number; seal: ExportSeal },
   header: ExportHeader | undefined,
   headerLine: unknown,
-  items: ReadonlyArray<{ line: number; text: string; value?: unknown }>,
+  items: readonly ExportItemLine[],
   checkpoints: readonly CheckpointEntry[],
   publicKey: KeyObject,
   findings: Finding[],
@@ -574,7 +588,7 @@ function sealFindings(
   }
   // What the server computed as it returned the items, computed again over the file's items.
   let actual: ExportProgress = startExport({ exportedAt: seal.exportedAt, since: seal.since, until: seal.until, head: seal.head });
-  for (const item of items) actual = addExportItem(actual, item.value, item.value === undefined ? item.text : undefined);
+  for (const item of items) actual = addExportItem(actual, item.value, item.canonical ?? (item.value === undefined ? item.text : undefined));
   const differs = (what: string, sealed: number, held: number, fewer: string) =>
     findings.push({
       kind: 'not_as_sealed',
