@@ -7,7 +7,7 @@
  * or window, lines added after the seal). Nothing here trusts the party that produced the export.
  */
 import type { KeyObject } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import * as z from 'zod';
 import { type Checkpoint, checkpointSchema, LEDGER_ORIGIN, type Leaf, type LeavesPage, leavesPageSchema, merkleRoot } from './checkpoint';
 import { addExportItem, EXPORT_FORMAT, type ExportProgress, type ExportSeal, exportSealSchema, sealProblem, startExport } from './export-seal';
@@ -133,7 +133,7 @@ interface ExportItemLine {
   canonical?: string;
 }
 
-const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+const sha256Hex = (text: string) => hash('sha256', text, 'hex');
 const key = (requestId: string, seq: number) => `${requestId}\u0000${seq}`;
 
 /** Verifies the lines of an export (blank lines are skipped). */

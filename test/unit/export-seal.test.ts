@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
@@ -86,6 +87,10 @@ describe('the seal statement', () => {
     expect(addExportItem(addExportItem(start, a), { ...b, actor: 'mallory' }).digest).not.toBe(ab.digest);
     // Key order and whitespace are not content: the canonical JSON is hashed.
     expect(addExportItem(addExportItem(start, JSON.parse(JSON.stringify(a))), Object.fromEntries(Object.entries(b).reverse())).digest).toBe(ab.digest);
+    // digest' = SHA-256(digest ‖ SHA-256(canonical JSON of the item)), from the empty export's digest.
+    const sha256 = (...parts: Array<string | Buffer>) => parts.reduce((h, p) => h.update(p), createHash('sha256')).digest();
+    const fold = (digest: string, item: object) => sha256(Buffer.from(digest, 'hex'), sha256(canonicalize(item)!)).toString('hex');
+    expect(ab.digest).toBe(fold(fold(EMPTY_EXPORT_DIGEST, a), b));
   });
 
   it('counts records, checkpoints, and the records newer than the head up to exportedAt', () => {
