@@ -97,7 +97,7 @@ const sha256 = (...parts: Array<string | Uint8Array>) => {
   return hash.digest();
 };
 
-/** digest ‖ SHA-256(item): what `addExportItem` hashes. */
+/** digest ‖ SHA-256(item): what `foldExportItem` hashes. */
 const FOLD = Buffer.alloc(64);
 
 /**
@@ -118,15 +118,28 @@ export function exportItemKind(item: unknown): 'record' | 'checkpoint' | 'checkp
 export function addExportItem(progress: ExportProgress, item: unknown, text?: string): ExportProgress {
   const canonical = text ?? canonicalize(item);
   if (canonical === undefined) throw new TypeError('export item cannot be canonicalized');
+  return foldExportItem(progress, item, exportItemDigest(canonical));
+}
+
+/**
+ * SHA-256 of an item's canonical JSON, as a 'binary' string (a char per byte): what `foldExportItem` folds in. A
+ * verifier takes it as it reads each line, so that it need not keep the line's parsed JSON until the seal.
+ */
+export function exportItemDigest(canonical: string): string {
+  return hash('sha256', canonical, 'binary');
+}
+
+/** `addExportItem` for an item whose `exportItemDigest` is known. */
+export function foldExportItem(progress: ExportProgress, item: unknown, itemDigest: string): ExportProgress {
   // Digests pass as strings through one scratch buffer: a verifier folds in every item of a ledger, and a Buffer
   // per digest cost more than the hashing.
   const before = progress.digest;
   let digest: string;
   if (before.length === 64 && FOLD.write(before, 0, 'hex') === 32) {
-    FOLD.write(hash('sha256', canonical, 'binary'), 32, 'binary');
+    FOLD.write(itemDigest, 32, 'binary');
     digest = hash('sha256', FOLD, 'hex');
   } else {
-    digest = sha256(Buffer.from(before, 'hex'), sha256(canonical)).toString('hex'); // not 32 bytes of hex: as ever
+    digest = sha256(Buffer.from(before, 'hex'), Buffer.from(itemDigest, 'binary')).toString('hex'); // not 32 bytes of hex: as ever
   }
   const kind = exportItemKind(item);
   const at = (item as { at?: unknown } | null)?.at;

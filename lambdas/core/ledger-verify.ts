@@ -8,9 +8,20 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { hash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import * as z from 'zod';
 import { type Checkpoint, checkpointSchema, LEDGER_ORIGIN, type Leaf, type LeavesPage, leavesPageSchema, merkleRoot } from './checkpoint';
-import { addExportItem, EXPORT_FORMAT, type ExportProgress, type ExportSeal, exportSealSchema, sealProblem, startExport } from './export-seal';
+import {
+  addExportItem,
+  EXPORT_FORMAT,
+  type ExportProgress,
+  type ExportSeal,
+  exportItemDigest,
+  exportSealSchema,
+  foldExportItem,
+  sealProblem,
+  startExport,
+} from './export-seal';
 import { jsonTextProblem } from './json-keys';
 import {
   type AuditRecord,
@@ -113,6 +124,8 @@ interface RecordEntry {
   readonly record: AuditRecord;
   /** Its canonical JSON without `hash` and `signature`: what is hashed and signed. */
   readonly signed: string;
+  /** Whether SHA-256 of `signed` is its `hash`. */
+  readonly hashMatches: boolean;
   valid: boolean;
   covered: boolean;
 }
@@ -125,12 +138,15 @@ interface CheckpointEntry {
   leaves?: Leaf[];
 }
 
-/** A line between the header and the seal: its text, its JSON value (none when it is not JSON), its canonical JSON when already built. */
+/**
+ * A line between the header and the seal: its text, and its JSON value (none when it is not JSON), or once read, its
+ * schema's parsed copy and its `exportItemDigest`.
+ */
 interface ExportItemLine {
   readonly line: number;
   readonly text: string;
-  readonly value?: unknown;
-  canonical?: string;
+  value?: unknown;
+  digest?: string;
 }
 
 const sha256Hex = (text: string) => hash('sha256', text, 'hex');
@@ -153,6 +169,19 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
   let seal: { line: number; seal: ExportSeal } | undefined;
   let firstLine = true;
   let headerLine: unknown;
+
+  const malformed = (line: number, value: unknown, type: unknown, what: string, error: z.ZodError) => {
+    const { requestId, seq } = (value ?? {}) as { requestId?: unknown; seq?: unknown };
+    const named = typeof requestId === 'string' && typeof seq === 'number' ? { requestId, seq } : {};
+    if (named.requestId && type !== 'checkpoint' && type !== 'checkpoint_leaves') unreadable.add(key(named.requestId, named.seq!));
+    const issue = error.issues[0];
+    findings.push({
+      kind: 'malformed',
+      line,
+      ...named,
+      message: `line ${line}: not a valid ${what} (${issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'invalid'})`,
+    });
+  };
 
   lines.forEach((text, index) => {
     const line = index + 1;
@@ -181,18 +210,6 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       return;
     }
     const type = (value as { type?: unknown } | null)?.type;
-    const fail = (what: string, error: z.ZodError) => {
-      const { requestId, seq } = (value ?? {}) as { requestId?: unknown; seq?: unknown };
-      const named = typeof requestId === 'string' && typeof seq === 'number' ? { requestId, seq } : {};
-      if (named.requestId && type !== 'checkpoint' && type !== 'checkpoint_leaves') unreadable.add(key(named.requestId, named.seq!));
-      const issue = error.issues[0];
-      findings.push({
-        kind: 'malformed',
-        line,
-        ...named,
-        message: `line ${line}: not a valid ${what} (${issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'invalid'})`,
-      });
-    };
     if (type === 'export') {
       if (!first) {
         findings.push({ kind: 'malformed', line, message: `line ${line}: an export header may only be the first line` });
@@ -202,37 +219,47 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       const parsed = exportHeaderSchema.safeParse(value);
       // An unsealed format is reported once, as unsealed, below.
       if (parsed.success) header = parsed.data;
-      else if ((value as { format?: unknown }).format === EXPORT_FORMAT) fail('export header', parsed.error);
+      else if ((value as { format?: unknown }).format === EXPORT_FORMAT) malformed(line, value, type, 'export header', parsed.error);
       return;
     }
     if (type === 'export_seal') {
       const parsed = exportSealSchema.safeParse(value);
-      if (!parsed.success) return fail('export seal', parsed.error);
+      if (!parsed.success) return malformed(line, value, type, 'export seal', parsed.error);
       seal = { line, seal: parsed.data };
       return;
     }
     const item: ExportItemLine = { line, text, value };
     itemLines.push(item);
+    let canonical: string | undefined;
     if (type === 'checkpoint') {
       const parsed = checkpointSchema.safeParse(value);
-      if (!parsed.success) return fail('checkpoint', parsed.error);
+      if (!parsed.success) return malformed(line, value, type, 'checkpoint', parsed.error);
       checkpoints.push({ line, checkpoint: parsed.data, valid: true });
+      item.value = parsed.data;
     } else if (type === 'checkpoint_leaves') {
       const parsed = leavesPageSchema.safeParse(value);
-      if (!parsed.success) return fail('checkpoint leaf page', parsed.error);
+      if (!parsed.success) return malformed(line, value, type, 'checkpoint leaf page', parsed.error);
       pages.push({ line, page: parsed.data });
+      item.value = parsed.data;
     } else if (type === CERTIFICATE_TYPE) {
       const parsed = signingCertificateSchema.safeParse(value);
-      if (!parsed.success) return fail('signing certificate', parsed.error);
+      if (!parsed.success) return malformed(line, value, type, 'signing certificate', parsed.error);
       certificates.push({ line, certificate: parsed.data });
+      item.value = parsed.data;
     } else {
       const parsed = auditRecordSchema.safeParse(value);
-      if (!parsed.success) return fail('record', parsed.error);
-      const { signed, full } = recordCanonicalJson(parsed.data);
-      records.push({ line, record: parsed.data, signed, valid: true, covered: false });
-      // The seal digests the line as read. zod's copy of `data` loses an own `__proto__` key, which the line keeps.
-      if (!Object.hasOwn((value as AuditRecord).data, '__proto__')) item.canonical = full;
+      if (!parsed.success) return malformed(line, value, type, 'record', parsed.error);
+      const record = parsed.data;
+      const { signed, full } = recordCanonicalJson(record);
+      records.push({ line, record, signed, hashMatches: sha256Hex(signed) === record.hash, valid: true, covered: false });
+      // zod's copy of `data` loses an own `__proto__` key, which the line keeps (and the seal digests the line as read).
+      if (Object.hasOwn((value as AuditRecord).data, '__proto__')) return;
+      canonical = full;
+      item.value = record;
     }
+    // The seal's digest of the item, taken now: the line's own parsed JSON then need not be kept until the seal (its
+    // parsed copy stands in for it, with the same type and time). Keeping both cost more than parsing.
+    item.digest = exportItemDigest(canonical ?? canonicalize(value)!);
   });
 
   // The seal: signed by the ledger key, the header its own, the items exactly those it was made over.
@@ -305,7 +332,7 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       const { record, line } = entry;
       // Content and signature.
       const canonical = entry.signed;
-      if (sha256Hex(canonical) !== record.hash) {
+      if (!entry.hashMatches) {
         entry.valid = false;
         const signedAs = movedFrom(withoutSignature(record), record.hash, maxSeq);
         findings.push(
@@ -588,7 +615,12 @@ function sealFindings(
   }
   // What the server computed as it returned the items, computed again over the file's items.
   let actual: ExportProgress = startExport({ exportedAt: seal.exportedAt, since: seal.since, until: seal.until, head: seal.head });
-  for (const item of items) actual = addExportItem(actual, item.value, item.canonical ?? (item.value === undefined ? item.text : undefined));
+  for (const item of items) {
+    actual =
+      item.digest === undefined
+        ? addExportItem(actual, item.value, item.value === undefined ? item.text : undefined)
+        : foldExportItem(actual, item.value, item.digest);
+  }
   const differs = (what: string, sealed: number, held: number, fewer: string) =>
     findings.push({
       kind: 'not_as_sealed',
