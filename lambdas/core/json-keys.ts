@@ -15,6 +15,8 @@ export interface JsonTextProblem {
 }
 
 const UNPAIRED = /\p{Cs}/u;
+/** The rest of a string that holds no escape, to its closing quote. */
+const PLAIN_STRING = /[^"\\]*"/y;
 /** Where a text could hold an unpaired surrogate at all: a raw surrogate, or an escape of one. */
 const MAYBE_SURROGATE = /[\ud800-\udfff]|\\u[dD]/;
 
@@ -36,8 +38,8 @@ export function jsonTextProblem(text: string): JsonTextProblem | undefined {
   // One frame per open object or array: the keys seen so far (objects) and the current key, or the current index.
   const stack: Frame[] = [];
   // The ledger verifier reads every line through here: a string is read out of the text (sliced, or parsed when it
-  // holds an escape) only when it is a key or could hold an unpaired surrogate. Finding each string's end with
-  // indexOf instead of this loop made a checkpoint leaf page (200 KB) 40 times slower once V8 optimized the scan.
+  // holds an escape) only when it is a key or could hold an unpaired surrogate. (Finding each string's end with
+  // indexOf made a checkpoint leaf page, 200 KB, 40 times slower once V8 optimized the scan.)
   const surrogates = MAYBE_SURROGATE.test(text);
   const length = text.length;
   let i = 0;
@@ -45,15 +47,16 @@ export function jsonTextProblem(text: string): JsonTextProblem | undefined {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
       const start = i;
-      let end = start + 1;
+      // A string without an escape ends at the next quote: a sticky regex finds it faster than a loop over its chars.
+      PLAIN_STRING.lastIndex = start + 1;
+      let end: number;
       let escaped = false;
-      for (let d = text.charCodeAt(end); end < length && d !== 0x22; d = text.charCodeAt(end)) {
-        if (d === 0x5c /* \ */) {
-          escaped = true;
-          end += 2;
-        } else {
-          end += 1;
-        }
+      if (PLAIN_STRING.test(text)) {
+        end = PLAIN_STRING.lastIndex - 1;
+      } else {
+        escaped = true;
+        end = start + 1;
+        for (let d = text.charCodeAt(end); end < length && d !== 0x22; d = text.charCodeAt(end)) end += d === 0x5c /* \ */ ? 2 : 1;
       }
       i = end + 1;
       const top = stack[stack.length - 1];
