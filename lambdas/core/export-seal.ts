@@ -131,27 +131,41 @@ export function exportItemDigest(canonical: string): string {
 
 /** `addExportItem` for an item whose `exportItemDigest` is known. */
 export function foldExportItem(progress: ExportProgress, item: unknown, itemDigest: string): ExportProgress {
-  // Digests pass as strings through one scratch buffer: a verifier folds in every item of a ledger, and a Buffer
-  // per digest cost more than the hashing.
-  const before = progress.digest;
-  let digest: string;
-  if (before.length === 64 && FOLD.write(before, 0, 'hex') === 32) {
-    FOLD.write(itemDigest, 32, 'binary');
-    digest = hash('sha256', FOLD, 'hex');
-  } else {
-    digest = sha256(Buffer.from(before, 'hex'), Buffer.from(itemDigest, 'binary')).toString('hex'); // not 32 bytes of hex: as ever
+  return foldExportItems(progress, [{ item, digest: itemDigest }]);
+}
+
+/** `foldExportItem` over many items in order: the progress after all of them. */
+export function foldExportItems(progress: ExportProgress, items: Iterable<{ readonly item: unknown; readonly digest: string }>): ExportProgress {
+  // The running digest stays in one scratch buffer, as bytes, from item to item: a verifier folds in every item of a
+  // ledger, and a Buffer, a hex string or a progress object per item cost more than the hashing.
+  let { digest, items: count, records, checkpoints, tail } = progress;
+  let inFold = digest.length === 64 && FOLD.write(digest, 0, 'hex') === 32;
+  const before = count;
+  for (const { item, digest: itemDigest } of items) {
+    if (inFold) {
+      FOLD.write(itemDigest, 32, 'binary');
+      hashInto(FOLD, FOLD);
+    } else {
+      digest = sha256(Buffer.from(digest, 'hex'), Buffer.from(itemDigest, 'binary')).toString('hex'); // not 32 bytes of hex: as ever
+      inFold = FOLD.write(digest, 0, 'hex') === 32;
+    }
+    const kind = exportItemKind(item);
+    const at = (item as { at?: unknown } | null)?.at;
+    count += 1;
+    if (kind === 'record') {
+      records += 1;
+      if (typeof at === 'string' && at <= progress.exportedAt && (progress.head === null || at > progress.head.until)) tail += 1;
+    } else if (kind === 'checkpoint') {
+      checkpoints += 1;
+    }
   }
-  const kind = exportItemKind(item);
-  const at = (item as { at?: unknown } | null)?.at;
-  const newer = kind === 'record' && typeof at === 'string' && at <= progress.exportedAt && (progress.head === null || at > progress.head.until);
-  return {
-    ...progress,
-    items: progress.items + 1,
-    records: progress.records + (kind === 'record' ? 1 : 0),
-    checkpoints: progress.checkpoints + (kind === 'checkpoint' ? 1 : 0),
-    tail: progress.tail + (newer ? 1 : 0),
-    digest,
-  };
+  if (inFold && count > before) digest = FOLD.toString('hex', 0, 32);
+  return { ...progress, items: count, records, checkpoints, tail, digest };
+}
+
+/** SHA-256 of `from` written over the first 32 bytes of `to`. */
+function hashInto(from: Buffer, to: Buffer): void {
+  to.write(hash('sha256', from, 'binary'), 0, 'binary');
 }
 
 export function unsignedSeal(progress: ExportProgress, keyId: string): UnsignedExportSeal {

@@ -12,13 +12,12 @@ import canonicalize from 'canonicalize';
 import * as z from 'zod';
 import { type Checkpoint, checkpointSchema, LEDGER_ORIGIN, type Leaf, type LeavesPage, leavesPageSchema, merkleRoot } from './checkpoint';
 import {
-  addExportItem,
   EXPORT_FORMAT,
   type ExportProgress,
   type ExportSeal,
   exportItemDigest,
   exportSealSchema,
-  foldExportItem,
+  foldExportItems,
   sealProblem,
   startExport,
 } from './export-seal';
@@ -614,13 +613,13 @@ function sealFindings(
     }
   }
   // What the server computed as it returned the items, computed again over the file's items.
-  let actual: ExportProgress = startExport({ exportedAt: seal.exportedAt, since: seal.since, until: seal.until, head: seal.head });
-  for (const item of items) {
-    actual =
-      item.digest === undefined
-        ? addExportItem(actual, item.value, item.value === undefined ? item.text : undefined)
-        : foldExportItem(actual, item.value, item.digest);
-  }
+  const actual: ExportProgress = foldExportItems(
+    startExport({ exportedAt: seal.exportedAt, since: seal.since, until: seal.until, head: seal.head }),
+    items.map((item) => ({
+      item: item.value,
+      digest: item.digest ?? exportItemDigest(item.value === undefined ? item.text : canonicalize(item.value)!),
+    })),
+  );
   const differs = (what: string, sealed: number, held: number, fewer: string) =>
     findings.push({
       kind: 'not_as_sealed',
