@@ -127,13 +127,15 @@ export function withoutSignature(record: AuditRecord): UnsignedRecord {
 }
 
 /**
- * Whether `signature` (base64 DER) is the ledger key's signature over the entry whose canonical JSON is given.
+ * Whether `signature` (base64 DER) is the ledger key's signature over the entry whose canonical JSON (or its UTF-8
+ * bytes) is given.
  * KMS signed SHA-256(canonical JSON) as a DIGEST, which is exactly ECDSA_SHA_256 over the canonical JSON itself,
  * so OpenSSL verifies it natively (about 40 times the rate of a pure-JS verify). OpenSSL, like KMS, accepts high S.
  */
-export function signatureValid(signature: string, canonicalJson: string, publicKey: KeyObject): boolean {
+export function signatureValid(signature: string, canonicalJson: string | Uint8Array, publicKey: KeyObject): boolean {
   try {
-    return verify('sha256', Buffer.from(canonicalJson, 'utf8'), publicKey, Buffer.from(signature, 'base64'));
+    const message = typeof canonicalJson === 'string' ? Buffer.from(canonicalJson, 'utf8') : canonicalJson;
+    return verify('sha256', message, publicKey, Buffer.from(signature, 'base64'));
   } catch {
     return false; // malformed DER
   }

@@ -31,7 +31,7 @@ import {
   recordCanonicalJson,
   signatureValid,
   signedDigest,
-  withoutSignature,
+  type UnsignedRecord,
 } from './ledger-record';
 import { CERTIFICATE_TYPE, certificateProblem, recordKeys, type SigningCertificate, signingCertificateSchema } from './signing-certificate';
 
@@ -118,11 +118,17 @@ export interface LedgerReport {
 
 export const DEFAULT_MAX_CHECKPOINT_AGE_SECONDS = 900;
 
+type ChainFields = Omit<AuditRecord, 'data' | 'actor'>;
+
 interface RecordEntry {
   readonly line: number;
-  readonly record: AuditRecord;
-  /** Its canonical JSON without `hash` and `signature`: what is hashed and signed. */
-  readonly signed: string;
+  /** Its fields but `data` and `actor`, which its canonical JSON holds. */
+  readonly record: ChainFields;
+  /**
+   * Its canonical JSON without `hash` and `signature`: what is hashed and signed. As UTF-8 bytes, outside the JS
+   * heap: every record is kept until the signatures are checked, and the collector copies what the heap keeps.
+   */
+  readonly signed: Buffer;
   /** Whether SHA-256 of `signed` is its `hash`. */
   readonly hashMatches: boolean;
   valid: boolean;
@@ -148,7 +154,7 @@ interface ExportItemLine {
   digest?: string;
 }
 
-const sha256Hex = (text: string) => hash('sha256', text, 'hex');
+const sha256Hex = (data: string | Uint8Array) => hash('sha256', data, 'hex');
 const key = (requestId: string, seq: number) => `${requestId}\u0000${seq}`;
 
 /** Verifies the lines of an export (blank lines are skipped). */
@@ -248,9 +254,10 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
     } else {
       const parsed = auditRecordSchema.safeParse(value);
       if (!parsed.success) return malformed(line, value, type, 'record', parsed.error);
-      const record = parsed.data;
-      const { signed, full } = recordCanonicalJson(record);
-      records.push({ line, record, signed, hashMatches: sha256Hex(signed) === record.hash, valid: true, covered: false });
+      const { data: _data, actor: _actor, ...record } = parsed.data;
+      const { signed, full } = recordCanonicalJson(parsed.data);
+      const bytes = Buffer.from(signed, 'utf8');
+      records.push({ line, record, signed: bytes, hashMatches: sha256Hex(bytes) === record.hash, valid: true, covered: false });
       // zod's copy of `data` loses an own `__proto__` key, which the line keeps (and the seal digests the line as read).
       if (Object.hasOwn((value as AuditRecord).data, '__proto__')) return;
       canonical = full;
@@ -336,7 +343,7 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       const canonical = entry.signed;
       if (!entry.hashMatches) {
         entry.valid = false;
-        const signedAs = movedFrom(withoutSignature(record), record.hash, maxSeq);
+        const signedAs = movedFrom(JSON.parse(entry.signed.toString('utf8')) as UnsignedRecord, record.hash, maxSeq);
         findings.push(
           signedAs === undefined
             ? { kind: 'edited', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq}: its content does not match its hash` }
@@ -568,7 +575,7 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
 }
 
 /** The seq a record whose hash does not match was signed as, when only its place in the chain changed. */
-function movedFrom(unsigned: Omit<AuditRecord, 'hash' | 'signature'>, hash: string, maxSeq: number): number | undefined {
+function movedFrom(unsigned: UnsignedRecord, hash: string, maxSeq: number): number | undefined {
   for (let seq = 1; seq <= maxSeq + 1; seq++) {
     if (seq !== unsigned.seq && signedDigest({ ...unsigned, seq }).toString('hex') === hash) return seq;
   }
