@@ -175,6 +175,7 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
   let firstLine = true;
   let headerLine: unknown;
 
+  // A line the schema refuses: one function for the file, not a closure made per line.
   const malformed = (line: number, value: unknown, type: unknown, what: string, error: z.ZodError) => {
     const { requestId, seq } = (value ?? {}) as { requestId?: unknown; seq?: unknown };
     const named = typeof requestId === 'string' && typeof seq === 'number' ? { requestId, seq } : {};
@@ -343,6 +344,7 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       const canonical = entry.signed;
       if (!entry.hashMatches) {
         entry.valid = false;
+        // Its canonical JSON without hash and signature is the record unsigned, `data` and all.
         const signedAs = movedFrom(JSON.parse(entry.signed.toString('utf8')) as UnsignedRecord, record.hash, maxSeq);
         findings.push(
           signedAs === undefined
