@@ -15,7 +15,7 @@
  * which neither of those can hold) and then canonical JSON, each with its own domain, so no signature of one kind
  * can pass for another.
  */
-import { createHash, type KeyObject, verify } from 'node:crypto';
+import { createHash, hash, type KeyObject, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { canonicalSignedJson } from './ledger-record';
 import * as z from './zod';
@@ -97,6 +97,9 @@ const sha256 = (...parts: Array<string | Uint8Array>) => {
   return hash.digest();
 };
 
+/** digest ‖ SHA-256(item): what `foldExportItem` hashes. */
+const FOLD = Buffer.alloc(64);
+
 /**
  * What an item is, by its `type`, as the verifier reads it (anything else is taken for a record). Signing
  * certificates, like leaf pages, count as items only.
@@ -109,23 +112,60 @@ export function exportItemKind(item: unknown): 'record' | 'checkpoint' | 'checkp
 
 /**
  * The progress after one more item. `item` is the item as JSON carries it (a parsed line, or the answer's item);
- * `text` stands in for a line that is not JSON. digest' = SHA-256(digest ‖ SHA-256(canonical JSON of the item)).
+ * `text` is its canonical JSON when the caller built it already, or stands in for a line that is not JSON.
+ * digest' = SHA-256(digest ‖ SHA-256(canonical JSON of the item)).
  */
 export function addExportItem(progress: ExportProgress, item: unknown, text?: string): ExportProgress {
   const canonical = text ?? canonicalize(item);
   if (canonical === undefined) throw new TypeError('export item cannot be canonicalized');
-  const digest = sha256(Buffer.from(progress.digest, 'hex'), sha256(canonical)).toString('hex');
-  const kind = exportItemKind(item);
-  const at = (item as { at?: unknown } | null)?.at;
-  const newer = kind === 'record' && typeof at === 'string' && at <= progress.exportedAt && (progress.head === null || at > progress.head.until);
-  return {
-    ...progress,
-    items: progress.items + 1,
-    records: progress.records + (kind === 'record' ? 1 : 0),
-    checkpoints: progress.checkpoints + (kind === 'checkpoint' ? 1 : 0),
-    tail: progress.tail + (newer ? 1 : 0),
-    digest,
-  };
+  return foldExportItem(progress, item, exportItemDigest(canonical));
+}
+
+/**
+ * SHA-256 of an item's canonical JSON, as a 'binary' string (a char per byte): what `foldExportItem` folds in. A
+ * verifier takes it as it reads each line, so that it need not keep the line's parsed JSON until the seal.
+ */
+export function exportItemDigest(canonical: string): string {
+  return hash('sha256', canonical, 'binary');
+}
+
+/** `addExportItem` for an item whose `exportItemDigest` is known. */
+export function foldExportItem(progress: ExportProgress, item: unknown, itemDigest: string): ExportProgress {
+  return foldExportItems(progress, [{ item, digest: itemDigest }]);
+}
+
+/** `foldExportItem` over many items in order: the progress after all of them. */
+export function foldExportItems(progress: ExportProgress, items: Iterable<{ readonly item: unknown; readonly digest: string }>): ExportProgress {
+  // The running digest stays in one scratch buffer, as bytes, from item to item: a verifier folds in every item of a
+  // ledger, and a Buffer, a hex string or a progress object per item cost more than the hashing.
+  let { digest, items: count, records, checkpoints, tail } = progress;
+  let inFold = digest.length === 64 && FOLD.write(digest, 0, 'hex') === 32;
+  const before = count;
+  for (const { item, digest: itemDigest } of items) {
+    if (inFold) {
+      FOLD.write(itemDigest, 32, 'binary');
+      hashInto(FOLD, FOLD);
+    } else {
+      digest = sha256(Buffer.from(digest, 'hex'), Buffer.from(itemDigest, 'binary')).toString('hex'); // not 32 bytes of hex: as ever
+      inFold = FOLD.write(digest, 0, 'hex') === 32;
+    }
+    const kind = exportItemKind(item);
+    const at = (item as { at?: unknown } | null)?.at;
+    count += 1;
+    if (kind === 'record') {
+      records += 1;
+      if (typeof at === 'string' && at <= progress.exportedAt && (progress.head === null || at > progress.head.until)) tail += 1;
+    } else if (kind === 'checkpoint') {
+      checkpoints += 1;
+    }
+  }
+  if (inFold && count > before) digest = FOLD.toString('hex', 0, 32);
+  return { ...progress, items: count, records, checkpoints, tail, digest };
+}
+
+/** SHA-256 of `from` written over the first 32 bytes of `to`. */
+function hashInto(from: Buffer, to: Buffer): void {
+  to.write(hash('sha256', from, 'binary'), 0, 'binary');
 }
 
 export function unsignedSeal(progress: ExportProgress, keyId: string): UnsignedExportSeal {

@@ -52,6 +52,30 @@ export function canonicalSignedJson(signed: object): string {
   return json;
 }
 
+/** The fields `recordCanonicalJson` spells out. */
+type RecordField = 'actor' | 'at' | 'data' | 'hash' | 'keyId' | 'prevHash' | 'requestId' | 'seq' | 'signature' | 'type';
+/** An AuditRecord while the schema's fields are exactly those (else never: a field added there must be spelled too). */
+type SpelledRecord = [RecordField] extends [keyof AuditRecord] ? ([keyof AuditRecord] extends [RecordField] ? AuditRecord : never) : never;
+
+/**
+ * A record's canonical JSON without `hash` and `signature` (what is hashed and signed: `canonicalSignedJson`) and
+ * with them (`canonicalize` of the whole record: what an export's seal digests), built together. A record's keys
+ * are fixed, so they are spelled here in sorted order and only `data` goes through the canonicalizer: a verifier
+ * reads every record of a ledger, and canonicalizing it twice whole cost more than hashing it.
+ */
+export function recordCanonicalJson(record: SpelledRecord): { signed: string; full: string } {
+  const text = JSON.stringify;
+  const data = canonicalize(record.data);
+  if (data === undefined) throw new TypeError('ledger entry cannot be canonicalized');
+  const head = `{"actor":${text(record.actor)},"at":${text(record.at)},"data":${data}`;
+  const middle = `,"keyId":${text(record.keyId)},"prevHash":${text(record.prevHash)},"requestId":${text(record.requestId)},"seq":${text(record.seq)}`;
+  const tail = `,"type":${text(record.type)}}`;
+  return {
+    signed: head + middle + tail,
+    full: `${head},"hash":${text(record.hash)}${middle},"signature":${text(record.signature)}${tail}`,
+  };
+}
+
 export function canonicalRecordJson(unsigned: UnsignedRecord): string {
   return canonicalSignedJson(unsigned);
 }
@@ -103,13 +127,15 @@ export function withoutSignature(record: AuditRecord): UnsignedRecord {
 }
 
 /**
- * Whether `signature` (base64 DER) is the ledger key's signature over the entry whose canonical JSON is given.
+ * Whether `signature` (base64 DER) is the ledger key's signature over the entry whose canonical JSON (or its UTF-8
+ * bytes) is given.
  * KMS signed SHA-256(canonical JSON) as a DIGEST, which is exactly ECDSA_SHA_256 over the canonical JSON itself,
  * so OpenSSL verifies it natively (about 40 times the rate of a pure-JS verify). OpenSSL, like KMS, accepts high S.
  */
-export function signatureValid(signature: string, canonicalJson: string, publicKey: KeyObject): boolean {
+export function signatureValid(signature: string, canonicalJson: string | Uint8Array, publicKey: KeyObject): boolean {
   try {
-    return verify('sha256', Buffer.from(canonicalJson, 'utf8'), publicKey, Buffer.from(signature, 'base64'));
+    const message = typeof canonicalJson === 'string' ? Buffer.from(canonicalJson, 'utf8') : canonicalJson;
+    return verify('sha256', message, publicKey, Buffer.from(signature, 'base64'));
   } catch {
     return false; // malformed DER
   }

@@ -7,9 +7,19 @@
  * or window, lines added after the seal). Nothing here trusts the party that produced the export.
  */
 import type { KeyObject } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 import { type Checkpoint, checkpointSchema, LEDGER_ORIGIN, type Leaf, type LeavesPage, leavesPageSchema, merkleRoot } from './checkpoint';
-import { addExportItem, EXPORT_FORMAT, type ExportProgress, type ExportSeal, exportSealSchema, sealProblem, startExport } from './export-seal';
+import {
+  EXPORT_FORMAT,
+  type ExportProgress,
+  type ExportSeal,
+  exportItemDigest,
+  exportSealSchema,
+  foldExportItems,
+  sealProblem,
+  startExport,
+} from './export-seal';
 import { jsonTextProblem } from './json-keys';
 import {
   type AuditRecord,
@@ -17,9 +27,10 @@ import {
   auditRecordSchema,
   canonicalSignedJson,
   GENESIS_HASH,
+  recordCanonicalJson,
   signatureValid,
   signedDigest,
-  withoutSignature,
+  type UnsignedRecord,
 } from './ledger-record';
 import { CERTIFICATE_TYPE, certificateProblem, recordKeys, type SigningCertificate, signingCertificateSchema } from './signing-certificate';
 import * as z from './zod';
@@ -107,9 +118,19 @@ export interface LedgerReport {
 
 export const DEFAULT_MAX_CHECKPOINT_AGE_SECONDS = 900;
 
+type ChainFields = Omit<AuditRecord, 'data' | 'actor'>;
+
 interface RecordEntry {
   readonly line: number;
-  readonly record: AuditRecord;
+  /** Its fields but `data` and `actor`, which its canonical JSON holds. */
+  readonly record: ChainFields;
+  /**
+   * Its canonical JSON without `hash` and `signature`: what is hashed and signed. As UTF-8 bytes, outside the JS
+   * heap: every record is kept until the signatures are checked, and the collector copies what the heap keeps.
+   */
+  readonly signed: Buffer;
+  /** Whether SHA-256 of `signed` is its `hash`. */
+  readonly hashMatches: boolean;
   valid: boolean;
   covered: boolean;
 }
@@ -122,7 +143,18 @@ interface CheckpointEntry {
   leaves?: Leaf[];
 }
 
-const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+/**
+ * A line between the header and the seal: its text, and its JSON value (none when it is not JSON), or once read, its
+ * schema's parsed copy and its `exportItemDigest`.
+ */
+interface ExportItemLine {
+  readonly line: number;
+  readonly text: string;
+  value?: unknown;
+  digest?: string;
+}
+
+const sha256Hex = (data: string | Uint8Array) => hash('sha256', data, 'hex');
 const key = (requestId: string, seq: number) => `${requestId}\u0000${seq}`;
 
 /** Verifies the lines of an export (blank lines are skipped). */
@@ -138,10 +170,24 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
   const unreadable = new Set<string>();
 
   /** The export's items (between the header and the seal): recomputed here as the server computed them. */
-  const itemLines: Array<{ line: number; text: string; value?: unknown }> = [];
+  const itemLines: ExportItemLine[] = [];
   let seal: { line: number; seal: ExportSeal } | undefined;
   let firstLine = true;
   let headerLine: unknown;
+
+  // A line the schema refuses: one function for the file, not a closure made per line.
+  const malformed = (line: number, value: unknown, type: unknown, what: string, error: z.core.$ZodError) => {
+    const { requestId, seq } = (value ?? {}) as { requestId?: unknown; seq?: unknown };
+    const named = typeof requestId === 'string' && typeof seq === 'number' ? { requestId, seq } : {};
+    if (named.requestId && type !== 'checkpoint' && type !== 'checkpoint_leaves') unreadable.add(key(named.requestId, named.seq!));
+    const issue = error.issues[0];
+    findings.push({
+      kind: 'malformed',
+      line,
+      ...named,
+      message: `line ${line}: not a valid ${what} (${issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'invalid'})`,
+    });
+  };
 
   lines.forEach((text, index) => {
     const line = index + 1;
@@ -170,18 +216,6 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       return;
     }
     const type = (value as { type?: unknown } | null)?.type;
-    const fail = (what: string, error: z.core.$ZodError) => {
-      const { requestId, seq } = (value ?? {}) as { requestId?: unknown; seq?: unknown };
-      const named = typeof requestId === 'string' && typeof seq === 'number' ? { requestId, seq } : {};
-      if (named.requestId && type !== 'checkpoint' && type !== 'checkpoint_leaves') unreadable.add(key(named.requestId, named.seq!));
-      const issue = error.issues[0];
-      findings.push({
-        kind: 'malformed',
-        line,
-        ...named,
-        message: `line ${line}: not a valid ${what} (${issue ? `${issue.path.join('.') || 'value'}: ${issue.message}` : 'invalid'})`,
-      });
-    };
     if (type === 'export') {
       if (!first) {
         findings.push({ kind: 'malformed', line, message: `line ${line}: an export header may only be the first line` });
@@ -191,33 +225,48 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       const parsed = exportHeaderSchema.safeParse(value);
       // An unsealed format is reported once, as unsealed, below.
       if (parsed.success) header = parsed.data;
-      else if ((value as { format?: unknown }).format === EXPORT_FORMAT) fail('export header', parsed.error);
+      else if ((value as { format?: unknown }).format === EXPORT_FORMAT) malformed(line, value, type, 'export header', parsed.error);
       return;
     }
     if (type === 'export_seal') {
       const parsed = exportSealSchema.safeParse(value);
-      if (!parsed.success) return fail('export seal', parsed.error);
+      if (!parsed.success) return malformed(line, value, type, 'export seal', parsed.error);
       seal = { line, seal: parsed.data };
       return;
     }
-    itemLines.push({ line, text, value });
+    const item: ExportItemLine = { line, text, value };
+    itemLines.push(item);
+    let canonical: string | undefined;
     if (type === 'checkpoint') {
       const parsed = checkpointSchema.safeParse(value);
-      if (!parsed.success) return fail('checkpoint', parsed.error);
+      if (!parsed.success) return malformed(line, value, type, 'checkpoint', parsed.error);
       checkpoints.push({ line, checkpoint: parsed.data, valid: true });
+      item.value = parsed.data;
     } else if (type === 'checkpoint_leaves') {
       const parsed = leavesPageSchema.safeParse(value);
-      if (!parsed.success) return fail('checkpoint leaf page', parsed.error);
+      if (!parsed.success) return malformed(line, value, type, 'checkpoint leaf page', parsed.error);
       pages.push({ line, page: parsed.data });
+      item.value = parsed.data;
     } else if (type === CERTIFICATE_TYPE) {
       const parsed = signingCertificateSchema.safeParse(value);
-      if (!parsed.success) return fail('signing certificate', parsed.error);
+      if (!parsed.success) return malformed(line, value, type, 'signing certificate', parsed.error);
       certificates.push({ line, certificate: parsed.data });
+      item.value = parsed.data;
     } else {
       const parsed = auditRecordSchema.safeParse(value);
-      if (!parsed.success) return fail('record', parsed.error);
-      records.push({ line, record: parsed.data, valid: true, covered: false });
+      if (!parsed.success) return malformed(line, value, type, 'record', parsed.error);
+      const { data: _data, actor: _actor, ...record } = parsed.data;
+      const { signed, full } = recordCanonicalJson(parsed.data);
+      const bytes = Buffer.from(signed, 'utf8');
+      records.push({ line, record, signed: bytes, hashMatches: sha256Hex(bytes) === record.hash, valid: true, covered: false });
+      // zod's copy of `data` loses an own `__proto__` key, which the line keeps (and the seal digests the line as read).
+      if (Object.hasOwn((value as AuditRecord).data, '__proto__')) return;
+      canonical = full;
+      item.value = record;
     }
+    // The seal's digest of the item, taken now: the line's own parsed JSON then need not be kept until the seal (its
+    // parsed copy stands in for it, with the same type and time). Keeping both cost more than parsing.
+    item.digest = exportItemDigest(canonical ?? canonicalize(value)!);
   });
 
   // The seal: signed by the ledger key, the header its own, the items exactly those it was made over.
@@ -263,7 +312,8 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
     set.add(seq);
     missing.set(requestId, set);
   };
-  const index = new Map<string, RecordEntry>();
+  /** The records by request id, then seq (nested: a string key per record cost more than the lookups). */
+  const index = new Map<string, Map<number, RecordEntry>>();
 
   // Certificates: each signed by the ledger key, once. A record names its certificate by id (its key's fingerprint).
   const seenCertificates = new Map<string, number>();
@@ -285,15 +335,17 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
 
   for (const [requestId, list] of byRequest) {
     const maxSeq = Math.max(...list.map((e) => e.record.seq));
+    const bySeq = new Map<number, RecordEntry>();
+    index.set(requestId, bySeq);
     let highest = 0;
     for (const entry of list) {
       const { record, line } = entry;
       // Content and signature.
-      const unsigned = withoutSignature(record);
-      const canonical = canonicalSignedJson(unsigned);
-      if (sha256Hex(canonical) !== record.hash) {
+      const canonical = entry.signed;
+      if (!entry.hashMatches) {
         entry.valid = false;
-        const signedAs = movedFrom(unsigned, record.hash, maxSeq);
+        // Its canonical JSON without hash and signature is the record unsigned, `data` and all.
+        const signedAs = movedFrom(JSON.parse(entry.signed.toString('utf8')) as UnsignedRecord, record.hash, maxSeq);
         findings.push(
           signedAs === undefined
             ? { kind: 'edited', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq}: its content does not match its hash` }
@@ -324,12 +376,11 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
         });
       }
       highest = Math.max(highest, record.seq);
-      const k = key(requestId, record.seq);
-      if (index.has(k)) {
+      if (bySeq.has(record.seq)) {
         entry.valid = false;
         findings.push({ kind: 'duplicate', requestId, seq: record.seq, line, message: `${requestId} seq ${record.seq} appears twice (again on line ${line})` });
       } else {
-        index.set(k, entry);
+        bySeq.set(record.seq, entry);
       }
     }
     // Links and gaps, in seq order.
@@ -418,7 +469,7 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
   const withLeaves = sorted.filter((e) => e.valid && e.leaves);
   for (const entry of withLeaves) {
     for (const [requestId, seq, hash] of entry.leaves!) {
-      const record = index.get(key(requestId, seq));
+      const record = index.get(requestId)?.get(seq);
       if (!record) {
         addMissing(requestId, seq);
         continue;
@@ -441,7 +492,7 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
   const openEnded = window?.until === undefined;
   let pending = 0;
   let covered = 0;
-  for (const entry of index.values()) {
+  for (const entry of [...index.values()].flatMap((bySeq) => [...bySeq.values()])) {
     if (entry.covered) {
       covered += 1;
       continue;
@@ -526,7 +577,7 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
 }
 
 /** The seq a record whose hash does not match was signed as, when only its place in the chain changed. */
-function movedFrom(unsigned: Omit<AuditRecord, 'hash' | 'signature'>, hash: string, maxSeq: number): number | undefined {
+function movedFrom(unsigned: UnsignedRecord, hash: string, maxSeq: number): number | undefined {
   for (let seq = 1; seq <= maxSeq + 1; seq++) {
     if (seq !== unsigned.seq && signedDigest({ ...unsigned, seq }).toString('hex') === hash) return seq;
   }
@@ -542,7 +593,7 @@ function sealFindings(
   { line, seal }: { line: number; seal: ExportSeal },
   header: ExportHeader | undefined,
   headerLine: unknown,
-  items: ReadonlyArray<{ line: number; text: string; value?: unknown }>,
+  items: readonly ExportItemLine[],
   checkpoints: readonly CheckpointEntry[],
   publicKey: KeyObject,
   findings: Finding[],
@@ -573,8 +624,13 @@ function sealFindings(
     }
   }
   // What the server computed as it returned the items, computed again over the file's items.
-  let actual: ExportProgress = startExport({ exportedAt: seal.exportedAt, since: seal.since, until: seal.until, head: seal.head });
-  for (const item of items) actual = addExportItem(actual, item.value, item.value === undefined ? item.text : undefined);
+  const actual: ExportProgress = foldExportItems(
+    startExport({ exportedAt: seal.exportedAt, since: seal.since, until: seal.until, head: seal.head }),
+    items.map((item) => ({
+      item: item.value,
+      digest: item.digest ?? exportItemDigest(item.value === undefined ? item.text : canonicalize(item.value)!),
+    })),
+  );
   const differs = (what: string, sealed: number, held: number, fewer: string) =>
     findings.push({
       kind: 'not_as_sealed',

@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { p256 } from '@noble/curves/nist.js';
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Checkpoint, checkpointSchema, LEDGER_ORIGIN, type LeavesPage, planCheckpoint } from '../../lambdas/core/checkpoint';
 import {
@@ -20,6 +23,7 @@ import {
   auditRecordSchema,
   canonicalSignedJson,
   nextUnsignedRecord,
+  recordCanonicalJson,
   signatureValid,
 } from '../../lambdas/core/ledger-record';
 import { type LedgerReport, verifyLedgerLines } from '../../lambdas/core/ledger-verify';
@@ -83,6 +87,10 @@ describe('the seal statement', () => {
     expect(addExportItem(addExportItem(start, a), { ...b, actor: 'mallory' }).digest).not.toBe(ab.digest);
     // Key order and whitespace are not content: the canonical JSON is hashed.
     expect(addExportItem(addExportItem(start, JSON.parse(JSON.stringify(a))), Object.fromEntries(Object.entries(b).reverse())).digest).toBe(ab.digest);
+    // digest' = SHA-256(digest ‖ SHA-256(canonical JSON of the item)), from the empty export's digest.
+    const sha256 = (...parts: Array<string | Buffer>) => parts.reduce((h, p) => h.update(p), createHash('sha256')).digest();
+    const fold = (digest: string, item: object) => sha256(Buffer.from(digest, 'hex'), sha256(canonicalize(item)!)).toString('hex');
+    expect(ab.digest).toBe(fold(fold(EMPTY_EXPORT_DIGEST, a), b));
   });
 
   it('counts records, checkpoints, and the records newer than the head up to exportedAt', () => {
@@ -278,5 +286,60 @@ describe('verifying a sealed export', () => {
     const cut = verify(lines.filter((_, i) => i !== 1));
     expect(cut.ok).toBe(false);
     expect(messages(cut)).toMatch(/seal counts 4 records; the file holds 3/);
+  });
+
+  it('digests each line as it reads, whatever its spelling: key order, whitespace and escapes are not content', () => {
+    const lines = full();
+    const at = lines.findIndex(isRecord);
+    const value = JSON.parse(lines[at]!) as Record<string, unknown>;
+    // Keys reversed, spaced out, and every character of the actor escaped: the same record, so still as sealed.
+    const escaped = (s: string) => `"${[...s].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`;
+    const respelled = `{ ${Object.entries(value)
+      .reverse()
+      .map(([k, v]) => `${JSON.stringify(k)} : ${k === 'actor' ? escaped(v as string) : JSON.stringify(v, null, 1)}`)
+      .join(' ,\n ')} }`;
+    expect(JSON.parse(respelled)).toEqual(value);
+    const report = verify(lines.map((l, i) => (i === at ? respelled : l)));
+    expect(report.findings).toEqual([]);
+  });
+
+  it('digests a record as its line holds it: a __proto__ key slipped into data, which zod drops, is not as sealed', () => {
+    const lines = full();
+    const at = lines.findIndex(isRecord);
+    // JSON.parse makes `__proto__` an own key and canonical JSON keeps it; zod's parsed copy loses it, so the record's
+    // hash and signature still hold, and only the seal's digest of the line as written tells the edit.
+    const slipped = lines[at]!.replace('"data":{', '"data":{"__proto__":{"admin":true},');
+    expect(Object.hasOwn((JSON.parse(slipped) as AuditRecord).data, '__proto__')).toBe(true);
+    const report = verify(lines.map((l, i) => (i === at ? slipped : l)));
+    expect(kinds(report)).toEqual(['not_as_sealed']);
+    expect(messages(report)).toMatch(/seal's digest differs/);
+  });
+});
+
+describe("a record's canonical JSON", () => {
+  it('property: is canonicalSignedJson without hash and signature, and canonicalize of the whole record with them', () => {
+    const hex64 = fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 });
+    const record = fc.record({
+      requestId: fc.string({ minLength: 1, unit: 'binary' }),
+      seq: fc.integer({ min: 1 }),
+      type: fc.constantFrom('requested', 'approved'),
+      at: fc.date({ noInvalidDate: true, min: new Date(0), max: new Date(4e12) }).map((d) => d.toISOString()),
+      actor: fc.string({ unit: 'binary' }),
+      data: fc.dictionary(fc.string({ unit: 'binary' }), fc.jsonValue()),
+      prevHash: hex64,
+      hash: hex64,
+      signature: fc.base64String({ minLength: 4 }),
+      keyId: fc.string({ minLength: 1 }),
+    });
+    fc.assert(
+      fc.property(record, (value) => {
+        const parsed = auditRecordSchema.safeParse(JSON.parse(JSON.stringify(value)));
+        if (!parsed.success) return;
+        const { signed, full } = recordCanonicalJson(parsed.data);
+        expect(signed).toBe(canonicalSignedJson(parsed.data));
+        expect(full).toBe(canonicalize(parsed.data));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

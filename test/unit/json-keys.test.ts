@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { duplicateKeyPath, jsonTextProblem } from '../../lambdas/core/json-keys';
+import { duplicateKeyPath, type JsonTextProblem, jsonTextProblem } from '../../lambdas/core/json-keys';
 
 describe('duplicate JSON keys', () => {
   it.each([
@@ -36,6 +36,90 @@ describe('duplicate JSON keys', () => {
         const doubled = `{${JSON.stringify(key)}:${JSON.stringify(other)},${text.slice(1)}`;
         return JSON.stringify(duplicateKeyPath(JSON.stringify({ parameters: 0 }).replace('0', () => doubled))) === JSON.stringify(['parameters', key]);
       }),
+    );
+  });
+});
+
+/** The plain char-by-char reading (what jsonTextProblem did before it took strings by indexOf): the reference. */
+function referenceProblem(text: string): JsonTextProblem | undefined {
+  const stack: Array<{ keys?: Set<string>; key?: string; index: number }> = [];
+  const pathTo = (last?: string | number) => {
+    const path: Array<string | number> = stack.map((f) => (f.keys ? (f.key ?? '') : f.index));
+    if (last !== undefined) path[path.length - 1] = last;
+    return path;
+  };
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '"') {
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const value = JSON.parse(text.slice(i, end + 1)) as string;
+      i = end + 1;
+      const top = stack[stack.length - 1];
+      let j = i;
+      while (j < text.length && ' \t\n\r'.includes(text[j]!)) j++;
+      const isKey = top?.keys !== undefined && text[j] === ':';
+      if (isKey) {
+        if (top.keys!.has(value)) return { kind: 'duplicate_key', path: pathTo(value) };
+        top.keys!.add(value);
+        top.key = value;
+      }
+      if (/\p{Cs}/u.test(value)) return { kind: 'unpaired_surrogate', path: isKey ? pathTo(value) : pathTo() };
+      continue;
+    }
+    if (c === '{') stack.push({ keys: new Set<string>(), index: 0 });
+    else if (c === '[') stack.push({ index: 0 });
+    else if (c === '}' || c === ']') stack.pop();
+    else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top && !top.keys) top.index += 1;
+    }
+    i += 1;
+  }
+  return undefined;
+}
+
+describe('the linear reading', () => {
+  // Strings spelled plainly or with escapes (any character as \uXXXX, quotes and backslashes), holding lone
+  // surrogates at times; objects whose keys may repeat; whitespace anywhere between tokens.
+  const char = fc.oneof(
+    fc.constantFrom('"', '\\', 'a', 'x', ':', ',', '{', '\ud800', '\udc11', '\ud835\udc11', 'é'),
+    fc.string({ unit: 'binary', maxLength: 2 }),
+  );
+  const spelled = fc
+    .tuple(fc.array(char, { maxLength: 6 }), fc.array(fc.boolean(), { maxLength: 6 }))
+    .map(([chars, escaped]) =>
+      chars
+        .map((ch, i) =>
+          escaped[i]
+            ? [...ch].map((u) => [...Array(u.length).keys()].map((k) => `\\u${u.charCodeAt(k).toString(16).padStart(4, '0')}`).join('')).join('')
+            : JSON.stringify(ch).slice(1, -1),
+        )
+        .join(''),
+    );
+  const ws = fc.constantFrom('', ' ', '\n\t ');
+  const { value } = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.constantFrom('1', 'true', 'null', '-2.5e3'),
+      spelled.map((s) => `"${s}"`),
+      tie('array'),
+      tie('object'),
+    ),
+    array: fc.array(tie('value'), { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
+    object: fc
+      .array(fc.tuple(fc.oneof(fc.constantFrom('k', 'a'), spelled), ws, tie('value')), { maxLength: 4 })
+      .map((entries) => `{${entries.map(([k, w, v]) => `"${k}"${w}:${w}${v}`).join(',')}}`),
+  }));
+
+  it('property: finds what a char-by-char reading finds, where it finds it', () => {
+    fc.assert(
+      fc.property(value as fc.Arbitrary<string>, (text) => {
+        JSON.parse(text);
+        expect(jsonTextProblem(text)).toEqual(referenceProblem(text));
+      }),
+      { numRuns: 3000 },
     );
   });
 });

@@ -1,3 +1,5 @@
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type Checkpoint,
@@ -94,6 +96,15 @@ describe('RFC 6962 Merkle tree hash', () => {
     const root = merkleRoot(leaves);
     expect(merkleRoot([leaves[1]!, leaves[0]!, leaves[2]!])).not.toBe(root);
     expect(merkleRoot([leaves[0]!, leaves[1]!, ['act_b', 2, 'c'.repeat(64)]])).not.toBe(root);
+  });
+
+  it('property: the root of leaves is the tree hash of their canonical JSON, for any count and any request id', () => {
+    const leaf = fc.tuple(fc.string({ minLength: 1, unit: 'binary' }), fc.integer({ min: 1 }), fc.string({ minLength: 1 }));
+    fc.assert(
+      fc.property(fc.array(leaf, { maxLength: 40 }), (leaves: Leaf[]) => {
+        expect(merkleRoot(leaves)).toBe(merkleTreeHash(leaves.map((l) => Buffer.from(canonicalize(l)!, 'utf8'))).toString('hex'));
+      }),
+    );
   });
 });
 
