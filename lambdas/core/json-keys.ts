@@ -9,7 +9,8 @@
  */
 
 export interface JsonTextProblem {
-  readonly kind: 'duplicate_key' | 'unpaired_surrogate';
+  /** `prototype_key`: a key `__proto__`, reported only when asked (`prototypeKeys`). */
+  readonly kind: 'duplicate_key' | 'unpaired_surrogate' | 'prototype_key';
   /** Where: object keys and array indexes from the root. */
   readonly path: Array<string | number>;
 }
@@ -33,8 +34,13 @@ function pathTo(stack: readonly Frame[], last?: string | number): Array<string |
   return path;
 }
 
-/** The first repeated key or unpaired surrogate (in a key or a string value) in a JSON text, if any. */
-export function jsonTextProblem(text: string): JsonTextProblem | undefined {
+/**
+ * The first repeated key or unpaired surrogate (in a key or a string value) in a JSON text, if any; with
+ * `prototypeKeys`, also the first key `__proto__`, which `JSON.parse` keeps as an own key and zod's objects and
+ * records drop: in text whose parsed copy was signed, such a key is content no signature covers.
+ */
+export function jsonTextProblem(text: string, options: { readonly prototypeKeys?: boolean } = {}): JsonTextProblem | undefined {
+  const prototypeKeys = options.prototypeKeys === true;
   // One frame per open object or array: the keys seen so far (objects) and the current key, or the current index.
   const stack: Frame[] = [];
   // The ledger verifier reads every line through here: a string is read out of the text (sliced, or parsed when it
@@ -72,6 +78,7 @@ export function jsonTextProblem(text: string): JsonTextProblem | undefined {
       const value = escaped ? (JSON.parse(text.slice(start, end + 1)) as string) : text.slice(start + 1, end);
       if (isKey) {
         if (top!.keys!.has(value)) return { kind: 'duplicate_key', path: pathTo(stack, value) };
+        if (prototypeKeys && value === '__proto__') return { kind: 'prototype_key', path: pathTo(stack, value) };
         top!.keys!.add(value);
         top!.key = value;
       }

@@ -208,10 +208,14 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
     }
     // JSON parsers disagree on a repeated key (the last wins here, the first elsewhere) and on an unpaired surrogate:
     // a line holding either would verify as signed and read as forged.
-    const problem = jsonTextProblem(text);
+    // And a key `__proto__`: no line Countersign writes holds one (the API refuses them), and the schemas below drop
+    // it, so the record's hash and signature would hold with content beside them that neither covers.
+    const problem = jsonTextProblem(text, { prototypeKeys: true });
     if (problem) {
       if (!first) itemLines.push({ line, text });
-      const what = problem.kind === 'duplicate_key' ? 'repeats the key' : 'holds an unpaired surrogate at';
+      const what = { duplicate_key: 'repeats the key', unpaired_surrogate: 'holds an unpaired surrogate at', prototype_key: 'holds a key no record has,' }[
+        problem.kind
+      ];
       findings.push({ kind: 'malformed', line, message: `line ${line} ${what} ${problem.path.join('.')}: an edited line` });
       return;
     }
@@ -259,8 +263,6 @@ export function verifyLedgerLines(lines: readonly string[], publicKey: KeyObject
       const { signed, full } = recordCanonicalJson(parsed.data);
       const bytes = Buffer.from(signed, 'utf8');
       records.push({ line, record, signed: bytes, hashMatches: sha256Hex(bytes) === record.hash, valid: true, covered: false });
-      // zod's copy of `data` loses an own `__proto__` key, which the line keeps (and the seal digests the line as read).
-      if (Object.hasOwn((value as AuditRecord).data, '__proto__')) return;
       canonical = full;
       item.value = record;
     }

@@ -303,16 +303,25 @@ describe('verifying a sealed export', () => {
     expect(report.findings).toEqual([]);
   });
 
-  it('digests a record as its line holds it: a __proto__ key slipped into data, which zod drops, is not as sealed', () => {
+  it('reports a __proto__ key slipped into a record as an edit, sealed or not: zod drops it, so no signature covers it', () => {
     const lines = full();
     const at = lines.findIndex(isRecord);
     // JSON.parse makes `__proto__` an own key and canonical JSON keeps it; zod's parsed copy loses it, so the record's
-    // hash and signature still hold, and only the seal's digest of the line as written tells the edit.
-    const slipped = lines[at]!.replace('"data":{', '"data":{"__proto__":{"admin":true},');
-    expect(Object.hasOwn((JSON.parse(slipped) as AuditRecord).data, '__proto__')).toBe(true);
-    const report = verify(lines.map((l, i) => (i === at ? slipped : l)));
-    expect(kinds(report)).toEqual(['not_as_sealed']);
-    expect(messages(report)).toMatch(/seal's digest differs/);
+    // hash and signature would still hold over the rest. Nested, or escaped, it is the same key.
+    for (const slipped of [
+      lines[at]!.replace('"data":{', '"data":{"__proto__":{"admin":true},'),
+      lines[at]!.replace('"data":{', '"data":{"note":{"\\u005f_proto__":{"admin":true}},'),
+    ]) {
+      expect(JSON.parse(slipped)).not.toEqual(JSON.parse(lines[at]!));
+      const report = verify(lines.map((l, i) => (i === at ? slipped : l)));
+      expect(report.ok).toBe(false);
+      expect(kinds(report)).toContain('malformed');
+      expect(messages(report)).toMatch(new RegExp(`line ${at + 1} holds a key no record has, .*__proto__: an edited line`));
+      expect(messages(report)).toMatch(/seal's digest differs/);
+      const unsealed = verify(lines.slice(0, -1).map((l, i) => (i === at ? slipped : l)));
+      expect(unsealed.ok).toBe(false);
+      expect(messages(unsealed)).toMatch(/__proto__: an edited line/);
+    }
   });
 });
 

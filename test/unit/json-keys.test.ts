@@ -123,3 +123,13 @@ describe('the linear reading', () => {
     );
   });
 });
+
+describe('prototype keys', () => {
+  it('are found only when asked, at any depth and in any spelling, and never in a value', () => {
+    const text = '{"a":[{"b":1},{"c":{"\\u005f_proto__":{"x":1}}}],"d":"__proto__"}';
+    expect(jsonTextProblem(text)).toBeUndefined();
+    expect(jsonTextProblem(text, { prototypeKeys: true })).toEqual({ kind: 'prototype_key', path: ['a', 1, 'c', '__proto__'] });
+    expect(jsonTextProblem('{"d":"__proto__","e":["__proto__"]}', { prototypeKeys: true })).toBeUndefined();
+    expect(jsonTextProblem('{"__proto_":1,"__proto__ ":2}', { prototypeKeys: true })).toBeUndefined();
+  });
+});
