@@ -9,7 +9,7 @@ import { type AskInput, askForAction } from '../../lambdas/app/ask';
 import { writeCheckpoints } from '../../lambdas/app/checkpoint';
 import { exportLedger } from '../../lambdas/app/export';
 import { finalizeRequest, tellRequester } from '../../lambdas/app/finalize';
-import { notifyApprovers, wakeRequest } from '../../lambdas/app/notify';
+import { ITEM_WAITS_MS, notifyApprovers, wakeRequest } from '../../lambdas/app/notify';
 import { receiptAlongside } from '../../lambdas/app/outcome';
 import { cancelAction, readAction, readAuditTrail, WAIT_MAX_POLL_MS, WAIT_MIN_POLL_MS, waitPollCount, waitPollGap } from '../../lambdas/app/read';
 import { repairPending, runRepair } from '../../lambdas/app/repair';
@@ -420,6 +420,30 @@ describe('notifying', () => {
     down.outbox.fail = () => new Error('down');
     await expect(notifyApprovers(down, other.state.id, 't', Number.MAX_SAFE_INTEGER)).rejects.toThrow(/no notification could be sent/);
     expect((await down.ledger.read(other.state.id)).some((r) => r.type === 'notified')).toBe(false);
+  });
+
+  it("waits a little for an item intake is still writing, and fails to the workflow's retry when it never comes", async () => {
+    const ports = memoryPorts(config);
+    const { state } = await ask(ports, { action: 'data.export' });
+    // Intake's PutItem lands after Notify's first two tries (it runs beside StartExecution).
+    const item = ports.requests.items.get(state.id)!;
+    ports.requests.items.delete(state.id);
+    const store = ports.requests.storeTaskToken.bind(ports.requests);
+    let tries = 0;
+    ports.requests.storeTaskToken = (id, token) => {
+      if (++tries === 3) ports.requests.items.set(id, item);
+      return store(id, token);
+    };
+    expect(await notifyApprovers(ports, state.id, 'token-1', Number.MAX_SAFE_INTEGER)).toEqual({ notified: 4 });
+    expect(ports.clock.sleeps).toEqual(ITEM_WAITS_MS.slice(0, 2));
+    expect((await ports.requests.get(state.id))?.taskToken).toBe('token-1');
+
+    const never = memoryPorts(config);
+    const other = await ask(never, { action: 'data.export' });
+    never.requests.items.delete(other.state.id);
+    await expect(notifyApprovers(never, other.state.id, 't', Number.MAX_SAFE_INTEGER)).rejects.toThrow(/has no item/);
+    expect(never.clock.sleeps).toEqual(ITEM_WAITS_MS);
+    expect(never.outbox.sent).toHaveLength(0);
   });
 
   it('tells the workflow a request settled before Notify, so it closes', async () => {
