@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pollGaps } from '../client/index';
+import { waitPollCount } from '../lambdas/app/read';
 import { parseConfig } from '../lambdas/core/config-yaml';
 import type { CfnTemplate } from '../local/cfn';
 
@@ -66,9 +67,12 @@ export const WAIT = {
   getSeconds: 0.05,
   /** Read units per GET: the chain at the start and, when it held, again at the end (each up to 8 KB, 2 units). */
   chainReadUnits: 2,
-  /** A held GET (`?wait=20`): how long it holds, and its status reads (1 unit each: backoff 100 ms × 1.5 to 1 s). */
+  /**
+   * A held GET (`?wait=20`): how long it holds. Its status reads (1 unit each) follow the request's age
+   * (lambdas/app/read.ts `waitPollCount`): the first hold, on a request just made, polls from 20 ms apart up to a
+   * second; every later one, on a request 20 s old or more, once a second.
+   */
   holdSeconds: 20,
-  statusReadsPerHold: 24,
 };
 
 interface StateDefinition {
@@ -140,7 +144,11 @@ export function waitCosts(template: CfnTemplate): { polling: WaitCost; longPoll:
   const get = perCall + WAIT.getSeconds * gb * PRICES.lambdaArmGbSecond + WAIT.chainReadUnits * PRICES.dynamoReadUnit;
   const polls = pollGaps(WAIT.seconds * 1000).length;
   const holds = Math.ceil(WAIT.seconds / WAIT.holdSeconds);
-  const hold = perCall + WAIT.holdSeconds * gb * PRICES.lambdaArmGbSecond + (2 * WAIT.chainReadUnits + WAIT.statusReadsPerHold) * PRICES.dynamoReadUnit;
+  const holdMs = WAIT.holdSeconds * 1000;
+  // Back to back from the request's making: hold i starts when the request is i × 20 s old.
+  const statusReads = Array.from({ length: holds }, (_, i) => waitPollCount(i * holdMs, holdMs)).reduce((a, b) => a + b, 0);
+  const readsPerHold = 2 * WAIT.chainReadUnits + statusReads / holds;
+  const hold = perCall + WAIT.holdSeconds * gb * PRICES.lambdaArmGbSecond + readsPerHold * PRICES.dynamoReadUnit;
   return {
     polling: {
       what: `Waiting ${WAIT.seconds / 60} min: ${polls} GETs (client default: gaps from 2 s doubling to 60 s)`,
@@ -156,7 +164,8 @@ export function waitCosts(template: CfnTemplate): { polling: WaitCost; longPoll:
       perApproval: holds * hold,
       arithmetic:
         `${holds} GETs × (API $${perCall.toExponential(2)} + ${WAIT.holdSeconds} s × ${gb} GB × $${PRICES.lambdaArmGbSecond} + ` +
-        `${2 * WAIT.chainReadUnits + WAIT.statusReadsPerHold} read units) = ${holds} × ${usd(hold)} = ${usd(holds * hold)}`,
+        `${readsPerHold.toFixed(1)} read units: ${2 * WAIT.chainReadUnits} for the chain, ${statusReads} status reads over the ${holds}) = ` +
+        `${holds} × ${usd(hold)} = ${usd(holds * hold)}`,
     },
     callback: {
       what: `Waiting ${WAIT.seconds / 60} min with a callbackUrl`,

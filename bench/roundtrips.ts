@@ -266,7 +266,10 @@ export async function measureRoundTrips(): Promise<PathCount[]> {
   await measure('intake: cancel', () => cancelAction(ports, AGENT, toCancel.id));
   await measure('intake: GET (approved, with receipt)', () => readAction(ports, AGENT, pending.id, 0));
   const { state: waiting } = await ask('infra.apply');
+  // A wait polls by the request's age: densely on one just made, once a second on one a minute old.
   await measure('intake: GET ?wait=20 that times out', () => readAction(ports, AGENT, waiting.id, clock.now().getTime() + 20_000));
+  clock.offset += 40_000;
+  await measure('intake: GET ?wait=20 that times out, a minute in', () => readAction(ports, AGENT, waiting.id, clock.now().getTime() + 20_000));
   return results;
 }
 

@@ -109,7 +109,7 @@ export class LocalGateway {
       const problem = crossSiteWriteProblem(req);
       if (problem) return sendError(res, problem.status, problem.code, problem.message);
     }
-    if (await this.serveLocalPage(method, url.pathname, req, res)) return;
+    if (await this.serveLocalPage(method, url, req, res)) return;
 
     const matched = this.match(method, url.pathname);
     if (!matched) return sendError(res, 404, 'not_found', `no route ${method} ${url.pathname}`);
@@ -161,14 +161,18 @@ export class LocalGateway {
     if (this.options.accessLog) console.log(`${matched.route.routeKey} ${status} ${Date.now() - started}ms`);
   }
 
-  private async serveLocalPage(method: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  private async serveLocalPage(method: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const path = url.pathname;
     if (path === '/healthz' && method === 'GET') {
       const ok = this.options.ready();
       sendJson(res, ok ? 200 : 503, { ok });
       return true;
     }
     if (path === '/_local/inbox.json' && method === 'GET') {
-      sendJson(res, 200, this.options.inbox.list());
+      // `?actionId=` keeps one request's messages: a script waiting for one email need not copy the whole inbox.
+      const actionId = url.searchParams.get('actionId');
+      const entries = this.options.inbox.list();
+      sendJson(res, 200, actionId === null ? entries : entries.filter((e) => e.actionId === actionId));
       return true;
     }
     if (path === '/_local/inbox' && method === 'GET') {

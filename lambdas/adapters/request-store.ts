@@ -43,17 +43,23 @@ export function requestsTable(dynamo: DynamoDBDocumentClient, table: () => strin
       return Item?.status as RequestItem['status'] | undefined;
     },
 
-    /** Keeps the Notify task's latest token; each attempt of the task has its own. */
+    /** Keeps the Notify task's latest token; each attempt of the task has its own. False when there is no item yet. */
     async storeTaskToken(id, taskToken) {
-      await dynamo.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { id },
-          UpdateExpression: 'SET taskToken = :t',
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeValues: { ':t': taskToken },
-        }),
-      );
+      try {
+        await dynamo.send(
+          new UpdateCommand({
+            TableName: table(),
+            Key: { id },
+            UpdateExpression: 'SET taskToken = :t',
+            ConditionExpression: 'attribute_exists(id)',
+            ExpressionAttributeValues: { ':t': taskToken },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        return false;
+      }
     },
 
     /** Caches the settled outcome; the request leaves the pending and repair indexes. */

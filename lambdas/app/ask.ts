@@ -77,9 +77,10 @@ export async function askForAction(
   // A retry that appended nothing signs a receipt here; the one stored first is kept.
   let receipt = status === 'approved' ? (appended.alongside ?? (await issueReceipt(ports, state, chain, salt))) : undefined;
   // The item with its final status (and receipt), in one write; the workflow of a pending request starts at the same
-  // time. Its Notify step keeps its task token in the item: were the item not there yet, Notify fails and Step
-  // Functions runs it again (2 s later), by when it is. A retry (same Idempotency-Key) after the workflow started
-  // starts nothing; one that failed to start is started by the retry or by the repair job.
+  // time. Its Notify step keeps its task token in the item: were the item not there yet, Notify waits for it a little
+  // (notify.ts ITEM_WAITS_MS), then fails and Step Functions runs it again (2 s later). A retry (same
+  // Idempotency-Key) after the workflow started starts nothing; one that failed to start is started by the retry or
+  // by the repair job.
   const [created] = await Promise.all([
     ports.requests.put({
       id,

@@ -27,6 +27,9 @@ function decided(requestId: string, chain: readonly AuditRecord[]): DecidedState
   return state as DecidedState;
 }
 
+/** How long Notify waits, one gap after another, for an item that intake is still writing (see `notifyApprovers`). */
+export const ITEM_WAITS_MS = [10, 20, 40, 80, 160, 320];
+
 /**
  * Notify: keeps the task token server-side and asks the approvers; every send is over by `deadline` (epoch ms).
  *
@@ -37,7 +40,12 @@ function decided(requestId: string, chain: readonly AuditRecord[]): DecidedState
  * the chain is read, never beside it: a vote that settles after that read then finds the token and tells the workflow.
  */
 export async function notifyApprovers(ports: NotifyPorts, requestId: string, taskToken: string, deadline: number): Promise<{ notified: number }> {
-  await ports.requests.storeTaskToken(requestId, taskToken);
+  // Intake stores the item and starts the workflow at once, so this step can come first: it waits for the item a
+  // little (ITEM_WAITS_MS, 630 ms in all) before failing to Step Functions' retry, 2 s later.
+  for (let attempt = 0; !(await ports.requests.storeTaskToken(requestId, taskToken)); attempt++) {
+    if (attempt >= ITEM_WAITS_MS.length) throw new Error(`request ${requestId} has no item to keep its task token in`);
+    await ports.clock.sleep(ITEM_WAITS_MS[attempt]!);
+  }
   const { state, chain } = await decidedState(ports, requestId);
   // Settled before the workflow got here (e.g. cancelled at once): the workflow goes straight to its closing step.
   if (statusOf(state) !== 'pending') throw new AlreadySettledError(requestId);

@@ -12,14 +12,30 @@ import { completeOutcome } from './outcome';
 import { markSettling } from './repair';
 
 /**
- * How a wait watches the request: its item's cached status (one small strongly consistent read), first after
- * WAIT_FIRST_POLL_MS, each gap WAIT_POLL_GROWTH times the last, up to WAIT_MAX_POLL_MS. The chain is read once more at
- * the end, settled or not. A 20 s wait: 24 status reads and 2 chain reads (before: a chain read every 250 ms,
- * 80 in all), and it answers within WAIT_MAX_POLL_MS of the outcome being cached.
+ * How a wait watches the request: its item's cached status (one small strongly consistent read), each poll a
+ * WAIT_AGE_FRACTION of the request's age after the last, at least WAIT_MIN_POLL_MS and at most WAIT_MAX_POLL_MS
+ * apart (`waitPollGap`). The schedule follows the request's age, not the wait call's: an outcome lands some time after
+ * the request was made, whenever the agent started waiting, so it is seen within a quarter of the request's age (and
+ * within WAIT_MAX_POLL_MS), and an agent asking again and again does not poll densely at the start of every call. The
+ * chain is read once more at the end, settled or not. A 20 s wait (`waitPollCount`): on a request just made, 38 status
+ * reads (24 on one a second old); on one 4 s old or more, 20, one a second (before: 24 whatever its age, the first
+ * 100 ms into every call); 2 chain reads either way.
  */
-export const WAIT_FIRST_POLL_MS = 100;
-export const WAIT_POLL_GROWTH = 1.5;
+export const WAIT_MIN_POLL_MS = 20;
+export const WAIT_AGE_FRACTION = 0.25;
 export const WAIT_MAX_POLL_MS = 1000;
+
+/** The gap before the next status read of a request `ageMs` old. */
+export function waitPollGap(ageMs: number): number {
+  return Math.min(WAIT_MAX_POLL_MS, Math.max(WAIT_MIN_POLL_MS, ageMs * WAIT_AGE_FRACTION));
+}
+
+/** The status reads of a wait that lasts `waitMs` on a request `ageMs` old when it starts and still pending at its end. */
+export function waitPollCount(ageMs: number, waitMs: number): number {
+  let polls = 0;
+  for (let at = 0; at < waitMs; at += Math.min(waitPollGap(ageMs + at), waitMs - at)) polls++;
+  return polls;
+}
 
 type ReadPorts = Pick<Ports, 'ledger' | 'policy'>;
 
@@ -35,7 +51,7 @@ export async function readableRequest(ports: ReadPorts, principal: string, id: s
  * The request, once settled or once `until` (epoch ms) comes, whichever is first; with the receipt of an approval
  * when the reader is the requester (the receipt holds the parameters salt: only the requester is shown it).
  * AWS calls: no wait, Query (+ GetItem for the requester's receipt); a wait, Query, then a GetItem of the status per
- * poll, then Query once more.
+ * poll (`waitPollGap` apart), then Query once more.
  */
 export async function readAction(
   ports: Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock'>,
@@ -48,8 +64,9 @@ export async function readAction(
     // Every settle caches the status in the item as it completes (a vote or cancel, Finalize for an expiry; an
     // intake decided at once writes it settled). One that crashed before caching it leaves the item pending until
     // the repair job completes it: the chain, read again at the end, still answers the outcome then.
-    for (let gap = WAIT_FIRST_POLL_MS; ports.clock.now().getTime() < until; gap = Math.min(WAIT_MAX_POLL_MS, gap * WAIT_POLL_GROWTH)) {
-      await ports.clock.sleep(Math.min(gap, until - ports.clock.now().getTime()));
+    const created = Date.parse(state.createdAt);
+    for (let now = ports.clock.now().getTime(); now < until; now = ports.clock.now().getTime()) {
+      await ports.clock.sleep(Math.min(waitPollGap(now - created), until - now));
       const status = await ports.requests.status(state.id);
       if (status !== undefined && status !== 'pending') break;
     }

@@ -90,8 +90,8 @@ export interface RequestStore {
   get(id: string): Promise<RequestItem | undefined>;
   /** The cached status alone (a small read, what a wait watches); undefined when there is no item. */
   status(id: string): Promise<RequestStatus | undefined>;
-  /** Keeps the Notify task's latest token. */
-  storeTaskToken(id: string, taskToken: string): Promise<void>;
+  /** Keeps the Notify task's latest token; false (nothing stored) when the request has no item yet. */
+  storeTaskToken(id: string, taskToken: string): Promise<boolean>;
   /** Caches the settled outcome; the request leaves the pending list (and the repair job's). */
   cacheOutcome(id: string, status: Exclude<RequestStatus, 'pending'>): Promise<void>;
   /**

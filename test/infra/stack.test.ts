@@ -16,6 +16,7 @@ import { SLACK_TIMEOUT_MS } from '../../lambdas/adapters/slack';
 import { TEAMS_TIMEOUT_MS } from '../../lambdas/adapters/teams';
 import { CHECKPOINT_RESERVE_MS } from '../../lambdas/app/checkpoint';
 import { NOTIFY_RETRY } from '../../lambdas/app/notifications';
+import { ITEM_WAITS_MS } from '../../lambdas/app/notify';
 import { REPAIR_RESERVE_MS } from '../../lambdas/app/repair';
 import { ConfigError } from '../../lambdas/core/config';
 import { LEASES } from '../../lambdas/core/lease';
@@ -310,7 +311,10 @@ describe('Countersign stack', () => {
     const oidcSignIn = SECRET_FETCH_TIMEOUT_MS + OIDC_CALLS_PER_SIGN_IN * OIDC_REQUEST_TIMEOUT_SECONDS * 1000;
     const waits: Record<keyof typeof fns, Record<string, number>> = {
       intake: { 'a ?wait=20 long-poll and the answer after it': MAX_WAIT_SECONDS * 1000 + WAIT_MARGIN_MS, 'an export page': EXPORT_PAGE_MILLIS },
-      notifier: { 'every send at its worst, then the notified record': retryBudgetMs(NOTIFY_RETRY) + NOTIFIED_RECORD_RESERVE_MS },
+      notifier: {
+        'waiting for the item, every send at its worst, then the notified record':
+          ITEM_WAITS_MS.reduce((a, b) => a + b, 0) + retryBudgetMs(NOTIFY_RETRY) + NOTIFIED_RECORD_RESERVE_MS,
+      },
       decision: {
         'an OIDC sign-in (client secret, discovery, code grant, UserInfo)': oidcSignIn,
         'a Slack click (signing secret, then response_url)': SECRET_FETCH_TIMEOUT_MS + RESPONSE_URL_TIMEOUT_MS,

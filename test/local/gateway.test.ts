@@ -195,6 +195,9 @@ describe('local API gateway', () => {
     const list = (await (await fetch(`${url}/_local/inbox.json`)).json()) as any[];
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ ...message, id: expect.any(String), at: expect.any(String) });
+    // One request's messages only.
+    expect(await (await fetch(`${url}/_local/inbox.json?actionId=act_1`)).json()).toEqual(list);
+    expect(await (await fetch(`${url}/_local/inbox.json?actionId=act_2`)).json()).toEqual([]);
     const page = await (await fetch(`${url}/_local/inbox`)).text();
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(page).not.toContain('<script>');

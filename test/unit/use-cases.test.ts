@@ -9,9 +9,9 @@ import { type AskInput, askForAction } from '../../lambdas/app/ask';
 import { writeCheckpoints } from '../../lambdas/app/checkpoint';
 import { exportLedger } from '../../lambdas/app/export';
 import { finalizeRequest, tellRequester } from '../../lambdas/app/finalize';
-import { notifyApprovers, wakeRequest } from '../../lambdas/app/notify';
+import { ITEM_WAITS_MS, notifyApprovers, wakeRequest } from '../../lambdas/app/notify';
 import { receiptAlongside } from '../../lambdas/app/outcome';
-import { cancelAction, readAction, readAuditTrail, WAIT_FIRST_POLL_MS, WAIT_MAX_POLL_MS } from '../../lambdas/app/read';
+import { cancelAction, readAction, readAuditTrail, WAIT_MAX_POLL_MS, WAIT_MIN_POLL_MS, waitPollCount, waitPollGap } from '../../lambdas/app/read';
 import { repairPending, runRepair } from '../../lambdas/app/repair';
 import { castVote, pendingFor } from '../../lambdas/app/vote';
 import { decideVote, publicView, statusOf } from '../../lambdas/core/approval';
@@ -162,12 +162,43 @@ describe('reading and waiting', () => {
     const answer = await readAction(ports, AGENT, state.id, start + 20_000);
     expect(statusOf(answer.state)).toBe('pending');
     expect(ports.clock.now().getTime() - start).toBe(20_000);
-    // The chain twice (at the start and at the end), the item's status once per poll, polls backing off to a second.
+    // The chain twice (at the start and at the end), the item's status once per poll: a request just made is polled
+    // from WAIT_MIN_POLL_MS apart, each gap a fraction of its age, backing off to a second.
     expect(ports.ledger.calls.reads - reads).toBe(2);
-    expect(ports.clock.sleeps[0]).toBe(WAIT_FIRST_POLL_MS);
-    expect(Math.max(...ports.clock.sleeps)).toBe(WAIT_MAX_POLL_MS);
-    expect(ports.requests.calls.status).toBe(ports.clock.sleeps.length);
-    expect(ports.clock.sleeps.length).toBeLessThanOrEqual(25);
+    const { sleeps } = ports.clock;
+    expect(sleeps[0]).toBe(WAIT_MIN_POLL_MS);
+    expect(sleeps.slice(0, -1).every((gap, i) => i === 0 || gap >= sleeps[i - 1]!)).toBe(true);
+    expect(Math.max(...sleeps)).toBe(WAIT_MAX_POLL_MS);
+    expect(ports.requests.calls.status).toBe(sleeps.length);
+    expect(sleeps.length).toBe(waitPollCount(0, 20_000));
+  });
+
+  it("polls by the request's age, not the wait call's: an old request is polled once a second from the start", async () => {
+    const ports = memoryPorts(config);
+    const { state } = await ask(ports, { action: 'data.export' });
+    ports.clock.advance(10 * 60_000);
+    const start = ports.clock.now().getTime();
+    const answer = await readAction(ports, AGENT, state.id, start + 20_000);
+    expect(statusOf(answer.state)).toBe('pending');
+    expect(ports.clock.sleeps).toEqual(Array.from({ length: 20 }, () => WAIT_MAX_POLL_MS));
+    expect(ports.requests.calls.status).toBe(20);
+    expect(waitPollCount(10 * 60_000, 20_000)).toBe(20);
+  });
+
+  it("sees an outcome cached soon after the request was made within a quarter of the request's age", async () => {
+    for (const landsAfter of [60, 300, 1_500]) {
+      const ports = memoryPorts(config);
+      const { state } = await ask(ports, { action: 'data.export' });
+      const created = Date.parse(state.createdAt);
+      // The item's status turns approved `landsAfter` ms after the request was made (the wait's end reads the chain).
+      const status = ports.requests.status.bind(ports.requests);
+      ports.requests.status = async (id) => (ports.clock.now().getTime() - created >= landsAfter ? 'approved' : status(id));
+      await readAction(ports, AGENT, state.id, created + 20_000);
+      const seenAfter = ports.clock.now().getTime() - created;
+      expect(seenAfter).toBeGreaterThanOrEqual(landsAfter);
+      expect(seenAfter - landsAfter).toBeLessThanOrEqual(waitPollGap(landsAfter));
+      expect(waitPollGap(landsAfter)).toBe(Math.max(WAIT_MIN_POLL_MS, landsAfter / 4));
+    }
   });
 
   it('sees a settle the item has not cached yet at the end of the wait, from the chain', async () => {
@@ -389,6 +420,30 @@ describe('notifying', () => {
     down.outbox.fail = () => new Error('down');
     await expect(notifyApprovers(down, other.state.id, 't', Number.MAX_SAFE_INTEGER)).rejects.toThrow(/no notification could be sent/);
     expect((await down.ledger.read(other.state.id)).some((r) => r.type === 'notified')).toBe(false);
+  });
+
+  it("waits a little for an item intake is still writing, and fails to the workflow's retry when it never comes", async () => {
+    const ports = memoryPorts(config);
+    const { state } = await ask(ports, { action: 'data.export' });
+    // Intake's PutItem lands after Notify's first two tries (it runs beside StartExecution).
+    const item = ports.requests.items.get(state.id)!;
+    ports.requests.items.delete(state.id);
+    const store = ports.requests.storeTaskToken.bind(ports.requests);
+    let tries = 0;
+    ports.requests.storeTaskToken = (id, token) => {
+      if (++tries === 3) ports.requests.items.set(id, item);
+      return store(id, token);
+    };
+    expect(await notifyApprovers(ports, state.id, 'token-1', Number.MAX_SAFE_INTEGER)).toEqual({ notified: 4 });
+    expect(ports.clock.sleeps).toEqual(ITEM_WAITS_MS.slice(0, 2));
+    expect((await ports.requests.get(state.id))?.taskToken).toBe('token-1');
+
+    const never = memoryPorts(config);
+    const other = await ask(never, { action: 'data.export' });
+    never.requests.items.delete(other.state.id);
+    await expect(notifyApprovers(never, other.state.id, 't', Number.MAX_SAFE_INTEGER)).rejects.toThrow(/has no item/);
+    expect(never.clock.sleeps).toEqual(ITEM_WAITS_MS);
+    expect(never.outbox.sent).toHaveLength(0);
   });
 
   it('tells the workflow a request settled before Notify, so it closes', async () => {
