@@ -13,20 +13,25 @@ import { readdirSync, readFileSync } from 'node:fs';
 export interface TreeCpu {
   /** CPU ms of this process. */
   readonly main: number;
-  /** CPU ms of its descendants alive at the time. */
+  /** CPU ms of its descendants: those alive at the time, and the children that ended. */
   readonly environments: number;
 }
 
 /** Linux's USER_HZ, which every architecture Node.js supports on Linux uses for /proc times. */
 const TICK_MS = 10;
 
-function stat(pid: string): { ppid: string; ms: number } | undefined {
+function stat(pid: string): { ppid: string; ms: number; endedChildrenMs: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: the fields after it follow its last ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    // Fields 3.. from there: state, ppid (4), …, utime (14), stime (15).
-    return { ppid: fields[1]!, ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS };
+    // Fields 3.. from there: state, ppid (4), …, utime (14), stime (15), cutime (16), cstime (17): the last two are
+    // the CPU of its children that ended (and were waited for, as Node.js does), which /proc no longer lists.
+    return {
+      ppid: fields[1]!,
+      ms: (Number(fields[11]) + Number(fields[12])) * TICK_MS,
+      endedChildrenMs: (Number(fields[13]) + Number(fields[14])) * TICK_MS,
+    };
   } catch {
     return undefined; // it ended between the listing and the read
   }
@@ -40,7 +45,7 @@ export function treeCpu(): TreeCpu | undefined {
   } catch {
     return undefined;
   }
-  const byPid = new Map<string, { ppid: string; ms: number }>();
+  const byPid = new Map<string, { ppid: string; ms: number; endedChildrenMs: number }>();
   for (const pid of pids) {
     const s = stat(pid);
     if (s) byPid.set(pid, s);
@@ -52,7 +57,8 @@ export function treeCpu(): TreeCpu | undefined {
     for (let p = byPid.get(pid)?.ppid, depth = 0; p && depth < 64; p = byPid.get(p)?.ppid, depth++) if (p === self) return true;
     return false;
   };
-  let environments = 0;
+  // Environments that ended (local mode stops idle ones, and those of a timed-out invocation) count as well.
+  let environments = main.endedChildrenMs;
   for (const [pid, s] of byPid) if (pid !== self && inTree(pid)) environments += s.ms;
   return { main: main.ms, environments };
 }
@@ -60,6 +66,6 @@ export function treeCpu(): TreeCpu | undefined {
 /** CPU ms per call between two readings: main process, environments, and both. */
 export function cpuPerCall(before: TreeCpu, after: TreeCpu, calls: number): { main: number; environments: number; total: number } {
   const main = (after.main - before.main) / calls;
-  const environments = Math.max(0, after.environments - before.environments) / calls;
+  const environments = (after.environments - before.environments) / calls;
   return { main, environments, total: main + environments };
 }
