@@ -8,6 +8,7 @@
  */
 import type { ApprovalState } from './approval';
 import { channelSchema } from './config';
+import { formatUtc, timeLeftWords } from './dates';
 import { escapeHtml, safeHref } from './html';
 import { codePointName, markHidden } from './text';
 import * as z from './zod';
@@ -54,11 +55,19 @@ function describeAgent(agent: ApprovalState['request']['agent']): string | undef
   return agent ? [agent.name, agent.model && `model ${agent.model}`, agent.runId && `run ${agent.runId}`].filter(Boolean).join(', ') : undefined;
 }
 
+/** "29 Nov 2026, 21:43 UTC (58 minutes left)": the expiry as a person reads it, with the time left at sending. */
+export function expiryWords(expiresAt: string | undefined, now: Date): string | undefined {
+  if (expiresAt === undefined) return undefined;
+  const when = formatUtc(expiresAt);
+  if (!when) return expiresAt;
+  return `${when} (${timeLeftWords(new Date(expiresAt).getTime() - now.getTime())} when this was sent)`;
+}
+
 function line(label: string, value: unknown): string | undefined {
   return value === undefined || value === '' ? undefined : `${label.padEnd(14)}${oneLine(String(value))}`;
 }
 
-export function approvalRequestText(state: ApprovalState, reviewUrl: string): { subject: string; text: string } {
+export function approvalRequestText(state: ApprovalState, reviewUrl: string, now: Date = new Date()): { subject: string; text: string } {
   const { request, policy } = state;
   const agent = describeAgent(request.agent);
   const lines = [
@@ -72,7 +81,7 @@ export function approvalRequestText(state: ApprovalState, reviewUrl: string): { 
     line('Agent', agent),
     line('Rule', policy?.rule),
     line('Approvals', policy ? `${policy.requiredApprovals} needed` : undefined),
-    line('Expires', policy?.expiresAt),
+    line('Expires', expiryWords(policy?.expiresAt, now)),
     '',
     'Parameters:',
     markHidden(JSON.stringify(request.parameters ?? {}, null, 2)),
@@ -100,22 +109,24 @@ export function approvalRequestText(state: ApprovalState, reviewUrl: string): { 
  * The same context as HTML for email clients: every value escaped, one link (the review page), no images, no
  * tracking, nothing remote. Plain inline styles only, since mail clients strip the rest.
  */
-export function approvalRequestHtml(state: ApprovalState, reviewUrl: string): string {
+export function approvalRequestHtml(state: ApprovalState, reviewUrl: string, now: Date = new Date()): string {
   const { request, policy } = state;
   const row = (label: string, value: unknown) =>
     value === undefined || value === ''
       ? ''
-      : `<tr><th align="left" style="padding:4px 12px 4px 0;color:#555;font-weight:normal;vertical-align:top">${escapeHtml(label)}</th><td style="padding:4px 0">${htmlLine(value)}</td></tr>`;
+      : `<tr><th align="left" style="padding:4px 12px 4px 0;color:#555;font-weight:normal;vertical-align:top;white-space:nowrap">${escapeHtml(label)}</th><td style="padding:4px 0;word-break:break-word;overflow-wrap:anywhere">${htmlLine(value)}</td></tr>`;
   const agent = describeAgent(request.agent);
   const href = safeHref(reviewUrl);
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${oneLine(escapeHtml(`Approval requested: ${request.action}`))}</title></head>
-<body style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#1d2330;max-width:640px">
+  const expires = expiryWords(policy?.expiresAt, now);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${oneLine(escapeHtml(`Approval requested: ${request.action}`))}</title></head>
+<body style="font-family:system-ui,-apple-system,Segoe UI,sans-serif;color:#1d2330;max-width:640px;margin:0 auto;padding:8px;overflow-wrap:anywhere;word-break:break-word">
 <p>${htmlLine(state.requester)} asks for approval to run <code>${htmlLine(request.action)}</code>.</p>
-<table style="border-collapse:collapse">
-${row('Action', request.action)}${row('Resource', request.resource)}${row('Environment', request.environment)}${row('Requester', state.requester)}${row('On behalf of', request.onBehalfOf)}${row('Agent', agent)}${row('Rule', policy?.rule)}${row('Approvals', policy ? `${policy.requiredApprovals} needed` : undefined)}${row('Expires', policy?.expiresAt)}
+${expires ? `<p data-testid="expires"><b>Expires</b> ${htmlLine(expires)}</p>` : ''}
+<table style="border-collapse:collapse;width:100%;table-layout:fixed">
+${row('Action', request.action)}${row('Resource', request.resource)}${row('Environment', request.environment)}${row('Requester', state.requester)}${row('On behalf of', request.onBehalfOf)}${row('Agent', agent)}${row('Rule', policy?.rule)}${row('Approvals', policy ? `${policy.requiredApprovals} needed` : undefined)}
 </table>
 <p style="margin-bottom:4px"><b>Parameters</b></p>
-<pre style="background:#f5f6f8;padding:8px;white-space:pre-wrap">${htmlText(JSON.stringify(request.parameters ?? {}, null, 2))}</pre>
+<pre style="background:#f5f6f8;padding:8px;white-space:pre-wrap;overflow-wrap:anywhere">${htmlText(JSON.stringify(request.parameters ?? {}, null, 2))}</pre>
 ${request.justification !== undefined ? `<p style="margin-bottom:4px"><b>Justification</b> <i>(supplied by the agent, not verified)</i></p><blockquote style="margin:0;padding:8px;border-left:3px solid #d4a017;background:#fffaf0;white-space:pre-wrap">${htmlText(request.justification)}</blockquote>` : ''}
 ${href ? `<p><a href="${escapeHtml(href)}" style="display:inline-block;padding:10px 16px;background:#1f6f43;color:#fff;text-decoration:none;border-radius:6px">Review and decide</a></p>` : ''}
 <p style="color:#666;font-size:13px">This link is personal: it records your decision under your name. Do not forward it. This is an automated message; replies are not read.</p>
