@@ -7,7 +7,7 @@
 import { awsPorts } from '../adapters/aws-ports';
 import { caller, type HttpEvent, type HttpResult, json, jsonBody, parseWith, routeHandler } from '../adapters/http';
 import { castVote, pendingFor, requestState } from '../app/vote';
-import { publicView, statusOf } from '../core/approval';
+import { approversToAsk, publicView, statusOf } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import { voteSchema } from '../core/records';
 import { REQUEST_ID_PATTERN } from '../core/request';
@@ -61,8 +61,18 @@ async function reviewView(requestId: string, approver: string, formAction: strin
     : directory.isOneOf(approver, [state.request.onBehalfOf])
       ? 'onBehalfOf'
       : undefined;
+  // Each approver as their vote names them (a vote records the member id, the rule may name an alias).
+  const approvers = approversToAsk(state, directory).map((a) => state.votes.find((v) => directory.isOneOf(v.approver, [a]))?.approver ?? a);
   return {
-    request: { ...view, parameters: state.request.parameters, justification: state.request.justification, agent: state.request.agent, status: statusOf(state) },
+    request: {
+      ...view,
+      parameters: state.request.parameters,
+      justification: state.request.justification,
+      agent: state.request.agent,
+      status: statusOf(state),
+      approvers: [...new Set(approvers)],
+      ...(state.policy?.requireSignIn ? { highRisk: true } : {}),
+    },
     approver,
     ...(self ? { self } : {}),
     formAction,

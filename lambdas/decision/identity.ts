@@ -15,6 +15,7 @@ import { personalLinkEmail } from '../app/notifications';
 import { type ApproverPorts, requestState } from '../app/vote';
 import { type ApprovalState, statusOf } from '../core/approval';
 import type { Config } from '../core/config';
+import { formatUtc } from '../core/dates';
 import { escapeHtml } from '../core/html';
 import { identityDirectory } from '../core/identity';
 import { REQUEST_ID_PATTERN } from '../core/request';
@@ -438,7 +439,7 @@ function backLink(requestId: string): string {
 function requestSection(state: ApprovalState): string {
   const expiresAt = state.policy?.expiresAt;
   const expires = expiresAt
-    ? `<time datetime="${escapeHtml(expiresAt)}" data-testid="expires">${escapeHtml(expiresAt.slice(0, 16).replace('T', ' '))} UTC</time>`
+    ? `<time datetime="${escapeHtml(expiresAt)}" title="${escapeHtml(`${expiresAt.slice(0, 10)} ${expiresAt.slice(11, 19)} UTC`)}" data-testid="expires">${escapeHtml(formatUtc(expiresAt) ?? expiresAt)}</time>`
     : '<span class="none" data-testid="expires">no expiry</span>';
   return `<section aria-labelledby="h-request">
   <h2 id="h-request">The request</h2>

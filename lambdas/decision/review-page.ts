@@ -5,9 +5,12 @@
  *
  * Almost everything shown is agent-supplied, so every value is escaped, hidden characters (core/text.ts: bidi
  * controls, zero-width and tag characters, controls) are marked visibly (an RTL override could make `prod` read as
- * `dorp`), and the page carries no script and no external
- * resource at all, which lets its CSP forbid both outright.
+ * `dorp`). The page loads no external resource, and its one script is its own (PAGE_SCRIPT, allowed by its SHA-256
+ * in the CSP, which forbids every other script): it shows times in the viewer's time zone and keeps the time left
+ * current. Everything reads without it.
  */
+import { createHash } from 'node:crypto';
+import { formatUtc, relativeWords, timeLeftWords } from '../core/dates';
 import { escapeHtml } from '../core/html';
 import { REASON_MAX_LENGTH } from '../core/records';
 import type { Decision, RequestStatus } from '../core/request';
@@ -33,6 +36,10 @@ export interface ReviewView {
     decidedBy?: string;
     reason?: string;
     votes: Array<{ approver: string; decision: Decision; reason?: string; at: string }>;
+    /** Everyone who may vote (the requester and onBehalfOf excluded), as their votes name them. */
+    approvers?: string[];
+    /** The rule marks the request high-risk (it requires sign-in on review links). */
+    highRisk?: boolean;
   };
   /** The approver this personal link belongs to. */
   readonly approver: string;
@@ -46,11 +53,32 @@ export interface ReviewView {
   readonly now?: Date;
 }
 
+/**
+ * The page's own script, the only one its CSP allows (by hash). It rewrites each `<time data-local>` in the viewer's
+ * time zone ("29 Nov 2026, 22:43 CET"), and keeps `[data-countdown]` ("58 minutes left") and `[data-relative]`
+ * ("in 58 minutes") current, in the words core/dates.ts uses. It reads only attributes the server wrote.
+ */
+export const PAGE_SCRIPT = `(function(){
+var M=['Jan','Feb','Mar','Apr','May','Jun','Jul','Aug','Sep','Oct','Nov','Dec'];
+function two(n){return (n<10?'0':'')+n}
+function zone(d){try{var p=new Intl.DateTimeFormat('en-GB',{timeZoneName:'short'}).formatToParts(d);for(var i=0;i<p.length;i++)if(p[i].type==='timeZoneName')return p[i].value}catch(e){}return ''}
+function local(d){return d.getDate()+' '+M[d.getMonth()]+' '+d.getFullYear()+', '+two(d.getHours())+':'+two(d.getMinutes())+' '+zone(d)}
+function span(ms){var a=Math.abs(ms),m=Math.round(a/60000);if(a<60000)return 'less than a minute';if(m<90)return m+' minute'+(m===1?'':'s');var h=Math.round(m/60);if(m<2880)return h+' hour'+(h===1?'':'s');var d=Math.round(m/1440);return d+' day'+(d===1?'':'s')}
+function each(sel,f){var n=document.querySelectorAll(sel);for(var i=0;i<n.length;i++)f(n[i])}
+each('time[data-local]',function(t){var d=new Date(t.getAttribute('datetime'));if(!isNaN(d))t.textContent=local(d)});
+function tick(){var now=Date.now();
+each('[data-countdown]',function(e){var ms=Date.parse(e.getAttribute('data-countdown'))-now;e.textContent=ms>0?span(ms)+' left':'expired'});
+each('[data-relative]',function(e){var ms=Date.parse(e.getAttribute('data-relative'))-now;e.textContent=ms>=0?'in '+span(ms):span(ms)+' ago'})}
+tick();setInterval(tick,15000);
+})();`;
+
+const PAGE_SCRIPT_HASH = `'sha256-${createHash('sha256').update(PAGE_SCRIPT).digest('base64')}'`;
+
 /** Headers every review response carries. */
 export const REVIEW_PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-type': 'text/html; charset=utf-8',
-  // The page has no script and no external resource; inline styles are its only need.
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  // No external resource; inline styles, and the page's own script by its hash: any other script is refused.
+  'content-security-policy': `default-src 'none'; script-src ${PAGE_SCRIPT_HASH}; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
   'x-frame-options': 'DENY',
   // The URL is a bearer credential: it must not leak through Referer, caches or framing.
   'referrer-policy': 'no-referrer',
@@ -66,27 +94,29 @@ const STATUS_LABEL: Record<RequestStatus, string> = {
   cancelled: 'Cancelled',
 };
 
-const DECIDED_BY: Readonly<Record<string, string>> = {
-  policy: 'by policy',
-  approvers: 'by the approvers',
-  timeout: 'because nobody decided in time',
-  requester: 'by the requester',
-};
-
 export function renderReviewPage(view: ReviewView): string {
   const { request, approver } = view;
   const now = view.now ?? new Date();
   const approvals = request.votes.filter((v) => v.decision === 'approve').length;
+  const pending = request.status === 'pending';
   const title = `Review: ${request.action}`;
+  const risk = riskCue(request);
 
+  // The first screen, at 390×844 too: what is asked in one sentence, the time left, the risk, and the decision.
   const body = `<header class="top">
   <p class="brand">Countersign · approval request</p>
-  <h1><span class="sr">Action </span><code data-testid="action">${text(request.action)}</code></h1>
+  <h1 data-testid="summary">${summarySentence(request)}</h1>
   <p class="meta"><span class="status status-${escapeHtml(request.status)}" data-testid="status">${STATUS_LABEL[request.status]}</span>
     <span>${approvals} of ${request.requiredApprovals} approval${request.requiredApprovals === 1 ? '' : 's'}</span>
     <span>Reviewing as <bdi data-testid="approver">${text(approver)}</bdi></span></p>
 </header>
 ${view.notice ? renderNotice(view.notice) : ''}
+${pending ? renderTimeLeft(request, now) : ''}
+${risk ? `<p class="risk" data-testid="risk"><strong>Caution:</strong> ${risk}</p>` : ''}
+<section aria-labelledby="h-decision" class="decision">
+  <h2 id="h-decision">${pending ? 'Your decision' : 'Outcome'}</h2>
+  ${renderDecision(view)}
+</section>
 <section aria-labelledby="h-what">
   <h2 id="h-what">What the agent wants to do</h2>
   <dl>
@@ -97,16 +127,8 @@ ${view.notice ? renderNotice(view.notice) : ''}
   <h3>Parameters</h3>
   ${renderParameters(request.parameters)}
 </section>
-<section aria-labelledby="h-who">
-  <h2 id="h-who">Who is asking</h2>
-  <dl>
-    ${row('Requester', `<bdi data-testid="requester">${text(request.requester)}</bdi>`)}
-    ${row('On behalf of', optional(request.onBehalfOf, 'on-behalf-of'))}
-    ${row('Agent', renderAgent(request.agent))}
-  </dl>
-</section>
 <section aria-labelledby="h-why">
-  <h2 id="h-why">Why</h2>
+  <h2 id="h-why">Why, in the agent's words</h2>
   <p class="unverified" id="justification-note" data-testid="justification-note"><strong>Supplied by the agent, not verified.</strong>
     Countersign cannot check this text; judge the request by the action, resource and parameters above.</p>
   ${
@@ -115,25 +137,76 @@ ${view.notice ? renderNotice(view.notice) : ''}
       : '<p class="none" data-testid="justification">No justification was given.</p>'
   }
 </section>
+<section aria-labelledby="h-who">
+  <h2 id="h-who">Who is asking</h2>
+  <dl>
+    ${row('Requester', `<bdi data-testid="requester">${text(request.requester)}</bdi>`)}
+    ${row('On behalf of', optional(request.onBehalfOf, 'on-behalf-of'))}
+    ${row('Agent', renderAgent(request.agent))}
+  </dl>
+</section>
+<section aria-labelledby="h-votes">
+  <h2 id="h-votes">Approvers and votes</h2>
+  ${renderApprovers(request, approver)}
+  ${renderVotes(request, approver)}
+</section>
 <section aria-labelledby="h-policy">
   <h2 id="h-policy">Policy</h2>
   <dl>
     ${row('Rule', `<code data-testid="rule">${text(request.rule)}</code>`)}
     ${row('Approvals', `<span data-testid="approvals">${approvals} of ${request.requiredApprovals} needed</span> <span class="hint">(one deny settles it as denied)</span>`)}
-    ${row('Requested', renderTime(request.createdAt, now, 'created'))}
-    ${row('Expires', request.expiresAt ? renderTime(request.expiresAt, now, 'expires') : '<span class="none" data-testid="expires">no expiry</span>')}
+    ${row('Requested', renderTime(request.createdAt, 'created', pending ? now : undefined))}
+    ${row(pending ? 'Expires' : 'Deadline was', request.expiresAt ? renderTime(request.expiresAt, 'expires', pending ? now : undefined) : '<span class="none" data-testid="expires">no expiry</span>')}
+    ${request.decidedAt ? row('Decided', renderTime(request.decidedAt, 'decided-at')) : ''}
     ${row('Request id', `<code>${text(request.id)}</code>`)}
   </dl>
-</section>
-<section aria-labelledby="h-votes">
-  <h2 id="h-votes">Votes</h2>
-  ${renderVotes(request.votes, approver, now)}
-</section>
-<section aria-labelledby="h-decision" class="decision">
-  <h2 id="h-decision">Your decision</h2>
-  ${renderDecision(view, now)}
 </section>`;
-  return documentHtml(title, body);
+  return documentHtml(title, body, true);
+}
+
+/** "arn:aws:iam::…:role/agent asks to run data.export on arn:aws:s3:::customers in production." */
+function summarySentence(request: ReviewView['request']): string {
+  const verb = request.status === 'pending' ? 'asks' : 'asked';
+  return `<bdi class="who">${text(request.requester)}</bdi> ${verb} to run <code data-testid="action">${text(request.action)}</code>${
+    request.resource ? ` on <bdi class="what">${text(request.resource)}</bdi>` : ''
+  }${request.environment ? ` in <bdi class="where">${text(request.environment)}</bdi>` : ''}`;
+}
+
+/** Production-like environment names: `prod`, `production`, `prd`, `live`, alone or as a word of the name. */
+const PRODUCTION_LIKE = /(^|[^a-z0-9])(prod|production|prd|live)([^a-z0-9]|$)/i;
+
+/** Why this request deserves a second look, if it does: a production-like environment, or a rule marked high-risk. */
+function riskCue(request: ReviewView['request']): string | undefined {
+  const reasons: string[] = [];
+  if (request.environment && PRODUCTION_LIKE.test(request.environment)) {
+    reasons.push(`this runs in <bdi>${text(request.environment)}</bdi>, a production environment`);
+  }
+  if (request.highRisk) reasons.push(`the rule <code>${text(request.rule)}</code> marks it high-risk (sign-in required)`);
+  return reasons.length ? `${reasons.join('; ')}.` : undefined;
+}
+
+/** The live time left: a sentence readable as rendered, which the page's script keeps current. */
+function renderTimeLeft(request: ReviewView['request'], now: Date): string {
+  if (!request.expiresAt) return '<p class="time-left" data-testid="time-left">This request has no expiry.</p>';
+  const deadline = new Date(request.expiresAt);
+  if (Number.isNaN(deadline.getTime())) return '';
+  return `<p class="time-left" data-testid="time-left"><strong data-countdown="${escapeHtml(deadline.toISOString())}">${escapeHtml(
+    timeLeftWords(deadline.getTime() - now.getTime()),
+  )}</strong> to decide · expires ${renderTime(request.expiresAt, 'time-left-at')}</p>`;
+}
+
+/** Everyone who may vote, and where each stands. */
+function renderApprovers(request: ReviewView['request'], approver: string): string {
+  if (!request.approvers?.length) return '';
+  const pending = request.status === 'pending';
+  const items = request.approvers
+    .map((a) => {
+      const vote = request.votes.find((v) => v.approver === a);
+      const standing = vote ? (vote.decision === 'approve' ? 'approved' : 'denied') : pending ? 'may still vote' : 'did not vote';
+      return `<li><bdi>${text(a)}</bdi>${a === approver ? ' (you)' : ''}: <span class="standing">${standing}</span></li>`;
+    })
+    .join('\n');
+  return `<ul class="approvers" data-testid="approvers">${items}</ul>`;
 }
 
 /** A page with one message, e.g. for an invalid or expired link; it offers no action. */
@@ -146,18 +219,13 @@ export function renderMessagePage(title: string, message: string, status: 'error
   );
 }
 
-function renderDecision(view: ReviewView, now: Date): string {
+function renderDecision(view: ReviewView): string {
   const { request, approver } = view;
   const own = request.votes.find((v) => v.approver === approver);
-  if (request.status !== 'pending') {
-    const by = request.decidedBy ? ` ${DECIDED_BY[request.decidedBy] ?? `by ${text(request.decidedBy)}`}` : '';
-    const at = request.decidedAt ? ` on ${renderTime(request.decidedAt, now, 'decided')}` : '';
-    const reason = request.reason ? `<p>Reason: <q>${text(request.reason)}</q></p>` : '';
-    return `<div class="outcome" data-testid="outcome"><p>This request is <strong>${STATUS_LABEL[request.status].toLowerCase()}</strong>${by}${at}. Nothing is left to decide.</p>${reason}</div>`;
-  }
+  if (request.status !== 'pending') return renderOutcome(request);
   if (own) {
     const remaining = Math.max(0, request.requiredApprovals - request.votes.filter((v) => v.decision === 'approve').length);
-    return `<div class="outcome" data-testid="outcome"><p>You ${own.decision === 'approve' ? 'approved' : 'denied'} this request on ${renderTime(own.at, now, 'voted')}.
+    return `<div class="outcome" data-testid="outcome"><p>You ${own.decision === 'approve' ? 'approved' : 'denied'} this request on ${renderTime(own.at, 'voted')}.
   ${remaining > 0 ? `It is waiting for ${remaining} more approval${remaining === 1 ? '' : 's'}.` : ''}</p></div>`;
   }
   // A requester never approves their own request; the handler refuses it on every channel, the page says why first.
@@ -174,6 +242,41 @@ function renderDecision(view: ReviewView, now: Date): string {
       <button type="submit" name="decision" value="deny" id="deny" class="deny" data-testid="deny">Deny</button>
     </div>
   </form>`;
+}
+
+/** What happened to a settled request, in words: who approved or denied it, or that it expired or was cancelled. */
+function renderOutcome(request: ReviewView['request']): string {
+  const at = request.decidedAt ? ` on ${renderTime(request.decidedAt, 'decided')}` : '';
+  const voters = (decision: Decision) =>
+    request.votes
+      .filter((v) => v.decision === decision)
+      .map((v) => `<bdi>${text(v.approver)}</bdi>`)
+      .join(', ');
+  let what: string;
+  switch (request.status) {
+    case 'approved':
+      what =
+        request.decidedBy === 'policy'
+          ? `<strong>Approved</strong> by policy (rule <code>${text(request.rule)}</code>)${at}.`
+          : `<strong>Approved</strong> by ${voters('approve') || 'the approvers'}${at}.`;
+      break;
+    case 'denied':
+      what =
+        request.decidedBy === 'policy'
+          ? `<strong>Denied</strong> by policy (rule <code>${text(request.rule)}</code>)${at}.`
+          : `<strong>Denied</strong> by ${voters('deny') || 'the approvers'}${at}.`;
+      break;
+    case 'expired':
+      what = `<strong>Expired</strong>: nobody decided before the deadline${request.expiresAt ? `, ${renderTime(request.expiresAt, 'decided')}` : ''}.`;
+      break;
+    case 'cancelled':
+      what = `<strong>Cancelled by the requester</strong>${at}.`;
+      break;
+    default:
+      what = `This request is <strong>${STATUS_LABEL[request.status].toLowerCase()}</strong>${at}.`;
+  }
+  const reason = request.reason ? `<p>Reason: <q>${text(request.reason)}</q></p>` : '';
+  return `<div class="outcome" data-testid="outcome"><p>${what} Nothing is left to decide.</p>${reason}</div>`;
 }
 
 function renderNotice(notice: NonNullable<ReviewView['notice']>): string {
@@ -202,13 +305,15 @@ function renderAgent(agent: ReviewView['request']['agent']): string {
   return parts.length ? `<span class="agent" data-testid="agent">${parts.join(' · ')}</span>` : '<span class="none" data-testid="agent">not stated</span>';
 }
 
-function renderVotes(votes: ReviewView['request']['votes'], approver: string, now: Date): string {
-  if (votes.length === 0) return '<p class="none" data-testid="votes">No votes yet.</p>';
-  const items = votes
+function renderVotes(request: ReviewView['request'], approver: string): string {
+  if (request.votes.length === 0) {
+    return `<p class="none" data-testid="votes">${request.status === 'pending' ? 'No votes yet.' : 'No votes were cast.'}</p>`;
+  }
+  const items = request.votes
     .map(
       (v) => `<li class="vote vote-${v.decision}">
       <span class="verdict">${v.decision === 'approve' ? 'Approved' : 'Denied'}</span> by <bdi>${text(v.approver)}</bdi>${v.approver === approver ? ' (you)' : ''}
-      <span class="when">${renderTime(v.at, now, 'vote')}</span>
+      <span class="when">${renderTime(v.at, 'vote')}</span>
       ${v.reason ? `<q>${text(v.reason)}</q>` : ''}
     </li>`,
     )
@@ -224,47 +329,18 @@ function optional(value: string | undefined, testid: string): string {
   return value ? `<bdi data-testid="${testid}">${text(value)}</bdi>` : `<span class="none" data-testid="${testid}">not given</span>`;
 }
 
-/** ISO time for the machine and the reader, a human date, and for expiry how far away it is. */
-function renderTime(iso: string, now: Date, testid: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return `<span data-testid="${testid}">${text(iso)}</span>`;
-  const human = humanDate().format(date);
-  const relative = relativeTime(date.getTime() - now.getTime());
-  return `<time datetime="${escapeHtml(date.toISOString())}" data-testid="${testid}">${escapeHtml(human)} UTC <span class="hint">(${escapeHtml(relative)}, <span class="iso">${escapeHtml(date.toISOString())}</span>)</span></time>`;
-}
-
 /**
- * The human date's format, made on the first page that shows a time rather than when the module loads: building an
- * Intl.DateTimeFormat costs milliseconds of the decision function's cold start, which most invocations never need.
+ * A moment as every page shows it: "29 Nov 2026, 21:43 UTC" (the page's script rewrites it in the viewer's time zone),
+ * the exact UTC time on hover, and with `now` how far away it is, which the script keeps current.
  */
-let humanDateFormat: Intl.DateTimeFormat | undefined;
-function humanDate(): Intl.DateTimeFormat {
-  humanDateFormat ??= new Intl.DateTimeFormat('en-GB', {
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-    timeZone: 'UTC',
-  });
-  return humanDateFormat;
-}
-
-function relativeTime(deltaMs: number): string {
-  const abs = Math.abs(deltaMs);
-  const minutes = Math.round(abs / 60_000);
-  let span: string;
-  if (abs < 60_000) span = 'less than a minute';
-  else if (minutes < 90) span = plural(minutes, 'minute');
-  else if (minutes < 48 * 60) span = plural(Math.round(minutes / 60), 'hour');
-  else span = plural(Math.round(minutes / (24 * 60)), 'day');
-  return deltaMs >= 0 ? `in ${span}` : `${span} ago`;
-}
-
-function plural(n: number, unit: string): string {
-  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+function renderTime(iso: string, testid: string, now?: Date): string {
+  const date = new Date(iso);
+  const human = formatUtc(date);
+  if (!human) return `<span data-testid="${testid}">${text(iso)}</span>`;
+  const exact = date.toISOString();
+  const time = `<time datetime="${escapeHtml(exact)}" title="${escapeHtml(`${exact.slice(0, 10)} ${exact.slice(11, 19)} UTC`)}" data-local data-testid="${testid}">${escapeHtml(human)}</time>`;
+  if (!now) return time;
+  return `${time} <span class="hint">(<span data-relative="${escapeHtml(exact)}">${escapeHtml(relativeWords(date.getTime() - now.getTime()))}</span>)</span>`;
 }
 
 /** Escapes a value for HTML text, then marks each hidden character (core/text.ts) with a visible `U+XXXX` span. */
@@ -277,7 +353,7 @@ function plainText(value: unknown): string {
   return markHidden(escapeHtml(value));
 }
 
-function documentHtml(title: string, body: string): string {
+function documentHtml(title: string, body: string, script = false): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -291,7 +367,7 @@ function documentHtml(title: string, body: string): string {
 <body>
 <main>
 ${body}
-</main>
+</main>${script ? `\n<script>${PAGE_SCRIPT}</script>` : ''}
 </body>
 </html>`;
 }
@@ -354,10 +430,19 @@ button{flex:1;min-height:3rem;font-family:inherit;font-size:1.05rem;font-weight:
 .deny:hover{background:#fdecea}
 button:focus-visible,textarea:focus-visible,pre:focus-visible{outline:3px solid #2f6feb;outline-offset:2px}
 .outcome p{margin:.2rem 0}
+.risk{margin:.6rem 0;padding:.5rem .75rem;border-left:4px solid #b42318;background:#fdecea;color:#8f1d14;overflow-wrap:anywhere}
+.time-left{margin:.5rem 0;font-size:1rem;overflow-wrap:anywhere}
+.time-left strong{color:#7a5200}
+h1 bdi,h1 code{overflow-wrap:anywhere}
+h1{font-size:1.15rem;font-weight:600}
+h1 code{background:#eef0f3;padding:0 .2em;border-radius:4px}
+.approvers{margin:0 0 .6rem;padding-left:1.2rem;overflow-wrap:anywhere}
+.standing{color:#5b6472}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:34rem){
   main{padding:.6rem .6rem 2rem}
   .row{grid-template-columns:1fr;gap:.1rem}
-  h1{font-size:1.25rem}
+  h1{font-size:1.05rem}
+  .decision textarea{min-height:3.2rem}
 }
 `;

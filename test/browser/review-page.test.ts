@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { REVIEW_PAGE_HEADERS, type ReviewView, renderMessagePage, renderReviewPage } from '../../lambdas/decision/review-page';
+import { PAGE_SCRIPT, REVIEW_PAGE_HEADERS, type ReviewView, renderMessagePage, renderReviewPage } from '../../lambdas/decision/review-page';
 import { launchBrowser, newPage } from './browser';
 
 const APPROVER = 'arn:aws:iam::123456789012:user/bob';
@@ -127,11 +127,24 @@ interface Watched {
 /** Serves the HTML at `path` and opens it, recording every dialog, request and console error along the way. */
 async function open(
   html: string,
-  options: { headers?: Readonly<Record<string, string>>; path?: string; viewport?: { width: number; height: number } } = {},
+  options: {
+    headers?: Readonly<Record<string, string>>;
+    path?: string;
+    viewport?: { width: number; height: number };
+    now?: Date;
+    timezoneId?: string;
+    javaScriptEnabled?: boolean;
+  } = {},
 ): Promise<Watched> {
   const path = options.path ?? FORM_ACTION;
   routes.set(path, { html, headers: options.headers ?? REVIEW_PAGE_HEADERS });
-  const page = await newPage(browser, options.viewport ? { viewport: options.viewport, isMobile: true, hasTouch: true } : {});
+  const page = await newPage(browser, {
+    ...(options.viewport ? { viewport: options.viewport, isMobile: options.viewport.width < 600, hasTouch: options.viewport.width < 600 } : {}),
+    ...(options.timezoneId ? { timezoneId: options.timezoneId } : {}),
+    ...(options.javaScriptEnabled === false ? { javaScriptEnabled: false } : {}),
+  });
+  // The page's script counts time left from the browser's clock: the views' NOW, not the day the tests run.
+  await page.clock.setFixedTime(options.now ?? NOW);
   const dialogs: string[] = [];
   const requests: string[] = [];
   const consoleErrors: string[] = [];
@@ -154,12 +167,14 @@ async function pwned(page: Page): Promise<unknown> {
 }
 
 describe('review page in chromium', () => {
-  it('runs no script, loads nothing else, and shows every hostile value as text', async () => {
+  it('runs no script but its own, loads nothing else, and shows every hostile value as text', async () => {
     const { page, dialogs, requests, consoleErrors } = await open(renderReviewPage(hostileView()));
 
     expect(await pwned(page)).toBeUndefined();
-    // Nothing agent-supplied became an element: no script, image, frame, svg or link at all.
-    expect(await page.locator('script, img, iframe, svg, object, embed, a, link, base, [onerror], [onload], [onmouseover]').count()).toBe(0);
+    // Nothing agent-supplied became an element: no image, frame, svg or link at all, and one script, the page's own.
+    expect(await page.locator('img, iframe, svg, object, embed, a, link, base, [onerror], [onload], [onmouseover]').count()).toBe(0);
+    expect(await page.locator('script').count()).toBe(1);
+    expect(await page.locator('script').textContent()).toBe(PAGE_SCRIPT);
     expect(requests).toEqual([`GET ${base}${FORM_ACTION}`]);
     // A CSP violation (an inline handler, an external load) would be reported here.
     expect(consoleErrors).toEqual([]);
@@ -189,7 +204,9 @@ describe('review page in chromium', () => {
 
     expect(await page.getByTestId('status').innerText()).toMatch(/pending/i);
     expect(await page.getByTestId('approvals').innerText()).toBe('1 of 2 needed');
-    expect(await page.getByTestId('expires').innerText()).toContain('in 58 minutes');
+    expect(await page.getByTestId('expires').innerText()).toBe('1 Mar 2026, 12:58 UTC'); // the browser's zone is UTC here
+    expect(await page.getByTestId('expires').getAttribute('title')).toBe('2026-03-01 12:58:00 UTC');
+    expect(await page.getByTestId('time-left').innerText()).toMatch(/^58 minutes left to decide · expires 1 Mar 2026, 12:58 UTC$/);
     expect(await page.getByTestId('expires').getAttribute('datetime')).toBe('2026-03-01T12:58:00.000Z');
     expect(await page.getByRole('button', { name: 'Approve' }).isVisible()).toBe(true);
     expect(await page.getByRole('button', { name: 'Deny' }).isVisible()).toBe(true);
@@ -287,7 +304,7 @@ describe('review page in chromium', () => {
     const settled = await open(renderReviewPage(denied), { path: '/denied' });
     expect(await settled.page.locator('form, button').count()).toBe(0);
     expect(await settled.page.getByTestId('status').innerText()).toMatch(/denied/i);
-    expect(await settled.page.getByTestId('outcome').innerText()).toMatch(/This request is denied by the approvers .*Reason: .?no <ticket>/s);
+    expect(await settled.page.getByTestId('outcome').innerText()).toMatch(/Denied by the approvers on .*Reason: .?no <ticket>/s);
     await settled.page.context().close();
   });
 
@@ -316,5 +333,90 @@ describe('review page in chromium', () => {
     expect(await page.locator('form, button').count()).toBe(0);
     expect(dialogs).toEqual([]);
     await page.context().close();
+  });
+
+  describe('the first screen', () => {
+    const realistic = (overrides: Partial<ReviewView['request']> = {}) =>
+      hostileView({
+        action: 'data.export',
+        resource: 'arn:aws:s3:::customers',
+        environment: 'production',
+        requester: 'arn:aws:iam::123456789012:role/agent',
+        onBehalfOf: 'carol@example.com',
+        agent: { name: 'analyst-bot', model: 'some-llm', runId: 'r-42' },
+        justification: 'Quarterly churn analysis for the finance team.',
+        approvers: ['arn:aws:iam::123456789012:user/carol', APPROVER, 'dave@example.com'],
+        ...overrides,
+      });
+
+    it.each([
+      ['a phone', { width: 390, height: 844 }, realistic()],
+      ['a laptop', { width: 1280, height: 800 }, realistic()],
+      ['a phone, hostile request', { width: 390, height: 844 }, hostileView()],
+    ])('on %s shows the summary, the time left, the risk and both buttons with the reason without scrolling', async (_name, viewport, view) => {
+      const { page } = await open(renderReviewPage(view), { viewport, path: `/first-${viewport.width}` });
+      for (const id of ['summary', 'time-left', 'risk', 'reason', 'approve', 'deny']) {
+        const box = await page.getByTestId(id).boundingBox();
+        expect(box, id).not.toBeNull();
+        expect(box!.y, id).toBeGreaterThanOrEqual(0);
+        expect(box!.y + box!.height, id).toBeLessThanOrEqual(viewport.height);
+      }
+      // The heading is a sentence, not the action id alone, and the context follows below the decision.
+      const summary = await page.getByRole('heading', { level: 1 }).innerText();
+      expect(summary).not.toBe(view.request.action);
+      expect(summary).toContain(' asks to run ');
+      const decisionBottom = (await page.getByTestId('deny').boundingBox())!.y;
+      expect((await page.getByTestId('parameters').boundingBox())!.y).toBeGreaterThan(decisionBottom);
+      expect(await page.getByTestId('time-left').innerText()).toContain('58 minutes left');
+      await page.screenshot({ path: `/tmp/review-first-${viewport.width}.png` });
+      await page.context().close();
+    });
+
+    it('reads the same without JavaScript: the time left and UTC times as rendered', async () => {
+      const { page } = await open(renderReviewPage(realistic()), { javaScriptEnabled: false, timezoneId: 'Asia/Tokyo', path: '/nojs' });
+      expect(await page.getByTestId('time-left').innerText()).toBe('58 minutes left to decide · expires 1 Mar 2026, 12:58 UTC');
+      expect(await page.getByTestId('expires').innerText()).toBe('1 Mar 2026, 12:58 UTC');
+      await page.context().close();
+    });
+
+    it("shows times in the viewer's zone, each with the exact UTC time in its title, and keeps the time left current", async () => {
+      const { page } = await open(renderReviewPage(realistic()), { timezoneId: 'Asia/Tokyo', path: '/tokyo' });
+      expect(await page.getByTestId('expires').innerText()).toBe('1 Mar 2026, 21:58 GMT+9');
+      const times = page.locator('time');
+      expect(await times.count()).toBeGreaterThanOrEqual(3);
+      for (const time of await times.all()) {
+        const datetime = (await time.getAttribute('datetime'))!;
+        expect(await time.getAttribute('title')).toBe(`${datetime.slice(0, 10)} ${datetime.slice(11, 19)} UTC`);
+      }
+      // Ten minutes later by the browser's clock: the script's next tick says so.
+      await page.clock.setFixedTime(new Date(NOW.getTime() + 10 * 60_000));
+      await page.clock.runFor(16_000);
+      await expect.poll(() => page.getByTestId('time-left').innerText()).toMatch(/^48 minutes left/);
+      await page.context().close();
+    });
+  });
+
+  describe('a settled request', () => {
+    it.each([
+      ['approved', 'approvers', /^Approved by arn:aws:iam::123456789012:user\/carol on 1 Mar 2026, 11:59 UTC\./],
+      ['denied', 'approvers', /^Denied by the approvers on 1 Mar 2026, 11:59 UTC\./],
+      ['expired', 'timeout', /^Expired: nobody decided before the deadline, 1 Mar 2026, 12:58 UTC\./],
+      ['cancelled', 'requester', /^Cancelled by the requester on 1 Mar 2026, 11:59 UTC\./],
+    ] as const)('%s: says what happened, with no countdown and no buttons', async (status, decidedBy, said) => {
+      const view = hostileView({ status, decidedBy, decidedAt: '2026-03-01T11:59:00.000Z', ...(status === 'cancelled' ? { votes: [] } : {}) });
+      const { page } = await open(renderReviewPage(view), { path: `/settled-${status}`, viewport: { width: 390, height: 844 } });
+      expect(await page.getByTestId('outcome').innerText()).toMatch(said);
+      const outcome = await page.getByTestId('outcome').boundingBox();
+      expect(outcome!.y + outcome!.height).toBeLessThanOrEqual(844);
+      expect(await page.getByTestId('time-left').count()).toBe(0);
+      expect(await page.locator('[data-countdown], [data-relative]').count()).toBe(0);
+      const body = await page.locator('body').innerText();
+      expect(body).not.toMatch(/minutes left|Expires in|in \d+ minutes/);
+      expect(await page.locator('form, button').count()).toBe(0);
+      if (status === 'cancelled') {
+        expect(await page.getByTestId('votes').innerText()).toBe('No votes were cast.');
+      }
+      await page.context().close();
+    });
   });
 });

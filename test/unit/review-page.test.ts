@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, safeHref } from '../../lambdas/core/html';
-import { REVIEW_PAGE_HEADERS, type ReviewView, renderMessagePage, renderReviewPage } from '../../lambdas/decision/review-page';
+import { PAGE_SCRIPT, REVIEW_PAGE_HEADERS, type ReviewView, renderMessagePage, renderReviewPage } from '../../lambdas/decision/review-page';
 import * as localHtml from '../../local/html';
 
 const APPROVER = 'arn:aws:iam::123456789012:user/bob';
@@ -65,8 +66,11 @@ describe('renderReviewPage escaping', () => {
     expect(html).not.toContain(HOSTILE.parameter);
   });
 
-  it('has no script, no event handler, no link and no external resource at all', () => {
-    const all = tags(html);
+  it('has no script but its own, no event handler, no link and no external resource at all', () => {
+    const own = `<script>${PAGE_SCRIPT}</script>`;
+    expect(html.split(own)).toHaveLength(2);
+    expect(html.split('<script')).toHaveLength(2);
+    const all = tags(html.replace(own, ''));
     expect(all.length).toBeGreaterThan(20);
     const allowed = new Set([
       'html',
@@ -134,8 +138,11 @@ describe('renderReviewPage content', () => {
     expect(html).toContain('<bdi data-testid="requester">arn:aws:iam::1:role/agent-runner</bdi>');
     expect(html).toContain('<code data-testid="rule">exports-need-two</code>');
     expect(html).toContain('<span data-testid="approvals">1 of 2 needed</span>');
-    expect(html).toContain('<time datetime="2026-03-01T12:58:00.000Z" data-testid="expires">Sun, 1 Mar 2026, 12:58 UTC');
-    expect(html).toContain('in 58 minutes');
+    expect(html).toContain(
+      '<time datetime="2026-03-01T12:58:00.000Z" title="2026-03-01 12:58:00 UTC" data-local data-testid="expires">1 Mar 2026, 12:58 UTC</time>',
+    );
+    expect(html).toContain('<span data-relative="2026-03-01T12:58:00.000Z">in 58 minutes</span>');
+    expect(html).toContain('<strong data-countdown="2026-03-01T12:58:00.000Z">58 minutes left</strong> to decide');
     expect(html).toContain('<span class="status status-pending" data-testid="status">Pending</span>');
     expect(html).toMatch(/Approved<\/span> by <bdi>arn:aws:iam::123456789012:user\/carol<\/bdi>/);
   });
@@ -192,13 +199,68 @@ describe('renderReviewPage decision form', () => {
     expect(renderReviewPage(view({ votes, requiredApprovals: 1 }))).not.toContain('waiting for');
   });
 
-  it.each(['approved', 'denied', 'expired', 'cancelled'] as const)('shows the outcome and no form once %s', (status) => {
-    const html = renderReviewPage(view({ status, decidedBy: 'approvers', decidedAt: '2026-03-01T11:59:00.000Z', reason: '<why>' }));
+  it.each([
+    ['approved', 'approvers', '<strong>Approved</strong> by <bdi>arn:aws:iam::123456789012:user/carol</bdi> on <time'],
+    ['denied', 'approvers', '<strong>Denied</strong> by the approvers on <time'],
+    ['expired', 'timeout', '<strong>Expired</strong>: nobody decided before the deadline, <time'],
+    ['cancelled', 'requester', '<strong>Cancelled by the requester</strong> on <time'],
+  ] as const)('says what happened and shows no form and no countdown once %s', (status, decidedBy, said) => {
+    const html = renderReviewPage(view({ status, decidedBy, decidedAt: '2026-03-01T11:59:00.000Z', reason: '<why>' }));
     expect(html).not.toContain('<form');
     expect(html).not.toContain('<button');
-    expect(html).toContain(`This request is <strong>${status}</strong> by the approvers on`);
+    expect(html).toContain(said);
+    expect(html).not.toContain('data-countdown="');
+    expect(html).not.toContain('data-relative="');
+    expect(html).not.toContain('minutes left');
+    expect(html).not.toContain('in 58 minutes');
     expect(html).toContain('Reason: <q>&lt;why&gt;</q>');
     expect(html).toContain(`data-testid="status">${status[0]!.toUpperCase()}${status.slice(1)}</span>`);
+  });
+
+  it('says "no votes were cast", not "no votes yet", on a settled request without votes', () => {
+    expect(renderReviewPage(view({ status: 'cancelled', decidedBy: 'requester', votes: [] }))).toContain('No votes were cast.');
+    expect(renderReviewPage(view({ status: 'cancelled', decidedBy: 'requester', votes: [] }))).not.toContain('No votes yet');
+    expect(renderReviewPage(view({ votes: [] }))).toContain('No votes yet.');
+  });
+
+  it('says approved by policy when no person approved', () => {
+    const html = renderReviewPage(view({ status: 'approved', decidedBy: 'policy', votes: [], rule: 'reads' }));
+    expect(html).toContain('<strong>Approved</strong> by policy (rule <code>reads</code>)');
+  });
+
+  it('heads the page with a plain sentence, not the action id alone', () => {
+    const html = renderReviewPage(
+      view({ requester: 'arn:aws:iam::1:role/agent', action: 'data.export', resource: 'arn:aws:s3:::customers', environment: 'production' }),
+    );
+    const h1 = /<h1[^>]*>(.*?)<\/h1>/s.exec(html)![1]!.replace(/<[^>]+>/g, '');
+    expect(h1).toBe('arn:aws:iam::1:role/agent asks to run data.export on arn:aws:s3:::customers in production');
+  });
+
+  it.each([
+    ['production', true],
+    ['prod', true],
+    ['eu-prod-1', true],
+    ['PRD', true],
+    ['staging', false],
+    ['product-dev', false],
+  ])('shows a risk cue for environment %s: %s', (environment, shown) => {
+    expect(renderReviewPage(view({ environment })).includes('data-testid="risk"')).toBe(shown);
+  });
+
+  it('shows a risk cue when the rule marks the request high-risk', () => {
+    const html = renderReviewPage(view({ environment: 'dev', highRisk: true, rule: 'payments' }));
+    expect(html).toMatch(/data-testid="risk">.*rule <code>payments<\/code> marks it high-risk/s);
+  });
+
+  it('names the other approvers: who voted and who may still vote', () => {
+    const carol = 'arn:aws:iam::123456789012:user/carol';
+    const dave = 'dave@example.com';
+    const html = renderReviewPage(view({ approvers: [carol, APPROVER, dave] }));
+    expect(html).toContain(`<li><bdi>${carol}</bdi>: <span class="standing">approved</span></li>`);
+    expect(html).toContain(`<li><bdi>${APPROVER}</bdi> (you): <span class="standing">may still vote</span></li>`);
+    expect(html).toContain(`<li><bdi>${dave}</bdi>: <span class="standing">may still vote</span></li>`);
+    const expired = renderReviewPage(view({ approvers: [carol, dave], status: 'expired', decidedBy: 'timeout' }));
+    expect(expired).toContain(`<li><bdi>${dave}</bdi>: <span class="standing">did not vote</span></li>`);
   });
 
   it('offers no form to the requester or to the human the agent acts for', () => {
@@ -229,7 +291,7 @@ describe('REVIEW_PAGE_HEADERS', () => {
   it('forbid script, framing, referrers and caching', () => {
     expect(REVIEW_PAGE_HEADERS).toEqual({
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      'content-security-policy': `default-src 'none'; script-src 'sha256-${createHash('sha256').update(PAGE_SCRIPT).digest('base64')}'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
       'x-frame-options': 'DENY',
       'referrer-policy': 'no-referrer',
       'cache-control': 'no-store',
