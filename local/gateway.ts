@@ -168,6 +168,17 @@ export class LocalGateway {
       sendJson(res, ok ? 200 : 503, { ok });
       return true;
     }
+    if (path === '/' && (method === 'GET' || method === 'HEAD')) {
+      // Where an approver starts: the local inbox, which lists each message with its review link.
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+        'x-content-type-options': 'nosniff',
+        'cache-control': 'no-store',
+      });
+      res.end(method === 'HEAD' ? undefined : homePage(this.options.inbox.list().length));
+      return true;
+    }
     if (path === '/_local/inbox.json' && method === 'GET') {
       // `?actionId=` keeps one request's messages: a script waiting for one email need not copy the whole inbox.
       const actionId = url.searchParams.get('actionId');
@@ -354,4 +365,26 @@ function safeDecode(segment: string): string {
   } catch {
     return segment;
   }
+}
+
+/** `GET /`: a small page that leads to the local inbox, where approvers find their review links. */
+function homePage(messages: number): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Countersign local mode</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1d2330}
+h1{font-size:1.4rem} a.start{display:inline-block;padding:.6rem 1rem;background:#1a7f37;color:#fff;border-radius:8px;text-decoration:none;font-weight:600}
+li{margin:.3rem 0} code{font-size:.9em}
+</style></head>
+<body><h1>Countersign local mode</h1>
+<p>Approvers start in the local inbox: each approval request sent by email, Slack or Teams is there, with a link to
+its review page, where they approve or deny.</p>
+<p><a class="start" href="/_local/inbox" data-testid="inbox-link">Open the local inbox</a> (${messages} message${messages === 1 ? '' : 's'})</p>
+<ul>
+<li><a href="/_local/inbox.json">/_local/inbox.json</a>: the same messages as JSON</li>
+<li><a href="/healthz">/healthz</a>: whether local mode is ready</li>
+<li>The API is under <code>/v1/</code>: agents ask with <code>POST /v1/actions</code> and an API key from <code>local.apiKeys</code>.</li>
+</ul>
+</body></html>`;
 }

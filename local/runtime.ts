@@ -36,6 +36,7 @@ import { closeServer, listenLoopback } from './aws-json';
 import { BUNDLE_CACHE, type LocalBundles, localBundles, REPO_ROOT, touchBundles } from './bundles';
 import { type CfnTemplate, LOCAL_ACCOUNT, LOCAL_REGION, type LocalResourceNames, resolveIntrinsics, resourcesOfType } from './cfn';
 import { type LocalChannels, startLocalChannels } from './channels';
+import { DataFolderInUseError, lockDataFolder } from './data-lock';
 import { dynamoWithTransactions } from './dynamo-transactions';
 import { faultProxy, type LocalFaults } from './faults';
 import { LocalGateway, routesFromTemplate } from './gateway';
@@ -133,6 +134,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   // Local mode runs on the Node.js of the laptop; the deployed functions run nodejs22.x.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // One local mode per data folder: a second one is refused here, naming the first's pid (./data-lock.ts).
+  const port = options.port ?? 8787;
+  let lock: { release(): void };
+  try {
+    lock = lockDataFolder(dataDir, port === 0 ? undefined : `http://127.0.0.1:${port}`);
+  } catch (err) {
+    if (err instanceof DataFolderInUseError) throw new LocalStartError(err.message);
+    throw err;
+  }
   let ready = false;
   let gateway: LocalGateway | undefined;
   const inbox = new LocalInbox(dataDir);
@@ -143,8 +153,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     if (gateway) return gateway.handler(req, res);
     res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false }));
   });
-  const port = options.port ?? 8787;
   const url = await listenLoopback(api, port, { browsers: true }).catch((err: NodeJS.ErrnoException) => {
+    lock.release();
     throw err.code === 'EADDRINUSE' ? new PortInUseError(port) : err;
   });
 
@@ -401,13 +411,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         // No new scheduled runs; the ones in flight drain with the other invocations below.
         schedules?.stop();
         await closeServer(api);
-        for (const server of servers.reverse()) await server.close();
+        try {
+          for (const server of servers.reverse()) await server.close();
+        } finally {
+          lock.release();
+        }
       },
     };
   } catch (err) {
     schedules?.stop();
     await closeServer(api);
     for (const server of servers.reverse()) await server.close().catch(() => undefined);
+    lock.release();
     throw err;
   }
 }

@@ -236,6 +236,18 @@ describe('local API gateway', () => {
     expect(new LocalInbox(dataDir).list()).toHaveLength(inbox + 1);
   });
 
+  it('answers / with a page that leads to the local inbox', async () => {
+    const res = await fetch(`${url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'");
+    const html = await res.text();
+    expect(html).toContain('<a class="start" href="/_local/inbox" data-testid="inbox-link">Open the local inbox</a>');
+    // It names no request and carries no review link: those stay on the inbox page.
+    expect(html).not.toContain('/v1/review/');
+    expect((await fetch(`${url}/`, { method: 'POST' })).status).toBe(404);
+  });
+
   it('reports health', async () => {
     const res = await fetch(`${url}/healthz`);
     expect([res.status, await res.json()]).toEqual([200, { ok: true }]);

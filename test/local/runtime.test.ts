@@ -3,7 +3,8 @@
  * Step Functions and KMS endpoints through the SDK, clean stops, restarts that lose nothing, and a waiting execution
  * that survives a restart with its token and its original deadline.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -224,6 +225,35 @@ describe('local mode', () => {
     expect(code).toBe(1);
     expect(output.trim()).toBe(`countersign: port ${port} is already in use; stop what holds it or set PORT to another port`);
   });
+
+  it('refuses a second local mode on the same data folder, naming the pid of the one that holds it', async () => {
+    const { code, output } = await failingStart({ dataDir, configFile, port: await freePort() });
+    expect(code).toBe(1);
+    expect(output.trim().startsWith(`countersign: the data folder ${dataDir} is in use by another local mode (pid ${running.child.pid}, `)).toBe(true);
+    expect(output).toContain('stop it, or set COUNTERSIGN_DATA_DIR to another folder');
+    expect(output).not.toContain('Database is closed');
+    // The first one runs on, undisturbed.
+    expect((await api(running.url, 'GET', '/healthz')).body).toEqual({ ok: true });
+  });
+
+  it('takes over a lock left by a local mode that ended without releasing it', async () => {
+    const staleDir = join(dir, 'stale');
+    mkdirSync(staleDir, { recursive: true });
+    // A pid that existed and has ended: a process that exits at once.
+    const ended = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+    const deadPid = Number(ended.stdout.trim());
+    expect(deadPid).toBeGreaterThan(0);
+    writeFileSync(join(staleDir, 'local.lock'), JSON.stringify({ pid: deadPid, token: 'stale', startedAt: '2026-01-01T00:00:00.000Z' }));
+    const taken = await startCountersign({ dataDir: staleDir, configFile });
+    try {
+      expect(JSON.parse(readFileSync(join(staleDir, 'local.lock'), 'utf8')).pid).toBe(taken.child.pid);
+      expect((await api(taken.url, 'GET', '/healthz')).body).toEqual({ ok: true });
+    } finally {
+      await taken.stop();
+    }
+    // A clean stop releases the folder.
+    expect(existsSync(join(staleDir, 'local.lock'))).toBe(false);
+  }, 90_000);
 
   it('refuses an invalid config, naming each bad field', async () => {
     const bad = join(dir, 'bad.yaml');
