@@ -10,7 +10,7 @@
  * current. Everything reads without it.
  */
 import { createHash } from 'node:crypto';
-import { formatUtc, relativeWords, timeLeftWords } from '../core/dates';
+import { formatUtc, relativeWords, spanWords } from '../core/dates';
 import { escapeHtml } from '../core/html';
 import { REASON_MAX_LENGTH } from '../core/records';
 import type { Decision, RequestStatus } from '../core/request';
@@ -55,7 +55,7 @@ export interface ReviewView {
 
 /**
  * The page's own script, the only one its CSP allows (by hash). It rewrites each `<time data-local>` in the viewer's
- * time zone ("29 Nov 2026, 22:43 CET"), and keeps `[data-countdown]` ("58 minutes left") and `[data-relative]`
+ * time zone ("29 Nov 2026, 22:43 CET"), and keeps `[data-countdown]` ("58 minutes left to decide") and `[data-relative]`
  * ("in 58 minutes") current, in the words core/dates.ts uses. It reads only attributes the server wrote.
  */
 export const PAGE_SCRIPT = `(function(){
@@ -67,7 +67,7 @@ function span(ms){var a=Math.abs(ms),m=Math.round(a/60000);if(a<60000)return 'le
 function each(sel,f){var n=document.querySelectorAll(sel);for(var i=0;i<n.length;i++)f(n[i])}
 each('time[data-local]',function(t){var d=new Date(t.getAttribute('datetime'));if(!isNaN(d))t.textContent=local(d)});
 function tick(){var now=Date.now();
-each('[data-countdown]',function(e){var ms=Date.parse(e.getAttribute('data-countdown'))-now;e.textContent=ms>0?span(ms)+' left':'expired'});
+each('[data-countdown]',function(e){var ms=Date.parse(e.getAttribute('data-countdown'))-now;e.textContent=ms>0?span(ms)+' left to decide':'The deadline has passed'});
 each('[data-relative]',function(e){var ms=Date.parse(e.getAttribute('data-relative'))-now;e.textContent=ms>=0?'in '+span(ms):span(ms)+' ago'})}
 tick();setInterval(tick,15000);
 })();`;
@@ -190,9 +190,10 @@ function renderTimeLeft(request: ReviewView['request'], now: Date): string {
   if (!request.expiresAt) return '<p class="time-left" data-testid="time-left">This request has no expiry.</p>';
   const deadline = new Date(request.expiresAt);
   if (Number.isNaN(deadline.getTime())) return '';
+  const left = deadline.getTime() - now.getTime();
   return `<p class="time-left" data-testid="time-left"><strong data-countdown="${escapeHtml(deadline.toISOString())}">${escapeHtml(
-    timeLeftWords(deadline.getTime() - now.getTime()),
-  )}</strong> to decide · expires ${renderTime(request.expiresAt, 'time-left-at')}</p>`;
+    left > 0 ? `${spanWords(left)} left to decide` : 'The deadline has passed',
+  )}</strong> · expires ${renderTime(request.expiresAt, 'time-left-at')}</p>`;
 }
 
 /** Everyone who may vote, and where each stands. */

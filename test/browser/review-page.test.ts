@@ -7,7 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { approvalRequestHtml } from '../../lambdas/core/notification';
 import { PAGE_SCRIPT, REVIEW_PAGE_HEADERS, type ReviewView, renderMessagePage, renderReviewPage } from '../../lambdas/decision/review-page';
+import { sampleState } from '../fixtures/approval-state';
 import { launchBrowser, newPage } from './browser';
 
 const APPROVER = 'arn:aws:iam::123456789012:user/bob';
@@ -418,5 +420,17 @@ describe('review page in chromium', () => {
       }
       await page.context().close();
     });
+  });
+
+  it('the HTML email reads on a 390 px phone: the expiry and time left up top, nothing wider than the screen', async () => {
+    const state = sampleState({ resource: `arn:aws:s3:::${'very-long-bucket-name-'.repeat(12)}`, parameters: { key: 'x'.repeat(300) } });
+    const html = approvalRequestHtml(state, 'https://cs.example.com/v1/review/tok_abc', new Date('2026-01-01T00:02:00.000Z'));
+    const { page } = await open(html, { headers: { 'content-type': 'text/html; charset=utf-8' }, path: '/email', viewport: { width: 390, height: 844 } });
+    expect(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBe(0);
+    const expires = page.getByTestId('expires');
+    expect(await expires.innerText()).toBe('Expires 1 Jan 2026, 01:00 UTC (58 minutes left when this was sent)');
+    const box = await expires.boundingBox();
+    expect(box!.y + box!.height).toBeLessThanOrEqual(844);
+    await page.context().close();
   });
 });

@@ -142,13 +142,14 @@ describe('renderReviewPage content', () => {
       '<time datetime="2026-03-01T12:58:00.000Z" title="2026-03-01 12:58:00 UTC" data-local data-testid="expires">1 Mar 2026, 12:58 UTC</time>',
     );
     expect(html).toContain('<span data-relative="2026-03-01T12:58:00.000Z">in 58 minutes</span>');
-    expect(html).toContain('<strong data-countdown="2026-03-01T12:58:00.000Z">58 minutes left</strong> to decide');
+    expect(html).toContain('<strong data-countdown="2026-03-01T12:58:00.000Z">58 minutes left to decide</strong>');
     expect(html).toContain('<span class="status status-pending" data-testid="status">Pending</span>');
     expect(html).toMatch(/Approved<\/span> by <bdi>arn:aws:iam::123456789012:user\/carol<\/bdi>/);
   });
 
   it('says how long ago a past time was, and shows an unparseable time as escaped text', () => {
     expect(renderReviewPage(view({ expiresAt: '2026-03-01T09:00:00.000Z' }))).toContain('3 hours ago');
+    expect(renderReviewPage(view({ expiresAt: '2026-03-01T09:00:00.000Z' }))).toContain('>The deadline has passed</strong>');
     expect(renderReviewPage(view({ expiresAt: '2026-03-04T12:00:00.000Z' }))).toContain('in 3 days');
     expect(renderReviewPage(view({ expiresAt: '<soon>' }))).toContain('<span data-testid="expires">&lt;soon&gt;</span>');
   });
