@@ -179,7 +179,7 @@ const PRODUCTION_LIKE = /(^|[^a-z0-9])(prod|production|prd|live)([^a-z0-9]|$)/i;
 function riskCue(request: ReviewView['request']): string | undefined {
   const reasons: string[] = [];
   if (request.environment && PRODUCTION_LIKE.test(request.environment)) {
-    reasons.push(`this runs in <bdi>${text(request.environment)}</bdi>, a production environment`);
+    reasons.push(`this runs in a production environment (<bdi>${text(request.environment)}</bdi>)`);
   }
   if (request.highRisk) reasons.push(`the rule <code>${text(request.rule)}</code> marks it high-risk (sign-in required)`);
   return reasons.length ? `${reasons.join('; ')}.` : undefined;

@@ -370,6 +370,7 @@ describe('review page in chromium', () => {
       const decisionBottom = (await page.getByTestId('deny').boundingBox())!.y;
       expect((await page.getByTestId('parameters').boundingBox())!.y).toBeGreaterThan(decisionBottom);
       expect(await page.getByTestId('time-left').innerText()).toContain('58 minutes left');
+      expect(await page.getByTestId('risk').innerText()).toMatch(/^Caution: this runs in a production environment \(prod/);
       await page.screenshot({ path: `/tmp/review-first-${viewport.width}.png` });
       await page.context().close();
     });

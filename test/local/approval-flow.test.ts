@@ -340,6 +340,10 @@ describe('approval flow', () => {
       expect(html.replace(`<script>${PAGE_SCRIPT}</script>`, '')).not.toContain('<script');
       expect(html).not.toContain('<img src=x');
       expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+      // Every approver named, with where each stands.
+      for (const approver of ['alice@example.com', 'bob@example.com', 'carol@example.com']) {
+        expect(html).toMatch(new RegExp(`<li><bdi>${approver}</bdi>(?: \\(you\\))?: <span class="standing">may still vote</span></li>`));
+      }
     }
     expect(await audit(body.id)).toHaveLength(before);
     const posted = await fetch(mail!.reviewUrl!, {
@@ -348,7 +352,11 @@ describe('approval flow', () => {
       body: 'decision=deny&reason=not+today',
     });
     expect(posted.status).toBe(200);
-    expect(await posted.text()).toContain('recorded');
+    const answer = await posted.text();
+    expect(answer).toContain('recorded');
+    // The page says what happened, and who did it; no time left is counted any more.
+    expect(answer).toContain(`<strong>Denied</strong> by <bdi>${mail!.to}</bdi> on <time`);
+    expect(answer).not.toContain('data-countdown="');
     expect((await get(body.id)).body).toMatchObject({ status: 'denied', decidedBy: 'approvers', reason: 'not today' });
     const tampered = mail!.reviewUrl!.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
     expect((await fetch(tampered)).status).toBe(404);
