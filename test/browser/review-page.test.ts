@@ -1,6 +1,6 @@
 /**
  * The review page in a real browser: a hostile request rendered by renderReviewPage, served with REVIEW_PAGE_HEADERS
- * from a local server, must run no script, show every hostile value as text, and post the approver's decision.
+ * from a local server, must run no script but its own (allowed by hash), show every hostile value as text, and post the approver's decision.
  */
 // biome-ignore-all lint/performance/useDomNodeTextContent: Playwright's innerText() is the rendered text an approver sees, on purpose
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
