@@ -1,10 +1,13 @@
 /**
  * The command line as commander reads it: --help on every command and subcommand (stdout, exit 0), `help <command>`,
  * --version, "did you mean" for misspelt commands, subcommands and options (stderr, exit 2, no stack trace), and the
- * shell completion scripts generated from the same program.
+ * shell completion scripts generated from the same program; a quick command loads no SDK.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../cli/main';
 import { ROOT, runCliInProcess } from '../fixtures/cli';
@@ -124,5 +127,65 @@ describe('completion', () => {
     expect(complete('countersign', 'audit', 'show', 'act_1', '--j')).toBe('--json');
     expect(complete('countersign', 'policy', 'explain', '--re')).toBe('--request --requester');
     expect(complete('countersign', 'receipt', 'verify', 'r', '--approved')).toBe('--approved-by-humans');
+  });
+});
+
+describe('lazy loading', () => {
+  /** The modules `countersign <args…>` loads (resolved URLs), recorded by a resolve hook in a fresh process. */
+  function loadedBy(args: readonly string[]): string[] {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-cli-lazy-'));
+    const hooks = join(dir, 'hooks.mjs');
+    writeFileSync(
+      hooks,
+      `let port;
+export function initialize(data) { port = data.port; }
+export async function resolve(specifier, context, next) {
+  const resolved = await next(specifier, context);
+  port.postMessage(resolved.url);
+  return resolved;
+}
+`,
+    );
+    const script = `
+import { register } from 'node:module';
+import { MessageChannel } from 'node:worker_threads';
+const { port1, port2 } = new MessageChannel();
+const loaded = [];
+port1.on('message', (url) => loaded.push(url));
+register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { port: port2 }, transferList: [port2] });
+(await import('tsx/esm/api')).register();
+const { main } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'cli/main.ts')).href)});
+await main(${JSON.stringify(args)});
+await new Promise((resolve) => setTimeout(resolve, 200));
+process.stderr.write('\\nloaded: ' + JSON.stringify(loaded));
+process.exit(0);
+`;
+    try {
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+      return JSON.parse(run.stderr.slice(run.stderr.lastIndexOf('\nloaded: ') + '\nloaded: '.length)) as string[];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const heavy = /@modelcontextprotocol|@aws-sdk|aws-cdk-lib/;
+
+  it('--version, --help, a misspelt command and completion load neither the MCP SDK, the AWS SDK nor the CDK', () => {
+    for (const args of [['--version'], ['--help'], ['statsu'], ['completion', 'bash']]) {
+      const loaded = loadedBy(args);
+      expect(
+        loaded.some((u) => u.endsWith('cli/main.ts')),
+        args.join(' '),
+      ).toBe(true);
+      expect(
+        loaded.filter((u) => heavy.test(u)),
+        args.join(' '),
+      ).toEqual([]);
+    }
+    // An API command loads its own module (and the client's SigV4 credential provider), never another's.
+    const status = loadedBy(['status', '--help']);
+    expect(status.some((u) => u.endsWith('cli/actions.ts'))).toBe(true);
+    expect(status.filter((u) => /@modelcontextprotocol|@aws-sdk\/client-|aws-cdk-lib|cli\/doctor/.test(u))).toEqual([]);
+    // The check sees them when they are loaded.
+    expect(loadedBy(['mcp', '--help']).some((u) => u.includes('@modelcontextprotocol'))).toBe(true);
   });
 });
