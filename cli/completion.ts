@@ -20,7 +20,11 @@ function entries(command: Command, path: string[] = []): Entry[] {
   const here: Entry = {
     path: path.join(' '),
     description: command.description(),
-    subcommands: command.commands.map((c) => c.name()),
+    // `help <command>` completes the commands beside it, `completion <shell>` the shells.
+    subcommands:
+      command.name() === 'completion' && command.parent
+        ? [...SHELLS]
+        : (command.name() === 'help' && command.parent ? command.parent.commands : command.commands).map((c) => c.name()),
     flags: [...flags, '--help'],
   };
   return [here, ...command.commands.flatMap((c) => entries(c, [...path, c.name()]))];
@@ -67,11 +71,11 @@ function fish(all: readonly Entry[]): string {
     const words = e.path ? e.path.split(' ') : [];
     // At this path: the words typed so far are exactly these, and no subcommand of it yet.
     const seen = words.map((w) => `__fish_seen_subcommand_from ${w}`);
-    const notDeeper = e.subcommands.length ? [`not __fish_seen_subcommand_from ${e.subcommands.join(' ')}`] : [];
+    const deeper = e.subcommands.filter((s) => !words.includes(s));
+    const notDeeper = deeper.length ? [`not __fish_seen_subcommand_from ${deeper.join(' ')}`] : [];
     const condition = words.length === 0 ? '__fish_use_subcommand' : [...seen, ...notDeeper].join('; and ');
-    const children = (all.filter((c) => c.path && c.path.split(' ').length === words.length + 1 && c.path.startsWith(e.path)) ?? []).map(
-      (c) => [c.path.split(' ').at(-1)!, c.description] as const,
-    );
+    const describe = (name: string) => all.find((c) => c.path === (e.path ? `${e.path} ${name}` : name) || c.path === name)?.description ?? '';
+    const children = e.subcommands.map((name) => [name, describe(name)] as const);
     for (const [name, description] of children) lines.push(`complete -c countersign -n ${quote(condition)} -a ${quote(name)} -d ${quote(description)}`);
     if (words.length === 0) continue;
     for (const flag of e.flags.filter((f) => f.startsWith('--'))) lines.push(`complete -c countersign -n ${quote(condition)} -l ${quote(flag.slice(2))}`);

@@ -123,6 +123,8 @@ describe('completion', () => {
         { encoding: 'utf8' },
       ).trim();
     expect(complete('countersign', 'sta')).toBe('status');
+    expect(complete('countersign', 'help', 'au')).toBe('audit');
+    expect(complete('countersign', 'completion', '')).toBe('bash zsh fish --help');
     expect(complete('countersign', 'audit', '')).toBe('show export verify --help');
     expect(complete('countersign', 'audit', 'show', 'act_1', '--j')).toBe('--json');
     expect(complete('countersign', 'policy', 'explain', '--re')).toBe('--request --requester');
