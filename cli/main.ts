@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, type CommanderError } from 'commander';
 import { completionScript, SHELLS, type Shell } from './completion';
 import { type CliIo, processIo } from './io';
+import { neutralize } from './terminal';
 
 const USAGE = `usage: countersign <command>
 
@@ -376,13 +377,16 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     const name = ['countersign', ...path.map((p) => p.name)].join(' ');
     const { message, suggestion } = describe(error);
     if (path.length === 0 && error.code === 'commander.unknownCommand') {
-      io.stderr.write(`countersign: unknown command "${argv[0]}"${suggestion ? `\n${suggestion}` : ''}\n\n${USAGE}`);
+      io.stderr.write(`countersign: unknown command "${neutralize(argv[0] ?? '')}"${suggestion ? `\n${neutralize(suggestion)}` : ''}\n\n${USAGE}`);
       return 2;
     }
     const spec = path.at(-1);
     if (spec?.jsonUsage && argv.includes('--json')) io.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'usage', message } })}\n`);
     const usage = path.some((p) => p.usageOnError) ? loaded.get(spec!)?.usage : undefined;
-    io.stderr.write(`${name}: ${message}${suggestion ? `\n${suggestion}` : ''}\n${usage ? `\n${usage}\n` : `(${name} --help for usage)\n`}`);
+    // The message quotes what was typed: shown with control and hidden characters made visible.
+    io.stderr.write(
+      `${name}: ${neutralize(message)}${suggestion ? `\n${neutralize(suggestion)}` : ''}\n${usage ? `\n${usage}\n` : `(${name} --help for usage)\n`}`,
+    );
     return 2;
   }
 }

@@ -95,6 +95,15 @@ describe('mistakes', () => {
     }
   });
 
+  it('what was typed is quoted with control and hidden characters made visible', async () => {
+    const command = await countersign('st\u001b[2Jx');
+    expect(command.code).toBe(2);
+    expect(command.stderr).toMatch(/^countersign: unknown command "st\\x1b\[2Jx"\n/);
+    const option = await countersign('status', 'act_x', '--x\u202e');
+    expect(option.code).toBe(2);
+    expect(option.stderr).toMatch(/^countersign status: Unknown option '--x\[U\+202E\]'\n/);
+  });
+
   it('completion without a known shell is a usage error', async () => {
     expect((await countersign('completion', 'tcsh')).code).toBe(2);
     expect((await countersign('completion')).code).toBe(2);
