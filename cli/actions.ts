@@ -6,6 +6,7 @@
 import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ApprovalDeadlineError, Countersign, CountersignApiError, DEFAULT_APPROVAL_TIMEOUT_MS, MAX_WAIT_SECONDS } from '../client/index';
+import type { Endpoint } from '../client/transport';
 import { MAX_DURATION_SECONDS, parseDuration } from '../lambdas/core/duration';
 import { type ActionRequest, type ActionView, actionRequestSchema, type Decision, type RequestStatus } from '../lambdas/core/request';
 import {
@@ -23,6 +24,7 @@ import {
   readTextFile,
   UsageError,
 } from './connection';
+import { contextRows, type RequestContextFound, requestContext } from './context';
 import { Spinner } from './progress';
 
 /** What a request's status means as an exit code (0 ok, 2 usage and 3 API errors are EXIT's). */
@@ -66,8 +68,11 @@ ${COMMON}
 
 export const STATUS_USAGE = `usage: countersign status <request id> [--json]
 
-  The request now: its status, action, resource, who asked, the rule, votes with their reasons, what is still
-  missing, the outcome and its receipt.
+  The request now: its status, action, resource, environment, who asked and for whom, the agent, its
+  justification (the agent's words) and parameters (as recorded: masked where the policy masks), the rule and how
+  many approvals it needs, votes with their reasons, what is still missing, time left, the outcome and its receipt.
+  The agent's text is shown with hidden and control characters made visible (\x1b, [U+202E]).
+  --json adds "context": {"parameters", "justification", "agent", "masked"} (or {"unavailable": why}).
 
 ${COMMON}
 
@@ -117,7 +122,9 @@ ${COMMON}
 export const PENDING_USAGE = `usage: countersign pending [--json]
 
   What waits for your decision: the pending requests you may vote on and have not yet, oldest first, as a table
-  of id, action, resource, environment, requester, age, time to expiry and what is still missing.
+  of id, action, resource, environment, requester, age, time to expiry and what is still missing; then each one
+  in full, as status shows it (parameters, justification, agent, on behalf of, rule, votes), so nothing is
+  approved blind. --json: {"ok", "items": [the API's views], "context": {"<id>": {"parameters", …}}}.
 
 ${COMMON}
 
@@ -305,7 +312,7 @@ function rows(entries: ReadonlyArray<readonly [string, string | undefined]>): st
 }
 
 /** A request in a few lines: `<id> <status>` first (easy to cut), then what matters for its status. */
-export function summaryLines(view: ActionView, full = false): string[] {
+export function summaryLines(view: ActionView, full = false, context?: RequestContextFound): string[] {
   const head = `${neutralize(view.id)} ${view.status}`;
   const when = (iso: string | undefined) => (iso ? neutralize(iso) : undefined);
   const detail: Array<readonly [string, string | undefined]> = full
@@ -315,6 +322,7 @@ export function summaryLines(view: ActionView, full = false): string[] {
         ['environment', view.environment !== undefined ? neutralize(view.environment) : undefined],
         ['requester', neutralize(view.requester)],
         ['on behalf of', view.onBehalfOf !== undefined ? neutralize(view.onBehalfOf) : undefined],
+        ...(context ? contextRows(context) : []),
         [
           'rule',
           view.rule !== undefined
@@ -356,9 +364,19 @@ export function viewDoc(view: ActionView, extra: Record<string, unknown> = {}) {
   };
 }
 
-function printView(io: CliIo, view: ActionView, json: boolean, full = false): void {
-  if (json) printJson(io, viewDoc(view));
-  else out(io, summaryLines(view, full).join('\n'));
+function printView(io: CliIo, view: ActionView, json: boolean, full = false, context?: RequestContextFound): void {
+  if (json) printJson(io, viewDoc(view, context ? { context: contextDoc(context) } : {}));
+  else out(io, summaryLines(view, full, context).join('\n'));
+}
+
+/** A context in a JSON document: what was found, or `{"unavailable": why}`. */
+const contextDoc = (found: RequestContextFound) => ('context' in found ? found.context : found);
+
+/** The contexts of `views`, a few requests at a time. */
+async function contextsOf(endpoint: Endpoint, views: readonly ActionView[]): Promise<RequestContextFound[]> {
+  const found: RequestContextFound[] = [];
+  for (let i = 0; i < views.length; i += 4) found.push(...(await Promise.all(views.slice(i, i + 4).map((v) => requestContext(endpoint, v.id)))));
+  return found;
 }
 
 // ---- waiting ----
@@ -545,7 +563,9 @@ export function status(argv: readonly string[], io: CliIo): Promise<number> {
     const { values, positionals } = parseIdCommand(argv);
     if (values.help) return help(io, STATUS_USAGE);
     const id = requestIdOf(positionals);
-    printView(io, await clientOf(values, io.env).getStatus(id), values.json, true);
+    // What the request asks (parameters, justification, agent) comes from its ledger; the view is the API's.
+    const [view, context] = await Promise.all([clientOf(values, io.env).getStatus(id), requestContext(endpointOf(values, io.env), id)]);
+    printView(io, view, values.json, true, context);
     return EXIT.ok;
   });
 }
@@ -622,9 +642,11 @@ export function pending(argv: readonly string[], io: CliIo): Promise<number> {
     if (values.help) return help(io, PENDING_USAGE);
     if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const items = await clientOf(values, io.env).pending();
-    if (values.json) printJson(io, { ok: true, items });
+    const contexts = await contextsOf(endpointOf(values, io.env), items);
+    if (values.json) printJson(io, { ok: true, items, context: Object.fromEntries(items.map((v, i) => [v.id, contextDoc(contexts[i]!)])) });
     else if (items.length === 0) out(io, 'nothing waits for your decision');
-    else out(io, pendingTable(items).join('\n'));
+    // The table, then each request in full: what it would do, why the agent says so, who asked, votes, time left.
+    else out(io, [...pendingTable(items), ...items.flatMap((v, i) => ['', ...summaryLines(v, true, contexts[i])])].join('\n'));
     return EXIT.ok;
   });
 }

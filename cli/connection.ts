@@ -5,8 +5,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { apiRequest, CountersignApiError, type Endpoint, EndpointError, expectOk, resolveEndpoint } from '../client/transport';
-import { markHidden } from '../lambdas/core/text';
 import { type CliInput, type CliIo, err, out, processStdin } from './io';
+import { neutralize } from './terminal';
+
+export { neutralize } from './terminal';
 
 /** Exit codes of the API commands. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, api: 3 } as const;
@@ -90,26 +92,6 @@ export function readJsonFile(file: string, stdin?: Pick<CliInput, 'readAll'>): u
   } catch (e) {
     throw new UsageError(`${file} is not JSON: ${(e as Error).message}`);
   }
-}
-
-const ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-/**
- * Text from the ledger (an agent's justification, an approver's reason) as printable text, for one line of a
- * terminal: newline, carriage return and tab become `\n`, `\r` and `\t`, the other C0 and C1 controls `\xNN`
- * (ESC, so no ANSI sequence), and every other hidden character of core/text.ts (bidi controls, zero-width and tag
- * characters, line separators) `[U+XXXX]`, as on every other surface. Nothing can move the cursor, clear the screen,
- * fake a line of output, or reorder or hide what is shown.
- */
-export function neutralize(text: string): string {
-  return markHidden(
-    text.replace(/[\t\n]/g, (c) => ESCAPES[c]!),
-    (name) => {
-      const code = Number.parseInt(name.slice(2), 16);
-      if (code === 0x0d) return ESCAPES['\r']!;
-      return code < 0xa0 ? `\\x${code.toString(16).padStart(2, '0')}` : `[${name}]`;
-    },
-  );
 }
 
 export interface CommandFailure {

@@ -1,8 +1,13 @@
 /**
- * `countersign <command>`: the CLI. Each command's module is loaded only when that command runs, so a quick command
- * never pays for the MCP SDK, the AWS SDK clients of `doctor` or the CDK.
+ * `countersign <command>`: the CLI. Commander reads the command line (help, version, "did you mean", unknown options);
+ * each command's module is loaded only when that command runs or its help is asked for, so a quick command never
+ * pays for the MCP SDK, the AWS SDK clients of `doctor` or the CDK.
  */
+import { readFileSync } from 'node:fs';
+import { Command, type CommanderError } from 'commander';
+import { completionScript, SHELLS, type Shell } from './completion';
 import { type CliIo, processIo } from './io';
+import { neutralize } from './terminal';
 
 const USAGE = `usage: countersign <command>
 
@@ -11,13 +16,13 @@ agents
                                                         ask for approval; prints the request id and its status
   run --action <a> [...] [--timeout 15m] -- <command> [args…]
                                                         ask, wait, and run the command only if approved
-  status <id>                                           a request now: status, votes, reasons, receipt
+  status <id>                                           a request now: what is asked, by whom, votes, time left
   wait <id> [--timeout 15m]                             wait for a request's outcome
   cancel <id>                                           withdraw a pending request
   mcp [--upstream "<command>" --name <server>]          an MCP server with request_approval and get_approval_status;
                                                         with --upstream, a gateway asking before each upstream tool call
 approvers
-  pending                                               what waits for your decision
+  pending                                               what waits for your decision, and what each one would do
   approve <id> [--reason r]                             vote to approve
   deny <id> [--reason r]                                vote to deny (a reason is recommended)
 policy
@@ -39,53 +44,349 @@ platform teams
   doctor [--region r] [--profile p] [--config file] [--json]
                                                         before cdk deploy: bootstrap, Lambda concurrency, SES, secrets,
                                                         channels and sign-in, each with a fix; exit 1 if any fails
+this command
+  help [command]                                        a command's usage (also: countersign <command> --help, -h)
+  completion bash|zsh|fish                              a shell completion script, e.g. source <(countersign completion bash)
+  --version, -V                                         the version
 
   exit codes of request, run, status, wait, cancel, approve, deny and pending: 0 approved (or done); 2 usage error;
   3 API or network error (its code is printed); 4 denied; 5 expired; 6 cancelled; 7 still pending at --timeout;
-  130 interrupted while waiting. run: the command's own exit code when it ran.
+  130 interrupted while waiting. run: the command's own exit code when it ran. Every command: 2 usage error
+  (unknown command or option, missing or bad value, unreadable file), with a one-line message on stderr.
 
   Commands that call the API take --url (COUNTERSIGN_URL, default http://127.0.0.1:8787) and --api-key
   (COUNTERSIGN_API_KEY; without one, SigV4 with the default AWS credentials), and --json.
   "countersign <command> --help" for more.
 `;
 
-type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
+/** A command's body: its arguments after the command's name, and the IO; answers the exit code. */
+export type Handler = (argv: readonly string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
-  // agents
-  request: async () => (await import('./actions')).request,
-  run: async () => (await import('./run')).runCommand,
-  status: async () => (await import('./actions')).status,
-  wait: async () => (await import('./actions')).wait,
-  cancel: async () => (await import('./actions')).cancel,
-  // approvers
-  pending: async () => (await import('./actions')).pending,
-  approve: async () => (await import('./actions')).approve,
-  deny: async () => (await import('./actions')).deny,
-  // policy, auditors
-  policy: async () => (await import('./policy')).policyCommand,
-  receipt: async () => (await import('./receipt')).receiptCommand,
-  audit: async () => (await import('./audit')).auditCommand,
-  mcp: async () => (await import('./mcp')).mcpCommand,
-  // platform teams
-  doctor: async () => {
-    const { doctorCommand } = await import('./doctor');
-    return (argv, io) => doctorCommand(argv, { stdout: io.stdout, stderr: io.stderr, env: io.env });
-  },
+/** What a command's module gives: its body and its usage text (printed by --help). */
+interface Loaded {
+  readonly run: Handler;
+  readonly usage: string;
+}
+
+/** A command: its name, one line for the list, its options (for "did you mean" and completion), and its module. */
+export interface CommandSpec {
+  readonly name: string;
+  readonly summary: string;
+  /** Operands, all optional for commander: the command's body says what is missing, in its own words. */
+  readonly args?: string;
+  readonly options?: readonly string[];
+  /** Loaded only when the command runs or its help is asked for. */
+  readonly load?: () => Promise<Loaded>;
+  readonly subcommands?: readonly CommandSpec[];
+  /** A usage error also prints `{"ok": false, "error": {"code": "usage", …}}` on stdout when --json was given. */
+  readonly jsonUsage?: boolean;
+  /** A usage error prints the whole usage text (else a pointer to --help). */
+  readonly usageOnError?: boolean;
+  /** Options after the first operand belong to the operands (run's command line). */
+  readonly passThrough?: boolean;
+}
+
+const CONNECTION = ['--url <url>', '--api-key <key>'];
+const API = [...CONNECTION, '--json'];
+const REQUEST = [
+  '--action <action>',
+  '--resource <resource>',
+  '--environment <environment>',
+  '--justification <text>',
+  '--parameters <json>',
+  '--on-behalf-of <principal>',
+  '--agent-name <name>',
+  '--idempotency-key <key>',
+];
+
+const actions = async (name: 'request' | 'status' | 'wait' | 'cancel' | 'pending' | 'approve' | 'deny'): Promise<Loaded> => {
+  const m = await import('./actions');
+  const usage = {
+    request: m.REQUEST_USAGE,
+    status: m.STATUS_USAGE,
+    wait: m.WAIT_USAGE,
+    cancel: m.CANCEL_USAGE,
+    pending: m.PENDING_USAGE,
+    approve: m.APPROVE_USAGE,
+    deny: m.DENY_USAGE,
+  }[name];
+  return { run: m[name], usage };
 };
+const audit = async (name: 'show' | 'export' | 'verify'): Promise<Loaded> => {
+  const { auditCommand, AUDIT_USAGE } = await import('./audit');
+  return { run: (argv, io) => auditCommand([name, ...argv], io), usage: AUDIT_USAGE };
+};
+
+/** Every command, in the order of the usage text. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'request',
+    summary: 'ask for approval; prints the request id and its status',
+    options: [...API, ...REQUEST, '--wait', '--timeout <duration>', '-q, --quiet'],
+    load: () => actions('request'),
+    jsonUsage: true,
+  },
+  {
+    name: 'run',
+    summary: 'ask, wait, and run the command only if approved',
+    args: '[command...]',
+    options: [...API, ...REQUEST, '--timeout <duration>'],
+    load: async () => {
+      const { runCommand, RUN_USAGE } = await import('./run');
+      return { run: runCommand, usage: RUN_USAGE };
+    },
+    jsonUsage: true,
+    passThrough: true,
+  },
+  { name: 'status', summary: 'a request now', args: '[id]', options: API, load: () => actions('status'), jsonUsage: true },
+  {
+    name: 'wait',
+    summary: "wait for a request's outcome",
+    args: '[id]',
+    options: [...API, '--timeout <duration>'],
+    load: () => actions('wait'),
+    jsonUsage: true,
+  },
+  { name: 'cancel', summary: 'withdraw a pending request', args: '[id]', options: API, load: () => actions('cancel'), jsonUsage: true },
+  {
+    name: 'mcp',
+    summary: 'an MCP server (approval tools, or a gateway with --upstream)',
+    options: [...CONNECTION, '--upstream <command>', '--name <server>', '--timeout <seconds>', '--agent <name>'],
+    load: async () => {
+      const { mcpCommand, MCP_USAGE } = await import('./mcp');
+      return { run: mcpCommand, usage: MCP_USAGE };
+    },
+  },
+  { name: 'pending', summary: 'what waits for your decision', options: API, load: () => actions('pending'), jsonUsage: true },
+  {
+    name: 'approve',
+    summary: 'vote to approve',
+    args: '[id]',
+    options: [...API, '--reason <text>'],
+    load: () => actions('approve'),
+    jsonUsage: true,
+  },
+  {
+    name: 'deny',
+    summary: 'vote to deny',
+    args: '[id]',
+    options: [...API, '--reason <text>'],
+    load: () => actions('deny'),
+    jsonUsage: true,
+  },
+  {
+    name: 'policy',
+    summary: 'check or explain the policy file, offline',
+    usageOnError: true,
+    load: async () => {
+      const { policyCommand, POLICY_USAGE } = await import('./policy');
+      return { run: policyCommand, usage: POLICY_USAGE };
+    },
+    subcommands: [
+      {
+        name: 'check',
+        summary: 'validate a policy file',
+        args: '[file]',
+        options: ['--json'],
+        load: async () => {
+          const { policyCommand, POLICY_CHECK_USAGE } = await import('./policy');
+          return { run: (argv, io) => policyCommand(['check', ...argv], io), usage: POLICY_CHECK_USAGE };
+        },
+      },
+      {
+        name: 'explain',
+        summary: 'which rule decides a request, and who must approve',
+        options: ['--request <file>', '--config <file>', '--requester <principal>', '--json'],
+        load: async () => {
+          const { policyCommand, POLICY_EXPLAIN_USAGE } = await import('./policy');
+          return { run: (argv, io) => policyCommand(['explain', ...argv], io), usage: POLICY_EXPLAIN_USAGE };
+        },
+      },
+    ],
+  },
+  {
+    name: 'receipt',
+    summary: 'check an approval receipt',
+    usageOnError: true,
+    load: async () => {
+      const { receiptCommand, RECEIPT_USAGE } = await import('./receipt');
+      return { run: receiptCommand, usage: RECEIPT_USAGE };
+    },
+    subcommands: [
+      {
+        name: 'verify',
+        summary: 'signature, expiry, and that it is for this action, resource, environment and parameters',
+        args: '[receipt]',
+        options: [
+          ...API,
+          '--action <action>',
+          '--resource <resource>',
+          '--environment <environment>',
+          '--approved-by-humans',
+          '--parameters <file>',
+          '--public-key <file>',
+        ],
+        load: async () => {
+          const { receiptCommand, RECEIPT_USAGE } = await import('./receipt');
+          return { run: (argv, io) => receiptCommand(['verify', ...argv], io), usage: RECEIPT_USAGE };
+        },
+      },
+    ],
+  },
+  {
+    name: 'audit',
+    summary: "a request's ledger, the whole ledger exported, and its verification",
+    usageOnError: true,
+    load: async () => {
+      const { auditCommand, AUDIT_USAGE } = await import('./audit');
+      return { run: auditCommand, usage: AUDIT_USAGE };
+    },
+    subcommands: [
+      { name: 'show', summary: "a request's ledger as a timeline", args: '[id]', options: [...API, '--public-key <file>'], load: () => audit('show') },
+      {
+        name: 'export',
+        summary: 'the whole ledger and its checkpoints as JSON Lines',
+        options: [...CONNECTION, '--since <time>', '--until <time>', '--out <file>'],
+        load: () => audit('export'),
+      },
+      {
+        name: 'verify',
+        summary: 'check every record, chain and checkpoint',
+        options: [...API, '--file <file>', '--public-key <file>', '--max-checkpoint-age <seconds>', '--since <time>', '--until <time>'],
+        load: () => audit('verify'),
+      },
+    ],
+  },
+  {
+    name: 'doctor',
+    summary: 'before cdk deploy: what would fail, each with a fix',
+    options: ['--region <region>', '--profile <profile>', '--config <file>', '--toolkit-stack-name <name>', '--json'],
+    load: async () => {
+      const { doctorCommand, DOCTOR_USAGE } = await import('./doctor');
+      return { run: (argv, io) => doctorCommand(argv, { stdout: io.stdout, stderr: io.stderr, env: io.env }), usage: DOCTOR_USAGE };
+    },
+  },
+  { name: 'help', summary: "a command's usage", args: '[command...]' },
+  { name: 'completion', summary: 'a shell completion script', args: '[shell]' },
+];
+
+/** The package's version, from package.json. */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/** A usage problem found while reading the command line, with the command it concerns. */
+class UsageProblem extends Error {
+  constructor(
+    readonly path: readonly CommandSpec[],
+    readonly error: CommanderError,
+  ) {
+    super(error.message);
+  }
+}
+
+/**
+ * The commander program for `specs`: `loaded` holds the modules already loaded (their usage texts are the help), and
+ * `ran` receives a command's exit code. Errors are thrown (exitOverride), never exit the process.
+ */
+export function program(
+  io: CliIo,
+  loaded: ReadonlyMap<CommandSpec, Loaded> = new Map(),
+  ran: (code: number) => void = () => {},
+  rawArgv: readonly string[] = [],
+): Command {
+  const root = new Command('countersign')
+    .usage('<command>')
+    .version(version(), '-V, --version', 'the version')
+    .helpOption('-h, --help', 'this help')
+    .helpCommand(false)
+    .enablePositionalOptions()
+    .showSuggestionAfterError()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} })
+    .configureHelp({ formatHelp: () => USAGE })
+    .exitOverride((e) => {
+      throw new UsageProblem([], e);
+    });
+  const add = (parent: Command, spec: CommandSpec, path: readonly CommandSpec[]) => {
+    const here = [...path, spec];
+    const command = parent.command(spec.name).description(spec.summary).allowExcessArguments();
+    command.exitOverride((e) => {
+      throw new UsageProblem(here, e);
+    });
+    if (spec.args) command.argument(spec.args);
+    for (const flags of spec.options ?? []) command.option(flags);
+    if (spec.passThrough) command.passThroughOptions();
+    const module = loaded.get(spec);
+    if (module) command.configureHelp({ formatHelp: () => `${module.usage}\n` });
+    if (spec.subcommands) {
+      for (const sub of spec.subcommands) add(command, sub, here);
+    } else if (spec.load) {
+      command.action(async () => {
+        const mod = module ?? (await spec.load!());
+        ran(await mod.run(rawArgv.slice(here.length), io));
+      });
+    }
+  };
+  for (const spec of COMMANDS) add(root, spec, []);
+  return root;
+}
+
+/** The first line of a commander message, as a sentence: `unknown option '--x'` → `Unknown option '--x'`. */
+function describe(e: CommanderError): { message: string; suggestion: string } {
+  const [first = '', ...rest] = e.message.replace(/^error: /, '').split('\n');
+  return { message: first.charAt(0).toUpperCase() + first.slice(1), suggestion: rest.join(' ').trim() };
+}
+
+/** Every module the command line names (the command, and its subcommand if any), loaded for their help texts. */
+async function loadNamed(argv: readonly string[]): Promise<Map<CommandSpec, Loaded>> {
+  const loaded = new Map<CommandSpec, Loaded>();
+  const spec = COMMANDS.find((c) => c.name === argv[0]);
+  if (spec?.load) loaded.set(spec, await spec.load());
+  const sub = spec?.subcommands?.find((c) => c.name === argv[1]);
+  if (sub?.load) loaded.set(sub, await sub.load());
+  return loaded;
+}
 
 /**
  * Runs `countersign <argv…>` with `io`'s streams and environment (the process's own when not given) and answers its
  * exit code; the caller sets it (cli/countersign.mjs: process.exitCode). Nothing is left listening on the process.
  */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command !== undefined && Object.hasOwn(COMMANDS, command)) return (await COMMANDS[command]!())(rest, io);
-  // Asked-for help goes to stdout; a missing or unknown command is a usage error, on stderr.
-  if (command === '--help' || command === '-h' || command === 'help') {
-    io.stdout.write(USAGE);
+  if (argv[0] === 'help') return main(argv.length > 1 ? [...argv.slice(1), '--help'] : ['--help'], io);
+  if (argv[0] === 'completion') {
+    const shell = argv[1];
+    if (argv.length !== 2 || !SHELLS.includes(shell as Shell)) {
+      io.stderr.write(`countersign completion: expected one of ${SHELLS.join(', ')}, e.g. countersign completion bash\n`);
+      return 2;
+    }
+    io.stdout.write(completionScript(shell as Shell, program(io)));
     return 0;
   }
-  io.stderr.write(command === undefined ? USAGE : `countersign: unknown command "${command}"\n\n${USAGE}`);
-  return 2;
+  let code = 0;
+  const loaded = await loadNamed(argv);
+  try {
+    await program(io, loaded, (c) => (code = c), argv).parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (!(e instanceof UsageProblem)) throw e;
+    const { error, path } = e;
+    // Help and version asked for: already on stdout.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+    // A command with subcommands and none given (or no command at all): its help, already on stderr.
+    if (error.code === 'commander.help') return 2;
+    const name = ['countersign', ...path.map((p) => p.name)].join(' ');
+    const { message, suggestion } = describe(error);
+    if (path.length === 0 && error.code === 'commander.unknownCommand') {
+      io.stderr.write(`countersign: unknown command "${neutralize(argv[0] ?? '')}"${suggestion ? `\n${neutralize(suggestion)}` : ''}\n\n${USAGE}`);
+      return 2;
+    }
+    const spec = path.at(-1);
+    if (spec?.jsonUsage && argv.includes('--json')) io.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'usage', message } })}\n`);
+    const usage = path.some((p) => p.usageOnError) ? loaded.get(spec!)?.usage : undefined;
+    // The message quotes what was typed: shown with control and hidden characters made visible.
+    io.stderr.write(
+      `${name}: ${neutralize(message)}${suggestion ? `\n${neutralize(suggestion)}` : ''}\n${usage ? `\n${usage}\n` : `(${name} --help for usage)\n`}`,
+    );
+    return 2;
+  }
 }

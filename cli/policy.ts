@@ -9,11 +9,33 @@ import { requirementsOf } from '../lambdas/core/quorum';
 import { actionRequestSchema } from '../lambdas/core/request';
 import { type CliIo, err, out } from './io';
 
+export const POLICY_CHECK_USAGE = `usage: countersign policy check [file] [--json]
+
+  Validates a policy file offline: default COUNTERSIGN_CONFIG, else countersign.config.yaml.
+  --json  print {"ok", "file", "rules", "groups", "policyVersion"}, or {"ok": false, "file", "problems"}
+
+  exit codes: 0 valid; 1 invalid (each problem is printed with its path); 2 usage error`;
+
+export const POLICY_EXPLAIN_USAGE = `usage: countersign policy explain --request req.json [--config file] [--requester principal] [--json]
+
+  Which rule decides a request (a JSON action request), why each earlier rule did not, and who must approve.
+  --config file          the policy (default: COUNTERSIGN_CONFIG, else countersign.config.yaml)
+  --requester principal  explain as if this principal asked
+  --json                 print the explanation as one JSON document
+
+  exit codes: 0 explained; 1 invalid policy or request; 2 usage error (e.g. an unreadable request file)`;
+
+export const POLICY_USAGE = `usage: countersign policy <subcommand>
+
+${POLICY_CHECK_USAGE.replace('usage: countersign ', '')}
+
+${POLICY_EXPLAIN_USAGE.replace('usage: countersign ', '')}`;
+
 export async function policyCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'check') return check(rest, io);
   if (sub === 'explain') return explain(rest, io);
-  err(io, 'usage: countersign policy check [file] [--json] | countersign policy explain --request req.json [--config file] [--requester principal] [--json]');
+  err(io, POLICY_USAGE);
   return 2;
 }
 

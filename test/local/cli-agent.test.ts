@@ -367,9 +367,57 @@ describe('request, status, wait, cancel, approve, deny, pending', () => {
     for (const key of [AGENT, 'bob-key']) {
       const other = await countersign(['pending', '--json'], { apiKey: key });
       expect(other.code).toBe(0);
-      expect(JSON.parse(other.stdout)).toEqual({ ok: true, items: [] });
+      expect(JSON.parse(other.stdout)).toEqual({ ok: true, items: [], context: {} });
     }
     expect((await countersign(['pending'], { apiKey: 'bob-key' })).stdout).toBe('nothing waits for your decision\n');
+  });
+
+  it("status and pending show what would be approved: parameters, justification (the agent's words), agent, hidden characters marked", async () => {
+    const created = await countersign([
+      'request',
+      '--action',
+      'infra.apply',
+      '--resource',
+      'vpc-context',
+      '--environment',
+      'staging',
+      '--justification',
+      'Apply plan\u001b[2J OPS-1\u202eevil',
+      '--parameters',
+      '{"plan":"p-\u200b42","count":3}',
+      '--agent-name',
+      'deploy-bot',
+      '--json',
+    ]);
+    expect(created.stderr).toBe('');
+    const { id } = JSON.parse(created.stdout);
+    /** The agent's hidden characters that reached the output as they are (none should). */
+    const unmarked = (text: string) => ['\u001b', '\u200b', '\u202e'].filter((c) => text.includes(c));
+    const justification = `  justification  "Apply plan\\x1b[2J OPS-1[U+202E]evil" (the agent's words)\n`;
+    const parameters = '  parameters     {"count":3,"plan":"p-[U+200B]42"}\n';
+    const agent = '  agent          deploy-bot\n';
+    for (const key of [AGENT, 'alice-key']) {
+      const status = await countersign(['status', id], { apiKey: key });
+      expect(status.code).toBe(0);
+      for (const line of [justification, parameters, agent, '  environment    staging\n']) expect(status.stdout).toContain(line);
+      expect(status.stdout).toMatch(/ {2}rule +infra \(1 approval needed\)\n/);
+      expect(status.stdout).toMatch(/ {2}expires +\d{4}-.*Z \(in 59m\)\n/);
+      expect(unmarked(status.stdout)).toEqual([]);
+    }
+    const pending = await countersign(['pending'], { apiKey: 'alice-key' });
+    expect(pending.code).toBe(0);
+    const block = pending.stdout.slice(pending.stdout.indexOf(`\n${id} pending\n`));
+    for (const line of [justification, parameters, agent, '  missing        1 more approval\n']) expect(block).toContain(line);
+    expect(unmarked(pending.stdout)).toEqual([]);
+    // With --json: the context as recorded, beside the API's view.
+    const json = JSON.parse((await countersign(['status', id, '--json'], { apiKey: 'alice-key' })).stdout);
+    expect(json.context).toEqual({
+      parameters: { plan: 'p-\u200b42', count: 3 },
+      justification: 'Apply plan\u001b[2J OPS-1\u202eevil',
+      agent: { name: 'deploy-bot' },
+    });
+    const list = JSON.parse((await countersign(['pending', '--json'], { apiKey: 'alice-key' })).stdout);
+    expect(list.context[id]).toEqual(json.context);
   });
 
   it('approve by someone who is not an approver: exit 3 with the API code', async () => {

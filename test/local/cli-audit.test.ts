@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliOptions, runCliInProcess, runInstalledCli } from '../fixtures/cli';
+import { type CliOptions, runCliInProcess, runInstalledCli, startInstalledCli } from '../fixtures/cli';
 import { api, eventually, type RunningCountersign, startCountersign } from './harness';
 
 const dir = mkdtempSync(join(tmpdir(), 'cs-cli-audit-'));
@@ -388,6 +388,21 @@ describe('countersign, the installed command', () => {
     const none = await runInstalledCli([], cliOptions({}));
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('usage: countersign <command>');
+  });
+
+  it('ends quietly, exit 0, when its reader goes away: no EPIPE stack trace', async () => {
+    // The reader is gone before anything is written: every write fails with EPIPE.
+    const closed = startInstalledCli(['--help'], cliOptions({}));
+    closed.child.stdout!.destroy();
+    expect(await closed.done).toEqual({ code: 0, stdout: '', stderr: '' });
+    // countersign audit export | head -1: the reader takes the first line and closes.
+    const exported = startInstalledCli(['audit', 'export'], cliOptions({}));
+    const first = await new Promise<string>((resolve) => exported.child.stdout!.once('data', (d: Buffer) => resolve(d.toString())));
+    exported.child.stdout!.destroy();
+    expect(first).toMatch(/^\{"type":"export"/);
+    const run = await exported.done;
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
   });
 
   it('verifies a receipt read from its stdin, offline', async () => {
