@@ -5,7 +5,7 @@
  * a lock left by a process that has ended (a crash, a kill -9) is taken over.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const LOCK_FILE = 'local.lock';
@@ -63,11 +63,17 @@ export function lockDataFolder(dataDir: string, url?: string): { release(): void
   const token = randomUUID();
   const content = JSON.stringify({ pid: process.pid, token, startedAt: new Date().toISOString(), ...(url ? { url } : {}) } satisfies LockContent);
   for (let attempt = 0; attempt < 3; attempt++) {
+    // Written whole to a file of its own, then linked into place (atomic, and refused when the lock exists): another
+    // start never reads a lock half-written, which it would take for a stale one.
+    const whole = `${path}.${process.pid}.${token}.new`;
+    writeFileSync(whole, `${content}\n`, { mode: 0o600 });
     try {
-      writeFileSync(path, `${content}\n`, { flag: 'wx', mode: 0o600 });
+      linkSync(whole, path);
       return { release: () => releaseIfOurs(path, token) };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      unlinkSync(whole);
     }
     const held = readLock(path);
     // A live holder refuses the start; this process counts too (a second runtime in it would share the stores).

@@ -46,6 +46,30 @@ describe('data folder lock', () => {
     }
   });
 
+  it('lets exactly one of many starts racing for a free folder take it', async () => {
+    const folder = mkdtempSync(join(dir, 'race-'));
+    const module = join(import.meta.dirname, '..', '..', 'local', 'data-lock.ts');
+    // Each contender waits for the same moment, tries once, says whether it holds the lock, and stays alive a while
+    // so the others see a live holder.
+    const at = Date.now() + 1500;
+    const script = `import { lockDataFolder } from ${JSON.stringify(module)};
+      while (Date.now() < ${at}) {}
+      let held = false; try { lockDataFolder(${JSON.stringify(folder)}); held = true; } catch {}
+      console.log(held ? 'held' : 'refused'); setTimeout(() => {}, 1500);`;
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => {
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        child.stdout.on('data', (chunk) => {
+          out += chunk;
+        });
+        return new Promise<string>((resolve) => child.once('exit', () => resolve(out.trim())));
+      }),
+    );
+    expect(results.filter((r) => r === 'held')).toHaveLength(1);
+    expect(results.filter((r) => r === 'refused')).toHaveLength(5);
+  });
+
   it('refuses a second lock in the same process, and a release removes only its own lock', () => {
     const folder = mkdtempSync(join(dir, 'own-'));
     const first = lockDataFolder(folder);
