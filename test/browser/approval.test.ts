@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { api, eventually, type RunningCountersign, startCountersign } from '../local/harness';
-import { launchBrowser, newPage } from './browser';
+import { launchBrowser, newPage, seriousA11yViolations } from './browser';
 
 const config = {
   version: 1,
@@ -71,5 +71,24 @@ describe('approving in a browser', () => {
     expect(dialogs).toEqual([]);
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
     await page.screenshot({ path: join(tmpdir(), 'countersign-approved.png'), fullPage: true });
+  });
+
+  it("local mode's pages, and the review page as it serves it, have no serious or critical accessibility violations", async () => {
+    const created = await api(cs.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'data.export', environment: 'production' });
+    expect(created.status).toBe(202);
+    await eventually(async () =>
+      ((await api(cs.url, 'GET', '/_local/inbox.json')).body as Array<{ actionId: string }>).some((m) => m.actionId === created.body.id) ? true : undefined,
+    );
+    for (const width of [390, 1280]) {
+      const page = await newPage(browser, { viewport: { width, height: width < 600 ? 844 : 800 } });
+      for (const path of ['/', '/_local/inbox']) {
+        await page.goto(`${cs.url}${path}`);
+        expect({ path, width, violations: await seriousA11yViolations(page) }).toEqual({ path, width, violations: [] });
+      }
+      await page.getByRole('link', { name: 'Open review page' }).first().click();
+      await expect.poll(() => page.getByTestId('status').count()).toBe(1);
+      expect({ page: 'review', width, violations: await seriousA11yViolations(page) }).toEqual({ page: 'review', width, violations: [] });
+      await page.context().close();
+    }
   });
 });

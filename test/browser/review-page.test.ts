@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { approvalRequestHtml } from '../../lambdas/core/notification';
 import { PAGE_SCRIPT, REVIEW_PAGE_HEADERS, type ReviewView, renderMessagePage, renderReviewPage } from '../../lambdas/decision/review-page';
 import { sampleState } from '../fixtures/approval-state';
-import { launchBrowser, newPage } from './browser';
+import { launchBrowser, newPage, seriousA11yViolations } from './browser';
 
 const APPROVER = 'arn:aws:iam::123456789012:user/bob';
 const FORM_ACTION = '/v1/review/tok_abc123';
@@ -419,6 +419,55 @@ describe('review page in chromium', () => {
       if (status === 'cancelled') {
         expect(await page.getByTestId('votes').innerText()).toBe('No votes were cast.');
       }
+      await page.context().close();
+    });
+  });
+
+  describe('accessibility (axe-core)', () => {
+    const PAGES: ReadonlyArray<readonly [string, () => { html: string; headers?: Record<string, string> }]> = [
+      ['a pending request', () => ({ html: renderReviewPage(hostileView()) })],
+      ...(['approved', 'denied', 'expired', 'cancelled'] as const).map(
+        (status) =>
+          [
+            `a ${status} request`,
+            () => ({
+              html: renderReviewPage(
+                hostileView({ status, decidedBy: status === 'cancelled' ? 'requester' : 'approvers', decidedAt: '2026-03-01T11:59:00.000Z' }),
+              ),
+            }),
+          ] as const,
+      ),
+      ['a bad link', () => ({ html: renderMessagePage('Link expired', 'Ask for a new link.', 'error') })],
+      [
+        'the HTML email',
+        () => ({
+          html: approvalRequestHtml(sampleState(), 'https://cs.example.com/v1/review/tok_abc', new Date('2026-01-01T00:02:00.000Z')),
+          headers: { 'content-type': 'text/html; charset=utf-8' },
+        }),
+      ],
+    ];
+
+    it.each(PAGES.flatMap(([name, make]) => [390, 1280].map((width) => [name, width, make] as const)))(
+      '%s at %i px has no serious or critical violations',
+      async (name, width, make) => {
+        const { html, headers } = make();
+        const { page } = await open(html, {
+          path: `/a11y-${name.replace(/\W+/g, '-')}-${width}`,
+          viewport: { width, height: width < 600 ? 844 : 800 },
+          ...(headers ? { headers } : {}),
+        });
+        expect(await seriousA11yViolations(page)).toEqual([]);
+        await page.context().close();
+      },
+    );
+
+    it('finds a violation when there is one', async () => {
+      const { page } = await open('<!doctype html><html><head><title>x</title></head><body><main><img src="data:,"><input type="text"></main></body></html>', {
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+        path: '/a11y-broken',
+      });
+      const found = await seriousA11yViolations(page);
+      expect(found.some((v) => v.startsWith('image-alt') || v.startsWith('label'))).toBe(true);
       await page.context().close();
     });
   });
