@@ -112,9 +112,22 @@ const actions = async (name: 'request' | 'status' | 'wait' | 'cancel' | 'pending
   }[name];
   return { run: m[name], usage };
 };
-const audit = async (name: 'show' | 'export' | 'verify'): Promise<Loaded> => {
+/** A command whose module runs its subcommands: the subcommand `name` runs it with `name` first (`audit show …`). */
+const under = ({ run, usage }: Loaded, name: string, ownUsage = usage): Loaded => ({ run: (argv, io) => run([name, ...argv], io), usage: ownUsage });
+const audit = async (name?: 'show' | 'export' | 'verify'): Promise<Loaded> => {
   const { auditCommand, AUDIT_USAGE } = await import('./audit');
-  return { run: (argv, io) => auditCommand([name, ...argv], io), usage: AUDIT_USAGE };
+  const loaded: Loaded = { run: auditCommand, usage: AUDIT_USAGE };
+  return name ? under(loaded, name) : loaded;
+};
+const policy = async (name?: 'check' | 'explain'): Promise<Loaded> => {
+  const { policyCommand, POLICY_USAGE, POLICY_CHECK_USAGE, POLICY_EXPLAIN_USAGE } = await import('./policy');
+  const loaded: Loaded = { run: policyCommand, usage: POLICY_USAGE };
+  return name ? under(loaded, name, name === 'check' ? POLICY_CHECK_USAGE : POLICY_EXPLAIN_USAGE) : loaded;
+};
+const receipt = async (name?: 'verify'): Promise<Loaded> => {
+  const { receiptCommand, RECEIPT_USAGE } = await import('./receipt');
+  const loaded: Loaded = { run: receiptCommand, usage: RECEIPT_USAGE };
+  return name ? under(loaded, name) : loaded;
 };
 
 /** Every command, in the order of the usage text. */
@@ -178,29 +191,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'policy',
     summary: 'check or explain the policy file, offline',
     usageOnError: true,
-    load: async () => {
-      const { policyCommand, POLICY_USAGE } = await import('./policy');
-      return { run: policyCommand, usage: POLICY_USAGE };
-    },
+    load: () => policy(),
     subcommands: [
       {
         name: 'check',
         summary: 'validate a policy file',
         args: '[file]',
         options: ['--json'],
-        load: async () => {
-          const { policyCommand, POLICY_CHECK_USAGE } = await import('./policy');
-          return { run: (argv, io) => policyCommand(['check', ...argv], io), usage: POLICY_CHECK_USAGE };
-        },
+        load: () => policy('check'),
       },
       {
         name: 'explain',
         summary: 'which rule decides a request, and who must approve',
         options: ['--request <file>', '--config <file>', '--requester <principal>', '--json'],
-        load: async () => {
-          const { policyCommand, POLICY_EXPLAIN_USAGE } = await import('./policy');
-          return { run: (argv, io) => policyCommand(['explain', ...argv], io), usage: POLICY_EXPLAIN_USAGE };
-        },
+        load: () => policy('explain'),
       },
     ],
   },
@@ -208,10 +212,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'receipt',
     summary: 'check an approval receipt',
     usageOnError: true,
-    load: async () => {
-      const { receiptCommand, RECEIPT_USAGE } = await import('./receipt');
-      return { run: receiptCommand, usage: RECEIPT_USAGE };
-    },
+    load: () => receipt(),
     subcommands: [
       {
         name: 'verify',
@@ -226,10 +227,7 @@ export const COMMANDS: readonly CommandSpec[] = [
           '--parameters <file>',
           '--public-key <file>',
         ],
-        load: async () => {
-          const { receiptCommand, RECEIPT_USAGE } = await import('./receipt');
-          return { run: (argv, io) => receiptCommand(['verify', ...argv], io), usage: RECEIPT_USAGE };
-        },
+        load: () => receipt('verify'),
       },
     ],
   },
@@ -237,10 +235,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'audit',
     summary: "a request's ledger, the whole ledger exported, and its verification",
     usageOnError: true,
-    load: async () => {
-      const { auditCommand, AUDIT_USAGE } = await import('./audit');
-      return { run: auditCommand, usage: AUDIT_USAGE };
-    },
+    load: () => audit(),
     subcommands: [
       { name: 'show', summary: "a request's ledger as a timeline", args: '[id]', options: [...API, '--public-key <file>'], load: () => audit('show') },
       {
