@@ -256,17 +256,15 @@ function renderOutcome(request: ReviewView['request']): string {
   let what: string;
   switch (request.status) {
     case 'approved':
-      what =
+    case 'denied': {
+      const label = request.status === 'approved' ? 'Approved' : 'Denied';
+      const by =
         request.decidedBy === 'policy'
-          ? `<strong>Approved</strong> by policy (rule <code>${text(request.rule)}</code>)${at}.`
-          : `<strong>Approved</strong> by ${voters('approve') || 'the approvers'}${at}.`;
+          ? `policy (rule <code>${text(request.rule)}</code>)`
+          : voters(request.status === 'approved' ? 'approve' : 'deny') || 'the approvers';
+      what = `<strong>${label}</strong> by ${by}${at}.`;
       break;
-    case 'denied':
-      what =
-        request.decidedBy === 'policy'
-          ? `<strong>Denied</strong> by policy (rule <code>${text(request.rule)}</code>)${at}.`
-          : `<strong>Denied</strong> by ${voters('deny') || 'the approvers'}${at}.`;
-      break;
+    }
     case 'expired':
       what = `<strong>Expired</strong>: nobody decided before the deadline${request.expiresAt ? `, ${renderTime(request.expiresAt, 'decided')}` : ''}.`;
       break;
