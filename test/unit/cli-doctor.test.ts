@@ -26,6 +26,18 @@ const ROOT = join(import.meta.dirname, '../..');
 
 const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
+
+/** The doctor's clients with fixed credentials (the mocks answer; nothing reads a profile or the environment). */
+function fakeCredentialClients(region: string): DoctorClients {
+  const config = { region, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } };
+  return {
+    sts: new STSClient(config),
+    cloudformation: new CloudFormationClient(config),
+    ses: new SESv2Client(config),
+    lambda: new LambdaClient(config),
+    secrets: new SecretsManagerClient(config),
+  };
+}
 const secretArn = (name: string, region = REGION, account = ACCOUNT) => `arn:aws:secretsmanager:${region}:${account}:secret:countersign/${name}-AbCdEf`;
 const BOT = secretArn('slack-bot');
 const SIGNING = secretArn('slack-signing');
@@ -138,14 +150,7 @@ async function doctor(config: string, args: string[] = [], over: { fetch?: typeo
   let stderr = '';
   const clients = (options: { region: string }): DoctorClients => {
     expect(options.region).toBe(REGION);
-    const config = { region: options.region, credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } };
-    return {
-      sts: new STSClient(config),
-      cloudformation: new CloudFormationClient(config),
-      ses: new SESv2Client(config),
-      lambda: new LambdaClient(config),
-      secrets: new SecretsManagerClient(config),
-    };
+    return fakeCredentialClients(options.region);
   };
   const code = await doctorCommand(['--region', REGION, '--config', configFile(config), '--json', ...args], {
     stdout: { write: (t: string) => (stdout += t) },
@@ -257,14 +262,7 @@ describe('countersign doctor through the CLI', () => {
         profileRegion: async (profile) => (profile === 'prod' ? 'us-east-2' : undefined),
         clients: (options) => {
           seen.push(options);
-          const config = { region: options.region, credentials: { accessKeyId: 'AKID', secretAccessKey: 's' } };
-          return {
-            sts: new STSClient(config),
-            cloudformation: new CloudFormationClient(config),
-            ses: new SESv2Client(config),
-            lambda: new LambdaClient(config),
-            secrets: new SecretsManagerClient(config),
-          };
+          return fakeCredentialClients(options.region);
         },
         fetch: discoveryOk,
         requiredBootstrapVersion: 6,
