@@ -326,9 +326,13 @@ async function waitingSection(ctx: BenchContext): Promise<Row[]> {
   // The client's default: a plain GET, then gaps doubling from 2 s to a minute (client/index.ts `pollGaps`); each
   // agent starts at a random point of a 10-minute wait's schedule, as a population of agents waiting on humans would.
   const schedule = pollGaps(10 * 60_000);
-  const polling = await withWaiters(ctx, ids, (id, stopped) => {
-    let next = Math.floor(Math.random() * schedule.length);
-    return read(id, '').then(() => Promise.race([stopped, new Promise<void>((r) => setTimeout(r, schedule[next++ % schedule.length]))]));
+  // Each agent's place in the schedule, kept across its GETs.
+  const next = new Map(ids.map((id) => [id, Math.floor(Math.random() * schedule.length)]));
+  const polling = await withWaiters(ctx, ids, async (id, stopped) => {
+    await read(id, '');
+    const at = next.get(id)!;
+    next.set(id, (at + 1) % schedule.length);
+    await Promise.race([stopped, new Promise<void>((r) => setTimeout(r, schedule[at]))]);
   });
   const row = (how: string, measured: Awaited<ReturnType<typeof withWaiters>>): Row => ({
     figure: `intake, allowed, with ${WAITERS} agents waiting (${how})`,
