@@ -14,7 +14,7 @@ import { formatUtc, relativeWords, spanWords } from '../core/dates';
 import { escapeHtml } from '../core/html';
 import { REASON_MAX_LENGTH } from '../core/records';
 import type { Decision, RequestStatus } from '../core/request';
-import { markHidden } from '../core/text';
+import { canonicalText, markHidden } from '../core/text';
 
 export interface ReviewView {
   readonly request: {
@@ -178,7 +178,8 @@ const PRODUCTION_LIKE = /(^|[^a-z0-9])(prod|production|prd|live)([^a-z0-9]|$)/i;
 /** Why this request deserves a second look, if it does: a production-like environment, or a rule marked high-risk. */
 function riskCue(request: ReviewView['request']): string | undefined {
   const reasons: string[] = [];
-  if (request.environment && PRODUCTION_LIKE.test(request.environment)) {
+  // Judged in the form policy compares (full-width letters folded, hidden characters dropped), as any spelling reads.
+  if (request.environment && PRODUCTION_LIKE.test(canonicalText(request.environment))) {
     reasons.push(`this runs in a production environment (<bdi>${text(request.environment)}</bdi>)`);
   }
   if (request.highRisk) reasons.push(`the rule <code>${text(request.rule)}</code> marks it high-risk (sign-in required)`);

@@ -244,7 +244,11 @@ describe('renderReviewPage decision form', () => {
     ['PRD', true],
     ['staging', false],
     ['product-dev', false],
-  ])('shows a risk cue for environment %s: %s', (environment, shown) => {
+    // Respelled as policy would still read it: full-width letters, a hidden character inside the word.
+    ['\uff50\uff52\uff4f\uff44', true],
+    ['pro\u200bd-eu', true],
+    ['Live ', true],
+  ])('shows a risk cue for environment %j: %s', (environment, shown) => {
     expect(renderReviewPage(view({ environment })).includes('data-testid="risk"')).toBe(shown);
   });
 
