@@ -178,9 +178,11 @@ const PRODUCTION_LIKE = /(^|[^a-z0-9])(prod|production|prd|live)([^a-z0-9]|$)/i;
 /** Why this request deserves a second look, if it does: a production-like environment, or a rule marked high-risk. */
 function riskCue(request: ReviewView['request']): string | undefined {
   const reasons: string[] = [];
-  // Judged in the form policy compares (full-width letters folded, hidden characters dropped), as any spelling reads.
-  if (request.environment && PRODUCTION_LIKE.test(canonicalText(request.environment))) {
-    reasons.push(`this runs in a production environment (<bdi>${text(request.environment)}</bdi>)`);
+  // Judged as written and in the form policy compares (full-width letters folded, hidden characters dropped): a cue
+  // errs toward showing, so either spelling that reads as production shows it.
+  const environment = request.environment;
+  if (environment && (PRODUCTION_LIKE.test(environment) || PRODUCTION_LIKE.test(canonicalText(environment)))) {
+    reasons.push(`this runs in a production environment (<bdi>${text(environment)}</bdi>)`);
   }
   if (request.highRisk) reasons.push(`the rule <code>${text(request.rule)}</code> marks it high-risk (sign-in required)`);
   return reasons.length ? `${reasons.join('; ')}.` : undefined;

@@ -248,6 +248,7 @@ describe('renderReviewPage decision form', () => {
     ['\uff50\uff52\uff4f\uff44', true],
     ['pro\u200bd-eu', true],
     ['Live ', true],
+    ['prod\u202etxt.exe', true],
   ])('shows a risk cue for environment %j: %s', (environment, shown) => {
     expect(renderReviewPage(view({ environment })).includes('data-testid="risk"')).toBe(shown);
   });
