@@ -39,6 +39,7 @@ export const FUNCTION_CLIENTS: Readonly<Record<string, readonly Client[]>> = {
   finalize: ['dynamodb', 'kms', 'sfn', 'sesv2', 'secretsManager'],
   checkpoint: ['dynamodb', 'kms'],
   repair: ['dynamodb', 'kms', 'sfn'],
+  console: ['dynamodb', 'kms', 'sfn'],
 };
 
 export interface BundleFigure {

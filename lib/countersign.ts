@@ -60,6 +60,8 @@ export interface CountersignFunctions {
   readonly checkpointer: CountersignFunction;
   /** Completes what a failure cut short (an unstarted workflow, an untold outcome, a missed expiry), on a schedule. */
   readonly repairer: CountersignFunction;
+  /** Serves the console (`/console`): the approver's inbox and decisions, the auditor's search, charts, verify and export. */
+  readonly console: CountersignFunction;
 }
 
 /** The environment each function reads: one declaration, which the functions read through (lambdas/adapters/environment.ts). */
@@ -68,7 +70,7 @@ export { FUNCTION_ENV };
 /**
  * Each function's timeout, sized to the longest its code can wait (the infrastructure tests check each against the
  * waits the handlers export):
- * - intake and decision answer API Gateway, which waits `API_INTEGRATION_TIMEOUT` (29 s): they time out 4 s before
+ * - intake, decision and console answer API Gateway, which waits `API_INTEGRATION_TIMEOUT` (29 s): they time out 4 s before
  *   it, room for a cold start. Intake fits a whole `?wait=20` long-poll and the margin kept to answer after it;
  *   decision fits an OIDC sign-in (three identity-provider calls of 5 s) and a delivery.
  * - the notifier fits every send at its worst (three tries of 5 s with waits between) and then the `notified` record,
@@ -83,6 +85,7 @@ export const FUNCTION_TIMEOUTS = {
   finalizer: Duration.seconds(30),
   checkpointer: Duration.minutes(4),
   repairer: Duration.seconds(50),
+  console: Duration.seconds(25),
 } as const satisfies Record<keyof CountersignFunctions, Duration>;
 
 /**
@@ -155,6 +158,8 @@ export class Countersign extends Construct {
       checkpointer: fn('Checkpointer', 'checkpoint', { timeout: FUNCTION_TIMEOUTS.checkpointer, memorySize: 1024 }),
       // Its steps are idempotent; one run at a time (its own lease) keeps it from repeating work within a minute.
       repairer: fn('Repairer', 'repair', { timeout: FUNCTION_TIMEOUTS.repairer }),
+      // Reads whole ledgers for search, charts and verify: the CPU of 1 GB keeps a page's work well inside its timeout.
+      console: fn('Console', 'console', { timeout: FUNCTION_TIMEOUTS.console, memorySize: 1024 }),
     };
     this.workflow = new ApprovalWorkflow(this, 'Workflow', {
       notifier: this.functions.notifier,
@@ -164,12 +169,13 @@ export class Countersign extends Construct {
     this.api = new IntakeApi(this, 'Api', {
       intake: this.functions.intake,
       decision: this.functions.decision,
+      console: this.functions.console,
       ...(props.throttlingRateLimit ? { throttlingRateLimit: props.throttlingRateLimit } : {}),
       ...(props.throttlingBurstLimit ? { throttlingBurstLimit: props.throttlingBurstLimit } : {}),
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
     });
 
-    const { intake, notifier, decision, finalizer, checkpointer, repairer } = this.functions;
+    const { intake, notifier, decision, finalizer, checkpointer, repairer, console } = this.functions;
     for (const f of Object.values(this.functions)) {
       f.addEnvironment(FUNCTION_ENV.ledgerTable, this.ledger.table.tableName);
       f.addEnvironment(FUNCTION_ENV.ledgerKeyId, this.ledger.signingKey.keyArn);
@@ -178,7 +184,7 @@ export class Countersign extends Construct {
       this.ledger.denyTampering(f);
     }
     // The functions that serve requests; the checkpointer reads and writes only the ledger.
-    for (const f of [intake, notifier, decision, finalizer, repairer]) {
+    for (const f of [intake, notifier, decision, finalizer, repairer, console]) {
       f.addEnvironment(FUNCTION_ENV.requestsTable, this.requests.table.tableName);
       this.requests.grantReadWrite(f);
       this.ledger.grantAppend(f);
@@ -206,17 +212,19 @@ export class Countersign extends Construct {
       schedule: Schedule.rate(props.repairInterval ?? Duration.minutes(1)),
       targets: [new LambdaFunction(repairer, { retryAttempts: 0 })],
     });
-    this.ledger.grantRead(intake);
-    // Auditors export the whole ledger (GET /v1/audit/export).
-    this.ledger.grantExport(intake);
+    // Auditors export the whole ledger (GET /v1/audit/export; the console's search, charts, verify and download).
+    for (const f of [intake, console]) {
+      this.ledger.grantRead(f);
+      this.ledger.grantExport(f);
+    }
     // The deployment's secret MAC key: review tokens (notifier, decision), and request ids for an Idempotency-Key
     // and each request's parameters salt, which every function that issues a receipt derives.
-    for (const f of [intake, notifier, decision, finalizer, repairer]) {
+    for (const f of [intake, notifier, decision, finalizer, repairer, console]) {
       f.addEnvironment(FUNCTION_ENV.reviewKeyId, this.reviewTokenKey.key.keyArn);
       this.reviewTokenKey.grantGenerate(f);
     }
     // Links in notifications and sign-in redirects point at the API.
-    for (const f of [notifier, decision]) f.addEnvironment(FUNCTION_ENV.publicUrl, this.api.url);
+    for (const f of [notifier, decision, console]) f.addEnvironment(FUNCTION_ENV.publicUrl, this.api.url);
     // Callbacks (vetted at intake, sent by the finalizer) reach public https addresses only; local mode says loopback.
     for (const f of [intake, finalizer]) f.addEnvironment(FUNCTION_ENV.callbackNetwork, 'public' satisfies CallbackNetwork);
     const email = props.config.channels.email;
@@ -238,9 +246,10 @@ export class Countersign extends Construct {
       for (const f of [notifier, decision])
         f.addToRolePolicy(new PolicyStatement({ actions: ['ses:SendEmail'], resources: [...identities, ...configurationSets] }));
     }
-    this.reviewTokenKey.grantVerify(decision);
-    // "What waits for me": the decision function lists pending requests.
-    this.requests.grantListPending(decision);
+    // Review tokens and console sessions are checked against the key.
+    for (const f of [decision, console]) this.reviewTokenKey.grantVerify(f);
+    // "What waits for me": the decision function and the console's inbox list pending requests.
+    for (const f of [decision, console]) this.requests.grantListPending(f);
     // Channel and sign-in secrets: each function may read exactly the Secrets Manager secrets it uses.
     const { slack, teams } = props.config.channels;
     const oidc = props.config.auth.oidc;
@@ -256,6 +265,6 @@ export class Countersign extends Construct {
     }
     // Whoever settles a request (a vote, a cancel) tells the waiting workflow. The notifier must not: its grant on
     // the state machine would make a dependency cycle (the state machine invokes it); it signals through its error.
-    for (const f of [intake, decision, repairer]) this.workflow.stateMachine.grantTaskResponse(f);
+    for (const f of [intake, decision, repairer, console]) this.workflow.stateMachine.grantTaskResponse(f);
   }
 }

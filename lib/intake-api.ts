@@ -12,6 +12,8 @@ export interface IntakeApiProps {
   readonly intake: IFunction;
   /** Serves the approver routes: decisions, review pages, Slack interactions. */
   readonly decision: IFunction;
+  /** Serves the console's pages (`/console/...`). */
+  readonly console: IFunction;
   /** Steady-state requests per second across the API. @default 100 */
   readonly throttlingRateLimit?: number;
   /** Burst of requests allowed above the rate. @default 200 */
@@ -31,7 +33,7 @@ export const API_INTEGRATION_TIMEOUT = Duration.millis(API_INTEGRATION_TIMEOUT_M
 export interface ApiRoute {
   readonly method: HttpMethod;
   readonly path: string;
-  readonly target: 'intake' | 'decision';
+  readonly target: 'intake' | 'decision' | 'console';
   /** `iam`: SigV4-signed by the caller. `self`: the handler authenticates (review tokens, Slack signatures). */
   readonly auth: 'iam' | 'self';
 }
@@ -58,6 +60,18 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.POST, path: '/v1/actions/{id}/review-link', target: 'decision', auth: 'self' },
   { method: HttpMethod.GET, path: '/v1/auth/login', target: 'decision', auth: 'self' },
   { method: HttpMethod.GET, path: '/v1/auth/callback', target: 'decision', auth: 'self' },
+  // The console: browsers carry no SigV4; the console session cookie (set by OIDC sign-in) says who is looking.
+  { method: HttpMethod.GET, path: '/console', target: 'console', auth: 'self' },
+  { method: HttpMethod.GET, path: '/console/sign-in', target: 'console', auth: 'self' },
+  { method: HttpMethod.POST, path: '/console/sign-out', target: 'console', auth: 'self' },
+  { method: HttpMethod.GET, path: '/console/requests/{id}', target: 'console', auth: 'self' },
+  { method: HttpMethod.POST, path: '/console/requests/{id}/decision', target: 'console', auth: 'self' },
+  { method: HttpMethod.GET, path: '/console/audit', target: 'console', auth: 'self' },
+  { method: HttpMethod.GET, path: '/console/ledger', target: 'console', auth: 'self' },
+  { method: HttpMethod.POST, path: '/console/ledger/verify', target: 'console', auth: 'self' },
+  { method: HttpMethod.GET, path: '/console/ledger/export', target: 'console', auth: 'self' },
+  { method: HttpMethod.GET, path: '/console/policy', target: 'console', auth: 'self' },
+  { method: HttpMethod.GET, path: '/console/assets/{name}', target: 'console', auth: 'self' },
 ];
 
 /** The HTTP API in front of Countersign: IAM auth on agent and decision routes, throttled, access-logged. */
@@ -72,6 +86,7 @@ export class IntakeApi extends Construct {
     const integrations = {
       intake: new HttpLambdaIntegration('Intake', props.intake, { timeout: API_INTEGRATION_TIMEOUT }),
       decision: new HttpLambdaIntegration('Decision', props.decision, { timeout: API_INTEGRATION_TIMEOUT }),
+      console: new HttpLambdaIntegration('Console', props.console, { timeout: API_INTEGRATION_TIMEOUT }),
     };
     const iam: IHttpRouteAuthorizer = new HttpIamAuthorizer();
     for (const route of API_ROUTES) {
@@ -85,7 +100,7 @@ export class IntakeApi extends Construct {
         Validations.of(added).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason:
-            'Approvers reach this route from email, Teams and Slack without AWS credentials; the handler authenticates each call (KMS-MACed review tokens, Slack request signatures).',
+            'Approvers and auditors reach this route from email, Teams, Slack and browsers without AWS credentials; the handler authenticates each call (KMS-MACed review tokens and sessions, Slack request signatures).',
         });
       }
     }

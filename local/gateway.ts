@@ -10,12 +10,14 @@
  * Gateway serves them: bearer (SigV4 on AWS) authenticated, with no CORS, so a browser cannot call them cross-site
  * with credentials, and the review pages authenticate each call by their token.
  */
+
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { HttpEvent } from '../lambdas/adapters/http';
 import type { LocalCaller } from '../lambdas/core/config';
 import { type CfnTemplate, LOCAL_ACCOUNT, type LocalResourceNames, resolveIntrinsics, resourcesOfType } from './cfn';
+import { LocalConsoleSignIn } from './console-sign-in';
 import type { LocalFaults } from './faults';
 import type { LocalInbox } from './inbox';
 import { crossSiteWriteProblem, isLoopbackHost, refuseHost } from './loopback';
@@ -81,6 +83,8 @@ export interface LocalGatewayOptions {
   readonly runSchedules?: () => Promise<readonly ScheduleRun[]>;
   /** Fault injection (`/_local/faults`, and channel deliveries to the inbox). @default off: the routes are absent */
   readonly faults?: LocalFaults;
+  /** Whether the config has `auth.oidc` (the console's sign-in page then offers it). @default false */
+  readonly oidc?: () => boolean;
 }
 
 interface MatchedRoute {
@@ -97,7 +101,12 @@ export class LocalGateway {
     });
   };
 
-  constructor(private readonly options: LocalGatewayOptions) {}
+  /** Console sign-in by API key: the stand-in for the identity provider (./console-sign-in.ts). */
+  private readonly consoleSignIn: LocalConsoleSignIn;
+
+  constructor(private readonly options: LocalGatewayOptions) {
+    this.consoleSignIn = new LocalConsoleSignIn(options.apiKeys, options.oidc ?? (() => false));
+  }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
@@ -122,12 +131,18 @@ export class LocalGateway {
       return sendError(res, 413, 'payload_too_large', "the body is over API Gateway's 10 MB limit");
     }
     let principal: LocalCaller | undefined;
+    const auth = String(req.headers.authorization ?? '');
+    const bearer = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
+    const keys = this.options.apiKeys();
     if (matched.route.auth === 'AWS_IAM') {
-      const auth = String(req.headers.authorization ?? '');
-      const key = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
-      const keys = this.options.apiKeys();
-      principal = key && Object.hasOwn(keys, key) ? keys[key] : undefined;
+      principal = bearer && Object.hasOwn(keys, bearer) ? keys[bearer] : undefined;
       if (!principal) return sendError(res, 401, 'unauthorized', 'send Authorization: Bearer <API key from local.apiKeys>');
+    } else if (isConsolePath(url.pathname)) {
+      // The console's viewer, as an authorizer would give it: a browser's local sign-in, or a script's Bearer key.
+      if (auth) {
+        principal = bearer && Object.hasOwn(keys, bearer) ? keys[bearer] : undefined;
+        if (!principal) return sendError(res, 401, 'unauthorized', 'send Authorization: Bearer <API key from local.apiKeys>');
+      } else principal = this.consoleSignIn.callerOf(req);
     }
     const event = toEvent(req, url, body, matched, principal);
     let result: unknown;
@@ -157,6 +172,11 @@ export class LocalGateway {
       sendJson(res, 503, { message: 'Service Unavailable' });
       return;
     }
+    if (method === 'POST' && url.pathname === '/console/sign-out' && isRedirect(result)) {
+      // The console signed its viewer out: end the local sign-in too.
+      const structured = result as APIGatewayProxyStructuredResultV2;
+      structured.cookies = [...(structured.cookies ?? []), this.consoleSignIn.signOut(req)];
+    }
     const status = writeResult(res, result);
     if (this.options.accessLog) console.log(`${matched.route.routeKey} ${status} ${Date.now() - started}ms`);
   }
@@ -169,7 +189,17 @@ export class LocalGateway {
       return true;
     }
     if (path === '/' && (method === 'GET' || method === 'HEAD')) {
-      // Where an approver starts: the local inbox, which lists each message with its review link.
+      // Where people start: the console (its sign-in page, then the inbox).
+      res.writeHead(302, { location: '/console', 'cache-control': 'no-store' });
+      res.end();
+      return true;
+    }
+    if (path === '/console/sign-in' && this.options.ready()) {
+      await this.consoleSignIn.serve(req, res, () => readBody(req, MAX_REQUEST_BYTES));
+      return true;
+    }
+    if (path === '/_local' && (method === 'GET' || method === 'HEAD')) {
+      // What local mode serves besides the API: the local inbox, where each message has its review link.
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
         'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
@@ -367,7 +397,14 @@ function safeDecode(segment: string): string {
   }
 }
 
-/** `GET /`: a small page that leads to the local inbox, where approvers find their review links. */
+const isConsolePath = (path: string) => path === '/console' || path.startsWith('/console/');
+
+function isRedirect(result: unknown): boolean {
+  const status = (result as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status >= 300 && status < 400;
+}
+
+/** `GET /_local`: a small page that leads to the console and the local inbox, where approvers find their review links. */
 function homePage(messages: number): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Countersign local mode</title>
@@ -382,6 +419,7 @@ li{margin:.3rem 0} code{font-size:.9em}
 its review page, where they approve or deny.</p>
 <p><a class="start" href="/_local/inbox" data-testid="inbox-link">Open the local inbox</a> (${messages} message${messages === 1 ? '' : 's'})</p>
 <ul>
+<li><a href="/console">/console</a>: the console (sign in with an API key from <code>local.apiKeys</code>)</li>
 <li><a href="/_local/inbox.json">/_local/inbox.json</a>: the same messages as JSON</li>
 <li><a href="/healthz">/healthz</a>: whether local mode is ready</li>
 <li>The API is under <code>/v1/</code>: agents ask with <code>POST /v1/actions</code> and an API key from <code>local.apiKeys</code>.</li>

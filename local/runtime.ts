@@ -338,6 +338,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       routes: routesFromTemplate(template, names, functionIdOfArn),
       invoke: (id, event) => invoke(id, event),
       apiKeys: () => config.local.apiKeys,
+      oidc: () => config.auth.oidc !== undefined,
       inbox,
       ready: () => ready,
       accessLog: options.accessLog ?? false,

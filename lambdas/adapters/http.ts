@@ -134,3 +134,10 @@ export function routeHandler(routes: Readonly<Record<string, RouteHandler>>): (e
     }
   };
 }
+
+/** `name=value` pairs: API Gateway payload 2.0 puts them in `cookies`; a raw Cookie header is the fallback. */
+export function cookiesOf(event: HttpEvent): string[] {
+  if (event.cookies?.length) return event.cookies;
+  const header = event.headers?.cookie;
+  return header ? header.split(';') : [];
+}

@@ -5,7 +5,9 @@
  * value sealed for one purpose never opens as another, nor as a review token):
  * - the sign-in flow (`cs_oidc`, 10 minutes): the request id and the OIDC state, nonce and PKCE code verifier, so
  *   the callback can check the answer belongs to the flow this browser started;
- * - the session (`cs_session`, 8 hours): the verified email of the signed-in person, for step-up checks.
+ * - the session (`cs_session`, 8 hours): the verified email of the signed-in person, for step-up checks;
+ * - the console session (`cs_console`, 8 hours, `Path=/console`): the same, for the console, sealed under its own
+ *   purpose so neither session opens as the other.
  */
 import { type ApprovalState, approversToAsk, isSelf } from './approval';
 import type { Config } from './config';
@@ -15,11 +17,15 @@ import * as z from './zod';
 
 export const FLOW_COOKIE = 'cs_oidc';
 export const SESSION_COOKIE = 'cs_session';
+export const CONSOLE_COOKIE = 'cs_console';
 export const FLOW_TTL_SECONDS = 10 * 60;
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
 
 export const flowSchema = z.strictObject({
-  requestId: z.string().check(z.minLength(1), z.maxLength(64)),
+  /** The request whose review page sign-in returns to; absent for a console sign-in. */
+  requestId: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  /** Where sign-in returns: the console, or (absent) the request's review page. */
+  to: z.optional(z.literal('console')),
   state: z.string().check(z.minLength(1), z.maxLength(256)),
   nonce: z.string().check(z.minLength(1), z.maxLength(256)),
   codeVerifier: z.string().check(z.minLength(43), z.maxLength(128)),
@@ -30,7 +36,7 @@ export type SignInFlow = z.infer<typeof flowSchema>;
 export const sessionSchema = z.strictObject({ email: z.string().check(z.minLength(3), z.maxLength(320)), exp: z.int().check(z.positive()) });
 export type Session = z.infer<typeof sessionSchema>;
 
-type Purpose = 'oidc-flow' | 'session';
+type Purpose = 'oidc-flow' | 'session' | 'console-session';
 const macInput = (purpose: Purpose, encoded: string) => Buffer.from(`countersign.${purpose}.v1.${encoded}`, 'utf8');
 const SEALED_PATTERN = /^[A-Za-z0-9_-]{8,4096}\.[A-Za-z0-9_-]{43}$/;
 

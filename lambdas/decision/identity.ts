@@ -9,7 +9,7 @@
  */
 
 import * as oidc from 'openid-client';
-import type { HttpEvent, HttpResult } from '../adapters/http';
+import { cookiesOf, type HttpEvent, type HttpResult } from '../adapters/http';
 import { resolveSecret } from '../adapters/secrets';
 import { personalLinkEmail } from '../app/notifications';
 import { type ApproverPorts, requestState } from '../app/vote';
@@ -23,6 +23,7 @@ import { issueReviewToken } from '../core/review-token';
 import {
   approverAddress,
   approverForEmail,
+  CONSOLE_COOKIE,
   cookieValue,
   FLOW_COOKIE,
   FLOW_TTL_SECONDS,
@@ -120,15 +121,19 @@ export async function sendPersonalLink(event: HttpEvent, deps: ApproverPorts): P
 export async function startSignIn(event: HttpEvent, deps: ApproverPorts): Promise<HttpResult> {
   const settings = deps.policy.config().auth.oidc;
   if (!settings) return htmlPage(404, 'Sign-in is not configured', 'Ask for your personal review link by email on the request’s page instead.', 'error');
-  const state = await requestOf(event.queryStringParameters?.request, deps);
-  if (!state) return notFound();
-  if (statusOf(state) !== 'pending') return closed(state);
+  // `?to=console`: signing in to the console, for no request in particular.
+  const toConsole = event.queryStringParameters?.to === 'console';
+  const state = toConsole ? undefined : await requestOf(event.queryStringParameters?.request, deps);
+  if (!toConsole) {
+    if (!state) return notFound();
+    if (statusOf(state) !== 'pending') return closed(state);
+  }
   const configuration = await oidcConfiguration(settings, deps);
   if (!configuration) return unavailable();
 
   const codeVerifier = oidc.randomPKCECodeVerifier();
   const flow = {
-    requestId: state.id,
+    ...(state ? { requestId: state.id } : { to: 'console' as const }),
     state: oidc.randomState(),
     nonce: oidc.randomNonce(),
     codeVerifier,
@@ -236,6 +241,12 @@ export async function finishSignIn(event: HttpEvent, deps: ApproverPorts): Promi
       clear,
     );
   }
+  const now = Math.floor(deps.clock.now().getTime() / 1000);
+  if (flow.to === 'console' || flow.requestId === undefined) {
+    // The console decides, page by page, what this person may see and do.
+    const session = `${CONSOLE_COOKIE}=${await seal(deps.mac, 'console-session', { email, exp: now + SESSION_TTL_SECONDS })}${cookieAttributes(deps, '/console', SESSION_TTL_SECONDS)}`;
+    return redirect(`${deps.publicUrl}/console`, [...clear, session]);
+  }
   const state = await requestState(deps, flow.requestId);
   if (!state) return notFound(clear);
   const approver = approverForEmail(config, state, email);
@@ -249,7 +260,6 @@ export async function finishSignIn(event: HttpEvent, deps: ApproverPorts): Promi
       clear,
     );
   }
-  const now = Math.floor(deps.clock.now().getTime() / 1000);
   const session = `${SESSION_COOKIE}=${await seal(deps.mac, 'session', { email, exp: now + SESSION_TTL_SECONDS })}${cookieAttributes(deps, '/v1/review', SESSION_TTL_SECONDS)}`;
   if (statusOf(state) !== 'pending' || !state.policy?.expiresAt) return closed(state, [...clear, session]);
   const token = await issueReviewToken(deps.mac, { requestId: state.id, approver, expiresAt: new Date(state.policy.expiresAt) });
@@ -386,13 +396,6 @@ function formOf(event: HttpEvent): URLSearchParams | undefined {
   return new URLSearchParams(Buffer.byteLength(text) <= MAX_FORM_BYTES ? text : '');
 }
 
-/** `name=value` pairs: API Gateway payload 2.0 puts them in `cookies`; a raw Cookie header is the fallback. */
-function cookiesOf(event: HttpEvent): string[] {
-  if (event.cookies?.length) return event.cookies;
-  const header = event.headers?.cookie;
-  return header ? header.split(';') : [];
-}
-
 /** HttpOnly, SameSite=Lax (the provider's redirect back is a top-level GET), Secure except on a loopback http URL. */
 function cookieAttributes(deps: ApproverPorts, path: string, maxAge: number): string {
   return `; Path=${path}; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${isLoopbackHttp(deps.publicUrl) ? '' : '; Secure'}`;
@@ -431,7 +434,8 @@ function closed(state: ApprovalState, cookies: string[] = []): HttpResult {
   return htmlPage(200, `This request is ${statusOf(state)}`, 'Nothing is left to decide.', 'info', requestSection(state), cookies);
 }
 
-function backLink(requestId: string): string {
+function backLink(requestId: string | undefined): string {
+  if (requestId === undefined) return '<p><a href="/console/sign-in" data-testid="back">Back to the console’s sign-in</a></p>';
   return `<p><a href="/v1/actions/${encodeURIComponent(requestId)}/review" data-testid="back">Back to the request’s page</a></p>`;
 }
 

@@ -18,6 +18,7 @@ import { CHECKPOINT_RESERVE_MS } from '../../lambdas/app/checkpoint';
 import { NOTIFY_RETRY } from '../../lambdas/app/notifications';
 import { ITEM_WAITS_MS } from '../../lambdas/app/notify';
 import { REPAIR_RESERVE_MS } from '../../lambdas/app/repair';
+import { CONSOLE_WORK_MS } from '../../lambdas/console/context';
 import { ConfigError } from '../../lambdas/core/config';
 import { LEASES } from '../../lambdas/core/lease';
 import { DELIVERY_TIMEOUT_MS } from '../../lambdas/core/notification';
@@ -222,7 +223,7 @@ describe('Countersign stack', () => {
 
   it('runs every function on nodejs22.x arm64 with tracing, source maps and its own log group', () => {
     const functions = ofType('AWS::Lambda::Function');
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
     expect(functions.map(([id]) => id).sort()).toEqual(
       Object.values(fns)
         .map((f) => logicalId(f))
@@ -243,6 +244,7 @@ describe('Countersign stack', () => {
   });
 
   it('grants each function only what it needs', () => {
+    const pendingIndexOf = (requests: string) => `{"Fn::Join":["",[${requests},"/index/repair"]]}`;
     const requests = `{"Fn::GetAtt":["${logicalId(stack.countersign.requests.table)}","Arn"]}`;
     const ledger = `{"Fn::GetAtt":["${logicalId(stack.countersign.ledger.table)}","Arn"]}`;
     const ledgerKey = `{"Fn::GetAtt":["${logicalId(stack.countersign.ledger.signingKey)}","Arn"]}`;
@@ -268,6 +270,18 @@ describe('Countersign stack', () => {
       finalizer: common,
       checkpointer: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'kms:Sign', ...runtime],
       repairer: [...common, 'states:StartExecution', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
+      // The console: votes (append, settle), the inbox (pending index), sessions (MAC), search and verify (export).
+      console: [
+        ...common,
+        'dynamodb:Scan',
+        'dynamodb:BatchGetItem',
+        'kms:DescribeKey',
+        'kms:GetPublicKey',
+        'kms:VerifyMac',
+        'states:SendTaskFailure',
+        'states:SendTaskHeartbeat',
+        'states:SendTaskSuccess',
+      ],
     };
     for (const name of Object.keys(expected) as Array<keyof typeof fns>) {
       const actual = grants(name);
@@ -284,8 +298,11 @@ describe('Countersign stack', () => {
       expect(actual.get('dynamodb:UpdateItem')!.join(), name).not.toContain(ledger);
       expect(actual.get('dynamodb:UpdateItem')!.join(), name).toContain(requests);
     }
-    for (const name of ['intake', 'notifier', 'decision', 'finalizer', 'repairer'] as const)
+    for (const name of ['intake', 'notifier', 'decision', 'finalizer', 'repairer', 'console'] as const)
       expect(grants(name).get('kms:GenerateMac'), name).toEqual([reviewKey]);
+    expect(grants('console').get('kms:VerifyMac')).toEqual([reviewKey]);
+    expect(grants('console').get('dynamodb:Scan')).toEqual([ledger]);
+    expect(grants('console').get('dynamodb:Query')).toContain(pendingIndexOf(requests));
     // SES: only the configured sender's identities (address and domain).
     const ses = grants('notifier').get('ses:SendEmail')!.join(' ');
     expect(ses).toContain('identity/countersign@example.com');
@@ -298,7 +315,7 @@ describe('Countersign stack', () => {
     expect(grants('intake').get('dynamodb:BatchGetItem')).toEqual([ledger]);
     expect(grants('intake').get('dynamodb:Query')).toContain(`{"Fn::Join":["",[${ledger},"/index/bySlot"]]}`);
     // "What waits for me" and the repair job: only they query the requests' repair index (the pending requests).
-    const pendingIndex = `{"Fn::Join":["",[${requests},"/index/repair"]]}`;
+    const pendingIndex = pendingIndexOf(requests);
     expect(grants('decision').get('dynamodb:Query')).toContain(pendingIndex);
     expect(grants('repairer').get('dynamodb:Query')).toContain(pendingIndex);
     for (const name of ['intake', 'notifier', 'finalizer', 'checkpointer'] as const)
@@ -323,6 +340,7 @@ describe('Countersign stack', () => {
       finalizer: { "the requester's Slack DMs (at once), then the callback": DELIVERY_TIMEOUT_MS + CALLBACK_TIMEOUT_MS },
       checkpointer: { 'finishing the checkpoint in hand': CHECKPOINT_RESERVE_MS },
       repairer: { 'finishing the request in hand': REPAIR_RESERVE_MS },
+      console: { 'a verify of the ledger from the page': CONSOLE_WORK_MS },
     };
     for (const name of Object.keys(fns) as Array<keyof typeof fns>) {
       const timeoutMs = json.Resources[logicalId(fns[name])]!.Properties.Timeout * 1000;
@@ -336,13 +354,13 @@ describe('Countersign stack', () => {
 
   it('answers through API Gateway before it gives up: the API functions time out inside the integration timeout', () => {
     const integrations = ofType('AWS::ApiGatewayV2::Integration');
-    expect(integrations).toHaveLength(2);
+    expect(integrations).toHaveLength(3);
     for (const [id, integration] of integrations) {
       // An HTTP API waits 30 s at most for a Lambda integration.
       expect(integration.Properties.TimeoutInMillis, id).toBe(API_INTEGRATION_TIMEOUT.toMilliseconds());
       expect(integration.Properties.TimeoutInMillis, id).toBeLessThanOrEqual(30_000);
     }
-    for (const name of ['intake', 'decision'] as const) {
+    for (const name of ['intake', 'decision', 'console'] as const) {
       const timeoutMs = json.Resources[logicalId(fns[name])]!.Properties.Timeout * 1000;
       // Room for a cold start (the function's init runs before its timeout starts) within API Gateway's wait.
       expect(timeoutMs + 4000, name).toBeLessThanOrEqual(API_INTEGRATION_TIMEOUT.toMilliseconds());
@@ -612,7 +630,7 @@ describe('env:NAME secrets', () => {
 
   it('are accepted by local mode, which sets them', () => {
     const { template } = synthesizeForLocal(withEnvSecrets);
-    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(6);
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Lambda::Function')).toHaveLength(7);
   });
 });
 
@@ -669,7 +687,7 @@ describe('cdk synth', () => {
 
   it('works offline and bundles minified functions with source maps', () => {
     const template = JSON.parse(readFileSync(join(out, 'Countersign.template.json'), 'utf8'));
-    expect(Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function')).toHaveLength(6);
+    expect(Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function')).toHaveLength(7);
     const assets = readdirSync(out).filter((d) => d.startsWith('asset.') && statSync(join(out, d)).isDirectory());
     expect(assets.length).toBeGreaterThanOrEqual(5);
     // The policy ships inside the bundles that read it; local API keys never do.

@@ -71,6 +71,17 @@ describe('local API gateway', () => {
         'POST /v1/actions/{id}/review-link NONE',
         'GET /v1/auth/login NONE',
         'GET /v1/auth/callback NONE',
+        'GET /console NONE',
+        'GET /console/sign-in NONE',
+        'POST /console/sign-out NONE',
+        'GET /console/requests/{id} NONE',
+        'POST /console/requests/{id}/decision NONE',
+        'GET /console/audit NONE',
+        'GET /console/ledger NONE',
+        'POST /console/ledger/verify NONE',
+        'GET /console/ledger/export NONE',
+        'GET /console/policy NONE',
+        'GET /console/assets/{name} NONE',
       ].sort(),
     );
   });
@@ -236,8 +247,10 @@ describe('local API gateway', () => {
     expect(new LocalInbox(dataDir).list()).toHaveLength(inbox + 1);
   });
 
-  it('answers / with a page that leads to the local inbox', async () => {
-    const res = await fetch(`${url}/`);
+  it('sends / to the console, and answers /_local with a page that leads to the local inbox', async () => {
+    const root = await fetch(`${url}/`, { redirect: 'manual' });
+    expect([root.status, root.headers.get('location')]).toEqual([302, '/console']);
+    const res = await fetch(`${url}/_local`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'");

@@ -1,0 +1,108 @@
+/**
+ * Who is looking at the console, and the defences its forms share.
+ *
+ * A console route has no API Gateway authorizer (browsers do not sign requests with SigV4), so the viewer is the
+ * person the console session cookie (`cs_console`, set by OIDC sign-in, docs/api.md "The console") names. A request
+ * that does carry API Gateway's IAM context is taken as that caller: on AWS no console route has an authorizer, so
+ * none does; local mode's gateway gives it to a browser signed in with a local API key, as it does for the API.
+ *
+ * Forms post back with a CSRF token (a MAC of the viewer under its own purpose, so it opens nothing else) and are
+ * refused from another site (`Sec-Fetch-Site`); the cookie is SameSite=Lax, HttpOnly and Path=/console.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { caller, cookiesOf, type HttpEvent, type HttpResult } from '../adapters/http';
+import { CountersignError } from '../core/errors';
+import type { Ports } from '../core/ports';
+import { CONSOLE_COOKIE, cookieValue, sessionSchema, unseal } from '../core/session';
+
+export interface Viewer {
+  /** The person, as policy names them: an email address (OIDC), or the caller's canonical principal. */
+  readonly principal: string;
+  /** How the console knows them. */
+  readonly via: 'oidc' | 'credentials';
+  /** May search the ledger, verify it and export it. */
+  readonly auditor: boolean;
+  /** Whether any policy group names them (they may read the policy). */
+  readonly approver: boolean;
+  /** The token every form of theirs posts back. */
+  readonly csrf: string;
+}
+
+export type ConsolePorts = Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock' | 'publicUrl'>;
+
+/** The viewer, or undefined when nobody is signed in. */
+export async function viewerOf(event: HttpEvent, ports: ConsolePorts): Promise<Viewer | undefined> {
+  const config = ports.policy.config();
+  let principal: string | undefined;
+  let via: Viewer['via'] = 'oidc';
+  if (event.requestContext.authorizer?.iam?.userArn) {
+    // Throws `unauthorized` for an identity that cannot be used (a hidden character, an unknown ARN shape).
+    principal = caller(event, config);
+    via = 'credentials';
+  } else {
+    const session = await unseal(ports.mac, 'console-session', sessionSchema, cookieValue(cookiesOf(event), CONSOLE_COOKIE), ports.clock.now());
+    principal = session?.email;
+  }
+  if (!principal) return undefined;
+  const directory = ports.policy.directory();
+  const person = directory.personOf(principal) ?? principal;
+  const approver = config.groups
+    ? Object.values(config.groups).some((group) =>
+        directory.isOneOf(
+          person,
+          group.members.map((m) => m.id),
+        ),
+      )
+    : false;
+  return { principal: person, via, auditor: directory.isAuditor(person), approver, csrf: await csrfToken(ports, person) };
+}
+
+async function csrfToken(ports: Pick<Ports, 'mac'>, principal: string): Promise<string> {
+  return (await ports.mac.generate(Buffer.from(`countersign.console-csrf.v1.${principal}`, 'utf8'))).toString('base64url');
+}
+
+/** Refuses a form that did not come from the viewer's own console page: another site, or no or a wrong token. */
+export function checkForm(event: HttpEvent, viewer: Viewer, form: URLSearchParams): void {
+  const site = String(event.headers?.['sec-fetch-site'] ?? '');
+  if (site && site !== 'same-origin' && site !== 'none') throw new CountersignError('forbidden', 'the form was sent from another site');
+  const sent = Buffer.from(form.get('csrf') ?? '', 'utf8');
+  const expected = Buffer.from(viewer.csrf, 'utf8');
+  if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) {
+    throw new CountersignError('forbidden', 'the form is stale or was not sent from the console: reload the page and try again');
+  }
+}
+
+/** At most this many bytes of a form body are read; a longer body reads as empty. */
+const MAX_FORM_BYTES = 16 * 1024;
+
+/** The urlencoded form body; `unsupported_media_type` for any other content type. */
+export function formOf(event: HttpEvent): URLSearchParams {
+  const contentType = String(event.headers?.['content-type'] ?? '')
+    .split(';')[0]
+    ?.trim()
+    .toLowerCase();
+  if (contentType !== 'application/x-www-form-urlencoded')
+    throw new CountersignError('unsupported_media_type', 'send the form as application/x-www-form-urlencoded');
+  const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+  return new URLSearchParams(Buffer.byteLength(text) <= MAX_FORM_BYTES ? text : '');
+}
+
+/** Cookie attributes: HttpOnly, SameSite=Lax (sign-in returns by a top-level redirect), Secure unless on loopback http. */
+export function consoleCookie(ports: Pick<Ports, 'publicUrl'>, value: string, maxAge: number): string {
+  let secure = '; Secure';
+  try {
+    const url = new URL(ports.publicUrl);
+    if (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) secure = '';
+  } catch {
+    // An unparsable public URL keeps Secure.
+  }
+  return `${CONSOLE_COOKIE}=${value}; Path=/console; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`;
+}
+
+export function redirectTo(location: string, cookies: string[] = []): HttpResult {
+  return {
+    statusCode: 303,
+    headers: { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' },
+    ...(cookies.length ? { cookies } : {}),
+  };
+}
