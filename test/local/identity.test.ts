@@ -216,8 +216,8 @@ describe('approver identity: landing page, personal links and OIDC sign-in', () 
    * Starts sign-in for a request and goes through the provider's dev sign-in and consent forms as `login`, following
    * redirects as a browser would; answers the callback URL the provider sends the browser to.
    */
-  async function throughProvider(browser: Browser, id: string, login: string): Promise<string> {
-    const start = await browser.fetch(`${cs.url}/v1/auth/login?request=${id}`);
+  async function throughProvider(browser: Browser, id: string, login: string, startPath = `/v1/auth/login?request=${id}`): Promise<string> {
+    const start = await browser.fetch(`${cs.url}${startPath}`);
     expect(start.status).toBe(302);
     let location = start.headers.get('location')!;
     for (let step = 0; step < 20; step++) {
@@ -420,6 +420,49 @@ describe('approver identity: landing page, personal links and OIDC sign-in', () 
     expect(res.headers?.location).toBeUndefined();
     expect(res.cookies).toBeUndefined();
     expect(res.body).toContain('Sign-in is not available right now');
+  });
+
+  it('signs a person in to the console with OIDC: a console session of its own, and sign-out ends it', async () => {
+    // Local mode's sign-in page offers the provider beside the API-key form.
+    const page = await (await fetch(`${cs.url}/console/sign-in`)).text();
+    expect(page).toContain('href="/v1/auth/login?to=console"');
+
+    const browser = new Browser();
+    const callback = await throughProvider(browser, '', 'alice@example.com', '/v1/auth/login?to=console');
+    const landed = await browser.fetch(callback);
+    expect([landed.status, landed.headers.get('location')]).toEqual([302, `${cs.url}/console`]);
+    expect(setCookie(landed, 'cs_console')).toMatchObject({ path: '/console', 'max-age': '28800', httponly: 'true', samesite: 'Lax' });
+    // The review step-up session is not set: the console's is its own.
+    expect(setCookie(landed, 'cs_session')).toBeUndefined();
+    const inbox = await browser.fetch(`${cs.url}/console`);
+    const html = await inbox.text();
+    expect(inbox.status, html).toBe(200);
+    expect(html).toContain('<bdi data-testid="viewer">alice@example.com</bdi>');
+
+    // An altered session opens nothing (test/unit/session.test.ts keeps the purposes apart).
+    const consoleSession = browser.value('cs_console')!;
+    const altered = new Browser();
+    altered.set('cs_console', `${consoleSession.slice(0, -2)}AA`, '/console');
+    const refused = await altered.fetch(`${cs.url}/console`);
+    expect([refused.status, refused.headers.get('location')]).toEqual([303, '/console/sign-in']);
+
+    // Sign-out needs the page's CSRF token; with it, the session ends.
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const forged = await browser.fetch(`${cs.url}/console/sign-out`, { method: 'POST', form: { csrf: 'forged' } });
+    expect(forged.status).toBe(403);
+    expect((await browser.fetch(`${cs.url}/console`)).status).toBe(200);
+    const out = await browser.fetch(`${cs.url}/console/sign-out`, { method: 'POST', form: { csrf } });
+    expect([out.status, out.headers.get('location')]).toEqual([303, '/console/sign-in']);
+    expect(setCookie(out, 'cs_console')).toMatchObject({ 'max-age': '0' });
+    expect((await browser.fetch(`${cs.url}/console`)).status).toBe(303);
+  });
+
+  it('gives no console session to a person whose address the provider has not verified', async () => {
+    const browser = new Browser();
+    const landed = await browser.fetch(await throughProvider(browser, '', 'bob', '/v1/auth/login?to=console'));
+    expect(landed.status).toBe(403);
+    expect(setCookie(landed, 'cs_console')).toBeUndefined();
+    expect((await browser.fetch(`${cs.url}/console`)).status).toBe(303);
   });
 
   it('answers sign-in for an unknown request with 404', async () => {

@@ -1,0 +1,93 @@
+/**
+ * Who the console takes a viewer to be, and the defences its forms share (lambdas/console/viewer.ts): the console
+ * session opens only as itself, an IAM context (local mode's gateway) is taken in its canonical spelling, and a form
+ * without the viewer's own token, or from another site, is refused.
+ */
+import { describe, expect, it } from 'vitest';
+import type { HttpEvent } from '../../lambdas/adapters/http';
+import { checkForm, consoleCookie, formOf, viewerOf } from '../../lambdas/console/viewer';
+import { parseConfig } from '../../lambdas/core/config-yaml';
+import { CONSOLE_COOKIE, SESSION_COOKIE, seal, sessionSchema, unseal } from '../../lambdas/core/session';
+import { memoryPorts } from '../fixtures/memory-ports';
+
+const config = parseConfig(`
+version: 1
+groups:
+  owners: { members: [{ id: alice@example.com }, { id: "arn:aws:iam::111122223333:user/bob", email: bob@example.com }] }
+auditors: [audit@example.com]
+channels: { email: { from: countersign@example.com } }
+default: { effect: require_approval, approvers: [owners], timeout: 1h }
+`);
+
+function event(parts: { cookies?: string[]; userArn?: string; headers?: Record<string, string>; body?: string }): HttpEvent {
+  return {
+    headers: parts.headers ?? {},
+    ...(parts.cookies ? { cookies: parts.cookies } : {}),
+    ...(parts.body !== undefined ? { body: parts.body } : {}),
+    requestContext: {
+      http: { method: 'POST' },
+      ...(parts.userArn ? { authorizer: { iam: { userArn: parts.userArn, userId: 'AIDAEXAMPLE1234567' } } } : {}),
+    },
+  } as unknown as HttpEvent;
+}
+
+describe('the console viewer', () => {
+  const ports = memoryPorts(config, { publicUrl: 'https://cs.example' });
+  const exp = () => Math.floor(ports.clock.now().getTime() / 1000) + 600;
+
+  it('is the person a console session names, an approver or an auditor as policy says', async () => {
+    const alice = await seal(ports.mac, 'console-session', { email: 'Alice@Example.com', exp: exp() });
+    const viewer = await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${alice}`] }), ports);
+    expect(viewer).toMatchObject({ principal: 'alice@example.com', via: 'oidc', approver: true, auditor: false });
+    const audit = await seal(ports.mac, 'console-session', { email: 'audit@example.com', exp: exp() });
+    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${audit}`] }), ports)).toMatchObject({ auditor: true, approver: false });
+    // Bob's member id is his ARN: his verified address is him.
+    const bob = await seal(ports.mac, 'console-session', { email: 'bob@example.com', exp: exp() });
+    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${bob}`] }), ports)).toMatchObject({
+      principal: 'arn:aws:iam::111122223333:user/bob',
+      approver: true,
+    });
+  });
+
+  it('opens no session sealed for another purpose, altered, or expired', async () => {
+    const review = await seal(ports.mac, 'session', { email: 'alice@example.com', exp: exp() });
+    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${review}`] }), ports)).toBeUndefined();
+    const consoleSession = await seal(ports.mac, 'console-session', { email: 'alice@example.com', exp: exp() });
+    expect(await unseal(ports.mac, 'session', sessionSchema, consoleSession, ports.clock.now())).toBeUndefined();
+    expect(await viewerOf(event({ cookies: [`${SESSION_COOKIE}=${consoleSession}`] }), ports)).toBeUndefined();
+    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${consoleSession.slice(0, -3)}AAA`] }), ports)).toBeUndefined();
+    const old = await seal(ports.mac, 'console-session', { email: 'alice@example.com', exp: Math.floor(ports.clock.now().getTime() / 1000) - 1 });
+    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${old}`] }), ports)).toBeUndefined();
+    expect(await viewerOf(event({}), ports)).toBeUndefined();
+  });
+
+  it('takes an IAM caller in its canonical spelling, and refuses one that cannot be used', async () => {
+    const viewer = await viewerOf(event({ userArn: 'arn:aws:iam::111122223333:user/Bob' }), ports);
+    expect(viewer).toMatchObject({ principal: 'arn:aws:iam::111122223333:user/bob', via: 'credentials', approver: true });
+    await expect(viewerOf(event({ userArn: 'arn:aws:iam::111122223333:user/b\u200bob' }), ports)).rejects.toMatchObject({ code: 'unauthorized' });
+  });
+
+  it("refuses a form without the viewer's own token, or sent from another site", async () => {
+    const alice = await seal(ports.mac, 'console-session', { email: 'alice@example.com', exp: exp() });
+    const viewer = (await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${alice}`] }), ports))!;
+    const other = (await viewerOf(event({ userArn: 'arn:aws:iam::111122223333:user/bob' }), ports))!;
+    expect(viewer.csrf).not.toBe(other.csrf);
+    const form = (csrf: string, headers: Record<string, string> = {}) =>
+      event({ headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams({ csrf }).toString() });
+    expect(() => checkForm(form(viewer.csrf), viewer, formOf(form(viewer.csrf)))).not.toThrow();
+    for (const csrf of ['', 'forged', other.csrf, `${viewer.csrf}x`]) {
+      expect(() => checkForm(form(csrf), viewer, formOf(form(csrf)))).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    }
+    const crossSite = form(viewer.csrf, { 'sec-fetch-site': 'cross-site' });
+    expect(() => checkForm(crossSite, viewer, formOf(crossSite))).toThrow(expect.objectContaining({ code: 'forbidden' }));
+    expect(() => formOf(event({ headers: { 'content-type': 'application/json' }, body: '{}' }))).toThrow(
+      expect.objectContaining({ code: 'unsupported_media_type' }),
+    );
+  });
+
+  it('keeps its cookie to the console, out of scripts, and Secure except on loopback http', () => {
+    expect(consoleCookie({ publicUrl: 'https://cs.example' }, 'v', 60)).toBe('cs_console=v; Path=/console; Max-Age=60; HttpOnly; SameSite=Lax; Secure');
+    expect(consoleCookie({ publicUrl: 'http://127.0.0.1:8787' }, 'v', 60)).toBe('cs_console=v; Path=/console; Max-Age=60; HttpOnly; SameSite=Lax');
+    expect(consoleCookie({ publicUrl: 'http://example.com' }, 'v', 60)).toContain('; Secure');
+  });
+});
