@@ -32,6 +32,8 @@ export interface ConsolePage {
   /** Paths of console assets to load after the page script (e.g. `/console/assets/charts.js`). */
   readonly scripts?: readonly string[];
   readonly cookies?: readonly string[];
+  /** CSS the page adds after the console's. @default none */
+  readonly css?: string;
 }
 
 /** A console page for a signed-in viewer. */
@@ -42,7 +44,7 @@ ${page.body}`;
   return {
     statusCode: page.status ?? 200,
     headers: { ...CONSOLE_HEADERS },
-    body: documentHtml(`${page.title} · Countersign`, body, { css: CONSOLE_CSS, tail: `\n${tail}` }),
+    body: documentHtml(`${page.title} · Countersign`, body, { css: CONSOLE_CSS + (page.css ?? ''), tail: `\n${tail}` }),
     ...(page.cookies?.length ? { cookies: [...page.cookies] } : {}),
   };
 }

@@ -179,8 +179,11 @@ function settledByVotes(state: ApprovalState): AuditEvent | undefined {
   return undefined;
 }
 
-/** Where a vote comes from: a personal review link (email, or one a Teams card's page sent), Slack, or the decision API. */
-export type VoteChannel = 'review_link' | 'slack' | 'decision_api';
+/**
+ * Where a vote comes from: a personal review link (email, or one a Teams card's page sent), Slack, the decision API,
+ * or the console (a signed-in viewer deciding from the inbox or a request's page).
+ */
+export type VoteChannel = 'review_link' | 'slack' | 'decision_api' | 'console';
 
 export interface Voter {
   /** Who votes: the approver's member id as the channel established it. */
@@ -188,7 +191,8 @@ export interface Voter {
   readonly via: VoteChannel;
   /**
    * Whether the voter proved who they are by signing in: an OIDC session for the link's approver on a review link;
-   * always true on the decision API, whose caller IAM (SigV4) authenticated. A Slack click never is.
+   * always true on the decision API, whose caller IAM (SigV4) authenticated, and in the console, whose session is an
+   * OIDC sign-in (or, in local mode, a caller authenticated as the API's are). A Slack click never is.
    */
   readonly signedIn: boolean;
 }

@@ -7,11 +7,12 @@
 import { awsPorts } from '../adapters/aws-ports';
 import { caller, type HttpEvent, type HttpResult, json, jsonBody, parseWith, routeHandler } from '../adapters/http';
 import { castVote, pendingFor, requestState } from '../app/vote';
-import { approversToAsk, publicView, statusOf } from '../core/approval';
+import { publicView, statusOf } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import { voteSchema } from '../core/records';
 import { REQUEST_ID_PATTERN } from '../core/request';
 import { checkReviewToken } from '../core/review-token';
+import { requestView } from '../pages/request';
 import { checkStepUp, finishSignIn, sendPersonalLink, showRequestLanding, signedInAsApprover, startSignIn } from './identity';
 import { REVIEW_PAGE_HEADERS, type ReviewView, renderMessagePage, renderReviewPage } from './review-page';
 import { handleSlackInteraction } from './slack-interactions';
@@ -54,25 +55,14 @@ async function grantOf(event: HttpEvent) {
 async function reviewView(requestId: string, approver: string, formAction: string, notice?: ReviewView['notice']): Promise<ReviewView | undefined> {
   const state = await requestState(ports, requestId);
   if (!state) return undefined;
-  const view = publicView(state) as ReviewView['request'];
   const directory = ports.policy.directory();
   const self = directory.isOneOf(approver, [state.requester])
     ? 'requester'
     : directory.isOneOf(approver, [state.request.onBehalfOf])
       ? 'onBehalfOf'
       : undefined;
-  // Each approver as their vote names them (a vote records the member id, the rule may name an alias).
-  const approvers = approversToAsk(state, directory).map((a) => state.votes.find((v) => directory.isOneOf(v.approver, [a]))?.approver ?? a);
   return {
-    request: {
-      ...view,
-      parameters: state.request.parameters,
-      justification: state.request.justification,
-      agent: state.request.agent,
-      status: statusOf(state),
-      approvers: [...new Set(approvers)],
-      ...(state.policy?.requireSignIn ? { highRisk: true } : {}),
-    },
+    request: requestView(state, directory),
     approver,
     ...(self ? { self } : {}),
     formAction,
