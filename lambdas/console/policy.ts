@@ -143,7 +143,7 @@ export function renderPolicyBody(config: Config, version: string, query: Explain
   const groups = Object.keys(config.groups).length;
   return `<h1>Policy</h1>
 <p>The policy this deployment loaded: ${config.rules.length} rule${config.rules.length === 1 ? '' : 's'}, tried in order; the first that matches a request decides, and when none does, the default decides. ${groups} approver group${groups === 1 ? '' : 's'}.</p>
-<p class="meta">Policy version <code class="version" data-testid="policy-version">${escapeHtml(version)}</code></p>
+<p class="meta">Policy version <code class="version" data-testid="policy-version" style="overflow-wrap:anywhere;word-break:break-all">${escapeHtml(version)}</code></p>
 <p class="hint">Each request records the version that decided it (<code>policyVersion</code> in its <code>policy_decided</code> ledger record); <code>countersign policy check</code> prints its first 12 characters.</p>
 ${explainForm(query)}
 ${result}

@@ -72,7 +72,9 @@ describe('the policy page', () => {
     const { statusCode, body, headers } = await page(EXAMPLE);
     expect(statusCode).toBe(200);
     expect(headers?.['content-security-policy']).toContain("default-src 'none'");
-    expect(body).toContain(`<code class="version" data-testid="policy-version">${policyVersion(EXAMPLE)}</code>`);
+    expect(body).toContain(
+      `<code class="version" data-testid="policy-version" style="overflow-wrap:anywhere;word-break:break-all">${policyVersion(EXAMPLE)}</code>`,
+    );
     expect(body).not.toContain('data-testid="explain-result"');
 
     const rules = [...body.matchAll(/data-testid="rule" id="rule-([^"]+)"/g)].map((m) => m[1]);
