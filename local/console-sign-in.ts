@@ -58,11 +58,7 @@ export class LocalConsoleSignIn {
     const origin = req.headers.origin;
     if (
       (site && site !== 'same-origin' && site !== 'none') ||
-      // The sign-in page's no-referrer policy makes a browser send `Origin: null` with its own form, so that is taken
-      // only when the browser also says the form came from this origin.
-      (origin !== undefined &&
-        origin.toLowerCase() !== `http://${String(req.headers.host ?? '').toLowerCase()}` &&
-        !(origin === 'null' && site === 'same-origin'))
+      (origin !== undefined && origin.toLowerCase() !== `http://${String(req.headers.host ?? '').toLowerCase()}`)
     ) {
       return page(res, 403, this.form('Sign in from this page: a form from another site is refused.'));
     }
