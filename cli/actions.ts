@@ -7,6 +7,7 @@ import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ApprovalDeadlineError, Countersign, CountersignApiError, DEFAULT_APPROVAL_TIMEOUT_MS, MAX_WAIT_SECONDS } from '../client/index';
 import type { Endpoint } from '../client/transport';
+import { timeLeftWords } from '../lambdas/core/dates';
 import { MAX_DURATION_SECONDS, parseDuration } from '../lambdas/core/duration';
 import { type ActionRequest, type ActionView, actionRequestSchema, type Decision, type RequestStatus } from '../lambdas/core/request';
 import {
@@ -22,6 +23,7 @@ import {
   neutralize,
   out,
   readTextFile,
+  shownTime,
   UsageError,
 } from './connection';
 import { contextRows, type RequestContextFound, requestContext } from './context';
@@ -287,6 +289,12 @@ function expiresIn(view: ActionView, now = Date.now()): string | undefined {
 
 const quoted = (text: string) => `"${neutralize(text)}"`;
 
+/** "58 minutes left" or "expired", in the words every surface uses (core/dates.ts). */
+function timeLeft(iso: string, now = Date.now()): string {
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? 'unknown' : timeLeftWords(at - now);
+}
+
 function decidedBy(view: ActionView): string | undefined {
   switch (view.decidedBy) {
     case 'policy':
@@ -314,7 +322,7 @@ function rows(entries: ReadonlyArray<readonly [string, string | undefined]>): st
 /** A request in a few lines: `<id> <status>` first (easy to cut), then what matters for its status. */
 export function summaryLines(view: ActionView, full = false, context?: RequestContextFound): string[] {
   const head = `${neutralize(view.id)} ${view.status}`;
-  const when = (iso: string | undefined) => (iso ? neutralize(iso) : undefined);
+  const when = (iso: string | undefined) => (iso ? shownTime(iso) : undefined);
   const detail: Array<readonly [string, string | undefined]> = full
     ? [
         ['action', neutralize(view.action)],
@@ -334,16 +342,16 @@ export function summaryLines(view: ActionView, full = false, context?: RequestCo
           (v) =>
             [
               'vote',
-              `${neutralize(v.approver)} ${v.decision === 'approve' ? 'approved' : 'denied'}${v.reason ? `: ${quoted(v.reason)}` : ''} at ${neutralize(v.at)}`,
+              `${neutralize(v.approver)} ${v.decision === 'approve' ? 'approved' : 'denied'}${v.reason ? `: ${quoted(v.reason)}` : ''} at ${shownTime(v.at)}`,
             ] as const,
         ),
       ]
     : [];
   if (view.status === 'pending') {
     detail.push(['missing', view.missing?.length ? neutralize(view.missing.join(', ')) : undefined]);
-    detail.push(['expires', view.expiresAt ? `${neutralize(view.expiresAt)} (${expiresIn(view)})` : undefined]);
+    detail.push(['expires', view.expiresAt ? `${shownTime(view.expiresAt)} (${timeLeft(view.expiresAt)})` : undefined]);
   } else {
-    detail.push(['decided', [decidedBy(view), view.decidedAt ? `at ${neutralize(view.decidedAt)}` : undefined].filter(Boolean).join(' ') || undefined]);
+    detail.push(['decided', [decidedBy(view), view.decidedAt ? `at ${shownTime(view.decidedAt)}` : undefined].filter(Boolean).join(' ') || undefined]);
     detail.push(['reason', view.reason !== undefined ? quoted(view.reason) : undefined]);
     detail.push(['receipt', view.receipt !== undefined ? neutralize(view.receipt) : undefined]);
   }

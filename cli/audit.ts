@@ -5,6 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { apiRequest, CountersignApiError, type Endpoint, expectOk } from '../client/transport';
+import { formatUtc } from '../lambdas/core/dates';
 import { type AuditRecord, auditRecordSchema, verifyChain } from '../lambdas/core/ledger-record';
 import { channelReportSchema } from '../lambdas/core/records';
 import { type SigningCertificate, signingCertificateSchema } from '../lambdas/core/signing-certificate';
@@ -21,6 +22,7 @@ import {
   out,
   publicKeyFromApi,
   publicKeyFromFile,
+  shownTime,
   UsageError,
 } from './connection';
 
@@ -216,7 +218,7 @@ function summarize(record: AuditRecord): string {
       let s = `Rule ${rule} requires ${who}`;
       if (strs(d.channels).length) s += `, asked on ${strs(d.channels).join(', ')}`;
       if (d.requireSignIn === true) s += ', sign-in required';
-      if (str(d.expiresAt)) s += `; expires at ${d.expiresAt}`;
+      if (str(d.expiresAt)) s += `; expires at ${formatUtc(d.expiresAt as string) ?? d.expiresAt}`;
       s += '.';
       if (typeof d.remindAfterSeconds === 'number') s += ` Reminders every ${d.remindAfterSeconds} s.`;
       if (typeof d.escalateAfterSeconds === 'number') s += ` Escalates to ${list(strs(d.escalateTo))} after ${d.escalateAfterSeconds} s.`;
@@ -292,7 +294,7 @@ async function show(argv: readonly string[], io: CliIo): Promise<number> {
       }
       out(io, `request ${neutralize(requestId)}`);
       for (const entry of timeline) {
-        out(io, `${String(entry.seq).padStart(3)}  ${entry.at}  ${entry.type.padEnd(14)} ${entry.actor}`);
+        out(io, `${String(entry.seq).padStart(3)}  ${shownTime(entry.at)}  ${entry.type.padEnd(14)} ${entry.actor}`);
         out(io, `     ${entry.summary}`);
       }
       if (ok) out(io, `ledger: ${records.length} ${records.length === 1 ? 'record verifies' : 'records verify'}`);

@@ -8,7 +8,7 @@ import { apiRequest, CountersignApiError, type Endpoint, EndpointError, expectOk
 import { type CliInput, type CliIo, err, out, processStdin } from './io';
 import { neutralize } from './terminal';
 
-export { neutralize } from './terminal';
+export { neutralize, shownTime } from './terminal';
 
 /** Exit codes of the API commands. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, api: 3 } as const;

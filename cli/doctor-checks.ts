@@ -15,6 +15,7 @@ import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } fr
 import { GetAccountCommand, GetConfigurationSetCommand, GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { type Channel, type Config, channelsFor, type PolicyOutcome } from '../lambdas/core/config';
+import { formatUtc } from '../lambdas/core/dates';
 import { approverIds } from '../lambdas/core/policy';
 import { approvalsNeeded } from '../lambdas/core/quorum';
 import { approverAddress } from '../lambdas/core/session';
@@ -583,7 +584,7 @@ async function secretChecks(ctx: Context, config: Config): Promise<CheckResult[]
         results.push({
           check,
           status: 'fail',
-          detail: `scheduled for deletion on ${described.DeletedDate.toISOString()}`,
+          detail: `scheduled for deletion on ${formatUtc(described.DeletedDate)}`,
           fix: `aws secretsmanager restore-secret --secret-id ${ref} --region ${ctx.region}`,
         });
         continue;

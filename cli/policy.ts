@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
 import { policyVersion } from '../lambdas/adapters/deployed-config';
-import { type Config, ConfigError, channelsFor, timeoutSeconds } from '../lambdas/core/config';
-import { approverIds, explainPolicy, refusalError } from '../lambdas/core/policy';
-import { requirementsOf } from '../lambdas/core/quorum';
+import { type Config, ConfigError } from '../lambdas/core/config';
+import { refusalError } from '../lambdas/core/policy';
+import { approvalWords, decidedWords, explainRequest, refusedWords, skippedWords } from '../lambdas/core/policy-explain';
 import { actionRequestSchema } from '../lambdas/core/request';
 import { type CliIo, err, out } from './io';
 
@@ -93,7 +93,7 @@ function explain(argv: readonly string[], io: CliIo): number {
     return 1;
   }
   const request = { ...parsed.data, ...(values.requester ? { requester: values.requester } : {}) };
-  const explained = explainPolicy(config, request);
+  const explained = explainRequest(config, request);
   const { skipped } = explained;
   if (explained.refused) {
     // What the API would answer: 400 invalid_request naming each field, and no rule decides.
@@ -102,28 +102,12 @@ function explain(argv: readonly string[], io: CliIo): number {
       out(io, JSON.stringify({ refused: true, status: 400, ...(explained.rule ? { rule: explained.rule } : {}), error, skipped }));
       return 0;
     }
-    for (const s of skipped) out(io, `rule ${s.rule}: does not match\n${s.because.map((b) => `    ${b}`).join('\n')}`);
-    out(
-      io,
-      explained.rule
-        ? `rule ${explained.rule}: cannot judge the request -> refused (400 invalid_request)`
-        : 'request refused before any rule (400 invalid_request)',
-    );
+    for (const s of skipped) out(io, `${skippedWords(s.rule)}\n${s.because.map((b) => `    ${b}`).join('\n')}`);
+    out(io, refusedWords(explained.rule));
     for (const p of explained.problems) out(io, `    ${p.path} ${p.is}: ${p.needs}`);
     return 0;
   }
-  const { rule, outcome } = explained;
-  const require = requirementsOf(config, outcome);
-  const approval =
-    outcome.effect === 'require_approval'
-      ? {
-          approvers: approverIds(config, outcome),
-          ...(require ? { require } : { minApprovals: outcome.minApprovals ?? 1 }),
-          channels: channelsFor(config, outcome),
-          timeoutSeconds: timeoutSeconds(outcome),
-          ...(outcome.requireSignIn ? { requireSignIn: true } : {}),
-        }
-      : undefined;
+  const { rule, outcome, approval } = explained;
   if (values.json) {
     out(
       io,
@@ -131,19 +115,8 @@ function explain(argv: readonly string[], io: CliIo): number {
     );
     return 0;
   }
-  for (const s of skipped) out(io, `rule ${s.rule}: does not match\n${s.because.map((b) => `    ${b}`).join('\n')}`);
-  out(
-    io,
-    `rule ${rule}: ${rule === 'default' ? 'no rule matched; the default decides' : 'matches'} -> ${outcome.effect}${outcome.reason ? ` (${outcome.reason})` : ''}`,
-  );
-  if (approval) {
-    const who = require
-      ? require.map((r) => `${r.min} from ${r.group} (${r.members.join(', ')})`).join(' and ')
-      : `${outcome.minApprovals ?? 1} of ${approval.approvers.join(', ')}`;
-    out(
-      io,
-      `approval: ${who}; asked on ${approval.channels.join(', ')}; expires after ${approval.timeoutSeconds} s${approval.requireSignIn ? '; sign-in required' : ''}`,
-    );
-  }
+  for (const s of skipped) out(io, `${skippedWords(s.rule)}\n${s.because.map((b) => `    ${b}`).join('\n')}`);
+  out(io, decidedWords(rule, outcome));
+  if (approval) out(io, approvalWords(approval));
   return 0;
 }

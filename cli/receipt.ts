@@ -5,6 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { formatUtc } from '../lambdas/core/dates';
 import { type ReceiptClaims, ReceiptError, type VerifyReceiptOptions, verifyReceipt } from '../lambdas/core/receipt';
 import {
   type CliIo,
@@ -128,8 +129,8 @@ async function verify(argv: readonly string[], io: CliIo): Promise<number> {
     row('requester', claims.requester);
     row('approvers', claims.approvers.length ? claims.approvers.join(', ') : '(none: allowed by policy)');
     row('rule', claims.rule);
-    row('issued', new Date(claims.iat * 1000).toISOString());
-    row('expires', new Date(claims.exp * 1000).toISOString());
+    row('issued', formatUtc(new Date(claims.iat * 1000)) ?? String(claims.iat));
+    row('expires', formatUtc(new Date(claims.exp * 1000)) ?? String(claims.exp));
     row(
       'parameters',
       values.parameters !== undefined

@@ -2,6 +2,7 @@
  * Untrusted text for a terminal (kept free of heavy imports, so the command line's own errors can use it without
  * loading the API client).
  */
+import { formatUtc } from '../lambdas/core/dates';
 import { markHidden } from '../lambdas/core/text';
 
 const ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
@@ -22,4 +23,12 @@ export function neutralize(text: string): string {
       return code < 0xa0 ? `\\x${code.toString(16).padStart(2, '0')}` : `[${name}]`;
     },
   );
+}
+
+/**
+ * A moment from the API or the ledger as every surface shows it: "29 Nov 2026, 21:43 UTC" (core/dates.ts); text that
+ * is no date is shown neutralized, as it is. `--json` keeps the exact ISO time.
+ */
+export function shownTime(iso: string): string {
+  return formatUtc(iso) ?? neutralize(iso);
 }

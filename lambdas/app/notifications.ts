@@ -24,7 +24,7 @@ export interface PlannedSend {
 
 export type MessageKind = 'request' | 'reminder' | 'escalation';
 
-type LinkPorts = Pick<Ports, 'mac' | 'policy' | 'publicUrl'>;
+type LinkPorts = Pick<Ports, 'mac' | 'policy' | 'publicUrl' | 'clock'>;
 
 /** An approver's personal review link to the request, valid until the request's deadline. */
 export async function personalReviewUrl(ports: Pick<Ports, 'mac' | 'publicUrl'>, state: ApprovalState, approver: string): Promise<string> {
@@ -42,8 +42,10 @@ export function approverMessages(ports: LinkPorts, state: ApprovalState, approve
   const channels = state.policy?.channels ?? ['email'];
   const landingUrl = requestLandingUrl(ports.publicUrl, requestId);
   const prefix = kind === 'reminder' ? 'Reminder: ' : kind === 'escalation' ? 'Escalated to you: ' : '';
+  // Every message says how long was left when it was planned, by the deployment's clock.
+  const now = ports.clock.now();
   const text = (reviewUrl: string) => {
-    const words = approvalRequestText(state, reviewUrl);
+    const words = approvalRequestText(state, reviewUrl, now);
     return { subject: prefix + words.subject, text: words.text };
   };
   const { subject } = text(landingUrl);
@@ -57,7 +59,7 @@ export function approverMessages(ports: LinkPorts, state: ApprovalState, approve
         to: address,
         message: async () => {
           const reviewUrl = await personalReviewUrl(ports, state, approver);
-          return { channel: 'email', to: address, ...text(reviewUrl), html: approvalRequestHtml(state, reviewUrl), actionId: requestId, reviewUrl };
+          return { channel: 'email', to: address, ...text(reviewUrl), html: approvalRequestHtml(state, reviewUrl, now), actionId: requestId, reviewUrl };
         },
       });
     }
@@ -68,7 +70,7 @@ export function approverMessages(ports: LinkPorts, state: ApprovalState, approve
         to: userId,
         message: async () => {
           const reviewUrl = await personalReviewUrl(ports, state, approver);
-          const payload = approvalRequestMessage(state, { reviewUrl, channel: userId });
+          const payload = approvalRequestMessage(state, { reviewUrl, channel: userId, now });
           return { channel: 'slack', to: userId, subject, text: payload.text, actionId: requestId, reviewUrl, payload };
         },
       });
@@ -80,7 +82,7 @@ export function approverMessages(ports: LinkPorts, state: ApprovalState, approve
       channel: 'slack',
       to: slackChannel,
       message: async () => {
-        const payload = approvalRequestMessage(state, { reviewUrl: landingUrl, channel: slackChannel });
+        const payload = approvalRequestMessage(state, { reviewUrl: landingUrl, channel: slackChannel, now });
         return { channel: 'slack', to: slackChannel, subject, text: payload.text, actionId: requestId, reviewUrl: landingUrl, payload };
       },
     });
@@ -90,7 +92,7 @@ export function approverMessages(ports: LinkPorts, state: ApprovalState, approve
       channel: 'teams',
       to: 'teams',
       message: async () => {
-        const payload = approvalRequestCard(state, { landingUrl });
+        const payload = approvalRequestCard(state, { landingUrl, now });
         return { channel: 'teams', to: 'teams', subject, text: text(landingUrl).text, actionId: requestId, reviewUrl: landingUrl, payload };
       },
     });
@@ -100,13 +102,13 @@ export function approverMessages(ports: LinkPorts, state: ApprovalState, approve
 
 /** The email carrying an approver's personal review link, which they asked for on the request's page. */
 export async function personalLinkEmail(
-  ports: Pick<Ports, 'mac' | 'publicUrl'>,
+  ports: Pick<Ports, 'mac' | 'publicUrl' | 'clock'>,
   state: ApprovalState,
   approver: string,
   address: string,
 ): Promise<OutgoingMessage> {
   const reviewUrl = await personalReviewUrl(ports, state, approver);
-  const { subject, text } = approvalRequestText(state, reviewUrl);
+  const { subject, text } = approvalRequestText(state, reviewUrl, ports.clock.now());
   return {
     channel: 'email',
     to: address,

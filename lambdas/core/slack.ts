@@ -13,6 +13,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type ApprovalState, statusOf, type Vote } from './approval';
 import type { Config } from './config';
+import { formatUtc, timeLeftWords } from './dates';
 import { identityDirectory } from './identity';
 import { markHidden } from './text';
 import * as z from './zod';
@@ -99,6 +100,25 @@ function mrkdwn(text: string): MrkdwnText {
   return { type: 'mrkdwn', text, verbatim: true };
 }
 
+/**
+ * A moment for mrkdwn: Slack's date token, which each reader's Slack shows in their own time zone ("Today 22:43"), with
+ * the one format of core/dates.ts ("29 Nov 2026, 21:43 UTC") where Slack cannot. Text that is no date is escaped.
+ */
+export function slackDate(iso: string): string {
+  const utc = formatUtc(iso);
+  if (!utc) return escapeMrkdwn(iso);
+  return `<!date^${Math.floor(new Date(iso).getTime() / 1000)}^{date_short_pretty} {time}|${utc}>`;
+}
+
+/** When a pending request expires, for mrkdwn: the date, and with `now` the time left then ("58 minutes left when this was sent"). */
+function expiryMrkdwn(state: ApprovalState, now: Date | undefined, when: string): string | undefined {
+  const expiresAt = state.policy?.expiresAt;
+  if (!expiresAt) return undefined;
+  const at = new Date(expiresAt).getTime();
+  const left = now && statusOf(state) === 'pending' && !Number.isNaN(at) ? ` (${timeLeftWords(at - now.getTime())} when this was ${when})` : '';
+  return `${slackDate(expiresAt)}${left}`;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Messages
 
@@ -133,11 +153,19 @@ function agentLine(state: ApprovalState): string | undefined {
   return parts.length ? parts.join(', ') : undefined;
 }
 
-/** Label/value rows: the label in mrkdwn (ours), the value in plain_text (anyone's), two fields per row. */
-function factSections(rows: ReadonlyArray<readonly [string, string | undefined]>): SlackBlock[] {
+/** A fact value Countersign writes itself in mrkdwn (a date token), never anyone else's text. */
+interface OwnMrkdwn {
+  readonly mrkdwn: string;
+}
+
+/**
+ * Label/value rows: the label in mrkdwn (ours), the value in plain_text (anyone's) or, for Countersign's own words
+ * such as a date, mrkdwn; two fields per row.
+ */
+function factSections(rows: ReadonlyArray<readonly [string, string | OwnMrkdwn | undefined]>): SlackBlock[] {
   const fields = rows
-    .filter((row): row is readonly [string, string] => row[1] !== undefined && row[1] !== '')
-    .flatMap(([label, value]) => [mrkdwn(`*${label}*`), plain(value, SLACK_LIMITS.fieldText)]);
+    .filter((row): row is readonly [string, string | OwnMrkdwn] => row[1] !== undefined && row[1] !== '')
+    .flatMap(([label, value]) => [mrkdwn(`*${label}*`), typeof value === 'string' ? plain(value, SLACK_LIMITS.fieldText) : mrkdwn(value.mrkdwn)]);
   const sections: SlackBlock[] = [];
   for (let i = 0; i < fields.length; i += SLACK_LIMITS.fields) sections.push({ type: 'section', fields: fields.slice(i, i + SLACK_LIMITS.fields) });
   return sections;
@@ -147,9 +175,10 @@ function approvalsGiven(state: ApprovalState): string[] {
   return [...new Set(state.votes.filter((v) => v.decision === 'approve').map((v) => v.approver))];
 }
 
-function requestFacts(state: ApprovalState): SlackBlock[] {
+function requestFacts(state: ApprovalState, now?: Date, when = 'sent'): SlackBlock[] {
   const { request, policy } = state;
   const needed = policy?.requiredApprovals;
+  const expires = expiryMrkdwn(state, now, when);
   return factSections([
     ['Action', request.action],
     ['Resource', request.resource],
@@ -159,7 +188,7 @@ function requestFacts(state: ApprovalState): SlackBlock[] {
     ['Agent', agentLine(state)],
     ['Rule', policy?.rule],
     ['Approvals', needed === undefined ? undefined : `${approvalsGiven(state).length} of ${needed} given`],
-    ['Expires', policy?.expiresAt],
+    ['Expires', expires === undefined ? undefined : { mrkdwn: expires }],
   ]);
 }
 
@@ -175,12 +204,12 @@ function fallbackText(state: ApprovalState): string {
 }
 
 /** The full request as blocks, with the buttons while it is pending. */
-function requestBlocks(state: ApprovalState, reviewUrl: string): SlackBlock[] {
+function requestBlocks(state: ApprovalState, reviewUrl: string, now?: Date, when?: string): SlackBlock[] {
   const { request } = state;
   const blocks: SlackBlock[] = [
     { type: 'header', text: plain(`Approval requested: ${request.action}`, SLACK_LIMITS.headerText) },
     { type: 'section', text: plain(`${state.requester} asks for approval to run ${request.action}.`) },
-    ...requestFacts(state),
+    ...requestFacts(state, now, when),
     { type: 'section', text: mrkdwn('*Parameters*') },
     { type: 'section', text: plain(JSON.stringify(request.parameters ?? {}, null, 2)) },
   ];
@@ -208,14 +237,26 @@ function requestBlocks(state: ApprovalState, reviewUrl: string): SlackBlock[] {
   return blocks;
 }
 
-/** The chat.postMessage body asking approvers to decide: the whole context, Approve, Deny and a Review link. */
-export function approvalRequestMessage(state: ApprovalState, opts: { readonly reviewUrl: string; readonly channel: string }): SlackPostMessage {
-  return { channel: opts.channel, text: fallbackText(state), blocks: requestBlocks(state, opts.reviewUrl), unfurl_links: false, unfurl_media: false };
+/**
+ * The chat.postMessage body asking approvers to decide: the whole context, Approve, Deny and a Review link. With
+ * `now`, the expiry says how long was left when it was sent.
+ */
+export function approvalRequestMessage(
+  state: ApprovalState,
+  opts: { readonly reviewUrl: string; readonly channel: string; readonly now?: Date },
+): SlackPostMessage {
+  return {
+    channel: opts.channel,
+    text: fallbackText(state),
+    blocks: requestBlocks(state, opts.reviewUrl, opts.now, 'sent'),
+    unfurl_links: false,
+    unfurl_media: false,
+  };
 }
 
 /** The replacement for the request message after a vote that did not settle it: same buttons, votes so far shown. */
-export function progressMessage(state: ApprovalState, reviewUrl: string): SlackReplaceMessage {
-  return { replace_original: true, text: fallbackText(state), blocks: requestBlocks(state, reviewUrl) };
+export function progressMessage(state: ApprovalState, reviewUrl: string, now?: Date): SlackReplaceMessage {
+  return { replace_original: true, text: fallbackText(state), blocks: requestBlocks(state, reviewUrl, now, 'updated') };
 }
 
 /** Who settled a request, from its votes: the approvers who approved it, or the one who denied it. */
@@ -240,8 +281,10 @@ function outcomeLine(state: ApprovalState, decidedBy: readonly string[]): string
       return `Approved${state.outcome?.decidedBy === 'policy' ? ' by policy' : who}.${reason}`;
     case 'denied':
       return `Denied${state.outcome?.decidedBy === 'policy' ? ' by policy' : who}.${reason}`;
-    case 'expired':
-      return `Expired: nobody decided before ${state.policy?.expiresAt ?? 'the deadline'}. The action was not approved.`;
+    case 'expired': {
+      const deadline = state.policy?.expiresAt;
+      return `Expired: nobody decided before ${deadline ? (formatUtc(deadline) ?? deadline) : 'the deadline'}. The action was not approved.`;
+    }
     case 'cancelled':
       return `Cancelled by the requester, ${state.requester}.`;
     default:
@@ -258,10 +301,16 @@ export function outcomeMessage(state: ApprovalState, decidedBy: readonly string[
   const line = outcomeLine(state, decidedBy);
   const blocks: SlackBlock[] = [
     { type: 'header', text: plain(`${OUTCOME_WORD[status]}: ${state.request.action}`, SLACK_LIMITS.headerText) },
-    { type: 'section', text: plain(line) },
+    // The expired line is Countersign's own words and a date, shown in each reader's time zone; any other line may hold a reason.
+    status === 'expired' && state.policy?.expiresAt
+      ? { type: 'section', text: mrkdwn(`Expired: nobody decided before ${slackDate(state.policy.expiresAt)}. The action was not approved.`) }
+      : { type: 'section', text: plain(line) },
     ...requestFacts(state),
     ...votesContext(state.votes),
-    { type: 'context', elements: [plain(`Request ${state.id}${state.outcome ? `, settled at ${state.outcome.at}` : ''}.`)] },
+    {
+      type: 'context',
+      elements: [mrkdwn(`Request ${escapeMrkdwn(state.id)}${state.outcome ? `, settled ${slackDate(state.outcome.at)}` : ''}.`)],
+    },
   ];
   return { replace_original: true, text: escapeMrkdwn(`${line} (${state.request.action}, request ${state.id})`), blocks };
 }

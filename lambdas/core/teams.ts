@@ -10,6 +10,8 @@
  * formatting, list or date substitution; hidden characters (core/text.ts) are then marked `[U+XXXX]`.
  */
 import { type ApprovalState, statusOf } from './approval';
+import { formatUtc } from './dates';
+import { expiryWords } from './notification';
 import { markHidden } from './text';
 import * as z from './zod';
 
@@ -94,15 +96,19 @@ function fact(title: string, value: string | undefined): Array<{ title: string; 
   return value === undefined || value === '' ? [] : [{ title, value: inert(value.replace(/\s*[\r\n]+\s*/g, ' '), CARD_LIMITS.fact) }];
 }
 
-function expiryText(expiresAt: string | undefined): string | undefined {
+/** "29 Nov 2026, 21:43 UTC", and while pending with `now`, the time left when the card was sent. */
+function expiryText(state: ApprovalState, now: Date | undefined): string | undefined {
+  const expiresAt = state.policy?.expiresAt;
   if (!expiresAt) return undefined;
-  const date = new Date(expiresAt);
-  return Number.isNaN(date.getTime()) ? expiresAt : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  if (now && statusOf(state) === 'pending') return expiryWords(expiresAt, now);
+  return formatUtc(expiresAt) ?? expiresAt;
 }
 
 export interface ApprovalCardOptions {
   /** The request's landing page (see `requestLandingUrl`); never a personal review link. */
   readonly landingUrl: string;
+  /** When the card is sent: the expiry then says how long was left. */
+  readonly now?: Date;
 }
 
 /** The Workflows webhook body announcing a request that needs approval. */
@@ -128,7 +134,7 @@ export function approvalRequestCard(state: ApprovalState, options: ApprovalCardO
         ...fact('Agent', agent),
         ...fact('Rule', policy?.rule),
         ...fact('Approvals needed', policy ? String(policy.requiredApprovals) : undefined),
-        ...fact('Expires', expiryText(policy?.expiresAt)),
+        ...fact('Expires', expiryText(state, options.now)),
         ...(pending ? [] : fact('Status', statusOf(state))),
       ],
     },

@@ -118,7 +118,7 @@ export async function handleSlackInteraction(event: HttpEvent, deps: ApproverPor
   try {
     const { state } = await castVote(deps, requestId, { approver, via: 'slack', signedIn: false }, { decision });
     const reviewUrl = reviewUrlOf(payload.message) ?? `${deps.publicUrl}/v1/actions/${requestId}/review`;
-    await respond(responseUrl, statusOf(state) === 'pending' ? progressMessage(state, reviewUrl) : outcomeMessage(state));
+    await respond(responseUrl, statusOf(state) === 'pending' ? progressMessage(state, reviewUrl, deps.clock.now()) : outcomeMessage(state));
   } catch (err) {
     if (!(err instanceof CountersignError)) throw err;
     const text =

@@ -276,7 +276,7 @@ describe('request, status, wait, cancel, approve, deny, pending', () => {
     const lines = text.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^act_\S+ pending$/);
     expect(lines[1]).toBe('  missing  1 more approval');
-    expect(lines[2]).toMatch(/^ {2}expires {2}\d{4}-.*Z \(in 59m\)$/);
+    expect(lines[2]).toMatch(/^ {2}expires {2}\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC \((59|60) minutes left\)$/);
 
     const quiet = await countersign(['request', '--action', 'reports.read', '-q']);
     expect(quiet.code).toBe(0);
@@ -331,7 +331,7 @@ describe('request, status, wait, cancel, approve, deny, pending', () => {
     const { code, stdout } = await waiting.done;
     expect(code).toBe(0);
     expect(stdout).toContain(`${id} approved\n`);
-    expect(stdout).toMatch(/ {2}decided +by alice@example\.com at /);
+    expect(stdout).toMatch(/ {2}decided +by alice@example\.com at \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC\n/);
     const receipt = /receipt +(\S+)/.exec(stdout)?.[1];
     expect(verifyReceipt(receipt!, publicKeyPem).sub).toBe(id);
   });
@@ -401,7 +401,7 @@ describe('request, status, wait, cancel, approve, deny, pending', () => {
       expect(status.code).toBe(0);
       for (const line of [justification, parameters, agent, '  environment    staging\n']) expect(status.stdout).toContain(line);
       expect(status.stdout).toMatch(/ {2}rule +infra \(1 approval needed\)\n/);
-      expect(status.stdout).toMatch(/ {2}expires +\d{4}-.*Z \(in 59m\)\n/);
+      expect(status.stdout).toMatch(/ {2}expires +\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC \((59|60) minutes left\)\n/);
       expect(unmarked(status.stdout)).toEqual([]);
     }
     const pending = await countersign(['pending'], { apiKey: 'alice-key' });

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { approverMessages } from '../../lambdas/app/notifications';
+import { parseConfig } from '../../lambdas/core/config-yaml';
 import { formatUtc, relativeWords, timeLeftWords } from '../../lambdas/core/dates';
 import { approvalRequestHtml, approvalRequestText } from '../../lambdas/core/notification';
 import { sampleState } from '../fixtures/approval-state';
+import { memoryPorts } from '../fixtures/memory-ports';
 
 const URL = 'https://cs.example.com/v1/review/tok_abc';
 const SENT = new Date('2026-01-01T00:02:00.000Z'); // the sample expires at 01:00 UTC
@@ -40,5 +43,28 @@ describe('approval email dates', () => {
   it('says an expiry already past is past', () => {
     const { text } = approvalRequestText(sampleState(), URL, new Date('2026-01-01T02:00:00.000Z'));
     expect(text).toContain('1 Jan 2026, 01:00 UTC (expired when this was sent)');
+  });
+});
+
+describe('every message to approvers, dated by the deployment clock', () => {
+  it('email, Slack and Teams each say the expiry in the one format and how long was left when sent', async () => {
+    const config = parseConfig(`version: 1
+groups: { owners: { members: [{ id: alice@example.com, email: alice@example.com, slackUserId: U0ALICE }] } }
+default: { effect: require_approval, approvers: [owners] }
+channels:
+  email: { from: countersign@example.com }
+  slack: { botToken: env:SLACK_BOT_TOKEN, signingSecret: env:SLACK_SIGNING_SECRET, channel: C0APPROVALS }
+  teams: { webhookUrl: env:TEAMS_WEBHOOK_URL }
+`);
+    const ports = memoryPorts(config, { start: SENT });
+    const state = sampleState({}, { policy: { ...sampleState().policy!, channels: ['email', 'slack', 'teams'] } });
+    const messages = await Promise.all(approverMessages(ports, state, ['alice@example.com'], 'request').map((send) => send.message()));
+    expect(messages.map((m) => `${m.channel} ${m.to}`).sort()).toEqual(['email alice@example.com', 'slack C0APPROVALS', 'slack U0ALICE', 'teams teams']);
+    for (const message of messages) {
+      const shown = JSON.stringify(message).replace(/\\\\/g, '');
+      expect(shown, message.channel).toContain('1 Jan 2026, 01:00 UTC');
+      expect(shown, message.channel).toContain('58 minutes left when this was sent');
+      expect(shown, message.channel).not.toContain('2026-01-01T01:00:00.000Z');
+    }
   });
 });

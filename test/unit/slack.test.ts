@@ -181,10 +181,22 @@ describe('approvalRequestMessage', () => {
       'supplied by the agent, not verified',
       'prod-exports',
       '0 of 2 given',
-      '2026-01-01T01:00:00.000Z',
+      // Slack's date token: each reader's own time zone, and the one format in UTC where Slack cannot.
+      '<!date^1767229200^{date_short_pretty} {time}|1 Jan 2026, 01:00 UTC>',
     ]) {
       expect(text).toContain(expected);
     }
+    expect(text).not.toContain('2026-01-01T01:00:00.000Z');
+  });
+
+  it('says how long was left when it was sent, and in an update when it was updated; a settled message has no countdown', () => {
+    const sent = approvalRequestMessage(stateOf(), { reviewUrl: 'https://cs.example/r', channel: 'C1', now: new Date('2026-01-01T00:02:00.000Z') });
+    expect(allText(sent)).toContain('<!date^1767229200^{date_short_pretty} {time}|1 Jan 2026, 01:00 UTC> (58 minutes left when this was sent)');
+    const updated = progressMessage(stateOf(), 'https://cs.example/r', new Date('2026-01-01T00:30:00.000Z'));
+    expect(allText(updated)).toContain('(30 minutes left when this was updated)');
+    const settled = outcomeMessage(stateOf({ outcome: { status: 'approved', decidedBy: 'approvers', at: '2026-01-01T00:11:00.000Z' } }));
+    expect(allText(settled)).not.toContain(' left');
+    expect(allText(settled)).toContain('settled <!date^1767226260^{date_short_pretty} {time}|1 Jan 2026, 00:11 UTC>');
   });
 
   it('has Approve, Deny and Review buttons carrying the request id', () => {
@@ -218,8 +230,8 @@ describe('approvalRequestMessage', () => {
     const m = approvalRequestMessage(evil, { reviewUrl: 'https://cs.example/r', channel: 'C1' });
     const objects = textObjects(m);
     for (const o of objects.filter((t) => t.type === 'mrkdwn')) {
-      // Countersign's own labels: no control sequence, nothing from the agent.
-      expect(o.text).not.toMatch(/[<>&]/);
+      // Countersign's own labels and date tokens: no other control sequence, nothing from the agent.
+      expect(o.text.replace(/<!date\^\d+\^\{date_short_pretty\} \{time\}\|\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC>/g, '')).not.toMatch(/[<>&]/);
       for (const needle of ['channel', 'U0ALICE', 'evil', 'bold']) expect(o.text).not.toContain(needle);
     }
     for (const o of objects.filter((t) => t.type === 'plain_text')) expect(o.emoji).toBe(false);
@@ -320,9 +332,12 @@ describe('response_url bodies', () => {
     });
     expect(allText(outcomeMessage(denied))).toContain(`Denied by bob@example.com. Reason: no ${EVIL.channel}`);
     expect(isInert(outcomeMessage(denied).text)).toBe(true);
-    expect(allText(outcomeMessage(stateOf({ outcome: { status: 'expired', decidedBy: 'timeout', at: 'x' } })))).toContain(
-      'Expired: nobody decided before 2026-01-01T01:00:00.000Z',
+    const expired = outcomeMessage(stateOf({ outcome: { status: 'expired', decidedBy: 'timeout', at: 'x' } }));
+    expect(allText(expired)).toContain(
+      'Expired: nobody decided before <!date^1767229200^{date_short_pretty} {time}|1 Jan 2026, 01:00 UTC>. The action was not approved.',
     );
+    expect(expired.text).toContain('Expired: nobody decided before 1 Jan 2026, 01:00 UTC.');
+    expect(isInert(expired.text)).toBe(true);
     expect(allText(outcomeMessage(stateOf({ outcome: { status: 'cancelled', decidedBy: 'requester', at: 'x' } })))).toContain('Cancelled by the requester');
   });
 

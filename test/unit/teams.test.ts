@@ -79,7 +79,12 @@ describe('Teams approval card', () => {
     expect(unescapeMarkdown(facts(stateWith()).Requester!)).toBe('arn:aws:iam::123456789012:role/analyst');
     expect(unescapeMarkdown(facts(stateWith()).Agent!)).toBe('analyst-bot, model some-llm, run r-42');
     expect(facts(stateWith())['Approvals needed']).toBe('2');
-    expect(unescapeMarkdown(facts(stateWith()).Expires!)).toBe('2026-01-01 01:00 UTC');
+    expect(unescapeMarkdown(facts(stateWith()).Expires!)).toBe('1 Jan 2026, 01:00 UTC');
+    const sent = approvalRequestCard(stateWith(), { landingUrl: LANDING, now: new Date('2026-01-01T00:02:00.000Z') });
+    const sentFacts = (sent.attachments[0]!.content.body as Array<{ type: string; facts?: Array<{ title: string; value: string }> }>).find(
+      (b) => b.type === 'FactSet',
+    )!.facts!;
+    expect(unescapeMarkdown(sentFacts.find((f) => f.title === 'Expires')!.value)).toBe('1 Jan 2026, 01:00 UTC (58 minutes left when this was sent)');
     expect(blockAfter(stateWith(), /^Parameters$/)).toMatchObject({ fontType: 'Monospace' });
     expect(unescapeMarkdown(blockAfter(stateWith(), /^Parameters$/).text!)).toBe('"table": "customers"\n\n"format": "csv"');
     expect(cardOf(stateWith()).body.some((b) => b.text === 'Justification (supplied by the agent, not verified)')).toBe(true);
