@@ -24,9 +24,14 @@ export const BUNDLING = {
   /**
    * Module replacements, as esbuild's `alias` (paths from the repository's root): the SDK's default credential chain
    * becomes its environment source alone, which is where Lambda puts a function's credentials
-   * (lambdas/adapters/lambda-credentials.ts says why; about 130 KiB off every bundle).
+   * (lambdas/adapters/lambda-credentials.ts says why; about 130 KiB off every bundle). The console's chart library is
+   * Chart.js's UMD build, imported as text (`with { type: 'text' }`) and served by the console function itself
+   * (lambdas/console/assets.ts); its package's exports map has no entry for that file, so it is named here.
    */
-  alias: { '@aws-sdk/credential-provider-node': './lambdas/adapters/lambda-credentials.ts' },
+  alias: {
+    '@aws-sdk/credential-provider-node': './lambdas/adapters/lambda-credentials.ts',
+    'countersign-chart-library': './node_modules/chart.js/dist/chart.umd.min.js',
+  },
 } as const;
 
 export interface CountersignFunctionProps {
