@@ -31,6 +31,8 @@ export interface ConsolePage {
   readonly status?: number;
   /** Paths of console assets to load after the page script (e.g. `/console/assets/charts.js`). */
   readonly scripts?: readonly string[];
+  /** CSS this page adds to the console's. */
+  readonly css?: string;
   readonly cookies?: readonly string[];
 }
 
@@ -42,7 +44,7 @@ ${page.body}`;
   return {
     statusCode: page.status ?? 200,
     headers: { ...CONSOLE_HEADERS },
-    body: documentHtml(`${page.title} · Countersign`, body, { css: CONSOLE_CSS, tail: `\n${tail}` }),
+    body: documentHtml(`${page.title} · Countersign`, body, { css: CONSOLE_CSS + (page.css ?? ''), tail: `\n${tail}` }),
     ...(page.cookies?.length ? { cookies: [...page.cookies] } : {}),
   };
 }
