@@ -56,10 +56,11 @@ export class LocalConsoleSignIn {
     if (req.method !== 'POST') return page(res, 405, this.form('Sign in with the form.'));
     const site = String(req.headers['sec-fetch-site'] ?? '');
     const origin = req.headers.origin;
-    if (
-      (site && site !== 'same-origin' && site !== 'none') ||
-      (origin !== undefined && origin.toLowerCase() !== `http://${String(req.headers.host ?? '').toLowerCase()}`)
-    ) {
+    // The form's page has `Referrer-Policy: no-referrer`, so a browser posts it with `Origin: null`; its
+    // `Sec-Fetch-Site: same-origin` then says where it came from.
+    const sameOrigin =
+      origin === 'null' ? site === 'same-origin' : origin === undefined || origin.toLowerCase() === `http://${String(req.headers.host ?? '').toLowerCase()}`;
+    if ((site && site !== 'same-origin' && site !== 'none') || !sameOrigin) {
       return page(res, 403, this.form('Sign in from this page: a form from another site is refused.'));
     }
     const raw = await body();
