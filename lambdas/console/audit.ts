@@ -121,7 +121,7 @@ function results(selected: readonly HistoryEntry[], filters: AuditFilters, query
       ? `<nav aria-label="Result pages" class="paging"><span>Page ${page} of ${pages}</span>${page > 1 ? link(page - 1, 'Newer', 'prev') : ''}${page < pages ? link(page + 1, 'Older', 'next') : ''}</nav>`
       : '';
   const table = selected.length
-    ? `<div class="table-wrap"><table data-testid="results">
+    ? `<div class="table-wrap"><table class="results" data-testid="results">
 <caption class="sr">Requests that match the filters, newest first</caption>
 <thead><tr><th scope="col">Made</th><th scope="col">Action</th><th scope="col">Rule</th><th scope="col">Status</th><th scope="col">Requester</th><th scope="col">Votes</th><th scope="col">Decided in</th></tr></thead>
 <tbody>
@@ -231,6 +231,7 @@ export const AUDIT_CSS = `
 .chart-table{margin-top:.6rem}
 .chart-table summary{cursor:pointer;color:#1d3f7a;font-weight:600}
 .chart-table table{font-size:.8rem}
+.results .status{white-space:nowrap}
 .paging{display:flex;gap:1rem;align-items:center;margin-top:.6rem}
 .filters button{width:100%}
 `;
