@@ -2,24 +2,25 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineConfig, type Plugin } from 'vitest/config';
 
-/**
- * The bundles' text imports (`import x from '…' with { type: 'text' }`, which esbuild inlines as a string): the
- * same aliases as BUNDLING.alias in lib/countersign-function.ts (not imported here, which would load the CDK into
- * every run; test/unit/console-audit.test.ts checks they agree), and a file imported as text loads as a module whose
- * default export is its text. Only the console's chart library is imported so.
- */
-export const TEXT_ALIASES: Readonly<Record<string, string>> = {
-  'countersign-chart-library': './node_modules/chart.js/dist/chart.umd.min.js',
-};
 /** A text import resolves to its file with this query: an id of its own, which vitest loads through the plugin. */
 const TEXT_QUERY = '?countersign-text';
+
+/**
+ * The bundles' text imports (lib/text-imports.ts, which esbuild inlines as strings; written again here, since an
+ * import of it would need an extension vitest's config loader and tsc do not agree on, and
+ * test/unit/console-audit.test.ts checks they agree): a file imported so loads as a module whose default export
+ * is its text.
+ */
+export const TEXT_IMPORTS: Readonly<Record<string, string>> = {
+  'countersign-chart-library': './node_modules/chart.js/dist/chart.umd.min.js',
+};
 
 function textImports(): Plugin {
   return {
     name: 'countersign-text-imports',
     enforce: 'pre',
     resolveId(source) {
-      const path = Object.hasOwn(TEXT_ALIASES, source) ? TEXT_ALIASES[source] : undefined;
+      const path = Object.hasOwn(TEXT_IMPORTS, source) ? TEXT_IMPORTS[source] : undefined;
       return path === undefined ? undefined : `${join(import.meta.dirname, path)}${TEXT_QUERY}`;
     },
     load(id) {

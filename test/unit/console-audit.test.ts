@@ -20,7 +20,8 @@ import { CountersignError } from '../../lambdas/core/errors';
 import { IdentityDirectory } from '../../lambdas/core/identity';
 import type { AuditRecord } from '../../lambdas/core/ledger-record';
 import { BUNDLING } from '../../lib/countersign-function';
-import { TEXT_ALIASES } from '../../vitest.config';
+import { TEXT_IMPORTS } from '../../lib/text-imports';
+import { TEXT_IMPORTS as TEST_TEXT_IMPORTS } from '../../vitest.config';
 
 const directory = new IdentityDirectory(
   [
@@ -252,7 +253,8 @@ describe("the audit page's charts", () => {
   });
 
   it('serve Chart.js from the npm package, imported as text as the bundles do', () => {
-    expect(TEXT_ALIASES['countersign-chart-library']).toBe(BUNDLING.alias['countersign-chart-library']);
+    expect(TEST_TEXT_IMPORTS).toEqual(TEXT_IMPORTS);
+    expect(BUNDLING.alias).toMatchObject(TEXT_IMPORTS);
     expect(CONSOLE_ASSETS['chart.umd.min.js']).toContain('Chart.js v4.5.1');
     expect(CONSOLE_ASSETS['chart.umd.min.js']!.length).toBeGreaterThan(100_000);
     expect(CONSOLE_ASSETS['console-charts.js']).toContain('new window.Chart(');
