@@ -56,11 +56,13 @@ export class LocalConsoleSignIn {
     if (req.method !== 'POST') return page(res, 405, this.form('Sign in with the form.'));
     const site = String(req.headers['sec-fetch-site'] ?? '');
     const origin = req.headers.origin;
-    // The form's page has `Referrer-Policy: no-referrer`, so a browser posts it with `Origin: null`; its
-    // `Sec-Fetch-Site: same-origin` then says where it came from.
-    const sameOrigin =
-      origin === 'null' ? site === 'same-origin' : origin === undefined || origin.toLowerCase() === `http://${String(req.headers.host ?? '').toLowerCase()}`;
-    if ((site && site !== 'same-origin' && site !== 'none') || !sameOrigin) {
+    // A browser says where the form came from in Sec-Fetch-Site, which no page can forge; it sends `Origin: null`
+    // for a form on a page served with `Referrer-Policy: no-referrer` (as this one is), so the Origin is what decides
+    // only for a client that sends no Sec-Fetch-Site.
+    if (
+      (site && site !== 'same-origin' && site !== 'none') ||
+      (!site && origin !== undefined && origin.toLowerCase() !== `http://${String(req.headers.host ?? '').toLowerCase()}`)
+    ) {
       return page(res, 403, this.form('Sign in from this page: a form from another site is refused.'));
     }
     const raw = await body();

@@ -31,9 +31,9 @@ export interface ConsolePage {
   readonly status?: number;
   /** Paths of console assets to load after the page script (e.g. `/console/assets/charts.js`). */
   readonly scripts?: readonly string[];
-  /** CSS this page adds to the console's. */
-  readonly css?: string;
   readonly cookies?: readonly string[];
+  /** CSS the page adds after the console's. @default none */
+  readonly css?: string;
 }
 
 /** A console page for a signed-in viewer. */
