@@ -5,6 +5,7 @@ import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-l
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { TEXT_IMPORTS } from './text-imports';
 
 export const REPO_ROOT = join(import.meta.dirname, '..');
 
@@ -24,9 +25,13 @@ export const BUNDLING = {
   /**
    * Module replacements, as esbuild's `alias` (paths from the repository's root): the SDK's default credential chain
    * becomes its environment source alone, which is where Lambda puts a function's credentials
-   * (lambdas/adapters/lambda-credentials.ts says why; about 130 KiB off every bundle).
+   * (lambdas/adapters/lambda-credentials.ts says why; about 130 KiB off every bundle). And the files imported as text
+   * (./text-imports.ts): the console's chart library, which the console function serves itself.
    */
-  alias: { '@aws-sdk/credential-provider-node': './lambdas/adapters/lambda-credentials.ts' },
+  alias: {
+    '@aws-sdk/credential-provider-node': './lambdas/adapters/lambda-credentials.ts',
+    ...TEXT_IMPORTS,
+  },
 } as const;
 
 export interface CountersignFunctionProps {

@@ -11,7 +11,8 @@
  */
 import { mkdirSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer } from 'node:http';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -698,7 +699,8 @@ export function localFunctionSpecs(
       ...(reserved !== undefined ? { reservedConcurrency: Number(reserved) } : {}),
       environment,
       cwd,
-      ...(code.kind === 'source' ? { execArgv: ['--import', 'tsx'] } : {}),
+      // Sources import files as text as the bundles do (./text-imports.ts).
+      ...(code.kind === 'source' ? { execArgv: ['--import', 'tsx', '--import', pathToFileURL(join(REPO_ROOT, 'local/text-imports.ts')).href] } : {}),
     };
   });
 }

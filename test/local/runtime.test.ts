@@ -214,6 +214,9 @@ describe('local mode', () => {
       expect(sources.output()).toMatch(/functions {2}\d+ TypeScript sources \(COUNTERSIGN_LOCAL_SOURCE=1\)/);
       const allowed = await api(sources.url, 'POST', '/v1/actions', 'agent-key-1', { action: 'users.read' });
       expect(allowed).toMatchObject({ status: 200, body: { status: 'approved', rule: 'reads' } });
+      // The console's chart library, a text import the bundles inline, loads from the sources too.
+      const chart = await fetch(`${sources.url}/console/assets/chart.umd.min.js`);
+      expect([chart.status, (await chart.text()).includes('Chart.js v4.5.1')]).toEqual([200, true]);
     } finally {
       await sources.stop();
     }
