@@ -81,7 +81,7 @@ describe('approving in a browser', () => {
     );
     for (const width of [390, 1280]) {
       const page = await newPage(browser, { viewport: { width, height: width < 600 ? 844 : 800 } });
-      for (const path of ['/_local', '/_local/inbox', '/console/sign-in']) {
+      for (const path of ['/_local', '/console/sign-in', '/_local/inbox']) {
         await page.goto(`${cs.url}${path}`);
         expect({ path, width, violations: await seriousA11yViolations(page) }).toEqual({ path, width, violations: [] });
       }
