@@ -236,12 +236,29 @@ export function decisionTimes(entries: readonly HistoryEntry[]): DecisionTimes[]
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-export function decisionTimesChart(times: readonly DecisionTimes[]): ChartData {
+export type TimeUnit = 'seconds' | 'minutes' | 'hours';
+
+/**
+ * The unit the times read best in: seconds when every slowest decision took under two minutes (a chart in minutes
+ * would show them all as 0), hours when one took over three hours, else minutes. Answers the times in that unit.
+ */
+export function inReadableUnit(times: readonly DecisionTimes[]): { unit: TimeUnit; times: DecisionTimes[] } {
+  const slowest = Math.max(0, ...times.map((t) => t.max));
+  const [unit, factor]: [TimeUnit, number] = slowest < 2 ? ['seconds', 60] : slowest > 180 ? ['hours', 1 / 60] : ['minutes', 1];
+  const scale = (n: number) => round(n * factor);
+  return {
+    unit,
+    times: times.map((t) => ({ ...t, min: scale(t.min), p25: scale(t.p25), median: scale(t.median), p75: scale(t.p75), p90: scale(t.p90), max: scale(t.max) })),
+  };
+}
+
+export function decisionTimesChart(minutes: readonly DecisionTimes[]): ChartData {
+  const { unit, times } = inReadableUnit(minutes);
   return {
     id: 'time-to-decision',
     kind: 'range',
     title: 'Time to decision per rule',
-    unit: 'minutes',
+    unit,
     labels: times.map((t) => label(t.rule)),
     datasets: [
       { label: 'Fastest to slowest', color: '#9aa3b2', data: times.map((t) => [t.min, t.max] as const) },

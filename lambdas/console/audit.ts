@@ -22,6 +22,7 @@ import {
   decisionTimesChart,
   expiriesAndReminders,
   filterRequests,
+  inReadableUnit,
   jsonForHtml,
   MAX_APPROVERS_CHARTED,
   PAGE_SIZE,
@@ -197,17 +198,18 @@ ${rows}
 </tbody></table></div>`;
 }
 
-function timesTable(times: readonly DecisionTimes[]): string {
+function timesTable(minutes: readonly DecisionTimes[]): string {
+  const { unit, times } = inReadableUnit(minutes);
   const rows = times
     .map(
       (t) =>
         `<tr><th scope="row"><bdi>${text(t.rule)}</bdi></th><td>${t.count}</td><td>${t.min}</td><td>${t.p25}</td><td>${t.median}</td><td>${t.p75}</td><td>${t.p90}</td><td>${t.max}</td></tr>`,
     )
     .join('\n');
-  return `<div class="table-wrap"><table data-testid="chart-table-time-to-decision"><caption class="sr">Time to decision per rule, in minutes</caption>
+  return `<div class="table-wrap"><table data-testid="chart-table-time-to-decision"><caption class="sr">Time to decision per rule, in ${unit}</caption>
 <thead><tr><th scope="col">Rule</th><th scope="col">Decided</th><th scope="col">Fastest</th><th scope="col">25th pct</th><th scope="col">Median</th><th scope="col">75th pct</th><th scope="col">90th pct</th><th scope="col">Slowest</th></tr></thead><tbody>
 ${rows}
-</tbody></table></div><p class="hint">Minutes from the request to the approvers’ decision, for requests approvers approved or denied.</p>`;
+</tbody></table></div><p class="hint">${unit[0]!.toUpperCase()}${unit.slice(1)} from the request to the approvers’ decision, for requests approvers approved or denied.</p>`;
 }
 
 function approversTable(rows: readonly ApproverDecisions[]): string {

@@ -271,9 +271,12 @@ function exportProblem(message: string): string {
   return `<div class="notice notice-error" role="alert" data-testid="error"><p>${text(message)}</p></div>`;
 }
 
+/** "1 record", "28 records", "1,204 records". */
+const count = (n: number, noun: string) => `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
+
 function reportHtml(report: LedgerReport, ms: number): string {
-  const what = `${report.records.toLocaleString('en-US')} records in ${report.requests.toLocaleString('en-US')} requests, ${report.checkpoints.toLocaleString('en-US')} checkpoints`;
-  const coverage = `${report.covered.toLocaleString('en-US')} records under a checkpoint, ${report.pending.toLocaleString('en-US')} newer than the last checkpoint`;
+  const what = `${count(report.records, 'record')} in ${count(report.requests, 'request')}, ${count(report.checkpoints, 'checkpoint')}`;
+  const coverage = `${count(report.covered, 'record')} under a checkpoint, ${report.pending.toLocaleString('en-US')} newer than the last checkpoint`;
   const summary = report.ok
     ? `<div class="notice notice-success" role="status" data-testid="verify-ok"><p><strong>The ledger verifies.</strong> ${escapeHtml(what)}; ${escapeHtml(coverage)}. Sealed export of ${escapeHtml(formatUtc(report.exportedAt ?? '') ?? '?')}, checked in ${escapeHtml(spanWords(ms))}.</p></div>`
     : `<div class="notice notice-error" role="alert" data-testid="verify-failed"><p><strong>The ledger does not verify: ${report.findings.length} problem${report.findings.length === 1 ? '' : 's'}</strong> in ${escapeHtml(what)}; ${escapeHtml(coverage)}.</p></div>`;

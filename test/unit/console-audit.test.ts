@@ -9,8 +9,10 @@ import {
   type AuditFilters,
   decisionsPerApprover,
   decisionTimes,
+  decisionTimesChart,
   expiriesAndReminders,
   filterRequests,
+  inReadableUnit,
   jsonForHtml,
   parseAuditQuery,
   quantile,
@@ -182,6 +184,18 @@ describe("the audit page's charts", () => {
       { rule: 'infra-changes', count: 1, min: 5, p25: 5, median: 5, p75: 5, p90: 5, max: 5 },
       { rule: 'prod-exports', count: 5, min: 10, p25: 20, median: 30, p75: 40, p90: 76, max: 100 },
     ]);
+  });
+
+  it('show time to decision in the unit it reads best in: seconds, minutes or hours', () => {
+    const times = (max: number) => [{ rule: 'r', count: 2, min: max / 4, p25: max / 4, median: max / 2, p75: max / 2, p90: max, max }];
+    expect(inReadableUnit(times(0.5))).toEqual({
+      unit: 'seconds',
+      times: [{ rule: 'r', count: 2, min: 7.5, p25: 7.5, median: 15, p75: 15, p90: 30, max: 30 }],
+    });
+    expect(inReadableUnit(times(40)).unit).toBe('minutes');
+    expect(inReadableUnit(times(40)).times[0]!.median).toBe(20);
+    expect(inReadableUnit(times(600))).toMatchObject({ unit: 'hours', times: [{ median: 5, max: 10 }] });
+    expect(decisionTimesChart(times(0.5))).toMatchObject({ unit: 'seconds', datasets: [{ data: [[7.5, 30]] }, { data: [[7.5, 15]] }, { data: [15] }] });
   });
 
   it('bucket requests by the UTC day they were made, by outcome, with every day of the range', () => {
