@@ -18,7 +18,7 @@ import { type ApprovalState, decideIntake, deriveState, pendingSummaryOf, status
 import { type CallbackNetwork, callbackUrlProblem } from '../core/callback';
 import { commitment, idempotentRequestId, parametersSalt } from '../core/commitment';
 import { CountersignError } from '../core/errors';
-import { canonicalPrincipal, IdentityError } from '../core/identity';
+import { onBehalfOfIdentity } from '../core/identity';
 import { maskRequest } from '../core/masking';
 import { evaluatePolicy, policyDecidedData, refusalError } from '../core/policy';
 import type { Ports } from '../core/ports';
@@ -95,14 +95,4 @@ export async function askForAction(
   // A retry that found the item answers the receipt stored first (storing this one if none was).
   if (!created && receipt) receipt = (await ports.requests.storeReceipt(id, receipt))?.receipt ?? receipt;
   return { state, ...(receipt ? { receipt } : {}) };
-}
-
-/** `onBehalfOf` in its canonical spelling, or a 400 naming it: the person an agent acts for is an identity. */
-function onBehalfOfIdentity(raw: string): string {
-  try {
-    return canonicalPrincipal(raw);
-  } catch (err) {
-    if (!(err instanceof IdentityError)) throw err;
-    throw new CountersignError('invalid_request', `onBehalfOf ${err.message}`, [{ path: 'onBehalfOf', message: err.message }]);
-  }
 }

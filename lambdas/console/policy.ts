@@ -12,7 +12,7 @@ import { type HttpEvent, parseWith } from '../adapters/http';
 import type { Config, ParameterCondition, PolicyOutcome, Rule } from '../core/config';
 import { CountersignError, type ErrorDetail } from '../core/errors';
 import { escapeHtml } from '../core/html';
-import { canonicalPrincipal, IdentityError } from '../core/identity';
+import { canonicalPrincipal, IdentityError, onBehalfOfIdentity } from '../core/identity';
 import { jsonTextProblem } from '../core/json-keys';
 import { fieldProblems, type PolicyInput } from '../core/policy';
 import {
@@ -86,6 +86,15 @@ export function explainInput(query: ExplainQuery): { readonly input: PolicyInput
     } catch (err) {
       if (!(err instanceof IdentityError)) throw err;
       problems.push({ path: 'requester', message: `it ${err.message}` });
+    }
+  }
+  if (request?.onBehalfOf !== undefined) {
+    // As intake stores it: an identity in its canonical spelling, or a 400.
+    try {
+      request = { ...request, onBehalfOf: onBehalfOfIdentity(request.onBehalfOf) };
+    } catch (err) {
+      if (!(err instanceof CountersignError)) throw err;
+      problems.push(...err.details);
     }
   }
   if (request) problems.push(...fieldProblems(request).map((p) => ({ path: p.path, message: `${p.is}: ${p.needs}` })));

@@ -15,6 +15,7 @@
  * - Anything else (a name, a Slack user id) is compared in its canonical text form.
  * Invisible, bidi and control characters are refused in every identity.
  */
+import { CountersignError } from './errors';
 import { canonicalText, hasHiddenCharacters, lookAlikeWord } from './text';
 import * as z from './zod';
 
@@ -329,4 +330,17 @@ export function identityDirectory(config: {
     directories.set(config, directory);
   }
   return directory;
+}
+
+/**
+ * `onBehalfOf` in its canonical spelling, or a 400 naming it: the person an agent acts for is an identity. Intake
+ * stores it so, and the console's explain form reads it so.
+ */
+export function onBehalfOfIdentity(raw: string): string {
+  try {
+    return canonicalPrincipal(raw);
+  } catch (err) {
+    if (!(err instanceof IdentityError)) throw err;
+    throw new CountersignError('invalid_request', `onBehalfOf ${err.message}`, [{ path: 'onBehalfOf', message: err.message }]);
+  }
 }

@@ -257,6 +257,18 @@ describe('the explain form', () => {
     expect(section(body, 'explain-result')).toContain('<span class="hidden-char" title="invisible character U+202E">U+202E</span>');
   });
 
+  it('reads onBehalfOf as intake does: a 400 for what is no identity, the canonical spelling for the rest', async () => {
+    for (const onBehalfOf of ['a@b@c', '<b>x</b>', 'arn:aws:iam::1:role/x']) {
+      const { statusCode, body } = await page(SHIPPED, { action: 'data.export', onBehalfOf });
+      expect(statusCode, onBehalfOf).toBe(400);
+      expect(visible(body), onBehalfOf).toContain('onBehalfOf');
+      expect(body, onBehalfOf).not.toContain('data-testid="explain-result"');
+    }
+    const { statusCode, body } = await page(SHIPPED, { action: 'data.export', environment: 'production', onBehalfOf: 'ALICE@EXAMPLE.COM' });
+    expect(statusCode).toBe(200);
+    expect(section(body, 'explain-result')).not.toBe('');
+  });
+
   it('escapes markup in every field it echoes', async () => {
     const hostile = '"><script>alert(1)</script>';
     const { body } = await page(SHIPPED, {

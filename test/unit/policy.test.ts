@@ -66,7 +66,10 @@ describe('evaluatePolicy', () => {
       );
     const alphabet = ['a', 'b', '*', '.', '\n'];
     let seed = 7;
-    const pick = () => alphabet[(seed = (seed * 1103515245 + 12345) % 2147483648) % alphabet.length]!;
+    const pick = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return alphabet[seed % alphabet.length]!;
+    };
     for (let i = 0; i < 3000; i++) {
       const glob = Array.from({ length: i % 7 }, pick).join('');
       const value = Array.from({ length: i % 9 }, pick)
