@@ -26,21 +26,26 @@ export type VotePorts = Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' 
  * The task token is read only after the append (UpdateItem or GetItem answering the item): a workflow that stores a
  * fresh token and then reads the chain, as Wake does, is seen by one side or the other.
  */
-export async function castVote(ports: VotePorts, requestId: string, voter: Voter, vote: VoteInput): Promise<{ state: ApprovalState; receipt?: string }> {
+export async function castVote(
+  ports: VotePorts,
+  requestId: string,
+  voter: Voter,
+  vote: VoteInput,
+): Promise<{ state: ApprovalState; receipt?: string /** False for a repeat of the voter's vote, which records nothing new. */; recorded: boolean }> {
   const directory = ports.policy.directory();
   // Marked for the repair job before the append writes: a crash between a settling append and the cached status
   // leaves it due. The chain is read meanwhile; a record appended since makes the write lose, and the ledger reads again.
   const [mark, known] = REQUEST_ID_PATTERN.test(requestId)
     ? await Promise.all([markSettling(ports, requestId), ports.ledger.read(requestId)])
     : [undefined, undefined];
-  const { chain, alongside } = await ports.ledger.append(requestId, (current) => decideVote(current, voter, vote, ports.clock.now(), directory), {
+  const { chain, appended, alongside } = await ports.ledger.append(requestId, (current) => decideVote(current, voter, vote, ports.clock.now(), directory), {
     ...(known ? { known } : {}),
     alongside: receiptAlongside(ports),
   });
   const state = deriveState(chain)!;
   if (mark && statusOf(state) === 'pending') await unmarkSettling(ports, requestId, mark, voter.approver);
   const receipt = await completeOutcome(ports, state, chain, 'settle', { receipt: alongside });
-  return { state, ...(receipt ? { receipt } : {}) };
+  return { state, ...(receipt ? { receipt } : {}), recorded: appended.some((record) => record.type === 'voted') };
 }
 
 /** The request's state, or undefined when there is none (or the id cannot be one). */

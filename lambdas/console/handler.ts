@@ -45,6 +45,7 @@ const TITLES: Partial<Record<string, string>> = {
   not_found: 'Not found',
   invalid_request: 'Check what you entered',
   unsupported_media_type: 'Send the form from the console',
+  payload_too_large: 'The form is too large',
   unavailable: 'Try again in a minute',
 };
 

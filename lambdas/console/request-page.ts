@@ -86,13 +86,13 @@ export const decideRequest: ConsoleRoute = async (event, context) => {
   }
   try {
     // The console session is a sign-in (OIDC, or in local mode an authenticated caller): a `requireSignIn` rule is met.
-    const { state } = await castVote(ports, id, { approver: viewer.principal, via: 'console', signedIn: true }, parsed.data);
+    const { state, recorded } = await castVote(ports, id, { approver: viewer.principal, via: 'console', signedIn: true }, parsed.data);
     const status = statusOf(state);
+    const now = status === 'pending' ? 'The request still waits for other approvers.' : `The request is ${status}.`;
     return requestPage(event, context, {
-      notice: {
-        kind: 'success',
-        text: `Your decision (${parsed.data.decision}) is recorded. ${status === 'pending' ? 'The request still waits for other approvers.' : `The request is ${status}.`}`,
-      },
+      notice: recorded
+        ? { kind: 'success', text: `Your decision (${parsed.data.decision}) is recorded. ${now}` }
+        : { kind: 'info', text: `You had already voted ${parsed.data.decision}; nothing new was recorded (a vote and its reason cannot be changed). ${now}` },
     });
   } catch (err) {
     if (!(err instanceof CountersignError) || err.code === 'not_found') throw err;

@@ -376,6 +376,12 @@ describe('the decision form', () => {
     const changed = await decideRequest(event('POST', id, { csrf: alice.csrf, decision: 'deny' }), context(ports, alice));
     expect(status(changed)).toBe(409);
     expect(words(html(changed))).toContain('You already voted approve; a vote cannot be changed.');
+    // The same vote again records nothing new, and says so (its new reason included).
+    const recordsBefore = await records();
+    const again = await decideRequest(event('POST', id, { csrf: alice.csrf, decision: 'approve', reason: 'a second reason' }), context(ports, alice));
+    expect(status(again)).toBe(200);
+    expect(words(html(again))).toContain('You had already voted approve; nothing new was recorded');
+    expect(await records()).toBe(recordsBefore);
     // Someone who may not read the request learns nothing: 404, as the API answers.
     const carol = viewer('carol@example.com');
     expect(await refusal(decideRequest(event('POST', id, { csrf: carol.csrf, decision: 'approve' }), context(ports, carol)))).toBe('not_found');

@@ -118,6 +118,11 @@ describe('the ledger page', () => {
   it('reads the download window as UTC days or ISO times, and refuses what is neither', () => {
     expect(exportWindowOf({ since: '2026-11-01', until: '2026-11-02' })).toEqual({ since: '2026-11-01T00:00:00.000Z', until: '2026-11-02T23:59:59.999Z' });
     expect(exportWindowOf({ since: '2026-11-01T10:00:00+01:00', until: '' })).toEqual({ since: '2026-11-01T09:00:00.000Z' });
+    // Times whose fields are out of range are refused, not rolled over into another day.
+    for (const since of ['2026-02-30T00:00Z', '2026-01-01T24:00Z', '2026-01-01T23:60Z', '2026-13-01T00:00Z', '9999-99-99T00:00Z', '2026-01-01T00:00+24:00']) {
+      expect(() => exportWindowOf({ since }), since).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    }
+    expect(exportWindowOf({ since: '2024-02-29T23:59:59.5Z' })).toEqual({ since: '2024-02-29T23:59:59.500Z' });
     expect(exportWindowOf({})).toEqual({});
     for (const query of [{ since: 'yesterday' }, { until: '2026-02-30' }, { since: '2026-11-01T10:00' }, { since: '2026-11-03', until: '2026-11-02' }]) {
       expect(() => exportWindowOf(query)).toThrow(expect.objectContaining({ code: 'invalid_request' }));

@@ -83,6 +83,11 @@ describe('the console viewer', () => {
     expect(() => formOf(event({ headers: { 'content-type': 'application/json' }, body: '{}' }))).toThrow(
       expect.objectContaining({ code: 'unsupported_media_type' }),
     );
+    // A field sent twice is refused, not read first-wins; a form over 16 KiB is too large, not read as empty.
+    const raw = (body: string) => event({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    expect(() => formOf(raw(`decision=deny&decision=approve&csrf=${viewer.csrf}`))).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    expect(() => formOf(raw(`csrf=${viewer.csrf}&csrf=zzz`))).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    expect(() => formOf(raw(`csrf=${viewer.csrf}&reason=${'a'.repeat(17 * 1024)}`))).toThrow(expect.objectContaining({ code: 'payload_too_large' }));
   });
 
   it('keeps its cookie to the console, out of scripts, and Secure except on loopback http', () => {
