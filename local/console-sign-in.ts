@@ -53,7 +53,10 @@ export class LocalConsoleSignIn {
       if (this.callerOf(req)) return redirect(res, '/console');
       return page(res, 200, this.form());
     }
-    if (req.method !== 'POST') return page(res, 405, this.form('Sign in with the form.'));
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'GET, HEAD, POST');
+      return page(res, 405, this.form('Sign in with the form.'));
+    }
     const site = String(req.headers['sec-fetch-site'] ?? '');
     const origin = req.headers.origin;
     // A browser says where the form came from in Sec-Fetch-Site, which no page can forge; it sends `Origin: null`
@@ -76,6 +79,8 @@ export class LocalConsoleSignIn {
       location: '/console',
       'set-cookie': `${LOCAL_SESSION_COOKIE}=${id}; Path=/console; Max-Age=${SESSION_HOURS * 3600}; HttpOnly; SameSite=Lax`,
       'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+      'x-content-type-options': 'nosniff',
     });
     res.end();
   }
@@ -116,6 +121,6 @@ function page(res: ServerResponse, status: number, html: string): void {
 }
 
 function redirect(res: ServerResponse, location: string): void {
-  res.writeHead(303, { location, 'cache-control': 'no-store' });
+  res.writeHead(303, { location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' });
   res.end();
 }

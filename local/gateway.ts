@@ -190,7 +190,7 @@ export class LocalGateway {
     }
     if (path === '/' && (method === 'GET' || method === 'HEAD')) {
       // Where people start: the console (its sign-in page, then the inbox).
-      res.writeHead(302, { location: '/console', 'cache-control': 'no-store' });
+      res.writeHead(302, { location: '/console', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff' });
       res.end();
       return true;
     }

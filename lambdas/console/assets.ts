@@ -20,7 +20,17 @@ export async function serveAsset(event: HttpEvent): Promise<HttpResult> {
   const name = event.pathParameters?.name ?? '';
   const source = Object.hasOwn(CONSOLE_ASSETS, name) ? CONSOLE_ASSETS[name] : undefined;
   if (source === undefined)
-    return { statusCode: 404, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }, body: 'Not found' };
+    return {
+      statusCode: 404,
+      headers: {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+        'x-frame-options': 'DENY',
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+      },
+      body: 'Not found',
+    };
   return {
     statusCode: 200,
     headers: {
