@@ -8,11 +8,12 @@
  * Slack, Teams) for the functions that send messages, `awsServicePorts` without it for those that never do, and the
  * scheduled jobs' leases and checkpoints on their own.
  */
-import type { Clock, Leases, LedgerExportSource, Ports } from '../core/ports';
+import type { Clock, ConsoleSessions, Leases, LedgerExportSource, Ports } from '../core/ports';
 import { dynamo, kms, once, sfn } from './aws-clients';
 import { putCertificate } from './certificate-store';
 import { certifiedRecordSigner } from './certified-signer';
 import { CheckpointTable } from './checkpoint-table';
+import { consoleSessionsTable } from './console-sessions';
 import { deployedDirectory, deployedPolicy } from './deployed-config';
 import { functionName, requiredEnv, secondsEnv } from './environment';
 import { kmsMac } from './kms-mac';
@@ -103,3 +104,6 @@ export const awsCheckpoints = checkpoints;
 export const awsExportSource = /* @__PURE__ */ once(
   (): LedgerExportSource => ledgerExportSource({ dynamo: dynamo(), tableName: requiredEnv('ledgerTable'), latestCheckpoint: () => checkpoints().latest() }),
 );
+
+/** Console sessions ended by sign-out, in the requests table. */
+export const awsConsoleSessions = /* @__PURE__ */ once((): ConsoleSessions => consoleSessionsTable(dynamo(), () => requiredEnv('requestsTable')));

@@ -3,7 +3,7 @@
  * auditor's search, charts, ledger health, verify and export, with the policy and its explain form. Server-rendered
  * HTML that works without script; every answer is a page (or a redirect), never JSON or a stack trace.
  */
-import { awsExportSource, awsServicePorts } from '../adapters/aws-ports';
+import { awsConsoleSessions, awsExportSource, awsServicePorts } from '../adapters/aws-ports';
 import { dependencyFailure, type HttpEvent, type HttpResult, routeHandler } from '../adapters/http';
 import { CountersignError } from '../core/errors';
 import { escapeHtml } from '../core/html';
@@ -25,7 +25,7 @@ function signedIn(route: ConsoleRoute, who: 'anyone' | 'auditor' | 'reader' = 'a
   return async (event: HttpEvent): Promise<HttpResult> => {
     let viewer: Viewer | undefined;
     try {
-      viewer = await viewerOf(event, ports);
+      viewer = await viewerOf(event, ports, awsConsoleSessions());
       if (!viewer) {
         if (event.requestContext.http.method === 'GET') return redirectTo('/console/sign-in');
         throw new CountersignError('unauthorized', 'sign in to the console first');
@@ -72,7 +72,7 @@ function errorPage(err: unknown, viewer: Viewer | undefined, route: string): Htt
 
 /** `GET /console/sign-in`: how to sign in here (OIDC when configured); a signed-in viewer goes to the inbox. */
 async function showSignIn(event: HttpEvent): Promise<HttpResult> {
-  if (await viewerOf(event, ports).catch(() => undefined)) return redirectTo('/console');
+  if (await viewerOf(event, ports, awsConsoleSessions()).catch(() => undefined)) return redirectTo('/console');
   const oidc = ports.policy.config().auth.oidc;
   const way = oidc
     ? `<p><a href="/v1/auth/login?to=console" class="button-primary" data-testid="sign-in-oidc" style="display:inline-block;text-decoration:none;border-radius:8px">Sign in with your organization’s account</a></p>`
@@ -86,12 +86,14 @@ ${way}`,
   });
 }
 
-/** `POST /console/sign-out`: clears the session (a form of the viewer's own console, CSRF-checked). */
+/** `POST /console/sign-out`: ends the session, in the browser and on the server (a form of the viewer's own console, CSRF-checked). */
 async function signOut(event: HttpEvent): Promise<HttpResult> {
-  const viewer = await viewerOf(event, ports).catch(() => undefined);
+  const viewer = await viewerOf(event, ports, awsConsoleSessions()).catch(() => undefined);
   if (viewer) {
     try {
       checkForm(event, viewer, formOf(event));
+      // Ended on the server too: a copy of the cookie opens nothing from now on.
+      if (viewer.session) await awsConsoleSessions().end(viewer.session.sid, new Date(viewer.session.exp * 1000));
     } catch (err) {
       return errorPage(err, viewer, event.routeKey);
     }

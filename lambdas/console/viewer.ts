@@ -12,8 +12,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { caller, cookiesOf, type HttpEvent, type HttpResult } from '../adapters/http';
 import { CountersignError } from '../core/errors';
-import type { Ports } from '../core/ports';
-import { CONSOLE_COOKIE, cookieValue, sessionSchema, unseal } from '../core/session';
+import type { ConsoleSessions, Ports } from '../core/ports';
+import { CONSOLE_COOKIE, consoleSessionSchema, cookieValue, unseal } from '../core/session';
 
 export interface Viewer {
   /** The person, as policy names them: an email address (OIDC), or the caller's canonical principal. */
@@ -26,22 +26,31 @@ export interface Viewer {
   readonly approver: boolean;
   /** The token every form of theirs posts back. */
   readonly csrf: string;
+  /** The OIDC console session: its id, and when it expires (epoch seconds); sign-out ends it. */
+  readonly session?: { readonly sid: string; readonly exp: number };
 }
 
 export type ConsolePorts = Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock' | 'publicUrl'>;
 
-/** The viewer, or undefined when nobody is signed in. */
-export async function viewerOf(event: HttpEvent, ports: ConsolePorts): Promise<Viewer | undefined> {
+/**
+ * The viewer, or undefined when nobody is signed in: no session, one altered or expired, or one ended by sign-out
+ * (`sessions`, read only for a cookie whose MAC holds).
+ */
+export async function viewerOf(event: HttpEvent, ports: ConsolePorts, sessions: ConsoleSessions): Promise<Viewer | undefined> {
   const config = ports.policy.config();
   let principal: string | undefined;
   let via: Viewer['via'] = 'oidc';
+  let session: Viewer['session'];
   if (event.requestContext.authorizer?.iam?.userArn) {
     // Throws `unauthorized` for an identity that cannot be used (a hidden character, an unknown ARN shape).
     principal = caller(event, config);
     via = 'credentials';
   } else {
-    const session = await unseal(ports.mac, 'console-session', sessionSchema, cookieValue(cookiesOf(event), CONSOLE_COOKIE), ports.clock.now());
-    principal = session?.email;
+    const sealed = await unseal(ports.mac, 'console-session', consoleSessionSchema, cookieValue(cookiesOf(event), CONSOLE_COOKIE), ports.clock.now());
+    if (sealed && !(await sessions.ended(sealed.sid))) {
+      principal = sealed.email;
+      session = { sid: sealed.sid, exp: sealed.exp };
+    }
   }
   if (!principal) return undefined;
   const directory = ports.policy.directory();
@@ -54,11 +63,19 @@ export async function viewerOf(event: HttpEvent, ports: ConsolePorts): Promise<V
         ),
       )
     : false;
-  return { principal: person, via, auditor: directory.isAuditor(person), approver, csrf: await csrfToken(ports, person) };
+  return {
+    principal: person,
+    via,
+    auditor: directory.isAuditor(person),
+    approver,
+    csrf: await csrfToken(ports, person, session?.sid),
+    ...(session ? { session } : {}),
+  };
 }
 
-async function csrfToken(ports: Pick<Ports, 'mac'>, principal: string): Promise<string> {
-  return (await ports.mac.generate(Buffer.from(`countersign.console-csrf.v1.${principal}`, 'utf8'))).toString('base64url');
+/** A MAC of the viewer and their session (when they have one): a token of one session is no good in another. */
+async function csrfToken(ports: Pick<Ports, 'mac'>, principal: string, sid = ''): Promise<string> {
+  return (await ports.mac.generate(Buffer.from(`countersign.console-csrf.v2.${sid}.${principal}`, 'utf8'))).toString('base64url');
 }
 
 /** Refuses a form that did not come from the viewer's own console page: another site, or no or a wrong token. */

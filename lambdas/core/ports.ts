@@ -227,3 +227,14 @@ export interface Ports {
   /** The API's public base URL (no trailing slash), for links. */
   readonly publicUrl: string;
 }
+
+/**
+ * Console sessions ended before their time (sign-out): a session cookie stays valid by its MAC until it expires, so
+ * the server keeps which ones were ended, until then.
+ */
+export interface ConsoleSessions {
+  /** Ends the session `sid`; kept until `until`, when the session would have expired anyway. */
+  end(sid: string, until: Date): Promise<void>;
+  /** Whether the session `sid` was ended. */
+  ended(sid: string): Promise<boolean>;
+}

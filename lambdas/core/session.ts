@@ -36,17 +36,25 @@ export type SignInFlow = z.infer<typeof flowSchema>;
 export const sessionSchema = z.strictObject({ email: z.string().check(z.minLength(3), z.maxLength(320)), exp: z.int().check(z.positive()) });
 export type Session = z.infer<typeof sessionSchema>;
 
+/** A console session: the person, and the session's own id, which sign-out ends on the server (`ConsoleSessions`). */
+export const consoleSessionSchema = z.strictObject({
+  email: z.string().check(z.minLength(3), z.maxLength(320)),
+  sid: z.string().check(z.regex(/^[A-Za-z0-9_-]{22,64}$/)),
+  exp: z.int().check(z.positive()),
+});
+export type ConsoleSession = z.infer<typeof consoleSessionSchema>;
+
 type Purpose = 'oidc-flow' | 'session' | 'console-session';
 const macInput = (purpose: Purpose, encoded: string) => Buffer.from(`countersign.${purpose}.v1.${encoded}`, 'utf8');
 const SEALED_PATTERN = /^[A-Za-z0-9_-]{8,4096}\.[A-Za-z0-9_-]{43}$/;
 
-export async function seal(mac: MacPort, purpose: Purpose, payload: SignInFlow | Session): Promise<string> {
+export async function seal(mac: MacPort, purpose: Purpose, payload: SignInFlow | Session | ConsoleSession): Promise<string> {
   const encoded = Buffer.from(JSON.stringify(payload)).toString('base64url');
   return `${encoded}.${(await mac.generate(macInput(purpose, encoded))).toString('base64url')}`;
 }
 
 /** The payload when the MAC holds, the schema fits and `exp` is still ahead; otherwise undefined. */
-export async function unseal<S extends typeof flowSchema | typeof sessionSchema>(
+export async function unseal<S extends typeof flowSchema | typeof sessionSchema | typeof consoleSessionSchema>(
   mac: MacPort,
   purpose: Purpose,
   schema: S,

@@ -8,6 +8,7 @@
  * stack trace or a 5xx.
  */
 
+import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { cookiesOf, type HttpEvent, type HttpResult } from '../adapters/http';
 import { resolveSecret } from '../adapters/secrets';
@@ -244,7 +245,8 @@ export async function finishSignIn(event: HttpEvent, deps: ApproverPorts): Promi
   const now = Math.floor(deps.clock.now().getTime() / 1000);
   if (flow.to === 'console' || flow.requestId === undefined) {
     // The console decides, page by page, what this person may see and do.
-    const session = `${CONSOLE_COOKIE}=${await seal(deps.mac, 'console-session', { email, exp: now + SESSION_TTL_SECONDS })}${cookieAttributes(deps, '/console', SESSION_TTL_SECONDS)}`;
+    const sid = randomBytes(18).toString('base64url');
+    const session = `${CONSOLE_COOKIE}=${await seal(deps.mac, 'console-session', { email, sid, exp: now + SESSION_TTL_SECONDS })}${cookieAttributes(deps, '/console', SESSION_TTL_SECONDS)}`;
     return redirect(`${deps.publicUrl}/console`, [...clear, session]);
   }
   const state = await requestState(deps, flow.requestId);

@@ -455,6 +455,10 @@ describe('approver identity: landing page, personal links and OIDC sign-in', () 
     expect([out.status, out.headers.get('location')]).toEqual([303, '/console/sign-in']);
     expect(setCookie(out, 'cs_console')).toMatchObject({ 'max-age': '0' });
     expect((await browser.fetch(`${cs.url}/console`)).status).toBe(303);
+    // Ended on the server too: a copy of the cookie taken before sign-out opens nothing.
+    const copy = new Browser();
+    copy.set('cs_console', consoleSession, '/console');
+    expect((await copy.fetch(`${cs.url}/console`)).status).toBe(303);
   });
 
   it('gives no console session to a person whose address the provider has not verified', async () => {

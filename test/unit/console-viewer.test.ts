@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { HttpEvent } from '../../lambdas/adapters/http';
 import { checkForm, consoleCookie, formOf, viewerOf } from '../../lambdas/console/viewer';
 import { parseConfig } from '../../lambdas/core/config-yaml';
+import type { ConsoleSessions } from '../../lambdas/core/ports';
 import { CONSOLE_COOKIE, SESSION_COOKIE, seal, sessionSchema, unseal } from '../../lambdas/core/session';
 import { memoryPorts } from '../fixtures/memory-ports';
 
@@ -33,17 +34,21 @@ function event(parts: { cookies?: string[]; userArn?: string; headers?: Record<s
 
 describe('the console viewer', () => {
   const ports = memoryPorts(config, { publicUrl: 'https://cs.example' });
+  const ended = new Set<string>();
+  const sessions: ConsoleSessions = { end: async (id) => void ended.add(id), ended: async (id) => ended.has(id) };
+  let sids = 0;
+  const sid = () => `session-id-${String(++sids).padStart(12, '0')}`;
   const exp = () => Math.floor(ports.clock.now().getTime() / 1000) + 600;
 
   it('is the person a console session names, an approver or an auditor as policy says', async () => {
-    const alice = await seal(ports.mac, 'console-session', { email: 'Alice@Example.com', exp: exp() });
-    const viewer = await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${alice}`] }), ports);
+    const alice = await seal(ports.mac, 'console-session', { email: 'Alice@Example.com', sid: sid(), exp: exp() });
+    const viewer = await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${alice}`] }), ports, sessions);
     expect(viewer).toMatchObject({ principal: 'alice@example.com', via: 'oidc', approver: true, auditor: false });
-    const audit = await seal(ports.mac, 'console-session', { email: 'audit@example.com', exp: exp() });
-    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${audit}`] }), ports)).toMatchObject({ auditor: true, approver: false });
+    const audit = await seal(ports.mac, 'console-session', { email: 'audit@example.com', sid: sid(), exp: exp() });
+    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${audit}`] }), ports, sessions)).toMatchObject({ auditor: true, approver: false });
     // Bob's member id is his ARN: his verified address is him.
-    const bob = await seal(ports.mac, 'console-session', { email: 'bob@example.com', exp: exp() });
-    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${bob}`] }), ports)).toMatchObject({
+    const bob = await seal(ports.mac, 'console-session', { email: 'bob@example.com', sid: sid(), exp: exp() });
+    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${bob}`] }), ports, sessions)).toMatchObject({
       principal: 'arn:aws:iam::111122223333:user/bob',
       approver: true,
     });
@@ -51,26 +56,41 @@ describe('the console viewer', () => {
 
   it('opens no session sealed for another purpose, altered, or expired', async () => {
     const review = await seal(ports.mac, 'session', { email: 'alice@example.com', exp: exp() });
-    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${review}`] }), ports)).toBeUndefined();
-    const consoleSession = await seal(ports.mac, 'console-session', { email: 'alice@example.com', exp: exp() });
+    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${review}`] }), ports, sessions)).toBeUndefined();
+    const consoleSession = await seal(ports.mac, 'console-session', { email: 'alice@example.com', sid: sid(), exp: exp() });
     expect(await unseal(ports.mac, 'session', sessionSchema, consoleSession, ports.clock.now())).toBeUndefined();
-    expect(await viewerOf(event({ cookies: [`${SESSION_COOKIE}=${consoleSession}`] }), ports)).toBeUndefined();
-    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${consoleSession.slice(0, -3)}AAA`] }), ports)).toBeUndefined();
-    const old = await seal(ports.mac, 'console-session', { email: 'alice@example.com', exp: Math.floor(ports.clock.now().getTime() / 1000) - 1 });
-    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${old}`] }), ports)).toBeUndefined();
-    expect(await viewerOf(event({}), ports)).toBeUndefined();
+    expect(await viewerOf(event({ cookies: [`${SESSION_COOKIE}=${consoleSession}`] }), ports, sessions)).toBeUndefined();
+    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${consoleSession.slice(0, -3)}AAA`] }), ports, sessions)).toBeUndefined();
+    const old = await seal(ports.mac, 'console-session', { email: 'alice@example.com', sid: sid(), exp: Math.floor(ports.clock.now().getTime() / 1000) - 1 });
+    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${old}`] }), ports, sessions)).toBeUndefined();
+    expect(await viewerOf(event({}), ports, sessions)).toBeUndefined();
+  });
+
+  it('opens no session that sign-out ended, and keeps each session its own CSRF token', async () => {
+    const first = await seal(ports.mac, 'console-session', { email: 'alice@example.com', sid: sid(), exp: exp() });
+    const second = await seal(ports.mac, 'console-session', { email: 'alice@example.com', sid: sid(), exp: exp() });
+    const one = (await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${first}`] }), ports, sessions))!;
+    const two = (await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${second}`] }), ports, sessions))!;
+    expect(one.principal).toBe(two.principal);
+    expect(one.csrf).not.toBe(two.csrf);
+    await sessions.end(one.session!.sid, new Date(one.session!.exp * 1000));
+    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${first}`] }), ports, sessions)).toBeUndefined();
+    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${second}`] }), ports, sessions)).toMatchObject({ principal: 'alice@example.com' });
+    // A session without its id (as sealed before sessions had one) opens nothing.
+    const noId = await seal(ports.mac, 'console-session', { email: 'alice@example.com', exp: exp() } as never);
+    expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${noId}`] }), ports, sessions)).toBeUndefined();
   });
 
   it('takes an IAM caller in its canonical spelling, and refuses one that cannot be used', async () => {
-    const viewer = await viewerOf(event({ userArn: 'arn:aws:iam::111122223333:user/Bob' }), ports);
+    const viewer = await viewerOf(event({ userArn: 'arn:aws:iam::111122223333:user/Bob' }), ports, sessions);
     expect(viewer).toMatchObject({ principal: 'arn:aws:iam::111122223333:user/bob', via: 'credentials', approver: true });
-    await expect(viewerOf(event({ userArn: 'arn:aws:iam::111122223333:user/b\u200bob' }), ports)).rejects.toMatchObject({ code: 'unauthorized' });
+    await expect(viewerOf(event({ userArn: 'arn:aws:iam::111122223333:user/b\u200bob' }), ports, sessions)).rejects.toMatchObject({ code: 'unauthorized' });
   });
 
   it("refuses a form without the viewer's own token, or sent from another site", async () => {
-    const alice = await seal(ports.mac, 'console-session', { email: 'alice@example.com', exp: exp() });
-    const viewer = (await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${alice}`] }), ports))!;
-    const other = (await viewerOf(event({ userArn: 'arn:aws:iam::111122223333:user/bob' }), ports))!;
+    const alice = await seal(ports.mac, 'console-session', { email: 'alice@example.com', sid: sid(), exp: exp() });
+    const viewer = (await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${alice}`] }), ports, sessions))!;
+    const other = (await viewerOf(event({ userArn: 'arn:aws:iam::111122223333:user/bob' }), ports, sessions))!;
     expect(viewer.csrf).not.toBe(other.csrf);
     const form = (csrf: string, headers: Record<string, string> = {}) =>
       event({ headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams({ csrf }).toString() });
