@@ -3,12 +3,9 @@
  * reads the policy, explains a request with the form (no script needed) and sees the result; axe-core finds no
  * serious or critical violation on the page, with and without a result, nor on the 400 page.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningCountersign, startCountersign } from '../local/harness';
+import { sharedCountersign } from '../local/harness';
 import { launchBrowser, newPage, seriousA11yViolations } from './browser';
 
 const SIZES = [
@@ -17,17 +14,15 @@ const SIZES = [
 ] as const;
 
 describe('the console policy page, in a browser', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cs-browser-policy-'));
-  let cs: RunningCountersign;
+  // The shared local mode: the policy page reads only the default policy, whatever requests others made.
+  const cs = sharedCountersign();
   let browser: Browser;
 
   beforeAll(async () => {
-    [cs, browser] = await Promise.all([startCountersign({ dataDir: join(dir, 'data') }), launchBrowser()]);
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();
-    await cs?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   async function signedIn(viewport: { width: number; height: number }, key: string): Promise<Page> {
