@@ -8,8 +8,14 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { apiRequest, type Endpoint, expectOk } from '../client/transport';
-import { EXPORT_FORMAT } from '../lambdas/core/export-seal';
-import { DEFAULT_MAX_CHECKPOINT_AGE_SECONDS, type ExportHeader, FINDING_KINDS, type LedgerReport, verifyLedgerLines } from '../lambdas/core/ledger-verify';
+import {
+  DEFAULT_MAX_CHECKPOINT_AGE_SECONDS,
+  type ExportHeader,
+  exportHeader,
+  FINDING_KINDS,
+  type LedgerReport,
+  verifyLedgerLines,
+} from '../lambdas/core/ledger-verify';
 import {
   type CliIo,
   type CliOutput,
@@ -76,14 +82,7 @@ export async function exportLedger(
     );
     const page = exportPageSchema.parse(response.json());
     if (!header) {
-      header = {
-        type: 'export',
-        format: EXPORT_FORMAT,
-        exportedAt: page.exportedAt,
-        ...(range.since ? { since: range.since } : {}),
-        ...(range.until ? { until: range.until } : {}),
-        source: endpoint.url,
-      };
+      header = exportHeader(page.exportedAt, range, endpoint.url);
       write(JSON.stringify(header));
     }
     for (const item of page.items) write(JSON.stringify(item));

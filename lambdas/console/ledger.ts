@@ -13,9 +13,15 @@ import type { HttpResult } from '../adapters/http';
 import { sealedPage } from '../app/export';
 import { formatUtc, spanWords } from '../core/dates';
 import { CountersignError } from '../core/errors';
-import { EXPORT_FORMAT } from '../core/export-seal';
 import { escapeHtml } from '../core/html';
-import { DEFAULT_MAX_CHECKPOINT_AGE_SECONDS, type ExportHeader, FINDING_KINDS, type LedgerReport, verifyLedgerLines } from '../core/ledger-verify';
+import {
+  DEFAULT_MAX_CHECKPOINT_AGE_SECONDS,
+  type ExportHeader,
+  exportHeader,
+  FINDING_KINDS,
+  type LedgerReport,
+  verifyLedgerLines,
+} from '../core/ledger-verify';
 import type { LedgerExportSource } from '../core/ports';
 import { renderTime, text } from '../pages/kit';
 import { CONSOLE_WORK_MS, type ConsoleContext, type ConsoleRoute } from './context';
@@ -175,14 +181,7 @@ async function exportLines(context: ConsoleContext, window: { since?: string; un
       { maxMillis: Math.min(4000, left), ...(limits.maxEncodedBytes ? { maxBytes: Math.min(limits.maxEncodedBytes, 4 * 1024 * 1024) } : {}) },
     );
     if (!header) {
-      header = {
-        type: 'export',
-        format: EXPORT_FORMAT,
-        exportedAt: page.exportedAt,
-        ...(window.since ? { since: window.since } : {}),
-        ...(window.until ? { until: window.until } : {}),
-        source: `${context.ports.publicUrl}/console`,
-      };
+      header = exportHeader(page.exportedAt, window, `${context.ports.publicUrl}/console`);
       const stop = add(JSON.stringify(header));
       if (stop) return { done: false, stopped: stop, lines };
     }

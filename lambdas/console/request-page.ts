@@ -21,16 +21,14 @@ import { receiptClaimsSchema, verifyReceipt } from '../core/receipt';
 import { REASON_MAX_LENGTH, voteSchema } from '../core/records';
 import { REQUEST_ID_PATTERN } from '../core/request';
 import type { SigningCertificate } from '../core/signing-certificate';
-import { optional, renderTime, row, text } from '../pages/kit';
+import { renderTime, row, text } from '../pages/kit';
 import {
   type Notice,
   type RequestView,
-  renderAgent,
   renderApprovers,
-  renderJustification,
+  renderContext,
   renderNotice,
   renderOutcome,
-  renderParameters,
   renderProgress,
   renderRisk,
   renderStatus,
@@ -153,29 +151,7 @@ ${renderRisk(request)}
   <h2 id="h-decision">${pending ? 'Your decision' : 'Outcome'}</h2>
   ${pending ? decisionPart(state, request, viewer, directory, now) : renderOutcome(request)}
 </section>
-<section aria-labelledby="h-what">
-  <h2 id="h-what">What the agent wants to do</h2>
-  <dl>
-    ${row('Action', `<code>${text(request.action)}</code>`)}
-    ${row('Resource', optional(request.resource, 'resource'))}
-    ${row('Environment', optional(request.environment, 'environment'))}
-  </dl>
-  <h3>Parameters</h3>
-  ${renderParameters(request.parameters)}
-  ${maskedNote(input.records)}
-</section>
-<section aria-labelledby="h-why">
-  <h2 id="h-why">Why, in the agent's words</h2>
-  ${renderJustification(request.justification)}
-</section>
-<section aria-labelledby="h-who">
-  <h2 id="h-who">Who is asking</h2>
-  <dl>
-    ${row('Requester', `<bdi data-testid="requester">${text(request.requester)}</bdi>`)}
-    ${row('On behalf of', optional(request.onBehalfOf, 'on-behalf-of'))}
-    ${row('Agent', renderAgent(request.agent))}
-  </dl>
-</section>
+${renderContext(request, maskedNote(input.records))}
 <section aria-labelledby="h-votes">
   <h2 id="h-votes">Quorum</h2>
   <p data-testid="quorum-words">${renderProgress(request)}${missingWords(state)}</p>

@@ -49,6 +49,22 @@ export const exportHeaderSchema = z.strictObject({
 });
 export type ExportHeader = z.infer<typeof exportHeaderSchema>;
 
+/** The first line of an export file, as `countersign audit export` and the console's download write it. */
+export function exportHeader(
+  exportedAt: string,
+  window: { readonly since?: string | undefined; readonly until?: string | undefined },
+  source: string,
+): ExportHeader {
+  return {
+    type: 'export',
+    format: EXPORT_FORMAT,
+    exportedAt,
+    ...(window.since ? { since: window.since } : {}),
+    ...(window.until ? { until: window.until } : {}),
+    source,
+  };
+}
+
 export const FINDING_KINDS = [
   'unsealed',
   'seal_forged',

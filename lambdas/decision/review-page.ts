@@ -12,16 +12,14 @@
 import { createHash } from 'node:crypto';
 import { escapeHtml } from '../core/html';
 import { REASON_MAX_LENGTH } from '../core/records';
-import { documentHtml, optional, PAGE_SCRIPT, renderTime, row, text } from '../pages/kit';
+import { documentHtml, PAGE_SCRIPT, renderTime, row, text } from '../pages/kit';
 import {
   type Notice,
   type RequestView,
-  renderAgent,
   renderApprovers,
-  renderJustification,
+  renderContext,
   renderNotice,
   renderOutcome,
-  renderParameters,
   renderRisk,
   renderStatus,
   renderTimeLeft,
@@ -81,28 +79,7 @@ ${renderRisk(request)}
   <h2 id="h-decision">${pending ? 'Your decision' : 'Outcome'}</h2>
   ${renderDecision(view)}
 </section>
-<section aria-labelledby="h-what">
-  <h2 id="h-what">What the agent wants to do</h2>
-  <dl>
-    ${row('Action', `<code>${text(request.action)}</code>`)}
-    ${row('Resource', optional(request.resource, 'resource'))}
-    ${row('Environment', optional(request.environment, 'environment'))}
-  </dl>
-  <h3>Parameters</h3>
-  ${renderParameters(request.parameters)}
-</section>
-<section aria-labelledby="h-why">
-  <h2 id="h-why">Why, in the agent's words</h2>
-  ${renderJustification(request.justification)}
-</section>
-<section aria-labelledby="h-who">
-  <h2 id="h-who">Who is asking</h2>
-  <dl>
-    ${row('Requester', `<bdi data-testid="requester">${text(request.requester)}</bdi>`)}
-    ${row('On behalf of', optional(request.onBehalfOf, 'on-behalf-of'))}
-    ${row('Agent', renderAgent(request.agent))}
-  </dl>
-</section>
+${renderContext(request)}
 <section aria-labelledby="h-votes">
   <h2 id="h-votes">Approvers and votes</h2>
   ${renderApprovers(request, approver)}

@@ -10,7 +10,7 @@ import { escapeHtml } from '../core/html';
 import type { IdentityDirectory } from '../core/identity';
 import type { Decision, RequestStatus } from '../core/request';
 import { canonicalText } from '../core/text';
-import { renderTime, text } from './kit';
+import { optional, renderTime, row, text } from './kit';
 
 export interface RequestView {
   id: string;
@@ -226,4 +226,33 @@ export function renderProgress(request: Pick<RequestView, 'votes' | 'requiredApp
   return `<span class="quorum" data-testid="quorum"><span class="progress" aria-hidden="true"><span style="width:${share}%"></span></span> ${escapeHtml(
     approvalsWords(request),
   )}</span>`;
+}
+
+/**
+ * The request's context as every page shows it: what the agent wants to do (action, resource, environment, the
+ * parameters, then `afterParameters`), why in its own words (marked unverified), and who is asking.
+ */
+export function renderContext(request: RequestView, afterParameters = ''): string {
+  return `<section aria-labelledby="h-what">
+  <h2 id="h-what">What the agent wants to do</h2>
+  <dl>
+    ${row('Action', `<code>${text(request.action)}</code>`)}
+    ${row('Resource', optional(request.resource, 'resource'))}
+    ${row('Environment', optional(request.environment, 'environment'))}
+  </dl>
+  <h3>Parameters</h3>
+  ${renderParameters(request.parameters)}${afterParameters ? `\n  ${afterParameters}` : ''}
+</section>
+<section aria-labelledby="h-why">
+  <h2 id="h-why">Why, in the agent's words</h2>
+  ${renderJustification(request.justification)}
+</section>
+<section aria-labelledby="h-who">
+  <h2 id="h-who">Who is asking</h2>
+  <dl>
+    ${row('Requester', `<bdi data-testid="requester">${text(request.requester)}</bdi>`)}
+    ${row('On behalf of', optional(request.onBehalfOf, 'on-behalf-of'))}
+    ${row('Agent', renderAgent(request.agent))}
+  </dl>
+</section>`;
 }
