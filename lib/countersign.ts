@@ -6,12 +6,13 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FUNCTION_ENV } from '../lambdas/adapters/environment';
 import type { CallbackNetwork } from '../lambdas/core/callback';
-import { assertDeployableSecrets, type Config, shippedConfig } from '../lambdas/core/config';
+import { alarmEmails, assertDeployableSecrets, type Config, shippedConfig } from '../lambdas/core/config';
 import { LEASES } from '../lambdas/core/lease';
 import { ApprovalWorkflow } from './approval-workflow';
 import { AuditLedger } from './audit-ledger';
 import { CountersignFunction } from './countersign-function';
 import { IntakeApi } from './intake-api';
+import { CountersignOperations } from './operations';
 import { RequestStore } from './request-store';
 import { ReviewTokenKey } from './review-token-key';
 
@@ -124,6 +125,8 @@ export class Countersign extends Construct {
   readonly checkpointSchedule: Rule;
   /** Runs the repair job every `repairInterval`. */
   readonly repairSchedule: Rule;
+  /** The alarms, their SNS topic (emailed to `operations.alarmEmail`) and the dashboard. */
+  readonly operations: CountersignOperations;
 
   constructor(scope: Construct, id: string, props: CountersignProps) {
     super(scope, id);
@@ -266,5 +269,14 @@ export class Countersign extends Construct {
     // Whoever settles a request (a vote, a cancel) tells the waiting workflow. The notifier must not: its grant on
     // the state machine would make a dependency cycle (the state machine invokes it); it signals through its error.
     for (const f of [intake, decision, repairer, console]) this.workflow.stateMachine.grantTaskResponse(f);
+
+    this.operations = new CountersignOperations(this, 'Operations', {
+      functions: this.functions,
+      stateMachine: this.workflow.stateMachine,
+      httpApi: this.api.httpApi,
+      tables: { requests: this.requests.table, ledger: this.ledger.table },
+      alarmEmails: alarmEmails(props.config),
+      checkpointInterval,
+    });
   }
 }

@@ -179,6 +179,22 @@ const identityCenterSchema = z.strictObject({
     .check(z.minLength(1)),
 });
 
+/** At most this many alarm email addresses: beyond a handful, subscribe a mailing list (or a pager) instead. */
+export const MAX_ALARM_EMAILS = 10;
+
+/**
+ * How the deployment is run (lib/operations.ts): who the stack's CloudWatch alarms email, through their SNS topic.
+ * Nothing here reaches the functions (see `shippedConfig`).
+ */
+const operationsSchema = z.strictObject({
+  /** One address or a list; each gets an SNS email subscription, which its owner must confirm. @default none */
+  alarmEmail: z.optional(
+    z.union([z.email(), z.array(z.email()).check(z.minLength(1), z.maxLength(MAX_ALARM_EMAILS))], {
+      error: `expected an email address or a list of 1-${MAX_ALARM_EMAILS} email addresses`,
+    }),
+  ),
+});
+
 export const DEFAULT_TIMEOUT = '1h';
 
 const documentSchema = z.strictObject({
@@ -192,6 +208,7 @@ const documentSchema = z.strictObject({
   mask: z._default(z.array(maskPathSchema), []),
   channels: z._default(channelsSchema, {}),
   auth: z._default(authSchema, {}),
+  operations: z.optional(operationsSchema),
   local: z._default(localSchema, { apiKeys: {} }),
 });
 
@@ -476,9 +493,21 @@ export function channelsFor(config: Pick<Config, 'channels'>, outcome: PolicyOut
 
 /**
  * The config as the stack ships it inside the functions, and as a decision's policy version is computed: everything
- * but the local API keys, which exist only on a laptop.
+ * but the local API keys, which exist only on a laptop, and `operations`, which only the stack reads (its alarms'
+ * subscribers): changing who is paged is no change of policy, and no function needs the addresses.
  */
-export function shippedConfig(config: Config): Omit<Config, 'local'> {
-  const { local: _local, ...shipped } = config;
+export function shippedConfig(config: Config): Omit<Config, 'local' | 'operations'> {
+  const { local: _local, operations: _operations, ...shipped } = config;
   return shipped;
+}
+
+/** The addresses the stack's alarms email (`operations.alarmEmail`), each once (compared without regard to case). */
+export function alarmEmails(config: Pick<Config, 'operations'>): string[] {
+  const seen = new Set<string>();
+  return [config.operations?.alarmEmail ?? []].flat().filter((address) => {
+    const key = address.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

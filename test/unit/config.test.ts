@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { configPath, loadConfigFile } from '../../lambdas/adapters/config-file';
-import { ConfigError, channelsFor, timeoutSeconds } from '../../lambdas/core/config';
+import { policyVersion } from '../../lambdas/adapters/policy-version';
+import { alarmEmails, ConfigError, channelsFor, MAX_ALARM_EMAILS, shippedConfig, timeoutSeconds } from '../../lambdas/core/config';
 import { parseConfig } from '../../lambdas/core/config-yaml';
 import { parseDuration } from '../../lambdas/core/duration';
 
@@ -148,6 +149,29 @@ describe('config loader', () => {
     for (const requester of ['arn:aws:iam::*:role/ci-*', 'arn:aws:iam::*:role/*', 'arn:aws:sts::*:assumed-role/ci-deploy/*', '*@example.com', '*']) {
       expect(problems(withRule({ match: { requester, onBehalfOf: requester } })), requester).toEqual([]);
     }
+  });
+
+  it('takes the alarm email as one address or a list, and keeps it out of the functions and the policy version', () => {
+    const one = parseConfig(stringify({ ...base, operations: { alarmEmail: 'oncall@example.com' } }));
+    expect(alarmEmails(one)).toEqual(['oncall@example.com']);
+    const many = parseConfig(stringify({ ...base, operations: { alarmEmail: ['oncall@example.com', 'ops@example.com', 'OnCall@example.com'] } }));
+    expect(alarmEmails(many)).toEqual(['oncall@example.com', 'ops@example.com']);
+    const none = parseConfig(stringify(base));
+    expect(none.operations).toBeUndefined();
+    expect(alarmEmails(none)).toEqual([]);
+    expect(alarmEmails(parseConfig(stringify({ ...base, operations: {} })))).toEqual([]);
+    // Who is paged is no policy: the functions never get it, and a decision's policy version does not change with it.
+    expect(shippedConfig(many)).not.toHaveProperty('operations');
+    expect(policyVersion(many)).toBe(policyVersion(none));
+
+    expect(problems({ ...base, operations: { alarmEmail: 'oncall' } })).toEqual(['operations.alarmEmail: Invalid email address']);
+    expect(problems({ ...base, operations: { alarmEmail: ['oncall@example.com', 'pager'] } })).toEqual(['operations.alarmEmail.1: Invalid email address']);
+    const list = `expected an email address or a list of 1-${MAX_ALARM_EMAILS} email addresses`;
+    expect(problems({ ...base, operations: { alarmEmail: 42 } })).toEqual([`operations.alarmEmail: ${list}`]);
+    const tooMany = Array.from({ length: MAX_ALARM_EMAILS + 1 }, (_, i) => `ops${i}@example.com`);
+    expect(problems({ ...base, operations: { alarmEmail: tooMany } })).toEqual([`operations.alarmEmail: ${list}`]);
+    expect(problems({ ...base, operations: { alarmEmail: [] } })).toHaveLength(1);
+    expect(problems({ ...base, operations: { pager: 'x' } })).toEqual(['operations: unknown field(s): pager']);
   });
 
   it('parses durations', () => {
