@@ -643,8 +643,9 @@ export interface LocalSpecInputs {
  * - the template's `Environment.Variables`, resolved to the local tables, keys and state machine, with the API's URL
  *   (COUNTERSIGN_PUBLIC_URL, where the template gives it) the local gateway's;
  * - what Lambda's runtime sets: AWS_REGION, AWS_DEFAULT_REGION, AWS_EXECUTION_ENV, AWS_LAMBDA_FUNCTION_NAME,
- *   AWS_LAMBDA_FUNCTION_VERSION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, _HANDLER, LAMBDA_TASK_ROOT, TZ (`:UTC`) and the
- *   role's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; local ones);
+ *   AWS_LAMBDA_FUNCTION_VERSION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, AWS_LAMBDA_INITIALIZATION_TYPE (`on-demand`, which
+ *   the logger reads to tell a cold start), _HANDLER, LAMBDA_TASK_ROOT, TZ (`:UTC`) and the role's credentials
+ *   (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; local ones);
  * - what local mode needs: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_SFN,
  *   AWS_ENDPOINT_URL_SESV2 and AWS_ENDPOINT_URL_SECRETS_MANAGER (the SDK reaches the local endpoints; the last is the
  *   variable the SDK derives from Secrets Manager's service id, "Secrets Manager"), COUNTERSIGN_SLACK_API_URL (Slack's
@@ -687,6 +688,7 @@ export function localFunctionSpecs(
       AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize),
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       _HANDLER: handler,
       LAMBDA_TASK_ROOT: cwd,
       TZ: ':UTC',

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { cookiesOf, type HttpEvent, type HttpResult } from '../adapters/http';
-import { errorName, logger } from '../adapters/logger';
+import { correlate, errorName, logger } from '../adapters/logger';
 import { resolveSecret } from '../adapters/secrets';
 import { personalLinkEmail } from '../app/notifications';
 import { type ApproverPorts, requestState } from '../app/vote';
@@ -128,6 +128,7 @@ export async function startSignIn(event: HttpEvent, deps: ApproverPorts): Promis
   const state = toConsole ? undefined : await requestOf(event.queryStringParameters?.request, deps);
   if (!toConsole) {
     if (!state) return notFound();
+    correlate(state.id);
     if (statusOf(state) !== 'pending') return closed(state);
   }
   const configuration = await oidcConfiguration(settings, deps);
@@ -174,6 +175,8 @@ export async function finishSignIn(event: HttpEvent, deps: ApproverPorts): Promi
       clear,
     );
   }
+  // The flow's MAC held: the request it was started for is this invocation's.
+  correlate(flow.requestId);
   const query = new URLSearchParams(event.rawQueryString ?? '');
   const providerError = query.get('error');
   if (providerError !== null) {
@@ -247,6 +250,7 @@ export async function finishSignIn(event: HttpEvent, deps: ApproverPorts): Promi
   if (flow.to === 'console' || flow.requestId === undefined) {
     // The console decides, page by page, what this person may see and do.
     const sid = randomBytes(18).toString('base64url');
+    logger.info('signed in', { to: 'console' });
     const session = `${CONSOLE_COOKIE}=${await seal(deps.mac, 'console-session', { email, sid, exp: now + SESSION_TTL_SECONDS })}${cookieAttributes(deps, '/console', SESSION_TTL_SECONDS)}`;
     return redirect(`${deps.publicUrl}/console`, [...clear, session]);
   }
@@ -263,6 +267,7 @@ export async function finishSignIn(event: HttpEvent, deps: ApproverPorts): Promi
       clear,
     );
   }
+  logger.info('signed in', { to: 'review' });
   const session = `${SESSION_COOKIE}=${await seal(deps.mac, 'session', { email, exp: now + SESSION_TTL_SECONDS })}${cookieAttributes(deps, '/v1/review', SESSION_TTL_SECONDS)}`;
   if (statusOf(state) !== 'pending' || !state.policy?.expiresAt) return closed(state, [...clear, session]);
   const token = await issueReviewToken(deps.mac, { requestId: state.id, approver, expiresAt: new Date(state.policy.expiresAt) });
