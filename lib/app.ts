@@ -1,6 +1,7 @@
 import { App, type Duration, Validations } from 'aws-cdk-lib';
 import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { LogLevel } from '../lambdas/adapters/environment';
 import type { Config } from '../lambdas/core/config';
 import { CountersignStack } from './countersign-stack';
 
@@ -26,6 +27,8 @@ export interface BuildAppOptions {
    * (local mode's own synth) accepts them. @default 'aws'
    */
   readonly target?: 'aws' | 'local';
+  /** The functions' log level and debug sampling rate (`CountersignProps.logLevel`, `logSampleRate`). @default the construct's: INFO, 0 */
+  readonly logs?: { readonly level?: LogLevel; readonly sampleRate?: number };
 }
 
 /** The Countersign CDK app: one stack, checked by cdk-nag. Used by `cdk synth`, the tests and local mode alike. */
@@ -45,6 +48,8 @@ export function buildApp(options: BuildAppOptions): { app: App; stack: Countersi
     ...(options.ledgerTimings ? { ledgerWriteWindow: options.ledgerTimings.writeWindow, checkpointSettle: options.ledgerTimings.checkpointSettle } : {}),
     ...(options.repairGrace ? { repairGrace: options.repairGrace } : {}),
     ...(options.target === 'local' ? { allowEnvironmentSecrets: true } : {}),
+    ...(options.logs?.level ? { logLevel: options.logs.level } : {}),
+    ...(options.logs?.sampleRate !== undefined ? { logSampleRate: options.logs.sampleRate } : {}),
   });
   if (options.nag !== false) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack };

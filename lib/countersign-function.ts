@@ -5,6 +5,7 @@ import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-l
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { FUNCTION_ENV, type LogLevel, logSettingsProblem } from '../lambdas/adapters/environment';
 import { TEXT_IMPORTS } from './text-imports';
 
 export const REPO_ROOT = join(import.meta.dirname, '..');
@@ -45,6 +46,10 @@ export interface CountersignFunctionProps {
   readonly memorySize?: number;
   /** How long the function's logs are kept. @default one year */
   readonly logRetention?: RetentionDays;
+  /** The least severe level its logger writes (POWERTOOLS_LOG_LEVEL). @default INFO */
+  readonly logLevel?: LogLevel;
+  /** The share of invocations, 0 to 1, logged at DEBUG whatever the level (POWERTOOLS_LOGGER_SAMPLE_RATE). @default 0 */
+  readonly logSampleRate?: number;
   /**
    * Concurrency reserved for (and capping) the function. Countersign's own functions reserve none: an account at the
    * new-account Lambda concurrency quota (10) refuses any reservation, failing the deploy. @default none: unreserved
@@ -54,7 +59,12 @@ export interface CountersignFunctionProps {
 
 /**
  * A Countersign function: Node.js 22 on arm64, bundled by the project's esbuild (minified, source maps, no Docker),
- * X-Ray tracing, JSON logs in a log group with a retention. `entry` tells local mode which handler to run for it.
+ * X-Ray tracing, logs in a log group with a retention. `entry` tells local mode which handler to run for it.
+ *
+ * Its code writes every line as JSON itself (lambdas/adapters/logger.ts), at the level and debug sampling rate set
+ * here. The function's log format stays Lambda's plain text, which passes those lines through as they are: Lambda's
+ * JSON format would filter them by level before CloudWatch (INFO unless set otherwise) and hand the logger its level
+ * through AWS_LAMBDA_LOG_LEVEL, overriding POWERTOOLS_LOG_LEVEL, so no invocation could ever be sampled at DEBUG.
  */
 export class CountersignFunction extends NodejsFunction {
   /** Absolute path of the handler's source file. */
@@ -62,6 +72,10 @@ export class CountersignFunction extends NodejsFunction {
 
   constructor(scope: Construct, id: string, props: CountersignFunctionProps) {
     const entry = join(REPO_ROOT, 'lambdas', props.handlerDir, 'handler.ts');
+    const logLevel = props.logLevel ?? 'INFO';
+    const logSampleRate = props.logSampleRate ?? 0;
+    const problem = logSettingsProblem({ level: logLevel, sampleRate: logSampleRate });
+    if (problem) throw new Error(`Countersign: ${problem}`);
     const logGroup = new LogGroup(scope, `${id}Logs`, { retention: props.logRetention ?? RetentionDays.ONE_YEAR });
     // Its own role, writing only to its own log group, instead of the broad AWSLambdaBasicExecutionRole.
     const role = new Role(scope, `${id}Role`, { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
@@ -76,11 +90,15 @@ export class CountersignFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(10),
       ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       tracing: Tracing.ACTIVE,
-      loggingFormat: LoggingFormat.JSON,
+      loggingFormat: LoggingFormat.TEXT,
       logGroup,
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      environment: { NODE_OPTIONS: '--enable-source-maps' },
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        [FUNCTION_ENV.logLevel]: logLevel,
+        [FUNCTION_ENV.logSampleRate]: String(logSampleRate),
+      },
       bundling: {
         minify: BUNDLING.minify,
         sourceMap: BUNDLING.sourceMap,

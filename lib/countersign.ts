@@ -4,6 +4,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { LogLevel } from '../lambdas/adapters/environment';
 import { FUNCTION_ENV } from '../lambdas/adapters/environment';
 import type { CallbackNetwork } from '../lambdas/core/callback';
 import { alarmEmails, assertDeployableSecrets, type Config, shippedConfig } from '../lambdas/core/config';
@@ -23,6 +24,16 @@ export interface CountersignProps {
   readonly removalPolicy?: RemovalPolicy;
   /** Retention of every log group. @default one year */
   readonly logRetention?: RetentionDays;
+  /**
+   * The least severe level every function logs (README "Logs"): TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL or SILENT.
+   * @default 'INFO'
+   */
+  readonly logLevel?: LogLevel;
+  /**
+   * The share of invocations, 0 to 1, whose lines every function logs at DEBUG whatever `logLevel` says (Powertools'
+   * debug sampling, decided per invocation): 0.1 shows one invocation in ten in detail. @default 0: none
+   */
+  readonly logSampleRate?: number;
   /** API steady-state rate limit, requests/s. @default 100 */
   readonly throttlingRateLimit?: number;
   /** API burst limit. @default 200 */
@@ -147,7 +158,14 @@ export class Countersign extends Construct {
 
     const define = bundleDefines(props.config);
     const fn = (id: string, handlerDir: string, extra: { timeout?: Duration; memorySize?: number } = {}) =>
-      new CountersignFunction(this, id, { handlerDir, define, ...extra, ...(props.logRetention ? { logRetention: props.logRetention } : {}) });
+      new CountersignFunction(this, id, {
+        handlerDir,
+        define,
+        ...extra,
+        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+        ...(props.logLevel ? { logLevel: props.logLevel } : {}),
+        ...(props.logSampleRate !== undefined ? { logSampleRate: props.logSampleRate } : {}),
+      });
     this.functions = {
       intake: fn('Intake', 'intake', { timeout: FUNCTION_TIMEOUTS.intake, memorySize: INTAKE_MEMORY_MB }),
       notifier: fn('Notifier', 'notifier', { timeout: FUNCTION_TIMEOUTS.notifier }),

@@ -30,7 +30,7 @@ import dynalite from 'dynalite';
 import { z } from 'zod';
 import { loadConfigFile } from '../lambdas/adapters/config-file';
 import { policyVersion } from '../lambdas/adapters/deployed-config';
-import { FUNCTION_ENV } from '../lambdas/adapters/environment';
+import { FUNCTION_ENV, type LogLevel } from '../lambdas/adapters/environment';
 import type { CallbackNetwork } from '../lambdas/core/callback';
 import { type Config, ConfigError, secretRefs, shippedConfig } from '../lambdas/core/config';
 import { closeServer, listenLoopback } from './aws-json';
@@ -81,6 +81,11 @@ export interface LocalRuntimeOptions {
    * asked (`POST /_local/schedules/run`), as the bench does to keep them out of its measuring windows. @default true
    */
   readonly scheduleTimers?: boolean;
+  /**
+   * The functions' log level and debug sampling rate instead of the template's (COUNTERSIGN_LOG_LEVEL and
+   * COUNTERSIGN_LOG_SAMPLE_RATE in `npm start`, as for `cdk deploy`). @default the template's: INFO, 0
+   */
+  readonly logs?: LocalSpecInputs['logs'];
 }
 
 export interface LocalRuntime {
@@ -297,6 +302,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         publicUrl: url,
         secrets: localSecrets(current, process.env, channels),
         config: current,
+        ...(options.logs ? { logs: options.logs } : {}),
       });
     lambdas = new LocalFunctions(specsFor(config, bundles));
     // Keeps this run's cache entry marked as used, so pruning by another start leaves it alone.
@@ -624,6 +630,8 @@ export interface LocalSpecInputs {
   readonly publicUrl: string;
   /** The `env:NAME` secrets' values. */
   readonly secrets: Readonly<Record<string, string>>;
+  /** The log level and debug sampling rate, in place of the template's values of their variables. @default the template's */
+  readonly logs?: { readonly level?: LogLevel; readonly sampleRate?: number };
   /** The policy: inlined in a bundle, given as COUNTERSIGN_CONFIG_JSON to a source. */
   readonly config: Config;
 }
@@ -635,8 +643,9 @@ export interface LocalSpecInputs {
  * - the template's `Environment.Variables`, resolved to the local tables, keys and state machine, with the API's URL
  *   (COUNTERSIGN_PUBLIC_URL, where the template gives it) the local gateway's;
  * - what Lambda's runtime sets: AWS_REGION, AWS_DEFAULT_REGION, AWS_EXECUTION_ENV, AWS_LAMBDA_FUNCTION_NAME,
- *   AWS_LAMBDA_FUNCTION_VERSION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, _HANDLER, LAMBDA_TASK_ROOT, TZ (`:UTC`) and the
- *   role's credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; local ones);
+ *   AWS_LAMBDA_FUNCTION_VERSION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, AWS_LAMBDA_INITIALIZATION_TYPE (`on-demand`, which
+ *   the logger reads to tell a cold start), _HANDLER, LAMBDA_TASK_ROOT, TZ (`:UTC`) and the role's credentials
+ *   (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; local ones);
  * - what local mode needs: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_SFN,
  *   AWS_ENDPOINT_URL_SESV2 and AWS_ENDPOINT_URL_SECRETS_MANAGER (the SDK reaches the local endpoints; the last is the
  *   variable the SDK derives from Secrets Manager's service id, "Secrets Manager"), COUNTERSIGN_SLACK_API_URL (Slack's
@@ -662,6 +671,11 @@ export function localFunctionSpecs(
     if (Object.hasOwn(variables, FUNCTION_ENV.publicUrl)) variables[FUNCTION_ENV.publicUrl] = inputs.publicUrl;
     // Local mode's requesters listen on loopback: the functions that vet and send callbacks may reach it.
     if (Object.hasOwn(variables, FUNCTION_ENV.callbackNetwork)) variables[FUNCTION_ENV.callbackNetwork] = 'loopback' satisfies CallbackNetwork;
+    // The developer's own log settings, as `cdk deploy` would set them.
+    if (inputs.logs?.level && Object.hasOwn(variables, FUNCTION_ENV.logLevel)) variables[FUNCTION_ENV.logLevel] = inputs.logs.level;
+    if (inputs.logs?.sampleRate !== undefined && Object.hasOwn(variables, FUNCTION_ENV.logSampleRate)) {
+      variables[FUNCTION_ENV.logSampleRate] = String(inputs.logs.sampleRate);
+    }
     const code = inputs.code(fn);
     const handler = String(props.Handler ?? 'index.handler');
     const memorySize = Number(props.MemorySize ?? 128);
@@ -674,6 +688,7 @@ export function localFunctionSpecs(
       AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize),
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       _HANDLER: handler,
       LAMBDA_TASK_ROOT: cwd,
       TZ: ':UTC',

@@ -5,9 +5,12 @@
  * handling, COUNTERSIGN_FAULT_INJECTION=1 turns on `/_local/faults` and COUNTERSIGN_LOCAL_RETRY_SCALE (above 0, at most
  * 1) shortens the workflow's backoff between retries. COUNTERSIGN_LOCAL_SECRETS (a JSON object of secret ARN to value)
  * gives the local Secrets Manager values for the config's secret ARNs that local mode cannot supply itself.
+ * COUNTERSIGN_LOG_LEVEL and COUNTERSIGN_LOG_SAMPLE_RATE set the functions' log level and debug sampling, as they do
+ * for `cdk deploy`.
  */
 import { resolve } from 'node:path';
 import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
+import { logSettingsFromEnv } from '../lambdas/adapters/environment';
 import { ConfigError } from '../lambdas/core/config';
 import { LocalFaults } from './faults';
 import { type LocalRuntime, LocalStartError, PortInUseError, startLocalRuntime } from './runtime';
@@ -27,6 +30,12 @@ async function main(): Promise<void> {
   if (retryDelayScale !== undefined && !(retryDelayScale > 0 && retryDelayScale <= 1)) {
     fail(`COUNTERSIGN_LOCAL_RETRY_SCALE must be a number above 0 and at most 1, not "${retryText}"`);
   }
+  let logs: ReturnType<typeof logSettingsFromEnv>;
+  try {
+    logs = logSettingsFromEnv(process.env);
+  } catch (err) {
+    fail((err as Error).message);
+  }
   const file = configPath();
   const dataDir = resolve(process.env.COUNTERSIGN_DATA_DIR || '.countersign');
 
@@ -45,6 +54,7 @@ async function main(): Promise<void> {
       ...(process.env.COUNTERSIGN_FAULT_INJECTION === '1' ? { faults: new LocalFaults() } : {}),
       // For tests of failure handling only: the workflow's retries come sooner; its deadlines do not move.
       ...(retryDelayScale !== undefined ? { retryDelayScale } : {}),
+      ...(logs.level || logs.sampleRate !== undefined ? { logs } : {}),
     });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof PortInUseError || err instanceof LocalStartError) fail(err.message);

@@ -25,9 +25,41 @@ export const FUNCTION_ENV = {
   callbackNetwork: 'CALLBACK_NETWORK',
   /** Base URL of Slack's Web API, like AWS_ENDPOINT_URL_* for an AWS service. @default https://slack.com/api */
   slackApiUrl: 'COUNTERSIGN_SLACK_API_URL',
+  /** The logger's level (adapters/logger.ts; Powertools reads it itself). @default INFO */
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+  /** The share of invocations (0 to 1) logged at DEBUG whatever the level (Powertools reads it itself). @default 0 */
+  logSampleRate: 'POWERTOOLS_LOGGER_SAMPLE_RATE',
 } as const;
 
 export type FunctionVariable = keyof typeof FUNCTION_ENV;
+
+/** The logger's levels (Powertools for AWS Lambda's), most detailed first; SILENT logs nothing. */
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** What is wrong with a log level or debug sampling rate the stack would set, or undefined when both are right. */
+export function logSettingsProblem(settings: { readonly level?: string; readonly sampleRate?: number }): string | undefined {
+  if (settings.level !== undefined && !(LOG_LEVELS as readonly string[]).includes(settings.level)) {
+    return `logLevel ${JSON.stringify(settings.level)} is not one of ${LOG_LEVELS.join(', ')}`;
+  }
+  const rate = settings.sampleRate;
+  if (rate !== undefined && !(Number.isFinite(rate) && rate >= 0 && rate <= 1)) return `logSampleRate ${rate} is not a share of invocations from 0 to 1`;
+  return undefined;
+}
+
+/**
+ * The log settings `cdk synth`/`cdk deploy` (bin/countersign.ts) and `npm start` take from their own environment:
+ * COUNTERSIGN_LOG_LEVEL and COUNTERSIGN_LOG_SAMPLE_RATE, each unset for the stack's default. Throws, naming the
+ * variable, on a bad value.
+ */
+export function logSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): { level?: LogLevel; sampleRate?: number } {
+  const level = env.COUNTERSIGN_LOG_LEVEL?.trim().toUpperCase() || undefined;
+  const rateText = env.COUNTERSIGN_LOG_SAMPLE_RATE?.trim() || undefined;
+  const sampleRate = rateText === undefined ? undefined : Number(rateText);
+  const problem = logSettingsProblem({ level, sampleRate });
+  if (problem) throw new Error(`${problem.startsWith('logLevel') ? 'COUNTERSIGN_LOG_LEVEL' : 'COUNTERSIGN_LOG_SAMPLE_RATE'}: ${problem}`);
+  return { ...(level ? { level: level as LogLevel } : {}), ...(sampleRate !== undefined ? { sampleRate } : {}) };
+}
 
 /** A variable the function cannot run without; a missing one is a deployment bug, so it throws. */
 export function requiredEnv(variable: FunctionVariable): string {

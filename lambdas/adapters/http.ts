@@ -9,14 +9,18 @@ import { CountersignError } from '../core/errors';
 import { callerIdentity, IdentityError } from '../core/identity';
 import { jsonTextProblem } from '../core/json-keys';
 import type * as z from '../core/zod';
+import { endInvocation, errorName, type LogContext, logger, startInvocation } from './logger';
 
 export type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
-/** What a route needs of the Lambda context: the invocation's remaining time, which bounds any wait it makes. */
 /** How long API Gateway waits for the integration (the HTTP API allows 30 s; the CDK takes at most 29). */
 export const API_INTEGRATION_TIMEOUT_MS = 29_000;
 
-export interface InvocationContext {
+/**
+ * What a route needs of the Lambda context: the invocation's remaining time, which bounds any wait it makes; and what
+ * the logger takes of it (adapters/logger.ts).
+ */
+export interface InvocationContext extends LogContext {
   getRemainingTimeInMillis(): number;
 }
 export type RouteHandler = (event: HttpEvent, context?: InvocationContext) => Promise<HttpResult>;
@@ -111,28 +115,49 @@ export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown): z
   throw new CountersignError('invalid_request', 'the body does not match the schema', details);
 }
 
-/** A Lambda handler dispatching on `routeKey` (e.g. `POST /v1/actions/{id}/cancel`). */
+/**
+ * A Lambda handler dispatching on `routeKey` (e.g. `POST /v1/actions/{id}/cancel`). Each invocation's log lines carry
+ * the Lambda context and, for a route with a request `{id}`, that request as correlation id (a route that learns its
+ * request later, a review link's or a Slack click's, calls `correlate` itself). A line names the route by its key,
+ * never by its path, which may hold a review token.
+ */
 export function routeHandler(routes: Readonly<Record<string, RouteHandler>>): (event: HttpEvent, context?: InvocationContext) => Promise<HttpResult> {
   return async (event, context) => {
-    const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
+    startInvocation(context, event.pathParameters?.id);
     try {
-      if (!route) throw new CountersignError('not_found', `no route ${event.routeKey}`);
-      return await route(event, context);
-    } catch (err) {
-      if (err instanceof CountersignError) return errorResult(err);
-      if (dependencyFailure(err)) {
-        console.warn(JSON.stringify({ level: 'warn', msg: 'dependency failure', route: event.routeKey, error: (err as Error).name }));
-        return errorResult(
-          new CountersignError(
-            'unavailable',
-            'a backing service is unavailable; retry (with the same Idempotency-Key): what was recorded stays, and a retry completes it',
-          ),
-        );
-      }
-      console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', route: event.routeKey, error: String(err) }));
-      return errorResult(new CountersignError('internal_error', 'internal error'));
+      const result = await answer(routes, event, context);
+      logger.debug('answered', { route: event.routeKey, status: result.statusCode });
+      return result;
+    } finally {
+      endInvocation();
     }
   };
+}
+
+async function answer(routes: Readonly<Record<string, RouteHandler>>, event: HttpEvent, context: InvocationContext | undefined): Promise<HttpResult> {
+  const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
+  try {
+    if (!route) throw new CountersignError('not_found', `no route ${event.routeKey}`);
+    return await route(event, context);
+  } catch (err) {
+    if (err instanceof CountersignError) return errorResult(err);
+    if (dependencyFailure(err)) {
+      logger.warn('dependency failure', { route: event.routeKey, error: errorName(err) });
+      return errorResult(
+        new CountersignError(
+          'unavailable',
+          'a backing service is unavailable; retry (with the same Idempotency-Key): what was recorded stays, and a retry completes it',
+        ),
+      );
+    }
+    logUnhandled(event.routeKey, err);
+    return errorResult(new CountersignError('internal_error', 'internal error'));
+  }
+}
+
+/** An error no code path expected (a bug): its name, message and stack, which the fix needs. */
+export function logUnhandled(route: string, err: unknown): void {
+  logger.error('unhandled error', { route, error: err instanceof Error ? err : errorName(err) });
 }
 
 /** `name=value` pairs: API Gateway payload 2.0 puts them in `cookies`; a raw Cookie header is the fallback. */

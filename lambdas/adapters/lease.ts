@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { LEASES, type LeaseName } from '../core/lease';
+import { errorName, logger } from './logger';
 
 export { LEASES, type LeaseName };
 
@@ -89,9 +90,7 @@ export async function withLease<T>(options: LeaseOptions, work: (lease: Lease) =
     return { ran: true, result: await work(lease) };
   } finally {
     await lease.release().catch((err: unknown) => {
-      console.warn(
-        JSON.stringify({ level: 'warn', msg: 'lease not released; it expires on its own', lease: options.name, error: String((err as Error).name) }),
-      );
+      logger.warn('lease not released; it expires on its own', { lease: options.name, error: errorName(err) });
     });
   }
 }

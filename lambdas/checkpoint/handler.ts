@@ -5,22 +5,23 @@
 
 import { awsCheckpoints, awsLeases, systemClock } from '../adapters/aws-ports';
 import { secondsEnv } from '../adapters/environment';
+import { type LogContext, logged, logger } from '../adapters/logger';
 import { type CheckpointSummary, writeCheckpoints } from '../app/checkpoint';
 
 const DEFAULT_SETTLE_SECONDS = 60;
 /** Without an invocation context (a direct call), the run's time. */
 const DEFAULT_REMAINING_MS = 60_000;
 
-export async function handler(
-  _event: unknown,
-  context?: { getRemainingTimeInMillis?: () => number },
-): Promise<{ checkpoints: CheckpointSummary; skipped?: true }> {
-  const settle = secondsEnv('checkpointSettle');
-  const run = await writeCheckpoints(
-    { clock: systemClock, checkpoints: awsCheckpoints(), leases: awsLeases },
-    { settleSeconds: settle && settle > 0 ? settle : DEFAULT_SETTLE_SECONDS, remainingMs: context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS },
-  );
-  if (run.skipped) console.log(JSON.stringify({ message: 'checkpoint run skipped: another run holds the lease' }));
-  else if (run.checkpoints.length > 0) console.log(JSON.stringify({ message: 'checkpoints written', checkpoints: run.checkpoints }));
-  return run;
-}
+export const handler = logged(
+  async (_event: unknown, context?: LogContext & { getRemainingTimeInMillis?: () => number }): Promise<{ checkpoints: CheckpointSummary; skipped?: true }> => {
+    const settle = secondsEnv('checkpointSettle');
+    const run = await writeCheckpoints(
+      { clock: systemClock, checkpoints: awsCheckpoints(), leases: awsLeases },
+      { settleSeconds: settle && settle > 0 ? settle : DEFAULT_SETTLE_SECONDS, remainingMs: context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS },
+    );
+    if (run.skipped) logger.info('checkpoint run skipped: another run holds the lease');
+    else if (run.checkpoints.length > 0) logger.info('checkpoints written', { checkpoints: run.checkpoints });
+    else logger.debug('no checkpoint due');
+    return run;
+  },
+);

@@ -4,7 +4,8 @@
  * HTML that works without script; every answer is a page (or a redirect), never JSON or a stack trace.
  */
 import { awsConsoleSessions, awsExportSource, awsServicePorts } from '../adapters/aws-ports';
-import { dependencyFailure, type HttpEvent, type HttpResult, routeHandler } from '../adapters/http';
+import { dependencyFailure, type HttpEvent, type HttpResult, logUnhandled, routeHandler } from '../adapters/http';
+import { errorName, logger } from '../adapters/logger';
 import { CountersignError } from '../core/errors';
 import { escapeHtml } from '../core/html';
 import { text } from '../pages/kit';
@@ -53,10 +54,10 @@ function errorPage(err: unknown, viewer: Viewer | undefined, route: string): Htt
   let error: CountersignError;
   if (err instanceof CountersignError) error = err;
   else if (dependencyFailure(err)) {
-    console.warn(JSON.stringify({ level: 'warn', msg: 'dependency failure', route, error: (err as Error).name }));
+    logger.warn('dependency failure', { route, error: errorName(err) });
     error = new CountersignError('unavailable', 'a backing service is unavailable; nothing was changed');
   } else {
-    console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', route, error: String(err) }));
+    logUnhandled(route, err);
     error = new CountersignError('internal_error', 'something went wrong; nothing was changed');
   }
   const title = TITLES[error.code] ?? 'Something went wrong';

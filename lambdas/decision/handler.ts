@@ -6,6 +6,7 @@
 
 import { awsPorts } from '../adapters/aws-ports';
 import { caller, type HttpEvent, type HttpResult, json, jsonBody, parseWith, routeHandler } from '../adapters/http';
+import { correlate, logger } from '../adapters/logger';
 import { castVote, pendingFor, requestState } from '../app/vote';
 import { publicView, statusOf } from '../core/approval';
 import { CountersignError } from '../core/errors';
@@ -27,7 +28,8 @@ async function decisionApi(event: HttpEvent) {
   const id = event.pathParameters?.id ?? '';
   if (!REQUEST_ID_PATTERN.test(id)) throw new CountersignError('not_found', 'no such request');
   // IAM (SigV4) authenticated the caller: that is the sign-in a `requireSignIn` rule asks for.
-  const { state } = await castVote(ports, id, { approver, via: 'decision_api', signedIn: true }, vote);
+  const { state, recorded } = await castVote(ports, id, { approver, via: 'decision_api', signedIn: true }, vote);
+  logger.info(recorded ? 'vote recorded' : 'vote repeated', { via: 'decision_api', decision: vote.decision, status: statusOf(state) });
   // The receipt holds the requester's parameters salt: an approver's answer never carries it.
   return json(200, publicView(state));
 }
@@ -43,7 +45,14 @@ function page(status: number, body: string): HttpResult {
 async function grantOf(event: HttpEvent) {
   const token = event.pathParameters?.token ?? '';
   const check = await checkReviewToken(ports.mac, token, ports.clock.now());
-  if (check.ok) return { grant: check.grant, formAction: `/v1/review/${token}` };
+  if (check.ok) {
+    // The token checked out: its request is the invocation's (the token itself is never logged).
+    correlate(check.grant.requestId);
+    return { grant: check.grant, formAction: `/v1/review/${token}` };
+  }
+  // An expired link's MAC held: the request it names is known.
+  if (check.reason === 'expired') correlate(check.requestId);
+  logger.info('review link refused', { reason: check.reason });
   return {
     answer:
       check.reason === 'expired'
@@ -97,10 +106,12 @@ async function decideReview(event: HttpEvent) {
   } else {
     try {
       const signedIn = await signedInAsApprover(event, ports, grant);
-      const { state } = await castVote(ports, grant.requestId, { approver: grant.approver, via: 'review_link', signedIn }, parsed.data);
+      const { state, recorded } = await castVote(ports, grant.requestId, { approver: grant.approver, via: 'review_link', signedIn }, parsed.data);
+      logger.info(recorded ? 'vote recorded' : 'vote repeated', { via: 'review_link', decision: parsed.data.decision, signedIn, status: statusOf(state) });
       notice = { kind: 'success', text: `Your decision (${parsed.data.decision}) is recorded. The request is ${statusOf(state)}.` };
     } catch (err) {
       if (!(err instanceof CountersignError)) throw err;
+      logger.info('vote refused', { via: 'review_link', decision: parsed.data.decision, reason: err.code });
       status = err.status;
       notice = { kind: 'error', text: err.message };
     }

@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { cookiesOf, type HttpEvent, type HttpResult } from '../adapters/http';
+import { correlate, errorName, logger } from '../adapters/logger';
 import { resolveSecret } from '../adapters/secrets';
 import { personalLinkEmail } from '../app/notifications';
 import { type ApproverPorts, requestState } from '../app/vote';
@@ -106,7 +107,7 @@ export async function sendPersonalLink(event: HttpEvent, deps: ApproverPorts): P
       await deps.outbox.deliver(await personalLinkEmail(deps, state, approver, address));
     } catch (err) {
       // The answer must not differ for approvers; the failure is logged without the address (personal data).
-      log('personal review link not sent', { requestId: state.id, error: errorName(err) });
+      logger.error('personal review link not sent', { error: errorName(err) });
     }
   }
   return htmlPage(
@@ -127,6 +128,7 @@ export async function startSignIn(event: HttpEvent, deps: ApproverPorts): Promis
   const state = toConsole ? undefined : await requestOf(event.queryStringParameters?.request, deps);
   if (!toConsole) {
     if (!state) return notFound();
+    correlate(state.id);
     if (statusOf(state) !== 'pending') return closed(state);
   }
   const configuration = await oidcConfiguration(settings, deps);
@@ -173,6 +175,8 @@ export async function finishSignIn(event: HttpEvent, deps: ApproverPorts): Promi
       clear,
     );
   }
+  // The flow's MAC held: the request it was started for is this invocation's.
+  correlate(flow.requestId);
   const query = new URLSearchParams(event.rawQueryString ?? '');
   const providerError = query.get('error');
   if (providerError !== null) {
@@ -208,7 +212,7 @@ export async function finishSignIn(event: HttpEvent, deps: ApproverPorts): Promi
       claims = { email: info.email, email_verified: info.email_verified };
     }
   } catch (err) {
-    log('sign-in failed', { error: errorName(err) });
+    logger.error('sign-in failed', { error: errorName(err) });
     if (isNetworkError(err)) return unavailable(clear);
     return htmlPage(
       400,
@@ -246,6 +250,7 @@ export async function finishSignIn(event: HttpEvent, deps: ApproverPorts): Promi
   if (flow.to === 'console' || flow.requestId === undefined) {
     // The console decides, page by page, what this person may see and do.
     const sid = randomBytes(18).toString('base64url');
+    logger.info('signed in', { to: 'console' });
     const session = `${CONSOLE_COOKIE}=${await seal(deps.mac, 'console-session', { email, sid, exp: now + SESSION_TTL_SECONDS })}${cookieAttributes(deps, '/console', SESSION_TTL_SECONDS)}`;
     return redirect(`${deps.publicUrl}/console`, [...clear, session]);
   }
@@ -262,6 +267,7 @@ export async function finishSignIn(event: HttpEvent, deps: ApproverPorts): Promi
       clear,
     );
   }
+  logger.info('signed in', { to: 'review' });
   const session = `${SESSION_COOKIE}=${await seal(deps.mac, 'session', { email, exp: now + SESSION_TTL_SECONDS })}${cookieAttributes(deps, '/v1/review', SESSION_TTL_SECONDS)}`;
   if (statusOf(state) !== 'pending' || !state.policy?.expiresAt) return closed(state, [...clear, session]);
   const token = await issueReviewToken(deps.mac, { requestId: state.id, approver, expiresAt: new Date(state.policy.expiresAt) });
@@ -355,7 +361,7 @@ async function oidcConfiguration(settings: OidcSettings, deps: ApproverPorts): P
   try {
     return await configuration;
   } catch (err) {
-    log('OIDC discovery failed', { error: errorName(err) });
+    logger.error('OIDC discovery failed', { error: errorName(err) });
     return undefined;
   }
 }
@@ -460,12 +466,3 @@ const BUTTON_STYLE =
   'display:inline-block;padding:.7rem 1.4rem;border-radius:8px;background:#2f6feb;color:#fff;font-weight:600;text-decoration:none;margin-right:.5rem';
 const SECONDARY_BUTTON_STYLE = 'background:#fff;border-color:#2f6feb;color:#1d3f7a';
 const INPUT_STYLE = 'display:block;width:100%;font:inherit;padding:.5rem .6rem;border:1px solid #b9c0cc;border-radius:6px';
-
-function errorName(err: unknown): string {
-  if (err instanceof Error) return `${err.name}${'code' in err && typeof err.code === 'string' ? ` ${err.code}` : ''}`;
-  return 'unknown';
-}
-
-function log(msg: string, fields: Record<string, unknown>): void {
-  console.error(JSON.stringify({ level: 'error', msg, ...fields }));
-}

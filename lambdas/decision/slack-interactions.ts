@@ -7,6 +7,7 @@
  */
 
 import { errorResult, type HttpEvent, type HttpResult, MAX_BODY_BYTES } from '../adapters/http';
+import { correlate, errorName, logger } from '../adapters/logger';
 import { resolveSecret } from '../adapters/secrets';
 import { postToResponseUrl } from '../adapters/slack';
 import { type ApproverPorts, castVote } from '../app/vote';
@@ -62,9 +63,8 @@ async function respond(url: string | undefined, body: SlackResponseBody): Promis
   try {
     await postToResponseUrl(url, body, { timeoutMs: RESPONSE_URL_TIMEOUT_MS });
   } catch (err) {
-    console.error(
-      JSON.stringify({ level: 'warn', msg: 'slack response_url post failed', error: err instanceof Error ? `${err.name}: ${err.message}` : 'unknown' }),
-    );
+    // The error's name only: its message may quote the URL, which lets anyone holding it answer in the channel.
+    logger.warn('Slack response_url post failed', { error: errorName(err) });
   }
 }
 
@@ -101,6 +101,7 @@ export async function handleSlackInteraction(event: HttpEvent, deps: ApproverPor
   const responseUrl = payload.response_url;
   const approver = approverForSlackUser(deps.policy.config(), payload.user.id);
   if (!approver) {
+    logger.info('vote refused', { via: 'slack', reason: 'unlinked_slack_user', slackUser: payload.user.id });
     await respond(
       responseUrl,
       ephemeralMessage(
@@ -114,13 +115,17 @@ export async function handleSlackInteraction(event: HttpEvent, deps: ApproverPor
     await respond(responseUrl, ephemeralMessage(REFUSALS.not_found!));
     return ACK;
   }
+  // The signature held: the click is about this request.
+  correlate(requestId);
 
   try {
-    const { state } = await castVote(deps, requestId, { approver, via: 'slack', signedIn: false }, { decision });
+    const { state, recorded } = await castVote(deps, requestId, { approver, via: 'slack', signedIn: false }, { decision });
+    logger.info(recorded ? 'vote recorded' : 'vote repeated', { via: 'slack', decision, status: statusOf(state) });
     const reviewUrl = reviewUrlOf(payload.message) ?? `${deps.publicUrl}/v1/actions/${requestId}/review`;
     await respond(responseUrl, statusOf(state) === 'pending' ? progressMessage(state, reviewUrl, deps.clock.now()) : outcomeMessage(state));
   } catch (err) {
     if (!(err instanceof CountersignError)) throw err;
+    logger.info('vote refused', { via: 'slack', decision, reason: err.code });
     const text =
       err.code === 'already_decided' ? `Your click was not counted: ${err.message}.` : (REFUSALS[err.code] ?? `Your click was not counted: ${err.message}`);
     await respond(responseUrl, ephemeralMessage(text));

@@ -6,16 +6,28 @@
 import { awsPorts } from '../adapters/aws-ports';
 import { callbackSender } from '../adapters/callback';
 import { callbackNetwork } from '../adapters/environment';
+import { errorName, type LogContext, logged, logger, taskRequestId } from '../adapters/logger';
 import { finalizeRequest, tellRequester } from '../app/finalize';
 import { finalizeEventSchema } from '../core/workflow';
 import * as z from '../core/zod';
 
-export async function handler(event: unknown): Promise<{ status: string }> {
+/** Its lines carry the request as correlation id; the outcome's receipt is never logged. */
+export const handler = logged(async (event: unknown, _context?: LogContext): Promise<{ status: string }> => {
   const { requestId, error, callback } = z.parse(finalizeEventSchema, event);
-  if (!callback) return finalizeRequest(awsPorts, requestId, error);
+  if (!callback) {
+    const result = await finalizeRequest(awsPorts, requestId, error);
+    logger.info('outcome recorded', { status: result.status, ...(error ? { workflowEnd: error.Error } : {}) });
+    return result;
+  }
   const network = callbackNetwork();
   // Ports are passed as they are, never spread: each is wired (and its variables read) only when used.
-  return tellRequester(awsPorts, { sender: callbackSender(awsPorts.signer, network), network }, requestId, (err) =>
-    console.warn(JSON.stringify({ level: 'warn', msg: 'requester Slack DM failed', requestId, error: String((err as Error).name) })),
-  );
-}
+  const told = await tellRequester(awsPorts, { sender: callbackSender(awsPorts.signer, network), network }, requestId, (err) =>
+    logger.warn('requester Slack DM failed', { error: errorName(err) }),
+  ).catch((err: unknown) => {
+    // Step Functions retries the task; the error's message may quote the callback URL, so only its name is logged.
+    logger.warn('callback not delivered', { error: errorName(err) });
+    throw err;
+  });
+  logger.info('requester told', { status: told.status });
+  return told;
+}, taskRequestId);

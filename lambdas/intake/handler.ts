@@ -6,6 +6,7 @@
 import { awsExportSource, awsServicePorts } from '../adapters/aws-ports';
 import { callbackNetwork } from '../adapters/environment';
 import { API_INTEGRATION_TIMEOUT_MS, caller, type HttpEvent, type InvocationContext, json, jsonBody, parseWith, routeHandler } from '../adapters/http';
+import { correlate, logger } from '../adapters/logger';
 import { askForAction } from '../app/ask';
 import { exportLedger } from '../app/export';
 import { cancelAction, readAction, readAuditEvidence, readAuditTrail } from '../app/read';
@@ -45,6 +46,9 @@ async function createAction(event: HttpEvent) {
     callbackNetwork: callbackNetwork(),
     ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
   });
+  // The request exists from here: its id is the invocation's correlation id.
+  correlate(state.id);
+  logger.info('action requested', { action: state.request.action, rule: state.policy?.rule, effect: state.policy?.effect, status: statusOf(state) });
   return json(statusOf(state) === 'pending' ? 202 : 200, publicView(state, receipt));
 }
 
@@ -72,7 +76,9 @@ async function readActionRoute(event: HttpEvent, context?: InvocationContext) {
 }
 
 async function cancelActionRoute(event: HttpEvent) {
-  return json(200, publicView(await cancelAction(ports, principalOf(event), event.pathParameters?.id ?? '')));
+  const state = await cancelAction(ports, principalOf(event), event.pathParameters?.id ?? '');
+  logger.info('action cancel asked', { status: statusOf(state) });
+  return json(200, publicView(state));
 }
 
 /** The records as an array (the answer clients have always read); with `?certificates=true`, records and certificates. */

@@ -5,6 +5,7 @@
  */
 
 import { awsPorts } from '../adapters/aws-ports';
+import { type LogContext, logged, logger, taskRequestId } from '../adapters/logger';
 import { NOTIFY_BUDGET_MS } from '../app/notifications';
 import { notifyApprovers, wakeRequest } from '../app/notify';
 import type { WorkflowWait } from '../core/workflow';
@@ -19,17 +20,26 @@ import * as z from '../core/zod';
 export const NOTIFIED_RECORD_RESERVE_MS = 8000;
 
 /** What the handler needs of the Lambda context: its remaining time bounds the sends. */
-export interface NotifierContext {
+export interface NotifierContext extends LogContext {
   getRemainingTimeInMillis(): number;
 }
 
-/** Notify (with a task token) or Wake (`wake: true`: remind, escalate, or report the deadline). */
-export async function handler(event: unknown, context?: NotifierContext): Promise<{ notified: number } | WorkflowWait> {
+/**
+ * Notify (with a task token) or Wake (`wake: true`: remind, escalate, or report the deadline). Its lines carry the
+ * request as correlation id; the task token is never logged.
+ */
+export const handler = logged(async (event: unknown, context?: NotifierContext): Promise<{ notified: number } | WorkflowWait> => {
   // When the sends must be over: the invocation's end less the record's reserve (without a context, the retry budget).
   const remaining = context?.getRemainingTimeInMillis() ?? NOTIFY_BUDGET_MS + NOTIFIED_RECORD_RESERVE_MS;
   const deadline = awsPorts.clock.now().getTime() + Math.max(0, remaining - NOTIFIED_RECORD_RESERVE_MS);
   const wake = wakeEventSchema.safeParse(event);
-  if (wake.success) return wakeRequest(awsPorts, wake.data.requestId, deadline);
+  if (wake.success) {
+    const wait = await wakeRequest(awsPorts, wake.data.requestId, deadline);
+    logger.info('woke', { expired: wait.expired, nextWakeSeconds: wait.seconds });
+    return wait;
+  }
   const { requestId, taskToken } = z.parse(notifyEventSchema, event);
-  return notifyApprovers(awsPorts, requestId, taskToken, deadline);
-}
+  const result = await notifyApprovers(awsPorts, requestId, taskToken, deadline);
+  logger.info('approvers notified', { notified: result.notified });
+  return result;
+}, taskRequestId);

@@ -5,20 +5,25 @@
 
 import { awsLeases, awsServicePorts } from '../adapters/aws-ports';
 import { secondsEnv } from '../adapters/environment';
+import { errorName, type LogContext, logged, logger } from '../adapters/logger';
 import { type RepairCounts, runRepair } from '../app/repair';
 
 const DEFAULT_GRACE_SECONDS = 60;
 /** Without an invocation context (a direct call), the run's time. */
 const DEFAULT_REMAINING_MS = 50_000;
 
-export async function handler(_event?: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<RepairCounts & { skipped?: true }> {
-  const counts = await runRepair(awsServicePorts, awsLeases, {
-    remainingMs: context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS,
-    // A request younger than this may still be in its intake or vote: leave it to the call in flight.
-    graceMs: (secondsEnv('repairGrace') ?? DEFAULT_GRACE_SECONDS) * 1000,
-    onFailure: (requestId, err) => console.error(JSON.stringify({ level: 'error', msg: 'repair failed', requestId, error: String((err as Error).name) })),
-  });
-  if (counts.skipped) console.log(JSON.stringify({ message: 'repair run skipped: another run holds the lease' }));
-  else if (counts.completed + counts.started + counts.expired > 0) console.log(JSON.stringify({ message: 'repaired', ...counts }));
-  return counts;
-}
+export const handler = logged(
+  async (_event?: unknown, context?: LogContext & { getRemainingTimeInMillis?: () => number }): Promise<RepairCounts & { skipped?: true }> => {
+    const counts = await runRepair(awsServicePorts, awsLeases, {
+      remainingMs: context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS,
+      // A request younger than this may still be in its intake or vote: leave it to the call in flight.
+      graceMs: (secondsEnv('repairGrace') ?? DEFAULT_GRACE_SECONDS) * 1000,
+      // The run covers many requests: the line names the one that failed as its correlation id.
+      onFailure: (requestId, err) => logger.error('repair failed', { correlation_id: requestId, error: errorName(err) }),
+    });
+    if (counts.skipped) logger.info('repair run skipped: another run holds the lease');
+    else if (counts.completed + counts.started + counts.expired > 0) logger.info('repaired', { ...counts });
+    else logger.debug('nothing to repair');
+    return counts;
+  },
+);

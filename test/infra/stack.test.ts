@@ -235,9 +235,13 @@ describe('Countersign stack', () => {
         Architectures: ['arm64'],
         Handler: 'index.handler',
         TracingConfig: { Mode: 'Active' },
-        LoggingConfig: { LogFormat: 'JSON', LogGroup: expect.anything() },
+        // Plain text: the code writes JSON lines itself, which Lambda's JSON format would filter by level (README "Logs").
+        LoggingConfig: { LogFormat: 'Text', LogGroup: expect.anything() },
       });
+      expect(fn.Properties.LoggingConfig.ApplicationLogLevel).toBeUndefined();
       expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      // The logger's defaults: INFO, no debug sampling.
+      expect(fn.Properties.Environment.Variables).toMatchObject({ POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_LOGGER_SAMPLE_RATE: '0' });
     }
     // No role carries an AWS managed policy.
     for (const [, role] of ofType('AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -566,6 +570,28 @@ describe('ledger timings', () => {
       /checkpointSettle \(10 seconds\) must exceed ledgerWriteWindow \(10 seconds\)/,
     );
     expect(() => variables({ writeWindow: Duration.minutes(1), checkpointSettle: Duration.seconds(30) })).toThrow(/must exceed ledgerWriteWindow/);
+  });
+});
+
+describe('log settings', () => {
+  const variablesOf = (logs: Parameters<typeof buildApp>[0]['logs']) => {
+    const { stack } = buildApp({ config, bundle: false, nag: false, logs });
+    const json = Template.fromStack(stack).toJSON() as { Resources: Record<string, { Type: string; Properties: any }> };
+    return Object.values(json.Resources)
+      .filter((r) => r.Type === 'AWS::Lambda::Function')
+      .map((r) => r.Properties.Environment.Variables as Record<string, unknown>);
+  };
+
+  it('give every function the level and debug sampling rate asked for', () => {
+    const all = variablesOf({ level: 'DEBUG', sampleRate: 0.25 });
+    expect(all).toHaveLength(7);
+    for (const variables of all) expect(variables).toMatchObject({ POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_LOGGER_SAMPLE_RATE: '0.25' });
+  });
+
+  it('refuse a level Powertools does not know and a rate outside 0 to 1', () => {
+    expect(() => variablesOf({ level: 'VERBOSE' as never })).toThrow(/logLevel "VERBOSE" is not one of TRACE, DEBUG, INFO/);
+    expect(() => variablesOf({ sampleRate: 1.5 })).toThrow(/logSampleRate 1.5 is not a share of invocations from 0 to 1/);
+    expect(() => variablesOf({ sampleRate: Number.NaN })).toThrow(/logSampleRate/);
   });
 });
 

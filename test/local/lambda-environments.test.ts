@@ -339,6 +339,7 @@ describe("the synthesized functions' environments", () => {
         'AWS_LAMBDA_FUNCTION_NAME',
         'AWS_LAMBDA_FUNCTION_VERSION',
         'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+        'AWS_LAMBDA_INITIALIZATION_TYPE',
         '_HANDLER',
         'LAMBDA_TASK_ROOT',
         'TZ',

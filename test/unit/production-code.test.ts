@@ -109,3 +109,16 @@ describe('the handlers', () => {
     expect(found).toEqual([]);
   });
 });
+
+describe('the logs', () => {
+  it('go through the one logger (adapters/logger.ts): no console call under lambdas/, and Powertools imported there only', () => {
+    const calls = files(join(ROOT, 'lambdas')).flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (/\bconsole\.(?:log|info|warn|error|debug|trace)\(/.test(line) ? [`${relative(ROOT, file)}:${i + 1}: ${line.trim()}`] : [])),
+    );
+    expect(calls).toEqual([]);
+    const importers = files(join(ROOT, 'lambdas')).filter((file) => importsOf(file).some((m) => m.startsWith('@aws-lambda-powertools/')));
+    expect(importers.map((file) => relative(ROOT, file))).toEqual(['lambdas/adapters/logger.ts']);
+  });
+});
