@@ -9,6 +9,7 @@ import { CountersignError } from '../core/errors';
 import { callerIdentity, IdentityError } from '../core/identity';
 import { jsonTextProblem } from '../core/json-keys';
 import type * as z from '../core/zod';
+import { emfMetrics } from './metrics';
 
 export type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -113,7 +114,7 @@ export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown): z
 
 /** A Lambda handler dispatching on `routeKey` (e.g. `POST /v1/actions/{id}/cancel`). */
 export function routeHandler(routes: Readonly<Record<string, RouteHandler>>): (event: HttpEvent, context?: InvocationContext) => Promise<HttpResult> {
-  return async (event, context) => {
+  const answer = async (event: HttpEvent, context?: InvocationContext): Promise<HttpResult> => {
     const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
     try {
       if (!route) throw new CountersignError('not_found', `no route ${event.routeKey}`);
@@ -131,6 +132,19 @@ export function routeHandler(routes: Readonly<Record<string, RouteHandler>>): (e
       }
       console.error(JSON.stringify({ level: 'error', msg: 'unhandled error', route: event.routeKey, error: String(err) }));
       return errorResult(new CountersignError('internal_error', 'internal error'));
+    }
+  };
+  // Each answer counted by route and status class, and the invocation's metrics published as it answers.
+  return async (event, context) => {
+    let status = 500;
+    try {
+      const result = await answer(event, context);
+      status = result.statusCode ?? 200;
+      return result;
+    } finally {
+      const route = Object.hasOwn(routes, event.routeKey) ? event.routeKey : '$default';
+      emfMetrics.count('httpResponses', { Route: route, StatusClass: `${Math.trunc(status / 100)}xx` });
+      emfMetrics.flush();
     }
   };
 }

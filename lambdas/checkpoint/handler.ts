@@ -5,19 +5,20 @@
 
 import { awsCheckpoints, awsLeases, systemClock } from '../adapters/aws-ports';
 import { secondsEnv } from '../adapters/environment';
+import { emfMetrics, withMetrics } from '../adapters/metrics';
 import { type CheckpointSummary, writeCheckpoints } from '../app/checkpoint';
 
 const DEFAULT_SETTLE_SECONDS = 60;
 /** Without an invocation context (a direct call), the run's time. */
 const DEFAULT_REMAINING_MS = 60_000;
 
-export async function handler(
-  _event: unknown,
-  context?: { getRemainingTimeInMillis?: () => number },
-): Promise<{ checkpoints: CheckpointSummary; skipped?: true }> {
+/** Its metrics published as it ends (adapters/metrics.ts). */
+export const handler = withMetrics(checkpoint);
+
+async function checkpoint(_event: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<{ checkpoints: CheckpointSummary; skipped?: true }> {
   const settle = secondsEnv('checkpointSettle');
   const run = await writeCheckpoints(
-    { clock: systemClock, checkpoints: awsCheckpoints(), leases: awsLeases },
+    { clock: systemClock, metrics: emfMetrics, checkpoints: awsCheckpoints(), leases: awsLeases },
     { settleSeconds: settle && settle > 0 ? settle : DEFAULT_SETTLE_SECONDS, remainingMs: context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS },
   );
   if (run.skipped) console.log(JSON.stringify({ message: 'checkpoint run skipped: another run holds the lease' }));

@@ -6,11 +6,15 @@
 import { awsPorts } from '../adapters/aws-ports';
 import { callbackSender } from '../adapters/callback';
 import { callbackNetwork } from '../adapters/environment';
+import { withMetrics } from '../adapters/metrics';
 import { finalizeRequest, tellRequester } from '../app/finalize';
 import { finalizeEventSchema } from '../core/workflow';
 import * as z from '../core/zod';
 
-export async function handler(event: unknown): Promise<{ status: string }> {
+/** Its metrics published as it ends (adapters/metrics.ts). */
+export const handler = withMetrics(finalize);
+
+async function finalize(event: unknown): Promise<{ status: string }> {
   const { requestId, error, callback } = z.parse(finalizeEventSchema, event);
   if (!callback) return finalizeRequest(awsPorts, requestId, error);
   const network = callbackNetwork();

@@ -5,6 +5,7 @@
  */
 
 import { awsPorts } from '../adapters/aws-ports';
+import { withMetrics } from '../adapters/metrics';
 import { NOTIFY_BUDGET_MS } from '../app/notifications';
 import { notifyApprovers, wakeRequest } from '../app/notify';
 import type { WorkflowWait } from '../core/workflow';
@@ -23,8 +24,11 @@ export interface NotifierContext {
   getRemainingTimeInMillis(): number;
 }
 
+/** Its metrics published as it ends (adapters/metrics.ts). */
+export const handler = withMetrics(notify);
+
 /** Notify (with a task token) or Wake (`wake: true`: remind, escalate, or report the deadline). */
-export async function handler(event: unknown, context?: NotifierContext): Promise<{ notified: number } | WorkflowWait> {
+async function notify(event: unknown, context?: NotifierContext): Promise<{ notified: number } | WorkflowWait> {
   // When the sends must be over: the invocation's end less the record's reserve (without a context, the retry budget).
   const remaining = context?.getRemainingTimeInMillis() ?? NOTIFY_BUDGET_MS + NOTIFIED_RECORD_RESERVE_MS;
   const deadline = awsPorts.clock.now().getTime() + Math.max(0, remaining - NOTIFIED_RECORD_RESERVE_MS);

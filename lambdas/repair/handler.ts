@@ -5,13 +5,17 @@
 
 import { awsLeases, awsServicePorts } from '../adapters/aws-ports';
 import { secondsEnv } from '../adapters/environment';
+import { withMetrics } from '../adapters/metrics';
 import { type RepairCounts, runRepair } from '../app/repair';
 
 const DEFAULT_GRACE_SECONDS = 60;
 /** Without an invocation context (a direct call), the run's time. */
 const DEFAULT_REMAINING_MS = 50_000;
 
-export async function handler(_event?: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<RepairCounts & { skipped?: true }> {
+/** Its metrics published as it ends (adapters/metrics.ts). */
+export const handler = withMetrics(repair);
+
+async function repair(_event?: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<RepairCounts & { skipped?: true }> {
   const counts = await runRepair(awsServicePorts, awsLeases, {
     remainingMs: context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS,
     // A request younger than this may still be in its intake or vote: leave it to the call in flight.
