@@ -43,7 +43,12 @@ export const METRICS = {
   repairActions: metric('RepairActions', 'Count', ['Kind'], 'the repair job completed something a failure left half-done'),
   checkpointsWritten: metric('CheckpointsWritten', 'Count', [], 'a signed checkpoint of the ledger written'),
   checkpointLag: metric('CheckpointLag', 'Seconds', [], 'how far behind the clock the newest checkpoint covers records'),
-  callbackFailures: metric('CallbackFailures', 'Count', [], "a requester's callback that failed after its retries"),
+  callbackFailures: metric(
+    'CallbackFailures',
+    'Count',
+    [],
+    "an attempt at a requester's callback that was refused or failed (Step Functions retries the step)",
+  ),
   httpResponses: metric('HttpResponses', 'Count', ['Route', 'StatusClass'], 'an API answer, by route and status class (2xx, 4xx, 5xx)'),
   dependencyFailures: metric('DependencyFailures', 'Count', ['Service'], 'a call to DynamoDB, KMS, Step Functions or SES that failed'),
 } as const satisfies Record<string, MetricDefinition>;
