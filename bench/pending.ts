@@ -122,6 +122,7 @@ async function oneSize(pending: number): Promise<Figure[]> {
         requests: requestsTable(client, () => 'requests'),
         workflow,
         outbox: { deliver: async () => {} },
+        metrics: { count: () => {}, timing: () => {} },
         signer,
         mac: memoryMac(),
         clock,

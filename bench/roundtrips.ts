@@ -202,6 +202,7 @@ function benchPorts(log: CallLog, clock: Clock): Ports & { readonly warm: () => 
   return {
     warm: () => recordSigner.recordKey(),
     ledger: new LedgerTable({ tableName: 'ledger', dynamo, signer, recordSigner }),
+    metrics: { count: () => {}, timing: () => {} },
     requests: requestsTable(dynamo, () => 'requests'),
     workflow: stepFunctionsWorkflow(
       fakeSfn(log),

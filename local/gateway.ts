@@ -16,11 +16,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { HttpEvent } from '../lambdas/adapters/http';
 import type { LocalCaller } from '../lambdas/core/config';
+import { METRIC_NAMESPACE } from '../lambdas/core/metrics';
 import { type CfnTemplate, LOCAL_ACCOUNT, type LocalResourceNames, resolveIntrinsics, resourcesOfType } from './cfn';
 import { LocalConsoleSignIn } from './console-sign-in';
 import type { LocalFaults } from './faults';
 import type { LocalInbox } from './inbox';
 import { crossSiteWriteProblem, isLoopbackHost, refuseHost } from './loopback';
+import type { LocalMetrics } from './metrics';
 import type { ScheduleRun } from './schedules';
 
 export interface GatewayRoute {
@@ -85,6 +87,8 @@ export interface LocalGatewayOptions {
   readonly faults?: LocalFaults;
   /** Whether the config has `auth.oidc` (the console's sign-in page then offers it). @default false */
   readonly oidc?: () => boolean;
+  /** The functions' metrics (`GET /_local/metrics` and `/_local/metrics.html`). @default the routes are absent */
+  readonly metrics?: LocalMetrics;
 }
 
 interface MatchedRoute {
@@ -234,6 +238,21 @@ export class LocalGateway {
       } catch (err) {
         sendError(res, 400, 'invalid_request', `not an inbox message: ${err instanceof Error ? err.message.slice(0, 300) : 'unreadable'}`);
       }
+      return true;
+    }
+    if (path === '/_local/metrics' && method === 'GET' && this.options.metrics) {
+      // Each series (metric and dimension values, the total with none) added up: what CloudWatch would get.
+      sendJson(res, 200, { namespace: METRIC_NAMESPACE, metrics: this.options.metrics.list() });
+      return true;
+    }
+    if (path === '/_local/metrics.html' && method === 'GET' && this.options.metrics) {
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+        'x-content-type-options': 'nosniff',
+        'cache-control': 'no-store',
+      });
+      res.end(this.options.metrics.renderHtml());
       return true;
     }
     if (path === '/_local/faults' && this.options.faults) {
@@ -421,6 +440,7 @@ its review page, where they approve or deny.</p>
 <ul>
 <li><a href="/console">/console</a>: the console (sign in with an API key from <code>local.apiKeys</code>)</li>
 <li><a href="/_local/inbox.json">/_local/inbox.json</a>: the same messages as JSON</li>
+<li><a href="/_local/metrics.html">/_local/metrics.html</a>: the metrics the functions published, as CloudWatch would get them (<a href="/_local/metrics">JSON</a>)</li>
 <li><a href="/healthz">/healthz</a>: whether local mode is ready</li>
 <li>The API is under <code>/v1/</code>: agents ask with <code>POST /v1/actions</code> and an API key from <code>local.apiKeys</code>.</li>
 </ul>

@@ -10,10 +10,14 @@
  * - `ReservedConcurrentExecutions`: an invocation beyond that many running at once is throttled, as Lambda throttles
  *   a synchronous invocation: `TooManyRequestsException` (429, "Rate Exceeded.");
  * - the handler gets a Lambda context whose `getRemainingTimeInMillis()` counts down from the timeout.
+ *
+ * What an environment prints on stdout goes, line by line, to the `stdout` reader when one is given (local mode reads
+ * the functions' embedded metric format lines there: ./metrics.ts), which relays it; stderr is inherited.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './cfn';
 import type { LambdaInvoker } from './sfn/engine';
 import { StatesError } from './sfn/errors';
@@ -95,15 +99,19 @@ class Environment {
     readonly spec: LocalFunctionSpec,
     generation: number,
     private readonly onExit: (env: Environment) => void,
+    stdout?: StdoutReader,
   ) {
     this.generation = generation;
     this.process = fork(BOOTSTRAP, [spec.code.file, spec.code.handler], {
       cwd: spec.cwd,
       env: { ...spec.environment },
       execArgv: [...(spec.execArgv ?? [])],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', stdout ? 'pipe' : 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });
+    if (stdout && this.process.stdout) {
+      createInterface({ input: this.process.stdout, crlfDelay: Infinity }).on('line', (line) => stdout(spec.name, line));
+    }
     // A send to a process that just died emits `error` here; its `exit` settles whatever was waiting.
     this.process.on('error', () => {});
     this.ready = new Promise<void>((resolve, reject) => {
@@ -196,6 +204,9 @@ class Environment {
   }
 }
 
+/** Reads each line a function's environment prints on stdout (and relays it). */
+export type StdoutReader = (functionName: string, line: string) => void;
+
 /** One function: its spec, its warm environments and how many invocations run now. */
 class FunctionPool {
   private readonly idle: Environment[] = [];
@@ -203,7 +214,10 @@ class FunctionPool {
   private running = 0;
   private generation = 0;
 
-  constructor(private spec: LocalFunctionSpec) {}
+  constructor(
+    private spec: LocalFunctionSpec,
+    private readonly stdout?: StdoutReader,
+  ) {}
 
   async invoke(event: unknown): Promise<unknown> {
     const { reservedConcurrency } = this.spec;
@@ -244,11 +258,16 @@ class FunctionPool {
   }
 
   private spawn(): Environment {
-    const env = new Environment(this.spec, this.generation, (gone) => {
-      this.all.delete(gone);
-      const at = this.idle.indexOf(gone);
-      if (at >= 0) this.idle.splice(at, 1);
-    });
+    const env = new Environment(
+      this.spec,
+      this.generation,
+      (gone) => {
+        this.all.delete(gone);
+        const at = this.idle.indexOf(gone);
+        if (at >= 0) this.idle.splice(at, 1);
+      },
+      this.stdout,
+    );
     this.all.add(env);
     return env;
   }
@@ -269,8 +288,8 @@ export class LocalFunctions {
   private readonly pools = new Map<string, FunctionPool>();
   private closed = false;
 
-  constructor(specs: Iterable<LocalFunctionSpec>) {
-    for (const spec of specs) this.pools.set(spec.name, new FunctionPool(spec));
+  constructor(specs: Iterable<LocalFunctionSpec>, options: { readonly stdout?: StdoutReader } = {}) {
+    for (const spec of specs) this.pools.set(spec.name, new FunctionPool(spec, options.stdout));
   }
 
   get names(): string[] {

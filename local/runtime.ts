@@ -44,6 +44,7 @@ import { LocalGateway, routesFromTemplate } from './gateway';
 import { LocalInbox } from './inbox';
 import { type LocalKeySpec, LocalKms } from './kms';
 import { type LocalFunctionSpec, LocalFunctions, stepFunctionsInvoker } from './lambda';
+import { LocalMetrics } from './metrics';
 import { LocalSchedules, type ScheduledRule, schedulesFromTemplate } from './schedules';
 import { LocalSecretsManager } from './secrets-manager';
 import { LocalStepFunctions } from './sfn';
@@ -107,6 +108,11 @@ export interface LocalRuntime {
   readonly code: string;
   /** The functions' names (their logical ids). */
   readonly functions: readonly string[];
+  /**
+   * The metrics the functions published, read from the embedded metric format lines they print (`GET
+   * /_local/metrics`): each series added up, and the newest lines as printed.
+   */
+  readonly metrics: LocalMetrics;
   /** Invokes a function as Lambda's synchronous Invoke does (rejects with its FunctionError or a throttle). */
   invoke(functionName: string, payload: unknown): Promise<unknown>;
   close(): Promise<void>;
@@ -219,6 +225,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     servers.push(secretsManager);
 
     let lambdas: LocalFunctions | undefined;
+    const metrics = new LocalMetrics();
     // Invocations still running when local mode stops must finish before the stores close under them.
     const inflight = new Set<Promise<unknown>>();
     const invoke = async (functionId: string, event: unknown): Promise<unknown> => {
@@ -304,7 +311,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         config: current,
         ...(options.logs ? { logs: options.logs } : {}),
       });
-    lambdas = new LocalFunctions(specsFor(config, bundles));
+    // Everything the functions print is relayed as before; their EMF lines are also read as CloudWatch would read them.
+    lambdas = new LocalFunctions(specsFor(config, bundles), {
+      stdout: (functionName, line) => {
+        metrics.observe(functionName, line);
+        process.stdout.write(`${line}\n`);
+      },
+    });
     // Keeps this run's cache entry marked as used, so pruning by another start leaves it alone.
     let inUse = bundles?.dir;
     const touching = setInterval(() => inUse && touchBundles(inUse), 10 * 60_000);
@@ -350,6 +363,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       ready: () => ready,
       accessLog: options.accessLog ?? false,
       runSchedules,
+      metrics,
       ...(options.faults ? { faults: options.faults } : {}),
     });
     // Policy reload: the policy ships inside the bundles, so an edit rebuilds them (as a deploy would) and new
@@ -410,6 +424,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       endpoints: { dynamodb: dynamodbUrl, kms: kmsUrl, sfn: sfnUrl, ses: channels.ses, slack: channels.slackApi, secretsManager: secretsManagerUrl },
       code: codeSummary,
       functions: [...functions.keys()],
+      metrics,
       invoke: (name, payload) => invoke(name, payload),
       close: async () => {
         ready = false;

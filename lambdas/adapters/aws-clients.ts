@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { countingFailures } from './dependency-metrics';
 
 /** `make`, run the first time it is asked for and remembered. */
 export function once<T>(make: () => T): () => T {
@@ -21,9 +22,9 @@ export function once<T>(make: () => T): () => T {
 }
 
 export const dynamo = /* @__PURE__ */ once(() =>
-  DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  DynamoDBDocumentClient.from(countingFailures(new DynamoDBClient({}), 'dynamodb'), {
     marshallOptions: { removeUndefinedValues: true },
   }),
 );
-export const sfn = /* @__PURE__ */ once(() => new SFNClient({}));
-export const kms = /* @__PURE__ */ once(() => new KMSClient({}));
+export const sfn = /* @__PURE__ */ once(() => countingFailures(new SFNClient({}), 'states'));
+export const kms = /* @__PURE__ */ once(() => countingFailures(new KMSClient({}), 'kms'));

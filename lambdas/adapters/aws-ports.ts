@@ -21,6 +21,7 @@ import { kmsLedgerSigner } from './kms-signer';
 import { withLease } from './lease';
 import { ledgerExportSource } from './ledger-scan';
 import { LedgerTable } from './ledger-table';
+import { emfMetrics } from './metrics';
 import { deliver } from './outbox';
 import { requestsTable } from './request-store';
 import { stepFunctionsWorkflow } from './step-functions';
@@ -77,6 +78,7 @@ export const awsServicePorts: ServicePorts = {
   },
   clock: systemClock,
   policy: deployedPolicy,
+  metrics: emfMetrics,
   get publicUrl() {
     return requiredEnv('publicUrl').replace(/\/+$/, '');
   },

@@ -10,6 +10,7 @@ import { callerIdentity, IdentityError } from '../core/identity';
 import { jsonTextProblem } from '../core/json-keys';
 import type * as z from '../core/zod';
 import { endInvocation, errorName, type LogContext, logger, startInvocation } from './logger';
+import { emfMetrics } from './metrics';
 
 export type HttpEvent = APIGatewayProxyEventV2WithIAMAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -124,11 +125,17 @@ export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown): z
 export function routeHandler(routes: Readonly<Record<string, RouteHandler>>): (event: HttpEvent, context?: InvocationContext) => Promise<HttpResult> {
   return async (event, context) => {
     startInvocation(context, event.pathParameters?.id);
+    let status = 500;
     try {
       const result = await answer(routes, event, context);
+      status = result.statusCode ?? 200;
       logger.debug('answered', { route: event.routeKey, status: result.statusCode });
       return result;
     } finally {
+      // Each answer counted by route and status class, and the invocation's metrics published as it answers.
+      const route = Object.hasOwn(routes, event.routeKey) ? event.routeKey : '$default';
+      emfMetrics.count('httpResponses', { Route: route, StatusClass: `${Math.trunc(status / 100)}xx` });
+      emfMetrics.flush();
       endInvocation();
     }
   };

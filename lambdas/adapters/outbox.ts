@@ -7,6 +7,7 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { DELIVERY_TIMEOUT_MS, type OutgoingMessage } from '../core/notification';
 import { RetryableError, untilAborted } from '../core/retry';
+import { countingFailures } from './dependency-metrics';
 import { deployedConfig } from './deployed-config';
 import { resolveSecret } from './secrets';
 import { postSlackMessage } from './slack';
@@ -39,7 +40,7 @@ async function send(message: OutgoingMessage, signal: AbortSignal): Promise<void
   switch (message.channel) {
     case 'email': {
       if (!channels.email) throw new Error('channels.email is not configured: approvers cannot be emailed');
-      ses ??= new SESv2Client({});
+      ses ??= countingFailures(new SESv2Client({}), 'ses');
       try {
         await ses.send(
           new SendEmailCommand({

@@ -3,6 +3,7 @@
  * fetched once per cold start. Values are never logged.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { countingFailures } from './dependency-metrics';
 
 /** Longest wait for Secrets Manager (the SDK's own retries included); a failure is retried by the next call. */
 export const SECRET_FETCH_TIMEOUT_MS = 3000;
@@ -27,7 +28,7 @@ async function fetchSecret(ref: string): Promise<string> {
     if (!value) throw new Error(`secret ${ref} is not set in the environment`);
     return value;
   }
-  client ??= new SecretsManagerClient({});
+  client ??= countingFailures(new SecretsManagerClient({}), 'secretsmanager');
   const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: ref }), { abortSignal: AbortSignal.timeout(SECRET_FETCH_TIMEOUT_MS) });
   if (!SecretString) throw new Error(`secret ${ref} has no string value`);
   return SecretString;

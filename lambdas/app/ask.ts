@@ -23,6 +23,7 @@ import { maskRequest } from '../core/masking';
 import { evaluatePolicy, policyDecidedData, refusalError } from '../core/policy';
 import type { Ports } from '../core/ports';
 import type { ActionRequest } from '../core/request';
+import { countAppended } from './metrics';
 import { issueReceipt, receiptAlongside } from './outcome';
 
 export interface AskInput {
@@ -35,7 +36,7 @@ export interface AskInput {
 }
 
 export async function askForAction(
-  ports: Pick<Ports, 'ledger' | 'requests' | 'workflow' | 'signer' | 'mac' | 'clock' | 'policy'>,
+  ports: Pick<Ports, 'ledger' | 'requests' | 'workflow' | 'signer' | 'mac' | 'clock' | 'policy' | 'metrics'>,
   input: AskInput,
 ): Promise<{ state: ApprovalState; receipt?: string }> {
   const config = ports.policy.config();
@@ -74,6 +75,7 @@ export async function askForAction(
   const { chain } = appended;
   const state = deriveState(chain)!;
   const status = statusOf(state);
+  countAppended(ports.metrics, appended.appended, state);
   // A retry that appended nothing signs a receipt here; the one stored first is kept.
   let receipt = status === 'approved' ? (appended.alongside ?? (await issueReceipt(ports, state, chain, salt))) : undefined;
   // The item with its final status (and receipt), in one write; the workflow of a pending request starts at the same

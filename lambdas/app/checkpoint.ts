@@ -13,7 +13,7 @@ export const CHECKPOINT_RESERVE_MS = 15_000;
 export type CheckpointSummary = Array<Pick<Checkpoint, 'seq' | 'until' | 'count' | 'total'>>;
 
 export async function writeCheckpoints(
-  ports: Pick<Ports, 'clock'> & { readonly checkpoints: CheckpointWriter; readonly leases: Leases },
+  ports: Pick<Ports, 'clock' | 'metrics'> & { readonly checkpoints: CheckpointWriter; readonly leases: Leases },
   options: { readonly settleSeconds: number; readonly remainingMs: number },
 ): Promise<{ checkpoints: CheckpointSummary; skipped?: true }> {
   const started = ports.clock.now().getTime();
@@ -22,6 +22,12 @@ export async function writeCheckpoints(
       settleSeconds: options.settleSeconds,
       deadline: started + Math.max(0, options.remainingMs - CHECKPOINT_RESERVE_MS),
     });
+    const newest = written.at(-1);
+    if (newest) {
+      ports.metrics.count('checkpointsWritten', {}, written.length);
+      // How far behind the clock the ledger's signed coverage is, as this run leaves it.
+      ports.metrics.timing('checkpointLag', {}, Math.max(0, (ports.clock.now().getTime() - Date.parse(newest.until)) / 1000));
+    }
     return written.map(({ seq, until, count, total }) => ({ seq, until, count, total }));
   });
   return run.ran ? { checkpoints: run.result } : { checkpoints: [], skipped: true };

@@ -7,6 +7,7 @@ import { decideExpiry, decideSettlement, deriveState, publicView, statusOf } fro
 import { type CallbackNetwork, callbackUrlProblem } from '../core/callback';
 import type { CallbackSender, Ports } from '../core/ports';
 import { CALLBACK_REFUSED_ERROR } from '../core/workflow';
+import { countAppended } from './metrics';
 import { deliverAll, requesterNotices } from './notifications';
 import { completeOutcome } from './outcome';
 
@@ -14,17 +15,18 @@ import { completeOutcome } from './outcome';
 export type WorkflowEnd = { readonly Error: string } | undefined;
 
 export async function finalizeRequest(
-  ports: Pick<Ports, 'ledger' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock'>,
+  ports: Pick<Ports, 'ledger' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>,
   requestId: string,
   error: WorkflowEnd,
 ): Promise<{ status: string }> {
   // (An AlreadySettled error finds the outcome in the ledger, so no expiry is appended.)
   const reason = !error ? undefined : error.Error === 'States.Timeout' ? 'No decision before the timeout.' : 'The approvers could not be notified.';
-  const { chain } = await ports.ledger.append(requestId, (current) =>
+  const { chain, appended } = await ports.ledger.append(requestId, (current) =>
     [...decideSettlement(current), ...(reason ? decideExpiry(current, reason) : [])].slice(0, 1),
   );
   const state = deriveState(chain);
   if (!state) throw new Error(`request ${requestId} has no ledger records`);
+  countAppended(ports.metrics, appended, state);
   await completeOutcome(ports, state, chain, 'finalize');
   return { status: statusOf(state) };
 }
@@ -41,7 +43,7 @@ export interface Callbacks {
 
 /** The requester's Slack DMs (a failure is reported to `onNoticeFailure`, never fatal), then the callback. */
 export async function tellRequester(
-  ports: Pick<Ports, 'ledger' | 'requests' | 'outbox' | 'policy'>,
+  ports: Pick<Ports, 'ledger' | 'requests' | 'outbox' | 'policy' | 'metrics'>,
   callbacks: Callbacks,
   requestId: string,
   onNoticeFailure: (err: unknown) => void,
@@ -51,21 +53,30 @@ export async function tellRequester(
   const status = statusOf(state);
   // All at once: together they take one delivery's time at most, which the function's timeout leaves room for
   // beside the callback.
-  await deliverAll(ports.outbox, requesterNotices(ports.policy.config(), state)).catch(onNoticeFailure);
+  await deliverAll(ports.outbox, requesterNotices(ports.policy.config(), state), ports.metrics).catch(onNoticeFailure);
   const url = state.request.callbackUrl;
   if (url) {
     const problem = callbackUrlProblem(url, callbacks.network);
-    if (problem) throw new CallbackRefusedError(`callback URL refused: ${problem}`);
+    if (problem) {
+      ports.metrics.count('callbackFailures', {});
+      throw new CallbackRefusedError(`callback URL refused: ${problem}`);
+    }
     const view = publicView(state, (await ports.requests.get(requestId))?.receipt);
-    await callbacks.sender.send(url, {
-      id: state.id,
-      status,
-      action: state.request.action,
-      ...(view.decidedBy ? { decidedBy: view.decidedBy } : {}),
-      ...(view.decidedAt ? { decidedAt: view.decidedAt } : {}),
-      ...(view.reason ? { reason: view.reason } : {}),
-      ...(view.receipt ? { receipt: view.receipt } : {}),
-    });
+    await callbacks.sender
+      .send(url, {
+        id: state.id,
+        status,
+        action: state.request.action,
+        ...(view.decidedBy ? { decidedBy: view.decidedBy } : {}),
+        ...(view.decidedAt ? { decidedAt: view.decidedAt } : {}),
+        ...(view.reason ? { reason: view.reason } : {}),
+        ...(view.receipt ? { receipt: view.receipt } : {}),
+      })
+      .catch((err: unknown) => {
+        // Each failed attempt (Step Functions retries the Callback step).
+        ports.metrics.count('callbackFailures', {});
+        throw err;
+      });
   }
   return { status };
 }

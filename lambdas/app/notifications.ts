@@ -14,6 +14,7 @@ import { issueReviewToken } from '../core/review-token';
 import { approverAddress } from '../core/session';
 import { approvalRequestMessage, slackUsersOf } from '../core/slack';
 import { approvalRequestCard, requestLandingUrl } from '../core/teams';
+import { countDeliveries } from './metrics';
 
 /** One message to send, built only when sent (a personal review link costs a MAC call). */
 export interface PlannedSend {
@@ -174,8 +175,18 @@ export async function sendAll(outbox: Ports['outbox'], sends: readonly PlannedSe
 }
 
 /** Delivers every message at once, each tried once; throws the first failure after all have finished. */
-export async function deliverAll(outbox: Ports['outbox'], messages: readonly OutgoingMessage[]): Promise<void> {
+export async function deliverAll(outbox: Ports['outbox'], messages: readonly OutgoingMessage[], metrics?: Ports['metrics']): Promise<void> {
   const results = await Promise.allSettled(messages.map((m) => outbox.deliver(m)));
+  if (metrics) {
+    const reports: ChannelReports = {};
+    results.forEach((r, i) => {
+      const { channel, to } = messages[i]!;
+      reports[channel] ??= { sent: [], failed: [] };
+      if (r.status === 'fulfilled') reports[channel].sent.push(to);
+      else reports[channel].failed.push({ to, error: '' });
+    });
+    countDeliveries(metrics, reports);
+  }
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 }

@@ -10,9 +10,10 @@ import type { Ports } from '../core/ports';
 import { recordEvent } from '../core/records';
 import { AlreadySettledError, type WorkflowWait, workflowWaitSchema } from '../core/workflow';
 import * as z from '../core/zod';
+import { countAppended, countDeliveries } from './metrics';
 import { approverMessages, sendAll } from './notifications';
 
-export type NotifyPorts = Pick<Ports, 'ledger' | 'requests' | 'outbox' | 'mac' | 'policy' | 'clock' | 'publicUrl'>;
+export type NotifyPorts = Pick<Ports, 'ledger' | 'requests' | 'outbox' | 'mac' | 'policy' | 'clock' | 'publicUrl' | 'metrics'>;
 
 type DecidedState = ApprovalState & { policy: NonNullable<ApprovalState['policy']> };
 
@@ -52,6 +53,7 @@ export async function notifyApprovers(ports: NotifyPorts, requestId: string, tas
   if (state.notified) return { notified: 0 };
   const approvers = approversToAsk(state, ports.policy.directory());
   const reports = await sendAll(ports.outbox, approverMessages(ports, state, approvers, 'request'), deadline);
+  countDeliveries(ports.metrics, reports);
   const sent = Object.values(reports).reduce((n, r) => n + r.sent.length, 0);
   // Nobody could be asked (no channel reached anyone): fail, so the workflow retries and then fails closed.
   if (sent === 0) throw new Error(`no notification could be sent for ${requestId}`);
@@ -84,15 +86,18 @@ export async function wakeRequest(ports: NotifyPorts, requestId: string, deadlin
   let fresh = false;
   if (due.escalate.length > 0) {
     // Record first: the escalated approvers may vote as soon as they are asked.
-    ({ chain } = await ports.ledger.append(
+    let appended: AuditRecord[];
+    ({ chain, appended } = await ports.ledger.append(
       requestId,
       (current) => (deriveState(current)?.escalatedTo ? [] : [recordEvent('escalated', 'countersign', { approvers: [...due.escalate] })]),
       { known: chain },
     ));
-    await sendAll(ports.outbox, approverMessages(ports, decided(requestId, chain), due.escalate, 'escalation'), deadline);
+    countAppended(ports.metrics, appended, state);
+    countDeliveries(ports.metrics, await sendAll(ports.outbox, approverMessages(ports, decided(requestId, chain), due.escalate, 'escalation'), deadline));
   }
   if (due.remind.length > 0) {
     const reports = await sendAll(ports.outbox, approverMessages(ports, state, due.remind, 'reminder'), deadline);
+    countDeliveries(ports.metrics, reports);
     // Recorded once per round: if another Wake attempt recorded a reminder since this one read the chain, skip.
     const reminded = await ports.ledger.append(
       requestId,
@@ -103,6 +108,7 @@ export async function wakeRequest(ports: NotifyPorts, requestId: string, deadlin
       { known: chain },
     );
     chain = reminded.chain;
+    countAppended(ports.metrics, reminded.appended, state);
     fresh = reminded.appended.length > 0;
   }
   // Asked again from the chain as it is now: a vote may have settled the request meanwhile, and the deadline may

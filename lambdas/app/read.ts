@@ -8,6 +8,7 @@ import type { AuditRecord } from '../core/ledger-record';
 import type { Ports } from '../core/ports';
 import { REQUEST_ID_PATTERN } from '../core/request';
 import type { SigningCertificate } from '../core/signing-certificate';
+import { countAppended } from './metrics';
 import { completeOutcome } from './outcome';
 import { markSettling } from './repair';
 
@@ -82,7 +83,7 @@ export async function readAction(
 
 /** Cancels a pending request: only its requester may. */
 export async function cancelAction(
-  ports: Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock'>,
+  ports: Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>,
   principal: string,
   id: string,
 ): Promise<ApprovalState> {
@@ -91,8 +92,11 @@ export async function cancelAction(
   // Decided on the chain just read; a record appended since makes the write lose, and the ledger reads it then.
   // Query → UpdateItem (repair mark) → PutItem (signed in-process) → GetItem → SendTaskSuccess → UpdateItem: 6 calls,
   // all serial.
-  const { chain } = await ports.ledger.append(read.state.id, (current) => decideCancel(current, principal, ports.policy.directory()), { known: read.chain });
+  const { chain, appended } = await ports.ledger.append(read.state.id, (current) => decideCancel(current, principal, ports.policy.directory()), {
+    known: read.chain,
+  });
   const settled = deriveState(chain)!;
+  countAppended(ports.metrics, appended, settled);
   await completeOutcome(ports, settled, chain);
   return settled;
 }

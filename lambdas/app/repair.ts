@@ -12,8 +12,10 @@
  * cached status, so a crash between the ledger and the item leaves it due). See docs/design.md "Repair".
  */
 import { type ApprovalState, decideExpiry, deriveState, statusOf } from '../core/approval';
+import type { AuditRecord } from '../core/ledger-record';
 import type { Leases, Ports } from '../core/ports';
 import { NEVER } from '../core/request';
+import { countAppended } from './metrics';
 import { completeOutcome } from './outcome';
 
 /** No request is taken up with less than this left of the run: room to finish the one in hand and give the lease back. */
@@ -37,7 +39,7 @@ export async function runRepair(
   return run.ran ? run.result : { completed: 0, started: 0, expired: 0, skipped: true };
 }
 
-type RepairPorts = Pick<Ports, 'ledger' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock'>;
+type RepairPorts = Pick<Ports, 'ledger' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>;
 
 /** When a pending request that is fine might next be stuck: at its deadline, when its workflow should expire it. */
 export function nextRepairAt(state: ApprovalState): string {
@@ -67,17 +69,24 @@ export async function repairPending(
         // The workflow exists (or ended). Past the deadline by more than the grace, it failed to expire the request.
         const expiresAt = state.policy?.expiresAt ? Date.parse(state.policy.expiresAt) : undefined;
         if (started || expiresAt === undefined || now() < expiresAt + options.graceMs) {
-          if (started) counts.started += 1;
+          if (started) {
+            counts.started += 1;
+            ports.metrics.count('repairActions', { Kind: 'started' });
+          }
           // Fine for now: due again at its deadline. Only if no vote marked it meanwhile; the summary's voters refreshed.
           const voters = state.votes.map((v) => v.approver);
           await ports.requests.scheduleRepair(id, nextRepairAt(state), { ifAt: repairAt, voters });
           continue;
         }
-        ({ chain } = await ports.ledger.append(id, (current) => decideExpiry(current, 'No decision before the timeout.')));
+        let appended: AuditRecord[];
+        ({ chain, appended } = await ports.ledger.append(id, (current) => decideExpiry(current, 'No decision before the timeout.')));
         state = deriveState(chain)!;
+        countAppended(ports.metrics, appended, state);
         counts.expired += 1;
+        ports.metrics.count('repairActions', { Kind: 'expired' });
       } else {
         counts.completed += 1;
+        ports.metrics.count('repairActions', { Kind: 'completed' });
       }
       // The cached status takes the request out of the repair index.
       await completeOutcome(ports, state, chain);

@@ -7,10 +7,11 @@ import { type ApprovalState, awaitsVoteFrom, decideVote, deriveState, mayAwaitVo
 import type { Ports } from '../core/ports';
 import type { VoteInput } from '../core/records';
 import { REQUEST_ID_PATTERN } from '../core/request';
+import { countAppended } from './metrics';
 import { completeOutcome, receiptAlongside } from './outcome';
 import { markSettling, unmarkSettling } from './repair';
 
-export type VotePorts = Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock'>;
+export type VotePorts = Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>;
 
 /**
  * Records the vote and, when it settles the request, completes the outcome. Throws the API's CountersignErrors.
@@ -43,6 +44,7 @@ export async function castVote(
     alongside: receiptAlongside(ports),
   });
   const state = deriveState(chain)!;
+  countAppended(ports.metrics, appended, state);
   if (mark && statusOf(state) === 'pending') await unmarkSettling(ports, requestId, mark, voter.approver);
   const receipt = await completeOutcome(ports, state, chain, 'settle', { receipt: alongside });
   return { state, ...(receipt ? { receipt } : {}), recorded: appended.some((record) => record.type === 'voted') };

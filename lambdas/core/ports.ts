@@ -11,6 +11,7 @@ import type { ExportPosition } from './export-seal';
 import type { IdentityDirectory } from './identity';
 import type { LeaseName } from './lease';
 import type { AuditEvent, AuditRecord } from './ledger-record';
+import type { CountKey, MetricDimensions, TimingKey } from './metrics';
 import type { OutgoingMessage } from './notification';
 import type { RequestStatus } from './request';
 import type { MacPort } from './review-token';
@@ -211,6 +212,17 @@ export interface Policy {
   version(): string;
 }
 
+/**
+ * Countersign's own metrics (core/metrics.ts `METRICS`): recorded where things happen, published once per invocation
+ * (CloudWatch embedded metric format on AWS: adapters/metrics.ts). Recording never fails and never waits.
+ */
+export interface MetricsPort {
+  /** Adds `value` (default 1) to a counted metric. */
+  count<K extends CountKey>(key: K, dimensions: MetricDimensions<K>, value?: number): void;
+  /** One measurement of a duration metric, in its catalogue unit (Milliseconds or Seconds). */
+  timing<K extends TimingKey>(key: K, dimensions: MetricDimensions<K>, value: number): void;
+}
+
 /** The deployment's secret MAC key (KMS HMAC): review tokens, idempotent request ids, parameters salts. */
 export type SecretMac = MacPort;
 
@@ -224,6 +236,7 @@ export interface Ports {
   readonly mac: SecretMac;
   readonly clock: Clock;
   readonly policy: Policy;
+  readonly metrics: MetricsPort;
   /** The API's public base URL (no trailing slash), for links. */
   readonly publicUrl: string;
 }

@@ -7,12 +7,15 @@ import { awsPorts } from '../adapters/aws-ports';
 import { callbackSender } from '../adapters/callback';
 import { callbackNetwork } from '../adapters/environment';
 import { errorName, type LogContext, logged, logger, taskRequestId } from '../adapters/logger';
+import { withMetrics } from '../adapters/metrics';
 import { finalizeRequest, tellRequester } from '../app/finalize';
 import { finalizeEventSchema } from '../core/workflow';
 import * as z from '../core/zod';
 
-/** Its lines carry the request as correlation id; the outcome's receipt is never logged. */
-export const handler = logged(async (event: unknown, _context?: LogContext): Promise<{ status: string }> => {
+/** Its lines carry the request as correlation id (the outcome's receipt is never logged); its metrics are published as it ends. */
+export const handler = withMetrics(logged(finalize, taskRequestId));
+
+async function finalize(event: unknown, _context?: LogContext): Promise<{ status: string }> {
   const { requestId, error, callback } = z.parse(finalizeEventSchema, event);
   if (!callback) {
     const result = await finalizeRequest(awsPorts, requestId, error);
@@ -30,4 +33,4 @@ export const handler = logged(async (event: unknown, _context?: LogContext): Pro
   });
   logger.info('requester told', { status: told.status });
   return told;
-}, taskRequestId);
+}

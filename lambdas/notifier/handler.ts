@@ -6,6 +6,7 @@
 
 import { awsPorts } from '../adapters/aws-ports';
 import { type LogContext, logged, logger, taskRequestId } from '../adapters/logger';
+import { withMetrics } from '../adapters/metrics';
 import { NOTIFY_BUDGET_MS } from '../app/notifications';
 import { notifyApprovers, wakeRequest } from '../app/notify';
 import type { WorkflowWait } from '../core/workflow';
@@ -24,11 +25,11 @@ export interface NotifierContext extends LogContext {
   getRemainingTimeInMillis(): number;
 }
 
-/**
- * Notify (with a task token) or Wake (`wake: true`: remind, escalate, or report the deadline). Its lines carry the
- * request as correlation id; the task token is never logged.
- */
-export const handler = logged(async (event: unknown, context?: NotifierContext): Promise<{ notified: number } | WorkflowWait> => {
+/** Its lines carry the request as correlation id (the task token is never logged); its metrics are published as it ends. */
+export const handler = withMetrics(logged(notify, taskRequestId));
+
+/** Notify (with a task token) or Wake (`wake: true`: remind, escalate, or report the deadline). */
+async function notify(event: unknown, context?: NotifierContext): Promise<{ notified: number } | WorkflowWait> {
   // When the sends must be over: the invocation's end less the record's reserve (without a context, the retry budget).
   const remaining = context?.getRemainingTimeInMillis() ?? NOTIFY_BUDGET_MS + NOTIFIED_RECORD_RESERVE_MS;
   const deadline = awsPorts.clock.now().getTime() + Math.max(0, remaining - NOTIFIED_RECORD_RESERVE_MS);
@@ -42,4 +43,4 @@ export const handler = logged(async (event: unknown, context?: NotifierContext):
   const result = await notifyApprovers(awsPorts, requestId, taskToken, deadline);
   logger.info('approvers notified', { notified: result.notified });
   return result;
-}, taskRequestId);
+}

@@ -6,14 +6,16 @@
 import { awsLeases, awsServicePorts } from '../adapters/aws-ports';
 import { secondsEnv } from '../adapters/environment';
 import { errorName, type LogContext, logged, logger } from '../adapters/logger';
+import { withMetrics } from '../adapters/metrics';
 import { type RepairCounts, runRepair } from '../app/repair';
 
 const DEFAULT_GRACE_SECONDS = 60;
 /** Without an invocation context (a direct call), the run's time. */
 const DEFAULT_REMAINING_MS = 50_000;
 
-export const handler = logged(
-  async (_event?: unknown, context?: LogContext & { getRemainingTimeInMillis?: () => number }): Promise<RepairCounts & { skipped?: true }> => {
+/** Its metrics published as it ends (adapters/metrics.ts). */
+export const handler = withMetrics(
+  logged(async (_event?: unknown, context?: LogContext & { getRemainingTimeInMillis?: () => number }): Promise<RepairCounts & { skipped?: true }> => {
     const counts = await runRepair(awsServicePorts, awsLeases, {
       remainingMs: context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS,
       // A request younger than this may still be in its intake or vote: leave it to the call in flight.
@@ -25,5 +27,5 @@ export const handler = logged(
     else if (counts.completed + counts.started + counts.expired > 0) logger.info('repaired', { ...counts });
     else logger.debug('nothing to repair');
     return counts;
-  },
+  }),
 );

@@ -660,10 +660,12 @@ describe('checkpoints and export', () => {
     const runs: Array<{ settleSeconds: number; deadline: number }> = [];
     const checkpoints = { run: async (input: { settleSeconds: number; deadline: number }) => (runs.push(input), []) };
     const leases = new MemoryLeases();
-    expect(await writeCheckpoints({ clock: ports.clock, checkpoints, leases }, { settleSeconds: 60, remainingMs: 60_000 })).toEqual({ checkpoints: [] });
+    expect(await writeCheckpoints({ clock: ports.clock, metrics: ports.metrics, checkpoints, leases }, { settleSeconds: 60, remainingMs: 60_000 })).toEqual({
+      checkpoints: [],
+    });
     expect(runs).toEqual([{ settleSeconds: 60, deadline: ports.clock.now().getTime() + 45_000 }]);
     leases.held.add('checkpoint');
-    expect(await writeCheckpoints({ clock: ports.clock, checkpoints, leases }, { settleSeconds: 60, remainingMs: 60_000 })).toEqual({
+    expect(await writeCheckpoints({ clock: ports.clock, metrics: ports.metrics, checkpoints, leases }, { settleSeconds: 60, remainingMs: 60_000 })).toEqual({
       checkpoints: [],
       skipped: true,
     });
