@@ -57,7 +57,7 @@ export const ALARM_THRESHOLDS = {
    */
   api5xxPercent: 5,
   /**
-   * Notifications that failed after their retries. Each is an approver (or a channel) that was never asked, and a
+   * Notification attempts that failed (counted per attempt of Notify). Each is an approver (or a channel) not asked, and a
    * request nobody is asked expires: one is worth a look (an expired token, SES sandbox, a removed webhook).
    */
   notificationFailures: 1,
@@ -331,7 +331,7 @@ export class CountersignOperations extends Construct {
     const notificationsFailed = alarm('NotificationsFailed', {
       metric: countersignMetric('notificationsFailed'),
       threshold: ALARM_THRESHOLDS.notificationFailures,
-      description: 'Notifications could not be delivered after their retries: approvers were not asked.',
+      description: 'Notification attempts failed: approvers may not have been asked.',
     });
     const interval = props.checkpointInterval ?? Duration.minutes(5);
     const silence = Duration.seconds(Math.max(CHECKPOINT_SILENCE.toSeconds(), 3 * interval.toSeconds()));
@@ -448,7 +448,7 @@ export class CountersignOperations extends Construct {
         new LogQueryWidget({
           title: 'Recent errors in the logs',
           logGroupNames: roles.map((role) => functions[role].logGroup.logGroupName),
-          queryLines: ['fields @timestamp, service, correlation_id, message', 'filter level = "ERROR"', 'sort @timestamp desc', 'limit 50'],
+          queryLines: ['fields @timestamp, function_name, correlation_id, message', 'filter level = "ERROR"', 'sort @timestamp desc', 'limit 50'],
           width: 24,
           height: 6,
         }),

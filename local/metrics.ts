@@ -35,7 +35,9 @@ export function parseEmfLine(line: string): EmfDataPoint[] {
   }
   if (!isRecord(doc) || !isRecord(doc._aws)) return [];
   const { Timestamp, CloudWatchMetrics } = doc._aws;
-  if (typeof Timestamp !== 'number' || !Array.isArray(CloudWatchMetrics)) return [];
+  // A whole number of ms a Date can hold (8.64e15 either side of 1970): any other is no time, and is not read.
+  if (typeof Timestamp !== 'number' || !Number.isInteger(Timestamp) || Math.abs(Timestamp) > 8.64e15) return [];
+  if (!Array.isArray(CloudWatchMetrics)) return [];
   const points: EmfDataPoint[] = [];
   for (const directive of CloudWatchMetrics) {
     if (!isRecord(directive) || typeof directive.Namespace !== 'string' || !Array.isArray(directive.Dimensions) || !Array.isArray(directive.Metrics)) continue;

@@ -314,7 +314,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     // Everything the functions print is relayed as before; their EMF lines are also read as CloudWatch would read them.
     lambdas = new LocalFunctions(specsFor(config, bundles), {
       stdout: (functionName, line) => {
-        metrics.observe(functionName, line);
+        try {
+          metrics.observe(functionName, line);
+        } catch {
+          // A line that breaks the reading is left unread: what a function prints never stops local mode.
+        }
         process.stdout.write(`${line}\n`);
       },
     });

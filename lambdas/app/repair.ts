@@ -26,15 +26,24 @@ export const REPAIR_RETRY_MS = 5 * 60_000;
 
 export type RepairCounts = { completed: number; started: number; expired: number };
 
+/** What the repair job did to one request: its workflow started, its expiry recorded, or its outcome completed. */
+export type RepairedListener = (requestId: string, kind: keyof RepairCounts) => void;
+
 /** One run, if it takes the repair lease (held no longer than the run can last); another run holding it skips this one. */
 export async function runRepair(
   ports: RepairPorts,
   leases: Leases,
-  options: { readonly remainingMs: number; readonly graceMs: number; readonly onFailure: (requestId: string, err: unknown) => void },
+  options: {
+    readonly remainingMs: number;
+    readonly graceMs: number;
+    readonly onFailure: (requestId: string, err: unknown) => void;
+    /** Told of each request the run repaired, and how. */
+    readonly onRepaired?: RepairedListener;
+  },
 ): Promise<RepairCounts & { skipped?: true }> {
   const stopAt = ports.clock.now().getTime() + options.remainingMs - REPAIR_RESERVE_MS;
   const run = await leases.withLease('repair', options.remainingMs, () =>
-    repairPending(ports, { stopAt, graceMs: options.graceMs, onFailure: options.onFailure }),
+    repairPending(ports, { stopAt, graceMs: options.graceMs, onFailure: options.onFailure, ...(options.onRepaired ? { onRepaired: options.onRepaired } : {}) }),
   );
   return run.ran ? run.result : { completed: 0, started: 0, expired: 0, skipped: true };
 }
@@ -48,7 +57,12 @@ export function nextRepairAt(state: ApprovalState): string {
 
 export async function repairPending(
   ports: RepairPorts,
-  options: { readonly stopAt: number; readonly graceMs: number; readonly onFailure: (requestId: string, err: unknown) => void },
+  options: {
+    readonly stopAt: number;
+    readonly graceMs: number;
+    readonly onFailure: (requestId: string, err: unknown) => void;
+    readonly onRepaired?: RepairedListener;
+  },
 ): Promise<RepairCounts> {
   const counts = { completed: 0, started: 0, expired: 0 };
   const now = () => ports.clock.now().getTime();
@@ -72,6 +86,7 @@ export async function repairPending(
           if (started) {
             counts.started += 1;
             ports.metrics.count('repairActions', { Kind: 'started' });
+            options.onRepaired?.(id, 'started');
           }
           // Fine for now: due again at its deadline. Only if no vote marked it meanwhile; the summary's voters refreshed.
           const voters = state.votes.map((v) => v.approver);
@@ -84,9 +99,11 @@ export async function repairPending(
         countAppended(ports.metrics, appended, state);
         counts.expired += 1;
         ports.metrics.count('repairActions', { Kind: 'expired' });
+        options.onRepaired?.(id, 'expired');
       } else {
         counts.completed += 1;
         ports.metrics.count('repairActions', { Kind: 'completed' });
+        options.onRepaired?.(id, 'completed');
       }
       // The cached status takes the request out of the repair index.
       await completeOutcome(ports, state, chain);

@@ -36,7 +36,12 @@ export const METRICS = {
   decisions: metric('Decisions', 'Count', ['Outcome'], 'a request settled: approved, denied, expired or cancelled'),
   timeToDecision: metric('TimeToDecision', 'Milliseconds', ['Rule'], 'from a pending request to its outcome, when approvers settled it'),
   notificationsSent: metric('NotificationsSent', 'Count', ['Channel'], 'a message delivered to an approver or channel'),
-  notificationsFailed: metric('NotificationsFailed', 'Count', ['Channel'], 'a message that could not be delivered after its retries'),
+  notificationsFailed: metric(
+    'NotificationsFailed',
+    'Count',
+    ['Channel'],
+    'a message that could not be delivered, per attempt (the workflow retries a Notify that reached nobody)',
+  ),
   reminders: metric('Reminders', 'Count', [], 'a reminder sent to the approvers still to vote'),
   escalations: metric('Escalations', 'Count', [], 'a request escalated to more approvers'),
   expiries: metric('Expiries', 'Count', [], 'a request that expired with nobody deciding'),

@@ -5,12 +5,11 @@
  */
 
 import { awsPorts } from '../adapters/aws-ports';
-import { type LogContext, logged, logger, taskRequestId } from '../adapters/logger';
+import { errorName, type LogContext, logged, logger, taskRequestId } from '../adapters/logger';
 import { withMetrics } from '../adapters/metrics';
 import { NOTIFY_BUDGET_MS } from '../app/notifications';
 import { notifyApprovers, wakeRequest } from '../app/notify';
-import type { WorkflowWait } from '../core/workflow';
-import { notifyEventSchema, wakeEventSchema } from '../core/workflow';
+import { AlreadySettledError, notifyEventSchema, type WorkflowWait, wakeEventSchema } from '../core/workflow';
 import * as z from '../core/zod';
 
 /**
@@ -40,7 +39,13 @@ async function notify(event: unknown, context?: NotifierContext): Promise<{ noti
     return wait;
   }
   const { requestId, taskToken } = z.parse(notifyEventSchema, event);
-  const result = await notifyApprovers(awsPorts, requestId, taskToken, deadline);
+  const result = await notifyApprovers(awsPorts, requestId, taskToken, deadline).catch((err: unknown) => {
+    // Step Functions retries the task (or, for a request settled first, closes the workflow); the error's name only
+    // (a channel's message may quote an address).
+    if (err instanceof AlreadySettledError) logger.info('request settled before its approvers were asked');
+    else logger.warn('approvers not notified', { error: errorName(err) });
+    throw err;
+  });
   logger.info('approvers notified', { notified: result.notified });
   return result;
 }

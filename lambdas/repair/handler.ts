@@ -22,6 +22,7 @@ export const handler = withMetrics(
       graceMs: (secondsEnv('repairGrace') ?? DEFAULT_GRACE_SECONDS) * 1000,
       // The run covers many requests: the line names the one that failed as its correlation id.
       onFailure: (requestId, err) => logger.error('repair failed', { correlation_id: requestId, error: errorName(err) }),
+      onRepaired: (requestId, kind) => logger.info('repaired request', { correlation_id: requestId, kind }),
     });
     if (counts.skipped) logger.info('repair run skipped: another run holds the lease');
     else if (counts.completed + counts.started + counts.expired > 0) logger.info('repaired', { ...counts });

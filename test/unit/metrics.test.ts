@@ -3,6 +3,7 @@
  * "Specification: Embedded metric format", and what each use case records where things happen (memory ports).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { countsAsFailure } from '../../lambdas/adapters/dependency-metrics';
 import { type HttpEvent, routeHandler } from '../../lambdas/adapters/http';
 import { emfMetrics, withMetrics } from '../../lambdas/adapters/metrics';
 import { type AskInput, askForAction } from '../../lambdas/app/ask';
@@ -160,6 +161,13 @@ describe('EMF documents', () => {
     expect(docs.find((d) => 'Rule' in d)?.Rule).toBe('none');
   });
 
+  it('are not read (local mode) when their timestamp is no time a Date can hold, and never throw', () => {
+    for (const Timestamp of [1e300, -1e300, 1.5, Number.NaN, '1']) {
+      const line = JSON.stringify({ _aws: { Timestamp, CloudWatchMetrics: [{ Namespace: 'Countersign', Dimensions: [[]], Metrics: [{ Name: 'A', Unit: 'Count' }] }] }, A: 1 });
+      expect(parseEmfLine(line), String(Timestamp)).toEqual([]);
+    }
+  });
+
   it('parse back (local mode) into the data points CloudWatch extracts: one per dimension set', () => {
     const [doc] = emfDocuments([point('notificationsFailed', { Channel: 'slack' }, 2)], 42);
     expect(parseEmfLine(JSON.stringify(doc))).toEqual([
@@ -248,6 +256,23 @@ const ask = (ports: MemoryPorts, request: AskInput['request'], more: Partial<Ask
 const vote = (ports: MemoryPorts, id: string, approver: string, decision: 'approve' | 'deny' = 'approve') =>
   castVote(ports, id, { approver, via: 'decision_api', signedIn: true }, { decision });
 const recorded = (ports: MemoryPorts) => ports.metrics.points.map((p) => [p.key, p.dimensions, p.value]);
+
+describe('dependency failures', () => {
+  const named = (name: string, status = 400) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+
+  it('count every KMS error but a MAC or signature that does not verify: a disabled key is a 400, and a failure', () => {
+    for (const name of ['DisabledException', 'KMSInvalidStateException', 'AccessDeniedException', 'NotFoundException', 'ThrottlingException']) {
+      expect(countsAsFailure('kms', named(name)), name).toBe(true);
+    }
+    for (const name of ['KMSInvalidMacException', 'KMSInvalidSignatureException']) expect(countsAsFailure('kms', named(name)), name).toBe(false);
+  });
+
+  it("count another service's errors as the API classifies a backing service failing", () => {
+    expect(countsAsFailure('dynamodb', named('ConditionalCheckFailedException'))).toBe(false);
+    expect(countsAsFailure('dynamodb', named('ProvisionedThroughputExceededException'))).toBe(true);
+    expect(countsAsFailure('dynamodb', named('InternalServerError', 500))).toBe(true);
+  });
+});
 
 describe('where the use cases record', () => {
   it('a full approval: the request, its notifications, the decision and how long it took', async () => {
