@@ -163,7 +163,10 @@ describe('EMF documents', () => {
 
   it('are not read (local mode) when their timestamp is no time a Date can hold, and never throw', () => {
     for (const Timestamp of [1e300, -1e300, 1.5, Number.NaN, '1']) {
-      const line = JSON.stringify({ _aws: { Timestamp, CloudWatchMetrics: [{ Namespace: 'Countersign', Dimensions: [[]], Metrics: [{ Name: 'A', Unit: 'Count' }] }] }, A: 1 });
+      const line = JSON.stringify({
+        _aws: { Timestamp, CloudWatchMetrics: [{ Namespace: 'Countersign', Dimensions: [[]], Metrics: [{ Name: 'A', Unit: 'Count' }] }] },
+        A: 1,
+      });
       expect(parseEmfLine(line), String(Timestamp)).toEqual([]);
     }
   });
