@@ -407,6 +407,7 @@ export function publicView(state: ApprovalState, receipt?: string): ActionView {
     ...(policy?.expiresAt ? { expiresAt: policy.expiresAt } : {}),
     ...(!outcome && policy?.effect === 'require_approval' ? { missing: stillMissing(state) } : {}),
     ...(receipt && outcome?.status === 'approved' ? { receipt } : {}),
+    ...(state.redemption ? { redeemedAt: state.redemption.at, redeemedBy: state.redemption.by } : {}),
   };
 }
 

@@ -69,6 +69,10 @@ describe('POST /v1/actions/{id}/redeem', () => {
     const executed = (trail.body as Array<{ type: string; at: string; actor: string; data: Record<string, unknown> }>).filter((r) => r.type === 'executed');
     expect(executed).toHaveLength(1);
     expect(executed[0]).toMatchObject({ at: redeemedAt, actor: AGENT_ROLE, data: { redeemer: AGENT_ROLE, parametersCommitment: paramsHmac } });
+    // Every reader sees that it was redeemed, and when and by whom.
+    for (const key of [AGENT, 'alice-key', 'audit-key']) {
+      expect((await api(countersign.url, 'GET', `/v1/actions/${id}`, key)).body).toMatchObject({ status: 'approved', redeemedAt, redeemedBy });
+    }
     const verification = await verifiedChain(countersign.url, id, AGENT, publicKeyPem);
     expect(verification.ok, JSON.stringify(verification)).toBe(true);
   });

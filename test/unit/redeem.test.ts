@@ -8,7 +8,7 @@ import { askForAction } from '../../lambdas/app/ask';
 import { readAction } from '../../lambdas/app/read';
 import { redeemBodySchema, redeemReceipt } from '../../lambdas/app/redeem';
 import { castVote } from '../../lambdas/app/vote';
-import { decideIntake, decideRedemption, decideVote, deriveState, type RedemptionAsk } from '../../lambdas/core/approval';
+import { decideIntake, decideRedemption, decideVote, deriveState, publicView, type RedemptionAsk } from '../../lambdas/core/approval';
 import { parseConfig } from '../../lambdas/core/config-yaml';
 import { CountersignError } from '../../lambdas/core/errors';
 import { IdentityDirectory } from '../../lambdas/core/identity';
@@ -108,6 +108,8 @@ describe('decideRedemption', () => {
       parametersCommitment: COMMITMENT,
     });
     expect(state.outcome?.status).toBe('approved'); // redemption is no outcome
+    expect(publicView(state)).toMatchObject({ status: 'approved', redeemedAt: NOW.toISOString(), redeemedBy: intake.requester });
+    expect(publicView(deriveState(approved())!)).not.toHaveProperty('redeemedAt');
   });
 
   it('accepts a matching parametersCommitment and any session of the requesting role', () => {
