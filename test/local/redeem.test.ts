@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Countersign, CountersignApiError, parametersCommitmentFor } from '../../client/index';
 import { verifyReceipt } from '../../lambdas/core/receipt';
 import { runCliInProcess } from '../fixtures/cli';
 import { api, sharedCountersign, verifiedChain } from './harness';
@@ -154,6 +155,23 @@ describe('POST /v1/actions/{id}/redeem', () => {
     expect((await fetch(`${countersign.url}/v1/actions/${id}/redeem`, { method: 'POST', body: '{}' })).status).toBe(401);
     // None of that redeemed anything.
     expect((await redeem(id, { receipt })).status).toBe(200);
+  });
+
+  it('the TypeScript client redeems once, binding the parameters it is about to run', async () => {
+    const parameters = { change: 'client', subnets: [1, 2] };
+    const { id, receipt } = await approved(parameters);
+    expect(parametersCommitmentFor(receipt, parameters)).toBe(claimsOf(receipt).paramsHmac);
+    const agent = new Countersign({ url: countersign.url, apiKey: AGENT });
+    const wrong = await agent.redeem(id, receipt, { parameters: { ...parameters, subnets: [1, 2, 3] } }).catch((e: unknown) => e);
+    expect(wrong).toBeInstanceOf(CountersignApiError);
+    expect(wrong).toMatchObject({ status: 409, code: 'parameters_mismatch' });
+    const settled = await Promise.allSettled([1, 2, 3].map(() => agent.redeem(id, receipt, { parameters })));
+    const won = settled.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    expect((won[0] as PromiseFulfilledResult<{ redeemedBy: string }>).value).toMatchObject({ id, redeemedBy: AGENT_ROLE });
+    for (const lost of settled.filter((r) => r.status === 'rejected')) {
+      expect((lost as PromiseRejectedResult).reason).toMatchObject({ status: 409, code: 'already_redeemed' });
+    }
   });
 
   it('leaves a sealed export of the window that `countersign audit verify` accepts, executed records and all', async () => {
