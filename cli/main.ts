@@ -31,9 +31,10 @@ policy
                                                         which rule decides a request, why earlier rules did not, who must approve
 auditors
   receipt verify <receipt | -> [--action a] [--resource r] [--environment e] [--approved-by-humans]
-                 [--parameters file.json] [--public-key key.pem] [--json]
+                 [--parameters file.json] [--public-key key.pem] [--redeem] [--json]
                                                         check an approval receipt: signature, expiry, and that it is for
-                                                        this action, resource, environment and parameters, approved by people
+                                                        this action, resource, environment and parameters, approved by people;
+                                                        --redeem: and redeem it, once (the requester's executor)
   audit show <request id> [--public-key key.pem] [--json]
                                                         a request's ledger as a timeline, and whether its chain verifies
   audit export [--since t] [--until t] [--out file.jsonl]
@@ -226,6 +227,7 @@ export const COMMANDS: readonly CommandSpec[] = [
           '--approved-by-humans',
           '--parameters <file>',
           '--public-key <file>',
+          '--redeem',
         ],
         load: () => receipt('verify'),
       },

@@ -174,6 +174,31 @@ describe('POST /v1/actions/{id}/redeem', () => {
     }
   });
 
+  it('`countersign receipt verify --redeem` exits 0 for the first redemption only, and 1 after, naming who redeemed', async () => {
+    const parameters = { change: 'cli' };
+    const { id, receipt } = await approved(parameters);
+    const params = join(work, 'params.json');
+    writeFileSync(params, JSON.stringify(parameters));
+    const other = join(work, 'other.json');
+    writeFileSync(other, JSON.stringify({ change: 'something else' }));
+    const env = { COUNTERSIGN_URL: countersign.url, COUNTERSIGN_API_KEY: AGENT };
+    const cli = (...args: string[]) => runCliInProcess(['receipt', 'verify', receipt, '--action', 'infra.apply', ...args], { env });
+    // Other parameters fail offline, before anything is redeemed.
+    expect((await cli('--parameters', other, '--redeem')).code).toBe(1);
+    const first = await cli('--parameters', params, '--redeem');
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toMatch(new RegExp(`redeemed +.* by ${AGENT_ROLE.replace(/[/:]/g, '.')} \\(its first redemption\\)`));
+    const again = await cli('--parameters', params, '--redeem', '--json');
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout)).toMatchObject({ ok: false, claims: { sub: id }, error: { code: 'already_redeemed' } });
+    expect(JSON.parse(again.stdout).error.message).toContain(`by ${AGENT_ROLE}`);
+    // Without --redeem it still only verifies.
+    expect((await cli('--parameters', params)).code).toBe(0);
+    // Someone else's key: the API refuses (403), which is exit 3, not "redeemed".
+    const approver = await runCliInProcess(['receipt', 'verify', receipt, '--redeem'], { env: { ...env, COUNTERSIGN_API_KEY: 'alice-key' } });
+    expect(approver.code).toBe(3);
+  });
+
   it('leaves a sealed export of the window that `countersign audit verify` accepts, executed records and all', async () => {
     const file = join(work, 'ledger.jsonl');
     const pem = join(work, 'ledger.pem');
