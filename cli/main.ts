@@ -14,7 +14,7 @@ const USAGE = `usage: countersign <command>
 agents
   request --action <a> [--resource r] [--environment e] [--justification j] [--parameters <json>] [--wait]
                                                         ask for approval; prints the request id and its status
-  run --action <a> [...] [--timeout 15m] -- <command> [args…]
+  run --action <a> [...] [--timeout 15m] [--redeem] -- <command> [args…]
                                                         ask, wait, and run the command only if approved
   status <id>                                           a request now: what is asked, by whom, votes, time left
   wait <id> [--timeout 15m]                             wait for a request's outcome
@@ -144,7 +144,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'run',
     summary: 'ask, wait, and run the command only if approved',
     args: '[command...]',
-    options: [...API, ...REQUEST, '--timeout <duration>'],
+    options: [...API, ...REQUEST, '--timeout <duration>', '--redeem'],
     load: async () => {
       const { runCommand, RUN_USAGE } = await import('./run');
       return { run: runCommand, usage: RUN_USAGE };

@@ -4,7 +4,7 @@
  * by whom), refuse receipts for another request, altered receipts and other parameters, answer odd bodies with
  * clean 4xx, and the chain and a sealed export of the window still verify with the `executed` record in it.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -197,6 +197,46 @@ describe('POST /v1/actions/{id}/redeem', () => {
     // Someone else's key: the API refuses (403), which is exit 3, not "redeemed".
     const approver = await runCliInProcess(['receipt', 'verify', receipt, '--redeem'], { env: { ...env, COUNTERSIGN_API_KEY: 'alice-key' } });
     expect(approver.code).toBe(3);
+  });
+
+  it('`countersign run --redeem` runs the command for the first redemption only: a rerun with the same key exits 8 and runs nothing', async () => {
+    const env = { COUNTERSIGN_URL: countersign.url, COUNTERSIGN_API_KEY: AGENT };
+    const key = `redeem-run-${run}`;
+    const runOnce = (file: string, ...flags: string[]) =>
+      runCliInProcess(
+        [
+          'run',
+          '--action',
+          'reports.read',
+          '--resource',
+          `warehouse-run-${run}`,
+          '--parameters',
+          '{"rows": 10}',
+          '--idempotency-key',
+          key,
+          ...flags,
+          '--',
+          process.execPath,
+          '-e',
+          `require('fs').writeFileSync(${JSON.stringify(file)}, 'ran')`,
+        ],
+        { env },
+      );
+    const first = join(work, 'first');
+    const ran = await runOnce(first, '--redeem');
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stderr).toMatch(/approved by policy \(rule read-only\), redeemed; running/);
+    expect(existsSync(first)).toBe(true);
+    const second = join(work, 'second');
+    const again = await runOnce(second, '--redeem');
+    expect(again.code, again.stderr).toBe(8);
+    expect(again.stderr).toMatch(
+      /was not redeemed \(already_redeemed: the approval was already redeemed at .* by arn:aws:iam::000000000000:role\/demo-agent\); \S*node did not run/,
+    );
+    expect(existsSync(second)).toBe(false);
+    const json = await runOnce(join(work, 'third'), '--redeem', '--json');
+    expect(json.code).toBe(8);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, status: 'approved', error: { code: 'already_redeemed' } });
   });
 
   it('leaves a sealed export of the window that `countersign audit verify` accepts, executed records and all', async () => {
