@@ -47,12 +47,12 @@ export const RECEIPT_USAGE = `usage: countersign receipt verify <receipt | -> [-
   --json                  print {"ok", "claims"?, "checked"?, "redeemed"?: {"id", "redeemedAt", "redeemedBy"},
                           "error"?: {"code", "message"}}
 
-  exit codes: 0 the receipt is valid (and matches every check asked for; with --redeem, and this was its first
-  redemption); 1 it is not (malformed, unsupported_algorithm, bad_signature, expired, action_mismatch,
-  resource_mismatch, environment_mismatch, not_approved_by_humans, parameters_mismatch; with --redeem also
-  already_redeemed, receipt_mismatch, invalid_request); 2 usage error (bad arguments, unreadable file); 3 the API
-  could not be reached or answered another error (fetching the public key, redeeming: then the redemption's outcome
-  is unknown)
+  exit codes: 0 the receipt is valid (and matches every check asked for); 1 it is not (malformed,
+  unsupported_algorithm, bad_signature, expired, action_mismatch, resource_mismatch, environment_mismatch,
+  not_approved_by_humans, parameters_mismatch; with --redeem also already_redeemed, receipt_mismatch,
+  invalid_request: 0 only for the approval's first redemption); 2 usage error (bad arguments, unreadable file);
+  3 the API could not be reached or answered another error (fetching the public key; redeeming: then whether it was
+  redeemed is unknown)
 
 ${CONNECTION_USAGE}`;
 
