@@ -254,6 +254,8 @@ function summarize(record: AuditRecord): string {
       if (record.type === 'denied') return `Denied by ${record.actor}${why}.`;
       return `${word}${why}.`;
     }
+    case 'executed':
+      return `Receipt redeemed by ${str(d.redeemer) ?? record.actor}: the executor runs the action (once).`;
     default:
       return JSON.stringify(d);
   }

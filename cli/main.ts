@@ -14,7 +14,7 @@ const USAGE = `usage: countersign <command>
 agents
   request --action <a> [--resource r] [--environment e] [--justification j] [--parameters <json>] [--wait]
                                                         ask for approval; prints the request id and its status
-  run --action <a> [...] [--timeout 15m] -- <command> [args…]
+  run --action <a> [...] [--timeout 15m] [--redeem] -- <command> [args…]
                                                         ask, wait, and run the command only if approved
   status <id>                                           a request now: what is asked, by whom, votes, time left
   wait <id> [--timeout 15m]                             wait for a request's outcome
@@ -31,9 +31,10 @@ policy
                                                         which rule decides a request, why earlier rules did not, who must approve
 auditors
   receipt verify <receipt | -> [--action a] [--resource r] [--environment e] [--approved-by-humans]
-                 [--parameters file.json] [--public-key key.pem] [--json]
+                 [--parameters file.json] [--public-key key.pem] [--redeem] [--json]
                                                         check an approval receipt: signature, expiry, and that it is for
-                                                        this action, resource, environment and parameters, approved by people
+                                                        this action, resource, environment and parameters, approved by people;
+                                                        --redeem: and redeem it, once (the requester's executor)
   audit show <request id> [--public-key key.pem] [--json]
                                                         a request's ledger as a timeline, and whether its chain verifies
   audit export [--since t] [--until t] [--out file.jsonl]
@@ -143,7 +144,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'run',
     summary: 'ask, wait, and run the command only if approved',
     args: '[command...]',
-    options: [...API, ...REQUEST, '--timeout <duration>'],
+    options: [...API, ...REQUEST, '--timeout <duration>', '--redeem'],
     load: async () => {
       const { runCommand, RUN_USAGE } = await import('./run');
       return { run: runCommand, usage: RUN_USAGE };
@@ -226,6 +227,7 @@ export const COMMANDS: readonly CommandSpec[] = [
           '--approved-by-humans',
           '--parameters <file>',
           '--public-key <file>',
+          '--redeem',
         ],
         load: () => receipt('verify'),
       },

@@ -5,6 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { Countersign, CountersignApiError, type Redemption } from '../client/index';
 import { formatUtc } from '../lambdas/core/dates';
 import { type ReceiptClaims, ReceiptError, type VerifyReceiptOptions, verifyReceipt } from '../lambdas/core/receipt';
 import {
@@ -25,7 +26,7 @@ import {
 } from './connection';
 
 export const RECEIPT_USAGE = `usage: countersign receipt verify <receipt | -> [--action a] [--resource r] [--environment e] [--approved-by-humans]
-                                [--parameters file.json] [--public-key key.pem] [--json] [--url <url>] [--api-key <key>]
+                                [--parameters file.json] [--public-key key.pem] [--redeem] [--json] [--url <url>] [--api-key <key>]
 
   Verifies an approval receipt (a compact JWS): its ES256 signature with the ledger's public key, its claims, and
   that it has not expired; then that it was issued for what you are about to do. "-" reads the receipt from stdin.
@@ -40,12 +41,18 @@ export const RECEIPT_USAGE = `usage: countersign receipt verify <receipt | -> [-
                           canonical JSON, keyed with the receipt's paramsSalt, must equal its paramsHmac)
   --public-key key.pem    the ledger key as PEM: verifies offline, without calling the API; otherwise the key is
                           fetched from GET /v1/audit/public-key
-  --json                  print {"ok", "claims"?, "checked"?, "error"?: {"code", "message"}}
+  --redeem                once the receipt checks out, redeem it online (POST /v1/actions/{id}/redeem, as the
+                          requester, with the commitment of --parameters when given): exit 0 only for the first
+                          redemption of the approval, so a script runs the action at most once
+  --json                  print {"ok", "claims"?, "checked"?, "redeemed"?: {"id", "redeemedAt", "redeemedBy"},
+                          "error"?: {"code", "message"}}
 
   exit codes: 0 the receipt is valid (and matches every check asked for); 1 it is not (malformed,
   unsupported_algorithm, bad_signature, expired, action_mismatch, resource_mismatch, environment_mismatch,
-  not_approved_by_humans, parameters_mismatch); 2 usage error (bad arguments, unreadable file); 3 the API could not
-  be reached or answered an error (fetching the public key)
+  not_approved_by_humans, parameters_mismatch; with --redeem also already_redeemed, receipt_mismatch,
+  invalid_request: 0 only for the approval's first redemption); 2 usage error (bad arguments, unreadable file);
+  3 the API could not be reached or answered another error (fetching the public key; redeeming: then whether it was
+  redeemed is unknown)
 
 ${CONNECTION_USAGE}`;
 
@@ -68,12 +75,17 @@ const verifyOptions = {
   'approved-by-humans': { type: 'boolean', default: false },
   parameters: { type: 'string' },
   'public-key': { type: 'string' },
+  redeem: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
+/** The server's refusals of a redemption that say the receipt may not be acted on (exit 1, like an invalid receipt). */
+const REDEEM_REFUSALS = new Set(['already_redeemed', 'receipt_mismatch', 'parameters_mismatch', 'invalid_request']);
+
 async function verify(argv: readonly string[], io: CliIo): Promise<number> {
   let json = false;
+  let apiContext = 'cannot fetch the public key: ';
   try {
     const { values, positionals, tokens } = parseArgs({ args: [...argv], allowPositionals: true, options: verifyOptions, tokens: true });
     json = values.json;
@@ -116,8 +128,23 @@ async function verify(argv: readonly string[], io: CliIo): Promise<number> {
       else out(io, `receipt: INVALID (${e.code}: ${neutralize(e.message)})`);
       return EXIT.failed;
     }
+    let redeemed: Redemption | undefined;
+    if (values.redeem) {
+      try {
+        // One attempt: a retry after a lost answer would find its own redemption and read as someone else's.
+        apiContext = 'cannot redeem (whether it was redeemed is unknown): ';
+        const client = new Countersign({ endpoint: endpointOf(values, io.env), retry: { attempts: 1 } });
+        redeemed = await client.redeem(claims.sub, jws, Object.hasOwn(options, 'parameters') ? { parameters: options.parameters } : {});
+      } catch (e) {
+        if (!(e instanceof CountersignApiError) || !REDEEM_REFUSALS.has(e.code)) throw e;
+        const error = { code: e.code, message: e.message };
+        if (json) out(io, JSON.stringify({ ok: false, claims, error }));
+        else out(io, `receipt: NOT REDEEMED (${e.code}: ${neutralize(e.message)})`);
+        return EXIT.failed;
+      }
+    }
     if (json) {
-      out(io, JSON.stringify({ ok: true, claims, checked }));
+      out(io, JSON.stringify({ ok: true, claims, checked, ...(redeemed ? { redeemed } : {}) }));
       return EXIT.ok;
     }
     const row = (label: string, value: string | undefined) => value !== undefined && out(io, `  ${label.padEnd(12)} ${neutralize(value)}`);
@@ -139,8 +166,9 @@ async function verify(argv: readonly string[], io: CliIo): Promise<number> {
     );
     const words: Record<string, string> = { approvedByHumans: 'approved by people' };
     row('checked', checked.length ? checked.map((c) => words[c] ?? c).join(', ') : 'signature and expiry only (pass --action, --resource, --environment)');
+    if (redeemed) row('redeemed', `${formatUtc(redeemed.redeemedAt) ?? redeemed.redeemedAt} by ${redeemed.redeemedBy} (its first redemption)`);
     return EXIT.ok;
   } catch (e) {
-    return exitCodeOf(io, e, { command: 'receipt verify', usageHint: `\n${RECEIPT_USAGE}`, json, apiContext: 'cannot fetch the public key: ' });
+    return exitCodeOf(io, e, { command: 'receipt verify', usageHint: `\n${RECEIPT_USAGE}`, json, apiContext });
   }
 }

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { isatty } from 'node:tty';
 import { parseArgs } from 'node:util';
+import { CountersignApiError } from '../client/index';
 import type { ActionView } from '../lambdas/core/request';
 import {
   baseOptions,
@@ -47,6 +48,9 @@ export const RUN_USAGE = `usage: countersign run --action <action> [options] [--
   --idempotency-key <key>    run again with the same key (and request) to pick up the same request, e.g. after
                              exit 7: it runs the command once the request is approved
   --timeout <duration>       stop waiting after 90s, 15m, 2h or plain seconds (default 15m)
+  --redeem                   redeem the approval (POST /v1/actions/{id}/redeem, binding --parameters) before
+                             running: the command runs only if this is the approval's first redemption, so a
+                             rerun with the same --idempotency-key, or a copy of the job, never runs it twice
   --json                     when the command does not run, print the outcome as one JSON document on stdout
                              (errors as {"ok":false,"error":{"code","message"}}); when it runs, stdout is its own
 
@@ -55,7 +59,13 @@ ${CONNECTION_USAGE}
   exit codes: the command's own exit code when it ran (128 + the signal's number when a signal ended it; 127 when
   it was not found, 126 when it could not be started). When it did not run: 2 usage error (e.g. no command after
   --); 3 API or network error (its code is printed); 4 denied; 5 expired; 6 cancelled; 7 still pending at
-  --timeout (the id is printed); 130 interrupted while waiting (the request is cancelled)`;
+  --timeout (the id is printed); 8 with --redeem, the approval was redeemed already (or the redemption was refused);
+  130 interrupted while waiting (the request is cancelled)`;
+
+/** `run --redeem`: the approval was not redeemed by this run (already redeemed, or refused), so nothing ran. */
+export const NOT_REDEEMED_EXIT = 8;
+/** The API's refusals of a redemption: the command must not run (any other error is exit 3, as for every call). */
+const REDEEM_REFUSALS = new Set(['already_redeemed', 'receipt_mismatch', 'parameters_mismatch', 'invalid_request']);
 
 export function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   return guarded(io, 'run', argv, async () => {
@@ -63,7 +73,7 @@ export function runCommand(argv: readonly string[], io: CliIo): Promise<number> 
     const { values, positionals } = parseArgs({
       args: [...optionPart(argv)],
       allowPositionals: true,
-      options: { ...baseOptions, ...requestOptions, ...timeoutOption },
+      options: { ...baseOptions, ...requestOptions, ...timeoutOption, redeem: { type: 'boolean', default: false } },
     });
     if (values.help) {
       out(io, RUN_USAGE);
@@ -83,8 +93,22 @@ export function runCommand(argv: readonly string[], io: CliIo): Promise<number> 
     });
     const name = neutralize(command[0]);
     if (waited.kind === 'settled' && waited.view.status === 'approved') {
-      if (!values.json) err(io, `countersign run: ${neutralize(waited.view.id)} approved ${describeDecider(waited.view)}; running ${name}`);
-      return execute(io, command, waited.view);
+      const view = waited.view;
+      if (values.redeem) {
+        const id = neutralize(view.id);
+        if (view.receipt === undefined) throw new Error(`${view.id} is approved but the API gave no receipt to redeem`);
+        try {
+          await client.redeem(view.id, view.receipt, body.parameters !== undefined ? { parameters: body.parameters } : {});
+        } catch (e) {
+          if (!(e instanceof CountersignApiError) || !REDEEM_REFUSALS.has(e.code)) throw e;
+          if (values.json) printJson(io, errorDoc(e.code, e.message, { id, status: view.status }));
+          err(io, `countersign run: ${id} was not redeemed (${e.code}: ${neutralize(e.message)}); ${name} did not run`);
+          return NOT_REDEEMED_EXIT;
+        }
+      }
+      if (!values.json)
+        err(io, `countersign run: ${neutralize(view.id)} approved ${describeDecider(view)}${values.redeem ? ', redeemed' : ''}; running ${name}`);
+      return execute(io, command, view);
     }
     return notRun(io, waited, name, values.json, timeoutMs);
   });

@@ -11,6 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { commitment } from '../lambdas/core/commitment';
+import { parametersHash } from '../lambdas/core/receipt';
 import { type ActionRequest, type ActionView, actionRequestSchema, actionViewSchema, decisionSchema } from '../lambdas/core/request';
 import { type ApiRequest, apiRequest, CountersignApiError, type Endpoint, type EndpointOptions, expectOk, resolveEndpoint } from './transport';
 
@@ -97,6 +99,30 @@ export interface RequestApprovalOptions extends WaitOptions {
 
 const pendingSchema = z.object({ items: z.array(actionViewSchema) });
 
+/** The answer of a recorded redemption (docs/api.md "POST /v1/actions/{id}/redeem"). */
+export interface Redemption {
+  readonly id: string;
+  readonly redeemedAt: string;
+  readonly redeemedBy: string;
+}
+const redemptionSchema = z.object({ id: z.string(), redeemedAt: z.string(), redeemedBy: z.string() });
+
+/**
+ * The commitment a receipt makes to `parameters`, recomputed as the server made it: HMAC-SHA256 with the receipt's
+ * `paramsSalt` over their RFC 8785 canonical JSON (a plain SHA-256 for receipts from before salts). Undefined when the
+ * receipt cannot be read (the server then refuses it anyway).
+ */
+export function parametersCommitmentFor(receipt: string, parameters: unknown): string | undefined {
+  let claims: { paramsSalt?: unknown; paramsSha256?: unknown };
+  try {
+    claims = JSON.parse(Buffer.from(receipt.split('.')[1] ?? '', 'base64url').toString('utf8')) ?? {};
+  } catch {
+    return undefined;
+  }
+  if (typeof claims.paramsSalt === 'string') return commitment(Buffer.from(claims.paramsSalt, 'base64url'), parameters ?? {});
+  return typeof claims.paramsSha256 === 'string' ? parametersHash(parameters ?? {}) : undefined;
+}
+
 export class Countersign {
   readonly endpoint: Endpoint;
   private readonly attempts: number;
@@ -147,6 +173,25 @@ export class Countersign {
   /** Withdraws a pending request (the requester only). */
   cancel(id: string, options: { signal?: AbortSignal } = {}): Promise<ActionView> {
     return this.view({ method: 'POST', path: `/v1/actions/${encodeURIComponent(id)}/cancel`, ...signalOf(options.signal) });
+  }
+
+  /**
+   * Redeems an approval's receipt once, just before running the action (the requester only): resolves on the first
+   * redemption of the request; every later one rejects with CountersignApiError `already_redeemed` (409), whose
+   * details name when (`redeemedAt`) and by whom (`redeemedBy`). With `parameters`, the commitment of exactly those
+   * parameters is sent, so a receipt approved for other parameters is refused (`parameters_mismatch`). Run the action
+   * only when this resolves. A retry after a lost answer (the client retries network failures and 5xx) may find its
+   * own redemption: `already_redeemed` then names this caller, and the action must be treated as possibly run.
+   */
+  async redeem(id: string, receipt: string, options: { parameters?: unknown; signal?: AbortSignal } = {}): Promise<Redemption> {
+    const parametersCommitment = Object.hasOwn(options, 'parameters') ? parametersCommitmentFor(receipt, options.parameters) : undefined;
+    const response = await this.call({
+      method: 'POST',
+      path: `/v1/actions/${encodeURIComponent(id)}/redeem`,
+      body: { receipt, ...(parametersCommitment !== undefined ? { parametersCommitment } : {}) },
+      ...signalOf(options.signal),
+    });
+    return parseAnswer(redemptionSchema, response.json());
   }
 
   /** An approver's vote. A repeated identical vote is idempotent; a changed one is 409 already_decided. */

@@ -46,6 +46,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.POST, path: '/v1/actions', target: 'intake', auth: 'iam' },
   { method: HttpMethod.GET, path: '/v1/actions/{id}', target: 'intake', auth: 'iam' },
   { method: HttpMethod.POST, path: '/v1/actions/{id}/cancel', target: 'intake', auth: 'iam' },
+  // The requester's executor redeems the approval's receipt: the first redemption is recorded, any other refused.
+  { method: HttpMethod.POST, path: '/v1/actions/{id}/redeem', target: 'intake', auth: 'iam' },
   { method: HttpMethod.GET, path: '/v1/actions/{id}/audit', target: 'intake', auth: 'iam' },
   { method: HttpMethod.GET, path: '/v1/audit/public-key', target: 'intake', auth: 'iam' },
   // Auditors only: the whole ledger with its signed checkpoints, paginated.

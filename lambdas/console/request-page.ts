@@ -226,6 +226,7 @@ const TYPE_LABEL: Record<AuditRecord['type'], string> = {
   denied: 'Denied',
   expired: 'Expired',
   cancelled: 'Cancelled',
+  executed: 'Receipt redeemed',
 };
 
 /** Each record of the chain, oldest first, with its signature checked against the ledger key (and its certificates). */
@@ -299,6 +300,9 @@ function recordFacts(record: AuditRecord): string {
     case 'voted':
       facts.push(`<bdi>${text(d.approver)}</bdi> voted <strong>${text(d.decision)}</strong>`);
       if (typeof d.reason === 'string') facts.push(`<q>${text(d.reason)}</q>`);
+      break;
+    case 'executed':
+      facts.push(`redeemed by <bdi>${text(d.redeemer)}</bdi>: the action runs once`);
       break;
     default:
       facts.push(`decided by ${text(d.decidedBy)}`);

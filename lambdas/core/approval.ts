@@ -7,8 +7,10 @@ import { CountersignError } from './errors';
 import { type IdentityDirectory, identityKey } from './identity';
 import type { AuditEvent, AuditRecord } from './ledger-record';
 import { quorumGaps } from './quorum';
+import type { ReceiptClaims } from './receipt';
 import {
   escalatedDataSchema,
+  executedDataSchema,
   type OutcomeType,
   outcomeDataSchema,
   type PolicyDecidedData,
@@ -54,6 +56,17 @@ export interface ApprovalState {
   /** Approvers added by escalation. */
   readonly escalatedTo?: readonly string[];
   readonly outcome?: { readonly status: OutcomeType; readonly decidedBy: z.infer<typeof decidedBySchema>; readonly reason?: string; readonly at: string };
+  /** The approval's one redemption (the first `executed` record), once the executor redeemed its receipt. */
+  readonly redemption?: Redemption;
+}
+
+/** A redemption as the chain records it: when, by whom, and which receipt. */
+export interface Redemption {
+  readonly id: string;
+  readonly at: string;
+  readonly by: string;
+  readonly receiptSha256: string;
+  readonly parametersCommitment: string;
 }
 
 /** The state the chain records; undefined for an empty chain. */
@@ -67,6 +80,7 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
   let remindedAt: string | undefined;
   let escalatedTo: string[] | undefined;
   let outcome: ApprovalState['outcome'];
+  let redemption: Redemption | undefined;
   for (const record of chain.slice(1)) {
     switch (record.type) {
       case 'policy_decided':
@@ -95,6 +109,18 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
         outcome = { status: record.type, decidedBy: data.decidedBy, ...(data.reason ? { reason: data.reason } : {}), at: record.at };
         break;
       }
+      case 'executed': {
+        if (redemption) break; // the first redemption wins; appends never write a second
+        const data = z.parse(executedDataSchema, record.data);
+        redemption = {
+          id: data.redemptionId,
+          at: record.at,
+          by: data.redeemer,
+          receiptSha256: data.receiptSha256,
+          parametersCommitment: data.parametersCommitment,
+        };
+        break;
+      }
       default:
         break;
     }
@@ -114,6 +140,7 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
     ...(remindedAt ? { remindedAt } : {}),
     ...(escalatedTo ? { escalatedTo } : {}),
     ...(outcome ? { outcome } : {}),
+    ...(redemption ? { redemption } : {}),
   };
 }
 
@@ -289,6 +316,63 @@ export function decideCancel(chain: readonly AuditRecord[], principal: string, d
   return [recordEvent('cancelled', principal, { decidedBy: 'requester' })];
 }
 
+/** A redemption as the requester's executor asks it (`POST /v1/actions/{id}/redeem`). */
+export interface RedemptionAsk {
+  /** The caller, canonical. */
+  readonly redeemer: string;
+  /**
+   * A random id of this redemption attempt: the ledger asks `decide` again on the chain with its own record planned,
+   * and only this id tells that record (nothing more to append) from a concurrent winner's (already redeemed), since
+   * both carry the same redeemer and receipt.
+   */
+  readonly redemptionId: string;
+  /** The receipt's claims, already verified with the ledger key (signature, expiry). */
+  readonly claims: ReceiptClaims;
+  /** Hex SHA-256 of the compact receipt. */
+  readonly receiptSha256: string;
+  /** What the executor is about to run, as the receipt's commitment to the parameters; checked when given. */
+  readonly parametersCommitment?: string;
+}
+
+/** The receipt's commitment to the parameters: a salted HMAC, or a plain SHA-256 in receipts from before them. */
+export const receiptCommitment = (claims: ReceiptClaims): string | undefined => claims.paramsHmac ?? claims.paramsSha256;
+
+/**
+ * What a redemption still has to append: the one `executed` record, or a refusal. Checked in this order: a caller
+ * who may not read the request (`not_found`), one who may but is not the requester (`forbidden`), a receipt for
+ * another request, action or parameters than the chain records, or a request that is not approved
+ * (`receipt_mismatch`), a `parametersCommitment` that is not the receipt's (`parameters_mismatch`), a request
+ * redeemed already (`already_redeemed`, naming when and by whom). Pure in the chain: concurrent redemptions race on
+ * the chain's next seq, the losers decide again on the chain the winner wrote, and see it redeemed. A repeat is
+ * never idempotent: at most once means the second asker is refused, even with the same receipt.
+ */
+export function decideRedemption(chain: readonly AuditRecord[], ask: RedemptionAsk, directory: IdentityDirectory): AuditEvent[] {
+  const { redeemer, claims } = ask;
+  const state = deriveState(chain);
+  if (!state || !canRead(state, redeemer, directory)) throw new CountersignError('not_found', 'no such request');
+  if (!isRequester(state, redeemer, directory)) throw new CountersignError('forbidden', 'only the requester can redeem a receipt');
+  if (claims.sub !== state.id) throw new CountersignError('receipt_mismatch', `the receipt is for request ${claims.sub}, not ${state.id}`);
+  const committed = receiptCommitment(claims);
+  if (claims.action !== state.request.action || committed === undefined || (state.parameters !== undefined && committed !== state.parameters.value)) {
+    throw new CountersignError('receipt_mismatch', 'the receipt does not match the action and parameters the ledger records for this request');
+  }
+  if (statusOf(state) !== 'approved') throw new CountersignError('receipt_mismatch', `the request is ${statusOf(state)}, not approved`);
+  if (ask.parametersCommitment !== undefined && ask.parametersCommitment !== committed) {
+    throw new CountersignError('parameters_mismatch', "parametersCommitment is not the receipt's: these are not the parameters that were approved", [
+      { path: 'parametersCommitment', message: 'does not match the receipt' },
+    ]);
+  }
+  if (state.redemption?.id === ask.redemptionId) return []; // this redemption's own record, planned or written
+  if (state.redemption) {
+    const { at, by } = state.redemption;
+    throw new CountersignError('already_redeemed', `the approval was already redeemed at ${at} by ${by}`, [
+      { path: 'redeemedAt', message: at },
+      { path: 'redeemedBy', message: by },
+    ]);
+  }
+  return [recordEvent('executed', redeemer, { redeemer, redemptionId: ask.redemptionId, receiptSha256: ask.receiptSha256, parametersCommitment: committed })];
+}
+
 /** What the workflow's timeout still has to append: `expired`, unless something settled the request first. */
 export function decideExpiry(chain: readonly AuditRecord[], reason: string): AuditEvent[] {
   const state = deriveState(chain);
@@ -323,6 +407,7 @@ export function publicView(state: ApprovalState, receipt?: string): ActionView {
     ...(policy?.expiresAt ? { expiresAt: policy.expiresAt } : {}),
     ...(!outcome && policy?.effect === 'require_approval' ? { missing: stillMissing(state) } : {}),
     ...(receipt && outcome?.status === 'approved' ? { receipt } : {}),
+    ...(state.redemption ? { redeemedAt: state.redemption.at, redeemedBy: state.redemption.by } : {}),
   };
 }
 

@@ -12,6 +12,12 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   already_decided: 409,
   idempotency_conflict: 409,
+  /** A redemption of a request that was redeemed already: the details name when and by whom. */
+  already_redeemed: 409,
+  /** A verified receipt redeemed on a request it was not issued for (another id, action or parameters). */
+  receipt_mismatch: 409,
+  /** A redemption whose `parametersCommitment` is not the receipt's: the executor is about to run something else. */
+  parameters_mismatch: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

@@ -7,7 +7,19 @@ import { channelSchema } from './config';
 import { decidedBySchema, decisionSchema, storedRequestSchema } from './request';
 import * as z from './zod';
 
-export const AUDIT_TYPES = ['requested', 'policy_decided', 'notified', 'reminded', 'escalated', 'voted', 'approved', 'denied', 'expired', 'cancelled'] as const;
+export const AUDIT_TYPES = [
+  'requested',
+  'policy_decided',
+  'notified',
+  'reminded',
+  'escalated',
+  'voted',
+  'approved',
+  'denied',
+  'expired',
+  'cancelled',
+  'executed',
+] as const;
 export const auditTypeSchema = z.enum(AUDIT_TYPES);
 export type AuditType = z.infer<typeof auditTypeSchema>;
 
@@ -95,6 +107,22 @@ export const votedDataSchema = z.object({ approver: z.string(), decision: decisi
 export const outcomeDataSchema = z.object({ decidedBy: decidedBySchema, reason: z.optional(z.string()), approvers: z.optional(z.array(z.string())) });
 export type OutcomeData = z.infer<typeof outcomeDataSchema>;
 
+/**
+ * `executed`: the requester redeemed the approval's receipt (`POST /v1/actions/{id}/redeem`), once: the executor says
+ * it runs the action now. Written after the outcome, at most once per request (`decideRedemption` in core/approval.ts).
+ */
+export const executedDataSchema = z.object({
+  /** Who redeemed: the caller, canonical (the requester, or another session of the requesting role). */
+  redeemer: z.string(),
+  /** This redemption's own random id: a decide that finds it in the chain knows the record is its own. */
+  redemptionId: z.string(),
+  /** Hex SHA-256 of the compact receipt that was redeemed (the receipt itself holds the requester's salt). */
+  receiptSha256: z.string(),
+  /** The receipt's commitment to the parameters (`paramsHmac`, or `paramsSha256` for old receipts). */
+  parametersCommitment: z.string(),
+});
+export type ExecutedData = z.infer<typeof executedDataSchema>;
+
 /** Each record type's `data`, as written and as read back. */
 export const recordDataSchemas = {
   requested: requestedDataSchema,
@@ -107,6 +135,7 @@ export const recordDataSchemas = {
   denied: outcomeDataSchema,
   expired: outcomeDataSchema,
   cancelled: outcomeDataSchema,
+  executed: executedDataSchema,
 } as const satisfies Record<AuditType, z.ZodMiniType>;
 
 export type RecordData<T extends AuditType> = z.infer<(typeof recordDataSchemas)[T]>;

@@ -154,5 +154,8 @@ export const actionViewSchema = z.object({
   missing: z.optional(z.array(z.string())),
   /** The compact JWS receipt of an approved request. */
   receipt: z.optional(z.string()),
+  /** Once the receipt was redeemed (`POST /v1/actions/{id}/redeem`): when, and by whom. */
+  redeemedAt: z.optional(z.string()),
+  redeemedBy: z.optional(z.string()),
 });
 export type ActionView = z.infer<typeof actionViewSchema>;

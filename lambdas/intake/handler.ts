@@ -1,5 +1,5 @@
 /**
- * Agent API: ask for an action, read it (optionally waiting for the outcome), cancel it, read its audit trail,
+ * Agent API: ask for an action, read it (optionally waiting for the outcome), cancel it, redeem its receipt once, read its audit trail,
  * export the ledger (auditors), and fetch the ledger's public key. Each route parses the event, calls its use case
  * (lambdas/app/) with the AWS ports, and maps the answer; CountersignErrors become the API's error answers.
  */
@@ -10,6 +10,7 @@ import { correlate, logger } from '../adapters/logger';
 import { askForAction } from '../app/ask';
 import { exportLedger } from '../app/export';
 import { cancelAction, readAction, readAuditEvidence, readAuditTrail } from '../app/read';
+import { redeemBodySchema, redeemReceipt } from '../app/redeem';
 import { publicView, statusOf } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import { actionRequestSchema } from '../core/request';
@@ -81,6 +82,15 @@ async function cancelActionRoute(event: HttpEvent) {
   return json(200, publicView(state));
 }
 
+/** The requester's executor redeems the approval's receipt, once (docs/api.md "POST /v1/actions/{id}/redeem"). */
+async function redeemRoute(event: HttpEvent) {
+  const principal = principalOf(event);
+  const body = parseWith(redeemBodySchema, jsonBody(event));
+  const redeemed = await redeemReceipt(ports, principal, event.pathParameters?.id ?? '', body);
+  logger.info('receipt redeemed', { redeemedBy: redeemed.redeemedBy });
+  return json(200, redeemed);
+}
+
 /** The records as an array (the answer clients have always read); with `?certificates=true`, records and certificates. */
 async function readAuditRoute(event: HttpEvent) {
   const principal = principalOf(event);
@@ -120,6 +130,7 @@ export const handler = routeHandler({
   'POST /v1/actions': createAction,
   'GET /v1/actions/{id}': readActionRoute,
   'POST /v1/actions/{id}/cancel': cancelActionRoute,
+  'POST /v1/actions/{id}/redeem': redeemRoute,
   'GET /v1/actions/{id}/audit': readAuditRoute,
   'GET /v1/audit/public-key': publicKey,
   'GET /v1/audit/export': exportAuditRoute,

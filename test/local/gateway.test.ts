@@ -64,6 +64,7 @@ describe('local API gateway', () => {
         'GET /v1/review/{token} NONE',
         'POST /v1/actions AWS_IAM',
         'POST /v1/actions/{id}/cancel AWS_IAM',
+        'POST /v1/actions/{id}/redeem AWS_IAM',
         'POST /v1/actions/{id}/decision AWS_IAM',
         'POST /v1/review/{token} NONE',
         'POST /v1/slack/interactions NONE',

@@ -246,6 +246,64 @@ describe('hostile input, end to end against local mode', () => {
     expect(await quietSnapshot()).toEqual(before);
   }, 90_000);
 
+  it('POST /v1/actions/{id}/redeem: random ids, callers, bodies and receipt-shaped strings are refused, changing nothing', async () => {
+    const before = await quietSnapshot();
+    const b64 = fc.string({ unit: fc.constantFrom(...'ABCabc012-_'.split('')), maxLength: 40 });
+    const receiptLike = fc.oneof(
+      oddString,
+      fc.tuple(b64, b64, b64).map((parts) => parts.join('.')),
+      fc.constant(`${Buffer.from('{"alg":"ES256","typ":"JWT","kid":"k"}').toString('base64url')}.e30.${'A'.repeat(86)}`),
+      fc.constant(`${Buffer.from('{"alg":"none"}').toString('base64url')}.e30.`),
+    );
+    const redeemLike = fc
+      .record({
+        receipt: fc.option(
+          fc.oneof(
+            receiptLike.map((r): JsonTree => r),
+            wrongType('string'),
+          ),
+          { nil: undefined },
+        ),
+        parametersCommitment: fc.option(fc.oneof(fc.constantFrom<JsonTree>('a'.repeat(64), 'A'.repeat(64), ''), oddString, wrongType('string')), {
+          nil: undefined,
+        }),
+        extra: fc.option(fc.tuple(hostileKey, jsonScalar), { nil: undefined }),
+      })
+      .map(
+        ({ receipt, parametersCommitment, extra }): JsonTree => ({
+          entries: [
+            ...(receipt !== undefined ? [['receipt', receipt] as const] : []),
+            ...(parametersCommitment !== undefined ? [['parametersCommitment', parametersCommitment] as const] : []),
+            ...(extra ? [extra] : []),
+          ],
+        }),
+      );
+    const input = fc.record({
+      id: fc.oneof(
+        { arbitrary: fc.constant<string | null>(null), weight: 3 },
+        oddString,
+        fc.string({ unit: fc.constantFrom(...'AZaz09_-'.split('')), maxLength: 70 }).map((s) => `act_${s}`),
+      ),
+      key: anyKey,
+      contentType: fc.option(fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/jsonx'), { nil: undefined }),
+      body: fc.oneof({ arbitrary: redeemLike.map(toJson), weight: 3 }, jsonTree().map(toJson), oddString),
+    });
+    await checkProperty(
+      'redeem',
+      fc.asyncProperty(input, async ({ id, key, contentType, body }) => {
+        // The pending request has no receipt, and nobody can forge one: every redemption here is refused.
+        const answer = await send(`${cs.url}/v1/actions/${segment(id ?? pendingId)}/redeem`, {
+          method: 'POST',
+          headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(contentType ? { 'content-type': contentType } : {}) },
+          body,
+        });
+        expect(contractProblems(answer, [400, 401, 403, 404, 409, 413, 415]), preview({ id, key, contentType, body })).toEqual([]);
+      }),
+      { numRuns: 150, interruptAfterTimeLimit: 40_000, minRuns: 50 },
+    );
+    expect(await quietSnapshot()).toEqual(before);
+  }, 90_000);
+
   it('GET/POST /v1/review/{token}: random, tampered and foreign tokens and random forms are refused, changing nothing', async () => {
     const before = await quietSnapshot();
     const [payload, mac] = aliceToken.split('.') as [string, string];

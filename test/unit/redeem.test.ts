@@ -1,0 +1,280 @@
+/**
+ * One-time redemption: `decideRedemption` on chains (who may redeem, which receipt, at most once), the redeem body's
+ * schema, and the use case with every port in memory, concurrent redemptions included.
+ */
+import { createHash, createPublicKey } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { askForAction } from '../../lambdas/app/ask';
+import { readAction } from '../../lambdas/app/read';
+import { redeemBodySchema, redeemReceipt } from '../../lambdas/app/redeem';
+import { castVote } from '../../lambdas/app/vote';
+import { decideIntake, decideRedemption, decideVote, deriveState, publicView, type RedemptionAsk } from '../../lambdas/core/approval';
+import { parseConfig } from '../../lambdas/core/config-yaml';
+import { CountersignError } from '../../lambdas/core/errors';
+import { IdentityDirectory } from '../../lambdas/core/identity';
+import { type AuditEvent, type AuditRecord, verifyChain } from '../../lambdas/core/ledger-record';
+import { type ReceiptClaims, signReceipt } from '../../lambdas/core/receipt';
+import { executedDataSchema } from '../../lambdas/core/records';
+import { type MemoryPorts, memoryPorts, memorySigner } from '../fixtures/memory-ports';
+
+const NOW = new Date('2026-01-01T00:00:00Z');
+const directory = new IdentityDirectory([]);
+const COMMITMENT = 'c'.repeat(64);
+
+function apply(chain: AuditRecord[], events: AuditEvent[]): AuditRecord[] {
+  return [
+    ...chain,
+    ...events.map((e, i) => ({
+      requestId: 'act_1',
+      seq: chain.length + i + 1,
+      at: NOW.toISOString(),
+      prevHash: '0'.repeat(64),
+      hash: '0'.repeat(64),
+      signature: '',
+      keyId: 'k',
+      ...e,
+    })),
+  ];
+}
+
+function settle(chain: AuditRecord[], decide: (c: AuditRecord[]) => AuditEvent[]): AuditRecord[] {
+  for (let round = 0; round < 10; round++) {
+    const events = decide(chain);
+    if (events.length === 0) return chain;
+    chain = apply(chain, events.slice(0, 1));
+  }
+  throw new Error('decide never finished');
+}
+
+const intake = {
+  requester: 'arn:aws:iam::111122223333:role/agent',
+  request: { action: 'data.export' },
+  bodyCommitment: 'b1',
+  parametersCommitment: COMMITMENT,
+  masked: [],
+  policy: { rule: 'exports', effect: 'require_approval' as const, requiredApprovals: 1, approvers: ['alice'], expiresAt: '2026-01-01T01:00:00Z' },
+};
+const pending = () => settle([], (c) => decideIntake(c, intake));
+const approved = () =>
+  settle(pending(), (c) => decideVote(c, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory));
+const claims = (over: Partial<ReceiptClaims> = {}): ReceiptClaims => ({
+  iss: 'countersign',
+  sub: 'act_1',
+  action: 'data.export',
+  paramsHmac: COMMITMENT,
+  paramsSalt: 'A'.repeat(43),
+  requester: intake.requester,
+  approvers: ['alice'],
+  decidedBy: 'approvers',
+  rule: 'exports',
+  iat: 1,
+  exp: 2,
+  ...over,
+});
+const ask = (over: Partial<RedemptionAsk> = {}): RedemptionAsk => ({
+  redeemer: intake.requester,
+  redemptionId: 'rdm_1',
+  claims: claims(),
+  receiptSha256: 'r'.repeat(64),
+  ...over,
+});
+const refusal = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof CountersignError) return { code: err.code, message: err.message, details: err.details };
+    throw err;
+  }
+  return undefined;
+};
+
+describe('decideRedemption', () => {
+  it('appends one executed record for the requester, and exposes the redemption in the state', () => {
+    const events = decideRedemption(approved(), ask(), directory);
+    expect(events).toEqual([
+      {
+        type: 'executed',
+        actor: intake.requester,
+        data: { redeemer: intake.requester, redemptionId: 'rdm_1', receiptSha256: 'r'.repeat(64), parametersCommitment: COMMITMENT },
+      },
+    ]);
+    expect(executedDataSchema.safeParse(events[0]!.data).success).toBe(true);
+    const state = deriveState(apply(approved(), events))!;
+    expect(state.redemption).toEqual({
+      id: 'rdm_1',
+      at: NOW.toISOString(),
+      by: intake.requester,
+      receiptSha256: 'r'.repeat(64),
+      parametersCommitment: COMMITMENT,
+    });
+    expect(state.outcome?.status).toBe('approved'); // redemption is no outcome
+    expect(publicView(state)).toMatchObject({ status: 'approved', redeemedAt: NOW.toISOString(), redeemedBy: intake.requester });
+    expect(publicView(deriveState(approved())!)).not.toHaveProperty('redeemedAt');
+  });
+
+  it('accepts a matching parametersCommitment and any session of the requesting role', () => {
+    const role = 'arn:aws:iam::111122223333:role/agent';
+    const chain = settle([], (c) => decideIntake(c, { ...intake, requester: `arn:aws:sts::111122223333:assumed-role/agent/run-1` }));
+    const ok = settle(chain, (c) => decideVote(c, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory));
+    const other = 'arn:aws:sts::111122223333:assumed-role/agent/run-2';
+    const c = claims({ requester: `arn:aws:sts::111122223333:assumed-role/agent/run-1` });
+    expect(decideRedemption(ok, ask({ redeemer: other, claims: c, parametersCommitment: COMMITMENT }), directory)).toHaveLength(1);
+    expect(refusal(() => decideRedemption(ok, ask({ redeemer: role, claims: c }), directory))).toBeUndefined();
+  });
+
+  it('refuses a second redemption, naming when and by whom, whoever asks and with whatever receipt', () => {
+    const redeemed = settle(approved(), (c) => decideRedemption(c, ask(), directory));
+    expect(redeemed.filter((r) => r.type === 'executed')).toHaveLength(1);
+    const again = refusal(() => decideRedemption(redeemed, ask({ redemptionId: 'rdm_2' }), directory));
+    expect(again).toEqual({
+      code: 'already_redeemed',
+      message: `the approval was already redeemed at ${NOW.toISOString()} by ${intake.requester}`,
+      details: [
+        { path: 'redeemedAt', message: NOW.toISOString() },
+        { path: 'redeemedBy', message: intake.requester },
+      ],
+    });
+    expect(refusal(() => decideRedemption(redeemed, ask({ redemptionId: 'rdm_3', receiptSha256: 'x'.repeat(64) }), directory))?.code).toBe('already_redeemed');
+    // Its own record, planned or written, leaves nothing more to append (the ledger asks again after each planned record).
+    expect(decideRedemption(redeemed, ask({ redemptionId: 'rdm_1' }), directory)).toEqual([]);
+  });
+
+  it('refuses in order: unreadable (404), not the requester (403), another request or action (409), not approved, other parameters', () => {
+    const chain = approved();
+    expect(refusal(() => decideRedemption([], ask(), directory))?.code).toBe('not_found');
+    expect(refusal(() => decideRedemption(chain, ask({ redeemer: 'mallory' }), directory))?.code).toBe('not_found');
+    expect(refusal(() => decideRedemption(chain, ask({ redeemer: 'alice' }), directory))?.code).toBe('forbidden');
+    expect(refusal(() => decideRedemption(chain, ask({ claims: claims({ sub: 'act_2' }) }), directory))).toMatchObject({
+      code: 'receipt_mismatch',
+      message: 'the receipt is for request act_2, not act_1',
+    });
+    expect(refusal(() => decideRedemption(chain, ask({ claims: claims({ action: 'data.delete' }) }), directory))?.code).toBe('receipt_mismatch');
+    expect(refusal(() => decideRedemption(chain, ask({ claims: claims({ paramsHmac: 'd'.repeat(64) }) }), directory))?.code).toBe('receipt_mismatch');
+    expect(refusal(() => decideRedemption(pending(), ask(), directory))).toMatchObject({
+      code: 'receipt_mismatch',
+      message: 'the request is pending, not approved',
+    });
+    expect(refusal(() => decideRedemption(chain, ask({ parametersCommitment: 'e'.repeat(64) }), directory))).toMatchObject({
+      code: 'parameters_mismatch',
+      details: [{ path: 'parametersCommitment', message: 'does not match the receipt' }],
+    });
+    // A mismatch is refused before "already redeemed": a wrong receipt never learns who redeemed.
+    const redeemed = settle(chain, (c) => decideRedemption(c, ask(), directory));
+    expect(refusal(() => decideRedemption(redeemed, ask({ redemptionId: 'rdm_2', claims: claims({ sub: 'act_2' }) }), directory))?.code).toBe(
+      'receipt_mismatch',
+    );
+  });
+});
+
+describe('the redeem body', () => {
+  it('takes a receipt and an optional 64-hex commitment, nothing else', () => {
+    expect(redeemBodySchema.safeParse({ receipt: 'a.b.c' }).success).toBe(true);
+    expect(redeemBodySchema.safeParse({ receipt: 'a.b.c', parametersCommitment: COMMITMENT }).success).toBe(true);
+    for (const bad of [
+      {},
+      { receipt: '' },
+      { receipt: 42 },
+      { receipt: 'x'.repeat(64 * 1024 + 1) },
+      { receipt: 'a.b.c', parametersCommitment: 'C'.repeat(64) },
+      { receipt: 'a.b.c', parametersCommitment: 'c'.repeat(63) },
+      { receipt: 'a.b.c', extra: true },
+      null,
+      [],
+    ]) {
+      expect(redeemBodySchema.safeParse(bad).success, JSON.stringify(bad)?.slice(0, 80)).toBe(false);
+    }
+  });
+});
+
+const AGENT = 'arn:aws:iam::111122223333:role/agent';
+const config = parseConfig(`
+version: 1
+groups:
+  owners:
+    members:
+      - { id: alice@example.com, email: alice@example.com }
+rules:
+  - { name: reads, match: { action: "*.read" }, effect: allow }
+  - { name: exports, match: { action: data.export }, effect: require_approval, approvers: [owners], timeout: 1h }
+default: { effect: deny }
+auditors: [audit@example.com]
+channels:
+  email: { from: countersign@example.com }
+`);
+
+async function approvedExport(ports: MemoryPorts, parameters: Record<string, unknown> = { table: 'customers' }) {
+  const { state } = await askForAction(ports, { requester: AGENT, request: { action: 'data.export', parameters }, callbackNetwork: 'public' });
+  await castVote(ports, state.id, { approver: 'alice@example.com', via: 'decision_api', signedIn: true }, { decision: 'approve' });
+  const { receipt } = await readAction(ports, AGENT, state.id, 0);
+  return { id: state.id, receipt: receipt! };
+}
+const code = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'ok',
+    (err: unknown) => (err instanceof CountersignError ? err.code : String(err)),
+  );
+
+describe('redeemReceipt', () => {
+  it('records the first redemption and refuses the four concurrent others; the chain still verifies', async () => {
+    const ports = memoryPorts(config);
+    const { id, receipt } = await approvedExport(ports);
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => redeemReceipt(ports, AGENT, id, { receipt })));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    const answer = (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof redeemReceipt>>>).value;
+    expect(answer).toEqual({ id, redeemedAt: ports.clock.now().toISOString(), redeemedBy: AGENT });
+    for (const lost of results.filter((r) => r.status === 'rejected')) {
+      expect((lost as PromiseRejectedResult).reason).toMatchObject({ code: 'already_redeemed' });
+    }
+    const chain = await ports.ledger.read(id);
+    const executed = chain.filter((r) => r.type === 'executed');
+    expect(executed).toHaveLength(1);
+    expect(executed[0]!.data).toEqual({
+      redeemer: AGENT,
+      redemptionId: expect.stringMatching(/^rdm_[A-Za-z0-9_-]{22}$/),
+      receiptSha256: createHash('sha256').update(receipt).digest('hex'),
+      parametersCommitment: deriveState(chain)!.parameters!.value,
+    });
+    expect(verifyChain(chain, createPublicKey(await ports.signer.publicKeyPem())).ok).toBe(true);
+  });
+
+  it('redeems a receipt policy issued at once', async () => {
+    const ports = memoryPorts(config);
+    const { state, receipt } = await askForAction(ports, { requester: AGENT, request: { action: 'users.read' }, callbackNetwork: 'public' });
+    expect((await redeemReceipt(ports, AGENT, state.id, { receipt: receipt! })).redeemedBy).toBe(AGENT);
+  });
+
+  it('refuses approvers, auditors and strangers, bad and expired receipts, another request, other parameters; and records nothing', async () => {
+    const ports = memoryPorts(config);
+    const { id, receipt } = await approvedExport(ports);
+    const other = await approvedExport(ports, { table: 'orders' });
+    const length = (await ports.ledger.read(id)).length;
+    expect(await code(redeemReceipt(ports, 'alice@example.com', id, { receipt }))).toBe('forbidden');
+    expect(await code(redeemReceipt(ports, 'audit@example.com', id, { receipt }))).toBe('forbidden');
+    expect(await code(redeemReceipt(ports, 'mallory@example.com', id, { receipt }))).toBe('not_found');
+    expect(await code(redeemReceipt(ports, AGENT, 'act_missing', { receipt }))).toBe('not_found');
+    expect(await code(redeemReceipt(ports, AGENT, '../etc', { receipt }))).toBe('not_found');
+    expect(await code(redeemReceipt(ports, AGENT, id, { receipt: other.receipt }))).toBe('receipt_mismatch');
+    const [h, c, s] = receipt.split('.') as [string, string, string];
+    const forged = JSON.parse(Buffer.from(c, 'base64url').toString());
+    const tampered = `${h}.${Buffer.from(JSON.stringify({ ...forged, sub: other.id })).toString('base64url')}.${s}`;
+    const bad = await redeemReceipt(ports, AGENT, id, { receipt: tampered }).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ code: 'invalid_request', details: [{ path: 'receipt', message: 'bad_signature' }] });
+    expect(await code(redeemReceipt(ports, AGENT, id, { receipt: 'not-a-receipt' }))).toBe('invalid_request');
+    // A receipt signed by another key (a forger's) does not verify either.
+    const foreign = await signReceipt(memorySigner('forger'), JSON.parse(Buffer.from(c, 'base64url').toString()));
+    expect(await code(redeemReceipt(ports, AGENT, id, { receipt: foreign }))).toBe('invalid_request');
+    expect(await code(redeemReceipt(ports, AGENT, id, { receipt, parametersCommitment: 'f'.repeat(64) }))).toBe('parameters_mismatch');
+    ports.clock.advance(3601_000);
+    const expired = await redeemReceipt(ports, AGENT, id, { receipt }).catch((e: unknown) => e);
+    expect(expired).toMatchObject({ code: 'invalid_request', details: [{ path: 'receipt', message: 'expired' }] });
+    expect((await ports.ledger.read(id)).length).toBe(length);
+  });
+
+  it('accepts the receipt’s own commitment as parametersCommitment', async () => {
+    const ports = memoryPorts(config);
+    const { id, receipt } = await approvedExport(ports);
+    const paramsHmac = JSON.parse(Buffer.from(receipt.split('.')[1]!, 'base64url').toString()).paramsHmac as string;
+    expect((await redeemReceipt(ports, AGENT, id, { receipt, parametersCommitment: paramsHmac })).id).toBe(id);
+  });
+});
