@@ -161,7 +161,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   // Claim the API port first, so a busy port fails at once and not after seconds of setup.
   // No Host is answered by the gateway's own 421 (see ./loopback.ts), not Node's bare 400.
-  const api = createServer({ requireHostHeader: false }, (req, res) => {
+  // Idle connections are kept 30 s (Node's default is 5 s). A client reuses one until just before the server's
+  // `Keep-Alive: timeout` (undici: a second before); with 5 s, a busy client whose timers run late could send on a
+  // connection the server was closing ("other side closed"). Stopping still closes every connection at once.
+  const api = createServer({ requireHostHeader: false, keepAliveTimeout: 30_000, headersTimeout: 60_000 }, (req, res) => {
     if (gateway) return gateway.handler(req, res);
     res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false }));
   });
