@@ -265,6 +265,11 @@ describe('redeemReceipt', () => {
     const foreign = await signReceipt(memorySigner('forger'), JSON.parse(Buffer.from(c, 'base64url').toString()));
     expect(await code(redeemReceipt(ports, AGENT, id, { receipt: foreign }))).toBe('invalid_request');
     expect(await code(redeemReceipt(ports, AGENT, id, { receipt, parametersCommitment: 'f'.repeat(64) }))).toBe('parameters_mismatch');
+    // The receipt is taken exactly as issued: padding or a hidden character is a malformed receipt, not another one.
+    for (const respelt of [` ${receipt}`, `${receipt}\n`, `${h}.${c}\u200b.${s}`, `${h}.${c}.${s}\u00a0`]) {
+      const refused = await redeemReceipt(ports, AGENT, id, { receipt: respelt }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'invalid_request', details: [{ path: 'receipt', message: 'malformed' }] });
+    }
     ports.clock.advance(3601_000);
     const expired = await redeemReceipt(ports, AGENT, id, { receipt }).catch((e: unknown) => e);
     expect(expired).toMatchObject({ code: 'invalid_request', details: [{ path: 'receipt', message: 'expired' }] });
