@@ -5,7 +5,7 @@
  * receipt. The decision is `decideRedemption` on the chain, so concurrent redemptions race on the chain's next seq.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { decideRedemption, deriveState, isRequester, type Redemption } from '../core/approval';
+import { decideRedemption, deriveState, isRequester } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import type { Ports } from '../core/ports';
 import { ReceiptError, verifyReceipt } from '../core/receipt';
@@ -64,6 +64,8 @@ export async function redeemReceipt(
     ...(body.parametersCommitment !== undefined ? { parametersCommitment: body.parametersCommitment } : {}),
   };
   const { chain } = await ports.ledger.append(read.state.id, (current) => decideRedemption(current, ask, directory), { known: read.chain });
-  const redemption = deriveState(chain)?.redemption as Redemption;
+  // decideRedemption only lets the append succeed with a redemption on the chain (this one's own record).
+  const redemption = deriveState(chain)?.redemption;
+  if (!redemption) throw new Error('the ledger accepted a redemption but its chain records none');
   return { id: read.state.id, redeemedAt: redemption.at, redeemedBy: redemption.by };
 }
