@@ -9,8 +9,9 @@
  * by Route would need a `singleMetric()` (a line printed at once) per data point, or a grouping layer of our own on
  * top, which is most of `emfDocuments`; and its default `service` dimension must be cleared and the dimensionless set
  * asked for by a quirk (`addDimensions({})`) to get the `[dims]` and `[]` sets the alarms watch. The format is
- * core/metrics.ts `emfDocuments` (pure, tested against the specification); this file only buffers and prints. Lines go to `process.stdout` itself, not `console`, which the
- * Lambda runtime prefixes with a timestamp and request id: an EMF line must be the JSON document alone.
+ * core/metrics.ts `emfDocuments` (pure, tested against the specification); this file only buffers and prints.
+ * Lines go to `process.stdout` itself, not `console`, which the Lambda runtime prefixes with a timestamp and request
+ * id: an EMF line must be the JSON document alone.
  */
 import { emfDocuments, type MetricPoint } from '../core/metrics';
 import type { MetricsPort } from '../core/ports';
