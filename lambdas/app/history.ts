@@ -9,7 +9,6 @@
  * requests by when they were made.
  */
 import { type ApprovalState, deriveState } from '../core/approval';
-import type { Checkpoint } from '../core/checkpoint';
 import { type AuditRecord, auditRecordSchema } from '../core/ledger-record';
 import type { LedgerExportSource } from '../core/ports';
 
@@ -88,9 +87,4 @@ export async function readHistory(source: LedgerExportSource, query: HistoryQuer
   }
   requests.sort((a, b) => (a.state.createdAt < b.state.createdAt ? -1 : a.state.createdAt > b.state.createdAt ? 1 : a.state.id < b.state.id ? -1 : 1));
   return { requests, complete, records };
-}
-
-/** The ledger's newest checkpoint, for the health page. */
-export function latestCheckpoint(source: LedgerExportSource): Promise<Checkpoint | undefined> {
-  return source.latestCheckpoint();
 }

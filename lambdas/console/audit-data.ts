@@ -5,6 +5,7 @@
  * per day. Days are UTC days (`2026-11-29`), as the date range names them.
  */
 import type { HistoryEntry } from '../app/history';
+import { statusOf as stateStatus } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import type { IdentityDirectory } from '../core/identity';
 import { globMatches } from '../core/policy';
@@ -102,7 +103,7 @@ export function windowOf(filters: Pick<AuditFilters, 'from' | 'to'>): { since: s
   return { since: new Date(dayStart(filters.from)!).toISOString(), until: new Date(dayStart(filters.to)! + DAY_MS - 1).toISOString() };
 }
 
-export const statusOf = (entry: HistoryEntry): Status => entry.state.outcome?.status ?? 'pending';
+export const statusOf = (entry: HistoryEntry): Status => stateStatus(entry.state);
 
 /** A text filter: the same canonical text (full-width, hidden characters and case folded away), or a `*` glob. */
 export function textMatches(filter: string, value: string | undefined): boolean {

@@ -54,6 +54,19 @@ describe('the console viewer', () => {
     });
   });
 
+  it("asks the MAC key for a viewer's CSRF token once, not on every page, and gives another session its own", async () => {
+    const cookie = await seal(ports.mac, 'console-session', { email: 'alice@example.com', sid: sid(), exp: exp() });
+    const generate = ports.mac.generate.bind(ports.mac);
+    let generated = 0;
+    const counting = { ...ports, mac: { ...ports.mac, generate: (message: Buffer) => (generated++, generate(message)) } };
+    const first = await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${cookie}`] }), counting, sessions);
+    const second = await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${cookie}`] }), counting, sessions);
+    expect(second?.csrf).toBe(first?.csrf);
+    expect(generated).toBe(1);
+    const other = await seal(ports.mac, 'console-session', { email: 'alice@example.com', sid: sid(), exp: exp() });
+    expect((await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${other}`] }), counting, sessions))?.csrf).not.toBe(first?.csrf);
+  });
+
   it('opens no session sealed for another purpose, altered, or expired', async () => {
     const review = await seal(ports.mac, 'session', { email: 'alice@example.com', exp: exp() });
     expect(await viewerOf(event({ cookies: [`${CONSOLE_COOKIE}=${review}`] }), ports, sessions)).toBeUndefined();
