@@ -6,7 +6,7 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -27,6 +27,7 @@ vi.mock('../../lambdas/app/vote', async (original) => ({
 
 import { checkStepUp, signedInAs, signInRedirect, startSignIn } from '../../lambdas/decision/identity';
 import { REVIEW_PAGE_HEADERS } from '../../lambdas/decision/review-page';
+import { freePort, listen, serveProvider, throughProvider as signIn } from '../fixtures/oidc';
 import { api, eventually, type RunningCountersign, startCountersign } from './harness';
 
 const AGENT = 'agent-key-1';
@@ -111,26 +112,6 @@ function setCookie(res: Response, name: string): Record<string, string> | undefi
   return Object.fromEntries([['value', pair.slice(name.length + 1)], ...attributes.map((a) => [a.split('=')[0]!.toLowerCase(), a.split('=')[1] ?? 'true'])]);
 }
 
-function listen(server: Server, port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-// oidc-provider ships no type declarations; this is the little of it the test uses.
-type ProviderConstructor = new (issuer: string, configuration: Record<string, unknown>) => { callback(): RequestListener };
-const OIDC_PROVIDER_MODULE: string = 'oidc-provider';
-
 describe('approver identity: landing page, personal links and OIDC sign-in', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cs-identity-'));
   const providerServer = createServer();
@@ -141,28 +122,14 @@ describe('approver identity: landing page, personal links and OIDC sign-in', () 
     const port = await freePort();
     const csUrl = `http://127.0.0.1:${port}`;
     issuer = `http://127.0.0.1:${await listen(providerServer)}`;
-    const { default: Provider } = (await import(OIDC_PROVIDER_MODULE)) as { default: ProviderConstructor };
-    const provider = new Provider(issuer, {
-      clients: [
-        {
-          client_id: CLIENT_ID,
-          client_secret: CLIENT_SECRET,
-          redirect_uris: [`${csUrl}/v1/auth/callback`],
-          grant_types: ['authorization_code'],
-          response_types: ['code'],
-        },
-      ],
-      async findAccount(_ctx: unknown, sub: string) {
-        const account = ACCOUNTS[sub];
-        return account && { accountId: sub, claims: async () => ({ sub, ...account }) };
-      },
-      claims: { openid: ['sub'], email: ['email', 'email_verified'] },
-      cookies: { keys: ['a-cookie-signing-key-for-these-tests-only'] },
-      pkce: { required: () => true },
-      features: { devInteractions: { enabled: true } },
+    await serveProvider(providerServer, issuer, {
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUri: `${csUrl}/v1/auth/callback`,
+      accounts: ACCOUNTS,
+      cookieKey: 'a-cookie-signing-key-for-these-tests-only',
       ttl: { AccessToken: 600, AuthorizationCode: 60, Grant: 600, IdToken: 600, Interaction: 600, Session: 600 },
     });
-    providerServer.on('request', provider.callback());
 
     const configFile = join(dir, 'countersign.yaml');
     writeFileSync(
@@ -219,27 +186,7 @@ describe('approver identity: landing page, personal links and OIDC sign-in', () 
   async function throughProvider(browser: Browser, id: string, login: string, startPath = `/v1/auth/login?request=${id}`): Promise<string> {
     const start = await browser.fetch(`${cs.url}${startPath}`);
     expect(start.status).toBe(302);
-    let location = start.headers.get('location')!;
-    for (let step = 0; step < 20; step++) {
-      if (location.startsWith(`${cs.url}/v1/auth/callback`)) return location;
-      const res = await browser.fetch(location);
-      if (res.status >= 300 && res.status < 400) {
-        location = new URL(res.headers.get('location')!, location).href;
-        continue;
-      }
-      const html = await res.text();
-      expect(res.status, html).toBe(200);
-      const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
-      const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-      expect(prompt && action, html).toBeTruthy();
-      const submitted = await browser.fetch(new URL(action!.replace(/&amp;/g, '&'), location).href, {
-        method: 'POST',
-        form: prompt === 'login' ? { prompt, login, password: 'any' } : { prompt: prompt! },
-      });
-      expect(submitted.status).toBeGreaterThanOrEqual(300);
-      location = new URL(submitted.headers.get('location')!, location).href;
-    }
-    throw new Error('sign-in did not come back to Countersign');
+    return signIn(browser, start.headers.get('location')!, login, `${cs.url}/v1/auth/callback`);
   }
 
   it('shows a landing page with only the action and expiry, and the two ways to identify', async () => {

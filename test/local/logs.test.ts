@@ -10,12 +10,13 @@
  * invocation is about it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetExecutionHistoryCommand, ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { freePort, listen, serveProvider, throughProvider as signIn } from '../fixtures/oidc';
 import { api, eventually, postSlackClick, type RunningCountersign, startCountersign } from './harness';
 
 const AGENT_KEY = 'logs-agent-key-7Qe2';
@@ -57,25 +58,6 @@ class Browser {
   }
 }
 
-function listen(server: Server, port = 0): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-type ProviderConstructor = new (issuer: string, configuration: Record<string, unknown>) => { callback(): RequestListener };
-const OIDC_PROVIDER_MODULE: string = 'oidc-provider';
-
 interface InboxMessage {
   channel: string;
   actionId: string;
@@ -108,27 +90,13 @@ describe('the logs of a whole approval', () => {
     const port = await freePort();
     const csUrl = `http://127.0.0.1:${port}`;
     const issuer = `http://127.0.0.1:${await listen(providerServer)}`;
-    const { default: Provider } = (await import(OIDC_PROVIDER_MODULE)) as { default: ProviderConstructor };
-    const provider = new Provider(issuer, {
-      clients: [
-        {
-          client_id: CLIENT_ID,
-          client_secret: OIDC_CLIENT_SECRET,
-          redirect_uris: [`${csUrl}/v1/auth/callback`],
-          grant_types: ['authorization_code'],
-          response_types: ['code'],
-        },
-      ],
-      async findAccount(_ctx: unknown, sub: string) {
-        const account = ACCOUNTS[sub];
-        return account && { accountId: sub, claims: async () => ({ sub, ...account }) };
-      },
-      claims: { openid: ['sub'], email: ['email', 'email_verified'] },
-      cookies: { keys: ['a-cookie-signing-key-for-the-logs-test'] },
-      pkce: { required: () => true },
-      features: { devInteractions: { enabled: true } },
+    await serveProvider(providerServer, issuer, {
+      clientId: CLIENT_ID,
+      clientSecret: OIDC_CLIENT_SECRET,
+      redirectUri: `${csUrl}/v1/auth/callback`,
+      accounts: ACCOUNTS,
+      cookieKey: 'a-cookie-signing-key-for-the-logs-test',
     });
-    providerServer.on('request', provider.callback());
     callbackServer.on('request', (req, res) => {
       let body = '';
       req.on('data', (d: Buffer) => (body += d.toString()));
@@ -260,27 +228,7 @@ describe('the logs of a whole approval', () => {
   });
 
   /** Through the provider's dev sign-in and consent as alice; answers the URL it sends the browser back to Countersign with. */
-  async function throughProvider(browser: Browser, start: string): Promise<string> {
-    let location = start;
-    for (let step = 0; step < 20; step++) {
-      if (location.startsWith(`${cs.url}/v1/auth/callback`)) return location;
-      const res = await browser.fetch(location);
-      if (res.status >= 300 && res.status < 400) {
-        location = new URL(res.headers.get('location')!, location).href;
-        continue;
-      }
-      const html = await res.text();
-      const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
-      const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-      expect(prompt && action, html).toBeTruthy();
-      const submitted = await browser.fetch(new URL(action!.replace(/&amp;/g, '&'), location).href, {
-        method: 'POST',
-        form: prompt === 'login' ? { prompt, login: 'alice@example.com', password: 'any' } : { prompt: prompt! },
-      });
-      location = new URL(submitted.headers.get('location')!, location).href;
-    }
-    throw new Error('sign-in did not come back to Countersign');
-  }
+  const throughProvider = (browser: Browser, start: string): Promise<string> => signIn(browser, start, 'alice@example.com', `${cs.url}/v1/auth/callback`);
 
   /** The JSON lines local mode printed; the rest is its own text. */
   const jsonLines = (): LogLine[] =>

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { decideCancel, decideExpiry, decideIntake, decideVote, deriveState, planWake, publicView, statusOf } from '../../lambdas/core/approval';
 import { CountersignError } from '../../lambdas/core/errors';
 import { IdentityDirectory } from '../../lambdas/core/identity';
-import type { AuditEvent, AuditRecord } from '../../lambdas/core/ledger-record';
+import type { AuditRecord } from '../../lambdas/core/ledger-record';
 import type { PolicyDecidedData } from '../../lambdas/core/records';
+import { settle } from '../fixtures/unsigned-chain';
 
 const directory = new IdentityDirectory([]);
 
@@ -24,33 +25,6 @@ const intake = {
   masked: [],
   policy,
 };
-
-/** Appends events as records (unsigned: these tests are about the rules, not the signatures). */
-function apply(chain: AuditRecord[], events: AuditEvent[]): AuditRecord[] {
-  return [
-    ...chain,
-    ...events.map((e, i) => ({
-      requestId: 'act_1',
-      seq: chain.length + i + 1,
-      at: NOW.toISOString(),
-      prevHash: '0'.repeat(64),
-      hash: '0'.repeat(64),
-      signature: '',
-      keyId: 'k',
-      ...e,
-    })),
-  ];
-}
-
-/** Runs a decide function to completion the way the ledger does: append one event, decide again, until none. */
-function settle(chain: AuditRecord[], decide: (c: AuditRecord[]) => AuditEvent[]): AuditRecord[] {
-  for (let round = 0; round < 10; round++) {
-    const events = decide(chain);
-    if (events.length === 0) return chain;
-    chain = apply(chain, events.slice(0, 1));
-  }
-  throw new Error('decide never finished');
-}
 
 const pending = () => settle([], (c) => decideIntake(c, intake));
 const vote = (chain: AuditRecord[], who: string, decision: 'approve' | 'deny', now = NOW) =>

@@ -12,39 +12,15 @@ import { decideIntake, decideRedemption, decideVote, deriveState, publicView, ty
 import { parseConfig } from '../../lambdas/core/config-yaml';
 import { CountersignError } from '../../lambdas/core/errors';
 import { IdentityDirectory } from '../../lambdas/core/identity';
-import { type AuditEvent, type AuditRecord, verifyChain } from '../../lambdas/core/ledger-record';
+import { verifyChain } from '../../lambdas/core/ledger-record';
 import { type ReceiptClaims, signReceipt } from '../../lambdas/core/receipt';
 import { executedDataSchema } from '../../lambdas/core/records';
 import { type MemoryPorts, memoryPorts, memorySigner } from '../fixtures/memory-ports';
+import { apply, settle } from '../fixtures/unsigned-chain';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const directory = new IdentityDirectory([]);
 const COMMITMENT = 'c'.repeat(64);
-
-function apply(chain: AuditRecord[], events: AuditEvent[]): AuditRecord[] {
-  return [
-    ...chain,
-    ...events.map((e, i) => ({
-      requestId: 'act_1',
-      seq: chain.length + i + 1,
-      at: NOW.toISOString(),
-      prevHash: '0'.repeat(64),
-      hash: '0'.repeat(64),
-      signature: '',
-      keyId: 'k',
-      ...e,
-    })),
-  ];
-}
-
-function settle(chain: AuditRecord[], decide: (c: AuditRecord[]) => AuditEvent[]): AuditRecord[] {
-  for (let round = 0; round < 10; round++) {
-    const events = decide(chain);
-    if (events.length === 0) return chain;
-    chain = apply(chain, events.slice(0, 1));
-  }
-  throw new Error('decide never finished');
-}
 
 const intake = {
   requester: 'arn:aws:iam::111122223333:role/agent',
