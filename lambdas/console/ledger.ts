@@ -24,6 +24,7 @@ import {
 } from '../core/ledger-verify';
 import type { LedgerExportSource } from '../core/ports';
 import { renderTime, text } from '../pages/kit';
+import { dayStart } from './audit-data';
 import { CONSOLE_WORK_MS, type ConsoleContext, type ConsoleRoute } from './context';
 import { consolePage } from './layout';
 import { checkForm, formOf, type Viewer } from './viewer';
@@ -80,17 +81,14 @@ export function exportWindowOf(query: Readonly<Record<string, string | undefined
     if (value === '') return undefined;
     if (value.length > 64) throw windowSchemaProblem(name, value.slice(0, 64));
     if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
-      const start = Date.parse(`${value}T00:00:00.000Z`);
-      if (Number.isNaN(start) || new Date(start).toISOString().slice(0, 10) !== value) throw windowSchemaProblem(name, value);
+      const start = dayStart(value);
+      if (start === undefined) throw windowSchemaProblem(name, value);
       return new Date(name === 'since' ? start : start + 86_400_000 - 1).toISOString();
     }
     // An ISO 8601 time with its zone, as the API takes it, whose every field is in range: Date.parse would roll
     // 2026-02-30 over to March, and 24:00 to the next day.
     const fields = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/.exec(value);
-    const day = fields?.[1];
-    const dayStart = day === undefined ? Number.NaN : Date.parse(`${day}T00:00:00.000Z`);
-    const realDay = !Number.isNaN(dayStart) && new Date(dayStart).toISOString().slice(0, 10) === day;
-    const ms = realDay ? Date.parse(value) : Number.NaN;
+    const ms = fields?.[1] !== undefined && dayStart(fields[1]) !== undefined ? Date.parse(value) : Number.NaN;
     if (Number.isNaN(ms)) throw windowSchemaProblem(name, value);
     return new Date(ms).toISOString();
   };
