@@ -74,6 +74,8 @@ export class LocalConsoleSignIn {
     const keys = this.apiKeys();
     if (!key || !Object.hasOwn(keys, key)) return page(res, 401, this.form('That is not an API key of this config (local.apiKeys). Nothing was changed.'));
     const id = randomBytes(24).toString('base64url');
+    // Expired sessions open nothing; they are dropped here, so a long-running local mode does not keep them all.
+    for (const [other, session] of this.sessions) if (session.expires < Date.now()) this.sessions.delete(other);
     this.sessions.set(id, { key, expires: Date.now() + SESSION_HOURS * 3600_000 });
     res.writeHead(303, {
       location: '/console',
