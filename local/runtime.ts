@@ -24,6 +24,7 @@ import {
   ResourceNotFoundException,
   ScanCommand,
   type ScanCommandOutput,
+  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { CreateStateMachineCommand, SFNClient, StateMachineAlreadyExists, UpdateStateMachineCommand } from '@aws-sdk/client-sfn';
 import dynalite from 'dynalite';
@@ -494,7 +495,7 @@ async function createTableIfMissing(dynamo: DynamoDBClient, id: string, props: R
   // A rebuild that stopped half-way (see below) resumes from its staging copy before anything else runs.
   if (await describeTable(dynamo, staging)) return rebuild(dynamo, input, staging, log);
   try {
-    await dynamo.send(new CreateTableCommand(input));
+    await createActiveTable(dynamo, input);
     return;
   } catch (err) {
     if (!(err instanceof ResourceInUseException)) throw err;
@@ -506,14 +507,12 @@ async function createTableIfMissing(dynamo: DynamoDBClient, id: string, props: R
   const present = new Set((existing?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
   const missing = (input.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName!).filter((name) => !present.has(name));
   if (missing.length === 0) return;
-  await dynamo.send(
-    new CreateTableCommand({
-      TableName: staging,
-      KeySchema: input.KeySchema,
-      AttributeDefinitions: existing!.AttributeDefinitions,
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createActiveTable(dynamo, {
+    TableName: staging,
+    KeySchema: input.KeySchema,
+    AttributeDefinitions: existing!.AttributeDefinitions,
+    BillingMode: 'PAY_PER_REQUEST',
+  });
   const kept = await copyItems(dynamo, id, staging);
   log.info(`countersign: table ${id} gains index ${missing.join(', ')}; rebuilding it with its ${kept} items`);
   await rebuild(dynamo, input, staging, log);
@@ -526,10 +525,19 @@ async function rebuild(dynamo: DynamoDBClient, input: CreateTableCommandInput, s
     // dynalite drops a table in the background: wait until it is gone before creating it again.
     for (let i = 0; i < 200 && (await describeTable(dynamo, input.TableName!)); i++) await new Promise((r) => setTimeout(r, 25));
   }
-  await dynamo.send(new CreateTableCommand(input));
+  await createActiveTable(dynamo, input);
   const moved = await copyItems(dynamo, staging, input.TableName!);
   await dynamo.send(new DeleteTableCommand({ TableName: staging }));
   log.info(`countersign: table ${input.TableName} rebuilt with ${moved} items`);
+}
+
+/**
+ * Creates a table and waits until it is ACTIVE: dynalite answers CreateTable while the table is still CREATING (a
+ * timer, even at createTableMs 0), and answers a write to it then as ResourceNotFoundException.
+ */
+async function createActiveTable(dynamo: DynamoDBClient, input: CreateTableCommandInput): Promise<void> {
+  await dynamo.send(new CreateTableCommand(input));
+  await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: input.TableName! });
 }
 
 async function describeTable(dynamo: DynamoDBClient, name: string) {

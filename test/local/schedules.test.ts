@@ -14,6 +14,7 @@ import {
   ListTablesCommand,
   PutItemCommand,
   ScanCommand,
+  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -246,6 +247,8 @@ describe('a data folder from before the ledger index', () => {
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );
+    // dynalite answers CreateTable while the table is still CREATING; a write before it is ACTIVE is refused.
+    await waitUntilTableExists({ client: dynamo, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: ledgerId });
     const items = Array.from({ length: 30 }, (_, i) => ({ requestId: { S: `act_old${i % 3}` }, seq: { N: String(i) }, type: { S: 'requested' } }));
     for (const Item of items) await dynamo.send(new PutItemCommand({ TableName: ledgerId, Item }));
     dynamo.destroy();
