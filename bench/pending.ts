@@ -11,6 +11,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
+import { grantIndexTable } from '../lambdas/adapters/grant-index';
 import { exportLedgerPage } from '../lambdas/adapters/ledger-scan';
 import { LedgerTable } from '../lambdas/adapters/ledger-table';
 import { requestsTable } from '../lambdas/adapters/request-store';
@@ -120,6 +121,7 @@ async function oneSize(pending: number): Promise<Figure[]> {
       return {
         ledger: new LedgerTable({ tableName: 'ledger', dynamo: client, signer, clock: clock.now }),
         requests: requestsTable(client, () => 'requests'),
+        grants: grantIndexTable(client, () => 'requests'),
         workflow,
         outbox: { deliver: async () => {} },
         metrics: { count: () => {}, timing: () => {} },

@@ -17,6 +17,7 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { p256 } from '@noble/curves/nist.js';
 import { certifiedRecordSigner } from '../lambdas/adapters/certified-signer';
+import { grantIndexTable } from '../lambdas/adapters/grant-index';
 import { kmsMac } from '../lambdas/adapters/kms-mac';
 import { kmsLedgerSigner } from '../lambdas/adapters/kms-signer';
 import { LedgerTable } from '../lambdas/adapters/ledger-table';
@@ -204,6 +205,7 @@ function benchPorts(log: CallLog, clock: Clock): Ports & { readonly warm: () => 
     ledger: new LedgerTable({ tableName: 'ledger', dynamo, signer, recordSigner }),
     metrics: { count: () => {}, timing: () => {} },
     requests: requestsTable(dynamo, () => 'requests'),
+    grants: grantIndexTable(dynamo, () => 'requests'),
     workflow: stepFunctionsWorkflow(
       fakeSfn(log),
       () => 'arn:aws:states:us-east-1:111122223333:stateMachine:m',

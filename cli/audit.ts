@@ -5,7 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { apiRequest, CountersignApiError, type Endpoint, expectOk } from '../client/transport';
-import { formatUtc } from '../lambdas/core/dates';
+import { formatUtc, spanWords } from '../lambdas/core/dates';
 import { type AuditRecord, auditRecordSchema, verifyChain } from '../lambdas/core/ledger-record';
 import { channelReportSchema } from '../lambdas/core/records';
 import { type SigningCertificate, signingCertificateSchema } from '../lambdas/core/signing-certificate';
@@ -222,6 +222,13 @@ function summarize(record: AuditRecord): string {
       s += '.';
       if (typeof d.remindAfterSeconds === 'number') s += ` Reminders every ${d.remindAfterSeconds} s.`;
       if (typeof d.escalateAfterSeconds === 'number') s += ` Escalates to ${list(strs(d.escalateTo))} after ${d.escalateAfterSeconds} s.`;
+      const offer = obj(d.grant);
+      if (typeof offer.maxForSeconds === 'number')
+        s += ` Approvers may grant for up to ${spanWords(offer.maxForSeconds * 1000)} (scope: ${strs(offer.scope).join(', ')}).`;
+      const used = obj(d.grantedBy);
+      if (str(used.grant)) {
+        s += ` Approved at once by grant ${str(used.grant)} (made by ${list(strs(used.approvers))} on request ${str(used.request) ?? '?'}, until ${formatUtc(str(used.until) ?? '') ?? str(used.until)}).`;
+      }
       if (reason) s += ` Reason: ${reason}`;
       return s;
     }
@@ -238,7 +245,8 @@ function summarize(record: AuditRecord): string {
     case 'voted': {
       const approver = str(d.approver) ?? record.actor;
       const verb = d.decision === 'approve' ? 'approved' : d.decision === 'deny' ? 'denied' : `voted ${String(d.decision)}`;
-      return `${approver} ${verb}${typeof d.reason === 'string' && d.reason !== '' ? `: ${quoted(d.reason)}` : ' (no reason given)'}.`;
+      const span = typeof d.forSeconds === 'number' ? ` for ${spanWords(d.forSeconds * 1000)} (a grant)` : '';
+      return `${approver} ${verb}${span}${typeof d.reason === 'string' && d.reason !== '' ? `: ${quoted(d.reason)}` : ' (no reason given)'}.`;
     }
     case 'approved':
     case 'denied':
@@ -250,10 +258,17 @@ function summarize(record: AuditRecord): string {
       if (record.type === 'expired') return `Expired: no decision in time${why}.`;
       if (d.decidedBy === 'policy') return `${word} by policy${why}.`;
       if (d.decidedBy === 'requester') return `${word} by the requester ${record.actor}${why}.`;
+      if (d.decidedBy === 'grant') return `Approved by a grant, made by ${list(strs(d.approvers))}${why}.`;
+      const grant = obj(d.grant);
+      if (record.type === 'approved' && str(grant.id)) {
+        return `Approved by ${list(strs(d.approvers))}${why}, granting ${str(grant.id)} until ${formatUtc(str(grant.until) ?? '') ?? str(grant.until)}.`;
+      }
       if (record.type === 'approved') return `Approved by ${list(strs(d.approvers))}${why}.`;
       if (record.type === 'denied') return `Denied by ${record.actor}${why}.`;
       return `${word}${why}.`;
     }
+    case 'grant_revoked':
+      return `Grant ${str(d.grant) ?? '?'} revoked by ${str(d.revokedBy) ?? record.actor}: ${quoted(str(d.reason) ?? '')}. Later requests are asked again.`;
     case 'executed':
       return `Receipt redeemed by ${str(d.redeemer) ?? record.actor}: the executor runs the action (once).`;
     default:

@@ -52,6 +52,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.GET, path: '/v1/audit/public-key', target: 'intake', auth: 'iam' },
   // Auditors only: the whole ledger with its signed checkpoints, paginated.
   { method: HttpMethod.GET, path: '/v1/audit/export', target: 'intake', auth: 'iam' },
+  // Grants: approvals for a while (list; revoke, by an approver of the rule or an auditor, with a reason).
+  { method: HttpMethod.GET, path: '/v1/grants', target: 'intake', auth: 'iam' },
+  { method: HttpMethod.POST, path: '/v1/grants/{id}/revoke', target: 'intake', auth: 'iam' },
   { method: HttpMethod.POST, path: '/v1/actions/{id}/decision', target: 'decision', auth: 'iam' },
   { method: HttpMethod.GET, path: '/v1/me/pending', target: 'decision', auth: 'iam' },
   { method: HttpMethod.GET, path: '/v1/review/{token}', target: 'decision', auth: 'self' },

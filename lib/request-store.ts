@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { GRANT_INDEX } from '../lambdas/core/grant';
 import { PENDING_INDEX, PENDING_SUMMARY_ATTRIBUTES, REPAIR_INDEX } from '../lambdas/core/request';
 
 export interface RequestStoreProps {
@@ -42,6 +43,14 @@ export class RequestStore extends Construct {
           projectionType: ProjectionType.INCLUDE,
           nonKeyAttributes: [...PENDING_SUMMARY_ATTRIBUTES],
         },
+        // Grants by scope key, sorted by when each lapses (lambdas/adapters/grant-index.ts): sparse, grant items only.
+        {
+          indexName: GRANT_INDEX,
+          partitionKey: { name: 'grantScope', type: AttributeType.STRING },
+          sortKey: { name: 'grantUntil', type: AttributeType.STRING },
+          projectionType: ProjectionType.INCLUDE,
+          nonKeyAttributes: ['grantId', 'requestId'],
+        },
       ],
     });
   }
@@ -67,6 +76,11 @@ export class RequestStore extends Construct {
         conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [leaseId] } },
       }),
     );
+  }
+
+  /** Find grants by scope (Query) and list them (Scan), on the sparse `grants` index only. */
+  grantFindGrants(grantee: IGrantable): void {
+    Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query', 'dynamodb:Scan'], resourceArns: [`${this.table.tableArn}/index/${GRANT_INDEX}`] });
   }
 
   /** List the pending requests: the due ones, or their summaries (Query on the `repair` index). */

@@ -16,6 +16,7 @@ import { CheckpointTable } from './checkpoint-table';
 import { consoleSessionsTable } from './console-sessions';
 import { deployedDirectory, deployedPolicy } from './deployed-config';
 import { functionName, requiredEnv, secondsEnv } from './environment';
+import { grantIndexTable } from './grant-index';
 import { kmsMac } from './kms-mac';
 import { kmsLedgerSigner } from './kms-signer';
 import { withLease } from './lease';
@@ -53,6 +54,7 @@ const ledger = /* @__PURE__ */ once(() => {
 });
 const checkpoints = /* @__PURE__ */ once(() => new CheckpointTable({ tableName: requiredEnv('ledgerTable'), dynamo: dynamo(), signer: signer() }));
 const requests = /* @__PURE__ */ once(() => requestsTable(dynamo(), () => requiredEnv('requestsTable')));
+const grants = /* @__PURE__ */ once(() => grantIndexTable(dynamo(), () => requiredEnv('requestsTable')));
 const workflow = /* @__PURE__ */ once(() => stepFunctionsWorkflow(sfn(), () => requiredEnv('stateMachineArn'), deployedDirectory));
 const mac = /* @__PURE__ */ once(() => kmsMac(kms(), requiredEnv('reviewKeyId')));
 
@@ -66,6 +68,9 @@ export const awsServicePorts: ServicePorts = {
   },
   get requests() {
     return requests();
+  },
+  get grants() {
+    return grants();
   },
   get workflow() {
     return workflow();

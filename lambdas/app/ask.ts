@@ -23,6 +23,7 @@ import { maskRequest } from '../core/masking';
 import { evaluatePolicy, policyDecidedData, refusalError } from '../core/policy';
 import type { Ports } from '../core/ports';
 import type { ActionRequest } from '../core/request';
+import { grantCovering } from './grants';
 import { countAppended } from './metrics';
 import { issueReceipt, receiptAlongside } from './outcome';
 
@@ -36,7 +37,7 @@ export interface AskInput {
 }
 
 export async function askForAction(
-  ports: Pick<Ports, 'ledger' | 'requests' | 'workflow' | 'signer' | 'mac' | 'clock' | 'policy' | 'metrics'>,
+  ports: Pick<Ports, 'ledger' | 'requests' | 'grants' | 'workflow' | 'signer' | 'mac' | 'clock' | 'policy' | 'metrics'>,
   input: AskInput,
 ): Promise<{ state: ApprovalState; receipt?: string }> {
   const config = ports.policy.config();
@@ -51,7 +52,9 @@ export async function askForAction(
   // same request and nobody else can compute which id a key gives.
   const idempotent = Boolean(input.idempotencyKey);
   const id = idempotent ? await idempotentRequestId(ports.mac, requester, input.idempotencyKey!) : `act_${randomBytes(16).toString('base64url')}`;
-  const policy = policyDecidedData(config, verdict, ports.policy.version(), ports.clock.now());
+  // A grant of the deciding rule that covers this request approves it at once (core/grant.ts).
+  const grantedBy = verdict.outcome.effect === 'require_approval' ? await grantCovering(ports, verdict, { ...request, requester }) : undefined;
+  const policy = policyDecidedData(config, verdict, ports.policy.version(), ports.clock.now(), grantedBy);
   // Policy saw the real values; everything after (ledger, notifications, pages) sees them masked.
   const masking = maskRequest(request, { paths: [...config.mask, ...(verdict.outcome.mask ?? [])] });
   // A fresh random id has no chain: nobody else can know the id before this call answers, so there is nothing to

@@ -15,7 +15,7 @@ import { completeOutcome } from './outcome';
 export type WorkflowEnd = { readonly Error: string } | undefined;
 
 export async function finalizeRequest(
-  ports: Pick<Ports, 'ledger' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>,
+  ports: Pick<Ports, 'ledger' | 'requests' | 'grants' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>,
   requestId: string,
   error: WorkflowEnd,
 ): Promise<{ status: string }> {

@@ -23,9 +23,12 @@ export function countAppended(metrics: MetricsPort, appended: readonly AuditReco
     else if (isOutcome(record.type)) {
       metrics.count('decisions', { Outcome: record.type });
       if (record.type === 'expired') metrics.count('expiries', {});
-      const byApprovers = state.policy?.effect === 'require_approval' && (record.type === 'approved' || record.type === 'denied');
+      // A grant's approval is at once: no approver's time to decide.
+      const byApprovers = state.policy?.effect === 'require_approval' && !state.policy.grantedBy && (record.type === 'approved' || record.type === 'denied');
       if (byApprovers) metrics.timing('timeToDecision', { Rule: rule }, Math.max(0, Date.parse(record.at) - Date.parse(state.createdAt)));
-    }
+      if (record.type === 'approved' && record.data.grant) metrics.count('grantEvents', { Event: 'made', Rule: rule });
+      if (record.type === 'approved' && state.policy?.grantedBy) metrics.count('grantEvents', { Event: 'used', Rule: rule });
+    } else if (record.type === 'grant_revoked') metrics.count('grantEvents', { Event: 'revoked', Rule: rule });
   }
 }
 

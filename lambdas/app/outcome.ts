@@ -9,6 +9,7 @@ import { parametersSalt } from '../core/commitment';
 import type { AuditRecord } from '../core/ledger-record';
 import type { Ports, RequestItem } from '../core/ports';
 import { receiptClaimsFor, signReceipt } from '../core/receipt';
+import { indexGrant } from './grants';
 
 /**
  * Who completes an outcome: `settle` (a vote, a cancel, the repair job) tells the waiting workflow and then caches
@@ -18,7 +19,7 @@ import { receiptClaimsFor, signReceipt } from '../core/receipt';
  */
 export type CompletionMode = 'settle' | 'finalize' | 'read';
 
-export type OutcomePorts = Pick<Ports, 'requests' | 'signer' | 'mac' | 'workflow' | 'clock'>;
+export type OutcomePorts = Pick<Ports, 'requests' | 'grants' | 'signer' | 'mac' | 'workflow' | 'clock'>;
 
 /**
  * Returns the receipt of an approval (the stored one, or one signed now), if any.
@@ -57,6 +58,8 @@ export async function completeOutcome(
       }
     }
   }
+  // The grant an approval made is indexed before the workflow hears, so intake finds it from then on.
+  if (status === 'approved' && state.grant && mode !== 'read') await indexGrant(ports, state);
   if (mode === 'settle' && item?.taskToken) await ports.workflow.sendOutcome(item.taskToken, status);
   if (mode !== 'read' && item && item.status !== status) await ports.requests.cacheOutcome(state.id, status);
   return receipt;

@@ -55,7 +55,7 @@ export async function readableRequest(ports: ReadPorts, principal: string, id: s
  * poll (`waitPollGap` apart), then Query once more.
  */
 export async function readAction(
-  ports: Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock'>,
+  ports: Pick<Ports, 'ledger' | 'policy' | 'requests' | 'grants' | 'signer' | 'mac' | 'workflow' | 'clock'>,
   principal: string,
   id: string,
   until: number,
@@ -83,7 +83,7 @@ export async function readAction(
 
 /** Cancels a pending request: only its requester may. */
 export async function cancelAction(
-  ports: Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>,
+  ports: Pick<Ports, 'ledger' | 'policy' | 'requests' | 'grants' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>,
   principal: string,
   id: string,
 ): Promise<ApprovalState> {

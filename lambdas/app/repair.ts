@@ -48,7 +48,7 @@ export async function runRepair(
   return run.ran ? run.result : { completed: 0, started: 0, expired: 0, skipped: true };
 }
 
-type RepairPorts = Pick<Ports, 'ledger' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>;
+type RepairPorts = Pick<Ports, 'ledger' | 'requests' | 'grants' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>;
 
 /** When a pending request that is fine might next be stuck: at its deadline, when its workflow should expire it. */
 export function nextRepairAt(state: ApprovalState): string {

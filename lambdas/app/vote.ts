@@ -11,7 +11,7 @@ import { countAppended } from './metrics';
 import { completeOutcome, receiptAlongside } from './outcome';
 import { markSettling, unmarkSettling } from './repair';
 
-export type VotePorts = Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>;
+export type VotePorts = Pick<Ports, 'ledger' | 'policy' | 'requests' | 'grants' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>;
 
 /**
  * Records the vote and, when it settles the request, completes the outcome. Throws the API's CountersignErrors.

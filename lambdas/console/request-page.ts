@@ -227,6 +227,7 @@ const TYPE_LABEL: Record<AuditRecord['type'], string> = {
   expired: 'Expired',
   cancelled: 'Cancelled',
   executed: 'Receipt redeemed',
+  grant_revoked: 'Grant revoked',
 };
 
 /** Each record of the chain, oldest first, with its signature checked against the ledger key (and its certificates). */

@@ -30,7 +30,7 @@ export interface Viewer {
   readonly session?: { readonly sid: string; readonly exp: number };
 }
 
-export type ConsolePorts = Pick<Ports, 'ledger' | 'policy' | 'requests' | 'signer' | 'mac' | 'workflow' | 'clock' | 'publicUrl' | 'metrics'>;
+export type ConsolePorts = Pick<Ports, 'ledger' | 'policy' | 'requests' | 'grants' | 'signer' | 'mac' | 'workflow' | 'clock' | 'publicUrl' | 'metrics'>;
 
 /**
  * The viewer, or undefined when nobody is signed in: no session, one altered or expired, or one ended by sign-out

@@ -3,7 +3,11 @@
  * appended next. The chain is the source of truth: every vote and the one outcome are records in it, and appends are
  * serialized per request by the ledger, so "derive, check, append" cannot double-count or settle twice.
  */
+
+import { spanWords } from './dates';
+import { parseDuration } from './duration';
 import { CountersignError } from './errors';
+import { type Grant, grantFromVotes, grantRevokedDataSchema } from './grant';
 import { type IdentityDirectory, identityKey } from './identity';
 import type { AuditEvent, AuditRecord } from './ledger-record';
 import { quorumGaps } from './quorum';
@@ -28,6 +32,8 @@ export interface Vote {
   readonly approver: string;
   readonly decision: Decision;
   readonly reason?: string;
+  /** Approved for this long (a grant), not this call only. */
+  readonly forSeconds?: number;
   readonly at: string;
 }
 
@@ -58,6 +64,10 @@ export interface ApprovalState {
   readonly outcome?: { readonly status: OutcomeType; readonly decidedBy: z.infer<typeof decidedBySchema>; readonly reason?: string; readonly at: string };
   /** The approval's one redemption (the first `executed` record), once the executor redeemed its receipt. */
   readonly redemption?: Redemption;
+  /** The grant the approval made (its `approved` record), if the approving votes asked for one. */
+  readonly grant?: Grant;
+  /** The grant's revocation, once revoked. */
+  readonly grantRevoked?: { readonly by: string; readonly reason: string; readonly at: string };
 }
 
 /** A redemption as the chain records it: when, by whom, and which receipt. */
@@ -81,6 +91,8 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
   let escalatedTo: string[] | undefined;
   let outcome: ApprovalState['outcome'];
   let redemption: Redemption | undefined;
+  let grant: Grant | undefined;
+  let grantRevoked: ApprovalState['grantRevoked'];
   for (const record of chain.slice(1)) {
     switch (record.type) {
       case 'policy_decided':
@@ -107,6 +119,13 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
         if (outcome) break; // the first outcome wins; appends never write a second
         const data = z.parse(outcomeDataSchema, record.data);
         outcome = { status: record.type, decidedBy: data.decidedBy, ...(data.reason ? { reason: data.reason } : {}), at: record.at };
+        if (record.type === 'approved' && data.grant) grant = data.grant;
+        break;
+      }
+      case 'grant_revoked': {
+        if (grantRevoked) break; // the first revocation stands; appends never write a second
+        const data = z.parse(grantRevokedDataSchema, record.data);
+        grantRevoked = { by: data.revokedBy, reason: data.reason, at: record.at };
         break;
       }
       case 'executed': {
@@ -141,6 +160,8 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
     ...(escalatedTo ? { escalatedTo } : {}),
     ...(outcome ? { outcome } : {}),
     ...(redemption ? { redemption } : {}),
+    ...(grant ? { grant } : {}),
+    ...(grantRevoked ? { grantRevoked } : {}),
   };
 }
 
@@ -198,9 +219,14 @@ function settledByVotes(state: ApprovalState): AuditEvent | undefined {
   const deny = state.votes.find((v) => v.decision === 'deny');
   if (deny) return recordEvent('denied', deny.approver, { decidedBy: 'approvers', ...(deny.reason ? { reason: deny.reason } : {}) });
   if (quorumGaps(state.policy, approvers(state), state.escalatedTo ?? []).length === 0) {
+    const approving = state.votes.filter((v) => v.decision === 'approve');
+    // A grant only when every approving vote asked for one: a quorum rule needs its full quorum for it.
+    const grant =
+      state.policy.grant && grantFromVotes(state.policy.grant, state.policy.rule, state.id, { ...state.request, requester: state.requester }, approving);
     return recordEvent('approved', 'countersign', {
       decidedBy: 'approvers',
-      approvers: state.votes.filter((v) => v.decision === 'approve').map((v) => v.approver),
+      approvers: approving.map((v) => v.approver),
+      ...(grant ? { grant } : {}),
     });
   }
   return undefined;
@@ -265,7 +291,27 @@ export function decideVote(chain: readonly AuditRecord[], voter: Voter, vote: Vo
   }
   const refusal = channelRefusal(state.policy, voter);
   if (refusal) throw new CountersignError('forbidden', refusal);
-  return [recordEvent('voted', approver, { approver, decision: vote.decision, ...(vote.reason ? { reason: vote.reason } : {}) })];
+  const forSeconds = vote.for === undefined ? undefined : grantSeconds(state.policy, vote);
+  return [
+    recordEvent('voted', approver, {
+      approver,
+      decision: vote.decision,
+      ...(vote.reason ? { reason: vote.reason } : {}),
+      ...(forSeconds !== undefined ? { forSeconds } : {}),
+    }),
+  ];
+}
+
+/** The seconds a vote's `for` asks, or the 400 when the rule allows no such grant. */
+function grantSeconds(policy: PolicyDecidedData, vote: VoteInput): number {
+  const refuse = (message: string) => new CountersignError('invalid_request', message, [{ path: 'for', message }]);
+  if (vote.decision !== 'approve') throw refuse('only an approval can be for a while: leave out "for" to deny');
+  if (!policy.grant) throw refuse(`rule ${policy.rule} approves one call at a time: leave out "for"`);
+  const seconds = parseDuration(vote.for!);
+  if (seconds === undefined || seconds > policy.grant.maxForSeconds) {
+    throw refuse(`rule ${policy.rule} grants for at most ${spanWords(policy.grant.maxForSeconds * 1000)}`);
+  }
+  return seconds;
 }
 
 /** Whether the request waits for `principal`'s vote: open, not expired, theirs to decide, and not yet voted by them. */
@@ -373,6 +419,31 @@ export function decideRedemption(chain: readonly AuditRecord[], ask: RedemptionA
   return [recordEvent('executed', redeemer, { redeemer, redemptionId: ask.redemptionId, receiptSha256: ask.receiptSha256, parametersCommitment: committed })];
 }
 
+/**
+ * What revoking the grant `state`'s approval made still has to append: `grant_revoked`, or a refusal. Any approver of
+ * the granting request, or an auditor, may revoke, with a reason; a grant revoked, expired or never made is a 409.
+ */
+export function decideGrantRevocation(
+  chain: readonly AuditRecord[],
+  grantId: string,
+  revoker: string,
+  reason: string,
+  now: Date,
+  directory: IdentityDirectory,
+): AuditEvent[] {
+  const state = deriveState(chain);
+  if (!state?.grant || state.grant.id !== grantId || !canRead(state, revoker, directory)) throw new CountersignError('not_found', 'no such grant');
+  if (!isApprover(state, revoker, directory) && !directory.isAuditor(revoker)) {
+    throw new CountersignError('forbidden', "only an approver of the grant's rule or an auditor can revoke a grant");
+  }
+  if (state.grantRevoked) {
+    if (directory.samePerson(state.grantRevoked.by, revoker) && state.grantRevoked.reason === reason) return []; // a retry
+    throw new CountersignError('already_decided', `the grant was already revoked at ${state.grantRevoked.at} by ${state.grantRevoked.by}`);
+  }
+  if (now.getTime() >= Date.parse(state.grant.until)) throw new CountersignError('already_decided', `the grant expired at ${state.grant.until}`);
+  return [recordEvent('grant_revoked', revoker, { grant: grantId, revokedBy: revoker, reason })];
+}
+
 /** What the workflow's timeout still has to append: `expired`, unless something settled the request first. */
 export function decideExpiry(chain: readonly AuditRecord[], reason: string): AuditEvent[] {
   const state = deriveState(chain);
@@ -408,6 +479,8 @@ export function publicView(state: ApprovalState, receipt?: string): ActionView {
     ...(!outcome && policy?.effect === 'require_approval' ? { missing: stillMissing(state) } : {}),
     ...(receipt && outcome?.status === 'approved' ? { receipt } : {}),
     ...(state.redemption ? { redeemedAt: state.redemption.at, redeemedBy: state.redemption.by } : {}),
+    ...(state.grant ? { grant: { id: state.grant.id, until: state.grant.until } } : {}),
+    ...(policy?.grantedBy ? { grantedBy: { grant: policy.grantedBy.grant, request: policy.grantedBy.request } } : {}),
   };
 }
 
@@ -439,6 +512,10 @@ export function decideIntake(chain: readonly AuditRecord[], intake: IntakeRecord
     throw new CountersignError('idempotency_conflict', 'this Idempotency-Key was used with another request body');
   }
   if (!state.policy) return [recordEvent('policy_decided', 'countersign', { ...intake.policy })];
+  const { grantedBy } = state.policy;
+  if (!state.outcome && grantedBy) {
+    return [recordEvent('approved', 'countersign', { decidedBy: 'grant', approvers: [...grantedBy.approvers] })];
+  }
   if (!state.outcome && state.policy.effect !== 'require_approval') {
     return [
       {

@@ -5,6 +5,7 @@
  * file's YAML is ./config-yaml.ts's, which the functions never import: they get the config already validated.
  */
 import { MAX_DURATION_SECONDS, parseDuration } from './duration';
+import { grantScopeFieldSchema, MAX_GRANT_SECONDS } from './grant';
 import { IdentityError, identitySchema, MEMBER_KINDS, parsePrincipal } from './identity';
 import { maskPathSchema } from './masking';
 import { canonicalText } from './text';
@@ -115,7 +116,29 @@ const outcomeFields = {
   require: z.optional(z.array(z.strictObject({ group: name, min: z.int().check(z.gte(1), z.lte(100)) })).check(z.minLength(1))),
 };
 
-const ruleSchema = z.strictObject({ name, match: matchSchema, ...outcomeFields });
+/**
+ * A rule's grant: approvers may approve a request for up to `maxFor`, covering later requests from the same requester
+ * that this rule decides, with the same values in every `scope` field (docs/api.md "Grants").
+ */
+const grantConfigSchema = z.strictObject({
+  maxFor: z.pipe(
+    durationSchema,
+    z.string().check(
+      z.refine((text) => (parseDuration(text) ?? 0) >= 60, 'must be at least 1m'),
+      z.refine((text) => (parseDuration(text) ?? 0) <= MAX_GRANT_SECONDS, 'must be at most 30d'),
+    ),
+  ),
+  scope: z.array(grantScopeFieldSchema).check(
+    z.minLength(1),
+    z.refine((fields) => new Set(fields).size === fields.length, 'lists a field twice'),
+    z.refine((fields) => fields.includes('requester'), 'must include requester: a grant is always for one requester'),
+  ),
+  /** A rule with `requireSignIn` grants only when this says so. @default false */
+  withSignIn: z.optional(z.boolean()),
+});
+export type GrantConfig = z.infer<typeof grantConfigSchema>;
+
+const ruleSchema = z.strictObject({ name, match: matchSchema, ...outcomeFields, grant: z.optional(grantConfigSchema) });
 const defaultSchema = z.strictObject(outcomeFields);
 
 /** A secret is never written in the config: `env:NAME` (local mode, tests) or a Secrets Manager secret ARN (AWS). */
@@ -253,10 +276,28 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
     // With no valid effect there is nothing to check the approval settings against.
     if (!isRecord(outcome) || !effectSchema.safeParse(outcome.effect).success) continue;
     if (outcome.effect !== 'require_approval') {
-      for (const field of ['approvers', 'minApprovals', 'timeout', 'channels', 'requireSignIn', 'require', 'remindAfter', 'escalateAfter', 'escalateTo']) {
+      for (const field of [
+        'approvers',
+        'minApprovals',
+        'timeout',
+        'channels',
+        'requireSignIn',
+        'require',
+        'remindAfter',
+        'escalateAfter',
+        'escalateTo',
+        'grant',
+      ]) {
         if (outcome[field] !== undefined) problems.push({ path: [...path, field], message: 'only applies when effect is require_approval' });
       }
       continue;
+    }
+    // A requireSignIn rule is step-up for a risky action: a grant would skip it for every later call, unless said so.
+    if (outcome.requireSignIn === true && isRecord(outcome.grant) && outcome.grant.withSignIn !== true) {
+      problems.push({
+        path: [...path, 'grant'],
+        message: 'a requireSignIn rule grants only with grant.withSignIn: true (each later call would skip the sign-in)',
+      });
     }
     // Reminders and escalation must fall before the request expires, and escalation needs both halves.
     const timeout = typeof outcome.timeout === 'string' ? (parseDuration(outcome.timeout) ?? 3600) : 3600;

@@ -55,6 +55,7 @@ export const METRICS = {
     "an attempt at a requester's callback that was refused or failed (Step Functions retries the step)",
   ),
   httpResponses: metric('HttpResponses', 'Count', ['Route', 'StatusClass'], 'an API answer, by route and status class (2xx, 4xx, 5xx)'),
+  grantEvents: metric('GrantEvents', 'Count', ['Event', 'Rule'], 'a grant made by an approval, used to approve a request at once, or revoked'),
   dependencyFailures: metric('DependencyFailures', 'Count', ['Service'], 'a call to DynamoDB, KMS, Step Functions or SES that failed'),
 } as const satisfies Record<string, MetricDefinition>;
 
@@ -67,6 +68,7 @@ export const DIMENSION_VALUES = {
   Channel: CHANNELS,
   Kind: ['completed', 'started', 'expired'],
   StatusClass: ['2xx', '3xx', '4xx', '5xx'],
+  Event: ['made', 'used', 'revoked'],
   Service: ['dynamodb', 'kms', 'states', 'ses', 'secretsmanager', 'slack', 'teams'],
 } as const;
 

@@ -10,6 +10,7 @@
 import { type Config, channelsFor, type ParameterCondition, type PolicyOutcome, type Rule, timeoutSeconds } from './config';
 import { parseDuration } from './duration';
 import { CountersignError } from './errors';
+import { type GrantOffer, type GrantUse, ruleDigest } from './grant';
 import { principalMatchForms } from './identity';
 import { approvalsNeeded, requirementsOf } from './quorum';
 import type { PolicyDecidedData } from './records';
@@ -457,6 +458,8 @@ export function policyDecidedData(
   verdict: { readonly rule: string; readonly outcome: PolicyOutcome },
   policyVersion: string,
   now: Date,
+  /** A grant that approves this request at once. */
+  grantedBy?: GrantUse,
 ): PolicyDecidedData {
   const { rule, outcome } = verdict;
   const require = requirementsOf(config, outcome);
@@ -469,6 +472,7 @@ export function policyDecidedData(
   };
   if (outcome.effect !== 'require_approval') return { ...base, approvers: [] };
   const seconds = timeoutSeconds(outcome);
+  const offer = grantOfferOf(config, outcome);
   return {
     ...base,
     ...(require ? { require } : {}),
@@ -484,5 +488,19 @@ export function policyDecidedData(
           escalateTo: approverIds(config, { effect: 'require_approval', approvers: outcome.escalateTo }),
         }
       : {}),
+    ...(offer ? { grant: offer } : {}),
+    ...(grantedBy ? { grantedBy } : {}),
+  };
+}
+
+/** What a rule offers approvers as a grant, bound to its digest; undefined for a rule without `grant`. */
+export function grantOfferOf(config: Pick<Config, 'groups'>, outcome: PolicyOutcome | Rule): GrantOffer | undefined {
+  const grant = 'grant' in outcome ? outcome.grant : undefined;
+  if (!grant || outcome.effect !== 'require_approval') return undefined;
+  const escalation = outcome.escalateTo ? approverIds(config, { effect: 'require_approval', approvers: outcome.escalateTo }) : [];
+  return {
+    maxForSeconds: parseDuration(grant.maxFor)!,
+    scope: [...grant.scope],
+    ruleDigest: ruleDigest(outcome, [...approverIds(config, outcome), ...escalation]),
   };
 }

@@ -116,6 +116,26 @@ export interface RequestStore {
   storeReceipt(id: string, receipt: string): Promise<RequestItem | undefined>;
 }
 
+/** A grant as the requests table indexes it: a pointer to the chain that holds it (which alone decides). */
+export interface IndexedGrant {
+  readonly id: string;
+  readonly requestId: string;
+  readonly until: string;
+}
+
+/**
+ * Where intake finds the grants that may cover a request, without reading every chain: each approval that made a
+ * grant indexes it under its scope key (core/grant.ts `grantScopeKey`). Every candidate is confirmed on its chain.
+ */
+export interface GrantIndex {
+  /** Indexes a grant (a repeat changes nothing). */
+  put(grant: IndexedGrant & { readonly scopeKey: string }): Promise<void>;
+  /** The grants under `scopeKey` that lapse after `now`. */
+  find(scopeKey: string, now: Date): Promise<IndexedGrant[]>;
+  /** Every indexed grant that lapses after `since`, at most `limit`, in no particular order. */
+  list(since: Date, limit: number): Promise<IndexedGrant[]>;
+}
+
 /** The approval workflow (Step Functions on AWS, the local endpoint in local mode). */
 export interface Workflow {
   /** Starts the pending request's workflow unless it exists; whether this call started it. */
@@ -230,6 +250,7 @@ export type SecretMac = MacPort;
 export interface Ports {
   readonly ledger: AuditLedger;
   readonly requests: RequestStore;
+  readonly grants: GrantIndex;
   readonly workflow: Workflow;
   readonly outbox: Outbox;
   readonly signer: LedgerSigner;

@@ -35,10 +35,13 @@ export const receiptClaimsSchema = z.object({
   /** Who approved: empty when policy allowed the action at once. */
   approvers: z.array(z.string()),
   /**
-   * What approved it: `policy` (a rule allowed it at once) or `approvers` (people voted). Absent from receipts issued
-   * before it was added; those read `approvers` non-empty as approved by people.
+   * What approved it: `policy` (a rule allowed it at once), `approvers` (people voted), or `grant` (people voted
+   * earlier, for a while: `grant` names it). Absent from receipts issued before it was added; those read `approvers`
+   * non-empty as approved by people.
    */
-  decidedBy: z.optional(z.enum(['policy', 'approvers'])),
+  decidedBy: z.optional(z.enum(['policy', 'approvers', 'grant'])),
+  /** The grant that approved it, with `decidedBy: grant`. */
+  grant: z.optional(z.string()),
   rule: z.string(),
   /** Seconds since the epoch. */
   iat: z.int().check(z.nonnegative()),
@@ -73,6 +76,7 @@ export function receiptClaimsFor(state: ApprovalState, approvedRecord: AuditReco
     approvers,
     // Explicit for downstream checks (`receipt verify --approved-by-humans`), beside the approvers list.
     ...(state.outcome?.decidedBy === 'policy' || state.outcome?.decidedBy === 'approvers' ? { decidedBy: state.outcome.decidedBy } : {}),
+    ...(state.outcome?.decidedBy === 'grant' && state.policy?.grantedBy ? { decidedBy: 'grant' as const, grant: state.policy.grantedBy.grant } : {}),
     rule: state.policy?.rule ?? 'default',
     iat,
     exp: iat + RECEIPT_LIFETIME_SECONDS,
@@ -218,7 +222,8 @@ export interface VerifyReceiptOptions {
 
 /** Whether the receipt records an approval by people, not by policy alone. Old receipts lack `decidedBy`. */
 export function approvedByHumans(claims: ReceiptClaims): boolean {
-  return (claims.decidedBy ?? 'approvers') === 'approvers' && claims.approvers.length > 0;
+  const by = claims.decidedBy ?? 'approvers';
+  return (by === 'approvers' || by === 'grant') && claims.approvers.length > 0;
 }
 
 function describeValue(value: string | undefined, field: string): string {

@@ -3,7 +3,8 @@
  * use cases write records through these types, `deriveState` reads them back, and `countersign audit` tells them.
  * The envelope (hash chain, signature) is core/ledger-record.ts's.
  */
-import { channelSchema } from './config';
+import { channelSchema, durationSchema } from './config';
+import { grantOfferSchema, grantRevokedDataSchema, grantSchema, grantUseSchema } from './grant';
 import { decidedBySchema, decisionSchema, storedRequestSchema } from './request';
 import * as z from './zod';
 
@@ -19,6 +20,7 @@ export const AUDIT_TYPES = [
   'expired',
   'cancelled',
   'executed',
+  'grant_revoked',
 ] as const;
 export const auditTypeSchema = z.enum(AUDIT_TYPES);
 export type AuditType = z.infer<typeof auditTypeSchema>;
@@ -34,6 +36,8 @@ export const REASON_MAX_LENGTH = 1000;
 export const voteSchema = z.strictObject({
   decision: decisionSchema,
   reason: z.optional(z.string().check(z.trim(), z.maxLength(REASON_MAX_LENGTH))),
+  /** Approve for a while (a grant), where the rule allows it: up to its `grant.maxFor`. Absent: this call only. */
+  for: z.optional(durationSchema),
 });
 export type VoteInput = z.infer<typeof voteSchema>;
 
@@ -81,6 +85,10 @@ export const policyDecidedDataSchema = z.object({
   /** After this many seconds, `escalateTo` (member ids) become approvers too. */
   escalateAfterSeconds: z.optional(z.int()),
   escalateTo: z.optional(z.array(z.string())),
+  /** The rule lets approvers grant: for how long at most, what a grant pins, and the rule's digest. */
+  grant: z.optional(grantOfferSchema),
+  /** Approved at once by this grant (another request's approval, for a while). */
+  grantedBy: z.optional(grantUseSchema),
 });
 export type PolicyDecidedData = z.infer<typeof policyDecidedDataSchema>;
 
@@ -101,10 +109,22 @@ export type NotifiedData = z.infer<typeof notifiedDataSchema>;
 export const escalatedDataSchema = z.object({ approvers: z.array(z.string()) });
 
 /** `voted`: one approver's vote. */
-export const votedDataSchema = z.object({ approver: z.string(), decision: decisionSchema, reason: z.optional(z.string()) });
+export const votedDataSchema = z.object({
+  approver: z.string(),
+  decision: decisionSchema,
+  reason: z.optional(z.string()),
+  /** The approver approved for this long (a grant), not this call only. */
+  forSeconds: z.optional(z.int()),
+});
 
 /** `approved`, `denied`, `expired`, `cancelled`: who or what settled it, and why. */
-export const outcomeDataSchema = z.object({ decidedBy: decidedBySchema, reason: z.optional(z.string()), approvers: z.optional(z.array(z.string())) });
+export const outcomeDataSchema = z.object({
+  decidedBy: decidedBySchema,
+  reason: z.optional(z.string()),
+  approvers: z.optional(z.array(z.string())),
+  /** `approved` by votes that all asked for a while: the grant it makes. */
+  grant: z.optional(grantSchema),
+});
 export type OutcomeData = z.infer<typeof outcomeDataSchema>;
 
 /**
@@ -136,6 +156,7 @@ export const recordDataSchemas = {
   expired: outcomeDataSchema,
   cancelled: outcomeDataSchema,
   executed: executedDataSchema,
+  grant_revoked: grantRevokedDataSchema,
 } as const satisfies Record<AuditType, z.ZodMiniType>;
 
 export type RecordData<T extends AuditType> = z.infer<(typeof recordDataSchemas)[T]>;

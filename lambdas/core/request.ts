@@ -125,7 +125,7 @@ export function pendingShardOf(id: string): string {
   return `p${shardOf(id, PENDING_SHARDS)}`;
 }
 
-export const decidedBySchema = z.enum(['policy', 'approvers', 'timeout', 'requester']);
+export const decidedBySchema = z.enum(['policy', 'approvers', 'timeout', 'requester', 'grant']);
 /** An approver's vote, on every channel. */
 export const decisionSchema = z.enum(['approve', 'deny']);
 export type Decision = z.infer<typeof decisionSchema>;
@@ -157,5 +157,9 @@ export const actionViewSchema = z.object({
   /** Once the receipt was redeemed (`POST /v1/actions/{id}/redeem`): when, and by whom. */
   redeemedAt: z.optional(z.string()),
   redeemedBy: z.optional(z.string()),
+  /** The grant this approval made (approvers approved for a while): its id and when it lapses. */
+  grant: z.optional(z.object({ id: z.string(), until: z.string() })),
+  /** Approved at once by a grant: which, and the request whose approval made it. */
+  grantedBy: z.optional(z.object({ grant: z.string(), request: z.string() })),
 });
 export type ActionView = z.infer<typeof actionViewSchema>;

@@ -9,6 +9,7 @@ import { API_INTEGRATION_TIMEOUT_MS, caller, type HttpEvent, type InvocationCont
 import { correlate, logger } from '../adapters/logger';
 import { askForAction } from '../app/ask';
 import { exportLedger } from '../app/export';
+import { listGrants, revokeBodySchema, revokeGrant } from '../app/grants';
 import { cancelAction, readAction, readAuditEvidence, readAuditTrail } from '../app/read';
 import { redeemBodySchema, redeemReceipt } from '../app/redeem';
 import { publicView, statusOf } from '../core/approval';
@@ -91,6 +92,25 @@ async function redeemRoute(event: HttpEvent) {
   return json(200, redeemed);
 }
 
+const grantsQuerySchema = z.strictObject({ status: z.optional(z.enum(['active', 'all'])) });
+
+/** The grants the caller may see (docs/api.md "GET /v1/grants"): active ones, or with `?status=all` the last week's too. */
+async function listGrantsRoute(event: HttpEvent) {
+  const principal = principalOf(event);
+  const query = parseWith(grantsQuerySchema, event.queryStringParameters ?? {});
+  return json(200, { grants: await listGrants(ports, principal, { all: query.status === 'all' }) });
+}
+
+/** Ends a grant early, with a reason (docs/api.md "POST /v1/grants/{id}/revoke"). */
+async function revokeGrantRoute(event: HttpEvent) {
+  const principal = principalOf(event);
+  const body = parseWith(revokeBodySchema, jsonBody(event));
+  const grant = await revokeGrant(ports, principal, event.pathParameters?.id ?? '', body.reason);
+  correlate(grant.requestId);
+  logger.info('grant revoked', { grant: grant.id, revokedBy: grant.revokedBy });
+  return json(200, grant);
+}
+
 /** The records as an array (the answer clients have always read); with `?certificates=true`, records and certificates. */
 async function readAuditRoute(event: HttpEvent) {
   const principal = principalOf(event);
@@ -134,4 +154,6 @@ export const handler = routeHandler({
   'GET /v1/actions/{id}/audit': readAuditRoute,
   'GET /v1/audit/public-key': publicKey,
   'GET /v1/audit/export': exportAuditRoute,
+  'GET /v1/grants': listGrantsRoute,
+  'POST /v1/grants/{id}/revoke': revokeGrantRoute,
 });

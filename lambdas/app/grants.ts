@@ -1,0 +1,165 @@
+/**
+ * Grants (core/grant.ts): finding the one that covers a new request at intake, indexing one an approval made,
+ * listing them (`GET /v1/grants`) and revoking one (`POST /v1/grants/{id}/revoke`). The granting request's chain is
+ * the truth; the index only says which chains to read.
+ */
+import { type ApprovalState, canRead, decideGrantRevocation, deriveState, isApprover } from '../core/approval';
+import type { PolicyOutcome, Rule } from '../core/config';
+import { CountersignError } from '../core/errors';
+import {
+  GRANT_ID_PATTERN,
+  type Grant,
+  type GrantStatus,
+  type GrantUse,
+  grantMismatch,
+  grantScopeKey,
+  grantScopeValues,
+  grantStatus,
+  requestIdOfGrant,
+  type ScopedRequest,
+} from '../core/grant';
+import type { IdentityDirectory } from '../core/identity';
+import { grantOfferOf } from '../core/policy';
+import type { Ports } from '../core/ports';
+import { REASON_MAX_LENGTH } from '../core/records';
+import * as z from '../core/zod';
+import { countAppended } from './metrics';
+
+/** A revocation's body: why the grant ends (recorded in the ledger, shown to the grant's approvers and requester). */
+export const revokeBodySchema = z.strictObject({
+  reason: z.string().check(z.trim(), z.minLength(1, 'say why the grant is revoked'), z.maxLength(REASON_MAX_LENGTH)),
+});
+
+/** At most this many grants are read for one intake or one listing. */
+export const GRANTS_READ_LIMIT = 200;
+const READ_CONCURRENCY = 8;
+
+/**
+ * The grant that approves a new request at once, if one holds: the rule policy sent it to offers grants, a grant of
+ * that same rule (unchanged) has the request's scoped values, is neither expired nor revoked on its chain, and none of
+ * the people who made it is the new request's requester or the person it acts for.
+ */
+export async function grantCovering(
+  ports: Pick<Ports, 'grants' | 'ledger' | 'clock' | 'policy'>,
+  verdict: { readonly rule: string; readonly outcome: PolicyOutcome | Rule },
+  request: ScopedRequest,
+): Promise<GrantUse | undefined> {
+  const config = ports.policy.config();
+  const offer = grantOfferOf(config, verdict.outcome);
+  if (!offer) return undefined;
+  const now = ports.clock.now();
+  const key = grantScopeKey(verdict.rule, offer.ruleDigest, grantScopeValues(offer.scope, request));
+  const candidates = (await ports.grants.find(key, now)).slice(0, GRANTS_READ_LIMIT);
+  const directory = ports.policy.directory();
+  // The longest-lived first: its approvers' votes are the ones named.
+  candidates.sort((a, b) => (a.until < b.until ? 1 : a.until > b.until ? -1 : 0));
+  for (const candidate of candidates) {
+    const state = deriveState(await ports.ledger.read(candidate.requestId));
+    const grant = state?.grant;
+    if (!state || !grant || grant.id !== candidate.id) continue;
+    if (grantMismatch(grant, state.grantRevoked !== undefined, now, verdict.rule, offer, request) !== undefined) continue;
+    // Nobody approves their own request, through a grant either (core/approval.ts `isSelf`, on the new request).
+    if (grant.approvers.some((approver) => directory.isOneOf(approver, [request.requester, request.onBehalfOf]))) continue;
+    return { grant: grant.id, request: state.id, until: grant.until, approvers: [...grant.approvers] };
+  }
+  return undefined;
+}
+
+/** Indexes the grant an approval made (a repeat changes nothing): the granting chain is already written. */
+export async function indexGrant(ports: Pick<Ports, 'grants'>, state: ApprovalState): Promise<void> {
+  const { grant } = state;
+  if (!grant) return;
+  await ports.grants.put({
+    id: grant.id,
+    requestId: state.id,
+    until: grant.until,
+    scopeKey: grantScopeKey(grant.rule, grant.ruleDigest, grant.scope),
+  });
+}
+
+/** A grant as the API answers it (docs/api.md "Grants"). */
+export interface GrantView {
+  readonly id: string;
+  readonly status: GrantStatus;
+  readonly rule: string;
+  /** The request whose approval made it. */
+  readonly requestId: string;
+  readonly scope: Grant['scope'];
+  readonly approvers: readonly string[];
+  readonly grantedAt: string;
+  readonly until: string;
+  readonly revokedAt?: string;
+  readonly revokedBy?: string;
+  readonly revokeReason?: string;
+}
+
+export function grantView(state: ApprovalState, now: Date): GrantView | undefined {
+  const { grant } = state;
+  if (!grant || !state.outcome) return undefined;
+  return {
+    id: grant.id,
+    status: grantStatus(grant, state.grantRevoked !== undefined, now),
+    rule: grant.rule,
+    requestId: state.id,
+    scope: grant.scope,
+    approvers: grant.approvers,
+    grantedAt: state.outcome.at,
+    until: grant.until,
+    ...(state.grantRevoked ? { revokedAt: state.grantRevoked.at, revokedBy: state.grantRevoked.by, revokeReason: state.grantRevoked.reason } : {}),
+  };
+}
+
+/** Who may see a grant: who may read its granting request (its requester, its approvers, the auditors). */
+const canSee = (state: ApprovalState, principal: string, directory: IdentityDirectory) => canRead(state, principal, directory);
+
+/**
+ * The grants `principal` may see, newest first: the active ones and, with `all`, also those revoked or expired in
+ * the last 7 days.
+ */
+export async function listGrants(
+  ports: Pick<Ports, 'grants' | 'ledger' | 'clock' | 'policy'>,
+  principal: string,
+  options: { readonly all?: boolean } = {},
+): Promise<GrantView[]> {
+  const now = ports.clock.now();
+  const since = options.all ? new Date(now.getTime() - 7 * 86_400_000) : now;
+  const indexed = await ports.grants.list(since, GRANTS_READ_LIMIT);
+  const directory = ports.policy.directory();
+  const views: GrantView[] = [];
+  for (let i = 0; i < indexed.length; i += READ_CONCURRENCY) {
+    const chains = await Promise.all(indexed.slice(i, i + READ_CONCURRENCY).map((g) => ports.ledger.read(g.requestId)));
+    for (const chain of chains) {
+      const state = deriveState(chain);
+      if (!state || !canSee(state, principal, directory)) continue;
+      const view = grantView(state, now);
+      if (view && (options.all || view.status === 'active')) views.push(view);
+    }
+  }
+  return views.sort((a, b) => (a.grantedAt < b.grantedAt ? 1 : a.grantedAt > b.grantedAt ? -1 : 0));
+}
+
+/**
+ * Revokes a grant with a reason: a `grant_revoked` record on its granting chain, after which intake asks again.
+ * Any approver of the granting request or an auditor may. Throws the API's errors.
+ */
+export async function revokeGrant(
+  ports: Pick<Ports, 'ledger' | 'clock' | 'policy' | 'metrics'>,
+  principal: string,
+  grantId: string,
+  reason: string,
+): Promise<GrantView> {
+  if (!GRANT_ID_PATTERN.test(grantId)) throw new CountersignError('not_found', 'no such grant');
+  const directory = ports.policy.directory();
+  const requestId = requestIdOfGrant(grantId);
+  const { chain, appended } = await ports.ledger.append(requestId, (current) =>
+    decideGrantRevocation(current, grantId, principal, reason, ports.clock.now(), directory),
+  );
+  const state = deriveState(chain)!;
+  countAppended(ports.metrics, appended, state);
+  return grantView(state, ports.clock.now())!;
+}
+
+/** Whether `principal` may revoke grants of `state` (for pages that offer the button). */
+export function mayRevoke(state: ApprovalState, principal: string, directory: IdentityDirectory): boolean {
+  return isApprover(state, principal, directory) || directory.isAuditor(principal);
+}
