@@ -418,7 +418,10 @@ export class CountersignOperations extends Construct {
         graph('Notifications failed by channel', byValue('notificationsFailed', 'Channel'), { stacked: true }),
         alarmGraph(notificationsFailed, 'Notifications failed (alarm)'),
       ],
-      [graph('Callback failures', [countersignMetric('callbackFailures')], { width: 24 })],
+      [
+        graph('Callback failures', [countersignMetric('callbackFailures')], { width: 12 }),
+        graph('Grants made, used and revoked', byValue('grantEvents', 'Event'), { width: 12, stacked: true }),
+      ],
       [heading('Ledger and checkpoints')],
       [
         alarmGraph(noCheckpoint, 'Checkpoints written (alarm)'),

@@ -315,7 +315,13 @@ describe('Countersign stack', () => {
     expect(grants('decision').get('kms:VerifyMac')).toEqual([reviewKey]);
     expect(grants('intake').get('states:StartExecution')).toEqual([machine]);
     // The audit export reads the whole ledger, and nothing else; a time window, from the ledger's slot index.
-    expect(grants('intake').get('dynamodb:Scan')).toEqual([ledger]);
+    // Grants: found by scope and listed, on the requests table's grants index only.
+    const grantIndex = `{"Fn::Join":["",[${requests},"/index/grants"]]}`;
+    expect(grants('intake').get('dynamodb:Scan')).toEqual([ledger, grantIndex]);
+    expect(grants('intake').get('dynamodb:Query')).toContain(grantIndex);
+    for (const name of ['notifier', 'decision', 'finalizer', 'repairer', 'console'] as const) {
+      expect(grants(name).get('dynamodb:Scan')?.join() ?? '', name).not.toContain('/index/grants');
+    }
     expect(grants('intake').get('dynamodb:BatchGetItem')).toEqual([ledger]);
     expect(grants('intake').get('dynamodb:Query')).toContain(`{"Fn::Join":["",[${ledger},"/index/bySlot"]]}`);
     // "What waits for me" and the repair job: only they query the requests' repair index (the pending requests).
@@ -386,7 +392,7 @@ describe('Countersign stack', () => {
     expect(schemaOf(stack.countersign.ledger.table)).toEqual(fixture(LEDGER_TABLE_SCHEMA));
   });
 
-  it('keeps sparse indexes of the pending requests: keys only by creation, and by repairAt with their summaries', () => {
+  it('keeps sparse indexes of the pending requests (keys only by creation, and by repairAt with their summaries) and of grants', () => {
     const [, table] = ofType('AWS::DynamoDB::GlobalTable').find(([id]) => id === logicalId(stack.countersign.requests.table))!;
     expect(table.Properties.GlobalSecondaryIndexes).toEqual([
       {
@@ -404,6 +410,15 @@ describe('Countersign stack', () => {
           { AttributeName: 'repairAt', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['createdAt', 'requester', 'approvers', 'onBehalfOf', 'expiresAt', 'voters'] },
+      },
+      // Grant items alone (lambdas/adapters/grant-index.ts): by scope key, sorted by when each lapses.
+      {
+        IndexName: 'grants',
+        KeySchema: [
+          { AttributeName: 'grantScope', KeyType: 'HASH' },
+          { AttributeName: 'grantUntil', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['grantId', 'requestId'] },
       },
     ]);
     // A request item has the keys of both from intake to its cached outcome.
