@@ -4,7 +4,7 @@
  * the truth; the index only says which chains to read.
  */
 import { type ApprovalState, canRead, decideGrantRevocation, deriveState, isApprover } from '../core/approval';
-import type { PolicyOutcome, Rule } from '../core/config';
+import type { Config, PolicyOutcome, Rule } from '../core/config';
 import { CountersignError } from '../core/errors';
 import {
   GRANT_ID_PATTERN,
@@ -93,12 +93,14 @@ export interface GrantView {
   readonly revokeReason?: string;
 }
 
-export function grantView(state: ApprovalState, now: Date): GrantView | undefined {
+/** A grant as answered, its status judged against the loaded policy (`config`): a changed or dropped rule ended it. */
+export function grantView(state: ApprovalState, now: Date, config: Config): GrantView | undefined {
   const { grant } = state;
   if (!grant || !state.outcome) return undefined;
+  const rule = config.rules.find((r) => r.name === grant.rule);
   return {
     id: grant.id,
-    status: grantStatus(grant, state.grantRevoked !== undefined, now),
+    status: grantStatus(grant, state.grantRevoked !== undefined, now, { offer: rule && grantOfferOf(config, rule) }),
     rule: grant.rule,
     requestId: state.id,
     scope: grant.scope,
@@ -113,8 +115,8 @@ export function grantView(state: ApprovalState, now: Date): GrantView | undefine
 const canSee = (state: ApprovalState, principal: string, directory: IdentityDirectory) => canRead(state, principal, directory);
 
 /**
- * The grants `principal` may see, newest first: the active ones and, with `all`, also those revoked or expired in
- * the last 7 days.
+ * The grants `principal` may see, newest first: the active ones and, with `all`, also those revoked, expired or ended
+ * (by a policy change) in the last 7 days.
  */
 export async function listGrants(
   ports: Pick<Ports, 'grants' | 'ledger' | 'clock' | 'policy'>,
@@ -125,13 +127,14 @@ export async function listGrants(
   const since = options.all ? new Date(now.getTime() - 7 * 86_400_000) : now;
   const indexed = await ports.grants.list(since, GRANTS_READ_LIMIT);
   const directory = ports.policy.directory();
+  const config = ports.policy.config();
   const views: GrantView[] = [];
   for (let i = 0; i < indexed.length; i += READ_CONCURRENCY) {
     const chains = await Promise.all(indexed.slice(i, i + READ_CONCURRENCY).map((g) => ports.ledger.read(g.requestId)));
     for (const chain of chains) {
       const state = deriveState(chain);
       if (!state || !canSee(state, principal, directory)) continue;
-      const view = grantView(state, now);
+      const view = grantView(state, now, config);
       if (view && (options.all || view.status === 'active')) views.push(view);
     }
   }
@@ -156,7 +159,7 @@ export async function revokeGrant(
   );
   const state = deriveState(chain)!;
   countAppended(ports.metrics, appended, state);
-  return grantView(state, ports.clock.now())!;
+  return grantView(state, ports.clock.now(), ports.policy.config())!;
 }
 
 /** Whether `principal` may revoke grants of `state` (for pages that offer the button). */

@@ -132,12 +132,20 @@ export function grantFromVotes(
   };
 }
 
-export type GrantStatus = 'active' | 'revoked' | 'expired';
+/** `ended`: the policy changed or dropped the grant's rule, which ends it (only said when the current offer is given). */
+export type GrantStatus = 'active' | 'revoked' | 'expired' | 'ended';
 
-/** A grant's status at `now`. */
-export function grantStatus(grant: Pick<Grant, 'until'>, revoked: boolean, now: Date): GrantStatus {
+/** A grant's status at `now`; with `current`, the rule's offer in the loaded policy (undefined: the rule grants no more). */
+export function grantStatus(
+  grant: Pick<Grant, 'until' | 'ruleDigest'>,
+  revoked: boolean,
+  now: Date,
+  current?: { readonly offer: GrantOffer | undefined },
+): GrantStatus {
   if (revoked) return 'revoked';
-  return now.getTime() < Date.parse(grant.until) ? 'active' : 'expired';
+  if (now.getTime() >= Date.parse(grant.until)) return 'expired';
+  if (current && current.offer?.ruleDigest !== grant.ruleDigest) return 'ended';
+  return 'active';
 }
 
 /**

@@ -183,9 +183,12 @@ describe('using a grant', () => {
     // Unrelated edits elsewhere keep it.
     reload(CONFIG_TEXT.replace('approvers: [owners] }', 'approvers: [owners], reason: exports }'));
     expect(statusOf((await ask(ports, DEPLOY)).state)).toBe('approved');
-    // A narrower match ends it.
+    expect((await listGrants(ports, 'audit@example.com')).map((g) => g.status)).toEqual(['active']);
+    // A narrower match ends it, and the listing says so.
     reload(CONFIG_TEXT.replace('environment: [staging, production]', 'environment: [production]'));
     expect(statusOf((await ask(ports, DEPLOY)).state)).toBe('pending');
+    expect(await listGrants(ports, 'audit@example.com')).toEqual([]);
+    expect((await listGrants(ports, 'audit@example.com', { all: true })).map((g) => g.status)).toEqual(['ended']);
     // So does a change of the group's people.
     reload(CONFIG_TEXT.replace('      - { id: bob@example.com, email: bob@example.com }\n', ''));
     expect(statusOf((await ask(ports, DEPLOY)).state)).toBe('pending');
