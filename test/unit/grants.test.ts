@@ -7,6 +7,7 @@
 import { createPublicKey } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { timelineEntry } from '../../cli/audit';
 import { type AskInput, askForAction } from '../../lambdas/app/ask';
 import { listGrants, revokeGrant } from '../../lambdas/app/grants';
 import { castVote } from '../../lambdas/app/vote';
@@ -332,5 +333,23 @@ describe('a grant never approves a request its rule would not have matched', () 
     );
     // The property was tried on requests a grant did cover, not only on ones it refused.
     expect(covered).toBeGreaterThan(0);
+  });
+});
+
+describe('the CLI timeline', () => {
+  it('tells a vote for a while, the grant an approval made, an approval by grant, and a revocation, in sentences', async () => {
+    const ports = memoryPorts(config);
+    const source = await granted(ports, '2h');
+    await revokeGrant(ports, 'bob@example.com', source.grant!.id, 'done for today');
+    const sentences = (await ports.ledger.read(source.id)).map((r) => timelineEntry(r).summary);
+    expect(sentences).toContain('alice@example.com approved for 2 hours (a grant) (no reason given).');
+    expect(sentences.find((s) => s.startsWith('Approved by alice@example.com, granting grt_'))).toBeDefined();
+    expect(sentences).toContain(`Grant ${source.grant!.id} revoked by bob@example.com: "done for today". Later requests are asked again.`);
+    await revokeGrant(ports, 'bob@example.com', source.grant!.id, 'done for today');
+    const second = await granted(ports, '1h');
+    const used = (await ask(ports, DEPLOY)).state;
+    const usedSentences = (await ports.ledger.read(used.id)).map((r) => timelineEntry(r).summary);
+    expect(usedSentences.join('\n')).toContain(`Approved at once by grant ${second.grant!.id} (made by alice@example.com on request ${second.id}`);
+    expect(usedSentences).toContain('Approved by a grant, made by alice@example.com.');
   });
 });
