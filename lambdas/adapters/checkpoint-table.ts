@@ -67,7 +67,7 @@ export class CheckpointTable implements CheckpointWriter {
    * even over no records, so a missing checkpoint always means something. Each covers at most an hour of slots,
    * so one run's memory stays bounded however far behind it starts. Returns what it wrote.
    */
-  async run(input: { settleSeconds: number; deadline: number }): Promise<Checkpoint[]> {
+  async run(input: { settleSeconds: number; deadline: number; onWritten?: (checkpoint: Checkpoint) => void }): Promise<Checkpoint[]> {
     const written: Checkpoint[] = [];
     let previous = await this.latest();
     for (;;) {
@@ -88,6 +88,7 @@ export class CheckpointTable implements CheckpointWriter {
       const checkpoint = await this.write(plan);
       if (!checkpoint) return written; // another run wrote this checkpoint
       written.push(checkpoint);
+      input.onWritten?.(checkpoint);
       previous = checkpoint;
       if (Date.parse(until) >= limit || Date.now() >= input.deadline) return written;
     }

@@ -18,15 +18,21 @@ export async function writeCheckpoints(
 ): Promise<{ checkpoints: CheckpointSummary; skipped?: true }> {
   const started = ports.clock.now().getTime();
   const run = await ports.leases.withLease('checkpoint', options.remainingMs, async () => {
-    const written = await ports.checkpoints.run({
-      settleSeconds: options.settleSeconds,
-      deadline: started + Math.max(0, options.remainingMs - CHECKPOINT_RESERVE_MS),
-    });
-    const newest = written.at(-1);
-    if (newest) {
-      ports.metrics.count('checkpointsWritten', {}, written.length);
-      // How far behind the clock the ledger's signed coverage is, as this run leaves it.
-      ports.metrics.timing('checkpointLag', {}, Math.max(0, (ports.clock.now().getTime() - Date.parse(newest.until)) / 1000));
+    // Counted as each is written, and published even when the run fails part-way: what was written counts.
+    const written: Checkpoint[] = [];
+    try {
+      await ports.checkpoints.run({
+        settleSeconds: options.settleSeconds,
+        deadline: started + Math.max(0, options.remainingMs - CHECKPOINT_RESERVE_MS),
+        onWritten: (checkpoint) => written.push(checkpoint),
+      });
+    } finally {
+      const newest = written.at(-1);
+      if (newest) {
+        ports.metrics.count('checkpointsWritten', {}, written.length);
+        // How far behind the clock the ledger's signed coverage is, as this run leaves it.
+        ports.metrics.timing('checkpointLag', {}, Math.max(0, (ports.clock.now().getTime() - Date.parse(newest.until)) / 1000));
+      }
     }
     return written.map(({ seq, until, count, total }) => ({ seq, until, count, total }));
   });

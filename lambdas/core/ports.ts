@@ -185,7 +185,7 @@ export interface CallbackSender {
 
 /** Writes the ledger's signed checkpoints: every record since the last one, up to `settleSeconds` ago. */
 export interface CheckpointWriter {
-  run(input: { settleSeconds: number; deadline: number }): Promise<Checkpoint[]>;
+  run(input: { settleSeconds: number; deadline: number; onWritten?: (checkpoint: Checkpoint) => void }): Promise<Checkpoint[]>;
 }
 
 /** What one page of an export reads: records by `at`, checkpoints by the range they cover (wholly inside). */

@@ -367,8 +367,33 @@ describe('where the use cases record', () => {
 
     ports.metrics.clear();
     const until = new Date(ports.clock.now().getTime() - 75_000).toISOString();
-    const checkpoints = { run: async () => [{ seq: 1, until, count: 3, total: 3 } as Checkpoint] };
+    const first = { seq: 1, until, count: 3, total: 3 } as Checkpoint;
+    const checkpoints = {
+      run: async ({ onWritten }: { onWritten?: (c: Checkpoint) => void }) => {
+        onWritten?.(first);
+        return [first];
+      },
+    };
     await writeCheckpoints({ clock: ports.clock, metrics: ports.metrics, checkpoints, leases: new MemoryLeases() }, { settleSeconds: 60, remainingMs: 60_000 });
+    expect(recorded(ports)).toEqual([
+      ['checkpointsWritten', {}, 1],
+      ['checkpointLag', {}, 75],
+    ]);
+
+    // A run that fails after writing one still publishes it: the no-checkpoint alarm must not fire on written work.
+    ports.metrics.clear();
+    const failingAfterOne = {
+      run: async ({ onWritten }: { onWritten?: (c: Checkpoint) => void }) => {
+        onWritten?.(first);
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+    };
+    await expect(
+      writeCheckpoints(
+        { clock: ports.clock, metrics: ports.metrics, checkpoints: failingAfterOne, leases: new MemoryLeases() },
+        { settleSeconds: 60, remainingMs: 60_000 },
+      ),
+    ).rejects.toThrow('Provisioned');
     expect(recorded(ports)).toEqual([
       ['checkpointsWritten', {}, 1],
       ['checkpointLag', {}, 75],
