@@ -4,7 +4,7 @@
  * holds them alone: intake queries one scope key, and listing scans that index (grants only, never requests).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PutCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { GRANT_INDEX } from '../core/grant';
 import type { GrantIndex, IndexedGrant } from '../core/ports';
 
@@ -29,39 +29,29 @@ export function grantIndexTable(dynamo: DynamoDBDocumentClient, table: () => str
 
     async find(scopeKey, now) {
       const found: IndexedGrant[] = [];
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await dynamo.send(
-          new QueryCommand({
-            TableName: table(),
-            IndexName: GRANT_INDEX,
-            KeyConditionExpression: 'grantScope = :k AND grantUntil > :now',
-            ExpressionAttributeValues: { ':k': scopeKey, ':now': now.toISOString() },
-            ExclusiveStartKey,
-          }),
-        );
-        found.push(...(page.Items ?? []).map(indexed));
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
+      const pages = paginateQuery(
+        { client: dynamo },
+        {
+          TableName: table(),
+          IndexName: GRANT_INDEX,
+          KeyConditionExpression: 'grantScope = :k AND grantUntil > :now',
+          ExpressionAttributeValues: { ':k': scopeKey, ':now': now.toISOString() },
+        },
+      );
+      for await (const page of pages) found.push(...(page.Items ?? []).map(indexed));
       return found;
     },
 
     async list(since, limit) {
       const found: IndexedGrant[] = [];
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await dynamo.send(
-          new ScanCommand({
-            TableName: table(),
-            IndexName: GRANT_INDEX,
-            FilterExpression: 'grantUntil > :since',
-            ExpressionAttributeValues: { ':since': since.toISOString() },
-            ExclusiveStartKey,
-          }),
-        );
+      const pages = paginateScan(
+        { client: dynamo },
+        { TableName: table(), IndexName: GRANT_INDEX, FilterExpression: 'grantUntil > :since', ExpressionAttributeValues: { ':since': since.toISOString() } },
+      );
+      for await (const page of pages) {
         found.push(...(page.Items ?? []).map(indexed));
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey && found.length < limit);
+        if (found.length >= limit) break;
+      }
       return found.slice(0, limit);
     },
   };
