@@ -115,7 +115,20 @@ const outcomeFields = {
   require: z.optional(z.array(z.strictObject({ group: name, min: z.int().check(z.gte(1), z.lte(100)) })).check(z.minLength(1))),
 };
 
-const ruleSchema = z.strictObject({ name, match: matchSchema, ...outcomeFields });
+/**
+ * How a rule takes part: `enforce` decides when it matches; `shadow` only records what it would have decided (in the
+ * `policy_decided` record and the ShadowDecisions metric) and lets the request go on to the next rule.
+ */
+export const ruleModeSchema = z.enum(['enforce', 'shadow'], { error: 'expected one of enforce, shadow' });
+export type RuleMode = z.infer<typeof ruleModeSchema>;
+
+const ruleSchema = z.strictObject({
+  name,
+  match: matchSchema,
+  ...outcomeFields,
+  /** @default enforce */
+  mode: z.optional(ruleModeSchema),
+});
 const defaultSchema = z.strictObject(outcomeFields);
 
 /** A secret is never written in the config: `env:NAME` (local mode, tests) or a Secrets Manager secret ARN (AWS). */
