@@ -98,6 +98,13 @@ describe('shadow rules through local mode', () => {
       shadow: [{ rule: 'trial-no-deletes', effect: 'deny', reason: 'trying a ban on deletes' }],
     });
     expect(await decidedRecord('list')).toMatchObject({ rule: 'default', shadow: [{ rule: 'trial-everything', effect: 'deny' }] });
+    // And `audit show` tells it, as not enforced.
+    const shown = await cli('audit', 'show', ids.delete!);
+    expect(shown.stdout).toContain('Rule deletes requires 1 approval from alice@example.com, bob@example.com');
+    expect(shown.stdout).toContain('Shadow rules (on trial, not enforced): trial-no-deletes would deny it.');
+    expect((await cli('audit', 'show', ids.unjudged!)).stdout).toContain(
+      'Shadow rules (on trial, not enforced): trial-big-exports could not judge parameters.rows.',
+    );
   });
 
   it('publishes ShadowDecisions by rule and would-be effect, in EMF lines and added up', async () => {
