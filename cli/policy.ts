@@ -14,6 +14,7 @@ import {
   type Explained,
   explainRequest,
   explainSteps,
+  quorumWords,
   refusedWords,
   shadowExplained,
   shadowWords,
@@ -157,6 +158,6 @@ function printSteps(io: CliIo, config: Config, explained: Explained): void {
     }
     out(io, shadowWords(step.shadow));
     if (step.shadow.refused) for (const p of step.shadow.problems) out(io, `    ${p.path} ${p.is}: ${p.needs}`);
-    else if (step.approval) out(io, `    would ask: ${approvalWords(step.approval).replace(/^approval: /, '')}`);
+    else if (step.approval) out(io, `    would ask: ${quorumWords(step.approval)}`);
   }
 }
