@@ -47,11 +47,15 @@ export async function shadowReportCommand(argv: readonly string[], io: CliIo): P
     const since = windowTime('since', values.since, now);
     const until = values.until === undefined ? undefined : windowTime('until', values.until, now);
     if (until !== undefined && since > until) throw new UsageError(`--since (${since}) is after --until (${until})`);
-    const items: unknown[] = [];
-    const { header } = await exportLedger(endpointOf(values, io.env), { since, until }, (line) => items.push(JSON.parse(line)));
-    const report = shadowReport(items);
+    // Only the decisions are kept: a window's export may be large, and the report reads nothing else.
+    const decisions: unknown[] = [];
+    const { header } = await exportLedger(endpointOf(values, io.env), { since, until }, (line) => {
+      const item: unknown = JSON.parse(line);
+      if ((item as { type?: unknown } | null)?.type === 'policy_decided') decisions.push(item);
+    });
+    const report = shadowReport(decisions);
     if (values.json) out(io, JSON.stringify({ since, ...(until ? { until } : {}), exportedAt: header.exportedAt, ...report }));
-    else printReport(io, report, { since, until: until ?? header.exportedAt });
+    else out(io, shadowReportLines(report, { since, until: until ?? header.exportedAt }).join('\n'));
     return EXIT.ok;
   } catch (e) {
     return exitCodeOf(io, e, { command: 'policy shadow-report', usageHint: '(countersign policy shadow-report --help for usage)', json, usageAsJson: true });
@@ -65,16 +69,18 @@ const EFFECT_COLUMNS = [
   ['NOT JUDGED', 'notJudged'],
 ] as const;
 
-/** A table of every shadow rule, then each rule's details. Everything from the ledger is neutralized. */
-function printReport(io: CliIo, report: ShadowReport, window: { since: string; until: string }): void {
+/**
+ * The report for a terminal: a table of every shadow rule, then each rule's details. Everything from the ledger is
+ * neutralized (a record's text could hold control or hidden characters).
+ */
+export function shadowReportLines(report: ShadowReport, window: { readonly since: string; readonly until: string }): string[] {
+  const lines: string[] = [];
   const span = `from ${shownTime(window.since)} to ${shownTime(window.until)}`;
+  if (report.unreadable > 0) lines.push(`warning: ${report.unreadable} policy_decided records could not be read; countersign audit verify says why`);
+  if (report.requests === 0) return [...lines, `shadow rules ${span}: no request was decided`];
   const decided = `${report.requests} request${report.requests === 1 ? '' : 's'} decided`;
-  if (report.unreadable > 0) out(io, `warning: ${report.unreadable} policy_decided records could not be read; countersign audit verify says why`);
-  if (report.rules.length === 0) {
-    out(io, `shadow rules ${span}: none matched any of the ${decided}`);
-    return;
-  }
-  out(io, `shadow rules ${span}: ${decided}\n`);
+  if (report.rules.length === 0) return [...lines, `shadow rules ${span}: none matched any of the ${decided}`];
+  lines.push(`shadow rules ${span}: ${decided}`, '');
   const header = ['RULE', 'MATCHED', ...EFFECT_COLUMNS.map(([title]) => title), 'DIFFERS'];
   const rows = report.rules.map((r) => [
     neutralize(r.rule),
@@ -83,15 +89,18 @@ function printReport(io: CliIo, report: ShadowReport, window: { since: string; u
     String(r.differs),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  for (const row of [header, ...rows]) out(io, row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
-  for (const rule of report.rules) printRule(io, rule);
+  for (const row of [header, ...rows]) lines.push(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  for (const rule of report.rules) lines.push('', ...ruleLines(rule));
+  return lines;
 }
 
-function printRule(io: CliIo, rule: ShadowRuleReport): void {
+function ruleLines(rule: ShadowRuleReport): string[] {
   const actually = rule.actually.map((a) => `${a.effect} ${a.requests} (rule ${neutralize(a.rule)})`).join(', ');
   const asks = rule.wouldAsk.map((a) => `${neutralize(a.approver)} ${a.requests}${a.notAlreadyAsked > 0 ? ` (${a.notAlreadyAsked} not already asked)` : ''}`);
-  out(io, `\n${neutralize(rule.rule)}`);
-  out(io, `  actually      ${actually}`);
-  out(io, `  would ask     ${asks.length > 0 ? asks.join(', ') : 'nobody'}`);
-  out(io, `  for example   ${rule.examples.map(neutralize).join(', ')}`);
+  return [
+    neutralize(rule.rule),
+    `  actually      ${actually}`,
+    `  would ask     ${asks.length > 0 ? asks.join(', ') : 'nobody'}`,
+    `  for example   ${rule.examples.map(neutralize).join(', ')}`,
+  ];
 }

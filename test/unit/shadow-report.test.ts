@@ -1,6 +1,6 @@
 /** `countersign policy shadow-report`: the report it makes of `policy_decided` records, and the window it reads. */
 import { describe, expect, it } from 'vitest';
-import { windowTime } from '../../cli/shadow-report';
+import { shadowReportLines, windowTime } from '../../cli/shadow-report';
 import { shadowReport } from '../../lambdas/core/shadow-report';
 
 describe('the shadow report', () => {
@@ -70,5 +70,36 @@ describe('the shadow report', () => {
     expect(windowTime('since', '24h', now)).toBe('2026-11-29T12:00:00.000Z');
     expect(windowTime('until', '2026-11-30T10:00:00Z', now)).toBe('2026-11-30T10:00:00.000Z');
     for (const bad of ['7 days', '-7d', '0d', 'yesterday', '12']) expect(() => windowTime('since', bad, now), bad).toThrow(/--since is neither a duration/);
+  });
+
+  it('shows text from the ledger on a terminal with control and hidden characters made visible', () => {
+    const hostile = '\u001b[2Jtrial\u202Eevil';
+    const report = shadowReport([
+      {
+        requestId: 'act_x\nledger: OK',
+        type: 'policy_decided',
+        data: {
+          rule: 'r\u200B',
+          effect: 'allow',
+          requiredApprovals: 0,
+          approvers: [],
+          shadow: [{ rule: hostile, effect: 'require_approval', approverIds: ['eve\u0007@example.com'] }],
+        },
+      },
+    ]);
+    const text = shadowReportLines(report, { since: '2026-11-23T00:00:00Z', until: '2026-11-30T00:00:00Z' }).join('\n');
+    expect(text).toContain('\\x1b[2Jtrial[U+202E]evil');
+    expect(text).toContain('allow 1 (rule r[U+200B])');
+    expect(text).toContain('eve\\x07@example.com 1 (1 not already asked)');
+    expect(text).toContain('act_x\\nledger: OK');
+    // Nothing left that a terminal would act on or hide: no control or format character but the line breaks.
+    expect(text.replace(/\n/g, '')).not.toMatch(/[\p{Cc}\p{Cf}]/u);
+    // Summary line and table, for reading at a glance.
+    expect(text.split('\n').slice(0, 4)).toEqual([
+      'shadow rules from 23 Nov 2026, 00:00 UTC to 30 Nov 2026, 00:00 UTC: 1 request decided',
+      '',
+      'RULE                      MATCHED  ALLOW  DENY  APPROVAL  NOT JUDGED  DIFFERS',
+      '\\x1b[2Jtrial[U+202E]evil        1      0     0         1           0        1',
+    ]);
   });
 });
