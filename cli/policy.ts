@@ -115,7 +115,7 @@ function explain(argv: readonly string[], io: CliIo): number {
   const explained = explainRequest(config, request);
   const { skipped } = explained;
   // Shadow rules reached (matched or not judged), only when there are any: the answer of a policy without them is unchanged.
-  const shadow = explained.shadow.length > 0 ? { shadow: explained.shadow.map((v) => shadowExplained(config, v)) } : {};
+  const shadow = explained.shadow ? { shadow: explained.shadow.map((v) => shadowExplained(config, v)) } : {};
   if (explained.refused) {
     // What the API would answer: 400 invalid_request naming each field, and no rule decides.
     const error = refusalError(explained).toBody().error;

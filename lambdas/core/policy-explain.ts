@@ -79,7 +79,7 @@ export function explainSteps(config: Config, explained: PolicyExplanation): Expl
   const order = new Map(config.rules.map((rule, index) => [rule.name, index]));
   const steps: Array<{ at: number; step: ExplainStep }> = [
     ...explained.skipped.map((skipped) => ({ at: order.get(skipped.rule) ?? 0, step: { kind: 'skipped' as const, skipped } })),
-    ...explained.shadow.map((shadow) => {
+    ...(explained.shadow ?? []).map((shadow) => {
       const approval = shadow.refused ? undefined : approvalSummary(config, shadow.outcome);
       return { at: order.get(shadow.rule) ?? 0, step: { kind: 'shadow' as const, shadow, ...(approval ? { approval } : {}) } };
     }),

@@ -412,8 +412,8 @@ export function ruleMatches(rule: Rule, request: PolicyInput): boolean {
 export interface PolicyExplanation {
   /** The rules before the deciding (or refusing) one that did not match, each with why; `shadow` for a shadow rule. */
   readonly skipped: ReadonlyArray<{ readonly rule: string; readonly because: readonly string[]; readonly shadow?: true }>;
-  /** The shadow rules before it that matched or could not be judged, in order. */
-  readonly shadow: readonly ShadowVerdict[];
+  /** The shadow rules before it that matched or could not be judged, in order; absent when none. */
+  readonly shadow?: readonly ShadowVerdict[];
 }
 
 /** The verdict, why every earlier rule did not match, and what each shadow rule reached would have done. */
@@ -421,7 +421,7 @@ export function explainPolicy(config: Pick<Config, 'rules' | 'default'>, request
   const skipped: Array<PolicyExplanation['skipped'][number]> = [];
   const shadow: ShadowVerdict[] = [];
   const refusedFields = fieldProblems(request);
-  if (refusedFields.length > 0) return { refused: true, problems: refusedFields, skipped, shadow };
+  if (refusedFields.length > 0) return { refused: true, problems: refusedFields, skipped };
   const cache: KeyCache = new Map();
   for (const rule of config.rules) {
     const judgement = judgeRule(rule, request, cache);
@@ -434,11 +434,14 @@ export function explainPolicy(config: Pick<Config, 'rules' | 'default'>, request
       shadow.push(judgement.kind === 'match' ? { rule: rule.name, outcome: rule } : { rule: rule.name, refused: true, problems: judgement.problems });
       continue;
     }
-    if (judgement.kind === 'match') return { rule: rule.name, outcome: rule, skipped, shadow };
-    return { refused: true, rule: rule.name, problems: judgement.problems, skipped, shadow };
+    if (judgement.kind === 'match') return { rule: rule.name, outcome: rule, skipped, ...shadowOf(shadow) };
+    return { refused: true, rule: rule.name, problems: judgement.problems, skipped, ...shadowOf(shadow) };
   }
-  return { rule: 'default', outcome: config.default, skipped, shadow };
+  return { rule: 'default', outcome: config.default, skipped, ...shadowOf(shadow) };
 }
+
+/** `{shadow}` when there is any, so a policy without shadow rules explains and decides exactly as before. */
+const shadowOf = (shadow: readonly ShadowVerdict[]) => (shadow.length > 0 ? { shadow } : {});
 
 /**
  * The first rule in order that matches decides; a field holding hidden characters, or a rule reached in order whose
@@ -447,7 +450,7 @@ export function explainPolicy(config: Pick<Config, 'rules' | 'default'>, request
 export function evaluatePolicy(config: Pick<Config, 'rules' | 'default'>, request: PolicyInput): PolicyVerdict {
   const explained = explainPolicy(config, request);
   if (explained.refused) return { refused: true, ...(explained.rule === undefined ? {} : { rule: explained.rule }), problems: explained.problems };
-  return { rule: explained.rule, outcome: explained.outcome, ...(explained.shadow.length > 0 ? { shadow: explained.shadow } : {}) };
+  return { rule: explained.rule, outcome: explained.outcome, ...shadowOf(explained.shadow ?? []) };
 }
 
 /** The 400 a refusal answers: each field named, with what policy needs. */

@@ -140,7 +140,7 @@ default: { effect: deny }
     ]);
     expect(explained.skipped[0]).toMatchObject({ rule: 'strict-drops', shadow: true });
     const unjudged = explainPolicy(config, { action: 'data.export', environment: 'production', parameters: { rows: 'lots' } });
-    expect(shadowWords(unjudged.shadow[0]!)).toBe(
+    expect(shadowWords(unjudged.shadow![0]!)).toBe(
       'rule big-exports (shadow): cannot judge the request -> would refuse it (400 invalid_request); on trial, not enforced',
     );
   });
