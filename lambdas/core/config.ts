@@ -120,7 +120,6 @@ const outcomeFields = {
  * `policy_decided` record and the ShadowDecisions metric) and lets the request go on to the next rule.
  */
 export const ruleModeSchema = z.enum(['enforce', 'shadow'], { error: 'expected one of enforce, shadow' });
-export type RuleMode = z.infer<typeof ruleModeSchema>;
 
 const ruleSchema = z.strictObject({
   name,
