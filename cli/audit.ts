@@ -184,6 +184,19 @@ function channelSentences(channels: unknown): string[] {
   return parts;
 }
 
+/** `policy_decided.shadow`: what each shadow rule reached would have done (not enforced); empty when there is none. */
+function shadowSentence(shadow: unknown): string {
+  const parts = (Array.isArray(shadow) ? shadow.map(obj) : []).map((s) => {
+    const rule = str(s.rule) ?? '(unnamed)';
+    if (Array.isArray(s.notJudged)) return `${rule} could not judge ${list(strs(s.notJudged))}`;
+    if (s.effect === 'require_approval') {
+      return `${rule} would require ${plural(typeof s.requiredApprovals === 'number' ? s.requiredApprovals : 1, 'approval')} from ${list(strs(s.approverIds))}`;
+    }
+    return `${rule} would ${s.effect === 'allow' ? 'allow' : s.effect === 'deny' ? 'deny' : `decide ${String(s.effect)}`} it`;
+  });
+  return parts.length ? ` Shadow rules (on trial, not enforced): ${parts.join('; ')}.` : '';
+}
+
 function summarize(record: AuditRecord): string {
   const d = record.data;
   switch (record.type) {
@@ -209,8 +222,9 @@ function summarize(record: AuditRecord): string {
     case 'policy_decided': {
       const rule = str(d.rule) ?? '(unnamed)';
       const reason = str(d.reason);
-      if (d.effect === 'allow') return `Rule ${rule} allows it without approval${reason ? `: ${reason}` : '.'}`;
-      if (d.effect === 'deny') return `Rule ${rule} denies it${reason ? `: ${reason}` : '.'}`;
+      const trial = shadowSentence(d.shadow);
+      if (d.effect === 'allow') return `Rule ${rule} allows it without approval${reason ? `: ${reason}` : '.'}${trial}`;
+      if (d.effect === 'deny') return `Rule ${rule} denies it${reason ? `: ${reason}` : '.'}${trial}`;
       const require = Array.isArray(d.require) ? d.require.map(obj) : [];
       const who = require.length
         ? require.map((r) => `${typeof r.min === 'number' ? r.min : '?'} from ${str(r.group) ?? '?'} (${list(strs(r.members))})`).join(' and ')
@@ -230,7 +244,7 @@ function summarize(record: AuditRecord): string {
         s += ` Approved at once by grant ${str(used.grant)} (made by ${list(strs(used.approvers))} on request ${str(used.request) ?? '?'}, until ${formatUtc(str(used.until) ?? '') ?? str(used.until)}).`;
       }
       if (reason) s += ` Reason: ${reason}`;
-      return s;
+      return s + trial;
     }
     case 'notified': {
       const parts = channelSentences(d.channels);

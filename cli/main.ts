@@ -29,6 +29,9 @@ policy
   policy check [file] [--json]                          validate a policy file (default: COUNTERSIGN_CONFIG or countersign.config.yaml)
   policy explain --request req.json [--config file] [--requester principal] [--json]
                                                         which rule decides a request, why earlier rules did not, who must approve
+  policy shadow-report [--since 7d] [--until t] [--json]
+                                                        what the shadow rules would have done to real traffic, and
+                                                        who they would have asked (auditors)
 auditors
   receipt verify <receipt | -> [--action a] [--resource r] [--environment e] [--approved-by-humans]
                  [--parameters file.json] [--public-key key.pem] [--redeem] [--json]
@@ -120,9 +123,10 @@ const audit = async (name?: 'show' | 'export' | 'verify'): Promise<Loaded> => {
   const loaded: Loaded = { run: auditCommand, usage: AUDIT_USAGE };
   return name ? under(loaded, name) : loaded;
 };
-const policy = async (name?: 'check' | 'explain'): Promise<Loaded> => {
+const policy = async (name?: 'check' | 'explain' | 'shadow-report'): Promise<Loaded> => {
   const { policyCommand, POLICY_USAGE, POLICY_CHECK_USAGE, POLICY_EXPLAIN_USAGE } = await import('./policy');
   const loaded: Loaded = { run: policyCommand, usage: POLICY_USAGE };
+  if (name === 'shadow-report') return under(loaded, name, (await import('./shadow-report')).SHADOW_REPORT_USAGE);
   return name ? under(loaded, name, name === 'check' ? POLICY_CHECK_USAGE : POLICY_EXPLAIN_USAGE) : loaded;
 };
 const receipt = async (name?: 'verify'): Promise<Loaded> => {
@@ -190,7 +194,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'policy',
-    summary: 'check or explain the policy file, offline',
+    summary: 'check or explain the policy file, offline; report what its shadow rules would have done',
     usageOnError: true,
     load: () => policy(),
     subcommands: [
@@ -206,6 +210,13 @@ export const COMMANDS: readonly CommandSpec[] = [
         summary: 'which rule decides a request, and who must approve',
         options: ['--request <file>', '--config <file>', '--requester <principal>', '--json'],
         load: () => policy('explain'),
+      },
+      {
+        name: 'shadow-report',
+        summary: 'what the shadow rules would have done to real traffic, and who they would have asked',
+        options: [...API, '--since <when>', '--until <when>'],
+        load: () => policy('shadow-report'),
+        jsonUsage: true,
       },
     ],
   },

@@ -1,11 +1,25 @@
-/** `countersign policy check` and `countersign policy explain`: the policy file, checked and explained offline. */
+/**
+ * `countersign policy check` and `countersign policy explain`: the policy file, checked and explained offline; and
+ * `countersign policy shadow-report` (./shadow-report.ts), what its shadow rules would have done to real traffic.
+ */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { configPath, loadConfigFile } from '../lambdas/adapters/config-file';
 import { policyVersion } from '../lambdas/adapters/deployed-config';
 import { type Config, ConfigError } from '../lambdas/core/config';
 import { refusalError } from '../lambdas/core/policy';
-import { approvalWords, decidedWords, explainRequest, refusedWords, skippedWords } from '../lambdas/core/policy-explain';
+import {
+  approvalWords,
+  decidedWords,
+  type Explained,
+  explainRequest,
+  explainSteps,
+  quorumWords,
+  refusedWords,
+  shadowExplained,
+  shadowWords,
+  skippedWords,
+} from '../lambdas/core/policy-explain';
 import { actionRequestSchema } from '../lambdas/core/request';
 import { type CliIo, err, out } from './io';
 
@@ -29,12 +43,17 @@ export const POLICY_USAGE = `usage: countersign policy <subcommand>
 
 ${POLICY_CHECK_USAGE.replace('usage: countersign ', '')}
 
-${POLICY_EXPLAIN_USAGE.replace('usage: countersign ', '')}`;
+${POLICY_EXPLAIN_USAGE.replace('usage: countersign ', '')}
+
+policy shadow-report [--since 7d] [--until <time>] [--json] [--url <url>] [--api-key <key>]
+  What the shadow rules would have done to the requests of a window, and who they would have asked (auditors).
+  countersign policy shadow-report --help for more.`;
 
 export async function policyCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'check') return check(rest, io);
   if (sub === 'explain') return explain(rest, io);
+  if (sub === 'shadow-report') return (await import('./shadow-report')).shadowReportCommand(rest, io);
   err(io, POLICY_USAGE);
   return 2;
 }
@@ -95,14 +114,16 @@ function explain(argv: readonly string[], io: CliIo): number {
   const request = { ...parsed.data, ...(values.requester ? { requester: values.requester } : {}) };
   const explained = explainRequest(config, request);
   const { skipped } = explained;
+  // Shadow rules reached (matched or not judged), only when there are any: the answer of a policy without them is unchanged.
+  const shadow = explained.shadow ? { shadow: explained.shadow.map((v) => shadowExplained(config, v)) } : {};
   if (explained.refused) {
     // What the API would answer: 400 invalid_request naming each field, and no rule decides.
     const error = refusalError(explained).toBody().error;
     if (values.json) {
-      out(io, JSON.stringify({ refused: true, status: 400, ...(explained.rule ? { rule: explained.rule } : {}), error, skipped }));
+      out(io, JSON.stringify({ refused: true, status: 400, ...(explained.rule ? { rule: explained.rule } : {}), error, skipped, ...shadow }));
       return 0;
     }
-    for (const s of skipped) out(io, `${skippedWords(s.rule)}\n${s.because.map((b) => `    ${b}`).join('\n')}`);
+    printSteps(io, config, explained);
     out(io, refusedWords(explained.rule));
     for (const p of explained.problems) out(io, `    ${p.path} ${p.is}: ${p.needs}`);
     return 0;
@@ -111,12 +132,32 @@ function explain(argv: readonly string[], io: CliIo): number {
   if (values.json) {
     out(
       io,
-      JSON.stringify({ rule, effect: outcome.effect, ...(outcome.reason ? { reason: outcome.reason } : {}), skipped, ...(approval ? { approval } : {}) }),
+      JSON.stringify({
+        rule,
+        effect: outcome.effect,
+        ...(outcome.reason ? { reason: outcome.reason } : {}),
+        skipped,
+        ...(approval ? { approval } : {}),
+        ...shadow,
+      }),
     );
     return 0;
   }
-  for (const s of skipped) out(io, `${skippedWords(s.rule)}\n${s.because.map((b) => `    ${b}`).join('\n')}`);
+  printSteps(io, config, explained);
   out(io, decidedWords(rule, outcome));
   if (approval) out(io, approvalWords(approval));
   return 0;
+}
+
+/** The rules tried before the verdict, in order: each skipped one with why, each shadow one with what it would have done. */
+function printSteps(io: CliIo, config: Config, explained: Explained): void {
+  for (const step of explainSteps(config, explained)) {
+    if (step.kind === 'skipped') {
+      out(io, `${skippedWords(step.skipped.rule, step.skipped.shadow)}\n${step.skipped.because.map((b) => `    ${b}`).join('\n')}`);
+      continue;
+    }
+    out(io, shadowWords(step.shadow));
+    if (step.shadow.refused) for (const p of step.shadow.problems) out(io, `    ${p.path} ${p.is}: ${p.needs}`);
+    else if (step.approval) out(io, `    would ask: ${quorumWords(step.approval)}`);
+  }
 }

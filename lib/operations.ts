@@ -403,6 +403,8 @@ export class CountersignOperations extends Construct {
         graph('API answers by route and status class', [search('httpResponses', ['Route', 'StatusClass'], 'Sum', '')]),
         alarmGraph(api5xxRate, 'API 5xx, % of requests'),
       ],
+      // Rules on trial (`mode: shadow`): what they would have done to the same traffic.
+      [graph('Shadow rules: would-be effect by rule', [search('shadowDecisions', ['Rule', 'Effect'], 'Sum', '')], { width: 24, stacked: true })],
       [heading('Outcomes and time to decision')],
       [
         graph('Decisions by outcome', byValue('decisions', 'Outcome'), { stacked: true }),

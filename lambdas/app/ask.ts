@@ -20,7 +20,7 @@ import { commitment, idempotentRequestId, parametersSalt } from '../core/commitm
 import { CountersignError } from '../core/errors';
 import { onBehalfOfIdentity } from '../core/identity';
 import { maskRequest } from '../core/masking';
-import { evaluatePolicy, policyDecidedData, refusalError } from '../core/policy';
+import { evaluatePolicy, maskPathsOf, policyDecidedData, refusalError } from '../core/policy';
 import type { Ports } from '../core/ports';
 import type { ActionRequest } from '../core/request';
 import { grantCovering } from './grants';
@@ -56,7 +56,7 @@ export async function askForAction(
   const grantedBy = verdict.outcome.effect === 'require_approval' ? await grantCovering(ports, verdict, { ...request, requester }) : undefined;
   const policy = policyDecidedData(config, verdict, ports.policy.version(), ports.clock.now(), grantedBy);
   // Policy saw the real values; everything after (ledger, notifications, pages) sees them masked.
-  const masking = maskRequest(request, { paths: [...config.mask, ...(verdict.outcome.mask ?? [])] });
+  const masking = maskRequest(request, { paths: [...config.mask, ...maskPathsOf(verdict)] });
   // A fresh random id has no chain: nobody else can know the id before this call answers, so there is nothing to
   // read. An Idempotency-Key's id is read (a retry lands on it), while the salt is derived.
   const [salt, known] = await Promise.all([parametersSalt(ports.mac, id), idempotent ? ports.ledger.read(id) : Promise.resolve([])]);

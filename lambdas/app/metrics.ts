@@ -6,18 +6,20 @@
 import type { ApprovalState } from '../core/approval';
 import type { AuditRecord } from '../core/ledger-record';
 import type { MetricsPort } from '../core/ports';
-import { type ChannelReports, OUTCOME_TYPES, type OutcomeType } from '../core/records';
+import { type ChannelReports, OUTCOME_TYPES, type OutcomeType, type ShadowResult } from '../core/records';
 
 const isOutcome = (type: string): type is OutcomeType => (OUTCOME_TYPES as readonly string[]).includes(type);
 
 /**
- * Requests (a `requested` record), Decisions and Expiries (an outcome record) and, when approvers settled a request
- * that policy sent to them, TimeToDecision from the request to its outcome.
+ * Requests (a `requested` record), ShadowDecisions (each shadow result of a `policy_decided` record), Decisions and
+ * Expiries (an outcome record) and, when approvers settled a request that policy sent to them, TimeToDecision from
+ * the request to its outcome.
  */
 export function countAppended(metrics: MetricsPort, appended: readonly AuditRecord[], state: ApprovalState): void {
   const rule = state.policy?.rule ?? 'none';
   for (const record of appended) {
     if (record.type === 'requested') metrics.count('requests', { Effect: state.policy?.effect ?? 'none', Rule: rule });
+    else if (record.type === 'policy_decided') countShadow(metrics, state.policy?.shadow ?? []);
     else if (record.type === 'escalated') metrics.count('escalations', {});
     else if (record.type === 'reminded') metrics.count('reminders', {});
     else if (isOutcome(record.type)) {
@@ -30,6 +32,11 @@ export function countAppended(metrics: MetricsPort, appended: readonly AuditReco
       if (record.type === 'approved' && state.policy?.grantedBy) metrics.count('grantEvents', { Event: 'used', Rule: rule });
     } else if (record.type === 'grant_revoked') metrics.count('grantEvents', { Event: 'revoked', Rule: rule });
   }
+}
+
+/** ShadowDecisions: each shadow rule a request reached that matched, by its would-be effect (`not_judged`: it would have refused). */
+function countShadow(metrics: MetricsPort, shadow: readonly ShadowResult[]): void {
+  for (const result of shadow) metrics.count('shadowDecisions', { Rule: result.rule, Effect: 'effect' in result ? result.effect : 'not_judged' });
 }
 
 /** NotificationsSent and NotificationsFailed, by channel, from a round of sends' reports. */

@@ -21,8 +21,10 @@ import {
   decidedWords,
   type Explained,
   explainRequest,
+  explainSteps,
   quorumWords,
   refusedWords,
+  shadowWords,
   skippedWords,
 } from '../core/policy-explain';
 import { actionRequestSchema } from '../core/request';
@@ -134,7 +136,7 @@ export const showPolicy: ConsoleRoute = async (event, { ports, viewer }) => {
       status = 400;
       result = renderProblems(read.problems);
     } else {
-      result = renderExplanation(read.input, explainRequest(config, read.input));
+      result = renderExplanation(read.input, explainRequest(config, read.input), config);
     }
   }
   return consolePage(viewer, {
@@ -201,8 +203,11 @@ function renderProblems(problems: readonly ErrorDetail[]): string {
 </div>`;
 }
 
-/** The request as policy read it, each rule skipped and why, and the verdict: the CLI's words, laid out. */
-export function renderExplanation(input: PolicyInput, explained: Explained): string {
+/**
+ * The request as policy read it, each rule skipped and why, each shadow rule reached and what it would have done, and
+ * the verdict: the CLI's words, laid out.
+ */
+export function renderExplanation(input: PolicyInput, explained: Explained, config: Config): string {
   const asked = [
     ['action', input.action],
     ['environment', input.environment],
@@ -212,10 +217,18 @@ export function renderExplanation(input: PolicyInput, explained: Explained): str
     ['agent.name', input.agent?.name],
     ['parameters', input.parameters === undefined ? undefined : JSON.stringify(input.parameters)],
   ].flatMap(([label, value]) => (value === undefined ? [] : [`<div class="row"><dt>${label}</dt><dd><bdi>${text(value)}</bdi></dd></div>`]));
-  const skipped = explained.skipped.map(
-    (s) =>
-      `<li class="skipped" data-testid="explain-skipped"><span class="step">${text(skippedWords(s.rule))}</span><ul>${s.because.map((b) => `<li>${text(b)}</li>`).join('')}</ul></li>`,
-  );
+  const skipped = explainSteps(config, explained).map((step) => {
+    if (step.kind === 'skipped') {
+      const s = step.skipped;
+      return `<li class="skipped" data-testid="explain-skipped"><span class="step">${text(skippedWords(s.rule, s.shadow))}</span><ul>${s.because.map((b) => `<li>${text(b)}</li>`).join('')}</ul></li>`;
+    }
+    const details = step.shadow.refused
+      ? step.shadow.problems.map((p) => `<li><code>${text(p.path)}</code> ${text(p.is)}: ${text(p.needs)}</li>`)
+      : step.approval
+        ? [`<li>would ask: ${text(quorumWords(step.approval))}</li>`]
+        : [];
+    return `<li class="shadow" data-testid="explain-shadow"><span class="step">${text(shadowWords(step.shadow))}</span>${details.length ? `<ul>${details.join('')}</ul>` : ''}</li>`;
+  });
   let verdict: string;
   if (explained.refused) {
     verdict = `<li class="refused" data-testid="explain-verdict"><span class="step bad">${text(refusedWords(explained.rule))}</span><ul>${explained.problems
@@ -255,7 +268,7 @@ function effectBadge(effect: PolicyOutcome['effect']): string {
 
 function renderRule(config: Config, rule: Rule, index: number): string {
   return `<li class="card" data-testid="rule" id="rule-${escapeHtml(rule.name)}">
-<h3><span class="hint">${index + 1}.</span> <bdi>${text(rule.name)}</bdi> ${effectBadge(rule.effect)}</h3>
+<h3><span class="hint">${index + 1}.</span> <bdi>${text(rule.name)}</bdi> ${effectBadge(rule.effect)}${rule.mode === 'shadow' ? ' <span class="hint" data-testid="shadow">shadow: on trial, recorded but not enforced</span>' : ''}</h3>
 <dl><div class="row"><dt>Matches</dt><dd>${matchWords(rule)}</dd></div>${outcomeRows(rule, approvalSummary(config, rule), { effect: false })}</dl>
 </li>`;
 }

@@ -284,6 +284,11 @@ function recordFacts(record: AuditRecord): string {
       if (typeof d.expiresAt === 'string') facts.push(`expires ${renderTime(d.expiresAt, 'record-expires')}`);
       if (d.requireSignIn === true) facts.push('sign-in required');
       if (typeof d.reason === 'string') facts.push(`reason <q>${text(d.reason)}</q>`);
+      // Shadow rules on trial: what each would have done, not enforced.
+      for (const shadow of Array.isArray(d.shadow) ? (d.shadow as Array<Record<string, unknown>>) : []) {
+        const would = Array.isArray(shadow?.notJudged) ? `could not judge ${list(shadow.notJudged)}` : `would ${text(shadow?.effect)}`;
+        facts.push(`<span data-testid="shadow-fact">shadow rule <code>${text(shadow?.rule)}</code> ${would} (on trial, not enforced)</span>`);
+      }
       break;
     case 'notified':
     case 'reminded': {

@@ -138,7 +138,20 @@ const grantConfigSchema = z.strictObject({
 });
 export type GrantConfig = z.infer<typeof grantConfigSchema>;
 
-const ruleSchema = z.strictObject({ name, match: matchSchema, ...outcomeFields, grant: z.optional(grantConfigSchema) });
+/**
+ * How a rule takes part: `enforce` decides when it matches; `shadow` only records what it would have decided (in the
+ * `policy_decided` record and the ShadowDecisions metric) and lets the request go on to the next rule.
+ */
+export const ruleModeSchema = z.enum(['enforce', 'shadow'], { error: 'expected one of enforce, shadow' });
+
+const ruleSchema = z.strictObject({
+  name,
+  match: matchSchema,
+  ...outcomeFields,
+  /** @default enforce */
+  mode: z.optional(ruleModeSchema),
+  grant: z.optional(grantConfigSchema),
+});
 const defaultSchema = z.strictObject(outcomeFields);
 
 /** A secret is never written in the config: `env:NAME` (local mode, tests) or a Secrets Manager secret ARN (AWS). */

@@ -33,6 +33,12 @@ const metric = <const U extends MetricUnit, const D extends readonly string[]>(n
 /** Every metric Countersign publishes, by the key the code records it under. */
 export const METRICS = {
   requests: metric('Requests', 'Count', ['Effect', 'Rule'], 'a request intake accepted, by the effect policy gave it and the rule that decided'),
+  shadowDecisions: metric(
+    'ShadowDecisions',
+    'Count',
+    ['Rule', 'Effect'],
+    'a shadow rule a request reached matched it, by the rule and the effect it would have had (not_judged: enforced, it would have refused the request)',
+  ),
   decisions: metric('Decisions', 'Count', ['Outcome'], 'a request settled: approved, denied, expired or cancelled'),
   timeToDecision: metric('TimeToDecision', 'Milliseconds', ['Rule'], 'from a pending request to its outcome, when approvers settled it'),
   notificationsSent: metric('NotificationsSent', 'Count', ['Channel'], 'a message delivered to an approver or channel'),

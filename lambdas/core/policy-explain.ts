@@ -3,7 +3,7 @@
  * and the console's explain form shows, from one place. Pure.
  */
 import { type Channel, type Config, channelsFor, type PolicyOutcome, timeoutSeconds } from './config';
-import { approverIds, explainPolicy, type PolicyExplanation, type PolicyInput, type PolicyVerdict } from './policy';
+import { approverIds, explainPolicy, type PolicyExplanation, type PolicyInput, type PolicyVerdict, type ShadowVerdict, type Unjudged } from './policy';
 import { requirementsOf } from './quorum';
 import type { Requirement } from './records';
 
@@ -41,9 +41,50 @@ export function approvalSummary(config: Config, outcome: PolicyOutcome): Approva
   };
 }
 
-/** "rule reads: does not match". */
-export function skippedWords(rule: string): string {
-  return `rule ${rule}: does not match`;
+/** "rule reads: does not match", or "rule strict-reads (shadow): does not match". */
+export function skippedWords(rule: string, shadow?: boolean): string {
+  return `rule ${rule}${shadow ? ' (shadow)' : ''}: does not match`;
+}
+
+/**
+ * "rule strict-exports (shadow): matches -> would require_approval; on trial, not enforced", or for a shadow rule
+ * that cannot judge the request, the refusal it would have made.
+ */
+export function shadowWords(verdict: ShadowVerdict): string {
+  const would = verdict.refused
+    ? 'cannot judge the request -> would refuse it (400 invalid_request)'
+    : `matches -> would ${verdict.outcome.effect}${verdict.outcome.reason ? ` (${verdict.outcome.reason})` : ''}`;
+  return `rule ${verdict.rule} (shadow): ${would}; on trial, not enforced`;
+}
+
+/** A shadow verdict for `policy explain --json`: the would-be effect and approval, or the refusal and its problems. */
+export type ShadowExplained =
+  | { readonly rule: string; readonly effect: PolicyOutcome['effect']; readonly reason?: string; readonly approval?: ApprovalSummary }
+  | { readonly rule: string; readonly refused: true; readonly problems: readonly Unjudged[] };
+
+export function shadowExplained(config: Config, verdict: ShadowVerdict): ShadowExplained {
+  if (verdict.refused) return { rule: verdict.rule, refused: true, problems: verdict.problems };
+  const { outcome } = verdict;
+  const approval = approvalSummary(config, outcome);
+  return { rule: verdict.rule, effect: outcome.effect, ...(outcome.reason ? { reason: outcome.reason } : {}), ...(approval ? { approval } : {}) };
+}
+
+/** One rule tried before the verdict: it did not match (and why), or it is a shadow rule that matched or could not judge. */
+export type ExplainStep =
+  | { readonly kind: 'skipped'; readonly skipped: PolicyExplanation['skipped'][number] }
+  | { readonly kind: 'shadow'; readonly shadow: ShadowVerdict; readonly approval?: ApprovalSummary };
+
+/** The rules tried before the verdict, in the config's order: the skipped ones and the shadow ones, interleaved. */
+export function explainSteps(config: Config, explained: PolicyExplanation): ExplainStep[] {
+  const order = new Map(config.rules.map((rule, index) => [rule.name, index]));
+  const steps: Array<{ at: number; step: ExplainStep }> = [
+    ...explained.skipped.map((skipped) => ({ at: order.get(skipped.rule) ?? 0, step: { kind: 'skipped' as const, skipped } })),
+    ...(explained.shadow ?? []).map((shadow) => {
+      const approval = shadow.refused ? undefined : approvalSummary(config, shadow.outcome);
+      return { at: order.get(shadow.rule) ?? 0, step: { kind: 'shadow' as const, shadow, ...(approval ? { approval } : {}) } };
+    }),
+  ];
+  return steps.sort((a, b) => a.at - b.at).map((s) => s.step);
 }
 
 /** "rule big-exports: cannot judge the request -> refused (400 invalid_request)", or refused before any rule. */

@@ -6,6 +6,9 @@
  * true, false or "cannot judge" (a list where one value is compared, a number that is no number, two keys that read as
  * one): a rule with a false condition does not match; a rule with no false condition but one that cannot be judged
  * refuses the request (400) instead of being skipped, so a value policy cannot read never reaches a weaker rule.
+ *
+ * A shadow rule (`mode: shadow`) never decides and never refuses: what it would have done is collected, and
+ * evaluation goes on to the next rule. Only shadow rules before the deciding rule are reached.
  */
 import { type Config, channelsFor, type ParameterCondition, type PolicyOutcome, type Rule, timeoutSeconds } from './config';
 import { parseDuration } from './duration';
@@ -13,7 +16,7 @@ import { CountersignError } from './errors';
 import { type GrantOffer, type GrantUse, ruleDigest } from './grant';
 import { principalMatchForms } from './identity';
 import { approvalsNeeded, requirementsOf } from './quorum';
-import type { PolicyDecidedData } from './records';
+import type { PolicyDecidedData, ShadowResult } from './records';
 import type { ActionRequest } from './request';
 import { canonicalText, codePointName, hasHiddenCharacters, keyParts, lookAlikeWord, markHidden } from './text';
 
@@ -22,7 +25,17 @@ export interface PolicyDecision {
   /** The rule that decided, or `default`. */
   readonly rule: string;
   readonly outcome: PolicyOutcome;
+  /** The shadow rules reached before it that matched or could not be judged, in order; absent when none. */
+  readonly shadow?: readonly ShadowVerdict[];
 }
+
+/**
+ * What a shadow rule reached in order would have done, enforced: decided (its match held), or refused the request
+ * (some of its conditions could not be judged). Either way it let the request go on.
+ */
+export type ShadowVerdict =
+  | { readonly rule: string; readonly refused?: undefined; readonly outcome: PolicyOutcome }
+  | { readonly rule: string; readonly refused: true; readonly problems: readonly Unjudged[] };
 
 /** A field or condition policy cannot judge as sent. */
 export interface Unjudged {
@@ -398,24 +411,38 @@ export function ruleMatches(rule: Rule, request: PolicyInput): boolean {
 }
 
 export interface PolicyExplanation {
-  /** The rules before the deciding (or refusing) one, each with why it did not match. */
-  readonly skipped: ReadonlyArray<{ readonly rule: string; readonly because: readonly string[] }>;
+  /** The rules before the deciding (or refusing) one that did not match, each with why; `shadow` for a shadow rule. */
+  readonly skipped: ReadonlyArray<{ readonly rule: string; readonly because: readonly string[]; readonly shadow?: true }>;
+  /** The shadow rules before it that matched or could not be judged, in order; absent when none. */
+  readonly shadow?: readonly ShadowVerdict[];
 }
 
-/** The verdict, and why every earlier rule did not match. */
+/** The verdict, why every earlier rule did not match, and what each shadow rule reached would have done. */
 export function explainPolicy(config: Pick<Config, 'rules' | 'default'>, request: PolicyInput): PolicyVerdict & PolicyExplanation {
-  const skipped: Array<{ rule: string; because: readonly string[] }> = [];
+  const skipped: Array<PolicyExplanation['skipped'][number]> = [];
+  const shadow: ShadowVerdict[] = [];
   const refusedFields = fieldProblems(request);
   if (refusedFields.length > 0) return { refused: true, problems: refusedFields, skipped };
   const cache: KeyCache = new Map();
   for (const rule of config.rules) {
     const judgement = judgeRule(rule, request, cache);
-    if (judgement.kind === 'match') return { rule: rule.name, outcome: rule, skipped };
-    if (judgement.kind === 'unjudged') return { refused: true, rule: rule.name, problems: judgement.problems, skipped };
-    skipped.push({ rule: rule.name, because: judgement.because });
+    if (judgement.kind === 'mismatch') {
+      skipped.push({ rule: rule.name, because: judgement.because, ...(rule.mode === 'shadow' ? { shadow: true as const } : {}) });
+      continue;
+    }
+    // A trial only records: it neither decides nor refuses, whatever it finds.
+    if (rule.mode === 'shadow') {
+      shadow.push(judgement.kind === 'match' ? { rule: rule.name, outcome: rule } : { rule: rule.name, refused: true, problems: judgement.problems });
+      continue;
+    }
+    if (judgement.kind === 'match') return { rule: rule.name, outcome: rule, skipped, ...shadowOf(shadow) };
+    return { refused: true, rule: rule.name, problems: judgement.problems, skipped, ...shadowOf(shadow) };
   }
-  return { rule: 'default', outcome: config.default, skipped };
+  return { rule: 'default', outcome: config.default, skipped, ...shadowOf(shadow) };
 }
+
+/** `{shadow}` when there is any, so a policy without shadow rules explains and decides exactly as before. */
+const shadowOf = (shadow: readonly ShadowVerdict[]) => (shadow.length > 0 ? { shadow } : {});
 
 /**
  * The first rule in order that matches decides; a field holding hidden characters, or a rule reached in order whose
@@ -424,7 +451,7 @@ export function explainPolicy(config: Pick<Config, 'rules' | 'default'>, request
 export function evaluatePolicy(config: Pick<Config, 'rules' | 'default'>, request: PolicyInput): PolicyVerdict {
   const explained = explainPolicy(config, request);
   if (explained.refused) return { refused: true, ...(explained.rule === undefined ? {} : { rule: explained.rule }), problems: explained.problems };
-  return { rule: explained.rule, outcome: explained.outcome };
+  return { rule: explained.rule, outcome: explained.outcome, ...shadowOf(explained.shadow ?? []) };
 }
 
 /** The 400 a refusal answers: each field named, with what policy needs. */
@@ -450,12 +477,34 @@ export function approverIds(config: Pick<Config, 'groups'>, outcome: PolicyOutco
 }
 
 /**
+ * The paths a decision masks beyond the config's own: the deciding rule's `mask`, and those of the shadow rules that
+ * matched (masking never waits for a trial to be enforced).
+ */
+export function maskPathsOf(decision: PolicyDecision): string[] {
+  const matched = (decision.shadow ?? []).flatMap((s) => (s.refused ? [] : [s.outcome]));
+  return [decision.outcome, ...matched].flatMap((outcome) => outcome.mask ?? []);
+}
+
+/** A shadow verdict as the `policy_decided` record keeps it: the would-be effect and who it would have asked, or the paths it could not judge. */
+export function shadowResult(config: Pick<Config, 'groups'>, verdict: ShadowVerdict): ShadowResult {
+  if (verdict.refused) return { rule: verdict.rule, notJudged: verdict.problems.map((p) => p.path) };
+  const { outcome } = verdict;
+  return {
+    rule: verdict.rule,
+    effect: outcome.effect,
+    ...(outcome.reason ? { reason: outcome.reason } : {}),
+    ...(outcome.effect === 'require_approval' ? { requiredApprovals: approvalsNeeded(outcome), approverIds: approverIds(config, outcome) } : {}),
+  };
+}
+
+/**
  * The `policy_decided` record for a verdict: the rule, its effect and, for an approval, everything the workflow and
- * the approvers' channels act on (who, how many, where, until when, reminders and escalation).
+ * the approvers' channels act on (who, how many, where, until when, reminders and escalation); and what the shadow
+ * rules reached would have done.
  */
 export function policyDecidedData(
   config: Config,
-  verdict: { readonly rule: string; readonly outcome: PolicyOutcome },
+  verdict: { readonly rule: string; readonly outcome: PolicyOutcome; readonly shadow?: readonly ShadowVerdict[] | undefined },
   policyVersion: string,
   now: Date,
   /** A grant that approves this request at once. */
@@ -463,12 +512,14 @@ export function policyDecidedData(
 ): PolicyDecidedData {
   const { rule, outcome } = verdict;
   const require = requirementsOf(config, outcome);
+  const shadow = (verdict.shadow ?? []).map((s) => shadowResult(config, s));
   const base = {
     rule,
     effect: outcome.effect,
     ...(outcome.reason ? { reason: outcome.reason } : {}),
     requiredApprovals: approvalsNeeded(outcome),
     policyVersion,
+    ...(shadow.length > 0 ? { shadow } : {}),
   };
   if (outcome.effect !== 'require_approval') return { ...base, approvers: [] };
   const seconds = timeoutSeconds(outcome);

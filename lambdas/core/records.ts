@@ -3,7 +3,7 @@
  * use cases write records through these types, `deriveState` reads them back, and `countersign audit` tells them.
  * The envelope (hash chain, signature) is core/ledger-record.ts's.
  */
-import { channelSchema, durationSchema } from './config';
+import { channelSchema, durationSchema, effectSchema } from './config';
 import { grantOfferSchema, grantRevokedDataSchema, grantSchema, grantUseSchema } from './grant';
 import { decidedBySchema, decisionSchema, storedRequestSchema } from './request';
 import * as z from './zod';
@@ -63,6 +63,24 @@ export type RequestedData = z.infer<typeof requestedDataSchema>;
 export const requirementSchema = z.object({ group: z.string(), min: z.int(), members: z.array(z.string()) });
 export type Requirement = z.infer<typeof requirementSchema>;
 
+/**
+ * A shadow rule (`mode: shadow`) reached before the deciding rule, whose match held: the outcome it would have had,
+ * had it been enforced. Not judged: some of its conditions could not be judged (`notJudged`, their paths), so
+ * enforced it would have refused the request (400); a shadow rule never refuses.
+ */
+export const shadowResultSchema = z.union([
+  z.object({
+    rule: z.string(),
+    effect: effectSchema,
+    reason: z.optional(z.string()),
+    /** For `require_approval`: distinct approvals needed, and from whom (member ids). */
+    requiredApprovals: z.optional(z.int()),
+    approverIds: z.optional(z.array(z.string())),
+  }),
+  z.object({ rule: z.string(), notJudged: z.array(z.string()) }),
+]);
+export type ShadowResult = z.infer<typeof shadowResultSchema>;
+
 /** `policy_decided`: the rule that matched and what it asks. */
 export const policyDecidedDataSchema = z.object({
   rule: z.string(),
@@ -89,6 +107,8 @@ export const policyDecidedDataSchema = z.object({
   grant: z.optional(grantOfferSchema),
   /** Approved at once by this grant (another request's approval, for a while). */
   grantedBy: z.optional(grantUseSchema),
+  /** The shadow rules reached before the deciding rule that matched or could not be judged, in rule order; absent when none. */
+  shadow: z.optional(z.array(shadowResultSchema)),
 });
 export type PolicyDecidedData = z.infer<typeof policyDecidedDataSchema>;
 

@@ -355,6 +355,9 @@ describe('the dashboard', () => {
     for (const definition of Object.values(METRICS)) expect(text, definition.name).toMatch(new RegExp(`\\\\?"${definition.name}\\\\?"`));
     // Traffic: requests by effect (and rule), answers by route and status class.
     expect(metricNames(titled('Requests by effect and rule'))).toContain(`SEARCH('{Countersign,Effect,Rule} MetricName=\\"Requests\\"', 'Sum', 300)`);
+    expect(metricNames(titled('Shadow rules: would-be effect by rule'))).toContain(
+      `SEARCH('{Countersign,Rule,Effect} MetricName=\\"ShadowDecisions\\"', 'Sum', 300)`,
+    );
     expect(metricNames(titled('API answers by route and status class'))).toContain(
       `SEARCH('{Countersign,Route,StatusClass} MetricName=\\"HttpResponses\\"', 'Sum', 300)`,
     );

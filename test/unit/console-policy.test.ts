@@ -78,9 +78,10 @@ describe('the policy page', () => {
     expect(body).not.toContain('data-testid="explain-result"');
 
     const rules = [...body.matchAll(/data-testid="rule" id="rule-([^"]+)"/g)].map((m) => m[1]);
-    expect(rules).toEqual(['no-prod-drops', 'reads', 'big-customer-exports', 'prod-iam']);
+    expect(rules).toEqual(['no-prod-drops', 'reads', 'trial-prod-exports', 'big-customer-exports', 'prod-iam']);
     const text = visible(body);
     expect(text).toContain('1. no-prod-drops deny');
+    expect(text).toContain('3. trial-prod-exports require approval shadow: on trial, recorded but not enforced');
     expect(text).toContain('action matches db.drop* environment is production');
     expect(text).toContain('Reason Dropping production databases is never automated.');
     expect(text).toContain('parameters.rows > 10000');
