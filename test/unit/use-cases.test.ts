@@ -663,7 +663,7 @@ describe('checkpoints and export', () => {
     expect(await writeCheckpoints({ clock: ports.clock, metrics: ports.metrics, checkpoints, leases }, { settleSeconds: 60, remainingMs: 60_000 })).toEqual({
       checkpoints: [],
     });
-    expect(runs).toEqual([{ settleSeconds: 60, deadline: ports.clock.now().getTime() + 45_000 }]);
+    expect(runs).toEqual([{ settleSeconds: 60, deadline: ports.clock.now().getTime() + 45_000, onWritten: expect.any(Function) }]);
     leases.held.add('checkpoint');
     expect(await writeCheckpoints({ clock: ports.clock, metrics: ports.metrics, checkpoints, leases }, { settleSeconds: 60, remainingMs: 60_000 })).toEqual({
       checkpoints: [],
