@@ -150,7 +150,7 @@ function notRun(io: CliIo, waited: Waited, name: string, json: boolean, timeoutM
       why = `${id} was denied ${describeDenier(view)}${view.reason ? `: "${neutralize(view.reason)}"` : ''}`;
       break;
     case 'expired':
-      why = `${id} expired: nobody decided in time`;
+      why = view.lapsedAt ? `${id} lapsed: it was approved but not redeemed in time` : `${id} expired: nobody decided in time`;
       break;
     case 'cancelled':
       why = `${id} was cancelled`;
@@ -159,7 +159,7 @@ function notRun(io: CliIo, waited: Waited, name: string, json: boolean, timeoutM
       why = `${id} is still pending after ${formatDuration(timeoutMs)}${view.missing?.length ? ` (missing: ${neutralize(view.missing.join(', '))})` : ''}; wait for it with: countersign wait ${id}`;
   }
   err(io, `countersign run: ${why}; ${name} did not run`);
-  return OUTCOME_EXIT[view.status];
+  return view.lapsedAt ? NOT_REDEEMED_EXIT : OUTCOME_EXIT[view.status];
 }
 
 function describeDenier(view: ActionView): string {

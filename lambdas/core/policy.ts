@@ -484,5 +484,6 @@ export function policyDecidedData(
           escalateTo: approverIds(config, { effect: 'require_approval', approvers: outcome.escalateTo }),
         }
       : {}),
+    ...(outcome.redeemWithin ? { redeemWithinSeconds: parseDuration(outcome.redeemWithin) } : {}),
   };
 }

@@ -81,6 +81,8 @@ export const policyDecidedDataSchema = z.object({
   /** After this many seconds, `escalateTo` (member ids) become approvers too. */
   escalateAfterSeconds: z.optional(z.int()),
   escalateTo: z.optional(z.array(z.string())),
+  /** An approval not redeemed within this many seconds of the `approved` record lapses (`expired`, `not redeemed`). */
+  redeemWithinSeconds: z.optional(z.int()),
 });
 export type PolicyDecidedData = z.infer<typeof policyDecidedDataSchema>;
 

@@ -157,5 +157,9 @@ export const actionViewSchema = z.object({
   /** Once the receipt was redeemed (`POST /v1/actions/{id}/redeem`): when, and by whom. */
   redeemedAt: z.optional(z.string()),
   redeemedBy: z.optional(z.string()),
+  /** An approval under a rule's `redeemWithin`, not redeemed yet: the time it lapses unless redeemed before. */
+  redeemBy: z.optional(z.string()),
+  /** When an approval lapsed unredeemed (the `expired` record after `approved`); the status is then `expired`. */
+  lapsedAt: z.optional(z.string()),
 });
 export type ActionView = z.infer<typeof actionViewSchema>;
