@@ -380,9 +380,10 @@ export const receiptCommitment = (claims: ReceiptClaims): string | undefined => 
  * another request, action or parameters than the chain records (`receipt_mismatch`), an approval that lapsed
  * unredeemed (`redemption_lapsed`), a request that is not approved (`receipt_mismatch`), a `parametersCommitment`
  * that is not the receipt's (`parameters_mismatch`), a request redeemed already (`already_redeemed`, naming when and
- * by whom), an approval past its redeem deadline whose lapse is not recorded yet (`redemption_lapsed`). Pure in the chain: concurrent redemptions race on
- * the chain's next seq, the losers decide again on the chain the winner wrote, and see it redeemed. A repeat is
- * never idempotent: at most once means the second asker is refused, even with the same receipt.
+ * by whom), an approval past its redeem deadline whose lapse is not recorded yet (`redemption_lapsed`). Pure in the
+ * chain: concurrent redemptions race on the chain's next seq, the losers decide again on the chain the winner wrote,
+ * and see it redeemed (or lapsed). A repeat is never idempotent: at most once means the second asker is refused, even
+ * with the same receipt.
  */
 export function decideRedemption(chain: readonly AuditRecord[], ask: RedemptionAsk, directory: IdentityDirectory): AuditEvent[] {
   const { redeemer, claims } = ask;
@@ -436,6 +437,7 @@ export function decideSettlement(chain: readonly AuditRecord[]): AuditEvent[] {
 /** The answer body for a request (docs/api.md "The request as every answer shows it"). */
 export function publicView(state: ApprovalState, receipt?: string): ActionView {
   const { request, policy, outcome } = state;
+  const redeemBy = !state.redemption && !state.lapse ? redeemDeadline(state) : undefined;
   return {
     id: state.id,
     status: statusOf(state),
@@ -454,7 +456,7 @@ export function publicView(state: ApprovalState, receipt?: string): ActionView {
     ...(!outcome && policy?.effect === 'require_approval' ? { missing: stillMissing(state) } : {}),
     ...(receipt && statusOf(state) === 'approved' ? { receipt } : {}),
     ...(state.redemption ? { redeemedAt: state.redemption.at, redeemedBy: state.redemption.by } : {}),
-    ...(!state.redemption && !state.lapse && redeemDeadline(state) ? { redeemBy: redeemDeadline(state)!.toISOString() } : {}),
+    ...(redeemBy ? { redeemBy: redeemBy.toISOString() } : {}),
     ...(state.lapse ? { lapsedAt: state.lapse.at } : {}),
   };
 }
