@@ -78,6 +78,8 @@ export const WAIT = {
 interface StateDefinition {
   Type: string;
   Next?: string;
+  /** A Choice's way when no rule holds (an approval without a redeem window goes there). */
+  Default?: string;
   End?: boolean;
   Resource?: string;
   Parameters?: { FunctionName?: string };
@@ -95,7 +97,10 @@ function definitionOf(template: CfnTemplate): { StartAt: string; States: Record<
   return JSON.parse(text) as { StartAt: string; States: Record<string, StateDefinition> };
 }
 
-/** The states an approval enters: from StartAt along each state's Next (a task that succeeds) to the end. */
+/**
+ * The states an approval enters: from StartAt along each state's Next (a task that succeeds), or a Choice's Default
+ * (no redeem window), to the end.
+ */
 export function approvalPath(template: CfnTemplate): string[] {
   const { StartAt, States } = definitionOf(template);
   const path: string[] = [];
@@ -103,7 +108,7 @@ export function approvalPath(template: CfnTemplate): string[] {
     const state: StateDefinition | undefined = States[name];
     if (!state || path.includes(name)) throw new Error(`state ${name} is missing or loops`);
     path.push(name);
-    name = state.End || state.Type === 'Succeed' || state.Type === 'Fail' ? undefined : state.Next;
+    name = state.End || state.Type === 'Succeed' || state.Type === 'Fail' ? undefined : (state.Next ?? state.Default);
   }
   return path;
 }

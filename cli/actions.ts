@@ -354,6 +354,10 @@ export function summaryLines(view: ActionView, full = false, context?: RequestCo
     detail.push(['decided', [decidedBy(view), view.decidedAt ? `at ${shownTime(view.decidedAt)}` : undefined].filter(Boolean).join(' ') || undefined]);
     detail.push(['reason', view.reason !== undefined ? quoted(view.reason) : undefined]);
     detail.push(['receipt', view.receipt !== undefined ? neutralize(view.receipt) : undefined]);
+    // One-time redemption: redeemed once, still to redeem by a deadline (redeemWithin), or lapsed unredeemed.
+    detail.push(['redeemed', view.redeemedAt ? `at ${shownTime(view.redeemedAt)} by ${neutralize(view.redeemedBy ?? '?')}` : undefined]);
+    detail.push(['redeem by', view.redeemBy ? `${shownTime(view.redeemBy)} (${timeLeft(view.redeemBy)})` : undefined]);
+    detail.push(['lapsed', view.lapsedAt ? `at ${shownTime(view.lapsedAt)}: approved, but not redeemed in time` : undefined]);
   }
   return [head, ...rows(detail)];
 }

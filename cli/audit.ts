@@ -5,6 +5,7 @@
 import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { apiRequest, CountersignApiError, type Endpoint, expectOk } from '../client/transport';
+import { LAPSE_REASON } from '../lambdas/core/approval';
 import { formatUtc, spanWords } from '../lambdas/core/dates';
 import { type AuditRecord, auditRecordSchema, verifyChain } from '../lambdas/core/ledger-record';
 import { channelReportSchema } from '../lambdas/core/records';
@@ -269,6 +270,8 @@ function summarize(record: AuditRecord): string {
       const reason = str(d.reason);
       const why = reason ? `: ${quoted(reason)}` : '';
       const word = record.type.charAt(0).toUpperCase() + record.type.slice(1);
+      // An `expired` after the approval, reason `not redeemed`: the approval lapsed (its rule's redeemWithin).
+      if (record.type === 'expired' && reason === LAPSE_REASON) return 'Lapsed: approved, but not redeemed in time.';
       if (record.type === 'expired') return `Expired: no decision in time${why}.`;
       if (d.decidedBy === 'policy') return `${word} by policy${why}.`;
       if (d.decidedBy === 'requester') return `${word} by the requester ${record.actor}${why}.`;

@@ -14,8 +14,8 @@ const USAGE = `usage: countersign <command>
 agents
   request --action <a> [--resource r] [--environment e] [--justification j] [--parameters <json>] [--wait]
                                                         ask for approval; prints the request id and its status
-  run --action <a> [...] [--timeout 15m] [--redeem] -- <command> [args…]
-                                                        ask, wait, and run the command only if approved
+  run --action <a> [...] [--timeout 15m] [--no-redeem] -- <command> [args…]
+                                                        ask, wait, redeem, and run the command only if approved
   status <id>                                           a request now: what is asked, by whom, votes, time left
   wait <id> [--timeout 15m]                             wait for a request's outcome
   cancel <id>                                           withdraw a pending request
@@ -146,9 +146,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'run',
-    summary: 'ask, wait, and run the command only if approved',
+    summary: 'ask, wait, redeem, and run the command only if approved',
     args: '[command...]',
-    options: [...API, ...REQUEST, '--timeout <duration>', '--redeem'],
+    options: [...API, ...REQUEST, '--timeout <duration>', '--redeem', '--no-redeem'],
     load: async () => {
       const { runCommand, RUN_USAGE } = await import('./run');
       return { run: runCommand, usage: RUN_USAGE };

@@ -5,7 +5,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Countersign, CountersignApiError, type Redemption } from '../client/index';
+import { Countersign, CountersignApiError, REDEMPTION_REFUSALS, type Redemption } from '../client/index';
 import { formatUtc } from '../lambdas/core/dates';
 import { type ReceiptClaims, ReceiptError, type VerifyReceiptOptions, verifyReceipt } from '../lambdas/core/receipt';
 import {
@@ -50,7 +50,7 @@ export const RECEIPT_USAGE = `usage: countersign receipt verify <receipt | -> [-
   exit codes: 0 the receipt is valid (and matches every check asked for); 1 it is not (malformed,
   unsupported_algorithm, bad_signature, expired, action_mismatch, resource_mismatch, environment_mismatch,
   not_approved_by_humans, parameters_mismatch; with --redeem also already_redeemed, receipt_mismatch,
-  invalid_request: 0 only for the approval's first redemption); 2 usage error (bad arguments, unreadable file);
+  redemption_lapsed, invalid_request: 0 only for the approval's first redemption); 2 usage error (bad arguments, unreadable file);
   3 the API could not be reached or answered another error (fetching the public key; redeeming: then whether it was
   redeemed is unknown)
 
@@ -79,9 +79,6 @@ const verifyOptions = {
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
-
-/** The server's refusals of a redemption that say the receipt may not be acted on (exit 1, like an invalid receipt). */
-const REDEEM_REFUSALS = new Set(['already_redeemed', 'receipt_mismatch', 'parameters_mismatch', 'invalid_request']);
 
 async function verify(argv: readonly string[], io: CliIo): Promise<number> {
   let json = false;
@@ -136,7 +133,8 @@ async function verify(argv: readonly string[], io: CliIo): Promise<number> {
         const client = new Countersign({ endpoint: endpointOf(values, io.env), retry: { attempts: 1 } });
         redeemed = await client.redeem(claims.sub, jws, Object.hasOwn(options, 'parameters') ? { parameters: options.parameters } : {});
       } catch (e) {
-        if (!(e instanceof CountersignApiError) || !REDEEM_REFUSALS.has(e.code)) throw e;
+        // The server's refusals say the receipt may not be acted on (exit 1, like an invalid receipt).
+        if (!(e instanceof CountersignApiError) || !REDEMPTION_REFUSALS.has(e.code)) throw e;
         const error = { code: e.code, message: e.message };
         if (json) out(io, JSON.stringify({ ok: false, claims, error }));
         else out(io, `receipt: NOT REDEEMED (${e.code}: ${neutralize(e.message)})`);

@@ -1,12 +1,13 @@
 /**
- * `countersign run --action … -- <command> [args…]`: asks for approval, waits, and runs the command only when the
- * request is approved, giving it COUNTERSIGN_REQUEST_ID and COUNTERSIGN_RECEIPT so it can prove the approval
- * downstream. The command's exit code becomes countersign's; when it did not run, the outcome's (OUTCOME_EXIT).
+ * `countersign run --action … -- <command> [args…]`: asks for approval, waits, redeems the approval (so one approval
+ * runs the command at most once), and runs the command only then, giving it COUNTERSIGN_REQUEST_ID and
+ * COUNTERSIGN_RECEIPT so it can prove the approval downstream. The command's exit code becomes countersign's; when it
+ * did not run, the outcome's (OUTCOME_EXIT), or NOT_REDEEMED_EXIT.
  */
 import { spawn } from 'node:child_process';
 import { isatty } from 'node:tty';
 import { parseArgs } from 'node:util';
-import { CountersignApiError } from '../client/index';
+import { CountersignApiError, REDEMPTION_REFUSALS } from '../client/index';
 import type { ActionView } from '../lambdas/core/request';
 import {
   baseOptions,
@@ -30,8 +31,10 @@ import { type CliIo, CONNECTION_USAGE, EXIT, err, neutralize, out, UsageError } 
 
 export const RUN_USAGE = `usage: countersign run --action <action> [options] [--timeout <duration>] [--json] -- <command> [args…]
 
-  Asks for approval of the action, waits for it (a spinner on a terminal), and runs the command only if it is
-  approved: without a shell, with stdin, stdout and stderr passed through, and with two more variables:
+  Asks for approval of the action, waits for it (a spinner on a terminal), redeems the approval
+  (POST /v1/actions/{id}/redeem, binding --parameters) and runs the command only if it is approved and this is the
+  approval's first redemption, so a rerun with the same --idempotency-key, or a copy of the job, never runs it twice.
+  The command runs without a shell, with stdin, stdout and stderr passed through, and with two more variables:
     COUNTERSIGN_REQUEST_ID   the request id (act_…)
     COUNTERSIGN_RECEIPT      the approval receipt, a JWS anyone can check with the ledger's public key
                              (countersign receipt verify "$COUNTERSIGN_RECEIPT")
@@ -48,9 +51,10 @@ export const RUN_USAGE = `usage: countersign run --action <action> [options] [--
   --idempotency-key <key>    run again with the same key (and request) to pick up the same request, e.g. after
                              exit 7: it runs the command once the request is approved
   --timeout <duration>       stop waiting after 90s, 15m, 2h or plain seconds (default 15m)
-  --redeem                   redeem the approval (POST /v1/actions/{id}/redeem, binding --parameters) before
-                             running: the command runs only if this is the approval's first redemption, so a
-                             rerun with the same --idempotency-key, or a copy of the job, never runs it twice
+  --no-redeem                run without redeeming: for a command that redeems the receipt itself
+                             (countersign receipt verify --redeem, or its own POST /v1/actions/{id}/redeem). Without
+                             a redemption nothing stops a rerun or a copy of the job from running it again
+                             (--redeem, the default, is still accepted)
   --json                     when the command does not run, print the outcome as one JSON document on stdout
                              (errors as {"ok":false,"error":{"code","message"}}); when it runs, stdout is its own
 
@@ -59,13 +63,11 @@ ${CONNECTION_USAGE}
   exit codes: the command's own exit code when it ran (128 + the signal's number when a signal ended it; 127 when
   it was not found, 126 when it could not be started). When it did not run: 2 usage error (e.g. no command after
   --); 3 API or network error (its code is printed); 4 denied; 5 expired; 6 cancelled; 7 still pending at
-  --timeout (the id is printed); 8 with --redeem, the approval was redeemed already (or the redemption was refused);
-  130 interrupted while waiting (the request is cancelled)`;
+  --timeout (the id is printed); 8 the approval was redeemed already, lapsed unredeemed (redeemWithin), or the
+  redemption was refused; 130 interrupted while waiting (the request is cancelled)`;
 
-/** `run --redeem`: the approval was not redeemed by this run (already redeemed, or refused), so nothing ran. */
+/** The approval was not redeemed by this run (already redeemed, lapsed, or refused), so nothing ran. */
 export const NOT_REDEEMED_EXIT = 8;
-/** The API's refusals of a redemption: the command must not run (any other error is exit 3, as for every call). */
-const REDEEM_REFUSALS = new Set(['already_redeemed', 'receipt_mismatch', 'parameters_mismatch', 'invalid_request']);
 
 export function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   return guarded(io, 'run', argv, async () => {
@@ -73,7 +75,7 @@ export function runCommand(argv: readonly string[], io: CliIo): Promise<number> 
     const { values, positionals } = parseArgs({
       args: [...optionPart(argv)],
       allowPositionals: true,
-      options: { ...baseOptions, ...requestOptions, ...timeoutOption, redeem: { type: 'boolean', default: false } },
+      options: { ...baseOptions, ...requestOptions, ...timeoutOption, redeem: { type: 'boolean' }, 'no-redeem': { type: 'boolean', default: false } },
     });
     if (values.help) {
       out(io, RUN_USAGE);
@@ -82,6 +84,8 @@ export function runCommand(argv: readonly string[], io: CliIo): Promise<number> 
     if (positionals.length) throw new UsageError(`put the command after "--": countersign run --action … -- ${positionals.join(' ')}`);
     const command = sep === -1 ? [] : argv.slice(sep + 1);
     if (command.length === 0 || !command[0]) throw new UsageError('no command after "--": countersign run --action … -- <command> [args…]');
+    if (values.redeem && values['no-redeem']) throw new UsageError('--redeem and --no-redeem contradict each other');
+    const redeem = !values['no-redeem'];
     const body = buildRequest(values, io.stdin);
     const timeoutMs = parseTimeout(values.timeout);
     const client = clientOf(values, io.env);
@@ -94,20 +98,24 @@ export function runCommand(argv: readonly string[], io: CliIo): Promise<number> 
     const name = neutralize(command[0]);
     if (waited.kind === 'settled' && waited.view.status === 'approved') {
       const view = waited.view;
-      if (values.redeem) {
+      if (redeem) {
         const id = neutralize(view.id);
         if (view.receipt === undefined) throw new Error(`${view.id} is approved but the API gave no receipt to redeem`);
         try {
-          await client.redeem(view.id, view.receipt, body.parameters !== undefined ? { parameters: body.parameters } : {});
+          await client.redeem(view.id, view.receipt, { parameters: body.parameters });
         } catch (e) {
-          if (!(e instanceof CountersignApiError) || !REDEEM_REFUSALS.has(e.code)) throw e;
+          // The API's refusals: the command must not run (any other error is exit 3, as for every call).
+          if (!(e instanceof CountersignApiError) || !REDEMPTION_REFUSALS.has(e.code)) throw e;
           if (values.json) printJson(io, errorDoc(e.code, e.message, { id, status: view.status }));
           err(io, `countersign run: ${id} was not redeemed (${e.code}: ${neutralize(e.message)}); ${name} did not run`);
           return NOT_REDEEMED_EXIT;
         }
       }
       if (!values.json)
-        err(io, `countersign run: ${neutralize(view.id)} approved ${describeDecider(view)}${values.redeem ? ', redeemed' : ''}; running ${name}`);
+        err(
+          io,
+          `countersign run: ${neutralize(view.id)} approved ${describeDecider(view)}${redeem ? ', redeemed' : ', not redeemed (--no-redeem)'}; running ${name}`,
+        );
       return execute(io, command, view);
     }
     return notRun(io, waited, name, values.json, timeoutMs);
@@ -142,7 +150,7 @@ function notRun(io: CliIo, waited: Waited, name: string, json: boolean, timeoutM
       why = `${id} was denied ${describeDenier(view)}${view.reason ? `: "${neutralize(view.reason)}"` : ''}`;
       break;
     case 'expired':
-      why = `${id} expired: nobody decided in time`;
+      why = view.lapsedAt ? `${id} lapsed: it was approved but not redeemed in time` : `${id} expired: nobody decided in time`;
       break;
     case 'cancelled':
       why = `${id} was cancelled`;
@@ -151,7 +159,7 @@ function notRun(io: CliIo, waited: Waited, name: string, json: boolean, timeoutM
       why = `${id} is still pending after ${formatDuration(timeoutMs)}${view.missing?.length ? ` (missing: ${neutralize(view.missing.join(', '))})` : ''}; wait for it with: countersign wait ${id}`;
   }
   err(io, `countersign run: ${why}; ${name} did not run`);
-  return OUTCOME_EXIT[view.status];
+  return view.lapsedAt ? NOT_REDEEMED_EXIT : OUTCOME_EXIT[view.status];
 }
 
 function describeDenier(view: ActionView): string {

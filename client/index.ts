@@ -5,6 +5,11 @@
  *   const outcome = await new Countersign().requestApproval({ action: 'infra.apply', resource: 'vpc-prod' });
  *   if (outcome.status !== 'approved') throw new Error(`not approved: ${outcome.reason ?? outcome.status}`);
  *
+ * Or ask, wait, redeem (at most once) and run in one call:
+ *
+ *   const run = await new Countersign().runIfApproved({ action: 'infra.apply', resource: 'vpc-prod' }, () => apply());
+ *   if (!run.ran) throw new Error(`not run: ${run.refused?.code ?? run.outcome.reason ?? run.outcome.status}`);
+ *
  * Endpoint and credentials: `url` / `apiKey`, else COUNTERSIGN_URL / COUNTERSIGN_API_KEY; without a key, SigV4 with
  * the default AWS credential chain (see transport.ts). Every request carries an Idempotency-Key, so a retry after a
  * lost answer lands on the same request; 429, 5xx and network failures are retried with backoff.
@@ -97,6 +102,35 @@ export interface RequestApprovalOptions extends WaitOptions {
   readonly idempotencyKey?: string;
 }
 
+export interface RunIfApprovedOptions extends RequestApprovalOptions {
+  /**
+   * Redeem the approval before running, binding the request's parameters: the function runs only for the approval's
+   * first redemption, so a retry with the same `idempotencyKey`, a restarted job or a copy of it never runs it twice.
+   * `false` runs it on the approval alone, for a function that redeems the receipt itself; without a redemption
+   * nothing stops it from running again for the same approval. @default true
+   */
+  readonly redeem?: boolean;
+}
+
+/** What `runIfApproved` did: ran the function (after redeeming the approval), or why not. */
+export type ApprovedRun<T> =
+  | { readonly ran: true; readonly outcome: ApprovalOutcome & { readonly status: 'approved' }; readonly redemption?: Redemption; readonly result: T }
+  | {
+      readonly ran: false;
+      readonly outcome: ApprovalOutcome;
+      /** The API's refusal of the redemption (`already_redeemed`, `parameters_mismatch`, `redemption_lapsed`, ...). */
+      readonly refused?: CountersignApiError;
+    };
+
+/** The answers by which the API refuses a redemption (docs/api.md "POST /v1/actions/{id}/redeem"): nothing may run. */
+export const REDEMPTION_REFUSALS: ReadonlySet<string> = new Set([
+  'already_redeemed',
+  'receipt_mismatch',
+  'parameters_mismatch',
+  'redemption_lapsed',
+  'invalid_request',
+]);
+
 const pendingSchema = z.object({ items: z.array(actionViewSchema) });
 
 /** The answer of a recorded redemption (docs/api.md "POST /v1/actions/{id}/redeem"). */
@@ -144,6 +178,34 @@ export class Countersign {
     const deadline = deadlineOf(options);
     const view = await this.createAction(request, options);
     return this.waitFor(view, deadline, options);
+  }
+
+  /**
+   * Asks for approval, waits, redeems the approval (unless `redeem: false`) and only then calls `run`, once: the
+   * action runs at most once per approval, however many copies of the caller hold it. Resolves `{ ran: false }` with
+   * the outcome when it was not approved, and with `refused` when the API refused the redemption (already redeemed,
+   * other parameters, lapsed); rejects as `requestApproval` does (still pending at the deadline, API and network
+   * errors), and when the redemption's answer never came (then whether it was redeemed is unknown, and `run` was not
+   * called). `run`'s own result or error is passed through.
+   */
+  async runIfApproved<T>(
+    request: ActionRequest,
+    run: (outcome: ApprovalOutcome & { readonly status: 'approved' }) => T | Promise<T>,
+    options: RunIfApprovedOptions = {},
+  ): Promise<ApprovedRun<Awaited<T>>> {
+    const outcome = await this.requestApproval(request, options);
+    if (!isApproved(outcome)) return { ran: false, outcome };
+    let redemption: Redemption | undefined;
+    if (options.redeem !== false) {
+      if (outcome.receipt === undefined) throw new CountersignApiError(200, 'invalid_response', `${outcome.id} is approved but the API gave no receipt`);
+      try {
+        redemption = await this.redeem(outcome.id, outcome.receipt, { parameters: request.parameters, ...signalOf(options.signal) });
+      } catch (err) {
+        if (err instanceof CountersignApiError && REDEMPTION_REFUSALS.has(err.code)) return { ran: false, outcome, refused: err };
+        throw err;
+      }
+    }
+    return { ran: true, outcome, ...(redemption ? { redemption } : {}), result: await run(outcome) };
   }
 
   /** Asks for approval without waiting: the request as created (pending, or already decided by policy). */
@@ -255,6 +317,8 @@ export class Countersign {
     }
   }
 }
+
+const isApproved = (outcome: ApprovalOutcome): outcome is ApprovalOutcome & { readonly status: 'approved' } => outcome.status === 'approved';
 
 function retryable(status: number): boolean {
   return status === 429 || status >= 500;

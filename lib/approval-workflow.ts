@@ -16,6 +16,8 @@ import {
   Succeed,
   TaskInput,
   Timeout,
+  Wait,
+  WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -24,7 +26,7 @@ import { ALREADY_SETTLED_ERROR, CALLBACK_REFUSED_ERROR } from '../lambdas/core/w
 export interface ApprovalWorkflowProps {
   /** Sends the notifications and stores the task token; invoked with `{ requestId, taskToken }`. */
   readonly notifier: IFunction;
-  /** Records the outcome; invoked with `{ requestId, outcome }` or `{ requestId, error }`. */
+  /** Records the outcome (`{ requestId, outcome }` or `{ requestId, error }`), tells the requester (`callback`), lapses an unredeemed approval (`lapse`). */
   readonly finalizer: IFunction;
   /** How long the workflow's logs are kept. @default one year */
   readonly logRetention?: RetentionDays;
@@ -33,7 +35,9 @@ export interface ApprovalWorkflowProps {
 /**
  * The approval workflow, a Standard state machine (Express cannot wait for a task token):
  * Notify waits for the task token until the request's own timeout (`$.timeoutSeconds`), then Finalize records the
- * outcome. A timeout, or a notifier that keeps failing, goes to Expire: the request fails closed.
+ * outcome. A timeout, or a notifier that keeps failing, goes to Expire: the request fails closed. After Callback, an
+ * approval under a rule's `redeemWithin` that is not redeemed yet waits until its redeem deadline (Finalize answers
+ * it as `$.finalized.redeemBy`), and Lapse then lapses it unless it was redeemed meanwhile.
  */
 export class ApprovalWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -62,13 +66,13 @@ export class ApprovalWorkflow extends Construct {
       lambdaFunction: props.finalizer,
       payload: TaskInput.fromObject({ requestId: JsonPath.stringAt('$.requestId'), outcome: JsonPath.objectAt('$.outcome') }),
       payloadResponseOnly: true,
-      resultPath: JsonPath.DISCARD,
+      resultPath: '$.finalized',
     });
     const expire = new LambdaInvoke(this, 'Expire', {
       lambdaFunction: props.finalizer,
       payload: TaskInput.fromObject({ requestId: JsonPath.stringAt('$.requestId'), error: JsonPath.objectAt('$.error') }),
       payloadResponseOnly: true,
-      resultPath: JsonPath.DISCARD,
+      resultPath: '$.finalized',
     });
     // Recording the outcome must not be lost to a passing fault (a throttled table, a ledger write that failed).
     for (const task of [finalize, expire]) {
@@ -97,8 +101,22 @@ export class ApprovalWorkflow extends Construct {
     callback.addRetry({ errors: [CALLBACK_REFUSED_ERROR], maxAttempts: 0 });
     callback.addRetry({ errors: [Errors.ALL], interval: Duration.seconds(5), maxAttempts: 5, backoffRate: 2, maxDelay: Duration.minutes(2) });
     const done = new Succeed(this, 'Done');
-    callback.addCatch(done, { errors: [Errors.ALL], resultPath: '$.callbackError' });
-    callback.next(done);
+
+    // The redeem window: an approval not redeemed by `$.finalized.redeemBy` lapses. A Wait costs nothing while it
+    // waits, and the execution's year (timeout and redeemWithin together, checked in the config) covers it.
+    const lapse = new LambdaInvoke(this, 'Lapse', {
+      lambdaFunction: props.finalizer,
+      payload: TaskInput.fromObject({ requestId: JsonPath.stringAt('$.requestId'), lapse: true }),
+      payloadResponseOnly: true,
+      resultPath: JsonPath.DISCARD,
+    });
+    // Like Finalize: the lapse must not be lost to a passing fault, nor to a Wait that ended a moment early.
+    lapse.addRetry({ errors: [Errors.ALL], interval: Duration.seconds(2), maxAttempts: 10, backoffRate: 2, maxDelay: Duration.minutes(5) });
+    lapse.next(done);
+    const redeemWindow = new Wait(this, 'RedeemWindow', { time: WaitTime.timestampPath('$.finalized.redeemBy') }).next(lapse);
+    const redeemBy = new Choice(this, 'RedeemBy?').when(Condition.isPresent('$.finalized.redeemBy'), redeemWindow).otherwise(done);
+    callback.addCatch(redeemBy, { errors: [Errors.ALL], resultPath: '$.callbackError' });
+    callback.next(redeemBy);
     expire.next(callback);
     notify.next(finalize).next(callback);
 

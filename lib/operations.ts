@@ -414,6 +414,8 @@ export class CountersignOperations extends Construct {
         ]),
         graph('Reminders, escalations, expiries', [countersignMetric('reminders'), countersignMetric('escalations'), countersignMetric('expiries')]),
       ],
+      // At most once: approvals redeemed, redemptions refused (a replay is `already_redeemed`), approvals lapsed.
+      [graph('Redemptions by result', byValue('redemptions', 'Result'), { width: 24, stacked: true })],
       [heading('Channel health')],
       [
         graph('Notifications sent by channel', byValue('notificationsSent', 'Channel'), { stacked: true }),

@@ -1,5 +1,5 @@
 /**
- * What the MCP server and gateway need from Countersign: ask and wait, and read a request. The TypeScript client
+ * What the MCP server and gateway need from Countersign: ask and wait, read a request, and redeem an approval. The TypeScript client
  * (`Countersign` in client/index.ts) satisfies it structurally; tests pass a fake.
  */
 import type { ActionRequest, ActionView } from '../lambdas/core/request';
@@ -22,6 +22,11 @@ export interface Approvals {
   requestApproval(request: ActionRequest, options?: { timeoutMs?: number; signal?: AbortSignal; idempotencyKey?: string }): Promise<ApprovalOutcome>;
   /** GET /v1/actions/{id}[?wait=N]. */
   getStatus(id: string, options?: { waitSeconds?: number; signal?: AbortSignal }): Promise<ActionView>;
+  /**
+   * POST /v1/actions/{id}/redeem, binding the commitment of exactly `parameters`: resolves for the approval's first
+   * redemption only; rejects with a `CountersignApiError` (`already_redeemed`, `parameters_mismatch`, ...) otherwise.
+   */
+  redeem(id: string, receipt: string, options?: { parameters?: unknown; signal?: AbortSignal }): Promise<{ redeemedAt: string; redeemedBy: string }>;
 }
 
 /** The request id of a request still pending at the caller's deadline, else undefined. */

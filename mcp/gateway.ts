@@ -4,9 +4,12 @@
  *
  * - action `mcp.<server>.<tool>` (see actionName), resource `mcp://<server>/<tool>`, parameters = the call's
  *   arguments, untouched; nothing else is added to the request;
- * - approved (by policy at once, or by humans) -> the call goes upstream and its result comes back unchanged;
- * - denied, expired, cancelled, still pending at the deadline, or an API error -> a tool error (`isError`) naming
- *   the action and the request id, and the upstream is NOT called.
+ * - approved (by policy at once, or by humans) -> the gateway redeems the approval (`POST /v1/actions/{id}/redeem`,
+ *   binding the commitment of exactly the arguments it forwards), then the call goes upstream and its result comes
+ *   back unchanged;
+ * - denied, expired, cancelled, still pending at the deadline, an API error, or a redemption that is refused
+ *   (already redeemed, other arguments, lapsed) or whose outcome is unknown -> a tool error (`isError`) naming the
+ *   action and the request id, and the upstream is NOT called. One approval so reaches the upstream at most once.
  *
  * Only tools pass through (and `notifications/tools/list_changed`); upstream resources and prompts are not exposed.
  * Text from the upstream (descriptions, results) goes to the MCP client untouched: it never reaches Countersign's
@@ -123,6 +126,12 @@ const callResultSchema = z.looseObject({});
 
 type Tool = ListToolsResult['tools'][number];
 
+/** An error as the MCP client reads it (errorResult's text). */
+function errorText(err: unknown): string {
+  const first = errorResult(err, 'Countersign').content[0];
+  return first?.type === 'text' ? first.text : '';
+}
+
 /** Starts the upstream, connects to it, and returns the gateway (not yet connected to a client). */
 export async function createApprovalGateway(options: ApprovalGatewayOptions): Promise<ApprovalGateway> {
   const serverSegment = serverSegmentOf(options.serverName);
@@ -222,7 +231,23 @@ export async function createApprovalGateway(options: ApprovalGatewayOptions): Pr
         default:
           return refuse(`Countersign did not approve ${action} (request ${outcome.id}). The call was not made.`);
       }
-      log(`${action}: approved (${outcome.id}); calling upstream`);
+      // At most once: the approval is redeemed for exactly the arguments forwarded below, or nothing is forwarded.
+      if (outcome.receipt === undefined) {
+        return refuse(`Countersign approved ${action} but gave no receipt to redeem (request ${outcome.id}). The call was not made.`);
+      }
+      try {
+        await options.approvals.redeem(outcome.id, outcome.receipt, { parameters: args ?? {}, signal: extra.signal });
+      } catch (err) {
+        if (extra.signal.aborted) throw err;
+        const api = apiErrorOf(err);
+        log(`${action}: not redeemed (${outcome.id}): ${api ? `${api.code}: ${api.message}` : (err as Error).message}`);
+        return refuse(
+          api && api.status >= 400 && api.status < 500
+            ? `Countersign refused to redeem the approval of ${action} (${api.code}: ${api.message}) (request ${outcome.id}). The call was not made.`
+            : `Countersign could not redeem the approval of ${action} (request ${outcome.id}), so the call was not made. ${errorText(err)}`,
+        );
+      }
+      log(`${action}: approved and redeemed (${outcome.id}); calling upstream`);
     } catch (err) {
       if (extra.signal.aborted) throw err;
       const pending = pendingAtDeadline(err);
@@ -233,9 +258,7 @@ export async function createApprovalGateway(options: ApprovalGatewayOptions): Pr
       }
       const api = apiErrorOf(err);
       log(`${action}: ${api ? `${api.code}: ${api.message}` : (err as Error).message}`);
-      const failed = errorResult(err, 'Countersign');
-      const first = failed.content[0];
-      return refuse(`Countersign could not approve ${action}, so the call was not made. ${first?.type === 'text' ? first.text : ''}`);
+      return refuse(`Countersign could not approve ${action}, so the call was not made. ${errorText(err)}`);
     }
 
     // Approved: forward the call as made, relaying upstream progress after the gateway's own.

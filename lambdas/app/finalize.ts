@@ -3,10 +3,10 @@
  * timeout fired or the approvers could not be notified (fail closed), then complete it. Callback tells the
  * requester: a Slack DM when bound to a Slack user, and the signed outcome at the request's callback URL.
  */
-import { decideExpiry, decideSettlement, deriveState, publicView, statusOf } from '../core/approval';
+import { decideExpiry, decideLapse, decideSettlement, deriveState, publicView, redeemDeadline, statusOf } from '../core/approval';
 import { type CallbackNetwork, callbackUrlProblem } from '../core/callback';
 import type { CallbackSender, Ports } from '../core/ports';
-import { CALLBACK_REFUSED_ERROR } from '../core/workflow';
+import { CALLBACK_REFUSED_ERROR, type Finalized, waitTimestamp } from '../core/workflow';
 import { countAppended } from './metrics';
 import { deliverAll, requesterNotices } from './notifications';
 import { completeOutcome } from './outcome';
@@ -18,7 +18,7 @@ export async function finalizeRequest(
   ports: Pick<Ports, 'ledger' | 'requests' | 'grants' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>,
   requestId: string,
   error: WorkflowEnd,
-): Promise<{ status: string }> {
+): Promise<Finalized> {
   // (An AlreadySettled error finds the outcome in the ledger, so no expiry is appended.)
   const reason = !error ? undefined : error.Error === 'States.Timeout' ? 'No decision before the timeout.' : 'The approvers could not be notified.';
   const { chain, appended } = await ports.ledger.append(requestId, (current) =>
@@ -27,6 +27,32 @@ export async function finalizeRequest(
   const state = deriveState(chain);
   if (!state) throw new Error(`request ${requestId} has no ledger records`);
   countAppended(ports.metrics, appended, state);
+  await completeOutcome(ports, state, chain, 'finalize');
+  // The workflow then waits out the redeem window (a Wait step) and runs the Lapse step.
+  const deadline = !state.redemption && !state.lapse ? redeemDeadline(state) : undefined;
+  return { status: statusOf(state), ...(deadline ? { redeemBy: waitTimestamp(deadline) } : {}) };
+}
+
+/** The Lapse step woke before the redeem deadline (clocks differ): Step Functions retries it. */
+export class RedeemWindowOpenError extends Error {
+  override name = 'Countersign.RedeemWindowOpen';
+}
+
+/**
+ * The workflow's Lapse step, after its Wait for the redeem deadline: an approval nobody redeemed lapses (`expired`,
+ * reason `not redeemed`, through `decideLapse` on the chain, so it races a redemption fairly), and its status is
+ * cached as `expired`. A redeemed approval is left as it is.
+ */
+export async function lapseApproval(
+  ports: Pick<Ports, 'ledger' | 'requests' | 'grants' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>,
+  requestId: string,
+): Promise<{ status: string }> {
+  const { chain, appended } = await ports.ledger.append(requestId, (current) => decideLapse(current, ports.clock.now()));
+  const state = deriveState(chain);
+  if (!state) throw new Error(`request ${requestId} has no ledger records`);
+  if (appended.length > 0) ports.metrics.count('redemptions', { Result: 'lapsed' });
+  const deadline = redeemDeadline(state);
+  if (!state.redemption && !state.lapse && deadline) throw new RedeemWindowOpenError(`request ${requestId} may be redeemed until ${deadline.toISOString()}`);
   await completeOutcome(ports, state, chain, 'finalize');
   return { status: statusOf(state) };
 }

@@ -5,7 +5,7 @@
  * receipt. The decision is `decideRedemption` on the chain, so concurrent redemptions race on the chain's next seq.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { decideRedemption, deriveState, isRequester } from '../core/approval';
+import { decideRedemption, deriveState, isRequester, redeemDeadline } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import type { Ports } from '../core/ports';
 import { ReceiptError, verifyReceipt } from '../core/receipt';
@@ -31,30 +31,54 @@ export interface RedeemAnswer {
 
 export const receiptSha256 = (receipt: string): string => createHash('sha256').update(receipt, 'utf8').digest('hex');
 
+/** The refusals a redemption is counted as `refused` for (Redemptions by Result); `already_redeemed` has its own. */
+const REFUSALS: ReadonlySet<string> = new Set(['forbidden', 'invalid_request', 'receipt_mismatch', 'parameters_mismatch', 'redemption_lapsed']);
+
 /**
  * Redeems the request's receipt as `principal`. Throws the API's CountersignErrors: not_found (no such request, or
  * the caller may not read it), forbidden (an approver or auditor), invalid_request (a receipt that does not verify
- * with the ledger key, or has expired), receipt_mismatch, parameters_mismatch, already_redeemed.
+ * with the ledger key, or has expired), receipt_mismatch, redemption_lapsed (the rule's `redeemWithin` passed),
+ * parameters_mismatch, already_redeemed. Counts each answer (Redemptions by Result).
  *
  * AWS calls: Query → (GetPublicKey, once per environment) → PutItem (the `executed` record, signed in-process): 2
  * calls, serial. A loser of a race reads the tail again (Query) and is refused.
  */
 export async function redeemReceipt(
-  ports: Pick<Ports, 'ledger' | 'policy' | 'signer' | 'clock'>,
+  ports: Pick<Ports, 'ledger' | 'policy' | 'signer' | 'clock' | 'metrics'>,
   principal: string,
   id: string,
   body: RedeemBody,
 ): Promise<RedeemAnswer> {
+  try {
+    const answer = await redeem(ports, principal, id, body);
+    ports.metrics.count('redemptions', { Result: 'redeemed' });
+    return answer;
+  } catch (err) {
+    if (err instanceof CountersignError && err.code === 'already_redeemed') ports.metrics.count('redemptions', { Result: 'already_redeemed' });
+    else if (err instanceof CountersignError && REFUSALS.has(err.code)) ports.metrics.count('redemptions', { Result: 'refused' });
+    throw err;
+  }
+}
+
+async function redeem(ports: Pick<Ports, 'ledger' | 'policy' | 'signer' | 'clock'>, principal: string, id: string, body: RedeemBody): Promise<RedeemAnswer> {
   const directory = ports.policy.directory();
   const read = await readableRequest(ports, principal, id);
   // Only the requester learns anything about the receipt: an approver or auditor is refused before it is looked at.
   if (!isRequester(read.state, principal, directory)) throw new CountersignError('forbidden', 'only the requester can redeem a receipt');
+  const now = ports.clock.now();
+  const publicKey = await ports.signer.publicKeyPem();
   let claims: ReturnType<typeof verifyReceipt>;
   try {
-    claims = verifyReceipt(body.receipt, await ports.signer.publicKeyPem(), { now: ports.clock.now() });
+    claims = verifyReceipt(body.receipt, publicKey, { now });
   } catch (err) {
     if (!(err instanceof ReceiptError)) throw err;
-    throw new CountersignError('invalid_request', `the receipt does not verify: ${err.message}`, [{ path: 'receipt', message: err.code }]);
+    // Under redeemWithin a receipt expires when its approval lapses, as of the approval it was signed beside (a
+    // record re-stamped on a slow write moves the deadline a little later): the ledger's deadline decides, in
+    // decideRedemption, after it checked the receipt is this request's. Past it, the answer is that the approval lapsed.
+    const windowed = read.state.lapse !== undefined || redeemDeadline(read.state) !== undefined;
+    if (err.code !== 'expired' || !windowed)
+      throw new CountersignError('invalid_request', `the receipt does not verify: ${err.message}`, [{ path: 'receipt', message: err.code }]);
+    claims = verifyReceipt(body.receipt, publicKey, { now: new Date(0) });
   }
   const ask = {
     redeemer: principal,
@@ -62,6 +86,7 @@ export async function redeemReceipt(
     claims,
     receiptSha256: receiptSha256(body.receipt),
     ...(body.parametersCommitment !== undefined ? { parametersCommitment: body.parametersCommitment } : {}),
+    now,
   };
   const { chain } = await ports.ledger.append(read.state.id, (current) => decideRedemption(current, ask, directory), { known: read.chain });
   // decideRedemption only lets the append succeed with a redemption on the chain (this one's own record).

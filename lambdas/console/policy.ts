@@ -337,6 +337,7 @@ function outcomeRows(outcome: PolicyOutcome, approval: ApprovalSummary | undefin
         : '<span class="none">none</span>',
     ]);
     rows.push(['Sign-in', approval.requireSignIn ? '<strong>required</strong>, even on personal review links' : 'not required']);
+    if (outcome.redeemWithin) rows.push(['Redeem within', `${escapeHtml(outcome.redeemWithin)} of the approval, or it lapses`]);
   }
   if (outcome.mask?.length) rows.push(['Also masks', outcome.mask.map((m) => `<code>${text(m)}</code>`).join(', ')]);
   return rows.map(([label, html]) => `<div class="row"><dt>${label}</dt><dd>${html}</dd></div>`).join('');

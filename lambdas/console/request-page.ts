@@ -341,7 +341,7 @@ function renderReceipt({ receipt, publicKeyPem, now }: RequestPageInput, request
     verifyReceipt(receipt, publicKeyPem, { now: at });
     const expired = parsed.success && now.getTime() >= parsed.data.exp * 1000;
     check = `<p class="verify ok" data-testid="receipt-verification">✓ signature verified with the ledger's key${
-      expired ? '; <span class="bad">it has expired</span> (a receipt proves an approval for one hour)' : ''
+      expired ? '; <span class="bad">it has expired</span> (a receipt proves an approval for one hour, or until its redeem deadline under redeemWithin)' : ''
     }.</p>`;
   } catch (err) {
     check = `<p class="verify bad" role="alert" data-testid="receipt-verification">✗ The receipt does not verify: ${text((err as Error).message)}</p>`;

@@ -68,6 +68,8 @@ export interface ApprovalState {
   readonly grant?: Grant;
   /** The grant's revocation, once revoked. */
   readonly grantRevoked?: { readonly by: string; readonly reason: string; readonly at: string };
+  /** When an approval lapsed unredeemed: the `expired` record after `approved` (`decideLapse`). */
+  readonly lapse?: { readonly at: string; readonly reason: string };
 }
 
 /** A redemption as the chain records it: when, by whom, and which receipt. */
@@ -93,6 +95,7 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
   let redemption: Redemption | undefined;
   let grant: Grant | undefined;
   let grantRevoked: ApprovalState['grantRevoked'];
+  let lapse: ApprovalState['lapse'];
   for (const record of chain.slice(1)) {
     switch (record.type) {
       case 'policy_decided':
@@ -116,6 +119,11 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
       case 'denied':
       case 'expired':
       case 'cancelled': {
+        // An `expired` after `approved` is the approval lapsing unredeemed (`decideLapse`), not a second outcome.
+        if (record.type === 'expired' && outcome?.status === 'approved' && !redemption && !lapse) {
+          lapse = { at: record.at, reason: z.parse(outcomeDataSchema, record.data).reason ?? LAPSE_REASON };
+          break;
+        }
         if (outcome) break; // the first outcome wins; appends never write a second
         const data = z.parse(outcomeDataSchema, record.data);
         outcome = { status: record.type, decidedBy: data.decidedBy, ...(data.reason ? { reason: data.reason } : {}), at: record.at };
@@ -129,7 +137,7 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
         break;
       }
       case 'executed': {
-        if (redemption) break; // the first redemption wins; appends never write a second
+        if (redemption || lapse) break; // the first redemption wins; appends never write a second, nor one after a lapse
         const data = z.parse(executedDataSchema, record.data);
         redemption = {
           id: data.redemptionId,
@@ -162,6 +170,7 @@ export function deriveState(chain: readonly AuditRecord[]): ApprovalState | unde
     ...(redemption ? { redemption } : {}),
     ...(grant ? { grant } : {}),
     ...(grantRevoked ? { grantRevoked } : {}),
+    ...(lapse ? { lapse } : {}),
   };
 }
 
@@ -170,8 +179,34 @@ export function allApprovers(state: ApprovalState): string[] {
   return [...new Set([...(state.policy?.approvers ?? []), ...(state.escalatedTo ?? [])])];
 }
 
+/** The request's status: its outcome's, except that an approval that lapsed unredeemed reads `expired`. */
 export function statusOf(state: ApprovalState): RequestStatus {
-  return state.outcome?.status ?? 'pending';
+  return state.lapse ? 'expired' : (state.outcome?.status ?? 'pending');
+}
+
+/** The reason of the `expired` record an approval that lapsed unredeemed gets. */
+export const LAPSE_REASON = 'not redeemed';
+
+/**
+ * When an approval lapses unless redeemed first: its `approved` record's time plus the rule's `redeemWithin`.
+ * Undefined for anything but an approval under such a rule.
+ */
+export function redeemDeadline(state: ApprovalState): Date | undefined {
+  const seconds = state.policy?.redeemWithinSeconds;
+  if (seconds === undefined || state.outcome?.status !== 'approved') return undefined;
+  return new Date(Date.parse(state.outcome.at) + seconds * 1000);
+}
+
+/**
+ * What the redeem window's end still has to append: `expired` (reason `not redeemed`) once the deadline has come,
+ * unless the approval was redeemed first. Pure in the chain: a lapse and a redemption race on the chain's next seq,
+ * and whichever loses decides again on the winner's record, so the chain holds exactly one of `executed` or the lapse.
+ */
+export function decideLapse(chain: readonly AuditRecord[], now: Date): AuditEvent[] {
+  const state = deriveState(chain);
+  const deadline = state && redeemDeadline(state);
+  if (!state || !deadline || state.redemption || state.lapse || now.getTime() < deadline.getTime()) return [];
+  return [recordEvent('expired', 'countersign', { decidedBy: 'timeout', reason: LAPSE_REASON })];
 }
 
 /** Whether `principal` is one of the request's approvers (any alias, any spelling; a role for every session of it). */
@@ -378,6 +413,8 @@ export interface RedemptionAsk {
   readonly receiptSha256: string;
   /** What the executor is about to run, as the receipt's commitment to the parameters; checked when given. */
   readonly parametersCommitment?: string;
+  /** When the redemption is asked: an approval past its redeem deadline is refused even before its lapse is recorded. */
+  readonly now: Date;
 }
 
 /** The receipt's commitment to the parameters: a salted HMAC, or a plain SHA-256 in receipts from before them. */
@@ -386,11 +423,13 @@ export const receiptCommitment = (claims: ReceiptClaims): string | undefined => 
 /**
  * What a redemption still has to append: the one `executed` record, or a refusal. Checked in this order: a caller
  * who may not read the request (`not_found`), one who may but is not the requester (`forbidden`), a receipt for
- * another request, action or parameters than the chain records, or a request that is not approved
- * (`receipt_mismatch`), a `parametersCommitment` that is not the receipt's (`parameters_mismatch`), a request
- * redeemed already (`already_redeemed`, naming when and by whom). Pure in the chain: concurrent redemptions race on
- * the chain's next seq, the losers decide again on the chain the winner wrote, and see it redeemed. A repeat is
- * never idempotent: at most once means the second asker is refused, even with the same receipt.
+ * another request, action or parameters than the chain records (`receipt_mismatch`), an approval that lapsed
+ * unredeemed (`redemption_lapsed`), a request that is not approved (`receipt_mismatch`), a `parametersCommitment`
+ * that is not the receipt's (`parameters_mismatch`), a request redeemed already (`already_redeemed`, naming when and
+ * by whom), an approval past its redeem deadline whose lapse is not recorded yet (`redemption_lapsed`). Pure in the
+ * chain: concurrent redemptions race on the chain's next seq, the losers decide again on the chain the winner wrote,
+ * and see it redeemed (or lapsed). A repeat is never idempotent: at most once means the second asker is refused, even
+ * with the same receipt.
  */
 export function decideRedemption(chain: readonly AuditRecord[], ask: RedemptionAsk, directory: IdentityDirectory): AuditEvent[] {
   const { redeemer, claims } = ask;
@@ -402,6 +441,7 @@ export function decideRedemption(chain: readonly AuditRecord[], ask: RedemptionA
   if (claims.action !== state.request.action || committed === undefined || (state.parameters !== undefined && committed !== state.parameters.value)) {
     throw new CountersignError('receipt_mismatch', 'the receipt does not match the action and parameters the ledger records for this request');
   }
+  if (state.lapse) throw lapsedError(state.lapse.at);
   if (statusOf(state) !== 'approved') throw new CountersignError('receipt_mismatch', `the request is ${statusOf(state)}, not approved`);
   if (ask.parametersCommitment !== undefined && ask.parametersCommitment !== committed) {
     throw new CountersignError('parameters_mismatch', "parametersCommitment is not the receipt's: these are not the parameters that were approved", [
@@ -416,6 +456,8 @@ export function decideRedemption(chain: readonly AuditRecord[], ask: RedemptionA
       { path: 'redeemedBy', message: by },
     ]);
   }
+  const deadline = redeemDeadline(state);
+  if (deadline && ask.now.getTime() >= deadline.getTime()) throw lapsedError(deadline.toISOString());
   return [recordEvent('executed', redeemer, { redeemer, redemptionId: ask.redemptionId, receiptSha256: ask.receiptSha256, parametersCommitment: committed })];
 }
 
@@ -444,6 +486,11 @@ export function decideGrantRevocation(
   return [recordEvent('grant_revoked', revoker, { grant: grantId, revokedBy: revoker, reason })];
 }
 
+/** The refusal of a redemption after the approval lapsed (at `at`: the lapse record's time, or the deadline). */
+export function lapsedError(at: string): CountersignError {
+  return new CountersignError('redemption_lapsed', `the approval lapsed unredeemed at ${at}: ask again`, [{ path: 'lapsedAt', message: at }]);
+}
+
 /** What the workflow's timeout still has to append: `expired`, unless something settled the request first. */
 export function decideExpiry(chain: readonly AuditRecord[], reason: string): AuditEvent[] {
   const state = deriveState(chain);
@@ -461,6 +508,7 @@ export function decideSettlement(chain: readonly AuditRecord[]): AuditEvent[] {
 /** The answer body for a request (docs/api.md "The request as every answer shows it"). */
 export function publicView(state: ApprovalState, receipt?: string): ActionView {
   const { request, policy, outcome } = state;
+  const redeemBy = !state.redemption && !state.lapse ? redeemDeadline(state) : undefined;
   return {
     id: state.id,
     status: statusOf(state),
@@ -473,14 +521,16 @@ export function publicView(state: ApprovalState, receipt?: string): ActionView {
     requiredApprovals: policy?.requiredApprovals ?? 0,
     votes: state.votes.map((v) => ({ approver: v.approver, decision: v.decision, ...(v.reason ? { reason: v.reason } : {}), at: v.at })),
     ...(outcome ? { decidedBy: outcome.decidedBy, decidedAt: outcome.at } : {}),
-    ...((outcome?.reason ?? policy?.reason) ? { reason: outcome?.reason ?? policy?.reason } : {}),
+    ...((state.lapse?.reason ?? outcome?.reason ?? policy?.reason) ? { reason: state.lapse?.reason ?? outcome?.reason ?? policy?.reason } : {}),
     createdAt: state.createdAt,
     ...(policy?.expiresAt ? { expiresAt: policy.expiresAt } : {}),
     ...(!outcome && policy?.effect === 'require_approval' ? { missing: stillMissing(state) } : {}),
-    ...(receipt && outcome?.status === 'approved' ? { receipt } : {}),
+    ...(receipt && statusOf(state) === 'approved' ? { receipt } : {}),
     ...(state.redemption ? { redeemedAt: state.redemption.at, redeemedBy: state.redemption.by } : {}),
     ...(state.grant ? { grant: { id: state.grant.id, until: state.grant.until } } : {}),
     ...(policy?.grantedBy ? { grantedBy: { grant: policy.grantedBy.grant, request: policy.grantedBy.request } } : {}),
+    ...(redeemBy ? { redeemBy: redeemBy.toISOString() } : {}),
+    ...(state.lapse ? { lapsedAt: state.lapse.at } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
  * parsed document and answers a typed config or every problem, each with the path of the bad field. Reading the
  * file's YAML is ./config-yaml.ts's, which the functions never import: they get the config already validated.
  */
-import { MAX_DURATION_SECONDS, parseDuration } from './duration';
+import { MAX_DURATION_SECONDS, MAX_REDEEM_WITHIN_SECONDS, parseDuration } from './duration';
 import { grantScopeFieldSchema, MAX_GRANT_SECONDS } from './grant';
 import { IdentityError, identitySchema, MEMBER_KINDS, parsePrincipal } from './identity';
 import { maskPathSchema } from './masking';
@@ -112,6 +112,8 @@ const outcomeFields = {
   escalateTo: z.optional(z.array(name).check(z.minLength(1))),
   /** Paths to mask in notifications, pages and the ledger, besides the global `mask`. */
   mask: z.optional(z.array(maskPathSchema)),
+  /** An approval not redeemed within this long after it was approved lapses (`expired`, `not redeemed`). At most 7d. */
+  redeemWithin: z.optional(durationSchema.check(z.refine((text) => (parseDuration(text) ?? 0) <= MAX_REDEEM_WITHIN_SECONDS, 'must be at most 7d'))),
   /** Quorum across teams: distinct approvals from each group (a person in two groups counts once). */
   require: z.optional(z.array(z.strictObject({ group: name, min: z.int().check(z.gte(1), z.lte(100)) })).check(z.minLength(1))),
 };
@@ -303,6 +305,8 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
       ]) {
         if (outcome[field] !== undefined) problems.push({ path: [...path, field], message: 'only applies when effect is require_approval' });
       }
+      // Only an approval's workflow can time a lapse: a policy allow starts none (its receipt lives an hour).
+      if (outcome.redeemWithin !== undefined) problems.push({ path: [...path, 'redeemWithin'], message: 'only applies when effect is require_approval' });
       continue;
     }
     // A requireSignIn rule is step-up for a risky action: a grant would skip it for every later call, unless said so.
@@ -318,6 +322,11 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
       const seconds = typeof outcome[field] === 'string' ? parseDuration(outcome[field] as string) : undefined;
       const shown = typeof outcome.timeout === 'string' ? outcome.timeout : DEFAULT_TIMEOUT;
       if (seconds !== undefined && seconds >= timeout) problems.push({ path: [...path, field], message: `must be shorter than the timeout (${shown})` });
+    }
+    // The workflow waits out the timeout and then the redeem window, and a Standard execution lives at most a year.
+    const redeemWithin = typeof outcome.redeemWithin === 'string' ? parseDuration(outcome.redeemWithin) : undefined;
+    if (redeemWithin !== undefined && timeout + redeemWithin > MAX_DURATION_SECONDS) {
+      problems.push({ path: [...path, 'redeemWithin'], message: 'the timeout and redeemWithin together must be at most 365d' });
     }
     if ((outcome.escalateAfter === undefined) !== (outcome.escalateTo === undefined)) {
       problems.push({

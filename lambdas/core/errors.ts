@@ -18,6 +18,8 @@ export const ERROR_STATUS = {
   receipt_mismatch: 409,
   /** A redemption whose `parametersCommitment` is not the receipt's: the executor is about to run something else. */
   parameters_mismatch: 409,
+  /** A redemption after the approval lapsed unredeemed (the rule's `redeemWithin` passed): the details name when. */
+  redemption_lapsed: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

@@ -51,6 +51,12 @@ export const METRICS = {
   reminders: metric('Reminders', 'Count', [], 'a reminder sent to the approvers still to vote'),
   escalations: metric('Escalations', 'Count', [], 'a request escalated to more approvers'),
   expiries: metric('Expiries', 'Count', [], 'a request that expired with nobody deciding'),
+  redemptions: metric(
+    'Redemptions',
+    'Count',
+    ['Result'],
+    'an approval redeemed (its one executed record), a redemption refused as already redeemed or for another reason (mismatch, lapsed, a receipt that does not verify), or an approval that lapsed unredeemed',
+  ),
   repairActions: metric('RepairActions', 'Count', ['Kind'], 'the repair job completed something a failure left half-done'),
   checkpointsWritten: metric('CheckpointsWritten', 'Count', [], 'a signed checkpoint of the ledger written'),
   checkpointLag: metric('CheckpointLag', 'Seconds', [], 'how far behind the clock the newest checkpoint covers records'),
@@ -67,12 +73,17 @@ export const METRICS = {
 
 export type MetricKey = keyof typeof METRICS;
 
+/** What became of a redemption, or of an approval under `redeemWithin` that nobody redeemed (`Redemptions`' Result). */
+export const REDEMPTION_RESULTS = ['redeemed', 'already_redeemed', 'refused', 'lapsed'] as const;
+export type RedemptionResult = (typeof REDEMPTION_RESULTS)[number];
+
 /** The values a dimension takes where they are a closed set (others, such as Rule and Route, come from the config). */
 export const DIMENSION_VALUES = {
   Effect: ['allow', 'deny', 'require_approval'],
   Outcome: OUTCOME_TYPES,
   Channel: CHANNELS,
   Kind: ['completed', 'started', 'expired'],
+  Result: REDEMPTION_RESULTS,
   StatusClass: ['2xx', '3xx', '4xx', '5xx'],
   Event: ['made', 'used', 'revoked'],
   Service: ['dynamodb', 'kms', 'states', 'ses', 'secretsmanager', 'slack', 'teams'],

@@ -553,5 +553,6 @@ export function grantOfferOf(config: Pick<Config, 'groups'>, outcome: PolicyOutc
     maxForSeconds: parseDuration(grant.maxFor)!,
     scope: [...grant.scope],
     ruleDigest: ruleDigest(outcome, [...approverIds(config, outcome), ...escalation]),
+    ...(outcome.redeemWithin ? { redeemWithinSeconds: parseDuration(outcome.redeemWithin) } : {}),
   };
 }

@@ -5,7 +5,7 @@
  */
 import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import type { ApprovalState } from './approval';
+import { type ApprovalState, redeemDeadline } from './approval';
 import { opensCommitment } from './commitment';
 import type { AuditRecord } from './ledger-record';
 import type { LedgerSigner } from './ports';
@@ -49,18 +49,23 @@ export const receiptClaimsSchema = z.object({
 });
 export type ReceiptClaims = z.infer<typeof receiptClaimsSchema>;
 
-/** How long a receipt proves an approval: a downstream service should act on it soon after. */
+/**
+ * How long a receipt proves an approval: a downstream service should act on it soon after. Under a rule's
+ * `redeemWithin`, the receipt lives exactly as long as the approval does: it expires when the approval lapses.
+ */
 export const RECEIPT_LIFETIME_SECONDS = 3600;
 
 /**
  * The claims of an approved request's receipt, from its chain: who approved (the `approved` record), what exactly
  * (action, resource, environment, and the commitment to the unmasked parameters recorded at intake with its salt:
- * the receipt goes to the requester only), and until when. `salt` is the request's parameters salt; it is needed
+ * the receipt goes to the requester only), and until when (an hour, or the approval's redeem deadline, rounded up to
+ * the second, under a rule's `redeemWithin`). `salt` is the request's parameters salt; it is needed
  * only when the chain records a commitment (older chains record a plain hash).
  */
 export function receiptClaimsFor(state: ApprovalState, approvedRecord: AuditRecord | undefined, now: Date, salt: Uint8Array | undefined): ReceiptClaims {
   const approvers = (approvedRecord?.data.approvers as string[] | undefined) ?? [];
   const iat = Math.floor(now.getTime() / 1000);
+  const deadline = redeemDeadline(state);
   const parameters =
     state.parameters?.kind === 'commitment'
       ? { paramsHmac: state.parameters.value, paramsSalt: Buffer.from(requiredSalt(salt)).toString('base64url') }
@@ -79,7 +84,7 @@ export function receiptClaimsFor(state: ApprovalState, approvedRecord: AuditReco
     ...(state.outcome?.decidedBy === 'grant' && state.policy?.grantedBy ? { decidedBy: 'grant' as const, grant: state.policy.grantedBy.grant } : {}),
     rule: state.policy?.rule ?? 'default',
     iat,
-    exp: iat + RECEIPT_LIFETIME_SECONDS,
+    exp: deadline === undefined ? iat + RECEIPT_LIFETIME_SECONDS : Math.ceil(deadline.getTime() / 1000),
   };
 }
 

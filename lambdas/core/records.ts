@@ -109,6 +109,8 @@ export const policyDecidedDataSchema = z.object({
   grantedBy: z.optional(grantUseSchema),
   /** The shadow rules reached before the deciding rule that matched or could not be judged, in rule order; absent when none. */
   shadow: z.optional(z.array(shadowResultSchema)),
+  /** An approval not redeemed within this many seconds of the `approved` record lapses (`expired`, `not redeemed`). */
+  redeemWithinSeconds: z.optional(z.int()),
 });
 export type PolicyDecidedData = z.infer<typeof policyDecidedDataSchema>;
 

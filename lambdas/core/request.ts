@@ -161,5 +161,9 @@ export const actionViewSchema = z.object({
   grant: z.optional(z.object({ id: z.string(), until: z.string() })),
   /** Approved at once by a grant: which, and the request whose approval made it. */
   grantedBy: z.optional(z.object({ grant: z.string(), request: z.string() })),
+  /** An approval under a rule's `redeemWithin`, not redeemed yet: the time it lapses unless redeemed before. */
+  redeemBy: z.optional(z.string()),
+  /** When an approval lapsed unredeemed (the `expired` record after `approved`); the status is then `expired`. */
+  lapsedAt: z.optional(z.string()),
 });
 export type ActionView = z.infer<typeof actionViewSchema>;

@@ -43,10 +43,27 @@ export const finalizeEventSchema = z.strictObject({
   requestId: z.string().check(z.minLength(1)),
   /** The Callback step: tell the requester the outcome. */
   callback: z.optional(z.literal(true)),
+  /** The Lapse step, at the end of the redeem window: an approval nobody redeemed lapses. */
+  lapse: z.optional(z.literal(true)),
   outcome: z.optional(settledOutcomeSchema),
   error: z.optional(z.looseObject({ Error: z.string(), Cause: z.optional(z.string()) })),
 });
 export type FinalizeEvent = z.infer<typeof finalizeEventSchema>;
+
+/**
+ * What Finalize and Expire answer (`$.finalized`): the status, and for an approval under a rule's `redeemWithin` that
+ * is not redeemed yet, when its redeem window ends (`redeemBy`, the Wait step's TimestampPath: whole seconds, `Z`).
+ */
+export const finalizedSchema = z.strictObject({
+  status: z.string(),
+  redeemBy: z.optional(z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/))),
+});
+export type Finalized = z.infer<typeof finalizedSchema>;
+
+/** A time as a Wait step's timestamp: RFC 3339 in UTC, rounded up to the whole second, so it never comes early. */
+export function waitTimestamp(at: Date): string {
+  return new Date(Math.ceil(at.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
 
 /** Execution names derive from the request id, so a retried intake can never start a second workflow. */
 export function executionName(requestId: string): string {

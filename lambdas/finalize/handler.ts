@@ -1,6 +1,7 @@
 /**
  * Finalize and Expire tasks: make sure the ledger holds the outcome (an expiry when the timeout fired first), then
- * complete it (receipt, cached status). Callback task: tell the requester. Step Functions retries each step.
+ * complete it (receipt, cached status). Callback task: tell the requester. Lapse task: an approval nobody redeemed
+ * within its rule's `redeemWithin` lapses. Step Functions retries each step.
  */
 
 import { awsPorts } from '../adapters/aws-ports';
@@ -8,15 +9,20 @@ import { callbackSender } from '../adapters/callback';
 import { callbackNetwork } from '../adapters/environment';
 import { errorName, type LogContext, logged, logger, taskRequestId } from '../adapters/logger';
 import { withMetrics } from '../adapters/metrics';
-import { finalizeRequest, tellRequester } from '../app/finalize';
+import { finalizeRequest, lapseApproval, tellRequester } from '../app/finalize';
 import { finalizeEventSchema } from '../core/workflow';
 import * as z from '../core/zod';
 
 /** Its lines carry the request as correlation id (the outcome's receipt is never logged); its metrics are published as it ends. */
 export const handler = withMetrics(logged(finalize, taskRequestId));
 
-async function finalize(event: unknown, _context?: LogContext): Promise<{ status: string }> {
-  const { requestId, error, callback } = z.parse(finalizeEventSchema, event);
+async function finalize(event: unknown, _context?: LogContext): Promise<{ status: string; redeemBy?: string }> {
+  const { requestId, error, callback, lapse } = z.parse(finalizeEventSchema, event);
+  if (lapse) {
+    const result = await lapseApproval(awsPorts, requestId);
+    logger.info('redeem window closed', { status: result.status });
+    return result;
+  }
   if (!callback) {
     const result = await finalizeRequest(awsPorts, requestId, error);
     logger.info('outcome recorded', { status: result.status, ...(error ? { workflowEnd: error.Error } : {}) });

@@ -30,6 +30,8 @@ export interface RequestView {
   decidedAt?: string;
   decidedBy?: string;
   reason?: string;
+  /** When an approval lapsed unredeemed (its rule's `redeemWithin`); the status is then `expired`. */
+  lapsedAt?: string;
   votes: Array<{ approver: string; decision: Decision; reason?: string; at: string }>;
   /** Everyone who may vote (the requester and onBehalfOf excluded), as their votes name them. */
   approvers?: string[];
@@ -134,6 +136,11 @@ export function renderOutcome(request: RequestView): string {
       break;
     }
     case 'expired':
+      if (request.lapsedAt) {
+        const by = request.decidedBy === 'policy' ? 'policy' : voters('approve') || 'the approvers';
+        what = `<strong>Expired</strong>: approved by ${by}${at}, but not redeemed in time; the approval lapsed on ${renderTime(request.lapsedAt, 'lapsed')}.`;
+        break;
+      }
       what = `<strong>Expired</strong>: nobody decided before the deadline${request.expiresAt ? `, ${renderTime(request.expiresAt, 'decided')}` : ''}.`;
       break;
     case 'cancelled':

@@ -363,6 +363,7 @@ describe('the dashboard', () => {
     );
     // Outcomes by each outcome; time to decision at p50 and p90.
     for (const outcome of DIMENSION_VALUES.Outcome) expect(metricNames(titled('Decisions by outcome'))).toContain(`"Outcome","${outcome}"`);
+    for (const result of DIMENSION_VALUES.Result) expect(metricNames(titled('Redemptions by result'))).toContain(`"Redemptions","Result","${result}"`);
     expect(metricNames(titled('Time to decision (ms)'))).toMatch(/"TimeToDecision".*"stat":"p50".*"TimeToDecision".*"stat":"p90"/);
     // Channels: sent and failed, by each channel.
     for (const channel of DIMENSION_VALUES.Channel) {

@@ -157,6 +157,23 @@ describe('Countersign stack', () => {
     expect(asl.States.Finalize.Retry.some((r: any) => r.ErrorEquals.includes('States.ALL') && r.MaxAttempts >= 5)).toBe(true);
   });
 
+  it("after the outcome, waits out an unredeemed approval's redeem window and then lapses it", () => {
+    const asl = definition();
+    // Finalize and Expire answer `$.finalized` (with `redeemBy` for an approval under redeemWithin); Callback, told or
+    // not, goes on to the redeem window.
+    expect(asl.States.Finalize.ResultPath).toBe('$.finalized');
+    expect(asl.States.Expire.ResultPath).toBe('$.finalized');
+    expect(asl.States.Callback.Next).toBe('RedeemBy?');
+    expect(asl.States.Callback.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: '$.callbackError', Next: 'RedeemBy?' }]);
+    expect(asl.States['RedeemBy?'].Choices).toEqual([{ Variable: '$.finalized.redeemBy', IsPresent: true, Next: 'RedeemWindow' }]);
+    expect(asl.States['RedeemBy?'].Default).toBe('Done');
+    expect(asl.States.RedeemWindow).toEqual({ Type: 'Wait', TimestampPath: '$.finalized.redeemBy', Next: 'Lapse' });
+    expect(asl.States.Lapse.Resource).toContain(logicalId(fns.finalizer));
+    expect(asl.States.Lapse.Parameters).toEqual({ 'requestId.$': '$.requestId', lapse: true });
+    expect(asl.States.Lapse.Retry.some((r: any) => r.ErrorEquals.includes('States.ALL') && r.MaxAttempts >= 5)).toBe(true);
+    expect(asl.States.Lapse.Next).toBe('Done');
+  });
+
   it('has a state machine definition that a published ASL validator accepts, as Step Functions will get it', () => {
     const text = deployedDefinition();
     const result = validateAsl(JSON.parse(text));

@@ -140,7 +140,7 @@ describe('countersign run', () => {
     expect(approved.stdout.split('\n')[0]).toBe(`${id} approved`);
     const { code, stderr } = await running.done;
     expect(code).toBe(0);
-    expect(stderr).toContain(`${id} approved by alice@example.com; running`);
+    expect(stderr).toContain(`${id} approved by alice@example.com, redeemed; running`);
     const seen = JSON.parse(readFileSync(file, 'utf8'));
     expect(seen.id).toBe(id);
     expect(verifyReceipt(seen.receipt, publicKeyPem)).toMatchObject({ sub: id, action: 'infra.apply', resource: 'vpc-run', approvers: ['alice@example.com'] });
@@ -181,7 +181,7 @@ describe('countersign run', () => {
     await api(cs.url, 'POST', `/v1/actions/${id}/decision`, 'alice-key', { decision: 'approve' });
     const again = await countersign(args);
     expect(again.code).toBe(11);
-    expect(again.stderr).toContain(`${id} approved by alice@example.com; running`);
+    expect(again.stderr).toContain(`${id} approved by alice@example.com, redeemed; running`);
     expect(readFileSync(file, 'utf8')).toBe('ran');
   });
 

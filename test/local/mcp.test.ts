@@ -1,16 +1,21 @@
 /**
  * The MCP approval gateway end to end: `countersign mcp --upstream ...` as an MCP client spawns it, in front of the
  * fixture upstream, against local mode. Policy lets echo through at once; delete_branch waits for alice, who
- * approves one call (it reaches the upstream) and denies the next (it never does).
+ * approves one call (it is redeemed, then reaches the upstream) and denies the next (it never does). A replayed
+ * approved call (a gateway whose asks land on one request) reaches the upstream once.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { type CallToolResult, CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { Countersign } from '../../client/index';
+import type { Approvals } from '../../mcp/approvals';
+import { createApprovalGateway } from '../../mcp/gateway';
 import { api, eventually, ROOT, type RunningCountersign, startCountersign } from './harness';
 
 const AGENT_KEY = 'mcp-agent-key';
@@ -119,6 +124,49 @@ describe('MCP approval gateway against local mode', () => {
     expect(decided.body.status).toBe('approved');
     const result = await pending;
     expect(result).toEqual({ content: [{ type: 'text', text: 'deleted feature-x' }], _meta: { 'example.com/upstream': 'kept' } });
+    // The gateway redeemed the approval before forwarding, for exactly the arguments it forwarded.
+    const after = (await api(cs.url, 'GET', `/v1/actions/${id}/audit`, 'audit-key')).body as Array<{ type: string; data: Record<string, unknown> }>;
+    expect(after.filter((r) => r.type === 'executed')).toEqual([
+      expect.objectContaining({ data: expect.objectContaining({ redeemer: 'arn:aws:iam::000000000000:role/mcp-agent' }) }),
+    ]);
+    expect((await api(cs.url, 'GET', `/v1/actions/${id}`, AGENT_KEY)).body).toMatchObject({ status: 'approved', redeemedAt: expect.any(String) });
+  });
+
+  it('a replayed approved call reaches the upstream once: the second is refused as already redeemed', async () => {
+    // A gateway whose every ask carries one Idempotency-Key: a replay lands on the same approved request.
+    const agent = new Countersign({ url: cs.url, apiKey: AGENT_KEY });
+    const key = `replayed-${Date.now()}`;
+    const replaying: Approvals = {
+      requestApproval: (request, options) => agent.requestApproval(request, { ...options, idempotencyKey: key }),
+      getStatus: (id, options) => agent.getStatus(id, options),
+      redeem: (id, receipt, options) => agent.redeem(id, receipt, options),
+    };
+    const gateway = await createApprovalGateway({
+      approvals: replaying,
+      upstream: { command: process.execPath, args: ['--import', 'tsx', 'test/fixtures/mcp-upstream.ts'], cwd: ROOT, stderr: 'ignore' },
+      serverName: 'upstream',
+      timeoutMs: 30_000,
+    });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const replayer = new Client({ name: 'replaying-agent', version: '1.0.0' });
+    try {
+      await Promise.all([gateway.connect(serverSide), replayer.connect(clientSide)]);
+      const echo = async () => (await replayer.callTool({ name: 'echo', arguments: { text: 'only once' } })) as CallToolResult;
+      expect(await echo()).toEqual({ content: [{ type: 'text', text: 'only once' }] });
+      const replayed = await echo();
+      expect(replayed.isError).toBe(true);
+      expect(text(replayed)).toMatch(
+        /^Countersign refused to redeem the approval of mcp\.upstream\.echo \(already_redeemed: the approval was already redeemed at \S+ by arn:aws:iam::000000000000:role\/mcp-agent\) \(request act_[A-Za-z0-9_-]+\)\. The call was not made\.$/,
+      );
+      const counted = (await gateway.upstream.request({ method: 'tools/call', params: { name: 'calls' } }, CallToolResultSchema)) as CallToolResult;
+      expect(counted.structuredContent).toEqual({ total: 1, byTool: { echo: 1 } });
+      const id = /request (act_[A-Za-z0-9_-]+)/.exec(text(replayed))![1]!;
+      const trail = (await api(cs.url, 'GET', `/v1/actions/${id}/audit`, 'audit-key')).body as Array<{ type: string }>;
+      expect(trail.map((r) => r.type)).toEqual(['requested', 'policy_decided', 'approved', 'executed']);
+    } finally {
+      await replayer.close();
+      await gateway.close();
+    }
   });
 
   it('a call alice denies comes back as a tool error with her reason, and never reaches the upstream', async () => {

@@ -199,7 +199,7 @@ describe('POST /v1/actions/{id}/redeem', () => {
     expect(approver.code).toBe(3);
   });
 
-  it('`countersign run --redeem` runs the command for the first redemption only: a rerun with the same key exits 8 and runs nothing', async () => {
+  it('`countersign run` redeems by default: the command runs for the first redemption only, a rerun with the same key exits 8 and runs nothing', async () => {
     const env = { COUNTERSIGN_URL: countersign.url, COUNTERSIGN_API_KEY: AGENT };
     const key = `redeem-run-${run}`;
     const runOnce = (file: string, ...flags: string[]) =>
@@ -223,20 +223,53 @@ describe('POST /v1/actions/{id}/redeem', () => {
         { env },
       );
     const first = join(work, 'first');
-    const ran = await runOnce(first, '--redeem');
+    const ran = await runOnce(first);
     expect(ran.code, ran.stderr).toBe(0);
     expect(ran.stderr).toMatch(/approved by policy \(rule read-only\), redeemed; running/);
     expect(existsSync(first)).toBe(true);
+    const id = /(act_[A-Za-z0-9_-]+) approved/.exec(ran.stderr)![1]!;
+    const trail = (await api(countersign.url, 'GET', `/v1/actions/${id}/audit`, AGENT)).body as Array<{ type: string; data: Record<string, unknown> }>;
+    // Bound to the parameters it ran with.
+    expect(trail.find((r) => r.type === 'executed')?.data.parametersCommitment).toBe(trail.find((r) => r.type === 'requested')?.data.parametersCommitment);
     const second = join(work, 'second');
-    const again = await runOnce(second, '--redeem');
+    const again = await runOnce(second);
     expect(again.code, again.stderr).toBe(8);
     expect(again.stderr).toMatch(
       /was not redeemed \(already_redeemed: the approval was already redeemed at .* by arn:aws:iam::000000000000:role\/demo-agent\); \S*node did not run/,
     );
     expect(existsSync(second)).toBe(false);
+    // --redeem, the old opt-in, is still accepted.
     const json = await runOnce(join(work, 'third'), '--redeem', '--json');
     expect(json.code).toBe(8);
     expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, status: 'approved', error: { code: 'already_redeemed' } });
+    // --no-redeem runs on the approval alone, and says so.
+    const unredeemed = join(work, 'unredeemed');
+    const opted = await runOnce(unredeemed, '--no-redeem');
+    expect(opted.code, opted.stderr).toBe(0);
+    expect(opted.stderr).toContain(`${id} approved by policy (rule read-only), not redeemed (--no-redeem); running`);
+    expect(existsSync(unredeemed)).toBe(true);
+    expect((await runOnce(join(work, 'both'), '--redeem', '--no-redeem')).code).toBe(2);
+  });
+
+  it("the client's runIfApproved redeems before running: of two copies holding one approval, exactly one runs", async () => {
+    const agent = new Countersign({ url: countersign.url, apiKey: AGENT });
+    const request = { action: 'reports.read', resource: `warehouse-helper-${run}`, parameters: { rows: 5 } };
+    const ran: number[] = [];
+    const copies = await Promise.all(
+      [1, 2].map((copy) => agent.runIfApproved(request, () => ran.push(copy), { idempotencyKey: `helper-${run}`, timeoutMs: 20_000 })),
+    );
+    expect(ran).toHaveLength(1);
+    const [won] = copies.filter((c) => c.ran);
+    const [lost] = copies.filter((c) => !c.ran);
+    expect(won).toMatchObject({ ran: true, outcome: { status: 'approved' }, redemption: { redeemedBy: AGENT_ROLE }, result: 1 });
+    expect(lost).toMatchObject({ ran: false, outcome: { status: 'approved' }, refused: { status: 409, code: 'already_redeemed' } });
+    // Not approved: not run, nothing redeemed.
+    const denied = await agent.runIfApproved({ action: 'db.drop_table', environment: 'production', resource: `t-${run}` }, () => ran.push(3));
+    expect(denied).toMatchObject({ ran: false, outcome: { status: 'denied' } });
+    expect(ran).toHaveLength(1);
+    // redeem: false runs on the approval alone.
+    const unredeemed = await agent.runIfApproved(request, () => 'ran again', { idempotencyKey: `helper-${run}`, redeem: false });
+    expect(unredeemed).toEqual({ ran: true, outcome: expect.objectContaining({ status: 'approved' }), result: 'ran again' });
   });
 
   it('leaves a sealed export of the window that `countersign audit verify` accepts, executed records and all', async () => {

@@ -136,6 +136,19 @@ describe('config loader', () => {
     expect(problems(withRule({ remindAfter: '15m', escalateAfter: '30m', escalateTo: ['owners'] }))).toEqual([]);
   });
 
+  it('takes redeemWithin on approval rules only: a duration of at most 7d, within a year together with the timeout', () => {
+    expect(problems(withRule({ redeemWithin: '15m' }))).toEqual([]);
+    expect(problems(withRule({ redeemWithin: '7d' }))).toEqual([]);
+    expect(problems(withRule({ redeemWithin: '8d' }))).toEqual(['rules.0.redeemWithin: must be at most 7d']);
+    expect(problems(withRule({ redeemWithin: 'soon' }))).toEqual(['rules.0.redeemWithin: expected a duration like 30s, 15m, 1h or 7d']);
+    expect(problems(withRule({ timeout: '360d', redeemWithin: '6d' }))).toEqual([
+      'rules.0.redeemWithin: the timeout and redeemWithin together must be at most 365d',
+    ]);
+    expect(problems(withRule({ effect: 'allow', approvers: undefined, timeout: undefined, redeemWithin: '15m' }))).toEqual([
+      'rules.0.redeemWithin: only applies when effect is require_approval',
+    ]);
+  });
+
   it('refuses identity globs naming an IAM path, which canonical ARNs (and assumed-role sessions) never carry', () => {
     const rolePath =
       'names a role with a path, but assumed-role sessions carry no path (IAM paths are dropped from canonical ARNs): name the role as arn:aws:iam::<account>:role/<name>';

@@ -97,6 +97,7 @@ describe('the policy page', () => {
     expect(text).toContain('Reminders every 30m, to approvers who have not voted');
     expect(text).toContain('Escalation after 2h without an outcome, also asks security');
     expect(text).toContain('Sign-in required, even on personal review links');
+    expect(text).toContain('Redeem within 15m of the approval, or it lapses');
 
     const defaults = visible(section(body, 'default'));
     expect(defaults).toContain('Effect require approval');

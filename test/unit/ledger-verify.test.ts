@@ -159,6 +159,21 @@ describe('verifyLedgerLines', () => {
     expect(report).toMatchObject({ ok: true, records: 16, requests: 4, checkpoints: 2, covered: 16, pending: 0 });
   });
 
+  it('passes the records one-time redemption adds: executed, and an approval lapsing unredeemed (expired, not redeemed)', () => {
+    const ledger = buildLedger();
+    const extend = (requestId: string, event: AuditEvent, at: Date) => {
+      const chain = ledger.records.filter((r) => r.requestId === requestId);
+      const record = auditRecordSchema.parse(signEntry(nextUnsignedRecord(chain, requestId, event, at, 'key-1'), KEY.secretKey));
+      ledger.records.splice(ledger.records.indexOf(chain.at(-1)!) + 1, 0, record);
+    };
+    const executed = { redeemer: 'agent', redemptionId: `rdm_${'a'.repeat(22)}`, receiptSha256: 'r'.repeat(64), parametersCommitment: 'c'.repeat(64) };
+    extend('act_C', { type: 'executed', actor: 'agent', data: executed }, minute(61));
+    extend('act_D', { type: 'expired', actor: 'countersign', data: { decidedBy: 'timeout', reason: 'not redeemed' } }, minute(62));
+    const report = verifyLedgerLines(lines(ledger), ledger.publicKey);
+    expect(report.findings).toEqual([]);
+    expect(report).toMatchObject({ ok: true, records: 18, requests: 4, covered: 16, pending: 2 });
+  });
+
   it('names an edited field', () => {
     const ledger = buildLedger();
     ledger.records[6] = { ...ledger.records[6]!, data: { decision: 'approve', reason: 'edited later' } };

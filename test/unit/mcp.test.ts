@@ -48,6 +48,8 @@ class FakeApprovals implements Approvals {
   statusAsked: Array<{ id: string; waitSeconds: number | undefined }> = [];
   answer: Answer = async (r) => outcome('approved', { action: r.action, decidedBy: 'policy', rule: 'allow-all', receipt: 'h.p.s' });
   status: (id: string) => Promise<ActionView> = async (id) => view({ id });
+  redeemed: Array<{ id: string; receipt: string; parameters: unknown }> = [];
+  redemption: (id: string) => Promise<{ redeemedAt: string; redeemedBy: string }> = async () => ({ redeemedAt: '2025-01-01T00:00:01Z', redeemedBy: 'agent' });
 
   requestApproval(request: ActionRequest, options?: { timeoutMs?: number; signal?: AbortSignal; idempotencyKey?: string }): Promise<ApprovalOutcome> {
     this.asked.push({ request, options });
@@ -56,6 +58,10 @@ class FakeApprovals implements Approvals {
   getStatus(id: string, options?: { waitSeconds?: number; signal?: AbortSignal }): Promise<ActionView> {
     this.statusAsked.push({ id, waitSeconds: options?.waitSeconds });
     return this.status(id);
+  }
+  redeem(id: string, receipt: string, options?: { parameters?: unknown }): Promise<{ redeemedAt: string; redeemedBy: string }> {
+    this.redeemed.push({ id, receipt, parameters: options?.parameters });
+    return this.redemption(id);
   }
 }
 
@@ -323,7 +329,9 @@ describe('approval gateway', () => {
   });
   beforeEach(() => {
     approvals.asked = [];
-    approvals.answer = async (r) => outcome('approved', { id: 'act_yes', action: r.action, decidedBy: 'policy' });
+    approvals.redeemed = [];
+    approvals.answer = async (r) => outcome('approved', { id: 'act_yes', action: r.action, decidedBy: 'policy', receipt: 'h.p.s' });
+    approvals.redemption = async () => ({ redeemedAt: '2025-01-01T00:00:01Z', redeemedBy: 'agent' });
   });
 
   /** The upstream's own call counter, read without the gateway (so without asking). */
@@ -374,7 +382,42 @@ describe('approval gateway', () => {
       parameters: { branch: 'main', force: true },
     });
     expect(approvals.asked[0]!.options?.timeoutMs).toBe(60_000);
+    // Redeemed before forwarding, bound to exactly the arguments forwarded.
+    expect(approvals.redeemed).toEqual([{ id: 'act_yes', receipt: 'h.p.s', parameters: { branch: 'main', force: true } }]);
     expect((await upstreamCalls()).byTool.delete_branch).toBe((before.byTool.delete_branch ?? 0) + 1);
+  });
+
+  it('a redemption refused (already redeemed, other arguments, lapsed) or failing: a tool error, and the upstream is not called', async () => {
+    const before = await upstreamCalls();
+    approvals.redemption = async () => {
+      throw new CountersignApiError(409, 'already_redeemed', 'the approval was already redeemed at 2025-01-01T00:00:01.000Z by agent');
+    };
+    let result = await call('delete_branch', { branch: 'main' });
+    expect(result).toEqual({
+      isError: true,
+      content: [
+        {
+          type: 'text',
+          text: 'Countersign refused to redeem the approval of mcp.git-server.delete_branch (already_redeemed: the approval was already redeemed at 2025-01-01T00:00:01.000Z by agent) (request act_yes). The call was not made.',
+        },
+      ],
+    });
+    approvals.redemption = async () => {
+      throw new CountersignApiError(409, 'redemption_lapsed', 'the approval lapsed');
+    };
+    expect(text(await call('delete_branch', { branch: 'main' }))).toMatch(/refused to redeem .*redemption_lapsed/);
+    approvals.redemption = async () => {
+      throw new CountersignApiError(0, 'network_error', 'socket hang up');
+    };
+    result = await call('delete_branch', { branch: 'main' });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(
+      /^Countersign could not redeem the approval of mcp\.git-server\.delete_branch \(request act_yes\), so the call was not made\./,
+    );
+    approvals.answer = async (r) => outcome('approved', { id: 'act_bare', action: r.action, decidedBy: 'policy' });
+    expect(text(await call('delete_branch', { branch: 'main' }))).toMatch(/gave no receipt to redeem \(request act_bare\)/);
+    expect(approvals.redeemed).toHaveLength(3);
+    expect(await upstreamCalls()).toEqual(before);
   });
 
   it('denied: a tool error naming the action, the reason and the request; the upstream is not called', async () => {

@@ -5,18 +5,31 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { askForAction } from '../../lambdas/app/ask';
+import { finalizeRequest, lapseApproval, RedeemWindowOpenError } from '../../lambdas/app/finalize';
 import { readAction } from '../../lambdas/app/read';
 import { redeemBodySchema, redeemReceipt } from '../../lambdas/app/redeem';
 import { castVote } from '../../lambdas/app/vote';
-import { decideIntake, decideRedemption, decideVote, deriveState, publicView, type RedemptionAsk } from '../../lambdas/core/approval';
+import {
+  decideIntake,
+  decideLapse,
+  decideRedemption,
+  decideVote,
+  deriveState,
+  LAPSE_REASON,
+  publicView,
+  type RedemptionAsk,
+  redeemDeadline,
+  statusOf,
+} from '../../lambdas/core/approval';
 import { parseConfig } from '../../lambdas/core/config-yaml';
 import { CountersignError } from '../../lambdas/core/errors';
 import { IdentityDirectory } from '../../lambdas/core/identity';
 import { verifyChain } from '../../lambdas/core/ledger-record';
+import { policyDecidedData } from '../../lambdas/core/policy';
 import { type ReceiptClaims, signReceipt } from '../../lambdas/core/receipt';
 import { executedDataSchema } from '../../lambdas/core/records';
 import { type MemoryPorts, memoryPorts, memorySigner } from '../fixtures/memory-ports';
-import { apply, settle } from '../fixtures/unsigned-chain';
+import { apply, CHAIN_AT, settle } from '../fixtures/unsigned-chain';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const directory = new IdentityDirectory([]);
@@ -53,6 +66,7 @@ const ask = (over: Partial<RedemptionAsk> = {}): RedemptionAsk => ({
   claims: claims(),
   receiptSha256: 'r'.repeat(64),
   ...over,
+  now: over.now ?? NOW,
 });
 const refusal = (fn: () => unknown) => {
   try {
@@ -257,5 +271,156 @@ describe('redeemReceipt', () => {
     const { id, receipt } = await approvedExport(ports);
     const paramsHmac = JSON.parse(Buffer.from(receipt.split('.')[1]!, 'base64url').toString()).paramsHmac as string;
     expect((await redeemReceipt(ports, AGENT, id, { receipt, parametersCommitment: paramsHmac })).id).toBe(id);
+  });
+});
+
+describe('redeemWithin', () => {
+  const windowed = { ...intake, policy: { ...intake.policy, redeemWithinSeconds: 900 } };
+  const approvedWithin = () =>
+    settle(
+      settle([], (c) => decideIntake(c, windowed)),
+      (c) => decideVote(c, { approver: 'alice', via: 'decision_api', signedIn: true }, { decision: 'approve' }, NOW, directory),
+    );
+  const DEADLINE = new Date(NOW.getTime() + 900_000);
+  const at = (ms: number) => new Date(NOW.getTime() + ms);
+
+  it('is recorded in policy_decided as redeemWithinSeconds', () => {
+    const rules = parseConfig(`
+version: 1
+groups: { owners: { members: [{ id: alice@example.com }] } }
+rules:
+  - { name: windowed, match: { action: data.export }, effect: require_approval, approvers: [owners], redeemWithin: 15m }
+  - { name: open, match: { action: data.read }, effect: require_approval, approvers: [owners] }
+channels: { email: { from: countersign@example.com } }
+`);
+    const outcome = (name: string) => rules.rules.find((r) => r.name === name)!;
+    expect(policyDecidedData(rules, { rule: 'windowed', outcome: outcome('windowed') }, 'v', NOW).redeemWithinSeconds).toBe(900);
+    expect(policyDecidedData(rules, { rule: 'open', outcome: outcome('open') }, 'v', NOW)).not.toHaveProperty('redeemWithinSeconds');
+  });
+
+  it('gives an approval a redeem deadline, shown as redeemBy until it is redeemed', () => {
+    const state = deriveState(approvedWithin())!;
+    expect(redeemDeadline(state)).toEqual(DEADLINE);
+    expect(publicView(state)).toMatchObject({ status: 'approved', redeemBy: DEADLINE.toISOString() });
+    expect(redeemDeadline(deriveState(approved())!)).toBeUndefined();
+    expect(redeemDeadline(deriveState(settle([], (c) => decideIntake(c, windowed)))!)).toBeUndefined(); // pending
+    const redeemed = settle(approvedWithin(), (c) => decideRedemption(c, ask(), directory));
+    expect(publicView(deriveState(redeemed)!)).not.toHaveProperty('redeemBy');
+  });
+
+  it('lapses an approval nobody redeemed, from its deadline on: expired, not redeemed; the status reads expired', () => {
+    expect(decideLapse(approvedWithin(), at(899_999))).toEqual([]);
+    const events = decideLapse(approvedWithin(), DEADLINE);
+    expect(events).toEqual([{ type: 'expired', actor: 'countersign', data: { decidedBy: 'timeout', reason: LAPSE_REASON } }]);
+    expect(LAPSE_REASON).toBe('not redeemed');
+    const lapsed = settle(approvedWithin(), (c) => decideLapse(c, DEADLINE));
+    expect(lapsed.map((r) => r.type)).toEqual(['requested', 'policy_decided', 'voted', 'approved', 'expired']);
+    const state = deriveState(lapsed)!;
+    expect(state.outcome).toMatchObject({ status: 'approved', decidedBy: 'approvers' });
+    expect(state.lapse).toEqual({ at: CHAIN_AT.toISOString(), reason: 'not redeemed' });
+    expect(statusOf(state)).toBe('expired');
+    const view = publicView(state, 'h.p.s');
+    expect(view).toMatchObject({ status: 'expired', decidedBy: 'approvers', reason: 'not redeemed', lapsedAt: CHAIN_AT.toISOString() });
+    expect(view).not.toHaveProperty('receipt');
+    expect(view).not.toHaveProperty('redeemBy');
+    // Once: a second look appends nothing. Nothing lapses without redeemWithin, or once redeemed.
+    expect(decideLapse(lapsed, at(10_000_000))).toEqual([]);
+    expect(decideLapse(approved(), at(10_000_000))).toEqual([]);
+    expect(
+      decideLapse(
+        settle(approvedWithin(), (c) => decideRedemption(c, ask(), directory)),
+        at(10_000_000),
+      ),
+    ).toEqual([]);
+  });
+
+  it('refuses a redemption once lapsed, or past the deadline before the lapse is recorded: redemption_lapsed', () => {
+    const lapsed = settle(approvedWithin(), (c) => decideLapse(c, DEADLINE));
+    expect(refusal(() => decideRedemption(lapsed, ask(), directory))).toEqual({
+      code: 'redemption_lapsed',
+      message: `the approval lapsed unredeemed at ${CHAIN_AT.toISOString()}: ask again`,
+      details: [{ path: 'lapsedAt', message: CHAIN_AT.toISOString() }],
+    });
+    expect(refusal(() => decideRedemption(approvedWithin(), ask({ now: DEADLINE }), directory))).toMatchObject({
+      code: 'redemption_lapsed',
+      details: [{ path: 'lapsedAt', message: DEADLINE.toISOString() }],
+    });
+    expect(decideRedemption(approvedWithin(), ask({ now: at(899_999) }), directory)).toHaveLength(1);
+    // A wrong receipt still learns nothing: it is refused as a mismatch first.
+    expect(refusal(() => decideRedemption(lapsed, ask({ claims: claims({ sub: 'act_2' }) }), directory))?.code).toBe('receipt_mismatch');
+  });
+
+  it('a redemption and the lapse racing: whichever lands first, the chain holds exactly one of them', () => {
+    for (const first of ['redeem', 'lapse'] as const) {
+      // Both decided on the same chain at the deadline's edge; the ledger serializes them, the loser decides again.
+      let chain = approvedWithin();
+      const redeem = (c: typeof chain) => decideRedemption(c, ask({ now: at(899_999) }), directory);
+      const lapse = (c: typeof chain) => decideLapse(c, DEADLINE);
+      const order = first === 'redeem' ? [redeem, lapse] : [lapse, redeem];
+      for (const decide of order) {
+        try {
+          chain = settle(chain, decide);
+        } catch (err) {
+          expect(err).toMatchObject({ code: 'redemption_lapsed' });
+        }
+      }
+      const types = chain.map((r) => r.type).slice(4);
+      expect(types).toEqual(first === 'redeem' ? ['executed'] : ['expired']);
+      expect(statusOf(deriveState(chain)!)).toBe(first === 'redeem' ? 'approved' : 'expired');
+    }
+  });
+});
+
+describe('redeemWithin end to end in memory: receipt, Finalize, Lapse', () => {
+  const windowedConfig = parseConfig(`
+version: 1
+groups:
+  owners:
+    members:
+      - { id: alice@example.com, email: alice@example.com }
+rules:
+  - { name: exports, match: { action: data.export }, effect: require_approval, approvers: [owners], timeout: 1h, redeemWithin: 10m }
+default: { effect: deny }
+channels:
+  email: { from: countersign@example.com }
+`);
+
+  it('the receipt expires at the deadline; Finalize answers redeemBy; Lapse waits for it, then lapses and caches expired', async () => {
+    const ports = memoryPorts(windowedConfig);
+    const { id, receipt } = await approvedExport(ports);
+    const claimsOfReceipt = JSON.parse(Buffer.from(receipt.split('.')[1]!, 'base64url').toString());
+    const approvedAt = Date.parse(deriveState(await ports.ledger.read(id))!.outcome!.at);
+    expect(claimsOfReceipt.exp).toBe(Math.ceil((approvedAt + 600_000) / 1000));
+    const finalized = await finalizeRequest(ports, id, undefined);
+    expect(finalized).toEqual({ status: 'approved', redeemBy: new Date(Math.ceil((approvedAt + 600_000) / 1000) * 1000).toISOString().replace('.000Z', 'Z') });
+    // Woken early (clocks differ): nothing recorded, and an error Step Functions retries.
+    await expect(lapseApproval(ports, id)).rejects.toBeInstanceOf(RedeemWindowOpenError);
+    ports.clock.advance(600_000);
+    // Past the deadline, before the lapse is recorded: the genuine (now expired) receipt is told the approval lapsed.
+    expect(await code(redeemReceipt(ports, AGENT, id, { receipt }))).toBe('redemption_lapsed');
+    expect(await lapseApproval(ports, id)).toEqual({ status: 'expired' });
+    expect(await lapseApproval(ports, id)).toEqual({ status: 'expired' }); // a retried step appends nothing more
+    const chain = await ports.ledger.read(id);
+    expect(chain.filter((r) => r.type === 'expired')).toHaveLength(1);
+    expect(chain.at(-1)).toMatchObject({ type: 'expired', data: { decidedBy: 'timeout', reason: 'not redeemed' } });
+    expect((await ports.requests.get(id))?.status).toBe('expired');
+    expect(await code(redeemReceipt(ports, AGENT, id, { receipt }))).toBe('redemption_lapsed');
+    expect(verifyChain(chain, createPublicKey(await ports.signer.publicKeyPem())).ok).toBe(true);
+    expect(ports.metrics.total('redemptions', { Result: 'lapsed' })).toBe(1);
+    expect(ports.metrics.total('redemptions', { Result: 'refused' })).toBe(2);
+    expect(ports.metrics.total('decisions', { Outcome: 'expired' })).toBe(0); // a lapse is no second decision
+  });
+
+  it('a redeemed approval does not lapse, and Finalize gives it no redeem window', async () => {
+    const ports = memoryPorts(windowedConfig);
+    const { id, receipt } = await approvedExport(ports);
+    await redeemReceipt(ports, AGENT, id, { receipt });
+    expect(await finalizeRequest(ports, id, undefined)).toEqual({ status: 'approved' });
+    ports.clock.advance(600_000);
+    expect(await lapseApproval(ports, id)).toEqual({ status: 'approved' });
+    expect((await ports.ledger.read(id)).map((r) => r.type).slice(-1)).toEqual(['executed']);
+    expect(ports.metrics.total('redemptions', { Result: 'redeemed' })).toBe(1);
+    expect(await code(redeemReceipt(ports, AGENT, id, { receipt }))).toBe('already_redeemed');
+    expect(ports.metrics.total('redemptions', { Result: 'already_redeemed' })).toBe(1);
   });
 });

@@ -218,6 +218,15 @@ describe('renderReviewPage decision form', () => {
     expect(html).toContain(`data-testid="status">${status[0]!.toUpperCase()}${status.slice(1)}</span>`);
   });
 
+  it('says an approval that lapsed unredeemed was approved, then lapsed (redeemWithin)', () => {
+    const html = renderReviewPage(
+      view({ status: 'expired', decidedBy: 'approvers', decidedAt: '2026-03-01T11:59:00.000Z', reason: 'not redeemed', lapsedAt: '2026-03-01T12:14:00.000Z' }),
+    );
+    expect(html).toContain('<strong>Expired</strong>: approved by <bdi>arn:aws:iam::123456789012:user/carol</bdi> on <time');
+    expect(html).toContain('but not redeemed in time; the approval lapsed on <time datetime="2026-03-01T12:14:00.000Z"');
+    expect(html).not.toContain('nobody decided');
+  });
+
   it('says "no votes were cast", not "no votes yet", on a settled request without votes', () => {
     expect(renderReviewPage(view({ status: 'cancelled', decidedBy: 'requester', votes: [] }))).toContain('No votes were cast.');
     expect(renderReviewPage(view({ status: 'cancelled', decidedBy: 'requester', votes: [] }))).not.toContain('No votes yet');
