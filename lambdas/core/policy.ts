@@ -539,6 +539,7 @@ export function policyDecidedData(
           escalateTo: approverIds(config, { effect: 'require_approval', approvers: outcome.escalateTo }),
         }
       : {}),
+    ...(outcome.redeemWithin ? { redeemWithinSeconds: parseDuration(outcome.redeemWithin) } : {}),
     ...(offer ? { grant: offer } : {}),
     ...(grantedBy ? { grantedBy } : {}),
   };
@@ -553,6 +554,5 @@ export function grantOfferOf(config: Pick<Config, 'groups'>, outcome: PolicyOutc
     maxForSeconds: parseDuration(grant.maxFor)!,
     scope: [...grant.scope],
     ruleDigest: ruleDigest(outcome, [...approverIds(config, outcome), ...escalation]),
-    ...(outcome.redeemWithin ? { redeemWithinSeconds: parseDuration(outcome.redeemWithin) } : {}),
   };
 }
