@@ -132,7 +132,25 @@ export function grantFromVotes(
   };
 }
 
-export type GrantStatus = 'active' | 'revoked' | 'expired';
+export const grantStatusSchema = z.enum(['active', 'revoked', 'expired']);
+export type GrantStatus = z.infer<typeof grantStatusSchema>;
+
+/** A grant as the API answers it (docs/api.md "Grants"): `GET /v1/grants`, `POST /v1/grants/{id}/revoke`. */
+export const grantViewSchema = z.object({
+  id: z.string(),
+  status: grantStatusSchema,
+  rule: z.string(),
+  /** The request whose approval made it. */
+  requestId: z.string(),
+  scope: grantScopeValuesSchema,
+  approvers: z.array(z.string()),
+  grantedAt: z.string(),
+  until: z.string(),
+  revokedAt: z.optional(z.string()),
+  revokedBy: z.optional(z.string()),
+  revokeReason: z.optional(z.string()),
+});
+export type GrantView = z.infer<typeof grantViewSchema>;
 
 /** A grant's status at `now`. */
 export function grantStatus(grant: Pick<Grant, 'until'>, revoked: boolean, now: Date): GrantStatus {

@@ -1,0 +1,112 @@
+/**
+ * Grants end to end in local mode, from the command line: an approver runs `countersign approve <id> --for 1h`, the
+ * next matching request of the same requester is approved at once (naming the grant), `countersign grants --json`
+ * lists the grant, `countersign grants revoke <id> --reason …` ends it, and the next matching request is asked again.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { runCliInProcess } from '../fixtures/cli';
+import { type RunningCountersign, startCountersign } from './harness';
+
+const AGENT = 'demo-agent-key';
+const config = {
+  version: 1,
+  groups: { security: { members: [{ id: 'alice@example.com', email: 'alice@example.com' }] } },
+  rules: [
+    {
+      name: 'migrations',
+      match: { action: 'db.migrate' },
+      effect: 'require_approval',
+      approvers: ['security'],
+      timeout: '1h',
+      grant: { maxFor: '8h', scope: ['action', 'resource', 'requester'] },
+    },
+  ],
+  default: { effect: 'deny', reason: 'No rule matched.' },
+  channels: { email: { from: 'countersign@example.com' } },
+  local: { apiKeys: { [AGENT]: 'arn:aws:iam::000000000000:role/demo-agent', 'alice-key': 'alice@example.com' } },
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'cs-cli-grants-'));
+let cs: RunningCountersign;
+
+const countersign = async (args: readonly string[], apiKey = AGENT) => {
+  const run = await runCliInProcess(args, { env: { COUNTERSIGN_URL: cs.url, COUNTERSIGN_API_KEY: apiKey } });
+  return { ...run, json: () => JSON.parse(run.stdout) };
+};
+const ask = (resource: string) => countersign(['request', '--action', 'db.migrate', '--resource', resource, '--json']);
+
+beforeAll(async () => {
+  const configFile = join(dir, 'countersign.yaml');
+  writeFileSync(configFile, stringify(config));
+  cs = await startCountersign({ dataDir: join(dir, 'data'), configFile });
+});
+
+afterAll(async () => {
+  await cs?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('approving for a while from the command line', () => {
+  it('approve --for grants; matching requests are approved at once until the grant is revoked', async () => {
+    const first = await ask('orders');
+    expect(first.code).toBe(0);
+    expect(first.json().status).toBe('pending');
+    const firstId: string = first.json().id;
+
+    // Longer than the rule's maxFor: the server refuses, and the CLI says so without a stack trace.
+    const tooLong = await countersign(['approve', firstId, '--for', '1d'], 'alice-key');
+    expect(tooLong.code).toBe(3);
+    expect(tooLong.stderr).toMatch(/^countersign approve: invalid_request: rule migrations grants for at most 8 hours/);
+
+    const approved = await countersign(['approve', firstId, '--for', '1h', '--reason', 'migration window', '--json'], 'alice-key');
+    expect(approved.code).toBe(0);
+    const grant = approved.json().request.grant as { id: string; until: string };
+    expect(grant.id).toMatch(/^grt_/);
+    expect(approved.json().status).toBe('approved');
+
+    // The same requester, action and resource: approved at once, naming the grant.
+    const second = await ask('orders');
+    expect(second.json().status).toBe('approved');
+    expect(second.json().request).toMatchObject({ decidedBy: 'grant', grantedBy: { grant: grant.id, request: firstId } });
+    expect(second.json().receipt).toEqual(expect.any(String));
+    const shown = await countersign(['status', second.json().id]);
+    expect(shown.stdout).toContain(`by a grant (${grant.id}, made by the approval of ${firstId})`);
+
+    // Another resource is outside the grant's scope: asked as usual.
+    expect((await ask('customers')).json().status).toBe('pending');
+
+    const listed = await countersign(['grants', '--json'], 'alice-key');
+    expect(listed.code).toBe(0);
+    expect(listed.json().grants).toEqual([
+      expect.objectContaining({
+        id: grant.id,
+        status: 'active',
+        rule: 'migrations',
+        requestId: firstId,
+        approvers: ['alice@example.com'],
+        until: grant.until,
+        scope: expect.objectContaining({ action: 'db.migrate', resource: 'orders' }),
+      }),
+    ]);
+    const table = await countersign(['grants'], 'alice-key');
+    expect(table.stdout).toContain(grant.id);
+
+    const noReason = await countersign(['grants', 'revoke', grant.id], 'alice-key');
+    expect(noReason.code).toBe(2);
+    const revoked = await countersign(['grants', 'revoke', grant.id, '--reason', 'window closed early', '--json'], 'alice-key');
+    expect(revoked.code).toBe(0);
+    expect(revoked.json().grant).toMatchObject({ id: grant.id, status: 'revoked', revokedBy: 'alice@example.com', revokeReason: 'window closed early' });
+
+    // Revoked: the next matching request is asked again, and the active list is empty.
+    const third = await ask('orders');
+    expect(third.json().status).toBe('pending');
+    expect(third.json().request.grantedBy).toBeUndefined();
+    expect((await countersign(['grants', '--json'], 'alice-key')).json().grants).toEqual([]);
+    const all = await countersign(['grants', '--all', '--json'], 'alice-key');
+    expect(all.json().grants).toEqual([expect.objectContaining({ id: grant.id, status: 'revoked' })]);
+  });
+});
