@@ -179,3 +179,42 @@ export function grantMismatch(
   const differs = fields.find((field) => values[field] !== grant.scope[field]);
   return differs ? `${differs} is not the grant's` : undefined;
 }
+
+/** "90 minutes", "8 hours", "2 days": a grant's length in exact words (spanWords rounds, which a choice must not). */
+export function grantLengthWords(seconds: number): string {
+  const [n, unit] =
+    seconds % 86_400 === 0 && seconds >= 2 * 86_400
+      ? [seconds / 86_400, 'day']
+      : seconds % 3600 === 0
+        ? [seconds / 3600, 'hour']
+        : seconds % 60 === 0
+          ? [seconds / 60, 'minute']
+          : [seconds, 'second'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+/** A duration as the config and the vote's `for` write it: `90m`, `8h`, `2d`. */
+export function grantLengthText(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  return seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
+}
+
+/** The lengths surfaces offer besides "this call only", when the rule's maxFor allows them. */
+const OFFERED_LENGTHS = [3600, 8 * 3600, 86_400, 7 * 86_400];
+
+/** A grant length an approver can pick: the vote's `for` and its words. */
+export interface GrantChoice {
+  readonly for: string;
+  readonly seconds: number;
+  readonly words: string;
+}
+
+/** What every surface offers for a rule's `maxFor`: 1 hour, 8 hours, 1 day, 7 days below it, and maxFor itself. */
+export function grantChoices(maxForSeconds: number): GrantChoice[] {
+  return [...OFFERED_LENGTHS.filter((s) => s < maxForSeconds), maxForSeconds].map((seconds) => ({
+    for: grantLengthText(seconds),
+    seconds,
+    words: grantLengthWords(seconds),
+  }));
+}
