@@ -218,3 +218,18 @@ export function grantChoices(maxForSeconds: number): GrantChoice[] {
     words: grantLengthWords(seconds),
   }));
 }
+
+/** "action, resource and requester". */
+function fieldList(fields: readonly string[]): string {
+  return fields.length <= 1 ? (fields[0] ?? '') : `${fields.slice(0, -1).join(', ')} and ${fields.at(-1)}`;
+}
+
+/**
+ * What a rule's grant offer lets an approver do, in Countersign's own words (channels that cannot vote for a while
+ * themselves say it, pointing at the review page): the longest grant, and what it approves without asking.
+ */
+export function grantOfferWords(offer: Pick<GrantOffer, 'maxForSeconds' | 'scope'>): string {
+  return `On the review page you may approve for a while, up to ${grantLengthWords(offer.maxForSeconds)}, instead of this call only: later requests from the same requester that this rule decides, with the same ${fieldList(
+    offer.scope,
+  )}, are then approved without asking until that time has passed (an approver of the rule or an auditor can revoke it).`;
+}
