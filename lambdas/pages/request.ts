@@ -215,7 +215,9 @@ export function renderGrantNote(request: RequestView, key = ''): string {
   const id = `for${key ? `-${key}` : ''}-note`;
   return `<p class="hint grant-note" id="${escapeHtml(id)}" data-testid="grant-note">Approving for a while (up to ${escapeHtml(
     grantLengthWords(request.grantOffer.maxForSeconds),
-  )}) also approves later requests by <bdi>${text(request.requester)}</bdi> ${grantScopeWords(request)}, without asking anyone, until that time has passed; an approver of the rule or an auditor can revoke it. Deny is for this call only.</p>`;
+  )}) also approves later requests by <bdi>${text(request.requester)}</bdi> ${grantScopeWords(request)}, without asking anyone, until that time has passed; an approver of the rule or an auditor can revoke it.${
+    request.requiredApprovals > 1 ? ' A grant is made only if every approving vote chooses a while.' : ''
+  } Deny is for this call only.</p>`;
 }
 
 /** A decision form's `for`, when it approves for a while: an empty choice, or any choice with Deny, is this call only. */

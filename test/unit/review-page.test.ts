@@ -316,6 +316,9 @@ describe('renderReviewPage approving for a while', () => {
     expect(note).toContain('without asking anyone, until that time has passed');
     expect(note).not.toContain(HOSTILE.action);
     expect(note).not.toContain('environment');
+    // Two approvals needed: the grant needs both votes to choose a while.
+    expect(note).toContain('A grant is made only if every approving vote chooses a while.');
+    expect(renderReviewPage(view({ grantOffer: offer, requiredApprovals: 1 }))).not.toContain('every approving vote');
   });
 
   it('says when the approval made a grant, until when, and when it was revoked', () => {

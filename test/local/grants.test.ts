@@ -1,7 +1,8 @@
 /**
- * Grants end to end in local mode, from the command line: an approver runs `countersign approve <id> --for 1h`, the
+ * Grants end to end in local mode. From the command line: an approver runs `countersign approve <id> --for 1h`, the
  * next matching request of the same requester is approved at once (naming the grant), `countersign grants --json`
  * lists the grant, `countersign grants revoke <id> --reason …` ends it, and the next matching request is asked again.
+ * From the approval email: it says the review page can approve for a while, and the review page's form does.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCliInProcess } from '../fixtures/cli';
-import { type RunningCountersign, startCountersign } from './harness';
+import { api, eventually, type RunningCountersign, startCountersign } from './harness';
 
 const AGENT = 'demo-agent-key';
 const config = {
@@ -108,5 +109,32 @@ describe('approving for a while from the command line', () => {
     expect((await countersign(['grants', '--json'], 'alice-key')).json().grants).toEqual([]);
     const all = await countersign(['grants', '--all', '--json'], 'alice-key');
     expect(all.json().grants).toEqual([expect.objectContaining({ id: grant.id, status: 'revoked' })]);
+  });
+});
+
+describe('approving for a while from the approval email', () => {
+  it("the email says so, and the review page's form with for=1h makes a grant that approves the next request at once", async () => {
+    const first = (await ask('invoices')).json();
+    const mail = await eventually(async () => {
+      const inbox = (await api(cs.url, 'GET', '/_local/inbox.json')).body as Array<{ actionId: string; text: string; reviewUrl?: string }>;
+      return inbox.find((m) => m.actionId === first.id && m.reviewUrl);
+    });
+    expect(mail.text).toContain('On the review page you may approve for a while, up to 8 hours, instead of this call only');
+    const page = await (await fetch(mail.reviewUrl!)).text();
+    expect(page).toContain('<option value="" selected>this call only</option><option value="1h">1 hour</option><option value="8h">8 hours</option>');
+
+    const posted = await fetch(mail.reviewUrl!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'decision=approve&for=1h&reason=invoice+run',
+    });
+    expect(posted.status).toBe(200);
+    const answer = await posted.text();
+    expect(answer).toContain('Your decision (approve for 1h) is recorded. The request is approved.');
+    expect(answer).toContain('data-testid="grant-made"');
+
+    const second = (await ask('invoices')).json();
+    expect(second.status).toBe('approved');
+    expect(second.request.grantedBy).toEqual({ grant: expect.stringMatching(/^grt_/), request: first.id });
   });
 });
