@@ -12,6 +12,7 @@ import { text } from '../pages/kit';
 import { serveAsset } from './assets';
 import { showAudit } from './audit';
 import type { ConsoleRoute } from './context';
+import { showGrants } from './grants';
 import { showInbox } from './inbox';
 import { consolePage } from './layout';
 import { downloadExport, showLedger, verifyLedger } from './ledger';
@@ -108,6 +109,7 @@ export const handler = routeHandler({
   'POST /console/sign-out': signOut,
   'GET /console/requests/{id}': signedIn(showRequest),
   'POST /console/requests/{id}/decision': signedIn(decideRequest),
+  'GET /console/grants': signedIn(showGrants),
   'POST /console/grants/{id}/revoke': signedIn(revokeGrantFromConsole),
   'GET /console/audit': signedIn(showAudit, 'auditor'),
   'GET /console/ledger': signedIn(showLedger, 'auditor'),

@@ -2,7 +2,7 @@
  * Approving for a while in the console, in a real browser at 390×844 against local mode: the request's page keeps its
  * summary, time left, the "Approve for" choice and Approve/Deny on the first screen; picking 8 hours and approving
  * makes a grant, so the next matching request from the same requester is approved at once; revoking it on the
- * request's page, with a reason, makes the next one pending again.
+ * request's page, with a reason, makes the next one pending again. The grants page lists it meanwhile.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,6 +98,14 @@ describe('approving for a while in the console, in a browser', () => {
       /Approved by a grant \(grt_\S+, made when alice@example\.com approved request act_\S+ for a while/,
     );
     expect(await page.getByTestId('granted-by').textContent()).toBe(grantId);
+
+    // The grants page lists it, linking to the granting request.
+    await page.getByTestId('nav-grants').click();
+    await expect.poll(() => page.url()).toContain('/console/grants');
+    const row = page.locator(`[data-testid="grant"][data-grant="${grantId}"]`);
+    expect(await row.count()).toBe(1);
+    expect(await row.textContent()).toContain('alice@example.com');
+    expect(await seriousA11yViolations(page)).toEqual([]);
 
     // Revoke it on the granting request's page, with a reason.
     await page.goto(`${cs.url}/console/requests/${first.id}`);

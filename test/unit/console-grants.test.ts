@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { HttpEvent, HttpResult } from '../../lambdas/adapters/http';
 import { askForAction } from '../../lambdas/app/ask';
 import type { ConsoleContext } from '../../lambdas/console/context';
+import { showGrants } from '../../lambdas/console/grants';
 import { showInbox } from '../../lambdas/console/inbox';
 import { decideRequest, revokeGrantFromConsole, showRequest } from '../../lambdas/console/request-page';
 import type { Viewer } from '../../lambdas/console/viewer';
@@ -52,10 +53,11 @@ const context = (ports: MemoryPorts, who: Viewer): ConsoleContext => ({
   exportSource: () => ({ page: async () => ({ items: [...ports.ledger.chains.values()].flat() }), latestCheckpoint: async () => undefined }),
 });
 
-function event(method: 'GET' | 'POST', id?: string, form?: Record<string, string>): HttpEvent {
+function event(method: 'GET' | 'POST', id?: string, form?: Record<string, string>, query?: Record<string, string>): HttpEvent {
   return {
     routeKey: `${method} /console`,
     requestContext: { http: { method } },
+    ...(query ? { queryStringParameters: query } : {}),
     headers: form ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
     ...(id ? { pathParameters: { id } } : {}),
     ...(form ? { body: new URLSearchParams(form).toString(), isBase64Encoded: false } : {}),
@@ -176,5 +178,35 @@ describe('a grant on the request page', () => {
     await expect(revokeGrantFromConsole(event('POST', 'act_x', { csrf: alice.csrf, reason: 'r' }), context(ports, alice))).rejects.toMatchObject({
       code: 'not_found',
     });
+  });
+});
+
+describe('the grants page', () => {
+  it('lists the grants the viewer may see, linking each to its request; ?status=all adds revoked ones', async () => {
+    const ports = memoryPorts(config);
+    const first = await askForAction(ports, {
+      requester: AGENT,
+      request: { action: 'db.migrate', resource: 'orders<b>' },
+      callbackNetwork: 'public',
+    });
+    const id = first.state.id;
+    await decideRequest(event('POST', id, { csrf: alice.csrf, decision: 'approve', for: '8h' }), context(ports, alice));
+    const grantId = (await stateOf(ports, id)).grant!.id;
+
+    const page = html(await showGrants(event('GET'), context(ports, alice)));
+    expect(page).toContain('aria-current="page" data-testid="nav-grants"');
+    const rows = page.split('data-testid="grant"').slice(1);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toContain(`href="/console/requests/${id}"><code>${grantId}</code></a>`);
+    expect(rows[0]).toContain('resource <bdi>orders&lt;b&gt;</bdi>');
+    expect(rows[0]).toContain('<bdi>alice@example.com</bdi>');
+    // Someone who may not read the granting request does not see the grant.
+    expect(html(await showGrants(event('GET'), context(ports, viewer('mallory@example.org'))))).toContain('data-testid="grants-empty"');
+
+    await revokeGrantFromConsole(event('POST', grantId, { csrf: alice.csrf, reason: 'done' }), context(ports, alice));
+    expect(html(await showGrants(event('GET'), context(ports, alice)))).toContain('No active grants that you may see.');
+    const all = html(await showGrants(event('GET', undefined, undefined, { status: 'all' }), context(ports, alice)));
+    expect(words(all)).toContain('revoked by alice@example.com: done');
+    await expect(showGrants(event('GET', undefined, undefined, { status: 'some' }), context(ports, alice))).rejects.toMatchObject({ code: 'invalid_request' });
   });
 });
