@@ -2,7 +2,8 @@
  * Grants end to end in local mode. From the command line: an approver runs `countersign approve <id> --for 1h`, the
  * next matching request of the same requester is approved at once (naming the grant), `countersign grants --json`
  * lists the grant, `countersign grants revoke <id> --reason …` ends it, and the next matching request is asked again.
- * From the approval email: it says the review page can approve for a while, and the review page's form does.
+ * From the approval email: it says the review page can approve for a while, and the review page's form does. From
+ * Slack: the message's "Approve for" button does.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,12 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCliInProcess } from '../fixtures/cli';
-import { api, eventually, type RunningCountersign, startCountersign } from './harness';
+import { api, eventually, postSlackClick, type RunningCountersign, startCountersign } from './harness';
 
 const AGENT = 'demo-agent-key';
+const SIGNING_SECRET = 'grants-signing-secret-0123456789abcdef';
 const config = {
   version: 1,
-  groups: { security: { members: [{ id: 'alice@example.com', email: 'alice@example.com' }] } },
+  groups: { security: { members: [{ id: 'alice@example.com', email: 'alice@example.com', slackUserId: 'U0ALICE' }] } },
   rules: [
     {
       name: 'migrations',
@@ -27,7 +29,10 @@ const config = {
     },
   ],
   default: { effect: 'deny', reason: 'No rule matched.' },
-  channels: { email: { from: 'countersign@example.com' } },
+  channels: {
+    email: { from: 'countersign@example.com' },
+    slack: { botToken: 'env:SLACK_BOT_TOKEN', signingSecret: 'env:SLACK_SIGNING_SECRET', channel: 'C0APPROVALS' },
+  },
   local: { apiKeys: { [AGENT]: 'arn:aws:iam::000000000000:role/demo-agent', 'alice-key': 'alice@example.com' } },
 };
 
@@ -43,7 +48,7 @@ const ask = (resource: string) => countersign(['request', '--action', 'db.migrat
 beforeAll(async () => {
   const configFile = join(dir, 'countersign.yaml');
   writeFileSync(configFile, stringify(config));
-  cs = await startCountersign({ dataDir: join(dir, 'data'), configFile });
+  cs = await startCountersign({ dataDir: join(dir, 'data'), configFile, env: { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: SIGNING_SECRET } });
 });
 
 afterAll(async () => {
@@ -116,8 +121,8 @@ describe('approving for a while from the approval email', () => {
   it("the email says so, and the review page's form with for=1h makes a grant that approves the next request at once", async () => {
     const first = (await ask('invoices')).json();
     const mail = await eventually(async () => {
-      const inbox = (await api(cs.url, 'GET', '/_local/inbox.json')).body as Array<{ actionId: string; text: string; reviewUrl?: string }>;
-      return inbox.find((m) => m.actionId === first.id && m.reviewUrl);
+      const inbox = (await api(cs.url, 'GET', '/_local/inbox.json')).body as Array<{ channel: string; actionId: string; text: string; reviewUrl?: string }>;
+      return inbox.find((m) => m.channel === 'email' && m.actionId === first.id && m.reviewUrl);
     });
     expect(mail.text).toContain('On the review page you may approve for a while, up to 8 hours, instead of this call only');
     const page = await (await fetch(mail.reviewUrl!)).text();
@@ -136,5 +141,32 @@ describe('approving for a while from the approval email', () => {
     const second = (await ask('invoices')).json();
     expect(second.status).toBe('approved');
     expect(second.request.grantedBy).toEqual({ grant: expect.stringMatching(/^grt_/), request: first.id });
+  });
+});
+
+describe('approving for a while from Slack', () => {
+  it('the message offers Approve for 1 hour and 8 hours; pressing one makes a grant that approves the next request at once', async () => {
+    const first = (await ask('ledgers')).json();
+    const posted = await eventually(async () => {
+      const inbox = (await api(cs.url, 'GET', '/_local/inbox.json')).body as Array<{ channel: string; actionId: string; payload?: any }>;
+      return inbox.find((m) => m.channel === 'slack' && m.actionId === first.id);
+    });
+    const buttons = posted.payload.blocks.find((b: { type: string }) => b.type === 'actions').elements as Array<{
+      action_id: string;
+      value?: string;
+      text: { text: string };
+    }>;
+    expect(buttons.map((b) => b.text.text)).toEqual(['Approve', 'Approve for 1 hour', 'Approve for 8 hours', 'Deny', 'Review']);
+    const forEight = buttons.find((b) => b.text.text === 'Approve for 8 hours')!;
+    const pressed = await postSlackClick(cs.url, SIGNING_SECRET, { user: 'U0ALICE', requestId: forEight.value!, actionId: forEight.action_id });
+    expect(pressed.status).toBe(200);
+    const approved = (await countersign(['status', first.id, '--json'])).json();
+    expect(approved.status).toBe('approved');
+    expect(approved.request.votes).toEqual([expect.objectContaining({ approver: 'alice@example.com', decision: 'approve' })]);
+    const grant = approved.request.grant as { id: string; until: string };
+    expect(Date.parse(grant.until) - Date.parse(approved.request.decidedAt)).toBe(8 * 3600 * 1000);
+
+    const second = (await ask('ledgers')).json();
+    expect(second.request).toMatchObject({ status: 'approved', decidedBy: 'grant', grantedBy: { grant: grant.id, request: first.id } });
   });
 });
