@@ -31,7 +31,8 @@ export interface RequestView {
   decidedAt?: string;
   decidedBy?: string;
   reason?: string;
-  votes: Array<{ approver: string; decision: Decision; reason?: string; at: string }>;
+  /** `forSeconds`: the vote approved for a while (a grant). */
+  votes: Array<{ approver: string; decision: Decision; reason?: string; forSeconds?: number; at: string }>;
   /** Everyone who may vote (the requester and onBehalfOf excluded), as their votes name them. */
   approvers?: string[];
   /** The rule marks the request high-risk (it requires sign-in on review links). */
@@ -64,6 +65,11 @@ export function requestView(state: ApprovalState, directory: IdentityDirectory):
     ...(state.request.justification !== undefined ? { justification: state.request.justification } : {}),
     ...(state.request.agent !== undefined ? { agent: state.request.agent } : {}),
     status: statusOf(state),
+    // Each vote with its length when it approved for a while (the API's view leaves that to the ledger).
+    votes: view.votes.map((v, i) => {
+      const forSeconds = state.votes[i]?.forSeconds;
+      return forSeconds ? { ...v, forSeconds } : v;
+    }),
     approvers: [...new Set(approvers)],
     ...(state.policy?.requireSignIn ? { highRisk: true } : {}),
     ...(state.policy?.grant ? { grantOffer: { maxForSeconds: state.policy.grant.maxForSeconds, scope: state.policy.grant.scope } } : {}),
@@ -284,7 +290,9 @@ export function renderVotes(request: RequestView, viewer: string): string {
   const items = request.votes
     .map(
       (v) => `<li class="vote vote-${v.decision}">
-      <span class="verdict">${v.decision === 'approve' ? 'Approved' : 'Denied'}</span> by <bdi>${text(v.approver)}</bdi>${v.approver === viewer ? ' (you)' : ''}
+      <span class="verdict">${v.decision === 'approve' ? 'Approved' : 'Denied'}</span>${
+        v.forSeconds ? ` for ${escapeHtml(grantLengthWords(v.forSeconds))}` : ''
+      } by <bdi>${text(v.approver)}</bdi>${v.approver === viewer ? ' (you)' : ''}
       <span class="when">${renderTime(v.at, 'vote')}</span>
       ${v.reason ? `<q>${text(v.reason)}</q>` : ''}
     </li>`,

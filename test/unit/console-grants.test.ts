@@ -102,6 +102,7 @@ describe('the console decide forms', () => {
     expect(state.votes[0]).toMatchObject({ decision: 'approve', forSeconds: 3600 });
     expect(state.grant).toMatchObject({ rule: 'migrations', approvers: ['alice@example.com'] });
     expect(html(answer)).toContain('data-testid="grant-made"');
+    expect(words(html(answer))).toContain('Approved for 1 hour by alice@example.com (you)');
     expect(words(html(answer))).toContain(`grant ${state.grant!.id} approves later requests by ${AGENT} to run db.migrate on orders`);
   });
 
