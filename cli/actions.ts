@@ -99,16 +99,21 @@ ${COMMON}
 
   exit codes: 0 cancelled; 2 usage error; 3 API or network error (e.g. already_decided, not_found)`;
 
-export const APPROVE_USAGE = `usage: countersign approve <request id> [--reason <text>] [--json]
+export const APPROVE_USAGE = `usage: countersign approve <request id> [--reason <text>] [--for <duration>] [--json]
 
   Votes to approve, as one of the request's approvers. The request is approved once enough approvers have; until
-  then the answer says what is still missing.
+  then the answer says what is still missing. By default the vote approves this call only.
 
   --reason <text>            why (recorded in the ledger, shown to the requester)
+  --for <duration>           approve for a while (30m, 2h, 1d), where the request's rule allows grants, up to its
+                             maxFor: later requests from the same requester that the rule decides, with the same
+                             values in its grant scope, are approved at once until then (countersign grants lists
+                             them; countersign grants revoke ends one)
 ${COMMON}
 
   exit codes: 0 the vote is recorded (a repeated identical vote too); 2 usage error; 3 API or network error
-  (e.g. not_an_approver, self_approval, already_decided, not_found)`;
+  (e.g. not_an_approver, self_approval, already_decided, not_found, invalid_request: --for longer than the
+  rule's maxFor, or a rule without grants)`;
 
 export const DENY_USAGE = `usage: countersign deny <request id> [--reason <text>] [--json]
 
@@ -307,6 +312,8 @@ function decidedBy(view: ActionView): string | undefined {
       return 'by the timeout (nobody decided in time)';
     case 'requester':
       return 'by the requester';
+    case 'grant':
+      return `by a grant${view.grantedBy ? ` (${neutralize(view.grantedBy.grant)}, made by the approval of ${neutralize(view.grantedBy.request)})` : ''}`;
     default:
       return undefined;
   }
@@ -359,6 +366,8 @@ export function summaryLines(view: ActionView, full = false, context?: RequestCo
     detail.push(['redeem by', view.redeemBy ? `${shownTime(view.redeemBy)} (${timeLeft(view.redeemBy)})` : undefined]);
     detail.push(['lapsed', view.lapsedAt ? `at ${shownTime(view.lapsedAt)}: approved, but not redeemed in time` : undefined]);
   }
+  // Approved for a while: the grant this approval made, until when (countersign grants lists it).
+  detail.push(['grant', view.grant ? `${neutralize(view.grant.id)} until ${shownTime(view.grant.until)}` : undefined]);
   return [head, ...rows(detail)];
 }
 
@@ -558,16 +567,27 @@ export function request(argv: readonly string[], io: CliIo): Promise<number> {
   });
 }
 
-/** A command on one request id: the shared options, and `timeout` (wait) or `reason` (approve, deny) where they apply. */
-function parseIdCommand(argv: readonly string[], accepts: { timeout?: boolean; reason?: boolean } = {}) {
+/**
+ * A command on one request id: the shared options, and `timeout` (wait), `reason` (approve, deny) or `for`
+ * (approve) where they apply.
+ */
+function parseIdCommand(argv: readonly string[], accepts: { timeout?: boolean; reason?: boolean; for?: boolean } = {}) {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { ...baseOptions, ...timeoutOption, reason: { type: 'string' } },
+    options: { ...baseOptions, ...timeoutOption, reason: { type: 'string' }, for: { type: 'string' } },
   });
   if (values.timeout !== undefined && !accepts.timeout) throw new UsageError('--timeout is not an option of this command');
   if (values.reason !== undefined && !accepts.reason) throw new UsageError('--reason is not an option of this command');
+  if (values.for !== undefined && !accepts.for) throw new UsageError('--for is not an option of this command: only an approval can be for a while');
   return { values, positionals };
+}
+
+/** `--for`: a duration as the config writes one (`30m`, `2h`, `1d`); the server checks it against the rule's maxFor. */
+export function parseFor(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (parseDuration(text) === undefined) throw new UsageError(`--for ${text}: expected a duration such as 30m, 2h or 1d`);
+  return text;
 }
 
 export function status(argv: readonly string[], io: CliIo): Promise<number> {
@@ -606,12 +626,16 @@ export function cancel(argv: readonly string[], io: CliIo): Promise<number> {
 function vote(decision: Decision, usage: string) {
   return (argv: readonly string[], io: CliIo) =>
     guarded(io, decision, argv, async () => {
-      const { values, positionals } = parseIdCommand(argv, { reason: true });
+      const { values, positionals } = parseIdCommand(argv, { reason: true, for: decision === 'approve' });
       if (values.help) return help(io, usage);
       const id = requestIdOf(positionals);
       const reason = values.reason;
       if (reason !== undefined && reason.length > 1000) throw new UsageError('--reason: at most 1000 characters');
-      const view = await clientOf(values, io.env).decide(id, decision, reason);
+      const forDuration = parseFor(values.for);
+      const view = await clientOf(values, io.env).decide(id, decision, {
+        ...(reason !== undefined ? { reason } : {}),
+        ...(forDuration !== undefined ? { for: forDuration } : {}),
+      });
       printView(io, view, values.json);
       if (decision === 'deny' && reason === undefined && !values.json)
         err(io, 'countersign deny: no --reason given; the requester sees only that it was denied');

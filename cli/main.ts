@@ -23,8 +23,11 @@ agents
                                                         with --upstream, a gateway asking before each upstream tool call
 approvers
   pending                                               what waits for your decision, and what each one would do
-  approve <id> [--reason r]                             vote to approve
+  approve <id> [--reason r] [--for 2h]                  vote to approve; --for: approve for a while (a grant), where
+                                                        the rule allows it, up to its maxFor
   deny <id> [--reason r]                                vote to deny (a reason is recommended)
+  grants [--all]                                        the grants you may see: approvals for a while
+  grants revoke <grant id> --reason <text>              end a grant early (an approver of its rule, or an auditor)
 policy
   policy check [file] [--json]                          validate a policy file (default: COUNTERSIGN_CONFIG or countersign.config.yaml)
   policy explain --request req.json [--config file] [--requester principal] [--json]
@@ -88,6 +91,8 @@ export interface CommandSpec {
   readonly usageOnError?: boolean;
   /** Options after the first operand belong to the operands (run's command line). */
   readonly passThrough?: boolean;
+  /** With subcommands: the command runs by itself too (`grants` lists, `grants revoke` revokes). */
+  readonly runsAlone?: boolean;
 }
 
 const CONNECTION = ['--url <url>', '--api-key <key>'];
@@ -128,6 +133,11 @@ const policy = async (name?: 'check' | 'explain' | 'shadow-report'): Promise<Loa
   const loaded: Loaded = { run: policyCommand, usage: POLICY_USAGE };
   if (name === 'shadow-report') return under(loaded, name, (await import('./shadow-report')).SHADOW_REPORT_USAGE);
   return name ? under(loaded, name, name === 'check' ? POLICY_CHECK_USAGE : POLICY_EXPLAIN_USAGE) : loaded;
+};
+const grants = async (name?: 'revoke'): Promise<Loaded> => {
+  const { grantsCommand, GRANTS_USAGE, GRANTS_REVOKE_USAGE } = await import('./grants');
+  const loaded: Loaded = { run: grantsCommand, usage: GRANTS_USAGE };
+  return name ? under(loaded, name, GRANTS_REVOKE_USAGE) : loaded;
 };
 const receipt = async (name?: 'verify'): Promise<Loaded> => {
   const { receiptCommand, RECEIPT_USAGE } = await import('./receipt');
@@ -180,7 +190,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'approve',
     summary: 'vote to approve',
     args: '[id]',
-    options: [...API, '--reason <text>'],
+    options: [...API, '--reason <text>', '--for <duration>'],
     load: () => actions('approve'),
     jsonUsage: true,
   },
@@ -191,6 +201,24 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [...API, '--reason <text>'],
     load: () => actions('deny'),
     jsonUsage: true,
+  },
+  {
+    name: 'grants',
+    summary: 'the grants you may see: approvals for a while',
+    options: [...API, '--all'],
+    load: () => grants(),
+    jsonUsage: true,
+    runsAlone: true,
+    subcommands: [
+      {
+        name: 'revoke',
+        summary: 'end a grant early, with a reason',
+        args: '[id]',
+        options: [...API, '--reason <text>'],
+        load: () => grants('revoke'),
+        jsonUsage: true,
+      },
+    ],
   },
   {
     name: 'policy',
@@ -326,9 +354,8 @@ export function program(
     if (spec.passThrough) command.passThroughOptions();
     const module = loaded.get(spec);
     if (module) command.configureHelp({ formatHelp: () => `${module.usage}\n` });
-    if (spec.subcommands) {
-      for (const sub of spec.subcommands) add(command, sub, here);
-    } else if (spec.load) {
+    for (const sub of spec.subcommands ?? []) add(command, sub, here);
+    if (spec.load && (!spec.subcommands || spec.runsAlone)) {
       command.action(async () => {
         const mod = module ?? (await spec.load!());
         ran(await mod.run(rawArgv.slice(here.length), io));

@@ -17,10 +17,12 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { commitment } from '../lambdas/core/commitment';
+import { type GrantView, grantViewSchema } from '../lambdas/core/grant';
 import { parametersHash } from '../lambdas/core/receipt';
 import { type ActionRequest, type ActionView, actionRequestSchema, actionViewSchema, decisionSchema } from '../lambdas/core/request';
 import { type ApiRequest, apiRequest, CountersignApiError, type Endpoint, type EndpointOptions, expectOk, resolveEndpoint } from './transport';
 
+export type { GrantView } from '../lambdas/core/grant';
 export type { ActionRequest, ActionView } from '../lambdas/core/request';
 export { CountersignApiError, EndpointError } from './transport';
 
@@ -132,6 +134,15 @@ export const REDEMPTION_REFUSALS: ReadonlySet<string> = new Set([
 ]);
 
 const pendingSchema = z.object({ items: z.array(actionViewSchema) });
+const grantsSchema = z.object({ grants: z.array(grantViewSchema) });
+
+/** An approver's vote beyond its decision: why, and (approve only) for how long, where the rule allows a grant. */
+export interface DecideOptions {
+  readonly reason?: string;
+  /** Approve for a while (`2h`, `1d`: a grant), up to the rule's `grant.maxFor`. Absent: this call only. */
+  readonly for?: string;
+  readonly signal?: AbortSignal;
+}
 
 /** The answer of a recorded redemption (docs/api.md "POST /v1/actions/{id}/redeem"). */
 export interface Redemption {
@@ -256,13 +267,26 @@ export class Countersign {
     return parseAnswer(redemptionSchema, response.json());
   }
 
-  /** An approver's vote. A repeated identical vote is idempotent; a changed one is 409 already_decided. */
-  decide(id: string, decision: z.infer<typeof decisionSchema>, reason?: string, options: { signal?: AbortSignal } = {}): Promise<ActionView> {
+  /**
+   * An approver's vote. A repeated identical vote is idempotent; a changed one is 409 already_decided. `for` approves
+   * for a while (a grant, docs/api.md "Grants"): later matching requests of the same requester are approved at once.
+   */
+  decide(
+    id: string,
+    decision: z.infer<typeof decisionSchema>,
+    reasonOrOptions?: string | DecideOptions,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ActionView> {
+    const { reason, for: forDuration, signal } = typeof reasonOrOptions === 'object' ? reasonOrOptions : { reason: reasonOrOptions, ...options };
     return this.view({
       method: 'POST',
       path: `/v1/actions/${encodeURIComponent(id)}/decision`,
-      body: { decision: z.parse(decisionSchema, decision), ...(reason !== undefined ? { reason } : {}) },
-      ...signalOf(options.signal),
+      body: {
+        decision: z.parse(decisionSchema, decision),
+        ...(reason !== undefined ? { reason } : {}),
+        ...(forDuration !== undefined ? { for: forDuration } : {}),
+      },
+      ...signalOf(signal),
     });
   }
 
@@ -270,6 +294,23 @@ export class Countersign {
   async pending(options: { signal?: AbortSignal } = {}): Promise<ActionView[]> {
     const response = await this.call({ method: 'GET', path: '/v1/me/pending', ...signalOf(options.signal) });
     return parseAnswer(pendingSchema, response.json()).items;
+  }
+
+  /** The grants the caller may see, newest first: the active ones, or with `status: 'all'` the last 7 days' too. */
+  async grants(options: { status?: 'active' | 'all'; signal?: AbortSignal } = {}): Promise<GrantView[]> {
+    const response = await this.call({
+      method: 'GET',
+      path: '/v1/grants',
+      ...(options.status ? { query: { status: options.status } } : {}),
+      ...signalOf(options.signal),
+    });
+    return parseAnswer(grantsSchema, response.json()).grants;
+  }
+
+  /** Ends a grant early, with a reason (an approver of its rule, or an auditor); later matching requests are asked again. */
+  async revokeGrant(id: string, reason: string, options: { signal?: AbortSignal } = {}): Promise<GrantView> {
+    const response = await this.call({ method: 'POST', path: `/v1/grants/${encodeURIComponent(id)}/revoke`, body: { reason }, ...signalOf(options.signal) });
+    return parseAnswer(grantViewSchema, response.json());
   }
 
   private async waitFor(first: ActionView, deadline: number, options: WaitOptions): Promise<ApprovalOutcome> {

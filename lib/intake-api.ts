@@ -71,6 +71,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: HttpMethod.POST, path: '/console/sign-out', target: 'console', auth: 'self' },
   { method: HttpMethod.GET, path: '/console/requests/{id}', target: 'console', auth: 'self' },
   { method: HttpMethod.POST, path: '/console/requests/{id}/decision', target: 'console', auth: 'self' },
+  { method: HttpMethod.GET, path: '/console/grants', target: 'console', auth: 'self' },
+  { method: HttpMethod.POST, path: '/console/grants/{id}/revoke', target: 'console', auth: 'self' },
   { method: HttpMethod.GET, path: '/console/audit', target: 'console', auth: 'self' },
   { method: HttpMethod.GET, path: '/console/ledger', target: 'console', auth: 'self' },
   { method: HttpMethod.POST, path: '/console/ledger/verify', target: 'console', auth: 'self' },

@@ -8,9 +8,8 @@ import type { Config, PolicyOutcome, Rule } from '../core/config';
 import { CountersignError } from '../core/errors';
 import {
   GRANT_ID_PATTERN,
-  type Grant,
-  type GrantStatus,
   type GrantUse,
+  type GrantView,
   grantMismatch,
   grantScopeKey,
   grantScopeValues,
@@ -77,23 +76,7 @@ export async function indexGrant(ports: Pick<Ports, 'grants'>, state: ApprovalSt
   });
 }
 
-/** A grant as the API answers it (docs/api.md "Grants"). */
-export interface GrantView {
-  readonly id: string;
-  readonly status: GrantStatus;
-  readonly rule: string;
-  /** The request whose approval made it. */
-  readonly requestId: string;
-  readonly scope: Grant['scope'];
-  readonly approvers: readonly string[];
-  readonly grantedAt: string;
-  readonly until: string;
-  readonly revokedAt?: string;
-  readonly revokedBy?: string;
-  readonly revokeReason?: string;
-}
-
-/** A grant as answered, its status judged against the loaded policy (`config`): a changed or dropped rule ended it. */
+/** A grant as answered (core/grant.ts `grantViewSchema`), its status judged against the loaded policy (`config`): a changed or dropped rule ended it. */
 export function grantView(state: ApprovalState, now: Date, config: Config): GrantView | undefined {
   const { grant } = state;
   if (!grant || !state.outcome) return undefined;

@@ -12,11 +12,12 @@ import { text } from '../pages/kit';
 import { serveAsset } from './assets';
 import { showAudit } from './audit';
 import type { ConsoleRoute } from './context';
+import { showGrants } from './grants';
 import { showInbox } from './inbox';
 import { consolePage } from './layout';
 import { downloadExport, showLedger, verifyLedger } from './ledger';
 import { showPolicy } from './policy';
-import { decideRequest, showRequest } from './request-page';
+import { decideRequest, revokeGrantFromConsole, showRequest } from './request-page';
 import { type ConsolePorts, checkForm, consoleCookie, formOf, redirectTo, type Viewer, viewerOf } from './viewer';
 
 const ports: ConsolePorts = awsServicePorts;
@@ -108,6 +109,8 @@ export const handler = routeHandler({
   'POST /console/sign-out': signOut,
   'GET /console/requests/{id}': signedIn(showRequest),
   'POST /console/requests/{id}/decision': signedIn(decideRequest),
+  'GET /console/grants': signedIn(showGrants),
+  'POST /console/grants/{id}/revoke': signedIn(revokeGrantFromConsole),
   'GET /console/audit': signedIn(showAudit, 'auditor'),
   'GET /console/ledger': signedIn(showLedger, 'auditor'),
   'POST /console/ledger/verify': signedIn(verifyLedger, 'auditor'),

@@ -76,7 +76,7 @@ export function renderInbox(input: InboxInput): string {
   ${renderTimeLeft(request, now)}
   ${renderRisk(request)}
   <p class="card-meta">${renderProgress(request)} <span class="hint">rule <code>${text(request.rule)}</code> · asked ${renderTime(request.createdAt, 'created', now)}</span></p>
-  ${decisionForm(request.id, viewer, String(i + 1))}
+  ${decisionForm(request, viewer, String(i + 1))}
 </li>`;
     })
     .join('\n');

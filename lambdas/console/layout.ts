@@ -21,7 +21,7 @@ export const CONSOLE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'x-content-type-options': 'nosniff',
 });
 
-export type Section = 'inbox' | 'audit' | 'ledger' | 'policy' | 'none';
+export type Section = 'inbox' | 'grants' | 'audit' | 'ledger' | 'policy' | 'none';
 
 export interface ConsolePage {
   readonly title: string;
@@ -51,6 +51,7 @@ ${page.body}`;
 
 function navigation(viewer: Viewer, section: Section): string {
   const links: Array<[Section, string, string]> = [['inbox', '/console', 'Inbox']];
+  if (viewer.auditor || viewer.approver) links.push(['grants', '/console/grants', 'Grants']);
   if (viewer.auditor) links.push(['audit', '/console/audit', 'Audit'], ['ledger', '/console/ledger', 'Ledger']);
   if (viewer.auditor || viewer.approver) links.push(['policy', '/console/policy', 'Policy']);
   const items = links

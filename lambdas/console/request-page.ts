@@ -8,12 +8,14 @@
  * receipt holds the parameters salt: the API gives it to nobody else).
  */
 import { createPublicKey } from 'node:crypto';
-import type { HttpEvent, HttpResult } from '../adapters/http';
+import type { HttpResult } from '../adapters/http';
+import { mayRevoke, revokeBodySchema, revokeGrant } from '../app/grants';
 import { completeOutcome } from '../app/outcome';
 import { readAuditEvidence } from '../app/read';
 import { castVote } from '../app/vote';
 import { type ApprovalState, awaitsVoteFrom, deriveState, isApprover, isRequester, isSelf, statusOf, stillMissing } from '../core/approval';
 import { CountersignError } from '../core/errors';
+import { GRANT_ID_PATTERN, grantLengthWords, grantStatus, requestIdOfGrant } from '../core/grant';
 import { escapeHtml } from '../core/html';
 import type { IdentityDirectory } from '../core/identity';
 import { type AuditRecord, verifyChain } from '../core/ledger-record';
@@ -23,10 +25,13 @@ import { REQUEST_ID_PATTERN } from '../core/request';
 import type { SigningCertificate } from '../core/signing-certificate';
 import { renderTime, row, text } from '../pages/kit';
 import {
+  formFor,
   type Notice,
   type RequestView,
   renderApprovers,
   renderContext,
+  renderGrantChoice,
+  renderGrantNote,
   renderNotice,
   renderOutcome,
   renderProgress,
@@ -45,23 +50,26 @@ import { type ConsolePorts, checkForm, formOf, type Viewer } from './viewer';
 export const requestPath = (id: string) => `/console/requests/${encodeURIComponent(id)}`;
 
 /**
- * The decision form, posting to the request's decision route with the viewer's CSRF token: a reason and Approve/Deny.
- * `key` tells apart the forms of one page (the inbox has one a card).
+ * The decision form, posting to the request's decision route with the viewer's CSRF token: a reason, where the rule
+ * offers grants the choice of this call only or a while, and Approve/Deny. `key` tells apart the forms of one page
+ * (the inbox has one a card).
  */
-export function decisionForm(id: string, viewer: Pick<Viewer, 'csrf'>, key = ''): string {
+export function decisionForm(request: RequestView, viewer: Pick<Viewer, 'csrf'>, key = ''): string {
   const reason = `reason${key ? `-${key}` : ''}`;
-  return `<form method="post" action="${escapeHtml(`${requestPath(id)}/decision`)}" autocomplete="off" class="decide" data-testid="decision-form">
+  return `<form method="post" action="${escapeHtml(`${requestPath(request.id)}/decision`)}" autocomplete="off" class="decide" data-testid="decision-form">
     <input type="hidden" name="csrf" value="${escapeHtml(viewer.csrf)}">
     <label for="${escapeHtml(reason)}">Reason <span class="hint">(optional, recorded in the audit ledger)</span></label>
     <textarea id="${escapeHtml(reason)}" name="reason" rows="2" maxlength="${REASON_MAX_LENGTH}" data-testid="reason"></textarea>
+    ${renderGrantChoice(request, key)}
     <div class="buttons">
       <button type="submit" name="decision" value="approve" class="approve" data-testid="approve">Approve</button>
       <button type="submit" name="decision" value="deny" class="deny" data-testid="deny">Deny</button>
     </div>
+    ${renderGrantNote(request, key)}
   </form>`;
 }
 
-export const showRequest: ConsoleRoute = async (event, context) => requestPage(event, context);
+export const showRequest: ConsoleRoute = async (event, context) => requestPage(event.pathParameters?.id ?? '', context);
 
 /**
  * `POST /console/requests/{id}/decision`: the viewer's vote (form `csrf`, `decision`, `reason`), then the request's
@@ -75,11 +83,14 @@ export const decideRequest: ConsoleRoute = async (event, context) => {
   const id = event.pathParameters?.id ?? '';
   if (!REQUEST_ID_PATTERN.test(id)) throw new CountersignError('not_found', 'no such request');
   const reason = form.get('reason') ?? '';
-  const parsed = voteSchema.safeParse({ decision: form.get('decision') ?? undefined, ...(reason.trim() ? { reason } : {}) });
+  const parsed = voteSchema.safeParse({ decision: form.get('decision') ?? undefined, ...(reason.trim() ? { reason } : {}), ...formFor(form) });
   if (!parsed.success) {
-    return requestPage(event, context, {
+    return requestPage(id, context, {
       status: 400,
-      notice: { kind: 'error', text: `Choose Approve or Deny (a reason may be at most ${REASON_MAX_LENGTH} characters). Nothing was recorded.` },
+      notice: {
+        kind: 'error',
+        text: `Choose Approve or Deny (a reason may be at most ${REASON_MAX_LENGTH} characters, a time one of those offered). Nothing was recorded.`,
+      },
     });
   }
   try {
@@ -87,28 +98,68 @@ export const decideRequest: ConsoleRoute = async (event, context) => {
     const { state, recorded } = await castVote(ports, id, { approver: viewer.principal, via: 'console', signedIn: true }, parsed.data);
     const status = statusOf(state);
     const now = status === 'pending' ? 'The request still waits for other approvers.' : `The request is ${status}.`;
-    return requestPage(event, context, {
+    const forWhile = parsed.data.for ? ` for ${parsed.data.for}` : '';
+    return requestPage(id, context, {
       notice: recorded
-        ? { kind: 'success', text: `Your decision (${parsed.data.decision}) is recorded. ${now}` }
+        ? { kind: 'success', text: `Your decision (${parsed.data.decision}${forWhile}) is recorded. ${now}` }
         : { kind: 'info', text: `You had already voted ${parsed.data.decision}; nothing new was recorded (a vote and its reason cannot be changed). ${now}` },
     });
   } catch (err) {
     if (!(err instanceof CountersignError) || err.code === 'not_found') throw err;
-    return requestPage(event, context, { status: err.status, notice: { kind: 'error', text: `${sentence(err.message)} Nothing was recorded.` } });
+    return requestPage(id, context, { status: err.status, notice: { kind: 'error', text: `${sentence(err.message)} Nothing was recorded.` } });
+  }
+};
+
+/**
+ * `POST /console/grants/{id}/revoke`: ends a grant early (form `csrf`, `reason`, required), as an approver of its rule
+ * or an auditor (`revokeGrant`, as `POST /v1/grants/{id}/revoke`), then the granting request's page with a notice.
+ */
+export const revokeGrantFromConsole: ConsoleRoute = async (event, context) => {
+  const { ports, viewer } = context;
+  const form = formOf(event);
+  checkForm(event, viewer, form);
+  const grantId = event.pathParameters?.id ?? '';
+  if (!GRANT_ID_PATTERN.test(grantId)) throw new CountersignError('not_found', 'no such grant');
+  const requestId = requestIdOfGrant(grantId);
+  const parsed = revokeBodySchema.safeParse({ reason: form.get('reason') ?? '' });
+  if (!parsed.success) {
+    return requestPage(requestId, context, {
+      status: 400,
+      notice: { kind: 'error', text: `Say why the grant is revoked (at most ${REASON_MAX_LENGTH} characters). Nothing was recorded.` },
+    });
+  }
+  try {
+    await revokeGrant(ports, viewer.principal, grantId, parsed.data.reason);
+    return requestPage(requestId, context, {
+      notice: { kind: 'success', text: 'The grant is revoked: later matching requests are asked again.' },
+    });
+  } catch (err) {
+    if (!(err instanceof CountersignError) || err.code === 'not_found') throw err;
+    return requestPage(requestId, context, { status: err.status, notice: { kind: 'error', text: `${sentence(err.message)} Nothing was recorded.` } });
   }
 };
 
 const sentence = (message: string) => `${message.charAt(0).toUpperCase()}${message.slice(1)}${/[.!?]$/.test(message) ? '' : '.'}`;
 
-async function requestPage(event: HttpEvent, { ports, viewer }: ConsoleContext, answer: { status?: number; notice?: Notice } = {}): Promise<HttpResult> {
-  const id = event.pathParameters?.id ?? '';
+async function requestPage(id: string, { ports, viewer }: ConsoleContext, answer: { status?: number; notice?: Notice } = {}): Promise<HttpResult> {
   // 404 both for no such request and for one the viewer may not read, as the API answers.
   const { records, certificates } = await readAuditEvidence(ports, viewer.principal, id);
   const state = deriveState(records)!;
   const directory = ports.policy.directory();
   const now = ports.clock.now();
   const [receipt, publicKeyPem] = await Promise.all([receiptFor(ports, viewer, state, records), ports.signer.publicKeyPem()]);
-  const page = renderRequestPage({ state, records, certificates, publicKeyPem, viewer, directory, now, ...(receipt ? { receipt } : {}), ...answer });
+  const page = renderRequestPage({
+    state,
+    records,
+    certificates,
+    publicKeyPem,
+    viewer,
+    directory,
+    now,
+    ...(receipt ? { receipt } : {}),
+    ...(mayRevoke(state, viewer.principal, directory) ? { mayRevoke: true } : {}),
+    ...answer,
+  });
   return consolePage(viewer, { title: `Request ${state.request.action}`, section: 'none', body: page, css: REQUEST_CSS, status: answer.status ?? 200 });
 }
 
@@ -131,6 +182,8 @@ export interface RequestPageInput {
   readonly now: Date;
   /** The approval's receipt, when the viewer may see it (the requester). */
   readonly receipt?: string;
+  /** The viewer may revoke the grant this approval made (an approver of the rule, or an auditor). */
+  readonly mayRevoke?: boolean;
   readonly notice?: Notice;
 }
 
@@ -150,6 +203,7 @@ ${renderRisk(request)}
 <section aria-labelledby="h-decision" class="decision">
   <h2 id="h-decision">${pending ? 'Your decision' : 'Outcome'}</h2>
   ${pending ? decisionPart(state, request, viewer, directory, now) : renderOutcome(request)}
+  ${renderRevokeForm(input, request)}
 </section>
 ${renderContext(request, maskedNote(input.records))}
 <section aria-labelledby="h-votes">
@@ -175,7 +229,7 @@ ${request.status === 'approved' ? renderReceipt(input, request) : ''}`;
 
 /** What the viewer can do about a pending request: decide it, or why not. */
 function decisionPart(state: ApprovalState, request: RequestView, viewer: Pick<Viewer, 'principal' | 'csrf'>, directory: IdentityDirectory, now: Date): string {
-  if (awaitsVoteFrom(state, viewer.principal, now, directory)) return decisionForm(request.id, viewer);
+  if (awaitsVoteFrom(state, viewer.principal, now, directory)) return decisionForm(request, viewer);
   const own = state.votes.find((v) => directory.samePerson(v.approver, viewer.principal));
   let why: string;
   if (own) {
@@ -194,6 +248,20 @@ function decisionPart(state: ApprovalState, request: RequestView, viewer: Pick<V
     why = 'The deadline has passed: nobody can decide this request any more. It closes as expired.';
   }
   return `<div class="outcome" data-testid="outcome"><p>${why}</p></div>`;
+}
+
+/** Revoking the grant this approval made, while it holds, for an approver of its rule or an auditor: a reason is required. */
+function renderRevokeForm({ state, viewer, now, mayRevoke }: RequestPageInput, request: RequestView): string {
+  const grant = state.grant;
+  if (!grant || !mayRevoke || grantStatus(grant, state.grantRevoked !== undefined, now) !== 'active') return '';
+  return `<form method="post" action="/console/grants/${escapeHtml(encodeURIComponent(grant.id))}/revoke" autocomplete="off" class="revoke" data-testid="revoke-form">
+    <input type="hidden" name="csrf" value="${escapeHtml(viewer.csrf)}">
+    <label for="revoke-reason">Revoke grant <code>${text(grant.id)}</code> early <span class="hint">(later requests by <bdi>${text(
+      request.requester,
+    )}</bdi> are then asked again; the reason is recorded in the audit ledger)</span></label>
+    <textarea id="revoke-reason" name="reason" rows="2" required maxlength="${REASON_MAX_LENGTH}" data-testid="revoke-reason"></textarea>
+    <div class="buttons"><button type="submit" class="deny" data-testid="revoke">Revoke grant</button></div>
+  </form>`;
 }
 
 /** ": still needs 1 more from security", for a pending request. */
@@ -267,6 +335,8 @@ function renderTimeline({ records, certificates, publicKeyPem }: RequestPageInpu
 </section>`;
 }
 
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** A record's key data, in a line or two. */
 function recordFacts(record: AuditRecord): string {
   const d = record.data as Record<string, unknown>;
@@ -283,6 +353,8 @@ function recordFacts(record: AuditRecord): string {
       if (d.effect === 'require_approval') facts.push(`${text(d.requiredApprovals)} approval${d.requiredApprovals === 1 ? '' : 's'} from ${list(d.approvers)}`);
       if (typeof d.expiresAt === 'string') facts.push(`expires ${renderTime(d.expiresAt, 'record-expires')}`);
       if (d.requireSignIn === true) facts.push('sign-in required');
+      if (isRecord(d.grantedBy))
+        facts.push(`approved at once by grant <code>${text(d.grantedBy.grant)}</code> (request <code>${text(d.grantedBy.request)}</code>)`);
       if (typeof d.reason === 'string') facts.push(`reason <q>${text(d.reason)}</q>`);
       // Shadow rules on trial: what each would have done, not enforced.
       for (const shadow of Array.isArray(d.shadow) ? (d.shadow as Array<Record<string, unknown>>) : []) {
@@ -305,7 +377,11 @@ function recordFacts(record: AuditRecord): string {
       break;
     case 'voted':
       facts.push(`<bdi>${text(d.approver)}</bdi> voted <strong>${text(d.decision)}</strong>`);
+      if (typeof d.forSeconds === 'number') facts.push(`for ${escapeHtml(grantLengthWords(d.forSeconds))}`);
       if (typeof d.reason === 'string') facts.push(`<q>${text(d.reason)}</q>`);
+      break;
+    case 'grant_revoked':
+      facts.push(`grant <code>${text(d.grant)}</code> revoked by <bdi>${text(d.revokedBy)}</bdi>: <q>${text(d.reason)}</q>`);
       break;
     case 'executed':
       facts.push(`redeemed by <bdi>${text(d.redeemer)}</bdi>: the action runs once`);
@@ -313,6 +389,8 @@ function recordFacts(record: AuditRecord): string {
     default:
       facts.push(`decided by ${text(d.decidedBy)}`);
       if (Array.isArray(d.approvers)) facts.push(`approvers ${list(d.approvers)}`);
+      if (isRecord(d.grant))
+        facts.push(`grant <code>${text(d.grant.id)}</code> until ${typeof d.grant.until === 'string' ? renderTime(d.grant.until, 'record-grant-until') : ''}`);
       if (typeof d.reason === 'string') facts.push(`<q>${text(d.reason)}</q>`);
   }
   return `<p class="record-facts">${facts.join(' · ')}</p>`;
@@ -384,4 +462,6 @@ export const REQUEST_CSS = `
 .sig.bad,.verify.bad{color:#8f1d14;font-weight:600}
 .masked{margin:.2rem 0 0;padding-left:1.2rem;font-size:.9rem}
 .decide textarea{min-height:2.8rem}
+.revoke{margin-top:.8rem;padding-top:.6rem;border-top:1px solid #eef0f3}
+.revoke label{font-weight:600}
 `;

@@ -133,7 +133,25 @@ export function grantFromVotes(
 }
 
 /** `ended`: the policy changed or dropped the grant's rule, which ends it (only said when the current offer is given). */
-export type GrantStatus = 'active' | 'revoked' | 'expired' | 'ended';
+export const grantStatusSchema = z.enum(['active', 'revoked', 'expired', 'ended']);
+export type GrantStatus = z.infer<typeof grantStatusSchema>;
+
+/** A grant as the API answers it (docs/api.md "Grants"): `GET /v1/grants`, `POST /v1/grants/{id}/revoke`. */
+export const grantViewSchema = z.object({
+  id: z.string(),
+  status: grantStatusSchema,
+  rule: z.string(),
+  /** The request whose approval made it. */
+  requestId: z.string(),
+  scope: grantScopeValuesSchema,
+  approvers: z.array(z.string()),
+  grantedAt: z.string(),
+  until: z.string(),
+  revokedAt: z.optional(z.string()),
+  revokedBy: z.optional(z.string()),
+  revokeReason: z.optional(z.string()),
+});
+export type GrantView = z.infer<typeof grantViewSchema>;
 
 /** A grant's status at `now`; with `current`, the rule's offer in the loaded policy (undefined: the rule grants no more). */
 export function grantStatus(
@@ -168,4 +186,58 @@ export function grantMismatch(
   const values = grantScopeValues(fields, request);
   const differs = fields.find((field) => values[field] !== grant.scope[field]);
   return differs ? `${differs} is not the grant's` : undefined;
+}
+
+/** "90 minutes", "8 hours", "2 days": a grant's length in exact words (spanWords rounds, which a choice must not). */
+export function grantLengthWords(seconds: number): string {
+  const [n, unit] =
+    seconds % 86_400 === 0 && seconds >= 2 * 86_400
+      ? [seconds / 86_400, 'day']
+      : seconds % 3600 === 0
+        ? [seconds / 3600, 'hour']
+        : seconds % 60 === 0
+          ? [seconds / 60, 'minute']
+          : [seconds, 'second'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+/** A duration as the config and the vote's `for` write it: `90m`, `8h`, `2d`. */
+export function grantLengthText(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  return seconds % 60 === 0 ? `${seconds / 60}m` : `${seconds}s`;
+}
+
+/** The lengths surfaces offer besides "this call only", when the rule's maxFor allows them. */
+const OFFERED_LENGTHS = [3600, 8 * 3600, 86_400, 7 * 86_400];
+
+/** A grant length an approver can pick: the vote's `for` and its words. */
+export interface GrantChoice {
+  readonly for: string;
+  readonly seconds: number;
+  readonly words: string;
+}
+
+/** What every surface offers for a rule's `maxFor`: 1 hour, 8 hours, 1 day, 7 days below it, and maxFor itself. */
+export function grantChoices(maxForSeconds: number): GrantChoice[] {
+  return [...OFFERED_LENGTHS.filter((s) => s < maxForSeconds), maxForSeconds].map((seconds) => ({
+    for: grantLengthText(seconds),
+    seconds,
+    words: grantLengthWords(seconds),
+  }));
+}
+
+/** "action, resource and requester". */
+function fieldList(fields: readonly string[]): string {
+  return fields.length <= 1 ? (fields[0] ?? '') : `${fields.slice(0, -1).join(', ')} and ${fields.at(-1)}`;
+}
+
+/**
+ * What a rule's grant offer lets an approver do, in Countersign's own words (channels that cannot vote for a while
+ * themselves say it, pointing at the review page): the longest grant, and what it approves without asking.
+ */
+export function grantOfferWords(offer: Pick<GrantOffer, 'maxForSeconds' | 'scope'>): string {
+  return `On the review page you may approve for a while, up to ${grantLengthWords(offer.maxForSeconds)}, instead of this call only: later requests from the same requester that this rule decides, with the same ${fieldList(
+    offer.scope,
+  )}, are then approved without asking until that time has passed (an approver of the rule or an auditor can revoke it).`;
 }

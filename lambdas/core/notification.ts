@@ -9,6 +9,7 @@
 import type { ApprovalState } from './approval';
 import { channelSchema } from './config';
 import { formatUtc, timeLeftWords } from './dates';
+import { grantOfferWords } from './grant';
 import { escapeHtml, safeHref } from './html';
 import { codePointName, markHidden } from './text';
 import * as z from './zod';
@@ -96,6 +97,7 @@ export function approvalRequestText(state: ApprovalState, reviewUrl: string, now
           '',
         ]
       : []),
+    ...(policy?.grant ? [grantOfferWords(policy.grant), ''] : []),
     `Review and decide: ${reviewUrl}`,
     '',
     'This link is personal: it records your decision under your name. Do not forward it.',
@@ -128,6 +130,7 @@ ${row('Action', request.action)}${row('Resource', request.resource)}${row('Envir
 <p style="margin-bottom:4px"><b>Parameters</b></p>
 <pre style="background:#f5f6f8;padding:8px;white-space:pre-wrap;overflow-wrap:anywhere">${htmlText(JSON.stringify(request.parameters ?? {}, null, 2))}</pre>
 ${request.justification !== undefined ? `<p style="margin-bottom:4px"><b>Justification</b> <i>(supplied by the agent, not verified)</i></p><blockquote style="margin:0;padding:8px;border-left:3px solid #d4a017;background:#fffaf0;white-space:pre-wrap">${htmlText(request.justification)}</blockquote>` : ''}
+${policy?.grant ? `<p data-testid="grant-offer">${escapeHtml(grantOfferWords(policy.grant))}</p>` : ''}
 ${href ? `<p><a href="${escapeHtml(href)}" style="display:inline-block;padding:10px 16px;background:#1f6f43;color:#fff;text-decoration:none;border-radius:6px">Review and decide</a></p>` : ''}
 <p style="color:#666;font-size:13px">This link is personal: it records your decision under your name. Do not forward it. This is an automated message; replies are not read.</p>
 </body></html>`;

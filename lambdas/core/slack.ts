@@ -14,12 +14,18 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type ApprovalState, statusOf, type Vote } from './approval';
 import type { Config } from './config';
 import { formatUtc, timeLeftWords } from './dates';
+import { grantChoices, grantLengthWords } from './grant';
 import { identityDirectory } from './identity';
 import { markHidden } from './text';
 import * as z from './zod';
 
 export const SLACK_APPROVE_ACTION = 'countersign_approve';
 export const SLACK_DENY_ACTION = 'countersign_deny';
+/**
+ * Approve for a while (a grant), where the rule allows it: `countersign_approve_for_<n>`, one per length offered (an
+ * action id is unique in its block), each button's value `<request id>|<for>`.
+ */
+export const SLACK_APPROVE_FOR_ACTION = 'countersign_approve_for';
 /** A link button still sends an interaction, which is acknowledged and otherwise ignored. */
 export const SLACK_REVIEW_ACTION = 'countersign_review';
 
@@ -194,7 +200,10 @@ function requestFacts(state: ApprovalState, now?: Date, when = 'sent'): SlackBlo
 
 function votesContext(votes: readonly Vote[]): SlackBlock[] {
   if (votes.length === 0) return [];
-  const lines = votes.map((v) => `${v.approver} ${v.decision === 'approve' ? 'approved' : 'denied'}${v.reason ? `: ${v.reason}` : ''}`);
+  const lines = votes.map(
+    (v) =>
+      `${v.approver} ${v.decision === 'approve' ? 'approved' : 'denied'}${v.forSeconds ? ` for ${grantLengthWords(v.forSeconds)}` : ''}${v.reason ? `: ${v.reason}` : ''}`,
+  );
   return [{ type: 'context', elements: [plain(`Votes so far: ${lines.join('; ')}`)] }];
 }
 
@@ -224,17 +233,54 @@ function requestBlocks(state: ApprovalState, reviewUrl: string, now?: Date, when
     type: 'actions',
     elements: [
       { type: 'button', action_id: SLACK_APPROVE_ACTION, text: plain('Approve', SLACK_LIMITS.buttonText), style: 'primary', value: state.id },
+      ...grantButtons(state),
       { type: 'button', action_id: SLACK_DENY_ACTION, text: plain('Deny', SLACK_LIMITS.buttonText), style: 'danger', value: state.id },
       ...(reviewUrl.length <= SLACK_LIMITS.buttonUrl
         ? [{ type: 'button', action_id: SLACK_REVIEW_ACTION, text: plain('Review', SLACK_LIMITS.buttonText), url: reviewUrl }]
         : []),
     ],
   });
+  const grant = state.policy?.grant;
   blocks.push({
     type: 'context',
-    elements: [plain(`Request ${state.id}. Approve and Deny record your decision as the Countersign approver linked to your Slack account.`)],
+    elements: [
+      plain(
+        `Request ${state.id}. Approve and Deny record your decision as the Countersign approver linked to your Slack account.${
+          grant
+            ? ` Approve is for this call only; "Approve for" also approves later requests by ${state.requester} that rule ${state.policy!.rule} decides, with the same ${grant.scope.join(', ')}, without asking, until that time has passed (an approver of the rule or an auditor can revoke it).`
+            : ''
+        }`,
+      ),
+    ],
   });
   return blocks;
+}
+
+/** The "Approve for" buttons, where the rule offers grants: the shortest length offered and the rule's maxFor. */
+function grantButtons(state: ApprovalState): SlackBlock[] {
+  const offer = state.policy?.grant;
+  if (!offer) return [];
+  const choices = grantChoices(offer.maxForSeconds);
+  const shown = choices.length > 1 ? [choices[0]!, choices.at(-1)!] : choices;
+  return shown.map((choice, i) => ({
+    type: 'button',
+    action_id: `${SLACK_APPROVE_FOR_ACTION}_${i}`,
+    text: plain(`Approve for ${choice.words}`, SLACK_LIMITS.buttonText),
+    value: `${state.id}|${choice.for}`,
+  }));
+}
+
+/** A click's decision, request id and `for` from its action: Approve, Deny or Approve for; undefined for anything else. */
+export function slackClick(action: {
+  readonly action_id: string;
+  readonly value?: string | undefined;
+}): { readonly decision: 'approve' | 'deny'; readonly requestId: string; readonly for?: string } | undefined {
+  const value = action.value ?? '';
+  if (action.action_id === SLACK_APPROVE_ACTION) return { decision: 'approve', requestId: value };
+  if (action.action_id === SLACK_DENY_ACTION) return { decision: 'deny', requestId: value };
+  if (!action.action_id.startsWith(`${SLACK_APPROVE_FOR_ACTION}_`)) return undefined;
+  const bar = value.lastIndexOf('|');
+  return bar < 0 ? { decision: 'approve', requestId: value, for: '' } : { decision: 'approve', requestId: value.slice(0, bar), for: value.slice(bar + 1) };
 }
 
 /**
@@ -305,6 +351,18 @@ export function outcomeMessage(state: ApprovalState, decidedBy: readonly string[
     status === 'expired' && state.policy?.expiresAt
       ? { type: 'section', text: mrkdwn(`Expired: nobody decided before ${slackDate(state.policy.expiresAt)}. The action was not approved.`) }
       : { type: 'section', text: plain(line) },
+    ...(state.grant
+      ? [
+          {
+            type: 'section',
+            text: mrkdwn(
+              `*Approved for a while:* later requests by the same requester that this rule decides, with the same ${escapeMrkdwn(
+                Object.keys(state.grant.scope).join(', '),
+              )}, are approved without asking until ${slackDate(state.grant.until)} (grant ${escapeMrkdwn(state.grant.id)}).`,
+            ),
+          },
+        ]
+      : []),
     ...requestFacts(state),
     ...votesContext(state.votes),
     {

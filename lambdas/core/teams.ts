@@ -11,6 +11,7 @@
  */
 import { type ApprovalState, statusOf } from './approval';
 import { formatUtc } from './dates';
+import { grantOfferWords } from './grant';
 import { expiryWords } from './notification';
 import { markHidden } from './text';
 import * as z from './zod';
@@ -144,6 +145,8 @@ export function approvalRequestCard(state: ApprovalState, options: ApprovalCardO
     request.justification
       ? { type: 'TextBlock', text: inert(request.justification, CARD_LIMITS.justification), wrap: true }
       : { type: 'TextBlock', text: 'No justification was given.', isSubtle: true, wrap: true },
+    // A card cannot vote, for a while or at all: it says what the review page offers.
+    ...(policy?.grant && pending ? [{ type: 'TextBlock', text: escapeTeamsMarkdown(grantOfferWords(policy.grant)), wrap: true, spacing: 'Medium' }] : []),
     {
       type: 'TextBlock',
       text: 'This card does not know who opens it: the review page first asks approvers to sign in or to have their personal review link emailed to them.',

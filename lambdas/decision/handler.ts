@@ -13,7 +13,7 @@ import { CountersignError } from '../core/errors';
 import { voteSchema } from '../core/records';
 import { REQUEST_ID_PATTERN } from '../core/request';
 import { checkReviewToken } from '../core/review-token';
-import { requestView } from '../pages/request';
+import { formFor, requestView } from '../pages/request';
 import { checkStepUp, finishSignIn, sendPersonalLink, showRequestLanding, signedInAsApprover, startSignIn } from './identity';
 import { REVIEW_PAGE_HEADERS, type ReviewView, renderMessagePage, renderReviewPage } from './review-page';
 import { handleSlackInteraction } from './slack-interactions';
@@ -97,18 +97,29 @@ async function decideReview(event: HttpEvent) {
   if (stepUp) return stepUp;
   const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
   const form = new URLSearchParams(text.length <= 16 * 1024 ? text : '');
-  const parsed = voteSchema.safeParse({ decision: form.get('decision') ?? undefined, ...(form.get('reason') ? { reason: form.get('reason') } : {}) });
+  const parsed = voteSchema.safeParse({
+    decision: form.get('decision') ?? undefined,
+    ...(form.get('reason') ? { reason: form.get('reason') } : {}),
+    ...formFor(form),
+  });
   let notice: ReviewView['notice'];
   let status = 200;
   if (!parsed.success) {
     status = 400;
-    notice = { kind: 'error', text: 'Choose Approve or Deny (a reason may be at most 1000 characters).' };
+    notice = { kind: 'error', text: 'Choose Approve or Deny (a reason may be at most 1000 characters, a time one of those offered).' };
   } else {
     try {
       const signedIn = await signedInAsApprover(event, ports, grant);
       const { state, recorded } = await castVote(ports, grant.requestId, { approver: grant.approver, via: 'review_link', signedIn }, parsed.data);
-      logger.info(recorded ? 'vote recorded' : 'vote repeated', { via: 'review_link', decision: parsed.data.decision, signedIn, status: statusOf(state) });
-      notice = { kind: 'success', text: `Your decision (${parsed.data.decision}) is recorded. The request is ${statusOf(state)}.` };
+      logger.info(recorded ? 'vote recorded' : 'vote repeated', {
+        via: 'review_link',
+        decision: parsed.data.decision,
+        ...(parsed.data.for ? { for: parsed.data.for } : {}),
+        signedIn,
+        status: statusOf(state),
+      });
+      const forWhile = parsed.data.for ? ` for ${parsed.data.for}` : '';
+      notice = { kind: 'success', text: `Your decision (${parsed.data.decision}${forWhile}) is recorded. The request is ${statusOf(state)}.` };
     } catch (err) {
       if (!(err instanceof CountersignError)) throw err;
       logger.info('vote refused', { via: 'review_link', decision: parsed.data.decision, reason: err.code });

@@ -18,6 +18,8 @@ import {
   type RequestView,
   renderApprovers,
   renderContext,
+  renderGrantChoice,
+  renderGrantNote,
   renderNotice,
   renderOutcome,
   renderRisk,
@@ -126,10 +128,12 @@ function renderDecision(view: ReviewView): string {
   }
   return `<form method="post" action="${escapeHtml(view.formAction)}" autocomplete="off" data-testid="decision-form">
     <label for="reason">Reason <span class="hint">(optional, recorded in the audit ledger)</span></label>
-    <textarea id="reason" name="reason" rows="3" maxlength="${REASON_MAX_LENGTH}" data-testid="reason"></textarea>
+    <textarea id="reason" name="reason" rows="${request.grantOffer ? 2 : 3}" maxlength="${REASON_MAX_LENGTH}" data-testid="reason"></textarea>
+    ${renderGrantChoice(request)}
     <div class="buttons">
       <button type="submit" name="decision" value="approve" id="approve" class="approve" data-testid="approve">Approve</button>
       <button type="submit" name="decision" value="deny" id="deny" class="deny" data-testid="deny">Deny</button>
     </div>
+    ${renderGrantNote(request)}
   </form>`;
 }

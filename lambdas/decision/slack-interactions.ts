@@ -13,7 +13,7 @@ import { postToResponseUrl } from '../adapters/slack';
 import { type ApproverPorts, castVote } from '../app/vote';
 import { statusOf } from '../core/approval';
 import { CountersignError } from '../core/errors';
-import type { VoteInput } from '../core/records';
+import { voteSchema } from '../core/records';
 import { REQUEST_ID_PATTERN } from '../core/request';
 import {
   approverForSlackUser,
@@ -21,10 +21,9 @@ import {
   outcomeMessage,
   progressMessage,
   reviewUrlOf,
-  SLACK_APPROVE_ACTION,
-  SLACK_DENY_ACTION,
   type SlackResponseBody,
   slackBlockActionsSchema,
+  slackClick,
   slackPayloadKindSchema,
   verifySlackSignature,
 } from '../core/slack';
@@ -93,10 +92,9 @@ export async function handleSlackInteraction(event: HttpEvent, deps: ApproverPor
   const parsed = slackBlockActionsSchema.safeParse(raw);
   if (!parsed.success) return errorResult(new CountersignError('invalid_request', 'the block_actions payload does not match its schema'));
   const payload = parsed.data;
-  const action = payload.actions[0]!;
-  const decision: VoteInput['decision'] | undefined =
-    action.action_id === SLACK_APPROVE_ACTION ? 'approve' : action.action_id === SLACK_DENY_ACTION ? 'deny' : undefined;
-  if (!decision) return ACK; // the Review link button, or another app's element
+  const click = slackClick(payload.actions[0]!);
+  if (!click) return ACK; // the Review link button, or another app's element
+  const { decision, requestId } = click;
 
   const responseUrl = payload.response_url;
   const approver = approverForSlackUser(deps.policy.config(), payload.user.id);
@@ -110,17 +108,27 @@ export async function handleSlackInteraction(event: HttpEvent, deps: ApproverPor
     );
     return ACK;
   }
-  const requestId = action.value ?? '';
   if (!REQUEST_ID_PATTERN.test(requestId)) {
     await respond(responseUrl, ephemeralMessage(REFUSALS.not_found!));
     return ACK;
   }
   // The signature held: the click is about this request.
   correlate(requestId);
+  // "Approve for": the button's length, checked as the decision API checks `for` (and against the rule by castVote).
+  const vote = voteSchema.safeParse({ decision, ...(click.for !== undefined ? { for: click.for } : {}) });
+  if (!vote.success) {
+    await respond(responseUrl, ephemeralMessage('Your click was not counted: the button names no length of time Countersign can read. Use the Review link.'));
+    return ACK;
+  }
 
   try {
-    const { state, recorded } = await castVote(deps, requestId, { approver, via: 'slack', signedIn: false }, { decision });
-    logger.info(recorded ? 'vote recorded' : 'vote repeated', { via: 'slack', decision, status: statusOf(state) });
+    const { state, recorded } = await castVote(deps, requestId, { approver, via: 'slack', signedIn: false }, vote.data);
+    logger.info(recorded ? 'vote recorded' : 'vote repeated', {
+      via: 'slack',
+      decision,
+      ...(vote.data.for ? { for: vote.data.for } : {}),
+      status: statusOf(state),
+    });
     const reviewUrl = reviewUrlOf(payload.message) ?? `${deps.publicUrl}/v1/actions/${requestId}/review`;
     await respond(responseUrl, statusOf(state) === 'pending' ? progressMessage(state, reviewUrl, deps.clock.now()) : outcomeMessage(state));
   } catch (err) {

@@ -140,7 +140,11 @@ button{flex:1;min-height:3rem;font-family:inherit;font-size:1.05rem;font-weight:
 .approve:hover{background:#146c2e}
 .deny{background:#fff;border-color:#b42318;color:#b42318}
 .deny:hover{background:#fdecea}
-button:focus-visible,textarea:focus-visible,pre:focus-visible{outline:3px solid #2f6feb;outline-offset:2px}
+.grant-choice{display:flex;align-items:center;gap:.5rem;margin-top:.6rem}
+.grant-choice label{margin:0;font-weight:600}
+select{font:inherit;min-height:2.4rem;padding:.3rem .5rem;border:1px solid #b9c0cc;border-radius:6px;background:#fff;color:inherit}
+.grant-note{margin:.5rem 0 0;overflow-wrap:anywhere}
+button:focus-visible,textarea:focus-visible,pre:focus-visible,select:focus-visible{outline:3px solid #2f6feb;outline-offset:2px}
 .outcome p{margin:.2rem 0}
 .risk{margin:.6rem 0;padding:.5rem .75rem;border-left:4px solid #b42318;background:#fdecea;color:#8f1d14;overflow-wrap:anywhere}
 .time-left{margin:.5rem 0;font-size:1rem;overflow-wrap:anywhere}

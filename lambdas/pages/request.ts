@@ -6,6 +6,7 @@
  */
 import { type ApprovalState, approversToAsk, publicView, statusOf } from '../core/approval';
 import { spanWords } from '../core/dates';
+import { type GrantOffer, type GrantScopeField, type GrantUse, grantChoices, grantLengthWords } from '../core/grant';
 import { escapeHtml } from '../core/html';
 import type { IdentityDirectory } from '../core/identity';
 import type { Decision, RequestStatus } from '../core/request';
@@ -32,11 +33,20 @@ export interface RequestView {
   reason?: string;
   /** When an approval lapsed unredeemed (its rule's `redeemWithin`); the status is then `expired`. */
   lapsedAt?: string;
-  votes: Array<{ approver: string; decision: Decision; reason?: string; at: string }>;
+  /** `forSeconds`: the vote approved for a while (a grant). */
+  votes: Array<{ approver: string; decision: Decision; reason?: string; forSeconds?: number; at: string }>;
   /** Everyone who may vote (the requester and onBehalfOf excluded), as their votes name them. */
   approvers?: string[];
   /** The rule marks the request high-risk (it requires sign-in on review links). */
   highRisk?: boolean;
+  /** The rule lets approvers approve for a while (a grant), up to its maxFor. */
+  grantOffer?: Pick<GrantOffer, 'maxForSeconds' | 'scope'>;
+  /** The grant this approval made: its id and when it lapses. */
+  grant?: { id: string; until: string };
+  /** The grant's revocation, once revoked. */
+  grantRevoked?: { by: string; reason: string; at: string };
+  /** Approved at once by a grant: which, the request whose approval made it, until when, and who made it. */
+  grantedBy?: GrantUse;
 }
 
 /** A notice above a request, e.g. after a decision or a refusal. */
@@ -57,8 +67,16 @@ export function requestView(state: ApprovalState, directory: IdentityDirectory):
     ...(state.request.justification !== undefined ? { justification: state.request.justification } : {}),
     ...(state.request.agent !== undefined ? { agent: state.request.agent } : {}),
     status: statusOf(state),
+    // Each vote with its length when it approved for a while (the API's view leaves that to the ledger).
+    votes: view.votes.map((v, i) => {
+      const forSeconds = state.votes[i]?.forSeconds;
+      return forSeconds ? { ...v, forSeconds } : v;
+    }),
     approvers: [...new Set(approvers)],
     ...(state.policy?.requireSignIn ? { highRisk: true } : {}),
+    ...(state.policy?.grant ? { grantOffer: { maxForSeconds: state.policy.grant.maxForSeconds, scope: state.policy.grant.scope } } : {}),
+    ...(state.grantRevoked ? { grantRevoked: state.grantRevoked } : {}),
+    ...(state.policy?.grantedBy ? { grantedBy: state.policy.grantedBy } : {}),
   };
 }
 
@@ -131,7 +149,9 @@ export function renderOutcome(request: RequestView): string {
       const by =
         request.decidedBy === 'policy'
           ? `policy (rule <code>${text(request.rule)}</code>)`
-          : voters(request.status === 'approved' ? 'approve' : 'deny') || 'the approvers';
+          : request.decidedBy === 'grant' && request.grantedBy
+            ? grantUseWords(request.grantedBy)
+            : voters(request.status === 'approved' ? 'approve' : 'deny') || 'the approvers';
       what = `<strong>${label}</strong> by ${by}${at}.`;
       break;
     }
@@ -150,7 +170,73 @@ export function renderOutcome(request: RequestView): string {
       what = `This request is <strong>${STATUS_LABEL[request.status].toLowerCase()}</strong>${at}.`;
   }
   const reason = request.reason ? `<p>Reason: <q>${text(request.reason)}</q></p>` : '';
-  return `<div class="outcome" data-testid="outcome"><p>${what} Nothing is left to decide.</p>${reason}</div>`;
+  return `<div class="outcome" data-testid="outcome"><p>${what} Nothing is left to decide.</p>${reason}${request.grant ? renderGrantMade(request) : ''}</div>`;
+}
+
+/** "a grant (grt_…), made when alice approved act_… for a while, until …". */
+function grantUseWords(use: GrantUse): string {
+  const who = use.approvers.map((a) => `<bdi>${text(a)}</bdi>`).join(', ');
+  return `a grant (<code data-testid="granted-by">${text(use.grant)}</code>, made when ${who || 'its approvers'} approved request <code>${text(
+    use.request,
+  )}</code> for a while, holding until ${renderTime(use.until, 'granted-until')})`;
+}
+
+/** The grant an approval made: until when, and whether it still holds. */
+function renderGrantMade(request: RequestView): string {
+  const grant = request.grant!;
+  const state = request.grantRevoked
+    ? ` It was revoked on ${renderTime(request.grantRevoked.at, 'grant-revoked-at')} by <bdi>${text(request.grantRevoked.by)}</bdi>: <q>${text(request.grantRevoked.reason)}</q>.`
+    : '';
+  return `<p data-testid="grant-made">Approved <strong>for a while</strong>: grant <code>${text(grant.id)}</code> approves later requests by <bdi>${text(
+    request.requester,
+  )}</bdi> ${grantScopeWords(request)} without asking, until ${renderTime(grant.until, 'grant-until')}.${state}</p>`;
+}
+
+/** What a grant on this request would cover, in words: "to run db.migrate on orders (rule migrations decides them)". */
+export function grantScopeWords(request: RequestView, scope: readonly GrantScopeField[] = request.grantOffer?.scope ?? []): string {
+  const pinned = new Set(scope);
+  const value = (field: 'resource' | 'environment' | 'onBehalfOf', present: (v: string) => string, absent: string) => {
+    if (!pinned.has(field)) return '';
+    const v = request[field];
+    return v === undefined ? ` ${absent}` : ` ${present(`<bdi>${text(v)}</bdi>`)}`;
+  };
+  const agent = pinned.has('agent') ? (request.agent?.name ? ` from agent <bdi>${text(request.agent.name)}</bdi>` : ' from an unnamed agent') : '';
+  return `${pinned.has('action') ? `to run <code>${text(request.action)}</code>` : 'for any action'}${value('resource', (v) => `on ${v}`, 'with no resource')}${value(
+    'environment',
+    (v) => `in ${v}`,
+    'with no environment',
+  )}${value('onBehalfOf', (v) => `on behalf of ${v}`, 'on behalf of nobody')}${agent} that rule <code>${text(request.rule)}</code> decides`;
+}
+
+/**
+ * The approver's choice on a decision form when the rule offers grants: this call only (the default), or approve
+ * for a while, up to the rule's maxFor, sent as the form's `for`. `key` tells apart the forms of one page.
+ */
+export function renderGrantChoice(request: RequestView, key = ''): string {
+  if (!request.grantOffer) return '';
+  const id = `for${key ? `-${key}` : ''}`;
+  const options = grantChoices(request.grantOffer.maxForSeconds)
+    .map((c) => `<option value="${escapeHtml(c.for)}">${escapeHtml(c.words)}</option>`)
+    .join('');
+  return `<div class="grant-choice"><label for="${escapeHtml(id)}">Approve for</label>
+      <select id="${escapeHtml(id)}" name="for" data-testid="for" aria-describedby="${escapeHtml(id)}-note"><option value="" selected>this call only</option>${options}</select></div>`;
+}
+
+/** Under the buttons: what approving for a while does, in words. */
+export function renderGrantNote(request: RequestView, key = ''): string {
+  if (!request.grantOffer) return '';
+  const id = `for${key ? `-${key}` : ''}-note`;
+  return `<p class="hint grant-note" id="${escapeHtml(id)}" data-testid="grant-note">Approving for a while (up to ${escapeHtml(
+    grantLengthWords(request.grantOffer.maxForSeconds),
+  )}) also approves later requests by <bdi>${text(request.requester)}</bdi> ${grantScopeWords(request)}, without asking anyone, until that time has passed; an approver of the rule or an auditor can revoke it.${
+    request.requiredApprovals > 1 ? ' A grant is made only if every approving vote chooses a while.' : ''
+  } Deny is for this call only.</p>`;
+}
+
+/** A decision form's `for`, when it approves for a while: an empty choice, or any choice with Deny, is this call only. */
+export function formFor(form: URLSearchParams): { for?: string } {
+  const value = form.get('for') ?? '';
+  return value !== '' && form.get('decision') === 'approve' ? { for: value } : {};
 }
 
 export function renderNotice(notice: Notice): string {
@@ -211,7 +297,9 @@ export function renderVotes(request: RequestView, viewer: string): string {
   const items = request.votes
     .map(
       (v) => `<li class="vote vote-${v.decision}">
-      <span class="verdict">${v.decision === 'approve' ? 'Approved' : 'Denied'}</span> by <bdi>${text(v.approver)}</bdi>${v.approver === viewer ? ' (you)' : ''}
+      <span class="verdict">${v.decision === 'approve' ? 'Approved' : 'Denied'}</span>${
+        v.forSeconds ? ` for ${escapeHtml(grantLengthWords(v.forSeconds))}` : ''
+      } by <bdi>${text(v.approver)}</bdi>${v.approver === viewer ? ' (you)' : ''}
       <span class="when">${renderTime(v.at, 'vote')}</span>
       ${v.reason ? `<q>${text(v.reason)}</q>` : ''}
     </li>`,

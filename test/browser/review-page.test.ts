@@ -375,6 +375,30 @@ describe('review page in chromium', () => {
       await page.context().close();
     });
 
+    it('at 390×844 with the rule offering grants: the choice, the reason and both buttons still on the first screen; picking 8 hours posts for=8h', async () => {
+      const viewport = { width: 390, height: 844 };
+      const view = realistic({ grantOffer: { maxForSeconds: 8 * 3600, scope: ['action', 'resource', 'requester'] } });
+      const { page } = await open(renderReviewPage(view), { viewport, path: FORM_ACTION });
+      for (const id of ['summary', 'time-left', 'risk', 'reason', 'for', 'approve', 'deny']) {
+        const box = await page.getByTestId(id).boundingBox();
+        expect(box, id).not.toBeNull();
+        expect(box!.y, id).toBeGreaterThanOrEqual(0);
+        expect(box!.y + box!.height, id).toBeLessThanOrEqual(viewport.height);
+      }
+      const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+      expect(overflow).toBe(0);
+      // This call only is the default; the note says what a grant does.
+      expect(await page.getByLabel('Approve for').inputValue()).toBe('');
+      expect(await page.getByTestId('grant-note').innerText()).toMatch(
+        /^Approving for a while \(up to 8 hours\) also approves later requests by arn:aws:iam::123456789012:role\/agent to run data\.export on arn:aws:s3:::customers that rule exports-need-two decides, without asking anyone/,
+      );
+      await page.getByLabel('Approve for').selectOption({ label: '8 hours' });
+      await Promise.all([page.waitForEvent('load'), page.getByTestId('approve').click()]);
+      expect(posts.map((p) => Object.fromEntries(p.form))).toEqual([{ reason: '', for: '8h', decision: 'approve' }]);
+      await page.screenshot({ path: '/tmp/review-first-390-grant.png' });
+      await page.context().close();
+    });
+
     it('reads the same without JavaScript: the time left and UTC times as rendered', async () => {
       const { page } = await open(renderReviewPage(realistic()), { javaScriptEnabled: false, timezoneId: 'Asia/Tokyo', path: '/nojs' });
       expect(await page.getByTestId('time-left').innerText()).toBe('58 minutes left to decide · expires 1 Mar 2026, 12:58 UTC');

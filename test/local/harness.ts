@@ -147,8 +147,10 @@ export async function api(base: string, method: string, path: string, key?: stri
 export interface SlackClick {
   /** The Slack user who clicks. */
   readonly user: string;
+  /** The button's value: a request id, or for an "Approve for" button `<request id>|<for>`. */
   readonly requestId: string;
-  readonly actionId: 'countersign_approve' | 'countersign_deny';
+  /** `countersign_approve`, `countersign_deny`, or an "Approve for" button's `countersign_approve_for_<n>`. */
+  readonly actionId: string;
   readonly responseUrl?: string;
   readonly message?: Record<string, unknown>;
   /** Seconds since the epoch. @default now */

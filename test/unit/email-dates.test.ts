@@ -40,6 +40,19 @@ describe('approval email dates', () => {
     expect(html).toContain('overflow-wrap:anywhere');
   });
 
+  it('mentions approving for a while, up to maxFor, where the rule offers grants, in text and HTML', () => {
+    const grant = { maxForSeconds: 86_400, scope: ['action' as const, 'requester' as const], ruleDigest: 'd' };
+    const state = sampleState({}, { policy: { ...sampleState().policy!, grant } });
+    const words =
+      'On the review page you may approve for a while, up to 24 hours, instead of this call only: later requests from the same requester that this rule decides, with the same action and requester, are then approved without asking';
+    const { text } = approvalRequestText(state, URL, SENT);
+    expect(text).toContain(words);
+    expect(text.indexOf(words)).toBeLessThan(text.indexOf('Review and decide:'));
+    expect(approvalRequestHtml(state, URL, SENT)).toContain(`<p data-testid="grant-offer">${words}`);
+    expect(approvalRequestText(sampleState(), URL, SENT).text).not.toContain('approve for a while');
+    expect(approvalRequestHtml(sampleState(), URL, SENT)).not.toContain('grant-offer');
+  });
+
   it('says an expiry already past is past', () => {
     const { text } = approvalRequestText(sampleState(), URL, new Date('2026-01-01T02:00:00.000Z'));
     expect(text).toContain('1 Jan 2026, 01:00 UTC (expired when this was sent)');

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, safeHref } from '../../lambdas/core/html';
 import { PAGE_SCRIPT, REVIEW_PAGE_HEADERS, type ReviewView, renderMessagePage, renderReviewPage } from '../../lambdas/decision/review-page';
+import { formFor } from '../../lambdas/pages/request';
 import * as localHtml from '../../local/html';
 
 const APPROVER = 'arn:aws:iam::123456789012:user/bob';
@@ -285,6 +286,87 @@ describe('renderReviewPage decision form', () => {
     const asSubject = renderReviewPage(view({ onBehalfOf: APPROVER }, { self: 'onBehalfOf' }));
     expect(asSubject).not.toContain('<form');
     expect(asSubject).toContain('it was made on your behalf');
+  });
+});
+
+describe('renderReviewPage approving for a while', () => {
+  const offer = { maxForSeconds: 8 * 3600, scope: ['action' as const, 'resource' as const, 'requester' as const] };
+
+  it('offers no choice when the rule grants nothing: the vote is for this call only', () => {
+    const html = renderReviewPage(view());
+    expect(html).not.toContain('name="for"');
+    expect(html).not.toContain('data-testid="grant-note"');
+  });
+
+  it('offers "this call only", preselected, then lengths up to and including the rule\'s maxFor', () => {
+    const html = renderReviewPage(view({ grantOffer: offer }));
+    const select = /<select id="for" name="for"[^>]*>(.*?)<\/select>/s.exec(html)?.[1] ?? '';
+    expect([...select.matchAll(/<option value="([^"]*)"( selected)?>([^<]*)<\/option>/g)].map((m) => [m[1], m[3], Boolean(m[2])])).toEqual([
+      ['', 'this call only', true],
+      ['1h', '1 hour', false],
+      ['8h', '8 hours', false],
+    ]);
+    // Inside the form, before the buttons.
+    const form = /<form[^>]*data-testid="decision-form">(.*?)<\/form>/s.exec(html)![1]!;
+    expect(form.indexOf('name="for"')).toBeLessThan(form.indexOf('data-testid="approve"'));
+    const month = renderReviewPage(view({ grantOffer: { ...offer, maxForSeconds: 30 * 86_400 } }));
+    expect([...month.matchAll(/<option value="([^"]+)"/g)].map((m) => m[1])).toEqual(['1h', '8h', '1d', '7d', '30d']);
+    const short = renderReviewPage(view({ grantOffer: { ...offer, maxForSeconds: 90 * 60 } }));
+    expect([...short.matchAll(/<option value="([^"]*)">([^<]*)</g)].map((m) => `${m[1]}=${m[2]}`)).toEqual(['1h=1 hour', '90m=90 minutes']);
+  });
+
+  it('says in words what a grant does: whose later requests, for what, escaped', () => {
+    const html = renderReviewPage(view({ grantOffer: offer }));
+    const note = /<p class="hint grant-note"[^>]*>(.*?)<\/p>/s.exec(html)![1]!;
+    expect(note).toContain('Approving for a while (up to 8 hours) also approves later requests by <bdi>arn:aws:iam::123456789012:role/agent</bdi>');
+    expect(note).toContain(
+      `to run <code>${escapeHtml(HOSTILE.action)}</code> on <bdi>${escapeHtml(HOSTILE.resource)}</bdi> that rule <code>exports</code> decides`,
+    );
+    expect(note).toContain('without asking anyone, until that time has passed');
+    expect(note).not.toContain(HOSTILE.action);
+    expect(note).not.toContain('environment');
+    // Two approvals needed: the grant needs both votes to choose a while.
+    expect(note).toContain('A grant is made only if every approving vote chooses a while.');
+    expect(renderReviewPage(view({ grantOffer: offer, requiredApprovals: 1 }))).not.toContain('every approving vote');
+  });
+
+  it('says when the approval made a grant, until when, and when it was revoked', () => {
+    const approved = view({
+      status: 'approved',
+      decidedBy: 'approvers',
+      decidedAt: '2026-03-01T11:59:00.000Z',
+      grantOffer: offer,
+      grant: { id: 'grt_1', until: '2026-03-01T19:59:00.000Z' },
+    });
+    const html = renderReviewPage(approved);
+    expect(html).not.toContain('name="for"');
+    expect(html).toMatch(/data-testid="grant-made">Approved <strong>for a while<\/strong>: grant <code>grt_1<\/code> approves later requests by/);
+    expect(html).toMatch(/until <time datetime="2026-03-01T19:59:00.000Z"[^>]*data-testid="grant-until">1 Mar 2026, 19:59 UTC<\/time>\.<\/p>/);
+    const revoked = renderReviewPage(view({ ...approved.request, grantRevoked: { by: 'carol', reason: '<b>done</b>', at: '2026-03-01T12:30:00.000Z' } }));
+    expect(revoked).toContain('by <bdi>carol</bdi>: <q>&lt;b&gt;done&lt;/b&gt;</q>.');
+  });
+
+  it("reads the form's choice as the vote's for: only with Approve, and not when this call only is chosen", () => {
+    expect(formFor(new URLSearchParams('decision=approve&for=8h'))).toEqual({ for: '8h' });
+    expect(formFor(new URLSearchParams('decision=approve&for='))).toEqual({});
+    expect(formFor(new URLSearchParams('decision=approve'))).toEqual({});
+    expect(formFor(new URLSearchParams('decision=deny&for=8h'))).toEqual({});
+  });
+
+  it('says when a request was approved at once by a grant, and whose approval made it', () => {
+    const html = renderReviewPage(
+      view({
+        status: 'approved',
+        decidedBy: 'grant',
+        votes: [],
+        decidedAt: '2026-03-01T11:56:00.000Z',
+        grantedBy: { grant: 'grt_0', request: 'act_0', until: '2026-03-01T18:00:00.000Z', approvers: ['carol<i>'] },
+      }),
+    );
+    const outcome = /data-testid="outcome">(.*?)<\/div>/s.exec(html)![1]!;
+    expect(outcome).toContain(
+      '<strong>Approved</strong> by a grant (<code data-testid="granted-by">grt_0</code>, made when <bdi>carol&lt;i&gt;</bdi> approved request <code>act_0</code> for a while, holding until',
+    );
   });
 });
 

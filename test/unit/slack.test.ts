@@ -25,6 +25,7 @@ import {
   reviewUrlOf,
   SLACK_LIMITS,
   slackBlockActionsSchema,
+  slackClick,
   slackUsersOf,
   truncateText,
   verifySlackSignature,
@@ -301,6 +302,63 @@ describe('approvalRequestMessage', () => {
     const text = allText(approvalRequestMessage(bare, { reviewUrl: 'https://cs.example/r', channel: 'C1' }));
     for (const absent of ['Resource', 'Environment', 'On behalf of', 'Agent', 'Justification']) expect(text).not.toContain(absent);
     expect(text).toContain('{}');
+  });
+});
+
+describe('approving for a while in Slack', () => {
+  const offer = { maxForSeconds: 8 * 3600, scope: ['action' as const, 'requester' as const, 'resource' as const], ruleDigest: 'd' };
+  const granting = (over: Partial<ApprovalState> = {}) => stateOf({ policy: { ...stateOf().policy!, grant: offer }, ...over });
+
+  it('adds "Approve for" buttons, the shortest length and the rule\'s maxFor, each carrying the request id and its for', () => {
+    const message = approvalRequestMessage(granting(), { reviewUrl: 'https://cs.example/r', channel: 'C1' });
+    const elements = (message.blocks.find((b) => b.type === 'actions') as Block).elements as Block[];
+    expect(elements.map((e) => [e.action_id, e.text.text, e.value])).toEqual([
+      ['countersign_approve', 'Approve', 'act_abc123'],
+      ['countersign_approve_for_0', 'Approve for 1 hour', 'act_abc123|1h'],
+      ['countersign_approve_for_1', 'Approve for 8 hours', 'act_abc123|8h'],
+      ['countersign_deny', 'Deny', 'act_abc123'],
+      ['countersign_review', 'Review', undefined],
+    ]);
+    expect(allText(message)).toContain(
+      'Approve is for this call only; "Approve for" also approves later requests by arn:aws:iam::000000000000:role/agent that rule prod-exports decides, with the same action, requester, resource, without asking',
+    );
+    const oneHour = approvalRequestMessage(granting({ policy: { ...stateOf().policy!, grant: { ...offer, maxForSeconds: 3600 } } }), {
+      reviewUrl: 'https://cs.example/r',
+      channel: 'C1',
+    });
+    expect(JSON.stringify(oneHour)).toContain('"Approve for 1 hour"');
+    expect(JSON.stringify(oneHour).match(/countersign_approve_for_/g)).toHaveLength(1);
+    // Without a grant in the rule: no such button, and no word of it.
+    expect(JSON.stringify(approvalRequestMessage(stateOf(), { reviewUrl: 'https://cs.example/r', channel: 'C1' }))).not.toContain('Approve for');
+  });
+
+  it('reads a click: Approve, Deny, Approve for with its length; anything else is not a vote', () => {
+    expect(slackClick({ action_id: 'countersign_approve', value: 'act_1' })).toEqual({ decision: 'approve', requestId: 'act_1' });
+    expect(slackClick({ action_id: 'countersign_deny', value: 'act_1' })).toEqual({ decision: 'deny', requestId: 'act_1' });
+    expect(slackClick({ action_id: 'countersign_approve_for_1', value: 'act_1|8h' })).toEqual({ decision: 'approve', requestId: 'act_1', for: '8h' });
+    expect(slackClick({ action_id: 'countersign_approve_for_0', value: 'act_1' })).toEqual({ decision: 'approve', requestId: 'act_1', for: '' });
+    expect(slackClick({ action_id: 'countersign_review' })).toBeUndefined();
+    expect(slackClick({ action_id: 'countersign_approve_forever', value: 'act_1|8h' })).toBeUndefined();
+  });
+
+  it('shows votes for a while, and an outcome that made a grant says until when', () => {
+    const state = granting({
+      votes: [{ approver: 'alice@example.com', decision: 'approve', forSeconds: 3600, at: '2026-01-01T00:10:00.000Z' }],
+      outcome: { status: 'approved', decidedBy: 'approvers', at: '2026-01-01T00:10:00.000Z' },
+      grant: {
+        id: 'grt_abc123',
+        rule: 'prod-exports',
+        ruleDigest: 'd',
+        scope: { action: 'data.export', requester: 'r', resource: 'x' },
+        until: '2026-01-01T01:10:00.000Z',
+        approvers: ['alice@example.com'],
+      },
+    });
+    const text = allText(outcomeMessage(state));
+    expect(text).toContain('alice@example.com approved for 1 hour');
+    expect(text).toContain(
+      '*Approved for a while:* later requests by the same requester that this rule decides, with the same action, requester, resource, are approved without asking until <!date^1767229800^{date_short_pretty} {time}|1 Jan 2026, 01:10 UTC> (grant grt\u02CDabc123).',
+    );
   });
 });
 
@@ -698,6 +756,22 @@ describe('handleSlackInteraction (fake dependencies)', () => {
     await handleSlackInteraction(event(payload({}, { value: '../../etc' })), deps);
     expect(JSON.parse(responses.received.at(-1)!.body).text).toMatch(/no such request/);
     expect(calls).toEqual([]);
+  });
+
+  it('votes "Approve for" with its length, and refuses a button whose length cannot be read, voting nothing', async () => {
+    const cast: unknown[] = [];
+    setCastVote(async (_ports, _id, _voter, vote) => {
+      cast.push(vote);
+      return { state: stateOf() };
+    });
+    await handleSlackInteraction(event(payload({}, { action_id: 'countersign_approve_for_1', value: 'act_abc123|8h' })), deps);
+    expect(cast).toEqual([{ decision: 'approve', for: '8h' }]);
+    await handleSlackInteraction(event(payload({}, { action_id: 'countersign_approve_for_0', value: 'act_abc123|forever' })), deps);
+    expect(cast).toHaveLength(1);
+    expect(JSON.parse(responses.received.at(-1)!.body)).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringMatching(/names no length of time/),
+    });
   });
 
   it('lets a non-Countersign failure surface (a 500 from the route), not an acknowledgement', async () => {

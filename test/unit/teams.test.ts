@@ -112,6 +112,18 @@ describe('Teams approval card', () => {
     expect(blockAfter(bare, /^Parameters$/).text).toBe('No parameters.');
   });
 
+  it('says, where the rule offers grants, that the review page can approve for up to maxFor, and only while pending', () => {
+    const grant = { maxForSeconds: 8 * 3600, scope: ['action' as const, 'resource' as const, 'requester' as const], ruleDigest: 'd' };
+    const granting = stateWith({}, { policy: { ...stateWith().policy!, grant } });
+    const texts = cardOf(granting).body.map((b) => unescapeMarkdown(String(b.text ?? '')));
+    expect(texts).toContain(
+      'On the review page you may approve for a while, up to 8 hours, instead of this call only: later requests from the same requester that this rule decides, with the same action, resource and requester, are then approved without asking until that time has passed (an approver of the rule or an auditor can revoke it).',
+    );
+    expect(JSON.stringify(cardOf(stateWith()))).not.toContain('approve for a while');
+    const settled = { ...granting, outcome: { status: 'approved' as const, decidedBy: 'approvers' as const, at: '2026-01-01T00:10:00Z' } };
+    expect(JSON.stringify(cardOf(settled))).not.toContain('approve for a while');
+  });
+
   it('shows the status of a request that is no longer pending', () => {
     const settled = stateWith({}, { outcome: { status: 'approved', decidedBy: 'approvers', at: '2026-01-01T00:10:00Z' } });
     expect(facts(settled).Status).toBe('approved');
