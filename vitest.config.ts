@@ -41,9 +41,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // Three files at a time on 2 cores (vitest's default would be one): local-mode files spend most of their time
-    // waiting on timeouts, schedules and child processes, not on the CPU (two workers kept the CPU about 70% busy).
-    maxWorkers: 3,
+    // Four files at a time on 2 cores (vitest's default would be one): local-mode files spend most of their time
+    // waiting on timeouts, schedules and child processes, not on the CPU (three workers kept it about 80% busy).
+    maxWorkers: 4,
     // Tests run on the laptop's Node.js 20; the deployed functions run nodejs22.x.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from './harness';
 
 describe('load script', () => {
-  it('runs agents and approvers for 8 s, reports throughput, and the ledger and the accounting hold', async () => {
-    const args = ['--seconds', '8', '--agents', '4', '--approvers', '2', '--mix', 'allow:0.3,deny:0.1,approve:0.3,deny-by-approver:0.1,cancel:0.1,expire:0.1'];
+  it('runs agents and approvers for 4 s, reports throughput, and the ledger and the accounting hold', async () => {
+    const args = ['--seconds', '4', '--agents', '4', '--approvers', '2', '--mix', 'allow:0.3,deny:0.1,approve:0.3,deny-by-approver:0.1,cancel:0.1,expire:0.1'];
     const run = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/load.ts', ...args], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
       (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
