@@ -7,7 +7,7 @@ import { constants as osConstants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ApprovalDeadlineError, Countersign, CountersignApiError, DEFAULT_APPROVAL_TIMEOUT_MS, MAX_WAIT_SECONDS } from '../client/index';
 import type { Endpoint } from '../client/transport';
-import { timeLeftWords } from '../lambdas/core/dates';
+import { spanWords, timeLeftWords } from '../lambdas/core/dates';
 import { MAX_DURATION_SECONDS, parseDuration } from '../lambdas/core/duration';
 import { type ActionRequest, type ActionView, actionRequestSchema, type Decision, type RequestStatus } from '../lambdas/core/request';
 import {
@@ -349,7 +349,7 @@ export function summaryLines(view: ActionView, full = false, context?: RequestCo
           (v) =>
             [
               'vote',
-              `${neutralize(v.approver)} ${v.decision === 'approve' ? 'approved' : 'denied'}${v.reason ? `: ${quoted(v.reason)}` : ''} at ${shownTime(v.at)}`,
+              `${neutralize(v.approver)} ${v.decision === 'approve' ? 'approved' : 'denied'}${v.forSeconds !== undefined ? ` for ${spanWords(v.forSeconds * 1000)} (a grant)` : ''}${v.reason ? `: ${quoted(v.reason)}` : ''} at ${shownTime(v.at)}`,
             ] as const,
         ),
       ]

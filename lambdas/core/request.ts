@@ -144,7 +144,10 @@ export const actionViewSchema = z.object({
   onBehalfOf: z.optional(z.string()),
   rule: z.optional(z.string()),
   requiredApprovals: z.number(),
-  votes: z.array(z.object({ approver: z.string(), decision: decisionSchema, reason: z.optional(z.string()), at: z.string() })),
+  /** `forSeconds`: the approver approved for a while (a grant), not this call only. */
+  votes: z.array(
+    z.object({ approver: z.string(), decision: decisionSchema, reason: z.optional(z.string()), forSeconds: z.optional(z.number()), at: z.string() }),
+  ),
   decidedBy: z.optional(decidedBySchema),
   decidedAt: z.optional(z.string()),
   reason: z.optional(z.string()),

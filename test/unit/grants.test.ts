@@ -90,6 +90,7 @@ describe('making a grant', () => {
     const votedAt = Date.parse(chain.find((r) => r.type === 'voted')!.at);
     expect(Date.parse(grant.until as string) - votedAt).toBe(7200 * 1000);
     expect(publicView(state).grant).toEqual({ id: grant.id, until: grant.until });
+    expect(publicView(state).votes).toEqual([expect.objectContaining({ approver: 'alice@example.com', decision: 'approve', forSeconds: 7200 })]);
     expect(verifyChain(chain, createPublicKey(await ports.signer.publicKeyPem())).ok).toBe(true);
     expect(ports.metrics.total('grantEvents', { Event: 'made', Rule: 'deploys' })).toBe(1);
   });
