@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { BUNDLING, REPO_ROOT } from '../lib/countersign-function';
+import { BUNDLING } from '../lib/bundling';
+import { REPO_ROOT } from '../lib/countersign-function';
 import { median, type Repeated } from './stats';
 
 /** The SDK clients a function constructs, as its code does (adapters/aws-clients.ts, outbox.ts, secrets.ts). */

@@ -6,34 +6,9 @@ import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lam
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { FUNCTION_ENV, type LogLevel, logSettingsProblem } from '../lambdas/adapters/environment';
-import { TEXT_IMPORTS } from './text-imports';
+import { BUNDLING } from './bundling';
 
 export const REPO_ROOT = join(import.meta.dirname, '..');
-
-/** How every function is bundled (the bench builds the same bundles to measure them). */
-export const BUNDLING = {
-  minify: true,
-  sourceMap: true,
-  sourcesContent: false,
-  target: 'node22',
-  format: 'cjs',
-  /**
-   * A package's ES module build before its CommonJS one (esbuild's default for Node.js is the reverse): esbuild can
-   * leave out what a function never uses only from ES modules, so the SDK's clients, Smithy and zod shrink to the
-   * parts the code reaches. Roughly a third off every bundle and its cold load (bench/bundles.ts measures both).
-   */
-  mainFields: ['module', 'main'],
-  /**
-   * Module replacements, as esbuild's `alias` (paths from the repository's root): the SDK's default credential chain
-   * becomes its environment source alone, which is where Lambda puts a function's credentials
-   * (lambdas/adapters/lambda-credentials.ts says why; about 130 KiB off every bundle). And the files imported as text
-   * (./text-imports.ts): the console's chart library, which the console function serves itself.
-   */
-  alias: {
-    '@aws-sdk/credential-provider-node': './lambdas/adapters/lambda-credentials.ts',
-    ...TEXT_IMPORTS,
-  },
-} as const;
 
 export interface CountersignFunctionProps {
   /** Folder under `lambdas/` holding `handler.ts`. */

@@ -7,10 +7,11 @@ import { Construct } from 'constructs';
 import type { LogLevel } from '../lambdas/adapters/environment';
 import { FUNCTION_ENV } from '../lambdas/adapters/environment';
 import type { CallbackNetwork } from '../lambdas/core/callback';
-import { alarmEmails, assertDeployableSecrets, type Config, shippedConfig } from '../lambdas/core/config';
+import { alarmEmails, assertDeployableSecrets, type Config } from '../lambdas/core/config';
 import { LEASES } from '../lambdas/core/lease';
 import { ApprovalWorkflow } from './approval-workflow';
 import { AuditLedger } from './audit-ledger';
+import { bundleDefines } from './bundling';
 import { CountersignFunction } from './countersign-function';
 import { IntakeApi } from './intake-api';
 import { CountersignOperations } from './operations';
@@ -106,15 +107,6 @@ export const FUNCTION_TIMEOUTS = {
  * runs in tens of milliseconds. Half the default 512 MB halves what a held wait costs (bench/cost.ts).
  */
 export const INTAKE_MEMORY_MB = 256;
-
-/**
- * What the stack inlines into every function's bundle (esbuild `define`): the validated config as
- * COUNTERSIGN_CONFIG_JSON (lambdas/adapters/deployed-config.ts), without the local API keys, which never leave the
- * laptop.
- */
-export function bundleDefines(config: Config): Record<string, string> {
-  return { 'process.env.COUNTERSIGN_CONFIG_JSON': JSON.stringify(JSON.stringify(shippedConfig(config))) };
-}
 
 /**
  * Countersign: the API, the approval workflow, the requests table and the signed audit ledger, wired least-privilege.

@@ -14,7 +14,9 @@
  *   synth), at the cost of a synth without bundling.
  *
  * A start whose policy entry is cached builds and synthesizes nothing. A new policy of a known code version takes a
- * synth without bundling; new code takes one real bundling synth. When the reference literal cannot be located
+ * synth without bundling, unless the code entry keeps a template synthesized for a policy with the same channels,
+ * auth and operations (what the stack reads of a policy besides the bundles): then the entry is made in the local
+ * mode process itself, with no CDK loaded (`deriveBundles`). New code takes one real bundling synth. When the reference literal cannot be located
  * exactly (not found exactly once in a bundle whose sources read the config, or found in one whose sources never
  * do), the code entry is not kept and every policy is built by a bundling synth of its own, as `cdk synth` would.
  * Builds run in a child process (./build-bundles.ts), so CDK's and esbuild's output stays out of local mode's and
@@ -24,7 +26,9 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import canonicalize from 'canonicalize';
 import { type Config, shippedConfig } from '../lambdas/core/config';
+import { BUNDLING, bundleDefines } from '../lib/bundling';
 import type { CfnTemplate } from './cfn';
 import type { LocalFunction } from './synth';
 
@@ -41,6 +45,8 @@ const MANIFEST = 'functions.json';
 const TEMPLATE = 'template.json';
 /** The manifest of a code entry (see `CodeManifest`). */
 const CODE_MANIFEST = 'code.json';
+/** In a code entry: the templates synthesized with its code, by `templateKey`, each with its functions. */
+const TEMPLATES = 'templates';
 /** The bundle's file in each function's folder (NodejsFunction's CommonJS output) and its source map. */
 const BUNDLE_FILE = 'index.js';
 const MAP_FILE = 'index.js.map';
@@ -101,6 +107,44 @@ function policyKey(code: string, config: Config): string {
     .slice(0, 32);
 }
 
+/**
+ * What of the policy the template depends on beyond the bundles: the stack reads `channels`, `auth` and `operations`
+ * (lib/countersign.ts: SES identities, secrets, alarm subscriptions); everything else reaches the template only
+ * through the bundles' `define`, and so only through the assets' hashes, which local mode never reads.
+ */
+export function templateKey(config: Config): string {
+  const { channels, auth, operations } = config;
+  return createHash('sha256')
+    .update(`${FORMAT}\n`)
+    .update(canonicalize({ channels, auth, operations: operations ?? null })!)
+    .digest('hex')
+    .slice(0, 32);
+}
+
+/** A template a code entry keeps, with its functions as a policy entry's manifest names them. */
+interface KeptTemplate {
+  readonly template: CfnTemplate;
+  readonly functions: Manifest['functions'];
+}
+
+function keepTemplate(codeDir: string, config: Config, template: CfnTemplate, functions: ReadonlyMap<string, LocalFunction>): void {
+  const kept: KeptTemplate = { template, functions: manifestOf(functions).functions };
+  const dir = join(codeDir, TEMPLATES);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${templateKey(config)}.json`);
+  const writing = `${file}.${randomBytes(6).toString('hex')}`;
+  writeFileSync(writing, JSON.stringify(kept));
+  renameSync(writing, file);
+}
+
+function manifestOf(functions: ReadonlyMap<string, LocalFunction>): Manifest {
+  const manifest: Manifest = { functions: {} };
+  for (const fn of functions.values()) {
+    manifest.functions[fn.logicalId] = { bundle: `${fn.logicalId}/${BUNDLE_FILE}`, path: fn.path, entry: relative(REPO_ROOT, fn.entry) };
+  }
+  return manifest;
+}
+
 function walk(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -143,13 +187,42 @@ export function touchBundles(dir: string): void {
  * when it fails.
  */
 export async function localBundles(config: Config, cacheDir = BUNDLE_CACHE): Promise<LocalBundles> {
-  const key = bundleKey(config);
+  const code = codeKey();
+  const key = policyKey(code, config);
   const cached = cachedBundles(key, cacheDir);
   if (cached) return cached;
-  await buildInChild(config, cacheDir);
+  if (!(await deriveBundles(config, cacheDir, code))) await buildInChild(config, cacheDir);
   const built = cachedBundles(key, cacheDir);
   if (!built) throw new Error(`the bundle build finished but left no complete bundles under ${join(cacheDir, key)}`);
   return { ...built, built: true };
+}
+
+/**
+ * Makes the policy entry for `config` in this process, with no CDK loaded and no synth, when the code entry is cached,
+ * its literal replaceable, and it keeps a template for this policy's `templateKey` (a policy with the same channels,
+ * auth and operations was built before): that template is the one a synth would give but for the assets' hashes (as
+ * test/local/bundles.test.ts checks against a real synth), and the bundles are the code entry's with this policy's
+ * literal, as `buildBundles` makes them. Answers false when it cannot.
+ */
+export async function deriveBundles(config: Config, cacheDir: string, code = codeKey()): Promise<boolean> {
+  const codeDir = join(cacheDir, `code-${code}`);
+  const source = readCodeManifest(codeDir);
+  if (!source?.literal) return false;
+  let kept: KeptTemplate;
+  try {
+    kept = JSON.parse(readFileSync(join(codeDir, TEMPLATES, `${templateKey(config)}.json`), 'utf8')) as KeptTemplate;
+  } catch {
+    return false;
+  }
+  const literal = await printedLiteral(bundleDefines(config));
+  if (literal === undefined) return false;
+  const functions = new Map(
+    Object.entries(kept.functions).map(([id, fn]): [string, LocalFunction] => [id, { logicalId: id, path: fn.path, entry: join(REPO_ROOT, fn.entry) }]),
+  );
+  touchBundles(codeDir);
+  writePolicyEntry(cacheDir, policyKey(code, config), { dir: codeDir, manifest: source }, functions, kept.template, { from: source.literal, to: literal });
+  pruneBundleCache(cacheDir, [policyKey(code, config), `code-${code}`]);
+  return true;
 }
 
 function buildInChild(config: Config, cacheDir: string): Promise<void> {
@@ -191,7 +264,6 @@ export async function buildBundles(config: Config, cacheDir = BUNDLE_CACHE): Pro
   const key = policyKey(code, config);
   mkdirSync(cacheDir, { recursive: true });
   const { synthesizeForLocal } = await import('./synth');
-  const { bundleDefines } = await import('../lib/countersign');
   const literal = await printedLiteral(bundleDefines(config));
   const codeDir = join(cacheDir, `code-${code}`);
   const reusable = literal === undefined ? undefined : readCodeManifest(codeDir);
@@ -213,21 +285,10 @@ export async function buildBundles(config: Config, cacheDir = BUNDLE_CACHE): Pro
     source = { dir: assembly, manifest };
   }
 
-  const building = join(cacheDir, `.build-${randomBytes(6).toString('hex')}`);
-  mkdirSync(building);
-  const manifest: Manifest = { functions: {} };
-  for (const fn of functions.values()) {
-    const from = source.manifest.functions[fn.logicalId];
-    if (!from) throw new Error(`function ${fn.path}: no bundle for it in ${source.dir}`);
-    // A bundle built for this policy is copied as it is.
-    const replace = !assembly && from.inlined && source.manifest.literal !== literal ? { from: source.manifest.literal!, to: literal! } : undefined;
-    copyBundle(join(source.dir, from.dir), join(building, fn.logicalId), replace);
-    manifest.functions[fn.logicalId] = { bundle: `${fn.logicalId}/${BUNDLE_FILE}`, path: fn.path, entry: relative(REPO_ROOT, fn.entry) };
-  }
-  writeFileSync(join(building, TEMPLATE), JSON.stringify(template));
-  writeFileSync(join(building, MANIFEST), JSON.stringify(manifest, null, 2));
-  const dir = join(cacheDir, key);
-  placeEntry(building, dir);
+  // The template kept for the next policy with the same channels, auth and operations (`deriveBundles`).
+  keepTemplate(assembly ?? codeDir, config, template, functions);
+  const replace = !assembly && source.manifest.literal !== literal ? { from: source.manifest.literal!, to: literal! } : undefined;
+  const dir = writePolicyEntry(cacheDir, key, source, functions, template, replace);
   if (assembly) {
     // The code entry, for the next policy; unless its literal cannot be replaced (then each policy is bundled).
     if (source.manifest.literal !== null) placeEntry(assembly, codeDir);
@@ -235,6 +296,33 @@ export async function buildBundles(config: Config, cacheDir = BUNDLE_CACHE): Pro
   }
   pruneBundleCache(cacheDir, [key, `code-${code}`]);
   return { dir, how: assembly ? 'bundled' : 'replaced' };
+}
+
+/**
+ * Writes the policy entry `key`: each function's bundle from `source` (with `replace` in the bundles that inline the
+ * policy), the template and the manifest, into a fresh folder renamed into place whole. Answers the entry's folder.
+ */
+function writePolicyEntry(
+  cacheDir: string,
+  key: string,
+  source: { readonly dir: string; readonly manifest: CodeManifest },
+  functions: ReadonlyMap<string, LocalFunction>,
+  template: CfnTemplate,
+  replace: { from: string; to: string } | undefined,
+): string {
+  const building = join(cacheDir, `.build-${randomBytes(6).toString('hex')}`);
+  mkdirSync(building);
+  for (const fn of functions.values()) {
+    const from = source.manifest.functions[fn.logicalId];
+    if (!from) throw new Error(`function ${fn.path}: no bundle for it in ${source.dir}`);
+    // A bundle built for this policy (or one that never reads it) is copied as it is.
+    copyBundle(join(source.dir, from.dir), join(building, fn.logicalId), from.inlined ? replace : undefined);
+  }
+  writeFileSync(join(building, TEMPLATE), JSON.stringify(template));
+  writeFileSync(join(building, MANIFEST), JSON.stringify(manifestOf(functions), null, 2));
+  const dir = join(cacheDir, key);
+  placeEntry(building, dir);
+  return dir;
 }
 
 function placeEntry(building: string, dir: string): void {
@@ -264,7 +352,7 @@ function readCodeManifest(dir: string): CodeManifest | undefined {
 export async function printedLiteral(defines: Readonly<Record<string, string>>): Promise<string | undefined> {
   const keys = Object.keys(defines);
   if (keys.length !== 1) return undefined;
-  const [{ transform }, { BUNDLING }] = await Promise.all([import('esbuild'), import('../lib/countersign-function')]);
+  const { transform } = await import('esbuild');
   // As NodejsFunction runs esbuild: for Node.js (which, for one, leaves `</script>` unescaped), with the stack's settings.
   const { code } = await transform(`x(${keys[0]});`, {
     define: { ...defines },

@@ -1,6 +1,6 @@
 /**
  * The AWS SDK's default credential provider as the functions' bundles have it: esbuild aliases
- * `@aws-sdk/credential-provider-node` to this module (`alias` in BUNDLING, lib/countersign-function.ts).
+ * `@aws-sdk/credential-provider-node` to this module (`alias` in BUNDLING, lib/bundling.ts).
  *
  * Lambda gives a function its role's credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
  * AWS_SESSION_TOKEN), the first source the SDK's default chain reads. Its other sources (SSO, shared config files,

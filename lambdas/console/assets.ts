@@ -1,7 +1,7 @@
 /**
  * The console's scripts (`GET /console/assets/{name}`), served by the function itself: no CDN, no other host.
  * Chart.js is its npm package's UMD build, inlined into the bundle as text (esbuild's `with { type: 'text' }`, through
- * BUNDLING.alias in lib/countersign-function.ts); the chart script is the console's own.
+ * BUNDLING.alias in lib/bundling.ts); the chart script is the console's own.
  */
 import chartLibrary from 'countersign-chart-library' with { type: 'text' };
 import type { HttpEvent, HttpResult } from '../adapters/http';

@@ -11,9 +11,8 @@ import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../lambdas/adapters/config-file';
 import type { Config } from '../../lambdas/core/config';
-import { bundleDefines } from '../../lib/countersign';
-import { BUNDLING } from '../../lib/countersign-function';
-import { buildBundles, bundleKey, cachedBundles, codeKey, printedLiteral, replaceLiteral } from '../../local/bundles';
+import { BUNDLING, bundleDefines } from '../../lib/bundling';
+import { buildBundles, bundleKey, cachedBundles, codeKey, deriveBundles, printedLiteral, replaceLiteral, templateKey } from '../../local/bundles';
 import type { CfnTemplate } from '../../local/cfn';
 import { synthesizeForLocal } from '../../local/synth';
 import { ROOT } from './harness';
@@ -113,8 +112,18 @@ describe('the bundle cache', () => {
 
     // New code: a synth with bundling, whose assembly becomes the code entry.
     expect(await buildBundles(reference, cacheDir)).toMatchObject({ how: 'bundled' });
-    // Another policy of the same code: no bundling.
-    expect(await buildBundles(other, cacheDir)).toMatchObject({ how: 'replaced' });
+    // Another policy with the same channels, auth and operations: made in this process, with no synth at all.
+    expect(await deriveBundles(other, cacheDir)).toBe(true);
+    // A third, with other rules only, by the child's way: a synth without bundling.
+    const third: Config = { ...reference, rules: reference.rules.slice(1) };
+    expect(await buildBundles(third, cacheDir)).toMatchObject({ how: 'replaced' });
+    // A policy with another channel cannot take a kept template: the stack reads channels.
+    const withSlack: Config = {
+      ...reference,
+      channels: { ...reference.channels, slack: { botToken: 'env:SLACK_BOT_TOKEN', signingSecret: 'env:SLACK_SIGNING_SECRET' } },
+    };
+    expect(templateKey(withSlack)).not.toBe(templateKey(reference));
+    expect(await deriveBundles(withSlack, cacheDir)).toBe(false);
     // A start with either is a cache hit.
     const referenceEntry = cachedBundles(bundleKey(reference), cacheDir)!;
     const otherEntry = cachedBundles(bundleKey(other), cacheDir)!;
@@ -149,7 +158,8 @@ describe('the bundle cache', () => {
     }
     // The functions that read the policy (all but the checkpointer) have it inlined.
     expect(inlining).toBeGreaterThanOrEqual(5);
-    // The template, synthesized without bundling, is the bundling synth's apart from the assets' hashes.
+    // The kept template, and one synthesized without bundling, are the bundling synth's apart from the assets' hashes.
     expect(withoutAssetHashes(otherEntry.template)).toEqual(withoutAssetHashes(real.template));
+    expect(withoutAssetHashes(cachedBundles(bundleKey(third), cacheDir)!.template)).toEqual(withoutAssetHashes(real.template));
   }, 240_000);
 });

@@ -21,7 +21,7 @@ import {
 import { CountersignError } from '../../lambdas/core/errors';
 import { IdentityDirectory } from '../../lambdas/core/identity';
 import type { AuditRecord } from '../../lambdas/core/ledger-record';
-import { BUNDLING } from '../../lib/countersign-function';
+import { BUNDLING } from '../../lib/bundling';
 import { TEXT_IMPORTS } from '../../lib/text-imports';
 import { TEXT_IMPORTS as TEST_TEXT_IMPORTS } from '../../vitest.config';
 

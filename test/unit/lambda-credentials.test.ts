@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultProvider } from '../../lambdas/adapters/lambda-credentials';
-import { BUNDLING, REPO_ROOT } from '../../lib/countersign-function';
+import { BUNDLING } from '../../lib/bundling';
+import { REPO_ROOT } from '../../lib/countersign-function';
 
 const VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
 const saved = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]));
