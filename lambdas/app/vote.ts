@@ -4,6 +4,7 @@
  * approver (`GET /v1/me/pending`).
  */
 import { type ApprovalState, awaitsVoteFrom, decideVote, deriveState, mayAwaitVoteFrom, statusOf, type Voter } from '../core/approval';
+import { grantOfferOf } from '../core/policy';
 import type { Ports } from '../core/ports';
 import type { VoteInput } from '../core/records';
 import { REQUEST_ID_PATTERN } from '../core/request';
@@ -34,15 +35,24 @@ export async function castVote(
   vote: VoteInput,
 ): Promise<{ state: ApprovalState; receipt?: string /** False for a repeat of the voter's vote, which records nothing new. */; recorded: boolean }> {
   const directory = ports.policy.directory();
+  const config = ports.policy.config();
+  const grantOfferNow = (rule: string) => {
+    const found = config.rules.find((r) => r.name === rule);
+    return found && grantOfferOf(config, found);
+  };
   // Marked for the repair job before the append writes: a crash between a settling append and the cached status
   // leaves it due. The chain is read meanwhile; a record appended since makes the write lose, and the ledger reads again.
   const [mark, known] = REQUEST_ID_PATTERN.test(requestId)
     ? await Promise.all([markSettling(ports, requestId), ports.ledger.read(requestId)])
     : [undefined, undefined];
-  const { chain, appended, alongside } = await ports.ledger.append(requestId, (current) => decideVote(current, voter, vote, ports.clock.now(), directory), {
-    ...(known ? { known } : {}),
-    alongside: receiptAlongside(ports),
-  });
+  const { chain, appended, alongside } = await ports.ledger.append(
+    requestId,
+    (current) => decideVote(current, voter, vote, ports.clock.now(), directory, grantOfferNow),
+    {
+      ...(known ? { known } : {}),
+      alongside: receiptAlongside(ports),
+    },
+  );
   const state = deriveState(chain)!;
   countAppended(ports.metrics, appended, state);
   if (mark && statusOf(state) === 'pending') await unmarkSettling(ports, requestId, mark, voter.approver);

@@ -7,9 +7,10 @@
 import { spanWords } from './dates';
 import { parseDuration } from './duration';
 import { CountersignError } from './errors';
-import { type Grant, grantFromVotes, grantRevokedDataSchema } from './grant';
+import { type Grant, type GrantOffer, grantFromVotes, grantRevokedDataSchema, grantScopeValues } from './grant';
 import { type IdentityDirectory, identityKey } from './identity';
 import type { AuditEvent, AuditRecord } from './ledger-record';
+import { MASK_MARKER } from './masking';
 import { quorumGaps } from './quorum';
 import type { ReceiptClaims } from './receipt';
 import {
@@ -304,7 +305,15 @@ export function channelRefusal(policy: PolicyDecidedData, voter: Voter): string 
  * self_approval, not_an_approver, forbidden (the rule's channel or sign-in options), already_decided (settled,
  * expired, or a changed vote). Pure in the chain, so the ledger may call it again after another writer appended first.
  */
-export function decideVote(chain: readonly AuditRecord[], voter: Voter, vote: VoteInput, now: Date, directory: IdentityDirectory): AuditEvent[] {
+export function decideVote(
+  chain: readonly AuditRecord[],
+  voter: Voter,
+  vote: VoteInput,
+  now: Date,
+  directory: IdentityDirectory,
+  /** A rule's grant offer in the loaded policy (none: it grants no more); a vote's `for` is checked against it. */
+  grantOfferNow: (rule: string) => GrantOffer | undefined = () => undefined,
+): AuditEvent[] {
   const { approver } = voter;
   const state = deriveState(chain);
   if (!state?.policy || !canRead(state, approver, directory)) throw new CountersignError('not_found', 'no such request');
@@ -312,6 +321,12 @@ export function decideVote(chain: readonly AuditRecord[], voter: Voter, vote: Vo
   if (mine) {
     if (mine.decision !== vote.decision) {
       throw new CountersignError('already_decided', `you already voted ${mine.decision}; a vote cannot be changed`);
+    }
+    // The same decision for another length is another vote, not a repeat: say so rather than drop the `for`.
+    const asked = vote.for === undefined ? undefined : parseDuration(vote.for);
+    if (asked !== mine.forSeconds) {
+      const was = mine.forSeconds === undefined ? 'for this call only' : `for ${spanWords(mine.forSeconds * 1000)}`;
+      throw new CountersignError('already_decided', `you already voted ${mine.decision} ${was}; a vote cannot be changed`);
     }
     // A repeated identical vote (a double click, a retried delivery) changes nothing but may finish a settle.
     const settle = settledByVotes(state);
@@ -326,7 +341,7 @@ export function decideVote(chain: readonly AuditRecord[], voter: Voter, vote: Vo
   }
   const refusal = channelRefusal(state.policy, voter);
   if (refusal) throw new CountersignError('forbidden', refusal);
-  const forSeconds = vote.for === undefined ? undefined : grantSeconds(state.policy, vote);
+  const forSeconds = vote.for === undefined ? undefined : grantSeconds(state, vote, grantOfferNow(state.policy.rule));
   return [
     recordEvent('voted', approver, {
       approver,
@@ -337,15 +352,30 @@ export function decideVote(chain: readonly AuditRecord[], voter: Voter, vote: Vo
   ];
 }
 
-/** The seconds a vote's `for` asks, or the 400 when the rule allows no such grant. */
-function grantSeconds(policy: PolicyDecidedData, vote: VoteInput): number {
+/** The shortest grant: as a rule's `maxFor` (a grant of seconds is no grant anyone means). */
+export const MIN_GRANT_SECONDS = 60;
+
+/**
+ * The seconds a vote's `for` asks, or the 400 when no grant can come of it: the rule as recorded must offer one, and
+ * still offer the same (`grantOfferNow`, the loaded policy's: a rule changed or dropped since ends its grants, so
+ * none is made under it); and a scoped field the ledger holds masked could never match a later request.
+ */
+function grantSeconds(state: ApprovalState, vote: VoteInput, grantOfferNow: GrantOffer | undefined): number {
+  const policy = state.policy!;
   const refuse = (message: string) => new CountersignError('invalid_request', message, [{ path: 'for', message }]);
   if (vote.decision !== 'approve') throw refuse('only an approval can be for a while: leave out "for" to deny');
   if (!policy.grant) throw refuse(`rule ${policy.rule} approves one call at a time: leave out "for"`);
-  const seconds = parseDuration(vote.for!);
-  if (seconds === undefined || seconds > policy.grant.maxForSeconds) {
-    throw refuse(`rule ${policy.rule} grants for at most ${spanWords(policy.grant.maxForSeconds * 1000)}`);
+  if (grantOfferNow?.ruleDigest !== policy.grant.ruleDigest) {
+    throw refuse(`rule ${policy.rule} changed since this request was made, and grants no more under it: leave out "for"`);
   }
+  const seconds = parseDuration(vote.for!);
+  if (seconds === undefined || seconds > policy.grant.maxForSeconds || seconds < MIN_GRANT_SECONDS) {
+    throw refuse(`rule ${policy.rule} grants for at least 1 minute and at most ${spanWords(policy.grant.maxForSeconds * 1000)}`);
+  }
+  const masked = Object.entries(grantScopeValues(policy.grant.scope, { ...state.request, requester: state.requester })).find(
+    ([, value]) => value !== null && MASK_MARKER.test(value),
+  );
+  if (masked) throw refuse(`this request's ${masked[0]} is masked, so a grant could never match it again: approve this call only`);
   return seconds;
 }
 

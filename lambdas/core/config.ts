@@ -316,6 +316,17 @@ function crossFieldProblems(document: unknown): CrossFieldProblem[] {
         message: 'a requireSignIn rule grants only with grant.withSignIn: true (each later call would skip the sign-in)',
       });
     }
+    // The ledger keeps a masked field masked: a grant scoped to it could never match a later request.
+    if (isRecord(outcome.grant) && Array.isArray(outcome.grant.scope)) {
+      const masks = [...(Array.isArray(document.mask) ? document.mask : []), ...(Array.isArray(outcome.mask) ? outcome.mask : [])];
+      const covered = (field: string) =>
+        masks.some((m) => typeof m === 'string' && (field === 'agent' ? m === 'agent' || m === 'agent.name' || m === 'agent.*' : m === field));
+      outcome.grant.scope.forEach((field, i) => {
+        if (typeof field === 'string' && (field === 'resource' || field === 'agent') && covered(field)) {
+          problems.push({ path: [...path, 'grant', 'scope', i], message: `${field} is masked, so a grant scoped to it could never match a later request` });
+        }
+      });
+    }
     // Reminders and escalation must fall before the request expires, and escalation needs both halves.
     const timeout = typeof outcome.timeout === 'string' ? (parseDuration(outcome.timeout) ?? 3600) : 3600;
     for (const field of ['remindAfter', 'escalateAfter'] as const) {

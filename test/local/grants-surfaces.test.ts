@@ -66,7 +66,7 @@ describe('approving for a while from the command line', () => {
     // Longer than the rule's maxFor: the server refuses, and the CLI says so without a stack trace.
     const tooLong = await countersign(['approve', firstId, '--for', '1d'], 'alice-key');
     expect(tooLong.code).toBe(3);
-    expect(tooLong.stderr).toMatch(/^countersign approve: invalid_request: rule migrations grants for at most 8 hours/);
+    expect(tooLong.stderr).toMatch(/^countersign approve: invalid_request: rule migrations grants for at least 1 minute and at most 8 hours/);
 
     const approved = await countersign(['approve', firstId, '--for', '1h', '--reason', 'migration window', '--json'], 'alice-key');
     expect(approved.code).toBe(0);

@@ -108,11 +108,14 @@ describe('countersign approve --for', () => {
   });
 
   it("the server's refusal (longer than maxFor) is shown as API errors are: code, message, exit 3, no stack", async () => {
-    answer = { status: 400, body: { error: { code: 'invalid_request', message: 'rule migrations grants for at most 8 hours' } } };
+    answer = { status: 400, body: { error: { code: 'invalid_request', message: 'rule migrations grants for at least 1 minute and at most 8 hours' } } };
     const run = await countersign('approve', 'act_abc', '--for', '1d', '--json');
     expect(run.code).toBe(3);
-    expect(run.stderr).toBe('countersign approve: invalid_request: rule migrations grants for at most 8 hours (HTTP 400)\n');
-    expect(JSON.parse(run.stdout)).toEqual({ ok: false, error: { code: 'invalid_request', message: 'rule migrations grants for at most 8 hours' } });
+    expect(run.stderr).toBe('countersign approve: invalid_request: rule migrations grants for at least 1 minute and at most 8 hours (HTTP 400)\n');
+    expect(JSON.parse(run.stdout)).toEqual({
+      ok: false,
+      error: { code: 'invalid_request', message: 'rule migrations grants for at least 1 minute and at most 8 hours' },
+    });
   });
 });
 

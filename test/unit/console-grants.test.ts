@@ -111,7 +111,7 @@ describe('the console decide forms', () => {
     const id = await ask(ports);
     const tooLong = await decideRequest(event('POST', id, { csrf: alice.csrf, decision: 'approve', for: '1d' }), context(ports, alice));
     expect(status(tooLong)).toBe(400);
-    expect(words(html(tooLong))).toContain('Rule migrations grants for at most 8 hours. Nothing was recorded.');
+    expect(words(html(tooLong))).toContain('Rule migrations grants for at least 1 minute and at most 8 hours. Nothing was recorded.');
     expect((await stateOf(ports, id)).votes).toEqual([]);
     const bad = await decideRequest(event('POST', id, { csrf: alice.csrf, decision: 'approve', for: 'soon' }), context(ports, alice));
     expect(status(bad)).toBe(400);

@@ -268,6 +268,11 @@ describe('config', () => {
     expect(problems(withGrant('{ maxFor: 31d, scope: [requester] }'))[0]).toContain('at most 30d');
     expect(problems(withGrant('{ maxFor: 30s, scope: [requester] }'))[0]).toContain('at least 1m');
     expect(problems(withGrant('{ maxFor: 8h, scope: [requester] }'))).toEqual([]);
+    // A masked scoped field, by the rule's mask or the config's.
+    expect(problems(withGrant('{ maxFor: 8h, scope: [requester, resource] }', ', mask: [resource]'))).toEqual([
+      'rules.0.grant.scope.1: resource is masked, so a grant scoped to it could never match a later request',
+    ]);
+    expect(problems(`mask: [agent.name]\n${withGrant('{ maxFor: 8h, scope: [agent, requester] }')}`)[0]).toContain('agent is masked');
   });
 
   it('refuses a grant on a requireSignIn rule unless withSignIn says so, and on a rule that allows or denies', () => {
@@ -352,5 +357,44 @@ describe('the CLI timeline', () => {
     const usedSentences = (await ports.ledger.read(used.id)).map((r) => timelineEntry(r).summary);
     expect(usedSentences.join('\n')).toContain(`Approved at once by grant ${second.grant!.id} (made by alice@example.com on request ${second.id}`);
     expect(usedSentences).toContain('Approved by a grant, made by alice@example.com.');
+  });
+});
+
+describe('votes for a while that could make no grant', () => {
+  it('are refused when the rule changed or stopped granting since the request was made, recording nothing', async () => {
+    const ports = memoryPorts(config);
+    const first = await ask(ports, DEPLOY);
+    Object.assign(ports, {
+      policy: memoryPolicy(parseConfig(CONFIG_TEXT.replace('grant: { maxFor: 8h, scope: [action, resource, requester] }', 'reason: no grants'))),
+    });
+    const dropped = await refusal(vote(ports, first.state.id, 'alice@example.com', { for: '1h' }));
+    expect(dropped.message).toContain('changed since this request was made');
+    Object.assign(ports, { policy: memoryPolicy(parseConfig(CONFIG_TEXT.replace('maxFor: 8h', 'maxFor: 4h'))) });
+    expect((await refusal(vote(ports, first.state.id, 'alice@example.com', { for: '1h' }))).details?.[0]?.path).toBe('for');
+    expect((await ports.ledger.read(first.state.id)).some((r) => r.type === 'voted')).toBe(false);
+    // This call only is still a vote.
+    expect(statusOf((await vote(ports, first.state.id, 'alice@example.com')).state)).toBe('approved');
+  });
+
+  it('are refused under a minute, and when a scoped field is masked (it could never match again)', async () => {
+    const ports = memoryPorts(config);
+    const first = await ask(ports, DEPLOY);
+    expect((await refusal(vote(ports, first.state.id, 'alice@example.com', { for: '30s' }))).message).toContain('at least 1 minute');
+    // A detector masks a secret wherever it is, the resource too.
+    const secret = await ask(ports, { ...DEPLOY, resource: 'AKIAIOSFODNN7EXAMPLE' });
+    expect(secret.state.request.resource).toMatch(/^\[masked: /);
+    const refused = await refusal(vote(ports, secret.state.id, 'alice@example.com', { for: '1h' }));
+    expect(refused.message).toContain('resource is masked');
+  });
+
+  it('say so when the same approver votes again for another length, instead of dropping it', async () => {
+    const ports = memoryPorts(config);
+    const quorum = await ask(ports, { action: 'iam.grant' });
+    await vote(ports, quorum.state.id, 'alice@example.com');
+    const again = await refusal(vote(ports, quorum.state.id, 'alice@example.com', { for: '1h' }));
+    expect(again.code).toBe('already_decided');
+    expect(again.message).toContain('for this call only');
+    // The very same vote again is still a harmless repeat.
+    expect((await vote(ports, quorum.state.id, 'alice@example.com')).recorded).toBe(false);
   });
 });
