@@ -263,8 +263,9 @@ export class Countersign extends Construct {
     for (const f of [decision, console]) this.reviewTokenKey.grantVerify(f);
     // "What waits for me": the decision function and the console's inbox list pending requests.
     for (const f of [decision, console]) this.requests.grantListPending(f);
-    // Intake finds the grants that may cover a request, and lists them (GET /v1/grants).
-    this.requests.grantFindGrants(intake);
+    // Intake finds the grants that may cover a request, and lists them (GET /v1/grants); the repair job lists them to
+    // end, for good, those whose rule a policy change ended.
+    for (const f of [intake, repairer]) this.requests.grantFindGrants(f);
     // Channel and sign-in secrets: each function may read exactly the Secrets Manager secrets it uses.
     const { slack, teams } = props.config.channels;
     const oidc = props.config.auth.oidc;

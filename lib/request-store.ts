@@ -49,7 +49,7 @@ export class RequestStore extends Construct {
           partitionKey: { name: 'grantScope', type: AttributeType.STRING },
           sortKey: { name: 'grantUntil', type: AttributeType.STRING },
           projectionType: ProjectionType.INCLUDE,
-          nonKeyAttributes: ['grantId', 'requestId'],
+          nonKeyAttributes: ['grantId', 'requestId', 'grantRule', 'grantDigest'],
         },
       ],
     });

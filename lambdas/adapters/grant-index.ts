@@ -14,6 +14,8 @@ const indexed = (item: Record<string, unknown>): IndexedGrant => ({
   id: String(item.grantId),
   requestId: String(item.requestId),
   until: String(item.grantUntil),
+  rule: String(item.grantRule),
+  ruleDigest: String(item.grantDigest),
 });
 
 export function grantIndexTable(dynamo: DynamoDBDocumentClient, table: () => string): GrantIndex {
@@ -22,7 +24,15 @@ export function grantIndexTable(dynamo: DynamoDBDocumentClient, table: () => str
       await dynamo.send(
         new PutCommand({
           TableName: table(),
-          Item: { id: keyOf(grant.id), grantId: grant.id, requestId: grant.requestId, grantScope: grant.scopeKey, grantUntil: grant.until },
+          Item: {
+            id: keyOf(grant.id),
+            grantId: grant.id,
+            requestId: grant.requestId,
+            grantScope: grant.scopeKey,
+            grantUntil: grant.until,
+            grantRule: grant.rule,
+            grantDigest: grant.ruleDigest,
+          },
         }),
       );
     },

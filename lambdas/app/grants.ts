@@ -3,7 +3,7 @@
  * listing them (`GET /v1/grants`) and revoking one (`POST /v1/grants/{id}/revoke`). The granting request's chain is
  * the truth; the index only says which chains to read.
  */
-import { type ApprovalState, canRead, decideGrantRevocation, deriveState, isApprover } from '../core/approval';
+import { type ApprovalState, canRead, decideGrantEnd, decideGrantRevocation, deriveState, isApprover } from '../core/approval';
 import type { Config, PolicyOutcome, Rule } from '../core/config';
 import { CountersignError } from '../core/errors';
 import {
@@ -72,6 +72,8 @@ export async function indexGrant(ports: Pick<Ports, 'grants'>, state: ApprovalSt
     id: grant.id,
     requestId: state.id,
     until: grant.until,
+    rule: grant.rule,
+    ruleDigest: grant.ruleDigest,
     scopeKey: grantScopeKey(grant.rule, grant.ruleDigest, grant.scope),
   });
 }
@@ -143,6 +145,36 @@ export async function revokeGrant(
   const state = deriveState(chain)!;
   countAppended(ports.metrics, appended, state);
   return grantView(state, ports.clock.now(), ports.policy.config())!;
+}
+
+/**
+ * Ends, for good, the active grants whose rule the loaded policy changed or dropped (the repair job, every run): their
+ * digest no longer matches, so intake already finds none of them, but a policy that restored the rule would. Reads
+ * only the index, and the chains of the grants to end. Answers how many it ended.
+ */
+export async function endChangedGrants(
+  ports: Pick<Ports, 'grants' | 'ledger' | 'clock' | 'policy' | 'metrics'>,
+  options: { readonly stopAt: number; readonly onFailure: (requestId: string, err: unknown) => void },
+): Promise<number> {
+  const config = ports.policy.config();
+  const digests = new Map(config.rules.map((rule) => [rule.name, grantOfferOf(config, rule)?.ruleDigest]));
+  const changed = (await ports.grants.list(ports.clock.now(), GRANTS_READ_LIMIT)).filter((g) => digests.get(g.rule) !== g.ruleDigest);
+  let ended = 0;
+  for (const grant of changed) {
+    if (ports.clock.now().getTime() >= options.stopAt) break;
+    const current = digests.get(grant.rule);
+    const reason = current === undefined ? `rule ${grant.rule} no longer grants (policy ${ports.policy.version()})` : `rule ${grant.rule} changed (policy ${ports.policy.version()})`;
+    try {
+      const { appended, chain } = await ports.ledger.append(grant.requestId, (c) => decideGrantEnd(c, grant.id, current, reason, ports.clock.now()));
+      if (appended.length > 0) {
+        ended += 1;
+        countAppended(ports.metrics, appended, deriveState(chain)!);
+      }
+    } catch (err) {
+      options.onFailure(grant.requestId, err);
+    }
+  }
+  return ended;
 }
 
 /** Whether `principal` may revoke grants of `state` (for pages that offer the button). */

@@ -15,6 +15,7 @@ import { type ApprovalState, decideExpiry, deriveState, statusOf } from '../core
 import type { AuditRecord } from '../core/ledger-record';
 import type { Leases, Ports } from '../core/ports';
 import { NEVER } from '../core/request';
+import { endChangedGrants } from './grants';
 import { countAppended } from './metrics';
 import { completeOutcome } from './outcome';
 
@@ -40,15 +41,23 @@ export async function runRepair(
     /** Told of each request the run repaired, and how. */
     readonly onRepaired?: RepairedListener;
   },
-): Promise<RepairCounts & { skipped?: true }> {
+): Promise<RepairCounts & { skipped?: true; grantsEnded?: number }> {
   const stopAt = ports.clock.now().getTime() + options.remainingMs - REPAIR_RESERVE_MS;
-  const run = await leases.withLease('repair', options.remainingMs, () =>
-    repairPending(ports, { stopAt, graceMs: options.graceMs, onFailure: options.onFailure, ...(options.onRepaired ? { onRepaired: options.onRepaired } : {}) }),
-  );
+  const run = await leases.withLease('repair', options.remainingMs, async () => {
+    const counts = await repairPending(ports, {
+      stopAt,
+      graceMs: options.graceMs,
+      onFailure: options.onFailure,
+      ...(options.onRepaired ? { onRepaired: options.onRepaired } : {}),
+    });
+    // A grant whose rule a policy change ended stays ended (app/grants.ts).
+    const grantsEnded = await endChangedGrants(ports, { stopAt, onFailure: options.onFailure });
+    return grantsEnded > 0 ? { ...counts, grantsEnded } : counts;
+  });
   return run.ran ? run.result : { completed: 0, started: 0, expired: 0, skipped: true };
 }
 
-type RepairPorts = Pick<Ports, 'ledger' | 'requests' | 'grants' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics'>;
+type RepairPorts = Pick<Ports, 'ledger' | 'requests' | 'grants' | 'signer' | 'mac' | 'workflow' | 'clock' | 'metrics' | 'policy'>;
 
 /** When a pending request that is fine might next be stuck: at its deadline, when its workflow should expire it. */
 export function nextRepairAt(state: ApprovalState): string {

@@ -516,6 +516,19 @@ export function decideGrantRevocation(
   return [recordEvent('grant_revoked', revoker, { grant: grantId, revokedBy: revoker, reason })];
 }
 
+/**
+ * What ending a grant whose rule the loaded policy changed or dropped still has to append: `grant_revoked` by
+ * `countersign`, so the end is final (a later policy that restores the rule does not bring the grant back). Nothing
+ * when the grant is gone, already revoked, expired, or bound to `currentDigest` (the rule is as it was after all).
+ */
+export function decideGrantEnd(chain: readonly AuditRecord[], grantId: string, currentDigest: string | undefined, reason: string, now: Date): AuditEvent[] {
+  const state = deriveState(chain);
+  const grant = state?.grant;
+  if (!grant || grant.id !== grantId || state.grantRevoked || now.getTime() >= Date.parse(grant.until)) return [];
+  if (grant.ruleDigest === currentDigest) return [];
+  return [recordEvent('grant_revoked', 'countersign', { grant: grantId, revokedBy: 'countersign', reason })];
+}
+
 /** The refusal of a redemption after the approval lapsed (at `at`: the lapse record's time, or the deadline). */
 export function lapsedError(at: string): CountersignError {
   return new CountersignError('redemption_lapsed', `the approval lapsed unredeemed at ${at}: ask again`, [{ path: 'lapsedAt', message: at }]);

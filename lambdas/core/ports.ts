@@ -121,6 +121,9 @@ export interface IndexedGrant {
   readonly id: string;
   readonly requestId: string;
   readonly until: string;
+  /** The grant's rule and the digest it is bound to: the repair job ends grants whose rule changed without reading chains. */
+  readonly rule: string;
+  readonly ruleDigest: string;
 }
 
 /**

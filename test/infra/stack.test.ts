@@ -290,7 +290,7 @@ describe('Countersign stack', () => {
       decision: [...common, 'kms:VerifyMac', 'ses:SendEmail', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
       finalizer: common,
       checkpointer: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'kms:Sign', ...runtime],
-      repairer: [...common, 'states:StartExecution', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
+      repairer: [...common, 'dynamodb:Scan', 'states:StartExecution', 'states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'],
       // The console: votes (append, settle), the inbox (pending index), sessions (MAC), search and verify (export).
       console: [
         ...common,
@@ -336,7 +336,8 @@ describe('Countersign stack', () => {
     const grantIndex = `{"Fn::Join":["",[${requests},"/index/grants"]]}`;
     expect(grants('intake').get('dynamodb:Scan')).toEqual([ledger, grantIndex]);
     expect(grants('intake').get('dynamodb:Query')).toContain(grantIndex);
-    for (const name of ['notifier', 'decision', 'finalizer', 'repairer', 'console'] as const) {
+    expect(grants('repairer').get('dynamodb:Scan')).toEqual([grantIndex]);
+    for (const name of ['notifier', 'decision', 'finalizer', 'console'] as const) {
       expect(grants(name).get('dynamodb:Scan')?.join() ?? '', name).not.toContain('/index/grants');
     }
     expect(grants('intake').get('dynamodb:BatchGetItem')).toEqual([ledger]);
@@ -435,7 +436,7 @@ describe('Countersign stack', () => {
           { AttributeName: 'grantScope', KeyType: 'HASH' },
           { AttributeName: 'grantUntil', KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['grantId', 'requestId'] },
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['grantId', 'requestId', 'grantRule', 'grantDigest'] },
       },
     ]);
     // A request item has the keys of both from intake to its cached outcome.

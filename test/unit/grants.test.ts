@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { timelineEntry } from '../../cli/audit';
 import { type AskInput, askForAction } from '../../lambdas/app/ask';
 import { listGrants, revokeGrant } from '../../lambdas/app/grants';
+import { runRepair } from '../../lambdas/app/repair';
 import { castVote } from '../../lambdas/app/vote';
 import { publicView, statusOf } from '../../lambdas/core/approval';
 import { type Config, ConfigError } from '../../lambdas/core/config';
@@ -19,7 +20,7 @@ import { grantMismatch, grantScopeValues } from '../../lambdas/core/grant';
 import { verifyChain } from '../../lambdas/core/ledger-record';
 import { evaluatePolicy, grantOfferOf } from '../../lambdas/core/policy';
 import { verifyReceipt } from '../../lambdas/core/receipt';
-import { type MemoryPorts, memoryPolicy, memoryPorts } from '../fixtures/memory-ports';
+import { MemoryLeases, type MemoryPorts, memoryPolicy, memoryPorts } from '../fixtures/memory-ports';
 
 const AGENT = 'arn:aws:iam::111122223333:role/deployer';
 const OTHER_AGENT = 'arn:aws:iam::111122223333:role/other';
@@ -396,5 +397,26 @@ describe('votes for a while that could make no grant', () => {
     expect(again.message).toContain('for this call only');
     // The very same vote again is still a harmless repeat.
     expect((await vote(ports, quorum.state.id, 'alice@example.com')).recorded).toBe(false);
+  });
+});
+
+describe('a grant a policy change ended', () => {
+  it('is ended for good by the repair job: restoring the rule does not bring it back', async () => {
+    const ports = memoryPorts(config);
+    const source = await granted(ports);
+    const run = () => runRepair(ports, new MemoryLeases(), { remainingMs: 60_000, graceMs: 0, onFailure: () => {} });
+    // The rule as it was: nothing to end.
+    expect((await run()).grantsEnded).toBeUndefined();
+    // Another member in the rule's group changes its digest: ended, and recorded so.
+    Object.assign(ports, { policy: memoryPolicy(parseConfig(CONFIG_TEXT.replace('  security:', '      - { id: dan@example.com }\n  security:'))) });
+    expect((await run()).grantsEnded).toBe(1);
+    const last = (await ports.ledger.read(source.id)).at(-1)!;
+    expect(last).toMatchObject({ type: 'grant_revoked', actor: 'countersign', data: { grant: source.grant!.id, revokedBy: 'countersign' } });
+    expect(String(last.data.reason)).toMatch(/^rule deploys changed \(policy /);
+    expect((await run()).grantsEnded).toBeUndefined();
+    // The policy rolled back: the grant stays ended, and the next matching request is asked.
+    Object.assign(ports, { policy: memoryPolicy(config) });
+    expect(statusOf((await ask(ports, DEPLOY)).state)).toBe('pending');
+    expect((await listGrants(ports, 'audit@example.com', { all: true })).map((g) => g.status)).toEqual(['revoked']);
   });
 });
