@@ -19,7 +19,7 @@ export const SHADOW_REPORT_USAGE = `usage: countersign policy shadow-report [--s
   --json           print the report as one JSON document:
                    {"since", "until"?, "exportedAt", "requests", "unreadable", "rules": [{"rule", "matched",
                    "wouldHave": {"allow", "deny", "require_approval", "notJudged"}, "differs",
-                   "actually": [{"rule", "effect", "requests"}], "wouldAsk": [{"approver", "requests", "notAlreadyAsked"}],
+                   "actually": [{"rule", "effect", "byGrant"?, "requests"}], "wouldAsk": [{"approver", "requests", "notAlreadyAsked"}],
                    "examples": [request ids]}]}
 
   exit codes: 0 reported (also when no shadow rule matched); 2 usage error; 3 the API could not be reached or
@@ -95,7 +95,7 @@ export function shadowReportLines(report: ShadowReport, window: { readonly since
 }
 
 function ruleLines(rule: ShadowRuleReport): string[] {
-  const actually = rule.actually.map((a) => `${a.effect} ${a.requests} (rule ${neutralize(a.rule)})`).join(', ');
+  const actually = rule.actually.map((a) => `${a.byGrant ? 'approved by a grant' : a.effect} ${a.requests} (rule ${neutralize(a.rule)})`).join(', ');
   const asks = rule.wouldAsk.map((a) => `${neutralize(a.approver)} ${a.requests}${a.notAlreadyAsked > 0 ? ` (${a.notAlreadyAsked} not already asked)` : ''}`);
   return [
     neutralize(rule.rule),

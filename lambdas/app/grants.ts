@@ -21,12 +21,19 @@ import type { IdentityDirectory } from '../core/identity';
 import { grantOfferOf } from '../core/policy';
 import type { Ports } from '../core/ports';
 import { REASON_MAX_LENGTH } from '../core/records';
+import { canonicalText } from '../core/text';
 import * as z from '../core/zod';
 import { countAppended } from './metrics';
 
 /** A revocation's body: why the grant ends (recorded in the ledger, shown to the grant's approvers and requester). */
 export const revokeBodySchema = z.strictObject({
-  reason: z.string().check(z.trim(), z.minLength(1, 'say why the grant is revoked'), z.maxLength(REASON_MAX_LENGTH)),
+  reason: z.string().check(
+    z.trim(),
+    z.minLength(1, 'say why the grant is revoked'),
+    z.maxLength(REASON_MAX_LENGTH),
+    // Hidden characters alone say nothing to whoever reads the ledger.
+    z.refine((reason) => canonicalText(reason) !== '', 'say why the grant is revoked, in visible text'),
+  ),
 });
 
 /** At most this many grants are read for one intake or one listing. */
@@ -163,7 +170,10 @@ export async function endChangedGrants(
   for (const grant of changed) {
     if (ports.clock.now().getTime() >= options.stopAt) break;
     const current = digests.get(grant.rule);
-    const reason = current === undefined ? `rule ${grant.rule} no longer grants (policy ${ports.policy.version()})` : `rule ${grant.rule} changed (policy ${ports.policy.version()})`;
+    const reason =
+      current === undefined
+        ? `rule ${grant.rule} no longer grants (policy ${ports.policy.version()})`
+        : `rule ${grant.rule} changed (policy ${ports.policy.version()})`;
     try {
       const { appended, chain } = await ports.ledger.append(grant.requestId, (c) => decideGrantEnd(c, grant.id, current, reason, ports.clock.now()));
       if (appended.length > 0) {

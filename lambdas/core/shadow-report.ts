@@ -21,7 +21,7 @@ export interface ShadowRuleReport {
   /** Requests where that is not what the deciding rule did (a refusal always differs). */
   readonly differs: number;
   /** What was decided instead, by the deciding rule and its effect, most requests first. */
-  readonly actually: ReadonlyArray<{ readonly rule: string; readonly effect: Effect; readonly requests: number }>;
+  readonly actually: ReadonlyArray<{ readonly rule: string; readonly effect: Effect; readonly byGrant?: true; readonly requests: number }>;
   /**
    * Who it would have asked (its approvers' member ids), each with how many requests, and of those how many the
    * deciding rule did not ask them about: the people a trial would newly wake up. Most requests first.
@@ -46,7 +46,7 @@ interface Tally {
   matched: number;
   wouldHave: Record<Effect | 'notJudged', number>;
   differs: number;
-  actually: Map<string, { rule: string; effect: Effect; requests: number }>;
+  actually: Map<string, { rule: string; effect: Effect; byGrant?: true; requests: number }>;
   wouldAsk: Map<string, { approver: string; requests: number; notAlreadyAsked: number }>;
   examples: string[];
 }
@@ -72,7 +72,9 @@ export function shadowReport(items: Iterable<unknown>): ShadowReport {
     // One decision per request: a repeated record (which `audit verify` names) is not counted twice.
     if (seen.has(requestId)) continue;
     seen.add(requestId);
-    const askedAnyway = new Set(data.approvers);
+    // A request a grant approved at once asked nobody: its rule's approvers were not woken up.
+    const byGrant = data.grantedBy !== undefined;
+    const askedAnyway = new Set(byGrant ? [] : data.approvers);
     for (const shadow of data.shadow ?? []) {
       let tally = tallies.get(shadow.rule);
       if (!tally) {
@@ -89,9 +91,10 @@ export function shadowReport(items: Iterable<unknown>): ShadowReport {
       tally.matched++;
       const would = 'effect' in shadow ? shadow.effect : 'notJudged';
       tally.wouldHave[would]++;
-      if (would !== data.effect) tally.differs++;
-      const actual = `${data.rule}\n${data.effect}`;
-      const entry = tally.actually.get(actual) ?? { rule: data.rule, effect: data.effect, requests: 0 };
+      // Approved at once by a grant is not asking: a shadow rule that would ask differs from it.
+      if (would !== data.effect || (byGrant && would === 'require_approval')) tally.differs++;
+      const actual = `${data.rule}\n${data.effect}\n${byGrant}`;
+      const entry = tally.actually.get(actual) ?? { rule: data.rule, effect: data.effect, ...(byGrant ? { byGrant: true as const } : {}), requests: 0 };
       entry.requests++;
       tally.actually.set(actual, entry);
       for (const approver of new Set('effect' in shadow ? (shadow.approverIds ?? []) : [])) {

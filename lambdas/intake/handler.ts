@@ -97,7 +97,11 @@ const grantsQuerySchema = z.strictObject({ status: z.optional(z.enum(['active', 
 /** The grants the caller may see (docs/api.md "GET /v1/grants"): active ones, or with `?status=all` the last week's too. */
 async function listGrantsRoute(event: HttpEvent) {
   const principal = principalOf(event);
-  const query = parseWith(grantsQuerySchema, event.queryStringParameters ?? {});
+  const parsed = grantsQuerySchema.safeParse(event.queryStringParameters ?? {});
+  if (!parsed.success) {
+    throw new CountersignError('invalid_request', 'the only query is status, active or all', [{ path: 'status', message: 'expected active or all' }]);
+  }
+  const query = parsed.data;
   return json(200, { grants: await listGrants(ports, principal, { all: query.status === 'all' }) });
 }
 

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { timelineEntry } from '../../cli/audit';
 import { type AskInput, askForAction } from '../../lambdas/app/ask';
-import { listGrants, revokeGrant } from '../../lambdas/app/grants';
+import { listGrants, revokeBodySchema, revokeGrant } from '../../lambdas/app/grants';
 import { runRepair } from '../../lambdas/app/repair';
 import { castVote } from '../../lambdas/app/vote';
 import { publicView, statusOf } from '../../lambdas/core/approval';
@@ -418,5 +418,14 @@ describe('a grant a policy change ended', () => {
     Object.assign(ports, { policy: memoryPolicy(config) });
     expect(statusOf((await ask(ports, DEPLOY)).state)).toBe('pending');
     expect((await listGrants(ports, 'audit@example.com', { all: true })).map((g) => g.status)).toEqual(['revoked']);
+  });
+});
+
+describe('a revocation body', () => {
+  it('needs a reason in visible text', () => {
+    expect(revokeBodySchema.safeParse({ reason: 'incident 7' }).success).toBe(true);
+    for (const reason of ['', '   ', '\u200b', '\u200b \u2066\u2069', '\u00ad'])
+      expect(revokeBodySchema.safeParse({ reason }).success, JSON.stringify(reason)).toBe(false);
+    expect(revokeBodySchema.safeParse({ reason: 'x', extra: 1 }).success).toBe(false);
   });
 });

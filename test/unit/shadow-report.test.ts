@@ -64,6 +64,27 @@ describe('the shadow report', () => {
     });
   });
 
+  it('counts a request a grant approved at once as asking nobody, and as differing from a rule that would ask', () => {
+    const report = shadowReport([
+      decidedRecord('act_g', {
+        rule: 'infra',
+        effect: 'require_approval',
+        requiredApprovals: 1,
+        approvers: ['dave@example.com'],
+        grantedBy: { grant: 'grt_x', request: 'act_x', until: '2026-11-30T08:00:00Z', approvers: ['dave@example.com'] },
+        shadow: [{ rule: 'shadow-infra', effect: 'require_approval', requiredApprovals: 1, approverIds: ['dave@example.com'] }],
+      }),
+    ]);
+    expect(report.rules[0]).toMatchObject({
+      differs: 1,
+      actually: [{ rule: 'infra', effect: 'require_approval', byGrant: true, requests: 1 }],
+      wouldAsk: [{ approver: 'dave@example.com', requests: 1, notAlreadyAsked: 1 }],
+    });
+    expect(shadowReportLines(report, { since: '2026-11-23T00:00:00Z', until: '2026-11-30T00:00:00Z' }).join('\n')).toContain(
+      'approved by a grant 1 (rule infra)',
+    );
+  });
+
   it('reads its window as a duration back from now or an ISO time, and refuses anything else', () => {
     const now = new Date('2026-11-30T12:00:00Z');
     expect(windowTime('since', '7d', now)).toBe('2026-11-23T12:00:00.000Z');
