@@ -22,6 +22,7 @@ import {
 } from '../lambdas/core/policy-explain';
 import { actionRequestSchema } from '../lambdas/core/request';
 import { type CliIo, err, out } from './io';
+import { neutralize } from './terminal';
 
 export const POLICY_CHECK_USAGE = `usage: countersign policy check [file] [--json]
 
@@ -124,8 +125,8 @@ function explain(argv: readonly string[], io: CliIo): number {
       return 0;
     }
     printSteps(io, config, explained);
-    out(io, refusedWords(explained.rule));
-    for (const p of explained.problems) out(io, `    ${p.path} ${p.is}: ${p.needs}`);
+    say(io, refusedWords(explained.rule));
+    for (const p of explained.problems) say(io, `    ${p.path} ${p.is}: ${p.needs}`);
     return 0;
   }
   const { rule, outcome, approval } = explained;
@@ -144,8 +145,8 @@ function explain(argv: readonly string[], io: CliIo): number {
     return 0;
   }
   printSteps(io, config, explained);
-  out(io, decidedWords(rule, outcome));
-  if (approval) out(io, approvalWords(approval));
+  say(io, decidedWords(rule, outcome));
+  if (approval) say(io, approvalWords(approval));
   return 0;
 }
 
@@ -153,11 +154,16 @@ function explain(argv: readonly string[], io: CliIo): number {
 function printSteps(io: CliIo, config: Config, explained: Explained): void {
   for (const step of explainSteps(config, explained)) {
     if (step.kind === 'skipped') {
-      out(io, `${skippedWords(step.skipped.rule, step.skipped.shadow)}\n${step.skipped.because.map((b) => `    ${b}`).join('\n')}`);
+      say(io, `${skippedWords(step.skipped.rule, step.skipped.shadow)}\n${step.skipped.because.map((b) => `    ${b}`).join('\n')}`);
       continue;
     }
-    out(io, shadowWords(step.shadow));
-    if (step.shadow.refused) for (const p of step.shadow.problems) out(io, `    ${p.path} ${p.is}: ${p.needs}`);
-    else if (step.approval) out(io, `    would ask: ${quorumWords(step.approval)}`);
+    say(io, shadowWords(step.shadow));
+    if (step.shadow.refused) for (const p of step.shadow.problems) say(io, `    ${p.path} ${p.is}: ${p.needs}`);
+    else if (step.approval) say(io, `    would ask: ${quorumWords(step.approval)}`);
   }
+}
+
+/** Prints explanation text line by line, terminal-safe: a config's reasons are text too, and may hold control characters. */
+function say(io: CliIo, text: string): void {
+  for (const line of text.split('\n')) out(io, neutralize(line));
 }

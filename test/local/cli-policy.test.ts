@@ -63,6 +63,20 @@ describe('countersign policy', () => {
     );
   });
 
+  it("prints a config's own text terminal-safe: a reason's escape sequence and bidi override are shown, not obeyed", async () => {
+    const config = join(dir, 'escapes.yaml');
+    writeFileSync(
+      config,
+      'version: 1\nrules:\n  - { name: shadowed, mode: shadow, match: { action: "x.*" }, effect: deny, reason: "red \\e[31m alert \\u202e txt" }\n  - { name: plain, match: {}, effect: deny, reason: "no \\e]0;title\\a" }\n',
+    );
+    const request = join(dir, 'escapes-req.json');
+    writeFileSync(request, JSON.stringify({ action: 'x.run' }));
+    const { code, stdout } = await countersign('policy', 'explain', '--config', config, '--request', request);
+    expect(code).toBe(0);
+    expect(stdout).toContain('alert');
+    expect(stdout).not.toMatch(/[\u001b\u0007\u202e]/);
+  });
+
   it('explains respellings as the rule they spell, and a value policy cannot judge as the 400 the API answers', async () => {
     const request = join(dir, 'respelled.json');
     const explain = async (body: unknown, ...extra: string[]) => {
