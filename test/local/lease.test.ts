@@ -3,10 +3,14 @@
  * (conditional PutItem), against dynalite. Of two concurrent runs one works and one skips; an expired lease is taken
  * over; a lease given back lets the next run in at once; and the scheduled handlers skip cleanly while it is held.
  */
+import { join } from 'node:path';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../lambdas/adapters/config-file';
 import { acquireLease, LEASE_SKEW_MS, LEASES, type LeaseOptions, withLease } from '../../lambdas/adapters/lease';
+import { shippedConfig } from '../../lambdas/core/config';
 import { createTable, REQUESTS_TABLE_SCHEMA } from '../fixtures/tables';
+import { ROOT } from './harness';
 import { createLedgerTable, type LedgerStores, startLedgerStores } from './ledger-table';
 
 let stores: LedgerStores;
@@ -116,6 +120,8 @@ describe('the scheduled handlers', () => {
       REQUESTS_TABLE: requests,
       LEASE_TABLE: requests,
       CHECKPOINT_SETTLE_SECONDS: '1',
+      // The policy the bundles inline (lib/bundling.ts): the repair job reads it to end grants a policy change ended.
+      COUNTERSIGN_CONFIG_JSON: JSON.stringify(shippedConfig(loadConfigFile(join(ROOT, 'countersign.config.yaml')))),
     });
   });
 
