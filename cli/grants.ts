@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import type { GrantView } from '../lambdas/core/grant';
 import { baseOptions, clientOf, guarded, printJson } from './actions';
-import { type CliIo, CONNECTION_USAGE, EXIT, neutralize, out, shownTime, UsageError } from './connection';
+import { type CliIo, CONNECTION_USAGE, EXIT, err, neutralize, out, shownTime, UsageError } from './connection';
 
 const COMMON = `  --json                     print one JSON document on stdout; errors as {"ok":false,"error":{"code","message"}}
 
@@ -92,8 +92,9 @@ function list(argv: readonly string[], io: CliIo): Promise<number> {
     }
     if (positionals.length)
       throw new UsageError(`unknown subcommand "${positionals[0]}": expected "countersign grants" or "countersign grants revoke <grant id>"`);
-    const grants = await clientOf(values, io.env).grants({ status: values.all ? 'all' : 'active' });
-    if (values.json) printJson(io, { ok: true, grants });
+    const { grants, partial } = await clientOf(values, io.env).grants({ status: values.all ? 'all' : 'active' });
+    if (partial) err(io, 'warning: there are more grants than one answer reads (200); some may be missing from this list');
+    if (values.json) printJson(io, { ok: true, grants, ...(partial ? { partial } : {}) });
     else if (grants.length === 0) out(io, values.all ? 'no grants in the last 7 days' : 'no active grants');
     else out(io, grantsTable(grants).join('\n'));
     return EXIT.ok;

@@ -134,7 +134,7 @@ export const REDEMPTION_REFUSALS: ReadonlySet<string> = new Set([
 ]);
 
 const pendingSchema = z.object({ items: z.array(actionViewSchema) });
-const grantsSchema = z.object({ grants: z.array(grantViewSchema) });
+const grantsSchema = z.object({ grants: z.array(grantViewSchema), partial: z.optional(z.literal(true)) });
 
 /** An approver's vote beyond its decision: why, and (approve only) for how long, where the rule allows a grant. */
 export interface DecideOptions {
@@ -296,15 +296,18 @@ export class Countersign {
     return parseAnswer(pendingSchema, response.json()).items;
   }
 
-  /** The grants the caller may see, newest first: the active ones, or with `status: 'all'` the last 7 days' too. */
-  async grants(options: { status?: 'active' | 'all'; signal?: AbortSignal } = {}): Promise<GrantView[]> {
+  /**
+   * The grants the caller may see, newest first: the active ones, or with `status: 'all'` the last 7 days' too.
+   * `partial`: the deployment holds more grants than one answer reads (200), so some may be missing.
+   */
+  async grants(options: { status?: 'active' | 'all'; signal?: AbortSignal } = {}): Promise<{ grants: GrantView[]; partial?: true }> {
     const response = await this.call({
       method: 'GET',
       path: '/v1/grants',
       ...(options.status ? { query: { status: options.status } } : {}),
       ...signalOf(options.signal),
     });
-    return parseAnswer(grantsSchema, response.json()).grants;
+    return parseAnswer(grantsSchema, response.json());
   }
 
   /** Ends a grant early, with a reason (an approver of its rule, or an auditor); later matching requests are asked again. */

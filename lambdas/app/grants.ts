@@ -108,16 +108,18 @@ const canSee = (state: ApprovalState, principal: string, directory: IdentityDire
 
 /**
  * The grants `principal` may see, newest first: the active ones and, with `all`, also those revoked, expired or ended
- * (by a policy change) in the last 7 days.
+ * (by a policy change) in the last 7 days. At most `GRANTS_READ_LIMIT` grants are read; `partial` says there were more.
  */
 export async function listGrants(
   ports: Pick<Ports, 'grants' | 'ledger' | 'clock' | 'policy'>,
   principal: string,
   options: { readonly all?: boolean } = {},
-): Promise<GrantView[]> {
+): Promise<{ grants: GrantView[]; partial?: true }> {
   const now = ports.clock.now();
   const since = options.all ? new Date(now.getTime() - 7 * 86_400_000) : now;
-  const indexed = await ports.grants.list(since, GRANTS_READ_LIMIT);
+  // One more than is read: whether there were more than the limit, which the answer then says.
+  const found = await ports.grants.list(since, GRANTS_READ_LIMIT + 1);
+  const indexed = found.slice(0, GRANTS_READ_LIMIT);
   const directory = ports.policy.directory();
   const config = ports.policy.config();
   const views: GrantView[] = [];
@@ -130,7 +132,8 @@ export async function listGrants(
       if (view && (options.all || view.status === 'active')) views.push(view);
     }
   }
-  return views.sort((a, b) => (a.grantedAt < b.grantedAt ? 1 : a.grantedAt > b.grantedAt ? -1 : 0));
+  const grants = views.sort((a, b) => (a.grantedAt < b.grantedAt ? 1 : a.grantedAt > b.grantedAt ? -1 : 0));
+  return found.length > GRANTS_READ_LIMIT ? { grants, partial: true } : { grants };
 }
 
 /**

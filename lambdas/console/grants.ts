@@ -17,8 +17,11 @@ const grantsQuerySchema = z.strictObject({ status: z.optional(z.enum(['active', 
 export const showGrants: ConsoleRoute = async (event, { ports, viewer }) => {
   const query = parseWith(grantsQuerySchema, event.queryStringParameters ?? {});
   const all = query.status === 'all';
-  const grants = await listGrants(ports, viewer.principal, { all });
-  return consolePage(viewer, { title: 'Grants', section: 'grants', body: renderGrants(grants, all, ports.clock.now()) });
+  const { grants, partial } = await listGrants(ports, viewer.principal, { all });
+  const notice = partial
+    ? '<p class="notice notice-info" role="status" data-testid="grants-partial">There are more grants than one page reads (200): some may be missing here.</p>'
+    : '';
+  return consolePage(viewer, { title: 'Grants', section: 'grants', body: notice + renderGrants(grants, all, ports.clock.now()) });
 };
 
 /** The page's content (inside the console's frame). Pure. */

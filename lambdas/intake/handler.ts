@@ -102,7 +102,7 @@ async function listGrantsRoute(event: HttpEvent) {
     throw new CountersignError('invalid_request', 'the only query is status, active or all', [{ path: 'status', message: 'expected active or all' }]);
   }
   const query = parsed.data;
-  return json(200, { grants: await listGrants(ports, principal, { all: query.status === 'all' }) });
+  return json(200, await listGrants(ports, principal, { all: query.status === 'all' }));
 }
 
 /** Ends a grant early, with a reason (docs/api.md "POST /v1/grants/{id}/revoke"). */

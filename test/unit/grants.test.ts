@@ -186,12 +186,12 @@ describe('using a grant', () => {
     // Unrelated edits elsewhere keep it.
     reload(CONFIG_TEXT.replace('approvers: [owners] }', 'approvers: [owners], reason: exports }'));
     expect(statusOf((await ask(ports, DEPLOY)).state)).toBe('approved');
-    expect((await listGrants(ports, 'audit@example.com')).map((g) => g.status)).toEqual(['active']);
+    expect((await listGrants(ports, 'audit@example.com')).grants.map((g) => g.status)).toEqual(['active']);
     // A narrower match ends it, and the listing says so.
     reload(CONFIG_TEXT.replace('environment: [staging, production]', 'environment: [production]'));
     expect(statusOf((await ask(ports, DEPLOY)).state)).toBe('pending');
-    expect(await listGrants(ports, 'audit@example.com')).toEqual([]);
-    expect((await listGrants(ports, 'audit@example.com', { all: true })).map((g) => g.status)).toEqual(['ended']);
+    expect((await listGrants(ports, 'audit@example.com')).grants).toEqual([]);
+    expect((await listGrants(ports, 'audit@example.com', { all: true })).grants.map((g) => g.status)).toEqual(['ended']);
     // So does a change of the group's people.
     reload(CONFIG_TEXT.replace('      - { id: bob@example.com, email: bob@example.com }\n', ''));
     expect(statusOf((await ask(ports, DEPLOY)).state)).toBe('pending');
@@ -214,9 +214,9 @@ describe('listing and revoking', () => {
     const ports = memoryPorts(config);
     const source = await granted(ports);
     const id = source.grant!.id;
-    expect((await listGrants(ports, 'bob@example.com')).map((g) => g.id)).toEqual([id]);
-    expect((await listGrants(ports, AGENT)).map((g) => g.id)).toEqual([id]);
-    expect(await listGrants(ports, 'carol@example.com')).toEqual([]);
+    expect((await listGrants(ports, 'bob@example.com')).grants.map((g) => g.id)).toEqual([id]);
+    expect((await listGrants(ports, AGENT)).grants.map((g) => g.id)).toEqual([id]);
+    expect((await listGrants(ports, 'carol@example.com')).grants).toEqual([]);
     expect((await refusal(revokeGrant(ports, 'carol@example.com', id, 'no'))).code).toBe('not_found');
     expect((await refusal(revokeGrant(ports, AGENT, id, 'mine'))).code).toBe('forbidden');
     expect((await refusal(revokeGrant(ports, 'bob@example.com', 'grt_nothing', 'x'))).code).toBe('not_found');
@@ -235,8 +235,8 @@ describe('listing and revoking', () => {
     expect((await refusal(revokeGrant(ports, 'bob@example.com', id, 'again'))).code).toBe('already_decided');
 
     expect(statusOf((await ask(ports, DEPLOY)).state)).toBe('pending');
-    expect(await listGrants(ports, 'bob@example.com')).toEqual([]);
-    expect((await listGrants(ports, 'bob@example.com', { all: true })).map((g) => g.status)).toEqual(['revoked']);
+    expect((await listGrants(ports, 'bob@example.com')).grants).toEqual([]);
+    expect((await listGrants(ports, 'bob@example.com', { all: true })).grants.map((g) => g.status)).toEqual(['revoked']);
     expect(ports.metrics.total('grantEvents', { Event: 'revoked' })).toBe(1);
   });
 
@@ -245,7 +245,7 @@ describe('listing and revoking', () => {
     const source = await granted(ports, '1h');
     ports.clock.advance(2 * 3600_000);
     expect((await refusal(revokeGrant(ports, 'bob@example.com', source.grant!.id, 'late'))).code).toBe('already_decided');
-    expect((await listGrants(ports, 'bob@example.com', { all: true })).map((g) => g.status)).toEqual(['expired']);
+    expect((await listGrants(ports, 'bob@example.com', { all: true })).grants.map((g) => g.status)).toEqual(['expired']);
   });
 });
 
@@ -417,7 +417,7 @@ describe('a grant a policy change ended', () => {
     // The policy rolled back: the grant stays ended, and the next matching request is asked.
     Object.assign(ports, { policy: memoryPolicy(config) });
     expect(statusOf((await ask(ports, DEPLOY)).state)).toBe('pending');
-    expect((await listGrants(ports, 'audit@example.com', { all: true })).map((g) => g.status)).toEqual(['revoked']);
+    expect((await listGrants(ports, 'audit@example.com', { all: true })).grants.map((g) => g.status)).toEqual(['revoked']);
   });
 });
 
@@ -427,5 +427,26 @@ describe('a revocation body', () => {
     for (const reason of ['', '   ', '\u200b', '\u200b \u2066\u2069', '\u00ad'])
       expect(revokeBodySchema.safeParse({ reason }).success, JSON.stringify(reason)).toBe(false);
     expect(revokeBodySchema.safeParse({ reason: 'x', extra: 1 }).success).toBe(false);
+  });
+});
+
+describe('listing many grants', () => {
+  it('reads at most 200 and says the list is partial past that', async () => {
+    const ports = memoryPorts(config);
+    await granted(ports);
+    expect(await listGrants(ports, 'audit@example.com')).toEqual({ grants: [expect.objectContaining({ status: 'active' })] });
+    // Pointers past the limit (their chains are never read: only the first 200 are).
+    for (let i = 0; i < 200; i++) {
+      await ports.grants.put({
+        id: `grt_extra${i}`,
+        requestId: `act_extra${i}`,
+        until: '2100-01-01T00:00:00.000Z',
+        rule: 'deploys',
+        ruleDigest: 'x',
+        scopeKey: `k${i}`,
+      });
+    }
+    const listed = await listGrants(ports, 'audit@example.com');
+    expect(listed.partial).toBe(true);
   });
 });
