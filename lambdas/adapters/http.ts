@@ -118,13 +118,20 @@ export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown): z
 
 /**
  * A Lambda handler dispatching on `routeKey` (e.g. `POST /v1/actions/{id}/cancel`). Each invocation's log lines carry
- * the Lambda context and, for a route with a request `{id}`, that request as correlation id (a route that learns its
- * request later, a review link's or a Slack click's, calls `correlate` itself). A line names the route by its key,
- * never by its path, which may hold a review token.
+ * the Lambda context and, for a route with a request `{id}` that API Gateway authenticated, that request as
+ * correlation id. The routes in `selfAuthenticated` (or all, with `true`) are open to anyone until the handler checks
+ * the caller, so their path's id is not taken: anyone could otherwise write lines under any request's id. They, and
+ * routes that learn their request later (a review link's, a Slack click's), call `correlate` themselves once the
+ * caller is known. A line names the route by its key, never by its path, which may hold a review token.
  */
-export function routeHandler(routes: Readonly<Record<string, RouteHandler>>): (event: HttpEvent, context?: InvocationContext) => Promise<HttpResult> {
+export function routeHandler(
+  routes: Readonly<Record<string, RouteHandler>>,
+  options: { readonly selfAuthenticated?: true | readonly string[] } = {},
+): (event: HttpEvent, context?: InvocationContext) => Promise<HttpResult> {
+  const open = options.selfAuthenticated;
   return async (event, context) => {
-    startInvocation(context, event.pathParameters?.id);
+    const trusted = open !== true && !open?.includes(event.routeKey);
+    startInvocation(context, trusted ? event.pathParameters?.id : undefined);
     let status = 500;
     try {
       const result = await answer(routes, event, context);

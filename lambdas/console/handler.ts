@@ -5,8 +5,9 @@
  */
 import { awsConsoleSessions, awsExportSource, awsServicePorts } from '../adapters/aws-ports';
 import { dependencyFailure, type HttpEvent, type HttpResult, logUnhandled, routeHandler } from '../adapters/http';
-import { errorName, logger } from '../adapters/logger';
+import { correlate, errorName, logger } from '../adapters/logger';
 import { CountersignError } from '../core/errors';
+import { requestIdOfGrant } from '../core/grant';
 import { escapeHtml } from '../core/html';
 import { text } from '../pages/kit';
 import { serveAsset } from './assets';
@@ -34,6 +35,9 @@ function signedIn(route: ConsoleRoute, who: 'anyone' | 'auditor' | 'reader' = 'a
       }
       if (who === 'auditor' && !viewer.auditor) throw new CountersignError('forbidden', 'only auditors may see this page');
       if (who === 'reader' && !viewer.auditor && !viewer.approver) throw new CountersignError('forbidden', 'only approvers and auditors may read the policy');
+      // Signed in: the request the path names is this invocation's (a grant's id names its granting request).
+      const id = event.pathParameters?.id;
+      correlate(id?.startsWith('grt_') ? requestIdOfGrant(id) : id);
       return await route(event, { ports, exportSource: awsExportSource, viewer });
     } catch (err) {
       return errorPage(err, viewer, event.routeKey);
@@ -103,18 +107,21 @@ async function signOut(event: HttpEvent): Promise<HttpResult> {
   return redirectTo('/console/sign-in', [consoleCookie(ports, '', 0)]);
 }
 
-export const handler = routeHandler({
-  'GET /console': signedIn(showInbox),
-  'GET /console/sign-in': showSignIn,
-  'POST /console/sign-out': signOut,
-  'GET /console/requests/{id}': signedIn(showRequest),
-  'POST /console/requests/{id}/decision': signedIn(decideRequest),
-  'GET /console/grants': signedIn(showGrants),
-  'POST /console/grants/{id}/revoke': signedIn(revokeGrantFromConsole),
-  'GET /console/audit': signedIn(showAudit, 'auditor'),
-  'GET /console/ledger': signedIn(showLedger, 'auditor'),
-  'POST /console/ledger/verify': signedIn(verifyLedger, 'auditor'),
-  'GET /console/ledger/export': signedIn(downloadExport, 'auditor'),
-  'GET /console/policy': signedIn(showPolicy, 'reader'),
-  'GET /console/assets/{name}': serveAsset,
-});
+export const handler = routeHandler(
+  {
+    'GET /console': signedIn(showInbox),
+    'GET /console/sign-in': showSignIn,
+    'POST /console/sign-out': signOut,
+    'GET /console/requests/{id}': signedIn(showRequest),
+    'POST /console/requests/{id}/decision': signedIn(decideRequest),
+    'GET /console/grants': signedIn(showGrants),
+    'POST /console/grants/{id}/revoke': signedIn(revokeGrantFromConsole),
+    'GET /console/audit': signedIn(showAudit, 'auditor'),
+    'GET /console/ledger': signedIn(showLedger, 'auditor'),
+    'POST /console/ledger/verify': signedIn(verifyLedger, 'auditor'),
+    'GET /console/ledger/export': signedIn(downloadExport, 'auditor'),
+    'GET /console/policy': signedIn(showPolicy, 'reader'),
+    'GET /console/assets/{name}': serveAsset,
+  },
+  { selfAuthenticated: true },
+);

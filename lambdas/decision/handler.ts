@@ -140,14 +140,20 @@ async function pendingForMe(event: HttpEvent) {
   return json(200, { items: (await pendingFor(ports, principal)).map((state) => publicView(state)) });
 }
 
-export const handler = routeHandler({
-  'GET /v1/me/pending': pendingForMe,
-  'POST /v1/actions/{id}/decision': decisionApi,
-  'GET /v1/review/{token}': showReview,
-  'POST /v1/review/{token}': decideReview,
-  'POST /v1/slack/interactions': withPorts(handleSlackInteraction),
-  'GET /v1/actions/{id}/review': withPorts(showRequestLanding),
-  'POST /v1/actions/{id}/review-link': withPorts(sendPersonalLink),
-  'GET /v1/auth/login': withPorts(startSignIn),
-  'GET /v1/auth/callback': withPorts(finishSignIn),
-});
+export const handler = routeHandler(
+  {
+    'GET /v1/me/pending': pendingForMe,
+    'POST /v1/actions/{id}/decision': decisionApi,
+    'GET /v1/review/{token}': showReview,
+    'POST /v1/review/{token}': decideReview,
+    'POST /v1/slack/interactions': withPorts(handleSlackInteraction),
+    'GET /v1/actions/{id}/review': withPorts(showRequestLanding),
+    'POST /v1/actions/{id}/review-link': withPorts(sendPersonalLink),
+    'GET /v1/auth/login': withPorts(startSignIn),
+    'GET /v1/auth/callback': withPorts(finishSignIn),
+  },
+  {
+    // The request's landing page and its review-link form are for anyone: their path's id says nothing of who asks.
+    selfAuthenticated: ['GET /v1/actions/{id}/review', 'POST /v1/actions/{id}/review-link'],
+  },
+);

@@ -86,6 +86,33 @@ describe('the logger', () => {
     ]);
   });
 
+  it("takes a route's path id as correlation id only where API Gateway authenticated the caller", async () => {
+    const lines = await linesOf({}, async ({ logger }) => {
+      // After the logger module was loaded afresh: the router must use the same instance.
+      const { routeHandler } = await import('../../lambdas/adapters/http');
+      const answer = async () => {
+        logger.info('handled');
+        return { statusCode: 200, body: '' };
+      };
+      const handler = routeHandler(
+        { 'GET /v1/actions/{id}': answer, 'GET /v1/actions/{id}/review': answer },
+        { selfAuthenticated: ['GET /v1/actions/{id}/review'] },
+      );
+      const event = (routeKey: string, awsRequestId: string) =>
+        handler(
+          { routeKey, rawPath: '/', headers: {}, pathParameters: { id: 'act_someone' }, requestContext: { http: { method: 'GET' } } } as never,
+          { ...CONTEXT, awsRequestId, getRemainingTimeInMillis: () => 10_000 } as never,
+        );
+      await event('GET /v1/actions/{id}', 'iam-route');
+      await event('GET /v1/actions/{id}/review', 'open-route');
+    });
+    const handled = lines.filter((l) => l.message === 'handled');
+    expect(handled.map((l) => [l.function_request_id, l.correlation_id])).toEqual([
+      ['iam-route', 'act_someone'],
+      ['open-route', undefined],
+    ]);
+  });
+
   it('logs INFO and above by default, the level POWERTOOLS_LOG_LEVEL says, and every line of a sampled invocation', async () => {
     const levels = async (env: Record<string, string>) =>
       (
