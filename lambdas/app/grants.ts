@@ -3,7 +3,7 @@
  * listing them (`GET /v1/grants`) and revoking one (`POST /v1/grants/{id}/revoke`). The granting request's chain is
  * the truth; the index only says which chains to read.
  */
-import { type ApprovalState, canRead, decideGrantEnd, decideGrantRevocation, deriveState, isApprover } from '../core/approval';
+import { type ApprovalState, canRead, decideGrantEnd, decideGrantRevocation, deriveState } from '../core/approval';
 import type { Config, PolicyOutcome, Rule } from '../core/config';
 import { CountersignError } from '../core/errors';
 import {
@@ -17,7 +17,6 @@ import {
   requestIdOfGrant,
   type ScopedRequest,
 } from '../core/grant';
-import type { IdentityDirectory } from '../core/identity';
 import { grantOfferOf } from '../core/policy';
 import type { Ports } from '../core/ports';
 import { REASON_MAX_LENGTH } from '../core/records';
@@ -103,9 +102,6 @@ export function grantView(state: ApprovalState, now: Date, config: Config): Gran
   };
 }
 
-/** Who may see a grant: who may read its granting request (its requester, its approvers, the auditors). */
-const canSee = (state: ApprovalState, principal: string, directory: IdentityDirectory) => canRead(state, principal, directory);
-
 /**
  * The grants `principal` may see, newest first: the active ones and, with `all`, also those revoked, expired or ended
  * (by a policy change) in the last 7 days. At most `GRANTS_READ_LIMIT` grants are read; `partial` says there were more.
@@ -127,7 +123,8 @@ export async function listGrants(
     const chains = await Promise.all(indexed.slice(i, i + READ_CONCURRENCY).map((g) => ports.ledger.read(g.requestId)));
     for (const chain of chains) {
       const state = deriveState(chain);
-      if (!state || !canSee(state, principal, directory)) continue;
+      // Who may read the granting request (its requester, its approvers, the auditors) may see its grant.
+      if (!state || !canRead(state, principal, directory)) continue;
       const view = grantView(state, now, config);
       if (view && (options.all || view.status === 'active')) views.push(view);
     }
@@ -188,9 +185,4 @@ export async function endChangedGrants(
     }
   }
   return ended;
-}
-
-/** Whether `principal` may revoke grants of `state` (for pages that offer the button). */
-export function mayRevoke(state: ApprovalState, principal: string, directory: IdentityDirectory): boolean {
-  return isApprover(state, principal, directory) || directory.isAuditor(principal);
 }

@@ -9,11 +9,11 @@
  */
 import { createPublicKey } from 'node:crypto';
 import type { HttpResult } from '../adapters/http';
-import { mayRevoke, revokeBodySchema, revokeGrant } from '../app/grants';
+import { revokeBodySchema, revokeGrant } from '../app/grants';
 import { completeOutcome } from '../app/outcome';
 import { readAuditEvidence } from '../app/read';
 import { castVote } from '../app/vote';
-import { type ApprovalState, awaitsVoteFrom, deriveState, isApprover, isRequester, isSelf, statusOf, stillMissing } from '../core/approval';
+import { type ApprovalState, awaitsVoteFrom, deriveState, isApprover, isRequester, isSelf, mayRevokeGrant, statusOf, stillMissing } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import { GRANT_ID_PATTERN, grantLengthWords, grantStatus, requestIdOfGrant } from '../core/grant';
 import { escapeHtml } from '../core/html';
@@ -157,7 +157,7 @@ async function requestPage(id: string, { ports, viewer }: ConsoleContext, answer
     directory,
     now,
     ...(receipt ? { receipt } : {}),
-    ...(mayRevoke(state, viewer.principal, directory) ? { mayRevoke: true } : {}),
+    ...(mayRevokeGrant(state, viewer.principal, directory) ? { mayRevoke: true } : {}),
     ...answer,
   });
   return consolePage(viewer, { title: `Request ${state.request.action}`, section: 'none', body: page, css: REQUEST_CSS, status: answer.status ?? 200 });

@@ -7,7 +7,7 @@
 import { spanWords } from './dates';
 import { parseDuration } from './duration';
 import { CountersignError } from './errors';
-import { type Grant, type GrantOffer, grantFromVotes, grantRevokedDataSchema, grantScopeValues } from './grant';
+import { type Grant, type GrantOffer, grantFromVotes, grantRevokedDataSchema, grantScopeValues, MIN_GRANT_SECONDS } from './grant';
 import { type IdentityDirectory, identityKey } from './identity';
 import type { AuditEvent, AuditRecord } from './ledger-record';
 import { MASK_MARKER } from './masking';
@@ -352,9 +352,6 @@ export function decideVote(
   ];
 }
 
-/** The shortest grant: as a rule's `maxFor` (a grant of seconds is no grant anyone means). */
-export const MIN_GRANT_SECONDS = 60;
-
 /**
  * The seconds a vote's `for` asks, or the 400 when no grant can come of it: the rule as recorded must offer one, and
  * still offer the same (`grantOfferNow`, the loaded policy's: a rule changed or dropped since ends its grants, so
@@ -491,6 +488,11 @@ export function decideRedemption(chain: readonly AuditRecord[], ask: RedemptionA
   return [recordEvent('executed', redeemer, { redeemer, redemptionId: ask.redemptionId, receiptSha256: ask.receiptSha256, parametersCommitment: committed })];
 }
 
+/** Whether `principal` may revoke the grant `state`'s approval made: an approver of its request, or an auditor. */
+export function mayRevokeGrant(state: ApprovalState, principal: string, directory: IdentityDirectory): boolean {
+  return isApprover(state, principal, directory) || directory.isAuditor(principal);
+}
+
 /**
  * What revoking the grant `state`'s approval made still has to append: `grant_revoked`, or a refusal. Any approver of
  * the granting request, or an auditor, may revoke, with a reason; a grant revoked, expired or never made is a 409.
@@ -505,7 +507,7 @@ export function decideGrantRevocation(
 ): AuditEvent[] {
   const state = deriveState(chain);
   if (!state?.grant || state.grant.id !== grantId || !canRead(state, revoker, directory)) throw new CountersignError('not_found', 'no such grant');
-  if (!isApprover(state, revoker, directory) && !directory.isAuditor(revoker)) {
+  if (!mayRevokeGrant(state, revoker, directory)) {
     throw new CountersignError('forbidden', "only an approver of the grant's rule or an auditor can revoke a grant");
   }
   if (state.grantRevoked) {

@@ -5,7 +5,7 @@
  * file's YAML is ./config-yaml.ts's, which the functions never import: they get the config already validated.
  */
 import { MAX_DURATION_SECONDS, MAX_REDEEM_WITHIN_SECONDS, parseDuration } from './duration';
-import { grantScopeFieldSchema, MAX_GRANT_SECONDS } from './grant';
+import { grantScopeFieldSchema, MAX_GRANT_SECONDS, MIN_GRANT_SECONDS } from './grant';
 import { IdentityError, identitySchema, MEMBER_KINDS, parsePrincipal } from './identity';
 import { maskPathSchema } from './masking';
 import { canonicalText } from './text';
@@ -126,7 +126,7 @@ const grantConfigSchema = z.strictObject({
   maxFor: z.pipe(
     durationSchema,
     z.string().check(
-      z.refine((text) => (parseDuration(text) ?? 0) >= 60, 'must be at least 1m'),
+      z.refine((text) => (parseDuration(text) ?? 0) >= MIN_GRANT_SECONDS, 'must be at least 1m'),
       z.refine((text) => (parseDuration(text) ?? 0) <= MAX_GRANT_SECONDS, 'must be at most 30d'),
     ),
   ),

@@ -22,6 +22,8 @@ export type GrantScopeField = z.infer<typeof grantScopeFieldSchema>;
 
 /** The longest grant a rule may allow. A grant is standing permission: a month is already long. */
 export const MAX_GRANT_SECONDS = 30 * 86_400;
+/** The shortest grant, in a rule's `maxFor` and in a vote's `for`: a grant of seconds is no grant anyone means. */
+export const MIN_GRANT_SECONDS = 60;
 
 /** The requests table's sparse index of grants: partition the scope key, sort the time the grant lapses. */
 export const GRANT_INDEX = 'grants';

@@ -21,6 +21,7 @@ import {
   redeemDeadline,
   statusOf,
 } from '../../lambdas/core/approval';
+import type { Config } from '../../lambdas/core/config';
 import { parseConfig } from '../../lambdas/core/config-yaml';
 import { CountersignError } from '../../lambdas/core/errors';
 import { IdentityDirectory } from '../../lambdas/core/identity';
@@ -372,18 +373,11 @@ channels: { email: { from: countersign@example.com } }
 });
 
 describe('redeemWithin end to end in memory: receipt, Finalize, Lapse', () => {
-  const windowedConfig = parseConfig(`
-version: 1
-groups:
-  owners:
-    members:
-      - { id: alice@example.com, email: alice@example.com }
-rules:
-  - { name: exports, match: { action: data.export }, effect: require_approval, approvers: [owners], timeout: 1h, redeemWithin: 10m }
-default: { effect: deny }
-channels:
-  email: { from: countersign@example.com }
-`);
+  // The same policy, its exports rule under a 10-minute redeem window.
+  const windowedConfig: Config = {
+    ...config,
+    rules: config.rules.map((rule) => (rule.name === 'exports' ? { ...rule, redeemWithin: '10m' } : rule)),
+  };
 
   it('the receipt expires at the deadline; Finalize answers redeemBy; Lapse waits for it, then lapses and caches expired', async () => {
     const ports = memoryPorts(windowedConfig);
