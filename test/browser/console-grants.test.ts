@@ -10,27 +10,12 @@ import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { GRANT_AGENT_KEY, grantPolicy } from '../fixtures/grant-policy';
 import { api, type RunningCountersign, startCountersign } from '../local/harness';
 import { launchBrowser, newPage, seriousA11yViolations } from './browser';
 
-const AGENT = 'demo-agent-key';
-const config = {
-  version: 1,
-  groups: { security: { members: [{ id: 'alice@example.com', email: 'alice@example.com' }] } },
-  rules: [
-    {
-      name: 'migrations',
-      match: { action: 'db.migrate' },
-      effect: 'require_approval',
-      approvers: ['security'],
-      timeout: '1h',
-      grant: { maxFor: '8h', scope: ['action', 'resource', 'requester'] },
-    },
-  ],
-  default: { effect: 'deny', reason: 'No rule matched.' },
-  channels: { email: { from: 'countersign@example.com' } },
-  local: { apiKeys: { [AGENT]: 'arn:aws:iam::000000000000:role/demo-agent', 'alice-key': 'alice@example.com' } },
-};
+const AGENT = GRANT_AGENT_KEY;
+const config = grantPolicy();
 
 describe('approving for a while in the console, in a browser', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cs-console-grants-'));

@@ -11,30 +11,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runCliInProcess } from '../fixtures/cli';
+import { GRANT_AGENT_KEY, grantPolicy } from '../fixtures/grant-policy';
 import { api, eventually, postSlackClick, type RunningCountersign, startCountersign } from './harness';
 
-const AGENT = 'demo-agent-key';
+const AGENT = GRANT_AGENT_KEY;
 const SIGNING_SECRET = 'grants-signing-secret-0123456789abcdef';
-const config = {
-  version: 1,
-  groups: { security: { members: [{ id: 'alice@example.com', email: 'alice@example.com', slackUserId: 'U0ALICE' }] } },
-  rules: [
-    {
-      name: 'migrations',
-      match: { action: 'db.migrate' },
-      effect: 'require_approval',
-      approvers: ['security'],
-      timeout: '1h',
-      grant: { maxFor: '8h', scope: ['action', 'resource', 'requester'] },
-    },
-  ],
-  default: { effect: 'deny', reason: 'No rule matched.' },
-  channels: {
-    email: { from: 'countersign@example.com' },
-    slack: { botToken: 'env:SLACK_BOT_TOKEN', signingSecret: 'env:SLACK_SIGNING_SECRET', channel: 'C0APPROVALS' },
-  },
-  local: { apiKeys: { [AGENT]: 'arn:aws:iam::000000000000:role/demo-agent', 'alice-key': 'alice@example.com' } },
-};
+const config = grantPolicy({
+  email: { from: 'countersign@example.com' },
+  slack: { botToken: 'env:SLACK_BOT_TOKEN', signingSecret: 'env:SLACK_SIGNING_SECRET', channel: 'C0APPROVALS' },
+});
 
 const dir = mkdtempSync(join(tmpdir(), 'cs-cli-grants-'));
 let cs: RunningCountersign;
