@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { GRANT_INDEX } from '../lambdas/core/grant';
+import { GRANT_INDEX, GRANT_TTL_ATTRIBUTE } from '../lambdas/core/grant';
 import { PENDING_INDEX, PENDING_SUMMARY_ATTRIBUTES, REPAIR_INDEX } from '../lambdas/core/request';
 
 export interface RequestStoreProps {
@@ -29,6 +29,8 @@ export class RequestStore extends Construct {
       deletionProtection: true,
       encryption: TableEncryptionV2.awsManagedKey(),
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      // Grant items go a week after their grant lapses (lambdas/adapters/grant-index.ts); no other item has it.
+      timeToLiveAttribute: GRANT_TTL_ATTRIBUTE,
       globalSecondaryIndexes: [
         {
           indexName: PENDING_INDEX,

@@ -38,6 +38,11 @@ export const revokeBodySchema = z.strictObject({
 /** At most this many grants are read for one intake or one listing. */
 export const GRANTS_READ_LIMIT = 200;
 const READ_CONCURRENCY = 8;
+/**
+ * Grants of one scope intake reads, at most, for one request (each costs a chain read). Several hold at once only
+ * when approvers granted the same scope again before the last lapsed; the longest-lived comes first.
+ */
+const GRANT_CANDIDATES = 5;
 
 /**
  * The grant that approves a new request at once, if one holds: the rule policy sent it to offers grants, a grant of
@@ -54,10 +59,9 @@ export async function grantCovering(
   if (!offer) return undefined;
   const now = ports.clock.now();
   const key = grantScopeKey(verdict.rule, offer.ruleDigest, grantScopeValues(offer.scope, request));
-  const candidates = (await ports.grants.find(key, now)).slice(0, GRANTS_READ_LIMIT);
+  // The longest-lived first: its approvers' votes are the ones named. Revoked and ended grants are never found.
+  const candidates = await ports.grants.find(key, now, GRANT_CANDIDATES);
   const directory = ports.policy.directory();
-  // The longest-lived first: its approvers' votes are the ones named.
-  candidates.sort((a, b) => (a.until < b.until ? 1 : a.until > b.until ? -1 : 0));
   for (const candidate of candidates) {
     const state = deriveState(await ports.ledger.read(candidate.requestId));
     const grant = state?.grant;
@@ -73,7 +77,8 @@ export async function grantCovering(
 /** Indexes the grant an approval made (a repeat changes nothing): the granting chain is already written. */
 export async function indexGrant(ports: Pick<Ports, 'grants'>, state: ApprovalState): Promise<void> {
   const { grant } = state;
-  if (!grant) return;
+  // A revoked or ended grant is retired in the index: completing its approval again must not put it back.
+  if (!grant || state.grantRevoked) return;
   await ports.grants.put({
     id: grant.id,
     requestId: state.id,
@@ -138,7 +143,7 @@ export async function listGrants(
  * Any approver of the granting request or an auditor may. Throws the API's errors.
  */
 export async function revokeGrant(
-  ports: Pick<Ports, 'ledger' | 'clock' | 'policy' | 'metrics'>,
+  ports: Pick<Ports, 'ledger' | 'grants' | 'clock' | 'policy' | 'metrics'>,
   principal: string,
   grantId: string,
   reason: string,
@@ -151,6 +156,8 @@ export async function revokeGrant(
   );
   const state = deriveState(chain)!;
   countAppended(ports.metrics, appended, state);
+  // After the ledger: the chain decides; the index only stops pointing intake at it (a retry does it again).
+  await ports.grants.retire(grantId);
   return grantView(state, ports.clock.now(), ports.policy.config())!;
 }
 
@@ -163,9 +170,12 @@ export async function endChangedGrants(
   ports: Pick<Ports, 'grants' | 'ledger' | 'clock' | 'policy' | 'metrics'>,
   options: { readonly stopAt: number; readonly onFailure: (requestId: string, err: unknown) => void },
 ): Promise<number> {
+  if (ports.clock.now().getTime() >= options.stopAt) return 0;
   const config = ports.policy.config();
   const digests = new Map(config.rules.map((rule) => [rule.name, grantOfferOf(config, rule)?.ruleDigest]));
-  const changed = (await ports.grants.list(ports.clock.now(), GRANTS_READ_LIMIT)).filter((g) => digests.get(g.rule) !== g.ruleDigest);
+  // Every live grant (retired ones are ended already, and lapsed ones need no end): the index alone, no chain.
+  const live = await ports.grants.list(ports.clock.now(), Number.POSITIVE_INFINITY);
+  const changed = live.filter((g) => !g.retired && digests.get(g.rule) !== g.ruleDigest);
   let ended = 0;
   for (const grant of changed) {
     if (ports.clock.now().getTime() >= options.stopAt) break;
@@ -180,6 +190,8 @@ export async function endChangedGrants(
         ended += 1;
         countAppended(ports.metrics, appended, deriveState(chain)!);
       }
+      const state = deriveState(chain);
+      if (state?.grantRevoked) await ports.grants.retire(grant.id);
     } catch (err) {
       options.onFailure(grant.requestId, err);
     }

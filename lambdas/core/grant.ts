@@ -27,6 +27,8 @@ export const MIN_GRANT_SECONDS = 60;
 
 /** The requests table's sparse index of grants: partition the scope key, sort the time the grant lapses. */
 export const GRANT_INDEX = 'grants';
+/** The requests table's TTL attribute: only grant items carry it (seconds since the epoch). */
+export const GRANT_TTL_ATTRIBUTE = 'grantExpiresAt';
 
 /** Grant ids name their granting request: `grt_` and the request id's own part. */
 export const GRANT_ID_PATTERN = /^grt_[A-Za-z0-9_-]{1,64}$/;

@@ -124,6 +124,8 @@ export interface IndexedGrant {
   /** The grant's rule and the digest it is bound to: the repair job ends grants whose rule changed without reading chains. */
   readonly rule: string;
   readonly ruleDigest: string;
+  /** Revoked or ended (`retire`): still listed, never found by scope. */
+  readonly retired: boolean;
 }
 
 /**
@@ -131,12 +133,14 @@ export interface IndexedGrant {
  * grant indexes it under its scope key (core/grant.ts `grantScopeKey`). Every candidate is confirmed on its chain.
  */
 export interface GrantIndex {
-  /** Indexes a grant (a repeat changes nothing). */
-  put(grant: IndexedGrant & { readonly scopeKey: string }): Promise<void>;
-  /** The grants under `scopeKey` that lapse after `now`. */
-  find(scopeKey: string, now: Date): Promise<IndexedGrant[]>;
-  /** Every indexed grant that lapses after `since`, at most `limit`, in no particular order. */
+  /** Indexes a grant (a repeat changes nothing). Each item goes a week after its grant lapses (table TTL). */
+  put(grant: Omit<IndexedGrant, 'retired'> & { readonly scopeKey: string }): Promise<void>;
+  /** At most `limit` grants under `scopeKey` that lapse after `now`, the longest-lived first. */
+  find(scopeKey: string, now: Date, limit: number): Promise<IndexedGrant[]>;
+  /** Indexed grants that lapse after `since`, at most `limit`, in no particular order. */
   list(since: Date, limit: number): Promise<IndexedGrant[]>;
+  /** Takes a revoked or ended grant out of `find`'s way for good; it stays listed until its item goes. */
+  retire(grantId: string): Promise<void>;
 }
 
 /** The approval workflow (Step Functions on AWS, the local endpoint in local mode). */

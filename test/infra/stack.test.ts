@@ -439,6 +439,8 @@ describe('Countersign stack', () => {
         Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['grantId', 'requestId', 'grantRule', 'grantDigest'] },
       },
     ]);
+    // Grant items, and only they, carry the TTL attribute: each goes a week after its grant lapses.
+    expect(table.Properties.TimeToLiveSpecification).toEqual({ AttributeName: 'grantExpiresAt', Enabled: true });
     // A request item has the keys of both from intake to its cached outcome.
     expect(table.Properties.AttributeDefinitions).toEqual(
       expect.arrayContaining([

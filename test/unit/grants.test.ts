@@ -6,7 +6,7 @@
 
 import { createPublicKey } from 'node:crypto';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { timelineEntry } from '../../cli/audit';
 import { type AskInput, askForAction } from '../../lambdas/app/ask';
 import { listGrants, revokeBodySchema, revokeGrant } from '../../lambdas/app/grants';
@@ -448,5 +448,35 @@ describe('listing many grants', () => {
     }
     const listed = await listGrants(ports, 'audit@example.com');
     expect(listed.partial).toBe(true);
+  });
+});
+
+describe('the grant index', () => {
+  it('retires a revoked grant, so intake no longer reads its chain, and completing its approval again does not put it back', async () => {
+    const ports = memoryPorts(config);
+    const source = await granted(ports);
+    expect(ports.grants.items.get(source.grant!.id)?.retired).toBe(false);
+    await revokeGrant(ports, 'bob@example.com', source.grant!.id, 'done');
+    expect(ports.grants.items.get(source.grant!.id)?.retired).toBe(true);
+    // A repeated vote completes the approval again (receipt, status): the grant stays retired.
+    await vote(ports, source.id, 'alice@example.com', { for: '2h' });
+    expect(ports.grants.items.get(source.grant!.id)?.retired).toBe(true);
+    const reads = vi.spyOn(ports.ledger, 'read');
+    expect(statusOf((await ask(ports, DEPLOY)).state)).toBe('pending');
+    expect(reads.mock.calls.map(([id]) => id)).not.toContain(source.id);
+    // Listed still, as revoked.
+    expect((await listGrants(ports, 'bob@example.com', { all: true })).grants.map((g) => g.status)).toEqual(['revoked']);
+  });
+
+  it('retires a grant a policy change ended, and the next repair run passes it over', async () => {
+    const ports = memoryPorts(config);
+    const source = await granted(ports);
+    Object.assign(ports, { policy: memoryPolicy(parseConfig(CONFIG_TEXT.replace('maxFor: 8h', 'maxFor: 4h'))) });
+    const run = () => runRepair(ports, new MemoryLeases(), { remainingMs: 60_000, graceMs: 0, onFailure: () => {} });
+    expect((await run()).grantsEnded).toBe(1);
+    expect(ports.grants.items.get(source.grant!.id)?.retired).toBe(true);
+    const appends = vi.spyOn(ports.ledger, 'append');
+    await run();
+    expect(appends).not.toHaveBeenCalled();
   });
 });
