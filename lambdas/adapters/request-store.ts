@@ -77,15 +77,15 @@ export function requestsTable(dynamo: DynamoDBDocumentClient, table: () => strin
     },
 
     /** Stores an approval's receipt unless one is stored already; answers the item after (the first receipt is kept). */
-    async storeReceipt(id, receipt) {
+    async storeReceipt(id, receipt, replacing) {
       const { Attributes } = await dynamo
         .send(
           new UpdateCommand({
             TableName: table(),
             Key: { id },
-            UpdateExpression: 'SET receipt = if_not_exists(receipt, :r)',
-            ConditionExpression: 'attribute_exists(id)',
-            ExpressionAttributeValues: { ':r': receipt },
+            ...(replacing === undefined
+              ? { UpdateExpression: 'SET receipt = if_not_exists(receipt, :r)', ConditionExpression: 'attribute_exists(id)', ExpressionAttributeValues: { ':r': receipt } }
+              : { UpdateExpression: 'SET receipt = :r', ConditionExpression: 'receipt = :old', ExpressionAttributeValues: { ':r': receipt, ':old': replacing } }),
             ReturnValues: 'ALL_NEW',
           }),
         )
@@ -93,6 +93,8 @@ export function requestsTable(dynamo: DynamoDBDocumentClient, table: () => strin
           if (err instanceof ConditionalCheckFailedException) return { Attributes: undefined };
           throw err;
         });
+      // Another caller replaced it first (or there is no item): the item as stored.
+      if (!Attributes && replacing !== undefined) return this.get(id);
       return Attributes ? { ...(Attributes as RequestItem), receipt: String(Attributes.receipt ?? receipt) } : undefined;
     },
 

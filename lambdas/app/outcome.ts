@@ -8,7 +8,7 @@ import { type ApprovalState, deriveState, statusOf } from '../core/approval';
 import { parametersSalt } from '../core/commitment';
 import type { AuditRecord } from '../core/ledger-record';
 import type { Ports, RequestItem } from '../core/ports';
-import { receiptClaimsFor, signReceipt } from '../core/receipt';
+import { receiptClaimsFor, receiptExpired, signReceipt } from '../core/receipt';
 import { indexGrant } from './grants';
 
 /**
@@ -60,6 +60,14 @@ export async function completeOutcome(
   }
   // The grant an approval made is indexed before the workflow hears, so intake finds it from then on.
   if (status === 'approved' && state.grant && mode !== 'read') await indexGrant(ports, state);
+  // A stored receipt expires (an hour, or the redeem deadline): an approval not yet redeemed gets a fresh one, so an
+  // executor that asks again later (a rerun with its Idempotency-Key) can still redeem it. Past a redeem deadline
+  // the fresh one is expired too, and the redemption is refused as lapsed.
+  if (status === 'approved' && receipt && !state.redemption && receiptExpired(receipt, ports.clock.now())) {
+    const fresh = await issueReceipt(ports, state, chain, known.salt);
+    item = (await ports.requests.storeReceipt(state.id, fresh, receipt)) ?? item;
+    receipt = item?.receipt ?? fresh;
+  }
   if (mode === 'settle' && item?.taskToken) await ports.workflow.sendOutcome(item.taskToken, status);
   if (mode !== 'read' && item && item.status !== status) await ports.requests.cacheOutcome(state.id, status);
   return receipt;

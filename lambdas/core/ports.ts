@@ -111,9 +111,10 @@ export interface RequestStore {
   pendingSummaries(): Promise<PendingSummary[]>;
   /**
    * Stores a receipt unless one is stored; answers the item as stored after, with its receipt (the first is kept),
-   * or undefined when there is no item.
+   * or undefined when there is no item. With `replacing`, stores it in place of that (expired) receipt instead, unless
+   * another caller replaced it first (then theirs is answered).
    */
-  storeReceipt(id: string, receipt: string): Promise<RequestItem | undefined>;
+  storeReceipt(id: string, receipt: string, replacing?: string): Promise<RequestItem | undefined>;
 }
 
 /** A grant as the requests table indexes it: a pointer to the chain that holds it (which alone decides). */

@@ -225,6 +225,19 @@ export interface VerifyReceiptOptions {
   readonly parameters?: unknown;
 }
 
+/**
+ * Whether a receipt this deployment issued has expired at `now`, read from its claims without checking the signature:
+ * for deciding to issue a fresh one, never for trusting one. A receipt that cannot be read counts as expired.
+ */
+export function receiptExpired(jws: string, now: Date): boolean {
+  try {
+    const exp = (JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown }).exp;
+    return typeof exp !== 'number' || exp * 1000 <= now.getTime();
+  } catch {
+    return true;
+  }
+}
+
 /** Whether the receipt records an approval by people, not by policy alone. Old receipts lack `decidedBy`. */
 export function approvedByHumans(claims: ReceiptClaims): boolean {
   const by = claims.decidedBy ?? 'approvers';

@@ -27,7 +27,7 @@ import { CountersignError } from '../../lambdas/core/errors';
 import { IdentityDirectory } from '../../lambdas/core/identity';
 import { verifyChain } from '../../lambdas/core/ledger-record';
 import { policyDecidedData } from '../../lambdas/core/policy';
-import { type ReceiptClaims, signReceipt } from '../../lambdas/core/receipt';
+import { type ReceiptClaims, signReceipt, verifyReceipt } from '../../lambdas/core/receipt';
 import { executedDataSchema } from '../../lambdas/core/records';
 import { type MemoryPorts, memoryPorts, memorySigner } from '../fixtures/memory-ports';
 import { apply, CHAIN_AT, settle } from '../fixtures/unsigned-chain';
@@ -265,6 +265,23 @@ describe('redeemReceipt', () => {
     const expired = await redeemReceipt(ports, AGENT, id, { receipt }).catch((e: unknown) => e);
     expect(expired).toMatchObject({ code: 'invalid_request', details: [{ path: 'receipt', message: 'expired' }] });
     expect((await ports.ledger.read(id)).length).toBe(length);
+  });
+
+  it('gives an approval not yet redeemed a fresh receipt once its stored one expired, which redeems; the old one stays refused', async () => {
+    const ports = memoryPorts(config);
+    const { id, receipt: first } = await approvedExport(ports);
+    ports.clock.advance(2 * 3600_000);
+    const { receipt: fresh } = await readAction(ports, AGENT, id, 0);
+    expect(fresh).not.toBe(first);
+    const claims = verifyReceipt(fresh!, await ports.signer.publicKeyPem(), { now: ports.clock.now() });
+    expect(claims.sub).toBe(id);
+    // Read again: the fresh one is kept, not signed anew.
+    expect((await readAction(ports, AGENT, id, 0)).receipt).toBe(fresh);
+    expect(await code(redeemReceipt(ports, AGENT, id, { receipt: first }))).toBe('invalid_request');
+    expect(await code(redeemReceipt(ports, AGENT, id, { receipt: fresh! }))).toBe('ok');
+    // Once redeemed, an expired receipt is not renewed: there is nothing left to redeem.
+    ports.clock.advance(2 * 3600_000);
+    expect((await readAction(ports, AGENT, id, 0)).receipt).toBe(fresh);
   });
 
   it('accepts the receipt’s own commitment as parametersCommitment', async () => {
