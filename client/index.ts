@@ -16,6 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { REDEMPTION_REFUSALS } from '../lambdas/core/approval';
 import { commitment } from '../lambdas/core/commitment';
 import { type GrantView, grantViewSchema } from '../lambdas/core/grant';
 import { parametersHash } from '../lambdas/core/receipt';
@@ -124,14 +125,8 @@ export type ApprovedRun<T> =
       readonly refused?: CountersignApiError;
     };
 
-/** The answers by which the API refuses a redemption (docs/api.md "POST /v1/actions/{id}/redeem"): nothing may run. */
-export const REDEMPTION_REFUSALS: ReadonlySet<string> = new Set([
-  'already_redeemed',
-  'receipt_mismatch',
-  'parameters_mismatch',
-  'redemption_lapsed',
-  'invalid_request',
-]);
+/** The answers by which the API refuses a redemption: nothing may run (one list, in core). */
+export { REDEMPTION_REFUSALS };
 
 const pendingSchema = z.object({ items: z.array(actionViewSchema) });
 const grantsSchema = z.object({ grants: z.array(grantViewSchema), partial: z.optional(z.literal(true)) });

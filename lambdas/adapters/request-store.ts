@@ -84,8 +84,16 @@ export function requestsTable(dynamo: DynamoDBDocumentClient, table: () => strin
             TableName: table(),
             Key: { id },
             ...(replacing === undefined
-              ? { UpdateExpression: 'SET receipt = if_not_exists(receipt, :r)', ConditionExpression: 'attribute_exists(id)', ExpressionAttributeValues: { ':r': receipt } }
-              : { UpdateExpression: 'SET receipt = :r', ConditionExpression: 'receipt = :old', ExpressionAttributeValues: { ':r': receipt, ':old': replacing } }),
+              ? {
+                  UpdateExpression: 'SET receipt = if_not_exists(receipt, :r)',
+                  ConditionExpression: 'attribute_exists(id)',
+                  ExpressionAttributeValues: { ':r': receipt },
+                }
+              : {
+                  UpdateExpression: 'SET receipt = :r',
+                  ConditionExpression: 'receipt = :old',
+                  ExpressionAttributeValues: { ':r': receipt, ':old': replacing },
+                }),
             ReturnValues: 'ALL_NEW',
           }),
         )

@@ -5,7 +5,7 @@
  * receipt. The decision is `decideRedemption` on the chain, so concurrent redemptions race on the chain's next seq.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { decideRedemption, deriveState, isRequester, redeemDeadline } from '../core/approval';
+import { decideRedemption, deriveState, isRequester, REDEMPTION_REFUSALS, redeemDeadline } from '../core/approval';
 import { CountersignError } from '../core/errors';
 import type { Ports } from '../core/ports';
 import { ReceiptError, verifyReceipt } from '../core/receipt';
@@ -31,9 +31,6 @@ export interface RedeemAnswer {
 
 export const receiptSha256 = (receipt: string): string => createHash('sha256').update(receipt, 'utf8').digest('hex');
 
-/** The refusals a redemption is counted as `refused` for (Redemptions by Result); `already_redeemed` has its own. */
-const REFUSALS: ReadonlySet<string> = new Set(['forbidden', 'invalid_request', 'receipt_mismatch', 'parameters_mismatch', 'redemption_lapsed']);
-
 /**
  * Redeems the request's receipt as `principal`. Throws the API's CountersignErrors: not_found (no such request, or
  * the caller may not read it), forbidden (an approver or auditor), invalid_request (a receipt that does not verify
@@ -54,8 +51,9 @@ export async function redeemReceipt(
     ports.metrics.count('redemptions', { Result: 'redeemed' });
     return answer;
   } catch (err) {
+    // `already_redeemed` has a Result of its own; every other refusal counts as `refused`.
     if (err instanceof CountersignError && err.code === 'already_redeemed') ports.metrics.count('redemptions', { Result: 'already_redeemed' });
-    else if (err instanceof CountersignError && REFUSALS.has(err.code)) ports.metrics.count('redemptions', { Result: 'refused' });
+    else if (err instanceof CountersignError && REDEMPTION_REFUSALS.has(err.code)) ports.metrics.count('redemptions', { Result: 'refused' });
     throw err;
   }
 }

@@ -424,6 +424,19 @@ export function decideCancel(chain: readonly AuditRecord[], principal: string, d
   return [recordEvent('cancelled', principal, { decidedBy: 'requester' })];
 }
 
+/**
+ * The error codes by which a redemption is refused (docs/api.md "POST /v1/actions/{id}/redeem"): the executor must not
+ * run. One list for the API's metric, the client, `countersign run` and `receipt verify --redeem`.
+ */
+export const REDEMPTION_REFUSALS: ReadonlySet<string> = new Set([
+  'already_redeemed',
+  'receipt_mismatch',
+  'parameters_mismatch',
+  'redemption_lapsed',
+  'invalid_request',
+  'forbidden',
+]);
+
 /** A redemption as the requester's executor asks it (`POST /v1/actions/{id}/redeem`). */
 export interface RedemptionAsk {
   /** The caller, canonical. */
