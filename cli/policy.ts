@@ -10,6 +10,7 @@ import { type Config, ConfigError } from '../lambdas/core/config';
 import { refusalError } from '../lambdas/core/policy';
 import {
   approvalWords,
+  asIntakeReads,
   decidedWords,
   type Explained,
   explainRequest,
@@ -112,8 +113,16 @@ function explain(argv: readonly string[], io: CliIo): number {
     );
     return 1;
   }
-  const request = { ...parsed.data, ...(values.requester ? { requester: values.requester } : {}) };
-  const explained = explainRequest(config, request);
+  // As intake reads it: the requester and onBehalfOf canonical, so a respelling explains as the API decides.
+  const read = asIntakeReads(parsed.data, values.requester);
+  if (read.problems) {
+    err(
+      io,
+      `countersign policy explain: the API would refuse this request (400 invalid_request):\n${read.problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
+    );
+    return 1;
+  }
+  const explained = explainRequest(config, read.input);
   const { skipped } = explained;
   // Shadow rules reached (matched or not judged), only when there are any: the answer of a policy without them is unchanged.
   const shadow = explained.shadow ? { shadow: explained.shadow.map((v) => shadowExplained(config, v)) } : {};

@@ -12,12 +12,12 @@ import { type HttpEvent, parseWith } from '../adapters/http';
 import type { Config, ParameterCondition, PolicyOutcome, Rule } from '../core/config';
 import { CountersignError, type ErrorDetail } from '../core/errors';
 import { escapeHtml } from '../core/html';
-import { canonicalPrincipal, IdentityError, onBehalfOfIdentity } from '../core/identity';
 import { jsonTextProblem } from '../core/json-keys';
 import { fieldProblems, type PolicyInput } from '../core/policy';
 import {
   type ApprovalSummary,
   approvalSummary,
+  asIntakeReads,
   decidedWords,
   type Explained,
   explainRequest,
@@ -80,28 +80,11 @@ export function explainInput(query: ExplainQuery): { readonly input: PolicyInput
     if (!(err instanceof CountersignError)) throw err;
     problems.push(...err.details.map((d) => ({ path: d.path || '(request)', message: d.message })));
   }
-  let requester: string | undefined;
-  const requesterText = given('requester');
-  if (requesterText !== undefined) {
-    try {
-      requester = canonicalPrincipal(requesterText);
-    } catch (err) {
-      if (!(err instanceof IdentityError)) throw err;
-      problems.push({ path: 'requester', message: `it ${err.message}` });
-    }
-  }
-  if (request?.onBehalfOf !== undefined) {
-    // As intake stores it: an identity in its canonical spelling, or a 400.
-    try {
-      request = { ...request, onBehalfOf: onBehalfOfIdentity(request.onBehalfOf) };
-    } catch (err) {
-      if (!(err instanceof CountersignError)) throw err;
-      problems.push(...err.details);
-    }
-  }
-  if (request) problems.push(...fieldProblems(request).map((p) => ({ path: p.path, message: `${p.is}: ${p.needs}` })));
-  if (problems.length > 0 || !request) return { problems };
-  return { input: requester === undefined ? request : { ...request, requester } };
+  if (!request) return { problems };
+  const read = asIntakeReads(request, given('requester'));
+  if (read.problems) return { problems: [...problems, ...read.problems] };
+  problems.push(...fieldProblems(read.input).map((p) => ({ path: p.path, message: `${p.is}: ${p.needs}` })));
+  return problems.length > 0 ? { problems } : { input: read.input };
 }
 
 function parametersOf(raw: string): { readonly value: unknown } | { readonly problem: string } {

@@ -3,6 +3,8 @@
  * and the console's explain form shows, from one place. Pure.
  */
 import { type Channel, type Config, channelsFor, type PolicyOutcome, timeoutSeconds } from './config';
+import { CountersignError, type ErrorDetail } from './errors';
+import { canonicalPrincipal, IdentityError, onBehalfOfIdentity } from './identity';
 import { approverIds, explainPolicy, type PolicyExplanation, type PolicyInput, type PolicyVerdict, type ShadowVerdict, type Unjudged } from './policy';
 import { requirementsOf } from './quorum';
 import type { Requirement } from './records';
@@ -21,6 +23,36 @@ export interface ApprovalSummary {
 export type Explained = PolicyVerdict & PolicyExplanation & { readonly approval?: ApprovalSummary };
 
 /** Explains a request against the policy, with the approval it would ask for. */
+/**
+ * The request as intake reads it for policy (app/ask.ts): the requester and `onBehalfOf` in their canonical spelling,
+ * or, for a spelling no identity has, the problems the API's 400 names. Explaining a request another way would
+ * explain another verdict: a respelled requester matches rules and grants as its canonical form does.
+ */
+export function asIntakeReads(
+  request: PolicyInput,
+  requester: string | undefined,
+): { readonly input: PolicyInput; readonly problems?: undefined } | { readonly problems: ErrorDetail[] } {
+  const problems: ErrorDetail[] = [];
+  let input: PolicyInput = request;
+  if (requester !== undefined) {
+    try {
+      input = { ...input, requester: canonicalPrincipal(requester) };
+    } catch (err) {
+      if (!(err instanceof IdentityError)) throw err;
+      problems.push({ path: 'requester', message: `it ${err.message}` });
+    }
+  }
+  if (input.onBehalfOf !== undefined) {
+    try {
+      input = { ...input, onBehalfOf: onBehalfOfIdentity(input.onBehalfOf) };
+    } catch (err) {
+      if (!(err instanceof CountersignError)) throw err;
+      problems.push(...err.details);
+    }
+  }
+  return problems.length > 0 ? { problems } : { input };
+}
+
 export function explainRequest(config: Config, request: PolicyInput): Explained {
   const explained = explainPolicy(config, request);
   if (explained.refused) return explained;

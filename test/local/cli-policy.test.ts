@@ -63,6 +63,22 @@ describe('countersign policy', () => {
     );
   });
 
+  it("reads the requester and onBehalfOf as intake does: a spelling no identity has is the API's 400, not an explanation", async () => {
+    const request = join(dir, 'identities.json');
+    writeFileSync(request, JSON.stringify({ action: 'users.read', onBehalfOf: 'arn:aws:iam::bad' }));
+    const refused = await countersign('policy', 'explain', '--request', request);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('400 invalid_request');
+    expect(refused.stderr).toContain('onBehalfOf');
+    writeFileSync(request, JSON.stringify({ action: 'users.read', onBehalfOf: ' Alice@Example.COM ' }));
+    const badRequester = await countersign('policy', 'explain', '--request', request, '--requester', 'arn:aws:sts::123:assumed-role/x');
+    expect(badRequester.code).toBe(1);
+    expect(badRequester.stderr).toContain('requester');
+    const ok = await countersign('policy', 'explain', '--request', request, '--requester', 'arn:aws:sts::000000000000:assumed-role/demo-agent/run-1', '--json');
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ rule: 'read-only', effect: 'allow' });
+  });
+
   it("prints a config's own text terminal-safe: a reason's escape sequence and bidi override are shown, not obeyed", async () => {
     const config = join(dir, 'escapes.yaml');
     writeFileSync(
