@@ -4,7 +4,8 @@
  * auditor): later matching requests are asked again.
  */
 import { parseArgs } from 'node:util';
-import type { GrantView } from '../lambdas/core/grant';
+import { GRANT_ID_PATTERN, type GrantView } from '../lambdas/core/grant';
+import { REASON_MAX_LENGTH } from '../lambdas/core/records';
 import { baseOptions, clientOf, guarded, printJson } from './actions';
 import { type CliIo, CONNECTION_USAGE, EXIT, err, neutralize, out, shownTime, UsageError } from './connection';
 
@@ -37,8 +38,6 @@ ${COMMON}
 
   exit codes: 0 revoked (the same revocation again too); 2 usage error; 3 API or network error
   (e.g. not_found, forbidden, already_decided: already revoked or expired)`;
-
-const GRANT_ID = /^grt_[A-Za-z0-9_-]{1,64}$/;
 
 /** A grant's scope in one cell: `action=db.migrate requester=…`, a field the granting request left out as `(none)`. */
 export function scopeText(scope: GrantView['scope']): string {
@@ -112,10 +111,10 @@ function revoke(argv: readonly string[], io: CliIo): Promise<number> {
       throw new UsageError(positionals.length > 1 ? 'one grant id at a time' : 'a grant id is required, e.g. grt_… (countersign grants lists them)');
     }
     const id = positionals[0];
-    if (!GRANT_ID.test(id)) throw new UsageError(`"${id}" is not a grant id: grant ids start with grt_ (countersign grants lists them)`);
+    if (!GRANT_ID_PATTERN.test(id)) throw new UsageError(`"${id}" is not a grant id: grant ids start with grt_ (countersign grants lists them)`);
     const reason = values.reason?.trim();
     if (!reason) throw new UsageError('--reason is required: say why the grant is revoked');
-    if (reason.length > 1000) throw new UsageError('--reason: at most 1000 characters');
+    if (reason.length > REASON_MAX_LENGTH) throw new UsageError(`--reason: at most ${REASON_MAX_LENGTH} characters`);
     const grant = await clientOf(values, io.env).revokeGrant(id, reason);
     if (values.json) printJson(io, { ok: true, grant });
     else out(io, grantLines(grant).join('\n'));

@@ -67,11 +67,6 @@ export function requestView(state: ApprovalState, directory: IdentityDirectory):
     ...(state.request.justification !== undefined ? { justification: state.request.justification } : {}),
     ...(state.request.agent !== undefined ? { agent: state.request.agent } : {}),
     status: statusOf(state),
-    // Each vote with its length when it approved for a while (the API's view leaves that to the ledger).
-    votes: view.votes.map((v, i) => {
-      const forSeconds = state.votes[i]?.forSeconds;
-      return forSeconds ? { ...v, forSeconds } : v;
-    }),
     approvers: [...new Set(approvers)],
     ...(state.policy?.requireSignIn ? { highRisk: true } : {}),
     ...(state.policy?.grant ? { grantOffer: { maxForSeconds: state.policy.grant.maxForSeconds, scope: state.policy.grant.scope } } : {}),
