@@ -180,3 +180,25 @@ export function cookiesOf(event: HttpEvent): string[] {
   const header = event.headers?.cookie;
   return header ? header.split(';') : [];
 }
+
+/** Bytes a browser form may hold (the review page, the review-link form, the console's forms): ample for a reason. */
+export const MAX_FORM_BYTES = 16 * 1024;
+
+/**
+ * A urlencoded form body's fields, read one way for every page that takes a form: over `MAX_FORM_BYTES` is
+ * `payload_too_large`, and a field sent twice is `invalid_request` (which copy would count is a guess no decision may
+ * rest on). Either way nothing is read, so nothing changes.
+ */
+export function formFields(event: HttpEvent): URLSearchParams {
+  const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+  if (Buffer.byteLength(text) > MAX_FORM_BYTES) throw new CountersignError('payload_too_large', 'the form is over 16 KiB; nothing was changed');
+  const form = new URLSearchParams(text);
+  const seen = new Set<string>();
+  const repeated = [...form.keys()].find((name) => seen.size === seen.add(name).size);
+  if (repeated !== undefined) {
+    throw new CountersignError('invalid_request', 'each field of the form may be sent once; nothing was changed', [
+      { path: repeated.slice(0, 64), message: 'sent more than once' },
+    ]);
+  }
+  return form;
+}

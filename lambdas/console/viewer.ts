@@ -10,7 +10,7 @@
  * refused from another site (`Sec-Fetch-Site`); the cookie is SameSite=Lax, HttpOnly and Path=/console.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { caller, cookiesOf, type HttpEvent, type HttpResult } from '../adapters/http';
+import { caller, cookiesOf, formFields, type HttpEvent, type HttpResult } from '../adapters/http';
 import { CountersignError } from '../core/errors';
 import type { ConsoleSessions, Ports } from '../core/ports';
 import { CONSOLE_COOKIE, consoleSessionSchema, cookieValue, unseal } from '../core/session';
@@ -104,9 +104,6 @@ export function checkForm(event: HttpEvent, viewer: Viewer, form: URLSearchParam
   }
 }
 
-/** At most this many bytes of a form body are read; a longer body reads as empty. */
-const MAX_FORM_BYTES = 16 * 1024;
-
 /**
  * The urlencoded form body: `unsupported_media_type` for any other content type, `payload_too_large` past 16 KiB,
  * and `invalid_request` for a field sent twice (which copy counts would otherwise be a guess).
@@ -118,17 +115,7 @@ export function formOf(event: HttpEvent): URLSearchParams {
     .toLowerCase();
   if (contentType !== 'application/x-www-form-urlencoded')
     throw new CountersignError('unsupported_media_type', 'send the form as application/x-www-form-urlencoded');
-  const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
-  if (Buffer.byteLength(text) > MAX_FORM_BYTES) throw new CountersignError('payload_too_large', 'the form is over 16 KiB; nothing was changed');
-  const form = new URLSearchParams(text);
-  const seen = new Set<string>();
-  const repeated = [...form.keys()].find((name) => seen.size === seen.add(name).size);
-  if (repeated !== undefined) {
-    throw new CountersignError('invalid_request', 'each field of the form may be sent once; nothing was changed', [
-      { path: repeated.slice(0, 64), message: 'sent more than once' },
-    ]);
-  }
-  return form;
+  return formFields(event);
 }
 
 /** Cookie attributes: HttpOnly, SameSite=Lax (sign-in returns by a top-level redirect), Secure unless on loopback http. */

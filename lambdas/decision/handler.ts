@@ -5,7 +5,7 @@
  */
 
 import { awsPorts } from '../adapters/aws-ports';
-import { caller, type HttpEvent, type HttpResult, json, jsonBody, parseWith, routeHandler } from '../adapters/http';
+import { caller, formFields, type HttpEvent, type HttpResult, json, jsonBody, parseWith, routeHandler } from '../adapters/http';
 import { correlate, logger } from '../adapters/logger';
 import { castVote, pendingFor, requestState } from '../app/vote';
 import { publicView, statusOf } from '../core/approval';
@@ -95,15 +95,22 @@ async function decideReview(event: HttpEvent) {
   if (answer) return answer;
   const stepUp = await checkStepUp(event, ports, grant);
   if (stepUp) return stepUp;
-  const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
-  const form = new URLSearchParams(text.length <= 16 * 1024 ? text : '');
+  let notice: ReviewView['notice'];
+  let status = 200;
+  let form: URLSearchParams;
+  try {
+    form = formFields(event);
+  } catch (err) {
+    // Too big, or a field twice (two decisions, two lengths): read as the console reads its forms, and decide nothing.
+    if (!(err instanceof CountersignError)) throw err;
+    const view = await reviewView(grant.requestId, grant.approver, formAction, { kind: 'error', text: err.message });
+    return view ? page(err.status, renderReviewPage(view)) : invalidLink();
+  }
   const parsed = voteSchema.safeParse({
     decision: form.get('decision') ?? undefined,
     ...(form.get('reason') ? { reason: form.get('reason') } : {}),
     ...formFor(form),
   });
-  let notice: ReviewView['notice'];
-  let status = 200;
   if (!parsed.success) {
     status = 400;
     notice = { kind: 'error', text: 'Choose Approve or Deny (a reason may be at most 1000 characters, a time one of those offered).' };

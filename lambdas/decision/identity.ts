@@ -10,7 +10,7 @@
 
 import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
-import { cookiesOf, type HttpEvent, type HttpResult } from '../adapters/http';
+import { cookiesOf, type HttpEvent, type HttpResult, MAX_FORM_BYTES } from '../adapters/http';
 import { correlate, errorName, logger } from '../adapters/logger';
 import { resolveSecret } from '../adapters/secrets';
 import { personalLinkEmail } from '../app/notifications';
@@ -43,7 +43,6 @@ import { REVIEW_PAGE_HEADERS, renderMessagePage } from './review-page';
 type OidcSettings = NonNullable<Config['auth']['oidc']>;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-const MAX_FORM_BYTES = 16 * 1024;
 const emailSchema = z.email().check(z.maxLength(320));
 
 // ---------------------------------------------------------------------------------------------------------------

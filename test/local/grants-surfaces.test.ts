@@ -113,11 +113,17 @@ describe('approving for a while from the approval email', () => {
     const page = await (await fetch(mail.reviewUrl!)).text();
     expect(page).toContain('<option value="" selected>this call only</option><option value="1h">1 hour</option><option value="8h">8 hours</option>');
 
-    const posted = await fetch(mail.reviewUrl!, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'decision=approve&for=1h&reason=invoice+run',
-    });
+    // A field sent twice (which length, which decision?) is refused, as the console refuses it, and records nothing.
+    const post = (body: string) => fetch(mail.reviewUrl!, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    for (const body of ['decision=approve&for=1h&for=8h', 'decision=deny&decision=approve', `decision=approve&reason=${'x'.repeat(17 * 1024)}`]) {
+      const refused = await post(body);
+      expect(refused.status, body.slice(0, 40)).toBe(body.length > 16 * 1024 ? 413 : 400);
+      expect(await refused.text()).toContain('nothing was changed');
+    }
+    const trail = (await api(cs.url, 'GET', `/v1/actions/${first.id}/audit`, 'alice-key')).body as Array<{ type: string }>;
+    expect(trail.some((r) => r.type === 'voted')).toBe(false);
+
+    const posted = await post('decision=approve&for=1h&reason=invoice+run');
     expect(posted.status).toBe(200);
     const answer = await posted.text();
     expect(answer).toContain('Your decision (approve for 1h) is recorded. The request is approved.');
