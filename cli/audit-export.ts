@@ -8,6 +8,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { apiRequest, type Endpoint, expectOk } from '../client/transport';
+import { isoTimeMs } from '../lambdas/core/dates';
 import {
   DEFAULT_MAX_CHECKPOINT_AGE_SECONDS,
   type ExportHeader,
@@ -58,8 +59,8 @@ const exportPageSchema = z.object({
 
 function isoOption(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new UsageError(`--${name} is not a time: ${value} (use ISO 8601, e.g. 2026-11-01T00:00:00Z)`);
+  const ms = isoTimeMs(value);
+  if (ms === undefined) throw new UsageError(`--${name} is not a time: ${value} (use ISO 8601 with its zone, e.g. 2026-11-01T00:00:00Z)`);
   return new Date(ms).toISOString();
 }
 

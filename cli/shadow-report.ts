@@ -3,6 +3,7 @@
  * `policy_decided` records of a window (read through `GET /v1/audit/export`, as `audit export` does: auditors only).
  */
 import { parseArgs } from 'node:util';
+import { isoTimeMs } from '../lambdas/core/dates';
 import { parseDuration } from '../lambdas/core/duration';
 import { type ShadowReport, type ShadowRuleReport, shadowReport } from '../lambdas/core/shadow-report';
 import { exportLedger } from './audit-export';
@@ -31,8 +32,8 @@ ${CONNECTION_USAGE}`;
 export function windowTime(name: string, value: string, now: Date): string {
   const seconds = parseDuration(value);
   if (seconds !== undefined) return new Date(now.getTime() - seconds * 1000).toISOString();
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(ms)) throw new UsageError(`--${name} is neither a duration (30m, 24h, 7d) nor an ISO 8601 time: ${value}`);
+  const ms = isoTimeMs(value);
+  if (ms === undefined) throw new UsageError(`--${name} is neither a duration (30m, 24h, 7d) nor an ISO 8601 time with its zone: ${value}`);
   return new Date(ms).toISOString();
 }
 

@@ -6,6 +6,7 @@
  */
 import type { HistoryEntry } from '../app/history';
 import { statusOf as stateStatus } from '../core/approval';
+import { dayStart } from '../core/dates';
 import { CountersignError } from '../core/errors';
 import type { IdentityDirectory } from '../core/identity';
 import { globMatches } from '../core/policy';
@@ -25,7 +26,6 @@ export const PAGE_SIZE = 50;
 export const MAX_APPROVERS_CHARTED = 20;
 
 const DAY_MS = 86_400_000;
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export interface AuditFilters {
   readonly status?: Status | undefined;
@@ -45,7 +45,7 @@ export interface AuditFilters {
 
 const text = z.optional(z.string().check(z.maxLength(256, 'at most 256 characters')));
 const day = z.optional(
-  z.string().check(z.refine((value) => DAY.test(value) && dayStart(value) !== undefined, { message: 'not a date: use YYYY-MM-DD, e.g. 2026-11-01' })),
+  z.string().check(z.refine((value) => dayStart(value) !== undefined, { message: 'not a date: use YYYY-MM-DD, e.g. 2026-11-01' })),
 );
 const querySchema = z.object({
   status: z.optional(z.enum(STATUSES, { message: `expected one of ${STATUSES.join(', ')}` })),
@@ -59,11 +59,6 @@ const querySchema = z.object({
 });
 
 /** The epoch ms a `YYYY-MM-DD` UTC day starts, or undefined when it is no calendar day (2026-02-30). */
-export function dayStart(value: string): number | undefined {
-  if (!DAY.test(value)) return undefined;
-  const ms = Date.parse(`${value}T00:00:00.000Z`);
-  return Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value ? undefined : ms;
-}
 
 export const dayOf = (ms: number | string): string => new Date(ms).toISOString().slice(0, 10);
 

@@ -11,7 +11,7 @@
 import { createPublicKey } from 'node:crypto';
 import type { HttpResult } from '../adapters/http';
 import { sealedPage } from '../app/export';
-import { formatUtc, spanWords } from '../core/dates';
+import { dayStart, formatUtc, isoTimeMs, spanWords } from '../core/dates';
 import { CountersignError } from '../core/errors';
 import { escapeHtml } from '../core/html';
 import {
@@ -24,7 +24,6 @@ import {
 } from '../core/ledger-verify';
 import type { LedgerExportSource } from '../core/ports';
 import { renderTime, text } from '../pages/kit';
-import { dayStart } from './audit-data';
 import { CONSOLE_WORK_MS, type ConsoleContext, type ConsoleRoute } from './context';
 import { consolePage } from './layout';
 import { checkForm, formOf, type Viewer } from './viewer';
@@ -85,11 +84,9 @@ export function exportWindowOf(query: Readonly<Record<string, string | undefined
       if (start === undefined) throw windowSchemaProblem(name, value);
       return new Date(name === 'since' ? start : start + 86_400_000 - 1).toISOString();
     }
-    // An ISO 8601 time with its zone, as the API takes it, whose every field is in range: Date.parse would roll
-    // 2026-02-30 over to March, and 24:00 to the next day.
-    const fields = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/.exec(value);
-    const ms = fields?.[1] !== undefined && dayStart(fields[1]) !== undefined ? Date.parse(value) : Number.NaN;
-    if (Number.isNaN(ms)) throw windowSchemaProblem(name, value);
+    // An ISO 8601 time with its zone, as the API takes it, whose every field is in range.
+    const ms = isoTimeMs(value);
+    if (ms === undefined) throw windowSchemaProblem(name, value);
     return new Date(ms).toISOString();
   };
   const since = read('since');

@@ -37,3 +37,26 @@ export function timeLeftWords(deltaMs: number): string {
 function plural(n: number, unit: string): string {
   return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** An ISO 8601 time with its zone, each field in its range (the day is checked by `dayStart`). */
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2})T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+/** The start (UTC, ms) of the day `YYYY-MM-DD`, or undefined for anything else, a day no calendar has included. */
+export function dayStart(value: string): number | undefined {
+  if (!DAY.test(value)) return undefined;
+  const ms = Date.parse(`${value}T00:00:00.000Z`);
+  return Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value ? undefined : ms;
+}
+
+/**
+ * The moment an ISO 8601 time with its zone names, or undefined: `Date.parse` alone would roll 2026-02-30 over to
+ * March and 24:00 to the next day, and read a time with no zone in the reader's own. One reading for the console's
+ * windows and the CLI's `--since` and `--until`.
+ */
+export function isoTimeMs(value: string): number | undefined {
+  const fields = ISO_TIME.exec(value);
+  if (fields?.[1] === undefined || dayStart(fields[1]) === undefined) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}

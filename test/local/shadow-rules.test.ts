@@ -190,7 +190,9 @@ describe('shadow rules through local mode', () => {
     expect(approver.stderr).toMatch(/^countersign policy shadow-report: forbidden: .*\(HTTP 403\)\n$/);
     const bad = await cli('policy', 'shadow-report', '--since', 'last week');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('countersign policy shadow-report: --since is neither a duration (30m, 24h, 7d) nor an ISO 8601 time: last week');
+    expect(bad.stderr).toContain(
+      'countersign policy shadow-report: --since is neither a duration (30m, 24h, 7d) nor an ISO 8601 time with its zone: last week',
+    );
     expect(bad.stderr).not.toMatch(/\n\s+at /);
     const reversed = await cli('policy', 'shadow-report', '--since', '1h', '--until', '2d');
     expect(reversed.code).toBe(2);

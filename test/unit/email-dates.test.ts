@@ -81,3 +81,16 @@ channels:
     }
   });
 });
+
+describe('ISO times, read one way by the console and the CLI', () => {
+  it('takes a time with its zone whose every field is in range, and nothing that Date.parse would roll over or read locally', async () => {
+    const { isoTimeMs, dayStart } = await import('../../lambdas/core/dates');
+    expect(isoTimeMs('2026-11-30T10:00:00Z')).toBe(Date.parse('2026-11-30T10:00:00Z'));
+    expect(isoTimeMs('2026-11-30T10:00:00.123+02:00')).toBe(Date.parse('2026-11-30T08:00:00.123Z'));
+    for (const bad of ['2026-02-30T00:00:00Z', '2026-11-30T24:00:00Z', '2026-11-30T10:00:00', '2026-11-30', 'yesterday', ' 2026-11-30T10:00:00Z']) {
+      expect(isoTimeMs(bad), bad).toBeUndefined();
+    }
+    expect(dayStart('2026-11-30')).toBe(Date.parse('2026-11-30T00:00:00Z'));
+    expect(dayStart('2026-02-30')).toBeUndefined();
+  });
+});

@@ -90,7 +90,8 @@ describe('the shadow report', () => {
     expect(windowTime('since', '7d', now)).toBe('2026-11-23T12:00:00.000Z');
     expect(windowTime('since', '24h', now)).toBe('2026-11-29T12:00:00.000Z');
     expect(windowTime('until', '2026-11-30T10:00:00Z', now)).toBe('2026-11-30T10:00:00.000Z');
-    for (const bad of ['7 days', '-7d', '0d', 'yesterday', '12']) expect(() => windowTime('since', bad, now), bad).toThrow(/--since is neither a duration/);
+    for (const bad of ['7 days', '-7d', '0d', 'yesterday', '12', '2026-02-30T00:00:00Z', '2026-11-30T10:00'])
+      expect(() => windowTime('since', bad, now), bad).toThrow(/--since is neither a duration/);
   });
 
   it('shows text from the ledger on a terminal with control and hidden characters made visible', () => {
