@@ -51,9 +51,10 @@ export async function redeemReceipt(
     ports.metrics.count('redemptions', { Result: 'redeemed' });
     return answer;
   } catch (err) {
-    // `already_redeemed` has a Result of its own; every other refusal counts as `refused`.
+    // `already_redeemed` has a Result of its own; every other refusal, a caller who is not the requester's too, is `refused`.
     if (err instanceof CountersignError && err.code === 'already_redeemed') ports.metrics.count('redemptions', { Result: 'already_redeemed' });
-    else if (err instanceof CountersignError && REDEMPTION_REFUSALS.has(err.code)) ports.metrics.count('redemptions', { Result: 'refused' });
+    else if (err instanceof CountersignError && (REDEMPTION_REFUSALS.has(err.code) || err.code === 'forbidden'))
+      ports.metrics.count('redemptions', { Result: 'refused' });
     throw err;
   }
 }

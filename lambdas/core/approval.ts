@@ -425,8 +425,10 @@ export function decideCancel(chain: readonly AuditRecord[], principal: string, d
 }
 
 /**
- * The error codes by which a redemption is refused (docs/api.md "POST /v1/actions/{id}/redeem"): the executor must not
- * run. One list for the API's metric, the client, `countersign run` and `receipt verify --redeem`.
+ * The error codes by which a redemption refuses the receipt (docs/api.md "POST /v1/actions/{id}/redeem"): the executor
+ * must not run. One list for the API's metric, the client, `countersign run` (exit 8) and `receipt verify --redeem`
+ * (exit 1). A caller who is not the requester (`forbidden`) is no verdict on the receipt: the CLI answers it as any
+ * refused call (exit 3), and runs nothing either.
  */
 export const REDEMPTION_REFUSALS: ReadonlySet<string> = new Set([
   'already_redeemed',
@@ -434,7 +436,6 @@ export const REDEMPTION_REFUSALS: ReadonlySet<string> = new Set([
   'parameters_mismatch',
   'redemption_lapsed',
   'invalid_request',
-  'forbidden',
 ]);
 
 /** A redemption as the requester's executor asks it (`POST /v1/actions/{id}/redeem`). */

@@ -155,7 +155,7 @@ describe('using a grant', () => {
     expect(chain.map((r) => r.type)).toEqual(['requested', 'policy_decided', 'approved']);
     expect(chain[1]!.data.grantedBy).toEqual({ grant: source.grant!.id, request: source.id, until: source.grant!.until, approvers: ['alice@example.com'] });
     expect(chain[2]!.data).toEqual({ decidedBy: 'grant', approvers: ['alice@example.com'] });
-    const claims = verifyReceipt(receipt!, await ports.signer.publicKeyPem());
+    const claims = verifyReceipt(receipt!, await ports.signer.publicKeyPem(), { now: ports.clock.now() });
     expect(claims).toMatchObject({ decidedBy: 'grant', grant: source.grant!.id, approvers: ['alice@example.com'] });
     expect(ports.workflow.started.has(state.id)).toBe(false);
     expect(ports.metrics.total('grantEvents', { Event: 'used' })).toBe(1);

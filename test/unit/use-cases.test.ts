@@ -57,7 +57,7 @@ describe('asking', () => {
     const ports = memoryPorts(config);
     const { state, receipt } = await ask(ports, { action: 'users.read', parameters: { table: 'users' } });
     expect(statusOf(state)).toBe('approved');
-    const claims = verifyReceipt(receipt!, await ports.signer.publicKeyPem());
+    const claims = verifyReceipt(receipt!, await ports.signer.publicKeyPem(), { now: ports.clock.now() });
     expect(claims).toMatchObject({ sub: state.id, action: 'users.read', decidedBy: 'policy', approvers: [] });
     expect(receiptCoversParameters(claims, { table: 'users' })).toBe(true);
     expect(receiptCoversParameters(claims, { table: 'orders' })).toBe(false);
@@ -234,7 +234,7 @@ describe('reading and waiting', () => {
     // Within a poll of the vote; the chain read at the start and once when the status changed.
     expect(ports.clock.now().getTime() - start).toBeLessThanOrEqual(5_000 + WAIT_MAX_POLL_MS);
     expect(ports.ledger.calls.reads - reads - voteReads).toBe(2);
-    expect(verifyReceipt(answer.receipt!, await ports.signer.publicKeyPem())).toMatchObject({
+    expect(verifyReceipt(answer.receipt!, await ports.signer.publicKeyPem(), { now: ports.clock.now() })).toMatchObject({
       decidedBy: 'approvers',
       approvers: ['alice@example.com', 'bob@example.com'],
     });
@@ -384,7 +384,7 @@ describe('receipts signed alongside a vote', () => {
     const second = await alongside(settle(raced));
     expect(second).toBe(first);
     expect(ports.signer.calls - before).toBe(1);
-    expect(verifyReceipt(second!, await ports.signer.publicKeyPem())).toMatchObject({ sub: state.id, approvers: ['alice@example.com'] });
+    expect(verifyReceipt(second!, await ports.signer.publicKeyPem(), { now: ports.clock.now() })).toMatchObject({ sub: state.id, approvers: ['alice@example.com'] });
   });
 });
 
