@@ -44,9 +44,7 @@ export interface AuditFilters {
 }
 
 const text = z.optional(z.string().check(z.maxLength(256, 'at most 256 characters')));
-const day = z.optional(
-  z.string().check(z.refine((value) => dayStart(value) !== undefined, { message: 'not a date: use YYYY-MM-DD, e.g. 2026-11-01' })),
-);
+const day = z.optional(z.string().check(z.refine((value) => dayStart(value) !== undefined, { message: 'not a date: use YYYY-MM-DD, e.g. 2026-11-01' })));
 const querySchema = z.object({
   status: z.optional(z.enum(STATUSES, { message: `expected one of ${STATUSES.join(', ')}` })),
   rule: text,

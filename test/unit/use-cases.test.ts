@@ -384,7 +384,10 @@ describe('receipts signed alongside a vote', () => {
     const second = await alongside(settle(raced));
     expect(second).toBe(first);
     expect(ports.signer.calls - before).toBe(1);
-    expect(verifyReceipt(second!, await ports.signer.publicKeyPem(), { now: ports.clock.now() })).toMatchObject({ sub: state.id, approvers: ['alice@example.com'] });
+    expect(verifyReceipt(second!, await ports.signer.publicKeyPem(), { now: ports.clock.now() })).toMatchObject({
+      sub: state.id,
+      approvers: ['alice@example.com'],
+    });
   });
 });
 
